@@ -1,0 +1,88 @@
+# Two commands on a fresh machine: `make run` (set up and serve) and `make test` (the whole suite).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# A Python >= 3.12: python3.13, python3.12, then pyenv's installations (pyenv shims that point nowhere fail the probe).
+PYTHON_CANDIDATES := python3.13 python3.12 python3 $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.1[3-9]*/bin/python3) $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3) $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3)
+find_python = $(firstword $(foreach c,$(PYTHON_CANDIDATES),$(shell $(c) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && command -v $(c))))
+
+.PHONY: help setup run test lint format bench deps assets messages migrate seed worker clean
+
+help:
+	@echo "make run    set everything up and serve the portal on http://$(HOST):$(PORT)"
+	@echo "make test   run the whole test suite"
+	@echo "make setup  set-up only (venv, dependencies, npm assets, translations, migrations, demo data)"
+	@echo "make lint   ruff check, ruff format --check, makemigrations --check"
+	@echo "make bench  run the benchmarks and print their figures"
+
+$(VENV)/.installed: requirements.lock
+	@PYBIN="$(call find_python)"; \
+	if [ -z "$$PYBIN" ]; then echo "No Python >= 3.12 found (tried python3.13, python3.12, pyenv)." >&2; exit 1; fi; \
+	echo "Using $$PYBIN"; \
+	[ -x $(PY) ] || "$$PYBIN" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	touch $@
+
+deps: $(VENV)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets: node_modules/.installed
+
+messages: deps
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+
+migrate: deps
+	$(PY) manage.py migrate --noinput -v 0
+
+seed: migrate
+	@if [ ! -s .demo-password ]; then $(PY) -c 'import secrets; print(secrets.token_urlsafe(12))' > .demo-password; fi
+	$(PY) manage.py seed_demo --password "$$(cat .demo-password)"
+
+setup: deps assets messages seed
+	$(PY) manage.py collectstatic --noinput -v 0
+	@echo
+	@echo "Demo users: admin, ministerium, hr-duisburg, hr-oberhausen, schulung-oberhausen"
+	@echo "Password:   $$(cat .demo-password)"
+
+# With REDIS_URL set, a Celery worker (and beat) runs beside the development server.
+run: setup
+	@echo "Serving the portal on http://$(HOST):$(PORT)"
+	@if [ -n "$$REDIS_URL" ]; then \
+		trap 'kill 0' EXIT INT TERM; \
+		$(VENV)/bin/celery -A vielfalt worker --beat --loglevel=INFO --concurrency=2 & \
+		$(PY) manage.py runserver $(HOST):$(PORT); \
+	else \
+		$(PY) manage.py runserver $(HOST):$(PORT); \
+	fi
+
+worker: deps
+	$(VENV)/bin/celery -A vielfalt worker --beat --loglevel=INFO
+
+test: deps assets messages
+	$(PY) manage.py collectstatic --noinput -v 0
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: deps
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: deps assets messages
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) tests/bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache

@@ -1,0 +1,147 @@
+"""Shared fixtures. Tests talk to the real services: PostgreSQL, Redis, a Celery worker and Chromium.
+
+Without REQUIRE_SERVICES=1 a test whose service is missing is skipped; with it (CI) the test fails."""
+
+import logging
+import os
+import shutil
+import uuid
+
+import pytest
+from django.conf import settings
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+def need(available: bool, what: str) -> None:
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not available")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Tests must not depend on a collectstatic manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks run in-process unless a test asks for the `celery_worker` fixture."""
+    from vielfalt.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = True
+
+
+@pytest.fixture(autouse=True)
+def _no_error_logs(request, caplog):
+    """Every test fails if it logs an ERROR (unless marked `allow_error_log`)."""
+    caplog.set_level(logging.INFO)
+    yield
+    if request.node.get_closest_marker("allow_error_log"):
+        return
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+    assert errors == [], [f"{r.name}: {r.getMessage()}" for r in errors]
+
+
+@pytest.fixture
+def postgres(db):
+    from django.db import connection
+
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    return connection
+
+
+@pytest.fixture
+def redis_url():
+    url = settings.REDIS_URL
+    need(bool(url), "Redis (REDIS_URL)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        need(False, f"Redis at {url}")
+    return url
+
+
+@pytest.fixture
+def celery_worker(redis_url, transactional_db):
+    """A real Celery worker consuming from Redis, in a thread of the test process (so it sees the test
+    database and the tasks defined in tests). Each test gets its own queue: no stale messages."""
+    from celery.contrib.testing.worker import start_worker
+
+    from vielfalt.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    app.conf.broker_url = redis_url
+    with start_worker(app, pool="threads", concurrency=2, queues=[queue], perform_ping_check=False,
+                      shutdown_timeout=30, loglevel="WARNING"):
+        yield app
+    app.conf.task_default_queue = "celery"
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    need(bool(path), "Chromium (Debian package chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(bypass_csp=True, locale="de-DE")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+AXE_PATH = settings.BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core (WCAG 2.1 A and AA) on the page and return its violations."""
+    need(AXE_PATH.is_file(), "axe-core (npm ci)")
+    page.add_script_tag(path=str(AXE_PATH))
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+    ]

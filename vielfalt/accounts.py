@@ -1,0 +1,38 @@
+"""Login events go to the audit log. Django and django-axes announce them only through signals."""
+
+import logging
+
+from axes.signals import user_locked_out
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from .audit import audit_record
+from .models import AuditEntry
+
+logger = logging.getLogger("vielfalt.accounts")
+
+
+@receiver(user_logged_in, dispatch_uid="audit_login")
+def audit_login(sender, request, user, **kwargs):
+    audit_record(actor=user, action=AuditEntry.Action.LOGIN, obj=user)
+
+
+@receiver(user_logged_out, dispatch_uid="audit_logout")
+def audit_logout(sender, request, user, **kwargs):
+    if user is not None:
+        audit_record(actor=user, action=AuditEntry.Action.LOGOUT, obj=user)
+
+
+@receiver(user_login_failed, dispatch_uid="audit_login_failed")
+def audit_login_failed(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username", ""))[:150]
+    user = get_user_model().objects.filter(username=username).first()
+    audit_record(actor=None, action=AuditEntry.Action.LOGIN_FAILED, obj=user, object_repr=username)
+
+
+@receiver(user_locked_out, dispatch_uid="audit_locked_out")
+def audit_locked_out(sender, request, username, ip_address, **kwargs):
+    user = get_user_model().objects.filter(username=username).first()
+    logger.warning("Account %s locked after repeated failed logins", username)
+    audit_record(actor=None, action=AuditEntry.Action.LOCKED_OUT, obj=user, object_repr=str(username)[:150])

@@ -1,0 +1,59 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .forms import hr_organisations
+from .models import AuditEntry, Employee, OrgUnit, TargetGroup
+
+ACTIVE_CHOICES = [("true", _("active")), ("false", _("inactive"))]
+
+
+class EmployeeFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    organisation = django_filters.ModelChoiceFilter(queryset=None, label=_("Organisation"))
+    org_unit = django_filters.ModelChoiceFilter(queryset=None, label=_("Org unit"))
+    target_group = django_filters.ChoiceFilter(choices=TargetGroup.choices, label=_("Target group"))
+    is_active = django_filters.TypedChoiceFilter(
+        choices=ACTIVE_CHOICES, coerce=lambda v: v == "true", label=_("Status")
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(("last_name", "last_name"), ("personnel_number", "personnel_number"), ("org_unit__name", "org_unit")),
+        label=_("Sort by"),
+        field_labels={
+            "last_name": _("Name"),
+            "personnel_number": _("Personnel number"),
+            "org_unit__name": _("Org unit"),
+        },
+    )
+
+    class Meta:
+        model = Employee
+        fields = ["q", "organisation", "org_unit", "target_group", "is_active"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        organisations = hr_organisations(user)
+        self.filters["organisation"].queryset = organisations
+        self.filters["org_unit"].queryset = OrgUnit.objects.filter(organisation__in=organisations)
+        if len(organisations) <= 1:
+            del self.filters["organisation"]
+
+    def search(self, queryset, name, value):
+        for word in value.split()[:5]:
+            queryset = queryset.filter(
+                Q(last_name__icontains=word)
+                | Q(first_name__icontains=word)
+                | Q(personnel_number__icontains=word)
+                | Q(email__icontains=word)
+            )
+        return queryset
+
+
+class AuditEntryFilter(django_filters.FilterSet):
+    action = django_filters.ChoiceFilter(choices=AuditEntry.Action.choices, label=_("Action"))
+    actor_name = django_filters.CharFilter(lookup_expr="iexact", label=_("User name"))
+    object_repr = django_filters.CharFilter(lookup_expr="icontains", label=_("Object"))
+
+    class Meta:
+        model = AuditEntry
+        fields = ["action", "actor_name", "object_repr"]

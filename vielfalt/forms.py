@@ -1,0 +1,87 @@
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from .models import Employee, Organisation, OrgUnit, Role
+
+
+def hr_organisations(user):
+    """The organisations whose employees the user manages."""
+    if user.is_administrator:
+        return Organisation.objects.all()
+    return Organisation.objects.filter(pk__in=user.organisation_ids(Role.HR))
+
+
+class EmployeeForm(forms.ModelForm):
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
+
+    class Meta:
+        model = Employee
+        fields = ["organisation", "personnel_number", "last_name", "first_name", "email", "org_unit",
+                  "target_group", "is_active"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        organisations = hr_organisations(user)
+        self.fields["organisation"].queryset = organisations
+        self.fields["org_unit"].queryset = OrgUnit.objects.filter(organisation__in=organisations).select_related(
+            "organisation"
+        )
+        if self.instance.pk:
+            # An employee stays with the organisation that keeps the record.
+            del self.fields["organisation"]
+            self.fields["org_unit"].queryset = self.instance.organisation.units.all()
+        elif len(organisations) == 1:
+            self.fields["organisation"].initial = organisations[0]
+            self.fields["organisation"].widget = forms.HiddenInput()
+            self.fields["org_unit"].queryset = organisations[0].units.all()
+        self.fields["email"].help_text = _("Optional; staff without e-mail receive letters.")
+
+    def clean(self):
+        cleaned = super().clean()
+        organisation = cleaned.get("organisation") or (self.instance.organisation if self.instance.pk else None)
+        unit = cleaned.get("org_unit")
+        if organisation and unit and unit.organisation_id != organisation.pk:
+            self.add_error("org_unit", _("This unit belongs to another organisation."))
+        number = cleaned.get("personnel_number")
+        if organisation and number:
+            duplicates = Employee.objects.filter(organisation=organisation, personnel_number=number)
+            if self.instance.pk:
+                duplicates = duplicates.exclude(pk=self.instance.pk)
+            if duplicates.exists():
+                self.add_error("personnel_number", _("An employee with this personnel number already exists."))
+        return cleaned
+
+    def validate_unique(self):
+        # The organisation is not always a form field; `clean` checks the personnel number instead.
+        pass
+
+
+class EmployeeImportForm(forms.Form):
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
+    file = forms.FileField(
+        label=_("File (CSV or XLSX)"),
+        help_text=_(
+            "Columns: Personalnummer, Nachname, Vorname, E-Mail, Organisationseinheit, Zielgruppe. "
+            "CSV as saved by Excel (semicolons, UTF-8 or Windows-1252) or with commas."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        organisations = hr_organisations(user)
+        self.fields["organisation"].queryset = organisations
+        if len(organisations) == 1:
+            self.fields["organisation"].initial = organisations[0]
+            self.fields["organisation"].widget = forms.HiddenInput()
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.EMPLOYEE_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
+            )
+        return upload

@@ -1,0 +1,122 @@
+"""Demo data from the press report the programme is modelled on. Idempotent: running it twice changes nothing."""
+
+import random
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
+from vielfalt.services import employees_import_file
+
+SAMPLE_CSV = settings.BASE_DIR / "vielfalt" / "fixtures" / "employees-duisburg.csv"
+
+ORGANISATIONS = [
+    (
+        "mais-nrw",
+        "Ministerium für Arbeit, Integration und Soziales des Landes Nordrhein-Westfalen",
+        Organisation.Kind.STATE_MINISTRY,
+        Organisation.District.DUESSELDORF,
+        ["Abteilung Integration", "Referat Interkulturelle Öffnung", "Personalreferat"],
+    ),
+    (
+        "duisburg",
+        "Stadt Duisburg",
+        Organisation.Kind.CITY,
+        Organisation.District.DUESSELDORF,
+        [
+            "Amt für Personal und Organisation",
+            "Ausländerbehörde",
+            "Bürgerservice Hamborn",
+            "Feuerwehr",
+            "Jugendamt",
+            "Ordnungsamt",
+            "Stadtbibliothek",
+        ],
+    ),
+    (
+        "oberhausen",
+        "Stadt Oberhausen",
+        Organisation.Kind.CITY,
+        Organisation.District.DUESSELDORF,
+        ["Fachbereich Personal", "Bürgerbüro", "Kommunales Integrationszentrum", "Sozialamt", "Stadtkasse"],
+    ),
+]
+
+USERS = [
+    ("admin", "Ada", "Admin", [("mais-nrw", Role.ADMIN)], True),
+    ("ministerium", "Miriam", "Yıldız", [("mais-nrw", Role.MINISTRY), ("mais-nrw", Role.HR)], False),
+    ("hr-duisburg", "Dirk", "Wiśniewski", [("duisburg", Role.HR)], False),
+    ("hr-oberhausen", "Olga", "Schäfer", [("oberhausen", Role.HR)], False),
+    ("schulung-oberhausen", "Sven", "Nguyễn", [("oberhausen", Role.ORGANISER)], False),
+]
+
+OBERHAUSEN_NAMES = (
+    ["Ayşe", "Jürgen", "Małgorzata", "Thị Lan", "Mehmet", "Anja", "Đức", "Zofia", "Can", "Ömer"],
+    ["Öztürk", "Krüger", "Kowalczyk", "Trần", "Yılmaz", "Becker", "Nguyễn", "Dąbrowska", "Şahin", "Weiß"],
+)
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisations, users and employees (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", required=True, help="password of every demo user")
+        parser.add_argument("--force", action="store_true", help="run even with DEBUG off")
+
+    @transaction.atomic
+    def handle(self, *args, password, force, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("Refusing to create demo users with DEBUG off; add --force if you mean it.")
+        organisations = {}
+        for slug, name, kind, district, units in ORGANISATIONS:
+            org, _ = Organisation.objects.update_or_create(
+                slug=slug, defaults={"name": name, "kind": kind, "district": district}
+            )
+            organisations[slug] = org
+            for unit in units:
+                OrgUnit.objects.get_or_create(organisation=org, name=unit)
+
+        for username, first, last, roles, is_admin in USERS:
+            user, _ = User.objects.update_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@vielfalt.example",
+                    "is_staff": is_admin,
+                    "is_superuser": is_admin,
+                    "is_active": True,
+                },
+            )
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            for slug, role in roles:
+                Membership.objects.get_or_create(user=user, organisation=organisations[slug], role=role)
+
+        result = employees_import_file(actor=None, organisation=organisations["duisburg"], data=SAMPLE_CSV.read_bytes())
+        self._oberhausen_employees(organisations["oberhausen"])
+        self.stdout.write(
+            f"Demo data ready: {len(organisations)} organisations, {len(USERS)} users, "
+            f"{result.total} employees of Duisburg, "
+            f"{Employee.objects.filter(organisation=organisations['oberhausen']).count()} of Oberhausen."
+        )
+
+    def _oberhausen_employees(self, organisation):
+        rng = random.Random(46)  # fixed seed: the same employees every time
+        units = list(organisation.units.order_by("name"))
+        groups = [TargetGroup.TRAINEE, TargetGroup.PUBLIC_FACING, TargetGroup.MANAGER, TargetGroup.OTHER]
+        first_names, last_names = OBERHAUSEN_NAMES
+        for number in range(1, 41):
+            first, last = rng.choice(first_names), rng.choice(last_names)
+            Employee.objects.update_or_create(
+                organisation=organisation,
+                personnel_number=f"OB-{20000 + number}",
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": "" if number % 9 == 0 else f"mitarbeiter{number}@oberhausen.example",
+                    "org_unit": rng.choice(units),
+                    "target_group": rng.choice(groups),
+                },
+            )

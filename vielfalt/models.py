@@ -1,0 +1,332 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    MINISTRY = "ministry", _("Ministry staff")
+    HR = "hr", _("Partner HR")
+    ORGANISER = "organiser", _("Course organiser")
+    ADMIN = "admin", _("Administrator")
+
+
+class User(AbstractUser):
+    """A person who logs in. Employees kept by HR are `Employee` records and mostly never log in."""
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @cached_property
+    def _role_org_ids(self) -> dict[str, frozenset[int]]:
+        roles: dict[str, set[int]] = {}
+        for role, organisation_id in self.memberships.values_list("role", "organisation_id"):
+            roles.setdefault(role, set()).add(organisation_id)
+        return {role: frozenset(ids) for role, ids in roles.items()}
+
+    def organisation_ids(self, role: str) -> frozenset[int]:
+        """Primary keys of the organisations in which the user holds `role`."""
+        return self._role_org_ids.get(role, frozenset())
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.is_active and (self.is_superuser or bool(self.organisation_ids(Role.ADMIN)))
+
+    @property
+    def is_ministry_staff(self) -> bool:
+        return self.is_administrator or bool(self.organisation_ids(Role.MINISTRY))
+
+    @property
+    def is_partner_hr(self) -> bool:
+        return bool(self.organisation_ids(Role.HR))
+
+    @property
+    def is_course_organiser(self) -> bool:
+        return bool(self.organisation_ids(Role.ORGANISER))
+
+    @property
+    def role_labels(self) -> list[str]:
+        labels = [str(label) for value, label in Role.choices if self._role_org_ids.get(value)]
+        if self.is_superuser and str(Role.ADMIN.label) not in labels:
+            labels.append(str(Role.ADMIN.label))
+        return labels
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_ministry_staff:
+            return self
+        return self.filter(pk__in=user.memberships.values("organisation_id"))
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        STATE_MINISTRY = "ministry", _("State ministry")
+        CITY = "city", _("City")
+        DISTRICT = "district", _("District")
+        AUTHORITY = "authority", _("Public authority")
+        ASSOCIATION = "association", _("Association")
+        COMPANY = "company", _("Company")
+        INTEGRATION_CENTRE = "integration_centre", _("Municipal integration centre")
+
+    class District(models.TextChoices):
+        ARNSBERG = "arnsberg", "Arnsberg"
+        DETMOLD = "detmold", "Detmold"
+        DUESSELDORF = "duesseldorf", "Düsseldorf"
+        KOELN = "koeln", "Köln"
+        MUENSTER = "muenster", "Münster"
+
+    slug = models.SlugField(_("short name"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    district = models.CharField(
+        _("administrative district"), max_length=20, choices=District.choices, blank=True
+    )
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A role a user holds in an organisation; every permission follows from these."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation", "role"], name="membership_unique_role"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.get_role_display()} – {self.organisation}"
+
+
+class OrgUnit(models.Model):
+    """A department of an organisation; units form a tree. Names are unique per organisation so that
+    an import can refer to a unit by its name."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="units")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("org unit")
+        verbose_name_plural = _("org units")
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="orgunit_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class TargetGroup(models.TextChoices):
+    TRAINEE = "trainee", _("Trainees")
+    PUBLIC_FACING = "public_facing", _("Public-facing staff")
+    MANAGER = "manager", _("Managers")
+    OTHER = "other", _("Other staff")
+
+
+class EmployeeQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one place that decides whose employee records a user may see and change:
+        partner HR its own organisations', administrators everyone's."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_administrator:
+            return self
+        return self.filter(organisation_id__in=user.organisation_ids(Role.HR))
+
+
+class Employee(models.Model):
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="employees", verbose_name=_("organisation")
+    )
+    personnel_number = models.CharField(_("personnel number"), max_length=40)
+    first_name = models.CharField(_("first name"), max_length=150)
+    last_name = models.CharField(_("last name"), max_length=150)
+    email = models.EmailField(_("e-mail"), blank=True)
+    org_unit = models.ForeignKey(
+        OrgUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="employees",
+        verbose_name=_("org unit"),
+    )
+    target_group = models.CharField(
+        _("target group"), max_length=20, choices=TargetGroup.choices, default=TargetGroup.OTHER
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EmployeeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "personnel_number"]
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "personnel_number"], name="employee_unique_personnel_number"
+            ),
+            models.CheckConstraint(condition=~Q(personnel_number=""), name="employee_personnel_number_set"),
+        ]
+        indexes = [models.Index(fields=["organisation", "last_name", "first_name"], name="employee_org_name")]
+
+    def __str__(self):
+        return f"{self.last_name}, {self.first_name} ({self.personnel_number})"
+
+    def get_absolute_url(self):
+        return reverse("employee_update", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_authenticated and user.is_ministry_staff:
+            return self
+        return self.none()
+
+    def update(self, **kwargs):
+        raise TypeError("The audit log is append-only.")
+
+    def delete(self):
+        raise TypeError("The audit log is append-only.")
+
+
+class AuditEntry(models.Model):
+    """Who created, changed, deleted, exported or downloaded what, and when. Append-only: the model refuses
+    updates and deletes, and on PostgreSQL a trigger refuses them in the database too."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("created")
+        CHANGE = "change", _("changed")
+        DELETE = "delete", _("deleted")
+        IMPORT = "import", _("imported")
+        EXPORT = "export", _("exported")
+        DOWNLOAD = "download", _("downloaded")
+        LOGIN = "login", _("logged in")
+        LOGOUT = "logout", _("logged out")
+        LOGIN_FAILED = "login_failed", _("failed to log in")
+        LOCKED_OUT = "locked_out", _("was locked out")
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # PROTECT: a user who appears in the log is deactivated, never deleted.
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    actor_name = models.CharField(_("by"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(_("object"), max_length=300, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changes = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        indexes = [models.Index(fields=["content_type", "object_id"], name="audit_object")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The audit log is append-only.")
+
+
+class JobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_administrator:
+            return self
+        return self.filter(requested_by=user)
+
+
+class Job(models.Model):
+    """A background job as the user sees it: waiting, running, ready (with its file) or failed (with why).
+
+    Every app enqueues its Celery tasks through `vielfalt.jobs.job_enqueue`, which creates one of these."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("waiting")
+        RUNNING = "running", _("running")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("job"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WAITING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    result_file = models.FileField(upload_to="jobs/%Y/%m/", blank=True)
+    result_name = models.CharField(max_length=200, blank=True)
+    result_url = models.CharField(max_length=300, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+
+    def __str__(self):
+        return f"{self.description or self.kind} ({self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("job_detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.READY, self.Status.FAILED)

@@ -1,0 +1,236 @@
+"""Every write of the core app: employees and their import. Views and commands call these."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .audit import audit_record, model_changes
+from .models import AuditEntry, Employee, Organisation, TargetGroup, User
+from .tabular import Problem, Table, TableRefused, normalise_header, read_table
+
+EMPLOYEE_FIELDS = ["personnel_number", "first_name", "last_name", "email", "org_unit", "target_group", "is_active"]
+
+
+@transaction.atomic
+def employee_create(*, actor: User, organisation: Organisation, **fields) -> Employee:
+    employee = Employee(organisation=organisation, **fields)
+    employee.full_clean()
+    employee.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=employee)
+    return employee
+
+
+@transaction.atomic
+def employee_update(*, actor: User, employee: Employee, **fields) -> Employee:
+    before = {name: getattr(employee, name) for name in EMPLOYEE_FIELDS}
+    for name, value in fields.items():
+        setattr(employee, name, value)
+    employee.full_clean()
+    employee.save()
+    changes = model_changes(employee, EMPLOYEE_FIELDS, before)
+    if changes:
+        audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=employee, changes=changes)
+    return employee
+
+
+def employee_deactivate(*, actor: User, employee: Employee) -> Employee:
+    return employee_update(actor=actor, employee=employee, is_active=False)
+
+
+# --- Import --------------------------------------------------------------------------------------------------
+
+# Column names as German HR exports write them, and their English equivalents (normalised: see
+# `normalise_header`).
+COLUMNS = {
+    "personnel_number": ("personalnummer", "persnr", "personalnr", "personnelnumber"),
+    "last_name": ("nachname", "familienname", "name", "lastname", "surname"),
+    "first_name": ("vorname", "firstname", "givenname"),
+    "email": ("email", "emailadresse", "mail"),
+    "org_unit": ("organisationseinheit", "orgeinheit", "abteilung", "dienststelle", "orgunit", "unit"),
+    "target_group": ("zielgruppe", "targetgroup"),
+    "is_active": ("aktiv", "active"),
+}
+REQUIRED_COLUMNS = ("personnel_number", "last_name", "first_name")
+
+TARGET_GROUP_VALUES = {
+    TargetGroup.TRAINEE: ("auszubildende", "auszubildender", "auszubildenderr", "azubi", "trainee", "trainees"),
+    TargetGroup.PUBLIC_FACING: (
+        "publikumsverkehr",
+        "publikumskontakt",
+        "beschäftigtemitpublikumskontakt",
+        "mitarbeitendemitpublikumskontakt",
+        "publicfacing",
+        "publicfacingstaff",
+    ),
+    TargetGroup.MANAGER: ("führungskraft", "führungskräfte", "manager", "managers"),
+    TargetGroup.OTHER: ("sonstige", "sonstiges", "andere", "other", "otherstaff"),
+}
+TARGET_GROUP_LOOKUP = {alias: group for group, aliases in TARGET_GROUP_VALUES.items() for alias in aliases}
+YES = {"ja", "j", "yes", "y", "1", "x", "wahr", "true"}
+NO = {"nein", "n", "no", "0", "falsch", "false"}
+
+
+@dataclass
+class ImportResult:
+    created: int
+    updated: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+
+def employees_import_file(*, actor: User | None, organisation: Organisation, data: bytes) -> ImportResult:
+    """Import employees from CSV or XLSX bytes; all or nothing. Raises `TableRefused` listing every problem."""
+    return employees_import(actor=actor, organisation=organisation, table=read_table(data))
+
+
+def employees_import(*, actor: User | None, organisation: Organisation, table: Table) -> ImportResult:
+    records = _validated_records(organisation=organisation, table=table)
+    numbers = [r["personnel_number"] for r in records]
+    with transaction.atomic():
+        existing = set()
+        for start in range(0, len(numbers), 5000):
+            existing.update(
+                Employee.objects.filter(
+                    organisation=organisation, personnel_number__in=numbers[start : start + 5000]
+                ).values_list("personnel_number", flat=True)
+            )
+        Employee.objects.bulk_create(
+            [Employee(organisation=organisation, **record) for record in records],
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["organisation", "personnel_number"],
+            update_fields=["first_name", "last_name", "email", "org_unit", "target_group", "is_active", "updated_at"],
+        )
+        result = ImportResult(created=len(records) - len(existing), updated=len(existing))
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.IMPORT,
+            obj=organisation,
+            object_repr=_("Employees of %(organisation)s") % {"organisation": organisation},
+            changes={"created": result.created, "updated": result.updated},
+        )
+    return result
+
+
+def _validated_records(*, organisation: Organisation, table: Table) -> list[dict]:
+    columns: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    for index, name in enumerate(table.header):
+        key = normalise_header(name)
+        for field, aliases in COLUMNS.items():
+            if key in aliases and field not in columns:
+                columns[field] = index
+                labels[field] = name
+    missing = [field for field in REQUIRED_COLUMNS if field not in columns]
+    if missing:
+        expected = {"personnel_number": "Personalnummer", "last_name": "Nachname", "first_name": "Vorname"}
+        raise TableRefused(
+            [Problem(1, expected[f], _("This column is missing from the first line.")) for f in missing]
+        )
+    if not table.rows:
+        raise TableRefused([Problem(2, "", _("The file contains no employees."))])
+
+    units = {unit.name.casefold(): unit for unit in organisation.units.all()}
+    problems: list[Problem] = []
+    records: list[dict] = []
+    first_line_of: dict[str, int] = {}
+
+    def cell(cells: list[str], field: str) -> str:
+        index = columns.get(field)
+        if index is None or index >= len(cells):
+            return ""
+        return cells[index].strip()
+
+    for line, cells in table.rows:
+        row_problems = []
+
+        def problem(field: str, message: str, line=line, row_problems=row_problems) -> None:
+            row_problems.append(Problem(line, labels.get(field, field), message))
+
+        number = cell(cells, "personnel_number")
+        if not number:
+            problem("personnel_number", _("The personnel number is missing."))
+        elif len(number) > 40:
+            problem("personnel_number", _("The personnel number is longer than 40 characters."))
+        elif number in first_line_of:
+            problem(
+                "personnel_number",
+                _("The personnel number %(number)s appears twice (first in line %(line)s).")
+                % {"number": number, "line": first_line_of[number]},
+            )
+        else:
+            first_line_of[number] = line
+
+        names = {}
+        for field, message in (
+            ("last_name", _("The last name is missing.")),
+            ("first_name", _("The first name is missing.")),
+        ):
+            names[field] = cell(cells, field)
+            if not names[field]:
+                problem(field, message)
+            elif len(names[field]) > 150:
+                problem(field, _("The name is longer than 150 characters."))
+
+        email = cell(cells, "email")
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                problem("email", _("“%(value)s” is not a valid e-mail address.") % {"value": email[:100]})
+
+        unit_name = cell(cells, "org_unit")
+        unit = None
+        if unit_name:
+            unit = units.get(unit_name.casefold())
+            if unit is None:
+                problem(
+                    "org_unit",
+                    _("The org unit “%(value)s” does not exist in %(organisation)s.")
+                    % {"value": unit_name[:100], "organisation": organisation},
+                )
+
+        group_value = cell(cells, "target_group")
+        group = TargetGroup.OTHER
+        if group_value:
+            group = TARGET_GROUP_LOOKUP.get(normalise_header(group_value))
+            if group is None:
+                problem(
+                    "target_group",
+                    _(
+                        "“%(value)s” is not a target group (Auszubildende, Publikumsverkehr, "
+                        "Führungskraft, Sonstige)."
+                    )
+                    % {"value": group_value[:100]},
+                )
+
+        active_value = normalise_header(cell(cells, "is_active"))
+        is_active = True
+        if active_value:
+            if active_value in NO:
+                is_active = False
+            elif active_value not in YES:
+                problem("is_active", _("Please write “ja” or “nein”."))
+
+        if row_problems:
+            problems.extend(row_problems)
+            continue
+        records.append(
+            {
+                "personnel_number": number,
+                "last_name": names["last_name"],
+                "first_name": names["first_name"],
+                "email": email,
+                "org_unit": unit,
+                "target_group": group,
+                "is_active": is_active,
+            }
+        )
+    if problems:
+        raise TableRefused(problems)
+    return records

@@ -1,0 +1,161 @@
+"""Reading and writing tables as HR offices exchange them: CSV from German Excel (`;`, UTF-8 with BOM or
+Windows-1252), plain `,`/UTF-8 CSV, and XLSX. Reused by every import and export of the portal."""
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import tablib
+from django.utils.translation import gettext as _
+from openpyxl import load_workbook
+
+XLSX_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self):
+        if self.column:
+            return _("Line %(line)s, column “%(column)s”: %(message)s") % {
+                "line": self.line,
+                "column": self.column,
+                "message": self.message,
+            }
+        return _("Line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
+
+
+class TableRefused(Exception):
+    """The file cannot be taken; `problems` says every reason, with line and column."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[tuple[int, list[str]]]  # (line number in the file, cells)
+
+
+def normalise_header(name: str) -> str:
+    """'E-Mail' → 'email', 'Organisations-Einheit' → 'organisationseinheit'."""
+    name = unicodedata.normalize("NFC", name).casefold()
+    return "".join(ch for ch in name if ch.isalnum())
+
+
+def read_table(data: bytes) -> Table:
+    """Parse CSV or XLSX bytes, recognised by their content, not their file name."""
+    if not data.strip():
+        raise TableRefused([Problem(1, "", _("The file is empty."))])
+    if data.startswith(XLSX_MAGIC):
+        return _read_xlsx(data)
+    if data.startswith(OLE_MAGIC):
+        raise TableRefused(
+            [Problem(1, "", _("This is an old Excel file (.xls). Please save it as .xlsx or .csv."))]
+        )
+    if b"\x00" in data[:4096]:
+        raise TableRefused([Problem(1, "", _("The file is neither a CSV nor an XLSX file."))])
+    return _read_csv(_decode(data))
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data.decode("utf-8-sig")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        # German Excel without "UTF-8" in its save dialogue writes Windows-1252.
+        return data.decode("cp1252", errors="replace")
+
+
+def _read_csv(text: str) -> Table:
+    first_line = text.split("\n", 1)[0]
+    delimiter = max([";", ",", "\t"], key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows = []
+    try:
+        for cells in reader:
+            if header is None:
+                header = [c.strip() for c in cells]
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            rows.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise TableRefused([Problem(reader.line_num, "", _("The CSV file is malformed (%s).") % exc)]) from exc
+    return Table(header=header or [], rows=rows)
+
+
+def _read_xlsx(data: bytes) -> Table:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise TableRefused([Problem(1, "", _("The XLSX file cannot be read."))]) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        header: list[str] | None = None
+        rows = []
+        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in values]
+            if header is None:
+                header = [c.strip() for c in cells]
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            rows.append((line, cells))
+    finally:
+        workbook.close()
+    return Table(header=header or [], rows=rows)
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def neutralise(value) -> str:
+    """A cell as text that no spreadsheet will execute as a formula (OWASP: CSV injection)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
+    """CSV as German Excel opens it (`;`, UTF-8 with BOM), streamed line by line, formulas neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    yield "\ufeff"
+    for row in _chain(header, rows):
+        writer.writerow([neutralise(v) for v in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def _chain(header, rows):
+    yield header
+    yield from rows
+
+
+def xlsx_bytes(header: list[str], rows: Iterable[Iterable], *, title: str = "Export") -> bytes:
+    dataset = tablib.Dataset(headers=header, title=title[:31])
+    for row in rows:
+        dataset.append([neutralise(v) for v in row])
+    return dataset.export("xlsx")

@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from . import views
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("employees/", views.EmployeeListView.as_view(), name="employee_list"),
+    path("employees/new/", views.EmployeeCreateView.as_view(), name="employee_create"),
+    path("employees/import/", views.EmployeeImportView.as_view(), name="employee_import"),
+    re_path(r"^employees/export\.(?P<export_format>csv|xlsx)$", views.EmployeeExportView.as_view(), name="employee_export"),
+    path("employees/<int:pk>/", views.EmployeeUpdateView.as_view(), name="employee_update"),
+    path("employees/<int:pk>/deactivate/", views.EmployeeDeactivateView.as_view(), name="employee_deactivate"),
+    path("audit/", views.AuditLogView.as_view(), name="audit_log"),
+    path("jobs/<uuid:pk>/", views.JobDetailView.as_view(), name="job_detail"),
+    path("jobs/<uuid:pk>/download/", views.JobDownloadView.as_view(), name="job_download"),
+    path(
+        "accessibility/",
+        views.PublicPageView.as_view(template_name="vielfalt/accessibility.html"),
+        name="accessibility",
+    ),
+    path("imprint/", views.PublicPageView.as_view(template_name="vielfalt/imprint.html"), name="imprint"),
+    path("privacy/", views.PublicPageView.as_view(template_name="vielfalt/privacy.html"), name="privacy"),
+    path("partnerships/", include("partnerships.urls")),
+    path("trainings/", include("trainings.urls")),
+    path("surveys/", include("surveys.urls")),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+

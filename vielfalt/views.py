@@ -1,0 +1,227 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import DetailView, FormView, TemplateView, UpdateView
+from django.views.generic.edit import CreateView
+from django_filters.views import FilterView
+
+from .audit import audit_record
+from .filters import AuditEntryFilter, EmployeeFilter
+from .forms import EmployeeForm, EmployeeImportForm
+from .models import AuditEntry, Employee, Job, TargetGroup
+from .permissions import MinistryMixin, PartnerHRMixin
+from .services import employee_create, employee_deactivate, employee_update, employees_import_file
+from .tabular import TableRefused, csv_lines, xlsx_bytes
+
+
+class HomeView(LoginRequiredMixin, TemplateView):
+    """The start page: what the user's roles let them do."""
+
+    template_name = "vielfalt/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        if user.is_partner_hr or user.is_administrator:
+            context["employee_counts"] = (
+                Employee.objects.visible_to(user)
+                .values("organisation__name")
+                .annotate(active=Count("pk", filter=Q(is_active=True)), total=Count("pk"))
+                .order_by("organisation__name")
+            )
+        context["memberships"] = user.memberships.select_related("organisation").order_by("organisation__name")
+        context["recent_jobs"] = Job.objects.visible_to(user).filter(requested_by=user)[:5]
+        return context
+
+
+class EmployeeListView(PartnerHRMixin, FilterView):
+    template_name = "employees/employee_list.html"
+    filterset_class = EmployeeFilter
+    paginate_by = 50
+
+    def get_queryset(self):
+        return (
+            Employee.objects.visible_to(self.request.user)
+            .select_related("org_unit", "organisation")
+            .order_by("last_name", "first_name", "personnel_number")
+        )
+
+    def get_filterset_kwargs(self, filterset_class):
+        return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["show_organisation"] = "organisation" in self.filterset.filters
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["filter_query"] = query.urlencode()
+        return context
+
+
+class EmployeeCreateView(PartnerHRMixin, CreateView):
+    model = Employee
+    form_class = EmployeeForm
+    template_name = "employees/employee_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        data = dict(form.cleaned_data)
+        organisation = data.pop("organisation")
+        employee = employee_create(actor=self.request.user, organisation=organisation, **data)
+        messages.success(self.request, _("%(name)s was added.") % {"name": employee.full_name})
+        return redirect("employee_list")
+
+
+class EmployeeUpdateView(PartnerHRMixin, UpdateView):
+    form_class = EmployeeForm
+    template_name = "employees/employee_form.html"
+
+    def get_queryset(self):
+        return Employee.objects.visible_to(self.request.user).select_related("organisation")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        # The form has already copied its values onto the instance; reload it so the service sees the change.
+        employee = Employee.objects.get(pk=self.object.pk)
+        employee_update(actor=self.request.user, employee=employee, **form.cleaned_data)
+        messages.success(self.request, _("The changes were saved."))
+        return redirect("employee_list")
+
+
+class EmployeeDeactivateView(PartnerHRMixin, View):
+    def post(self, request, pk):
+        employee = get_object_or_404(Employee.objects.visible_to(request.user), pk=pk)
+        employee_deactivate(actor=request.user, employee=employee)
+        messages.success(request, _("%(name)s was deactivated.") % {"name": employee.full_name})
+        return redirect("employee_list")
+
+
+class EmployeeImportView(PartnerHRMixin, FormView):
+    form_class = EmployeeImportForm
+    template_name = "employees/employee_import.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        organisation = form.cleaned_data["organisation"]
+        try:
+            result = employees_import_file(
+                actor=self.request.user, organisation=organisation, data=form.cleaned_data["file"].read()
+            )
+        except TableRefused as refused:
+            return self.render_to_response(
+                self.get_context_data(form=form, problems=refused.problems), status=422
+            )
+        messages.success(
+            self.request,
+            _("Import complete: %(created)s employees added, %(updated)s updated.")
+            % {"created": result.created, "updated": result.updated},
+        )
+        return redirect("employee_list")
+
+
+class EmployeeExportView(PartnerHRMixin, View):
+    """The filtered employee list as CSV (streamed) or XLSX; formulas neutralised; every export audited."""
+
+    HEADER = ["Personalnummer", "Nachname", "Vorname", "E-Mail", "Organisationseinheit", "Zielgruppe", "Aktiv"]
+    TARGET_GROUP_EXPORT = {
+        TargetGroup.TRAINEE: "Auszubildende",
+        TargetGroup.PUBLIC_FACING: "Publikumsverkehr",
+        TargetGroup.MANAGER: "Führungskraft",
+        TargetGroup.OTHER: "Sonstige",
+    }
+
+    def get(self, request, export_format):
+        queryset = Employee.objects.visible_to(request.user).select_related("org_unit", "organisation")
+        filterset = EmployeeFilter(request.GET, queryset=queryset, user=request.user)
+        employees = filterset.qs.order_by("organisation__name", "last_name", "first_name", "personnel_number")
+        rows = (
+            [
+                e.personnel_number,
+                e.last_name,
+                e.first_name,
+                e.email,
+                e.org_unit.name if e.org_unit else "",
+                self.TARGET_GROUP_EXPORT[e.target_group],
+                "ja" if e.is_active else "nein",
+            ]
+            for e in employees.iterator(chunk_size=2000)
+        )
+        audit_record(
+            actor=request.user,
+            action=AuditEntry.Action.EXPORT,
+            object_repr=_("Employees (%(format)s)") % {"format": export_format.upper()},
+            changes={"filters": {k: v for k, v in request.GET.items() if v}},
+        )
+        stamp = timezone.localdate().isoformat()
+        if export_format == "xlsx":
+            response = HttpResponse(
+                xlsx_bytes(self.HEADER, rows, title="Beschäftigte"),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            response["Content-Disposition"] = f'attachment; filename="beschaeftigte-{stamp}.xlsx"'
+            return response
+        response = StreamingHttpResponse(csv_lines(self.HEADER, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="beschaeftigte-{stamp}.csv"'
+        return response
+
+
+class AuditLogView(MinistryMixin, FilterView):
+    template_name = "audit/auditentry_list.html"
+    filterset_class = AuditEntryFilter
+    paginate_by = 50
+
+    def get_queryset(self):
+        return AuditEntry.objects.visible_to(self.request.user).select_related("organisation")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["filter_query"] = query.urlencode()
+        return context
+
+
+class JobDetailView(LoginRequiredMixin, DetailView):
+    """A job's state; htmx asks for the fragment again every two seconds until the job is finished."""
+
+    context_object_name = "job"
+
+    def get_queryset(self):
+        return Job.objects.visible_to(self.request.user)
+
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request"):
+            return ["jobs/job_status.html"]
+        return ["jobs/job_detail.html"]
+
+
+class JobDownloadView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk, status=Job.Status.READY)
+        if not job.result_file:
+            if job.result_url:
+                return redirect(job.result_url)
+            raise Http404
+        audit_record(actor=request.user, action=AuditEntry.Action.DOWNLOAD, obj=job, object_repr=job.result_name)
+        return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=job.result_name)
+
+
+class PublicPageView(TemplateView):
+    """Accessibility statement, imprint and privacy: open to everyone."""
+
+
+
+def healthz(request):
+    """Liveness probe for the container, and the trivial view the benchmarks compare against."""
+    return HttpResponse("ok", content_type="text/plain")
