@@ -1,0 +1,80 @@
+"""The settings module in its two shapes: production (DJANGO_DEBUG=0) and the embedded default."""
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+PROJECT = settings.BASE_DIR
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")
+
+
+def run_manage(*args, **env_overrides):
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES and not k.startswith("DJANGO_")}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "k3y-" + "x7Qp9zR2vL5mN8wB4tY6uJ1hG3fD0sAeCiOk" * 2,
+    "DJANGO_ALLOWED_HOSTS": "vielfalt.nrw.example",
+    "DATABASE_URL": "postgres://vielfalt@db.invalid:5432/vielfalt",
+    "REDIS_URL": "redis://redis.invalid:6379/0",
+    "EMAIL_URL": "smtp+tls://portal:secret@mail.nrw.example:587",
+}
+
+
+def test_production_configuration_passes_the_deploy_check():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_SECRET_KEY"}
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    env = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_ALLOWED_HOSTS"}
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_production_settings_are_strict():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+        "s.SECURE_HSTS_SECONDS > 0, s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'].rsplit('.', 1)[1], "
+        "s.DATABASES['default']['ENGINE'].rsplit('.', 1)[1])"
+    )
+    result = run_manage("shell", "--no-imports", "-v", "0", "-c", code, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True", "True", "True", "False", "RedisCache", "postgresql"]
+
+
+def test_embedded_default_runs_on_sqlite_with_eager_tasks(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DEBUG, s.DATABASES['default']['ENGINE'].rsplit('.', 1)[1], s.CELERY_TASK_ALWAYS_EAGER, "
+        "s.CELERY_BROKER_URL, s.MAILERS['default']['BACKEND'].rsplit('.', 2)[1])"
+    )
+    result = run_manage("shell", "--no-imports", "-v", "0", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "sqlite3", "True", "memory://", "console"]
+
+
+def test_embedded_default_migrates_and_seeds_a_fresh_sqlite_file(tmp_path):
+    database = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    assert run_manage("migrate", "-v", "0", DATABASE_URL=database).returncode == 0
+    seeded = run_manage("seed_demo", "--password", "a-demo-password-1", DATABASE_URL=database)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "120 employees of Duisburg" in seeded.stdout
+    check = run_manage("check", DATABASE_URL=database)
+    assert check.returncode == 0, check.stderr
