@@ -1,0 +1,138 @@
+"""Login, throttling per account, sessions and security headers."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import PASSWORD, OrganisationFactory, hr_user
+from vielfalt.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+SAME_OFFICE = {"REMOTE_ADDR": "203.0.113.10"}  # a whole city hall behind one address
+
+
+def login(client, username, password):
+    return client.post(reverse("login"), {"username": username, "password": password}, **SAME_OFFICE)
+
+
+@pytest.fixture
+def city():
+    return OrganisationFactory()
+
+
+def test_login_cycles_the_session_key_and_logout_ends_it(client, city):
+    hr_user(city, username="anna")
+    client.get(reverse("login"))
+    before = client.session.session_key
+    response = login(client, "anna", PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+    after = client.session.session_key
+    assert after and after != before
+    client.post(reverse("logout"))
+    from django.contrib.sessions.models import Session
+
+    assert not Session.objects.filter(session_key=after).exists()
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_five_failures_lock_the_account_but_not_the_colleague(client, city):
+    hr_user(city, username="anna")
+    hr_user(city, username="bernd")
+    for _ in range(4):
+        assert login(client, "anna", "wrong-password").status_code == 200
+    # The fifth failure locks the account; from now on even the right password is refused.
+    assert login(client, "anna", "wrong-password").status_code == 429
+    locked = login(client, "anna", PASSWORD)
+    assert locked.status_code == 429
+    assert "gesperrt" in locked.text or "locked" in locked.text
+    # A colleague at the same address logs in normally.
+    colleague = login(client.__class__(), "bernd", PASSWORD)
+    assert colleague.status_code == 302
+    actions = list(AuditEntry.objects.filter(object_repr="anna").values_list("action", flat=True))
+    # Five wrong passwords and the refused right one while locked.
+    assert actions.count(AuditEntry.Action.LOGIN_FAILED) == 6
+    assert AuditEntry.Action.LOCKED_OUT in actions
+
+
+def test_four_failures_then_success_resets_the_counter(client, city):
+    hr_user(city, username="anna")
+    for _ in range(4):
+        login(client, "anna", "wrong-password")
+    assert login(client, "anna", PASSWORD).status_code == 302
+    client.post(reverse("logout"))
+    for _ in range(4):
+        login(client, "anna", "wrong-password")
+    assert login(client, "anna", PASSWORD).status_code == 302
+
+
+def test_session_settings(settings):
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_COOKIE_HTTPONLY is True
+    assert settings.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_idle_session_expires(client, city, settings):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    user = hr_user(city)
+    client.force_login(user)
+    assert client.get(reverse("home")).status_code == 200
+    Session.objects.filter(session_key=client.session.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_security_headers_on_every_page(client, city):
+    client.force_login(hr_user(city))
+    for url in [reverse("login"), reverse("home"), reverse("employee_list"), reverse("accessibility")]:
+        response = client.get(url)
+        csp = response["Content-Security-Policy"]
+        assert "script-src 'self' 'nonce-" in csp
+        assert "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_pages_carry_no_inline_script(client, city):
+    """Every <script> has a src and the request's nonce: the CSP forbids inline code."""
+    import re
+
+    client.force_login(hr_user(city))
+    response = client.get(reverse("employee_list"))
+    nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", response.text, re.S)
+    assert scripts
+    for attributes, body in scripts:
+        assert 'src="' in attributes
+        assert f'nonce="{nonce}"' in attributes
+        assert body.strip() == ""
+    assert not re.search(r"<[^>]+\son[a-z]+=", response.text), "inline event handler"
+
+
+def test_hsts_and_secure_cookies_without_debug():
+    from tests.vielfalt.test_settings import PRODUCTION, run_manage
+
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT)"
+    )
+    result = run_manage("shell", "--no-imports", "-v", "0", "-c", code, **PRODUCTION)
+    assert result.stdout.split() == ["31536000", "True", "True", "True"]
+
+
+def test_german_is_the_default_and_english_can_be_chosen(client):
+    response = client.get(reverse("login"))
+    assert response["Content-Language"] == "de"
+    assert '<html lang="de">' in response.text
+    client.post(reverse("set_language"), {"language": "en", "next": reverse("login")})
+    response = client.get(reverse("login"))
+    assert response["Content-Language"] == "en"
+    assert '<html lang="en">' in response.text

@@ -1,0 +1,61 @@
+import csv
+import io
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from tests.factories import EmployeeFactory, OrganisationFactory, hr_user
+from vielfalt.models import AuditEntry
+from vielfalt.tabular import neutralise
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = ["=HYPERLINK(\"http://evil.example\")", "+1+2", "-2+3", "@SUM(A1)", "\t=1"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_neutralise_prefixes_formulas(value):
+    assert neutralise(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["Müller", "DU-1", "a=b", "", None, 42])
+def test_neutralise_leaves_plain_values(value):
+    assert neutralise(value) == ("" if value is None else str(value))
+
+
+@pytest.fixture
+def hr_client(client):
+    city = OrganisationFactory(slug="duisburg")
+    for index, name in enumerate(HOSTILE):
+        EmployeeFactory(organisation=city, personnel_number=f"DU-{index}", last_name=name, first_name="Çağla")
+    client.force_login(hr_user(city))
+    return client
+
+
+def test_csv_export_is_excel_friendly_and_neutralised(hr_client):
+    response = hr_client.get(reverse("employee_export", args=["csv"]))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response["Content-Disposition"]
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeffPersonalnummer;Nachname;Vorname")
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))
+    assert sorted(row[1] for row in rows[1:]) == sorted("'" + v for v in HOSTILE)
+    assert {row[2] for row in rows[1:]} == {"Çağla"}
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.EXPORT)
+    assert entry.object_repr == "Beschäftigte (CSV)"
+
+
+def test_xlsx_export_is_neutralised(hr_client):
+    response = hr_client.get(reverse("employee_export", args=["xlsx"]))
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = workbook.active
+    values = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert sorted(values) == sorted("'" + v for v in HOSTILE)
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_export_respects_filters(hr_client):
+    response = hr_client.get(reverse("employee_export", args=["csv"]) + "?q=DU-1")
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.count("\r\n") == 2  # header and DU-1
