@@ -11,6 +11,8 @@ import pytest
 from django.conf import settings
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# Playwright's sync API runs an event loop in the test thread; Django's ORM must still be usable there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,6 +39,11 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -89,8 +96,12 @@ def redis_url():
 @pytest.fixture
 def celery_worker(redis_url, transactional_db):
     """A real Celery worker consuming from Redis, in a thread of the test process (so it sees the test
-    database and the tasks defined in tests). Each test gets its own queue: no stale messages."""
+    database and the tasks defined in tests). Each test gets its own queue: no stale messages.
+    Needs PostgreSQL: SQLite's test database cannot be shared between threads."""
     from celery.contrib.testing.worker import start_worker
+    from django.db import connection
+
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL) for the Celery worker")
 
     from vielfalt.celery import app
 

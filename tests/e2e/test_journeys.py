@@ -1,0 +1,299 @@
+"""Journeys through the portal in Chromium: every demo user logs in through the real form and visits the pages
+the foundation issue names; axe-core (WCAG 2.1 A/AA) must report nothing on any of them.
+
+Also: the import page with a faulty and a good file, the employee form with a validation error, the language
+switch, the skip link, and the Content-Security-Policy (in a context that does not bypass it).
+
+Screenshots of every visited page land in test-artifacts/screenshots/ (git-ignored)."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import translation
+
+from tests.conftest import axe_violations
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "e2e-demo-password-42"
+SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
+SAMPLE_CSV = settings.BASE_DIR / "vielfalt" / "fixtures" / "employees-duisburg.csv"
+
+# username -> may the user manage employees (partner HR in some organisation, or administrator)?
+DEMO_USERS = {
+    "admin": True,
+    "ministerium": True,  # the ministry's own Personalreferat: seed_demo gives her HR of mais-nrw as well
+    "hr-duisburg": True,
+    "hr-oberhausen": True,
+    "schulung-oberhausen": False,
+}
+
+
+# --- fixtures and helpers ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo(live_server, settings):
+    """The demo data of `seed_demo`, served by the live server. Transactional tests flush the database after
+    each test, so every test seeds again; a fast hasher keeps that (and each login) cheap."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("seed_demo", password=PASSWORD, force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    return live_server.url
+
+
+class Console:
+    """Console errors and uncaught exceptions of a page. Responses the test asked for with an error status
+    (403, 422) make Chromium log "Failed to load resource"; `expect_status` lets exactly those through."""
+
+    def __init__(self, page):
+        self.messages: list[str] = []
+        self.expected: set[tuple[str, int]] = set()
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.messages.append(f"pageerror: {error}"))
+
+    def _console(self, message):
+        if message.type != "error":
+            return
+        url = message.location.get("url", "")
+        status = re.search(r"status of (\d{3})", message.text)
+        if status and (url, int(status.group(1))) in self.expected:
+            return
+        self.messages.append(f"{message.text} ({url})")
+
+    def expect_status(self, url: str, status: int) -> None:
+        self.expected.add((url, status))
+
+
+@pytest.fixture
+def console(page):
+    console = Console(page)
+    yield console
+    assert console.messages == []
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def check_page(page, name: str) -> None:
+    """Screenshot, `lang` set, and no axe violations."""
+    shot(page, name)
+    assert page.evaluate("document.documentElement.lang") in ("de", "en")
+    assert axe_violations(page) == [], name
+
+
+def login(page, base: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/accounts/login/")
+    form = page.locator("main form")
+    form.get_by_label(re.compile("Benutzername|Username", re.I)).fill(username)
+    form.get_by_label(re.compile("Passwort|Password", re.I)).fill(password)
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"{base}/")
+
+
+def goto(page, console, url: str, status: int = 200):
+    if status != 200:
+        console.expect_status(url, status)
+    response = page.goto(url)
+    assert response.status == status, url
+    return response
+
+
+# --- every demo user ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("username", list(DEMO_USERS))
+def test_demo_user_journey(demo, page, console, username):
+    login(page, demo, username)
+    assert page.locator("h1").first.is_visible()
+    check_page(page, f"{username}-start")
+
+    may_manage = DEMO_USERS[username]
+    status = 200 if may_manage else 403
+    for path, name in (("/employees/", "employees"), ("/employees/import/", "import")):
+        goto(page, console, f"{demo}{path}", status)
+        if may_manage:
+            assert page.locator("main h1").is_visible()
+        check_page(page, f"{username}-{name}")
+
+    goto(page, console, f"{demo}/accessibility/")
+    check_page(page, f"{username}-accessibility")
+
+
+def test_login_page(demo, page, console):
+    goto(page, console, f"{demo}/accounts/login/")
+    assert page.evaluate("document.documentElement.lang") == "de"
+    check_page(page, "anonymous-login")
+    # A wrong password: the form comes back with its error summary, still accessible.
+    form = page.locator("main form")
+    form.locator("input[name=username]").fill("hr-duisburg")
+    form.locator("input[name=password]").fill("not-the-password")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(".error-summary").is_visible()
+    check_page(page, "anonymous-login-error")
+
+
+# --- import -------------------------------------------------------------------------------------------------
+
+FAULTY_CSV = (
+    "Personalnummer;Nachname;Vorname;E-Mail;Organisationseinheit;Zielgruppe\r\n"
+    "OB-1;Öztürk;Ayşe;ayse@oberhausen.example;Bürgerbüro;Publikumsverkehr\r\n"
+    ";Krüger;Jürgen;juergen@oberhausen.example;Bürgerbüro;Publikumsverkehr\r\n"
+    "OB-3;Kowalczyk;Małgorzata;keine-adresse;Bürgerbüro;Publikumsverkehr\r\n"
+)
+
+
+def test_import_faulty_file_lists_problems(demo, page, console, tmp_path):
+    faulty = tmp_path / "fehlerhaft.csv"
+    faulty.write_bytes(FAULTY_CSV.encode("utf-8-sig"))
+    login(page, demo, "hr-oberhausen")
+    goto(page, console, f"{demo}/employees/import/")
+    page.locator("input[type=file]").set_input_files(str(faulty))
+    console.expect_status(f"{demo}/employees/import/", 422)
+    with page.expect_navigation() as navigation:
+        page.locator("main form button[type=submit]").click()
+    assert navigation.value.status == 422
+    rows = page.locator("main table tbody tr")
+    assert rows.count() >= 2
+    lines = rows.locator("td:first-child").all_inner_texts()
+    assert "3" in lines and "4" in lines, lines
+    assert page.locator(".error-summary").is_visible()
+    check_page(page, "hr-oberhausen-import-problems")
+
+
+def test_import_sample_file_through_the_browser(demo, page, console):
+    from vielfalt.models import Employee
+
+    Employee.objects.filter(organisation__slug="duisburg").delete()
+    login(page, demo, "hr-duisburg")
+    goto(page, console, f"{demo}/employees/import/")
+    page.locator("input[type=file]").set_input_files(str(SAMPLE_CSV))
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"{demo}/employees/")
+    assert page.locator(".alert-success").is_visible()
+    check_page(page, "hr-duisburg-import-done")
+
+    page.get_by_label(re.compile("Suche|Search")).fill("Yılmaz")
+    page.locator("main form[role=search] button[type=submit]").click()
+    page.wait_for_url(re.compile(r"\?q="))
+    names = page.locator("main table tbody").inner_text()
+    assert "Yılmaz, Zülfiye" in names
+    assert Employee.objects.filter(organisation__slug="duisburg").count() == 120
+    check_page(page, "hr-duisburg-employees-search")
+
+
+# --- employee form ------------------------------------------------------------------------------------------
+
+
+def test_employee_form_validation_error(demo, page, console):
+    from vielfalt.models import Employee
+
+    employee = Employee.objects.get(organisation__slug="duisburg", personnel_number="DU-10002")
+    login(page, demo, "hr-duisburg")
+    url = f"{demo}/employees/{employee.pk}/"
+    goto(page, console, url)
+    check_page(page, "hr-duisburg-employee-edit")
+    page.locator("input[name=last_name]").fill("")
+    page.locator("input[name=email]").fill("keine-adresse")
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_load_state()
+    summary = page.locator(".error-summary")
+    assert summary.is_visible()
+    assert summary.locator("li").count() == 2
+    # portal.js moves focus to the summary so screen readers announce it.
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    assert page.locator("input[name=last_name]").get_attribute("aria-invalid") == "true"
+    check_page(page, "hr-duisburg-employee-edit-error")
+    employee.refresh_from_db()
+    assert employee.last_name == "Yılmaz"
+
+
+# --- language and keyboard ----------------------------------------------------------------------------------
+
+
+def test_language_switch_to_english(demo, page, console):
+    login(page, demo, "hr-duisburg")
+    assert page.evaluate("document.documentElement.lang") == "de"
+    with translation.override("de"):
+        german_logout = translation.gettext("Log out")
+    assert page.locator("header").get_by_role("button", name=german_logout).is_visible()
+
+    page.locator("#language-select").select_option("en")
+    page.locator("#language-select").locator("xpath=ancestor::form").locator("button[type=submit]").click()
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert page.url == f"{demo}/"
+    assert page.locator("header").get_by_role("button", name="Log out").is_visible()
+    assert page.locator(".skip-link").inner_text() == "Skip to main content"
+    check_page(page, "hr-duisburg-start-en")
+
+    # The choice sticks for the next page.
+    goto(page, console, f"{demo}/employees/")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.locator("main h1").inner_text() == "Employees"
+    check_page(page, "hr-duisburg-employees-en")
+
+
+@pytest.mark.parametrize("path", ["/", "/employees/", "/accessibility/"])
+def test_skip_link_is_first_and_moves_focus_to_main(demo, page, console, path):
+    # Not the login page: Django's login form puts `autofocus` on the user name field.
+    login(page, demo, "hr-duisburg")
+    goto(page, console, f"{demo}{path}")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('skip-link')")
+    assert page.locator(".skip-link").is_visible()  # visible once focused
+    shot(page, "hr-duisburg-skip-link" + (path.rstrip("/").replace("/", "-") or "-start"))
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'main'")
+    # The next Tab continues inside main, not back in the header.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+
+
+def test_narrow_screen(demo, page, console):
+    """A phone-sized window: the navigation collapses behind its toggle, the table scrolls on its own."""
+    page.set_viewport_size({"width": 375, "height": 740})
+    login(page, demo, "hr-oberhausen")
+    toggler = page.locator(".navbar-toggler")
+    assert toggler.is_visible()
+    assert toggler.get_attribute("aria-expanded") == "false"
+    toggler.click()
+    page.locator("#main-nav").get_by_role("link", name=re.compile("Beschäftigte|Employees")).click()
+    page.wait_for_url(f"{demo}/employees/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    check_page(page, "hr-oberhausen-employees-narrow")
+
+
+# --- Content-Security-Policy --------------------------------------------------------------------------------
+
+
+def test_no_csp_violations_and_scripts_load(demo, browser):
+    """A context that keeps the portal's CSP (the `page` fixture bypasses it for axe)."""
+    context = browser.new_context(locale="de-DE")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{demo}/accounts/login/")
+        assert page.evaluate("typeof htmx") == "object"
+        assert page.evaluate("typeof bootstrap") == "object"
+        login(page, demo, "hr-duisburg")
+        for path in ("/", "/employees/", "/employees/import/", "/accessibility/"):
+            response = page.goto(f"{demo}{path}")
+            assert "script-src" in response.headers["content-security-policy"]
+            assert page.evaluate("typeof htmx") == "object", path
+            assert page.evaluate("typeof bootstrap") == "object", path
+        # The error summary is focused by portal.js: the portal's own script ran under the CSP too.
+        page.goto(f"{demo}/employees/new/")
+        page.locator("main form button[type=submit]").first.click()
+        page.wait_for_load_state()
+        assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+        assert errors == []
+    finally:
+        context.close()

@@ -1,0 +1,66 @@
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from tests.factories import EmployeeFactory, OrganisationFactory, hr_user, ministry_user
+from vielfalt.audit import audit_record
+from vielfalt.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def test_entries_cannot_be_changed_or_deleted_through_the_orm():
+    entry = audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="Beschäftigte")
+    entry.object_repr = "nichts"
+    with pytest.raises(TypeError):
+        entry.save()
+    with pytest.raises(TypeError):
+        entry.delete()
+    with pytest.raises(TypeError):
+        AuditEntry.objects.all().update(object_repr="nichts")
+    with pytest.raises(TypeError):
+        AuditEntry.objects.all().delete()
+    assert AuditEntry.objects.get().object_repr == "Beschäftigte"
+
+
+def test_postgres_refuses_updates_and_deletes_in_the_database(postgres):
+    audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="Beschäftigte")
+    for statement in ("UPDATE vielfalt_auditentry SET object_repr = 'x'", "DELETE FROM vielfalt_auditentry"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert AuditEntry.objects.get().object_repr == "Beschäftigte"
+
+
+def test_employee_changes_are_recorded_with_who_and_what(client):
+    city = OrganisationFactory()
+    user = hr_user(city, username="hr-stadt")
+    employee = EmployeeFactory(organisation=city, last_name="Schmidt")
+    client.force_login(user)
+    response = client.post(
+        reverse("employee_update", args=[employee.pk]),
+        {"personnel_number": employee.personnel_number, "first_name": employee.first_name,
+         "last_name": "Schmidt-Öztürk", "email": "", "org_unit": employee.org_unit_id,
+         "target_group": "manager", "is_active": "on"},
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CHANGE)
+    assert (entry.actor, entry.actor_name, entry.organisation) == (user, "hr-stadt", city)
+    assert entry.changes["last_name"] == ["Schmidt", "Schmidt-Öztürk"]
+    assert entry.changes["target_group"] == ["public_facing", "manager"]
+
+
+def test_ministry_reads_the_log_and_hr_does_not(client):
+    audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="Beschäftigte (CSV)")
+    client.force_login(ministry_user())
+    response = client.get(reverse("audit_log"))
+    assert response.status_code == 200
+    assert "Beschäftigte (CSV)" in response.text
+    client.force_login(hr_user(OrganisationFactory()))
+    assert client.get(reverse("audit_log")).status_code == 403
+
+
+def test_audit_log_has_no_write_path_in_the_admin(admin_client):
+    entry = audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="x")
+    assert admin_client.get(reverse("admin:vielfalt_auditentry_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:vielfalt_auditentry_add")).status_code == 403
+    assert admin_client.post(reverse("admin:vielfalt_auditentry_delete", args=[entry.pk])).status_code == 403

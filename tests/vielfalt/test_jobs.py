@@ -1,0 +1,146 @@
+"""Background jobs with a real Celery worker consuming from Redis."""
+
+import time
+
+import pytest
+from celery import shared_task
+from django.db import OperationalError
+from django.template import Context, Template
+from django.urls import reverse
+
+from tests.factories import UserFactory
+from vielfalt.jobs import JobError, JobTask, job_enqueue, job_store_result
+from vielfalt.models import Job
+from vielfalt.pdf import render_pdf_from_html
+
+FLAKY_CALLS: dict[str, int] = {}
+
+
+@shared_task(base=JobTask, name="tests.render_letter")
+def task_render_letter(*, job_id, name):
+    html = Template(
+        '{% extends "pdf/base.html" %}{% block content %}<h1>Brief an {{ name }}</h1>{% endblock %}'
+    ).render(Context({"name": name}))
+    job_store_result(job_id=job_id, content=render_pdf_from_html(html), file_name="brief.pdf")
+
+
+@shared_task(base=JobTask, name="tests.explode")
+def task_explode(*, job_id):
+    raise ValueError("internal detail that must not reach the user")
+
+
+@shared_task(base=JobTask, name="tests.refuse")
+def task_refuse(*, job_id):
+    raise JobError("Die Vereinbarung hat keine Unterzeichnenden.")
+
+
+@shared_task(base=JobTask, name="tests.flaky", retry_backoff=1, retry_jitter=False)
+def task_flaky(*, job_id):
+    FLAKY_CALLS[job_id] = FLAKY_CALLS.get(job_id, 0) + 1
+    if FLAKY_CALLS[job_id] == 1:
+        raise OperationalError("database went away")
+    job_store_result(job_id=job_id, content=b"ok", file_name="ok.txt")
+
+
+def wait_until_finished(job: Job, timeout: float = 30) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.is_finished:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job still {job.status} after {timeout} s")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_runs_a_job_to_ready(celery_worker):
+    user = UserFactory()
+    job = job_enqueue(task=task_render_letter, kind="letter", requested_by=user, name="Sören Link")
+    assert job.status == Job.Status.WAITING
+    job = wait_until_finished(job)
+    assert job.status == Job.Status.READY
+    assert job.attempts == 1
+    assert job.started_at and job.finished_at and job.started_at <= job.finished_at
+    assert job.result_name == "brief.pdf"
+    assert job.result_file.read().startswith(b"%PDF-")
+
+
+@pytest.mark.allow_error_log  # Celery logs the task's exception
+@pytest.mark.django_db(transaction=True)
+def test_a_task_that_raises_ends_failed_with_a_readable_error(celery_worker):
+    job = wait_until_finished(job_enqueue(task=task_explode, kind="explode"))
+    assert job.status == Job.Status.FAILED
+    assert job.error == (
+        "Die Hintergrundaufgabe wurde wegen eines unerwarteten Fehlers abgebrochen (ValueError). "
+        "Bitte versuchen Sie es später erneut."
+    )
+    assert "internal detail" not in job.error
+
+
+@pytest.mark.allow_error_log
+@pytest.mark.django_db(transaction=True)
+def test_a_job_error_reaches_the_user_as_written(celery_worker):
+    job = wait_until_finished(job_enqueue(task=task_refuse, kind="refuse"))
+    assert (job.status, job.error) == (Job.Status.FAILED, "Die Vereinbarung hat keine Unterzeichnenden.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transient_failures_are_retried(celery_worker):
+    job = wait_until_finished(job_enqueue(task=task_flaky, kind="flaky"), timeout=60)
+    assert (job.status, job.attempts) == (Job.Status.READY, 2)
+    assert FLAKY_CALLS[str(job.pk)] == 2
+
+
+@pytest.mark.django_db
+def test_without_a_broker_tasks_run_eagerly_once_the_transaction_commits(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        job = job_enqueue(task=task_render_letter, kind="letter", name="Guntram Schneider")
+        assert job.status == Job.Status.WAITING  # nothing is sent before the commit
+    assert len(callbacks) == 1
+    job.refresh_from_db()
+    assert job.status == Job.Status.READY
+
+
+@pytest.mark.django_db
+def test_status_fragment_polls_until_finished(client):
+    user = UserFactory()
+    client.force_login(user)
+    job = Job.objects.create(kind="letter", description="Brief", requested_by=user)
+    fragment = client.get(reverse("job_detail", args=[job.pk]), headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 2s"' in fragment.text
+    assert "<html" not in fragment.text
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error="Kaputt.")
+    fragment = client.get(reverse("job_detail", args=[job.pk]), headers={"HX-Request": "true"})
+    assert "hx-trigger" not in fragment.text
+    assert "Kaputt." in fragment.text
+    page = client.get(reverse("job_detail", args=[job.pk]))
+    assert "<html" in page.text
+
+
+@pytest.mark.django_db
+def test_jobs_of_others_answer_404(client):
+    job = Job.objects.create(kind="letter", requested_by=UserFactory())
+    client.force_login(UserFactory())
+    assert client.get(reverse("job_detail", args=[job.pk])).status_code == 404
+    assert client.get(reverse("job_download", args=[job.pk])).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_browser_sees_the_job_finish_without_reloading(celery_worker, live_server, page):
+    """htmx polls the status fragment: the page flips from waiting to ready by itself."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = UserFactory()
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    page.context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": live_server.url}])
+    job = Job.objects.create(kind="letter", description="Brief an Zülfiye Kaykin", requested_by=user)
+    page.goto(live_server.url + reverse("job_detail", args=[job.pk]))
+    assert page.locator(".job-status").get_attribute("data-status") == "waiting"
+    task_render_letter.apply_async(kwargs={"job_id": str(job.pk), "name": "Zülfiye Kaykin"})
+    page.wait_for_selector('.job-status[data-status="ready"]', timeout=20_000)
+    assert page.get_by_role("link", name="brief.pdf").is_visible()

@@ -1,0 +1,126 @@
+"""The one PDF renderer: hostile text stays text, and nothing outside the static files is ever fetched."""
+
+import http.server
+import io
+import threading
+
+import pytest
+from django.template import Context, Template
+from pypdf import PdfReader
+
+from vielfalt.pdf import StaticOnlyURLFetcher, render_pdf_from_html
+
+DOCUMENT = Template(
+    '{% extends "pdf/base.html" %}{% block title %}{{ title }}{% endblock %}'
+    "{% block content %}<h1>{{ title }}</h1><p>{{ text }}</p>{% endblock %}"
+)
+
+
+def pdf_text(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+class CountingHandler(http.server.BaseHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        CountingHandler.requests.append(self.path)
+        body = b"body::after { content: 'FETCHED-FROM-NETWORK'; }"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/css")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def local_http_server():
+    CountingHandler.requests = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def secret_file(tmp_path):
+    path = tmp_path / "secret.css"
+    path.write_text("body::after { content: 'READ-FROM-DISK'; }")
+    return path
+
+
+def test_user_text_is_rendered_as_text(local_http_server, secret_file):
+    hostile = (
+        f'<img src="file:///etc/passwd"><link rel="stylesheet" href="{local_http_server}/evil.css">'
+        f'<link rel="stylesheet" href="file://{secret_file}">'
+    )
+    html = DOCUMENT.render(Context({"title": "Vereinbarung mit Duisburg", "text": hostile}))
+    pdf = render_pdf_from_html(html)
+    text = pdf_text(pdf)
+    assert "Vereinbarung mit Duisburg" in text
+    assert '<img src="file:///etc/passwd">' in text.replace("\n", "")
+    assert CountingHandler.requests == []
+    assert "root:" not in text
+
+
+@pytest.mark.allow_error_log  # WeasyPrint logs every refused URL as an error
+def test_raw_html_cannot_fetch_files_or_network(local_http_server, secret_file):
+    """Even if markup reached the renderer unescaped, the fetcher refuses every URL but static files."""
+    html = (
+        "<html><head>"
+        f'<link rel="stylesheet" href="{local_http_server}/evil.css">'
+        f'<link rel="stylesheet" href="file://{secret_file}">'
+        '<link rel="stylesheet" href="vielfalt-static:css/pdf.css">'
+        "</head><body><p>Inhalt</p>"
+        '<img src="file:///etc/passwd" alt="x">'
+        f'<img src="{local_http_server}/tracker.png" alt="y">'
+        '<img src="data:image/svg+xml;base64,PHN2Zy8+" alt="z">'
+        '<iframe src="file:///etc/hostname"></iframe>'
+        "</body></html>"
+    )
+    fetcher = StaticOnlyURLFetcher()
+    text = pdf_text(render_pdf_from_html(html, fetcher=fetcher))
+    assert "Inhalt" in text
+    assert "FETCHED-FROM-NETWORK" not in text
+    assert "READ-FROM-DISK" not in text
+    assert CountingHandler.requests == []
+    refused = set(fetcher.refused)
+    assert f"{local_http_server}/evil.css" in refused
+    assert f"file://{secret_file}" in refused
+    assert "file:///etc/passwd" in refused
+    assert f"{local_http_server}/tracker.png" in refused
+    assert any(url.startswith("data:") for url in refused)
+
+
+@pytest.mark.allow_error_log
+def test_static_paths_cannot_escape_the_static_folders():
+    fetcher = StaticOnlyURLFetcher()
+    html = '<link rel="stylesheet" href="vielfalt-static:../../../etc/passwd"><p>x</p>'
+    render_pdf_from_html(html, fetcher=fetcher)
+    assert fetcher.refused == ["vielfalt-static:../../../etc/passwd"]
+
+
+def test_letters_of_our_users_names_survive(settings):
+    names = "Zülfiye Kaykın · Łukasz Wiśniewski · Trần Thị Thủy · Ayşe Öztürk · Groß"
+    pdf = render_pdf_from_html(DOCUMENT.render(Context({"title": "Namen", "text": names})))
+    assert names in pdf_text(pdf)
+
+
+def test_a4_with_page_numbers():
+    long_text = " ".join(["Interkulturelle Öffnung als Erfolgsfaktor."] * 600)
+    pdf = render_pdf_from_html(DOCUMENT.render(Context({"title": "Lang", "text": long_text})))
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) >= 2
+    width, height = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    assert f"Seite 2 von {len(reader.pages)}" in reader.pages[1].extract_text()
+
+
+def test_same_content_same_bytes():
+    html = DOCUMENT.render(Context({"title": "Gleich", "text": "Gleicher Inhalt"}))
+    assert render_pdf_from_html(html) == render_pdf_from_html(html)
