@@ -19,14 +19,17 @@ help:
 	@echo "make setup  set-up only (venv, dependencies, npm assets, translations, migrations, demo data)"
 	@echo "make lint   ruff check, ruff format --check, makemigrations --check"
 	@echo "make bench  run the benchmarks and print their figures"
+	@echo "make worker run a Celery worker with beat (needs REDIS_URL)"
+	@echo "make format ruff --fix and ruff format"
+	@echo "make clean  remove the virtual environment, node_modules and collected static files"
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock requirements-dev.lock
 	@PYBIN="$(call find_python)"; \
 	if [ -z "$$PYBIN" ]; then echo "No Python >= 3.12 found (tried python3.13, python3.12, pyenv)." >&2; exit 1; fi; \
 	echo "Using $$PYBIN"; \
 	[ -x $(PY) ] || "$$PYBIN" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock -r requirements-dev.lock
 	touch $@
 
 deps: $(VENV)/.installed
