@@ -7,5 +7,7 @@ class IndexView(LoginRequiredMixin, TemplateView):
     template_name = "vielfalt/placeholder.html"
     extra_context = {
         "title": _("Partnerships"),
-        "lead": _("Cooperation agreements between the state and its partners, from first draft to signed PDF."),
+        "lead": _(
+            "Cooperation agreements between the state and its partners, from first draft to signed PDF."
+        ),
     }

@@ -109,8 +109,15 @@ def celery_worker(redis_url, transactional_db):
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
     app.conf.broker_url = redis_url
-    with start_worker(app, pool="threads", concurrency=2, queues=[queue], perform_ping_check=False,
-                      shutdown_timeout=30, loglevel="WARNING"):
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        queues=[queue],
+        perform_ping_check=False,
+        shutdown_timeout=30,
+        loglevel="WARNING",
+    ):
         yield app
     app.conf.task_default_queue = "celery"
 

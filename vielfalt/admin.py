@@ -40,8 +40,15 @@ class OrgUnitAdmin(admin.ModelAdmin):
 
 @admin.register(Employee)
 class EmployeeAdmin(admin.ModelAdmin):
-    list_display = ["personnel_number", "last_name", "first_name", "organisation", "org_unit", "target_group",
-                    "is_active"]
+    list_display = [
+        "personnel_number",
+        "last_name",
+        "first_name",
+        "organisation",
+        "org_unit",
+        "target_group",
+        "is_active",
+    ]
     list_filter = ["organisation", "target_group", "is_active"]
     search_fields = ["personnel_number", "last_name", "first_name", "email"]
     list_select_related = ["organisation", "org_unit"]

@@ -17,7 +17,11 @@ class EmployeeFilter(django_filters.FilterSet):
         choices=ACTIVE_CHOICES, coerce=lambda v: v == "true", label=_("Status")
     )
     ordering = django_filters.OrderingFilter(
-        fields=(("last_name", "last_name"), ("personnel_number", "personnel_number"), ("org_unit__name", "org_unit")),
+        fields=(
+            ("last_name", "last_name"),
+            ("personnel_number", "personnel_number"),
+            ("org_unit__name", "org_unit"),
+        ),
         label=_("Sort by"),
         field_labels={
             "last_name": _("Name"),

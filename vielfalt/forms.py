@@ -18,16 +18,24 @@ class EmployeeForm(forms.ModelForm):
 
     class Meta:
         model = Employee
-        fields = ["organisation", "personnel_number", "last_name", "first_name", "email", "org_unit",
-                  "target_group", "is_active"]
+        fields = [
+            "organisation",
+            "personnel_number",
+            "last_name",
+            "first_name",
+            "email",
+            "org_unit",
+            "target_group",
+            "is_active",
+        ]
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         organisations = hr_organisations(user)
         self.fields["organisation"].queryset = organisations
-        self.fields["org_unit"].queryset = OrgUnit.objects.filter(organisation__in=organisations).select_related(
-            "organisation"
-        )
+        self.fields["org_unit"].queryset = OrgUnit.objects.filter(
+            organisation__in=organisations
+        ).select_related("organisation")
         if self.instance.pk:
             # An employee stays with the organisation that keeps the record.
             del self.fields["organisation"]
@@ -40,7 +48,9 @@ class EmployeeForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        organisation = cleaned.get("organisation") or (self.instance.organisation if self.instance.pk else None)
+        organisation = cleaned.get("organisation") or (
+            self.instance.organisation if self.instance.pk else None
+        )
         unit = cleaned.get("org_unit")
         if organisation and unit and unit.organisation_id != organisation.pk:
             self.add_error("org_unit", _("This unit belongs to another organisation."))
@@ -50,7 +60,9 @@ class EmployeeForm(forms.ModelForm):
             if self.instance.pk:
                 duplicates = duplicates.exclude(pk=self.instance.pk)
             if duplicates.exists():
-                self.add_error("personnel_number", _("An employee with this personnel number already exists."))
+                self.add_error(
+                    "personnel_number", _("An employee with this personnel number already exists.")
+                )
         return cleaned
 
     def validate_unique(self):

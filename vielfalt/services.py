@@ -11,7 +11,15 @@ from .audit import audit_record, model_changes
 from .models import AuditEntry, Employee, Organisation, TargetGroup, User
 from .tabular import Problem, Table, TableRefused, normalise_header, read_table
 
-EMPLOYEE_FIELDS = ["personnel_number", "first_name", "last_name", "email", "org_unit", "target_group", "is_active"]
+EMPLOYEE_FIELDS = [
+    "personnel_number",
+    "first_name",
+    "last_name",
+    "email",
+    "org_unit",
+    "target_group",
+    "is_active",
+]
 
 
 @transaction.atomic
@@ -56,7 +64,14 @@ COLUMNS = {
 REQUIRED_COLUMNS = ("personnel_number", "last_name", "first_name")
 
 TARGET_GROUP_VALUES = {
-    TargetGroup.TRAINEE: ("auszubildende", "auszubildender", "auszubildenderr", "azubi", "trainee", "trainees"),
+    TargetGroup.TRAINEE: (
+        "auszubildende",
+        "auszubildender",
+        "auszubildenderr",
+        "azubi",
+        "trainee",
+        "trainees",
+    ),
     TargetGroup.PUBLIC_FACING: (
         "publikumsverkehr",
         "publikumskontakt",
@@ -104,7 +119,15 @@ def employees_import(*, actor: User | None, organisation: Organisation, table: T
             batch_size=2000,
             update_conflicts=True,
             unique_fields=["organisation", "personnel_number"],
-            update_fields=["first_name", "last_name", "email", "org_unit", "target_group", "is_active", "updated_at"],
+            update_fields=[
+                "first_name",
+                "last_name",
+                "email",
+                "org_unit",
+                "target_group",
+                "is_active",
+                "updated_at",
+            ],
         )
         result = ImportResult(created=len(records) - len(existing), updated=len(existing))
         audit_record(

@@ -28,7 +28,9 @@ else:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
     if len(SECRET_KEY) < 50:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set (50 characters or more) when DJANGO_DEBUG=0.")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set (50 characters or more) when DJANGO_DEBUG=0."
+        )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG=0.")
 

@@ -93,7 +93,9 @@ def _read_csv(text: str) -> Table:
                 continue
             rows.append((reader.line_num, cells))
     except csv.Error as exc:
-        raise TableRefused([Problem(reader.line_num, "", _("The CSV file is malformed (%s).") % exc)]) from exc
+        raise TableRefused(
+            [Problem(reader.line_num, "", _("The CSV file is malformed (%s).") % exc)]
+        ) from exc
     return Table(header=header or [], rows=rows)
 
 

@@ -10,9 +10,15 @@ urlpatterns = [
     path("employees/", views.EmployeeListView.as_view(), name="employee_list"),
     path("employees/new/", views.EmployeeCreateView.as_view(), name="employee_create"),
     path("employees/import/", views.EmployeeImportView.as_view(), name="employee_import"),
-    re_path(r"^employees/export\.(?P<export_format>csv|xlsx)$", views.EmployeeExportView.as_view(), name="employee_export"),
+    re_path(
+        r"^employees/export\.(?P<export_format>csv|xlsx)$",
+        views.EmployeeExportView.as_view(),
+        name="employee_export",
+    ),
     path("employees/<int:pk>/", views.EmployeeUpdateView.as_view(), name="employee_update"),
-    path("employees/<int:pk>/deactivate/", views.EmployeeDeactivateView.as_view(), name="employee_deactivate"),
+    path(
+        "employees/<int:pk>/deactivate/", views.EmployeeDeactivateView.as_view(), name="employee_deactivate"
+    ),
     path("audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("jobs/<uuid:pk>/", views.JobDetailView.as_view(), name="job_detail"),
     path("jobs/<uuid:pk>/download/", views.JobDownloadView.as_view(), name="job_download"),
@@ -29,4 +35,3 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
-

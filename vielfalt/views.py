@@ -34,7 +34,9 @@ class HomeView(LoginRequiredMixin, TemplateView):
                 .annotate(active=Count("pk", filter=Q(is_active=True)), total=Count("pk"))
                 .order_by("organisation__name")
             )
-        context["memberships"] = user.memberships.select_related("organisation").order_by("organisation__name")
+        context["memberships"] = user.memberships.select_related("organisation").order_by(
+            "organisation__name"
+        )
         context["recent_jobs"] = Job.objects.visible_to(user).filter(requested_by=user)[:5]
         return context
 
@@ -133,7 +135,15 @@ class EmployeeImportView(PartnerHRMixin, FormView):
 class EmployeeExportView(PartnerHRMixin, View):
     """The filtered employee list as CSV (streamed) or XLSX; formulas neutralised; every export audited."""
 
-    HEADER = ["Personalnummer", "Nachname", "Vorname", "E-Mail", "Organisationseinheit", "Zielgruppe", "Aktiv"]
+    HEADER = [
+        "Personalnummer",
+        "Nachname",
+        "Vorname",
+        "E-Mail",
+        "Organisationseinheit",
+        "Zielgruppe",
+        "Aktiv",
+    ]
     TARGET_GROUP_EXPORT = {
         TargetGroup.TRAINEE: "Auszubildende",
         TargetGroup.PUBLIC_FACING: "Publikumsverkehr",
@@ -213,13 +223,14 @@ class JobDownloadView(LoginRequiredMixin, View):
             if job.result_url:
                 return redirect(job.result_url)
             raise Http404
-        audit_record(actor=request.user, action=AuditEntry.Action.DOWNLOAD, obj=job, object_repr=job.result_name)
+        audit_record(
+            actor=request.user, action=AuditEntry.Action.DOWNLOAD, obj=job, object_repr=job.result_name
+        )
         return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=job.result_name)
 
 
 class PublicPageView(TemplateView):
     """Accessibility statement, imprint and privacy: open to everyone."""
-
 
 
 def healthz(request):

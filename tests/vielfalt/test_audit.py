@@ -26,7 +26,11 @@ def test_entries_cannot_be_changed_or_deleted_through_the_orm():
 def test_postgres_refuses_updates_and_deletes_in_the_database(postgres):
     audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="Beschäftigte")
     for statement in ("UPDATE vielfalt_auditentry SET object_repr = 'x'", "DELETE FROM vielfalt_auditentry"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute(statement)
     assert AuditEntry.objects.get().object_repr == "Beschäftigte"
 
@@ -38,9 +42,15 @@ def test_employee_changes_are_recorded_with_who_and_what(client):
     client.force_login(user)
     response = client.post(
         reverse("employee_update", args=[employee.pk]),
-        {"personnel_number": employee.personnel_number, "first_name": employee.first_name,
-         "last_name": "Schmidt-Öztürk", "email": "", "org_unit": employee.org_unit_id,
-         "target_group": "manager", "is_active": "on"},
+        {
+            "personnel_number": employee.personnel_number,
+            "first_name": employee.first_name,
+            "last_name": "Schmidt-Öztürk",
+            "email": "",
+            "org_unit": employee.org_unit_id,
+            "target_group": "manager",
+            "is_active": "on",
+        },
     )
     assert response.status_code == 302
     entry = AuditEntry.objects.get(action=AuditEntry.Action.CHANGE)

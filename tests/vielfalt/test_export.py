@@ -11,7 +11,7 @@ from vielfalt.tabular import neutralise
 
 pytestmark = pytest.mark.django_db
 
-HOSTILE = ["=HYPERLINK(\"http://evil.example\")", "+1+2", "-2+3", "@SUM(A1)", "\t=1"]
+HOSTILE = ['=HYPERLINK("http://evil.example")', "+1+2", "-2+3", "@SUM(A1)", "\t=1"]
 
 
 @pytest.mark.parametrize("value", HOSTILE)

@@ -78,11 +78,17 @@ def test_comma_separated_utf8_with_english_headers(duisburg):
 
 
 def test_xlsx_input(duisburg):
-    dataset = tablib.Dataset(headers=["Personalnummer", "Nachname", "Vorname", "E-Mail", "Organisationseinheit"])
+    dataset = tablib.Dataset(
+        headers=["Personalnummer", "Nachname", "Vorname", "E-Mail", "Organisationseinheit"]
+    )
     dataset.append([10001, "Nguyễn", "Thị Lan", "lan@duisburg.example", "Stadtbibliothek"])
     employees_import_file(actor=None, organisation=duisburg, data=dataset.export("xlsx"))
     employee = Employee.objects.get(organisation=duisburg)
-    assert (employee.personnel_number, employee.last_name, employee.first_name) == ("10001", "Nguyễn", "Thị Lan")
+    assert (employee.personnel_number, employee.last_name, employee.first_name) == (
+        "10001",
+        "Nguyễn",
+        "Thị Lan",
+    )
 
 
 def test_reimport_updates_by_personnel_number(duisburg):
@@ -200,7 +206,9 @@ def test_browser_upload_shows_every_problem_and_saves_nothing(client, duisburg):
 def test_browser_upload_imports_the_sample(client, duisburg):
     client.force_login(hr_user(duisburg))
     upload = SimpleUploadedFile("employees.csv", SAMPLE.read_bytes(), content_type="text/csv")
-    response = client.post(reverse("employee_import"), {"organisation": duisburg.pk, "file": upload}, follow=True)
+    response = client.post(
+        reverse("employee_import"), {"organisation": duisburg.pk, "file": upload}, follow=True
+    )
     assert response.status_code == 200
     assert Employee.objects.filter(organisation=duisburg).count() == 120
     assert "120" in response.text

@@ -59,8 +59,14 @@ def test_export_contains_only_own_employees(hr_duisburg_client, duisburg, oberha
 def test_cannot_create_employee_in_another_organisation(hr_duisburg_client, oberhausen):
     response = hr_duisburg_client.post(
         reverse("employee_create"),
-        {"organisation": oberhausen.pk, "personnel_number": "OB-9", "first_name": "A", "last_name": "B",
-         "target_group": "other", "is_active": "on"},
+        {
+            "organisation": oberhausen.pk,
+            "personnel_number": "OB-9",
+            "first_name": "A",
+            "last_name": "B",
+            "target_group": "other",
+            "is_active": "on",
+        },
     )
     assert response.status_code == 200
     assert "organisation" in response.context["form"].errors
@@ -71,7 +77,9 @@ def test_cannot_import_into_another_organisation(hr_duisburg_client, oberhausen)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("x.csv", "Personalnummer;Nachname;Vorname\nOB-7;Weiß;Jürgen\n".encode())
-    response = hr_duisburg_client.post(reverse("employee_import"), {"organisation": oberhausen.pk, "file": upload})
+    response = hr_duisburg_client.post(
+        reverse("employee_import"), {"organisation": oberhausen.pk, "file": upload}
+    )
     assert response.status_code == 200
     assert not Employee.objects.filter(personnel_number="OB-7").exists()
 

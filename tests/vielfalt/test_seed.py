@@ -11,14 +11,22 @@ def test_seed_demo_is_idempotent(settings):
     settings.DEBUG = True
     for _ in range(2):
         call_command("seed_demo", password="demo-password-1")
-    assert sorted(Organisation.objects.values_list("slug", flat=True)) == ["duisburg", "mais-nrw", "oberhausen"]
+    assert sorted(Organisation.objects.values_list("slug", flat=True)) == [
+        "duisburg",
+        "mais-nrw",
+        "oberhausen",
+    ]
     assert Organisation.objects.get(slug="mais-nrw").name == (
         "Ministerium für Arbeit, Integration und Soziales des Landes Nordrhein-Westfalen"
     )
     assert Employee.objects.filter(organisation__slug="duisburg").count() == 120
     assert Employee.objects.filter(organisation__slug="oberhausen").count() == 40
     assert sorted(User.objects.values_list("username", flat=True)) == [
-        "admin", "hr-duisburg", "hr-oberhausen", "ministerium", "schulung-oberhausen",
+        "admin",
+        "hr-duisburg",
+        "hr-oberhausen",
+        "ministerium",
+        "schulung-oberhausen",
     ]
     assert User.objects.get(username="hr-duisburg").check_password("demo-password-1")
     assert Membership.objects.filter(user__username="schulung-oberhausen", role=Role.ORGANISER).count() == 1

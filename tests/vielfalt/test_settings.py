@@ -14,7 +14,12 @@ def run_manage(*args, **env_overrides):
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES and not k.startswith("DJANGO_")}
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -56,7 +61,16 @@ def test_production_settings_are_strict():
     )
     result = run_manage("shell", "--no-imports", "-v", "0", "-c", code, **PRODUCTION)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "True", "True", "True", "True", "False", "RedisCache", "postgresql"]
+    assert result.stdout.split() == [
+        "False",
+        "True",
+        "True",
+        "True",
+        "True",
+        "False",
+        "RedisCache",
+        "postgresql",
+    ]
 
 
 def test_embedded_default_runs_on_sqlite_with_eager_tasks(tmp_path):

@@ -94,7 +94,9 @@ class Command(BaseCommand):
             for slug, role in roles:
                 Membership.objects.get_or_create(user=user, organisation=organisations[slug], role=role)
 
-        result = employees_import_file(actor=None, organisation=organisations["duisburg"], data=SAMPLE_CSV.read_bytes())
+        result = employees_import_file(
+            actor=None, organisation=organisations["duisburg"], data=SAMPLE_CSV.read_bytes()
+        )
         self._oberhausen_employees(organisations["oberhausen"])
         self.stdout.write(
             f"Demo data ready: {len(organisations)} organisations, {len(USERS)} users, "
