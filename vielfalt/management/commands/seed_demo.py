@@ -1,7 +1,10 @@
 """Demo data from the press report the programme is modelled on. Idempotent: running it twice changes nothing."""
 
 import random
+from importlib import import_module
+from importlib.util import find_spec
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -98,6 +101,11 @@ class Command(BaseCommand):
             actor=None, organisation=organisations["duisburg"], data=SAMPLE_CSV.read_bytes()
         )
         self._oberhausen_employees(organisations["oberhausen"])
+        # Each feature app adds its own demo data in `<app>/demo.py`: `seed(*, stdout)`.
+        for app_config in apps.get_app_configs():
+            module_name = f"{app_config.name}.demo"
+            if app_config.name != "vielfalt" and find_spec(app_config.name) and find_spec(module_name):
+                import_module(module_name).seed(stdout=self.stdout)
         self.stdout.write(
             f"Demo data ready: {len(organisations)} organisations, {len(USERS)} users, "
             f"{result.total} employees of Duisburg, "
