@@ -128,16 +128,10 @@ def test_jobs_of_others_answer_404(client):
 @pytest.mark.django_db(transaction=True)
 def test_browser_sees_the_job_finish_without_reloading(celery_worker, live_server, page):
     """htmx polls the status fragment: the page flips from waiting to ready by itself."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
+    from tests.conftest import browser_login
 
     user = UserFactory()
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    page.context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": live_server.url}])
+    browser_login(page, live_server, user)
     job = Job.objects.create(kind="letter", description="Brief an Zülfiye Kaykin", requested_by=user)
     page.goto(live_server.url + reverse("job_detail", args=[job.pk]))
     assert page.locator(".job-status").get_attribute("data-status") == "waiting"
