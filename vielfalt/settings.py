@@ -284,11 +284,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_survey_tokens": {"()": "vielfalt.logging.RedactSurveyTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_survey_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # WeasyPrint reports every refused URL; that is the fetcher doing its job.
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "WARNING"},
+        # runserver's access log: route it through the filtered console handler only.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
