@@ -1,0 +1,309 @@
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from vielfalt.models import Employee, Organisation, Role, TargetGroup
+
+COURSE_TARGET_GROUPS = [
+    (TargetGroup.TRAINEE, TargetGroup.TRAINEE.label),
+    (TargetGroup.PUBLIC_FACING, TargetGroup.PUBLIC_FACING.label),
+    (TargetGroup.MANAGER, TargetGroup.MANAGER.label),
+]
+
+
+class CourseQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Ministry and administrators see every course; the organiser's staff (course organisers and HR)
+        and the HR of every organisation taking part see theirs; everyone else sees none."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_ministry_staff:
+            return self
+        hr_ids = user.organisation_ids(Role.HR)
+        own_ids = hr_ids | user.organisation_ids(Role.ORGANISER)
+        return self.filter(
+            Q(organiser_id__in=own_ids)
+            | Q(pk__in=CourseParticipant.objects.filter(organisation_id__in=hr_ids).values("course_id"))
+        )
+
+    def organised_by(self, user):
+        """Courses whose dates, attendance and certificates `user` manages."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_administrator:
+            return self
+        return self.filter(organiser_id__in=user.organisation_ids(Role.ORGANISER))
+
+
+class Course(models.Model):
+    class Format(models.TextChoices):
+        IN_PERSON = "in_person", _("In person")
+        ONLINE = "online", _("Online")
+
+    class Language(models.TextChoices):
+        GERMAN = "de", _("German")
+        ENGLISH = "en", _("English")
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(
+        _("content"), help_text=_("What the course covers; printed on certificates.")
+    )
+    # A list of TargetGroup values: JSON keeps it portable between PostgreSQL and SQLite.
+    target_groups = models.JSONField(_("target groups"), default=list)
+    organiser = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="organised_courses", verbose_name=_("organiser")
+    )
+    duration_hours = models.DecimalField(_("duration (hours)"), max_digits=5, decimal_places=1)
+    format = models.CharField(_("format"), max_length=20, choices=Format.choices, default=Format.IN_PERSON)
+    language = models.CharField(_("language"), max_length=10, choices=Language.choices, default="de")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CourseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "pk"]
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+        constraints = [
+            models.CheckConstraint(condition=Q(duration_hours__gt=0), name="course_duration_positive"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("trainings:course_detail", args=[self.pk])
+
+    @property
+    def target_group_labels(self) -> list[str]:
+        labels = dict(TargetGroup.choices)
+        return [str(labels.get(value, value)) for value in self.target_groups]
+
+    @property
+    def organisation(self):
+        return self.organiser
+
+
+class CourseParticipant(models.Model):
+    """An organisation taking part in a (joint) course, with an optional seat quota per date."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="participants")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
+    )
+    seat_quota = models.PositiveIntegerField(
+        _("seats per date"), null=True, blank=True, help_text=_("Empty: no limit beyond the capacity.")
+    )
+
+    class Meta:
+        ordering = ["organisation__name"]
+        verbose_name = _("taking part")
+        verbose_name_plural = _("taking part")
+        constraints = [
+            models.UniqueConstraint(fields=["course", "organisation"], name="courseparticipant_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.course} – {self.organisation}"
+
+
+class CourseDateQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(course__in=Course.objects.visible_to(user))
+
+    def organised_by(self, user):
+        return self.filter(course__in=Course.objects.organised_by(user))
+
+    def with_counts(self):
+        return self.annotate(
+            seated_count=models.Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.SEATED)),
+            waiting_count=models.Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.WAITING)),
+        )
+
+
+class CourseDate(models.Model):
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, related_name="dates", verbose_name=_("course")
+    )
+    target_group = models.CharField(
+        _("for target group"), max_length=20, choices=COURSE_TARGET_GROUPS, blank=True
+    )
+    starts_at = models.DateTimeField(_("start"))
+    ends_at = models.DateTimeField(_("end"))
+    location = models.CharField(_("location"), max_length=300, blank=True)
+    online_link = models.URLField(_("online link"), blank=True)
+    trainer = models.CharField(_("trainer"), max_length=200, blank=True)
+    capacity = models.PositiveIntegerField(_("capacity"))
+    enrolment_deadline = models.DateTimeField(_("enrolment deadline"))
+    cancellation_deadline = models.DateTimeField(_("cancellation deadline"))
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    # iCalendar SEQUENCE: raised on every change so calendars replace the earlier invitation.
+    sequence = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CourseDateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        verbose_name = _("course date")
+        verbose_name_plural = _("course dates")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="coursedate_ends_after"
+            ),
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="coursedate_capacity_positive"),
+        ]
+
+    def __str__(self):
+        local = timezone.localtime(self.starts_at)
+        return f"{self.course.title}, {local:%d.%m.%Y %H:%M}"
+
+    def get_absolute_url(self):
+        return reverse("trainings:date_detail", args=[self.pk])
+
+    @property
+    def organisation(self):
+        return self.course.organiser
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def enrolment_open(self) -> bool:
+        return not self.is_cancelled and timezone.now() <= self.enrolment_deadline
+
+    @property
+    def cancellation_open(self) -> bool:
+        return timezone.now() <= self.cancellation_deadline
+
+
+class EnrolmentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The organiser sees every enrolment of its courses; HR only its own organisations'."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_ministry_staff:
+            return self
+        return self.filter(
+            Q(course_date__course__organiser_id__in=user.organisation_ids(Role.ORGANISER))
+            | Q(organisation_id__in=user.organisation_ids(Role.HR))
+        )
+
+    def active(self):
+        return self.exclude(status=Enrolment.Status.CANCELLED)
+
+
+class Enrolment(models.Model):
+    class Status(models.TextChoices):
+        SEATED = "seated", _("seat confirmed")
+        WAITING = "waiting", _("waiting list")
+        CANCELLED = "cancelled", _("cancelled")
+
+    class Attendance(models.TextChoices):
+        UNKNOWN = "unknown", _("not recorded")
+        ATTENDED = "attended", _("attended")
+        NO_SHOW = "no_show", _("no-show")
+
+    course_date = models.ForeignKey(
+        CourseDate, on_delete=models.PROTECT, related_name="enrolments", verbose_name=_("course date")
+    )
+    employee = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, related_name="enrolments", verbose_name=_("employee")
+    )
+    # The employee's organisation when enrolled: quotas and visibility are decided by it.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    attendance = models.CharField(
+        _("attendance"), max_length=10, choices=Attendance.choices, default=Attendance.UNKNOWN
+    )
+    # Enrolments are created while the date is locked, so the primary key is the order of requests:
+    # the waiting list is ordered by it.
+    created_at = models.DateTimeField(auto_now_add=True)
+    enrolled_by = models.ForeignKey(
+        "vielfalt.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EnrolmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course_date", "employee"],
+                condition=~Q(status="cancelled"),
+                name="enrolment_one_active_per_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="seated") | Q(attendance="unknown"), name="enrolment_attendance_if_seated"
+            ),
+        ]
+        indexes = [models.Index(fields=["course_date", "status"], name="enrolment_date_status")]
+
+    def __str__(self):
+        return f"{self.employee.full_name} – {self.course_date}"
+
+    @cached_property
+    def waiting_position(self) -> int | None:
+        if self.status != self.Status.WAITING:
+            return None
+        return Enrolment.objects.filter(
+            course_date_id=self.course_date_id, status=self.Status.WAITING, pk__lte=self.pk
+        ).count()
+
+
+def new_verification_code() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed from paper
+    raw = "".join(secrets.choice(alphabet) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+class CertificateQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(enrolment__in=Enrolment.objects.visible_to(user))
+
+
+class Certificate(models.Model):
+    """A Teilnahmebescheinigung. What it states is copied here when it is issued, so that the verify page
+    shows exactly what the paper says, even if the course is edited later."""
+
+    enrolment = models.OneToOneField(Enrolment, on_delete=models.PROTECT, related_name="certificate")
+    code = models.CharField(_("verification code"), max_length=20, unique=True, default=new_verification_code)
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    holder_name = models.CharField(_("name"), max_length=310)
+    course_title = models.CharField(_("course"), max_length=200)
+    course_content = models.TextField(_("content"))
+    date_text = models.CharField(_("date"), max_length=100)
+    duration_hours = models.DecimalField(_("duration (hours)"), max_digits=5, decimal_places=1)
+    organiser_name = models.CharField(_("organiser"), max_length=200)
+    file = models.FileField(upload_to="certificates/%Y/", blank=True)
+
+    objects = CertificateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+
+    def __str__(self):
+        return f"{self.holder_name} – {self.course_title} ({self.code})"
+
+    @property
+    def organisation(self):
+        return self.enrolment.organisation
+
+    @property
+    def file_name(self) -> str:
+        return f"teilnahmebescheinigung-{self.code}.pdf"

@@ -1,0 +1,53 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from tests.factories import OrganisationFactory
+from trainings.models import Course, CourseDate, CourseParticipant, Enrolment
+
+
+class CourseFactory(DjangoModelFactory):
+    class Meta:
+        model = Course
+
+    title = factory.Sequence(lambda n: f"Interkulturelle Sensibilisierung {n}")
+    description = "Kultur, Kommunikation, Vorurteile; Fallbeispiele aus dem Bürgerservice."
+    target_groups = factory.LazyFunction(lambda: ["trainee", "public_facing", "manager"])
+    organiser = factory.SubFactory(OrganisationFactory)
+    duration_hours = Decimal("7.5")
+
+
+class CourseParticipantFactory(DjangoModelFactory):
+    class Meta:
+        model = CourseParticipant
+
+    course = factory.SubFactory(CourseFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    seat_quota = None
+
+
+class CourseDateFactory(DjangoModelFactory):
+    class Meta:
+        model = CourseDate
+
+    course = factory.SubFactory(CourseFactory)
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))
+    ends_at = factory.LazyAttribute(lambda d: d.starts_at + timedelta(hours=7))
+    location = "Rathaus Oberhausen, Raum 101"
+    trainer = "Dr. Aylin Demir"
+    capacity = 12
+    enrolment_deadline = factory.LazyAttribute(lambda d: d.starts_at - timedelta(days=3))
+    cancellation_deadline = factory.LazyAttribute(lambda d: d.starts_at - timedelta(days=2))
+
+
+class EnrolmentFactory(DjangoModelFactory):
+    class Meta:
+        model = Enrolment
+
+    course_date = factory.SubFactory(CourseDateFactory)
+    employee = None
+    organisation = factory.LazyAttribute(lambda e: e.employee.organisation)
+    status = Enrolment.Status.SEATED

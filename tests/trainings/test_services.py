@@ -1,0 +1,306 @@
+"""Enrolment, waiting list, quota, cancellation and attendance: the rules, and the rules under concurrency
+(real PostgreSQL, one thread per request)."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from tests.factories import EmployeeFactory
+from tests.trainings.conftest import employees_of
+from tests.trainings.factories import CourseDateFactory, CourseParticipantFactory, EnrolmentFactory
+from trainings.models import Enrolment
+from trainings.services import (
+    EnrolmentRefused,
+    attendance_mark,
+    certificate_issue,
+    course_date_cancel,
+    course_date_update,
+    enrolment_cancel,
+    enrolment_create_many,
+)
+from vielfalt.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def statuses(course_date):
+    return list(course_date.enrolments.order_by("pk").values_list("employee__personnel_number", "status"))
+
+
+def test_seats_then_waiting_list_in_order(course_date, duisburg, hr_duisburg):
+    people = employees_of(duisburg, 15)
+    result = enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people)
+    assert [e.employee for e in result.seated] == people[:12]
+    assert [(e.employee, position) for e, position in result.waiting] == [
+        (people[12], 1),
+        (people[13], 2),
+        (people[14], 3),
+    ]
+    assert [e.waiting_position for e, _ in result.waiting] == [1, 2, 3]
+    assert AuditEntry.objects.filter(action="create", object_id=str(course_date.pk)).count() == 1
+
+
+def test_enrolment_after_the_deadline_is_refused_with_the_reason(course, duisburg, hr_duisburg):
+    course_date = CourseDateFactory(course=course, enrolment_deadline=timezone.now() - timedelta(minutes=1))
+    with pytest.raises(EnrolmentRefused) as refused:
+        enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1))
+    assert "deadline" in str(refused.value)
+    assert Enrolment.objects.count() == 0
+
+
+def test_cancelled_date_refuses_enrolment(course_date, duisburg, hr_duisburg, organiser):
+    course_date_cancel(actor=organiser, course_date=course_date)
+    with pytest.raises(EnrolmentRefused):
+        enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1))
+
+
+def test_other_organisations_employee_and_duplicates_refuse_the_whole_batch(
+    course, course_date, duisburg, hr_duisburg
+):
+    stranger_org = EmployeeFactory().organisation
+    stranger = EmployeeFactory(organisation=stranger_org)
+    people = employees_of(duisburg, 3)
+    other_date = CourseDateFactory(course=course)
+    enrolment_create_many(actor=hr_duisburg, course_date=other_date, employees=[people[2]])
+    with pytest.raises(EnrolmentRefused) as refused:
+        enrolment_create_many(
+            actor=hr_duisburg, course_date=course_date, employees=[people[0], stranger, people[1], people[2]]
+        )
+    messages = [p.message for p in refused.value.problems]
+    assert len(messages) == 2
+    assert "another organisation" in messages[0] and stranger.personnel_number in messages[0]
+    assert "already enrolled in this course" in messages[1] and people[2].personnel_number in messages[1]
+    assert course_date.enrolments.count() == 0
+
+
+def test_hr_of_an_organisation_not_taking_part_may_not_enrol(course_date):
+    from tests.factories import hr_user
+
+    outsider = EmployeeFactory()
+    with pytest.raises(EnrolmentRefused):
+        enrolment_create_many(
+            actor=hr_user(outsider.organisation), course_date=course_date, employees=[outsider]
+        )
+
+
+def test_database_refuses_a_second_active_enrolment_on_the_same_date(course_date, duisburg):
+    employee = EmployeeFactory(organisation=duisburg)
+    EnrolmentFactory(course_date=course_date, employee=employee)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EnrolmentFactory(course_date=course_date, employee=employee, status=Enrolment.Status.WAITING)
+    # after a cancellation the employee may enrol again
+    Enrolment.objects.filter(employee=employee).update(status=Enrolment.Status.CANCELLED)
+    EnrolmentFactory(course_date=course_date, employee=employee)
+
+
+def test_quota_sends_the_rest_to_the_waiting_list_and_leaves_seats_to_others(
+    course, course_date, duisburg, oberhausen, hr_duisburg, hr_oberhausen
+):
+    course.participants.filter(organisation=duisburg).update(seat_quota=3)
+    result = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 5)
+    )
+    assert len(result.seated) == 3 and len(result.waiting) == 2
+    # the organiser's own organisation has no quota: it still finds free seats
+    result = enrolment_create_many(
+        actor=hr_oberhausen, course_date=course_date, employees=employees_of(oberhausen, 4)
+    )
+    assert len(result.seated) == 4 and result.waiting == []
+
+
+def test_hr_cancellation_promotes_the_first_waiting_who_fits_the_quota(
+    course, duisburg, oberhausen, hr_duisburg, hr_oberhausen, django_capture_on_commit_callbacks
+):
+    course.participants.filter(organisation=duisburg).update(seat_quota=1)
+    course_date = CourseDateFactory(course=course, capacity=2)
+    d1, d2 = employees_of(duisburg, 2)
+    o1, o2 = employees_of(oberhausen, 2)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=[d1])
+    enrolment_create_many(actor=hr_oberhausen, course_date=course_date, employees=[o1])
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=[d2])
+    enrolment_create_many(actor=hr_oberhausen, course_date=course_date, employees=[o2])
+    # waiting: d2 (first, but Duisburg's quota is taken), o2
+    seat_o1 = Enrolment.objects.get(employee=o1)
+    promoted = enrolment_cancel(actor=hr_oberhausen, enrolment=seat_o1)
+    assert [e.employee for e in promoted] == [o2]
+    assert Enrolment.objects.get(employee=d2).status == "waiting"
+    # Duisburg cancels its seat: now d2 fits
+    promoted = enrolment_cancel(actor=hr_duisburg, enrolment=Enrolment.objects.get(employee=d1))
+    assert [e.employee for e in promoted] == [d2]
+    assert Enrolment.objects.get(employee=d2).promoted_at is not None
+
+
+def test_hr_cannot_cancel_after_the_deadline_but_the_organiser_can(course, duisburg, hr_duisburg, organiser):
+    course_date = CourseDateFactory(
+        course=course,
+        enrolment_deadline=timezone.now() + timedelta(days=1),
+        cancellation_deadline=timezone.now() - timedelta(minutes=5),
+    )
+    result = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
+    )
+    enrolment = result.seated[0]
+    with pytest.raises(EnrolmentRefused) as refused:
+        enrolment_cancel(actor=hr_duisburg, enrolment=enrolment)
+    assert "only the organiser" in str(refused.value)
+    enrolment_cancel(actor=organiser, enrolment=enrolment)
+    assert Enrolment.objects.get(pk=enrolment.pk).status == "cancelled"
+
+
+def test_other_hr_cannot_cancel(course_date, duisburg, hr_duisburg, hr_oberhausen):
+    enrolment = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
+    ).seated[0]
+    with pytest.raises(EnrolmentRefused):
+        enrolment_cancel(actor=hr_oberhausen, enrolment=enrolment)
+
+
+def test_raising_the_capacity_promotes_the_waiting(course_date, duisburg, hr_duisburg, organiser):
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 14))
+    course_date_update(actor=organiser, course_date=course_date, capacity=13)
+    assert course_date.enrolments.filter(status="seated").count() == 13
+    assert course_date.enrolments.filter(status="waiting").count() == 1
+
+
+def test_cancelling_a_date_ends_every_enrolment(course_date, duisburg, hr_duisburg, organiser):
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 14))
+    course_date_cancel(actor=organiser, course_date=course_date)
+    assert set(course_date.enrolments.values_list("status", flat=True)) == {"cancelled"}
+    course_date.refresh_from_db()
+    assert course_date.is_cancelled and course_date.sequence == 1
+
+
+def test_attendance_and_certificate(course_date, duisburg, hr_duisburg, organiser):
+    seated = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 2)
+    ).seated
+    with pytest.raises(EnrolmentRefused):
+        attendance_mark(actor=hr_duisburg, course_date=course_date, marks={seated[0].pk: "attended"})
+    attendance_mark(
+        actor=organiser, course_date=course_date, marks={seated[0].pk: "attended", seated[1].pk: "no_show"}
+    )
+    seated[0].refresh_from_db()
+    seated[1].refresh_from_db()
+    certificate = certificate_issue(enrolment=seated[0])
+    assert certificate_issue(enrolment=seated[0]) == certificate
+    assert certificate.holder_name == seated[0].employee.full_name
+    assert certificate.course_title == "Interkulturelle Sensibilisierung"
+    assert len(certificate.code) == 14
+    with pytest.raises(EnrolmentRefused):
+        certificate_issue(enrolment=seated[1])
+
+
+# --- Concurrency (real PostgreSQL) ------------------------------------------------------------------------------
+
+
+def run_in_threads(calls, *, stagger=0.04, hold_date=None):
+    """Run each call in its own thread, started `stagger` seconds apart, while another connection holds the
+    date's row lock so that every request queues on it in the order it was made. Returns results/errors."""
+    outcomes = [None] * len(calls)
+    locked = threading.Event()
+    release = threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                type(hold_date).objects.select_for_update().get(pk=hold_date.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def worker(index, call):
+        try:
+            outcomes[index] = call()
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    holder_thread = threading.Thread(target=holder)
+    holder_thread.start()
+    assert locked.wait(10)
+    threads = []
+    for index, call in enumerate(calls):
+        thread = threading.Thread(target=worker, args=(index, call))
+        thread.start()
+        threads.append(thread)
+        time.sleep(stagger)
+    time.sleep(0.3)
+    release.set()
+    holder_thread.join(30)
+    for thread in threads:
+        thread.join(60)
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_enrolments_for_the_last_seat(postgres, course, duisburg, hr_duisburg):
+    course_date = CourseDateFactory(course=course, capacity=5)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 4))
+    people = employees_of(duisburg, 20)
+    hr_duisburg.organisation_ids("hr")  # fill the cache before the threads share the user
+    calls = [
+        (lambda p=p: enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=[p]))
+        for p in people
+    ]
+    outcomes = run_in_threads(calls, hold_date=course_date)
+    assert [type(o).__name__ for o in outcomes] == ["EnrolmentResult"] * 20
+    seated = course_date.enrolments.filter(status="seated", employee__in=people)
+    assert seated.count() == 1
+    waiting = list(course_date.enrolments.filter(status="waiting").order_by("pk"))
+    assert len(waiting) == 19
+    # strict request order: the first request got the seat, the others queue behind it in order
+    assert seated.get().employee == people[0]
+    assert [e.employee for e in waiting] == people[1:]
+    assert [e.waiting_position for e in waiting] == list(range(1, 20))
+    positions = sorted(position for o in outcomes for _e, position in o.waiting)
+    assert positions == list(range(1, 20))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_enrolments_respect_the_quota(postgres, course, duisburg, hr_duisburg):
+    course.participants.filter(organisation=duisburg).update(seat_quota=3)
+    course_date = CourseDateFactory(course=course, capacity=10)
+    people = employees_of(duisburg, 20)
+    hr_duisburg.organisation_ids("hr")
+    calls = [
+        (lambda p=p: enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=[p]))
+        for p in people
+    ]
+    run_in_threads(calls, hold_date=course_date)
+    assert course_date.enrolments.filter(status="seated").count() == 3
+    assert [e.employee for e in course_date.enrolments.filter(status="seated")] == people[:3]
+    assert [e.employee for e in course_date.enrolments.filter(status="waiting").order_by("pk")] == people[3:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_cancellations_promote_exactly_once(
+    postgres, course, duisburg, hr_duisburg, organiser, django_capture_on_commit_callbacks
+):
+    course_date = CourseDateFactory(course=course, capacity=3)
+    people = employees_of(duisburg, 6)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people)
+    first_seat = Enrolment.objects.get(employee=people[0])
+    second_seat = Enrolment.objects.get(employee=people[1])
+    organiser.organisation_ids("organiser")
+    hr_duisburg.organisation_ids("hr")
+    # the same seat cancelled twice at once (HR and organiser), and another seat at the same time
+    calls = [
+        lambda: enrolment_cancel(actor=hr_duisburg, enrolment=first_seat),
+        lambda: enrolment_cancel(actor=organiser, enrolment=first_seat),
+        lambda: enrolment_cancel(actor=hr_duisburg, enrolment=second_seat),
+    ]
+    outcomes = run_in_threads(calls, stagger=0.02, hold_date=course_date)
+    refusals = [o for o in outcomes if isinstance(o, EnrolmentRefused)]
+    assert len(refusals) == 1 and "already been cancelled" in str(refusals[0])
+    promoted = sorted(e.employee.pk for o in outcomes if isinstance(o, list) for e in o)
+    assert promoted == [people[3].pk, people[4].pk]
+    assert course_date.enrolments.filter(status="seated").count() == 3
+    assert list(course_date.enrolments.filter(status="waiting").values_list("employee", flat=True)) == [
+        people[5].pk
+    ]

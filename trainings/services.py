@@ -1,0 +1,565 @@
+"""Every write of the trainings app. Capacity, quotas and the waiting list are settled here, inside a
+transaction that holds the course date's row lock, so concurrent requests take seats one after another."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from vielfalt.audit import audit_record, model_changes
+from vielfalt.models import AuditEntry, Employee, Role, User
+from vielfalt.tabular import Table, normalise_header, read_table
+
+from .models import Certificate, Course, CourseDate, Enrolment
+
+
+@dataclass(frozen=True)
+class Refusal:
+    message: str
+    line: int | None = None
+
+    def __str__(self):
+        if self.line is None:
+            return self.message
+        return _("Line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
+
+
+class EnrolmentRefused(Exception):
+    """Nothing was changed; `problems` says every reason (with the file's line where there is one)."""
+
+    def __init__(self, problems: list[Refusal]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class EnrolmentResult:
+    seated: list[Enrolment] = field(default_factory=list)
+    waiting: list[tuple[Enrolment, int]] = field(default_factory=list)  # (enrolment, position)
+
+
+# --- Who may do what ------------------------------------------------------------------------------------------
+
+
+def may_organise(user: User, course: Course) -> bool:
+    return user.is_authenticated and (
+        user.is_administrator or course.organiser_id in user.organisation_ids(Role.ORGANISER)
+    )
+
+
+def taking_part_ids(course: Course) -> set[int]:
+    return {course.organiser_id, *course.participants.values_list("organisation_id", flat=True)}
+
+
+def enrolling_organisation_ids(user: User, course: Course) -> set[int]:
+    """Organisations whose employees `user` may enrol in `course`: its HR offices among those taking part."""
+    if not user.is_authenticated:
+        return set()
+    taking_part = taking_part_ids(course)
+    if user.is_administrator:
+        return taking_part
+    return taking_part & set(user.organisation_ids(Role.HR))
+
+
+# --- Courses and dates ----------------------------------------------------------------------------------------
+
+DATE_FIELDS = [
+    "target_group",
+    "starts_at",
+    "ends_at",
+    "location",
+    "online_link",
+    "trainer",
+    "capacity",
+    "enrolment_deadline",
+    "cancellation_deadline",
+]
+
+
+@transaction.atomic
+def course_create(*, actor: User, participants: dict | None = None, **fields) -> Course:
+    """`participants`: organisation → seat quota (None for no quota)."""
+    course = Course(**fields)
+    course.full_clean()
+    course.save()
+    for organisation, quota in (participants or {}).items():
+        course.participants.create(organisation=organisation, seat_quota=quota)
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=course)
+    return course
+
+
+@transaction.atomic
+def course_update(*, actor: User, course: Course, **fields) -> Course:
+    names = list(fields)
+    before = {name: getattr(course, name) for name in names}
+    for name, value in fields.items():
+        setattr(course, name, value)
+    course.full_clean()
+    course.save()
+    changes = model_changes(course, names, before)
+    if changes:
+        audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=course, changes=changes)
+    return course
+
+
+def _check_date(course_date: CourseDate) -> None:
+    errors = {}
+    if course_date.starts_at and course_date.ends_at and course_date.ends_at <= course_date.starts_at:
+        errors["ends_at"] = _("The end must be after the start.")
+    if (
+        course_date.starts_at
+        and course_date.enrolment_deadline
+        and (course_date.enrolment_deadline > course_date.starts_at)
+    ):
+        errors["enrolment_deadline"] = _("The enrolment deadline must not be after the start.")
+    if (
+        course_date.starts_at
+        and course_date.cancellation_deadline
+        and (course_date.cancellation_deadline > course_date.starts_at)
+    ):
+        errors["cancellation_deadline"] = _("The cancellation deadline must not be after the start.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def course_date_create(*, actor: User, course: Course, **fields) -> CourseDate:
+    course_date = CourseDate(course=course, **fields)
+    course_date.full_clean()
+    _check_date(course_date)
+    course_date.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=course_date, organisation=course.organiser)
+    return course_date
+
+
+def course_date_update(*, actor: User, course_date: CourseDate, **fields) -> CourseDate:
+    with transaction.atomic():
+        locked = CourseDate.objects.select_for_update().select_related("course").get(pk=course_date.pk)
+        if locked.is_cancelled:
+            raise ValidationError(_("A cancelled date cannot be changed."))
+        before = {name: getattr(locked, name) for name in DATE_FIELDS}
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.full_clean()
+        _check_date(locked)
+        seated = locked.enrolments.filter(status=Enrolment.Status.SEATED).count()
+        if locked.capacity < seated:
+            raise ValidationError(
+                {
+                    "capacity": _("%(count)s seats are already taken; the capacity cannot be lower.")
+                    % {"count": seated}
+                }
+            )
+        changes = model_changes(locked, DATE_FIELDS, before)
+        if changes:
+            locked.sequence += 1
+        locked.save()
+        if changes:
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.CHANGE,
+                obj=locked,
+                organisation=locked.course.organiser,
+                changes=changes,
+            )
+        promoted = _fill_free_seats(locked)
+        _send_on_commit([e.pk for e in promoted], "promoted")
+    return locked
+
+
+def course_date_cancel(*, actor: User, course_date: CourseDate) -> CourseDate:
+    """Cancel the date and every enrolment on it; everyone enrolled (seated or waiting) is told."""
+    with transaction.atomic():
+        locked = CourseDate.objects.select_for_update().select_related("course").get(pk=course_date.pk)
+        if locked.is_cancelled:
+            return locked
+        locked.cancelled_at = timezone.now()
+        locked.sequence += 1
+        locked.save(update_fields=["cancelled_at", "sequence"])
+        affected = list(locked.enrolments.active().values_list("pk", flat=True))
+        Enrolment.objects.filter(pk__in=affected).update(
+            status=Enrolment.Status.CANCELLED,
+            attendance=Enrolment.Attendance.UNKNOWN,
+            cancelled_at=locked.cancelled_at,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=locked,
+            organisation=locked.course.organiser,
+            changes={"cancelled": ["", str(locked.cancelled_at)], "enrolments_cancelled": len(affected)},
+        )
+        _send_on_commit(affected, "date_cancelled")
+    return locked
+
+
+# --- Enrolment ------------------------------------------------------------------------------------------------
+
+
+def _seat_counts(course_date: CourseDate) -> dict[int, int]:
+    return dict(
+        Enrolment.objects.filter(course_date=course_date, status=Enrolment.Status.SEATED)
+        .values("organisation_id")
+        .annotate(n=Count("pk"))
+        .values_list("organisation_id", "n")
+    )
+
+
+class _Seats:
+    """Free seats of a locked date: the capacity, and each organisation's quota."""
+
+    def __init__(self, course_date: CourseDate):
+        self.capacity = course_date.capacity
+        self.by_organisation = _seat_counts(course_date)
+        self.total = sum(self.by_organisation.values())
+        self.quotas = dict(course_date.course.participants.values_list("organisation_id", "seat_quota"))
+
+    def fits(self, organisation_id: int) -> bool:
+        if self.total >= self.capacity:
+            return False
+        quota = self.quotas.get(organisation_id)
+        return quota is None or self.by_organisation.get(organisation_id, 0) < quota
+
+    def take(self, organisation_id: int) -> None:
+        self.total += 1
+        self.by_organisation[organisation_id] = self.by_organisation.get(organisation_id, 0) + 1
+
+    @property
+    def full(self) -> bool:
+        return self.total >= self.capacity
+
+
+def _fill_free_seats(course_date: CourseDate) -> list[Enrolment]:
+    """Promote, in waiting-list order, everyone who now fits (capacity and quota). The date must be locked."""
+    if course_date.is_cancelled:
+        return []
+    seats = _Seats(course_date)
+    promoted = []
+    if seats.full:
+        return promoted
+    now = timezone.now()
+    for enrolment in course_date.enrolments.filter(status=Enrolment.Status.WAITING).order_by("pk"):
+        if seats.full:
+            break
+        if seats.fits(enrolment.organisation_id):
+            seats.take(enrolment.organisation_id)
+            enrolment.status = Enrolment.Status.SEATED
+            enrolment.promoted_at = now
+            enrolment.save(update_fields=["status", "promoted_at"])
+            promoted.append(enrolment)
+    return promoted
+
+
+def enrolment_create_many(
+    *,
+    actor: User,
+    course_date: CourseDate,
+    employees: list[Employee],
+    lines: dict[int, int] | None = None,
+) -> EnrolmentResult:
+    """Enrol `employees` in the given order: a seat while capacity and quota allow, else the waiting list.
+
+    All or nothing: any refusal (deadline, another organisation's employee, already enrolled in this course)
+    raises `EnrolmentRefused` and nothing is stored. `lines` maps employee pk → line of an uploaded file."""
+    lines = lines or {}
+    employees = list(employees)
+    if not employees:
+        raise EnrolmentRefused([Refusal(_("Please choose at least one employee."))])
+    with transaction.atomic():
+        # The lock serialises every enrolment and cancellation of this date: seats are counted and taken
+        # by one transaction at a time.
+        locked = CourseDate.objects.select_for_update().get(pk=course_date.pk)
+        course = Course.objects.select_related("organiser").get(pk=locked.course_id)
+        locked.course = course
+        problems = _enrolment_problems(actor=actor, course_date=locked, employees=employees, lines=lines)
+        if problems:
+            raise EnrolmentRefused(problems)
+
+        seats = _Seats(locked)
+        waiting_before = Enrolment.objects.filter(course_date=locked, status=Enrolment.Status.WAITING).count()
+        new = []
+        for employee in employees:
+            if seats.fits(employee.organisation_id):
+                seats.take(employee.organisation_id)
+                status = Enrolment.Status.SEATED
+            else:
+                status = Enrolment.Status.WAITING
+            new.append(
+                Enrolment(
+                    course_date=locked,
+                    employee=employee,
+                    organisation_id=employee.organisation_id,
+                    status=status,
+                    enrolled_by=actor if actor.is_authenticated else None,
+                )
+            )
+        created = Enrolment.objects.bulk_create(new, batch_size=1000)
+        result = EnrolmentResult()
+        position = waiting_before
+        for enrolment in created:
+            if enrolment.status == Enrolment.Status.SEATED:
+                result.seated.append(enrolment)
+            else:
+                position += 1
+                result.waiting.append((enrolment, position))
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=locked,
+            organisation=employees[0].organisation,
+            object_repr=_("Enrolments in %(date)s") % {"date": locked},
+            changes={
+                "seated": [e.employee.personnel_number for e in result.seated],
+                "waiting": [e.employee.personnel_number for e, _position in result.waiting],
+            },
+        )
+        _send_on_commit([e.pk for e in created], "enrolled")
+    return result
+
+
+def _enrolment_problems(*, actor, course_date, employees, lines) -> list[Refusal]:
+    course = course_date.course
+    now = timezone.now()
+    if course_date.is_cancelled:
+        return [Refusal(_("This date has been cancelled."))]
+    if now > course_date.enrolment_deadline:
+        deadline = formats.date_format(timezone.localtime(course_date.enrolment_deadline), "DATETIME_FORMAT")
+        return [Refusal(_("The enrolment deadline (%(deadline)s) has passed.") % {"deadline": deadline})]
+    allowed = enrolling_organisation_ids(actor, course)
+    if not allowed:
+        return [Refusal(_("You may not enrol employees in this course."))]
+    taken = set(
+        Enrolment.objects.active()
+        .filter(
+            course_date__course=course,
+            course_date__cancelled_at__isnull=True,
+            employee_id__in=[e.pk for e in employees],
+        )
+        .values_list("employee_id", flat=True)
+    )
+    problems = []
+    seen: set[int] = set()
+    for employee in employees:
+        label = {"name": employee.full_name, "number": employee.personnel_number}
+        line = lines.get(employee.pk)
+        if employee.organisation_id not in allowed:
+            message = _("%(name)s (%(number)s) is an employee of another organisation.") % label
+        elif not employee.is_active:
+            message = _("%(name)s (%(number)s) is no longer active.") % label
+        elif employee.pk in seen:
+            message = _("%(name)s (%(number)s) is listed twice.") % label
+        elif employee.pk in taken:
+            message = _("%(name)s (%(number)s) is already enrolled in this course.") % label
+        else:
+            seen.add(employee.pk)
+            continue
+        seen.add(employee.pk)
+        problems.append(Refusal(message, line))
+    return problems
+
+
+NUMBER_COLUMNS = ("personalnummer", "persnr", "personalnr", "personnelnumber")
+
+
+def enrolment_create_from_file(*, actor: User, course_date: CourseDate, data: bytes) -> EnrolmentResult:
+    """Enrol the employees whose personnel numbers a CSV/XLSX lists (column "Personalnummer", or the only
+    column). All or nothing; every refusal names its line. Raises `TableRefused` or `EnrolmentRefused`."""
+    return enrolment_create_from_table(actor=actor, course_date=course_date, table=read_table(data))
+
+
+def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: Table) -> EnrolmentResult:
+    header = [normalise_header(name) for name in table.header]
+    column = next((i for i, name in enumerate(header) if name in NUMBER_COLUMNS), None)
+    rows = table.rows
+    if column is None:
+        if len(header) == 1 and header[0] and any(ch.isdigit() for ch in header[0]):
+            # A bare list of numbers without a heading: the first line is a number too.
+            rows = [(1, table.header), *rows]
+            column = 0
+        elif len(header) == 1:
+            column = 0
+        else:
+            raise EnrolmentRefused([Refusal(_("The column “Personalnummer” is missing."), 1)])
+    numbers: list[tuple[int, str]] = []
+    problems = []
+    for line, cells in rows:
+        number = cells[column].strip() if column < len(cells) else ""
+        if not number:
+            problems.append(Refusal(_("The personnel number is missing."), line))
+        else:
+            numbers.append((line, number))
+    if not numbers and not problems:
+        raise EnrolmentRefused([Refusal(_("The file lists no personnel numbers."), 2)])
+
+    allowed = enrolling_organisation_ids(actor, course_date.course)
+    found: dict[str, list[Employee]] = {}
+    wanted = [number for _line, number in numbers]
+    for start in range(0, len(wanted), 5000):
+        for employee in Employee.objects.filter(personnel_number__in=wanted[start : start + 5000]):
+            found.setdefault(employee.personnel_number, []).append(employee)
+    employees: list[Employee] = []
+    lines: dict[int, int] = {}
+    first_line: dict[str, int] = {}
+    for line, number in numbers:
+        if number in first_line:
+            problems.append(
+                Refusal(
+                    _("The personnel number %(number)s appears twice (first in line %(line)s).")
+                    % {"number": number, "line": first_line[number]},
+                    line,
+                )
+            )
+            continue
+        first_line[number] = line
+        candidates = found.get(number, [])
+        own = [e for e in candidates if e.organisation_id in allowed]
+        if len(own) == 1:
+            employees.append(own[0])
+            lines[own[0].pk] = line
+        elif len(own) > 1:
+            problems.append(
+                Refusal(
+                    _("The personnel number %(number)s exists in more than one of your organisations.")
+                    % {"number": number},
+                    line,
+                )
+            )
+        elif candidates:
+            problems.append(
+                Refusal(
+                    _("The personnel number %(number)s belongs to an employee of another organisation.")
+                    % {"number": number},
+                    line,
+                )
+            )
+        else:
+            problems.append(
+                Refusal(_("The personnel number %(number)s is unknown.") % {"number": number[:40]}, line)
+            )
+    if problems:
+        if employees:
+            # Report the enrolment's own reasons too, so that the user sees every problem at once.
+            current = CourseDate.objects.select_related("course").get(pk=course_date.pk)
+            problems += _enrolment_problems(
+                actor=actor, course_date=current, employees=employees, lines=lines
+            )
+        problems.sort(key=lambda p: p.line or 0)
+        raise EnrolmentRefused(problems)
+    return enrolment_create_many(actor=actor, course_date=course_date, employees=employees, lines=lines)
+
+
+def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
+    """Cancel an enrolment. HR of its organisation may do so until the cancellation deadline, the organiser
+    always. A freed seat goes to the first on the waiting list who fits the quota. Returns who was promoted."""
+    with transaction.atomic():
+        locked_date = (
+            CourseDate.objects.select_for_update().select_related("course").get(pk=enrolment.course_date_id)
+        )
+        enrolment = Enrolment.objects.select_related("employee").get(pk=enrolment.pk)
+        if enrolment.status == Enrolment.Status.CANCELLED:
+            raise EnrolmentRefused([Refusal(_("This enrolment has already been cancelled."))])
+        if not may_organise(actor, locked_date.course):
+            if not (actor.is_authenticated and enrolment.organisation_id in actor.organisation_ids(Role.HR)):
+                raise EnrolmentRefused([Refusal(_("You may not cancel this enrolment."))])
+            if timezone.now() > locked_date.cancellation_deadline:
+                raise EnrolmentRefused(
+                    [Refusal(_("The cancellation deadline has passed; only the organiser can cancel now."))]
+                )
+        was_seated = enrolment.status == Enrolment.Status.SEATED
+        before = enrolment.status
+        enrolment.status = Enrolment.Status.CANCELLED
+        enrolment.attendance = Enrolment.Attendance.UNKNOWN
+        enrolment.cancelled_at = timezone.now()
+        enrolment.save(update_fields=["status", "attendance", "cancelled_at"])
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=enrolment,
+            changes={"status": [before, enrolment.status]},
+        )
+        promoted = _fill_free_seats(locked_date) if was_seated else []
+        for other in promoted:
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.CHANGE,
+                obj=other,
+                changes={"status": [Enrolment.Status.WAITING, Enrolment.Status.SEATED]},
+            )
+        _send_on_commit([enrolment.pk], "cancelled")
+        _send_on_commit([e.pk for e in promoted], "promoted")
+    return promoted
+
+
+# --- Attendance and certificates ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, str]) -> int:
+    """`marks`: enrolment pk → Enrolment.Attendance value, for seated enrolments of this date only."""
+    if not may_organise(actor, course_date.course):
+        raise EnrolmentRefused([Refusal(_("Only the organiser records attendance."))])
+    valid = set(Enrolment.Attendance.values)
+    changed = 0
+    enrolments = course_date.enrolments.filter(status=Enrolment.Status.SEATED, pk__in=list(marks))
+    for enrolment in enrolments.select_for_update():
+        value = marks[enrolment.pk]
+        if value not in valid or value == enrolment.attendance:
+            continue
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=enrolment,
+            changes={"attendance": [enrolment.attendance, value]},
+        )
+        enrolment.attendance = value
+        enrolment.save(update_fields=["attendance"])
+        changed += 1
+    return changed
+
+
+def certificate_issue(*, enrolment: Enrolment) -> Certificate:
+    """The certificate of an attended enrolment; issuing again returns the same one."""
+    if enrolment.status != Enrolment.Status.SEATED or enrolment.attendance != Enrolment.Attendance.ATTENDED:
+        raise EnrolmentRefused([Refusal(_("Only attended enrolments get a certificate."))])
+    existing = Certificate.objects.filter(enrolment=enrolment).first()
+    if existing:
+        return existing
+    course_date = enrolment.course_date
+    course = course_date.course
+    start = timezone.localtime(course_date.starts_at)
+    end = timezone.localtime(course_date.ends_at)
+    date_text = formats.date_format(start, "d.m.Y")
+    if end.date() != start.date():
+        date_text = f"{date_text} – {formats.date_format(end, 'd.m.Y')}"
+    with transaction.atomic():
+        certificate, created = Certificate.objects.get_or_create(
+            enrolment=enrolment,
+            defaults={
+                "holder_name": enrolment.employee.full_name,
+                "course_title": course.title,
+                "course_content": course.description,
+                "date_text": date_text,
+                "duration_hours": Decimal(course.duration_hours),
+                "organiser_name": course.organiser.name,
+            },
+        )
+        if created:
+            audit_record(actor=None, action=AuditEntry.Action.CREATE, obj=certificate)
+    return certificate
+
+
+# --- E-mail ---------------------------------------------------------------------------------------------------
+
+
+def _send_on_commit(enrolment_ids: list[int], event: str) -> None:
+    if not enrolment_ids:
+        return
+    from .tasks import task_send_enrolment_mails
+
+    transaction.on_commit(
+        lambda: task_send_enrolment_mails.delay(enrolment_ids=list(enrolment_ids), event=event)
+    )

@@ -1,0 +1,168 @@
+"""Celery tasks of the trainings app: thin wrappers that take primary keys and call domain functions."""
+
+import io
+import zipfile
+from datetime import timedelta
+
+from celery import shared_task
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, job_store_result
+from vielfalt.pdf import render_pdf
+
+from .ical import course_date_ics, ics_file_name
+from .models import Certificate, CourseDate, Enrolment
+from .services import certificate_issue
+
+MAIL_EVENTS = {
+    # event → (template, subject)
+    "enrolled": "trainings/mail/enrolled.txt",
+    "promoted": "trainings/mail/promoted.txt",
+    "cancelled": "trainings/mail/cancelled.txt",
+    "date_cancelled": "trainings/mail/date_cancelled.txt",
+    "reminder": "trainings/mail/reminder.txt",
+}
+
+
+def _subject(event: str, enrolment: Enrolment) -> str:
+    title = enrolment.course_date.course.title
+    if event == "enrolled" and enrolment.status == Enrolment.Status.WAITING:
+        return _("Waiting list: %(title)s") % {"title": title}
+    return {
+        "enrolled": _("Enrolment confirmed: %(title)s"),
+        "promoted": _("You have a seat: %(title)s"),
+        "cancelled": _("Enrolment cancelled: %(title)s"),
+        "date_cancelled": _("Date cancelled: %(title)s"),
+        "reminder": _("Reminder: %(title)s tomorrow"),
+    }[event] % {"title": title}
+
+
+def enrolment_mail(enrolment: Enrolment, event: str) -> EmailMessage | None:
+    """The message for one enrolment and event, with the date as an iCalendar attachment; None without an
+    e-mail address (HR informs those staff on paper)."""
+    if not enrolment.employee.email:
+        return None
+    course_date = enrolment.course_date
+    body = render_to_string(
+        MAIL_EVENTS[event],
+        {
+            "enrolment": enrolment,
+            "course_date": course_date,
+            "course": course_date.course,
+            "employee": enrolment.employee,
+            "event": event,
+            "starts_at": timezone.localtime(course_date.starts_at),
+            "ends_at": timezone.localtime(course_date.ends_at),
+        },
+    )
+    message = EmailMessage(subject=_subject(event, enrolment), body=body, to=[enrolment.employee.email])
+    message.attach(ics_file_name(course_date), course_date_ics(course_date), "text/calendar")
+    return message
+
+
+@shared_task(
+    name="trainings.send_enrolment_mails",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    max_retries=5,
+)
+def task_send_enrolment_mails(*, enrolment_ids: list[int], event: str) -> int:
+    sent = 0
+    enrolments = Enrolment.objects.filter(pk__in=enrolment_ids).select_related(
+        "employee", "course_date__course__organiser"
+    )
+    with translation.override("de"):
+        for enrolment in enrolments:
+            message = enrolment_mail(enrolment, event)
+            if message is not None:
+                message.send()
+                sent += 1
+    return sent
+
+
+@shared_task(name="trainings.send_date_reminders", acks_late=True, reject_on_worker_lost=True)
+def task_send_date_reminders() -> int:
+    """Daily (Celery beat): remind everyone seated on a date that starts tomorrow. Each enrolment is reminded
+    once, even if the task runs twice."""
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    sent = 0
+    dates = CourseDate.objects.filter(cancelled_at__isnull=True, starts_at__date=tomorrow)
+    for course_date in dates:
+        with transaction.atomic():
+            due = list(
+                course_date.enrolments.select_for_update(skip_locked=True)
+                .filter(status=Enrolment.Status.SEATED, reminder_sent_at__isnull=True)
+                .values_list("pk", flat=True)
+            )
+            Enrolment.objects.filter(pk__in=due).update(reminder_sent_at=timezone.now())
+        if due:
+            sent += task_send_enrolment_mails(enrolment_ids=due, event="reminder")
+    return sent
+
+
+def certificate_pdf(certificate: Certificate) -> bytes:
+    return render_pdf("pdf/trainings/certificate.html", {"certificates": [certificate]})
+
+
+def certificate_store_file(certificate: Certificate) -> bytes:
+    """The certificate's PDF, rendered once and kept (the same certificate stays the same file)."""
+    if certificate.file:
+        with certificate.file.open("rb") as handle:
+            return handle.read()
+    content = certificate_pdf(certificate)
+    certificate.file.save(certificate.file_name, ContentFile(content), save=False)
+    certificate.save(update_fields=["file"])
+    return content
+
+
+@shared_task(base=JobTask, name="trainings.build_certificates")
+def task_build_certificates(*, job_id, course_date_id: int) -> None:
+    enrolments = Enrolment.objects.filter(
+        course_date_id=course_date_id,
+        status=Enrolment.Status.SEATED,
+        attendance=Enrolment.Attendance.ATTENDED,
+    ).select_related("employee", "course_date__course__organiser")
+    if not enrolments:
+        raise JobError(_("No enrolment of this date is marked as attended."))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, translation.override("de"):
+        for enrolment in enrolments:
+            certificate = certificate_issue(enrolment=enrolment)
+            name = f"{enrolment.employee.personnel_number}-{certificate.file_name}"
+            archive.writestr(name, certificate_store_file(certificate))
+    job_store_result(
+        job_id=job_id,
+        content=buffer.getvalue(),
+        file_name=f"teilnahmebescheinigungen-termin-{course_date_id}.zip",
+    )
+
+
+@shared_task(base=JobTask, name="trainings.render_sign_in_sheet")
+def task_render_sign_in_sheet(*, job_id, course_date_id: int) -> None:
+    course_date = CourseDate.objects.select_related("course__organiser").get(pk=course_date_id)
+    enrolments = (
+        course_date.enrolments.filter(status=Enrolment.Status.SEATED)
+        .select_related("employee__org_unit", "organisation")
+        .order_by("employee__last_name", "employee__first_name")
+    )
+    with translation.override("de"):
+        content = render_pdf(
+            "pdf/trainings/sign_in_sheet.html",
+            {
+                "course_date": course_date,
+                "course": course_date.course,
+                "enrolments": enrolments,
+                "starts_at": timezone.localtime(course_date.starts_at),
+                "ends_at": timezone.localtime(course_date.ends_at),
+            },
+        )
+    job_store_result(
+        job_id=job_id, content=content, file_name=f"anwesenheitsliste-termin-{course_date_id}.pdf"
+    )
