@@ -1,0 +1,154 @@
+"""Survey campaigns, one-time invitations and anonymous responses.
+
+Anonymity is a property of the schema: `Invitation` and `Response` share no key, column or ordering. An
+invitation knows its employee, a hash of its token and whether it was used; a response knows its campaign
+and the answers, under a random primary key, and nothing about who, when or from where."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from vielfalt.models import Employee, Organisation, OrgUnit, Role
+
+from . import questionnaire as q
+
+MIN_K = 3
+
+
+class CampaignQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Partner HR sees its own organisations' campaigns, administrators every campaign. The ministry sees
+        the programme-wide figures (and the campaigns of the organisations where it holds the HR role)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_administrator:
+            return self
+        return self.filter(organisation_id__in=user.organisation_ids(Role.HR))
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="survey_campaigns",
+        verbose_name=_("organisation"),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    opens_on = models.DateField(_("opens on"))
+    closes_on = models.DateField(_("closes on"))
+    units = models.ManyToManyField(
+        OrgUnit,
+        blank=True,
+        related_name="survey_campaigns",
+        verbose_name=_("participating org units"),
+        help_text=_("Leave empty for the whole organisation."),
+    )
+    k = models.PositiveSmallIntegerField(
+        _("minimum group size"),
+        default=5,
+        help_text=_("Figures for fewer respondents than this are never shown (at least 3)."),
+    )
+    previous_estimate = models.CharField(
+        _("previous estimate"),
+        max_length=100,
+        blank=True,
+        help_text=_("The share of staff with a migration background assumed so far, e.g. “2–3 %”."),
+    )
+    purpose = models.TextField(_("purpose of the survey"))
+    legal_basis = models.TextField(_("legal basis"))
+    dpo_contact = models.CharField(_("contact of the data protection officer"), max_length=300)
+    questionnaire_version = models.CharField(max_length=20, default=q.VERSION, editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opens_on", "title"]
+        verbose_name = _("survey campaign")
+        verbose_name_plural = _("survey campaigns")
+        constraints = [
+            models.CheckConstraint(condition=Q(k__gte=MIN_K), name="campaign_k_at_least_3"),
+            models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")), name="campaign_period"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("surveys:campaign_detail", args=[self.pk])
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+
+class Invitation(models.Model):
+    """One employee's one-time link. The raw token is never stored: only its SHA-256. Sending or reminding
+    issues a new token (and replaces the hash), so only the latest link works."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations")
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="survey_invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    used = models.BooleanField(default=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "employee"], name="invitation_one_per_employee"),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign} – {self.employee}"
+
+
+class Response(models.Model):
+    """An anonymous answer. No user, employee, invitation, token, address, agent, referrer or time: the
+    primary key is random so that not even the order of insertion can be read from it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="responses")
+    questionnaire_version = models.CharField(max_length=20)
+    own_citizenship = models.CharField(max_length=12, choices=q.Citizenship.choices)
+    birth_country = models.CharField(max_length=12, choices=q.BirthCountry.choices)
+    # Only whether the person immigrated since 1950, not the year: the derivation needs no more.
+    immigrated_since_1950 = models.CharField(max_length=12, choices=q.YesNo.choices)
+    mother_citizenship = models.CharField(max_length=12, choices=q.Citizenship.choices)
+    father_citizenship = models.CharField(max_length=12, choices=q.Citizenship.choices)
+    mother_immigrated = models.CharField(max_length=12, choices=q.YesNo.choices)
+    father_immigrated = models.CharField(max_length=12, choices=q.YesNo.choices)
+    target_group = models.CharField(max_length=20, choices=q.TargetGroupAnswer.choices)
+    # A unit with at least k invited employees, or null: then "other units" or "keine Angabe".
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    org_unit_other = models.BooleanField(default=False)
+    # Language codes between bars ("|de|tr|"), so that counting one is a portable `contains` filter.
+    languages = models.CharField(max_length=200, blank=True)
+    migration_background = models.CharField(max_length=10, choices=q.Derived.choices)
+    immigration_history = models.CharField(max_length=10, choices=q.Derived.choices)
+
+    class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        indexes = [models.Index(fields=["campaign", "target_group"], name="response_campaign_group")]
+
+    def __str__(self):
+        return str(_("Anonymous response"))

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -6,4 +6,24 @@ app_name = "surveys"
 
 urlpatterns = [
     path("", views.IndexView.as_view(), name="index"),
+    path("new/", views.CampaignCreateView.as_view(), name="campaign_create"),
+    path("programme/", views.ProgrammeResultsView.as_view(), name="programme"),
+    path("<int:pk>/", views.CampaignDetailView.as_view(), name="campaign_detail"),
+    path("<int:pk>/edit/", views.CampaignUpdateView.as_view(), name="campaign_update"),
+    path("<int:pk>/open/", views.CampaignOpenView.as_view(), name="campaign_open"),
+    path("<int:pk>/close/", views.CampaignCloseView.as_view(), name="campaign_close"),
+    path("<int:pk>/invite/", views.InviteView.as_view(), name="invite"),
+    path("<int:pk>/send/", views.SendView.as_view(), name="send"),
+    path("<int:pk>/remind/", views.SendView.as_view(reminder=True), name="remind"),
+    path("<int:pk>/letters/", views.LettersView.as_view(), name="letters"),
+    path("<int:pk>/results/", views.ResultsView.as_view(), name="results"),
+    re_path(
+        r"^(?P<pk>\d+)/results\.(?P<export_format>csv|xlsx)$",
+        views.ResultsExportView.as_view(),
+        name="results_export",
+    ),
+    path("<int:pk>/report/", views.ReportView.as_view(), name="report"),
+    # The one URL with a token: it only sets the session and redirects (never a 404 that would be logged).
+    path("t/<str:token>/", views.TokenView.as_view(), name="token"),
+    path("answer/", views.AnswerView.as_view(), name="answer"),
 ]

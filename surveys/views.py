@@ -1,11 +1,408 @@
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.utils.translation import gettext_lazy as _
-from django.views.generic import TemplateView
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
+
+from vielfalt.audit import audit_record
+from vielfalt.jobs import job_enqueue
+from vielfalt.models import AuditEntry
+from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
+from vielfalt.tabular import csv_lines, xlsx_bytes
+
+from .forms import CampaignForm, InviteForm, SurveyForm
+from .models import Campaign
+from .results import campaign_results, programme_results, results_visible
+from .services import (
+    CampaignNotOpen,
+    InvitationUnknown,
+    InvitationUsed,
+    campaign_close,
+    campaign_create,
+    campaign_open,
+    campaign_update,
+    invitation_counts,
+    invitation_for_token_hash,
+    invitations_create,
+    offered_units,
+    response_submit,
+    token_hash,
+)
+from .tasks import task_render_letters, task_render_report, task_send_invitations
+
+SESSION_KEY = "surveys_invitation"
+DONE_KEY = "surveys_done"
 
 
-class IndexView(LoginRequiredMixin, TemplateView):
-    template_name = "vielfalt/placeholder.html"
-    extra_context = {
-        "title": _("Surveys"),
-        "lead": _("The voluntary, anonymous staff survey on migration background."),
-    }
+class CampaignMixin(PartnerHRMixin):
+    def get_queryset(self):
+        return Campaign.objects.visible_to(self.request.user).select_related("organisation")
+
+    def get_campaign(self) -> Campaign:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+
+class IndexView(RoleRequiredMixin, ListView):
+    """The campaigns of the user's organisations, with how many were invited and answered."""
+
+    allow_hr = True
+    allow_ministry = True
+    template_name = "surveys/campaign_list.html"
+    context_object_name = "campaigns"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return (
+            Campaign.objects.visible_to(self.request.user)
+            .select_related("organisation")
+            .annotate(
+                invited=Count("invitations", distinct=True),
+                answered=Count("invitations", filter=Q(invitations__used=True), distinct=True),
+            )
+            .order_by("-opens_on", "title", "pk")
+        )
+
+
+class CampaignCreateView(PartnerHRMixin, CreateView):
+    form_class = CampaignForm
+    template_name = "surveys/campaign_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        data = dict(form.cleaned_data)
+        organisation = data.pop("organisation")
+        units = data.pop("units")
+        campaign = campaign_create(actor=self.request.user, organisation=organisation, units=units, **data)
+        messages.success(self.request, _("The campaign was created as a draft."))
+        return redirect(campaign)
+
+
+class CampaignUpdateView(CampaignMixin, UpdateView):
+    form_class = CampaignForm
+    template_name = "surveys/campaign_form.html"
+
+    def get_queryset(self):
+        return super().get_queryset().filter(status=Campaign.Status.DRAFT)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        data = dict(form.cleaned_data)
+        units = data.pop("units")
+        campaign = Campaign.objects.get(pk=self.object.pk)
+        campaign_update(actor=self.request.user, campaign=campaign, units=units, **data)
+        messages.success(self.request, _("The changes were saved."))
+        return redirect(campaign)
+
+
+class CampaignDetailView(CampaignMixin, DetailView):
+    template_name = "surveys/campaign_detail.html"
+    context_object_name = "campaign"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        counts = invitation_counts(campaign=self.object)
+        context["counts"] = counts
+        context["participation"] = (
+            round(100 * counts["answered"] / counts["invited"], 1) if counts["invited"] else None
+        )
+        context["results_visible"] = results_visible(campaign=self.object, respondents=counts["answered"])
+        context["units"] = self.object.units.all()
+        return context
+
+
+class CampaignStatusView(CampaignMixin, View):
+    action = None
+
+    def post(self, request, pk):
+        campaign = self.get_campaign()
+        try:
+            self.action(actor=request.user, campaign=campaign)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("The campaign is now %(status)s.") % {"status": _(self.status_label)})
+        return redirect(campaign)
+
+
+class CampaignOpenView(CampaignStatusView):
+    action = staticmethod(campaign_open)
+    status_label = "open"
+
+
+class CampaignCloseView(CampaignStatusView):
+    action = staticmethod(campaign_close)
+    status_label = "closed"
+
+
+class InviteView(CampaignMixin, FormView):
+    form_class = InviteForm
+    template_name = "surveys/invite_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.campaign = get_object_or_404(
+                Campaign.objects.visible_to(request.user).exclude(status=Campaign.Status.CLOSED),
+                pk=kwargs["pk"],
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "campaign": self.campaign}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(campaign=self.campaign, **kwargs)
+
+    def form_valid(self, form):
+        invitations = invitations_create(
+            actor=self.request.user, campaign=self.campaign, units=form.cleaned_data["units"]
+        )
+        messages.success(self.request, _("%(count)s employees were invited.") % {"count": len(invitations)})
+        if self.campaign.is_open:
+            return redirect(_enqueue_sending(self.request, self.campaign, reminder=False))
+        return redirect(self.campaign)
+
+
+def _enqueue_sending(request, campaign, *, reminder: bool):
+    job = job_enqueue(
+        task=task_send_invitations,
+        kind="surveys.send_invitations",
+        description=(_("Reminders for %(campaign)s") if reminder else _("Invitations for %(campaign)s"))
+        % {"campaign": campaign},
+        requested_by=request.user,
+        organisation=campaign.organisation,
+        campaign_id=campaign.pk,
+        base_url=request.build_absolute_uri("/"),
+        reminder=reminder,
+    )
+    return job
+
+
+class SendView(CampaignMixin, View):
+    """Send the invitations not yet sent (only once the campaign is open), or remind the unused ones."""
+
+    reminder = False
+
+    def post(self, request, pk):
+        campaign = self.get_campaign()
+        if not campaign.is_open:
+            messages.error(request, _("Invitations are sent only while the campaign is open."))
+            return redirect(campaign)
+        return redirect(_enqueue_sending(request, campaign, reminder=self.reminder))
+
+
+class LettersView(CampaignMixin, View):
+    def post(self, request, pk):
+        campaign = self.get_campaign()
+        if not campaign.is_open:
+            messages.error(request, _("Letters are printed only while the campaign is open."))
+            return redirect(campaign)
+        job = job_enqueue(
+            task=task_render_letters,
+            kind="surveys.render_letters",
+            description=_("Letters for %(campaign)s") % {"campaign": campaign},
+            requested_by=request.user,
+            organisation=campaign.organisation,
+            campaign_id=campaign.pk,
+            base_url=request.build_absolute_uri("/"),
+        )
+        return redirect(job)
+
+
+class ResultsMixin(CampaignMixin):
+    def get_results(self):
+        self.campaign = self.get_campaign()
+        results = campaign_results(self.campaign)
+        if not results_visible(campaign=self.campaign, respondents=results.respondents):
+            return None
+        return results
+
+
+class ResultsView(ResultsMixin, TemplateView):
+    template_name = "surveys/results.html"
+
+    def get_context_data(self, **kwargs):
+        results = self.get_results()
+        return super().get_context_data(campaign=self.campaign, results=results, **kwargs)
+
+
+def result_table_rows(results) -> list[list]:
+    """The aggregate tables as flat rows (no raw responses exist anywhere outside the database)."""
+
+    def value(cell):
+        return "" if cell.suppressed else cell.value
+
+    rows = [
+        ["Teilnahme", "Eingeladen", "", results.invited, "", "", "", "", ""],
+        ["Teilnahme", "Geantwortet", "", results.respondents, "", "", "", "", ""],
+    ]
+    for table, entries in (
+        ("Gesamt", [results.overall]),
+        ("Zielgruppe", results.by_target_group),
+        ("Organisationseinheit", results.by_unit),
+    ):
+        for row in entries:
+            rows.append(
+                [table, row.label, "unterdrückt" if any(c.suppressed for c in row.cells.values()) else ""]
+                + [
+                    value(row[column])
+                    for column in ("n", "mh_yes", "mh_no", "mh_unknown", "eg_yes", "eg_no", "eg_unknown")
+                ]
+            )
+    for language in results.languages:
+        rows.append(
+            [
+                "Sprachen",
+                language.label,
+                "unterdrückt" if language.cell.suppressed else "",
+                value(language.cell),
+            ]
+        )
+    return rows
+
+
+EXPORT_HEADER = [
+    "Tabelle",
+    "Gruppe",
+    "Hinweis",
+    "Antwortende",
+    "Migrationshintergrund ja",
+    "Migrationshintergrund nein",
+    "Migrationshintergrund unbekannt",
+    "Einwanderungsgeschichte ja",
+    "Einwanderungsgeschichte nein",
+    "Einwanderungsgeschichte unbekannt",
+]
+
+
+class ResultsExportView(ResultsMixin, View):
+    def get(self, request, pk, export_format):
+        results = self.get_results()
+        if results is None:
+            return redirect("surveys:results", pk=pk)
+        header = EXPORT_HEADER[:3] + EXPORT_HEADER[3:]
+        rows = result_table_rows(results)
+        audit_record(
+            actor=request.user,
+            action=AuditEntry.Action.EXPORT,
+            obj=self.campaign,
+            object_repr=_("Results of %(campaign)s (%(format)s)")
+            % {"campaign": self.campaign, "format": export_format.upper()},
+        )
+        name = f"befragung-{self.campaign.pk}-ergebnisse-{timezone.localdate().isoformat()}"
+        if export_format == "xlsx":
+            response = HttpResponse(
+                xlsx_bytes(header, rows, title="Ergebnisse"),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        else:
+            response = HttpResponse("".join(csv_lines(header, rows)), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.{export_format}"'
+        return response
+
+
+class ReportView(ResultsMixin, View):
+    def post(self, request, pk):
+        if self.get_results() is None:
+            return redirect("surveys:results", pk=pk)
+        job = job_enqueue(
+            task=task_render_report,
+            kind="surveys.render_report",
+            description=_("Results report of %(campaign)s") % {"campaign": self.campaign},
+            requested_by=request.user,
+            organisation=self.campaign.organisation,
+            campaign_id=self.campaign.pk,
+            language=get_language(),
+        )
+        return redirect(job)
+
+
+class ProgrammeResultsView(MinistryMixin, TemplateView):
+    template_name = "surveys/programme_results.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(results=programme_results(), **kwargs)
+
+
+# --- Answering, without an account ---------------------------------------------------------------------------
+
+
+def _no_referrer(response):
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class TokenView(View):
+    """Exchange the one-time token for a session entry and redirect to a URL without it. Always a redirect:
+    an unknown token must not become a 404 whose path (with the token) Django would log."""
+
+    def get(self, request, token):
+        request.session.cycle_key()
+        request.session[SESSION_KEY] = token_hash(token)
+        request.session.pop(DONE_KEY, None)
+        return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+
+
+@method_decorator(never_cache, name="dispatch")
+class AnswerView(View):
+    template_name = "surveys/answer.html"
+
+    def _invitation_or_page(self, request):
+        digest = request.session.get(SESSION_KEY)
+        if request.session.get(DONE_KEY) and not digest:
+            return None, _no_referrer(render(request, "surveys/thanks.html"))
+        try:
+            if not digest:
+                raise InvitationUnknown
+            return invitation_for_token_hash(digest), None
+        except InvitationUsed:
+            return None, self._used(request)
+        except InvitationUnknown:
+            return None, _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+        except CampaignNotOpen:
+            return None, _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+
+    def _used(self, request):
+        return _no_referrer(render(request, "surveys/already_used.html", status=410))
+
+    def get(self, request):
+        invitation, page = self._invitation_or_page(request)
+        if page:
+            return page
+        form = SurveyForm(units=offered_units(campaign=invitation.campaign))
+        return self._render(request, invitation.campaign, form)
+
+    def post(self, request):
+        invitation, page = self._invitation_or_page(request)
+        if page:
+            return page
+        form = SurveyForm(request.POST, units=offered_units(campaign=invitation.campaign))
+        if not form.is_valid():
+            return self._render(request, invitation.campaign, form, status=422)
+        try:
+            response_submit(token_digest=request.session[SESSION_KEY], answers=form.answers())
+        except InvitationUsed:
+            return self._used(request)
+        except (InvitationUnknown, CampaignNotOpen, ValidationError):
+            return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+        request.session.pop(SESSION_KEY, None)
+        request.session[DONE_KEY] = True
+        return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+
+    def _render(self, request, campaign, form, status=200):
+        return _no_referrer(
+            render(request, self.template_name, {"campaign": campaign, "form": form}, status=status)
+        )

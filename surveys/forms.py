@@ -1,0 +1,148 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vielfalt.models import Organisation, OrgUnit, Role
+
+from . import questionnaire as q
+from .models import Campaign
+from .services import Answers
+
+OTHER_UNITS = "other"
+
+
+class CampaignForm(forms.ModelForm):
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "organisation",
+            "title",
+            "opens_on",
+            "closes_on",
+            "units",
+            "k",
+            "previous_estimate",
+            "purpose",
+            "legal_basis",
+            "dpo_contact",
+        ]
+        widgets = {
+            "opens_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "closes_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "units": forms.CheckboxSelectMultiple,
+            "purpose": forms.Textarea(attrs={"rows": 3}),
+            "legal_basis": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        organisations = Organisation.objects.all()
+        if not user.is_administrator:
+            organisations = organisations.filter(pk__in=user.organisation_ids(Role.HR))
+        self.fields["organisation"].queryset = organisations
+        self.fields["units"].queryset = OrgUnit.objects.filter(organisation__in=organisations).select_related(
+            "organisation"
+        )
+        self.fields["units"].label_from_instance = lambda unit: f"{unit.name} ({unit.organisation.name})"
+        if self.instance.pk:
+            del self.fields["organisation"]
+
+    def clean(self):
+        data = super().clean()
+        organisation = data.get("organisation") or getattr(self.instance, "organisation", None)
+        if organisation and any(unit.organisation_id != organisation.pk for unit in data.get("units", [])):
+            self.add_error("units", _("Choose only units of the campaign's organisation."))
+        return data
+
+
+class InviteForm(forms.Form):
+    units = forms.ModelMultipleChoiceField(
+        queryset=OrgUnit.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Invite the employees of these org units"),
+        help_text=_("Leave empty to invite every participating employee not yet invited."),
+    )
+
+    def __init__(self, *args, campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        units = campaign.units.all() if campaign.units.exists() else campaign.organisation.units.all()
+        self.fields["units"].queryset = units.order_by("name")
+
+
+def _radio(label, choices, **kwargs):
+    return forms.ChoiceField(label=label, choices=choices, widget=forms.RadioSelect, **kwargs)
+
+
+class SurveyForm(forms.Form):
+    """The questionnaire of version `questionnaire.VERSION`. Every question offers "keine Angabe"."""
+
+    own_citizenship = _radio(_("Did you have German citizenship at birth?"), q.Citizenship.choices)
+    birth_country = _radio(_("Where were you born?"), q.BirthCountry.choices)
+    immigration_year = forms.IntegerField(
+        label=_("If you were born abroad: in which year did you move to Germany?"),
+        help_text=_("Leave empty if you were born in Germany or prefer not to say."),
+        required=False,
+        min_value=1900,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    mother_citizenship = _radio(_("Did your mother have German citizenship at birth?"), q.Citizenship.choices)
+    mother_immigrated = _radio(_("Did your mother move to Germany in 1950 or later?"), q.YesNo.choices)
+    father_citizenship = _radio(_("Did your father have German citizenship at birth?"), q.Citizenship.choices)
+    father_immigrated = _radio(_("Did your father move to Germany in 1950 or later?"), q.YesNo.choices)
+    target_group = _radio(_("Which group do you belong to at work?"), q.TargetGroupAnswer.choices)
+    org_unit = _radio(_("In which org unit do you work?"), [])
+    languages = forms.MultipleChoiceField(
+        label=_("Which languages do you use with citizens at work?"),
+        help_text=_("Choose all that apply, or “Prefer not to say”."),
+        choices=[*q.LANGUAGES, (q.NO_ANSWER, _("Prefer not to say"))],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.units = {str(unit.pk): unit for unit in units}
+        self.fields["org_unit"].choices = [
+            *((key, unit.name) for key, unit in self.units.items()),
+            (OTHER_UNITS, _("Another unit")),
+            (q.NO_ANSWER, _("Prefer not to say")),
+        ]
+
+    def clean_immigration_year(self):
+        year = self.cleaned_data.get("immigration_year")
+        if year is not None and year > timezone.localdate().year:
+            raise forms.ValidationError(_("Please enter a year that is not in the future."))
+        return year
+
+    def clean_languages(self):
+        languages = self.cleaned_data["languages"]
+        if q.NO_ANSWER in languages and len(languages) > 1:
+            raise forms.ValidationError(_("“Prefer not to say” cannot be combined with languages."))
+        return [code for code in languages if code != q.NO_ANSWER]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("birth_country") != q.BirthCountry.ABROAD and data.get("immigration_year") is not None:
+            self.add_error(
+                "immigration_year", _("A year of moving to Germany only applies if you were born abroad.")
+            )
+        return data
+
+    def answers(self) -> Answers:
+        data = self.cleaned_data
+        unit_answer = data["org_unit"]
+        return Answers(
+            own_citizenship=data["own_citizenship"],
+            birth_country=data["birth_country"],
+            immigration_year=data["immigration_year"],
+            mother_citizenship=data["mother_citizenship"],
+            father_citizenship=data["father_citizenship"],
+            mother_immigrated=data["mother_immigrated"],
+            father_immigrated=data["father_immigrated"],
+            target_group=data["target_group"],
+            org_unit=self.units.get(unit_answer),
+            org_unit_other=unit_answer == OTHER_UNITS,
+            languages=tuple(data["languages"]),
+        )

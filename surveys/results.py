@@ -1,0 +1,317 @@
+"""Aggregated results of a campaign (and of the programme), computed in the database, with primary and
+secondary suppression.
+
+Every published figure is a count; shares are published only where their count and their row total are.
+The counts are tied together by equations (a row's total is the sum of its yes/no/unknown counts; the overall
+row is the sum of the target-group rows and, separately, of the org-unit rows). Primary suppression hides
+every count under k; secondary suppression then hides more until no hidden count can be worked out from the
+published ones: neither by subtracting within one equation, nor by combining equations (checked by linear
+algebra), nor because published counts already add up to a total (the hidden ones would all be zero).
+"""
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+
+from vielfalt.models import OrgUnit
+
+from . import questionnaire as q
+from .models import Campaign, Invitation, Response
+from .services import offered_units
+
+COLUMNS = ["n", "mh_yes", "mh_no", "mh_unknown", "eg_yes", "eg_no", "eg_unknown"]
+MEASURES = {"mh": "migration_background", "eg": "immigration_history"}
+
+
+def _count_expressions() -> dict:
+    expressions = {"n": Count("pk")}
+    for prefix, field_name in MEASURES.items():
+        for value in q.Derived.values:
+            expressions[f"{prefix}_{value}"] = Count("pk", filter=Q(**{field_name: value}))
+    return expressions
+
+
+@dataclass
+class Cell:
+    value: int | None
+    suppressed: bool
+    share: float | None = None  # percent of the row's respondents
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+    def __getitem__(self, column):
+        return self.cells[column]
+
+
+@dataclass
+class LanguageRow:
+    code: str
+    label: str
+    cell: Cell
+
+
+@dataclass
+class Results:
+    k: int
+    respondents: int
+    overall: Row
+    by_target_group: list[Row]
+    by_unit: list[Row]
+    languages: list[LanguageRow]
+    invited: int | None = None
+    participation: float | None = None
+    previous_estimate: str = ""
+    organisations: int | None = None
+
+    @property
+    def has_suppressed(self) -> bool:
+        rows = [self.overall, *self.by_target_group, *self.by_unit]
+        return any(c.suppressed for r in rows for c in r.cells.values()) or any(
+            r.cell.suppressed for r in self.languages
+        )
+
+
+# --- Suppression ---------------------------------------------------------------------------------------------
+
+
+def suppress(values: dict, equations: list[list], k: int, protected=frozenset()) -> set:
+    """The keys to hide. `equations` are lists [total, part, part, ...] with total = sum(parts)."""
+    hidden = {key for key, value in values.items() if value < k}
+    while True:
+        pick = _next_to_hide(values, equations, hidden, protected)
+        if pick is None:
+            return hidden
+        hidden.add(pick)
+
+
+def _smallest_published(values, keys, hidden, protected):
+    candidates = [key for key in keys if key not in hidden and key not in protected]
+    return min(candidates, key=lambda key: (values[key], str(key))) if candidates else None
+
+
+def _next_to_hide(values, equations, hidden, protected):
+    # 1. No equation may have exactly one hidden count (it would be total minus the others).
+    for equation in equations:
+        in_equation = [key for key in equation if key in hidden]
+        if len(in_equation) == 1:
+            pick = _smallest_published(values, equation[1:], hidden, protected) or _smallest_published(
+                values, equation, hidden, protected
+            )
+            if pick is not None:
+                return pick
+    # 2. Published parts that already add up to a published total give away hidden parts (all zero).
+    for total, *parts in equations:
+        hidden_parts = [key for key in parts if key in hidden]
+        if (
+            total not in hidden
+            and hidden_parts
+            and sum(values[p] for p in parts if p not in hidden) == values[total]
+        ):
+            pick = _smallest_published(values, parts, hidden, protected) or _smallest_published(
+                values, [total], hidden, protected
+            )
+            if pick is not None:
+                return pick
+    # 3. No hidden count may follow from combining equations.
+    for key in determined(equations, hidden):
+        for equation in equations:
+            if key in equation:
+                pick = _smallest_published(values, equation[1:], hidden, protected) or _smallest_published(
+                    values, equation, hidden, protected
+                )
+                if pick is not None:
+                    return pick
+    return None
+
+
+def determined(equations: list[list], hidden: set) -> list:
+    """Hidden keys whose value follows from the published ones through the equations (linear algebra over
+    the rationals: a key is determined iff its unit vector lies in the row space of the equations restricted
+    to the hidden keys)."""
+    unknowns = sorted(hidden, key=str)
+    index = {key: i for i, key in enumerate(unknowns)}
+    matrix = []
+    for total, *parts in equations:
+        row = [Fraction(0)] * len(unknowns)
+        if total in index:
+            row[index[total]] += 1
+        for part in parts:
+            if part in index:
+                row[index[part]] -= 1
+        if any(row):
+            matrix.append(row)
+    pivots = _rref(matrix, len(unknowns))
+    return [unknowns[column] for row, column in pivots if sum(1 for value in matrix[row] if value != 0) == 1]
+
+
+def _rref(matrix: list[list[Fraction]], width: int) -> list[tuple[int, int]]:
+    pivots = []
+    rank = 0
+    for column in range(width):
+        pivot = next((r for r in range(rank, len(matrix)) if matrix[r][column] != 0), None)
+        if pivot is None:
+            continue
+        matrix[rank], matrix[pivot] = matrix[pivot], matrix[rank]
+        lead = matrix[rank][column]
+        matrix[rank] = [value / lead for value in matrix[rank]]
+        for r in range(len(matrix)):
+            if r != rank and matrix[r][column] != 0:
+                factor = matrix[r][column]
+                matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[rank], strict=True)]
+        pivots.append((rank, column))
+        rank += 1
+    return pivots
+
+
+# --- Tables --------------------------------------------------------------------------------------------------
+
+
+def _row_equations(table: str, key: str) -> list[list]:
+    return [
+        [(table, key, "n"), *((table, key, f"{prefix}_{value}") for value in q.Derived.values)]
+        for prefix in MEASURES
+    ]
+
+
+def _build(
+    *, counts_overall: dict, groups: dict[str, list[tuple[str, str, dict]]], k: int
+) -> tuple[Row, dict[str, list[Row]]]:
+    """`groups`: table name → [(row key, label, counts)], each table partitioning the overall row."""
+    values = {("overall", "all", column): counts_overall[column] for column in COLUMNS}
+    equations = _row_equations("overall", "all")
+    for table, rows in groups.items():
+        for key, _label, counts in rows:
+            for column in COLUMNS:
+                values[(table, key, column)] = counts[column]
+            equations += _row_equations(table, key)
+        for column in COLUMNS:
+            equations.append([("overall", "all", column), *((table, key, column) for key, _l, _c in rows)])
+    hidden = suppress(values, equations, k, protected={("overall", "all", "n")})
+
+    def make_row(table, key, label):
+        row = Row(key=key, label=label)
+        n_key = (table, key, "n")
+        for column in COLUMNS:
+            cell_key = (table, key, column)
+            if cell_key in hidden:
+                row.cells[column] = Cell(value=None, suppressed=True)
+                continue
+            value = values[cell_key]
+            share = None
+            if column != "n" and n_key not in hidden and values[n_key]:
+                share = round(100 * value / values[n_key], 1)
+            row.cells[column] = Cell(value=value, suppressed=False, share=share)
+        return row
+
+    overall = make_row("overall", "all", str(_("All respondents")))
+    tables = {
+        table: [make_row(table, key, label) for key, label, _c in rows] for table, rows in groups.items()
+    }
+    return overall, tables
+
+
+def _zero() -> dict:
+    return dict.fromkeys(COLUMNS, 0)
+
+
+def _target_group_rows(responses) -> list[tuple[str, str, dict]]:
+    found = {
+        row.pop("target_group"): row
+        for row in responses.values("target_group").annotate(**_count_expressions()).order_by()
+    }
+    return [(value, str(label), found.get(value, _zero())) for value, label in q.TargetGroupAnswer.choices]
+
+
+def _language_rows(responses, k: int) -> list[LanguageRow]:
+    counts = responses.aggregate(
+        **{code: Count("pk", filter=Q(languages__contains=f"|{code}|")) for code in q.LANGUAGE_CODES}
+    )
+    return [
+        LanguageRow(
+            code=code,
+            label=str(label),
+            cell=Cell(value=None, suppressed=True)
+            if counts[code] < k
+            else Cell(value=counts[code], suppressed=False),
+        )
+        for code, label in q.LANGUAGES
+    ]
+
+
+def results_visible(*, campaign: Campaign, respondents: int) -> bool:
+    """Closed, or open with at least 2k answers."""
+    return campaign.is_closed or (campaign.is_open and respondents >= 2 * campaign.k)
+
+
+def campaign_results(campaign: Campaign) -> Results:
+    responses = Response.objects.filter(campaign=campaign)
+    overall = responses.aggregate(**_count_expressions())
+    unit_counts = {
+        (row.pop("org_unit"), row.pop("org_unit_other")): row
+        for row in responses.values("org_unit", "org_unit_other").annotate(**_count_expressions()).order_by()
+    }
+    named_units = OrgUnit.objects.filter(pk__in=[unit for unit, _other in unit_counts if unit]).order_by(
+        "name"
+    )
+    units = {unit.pk: unit for unit in [*offered_units(campaign=campaign), *named_units]}
+    unit_rows = [
+        (str(unit.pk), unit.name, unit_counts.get((unit.pk, False), _zero()))
+        for unit in sorted(units.values(), key=lambda u: u.name)
+    ]
+    unit_rows.append(("other", str(_("Other units")), unit_counts.get((None, True), _zero())))
+    unit_rows.append(("na", str(q.Citizenship.NO_ANSWER.label), unit_counts.get((None, False), _zero())))
+    overall_row, tables = _build(
+        counts_overall=overall,
+        groups={"target_group": _target_group_rows(responses), "unit": unit_rows},
+        k=campaign.k,
+    )
+    invitations = Invitation.objects.filter(campaign=campaign).aggregate(invited=Count("pk"))
+    invited = invitations["invited"]
+    return Results(
+        k=campaign.k,
+        respondents=overall["n"],
+        overall=overall_row,
+        by_target_group=tables["target_group"],
+        by_unit=tables["unit"],
+        languages=_language_rows(responses, campaign.k),
+        invited=invited,
+        participation=round(100 * overall["n"] / invited, 1) if invited else None,
+        previous_estimate=campaign.previous_estimate,
+    )
+
+
+PROGRAMME_K = 5
+
+
+def programme_results() -> Results:
+    """Across organisations: each organisation's latest closed campaign, counted only where it reached its k."""
+    latest = {}
+    for campaign in (
+        Campaign.objects.filter(status=Campaign.Status.CLOSED)
+        .annotate(answered=Count("responses"))
+        .order_by("organisation_id", "-closes_on", "-pk")
+    ):
+        if campaign.organisation_id not in latest:
+            latest[campaign.organisation_id] = campaign
+    included = [c.pk for c in latest.values() if c.answered >= c.k]
+    responses = Response.objects.filter(campaign_id__in=included)
+    overall = responses.aggregate(**_count_expressions())
+    overall_row, tables = _build(
+        counts_overall=overall, groups={"target_group": _target_group_rows(responses)}, k=PROGRAMME_K
+    )
+    return Results(
+        k=PROGRAMME_K,
+        respondents=overall["n"],
+        overall=overall_row,
+        by_target_group=tables["target_group"],
+        by_unit=[],
+        languages=_language_rows(responses, PROGRAMME_K),
+        organisations=len(included),
+    )
