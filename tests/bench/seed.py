@@ -64,6 +64,16 @@ def personnel_number(prefix: str, index: int) -> str:
     return f"{prefix}{index:06d}"
 
 
+def delete_added(organisation: Organisation) -> None:
+    """Remove the employees a benchmark added (personnel numbers not from the seed). Plain SQL: nothing
+    refers to them, and it is faster than the ORM's collector."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {Employee._meta.db_table} WHERE organisation_id = %s AND personnel_number NOT LIKE %s",
+            [organisation.pk, SEED_PREFIX + "%"],
+        )
+
+
 def seed() -> Seeded:
     big = _organisation(BIG_SLUG, "Stadt Benchhausen")
     small = _organisation(SMALL_SLUG, "Gemeinde Klein-Bench")
@@ -102,7 +112,7 @@ def _hr_user(username: str, organisation: Organisation) -> User:
 
 def _employees(organisation: Organisation, units: list[OrgUnit], count: int) -> None:
     employees = Employee.objects.filter(organisation=organisation)
-    employees.exclude(personnel_number__startswith=SEED_PREFIX).delete()  # left over from an interrupted run
+    delete_added(organisation)  # left over from an interrupted run
     if employees.count() == count:
         say(f"reusing the {count:,} employees of {organisation.slug}")
         return
