@@ -1,0 +1,290 @@
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vielfalt.models import Organisation, OrgUnit, Role
+
+DEFAULT_TITLE = "Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor"
+
+
+class AgreementQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Ministry staff and administrators see every agreement, partner HR its own organisations'."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_ministry_staff:
+            return self
+        return self.filter(partner_id__in=user.organisation_ids(Role.HR))
+
+
+class Agreement(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        IN_REVIEW = "in_review", _("in review")
+        READY_FOR_SIGNATURE = "ready_for_signature", _("ready for signature")
+        SIGNED = "signed", _("signed")
+        ENDED = "ended", _("ended")
+
+    partner = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("partner")
+    )
+    state_party = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("state side")
+    )
+    title = models.CharField(_("title"), max_length=300, default=DEFAULT_TITLE)
+    preamble = models.TextField(_("preamble"), blank=True, max_length=20_000)
+    body = models.TextField(
+        _("text"),
+        blank=True,
+        max_length=100_000,
+        help_text=_(
+            "Paragraphs are separated by an empty line. Lines starting with “- ” form a list, lines "
+            "starting with “1. ” a numbered list; *emphasis* and **strong**."
+        ),
+    )
+    place = models.CharField(_("place of signing"), max_length=200, blank=True)
+    signed_on = models.DateField(_("date of signing"), null=True, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    amends = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="amendments",
+        verbose_name=_("amends"),
+    )
+    status = models.CharField(_("status"), max_length=30, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    objects = AgreementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("agreement")
+        verbose_name_plural = _("agreements")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_until__gte=F("valid_from")),
+                name="agreement_validity_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["signed", "ended"]) | Q(signed_on__isnull=False),
+                name="agreement_signed_has_date",
+            ),
+            models.CheckConstraint(condition=~Q(amends=F("pk")), name="agreement_not_amending_itself"),
+            models.CheckConstraint(condition=~Q(partner=F("state_party")), name="agreement_two_parties"),
+            models.CheckConstraint(condition=~Q(title=""), name="agreement_title_set"),
+        ]
+        indexes = [models.Index(fields=["status", "signed_on"], name="agreement_status_signed")]
+
+    def __str__(self):
+        return f"{self.partner.name}: {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("partnerships:detail", args=[self.pk])
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status in (self.Status.SIGNED, self.Status.ENDED)
+
+
+class Side(models.TextChoices):
+    PARTNER = "partner", _("partner")
+    STATE = "state", _("state")
+
+
+class Signatory(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signatories")
+    side = models.CharField(_("side"), max_length=10, choices=Side.choices)
+    name = models.CharField(_("name"), max_length=200)
+    function = models.CharField(_("function"), max_length=200)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("signatory")
+        verbose_name_plural = _("signatories")
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="signatory_name_set")]
+
+    def __str__(self):
+        return f"{self.name} ({self.function})"
+
+
+class Commitment(models.Model):
+    class Progress(models.TextChoices):
+        ON_TRACK = "on_track", _("on track")
+        BEHIND = "behind", _("behind")
+        DONE = "done", _("done")
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="commitments")
+    field_of_action = models.CharField(_("field of action"), max_length=200)
+    description = models.TextField(_("description"), max_length=5000)
+    indicator = models.CharField(_("indicator"), max_length=200, blank=True)
+    target_value = models.DecimalField(
+        _("target value"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    unit = models.CharField(_("unit"), max_length=50, blank=True)
+    due_on = models.DateField(_("due date"), null=True, blank=True)
+    responsible_unit = models.ForeignKey(
+        OrgUnit,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("responsible org unit"),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("commitment")
+        verbose_name_plural = _("commitments")
+        constraints = [
+            models.CheckConstraint(condition=~Q(field_of_action=""), name="commitment_field_set"),
+            models.CheckConstraint(
+                condition=Q(target_value__isnull=True) | Q(target_value__gte=0),
+                name="commitment_target_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return self.field_of_action
+
+    def latest_report(self):
+        """The newest progress report; uses prefetched reports when the view prefetched them."""
+        reports = list(self.progress_reports.all())
+        return max(reports, key=lambda r: (r.reported_on, r.pk)) if reports else None
+
+    def progress(self, today: date | None = None) -> str:
+        """Done when the target is reached; behind when the due date passed, or when the reached value lags
+        the share of the target that time alone would suggest; on track otherwise."""
+        today = today or timezone.localdate()
+        latest = self.latest_report()
+        reached = latest.value_reached if latest else Decimal(0)
+        if self.target_value is not None and latest and reached >= self.target_value:
+            return self.Progress.DONE
+        if self.due_on is None:
+            return self.Progress.ON_TRACK
+        if self.due_on < today:
+            return self.Progress.BEHIND
+        start = self.agreement.signed_on or self.agreement.valid_from
+        if self.target_value is None or start is None or start >= self.due_on or today <= start:
+            return self.Progress.ON_TRACK
+        elapsed = Decimal((today - start).days) / Decimal((self.due_on - start).days)
+        # A year's grace: a partner reports once a year, so lagging by less than that is not "behind".
+        grace = Decimal(365) / Decimal((self.due_on - start).days)
+        if reached < self.target_value * (elapsed - grace):
+            return self.Progress.BEHIND
+        return self.Progress.ON_TRACK
+
+
+class ProgressReport(models.Model):
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="progress_reports")
+    reported_on = models.DateField(_("date"))
+    value_reached = models.DecimalField(_("value reached"), max_digits=12, decimal_places=2)
+    text = models.TextField(_("report"), max_length=2000, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-reported_on", "-pk"]
+        verbose_name = _("progress report")
+        verbose_name_plural = _("progress reports")
+        constraints = [
+            models.CheckConstraint(condition=Q(value_reached__gte=0), name="progress_value_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.commitment}: {self.value_reached} ({self.reported_on})"
+
+
+class StatusChange(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=30, choices=Agreement.Status.choices)
+    to_status = models.CharField(max_length=30, choices=Agreement.Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(from_status=F("to_status")), name="status_change_changes"),
+        ]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+
+def document_path(document, filename):
+    return f"agreements/{document.agreement_id}/{document.kind}-v{document.version}.pdf"
+
+
+class AgreementDocument(models.Model):
+    class Kind(models.TextChoices):
+        GENERATED = "generated", _("generated PDF")
+        SIGNED = "signed", _("signed copy")
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    version = models.PositiveIntegerField(_("version"))
+    file = models.FileField(upload_to=document_path)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField(_("size"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "-version"]
+        verbose_name = _("agreement document")
+        verbose_name_plural = _("agreement documents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "kind", "version"], name="agreement_document_unique_version"
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="agreement_document_version_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} v{self.version}"
+
+    def get_absolute_url(self):
+        return reverse("partnerships:document_download", args=[self.agreement_id, self.pk])
+
+    @property
+    def file_name(self) -> str:
+        return f"vereinbarung-{self.agreement_id}-{self.kind}-v{self.version}.pdf"
+
+
+class ExpiryNotice(models.Model):
+    """That the ministry was told an agreement's validity ends in `days` days; each notice goes out once."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="expiry_notices")
+    days = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "days"], name="expiry_notice_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.agreement_id}: {self.days}"

@@ -5,5 +5,23 @@ from . import views
 app_name = "partnerships"
 
 urlpatterns = [
-    path("", views.IndexView.as_view(), name="index"),
+    path("", views.AgreementListView.as_view(), name="index"),
+    path("new/", views.AgreementFormView.as_view(), name="create"),
+    path("export/", views.ExportView.as_view(), name="export"),
+    path("<int:pk>/", views.AgreementDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.AgreementFormView.as_view(), name="update"),
+    path("<int:pk>/status/", views.AgreementTransitionView.as_view(), name="transition"),
+    path("<int:pk>/pdf/", views.AgreementRenderPdfView.as_view(), name="render_pdf"),
+    path("<int:pk>/amend/", views.AmendmentCreateView.as_view(), name="amend"),
+    path("<int:pk>/signed-copy/", views.SignedCopyUploadView.as_view(), name="upload_signed"),
+    path(
+        "<int:pk>/documents/<int:document_pk>/",
+        views.DocumentDownloadView.as_view(),
+        name="document_download",
+    ),
+    path(
+        "<int:pk>/commitments/<int:commitment_pk>/progress/",
+        views.ProgressReportCreateView.as_view(),
+        name="report_progress",
+    ),
 ]

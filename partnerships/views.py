@@ -1,13 +1,357 @@
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.utils.translation import gettext_lazy as _
-from django.views.generic import TemplateView
+import uuid
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import DetailView, TemplateView
+from django_filters.views import FilterView
+
+from vielfalt.audit import audit_entries_for
+from vielfalt.models import Job, OrgUnit, Role
+from vielfalt.permissions import MinistryMixin, RoleRequiredMixin
+
+from .filters import AgreementFilter
+from .forms import (
+    AgreementForm,
+    ProgressReportForm,
+    SignedCopyForm,
+    commitment_formset,
+    formset_rows,
+    signatory_formset,
+)
+from .models import Agreement, AgreementDocument, Commitment, ProgressReport
+from .services import (
+    ALLOWED_TRANSITIONS,
+    AgreementFrozen,
+    agreement_create,
+    agreement_request_pdf,
+    agreement_sign_problems,
+    agreement_transition,
+    agreement_update,
+    agreements_export_job,
+    amendment_create,
+    document_download_record,
+    progress_report_create,
+    signed_copy_upload,
+)
 
 
-class IndexView(LoginRequiredMixin, TemplateView):
-    template_name = "vielfalt/placeholder.html"
-    extra_context = {
-        "title": _("Partnerships"),
-        "lead": _(
-            "Cooperation agreements between the state and its partners, from first draft to signed PDF."
-        ),
-    }
+class AgreementReaderMixin(RoleRequiredMixin):
+    """Ministry staff read and write; partner HR reads its own organisations' agreements."""
+
+    allow_ministry = True
+    allow_hr = True
+
+
+def _filter_query(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _requested_job(request):
+    """The job named in the query string (`?job=<uuid>`), if the user may see it."""
+    try:
+        return Job.objects.visible_to(request.user).filter(pk=uuid.UUID(request.GET.get("job", ""))).first()
+    except ValueError:
+        return None
+
+
+class AgreementListView(AgreementReaderMixin, FilterView):
+    template_name = "partnerships/agreement_list.html"
+    filterset_class = AgreementFilter
+    paginate_by = 25
+
+    def get_queryset(self):
+        return (
+            Agreement.objects.visible_to(self.request.user)
+            .select_related("partner")
+            .order_by("-updated_at", "-pk")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filter_query"] = _filter_query(self.request)
+        context["may_edit"] = self.request.user.is_ministry_staff
+        return context
+
+
+class AgreementFormView(MinistryMixin, View):
+    """Create and edit an agreement with its signatories and commitments on one page."""
+
+    template_name = "partnerships/agreement_form.html"
+
+    def get_agreement(self, pk):
+        if pk is None:
+            return None
+        return get_object_or_404(Agreement.objects.visible_to(self.request.user), pk=pk)
+
+    def forms(self, agreement, data=None):
+        instance = agreement or Agreement()
+        extra = 1 if agreement else 3
+        units = OrgUnit.objects.select_related("organisation").order_by("organisation__name", "name")
+        units = units.filter(organisation=agreement.partner) if agreement else units
+        form = AgreementForm(data, instance=agreement)
+        signatories = signatory_formset(extra)(data, instance=instance, prefix="signatories")
+        commitments = commitment_formset(extra)(
+            data, instance=instance, prefix="commitments", form_kwargs={"units": units}
+        )
+        return form, signatories, commitments
+
+    def frozen(self, request, agreement):
+        messages.error(request, AgreementFrozen().messages[0])
+        return redirect(agreement)
+
+    def get(self, request, pk=None):
+        agreement = self.get_agreement(pk)
+        if agreement and agreement.is_frozen:
+            return self.frozen(request, agreement)
+        form, signatories, commitments = self.forms(agreement)
+        return self.show(request, agreement, form, signatories, commitments)
+
+    def show(self, request, agreement, form, signatories, commitments, status=200):
+        context = {
+            "object": agreement,
+            "form": form,
+            "signatories": signatories,
+            "commitments": commitments,
+            "has_errors": bool(
+                form.errors
+                or any(signatories.errors)
+                or any(commitments.errors)
+                or signatories.non_form_errors()
+                or commitments.non_form_errors()
+            ),
+        }
+        return render(request, self.template_name, context, status=status)
+
+    def post(self, request, pk=None):
+        agreement = self.get_agreement(pk)
+        if agreement and agreement.is_frozen:
+            return self.frozen(request, agreement)
+        form, signatories, commitments = self.forms(agreement, request.POST)
+        valid = form.is_valid() & signatories.is_valid() & commitments.is_valid()
+        if valid:
+            fields = {name: form.cleaned_data[name] for name in form._meta.fields}
+            try:
+                if agreement is None:
+                    agreement = agreement_create(
+                        actor=request.user,
+                        signatories=formset_rows(signatories),
+                        commitments=formset_rows(commitments),
+                        **fields,
+                    )
+                    messages.success(request, _("The agreement was created."))
+                else:
+                    agreement = agreement_update(
+                        actor=request.user,
+                        agreement=agreement,
+                        signatories=formset_rows(signatories),
+                        commitments=formset_rows(commitments),
+                        **fields,
+                    )
+                    messages.success(request, _("The changes were saved."))
+                return redirect(agreement)
+            except AgreementFrozen:
+                return self.frozen(request, agreement)
+            except ValidationError as error:
+                for message in error.messages:
+                    form.add_error(None, message)
+        return self.show(request, agreement, form, signatories, commitments, status=422)
+
+
+class AgreementDetailView(AgreementReaderMixin, DetailView):
+    template_name = "partnerships/agreement_detail.html"
+    context_object_name = "agreement"
+
+    def get_queryset(self):
+        return (
+            Agreement.objects.visible_to(self.request.user)
+            .select_related("partner", "state_party", "amends", "amends__partner")
+            .prefetch_related(
+                "signatories",
+                "amendments__partner",
+                Prefetch(
+                    "commitments",
+                    queryset=Commitment.objects.select_related("responsible_unit").prefetch_related(
+                        Prefetch(
+                            "progress_reports",
+                            queryset=ProgressReport.objects.select_related("reported_by"),
+                        )
+                    ),
+                ),
+                Prefetch("documents", queryset=AgreementDocument.objects.select_related("created_by")),
+                Prefetch("status_changes"),
+            )
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        agreement, user = self.object, self.request.user
+        signatories = list(agreement.signatories.all())
+        context["partner_signatories"] = [s for s in signatories if s.side == "partner"]
+        context["state_signatories"] = [s for s in signatories if s.side == "state"]
+        context["commitments"] = [(c, c.progress(), c.latest_report()) for c in agreement.commitments.all()]
+        context["may_edit"] = user.is_ministry_staff
+        context["may_report"] = agreement.status == Agreement.Status.SIGNED and (
+            user.is_administrator or agreement.partner_id in user.organisation_ids(Role.HR)
+        )
+        context["transitions"] = [
+            (status, Agreement.Status(status).label)
+            for status in Agreement.Status.values
+            if status in ALLOWED_TRANSITIONS[agreement.status]
+        ]
+        if agreement.status == Agreement.Status.READY_FOR_SIGNATURE:
+            context["sign_problems"] = agreement_sign_problems(agreement)
+        context["upload_form"] = SignedCopyForm()
+        context["history"] = audit_entries_for(agreement)[:50] if user.is_ministry_staff else []
+        context["job"] = _requested_job(self.request)
+        return context
+
+
+class AgreementObjectMixin:
+    def get_agreement(self, pk):
+        return get_object_or_404(
+            Agreement.objects.visible_to(self.request.user).select_related("partner"), pk=pk
+        )
+
+
+class AgreementTransitionView(MinistryMixin, AgreementObjectMixin, View):
+    def post(self, request, pk):
+        agreement = self.get_agreement(pk)
+        try:
+            agreement_transition(
+                actor=request.user, agreement=agreement, to_status=request.POST.get("to", "")
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("The status was changed."))
+        return redirect(agreement)
+
+
+class AgreementRenderPdfView(MinistryMixin, AgreementObjectMixin, View):
+    def post(self, request, pk):
+        agreement = self.get_agreement(pk)
+        job = agreement_request_pdf(actor=request.user, agreement=agreement)
+        return redirect(f"{agreement.get_absolute_url()}?job={job.pk}#documents")
+
+
+class AmendmentCreateView(MinistryMixin, AgreementObjectMixin, View):
+    def post(self, request, pk):
+        agreement = self.get_agreement(pk)
+        try:
+            amendment = amendment_create(actor=request.user, agreement=agreement)
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+            return redirect(agreement)
+        messages.success(request, _("The amendment was created as a draft."))
+        return redirect("partnerships:update", amendment.pk)
+
+
+class SignedCopyUploadView(MinistryMixin, AgreementObjectMixin, View):
+    def post(self, request, pk):
+        agreement = self.get_agreement(pk)
+        form = SignedCopyForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                signed_copy_upload(actor=request.user, agreement=agreement, upload=form.cleaned_data["file"])
+            except ValidationError as error:
+                form.add_error("file", error)
+            else:
+                messages.success(request, _("The signed copy was stored."))
+                return redirect(f"{agreement.get_absolute_url()}#documents")
+        return render(
+            request,
+            "partnerships/signed_copy_form.html",
+            {"agreement": agreement, "form": form},
+            status=422,
+        )
+
+
+class DocumentDownloadView(AgreementReaderMixin, View):
+    def get(self, request, pk, document_pk):
+        agreement = get_object_or_404(Agreement.objects.visible_to(request.user), pk=pk)
+        document = get_object_or_404(agreement.documents.select_related("agreement__partner"), pk=document_pk)
+        if not document.file:
+            raise Http404
+        document_download_record(actor=request.user, document=document)
+        return FileResponse(
+            document.file.open("rb"),
+            as_attachment=True,
+            filename=document.file_name,
+            content_type="application/pdf",
+        )
+
+
+class ProgressReportCreateView(AgreementReaderMixin, View):
+    template_name = "partnerships/progress_report_form.html"
+
+    def get_commitment(self, pk, commitment_pk):
+        agreement = get_object_or_404(Agreement.objects.visible_to(self.request.user), pk=pk)
+        commitment = get_object_or_404(
+            agreement.commitments.select_related("agreement__partner"), pk=commitment_pk
+        )
+        user = self.request.user
+        if not (user.is_administrator or agreement.partner_id in user.organisation_ids(Role.HR)):
+            raise PermissionDenied
+        return commitment
+
+    def get(self, request, pk, commitment_pk):
+        commitment = self.get_commitment(pk, commitment_pk)
+        return self.show(request, commitment, ProgressReportForm())
+
+    def show(self, request, commitment, form, status=200):
+        reports = commitment.progress_reports.select_related("reported_by")
+        context = {
+            "commitment": commitment,
+            "agreement": commitment.agreement,
+            "form": form,
+            "reports": reports,
+        }
+        return render(request, self.template_name, context, status=status)
+
+    def post(self, request, pk, commitment_pk):
+        commitment = self.get_commitment(pk, commitment_pk)
+        form = ProgressReportForm(request.POST)
+        if form.is_valid():
+            try:
+                progress_report_create(actor=request.user, commitment=commitment, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Thank you, the progress was recorded."))
+                return redirect(commitment.agreement)
+        return self.show(request, commitment, form, status=422)
+
+
+class ExportView(MinistryMixin, TemplateView):
+    """Export of the agreements the list's filters select, as a ZIP built in the background."""
+
+    template_name = "partnerships/export.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filterset = AgreementFilter(
+            self.request.GET or {"status": Agreement.Status.SIGNED},
+            queryset=Agreement.objects.visible_to(self.request.user),
+        )
+        context["filter"] = filterset
+        context["count"] = filterset.qs.count() if filterset.is_valid() else 0
+        context["filter_query"] = _filter_query(self.request)
+        context["job"] = _requested_job(self.request)
+        return context
+
+    def post(self, request):
+        filters = {
+            key: value for key, value in request.POST.items() if key in AgreementFilter.base_filters and value
+        }
+        job = agreements_export_job(actor=request.user, filters=filters)
+        messages.info(request, _("The export has started."))
+        return redirect(f"{request.path}?{urlencode({**filters, 'job': job.pk})}")

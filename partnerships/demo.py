@@ -1,0 +1,146 @@
+"""Demo agreements: the signed Duisburg agreement from the press report and a draft for Oberhausen.
+Called by `manage.py seed_demo` after the core demo data exists; running it twice changes nothing."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from vielfalt.models import Organisation, OrgUnit, User
+
+from .models import DEFAULT_TITLE, Agreement, Side
+from .services import (
+    agreement_create,
+    agreement_render_pdf,
+    agreement_sign,
+    agreement_transition,
+    progress_report_create,
+    signed_copy_upload,
+)
+
+DUISBURG_PREAMBLE = (
+    "Die Stadt Duisburg und das Land Nordrhein-Westfalen erkennen die Realität der Einwanderung an. "
+    "Interkulturelle Kompetenz ist ein Qualitätsmerkmal einer modernen Verwaltung.\n\n"
+    "Mit dieser Vereinbarung verpflichten sich beide Seiten, die interkulturelle Öffnung der Verwaltung "
+    "gemeinsam voranzubringen und ein *spannungsarmes Zusammenleben* in Nordrhein-Westfalen zu fördern."
+)
+DUISBURG_BODY = (
+    "Die Partner vereinbaren:\n\n"
+    "1. Die Stadt Duisburg stärkt die interkulturelle Kompetenz ihrer Beschäftigten.\n"
+    "2. Das Land stellt Plattformen für den Gedanken- und Erfahrungsaustausch sowie Fortbildungen bereit.\n"
+    "3. Die Partner berichten einmal jährlich über den Stand der Maßnahmen.\n\n"
+    "Die Vereinbarung tritt mit ihrer Unterzeichnung in Kraft. Änderungen bedürfen einer "
+    "**schriftlichen Ergänzungsvereinbarung**."
+)
+
+
+def _duisburg_commitments(units: dict) -> list[dict]:
+    return [
+        {
+            "field_of_action": "Interkulturelle Sensibilisierung",
+            "description": (
+                "Auszubildende, Beschäftigte mit Publikumskontakt und Führungskräfte werden in Kooperation "
+                "mit der Stadt Oberhausen interkulturell sensibilisiert."
+            ),
+            "indicator": "Geschulte Beschäftigte",
+            "target_value": Decimal(600),
+            "unit": "Personen",
+            "due_on": date(2016, 12, 31),
+            "responsible_unit": units.get("Amt für Personal und Organisation"),
+        },
+        {
+            "field_of_action": "Anonymisierte Bewerbungsverfahren",
+            "description": (
+                "Die Stadt erprobt anonymisierte Bewerbungsverfahren, wie sie das Land bei rund 100 Stellen "
+                "genutzt hat."
+            ),
+            "indicator": "Über anonymisierte Verfahren besetzte Stellen",
+            "target_value": Decimal(50),
+            "unit": "Stellen",
+            "due_on": date(2015, 12, 31),
+            "responsible_unit": units.get("Amt für Personal und Organisation"),
+        },
+        {
+            "field_of_action": "Freiwillige Beschäftigtenbefragung",
+            "description": (
+                "Eine freiwillige, anonyme Befragung der Beschäftigten ermittelt den Anteil der Beschäftigten "
+                "mit Migrationshintergrund."
+            ),
+            "indicator": "Befragung durchgeführt",
+            "target_value": Decimal(1),
+            "unit": "Befragung",
+            "due_on": date(2014, 6, 30),
+            "responsible_unit": units.get("Amt für Personal und Organisation"),
+        },
+    ]
+
+
+@transaction.atomic
+def seed(*, stdout) -> None:
+    ministry = Organisation.objects.get(slug="mais-nrw")
+    duisburg = Organisation.objects.get(slug="duisburg")
+    oberhausen = Organisation.objects.get(slug="oberhausen")
+    staff = User.objects.get(username="ministerium")
+    hr_duisburg = User.objects.get(username="hr-duisburg")
+
+    if not Agreement.objects.filter(partner=duisburg, title=DEFAULT_TITLE, amends=None).exists():
+        units = {unit.name: unit for unit in OrgUnit.objects.filter(organisation=duisburg)}
+        agreement = agreement_create(
+            actor=staff,
+            partner=duisburg,
+            state_party=ministry,
+            title=DEFAULT_TITLE,
+            preamble=DUISBURG_PREAMBLE,
+            body=DUISBURG_BODY,
+            place="Duisburg",
+            signed_on=date(2013, 3, 7),
+            valid_from=date(2013, 3, 7),
+            signatories=[
+                {"side": Side.PARTNER, "name": "Sören Link", "function": "Oberbürgermeister"},
+                {"side": Side.STATE, "name": "Guntram Schneider", "function": "Minister"},
+                {"side": Side.STATE, "name": "Zülfiye Kaykin", "function": "Staatssekretärin"},
+            ],
+            commitments=_duisburg_commitments(units),
+        )
+        agreement_transition(actor=staff, agreement=agreement, to_status=Agreement.Status.IN_REVIEW)
+        agreement_transition(actor=staff, agreement=agreement, to_status=Agreement.Status.READY_FOR_SIGNATURE)
+        document, _created = agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
+        # The demo's "scan" of the signed paper is the generated PDF itself.
+        with document.file.open("rb") as generated:
+            scan = ContentFile(generated.read(), name="unterzeichnet.pdf")
+        signed_copy_upload(actor=staff, agreement=agreement, upload=scan)
+        agreement_sign(actor=staff, agreement=agreement)
+        survey = agreement.commitments.get(field_of_action="Freiwillige Beschäftigtenbefragung")
+        progress_report_create(
+            actor=hr_duisburg,
+            commitment=survey,
+            reported_on=date(2014, 5, 15),
+            value_reached=Decimal(1),
+            text="Die Befragung ist abgeschlossen.",
+        )
+        stdout.write("Partnerships: signed agreement with Stadt Duisburg.")
+
+    if not Agreement.objects.filter(partner=oberhausen).exists():
+        agreement_create(
+            actor=staff,
+            partner=oberhausen,
+            state_party=ministry,
+            title=DEFAULT_TITLE,
+            preamble="Die Stadt Oberhausen und das Land Nordrhein-Westfalen vereinbaren die interkulturelle "
+            "Öffnung der Stadtverwaltung.",
+            body="Entwurf – der Text wird mit der Stadt Oberhausen abgestimmt.",
+            place="Oberhausen",
+            signatories=[{"side": Side.STATE, "name": "Guntram Schneider", "function": "Minister"}],
+            commitments=[
+                {
+                    "field_of_action": "Gemeinsame Schulungen",
+                    "description": "Oberhausen bietet die Schulungen zur interkulturellen Kompetenz gemeinsam "
+                    "mit der Stadt Duisburg an.",
+                    "indicator": "Schulungstermine",
+                    "target_value": Decimal(12),
+                    "unit": "Termine",
+                }
+            ],
+        )
+        stdout.write("Partnerships: draft agreement with Stadt Oberhausen.")

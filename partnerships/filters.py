@@ -1,0 +1,56 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from vielfalt.models import Organisation
+
+from .models import Agreement, Signatory
+
+
+def signing_years():
+    years = Agreement.objects.filter(signed_on__isnull=False).dates("signed_on", "year", order="DESC")
+    return [(d.year, str(d.year)) for d in years]
+
+
+class AgreementFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(choices=Agreement.Status.choices, label=_("Status"))
+    partner_kind = django_filters.ChoiceFilter(
+        field_name="partner__kind",
+        choices=[c for c in Organisation.Kind.choices if c[0] != Organisation.Kind.STATE_MINISTRY],
+        label=_("Kind of partner"),
+    )
+    year = django_filters.TypedChoiceFilter(
+        field_name="signed_on__year", choices=signing_years, coerce=int, label=_("Year signed")
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("partner__name", "partner"),
+            ("title", "title"),
+            ("status", "status"),
+            ("signed_on", "signed"),
+            ("updated_at", "updated"),
+        ),
+        label=_("Sort by"),
+        field_labels={
+            "partner__name": _("Partner"),
+            "title": _("Title"),
+            "status": _("Status"),
+            "signed_on": _("Date of signing"),
+            "updated_at": _("Last change"),
+        },
+    )
+
+    class Meta:
+        model = Agreement
+        fields = ["q", "status", "partner_kind", "year"]
+
+    def search(self, queryset, name, value):
+        for word in value.split()[:5]:
+            queryset = queryset.filter(
+                Q(title__icontains=word)
+                | Q(partner__name__icontains=word)
+                | Q(place__icontains=word)
+                | Q(pk__in=Signatory.objects.filter(name__icontains=word).values("agreement_id"))
+            )
+        return queryset

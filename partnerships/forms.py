@@ -1,0 +1,148 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vielfalt.models import Organisation, OrgUnit
+
+from .models import Agreement, Commitment, ProgressReport, Signatory
+from .services import signed_copy_check
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class AgreementForm(forms.ModelForm):
+    class Meta:
+        model = Agreement
+        fields = [
+            "partner",
+            "state_party",
+            "title",
+            "preamble",
+            "body",
+            "place",
+            "signed_on",
+            "valid_from",
+            "valid_until",
+            "amends",
+        ]
+        widgets = {
+            "preamble": forms.Textarea(attrs={"rows": 4}),
+            "body": forms.Textarea(attrs={"rows": 10}),
+            "signed_on": DATE_WIDGET,
+            "valid_from": DATE_WIDGET,
+            "valid_until": DATE_WIDGET,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        ministries = Organisation.objects.filter(kind=Organisation.Kind.STATE_MINISTRY)
+        self.fields["partner"].queryset = Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY)
+        self.fields["state_party"].queryset = ministries
+        if not self.instance.pk and len(ministries) == 1:
+            self.fields["state_party"].initial = ministries[0]
+        amendable = Agreement.objects.filter(
+            status__in=[Agreement.Status.SIGNED, Agreement.Status.ENDED]
+        ).select_related("partner")
+        if self.instance.pk:
+            amendable = amendable.exclude(pk=self.instance.pk)
+        self.fields["amends"].queryset = amendable
+        self.fields["amends"].help_text = _("Only for an amendment: the signed agreement it changes.")
+
+    def clean(self):
+        cleaned = super().clean()
+        amends, partner = cleaned.get("amends"), cleaned.get("partner")
+        if amends and partner and amends.partner_id != partner.pk:
+            self.add_error("amends", _("The amended agreement belongs to another partner."))
+        valid_from, valid_until = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if valid_from and valid_until and valid_until < valid_from:
+            self.add_error("valid_until", _("The end of validity lies before its beginning."))
+        return cleaned
+
+
+class SignatoryForm(forms.ModelForm):
+    class Meta:
+        model = Signatory
+        fields = ["side", "name", "function", "order"]
+
+
+class CommitmentForm(forms.ModelForm):
+    class Meta:
+        model = Commitment
+        fields = [
+            "field_of_action",
+            "description",
+            "indicator",
+            "target_value",
+            "unit",
+            "due_on",
+            "responsible_unit",
+            "order",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3}), "due_on": DATE_WIDGET}
+
+    def __init__(self, *args, units=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["responsible_unit"].queryset = units if units is not None else OrgUnit.objects.none()
+        self.fields["responsible_unit"].label_from_instance = lambda u: f"{u.organisation.name} – {u.name}"
+
+
+def _formset(model, form, extra):
+    return forms.inlineformset_factory(
+        Agreement, model, form=form, extra=extra, can_delete=True, max_num=50, validate_max=True
+    )
+
+
+def signatory_formset(extra: int):
+    return _formset(Signatory, SignatoryForm, extra)
+
+
+def commitment_formset(extra: int):
+    return _formset(Commitment, CommitmentForm, extra)
+
+
+def formset_rows(formset) -> list[dict]:
+    """The formset's rows for the service: kept rows in their chosen order, each with the id it had."""
+    rows = []
+    for form in formset.forms:
+        if not form.has_changed() and not form.instance.pk:
+            continue
+        if formset.can_delete and formset._should_delete_form(form):
+            continue
+        data = {name: form.cleaned_data.get(name) for name in form._meta.fields}
+        data["order"] = data.get("order") or 0
+        data["id"] = form.instance.pk
+        rows.append(data)
+    rows.sort(key=lambda row: row["order"])
+    for position, row in enumerate(rows, start=1):
+        row["order"] = position
+    return rows
+
+
+class ProgressReportForm(forms.ModelForm):
+    class Meta:
+        model = ProgressReport
+        fields = ["reported_on", "value_reached", "text"]
+        widgets = {"reported_on": DATE_WIDGET, "text": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reported_on"].initial = timezone.localdate()
+
+    def clean_reported_on(self):
+        value = self.cleaned_data["reported_on"]
+        if value > timezone.localdate():
+            raise ValidationError(_("The date lies in the future."))
+        return value
+
+
+class SignedCopyForm(forms.Form):
+    file = forms.FileField(
+        label=_("Signed copy (PDF, at most 20 MB)"),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        signed_copy_check(upload)
+        return upload

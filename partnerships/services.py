@@ -1,0 +1,633 @@
+"""Every write of the partnerships app. Views, tasks and commands call these; each write is audited."""
+
+import csv
+import hashlib
+import io
+import tempfile
+import zipfile
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile, File
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from vielfalt.audit import audit_record, model_changes
+from vielfalt.jobs import job_enqueue
+from vielfalt.models import AuditEntry, Job, Organisation, Role, User
+from vielfalt.pdf import render_pdf
+
+from .models import (
+    Agreement,
+    AgreementDocument,
+    Commitment,
+    ExpiryNotice,
+    ProgressReport,
+    Side,
+    Signatory,
+    StatusChange,
+)
+
+AGREEMENT_FIELDS = [
+    "partner",
+    "state_party",
+    "title",
+    "preamble",
+    "body",
+    "place",
+    "signed_on",
+    "valid_from",
+    "valid_until",
+    "amends",
+]
+SIGNATORY_FIELDS = ["side", "name", "function", "order"]
+COMMITMENT_FIELDS = [
+    "field_of_action",
+    "description",
+    "indicator",
+    "target_value",
+    "unit",
+    "due_on",
+    "responsible_unit",
+    "order",
+]
+
+Status = Agreement.Status
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    Status.DRAFT: {Status.IN_REVIEW},
+    Status.IN_REVIEW: {Status.DRAFT, Status.READY_FOR_SIGNATURE},
+    Status.READY_FOR_SIGNATURE: {Status.IN_REVIEW, Status.SIGNED},
+    Status.SIGNED: {Status.ENDED},
+    Status.ENDED: set(),
+}
+SIGNED_COPY_MAX_BYTES = 20 * 1024 * 1024
+EXPIRY_NOTICE_DAYS = (90, 30)
+
+
+class AgreementFrozen(ValidationError):
+    """The agreement is signed: its content changes only through an amendment."""
+
+    def __init__(self):
+        super().__init__(
+            _(
+                "This agreement has been signed, so its content can no longer be changed. "
+                "Create an amendment to change it."
+            ),
+            code="frozen",
+        )
+
+
+def _require_ministry(actor: User | None) -> None:
+    if actor is not None and not actor.is_ministry_staff:
+        raise PermissionDenied(_("Only ministry staff may change agreements."))
+
+
+def _sync_children(*, agreement: Agreement, model, rows: list[dict], fields: list[str]) -> dict:
+    """Make the agreement's signatories or commitments exactly `rows` (each optionally with the `id` of an
+    existing one); returns counts for the audit log."""
+    existing = {child.pk: child for child in model.objects.filter(agreement=agreement)}
+    kept = set()
+    created = changed = 0
+    for position, row in enumerate(rows):
+        row = {**row}
+        row.setdefault("order", position)
+        child = existing.get(row.pop("id", None))
+        if child is None:
+            child = model(agreement=agreement, **{name: row.get(name) for name in fields if name in row})
+            child.full_clean()
+            child.save()
+            created += 1
+        else:
+            before = {name: getattr(child, name) for name in fields}
+            for name in fields:
+                if name in row:
+                    setattr(child, name, row[name])
+            child.full_clean()
+            if model_changes(child, fields, before):
+                child.save()
+                changed += 1
+        kept.add(child.pk)
+    removed = [pk for pk in existing if pk not in kept]
+    model.objects.filter(pk__in=removed).delete()
+    return {"created": created, "changed": changed, "deleted": len(removed)}
+
+
+def _clean_commitment_rows(partner: Organisation, rows: list[dict]) -> None:
+    for row in rows:
+        unit = row.get("responsible_unit")
+        if unit is not None and unit.organisation_id != partner.pk:
+            raise ValidationError(
+                {"responsible_unit": _("The responsible org unit must belong to the partner.")}
+            )
+
+
+@transaction.atomic
+def agreement_create(
+    *,
+    actor: User | None,
+    partner: Organisation,
+    state_party: Organisation,
+    signatories: list[dict] = (),
+    commitments: list[dict] = (),
+    **fields,
+) -> Agreement:
+    _require_ministry(actor)
+    agreement = Agreement(
+        partner=partner,
+        state_party=state_party,
+        created_by=actor if actor and actor.is_authenticated else None,
+        **fields,
+    )
+    agreement.full_clean()
+    agreement.save()
+    _clean_commitment_rows(partner, list(commitments))
+    _sync_children(agreement=agreement, model=Signatory, rows=list(signatories), fields=SIGNATORY_FIELDS)
+    _sync_children(agreement=agreement, model=Commitment, rows=list(commitments), fields=COMMITMENT_FIELDS)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=agreement,
+        organisation=partner,
+        changes={"signatories": len(signatories), "commitments": len(commitments)},
+    )
+    return agreement
+
+
+@transaction.atomic
+def agreement_update(
+    *,
+    actor: User | None,
+    agreement: Agreement,
+    signatories: list[dict] | None = None,
+    commitments: list[dict] | None = None,
+    **fields,
+) -> Agreement:
+    _require_ministry(actor)
+    agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    if agreement.is_frozen:
+        raise AgreementFrozen()
+    before = {name: getattr(agreement, name) for name in AGREEMENT_FIELDS}
+    for name, value in fields.items():
+        if name not in AGREEMENT_FIELDS:
+            raise TypeError(f"{name} is not an agreement field")
+        setattr(agreement, name, value)
+    agreement.full_clean()
+    agreement.save()
+    changes = model_changes(agreement, AGREEMENT_FIELDS, before)
+    if signatories is not None:
+        counts = _sync_children(
+            agreement=agreement, model=Signatory, rows=signatories, fields=SIGNATORY_FIELDS
+        )
+        if any(counts.values()):
+            changes["signatories"] = counts
+    if commitments is not None:
+        _clean_commitment_rows(agreement.partner, commitments)
+        counts = _sync_children(
+            agreement=agreement, model=Commitment, rows=commitments, fields=COMMITMENT_FIELDS
+        )
+        if any(counts.values()):
+            changes["commitments"] = counts
+    if changes:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=agreement,
+            organisation=agreement.partner,
+            changes=changes,
+        )
+    return agreement
+
+
+def agreement_sign_problems(agreement: Agreement) -> list[str]:
+    """Why the agreement cannot be marked signed yet (empty when it can)."""
+    problems = []
+    sides = set(agreement.signatories.values_list("side", flat=True))
+    if Side.PARTNER not in sides:
+        problems.append(_("At least one signatory for the partner is needed."))
+    if Side.STATE not in sides:
+        problems.append(_("At least one signatory for the state is needed."))
+    if agreement.signed_on is None:
+        problems.append(_("The date of signing is missing."))
+    if not agreement.documents.filter(kind=AgreementDocument.Kind.SIGNED).exists():
+        problems.append(_("The signed copy has not been uploaded."))
+    return problems
+
+
+@transaction.atomic
+def agreement_transition(*, actor: User | None, agreement: Agreement, to_status: str) -> Agreement:
+    """Move the agreement along its life cycle; only the transitions in ALLOWED_TRANSITIONS exist."""
+    _require_ministry(actor)
+    given, agreement = agreement, Agreement.objects.select_for_update().get(pk=agreement.pk)
+    from_status = agreement.status
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
+        raise ValidationError(
+            _("An agreement cannot go from “%(from)s” to “%(to)s”.")
+            % {
+                "from": Status(from_status).label,
+                "to": Status(to_status).label if to_status in Status else to_status,
+            },
+            code="transition",
+        )
+    if to_status == Status.SIGNED:
+        problems = agreement_sign_problems(agreement)
+        if problems:
+            raise ValidationError(problems, code="not_signable")
+    agreement.status = to_status
+    agreement.save(update_fields=["status", "updated_at"])
+    StatusChange.objects.create(
+        agreement=agreement,
+        from_status=from_status,
+        to_status=to_status,
+        changed_by=actor if actor and actor.is_authenticated else None,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CHANGE,
+        obj=agreement,
+        organisation=agreement.partner,
+        changes={"status": [from_status, to_status]},
+    )
+    given.status, given.updated_at = agreement.status, agreement.updated_at
+    return agreement
+
+
+def agreement_sign(*, actor: User | None, agreement: Agreement) -> Agreement:
+    return agreement_transition(actor=actor, agreement=agreement, to_status=Status.SIGNED)
+
+
+@transaction.atomic
+def amendment_create(*, actor: User | None, agreement: Agreement) -> Agreement:
+    """A new draft that amends a signed agreement, starting as a copy of it."""
+    _require_ministry(actor)
+    if not agreement.is_frozen:
+        raise ValidationError(_("Only a signed agreement can be amended; edit this one directly."))
+    amendment = agreement_create(
+        actor=actor,
+        partner=agreement.partner,
+        state_party=agreement.state_party,
+        title=agreement.title,
+        preamble=agreement.preamble,
+        body=agreement.body,
+        place=agreement.place,
+        valid_from=None,
+        valid_until=agreement.valid_until,
+        amends=agreement,
+        signatories=[
+            {name: getattr(s, name) for name in SIGNATORY_FIELDS} for s in agreement.signatories.all()
+        ],
+        commitments=[
+            {name: getattr(c, name) for name in COMMITMENT_FIELDS} for c in agreement.commitments.all()
+        ],
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CHANGE,
+        obj=agreement,
+        organisation=agreement.partner,
+        changes={"amendment": amendment.pk},
+    )
+    return amendment
+
+
+@transaction.atomic
+def progress_report_create(
+    *,
+    actor: User,
+    commitment: Commitment,
+    reported_on: date,
+    value_reached: Decimal,
+    text: str = "",
+) -> ProgressReport:
+    """Partner HR (or an administrator) reports what came of a commitment of a signed agreement."""
+    agreement = commitment.agreement
+    if not (actor.is_administrator or agreement.partner_id in actor.organisation_ids(Role.HR)):
+        raise PermissionDenied(_("Only the partner's HR reports progress."))
+    if agreement.status != Status.SIGNED:
+        raise ValidationError(_("Progress is reported for signed agreements only."))
+    report = ProgressReport(
+        commitment=commitment,
+        reported_on=reported_on,
+        value_reached=value_reached,
+        text=text,
+        reported_by=actor,
+    )
+    report.full_clean()
+    report.save()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=report,
+        organisation=agreement.partner,
+        changes={"commitment": commitment.pk, "value_reached": str(value_reached)},
+    )
+    return report
+
+
+# --- Documents ------------------------------------------------------------------------------------------------
+
+
+def _sha256_of(file) -> str:
+    digest = hashlib.sha256()
+    for chunk in file.chunks() if hasattr(file, "chunks") else iter(lambda: file.read(1 << 20), b""):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def document_store(
+    *, actor: User | None, agreement: Agreement, kind: str, content, skip_if_unchanged: bool = False
+) -> tuple[AgreementDocument, bool]:
+    """Store a PDF (bytes or an uploaded file) as the agreement's next version of `kind`, with its SHA-256.
+
+    Returns the document and whether it is new. With `skip_if_unchanged`, content equal to the latest
+    version is not stored again, so a repeated render leaves exactly one version."""
+    file = ContentFile(content) if isinstance(content, bytes) else content
+    sha256 = _sha256_of(file)
+    with transaction.atomic():
+        # The row lock serialises concurrent stores of the same agreement (a retried job and a fresh one).
+        Agreement.objects.select_for_update().filter(pk=agreement.pk).get()
+        latest = AgreementDocument.objects.filter(agreement=agreement, kind=kind).order_by("-version").first()
+        if skip_if_unchanged and latest is not None and latest.sha256 == sha256:
+            return latest, False
+        document = AgreementDocument(
+            agreement=agreement,
+            kind=kind,
+            version=(latest.version + 1) if latest else 1,
+            sha256=sha256,
+            size=file.size,
+            created_by=actor if actor and actor.is_authenticated else None,
+        )
+        document.file.save("document.pdf", file, save=False)
+        try:
+            document.save()
+        except Exception:
+            document.file.delete(save=False)
+            raise
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=document,
+            organisation=agreement.partner,
+            object_repr=f"{agreement.title} – {document}",
+            changes={"agreement": agreement.pk, "sha256": sha256},
+        )
+    return document, True
+
+
+def agreement_pdf_bytes(agreement: Agreement) -> bytes:
+    """The agreement as the PDF that is signed. Nothing time-dependent goes in: same content, same bytes."""
+    agreement = (
+        Agreement.objects.select_related("partner", "state_party", "amends", "amends__partner")
+        .prefetch_related("signatories", "commitments__responsible_unit")
+        .get(pk=agreement.pk)
+    )
+    signatories = list(agreement.signatories.all())
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_pdf(
+            "pdf/partnerships/agreement.html",
+            {
+                "agreement": agreement,
+                "partner_signatories": [s for s in signatories if s.side == Side.PARTNER],
+                "state_signatories": [s for s in signatories if s.side == Side.STATE],
+                "commitments": list(agreement.commitments.all()),
+            },
+        )
+
+
+def agreement_render_pdf(*, agreement_id: int, actor_id: int | None = None) -> tuple[AgreementDocument, bool]:
+    agreement = Agreement.objects.select_related("partner").get(pk=agreement_id)
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    pdf = agreement_pdf_bytes(agreement)
+    return document_store(
+        actor=actor,
+        agreement=agreement,
+        kind=AgreementDocument.Kind.GENERATED,
+        content=pdf,
+        skip_if_unchanged=True,
+    )
+
+
+def agreement_request_pdf(*, actor: User, agreement: Agreement) -> Job:
+    """Start rendering the agreement's PDF in the background (once the transaction commits)."""
+    from .tasks import task_render_agreement_pdf
+
+    _require_ministry(actor)
+    return job_enqueue(
+        task=task_render_agreement_pdf,
+        kind="partnerships.agreement_render_pdf",
+        description=_("PDF of “%(title)s” (%(partner)s)")
+        % {"title": agreement.title, "partner": agreement.partner.name},
+        requested_by=actor,
+        organisation=agreement.partner,
+        agreement_id=agreement.pk,
+        actor_id=actor.pk,
+    )
+
+
+def signed_copy_check(upload) -> None:
+    """A signed copy is a PDF (by its content, not its name) of at most 20 MB."""
+    if upload.size > SIGNED_COPY_MAX_BYTES:
+        raise ValidationError(
+            _("The file is larger than %(limit)s.") % {"limit": filesizeformat(SIGNED_COPY_MAX_BYTES)},
+            code="too_large",
+        )
+    upload.seek(0)
+    head = upload.read(1024)
+    upload.seek(max(upload.size - 2048, 0))
+    tail = upload.read()
+    upload.seek(0)
+    if not head.startswith(b"%PDF-") or b"%%EOF" not in tail:
+        raise ValidationError(
+            _("The file is not a PDF document. Please upload the scan of the signed agreement as PDF."),
+            code="not_pdf",
+        )
+
+
+@transaction.atomic
+def signed_copy_upload(*, actor: User, agreement: Agreement, upload) -> AgreementDocument:
+    _require_ministry(actor)
+    signed_copy_check(upload)
+    status = Agreement.objects.select_for_update().values_list("status", flat=True).get(pk=agreement.pk)
+    if status not in (Status.READY_FOR_SIGNATURE, Status.SIGNED):
+        raise ValidationError(_("A signed copy can be uploaded once the agreement is ready for signature."))
+    document, _created = document_store(
+        actor=actor, agreement=agreement, kind=AgreementDocument.Kind.SIGNED, content=upload
+    )
+    return document
+
+
+def document_download_record(*, actor: User, document: AgreementDocument) -> None:
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DOWNLOAD,
+        obj=document,
+        organisation=document.agreement.partner,
+        object_repr=f"{document.agreement.title} – {document}",
+    )
+
+
+# --- Export ---------------------------------------------------------------------------------------------------
+
+EXPORT_HEADER = [
+    "Partner",
+    "Titel",
+    "Status",
+    "Unterzeichnet am",
+    "Unterzeichnende",
+    "Datei",
+    "SHA-256",
+]
+
+
+def agreements_export_zip(*, actor: User | None, agreements, out) -> int:
+    """Write a ZIP with each agreement's signed copy (or a freshly rendered final PDF where none was
+    uploaded) and an `index.csv` to the binary file `out`, one file at a time. Returns the count."""
+    agreements = (
+        agreements.select_related("partner").prefetch_related("signatories").order_by("partner__name", "pk")
+    )
+    index = io.StringIO()
+    writer = csv.writer(index, delimiter=";", lineterminator="\r\n")
+    writer.writerow(EXPORT_HEADER)
+    count = 0
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for agreement in agreements.iterator(chunk_size=200):
+            signed = (
+                AgreementDocument.objects.filter(agreement=agreement, kind=AgreementDocument.Kind.SIGNED)
+                .order_by("-version")
+                .first()
+            )
+            slug = agreement.partner.slug
+            digest = hashlib.sha256()
+            if signed is not None:
+                name = f"{slug}-{agreement.pk}-unterzeichnet-v{signed.version}.pdf"
+                with signed.file.open("rb") as source, archive.open(name, "w") as target:
+                    for chunk in iter(lambda: source.read(1 << 20), b""):
+                        digest.update(chunk)
+                        target.write(chunk)
+            else:
+                name = f"{slug}-{agreement.pk}-vereinbarung.pdf"
+                pdf = agreement_pdf_bytes(agreement)
+                digest.update(pdf)
+                archive.writestr(name, pdf)
+            writer.writerow(
+                [
+                    agreement.partner.name,
+                    agreement.title,
+                    agreement.get_status_display(),
+                    agreement.signed_on.isoformat() if agreement.signed_on else "",
+                    ", ".join(f"{s.name} ({s.function})" for s in agreement.signatories.all()),
+                    name,
+                    digest.hexdigest(),
+                ]
+            )
+            count += 1
+        archive.writestr("index.csv", "\ufeff" + index.getvalue())
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.EXPORT,
+        object_repr=_("Agreements (ZIP)"),
+        changes={"agreements": count},
+    )
+    return count
+
+
+def agreements_export_job(*, actor: User, filters: dict) -> Job:
+    from .tasks import task_export_agreements
+
+    if not actor.is_ministry_staff:
+        raise PermissionDenied
+    return job_enqueue(
+        task=task_export_agreements,
+        kind="partnerships.export_agreements",
+        description=_("Export of agreements"),
+        requested_by=actor,
+        actor_id=actor.pk,
+        filters=filters,
+    )
+
+
+def agreements_export_for_job(*, job_id, actor_id: int, filters: dict) -> None:
+    """Build the export on disk and attach it to the job without holding the ZIP in memory."""
+    from .filters import AgreementFilter
+
+    actor = User.objects.get(pk=actor_id)
+    queryset = AgreementFilter(filters, queryset=Agreement.objects.visible_to(actor)).qs
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "export.zip"
+        with path.open("wb") as out:
+            agreements_export_zip(actor=actor, agreements=queryset, out=out)
+        job = Job.objects.get(pk=job_id)
+        if job.result_file:
+            job.result_file.delete(save=False)
+        name = f"vereinbarungen-{timezone.localdate().isoformat()}.zip"
+        with path.open("rb") as source:
+            job.result_file.save(name, File(source), save=False)
+        job.result_name = name
+        job.save(update_fields=["result_file", "result_name"])
+
+
+# --- Expiry notices -------------------------------------------------------------------------------------------
+
+
+def agreements_announce_expiring(*, today: date | None = None) -> int:
+    """E-mail ministry staff about signed agreements whose validity ends in 90 or 30 days; each notice once.
+    A notice the beat missed goes out the next day; an agreement already within 30 days gets only that one."""
+    today = today or timezone.localdate()
+    recipients = sorted(
+        set(
+            User.objects.filter(is_active=True, memberships__role=Role.MINISTRY, email__gt="").values_list(
+                "email", flat=True
+            )
+        )
+    )
+    sent = 0
+    longest = max(EXPIRY_NOTICE_DAYS)
+    candidates = Agreement.objects.filter(
+        status=Status.SIGNED, valid_until__gt=today, valid_until__lte=today + timedelta(days=longest)
+    ).select_related("partner")
+    for agreement in candidates:
+        remaining = (agreement.valid_until - today).days
+        due = [days for days in EXPIRY_NOTICE_DAYS if remaining <= days]
+        with transaction.atomic():
+            done = set(agreement.expiry_notices.values_list("days", flat=True))
+            if all(days in done for days in due):
+                continue
+            for days in due:
+                ExpiryNotice.objects.get_or_create(agreement=agreement, days=days)
+            if recipients:
+                with translation.override(settings.LANGUAGE_CODE):
+                    send_mail(
+                        _("Agreement with %(partner)s ends on %(date)s")
+                        % {
+                            "partner": agreement.partner.name,
+                            "date": agreement.valid_until.strftime("%d.%m.%Y"),
+                        },
+                        _(
+                            "The agreement “%(title)s” with %(partner)s is valid until %(date)s "
+                            "(%(days)s days from today).\n\n%(url)s"
+                        )
+                        % {
+                            "title": agreement.title,
+                            "partner": agreement.partner.name,
+                            "date": agreement.valid_until.strftime("%d.%m.%Y"),
+                            "days": remaining,
+                            "url": agreement.get_absolute_url(),
+                        },
+                        None,
+                        recipients,
+                    )
+            audit_record(
+                actor=None,
+                action=AuditEntry.Action.CHANGE,
+                obj=agreement,
+                organisation=agreement.partner,
+                changes={"expiry_notice": min(due), "recipients": len(recipients)},
+            )
+            sent += 1
+    return sent

@@ -1,0 +1,28 @@
+"""Thin Celery wrappers around the services; tasks take primary keys, never model instances."""
+
+from celery import shared_task
+from django.utils.translation import gettext as _
+
+from vielfalt.jobs import JobError, JobTask, job_link_result
+
+from .models import Agreement
+from .services import agreement_render_pdf, agreements_announce_expiring, agreements_export_for_job
+
+
+@shared_task(base=JobTask, name="partnerships.agreement_render_pdf")
+def task_render_agreement_pdf(*, job_id, agreement_id: int, actor_id: int | None = None):
+    try:
+        document, _created = agreement_render_pdf(agreement_id=agreement_id, actor_id=actor_id)
+    except Agreement.DoesNotExist:
+        raise JobError(_("The agreement no longer exists.")) from None
+    job_link_result(job_id=job_id, url=document.get_absolute_url(), name=document.file_name)
+
+
+@shared_task(base=JobTask, name="partnerships.export_agreements")
+def task_export_agreements(*, job_id, actor_id: int, filters: dict):
+    agreements_export_for_job(job_id=job_id, actor_id=actor_id, filters=filters)
+
+
+@shared_task(name="partnerships.announce_expiring_agreements")
+def task_announce_expiring_agreements():
+    return agreements_announce_expiring()
