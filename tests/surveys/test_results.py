@@ -1,0 +1,225 @@
+"""Results: counts from the database, primary and secondary suppression, and an attacker who tries to recover
+suppressed cells from everything a campaign publishes."""
+
+import itertools
+import random
+
+import pytest
+
+from surveys.models import Response
+from surveys.results import COLUMNS, campaign_results, determined, programme_results, suppress
+from surveys.services import Answers, campaign_close, response_fields
+from tests.surveys.conftest import open_campaign_with_invitations
+from vielfalt.models import OrgUnit
+
+MEASURE_COLUMNS = {"mh": ["mh_yes", "mh_no", "mh_unknown"], "eg": ["eg_yes", "eg_no", "eg_unknown"]}
+
+
+def add_response(campaign, *, group="other", unit=None, other=False, mh="no", eg="no", languages=("de",)):
+    """A response whose derived values are `mh` and `eg` (yes/no/unknown), made through `response_fields`."""
+    own = {"yes": "not_german", "no": "german", "unknown": "na"}[mh]
+    birth = {"yes": ("abroad", 1990), "no": ("germany", None), "unknown": ("na", None)}[eg]
+    answers = Answers(
+        own_citizenship=own,
+        birth_country=birth[0],
+        immigration_year=birth[1],
+        mother_citizenship="german" if mh != "yes" else "na",
+        father_citizenship="german" if mh != "yes" else "na",
+        mother_immigrated="no",
+        father_immigrated="no",
+        target_group=group,
+        org_unit=unit,
+        org_unit_other=other,
+        languages=tuple(languages),
+    )
+    fields = response_fields(answers)
+    assert (fields["migration_background"], fields["immigration_history"]) == (mh, eg)
+    Response.objects.create(campaign=campaign, questionnaire_version="2024-1", **fields)
+
+
+def published_cells(results) -> dict:
+    """What anyone reading the page learns: (table, row, column) → value, for published counts."""
+    cells = {}
+    for table, rows in (
+        ("overall", [results.overall]),
+        ("tg", results.by_target_group),
+        ("unit", results.by_unit),
+    ):
+        for row in rows:
+            for column, cell in row.cells.items():
+                key = ("overall", "all", column) if table == "overall" else (table, row.key, column)
+                cells[key] = None if cell.suppressed else cell.value
+    return cells
+
+
+def public_equations(results) -> list[dict]:
+    """Every additive relation a reader knows, as {cell: coefficient} summing to zero."""
+    equations = []
+    tables = {"tg": results.by_target_group, "unit": results.by_unit}
+    rows = [("overall", "all")] + [(t, r.key) for t, rs in tables.items() for r in rs]
+    for table, key in rows:
+        for parts in MEASURE_COLUMNS.values():
+            equations.append({(table, key, "n"): 1, **{(table, key, p): -1 for p in parts}})
+    for column in COLUMNS:
+        for table, table_rows in tables.items():
+            equations.append(
+                {("overall", "all", column): 1, **{(table, r.key, column): -1 for r in table_rows}}
+            )
+    # Combinations of two relations (e.g. the target-group and the org-unit tables share their total).
+    combined = []
+    for a, b in itertools.combinations(equations, 2):
+        for sign in (1, -1):
+            merged = dict(a)
+            for cell, coefficient in b.items():
+                merged[cell] = merged.get(cell, 0) + sign * coefficient
+            combined.append({c: v for c, v in merged.items() if v})
+    return equations + combined
+
+
+def attack(results) -> dict:
+    """Solve for suppressed cells by subtraction, propagating what is found, until nothing more follows."""
+    known = {cell: value for cell, value in published_cells(results).items() if value is not None}
+    equations = public_equations(results)
+    recovered = {}
+    progress = True
+    while progress:
+        progress = False
+        for equation in equations:
+            unknown = [cell for cell in equation if cell not in known]
+            rest = sum(coefficient * known[cell] for cell, coefficient in equation.items() if cell in known)
+            if len(unknown) == 1:
+                cell = unknown[0]
+                value = -rest / equation[cell]
+                known[cell] = recovered[cell] = value
+                progress = True
+            elif unknown and rest == 0 and all(equation[c] == equation[unknown[0]] for c in unknown):
+                # unknown counts of the same sign adding up to zero: all of them are zero
+                for cell in unknown:
+                    known[cell] = recovered[cell] = 0
+                progress = True
+    return recovered
+
+
+@pytest.fixture
+def mixed_campaign(db):
+    """40 invited over 4 units of 10 (k=5); 30 answer with ~12 % migration background, a few small groups."""
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=40, units=4, k=5)
+    units = list(OrgUnit.objects.filter(organisation=campaign.organisation).order_by("name"))
+    plan = (
+        [("public_facing", units[0], "no", "no")] * 8
+        + [("public_facing", units[0], "yes", "yes")] * 2
+        + [("trainee", units[1], "no", "no")] * 6
+        + [("trainee", units[1], "yes", "no")] * 1
+        + [("manager", units[2], "no", "no")] * 4
+        + [("other", units[3], "no", "unknown")] * 3
+        + [("other", units[3], "unknown", "no")] * 2
+        + [("na", None, "no", "no")] * 4
+    )
+    for group, unit, mh, eg in plan:
+        add_response(
+            campaign, group=group, unit=unit, mh=mh, eg=eg, languages=("de", "tr") if mh == "yes" else ("de",)
+        )
+    campaign_close(actor=hr, campaign=campaign)
+    return campaign
+
+
+def test_counts_participation_and_shares(mixed_campaign):
+    results = campaign_results(mixed_campaign)
+    assert results.invited == 40
+    assert results.respondents == 30
+    assert results.participation == 75.0
+    assert results.overall["n"].value == 30
+    # 3 of 30 with migration background is under k: suppressed, and so the share says so.
+    assert results.overall["mh_yes"].suppressed
+    assert results.overall["mh_no"].value == 25
+    assert results.overall["mh_no"].share == pytest.approx(83.3)
+    languages = {row.code: row.cell for row in results.languages}
+    assert languages["de"].value == 30
+    assert languages["tr"].suppressed
+
+
+def test_no_published_cell_is_under_k(mixed_campaign):
+    results = campaign_results(mixed_campaign)
+    published = [v for v in published_cells(results).values() if v is not None]
+    assert published and min(published) >= results.k
+    assert all(row.cell.suppressed or row.cell.value >= results.k for row in results.languages)
+
+
+def test_suppressed_cells_cannot_be_recovered_across_all_tables(mixed_campaign):
+    results = campaign_results(mixed_campaign)
+    assert results.has_suppressed
+    assert attack(results) == {}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_campaigns_publish_nothing_under_k_and_nothing_recoverable(db, seed):
+    rng = random.Random(seed)
+    campaign, _tokens, hr = open_campaign_with_invitations(
+        employees=rng.choice([20, 40, 60]), units=4, k=rng.choice([3, 5])
+    )
+    units = list(OrgUnit.objects.filter(organisation=campaign.organisation).order_by("name"))
+    for _ in range(rng.randint(campaign.k, 50)):
+        unit = rng.choice([*units, None, None])
+        add_response(
+            campaign,
+            group=rng.choices(["trainee", "public_facing", "manager", "other", "na"], [2, 6, 2, 3, 1])[0],
+            unit=unit if unit else None,
+            other=unit is None and rng.random() < 0.5,
+            mh=rng.choices(["yes", "no", "unknown"], [2, 12, 1])[0],
+            eg=rng.choices(["yes", "no", "unknown"], [1, 12, 1])[0],
+        )
+    campaign_close(actor=hr, campaign=campaign)
+    results = campaign_results(campaign)
+    published = [v for v in published_cells(results).values() if v is not None]
+    assert min(published) >= results.k
+    assert attack(results) == {}
+
+
+def test_suppress_hides_a_second_cell_when_one_would_follow_from_the_total():
+    values = {"total": 20, "a": 2, "b": 8, "c": 10}
+    hidden = suppress(values, [["total", "a", "b", "c"]], 5)
+    assert hidden == {"a", "b"}  # the next smallest goes too
+
+
+def test_determined_finds_cells_that_follow_from_combined_equations():
+    equations = [["t", "a", "b"], ["t", "c", "d"]]
+    # Each equation has one hidden cell: both follow.
+    assert sorted(determined(equations, {"a", "c"})) == ["a", "c"]
+    # Two hidden in each equation: only sums are known.
+    assert determined(equations, {"a", "b", "c", "d"}) == []
+    # The total and one part hidden in each: only a - c is known.
+    assert determined(equations, {"t", "a", "c"}) == []
+    # The total hidden, the second equation fully published otherwise: t, then a, follow.
+    assert sorted(determined(equations, {"t", "a"})) == ["a", "t"]
+
+
+def test_results_hidden_while_open_until_2k_answered(db):
+    from surveys.results import results_visible
+
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=12, k=5)
+    assert not results_visible(campaign=campaign, respondents=9)
+    assert results_visible(campaign=campaign, respondents=10)
+    campaign_close(actor=hr, campaign=campaign)
+    campaign.refresh_from_db()
+    assert results_visible(campaign=campaign, respondents=0)
+
+
+def test_programme_counts_each_organisation_only_where_it_reached_k(mixed_campaign):
+    small, _tokens, hr = open_campaign_with_invitations(employees=10, k=5)
+    for _ in range(4):
+        add_response(small, mh="yes")
+    campaign_close(actor=hr, campaign=small)
+    results = programme_results()
+    assert results.organisations == 1
+    assert results.respondents == 30
+
+
+def test_the_attack_succeeds_against_primary_suppression_alone(mixed_campaign, monkeypatch):
+    """The attacker has teeth: without secondary suppression it recovers hidden cells."""
+    from surveys import results as results_module
+
+    monkeypatch.setattr(results_module, "_next_to_hide", lambda *args: None)
+    results = campaign_results(mixed_campaign)
+    recovered = attack(results)
+    assert recovered
+    assert all(value < results.k for value in recovered.values())

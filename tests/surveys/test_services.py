@@ -1,0 +1,137 @@
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test import Client
+
+from surveys import services
+from surveys.models import Campaign, Invitation, Response
+from tests.factories import EmployeeFactory, OrgUnitFactory
+from tests.surveys.conftest import DEFAULT_ANSWERS, make_campaign, open_campaign_with_invitations
+from vielfalt.models import AuditEntry
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_submissions_with_one_token_store_exactly_one_response(postgres):
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    token = tokens[0]
+    clients = []
+    for _ in range(50):
+        client = Client()
+        client.get(f"/surveys/t/{token}/")
+        clients.append(client)
+    barrier = threading.Barrier(50)
+    statuses = []
+    lock = threading.Lock()
+
+    def submit(client):
+        try:
+            barrier.wait()
+            status = client.post("/surveys/answer/", DEFAULT_ANSWERS).status_code
+            with lock:
+                statuses.append(status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [302] + [410] * 49
+    assert Response.objects.filter(campaign=campaign).count() == 1
+    assert Invitation.objects.filter(campaign=campaign, used=True).count() == 1
+    # A replay afterwards gets the "already used" page.
+    replay = Client()
+    replay.get(f"/surveys/t/{token}/")
+    page = replay.get("/surveys/answer/")
+    assert page.status_code == 410
+    assert b'id="already-used"' in page.content
+
+
+@pytest.mark.django_db
+def test_submit_refuses_a_used_and_an_unknown_token():
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    answers = services.Answers(
+        own_citizenship="german",
+        birth_country="germany",
+        immigration_year=None,
+        mother_citizenship="german",
+        father_citizenship="german",
+        mother_immigrated="no",
+        father_immigrated="no",
+        target_group="other",
+        org_unit=None,
+        org_unit_other=False,
+        languages=("de",),
+    )
+    digest = services.token_hash(tokens[0])
+    services.response_submit(token_digest=digest, answers=answers)
+    with pytest.raises(services.InvitationUsed):
+        services.response_submit(token_digest=digest, answers=answers)
+    with pytest.raises(services.InvitationUnknown):
+        services.response_submit(token_digest=services.token_hash("made-up"), answers=answers)
+    assert Response.objects.filter(campaign=campaign).count() == 1
+    assert Response.objects.get().languages == "|de|"
+
+
+@pytest.mark.django_db
+def test_only_the_hash_of_a_token_is_stored_and_reissuing_replaces_it():
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=3)
+    invitation = Invitation.objects.get(token_hash=services.token_hash(tokens[0]))
+    assert len(invitation.token_hash) == 64
+    assert not Invitation.objects.filter(token_hash=tokens[0]).exists()
+    new_token = services.invitation_issue_token(invitation=invitation, reminder=True)
+    invitation.refresh_from_db()
+    assert invitation.token_hash == services.token_hash(new_token)
+    assert invitation.reminded_at is not None
+    assert not Invitation.objects.filter(token_hash=services.token_hash(tokens[0])).exists()
+
+
+@pytest.mark.django_db
+def test_no_new_token_for_a_used_invitation():
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=3)
+    invitation = Invitation.objects.get(token_hash=services.token_hash(tokens[0]))
+    Invitation.objects.filter(pk=invitation.pk).update(used=True)
+    assert services.invitation_issue_token(invitation=invitation) is None
+
+
+@pytest.mark.django_db
+def test_invitations_one_per_active_employee_of_the_chosen_units_and_audited():
+    campaign = make_campaign()
+    hr = AuditEntry.objects.get(object_id=str(campaign.pk)).actor
+    unit_a = OrgUnitFactory(organisation=campaign.organisation, name="A")
+    unit_b = OrgUnitFactory(organisation=campaign.organisation, name="B")
+    EmployeeFactory.create_batch(3, organisation=campaign.organisation, org_unit=unit_a)
+    EmployeeFactory.create_batch(2, organisation=campaign.organisation, org_unit=unit_b)
+    EmployeeFactory(organisation=campaign.organisation, org_unit=unit_a, is_active=False)
+    assert len(services.invitations_create(actor=hr, campaign=campaign, units=[unit_a])) == 3
+    assert len(services.invitations_create(actor=hr, campaign=campaign)) == 2
+    assert len(services.invitations_create(actor=hr, campaign=campaign)) == 0
+    assert AuditEntry.objects.filter(object_id=str(campaign.pk), action=AuditEntry.Action.CREATE).count() == 4
+
+
+@pytest.mark.django_db
+def test_the_questionnaire_and_settings_freeze_once_open():
+    campaign = make_campaign()
+    hr = AuditEntry.objects.get(object_id=str(campaign.pk)).actor
+    services.campaign_update(actor=hr, campaign=campaign, title="Neu")
+    services.campaign_open(actor=hr, campaign=campaign)
+    with pytest.raises(ValidationError):
+        services.campaign_update(actor=hr, campaign=campaign, k=7)
+    with pytest.raises(ValidationError):
+        services.campaign_open(actor=hr, campaign=campaign)
+    services.campaign_close(actor=hr, campaign=campaign)
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.CLOSED
+    assert AuditEntry.objects.filter(object_id=str(campaign.pk)).count() == 4
+
+
+@pytest.mark.django_db
+def test_only_units_with_at_least_k_invited_are_offered():
+    campaign, _tokens, _hr = open_campaign_with_invitations(employees=12, units=3, k=4)
+    # 12 employees over 3 units: 4 each, k=4 → all offered
+    assert len(services.offered_units(campaign=campaign)) == 3
+    campaign, _tokens, _hr = open_campaign_with_invitations(employees=12, units=3, k=5)
+    assert services.offered_units(campaign=campaign) == []
