@@ -1,0 +1,275 @@
+"""Life cycle of an agreement: allowed and refused transitions, frozen content, amendments, progress."""
+
+import datetime
+import hashlib
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+
+from partnerships.models import Agreement, AgreementDocument, Commitment, Side, StatusChange
+from partnerships.services import (
+    ALLOWED_TRANSITIONS,
+    AgreementFrozen,
+    agreement_create,
+    agreement_sign,
+    agreement_transition,
+    agreement_update,
+    amendment_create,
+    document_store,
+    progress_report_create,
+    signed_copy_upload,
+)
+from vielfalt.audit import audit_entries_for
+from vielfalt.models import AuditEntry
+
+from .conftest import MINIMAL_PDF
+from .factories import SignatoryFactory
+
+pytestmark = pytest.mark.django_db
+
+Status = Agreement.Status
+ALL_PAIRS = [(a, b) for a in Status.values for b in Status.values if a != b]
+EXPECTED_ALLOWED = {
+    ("draft", "in_review"),
+    ("in_review", "draft"),
+    ("in_review", "ready_for_signature"),
+    ("ready_for_signature", "in_review"),
+    ("ready_for_signature", "signed"),
+    ("signed", "ended"),
+}
+
+
+def test_the_transition_map_is_the_specified_one():
+    assert {(a, b) for a, targets in ALLOWED_TRANSITIONS.items() for b in targets} == EXPECTED_ALLOWED
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), ALL_PAIRS)
+def test_every_transition_is_allowed_or_refused_as_specified(staff, agreement, from_status, to_status):
+    # An agreement that meets every condition for signing, so only the map decides.
+    document_store(actor=staff, agreement=agreement, kind=AgreementDocument.Kind.SIGNED, content=MINIMAL_PDF)
+    Agreement.objects.filter(pk=agreement.pk).update(status=from_status)
+    agreement.refresh_from_db()
+    if (from_status, to_status) in EXPECTED_ALLOWED:
+        agreement_transition(actor=staff, agreement=agreement, to_status=to_status)
+        agreement.refresh_from_db()
+        assert agreement.status == to_status
+        change = StatusChange.objects.get(agreement=agreement)
+        assert (change.from_status, change.to_status, change.changed_by) == (from_status, to_status, staff)
+        entry = audit_entries_for(agreement).first()
+        assert (entry.actor, entry.changes) == (staff, {"status": [from_status, to_status]})
+    else:
+        with pytest.raises(ValidationError):
+            agreement_transition(actor=staff, agreement=agreement, to_status=to_status)
+        agreement.refresh_from_db()
+        assert agreement.status == from_status
+        assert not StatusChange.objects.exists()
+
+
+def test_unknown_status_is_refused(staff, agreement):
+    with pytest.raises(ValidationError):
+        agreement_transition(actor=staff, agreement=agreement, to_status="archived")
+
+
+def _ready(agreement):
+    Agreement.objects.filter(pk=agreement.pk).update(status=Status.READY_FOR_SIGNATURE)
+    agreement.refresh_from_db()
+    return agreement
+
+
+def test_signing_needs_signatories_on_both_sides_a_date_and_the_signed_copy(staff, duisburg, ministry):
+    agreement = _ready(agreement_create(actor=staff, partner=duisburg, state_party=ministry))
+    with pytest.raises(ValidationError) as refused:
+        agreement_sign(actor=staff, agreement=agreement)
+    assert len(refused.value.messages) == 4
+
+    SignatoryFactory(agreement=agreement, side=Side.PARTNER)
+    SignatoryFactory(agreement=agreement, side=Side.STATE)
+    Agreement.objects.filter(pk=agreement.pk).update(signed_on=datetime.date(2013, 3, 7))
+    with pytest.raises(ValidationError) as refused:
+        agreement_sign(actor=staff, agreement=agreement)
+    assert len(refused.value.messages) == 1  # the signed copy is still missing
+
+    signed_copy_upload(actor=staff, agreement=agreement, upload=ContentFile(MINIMAL_PDF, name="scan.pdf"))
+    agreement_sign(actor=staff, agreement=agreement)
+    agreement.refresh_from_db()
+    assert agreement.status == Status.SIGNED
+
+
+def test_signing_refused_with_partner_signatories_only(staff, duisburg, ministry):
+    agreement = agreement_create(
+        actor=staff,
+        partner=duisburg,
+        state_party=ministry,
+        signed_on=datetime.date(2013, 3, 7),
+        signatories=[{"side": Side.PARTNER, "name": "Sören Link", "function": "Oberbürgermeister"}],
+    )
+    _ready(agreement)
+    signed_copy_upload(actor=staff, agreement=agreement, upload=ContentFile(MINIMAL_PDF, name="s.pdf"))
+    with pytest.raises(ValidationError) as refused:
+        agreement_sign(actor=staff, agreement=agreement)
+    assert refused.value.messages == ["At least one signatory for the state is needed."]
+
+
+def test_create_stores_children_in_order_and_audits(staff, duisburg, ministry):
+    agreement = agreement_create(
+        actor=staff,
+        partner=duisburg,
+        state_party=ministry,
+        signatories=[
+            {"side": Side.STATE, "name": "Guntram Schneider", "function": "Minister"},
+            {"side": Side.PARTNER, "name": "Sören Link", "function": "Oberbürgermeister"},
+        ],
+        commitments=[{"field_of_action": "Befragung", "description": "Freiwillige Befragung"}],
+    )
+    assert agreement.title == "Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor"
+    assert list(agreement.signatories.values_list("name", "order")) == [
+        ("Guntram Schneider", 0),
+        ("Sören Link", 1),
+    ]
+    entry = audit_entries_for(agreement).get()
+    assert (entry.action, entry.actor, entry.organisation) == (AuditEntry.Action.CREATE, staff, duisburg)
+
+
+def test_update_syncs_children_and_records_changes(staff, agreement):
+    keep, drop = list(agreement.commitments.all())
+    agreement_update(
+        actor=staff,
+        agreement=agreement,
+        place="Düsseldorf",
+        commitments=[
+            {"id": None, "field_of_action": "Neu", "description": "Neue Maßnahme", "order": 1},
+            {"id": keep.pk, "field_of_action": keep.field_of_action, "description": "geändert", "order": 2},
+        ],
+    )
+    assert list(agreement.commitments.values_list("field_of_action", flat=True)) == [
+        "Neu",
+        keep.field_of_action,
+    ]
+    assert not Commitment.objects.filter(pk=drop.pk).exists()
+    entry = audit_entries_for(agreement).first()
+    assert entry.changes["place"] == ["Duisburg", "Düsseldorf"]
+    assert entry.changes["commitments"] == {"created": 1, "changed": 1, "deleted": 1}
+
+
+def test_responsible_unit_must_belong_to_the_partner(staff, agreement, oberhausen):
+    foreign_unit = oberhausen.units.create(name="Bürgerbüro")
+    with pytest.raises(ValidationError):
+        agreement_update(
+            actor=staff,
+            agreement=agreement,
+            commitments=[{"field_of_action": "X", "description": "Y", "responsible_unit": foreign_unit}],
+        )
+
+
+@pytest.mark.parametrize("status", [Status.SIGNED, Status.ENDED])
+def test_signed_content_is_frozen(staff, signed_agreement, status):
+    Agreement.objects.filter(pk=signed_agreement.pk).update(status=status)
+    with pytest.raises(AgreementFrozen):
+        agreement_update(actor=staff, agreement=signed_agreement, body="Neuer Text")
+    with pytest.raises(AgreementFrozen):
+        agreement_update(actor=staff, agreement=signed_agreement, signatories=[])
+    signed_agreement.refresh_from_db()
+    assert signed_agreement.body == "Die Partner vereinbaren Folgendes."
+    assert signed_agreement.signatories.count() == 3
+
+
+def test_only_ministry_staff_change_agreements(hr_duisburg, agreement):
+    with pytest.raises(PermissionDenied):
+        agreement_update(actor=hr_duisburg, agreement=agreement, body="x")
+    with pytest.raises(PermissionDenied):
+        agreement_transition(actor=hr_duisburg, agreement=agreement, to_status=Status.IN_REVIEW)
+
+
+def test_amendment_copies_the_signed_agreement_and_links_both(staff, signed_agreement):
+    amendment = amendment_create(actor=staff, agreement=signed_agreement)
+    assert amendment.amends == signed_agreement
+    assert amendment.status == Status.DRAFT
+    assert list(signed_agreement.amendments.all()) == [amendment]
+    assert sorted(amendment.signatories.values_list("name", flat=True)) == sorted(
+        signed_agreement.signatories.values_list("name", flat=True)
+    )
+    assert amendment.commitments.count() == 2
+    assert amendment.signed_on is None
+    assert audit_entries_for(signed_agreement).first().changes == {"amendment": amendment.pk}
+    # The amendment is a draft like any other: editable.
+    agreement_update(actor=staff, agreement=amendment, body="Ergänzung")
+
+
+def test_a_draft_cannot_be_amended(staff, agreement):
+    with pytest.raises(ValidationError):
+        amendment_create(actor=staff, agreement=agreement)
+
+
+def test_hr_of_the_partner_reports_progress(hr_duisburg, signed_agreement):
+    commitment = signed_agreement.commitments.first()
+    report = progress_report_create(
+        actor=hr_duisburg,
+        commitment=commitment,
+        reported_on=datetime.date(2014, 1, 31),
+        value_reached=Decimal(40),
+        text="40 Beschäftigte geschult.",
+    )
+    assert report.reported_by == hr_duisburg
+    entry = audit_entries_for(report).get()
+    assert (entry.actor, entry.organisation) == (hr_duisburg, signed_agreement.partner)
+
+
+def test_hr_of_another_organisation_and_ministry_do_not_report(hr_oberhausen, staff, signed_agreement):
+    commitment = signed_agreement.commitments.first()
+    for actor in (hr_oberhausen, staff):
+        with pytest.raises(PermissionDenied):
+            progress_report_create(
+                actor=actor, commitment=commitment, reported_on=datetime.date(2014, 1, 1), value_reached=1
+            )
+
+
+def test_progress_only_on_signed_agreements(hr_duisburg, agreement):
+    with pytest.raises(ValidationError):
+        progress_report_create(
+            actor=hr_duisburg,
+            commitment=agreement.commitments.first(),
+            reported_on=datetime.date(2014, 1, 1),
+            value_reached=1,
+        )
+
+
+def test_document_versions_count_up_per_kind(staff, agreement):
+    first, created = document_store(
+        actor=staff, agreement=agreement, kind=AgreementDocument.Kind.GENERATED, content=b"%PDF-1 a"
+    )
+    second, _ = document_store(
+        actor=staff, agreement=agreement, kind=AgreementDocument.Kind.GENERATED, content=b"%PDF-1 b"
+    )
+    again, created_again = document_store(
+        actor=staff,
+        agreement=agreement,
+        kind=AgreementDocument.Kind.GENERATED,
+        content=b"%PDF-1 b",
+        skip_if_unchanged=True,
+    )
+    assert (first.version, second.version, created) == (1, 2, True)
+    assert (again, created_again) == (second, False)
+
+    assert first.sha256 == hashlib.sha256(b"%PDF-1 a").hexdigest()
+    assert second.file.read() == b"%PDF-1 b"
+
+
+def test_progress_status_on_track_behind_done(signed_agreement, hr_duisburg):
+    today = datetime.date(2015, 3, 7)
+    commitment = signed_agreement.commitments.first()
+    commitment.target_value = Decimal(100)
+    commitment.due_on = datetime.date(2017, 3, 7)  # four years after signing
+    commitment.save()
+    assert commitment.progress(today) == Commitment.Progress.BEHIND  # half the time gone, nothing reported
+    progress_report_create(
+        actor=hr_duisburg, commitment=commitment, reported_on=datetime.date(2015, 3, 1), value_reached=30
+    )
+    assert commitment.progress(today) == Commitment.Progress.ON_TRACK
+    progress_report_create(
+        actor=hr_duisburg, commitment=commitment, reported_on=datetime.date(2015, 3, 6), value_reached=100
+    )
+    assert commitment.progress(today) == Commitment.Progress.DONE
+    commitment.target_value = Decimal(200)
+    assert commitment.progress(datetime.date(2017, 4, 1)) == Commitment.Progress.BEHIND

@@ -1,0 +1,376 @@
+"""Pages of the partnerships app: who sees what, the form with its inline rows, uploads and downloads."""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import translation
+
+from partnerships.models import Agreement, AgreementDocument, ProgressReport
+from partnerships.services import SIGNED_COPY_MAX_BYTES, agreement_sign
+from vielfalt.audit import audit_entries_for
+from vielfalt.models import AuditEntry
+
+from .conftest import MINIMAL_PDF
+from .factories import AgreementFactory, CommitmentFactory
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = '<img src="file:///etc/passwd"> {{ request.user }} {% debug %} <script>alert(1)</script>'
+
+
+def formset_data(prefix, rows, initial=0):
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"{prefix}-{index}-{key}"] = value
+    return data
+
+
+def agreement_post(partner, ministry, *, signatories, commitments, **fields):
+    data = {
+        "partner": partner.pk,
+        "state_party": ministry.pk,
+        "title": "Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor",
+        "preamble": "",
+        "body": "",
+        "place": "Duisburg",
+        "signed_on": "",
+        "valid_from": "2013-03-07",
+        "valid_until": "",
+        "amends": "",
+        **fields,
+    }
+    data.update(formset_data("signatories", signatories))
+    data.update(formset_data("commitments", commitments))
+    return data
+
+
+def test_anonymous_users_are_sent_to_login(client, agreement):
+    for url in (
+        reverse("partnerships:index"),
+        reverse("partnerships:detail", args=[agreement.pk]),
+        reverse("partnerships:create"),
+        reverse("partnerships:export"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+
+def test_ministry_sees_every_agreement(client, staff, agreement, oberhausen, ministry):
+    other = AgreementFactory(partner=oberhausen, state_party=ministry)
+    client.force_login(staff)
+    response = client.get(reverse("partnerships:index"))
+    assert sorted(a.pk for a in response.context["object_list"]) == sorted([agreement.pk, other.pk])
+    assert client.get(reverse("partnerships:detail", args=[other.pk])).status_code == 200
+
+
+def test_hr_sees_only_its_own_organisations_agreements(client, hr_duisburg, agreement, oberhausen, ministry):
+    foreign = AgreementFactory(partner=oberhausen, state_party=ministry, title="Vereinbarung Oberhausen")
+    client.force_login(hr_duisburg)
+    response = client.get(reverse("partnerships:index"))
+    assert [a.pk for a in response.context["object_list"]] == [agreement.pk]
+    assert "Vereinbarung Oberhausen" not in response.text
+    assert client.get(reverse("partnerships:detail", args=[agreement.pk])).status_code == 200
+    assert client.get(reverse("partnerships:detail", args=[foreign.pk])).status_code == 404
+
+
+def test_hr_cannot_edit_or_change_status(client, hr_duisburg, agreement, duisburg, ministry):
+    client.force_login(hr_duisburg)
+    assert client.get(reverse("partnerships:update", args=[agreement.pk])).status_code == 403
+    assert client.get(reverse("partnerships:create")).status_code == 403
+    data = agreement_post(duisburg, ministry, signatories=[], commitments=[], body="gehackt")
+    assert client.post(reverse("partnerships:update", args=[agreement.pk]), data).status_code == 403
+    response = client.post(reverse("partnerships:transition", args=[agreement.pk]), {"to": "in_review"})
+    assert response.status_code == 403
+    assert client.post(reverse("partnerships:render_pdf", args=[agreement.pk])).status_code == 403
+    agreement.refresh_from_db()
+    assert (agreement.status, agreement.body) == ("draft", "Die Partner vereinbaren Folgendes.")
+
+
+def test_users_without_a_role_see_nothing(client, agreement):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    assert client.get(reverse("partnerships:index")).status_code == 403
+    assert client.get(reverse("partnerships:detail", args=[agreement.pk])).status_code == 403
+
+
+def test_hr_reports_progress_on_its_signed_agreement(client, hr_duisburg, signed_agreement):
+    commitment = signed_agreement.commitments.first()
+    client.force_login(hr_duisburg)
+    url = reverse("partnerships:report_progress", args=[signed_agreement.pk, commitment.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"reported_on": "2014-01-31", "value_reached": "40", "text": "Gut."})
+    assert response.status_code == 302
+    report = ProgressReport.objects.get()
+    assert (report.commitment, report.value_reached, report.reported_by) == (commitment, 40, hr_duisburg)
+    detail = client.get(reverse("partnerships:detail", args=[signed_agreement.pk]))
+    assert 'class="progress-' in detail.text
+
+
+def test_hr_of_another_organisation_gets_404_for_progress(client, hr_oberhausen, signed_agreement):
+    commitment = signed_agreement.commitments.first()
+    client.force_login(hr_oberhausen)
+    url = reverse("partnerships:report_progress", args=[signed_agreement.pk, commitment.pk])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"reported_on": "2014-01-31", "value_reached": "1"}).status_code == 404
+    assert not ProgressReport.objects.exists()
+
+
+def test_ministry_sees_progress_state_of_each_commitment(client, staff, signed_agreement):
+    client.force_login(staff)
+    response = client.get(reverse("partnerships:detail", args=[signed_agreement.pk]))
+    states = [progress for _c, progress, _latest in response.context["commitments"]]
+    assert len(states) == 2
+    assert set(states) <= {"on_track", "behind", "done"}
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_list_query_count_is_constant(client, staff, ministry, django_assert_num_queries, count):
+    from tests.factories import OrganisationFactory
+
+    for _ in range(count):
+        agreement = AgreementFactory(partner=OrganisationFactory(), state_party=ministry)
+        CommitmentFactory(agreement=agreement)
+    client.force_login(staff)
+    client.get(reverse("partnerships:index"))  # warm up session and caches
+    with django_assert_num_queries(7):
+        response = client.get(reverse("partnerships:index"), {"ordering": "partner"})
+    assert len(response.context["object_list"]) == count
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_detail_query_count_does_not_grow_with_commitments(
+    client, staff, agreement, django_assert_num_queries, count
+):
+    agreement.commitments.all().delete()
+    for _ in range(count):
+        CommitmentFactory(agreement=agreement)
+    client.force_login(staff)
+    client.get(reverse("partnerships:detail", args=[agreement.pk]))
+    with django_assert_num_queries(11):
+        client.get(reverse("partnerships:detail", args=[agreement.pk]))
+
+
+def test_list_filters_search_and_sorting(client, staff, ministry, duisburg, oberhausen):
+    from vielfalt.models import Organisation
+
+    signed = AgreementFactory(
+        partner=duisburg, state_party=ministry, status="signed", signed_on=datetime.date(2013, 3, 7)
+    )
+    draft = AgreementFactory(partner=oberhausen, state_party=ministry)
+    association = AgreementFactory(
+        partner=Organisation.objects.create(slug="verein", name="Verein", kind="association"),
+        state_party=ministry,
+    )
+    client.force_login(staff)
+
+    def pks(**query):
+        return [a.pk for a in client.get(reverse("partnerships:index"), query).context["object_list"]]
+
+    assert pks(status="signed") == [signed.pk]
+    assert pks(year="2013") == [signed.pk]
+    assert pks(partner_kind="association") == [association.pk]
+    assert pks(q="Oberhausen") == [draft.pk]
+    assert pks(ordering="partner") == [signed.pk, draft.pk, association.pk]
+    assert pks(ordering="-partner") == [association.pk, draft.pk, signed.pk]
+
+
+def test_list_paginates_by_25(client, staff, ministry, duisburg):
+    AgreementFactory.create_batch(26, partner=duisburg, state_party=ministry)
+    client.force_login(staff)
+    response = client.get(reverse("partnerships:index"))
+    assert len(response.context["object_list"]) == 25
+    assert len(client.get(reverse("partnerships:index"), {"page": 2}).context["object_list"]) == 1
+
+
+def test_ministry_creates_an_agreement_with_inline_rows(client, staff, duisburg, ministry):
+    unit = duisburg.units.create(name="Amt für Personal und Organisation")
+    client.force_login(staff)
+    assert client.get(reverse("partnerships:create")).status_code == 200
+    data = agreement_post(
+        duisburg,
+        ministry,
+        signatories=[
+            {"side": "state", "name": "Zülfiye Kaykin", "function": "Staatssekretärin", "order": "3"},
+            {"side": "partner", "name": "Sören Link", "function": "Oberbürgermeister", "order": "1"},
+            {"side": "state", "name": "Guntram Schneider", "function": "Minister", "order": "2"},
+            {"side": "", "name": "", "function": "", "order": "0"},
+        ],
+        commitments=[
+            {
+                "field_of_action": "Befragung",
+                "description": "Freiwillige Befragung",
+                "target_value": "1",
+                "responsible_unit": unit.pk,
+                "order": "2",
+            },
+            {"field_of_action": "Sensibilisierung", "description": "Schulungen", "order": "1"},
+        ],
+    )
+    response = client.post(reverse("partnerships:create"), data)
+    assert response.status_code == 302, response.context and response.context["form"].errors
+    agreement = Agreement.objects.get()
+    assert response.url == agreement.get_absolute_url()
+    assert list(agreement.signatories.values_list("name", flat=True)) == [
+        "Sören Link",
+        "Guntram Schneider",
+        "Zülfiye Kaykin",
+    ]
+    assert list(agreement.commitments.values_list("field_of_action", "order")) == [
+        ("Sensibilisierung", 1),
+        ("Befragung", 2),
+    ]
+    assert agreement.created_by == staff
+
+
+def test_form_errors_are_shown_with_422(client, staff, duisburg, ministry):
+    client.force_login(staff)
+    data = agreement_post(
+        duisburg,
+        ministry,
+        title="",
+        valid_until="2012-01-01",
+        signatories=[{"side": "partner", "name": "", "function": "OB", "order": "1"}],
+        commitments=[],
+    )
+    response = client.post(reverse("partnerships:create"), data)
+    assert response.status_code == 422
+    assert "error-summary" in response.text
+    assert not Agreement.objects.exists()
+
+
+def test_editing_a_signed_agreement_explains_why_not(client, staff, signed_agreement, duisburg, ministry):
+    client.force_login(staff)
+    url = reverse("partnerships:update", args=[signed_agreement.pk])
+    with translation.override("en"):
+        response = client.get(url, follow=True, headers={"Accept-Language": "en"})
+    assert response.redirect_chain[-1][0] == signed_agreement.get_absolute_url()
+    messages = [str(m) for m in response.context["messages"]]
+    assert len(messages) == 1
+    response = client.post(
+        url, agreement_post(duisburg, ministry, signatories=[], commitments=[], body="neu")
+    )
+    assert response.status_code == 302
+    signed_agreement.refresh_from_db()
+    assert signed_agreement.body == "Die Partner vereinbaren Folgendes."
+
+
+def test_transition_buttons_change_status(client, staff, agreement):
+    client.force_login(staff)
+    client.post(reverse("partnerships:transition", args=[agreement.pk]), {"to": "in_review"})
+    agreement.refresh_from_db()
+    assert agreement.status == "in_review"
+    client.post(reverse("partnerships:transition", args=[agreement.pk]), {"to": "signed"})
+    agreement.refresh_from_db()
+    assert agreement.status == "in_review"
+
+
+def test_amendment_is_shown_on_both(client, staff, signed_agreement):
+    client.force_login(staff)
+    response = client.post(reverse("partnerships:amend", args=[signed_agreement.pk]))
+    amendment = Agreement.objects.get(amends=signed_agreement)
+    assert response.url == reverse("partnerships:update", args=[amendment.pk])
+    original_page = client.get(signed_agreement.get_absolute_url()).text
+    amendment_page = client.get(amendment.get_absolute_url()).text
+    assert amendment.get_absolute_url() in original_page
+    assert signed_agreement.get_absolute_url() in amendment_page
+
+
+def _ready(agreement):
+    Agreement.objects.filter(pk=agreement.pk).update(status="ready_for_signature")
+    return agreement
+
+
+def test_upload_signed_copy_and_sign(client, staff, agreement):
+    _ready(agreement)
+    client.force_login(staff)
+    upload = SimpleUploadedFile("unterschrieben.pdf", MINIMAL_PDF, content_type="application/pdf")
+    response = client.post(reverse("partnerships:upload_signed", args=[agreement.pk]), {"file": upload})
+    assert response.status_code == 302
+    document = AgreementDocument.objects.get(agreement=agreement, kind="signed")
+    assert document.file.read() == MINIMAL_PDF
+    agreement_sign(actor=staff, agreement=agreement)
+
+
+def test_renamed_non_pdf_is_refused(client, staff, agreement):
+    _ready(agreement)
+    client.force_login(staff)
+    upload = SimpleUploadedFile("scan.pdf", b"PK\x03\x04 this is a zip file", content_type="application/pdf")
+    with translation.override("en"):
+        response = client.post(
+            reverse("partnerships:upload_signed", args=[agreement.pk]),
+            {"file": upload},
+            headers={"Accept-Language": "en"},
+        )
+    assert response.status_code == 422
+    assert response.context["form"].errors["file"] == [
+        "The file is not a PDF document. Please upload the scan of the signed agreement as PDF."
+    ]
+    assert not AgreementDocument.objects.exists()
+
+
+def test_oversized_file_is_refused(client, staff, agreement):
+    _ready(agreement)
+    client.force_login(staff)
+    content = MINIMAL_PDF[:-6] + b" " * (SIGNED_COPY_MAX_BYTES + 1) + b"%%EOF\n"
+    upload = SimpleUploadedFile("gross.pdf", content, content_type="application/pdf")
+    response = client.post(reverse("partnerships:upload_signed", args=[agreement.pk]), {"file": upload})
+    assert response.status_code == 422
+    assert response.context["form"].errors["file"][0].startswith(("The file is larger than", "Die Datei"))
+    assert "20" in response.context["form"].errors["file"][0]
+    assert not AgreementDocument.objects.exists()
+
+
+def test_download_is_permission_checked_and_audited(
+    client, staff, hr_duisburg, hr_oberhausen, signed_agreement
+):
+    document = signed_agreement.documents.get()
+    url = document.get_absolute_url()
+    client.force_login(hr_oberhausen)
+    assert client.get(url).status_code == 404
+    client.force_login(hr_duisburg)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == MINIMAL_PDF
+    entry = audit_entries_for(document).filter(action=AuditEntry.Action.DOWNLOAD).get()
+    assert entry.actor == hr_duisburg
+    # A document id under another agreement's URL answers 404 too.
+    other = AgreementFactory(partner=signed_agreement.partner, state_party=signed_agreement.state_party)
+    assert (
+        client.get(reverse("partnerships:document_download", args=[other.pk, document.pk])).status_code == 404
+    )
+
+
+def test_hostile_text_appears_as_text_on_the_page(client, staff, duisburg, ministry):
+    agreement = AgreementFactory(
+        partner=duisburg, state_party=ministry, title=HOSTILE, preamble=HOSTILE, body=HOSTILE, place=HOSTILE
+    )
+    CommitmentFactory(agreement=agreement, field_of_action=HOSTILE, description=HOSTILE, indicator=HOSTILE)
+    client.force_login(staff)
+    for url in (agreement.get_absolute_url(), reverse("partnerships:index")):
+        text = client.get(url).text
+        assert '<img src="file:///etc/passwd">' not in text
+        assert "<script>alert(1)</script>" not in text
+        assert "&lt;img src=&quot;file:///etc/passwd&quot;&gt;" in text
+        assert "{{ request.user }}" in text
+        assert "{% debug %}" in text
+
+
+def test_export_page_starts_a_job(client, staff, signed_agreement, admin_user, hr_duisburg):
+    client.force_login(hr_duisburg)
+    assert client.get(reverse("partnerships:export")).status_code == 403
+    client.force_login(staff)
+    page = client.get(reverse("partnerships:export"), {"status": "signed"})
+    assert page.context["count"] == 1
+    response = client.post(reverse("partnerships:export"), {"status": "signed"})
+    assert response.status_code == 302
+    assert "job=" in response.url
