@@ -61,3 +61,27 @@ class AuditEntryFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEntry
         fields = ["action", "actor_name", "object_repr"]
+
+
+def filter_controls(filterset) -> list[dict]:
+    """The filter form as plain data for `includes/filter_form.html`.
+
+    Rendering a form through Django's widget templates costs a template per option; list pages are hot, so
+    they render these few controls directly instead."""
+    form = filterset.form
+    data = form.data
+    controls = []
+    for name, field in form.fields.items():
+        bound = form[name]
+        control = {"name": name, "label": field.label, "id": bound.id_for_label}
+        if hasattr(field, "choices"):
+            selected = str(data.get(name, "") or "")
+            control["options"] = [
+                (str(value), label, str(value) == selected)
+                for value, label in field.choices
+                if not isinstance(label, list | tuple)  # no option groups in our filters
+            ]
+        else:
+            control["value"] = data.get(name, "") or ""
+        controls.append(control)
+    return controls

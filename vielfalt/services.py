@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .audit import audit_record, model_changes
+from .caching import bump_version
 from .models import AuditEntry, Employee, Organisation, TargetGroup, User
 from .tabular import Problem, Table, TableRefused, normalise_header, read_table
 
@@ -129,6 +130,7 @@ def employees_import(*, actor: User | None, organisation: Organisation, table: T
                 "updated_at",
             ],
         )
+        bump_version("employees", organisation.pk)  # bulk_create sends no signals
         result = ImportResult(created=len(records) - len(existing), updated=len(existing))
         audit_record(
             actor=actor,

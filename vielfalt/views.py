@@ -1,9 +1,12 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
@@ -11,9 +14,10 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .audit import audit_record
-from .filters import AuditEntryFilter, EmployeeFilter
+from .caching import CachedCountPaginator, data_version, list_cache_key
+from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .forms import EmployeeForm, EmployeeImportForm
-from .models import AuditEntry, Employee, Job, TargetGroup
+from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup
 from .permissions import MinistryMixin, PartnerHRMixin
 from .services import employee_create, employee_deactivate, employee_update, employees_import_file
 from .tabular import TableRefused, csv_lines, xlsx_bytes
@@ -45,6 +49,7 @@ class EmployeeListView(PartnerHRMixin, FilterView):
     template_name = "employees/employee_list.html"
     filterset_class = EmployeeFilter
     paginate_by = 50
+    paginator_class = CachedCountPaginator
 
     def get_queryset(self):
         return (
@@ -56,9 +61,27 @@ class EmployeeListView(PartnerHRMixin, FilterView):
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
 
+    @cached_property
+    def cache_key_parts(self) -> tuple:
+        """What the count and the rendered rows depend on: whose employees, their data version, the query."""
+        user = self.request.user
+        scope = "all" if user.is_administrator else sorted(user.organisation_ids(Role.HR))
+        ids = Organisation.objects.values_list("pk", flat=True) if scope == "all" else scope
+        query = sorted((k, v) for k, v in self.request.GET.items() if k != "page")
+        return (scope, data_version("employees", ids), query)
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        count_key = list_cache_key("employee-count", *self.cache_key_parts)
+        return super().get_paginator(queryset, per_page, count_key=count_key, **kwargs)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["rows_cache_key"] = list_cache_key(
+            "employee-rows", *self.cache_key_parts, self.request.GET.get("page", ""), get_language()
+        )
+        context["list_cache_seconds"] = settings.LIST_CACHE_SECONDS
         context["show_organisation"] = "organisation" in self.filterset.filters
+        context["filter_controls"] = filter_controls(self.filterset)
         query = self.request.GET.copy()
         query.pop("page", None)
         context["filter_query"] = query.urlencode()

@@ -68,9 +68,30 @@ def test_four_failures_then_success_resets_the_counter(client, city):
 
 def test_session_settings(settings):
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
     assert settings.SESSION_COOKIE_HTTPONLY is True
     assert settings.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_activity_extends_the_session_at_most_once_a_minute(client, city):
+    from datetime import timedelta
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    client.force_login(hr_user(city))
+    client.get(reverse("home"))
+    key = client.session.session_key
+    soon = timezone.now() + timedelta(minutes=5)
+    Session.objects.filter(session_key=key).update(expire_date=soon)
+    client.get(reverse("home"))  # touched less than a minute ago: no write
+    assert Session.objects.get(session_key=key).expire_date == soon
+    store = SessionStore(session_key=key)
+    store["_touched"] -= 120
+    store.save()
+    Session.objects.filter(session_key=key).update(expire_date=soon)
+    client.get(reverse("home"))  # idle for two minutes: the expiry moves 30 minutes ahead again
+    assert Session.objects.get(session_key=key).expire_date > timezone.now() + timedelta(minutes=29)
 
 
 def test_idle_session_expires(client, city, settings):
