@@ -1,5 +1,5 @@
-"""The environment the benchmarks run in: a dedicated PostgreSQL database, production settings (debug off),
-eager Celery tasks. Everything here happens before `django.setup()`."""
+"""The environment the benchmarks run in: a dedicated PostgreSQL database and Redis database, production
+settings (debug off), as docker-compose.yml runs the portal. Everything here happens before `django.setup()`."""
 
 import os
 import secrets
@@ -17,6 +17,8 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 # Never the developer's DATABASE_URL: the benchmarks delete and rewrite employees of their organisations.
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vielfalt_bench")
+# Redis is Django's cache in production (sessions stay in PostgreSQL); a database of its own, flushed per run.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 SECRET_KEY = secrets.token_urlsafe(45)  # 60 characters
 
 # What the gunicorn under test sees: production settings, plain HTTP on loopback.
@@ -24,6 +26,7 @@ SERVER_ENV = {
     **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_BEHIND_TLS_PROXY")},
     "DJANGO_SETTINGS_MODULE": "vielfalt.settings",
     "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": SECRET_KEY,
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
@@ -37,9 +40,11 @@ PROCESS_ENV = {**SERVER_ENV, "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver"}
 def prepare() -> None:
     """Create the database if needed, migrate it, make sure the static manifest exists, set os.environ."""
     os.chdir(BASE_DIR)
-    os.environ.pop("REDIS_URL", None)
     os.environ.update(PROCESS_ENV)
     _create_database()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
     say("migrating vielfalt_bench")
     _manage("migrate", "--noinput", "-v", "0")
     if not (BASE_DIR / "staticfiles" / "staticfiles.json").is_file():
