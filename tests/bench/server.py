@@ -39,7 +39,8 @@ def free_port() -> int:
 class Gunicorn:
     """`with Gunicorn() as server:` starts it, waits for /healthz and always stops it again."""
 
-    def __init__(self):
+    def __init__(self, **env_overrides: str):
+        self.env = {**SERVER_ENV, **env_overrides}
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -60,7 +61,7 @@ class Gunicorn:
         self.process = subprocess.Popen(
             command,
             cwd=BASE_DIR,
-            env=SERVER_ENV,
+            env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
