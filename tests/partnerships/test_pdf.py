@@ -1,0 +1,134 @@
+"""The agreement PDF read back as text: title, parties, signatories, commitments; hostile text stays text."""
+
+import http.server
+import io
+import re
+import threading
+
+import pytest
+from pypdf import PdfReader
+
+from partnerships.models import Side
+from partnerships.services import agreement_pdf_bytes, agreement_render_pdf
+
+from .factories import AgreementFactory, CommitmentFactory, SignatoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def pdf_text(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def compact(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+class CountingHandler(http.server.BaseHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        CountingHandler.requests.append(self.path)
+        body = b"body::after { content: 'FETCHED-FROM-NETWORK'; }"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/css")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def local_http_server():
+    CountingHandler.requests = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_pdf_contains_title_parties_signatories_and_commitments(agreement):
+    text = pdf_text(agreement_pdf_bytes(agreement))
+    flat = compact(text)
+    assert compact("Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor") in flat
+    assert "Stadt Duisburg" in text
+    assert "MAIS NRW" in text
+    for name, function in [
+        ("Sören Link", "Oberbürgermeister"),
+        ("Guntram Schneider", "Minister"),
+        ("Zülfiye Kaykin", "Staatssekretärin"),
+    ]:
+        assert name in text
+        assert function in text
+    for commitment in agreement.commitments.all():
+        assert commitment.field_of_action in text
+    assert "1 / 3" in text or re.search(r"(Page|Seite) 1 (of|von) \d", text)
+
+
+def test_same_content_same_pdf_and_one_stored_version(agreement):
+    assert agreement_pdf_bytes(agreement) == agreement_pdf_bytes(agreement)
+    first, created = agreement_render_pdf(agreement_id=agreement.pk)
+    again, created_again = agreement_render_pdf(agreement_id=agreement.pk)
+    assert (created, created_again, again) == (True, False, first)
+    assert agreement.documents.count() == 1
+
+
+def test_changed_content_gives_a_new_version(agreement):
+    agreement_render_pdf(agreement_id=agreement.pk)
+    CommitmentFactory(agreement=agreement, field_of_action="Freiwillige Befragung")
+    document, created = agreement_render_pdf(agreement_id=agreement.pk)
+    assert (created, document.version) == (True, 2)
+    assert "Freiwillige Befragung" in pdf_text(document.file.read())
+
+
+def test_body_formatting_allows_lists_and_emphasis_only(duisburg, ministry):
+    agreement = AgreementFactory(
+        partner=duisburg,
+        state_party=ministry,
+        body="Einleitung mit **Nachdruck**.\n\n- erster Punkt\n- zweiter Punkt\n\n<b>kein HTML</b>",
+    )
+    text = pdf_text(agreement_pdf_bytes(agreement))
+    assert "Nachdruck" in text
+    assert "**" not in text
+    assert "erster Punkt" in text
+    assert "<b>kein HTML</b>" in text
+
+
+def test_hostile_text_in_every_field_is_printed_and_fetches_nothing(
+    duisburg, ministry, local_http_server, tmp_path
+):
+    secret = tmp_path / "secret.css"
+    secret.write_text("body::after { content: 'READ-FROM-DISK'; }")
+    hostile = (
+        f'<img src="file:///etc/passwd"><link rel="stylesheet" href="{local_http_server}/evil.css">'
+        f'<img src="{local_http_server}/pixel.png"><link rel="stylesheet" href="file://{secret}">'
+        "{{ agreement.partner.pk }}{% now 'Y' %}"
+    )
+    agreement = AgreementFactory(
+        partner=duisburg,
+        state_party=ministry,
+        title=hostile[:300],
+        preamble=hostile,
+        body=hostile,
+        place=hostile[:200],
+    )
+    SignatoryFactory(agreement=agreement, side=Side.PARTNER, name=hostile[:200], function=hostile[:200])
+    CommitmentFactory(
+        agreement=agreement,
+        field_of_action=hostile[:200],
+        description=hostile,
+        indicator=hostile[:200],
+        unit="<img>",
+    )
+    text = pdf_text(agreement_pdf_bytes(agreement))
+    flat = compact(text)
+    assert flat.count(compact('<img src="file:///etc/passwd">')) >= 8
+    assert compact("{{ agreement.partner.pk }}{% now 'Y' %}") in flat
+    assert CountingHandler.requests == []
+    assert "READ-FROM-DISK" not in text
+    assert "FETCHED-FROM-NETWORK" not in text
+    assert "root:" not in text

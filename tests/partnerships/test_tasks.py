@@ -1,0 +1,107 @@
+"""Background work with a real Celery worker on Redis: PDF jobs, export jobs, and the expiry announcements."""
+
+import datetime
+import io
+import time
+import zipfile
+
+import pytest
+from django.core import mail
+from django.db import transaction
+
+from partnerships.models import Agreement, AgreementDocument, ExpiryNotice
+from partnerships.services import agreement_request_pdf, agreements_announce_expiring, agreements_export_job
+from partnerships.tasks import task_render_agreement_pdf
+from tests.factories import UserFactory
+from vielfalt.jobs import job_enqueue
+from vielfalt.models import Job
+
+from .conftest import make_signed
+from .factories import AgreementFactory
+
+
+def wait_until_finished(job: Job, timeout: float = 60) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.is_finished:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job still {job.status} after {timeout} s")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pdf_job_reaches_ready_with_a_real_worker(celery_worker, staff, agreement):
+    job = agreement_request_pdf(actor=staff, agreement=agreement)
+    job = wait_until_finished(job)
+    assert job.status == Job.Status.READY, job.error
+    document = AgreementDocument.objects.get(agreement=agreement)
+    assert (document.kind, document.version, document.created_by) == ("generated", 1, staff)
+    assert job.result_url == document.get_absolute_url()
+    assert document.file.read().startswith(b"%PDF-")
+    # The same content again: the job is ready, and there is still exactly one version.
+    job = wait_until_finished(agreement_request_pdf(actor=staff, agreement=agreement))
+    assert job.status == Job.Status.READY
+    assert AgreementDocument.objects.filter(agreement=agreement).count() == 1
+
+
+@pytest.mark.allow_error_log
+@pytest.mark.django_db(transaction=True)
+def test_pdf_job_of_a_vanished_agreement_fails_with_a_reason(celery_worker, staff):
+    job = wait_until_finished(
+        job_enqueue(task=task_render_agreement_pdf, kind="pdf", requested_by=staff, agreement_id=999_999)
+    )
+    assert job.status == Job.Status.FAILED
+    assert job.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_transaction_enqueues_nothing(celery_worker, staff, agreement):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        agreement_request_pdf(actor=staff, agreement=agreement)
+        raise RuntimeError("abort")
+    time.sleep(2)  # a message sent despite the rollback would have been processed by now
+    assert not Job.objects.exists()
+    assert not AgreementDocument.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_job_builds_the_zip_with_a_real_worker(celery_worker, staff, agreement):
+    make_signed(agreement)
+    job = wait_until_finished(agreements_export_job(actor=staff, filters={"status": "signed"}))
+    assert job.status == Job.Status.READY, job.error
+    assert job.result_name.endswith(".zip")
+    with zipfile.ZipFile(io.BytesIO(job.result_file.read())) as archive:
+        assert sorted(archive.namelist()) == sorted(
+            ["index.csv", f"duisburg-{agreement.pk}-unterzeichnet-v1.pdf"]
+        )
+
+
+@pytest.mark.django_db
+def test_expiry_is_announced_90_and_30_days_before_once_each(staff, duisburg, ministry, settings):
+    today = datetime.date(2026, 1, 1)
+    agreement = make_signed(
+        AgreementFactory(
+            partner=duisburg, state_party=ministry, valid_until=today + datetime.timedelta(days=90)
+        )
+    )
+    UserFactory(username="no-role")  # not ministry staff: gets nothing
+    assert agreements_announce_expiring(today=today) == 1
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [staff.email]
+    assert "Stadt Duisburg" in mail.outbox[0].subject
+    assert agreements_announce_expiring(today=today) == 0  # the same day again: nothing new
+    assert agreements_announce_expiring(today=today + datetime.timedelta(days=30)) == 0
+    assert agreements_announce_expiring(today=today + datetime.timedelta(days=60)) == 1
+    assert len(mail.outbox) == 2
+    assert sorted(ExpiryNotice.objects.filter(agreement=agreement).values_list("days", flat=True)) == [30, 90]
+
+
+@pytest.mark.django_db
+def test_drafts_and_open_ended_agreements_are_not_announced(staff, duisburg, ministry):
+    today = datetime.date(2026, 1, 1)
+    AgreementFactory(partner=duisburg, state_party=ministry, valid_until=today + datetime.timedelta(days=30))
+    make_signed(AgreementFactory(partner=duisburg, state_party=ministry, valid_until=None))
+    assert agreements_announce_expiring(today=today) == 0
+    assert mail.outbox == []
+    assert Agreement.objects.count() == 2
