@@ -260,6 +260,7 @@ def enrolment_create_many(
     course_date: CourseDate,
     employees: list[Employee],
     lines: dict[int, int] | None = None,
+    notify: bool = True,
 ) -> EnrolmentResult:
     """Enrol `employees` in the given order: a seat while capacity and quota allow, else the waiting list.
 
@@ -317,7 +318,8 @@ def enrolment_create_many(
                 "waiting": [e.employee.personnel_number for e, _position in result.waiting],
             },
         )
-        _send_on_commit([e.pk for e in created], "enrolled")
+        if notify:
+            _send_on_commit([e.pk for e in created], "enrolled")
     return result
 
 

@@ -1,11 +1,579 @@
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.utils.translation import gettext_lazy as _
-from django.views.generic import TemplateView
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Exists, Min, OuterRef, Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import DetailView, FormView, ListView, TemplateView
+
+from vielfalt.audit import audit_record
+from vielfalt.jobs import job_enqueue
+from vielfalt.models import AuditEntry, Employee, Organisation, Role
+from vielfalt.permissions import RoleRequiredMixin
+from vielfalt.tabular import TableRefused, csv_lines, xlsx_bytes
+
+from .forms import CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
+from .ical import course_date_ics, ics_file_name
+from .models import Certificate, Course, CourseDate, Enrolment
+from .selectors import report_by_date, report_by_unit
+from .services import (
+    EnrolmentRefused,
+    attendance_mark,
+    course_create,
+    course_date_cancel,
+    course_date_create,
+    course_date_update,
+    course_update,
+    enrolling_organisation_ids,
+    enrolment_cancel,
+    enrolment_create_from_file,
+    enrolment_create_many,
+    may_organise,
+)
+from .tasks import task_build_certificates, task_render_sign_in_sheet
+
+RESULT_SESSION_KEY = "trainings_enrolment_result"
 
 
-class IndexView(LoginRequiredMixin, TemplateView):
-    template_name = "vielfalt/placeholder.html"
-    extra_context = {
-        "title": _("Trainings"),
-        "lead": _("Intercultural sensitisation courses: dates, enrolments, waiting lists and certificates."),
-    }
+def organiser_organisations(user):
+    if user.is_administrator:
+        return Organisation.objects.all()
+    return Organisation.objects.filter(pk__in=user.organisation_ids(Role.ORGANISER))
+
+
+# --- Courses --------------------------------------------------------------------------------------------------
+
+
+class CourseListView(LoginRequiredMixin, ListView):
+    template_name = "trainings/course_list.html"
+    context_object_name = "courses"
+    paginate_by = 50
+
+    def get_queryset(self):
+        now = timezone.now()
+        return (
+            Course.objects.visible_to(self.request.user)
+            .select_related("organiser")
+            .annotate(
+                next_date=Min(
+                    "dates__starts_at", filter=Q(dates__starts_at__gte=now, dates__cancelled_at=None)
+                )
+            )
+            .order_by("title", "pk")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["may_create"] = self.request.user.is_course_organiser or self.request.user.is_administrator
+        return context
+
+
+class CourseDetailView(LoginRequiredMixin, DetailView):
+    template_name = "trainings/course_detail.html"
+    context_object_name = "course"
+
+    def get_queryset(self):
+        return Course.objects.visible_to(self.request.user).select_related("organiser")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        course = self.object
+        user = self.request.user
+        context["participants"] = course.participants.select_related("organisation")
+        context["dates"] = course.dates.with_counts().order_by("starts_at", "pk")
+        context["may_organise"] = may_organise(user, course)
+        context["may_enrol"] = bool(enrolling_organisation_ids(user, course))
+        return context
+
+
+class CourseCreateView(LoginRequiredMixin, FormView):
+    template_name = "trainings/course_form.html"
+    form_class = CourseForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not organiser_organisations(request.user).exists():
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "organisers": organiser_organisations(self.request.user)}
+
+    def form_valid(self, form):
+        data = dict(form.cleaned_data)
+        participants = dict.fromkeys(data.pop("participants") or [])
+        participants.pop(data["organiser"], None)
+        course = course_create(actor=self.request.user, participants=participants, **data)
+        messages.success(self.request, _("The course was created."))
+        return redirect(course)
+
+
+class OrganiserCourseMixin(LoginRequiredMixin):
+    """Views of a course the user organises; any other course answers 404."""
+
+    def get_course(self):
+        return get_object_or_404(Course.objects.organised_by(self.request.user), pk=self.kwargs["course_pk"])
+
+
+class CourseUpdateView(OrganiserCourseMixin, FormView):
+    template_name = "trainings/course_form.html"
+    form_class = CourseForm
+
+    def get_form_kwargs(self):
+        self.course = self.get_course()
+        return {
+            **super().get_form_kwargs(),
+            "instance": self.course,
+            "organisers": organiser_organisations(self.request.user),
+        }
+
+    def form_valid(self, form):
+        course = Course.objects.get(pk=self.course.pk)
+        course_update(actor=self.request.user, course=course, **form.cleaned_data)
+        messages.success(self.request, _("The changes were saved."))
+        return redirect(course)
+
+
+# --- Dates ----------------------------------------------------------------------------------------------------
+
+
+class CourseDateCreateView(OrganiserCourseMixin, FormView):
+    template_name = "trainings/date_form.html"
+    form_class = CourseDateForm
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(course=self.get_course(), **kwargs)
+
+    def form_valid(self, form):
+        try:
+            course_date = course_date_create(
+                actor=self.request.user, course=self.get_course(), **form.cleaned_data
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, _("The date was added."))
+        return redirect(course_date)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+class OrganiserDateMixin(LoginRequiredMixin):
+    def get_course_date(self):
+        return get_object_or_404(
+            CourseDate.objects.organised_by(self.request.user).select_related("course__organiser"),
+            pk=self.kwargs["pk"],
+        )
+
+
+class CourseDateUpdateView(OrganiserDateMixin, FormView):
+    template_name = "trainings/date_form.html"
+    form_class = CourseDateForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.course_date = self.get_course_date()
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": CourseDate.objects.get(pk=self.course_date.pk)}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            course=self.course_date.course, course_date=self.course_date, **kwargs
+        )
+
+    def form_valid(self, form):
+        try:
+            course_date_update(actor=self.request.user, course_date=self.course_date, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, _("The changes were saved."))
+        return redirect(self.course_date)
+
+
+class CourseDateCancelView(OrganiserDateMixin, View):
+    def post(self, request, pk):
+        course_date = course_date_cancel(actor=request.user, course_date=self.get_course_date())
+        messages.success(request, _("The date was cancelled; everyone enrolled is being notified."))
+        return redirect(course_date)
+
+
+class CourseDateDetailView(LoginRequiredMixin, DetailView):
+    template_name = "trainings/date_detail.html"
+    context_object_name = "course_date"
+
+    def get_queryset(self):
+        return (
+            CourseDate.objects.visible_to(self.request.user).select_related("course__organiser").with_counts()
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        course_date = self.object
+        organiser = may_organise(user, course_date.course)
+        enrolments = (
+            Enrolment.objects.visible_to(user)
+            .filter(course_date=course_date)
+            .exclude(status=Enrolment.Status.CANCELLED)
+            .select_related("employee__org_unit", "organisation")
+            .select_related("certificate")
+            .order_by("pk")
+        )
+        seated, waiting = [], []
+        position = 0
+        # Waiting positions count everyone on the list, also other organisations' employees HR does not see.
+        all_waiting = list(
+            course_date.enrolments.filter(status=Enrolment.Status.WAITING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
+        hr_ids = user.organisation_ids(Role.HR)
+        for enrolment in enrolments:
+            enrolment.may_cancel = organiser or (
+                enrolment.organisation_id in hr_ids
+                and course_date.cancellation_open
+                and not course_date.is_cancelled
+            )
+            enrolment.certificate_or_none = getattr(enrolment, "certificate", None)
+            if enrolment.status == Enrolment.Status.SEATED:
+                seated.append(enrolment)
+            else:
+                position += 1
+                enrolment.position = positions.get(enrolment.pk)
+                waiting.append(enrolment)
+        context.update(
+            course=course_date.course,
+            seated=seated,
+            waiting=waiting,
+            may_organise=organiser,
+            may_enrol=bool(enrolling_organisation_ids(user, course_date.course))
+            and course_date.enrolment_open,
+            attendance_choices=Enrolment.Attendance.choices,
+            starts_at=timezone.localtime(course_date.starts_at),
+            ends_at=timezone.localtime(course_date.ends_at),
+        )
+        return context
+
+
+class CourseDateICSView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        course_date = get_object_or_404(
+            CourseDate.objects.visible_to(request.user).select_related("course"), pk=pk
+        )
+        response = HttpResponse(course_date_ics(course_date), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{ics_file_name(course_date)}"'
+        return response
+
+
+# --- Enrolment ------------------------------------------------------------------------------------------------
+
+
+class EnrolView(LoginRequiredMixin, TemplateView):
+    """HR picks employees (filtered list with checkboxes) or uploads a file of personnel numbers."""
+
+    template_name = "trainings/enrol.html"
+    paginate_by = 100
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.course_date = get_object_or_404(
+            CourseDate.objects.visible_to(request.user).select_related("course__organiser").with_counts(),
+            pk=kwargs["pk"],
+        )
+        self.organisation_ids = enrolling_organisation_ids(request.user, self.course_date.course)
+        if not self.organisation_ids:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def employees(self, filter_form):
+        course = self.course_date.course
+        active_here = Enrolment.objects.active().filter(
+            employee=OuterRef("pk"), course_date__course=course, course_date__cancelled_at=None
+        )
+        attended = Enrolment.objects.filter(
+            employee=OuterRef("pk"), status=Enrolment.Status.SEATED, attendance=Enrolment.Attendance.ATTENDED
+        )
+        queryset = (
+            Employee.objects.visible_to(self.request.user)
+            .filter(organisation_id__in=self.organisation_ids, is_active=True)
+            .select_related("org_unit")
+            .annotate(enrolled_here=Exists(active_here), trained=Exists(attended))
+            .order_by("last_name", "first_name", "personnel_number")
+        )
+        if filter_form.is_valid():
+            data = filter_form.cleaned_data
+            for word in data["q"].split()[:5]:
+                queryset = queryset.filter(
+                    Q(last_name__icontains=word)
+                    | Q(first_name__icontains=word)
+                    | Q(personnel_number__icontains=word)
+                )
+            if data["org_unit"]:
+                queryset = queryset.filter(org_unit=data["org_unit"])
+            if data["target_group"]:
+                queryset = queryset.filter(target_group=data["target_group"])
+            if data["trained"] == "1":
+                queryset = queryset.filter(trained=False)
+        return queryset
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filter_form = EmployeeFilterForm(self.request.GET or None, organisation_ids=self.organisation_ids)
+        page = Paginator(self.employees(filter_form), self.paginate_by).get_page(self.request.GET.get("page"))
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            course_date=self.course_date,
+            course=self.course_date.course,
+            filter_form=filter_form,
+            page_obj=page,
+            paginator=page.paginator,
+            is_paginated=page.has_other_pages(),
+            employees=page.object_list,
+            filter_query=query.urlencode(),
+            upload_form=kwargs.get("upload_form") or EnrolmentUploadForm(),
+            free_seats=max(self.course_date.capacity - self.course_date.seated_count, 0),
+        )
+        return context
+
+    def post(self, request, pk):
+        if "file" in request.FILES or request.POST.get("action") == "upload":
+            return self.post_upload(request)
+        ids = [value for value in request.POST.getlist("employees") if value.isdigit()]
+        employees = list(
+            Employee.objects.visible_to(request.user)
+            .filter(pk__in=ids)
+            .order_by("last_name", "first_name", "personnel_number")
+        )
+        if len(employees) != len(set(ids)):
+            raise Http404
+        try:
+            result = enrolment_create_many(
+                actor=request.user, course_date=self.course_date, employees=employees
+            )
+        except EnrolmentRefused as refused:
+            return self.render_to_response(self.get_context_data(problems=refused.problems), status=422)
+        return self.show_result(result)
+
+    def post_upload(self, request):
+        form = EnrolmentUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(upload_form=form), status=422)
+        try:
+            result = enrolment_create_from_file(
+                actor=request.user, course_date=self.course_date, data=form.cleaned_data["file"].read()
+            )
+        except (TableRefused, EnrolmentRefused) as refused:
+            return self.render_to_response(
+                self.get_context_data(upload_form=form, problems=refused.problems), status=422
+            )
+        return self.show_result(result)
+
+    def show_result(self, result):
+        self.request.session[RESULT_SESSION_KEY] = {
+            "date": self.course_date.pk,
+            "seated": [e.pk for e in result.seated],
+            "waiting": [[e.pk, position] for e, position in result.waiting],
+        }
+        return redirect("trainings:enrol_result", pk=self.course_date.pk)
+
+
+class EnrolmentResultView(LoginRequiredMixin, TemplateView):
+    template_name = "trainings/enrol_result.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        course_date = get_object_or_404(
+            CourseDate.objects.visible_to(self.request.user).select_related("course"), pk=kwargs["pk"]
+        )
+        stored = self.request.session.get(RESULT_SESSION_KEY) or {}
+        if stored.get("date") != course_date.pk:
+            stored = {"seated": [], "waiting": []}
+        visible = Enrolment.objects.visible_to(self.request.user).select_related("employee__org_unit")
+        seated_ids = stored["seated"]
+        positions = dict(stored["waiting"])
+        by_pk = visible.in_bulk(seated_ids + list(positions))
+        context.update(
+            course_date=course_date,
+            course=course_date.course,
+            seated=[by_pk[pk] for pk in seated_ids if pk in by_pk],
+            waiting=[(by_pk[pk], position) for pk, position in stored["waiting"] if pk in by_pk],
+            starts_at=timezone.localtime(course_date.starts_at),
+        )
+        return context
+
+
+class EnrolmentCancelView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        enrolment = get_object_or_404(
+            Enrolment.objects.visible_to(request.user).select_related("course_date", "employee"), pk=pk
+        )
+        try:
+            promoted = enrolment_cancel(actor=request.user, enrolment=enrolment)
+        except EnrolmentRefused as refused:
+            for problem in refused.problems:
+                messages.error(request, str(problem))
+            return redirect(enrolment.course_date)
+        text = _("The enrolment of %(name)s was cancelled.") % {"name": enrolment.employee.full_name}
+        if promoted:
+            text += " " + _("Moved up from the waiting list: %(names)s.") % {
+                "names": ", ".join(e.employee.full_name for e in promoted if _visible(request.user, e))
+                or _("an employee of another organisation")
+            }
+        messages.success(request, text)
+        return redirect(enrolment.course_date)
+
+
+def _visible(user, enrolment) -> bool:
+    return Enrolment.objects.visible_to(user).filter(pk=enrolment.pk).exists()
+
+
+# --- Attendance, sign-in sheet, certificates ------------------------------------------------------------------
+
+
+class AttendanceView(OrganiserDateMixin, View):
+    def post(self, request, pk):
+        course_date = self.get_course_date()
+        marks = {}
+        for key, value in request.POST.items():
+            if key.startswith("attendance-") and key.removeprefix("attendance-").isdigit():
+                marks[int(key.removeprefix("attendance-"))] = value
+        changed = attendance_mark(actor=request.user, course_date=course_date, marks=marks)
+        messages.success(request, _("Attendance saved (%(count)s changed).") % {"count": changed})
+        return redirect(course_date)
+
+
+class SignInSheetView(OrganiserDateMixin, View):
+    def post(self, request, pk):
+        course_date = self.get_course_date()
+        job = job_enqueue(
+            task=task_render_sign_in_sheet,
+            kind="trainings.sign_in_sheet",
+            description=_("Sign-in sheet: %(date)s") % {"date": course_date},
+            requested_by=request.user,
+            organisation=course_date.course.organiser,
+            course_date_id=course_date.pk,
+        )
+        return redirect(job)
+
+
+class CertificatesBuildView(OrganiserDateMixin, View):
+    def post(self, request, pk):
+        course_date = self.get_course_date()
+        job = job_enqueue(
+            task=task_build_certificates,
+            kind="trainings.certificates",
+            description=_("Certificates: %(date)s") % {"date": course_date},
+            requested_by=request.user,
+            organisation=course_date.course.organiser,
+            course_date_id=course_date.pk,
+        )
+        return redirect(job)
+
+
+class CertificateDownloadView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        certificate = get_object_or_404(Certificate.objects.visible_to(request.user), pk=pk)
+        if not certificate.file:
+            raise Http404
+        audit_record(
+            actor=request.user,
+            action=AuditEntry.Action.DOWNLOAD,
+            obj=certificate,
+            object_repr=str(certificate),
+        )
+        return FileResponse(certificate.file.open("rb"), as_attachment=True, filename=certificate.file_name)
+
+
+class CertificateVerifyView(TemplateView):
+    """Public: anyone holding the code sees what the certificate states, nothing more."""
+
+    template_name = "trainings/verify.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["certificate"] = get_object_or_404(Certificate, code=kwargs["code"].upper())
+        return context
+
+
+# --- Reports --------------------------------------------------------------------------------------------------
+
+
+class ReportView(RoleRequiredMixin, TemplateView):
+    """Per organisation and org unit, and per course date; `?export=csv|xlsx` downloads the unit table."""
+
+    template_name = "trainings/report.html"
+    allow_hr = True
+    allow_ministry = True
+
+    HEADER = ["Organisation", "Organisationseinheit", "Zielgruppe", "Beschäftigte", "Geschult", "Anteil (%)"]
+    DATE_HEADER = [
+        "Kurs",
+        "Termin",
+        "Kapazität",
+        "Belegt",
+        "Auslastung (%)",
+        "Warteliste",
+        "Nicht erschienen",
+    ]
+
+    def get(self, request, *args, **kwargs):
+        export = request.GET.get("export")
+        if export not in ("csv", "xlsx"):
+            return super().get(request, *args, **kwargs)
+        units = [
+            [r["organisation"], r["org_unit"], r["target_group"], r["employees"], r["trained"], r["share"]]
+            for r in report_by_unit(request.user)
+        ]
+        dates = [
+            [
+                d.course.title,
+                timezone.localtime(d.starts_at).strftime("%d.%m.%Y %H:%M"),
+                d.capacity,
+                d.seated_count,
+                round(100 * d.seated_count / d.capacity, 1),
+                d.waiting_count,
+                d.no_shows,
+            ]
+            for d in report_by_date(request.user)
+        ]
+        audit_record(
+            actor=request.user,
+            action=AuditEntry.Action.EXPORT,
+            object_repr=_("Training report (%(format)s)") % {"format": export.upper()},
+        )
+        stamp = timezone.localdate().isoformat()
+        if export == "xlsx":
+            response = HttpResponse(
+                xlsx_bytes(self.HEADER, units, title="Schulungen"),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            response["Content-Disposition"] = f'attachment; filename="schulungsbericht-{stamp}.xlsx"'
+            return response
+        lines = list(csv_lines(self.HEADER, units)) + ["\r\n"] + list(csv_lines(self.DATE_HEADER, dates))[1:]
+        response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="schulungsbericht-{stamp}.csv"'
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        dates = list(report_by_date(self.request.user))
+        for d in dates:
+            d.fill_rate = round(100 * d.seated_count / d.capacity, 1) if d.capacity else 0
+        context.update(units=report_by_unit(self.request.user), dates=dates)
+        return context

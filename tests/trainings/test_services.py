@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.factories import EmployeeFactory
 from tests.trainings.conftest import employees_of
-from tests.trainings.factories import CourseDateFactory, CourseParticipantFactory, EnrolmentFactory
+from tests.trainings.factories import CourseDateFactory, EnrolmentFactory
 from trainings.models import Enrolment
 from trainings.services import (
     EnrolmentRefused,

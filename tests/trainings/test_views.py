@@ -1,0 +1,350 @@
+import io
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone, translation
+from pypdf import PdfReader
+
+from tests.factories import EmployeeFactory, OrganisationFactory, hr_user, ministry_user
+from tests.trainings.conftest import employees_of
+from tests.trainings.factories import CourseDateFactory, CourseFactory, CourseParticipantFactory
+from trainings.models import Certificate, CourseDate, Enrolment
+from trainings.services import attendance_mark, enrolment_create_many
+from vielfalt.management.commands.seed_demo import ORGANISATIONS
+from vielfalt.models import Employee, Job, OrgUnit
+from vielfalt.services import employees_import_file
+
+pytestmark = pytest.mark.django_db
+
+SAMPLE_CSV = settings.BASE_DIR / "vielfalt" / "fixtures" / "employees-duisburg.csv"
+
+
+def test_course_list_shows_courses_to_taking_part_organisations_only(client, course, hr_duisburg, organiser):
+    other_course = CourseFactory(title="Anderer Kurs")
+    for user in (hr_duisburg, organiser):
+        client.force_login(user)
+        response = client.get(reverse("trainings:index"))
+        assert response.status_code == 200
+        assert list(response.context["courses"]) == [course]
+    client.force_login(ministry_user())
+    assert set(client.get(reverse("trainings:index")).context["courses"]) == {course, other_course}
+    stranger = hr_user(OrganisationFactory())
+    client.force_login(stranger)
+    assert list(client.get(reverse("trainings:index")).context["courses"]) == []
+    assert client.get(course.get_absolute_url()).status_code == 404
+
+
+def test_course_and_date_of_another_organisation_answer_404(client, course_date):
+    client.force_login(hr_user(OrganisationFactory()))
+    for name in ("date_detail", "enrol", "date_ics"):
+        assert client.get(reverse(f"trainings:{name}", args=[course_date.pk])).status_code == 404
+
+
+def test_hr_cannot_manage_dates(client, course, course_date, hr_duisburg):
+    client.force_login(hr_duisburg)
+    assert client.get(reverse("trainings:date_create", args=[course.pk])).status_code == 404
+    assert client.get(reverse("trainings:date_update", args=[course_date.pk])).status_code == 404
+    assert client.post(reverse("trainings:date_cancel", args=[course_date.pk])).status_code == 404
+    assert client.post(reverse("trainings:attendance", args=[course_date.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_course_list_query_count(client, hr_duisburg, duisburg, django_assert_num_queries, count):
+    for _ in range(count):
+        CourseParticipantFactory(organisation=duisburg, course=CourseDateFactory().course)
+    client.force_login(hr_duisburg)
+    with django_assert_num_queries(8):
+        response = client.get(reverse("trainings:index"))
+    assert len(response.context["courses"]) == count
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_date_detail_query_count(
+    client, course_date, duisburg, hr_duisburg, django_assert_num_queries, count
+):
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, count))
+    enrolment_create_many(
+        actor=hr_duisburg,
+        course_date=CourseDateFactory(course=course_date.course, capacity=1),
+        employees=employees_of(duisburg, count),
+    )
+    client.force_login(hr_duisburg)
+    with django_assert_num_queries(10):
+        response = client.get(course_date.get_absolute_url())
+    assert len(response.context["seated"]) == count
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_enrol_page_query_count(client, course_date, duisburg, hr_duisburg, django_assert_num_queries, count):
+    employees_of(duisburg, count)
+    client.force_login(hr_duisburg)
+    with django_assert_num_queries(11):
+        response = client.get(reverse("trainings:enrol", args=[course_date.pk]))
+    assert len(response.context["employees"]) == count
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_course_detail_query_count(client, course, hr_duisburg, django_assert_num_queries, count):
+    for _ in range(count):
+        CourseDateFactory(course=course)
+    client.force_login(hr_duisburg)
+    with django_assert_num_queries(10):
+        response = client.get(course.get_absolute_url())
+    assert len(response.context["dates"]) == count
+
+
+def test_enrol_selected_employees_and_see_the_result(client, course_date, duisburg, hr_duisburg):
+    people = employees_of(duisburg, 14)
+    client.force_login(hr_duisburg)
+    response = client.post(
+        reverse("trainings:enrol", args=[course_date.pk]), {"employees": [p.pk for p in people]}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("trainings:enrol_result", args=[course_date.pk])
+    response = client.get(response["Location"])
+    assert len(response.context["seated"]) == 12
+    assert [position for _e, position in response.context["waiting"]] == [1, 2]
+    assert course_date.enrolments.filter(status="seated").count() == 12
+
+
+def test_enrol_refuses_other_organisations_employee_by_404(client, course_date, hr_duisburg):
+    stranger = EmployeeFactory()
+    client.force_login(hr_duisburg)
+    response = client.post(reverse("trainings:enrol", args=[course_date.pk]), {"employees": [stranger.pk]})
+    assert response.status_code == 404
+    assert Enrolment.objects.count() == 0
+
+
+def test_enrol_after_deadline_shows_the_reason(client, course, duisburg, hr_duisburg):
+    course_date = CourseDateFactory(course=course, enrolment_deadline=timezone.now() - timedelta(hours=1))
+    person = EmployeeFactory(organisation=duisburg)
+    client.force_login(hr_duisburg)
+    with translation.override("en"):
+        response = client.post(
+            reverse("trainings:enrol", args=[course_date.pk]),
+            {"employees": [person.pk]},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert response.status_code == 422
+    assert len(response.context["problems"]) == 1
+
+
+def test_bulk_enrolment_from_the_sample_employees_file(client, course, duisburg, hr_duisburg):
+    units = next(units for slug, *_rest, units in ORGANISATIONS if slug == "duisburg")
+    for name in units:
+        OrgUnit.objects.create(organisation=duisburg, name=name)
+    employees_import_file(actor=None, organisation=duisburg, data=SAMPLE_CSV.read_bytes())
+    course_date = CourseDateFactory(course=course, capacity=100)
+    client.force_login(hr_duisburg)
+    with SAMPLE_CSV.open("rb") as handle:
+        response = client.post(
+            reverse("trainings:enrol", args=[course_date.pk]), {"action": "upload", "file": handle}
+        )
+    assert response.status_code == 302
+    total = Employee.objects.filter(organisation=duisburg).count()
+    assert total == 120
+    assert course_date.enrolments.filter(status="seated").count() == 100
+    waiting = course_date.enrolments.filter(status="waiting").order_by("pk")
+    assert waiting.count() == 20
+    # the file's order is the waiting list's order
+    assert waiting.first().employee.personnel_number == "DU-10101"
+    result = client.get(response["Location"]).context
+    assert [position for _e, position in result["waiting"]] == list(range(1, 21))
+
+
+def test_faulty_file_is_refused_whole_with_line_numbers(client, course, course_date, duisburg, hr_duisburg):
+    people = employees_of(duisburg, 3)
+    stranger = EmployeeFactory(personnel_number="FREMD-1")
+    enrolment_create_many(
+        actor=hr_duisburg, course_date=CourseDateFactory(course=course), employees=[people[2]]
+    )
+    content = "\n".join(
+        [
+            "Personalnummer;Name",
+            f"{people[0].personnel_number};A",
+            "UNBEKANNT-9;B",
+            f"{stranger.personnel_number};C",
+            f"{people[1].personnel_number};D",
+            f"{people[0].personnel_number};E",
+            f"{people[2].personnel_number};F",
+        ]
+    ).encode()
+    client.force_login(hr_duisburg)
+    upload = io.BytesIO(content)
+    upload.name = "liste.csv"
+    response = client.post(
+        reverse("trainings:enrol", args=[course_date.pk]), {"action": "upload", "file": upload}
+    )
+    assert response.status_code == 422
+    assert [p.line for p in response.context["problems"]] == [3, 4, 6, 7]
+    assert course_date.enrolments.count() == 0
+
+
+def test_hr_cancels_and_the_first_waiting_is_promoted(client, course, duisburg, hr_duisburg):
+    course_date = CourseDateFactory(course=course, capacity=2)
+    people = employees_of(duisburg, 3)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people)
+    client.force_login(hr_duisburg)
+    first = Enrolment.objects.get(employee=people[0])
+    response = client.post(reverse("trainings:enrolment_cancel", args=[first.pk]))
+    assert response.status_code == 302
+    assert Enrolment.objects.get(employee=people[2]).status == "seated"
+    assert client.post(reverse("trainings:enrolment_cancel", args=[first.pk])).status_code == 302
+    stranger = hr_user(OrganisationFactory())
+    client.force_login(stranger)
+    second = Enrolment.objects.get(employee=people[1])
+    assert client.post(reverse("trainings:enrolment_cancel", args=[second.pk])).status_code == 404
+
+
+def test_organiser_creates_edits_and_cancels_a_date(client, course, organiser, duisburg, hr_duisburg):
+    client.force_login(organiser)
+    start = timezone.localtime() + timedelta(days=10)
+    data = {
+        "target_group": "trainee",
+        "starts_at": start.strftime("%Y-%m-%dT09:00"),
+        "ends_at": start.strftime("%Y-%m-%dT16:00"),
+        "location": "Rathaus",
+        "trainer": "T",
+        "capacity": "2",
+        "enrolment_deadline": (start - timedelta(days=3)).strftime("%Y-%m-%dT12:00"),
+        "cancellation_deadline": (start - timedelta(days=2)).strftime("%Y-%m-%dT12:00"),
+    }
+    response = client.post(reverse("trainings:date_create", args=[course.pk]), data)
+    assert response.status_code == 302
+    course_date = CourseDate.objects.get(course=course)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 3))
+    response = client.post(reverse("trainings:date_update", args=[course_date.pk]), {**data, "capacity": "1"})
+    assert response.status_code == 200  # two seats are taken
+    assert response.context["form"].errors["capacity"]
+    response = client.post(reverse("trainings:date_update", args=[course_date.pk]), {**data, "capacity": "3"})
+    assert response.status_code == 302
+    assert course_date.enrolments.filter(status="seated").count() == 3
+    response = client.post(reverse("trainings:date_cancel", args=[course_date.pk]))
+    assert response.status_code == 302
+    assert set(course_date.enrolments.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_ics_download(client, course_date, hr_duisburg):
+    client.force_login(hr_duisburg)
+    response = client.get(reverse("trainings:date_ics", args=[course_date.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    text = response.content.decode()
+    assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
+
+
+def test_attendance_certificates_and_verify(
+    client, course_date, duisburg, hr_duisburg, organiser, django_capture_on_commit_callbacks
+):
+    seated = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 3)
+    ).seated
+    client.force_login(organiser)
+    response = client.post(
+        reverse("trainings:attendance", args=[course_date.pk]),
+        {
+            f"attendance-{seated[0].pk}": "attended",
+            f"attendance-{seated[1].pk}": "attended",
+            f"attendance-{seated[2].pk}": "no_show",
+        },
+    )
+    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("trainings:certificates_build", args=[course_date.pk]))
+    job = Job.objects.get(kind="trainings.certificates")
+    assert response["Location"] == job.get_absolute_url()
+    job.refresh_from_db()
+    assert job.status == "ready", job.error
+    with zipfile.ZipFile(job.result_file.open("rb")) as archive:
+        assert len(archive.namelist()) == 2
+
+    certificate = Certificate.objects.get(enrolment=seated[0])
+    client.force_login(hr_duisburg)
+    response = client.get(reverse("trainings:certificate_download", args=[certificate.pk]))
+    assert response.status_code == 200
+    text = " ".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(b"".join(response.streaming_content))).pages
+    )
+    text = " ".join(text.split())
+    assert seated[0].employee.full_name in text
+    assert "Interkulturelle Sensibilisierung" in text
+    assert timezone.localtime(course_date.starts_at).strftime("%d.%m.%Y") in text
+    assert certificate.code in text
+    # another organisation's HR cannot download it
+    client.force_login(hr_user(OrganisationFactory()))
+    assert client.get(reverse("trainings:certificate_download", args=[certificate.pk])).status_code == 404
+
+    client.logout()
+    response = client.get(reverse("trainings:verify", args=[certificate.code]))
+    assert response.status_code == 200
+    assert seated[0].employee.full_name in response.content.decode()
+    assert seated[0].employee.personnel_number not in response.content.decode()
+    wrong = client.get(reverse("trainings:verify", args=["AAAA-BBBB-CCCC"]))
+    assert wrong.status_code == 404
+    assert seated[0].employee.full_name not in wrong.content.decode()
+    assert "Interkulturelle" not in wrong.content.decode()
+
+
+def test_sign_in_sheet_job(
+    client, course_date, duisburg, hr_duisburg, organiser, django_capture_on_commit_callbacks
+):
+    people = employees_of(duisburg, 2)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people)
+    client.force_login(organiser)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("trainings:sign_in_sheet", args=[course_date.pk]))
+    job = Job.objects.get(kind="trainings.sign_in_sheet")
+    assert job.status == "ready", job.error
+    text = PdfReader(job.result_file.open("rb")).pages[0].extract_text()
+    assert people[0].last_name in text and people[1].last_name in text
+
+
+@pytest.mark.allow_error_log  # Celery logs the task's refusal
+def test_building_certificates_without_attendance_fails_visibly(
+    client, course_date, organiser, django_capture_on_commit_callbacks
+):
+    client.force_login(organiser)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("trainings:certificates_build", args=[course_date.pk]))
+    assert Job.objects.get().status == "failed"
+
+
+def test_report_and_export_neutralise_formulas(client, course_date, duisburg, hr_duisburg, organiser):
+    unit = EmployeeFactory(organisation=duisburg).org_unit
+    unit.name = "=HYPERLINK(1)"
+    unit.save()
+    people = employees_of(duisburg, 2)
+    people[0].org_unit = unit
+    people[0].save()
+    seated = enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people).seated
+    attendance_mark(actor=organiser, course_date=course_date, marks={seated[0].pk: "attended"})
+    client.force_login(hr_duisburg)
+    response = client.get(reverse("trainings:report"))
+    assert response.status_code == 200
+    row = next(r for r in response.context["units"] if r["org_unit"] == "=HYPERLINK(1)")
+    assert (row["employees"], row["trained"], row["share"]) == (2, 1, 50.0)
+    date_row = response.context["dates"][0]
+    assert (date_row.seated_count, date_row.waiting_count, date_row.no_shows) == (2, 0, 0)
+    csv_text = client.get(reverse("trainings:report") + "?export=csv").content.decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in csv_text
+    xlsx = client.get(reverse("trainings:report") + "?export=xlsx")
+    assert xlsx.content.startswith(b"PK")
+    client.force_login(organiser)
+    assert client.get(reverse("trainings:report")).status_code == 403
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_report_query_count(client, duisburg, hr_duisburg, course, django_assert_num_queries, count):
+    for _ in range(count):
+        CourseDateFactory(course=course)
+        EmployeeFactory(organisation=duisburg)
+    client.force_login(hr_duisburg)
+    with django_assert_num_queries(8):
+        client.get(reverse("trainings:report"))
+
+
+def test_verify_page_is_public_and_unknown_codes_reveal_nothing(client):
+    assert client.get("/trainings/verify/XXXX/").status_code == 404

@@ -1,0 +1,106 @@
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from vielfalt.models import Organisation, OrgUnit, TargetGroup
+
+from .models import COURSE_TARGET_GROUPS, Course, CourseDate
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class CourseForm(forms.ModelForm):
+    target_groups = forms.MultipleChoiceField(
+        label=_("Target groups"), choices=COURSE_TARGET_GROUPS, widget=forms.CheckboxSelectMultiple
+    )
+    participants = forms.ModelMultipleChoiceField(
+        label=_("Organisations taking part"),
+        queryset=Organisation.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Their HR offices may enrol employees. Seat quotas are set in the administration."),
+    )
+
+    class Meta:
+        model = Course
+        fields = [
+            "organiser",
+            "title",
+            "description",
+            "target_groups",
+            "duration_hours",
+            "format",
+            "language",
+        ]
+
+    def __init__(self, *args, organisers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organiser"].queryset = organisers
+        if len(organisers) == 1:
+            self.fields["organiser"].initial = organisers[0]
+            self.fields["organiser"].widget = forms.HiddenInput()
+        if self.instance.pk:
+            del self.fields["organiser"]
+            del self.fields["participants"]
+
+
+class CourseDateForm(forms.ModelForm):
+    class Meta:
+        model = CourseDate
+        fields = [
+            "target_group",
+            "starts_at",
+            "ends_at",
+            "location",
+            "online_link",
+            "trainer",
+            "capacity",
+            "enrolment_deadline",
+            "cancellation_deadline",
+        ]
+        widgets = {
+            "starts_at": DateTimeInput(),
+            "ends_at": DateTimeInput(),
+            "enrolment_deadline": DateTimeInput(),
+            "cancellation_deadline": DateTimeInput(),
+        }
+
+
+NOT_TRAINED_CHOICES = [("", _("all")), ("1", _("not yet trained"))]
+
+
+class EmployeeFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    org_unit = forms.ModelChoiceField(label=_("Org unit"), queryset=OrgUnit.objects.none(), required=False)
+    target_group = forms.ChoiceField(
+        label=_("Target group"), choices=[("", "---------"), *TargetGroup.choices], required=False
+    )
+    trained = forms.ChoiceField(label=_("Training"), choices=NOT_TRAINED_CHOICES, required=False)
+
+    def __init__(self, *args, organisation_ids, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org_unit"].queryset = OrgUnit.objects.filter(organisation_id__in=organisation_ids)
+
+
+class EnrolmentUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV or XLSX file with personnel numbers"),
+        help_text=_(
+            "One personnel number per line, in a column “Personalnummer”. Nothing is enrolled if any line is refused."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.EMPLOYEE_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is larger than %(size)s.") % {"size": filesizeformat(limit)}
+            )
+        return upload

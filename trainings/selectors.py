@@ -1,0 +1,63 @@
+"""Reads that aggregate: the training report per organisation and org unit, and per course date."""
+
+from django.db.models import Count, Exists, OuterRef, Q
+
+from vielfalt.models import Employee, Organisation, Role, TargetGroup
+
+from .models import CourseDate, Enrolment
+
+
+def report_organisations(user):
+    """The ministry sees every organisation, HR its own."""
+    if not user.is_authenticated:
+        return Organisation.objects.none()
+    if user.is_ministry_staff:
+        return Organisation.objects.all()
+    return Organisation.objects.filter(pk__in=user.organisation_ids(Role.HR))
+
+
+def report_by_unit(user) -> list[dict]:
+    """One row per organisation, org unit and target group: active employees, how many attended a course,
+    and the share; computed in the database (a constant number of queries)."""
+    attended = Enrolment.objects.filter(
+        employee=OuterRef("pk"), status=Enrolment.Status.SEATED, attendance=Enrolment.Attendance.ATTENDED
+    )
+    rows = (
+        Employee.objects.filter(organisation__in=report_organisations(user), is_active=True)
+        .values("organisation__name", "org_unit__name", "target_group")
+        .annotate(employees=Count("pk"), trained=Count("pk", filter=Exists(attended)))
+        .order_by("organisation__name", "org_unit__name", "target_group")
+    )
+    labels = dict(TargetGroup.choices)
+    result = []
+    for row in rows:
+        result.append(
+            {
+                "organisation": row["organisation__name"],
+                "org_unit": row["org_unit__name"] or "",
+                "target_group": str(labels.get(row["target_group"], row["target_group"])),
+                "employees": row["employees"],
+                "trained": row["trained"],
+                "share": round(100 * row["trained"] / row["employees"], 1) if row["employees"] else 0.0,
+            }
+        )
+    return result
+
+
+def report_by_date(user):
+    return (
+        CourseDate.objects.visible_to(user)
+        .select_related("course")
+        .annotate(
+            seated_count=Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.SEATED)),
+            waiting_count=Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.WAITING)),
+            no_shows=Count(
+                "enrolments",
+                filter=Q(
+                    enrolments__status=Enrolment.Status.SEATED,
+                    enrolments__attendance=Enrolment.Attendance.NO_SHOW,
+                ),
+            ),
+        )
+        .order_by("starts_at", "pk")
+    )
