@@ -4,7 +4,7 @@ secondary suppression.
 Every published figure is a count; shares are published only where their count and their row total are.
 The counts are tied together by equations (a row's total is the sum of its yes/no/unknown counts; the overall
 row is the sum of the target-group rows and, separately, of the org-unit rows). Primary suppression hides
-every count under k; secondary suppression then hides more until no hidden count can be worked out from the
+every count under k (zero included); secondary suppression then hides more until no hidden count can be worked out from the
 published ones: neither by subtracting within one equation, nor by combining equations (checked by linear
 algebra), nor because published counts already add up to a total (the hidden ones would all be zero).
 """
@@ -21,15 +21,17 @@ from . import questionnaire as q
 from .models import Campaign, Invitation, Response
 from .services import offered_units
 
-COLUMNS = ["n", "mh_yes", "mh_no", "mh_unknown", "eg_yes", "eg_no", "eg_unknown"]
+# Per measure: yes, and "no or unknown" (published apart, "unknown" would mostly be a tiny cell whose
+# suppression would take the yes figures with it).
+COLUMNS = ["n", "mh_yes", "mh_not", "eg_yes", "eg_not"]
 MEASURES = {"mh": "migration_background", "eg": "immigration_history"}
 
 
 def _count_expressions() -> dict:
     expressions = {"n": Count("pk")}
     for prefix, field_name in MEASURES.items():
-        for value in q.Derived.values:
-            expressions[f"{prefix}_{value}"] = Count("pk", filter=Q(**{field_name: value}))
+        expressions[f"{prefix}_yes"] = Count("pk", filter=Q(**{field_name: q.Derived.YES}))
+        expressions[f"{prefix}_not"] = Count("pk", filter=~Q(**{field_name: q.Derived.YES}))
     return expressions
 
 
@@ -175,7 +177,7 @@ def _rref(matrix: list[list[Fraction]], width: int) -> list[tuple[int, int]]:
 
 def _row_equations(table: str, key: str) -> list[list]:
     return [
-        [(table, key, "n"), *((table, key, f"{prefix}_{value}") for value in q.Derived.values)]
+        [(table, key, "n"), (table, key, f"{prefix}_yes"), (table, key, f"{prefix}_not")]
         for prefix in MEASURES
     ]
 

@@ -24,6 +24,6 @@ urlpatterns = [
     ),
     path("<int:pk>/report/", views.ReportView.as_view(), name="report"),
     # The one URL with a token: it only sets the session and redirects (never a 404 that would be logged).
-    path("t/<str:token>/", views.TokenView.as_view(), name="token"),
+    re_path(r"^t/(?P<token>[^/]*)/.*$", views.TokenView.as_view(), name="token"),
     path("answer/", views.AnswerView.as_view(), name="answer"),
 ]

@@ -20,7 +20,7 @@ from vielfalt.tabular import csv_lines, xlsx_bytes
 
 from .forms import CampaignForm, InviteForm, SurveyForm
 from .models import Campaign
-from .results import campaign_results, programme_results, results_visible
+from .results import COLUMNS, campaign_results, programme_results, results_visible
 from .services import (
     CampaignNotOpen,
     InvitationUnknown,
@@ -244,8 +244,8 @@ def result_table_rows(results) -> list[list]:
         return "" if cell.suppressed else cell.value
 
     rows = [
-        ["Teilnahme", "Eingeladen", "", results.invited, "", "", "", "", ""],
-        ["Teilnahme", "Geantwortet", "", results.respondents, "", "", "", "", ""],
+        ["Teilnahme", "Eingeladen", "", results.invited],
+        ["Teilnahme", "Geantwortet", "", results.respondents],
     ]
     for table, entries in (
         ("Gesamt", [results.overall]),
@@ -255,10 +255,7 @@ def result_table_rows(results) -> list[list]:
         for row in entries:
             rows.append(
                 [table, row.label, "unterdrückt" if any(c.suppressed for c in row.cells.values()) else ""]
-                + [
-                    value(row[column])
-                    for column in ("n", "mh_yes", "mh_no", "mh_unknown", "eg_yes", "eg_no", "eg_unknown")
-                ]
+                + [value(row[column]) for column in COLUMNS]
             )
     for language in results.languages:
         rows.append(
@@ -269,7 +266,8 @@ def result_table_rows(results) -> list[list]:
                 value(language.cell),
             ]
         )
-    return rows
+    width = len(EXPORT_HEADER)
+    return [row + [""] * (width - len(row)) for row in rows]
 
 
 EXPORT_HEADER = [
@@ -277,12 +275,10 @@ EXPORT_HEADER = [
     "Gruppe",
     "Hinweis",
     "Antwortende",
-    "Migrationshintergrund ja",
-    "Migrationshintergrund nein",
-    "Migrationshintergrund unbekannt",
-    "Einwanderungsgeschichte ja",
-    "Einwanderungsgeschichte nein",
-    "Einwanderungsgeschichte unbekannt",
+    "Mit Migrationshintergrund",
+    "Ohne oder unbekannt",
+    "Mit Einwanderungsgeschichte",
+    "Ohne oder unbekannt",
 ]
 
 
@@ -291,7 +287,7 @@ class ResultsExportView(ResultsMixin, View):
         results = self.get_results()
         if results is None:
             return redirect("surveys:results", pk=pk)
-        header = EXPORT_HEADER[:3] + EXPORT_HEADER[3:]
+        header = EXPORT_HEADER
         rows = result_table_rows(results)
         audit_record(
             actor=request.user,

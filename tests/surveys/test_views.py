@@ -1,0 +1,189 @@
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from pypdf import PdfReader
+
+from surveys.models import Campaign, Invitation, Response
+from surveys.services import campaign_close, token_hash
+from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user, ministry_user
+from tests.surveys.conftest import DEFAULT_ANSWERS, answer, make_campaign, open_campaign_with_invitations
+from tests.surveys.test_results import add_response
+from vielfalt.models import AuditEntry, Employee, Job
+
+
+def pdf_text(job: Job) -> str:
+    job.refresh_from_db()
+    assert job.status == Job.Status.READY, job.error
+    return "\n".join(page.extract_text() for page in PdfReader(job.result_file.open("rb")).pages)
+
+
+@pytest.mark.django_db
+def test_campaign_list_query_count_does_not_grow(client, django_assert_num_queries):
+    organisation = OrganisationFactory()
+    hr = hr_user(organisation)
+    client.force_login(hr)
+    make_campaign(organisation=organisation, actor=hr)
+    client.get(reverse("surveys:index"))  # warm up (session, content types)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(reverse("surveys:index")).status_code == 200
+    make_campaign(organisation=organisation, actor=hr)
+    make_campaign(organisation=organisation, actor=hr)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = client.get(reverse("surveys:index"))
+    assert len(response.context["campaigns"]) == 3
+
+
+@pytest.mark.django_db
+def test_list_shows_only_own_organisations_campaigns(client):
+    own = make_campaign(title="Eigene")
+    other = make_campaign(title="Fremde")
+    client.force_login(hr_user(own.organisation))
+    response = client.get(reverse("surveys:index"))
+    assert [c.pk for c in response.context["campaigns"]] == [own.pk]
+    for name in ("campaign_detail", "results", "invite", "campaign_update"):
+        assert client.get(reverse(f"surveys:{name}", args=[other.pk])).status_code == 404
+    assert client.get(reverse("surveys:results_export", args=[other.pk, "csv"])).status_code == 404
+    assert client.post(reverse("surveys:campaign_open", args=[other.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_hr_creates_opens_invites_and_the_mails_carry_working_links(
+    client, django_capture_on_commit_callbacks
+):
+    organisation = OrganisationFactory()
+    unit = OrgUnitFactory(organisation=organisation)
+    EmployeeFactory.create_batch(3, organisation=organisation, org_unit=unit)
+    EmployeeFactory(organisation=organisation, org_unit=unit, email="")
+    hr = hr_user(organisation)
+    client.force_login(hr)
+    response = client.post(
+        reverse("surveys:campaign_create"),
+        {
+            "organisation": organisation.pk,
+            "title": "Befragung 2024",
+            "opens_on": "2024-03-01",
+            "closes_on": "2024-03-31",
+            "units": [unit.pk],
+            "k": 5,
+            "previous_estimate": "2–3 %",
+            "purpose": "Zweck",
+            "legal_basis": "Einwilligung",
+            "dpo_contact": "datenschutz@example.org",
+        },
+    )
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    client.post(reverse("surveys:campaign_open", args=[campaign.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("surveys:invite", args=[campaign.pk]), {})
+    job = Job.objects.get(kind="surveys.send_invitations")
+    assert response["Location"] == job.get_absolute_url()
+    assert job.status == Job.Status.READY
+    assert Invitation.objects.filter(campaign=campaign).count() == 4
+    assert len(mail.outbox) == 3
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/surveys/t/" in line)
+    respondent = Client()
+    assert (
+        answer(respondent, link.split("testserver")[1].split("/surveys/t/")[1].strip("/")).status_code == 302
+    )
+    assert Response.objects.count() == 1
+    # Reminders go only to the unused invitations, each with a new link.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:remind", args=[campaign.pk]))
+    assert len(mail.outbox) == 5
+    # HR sees counts, never who.
+    page = client.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
+    assert page.context["counts"]["invited"] == 4
+    assert page.context["counts"]["answered"] == 1
+    assert AuditEntry.objects.filter(object_id=str(campaign.pk)).count() >= 3
+
+
+@pytest.mark.django_db
+def test_letters_pdf_one_page_per_person_with_link_and_qr_code(client, django_capture_on_commit_callbacks):
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=3)
+    Employee.objects.filter(organisation=campaign.organisation).update(email="")
+    client.force_login(hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:letters", args=[campaign.pk]))
+    job = Job.objects.get(kind="surveys.render_letters")
+    text = pdf_text(job)
+    reader = PdfReader(job.result_file.open("rb"))
+    assert len(reader.pages) == 3
+    assert text.count("http://testserver/surveys/t/") == 3
+
+
+@pytest.mark.django_db
+def test_unknown_token_gets_a_clear_page_and_no_404_with_the_token(client):
+    response = client.get("/surveys/t/not-a-real-token/")
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert page.status_code == 404
+    assert b'id="link-invalid"' in page.content
+    assert page["Referrer-Policy"] == "no-referrer"
+    # even a mangled link answers with a redirect
+    assert client.get("/surveys/t/abc/extra/stuff").status_code == 302
+
+
+@pytest.mark.django_db
+def test_validation_errors_keep_the_invitation_unused():
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    respondent = Client()
+    response = answer(
+        respondent, tokens[0], birth_country="germany", immigration_year="1990", languages=["na", "de"]
+    )
+    assert response.status_code == 422
+    assert response.context["form"].errors.keys() == {"immigration_year", "languages"}
+    assert not Invitation.objects.filter(used=True).exists()
+    assert Response.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_session_keeps_no_token_and_forgets_the_invitation_after_answering():
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    respondent = Client()
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    assert tokens[0] not in str(dict(respondent.session))
+    assert respondent.session["surveys_invitation"] == token_hash(tokens[0])
+    respondent.post("/surveys/answer/", DEFAULT_ANSWERS)
+    assert "surveys_invitation" not in respondent.session
+
+
+@pytest.mark.django_db
+def test_results_export_and_report(client, django_capture_on_commit_callbacks):
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=20, units=2)
+    client.force_login(hr)
+    assert client.get(reverse("surveys:results", args=[campaign.pk])).context["results"] is None
+    for i in range(12):
+        add_response(campaign, group="public_facing", mh="yes" if i < 6 else "no")
+    campaign_close(actor=hr, campaign=campaign)
+    page = client.get(reverse("surveys:results", args=[campaign.pk]))
+    assert page.status_code == 200
+    assert page.context["results"].participation == 60.0
+    assert b"<svg" in page.content
+    csv = client.get(reverse("surveys:results_export", args=[campaign.pk, "csv"]))
+    lines = (
+        b"".join(csv.streaming_content if csv.streaming else [csv.content]).decode("utf-8-sig").splitlines()
+    )
+    assert lines[0].startswith("Tabelle")
+    overall = next(line for line in lines if line.startswith("Gesamt"))
+    assert overall.split(";")[3:6] == ["12", "6", "6"]
+    xlsx = client.get(reverse("surveys:results_export", args=[campaign.pk, "xlsx"]))
+    assert xlsx.content[:2] == b"PK"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:report", args=[campaign.pk]))
+    text = pdf_text(Job.objects.get(kind="surveys.render_report"))
+    assert campaign.title in text
+    assert "50,0" in text or "50.0" in text
+
+
+@pytest.mark.django_db
+def test_ministry_sees_programme_figures_but_not_a_partners_campaign(client):
+    campaign = make_campaign()
+    client.force_login(ministry_user())
+    assert client.get(reverse("surveys:programme")).status_code == 200
+    # Campaign pages are partner HR's: the ministry may not open them at all.
+    assert client.get(reverse("surveys:campaign_detail", args=[campaign.pk])).status_code == 403
+    assert client.get(reverse("surveys:index")).context["campaigns"].count() == 0
