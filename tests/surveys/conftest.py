@@ -39,7 +39,7 @@ def make_campaign(*, organisation=None, actor=None, k=5, **fields) -> Campaign:
     )
 
 
-def open_campaign_with_invitations(*, employees=10, units=1, k=5, organisation=None):
+def open_campaign_with_invitations(*, employees=10, units=1, k=5, organisation=None, issue_tokens=True):
     """An open campaign with `employees` invited employees spread over `units` units; returns
     (campaign, tokens, hr user)."""
     organisation = organisation or OrganisationFactory()
@@ -53,7 +53,11 @@ def open_campaign_with_invitations(*, employees=10, units=1, k=5, organisation=N
     campaign = make_campaign(organisation=organisation, actor=actor, k=k)
     campaign_open(actor=actor, campaign=campaign)
     invitations_create(actor=actor, campaign=campaign)
-    tokens = [invitation_issue_token(invitation=i) for i in Invitation.objects.filter(campaign=campaign)]
+    tokens = (
+        [invitation_issue_token(invitation=i) for i in Invitation.objects.filter(campaign=campaign)]
+        if issue_tokens
+        else []
+    )
     campaign.refresh_from_db()
     return campaign, tokens, actor
 
