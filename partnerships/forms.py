@@ -65,6 +65,10 @@ class SignatoryForm(forms.ModelForm):
         model = Signatory
         fields = ["side", "name", "function", "order"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["order"].required = False
+
 
 class CommitmentForm(forms.ModelForm):
     class Meta:
@@ -83,6 +87,7 @@ class CommitmentForm(forms.ModelForm):
 
     def __init__(self, *args, units=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["order"].required = False
         self.fields["responsible_unit"].queryset = units if units is not None else OrgUnit.objects.none()
         self.fields["responsible_unit"].label_from_instance = lambda u: f"{u.organisation.name} – {u.name}"
 

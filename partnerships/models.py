@@ -102,8 +102,8 @@ class Agreement(models.Model):
 
 
 class Side(models.TextChoices):
-    PARTNER = "partner", _("partner")
-    STATE = "state", _("state")
+    PARTNER = "partner", _("Partner")
+    STATE = "state", _("State")
 
 
 class Signatory(models.Model):

@@ -331,6 +331,9 @@ class ProgressReportCreateView(AgreementReaderMixin, View):
         return self.show(request, commitment, form, status=422)
 
 
+EXPORT_FILTERS = ("q", "status", "partner_kind", "year")
+
+
 class ExportView(MinistryMixin, TemplateView):
     """Export of the agreements the list's filters select, as a ZIP built in the background."""
 
@@ -344,14 +347,15 @@ class ExportView(MinistryMixin, TemplateView):
         )
         context["filter"] = filterset
         context["count"] = filterset.qs.count() if filterset.is_valid() else 0
+        context["export_filters"] = [
+            (name, value) for name, value in filterset.data.items() if name in EXPORT_FILTERS and value
+        ]
         context["filter_query"] = _filter_query(self.request)
         context["job"] = _requested_job(self.request)
         return context
 
     def post(self, request):
-        filters = {
-            key: value for key, value in request.POST.items() if key in AgreementFilter.base_filters and value
-        }
+        filters = {key: value for key, value in request.POST.items() if key in EXPORT_FILTERS and value}
         job = agreements_export_job(actor=request.user, filters=filters)
         messages.info(request, _("The export has started."))
         return redirect(f"{request.path}?{urlencode({**filters, 'job': job.pk})}")
