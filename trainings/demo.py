@@ -37,7 +37,7 @@ def seed(*, stdout) -> None:
     hr_oberhausen = User.objects.get(username="hr-oberhausen")
     course = course_create(
         actor=organiser,
-        participants={duisburg: 8},
+        participants={duisburg: 12},
         title=TITLE,
         description=DESCRIPTION,
         target_groups=[TargetGroup.TRAINEE, TargetGroup.PUBLIC_FACING, TargetGroup.MANAGER],
@@ -67,7 +67,7 @@ def seed(*, stdout) -> None:
             )[:count]
         )
 
-    # Trainees: full, with a waiting list (Duisburg's quota of 8 is taken, the rest waits).
+    # Trainees: full, with a waiting list.
     trainees = new_date(21, TargetGroup.TRAINEE, 10)
     enrolment_create_many(
         actor=hr_duisburg,

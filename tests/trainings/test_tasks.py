@@ -1,0 +1,150 @@
+"""E-mails sent by a real Celery worker (Redis broker, locmem mail backend), each with a valid iCalendar file;
+the daily reminder; the iCalendar writer itself."""
+
+import re
+import time
+from datetime import UTC, timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from tests.trainings.conftest import employees_of
+from tests.trainings.factories import CourseDateFactory
+from trainings.ical import course_date_ics, fold
+from trainings.models import Enrolment
+from trainings.services import course_date_cancel, enrolment_cancel, enrolment_create_many
+from trainings.tasks import task_send_date_reminders
+
+LOCMEM = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+
+@pytest.fixture
+def locmem_mail(settings):
+    settings.MAILERS = LOCMEM
+    mail.outbox = []
+    return mail.outbox
+
+
+def wait_for_mail(count: int, timeout: float = 30) -> list:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(mail.outbox) >= count:
+            time.sleep(0.3)  # nothing more should arrive
+            return list(mail.outbox)
+        time.sleep(0.1)
+    raise AssertionError(f"{len(mail.outbox)} of {count} e-mails after {timeout} s")
+
+
+def unfold(text: str) -> list[str]:
+    return text.replace("\r\n ", "").split("\r\n")[:-1]
+
+
+def assert_valid_ics(data: bytes, *, cancelled=False) -> dict:
+    """RFC 5545 structure: CRLF line ends only, lines of at most 75 octets, balanced components, the required
+    properties, UTC date-times."""
+    text = data.decode("utf-8")
+    assert text.endswith("\r\n")
+    assert "\n" not in text.replace("\r\n", "")
+    for raw_line in text.split("\r\n")[:-1]:
+        assert len(raw_line.encode()) <= 75, raw_line
+    lines = unfold(text)
+    assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
+    stack = []
+    properties = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name == "BEGIN":
+            stack.append(value)
+        elif name == "END":
+            assert stack.pop() == value
+        else:
+            properties[name] = value
+    assert stack == []
+    for required in ("VERSION", "PRODID", "UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY"):
+        assert required in properties, required
+    for stamp in ("DTSTAMP", "DTSTART", "DTEND"):
+        assert re.fullmatch(r"\d{8}T\d{6}Z", properties[stamp])
+    assert properties["STATUS"] == ("CANCELLED" if cancelled else "CONFIRMED")
+    return properties
+
+
+def ics_of(message) -> bytes:
+    (attachment,) = message.attachments
+    name, content, mimetype = attachment
+    assert name.endswith(".ics") and mimetype == "text/calendar"
+    return content if isinstance(content, bytes) else content.encode()
+
+
+@pytest.mark.django_db
+def test_fold_and_escape(course_date):
+    long = "Ä" * 100
+    folded = fold(f"SUMMARY:{long}")
+    assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))
+    assert folded.replace("\r\n ", "") == f"SUMMARY:{long}"
+    course_date.course.title = "Vielfalt, Teil 1; Grundlagen\\Praxis"
+    properties = assert_valid_ics(course_date_ics(course_date))
+    assert properties["SUMMARY"] == "Vielfalt\\, Teil 1\\; Grundlagen\\\\Praxis"
+    assert properties["DTSTART"] == course_date.starts_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_confirmation_and_waiting_list_mails_from_a_real_worker(
+    celery_worker, locmem_mail, course, duisburg, hr_duisburg
+):
+    course_date = CourseDateFactory(course=course, capacity=1)
+    people = employees_of(duisburg, 2)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people)
+    messages = sorted(wait_for_mail(2), key=lambda m: m.to[0])
+    assert len(messages) == 2
+    by_recipient = {m.to[0]: m for m in messages}
+    seated, waiting = by_recipient[people[0].email], by_recipient[people[1].email]
+    assert course.title in seated.subject and course.title in waiting.subject
+    assert "1" in waiting.body  # position 1 on the waiting list
+    properties = assert_valid_ics(ics_of(seated))
+    assert properties["UID"].startswith(f"course-date-{course_date.pk}@")
+    assert_valid_ics(ics_of(waiting))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancellation_promotion_and_date_cancelled_mails(
+    celery_worker, locmem_mail, course, duisburg, hr_duisburg, organiser
+):
+    course_date = CourseDateFactory(course=course, capacity=1)
+    people = employees_of(duisburg, 3)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people)
+    wait_for_mail(3)
+    mail.outbox.clear()
+    enrolment_cancel(actor=hr_duisburg, enrolment=Enrolment.objects.get(employee=people[0]))
+    messages = wait_for_mail(2)
+    assert sorted(m.to[0] for m in messages) == sorted([people[0].email, people[1].email])
+    mail.outbox.clear()
+    course_date_cancel(actor=organiser, course_date=course_date)
+    messages = wait_for_mail(2)
+    assert sorted(m.to[0] for m in messages) == sorted([people[1].email, people[2].email])
+    for message in messages:
+        assert_valid_ics(ics_of(message), cancelled=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reminder_the_day_before_is_sent_once(celery_worker, locmem_mail, course, duisburg, hr_duisburg):
+    tomorrow = timezone.localtime() + timedelta(days=1)
+    tomorrow = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
+    course_date = CourseDateFactory(
+        course=course,
+        starts_at=tomorrow,
+        ends_at=tomorrow + timedelta(hours=7),
+        enrolment_deadline=timezone.now() + timedelta(hours=1),
+        cancellation_deadline=timezone.now() + timedelta(hours=1),
+        capacity=2,
+    )
+    CourseDateFactory(course=course)  # in two weeks: no reminder yet
+    people = employees_of(duisburg, 3)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people, notify=False)
+    task_send_date_reminders.delay()
+    messages = wait_for_mail(2)
+    assert sorted(m.to[0] for m in messages) == sorted([people[0].email, people[1].email])  # not the waiting
+    assert_valid_ics(ics_of(messages[0]))
+    task_send_date_reminders.delay()
+    time.sleep(2)
+    assert len(mail.outbox) == 2
