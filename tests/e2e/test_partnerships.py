@@ -103,6 +103,10 @@ def test_agreement_from_draft_to_signed_and_progress(celery_worker, live_server,
     assert page.locator('[data-status="signed"]').is_visible()
     check(page, "detail-signed")
 
+    page.goto(f"{base}/partnerships/?status=signed&ordering=partner")
+    assert page.locator(f'main table a[href="{agreement.get_absolute_url()}"]').is_visible()
+    check(page, "list")
+
     page.goto(f"{base}/partnerships/export/")
     check(page, "export")
 

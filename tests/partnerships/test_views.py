@@ -13,7 +13,7 @@ from vielfalt.audit import audit_entries_for
 from vielfalt.models import AuditEntry
 
 from .conftest import MINIMAL_PDF
-from .factories import AgreementFactory, CommitmentFactory
+from .factories import AgreementFactory, CommitmentFactory, SignatoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -354,7 +354,10 @@ def test_hostile_text_appears_as_text_on_the_page(client, staff, duisburg, minis
     agreement = AgreementFactory(
         partner=duisburg, state_party=ministry, title=HOSTILE, preamble=HOSTILE, body=HOSTILE, place=HOSTILE
     )
-    CommitmentFactory(agreement=agreement, field_of_action=HOSTILE, description=HOSTILE, indicator=HOSTILE)
+    CommitmentFactory(
+        agreement=agreement, field_of_action=HOSTILE, description=HOSTILE, indicator=HOSTILE, unit="<b>u</b>"
+    )
+    SignatoryFactory(agreement=agreement, name=HOSTILE, function=HOSTILE)
     client.force_login(staff)
     for url in (agreement.get_absolute_url(), reverse("partnerships:index")):
         text = client.get(url).text
@@ -363,6 +366,9 @@ def test_hostile_text_appears_as_text_on_the_page(client, staff, duisburg, minis
         assert "&lt;img src=&quot;file:///etc/passwd&quot;&gt;" in text
         assert "{{ request.user }}" in text
         assert "{% debug %}" in text
+    detail = client.get(agreement.get_absolute_url()).text
+    assert detail.count("&lt;img src=&quot;file:///etc/passwd&quot;&gt;") >= 8
+    assert "<b>u</b>" not in detail
 
 
 def test_export_page_starts_a_job(client, staff, signed_agreement, admin_user, hr_duisburg):
