@@ -2,6 +2,7 @@ import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
@@ -62,7 +63,9 @@ def _requested_job(request):
         return None
 
 
-class AgreementListView(AgreementReaderMixin, FilterView):
+class AgreementListView(LoginRequiredMixin, FilterView):
+    """Open to every signed-in user (it is in everyone's navigation); `visible_to` decides what it lists."""
+
     template_name = "partnerships/agreement_list.html"
     filterset_class = AgreementFilter
     paginate_by = 25
@@ -165,7 +168,7 @@ class AgreementFormView(MinistryMixin, View):
         return self.show(request, agreement, form, signatories, commitments, status=422)
 
 
-class AgreementDetailView(AgreementReaderMixin, DetailView):
+class AgreementDetailView(LoginRequiredMixin, DetailView):
     template_name = "partnerships/agreement_detail.html"
     context_object_name = "agreement"
 

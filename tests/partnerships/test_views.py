@@ -99,8 +99,10 @@ def test_users_without_a_role_see_nothing(client, agreement):
     from tests.factories import UserFactory
 
     client.force_login(UserFactory())
-    assert client.get(reverse("partnerships:index")).status_code == 403
-    assert client.get(reverse("partnerships:detail", args=[agreement.pk])).status_code == 403
+    response = client.get(reverse("partnerships:index"))
+    assert (response.status_code, list(response.context["object_list"])) == (200, [])
+    assert client.get(reverse("partnerships:detail", args=[agreement.pk])).status_code == 404
+    assert client.get(reverse("partnerships:create")).status_code == 403
 
 
 def test_hr_reports_progress_on_its_signed_agreement(client, hr_duisburg, signed_agreement):
