@@ -42,6 +42,8 @@ class CampaignForm(forms.ModelForm):
         if not user.is_administrator:
             organisations = organisations.filter(pk__in=user.organisation_ids(Role.HR))
         self.fields["organisation"].queryset = organisations
+        if len(organisations) == 1:
+            self.fields["organisation"].initial = organisations[0]
         self.fields["units"].queryset = OrgUnit.objects.filter(organisation__in=organisations).select_related(
             "organisation"
         )

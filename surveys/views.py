@@ -1,3 +1,6 @@
+import secrets
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
@@ -10,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
 
 from vielfalt.audit import audit_record
@@ -39,6 +43,7 @@ from .services import (
 from .tasks import task_render_letters, task_render_report, task_send_invitations
 
 SESSION_KEY = "surveys_invitation"
+FORM_KEY = "surveys_form_key"
 DONE_KEY = "surveys_done"
 
 
@@ -348,13 +353,40 @@ class TokenView(View):
     def get(self, request, token):
         request.session.cycle_key()
         request.session[SESSION_KEY] = token_hash(token)
+        request.session[FORM_KEY] = secrets.token_urlsafe(24)
         request.session.pop(DONE_KEY, None)
         return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
 
 
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(csrf_exempt, name="dispatch")
 class AnswerView(View):
+    """The survey under a URL without the token. Survey pages send "Referrer-Policy: no-referrer"; browsers
+    then send "Origin: null" and no Referer with a POST, which Django's CSRF check refuses. The form carries a
+    random key bound to the session instead (the synchronizer-token pattern), and the session cookie is
+    SameSite=Lax, so another site cannot post answers in a respondent's name."""
+
     template_name = "surveys/answer.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        language = request.GET.get("language")
+        if language:
+            return self._switch_language(language)
+        return super().dispatch(request, *args, **kwargs)
+
+    def _switch_language(self, language):
+        response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+        if language in dict(settings.LANGUAGES):
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                language,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+        return response
 
     def _invitation_or_page(self, request):
         digest = request.session.get(SESSION_KEY)
@@ -385,6 +417,9 @@ class AnswerView(View):
         invitation, page = self._invitation_or_page(request)
         if page:
             return page
+        expected = request.session.get(FORM_KEY, "")
+        if not expected or not secrets.compare_digest(expected, request.POST.get("form_key", "")):
+            return _no_referrer(render(request, "surveys/link_invalid.html", status=403))
         form = SurveyForm(request.POST, units=offered_units(campaign=invitation.campaign))
         if not form.is_valid():
             return self._render(request, invitation.campaign, form, status=422)
@@ -395,10 +430,16 @@ class AnswerView(View):
         except (InvitationUnknown, CampaignNotOpen, ValidationError):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
         request.session.pop(SESSION_KEY, None)
+        request.session.pop(FORM_KEY, None)
         request.session[DONE_KEY] = True
         return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
 
     def _render(self, request, campaign, form, status=200):
         return _no_referrer(
-            render(request, self.template_name, {"campaign": campaign, "form": form}, status=status)
+            render(
+                request,
+                self.template_name,
+                {"campaign": campaign, "form": form, "form_key": request.session.get(FORM_KEY, "")},
+                status=status,
+            )
         )

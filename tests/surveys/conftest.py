@@ -65,7 +65,7 @@ def open_campaign_with_invitations(*, employees=10, units=1, k=5, organisation=N
 def answer(client, token, **overrides):
     """Answer through the views as a respondent would; returns the final response."""
     client.get(f"/surveys/t/{token}/")
-    data = {**DEFAULT_ANSWERS, **overrides}
+    data = {**DEFAULT_ANSWERS, "form_key": client.session.get("surveys_form_key", ""), **overrides}
     return client.post("/surveys/answer/", data)
 
 

@@ -36,6 +36,10 @@ ANSWERS = {
 ANSWER_TRACES = ["not_german", "abroad", "1987", "manager", "|ku|", "'ku'", "'uk'"]
 
 
+def form_key(client) -> dict:
+    return {"form_key": client.session.get("surveys_form_key", "")}
+
+
 def _record_text(record: logging.LogRecord) -> str:
     request = getattr(record, "request", None)
     return " ".join(
@@ -76,13 +80,16 @@ def test_a_full_survey_run_logs_no_answer_and_no_token(caplog, settings, django_
         respondent.get("/surveys/answer/")
         if number == 0:  # a validation error on the way
             assert (
-                respondent.post("/surveys/answer/", {**ANSWERS, "languages": ["na", "ku"]}).status_code == 422
+                respondent.post(
+                    "/surveys/answer/", {**ANSWERS, "languages": ["na", "ku"], **form_key(respondent)}
+                ).status_code
+                == 422
             )
-        assert respondent.post("/surveys/answer/", ANSWERS).status_code == 302
+        assert respondent.post("/surveys/answer/", {**ANSWERS, **form_key(respondent)}).status_code == 302
         respondent.get("/surveys/answer/")
     replay = Client()
     replay.get(f"/surveys/t/{tokens[0]}/")
-    assert replay.post("/surveys/answer/", ANSWERS).status_code == 410
+    assert replay.post("/surveys/answer/", {**ANSWERS, **form_key(replay)}).status_code == 410
     Client().get(f"/surveys/t/{tokens[11]}x/")
     Client().get(f"/surveys/t/{tokens[11]}/and/more")
     campaign_close(actor=hr, campaign=campaign)

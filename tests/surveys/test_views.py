@@ -147,7 +147,9 @@ def test_the_session_keeps_no_token_and_forgets_the_invitation_after_answering()
     respondent.get(f"/surveys/t/{tokens[0]}/")
     assert tokens[0] not in str(dict(respondent.session))
     assert respondent.session["surveys_invitation"] == token_hash(tokens[0])
-    respondent.post("/surveys/answer/", DEFAULT_ANSWERS)
+    respondent.post(
+        "/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": respondent.session["surveys_form_key"]}
+    )
     assert "surveys_invitation" not in respondent.session
 
 
@@ -187,3 +189,26 @@ def test_ministry_sees_programme_figures_but_not_a_partners_campaign(client):
     # Campaign pages are partner HR's: the ministry may not open them at all.
     assert client.get(reverse("surveys:campaign_detail", args=[campaign.pk])).status_code == 403
     assert client.get(reverse("surveys:index")).context["campaigns"].count() == 0
+
+
+@pytest.mark.django_db
+def test_a_post_without_the_session_bound_form_key_is_refused():
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    respondent = Client(enforce_csrf_checks=True)
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    assert respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": "forged"}).status_code == 403
+    assert respondent.post("/surveys/answer/", DEFAULT_ANSWERS, HTTP_ORIGIN="null").status_code == 403
+    key = respondent.session["surveys_form_key"]
+    # With the key, a POST from a no-referrer page (Origin: null) goes through.
+    response = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": key}, HTTP_ORIGIN="null")
+    assert response.status_code == 302
+    assert Response.objects.filter(campaign=campaign).count() == 1
+
+
+@pytest.mark.django_db
+def test_respondents_switch_the_language_with_a_link():
+    respondent = Client()
+    response = respondent.get("/surveys/answer/?language=en")
+    assert response.status_code == 302
+    assert response.cookies["django_language"].value == "en"
+    assert respondent.get("/surveys/answer/").headers["Content-Language"] == "en"
