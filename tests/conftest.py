@@ -42,6 +42,13 @@ def _plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_list_cache(settings):
+    # A cached page would outlive the test's rolled-back data in a shared Redis; tests/vielfalt/test_caching.py
+    # turns the cache on with a private memory cache.
+    settings.LIST_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -1,7 +1,7 @@
 """Versioned caching for hot list pages.
 
-Every organisation's data carries a version number in the cache; writes bump it, so a cached fragment or count
-keyed by the versions it was built from is never served stale. Only used with a cache that all processes share
+Every organisation's data carries a version number in the cache; writes bump it, so a page fragment keyed by
+the versions it was built from is never served stale. Only used with a cache that all processes share
 (Redis): with the per-process memory cache of the embedded default, `LIST_CACHE_SECONDS` is 0 and nothing is
 cached."""
 
@@ -9,10 +9,7 @@ import hashlib
 import time
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.core.cache import cache
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 
 
 def _version_key(namespace: str, pk) -> str:
@@ -38,22 +35,6 @@ def bump_version(namespace: str, pk) -> None:
 def list_cache_key(prefix: str, *parts) -> str:
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
     return f"{prefix}:{digest}"
-
-
-class CachedCountPaginator(Paginator):
-    """A paginator whose COUNT(*) is cached under `count_key` (a versioned key) for LIST_CACHE_SECONDS."""
-
-    def __init__(self, *args, count_key: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.count_key = count_key
-
-    @cached_property
-    def count(self):
-        if not self.count_key or not settings.LIST_CACHE_SECONDS:
-            return super().count
-        return cache.get_or_set(
-            self.count_key, lambda: Paginator.count.func(self), settings.LIST_CACHE_SECONDS
-        )
 
 
 def bump_employee_version(sender, instance, **kwargs) -> None:

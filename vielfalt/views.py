@@ -1,11 +1,15 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import View
@@ -14,7 +18,7 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .audit import audit_record
-from .caching import CachedCountPaginator, data_version, list_cache_key
+from .caching import data_version, list_cache_key
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .forms import EmployeeForm, EmployeeImportForm
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup
@@ -46,10 +50,22 @@ class HomeView(LoginRequiredMixin, TemplateView):
 
 
 class EmployeeListView(PartnerHRMixin, FilterView):
+    """The employee list. Its content is cached whole under a key made of whose employees it shows, their data
+    version (bumped by every write) and the query, so HR paging through a large organisation is served from the
+    cache and never sees stale data (vielfalt.caching)."""
+
     template_name = "employees/employee_list.html"
+    content_template_name = "employees/_employee_list_content.html"
     filterset_class = EmployeeFilter
     paginate_by = 50
-    paginator_class = CachedCountPaginator
+
+    def get(self, request, *args, **kwargs):
+        if settings.LIST_CACHE_SECONDS:
+            content = cache.get(self.content_cache_key)
+            if content is not None:
+                # Our own earlier render, taken back from the cache.
+                return TemplateResponse(request, self.template_name, {"content": mark_safe(content)})  # noqa: S308
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         return (
@@ -62,29 +78,24 @@ class EmployeeListView(PartnerHRMixin, FilterView):
         return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
 
     @cached_property
-    def cache_key_parts(self) -> tuple:
-        """What the count and the rendered rows depend on: whose employees, their data version, the query."""
+    def content_cache_key(self) -> str:
         user = self.request.user
         scope = "all" if user.is_administrator else sorted(user.organisation_ids(Role.HR))
         ids = Organisation.objects.values_list("pk", flat=True) if scope == "all" else scope
-        query = sorted((k, v) for k, v in self.request.GET.items() if k != "page")
-        return (scope, data_version("employees", ids), query)
-
-    def get_paginator(self, queryset, per_page, **kwargs):
-        count_key = list_cache_key("employee-count", *self.cache_key_parts)
-        return super().get_paginator(queryset, per_page, count_key=count_key, **kwargs)
+        query = sorted(self.request.GET.lists())
+        return list_cache_key("employee-list", scope, data_version("employees", ids), query, get_language())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["rows_cache_key"] = list_cache_key(
-            "employee-rows", *self.cache_key_parts, self.request.GET.get("page", ""), get_language()
-        )
-        context["list_cache_seconds"] = settings.LIST_CACHE_SECONDS
         context["show_organisation"] = "organisation" in self.filterset.filters
         context["filter_controls"] = filter_controls(self.filterset)
         query = self.request.GET.copy()
         query.pop("page", None)
         context["filter_query"] = query.urlencode()
+        content = render_to_string(self.content_template_name, {**context, "request": self.request})
+        if settings.LIST_CACHE_SECONDS:
+            cache.set(self.content_cache_key, content, settings.LIST_CACHE_SECONDS)
+        context["content"] = content
         return context
 
 
