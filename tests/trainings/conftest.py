@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, hr_user
 from tests.trainings.factories import CourseDateFactory, CourseFactory, CourseParticipantFactory
@@ -44,3 +45,10 @@ def organiser(oberhausen):
 
 def employees_of(organisation, count, **kwargs):
     return [EmployeeFactory(organisation=organisation, **kwargs) for _ in range(count)]
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Assertions on messages read the English source text, whatever the translators have done."""
+    with translation.override("en"):
+        yield

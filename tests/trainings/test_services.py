@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.factories import EmployeeFactory
 from tests.trainings.conftest import employees_of
@@ -197,9 +197,18 @@ def test_attendance_and_certificate(course_date, duisburg, hr_duisburg, organise
 # --- Concurrency (real PostgreSQL) ------------------------------------------------------------------------------
 
 
-def run_in_threads(calls, *, stagger=0.04, hold_date=None):
-    """Run each call in its own thread, started `stagger` seconds apart, while another connection holds the
-    date's row lock so that every request queues on it in the order it was made. Returns results/errors."""
+def waiting_on_locks() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
+def run_in_threads(calls, *, hold_date):
+    """Run each call in its own thread while another connection holds the date's row lock. Each request is
+    started only once the one before it is queued on the lock, so the queue is the order of the requests.
+    Returns each call's result or exception."""
     outcomes = [None] * len(calls)
     locked = threading.Event()
     release = threading.Event()
@@ -209,13 +218,14 @@ def run_in_threads(calls, *, stagger=0.04, hold_date=None):
             with transaction.atomic():
                 type(hold_date).objects.select_for_update().get(pk=hold_date.pk)
                 locked.set()
-                release.wait(30)
+                release.wait(60)
         finally:
             connection.close()
 
     def worker(index, call):
         try:
-            outcomes[index] = call()
+            with translation.override("en"):
+                outcomes[index] = call()
         except Exception as exc:  # noqa: BLE001 - the test inspects it
             outcomes[index] = exc
         finally:
@@ -229,8 +239,10 @@ def run_in_threads(calls, *, stagger=0.04, hold_date=None):
         thread = threading.Thread(target=worker, args=(index, call))
         thread.start()
         threads.append(thread)
-        time.sleep(stagger)
-    time.sleep(0.3)
+        deadline = time.monotonic() + 20
+        while waiting_on_locks() < index + 1:
+            assert time.monotonic() < deadline, "request did not queue on the lock"
+            time.sleep(0.01)
     release.set()
     holder_thread.join(30)
     for thread in threads:
@@ -295,7 +307,7 @@ def test_racing_cancellations_promote_exactly_once(
         lambda: enrolment_cancel(actor=organiser, enrolment=first_seat),
         lambda: enrolment_cancel(actor=hr_duisburg, enrolment=second_seat),
     ]
-    outcomes = run_in_threads(calls, stagger=0.02, hold_date=course_date)
+    outcomes = run_in_threads(calls, hold_date=course_date)
     refusals = [o for o in outcomes if isinstance(o, EnrolmentRefused)]
     assert len(refusals) == 1 and "already been cancelled" in str(refusals[0])
     promoted = sorted(e.employee.pk for o in outcomes if isinstance(o, list) for e in o)

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from tests.factories import EmployeeFactory, OrganisationFactory, hr_user, ministry_user
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import CourseDateFactory, CourseFactory, CourseParticipantFactory
-from trainings.models import Certificate, CourseDate, Enrolment
+from trainings.models import Certificate, Course, CourseDate, Enrolment
 from trainings.services import attendance_mark, enrolment_create_many
 from vielfalt.management.commands.seed_demo import ORGANISATIONS
 from vielfalt.models import Employee, Job, OrgUnit
@@ -348,3 +348,44 @@ def test_report_query_count(client, duisburg, hr_duisburg, course, django_assert
 
 def test_verify_page_is_public_and_unknown_codes_reveal_nothing(client):
     assert client.get("/trainings/verify/XXXX/").status_code == 404
+
+
+def test_organiser_creates_and_edits_a_course(client, organiser, oberhausen, duisburg, hr_duisburg):
+    client.force_login(hr_duisburg)
+    assert client.get(reverse("trainings:course_create")).status_code == 404
+    client.force_login(organiser)
+    response = client.post(
+        reverse("trainings:course_create"),
+        {
+            "organiser": oberhausen.pk,
+            "title": "Vielfalt im Bürgerbüro",
+            "description": "Inhalte",
+            "target_groups": ["trainee", "manager"],
+            "participants": [duisburg.pk],
+            "duration_hours": "4",
+            "format": "online",
+            "language": "de",
+        },
+    )
+    assert response.status_code == 302
+    course = Course.objects.get(title="Vielfalt im Bürgerbüro")
+    assert course.target_groups == ["trainee", "manager"]
+    assert list(course.participants.values_list("organisation", flat=True)) == [duisburg.pk]
+    client.force_login(hr_duisburg)
+    assert client.get(course.get_absolute_url()).status_code == 200
+    assert client.get(reverse("trainings:course_update", args=[course.pk])).status_code == 404
+    client.force_login(organiser)
+    response = client.post(
+        reverse("trainings:course_update", args=[course.pk]),
+        {
+            "title": "Vielfalt im Bürgerbüro II",
+            "description": "Inhalte",
+            "target_groups": ["trainee"],
+            "duration_hours": "4",
+            "format": "online",
+            "language": "de",
+        },
+    )
+    assert response.status_code == 302
+    course.refresh_from_db()
+    assert course.title == "Vielfalt im Bürgerbüro II"
