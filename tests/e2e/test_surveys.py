@@ -1,0 +1,180 @@
+"""The survey journey in Chromium, keyboard only where respondents act: HR creates and opens a campaign and
+invites 40 employees; 30 answer through their one-time links (three with the keyboard in the browser, the rest
+through the test client); HR closes the campaign, sees 75 % participation and results with suppressed cells,
+and downloads the PDF report. axe-core (WCAG 2.1 A/AA) runs on every survey and results page, including the
+page with validation errors.
+
+Screenshots land in test-artifacts/surveys/ (git-ignored)."""
+
+import re
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.test import Client
+from pypdf import PdfReader
+
+from surveys.models import Campaign, Response
+from tests.conftest import axe_violations, browser_login
+from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user, ministry_user
+from tests.surveys.conftest import DEFAULT_ANSWERS
+from vielfalt.models import TargetGroup
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "surveys"
+GROUPS = [TargetGroup.PUBLIC_FACING, TargetGroup.PUBLIC_FACING, TargetGroup.TRAINEE, TargetGroup.MANAGER]
+
+
+def check(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    assert axe_violations(page) == [], name
+
+
+def tab_to(page, selector_js: str, limit: int = 80) -> None:
+    """Press Tab until the focused element matches (a JS expression over `el`)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => {{ const el = document.activeElement; return !!({selector_js}); }}"):
+            return
+    raise AssertionError(f"never reached {selector_js}")
+
+
+def choose(page, name: str, index: int) -> None:
+    """Select option `index` of a radio group with the keyboard: Tab into the group, Space, arrows."""
+    tab_to(page, f"el.name === '{name}'")
+    page.keyboard.press("Space")
+    for _ in range(index):
+        page.keyboard.press("ArrowDown")
+
+
+def answer_with_keyboard(page, *, not_german: bool, group_index: int) -> None:
+    choose(page, "own_citizenship", 1 if not_german else 0)
+    choose(page, "birth_country", 0)
+    choose(page, "mother_citizenship", 0)
+    choose(page, "mother_immigrated", 1)
+    choose(page, "father_citizenship", 0)
+    choose(page, "father_immigrated", 1)
+    choose(page, "target_group", group_index)
+    choose(page, "org_unit", 0)
+    tab_to(page, "el.name === 'languages' && el.value === 'de'")
+    page.keyboard.press("Space")
+    tab_to(page, "el.type === 'submit' && el.closest('form.survey-form')")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def test_survey_journey_keyboard_only_with_axe(live_server, page):
+    organisation = OrganisationFactory(slug="stadt-e2e", name="Stadt Beispielstadt")
+    units = [
+        OrgUnitFactory(organisation=organisation, name=name)
+        for name in ("Bürgerbüro", "Jugendamt", "Ordnungsamt", "Sozialamt")
+    ]
+    for number in range(40):
+        EmployeeFactory(
+            organisation=organisation, org_unit=units[number % 4], target_group=GROUPS[number % 4]
+        )
+    hr = hr_user(organisation)
+    browser_login(page, live_server, hr)
+
+    # HR creates the campaign.
+    page.goto(f"{live_server.url}/surveys/")
+    check(page, "01-campaign-list")
+    page.get_by_role("link", name=re.compile("Neue Befragung|New campaign")).click()
+    page.locator("#id_title").fill("Befragung Beispielstadt 2024")
+    page.locator("#id_opens_on").fill("2024-03-01")
+    page.locator("#id_closes_on").fill("2024-03-31")
+    page.locator("#id_previous_estimate").fill("2–3 %")
+    page.locator("#id_purpose").fill("Wie vielfältig ist unsere Verwaltung?")
+    page.locator("#id_legal_basis").fill("Einwilligung")
+    page.locator("#id_dpo_contact").fill("datenschutz@beispielstadt.example")
+    check(page, "02-campaign-form")
+    page.locator("main form [type=submit]").click()
+    campaign = Campaign.objects.get()
+    check(page, "03-campaign-detail-draft")
+
+    # Opens it and invites all 40.
+    page.locator(f"form[action='/surveys/{campaign.pk}/open/'] button").click()
+    page.goto(f"{live_server.url}/surveys/{campaign.pk}/invite/")
+    check(page, "04-invite")
+    page.locator("main form [type=submit]").click()
+    page.wait_for_load_state()
+    assert len(mail.outbox) == 40
+    links = [
+        line.strip() for message in mail.outbox for line in message.body.splitlines() if "/surveys/t/" in line
+    ]
+    paths = [link[link.index("/surveys/t/") :] for link in links]
+    assert len(paths) == 40
+
+    # Three respondents answer in the browser, with the keyboard only.
+    respondent = page.context.browser.new_context(bypass_csp=True, locale="de-DE").new_page()
+    respondent.goto(f"{live_server.url}{paths[0]}")
+    assert respondent.url == f"{live_server.url}/surveys/answer/"
+    check(respondent, "05-answer")
+    tab_to(respondent, "el.type === 'submit' && el.closest('form.survey-form')")
+    with respondent.expect_navigation():
+        respondent.keyboard.press("Enter")  # nothing answered: errors
+    assert respondent.locator(".error-summary").is_visible()
+    check(respondent, "06-answer-errors")
+    answer_with_keyboard(respondent, not_german=True, group_index=0)
+    assert respondent.locator("h1").count() == 1
+    check(respondent, "07-thanks")
+    respondent.context.close()
+    for number, path in enumerate(paths[1:3], start=1):
+        respondent = page.context.browser.new_context(bypass_csp=True, locale="de-DE").new_page()
+        respondent.goto(f"{live_server.url}{path}")
+        answer_with_keyboard(respondent, not_german=False, group_index=number)
+        respondent.context.close()
+    assert Response.objects.count() == 3
+
+    # A replay of a used link, and an unknown link, get clear pages.
+    replay = page.context.browser.new_context(bypass_csp=True, locale="de-DE").new_page()
+    replay.goto(f"{live_server.url}{paths[0]}")
+    assert replay.locator("#already-used").is_visible()
+    check(replay, "08-already-used")
+    replay.goto(f"{live_server.url}/surveys/t/unknown-token/")
+    assert replay.locator("#link-invalid").is_visible()
+    check(replay, "09-link-invalid")
+    replay.context.close()
+
+    # The other 27 answer through the test client.
+    for number, path in enumerate(paths[3:30], start=3):
+        client = Client()
+        client.get(path)
+        answers = {
+            **DEFAULT_ANSWERS,
+            "target_group": ["public_facing", "public_facing", "trainee", "manager"][number % 4],
+            "org_unit": str(units[number % 4].pk),
+            "own_citizenship": "not_german" if number % 9 == 0 else "german",
+            "form_key": client.session["surveys_form_key"],
+        }
+        assert client.post("/surveys/answer/", answers).status_code == 302
+    assert Response.objects.count() == 30
+
+    # HR closes the campaign and sees the results.
+    page.goto(f"{live_server.url}/surveys/{campaign.pk}/")
+    page.locator(f"form[action='/surveys/{campaign.pk}/close/'] button").click()
+    page.wait_for_load_state()
+    check(page, "10-campaign-detail-closed")
+    page.goto(f"{live_server.url}/surveys/{campaign.pk}/results/")
+    assert page.locator("#participation-rate").inner_text().replace(",", ".") == "75.0 %"
+    assert page.locator(".suppressed").count() > 0
+    check(page, "11-results")
+
+    # The PDF report, built by a background job, read back.
+    page.locator(f"form[action='/surveys/{campaign.pk}/report/'] button").click()
+    page.wait_for_load_state()
+    with page.expect_download() as download:
+        page.locator(".job-status a").click()
+    text = "\n".join(p.extract_text() for p in PdfReader(download.value.path()).pages)
+    assert "Befragung Beispielstadt 2024" in text
+    assert "75,0 %" in text or "75.0 %" in text
+    assert "40" in text and "30" in text
+
+    # The ministry's programme-wide figures.
+    ministry = page.context.browser.new_context(bypass_csp=True, locale="de-DE").new_page()
+    browser_login(ministry, live_server, ministry_user())
+    ministry.goto(f"{live_server.url}/surveys/programme/")
+    check(ministry, "12-programme")
+    ministry.context.close()
