@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.utils import translation
 
 from partnerships.models import Agreement, AgreementDocument, Commitment, Side, StatusChange
 from partnerships.services import (
@@ -107,7 +108,7 @@ def test_signing_refused_with_partner_signatories_only(staff, duisburg, ministry
     )
     _ready(agreement)
     signed_copy_upload(actor=staff, agreement=agreement, upload=ContentFile(MINIMAL_PDF, name="s.pdf"))
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
         agreement_sign(actor=staff, agreement=agreement)
     assert refused.value.messages == ["At least one signatory for the state is needed."]
 

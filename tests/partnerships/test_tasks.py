@@ -105,3 +105,13 @@ def test_drafts_and_open_ended_agreements_are_not_announced(staff, duisburg, min
     assert agreements_announce_expiring(today=today) == 0
     assert mail.outbox == []
     assert Agreement.objects.count() == 2
+
+
+def test_beat_schedules_the_expiry_announcement_under_its_task_name(settings):
+    from partnerships.tasks import task_announce_expiring_agreements
+    from vielfalt.celery import app
+
+    assert task_announce_expiring_agreements.name == "partnerships.announce_expiring_agreements"
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "partnerships.announce_expiring_agreements" in scheduled
+    assert "partnerships.announce_expiring_agreements" in app.tasks
