@@ -136,7 +136,10 @@ def task_build_certificates(*, job_id, course_date_id: int) -> None:
         for enrolment in enrolments:
             certificate = certificate_issue(enrolment=enrolment)
             name = f"{enrolment.employee.personnel_number}-{certificate.file_name}"
-            archive.writestr(name, certificate_store_file(certificate))
+            # A fixed timestamp: the same certificates make the same archive (an idempotent job).
+            entry = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, certificate_store_file(certificate))
     job_store_result(
         job_id=job_id,
         content=buffer.getvalue(),

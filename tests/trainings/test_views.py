@@ -389,3 +389,42 @@ def test_organiser_creates_and_edits_a_course(client, organiser, oberhausen, dui
     assert response.status_code == 302
     course.refresh_from_db()
     assert course.title == "Vielfalt im Bürgerbüro II"
+
+
+def test_enrol_page_filters_not_yet_trained_org_unit_and_target_group(
+    client, course, course_date, duisburg, hr_duisburg, organiser
+):
+    trained, untrained, manager = employees_of(duisburg, 3)
+    manager.target_group = "manager"
+    manager.save()
+    past = CourseDateFactory(course=CourseFactory(organiser=duisburg), capacity=5)
+    seat = enrolment_create_many(actor=hr_duisburg, course_date=past, employees=[trained]).seated[0]
+    Enrolment.objects.filter(pk=seat.pk).update(attendance="attended")
+    client.force_login(hr_duisburg)
+    url = reverse("trainings:enrol", args=[course_date.pk])
+    assert set(client.get(url).context["employees"]) == {trained, untrained, manager}
+    assert set(client.get(url, {"trained": "1"}).context["employees"]) == {untrained, manager}
+    assert list(client.get(url, {"target_group": "manager"}).context["employees"]) == [manager]
+    assert list(client.get(url, {"org_unit": untrained.org_unit_id}).context["employees"]) == [untrained]
+
+
+def test_hr_of_the_organising_organisation_sees_and_enrols(
+    client, course, course_date, oberhausen, hr_oberhausen
+):
+    client.force_login(hr_oberhausen)
+    assert client.get(course.get_absolute_url()).status_code == 200
+    person = EmployeeFactory(organisation=oberhausen)
+    response = client.post(reverse("trainings:enrol", args=[course_date.pk]), {"employees": [person.pk]})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_enrol_result_query_count(
+    client, course_date, duisburg, hr_duisburg, django_assert_num_queries, count
+):
+    client.force_login(hr_duisburg)
+    people = employees_of(duisburg, count)
+    client.post(reverse("trainings:enrol", args=[course_date.pk]), {"employees": [p.pk for p in people]})
+    with django_assert_num_queries(5):
+        response = client.get(reverse("trainings:enrol_result", args=[course_date.pk]))
+    assert len(response.context["seated"]) == count
