@@ -7,7 +7,7 @@ never stored, only their hashes), so the printed links are always the ones that 
 import datetime
 import random
 
-from vielfalt.models import Organisation, User
+from vielfalt.models import Organisation, TargetGroup, User
 
 from . import questionnaire as q
 from .models import Campaign, Invitation, Response
@@ -60,7 +60,13 @@ def _duisburg(stdout) -> None:
     rng = random.Random(2024)  # fixed: the same figures on every machine
     answered = rng.sample(invitations, k=round(len(invitations) * 0.7))
     Invitation.objects.filter(pk__in=[i.pk for i in answered]).update(used=True)
-    with_background = set(rng.sample(range(len(answered)), k=round(len(answered) * 0.12)))
+    # About 12 %, most of them among public-facing staff, so that some groups show figures and others not.
+    public_facing = [
+        n for n, i in enumerate(answered) if i.employee.target_group == TargetGroup.PUBLIC_FACING
+    ]
+    others = [n for n in range(len(answered)) if n not in public_facing]
+    total = round(len(answered) * 0.12)
+    with_background = set(rng.sample(public_facing, k=6)) | set(rng.sample(others, k=total - 6))
     responses = []
     for number, invitation in enumerate(answered):
         employee = invitation.employee
