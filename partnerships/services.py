@@ -488,6 +488,11 @@ EXPORT_HEADER = [
 def agreements_export_zip(*, actor: User | None, agreements, out) -> int:
     """Write a ZIP with each agreement's signed copy (or a freshly rendered final PDF where none was
     uploaded) and an `index.csv` to the binary file `out`, one file at a time. Returns the count."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _agreements_export_zip(actor=actor, agreements=agreements, out=out)
+
+
+def _agreements_export_zip(*, actor: User | None, agreements, out) -> int:
     agreements = (
         agreements.select_related("partner").prefetch_related("signatories").order_by("partner__name", "pk")
     )
@@ -617,7 +622,9 @@ def agreements_announce_expiring(*, today: date | None = None) -> int:
                             "partner": agreement.partner.name,
                             "date": agreement.valid_until.strftime("%d.%m.%Y"),
                             "days": remaining,
-                            "url": agreement.get_absolute_url(),
+                            # PORTAL_URL (e.g. https://vielfalt.nrw.example) makes the link absolute.
+                            "url": getattr(settings, "PORTAL_URL", "").rstrip("/")
+                            + agreement.get_absolute_url(),
                         },
                         None,
                         recipients,

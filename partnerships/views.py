@@ -189,7 +189,6 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
                     ),
                 ),
                 Prefetch("documents", queryset=AgreementDocument.objects.select_related("created_by")),
-                Prefetch("status_changes"),
             )
         )
 

@@ -158,7 +158,7 @@ def test_detail_query_count_does_not_grow_with_commitments(
         CommitmentFactory(agreement=agreement)
     client.force_login(staff)
     client.get(reverse("partnerships:detail", args=[agreement.pk]))
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         client.get(reverse("partnerships:detail", args=[agreement.pk]))
 
 
