@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
@@ -12,7 +13,6 @@ from django.views import View
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from vielfalt.audit import audit_entries_for
 from vielfalt.models import Job, OrgUnit, Role
 from vielfalt.permissions import MinistryMixin, RoleRequiredMixin
 
@@ -26,6 +26,7 @@ from .forms import (
     signatory_formset,
 )
 from .models import Agreement, AgreementDocument, Commitment, ProgressReport
+from .selectors import agreement_history
 from .services import (
     ALLOWED_TRANSITIONS,
     AgreementFrozen,
@@ -211,7 +212,8 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         if agreement.status == Agreement.Status.READY_FOR_SIGNATURE:
             context["sign_problems"] = agreement_sign_problems(agreement)
         context["upload_form"] = SignedCopyForm()
-        context["history"] = audit_entries_for(agreement)[:50] if user.is_ministry_staff else []
+        context["history"] = agreement_history(agreement) if user.is_ministry_staff else []
+        context["agreement_type_id"] = ContentType.objects.get_for_model(Agreement).pk
         context["job"] = _requested_job(self.request)
         return context
 

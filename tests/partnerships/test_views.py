@@ -345,6 +345,9 @@ def test_download_is_permission_checked_and_audited(
     assert b"".join(response.streaming_content) == MINIMAL_PDF
     entry = audit_entries_for(document).filter(action=AuditEntry.Action.DOWNLOAD).get()
     assert entry.actor == hr_duisburg
+    client.force_login(staff)
+    history = client.get(signed_agreement.get_absolute_url()).context["history"]
+    assert entry in list(history)
     # A document id under another agreement's URL answers 404 too.
     other = AgreementFactory(partner=signed_agreement.partner, state_party=signed_agreement.state_party)
     assert (
