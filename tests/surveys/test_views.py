@@ -212,3 +212,17 @@ def test_respondents_switch_the_language_with_a_link():
     assert response.status_code == 302
     assert response.cookies["django_language"].value == "en"
     assert respondent.get("/surveys/answer/").headers["Content-Language"] == "en"
+
+
+@pytest.mark.django_db
+def test_results_page_query_count_does_not_grow_with_responses(client, django_assert_num_queries):
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=40, units=4)
+    campaign_close(actor=hr, campaign=campaign)
+    client.force_login(hr)
+    client.get(reverse("surveys:results", args=[campaign.pk]))
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("surveys:results", args=[campaign.pk]))
+    for i in range(30):
+        add_response(campaign, group=["trainee", "manager", "other"][i % 3], mh="yes" if i % 4 else "no")
+    with django_assert_num_queries(len(few.captured_queries)):
+        client.get(reverse("surveys:results", args=[campaign.pk]))

@@ -1,0 +1,15 @@
+"""Campaigns only. Invitations (who was invited and who used a link) and responses have no admin pages:
+nobody browses them one by one, not even an administrator."""
+
+from django.contrib import admin
+
+from .models import Campaign
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["title", "organisation", "status", "opens_on", "closes_on", "k"]
+    list_filter = ["status", "organisation"]
+    search_fields = ["title", "organisation__name"]
+    readonly_fields = ["questionnaire_version", "status"]
+    filter_horizontal = ["units"]
