@@ -40,9 +40,14 @@ def utc_stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def course_date_ics(course_date, *, url: str = "") -> bytes:
+def course_date_ics(course_date, *, status: str = "", url: str = "") -> bytes:
+    """`status`: CONFIRMED (a seat), TENTATIVE (waiting list) or CANCELLED (for this person); a cancelled date
+    is always CANCELLED. A personal status other than CONFIRMED raises SEQUENCE so calendars replace the entry."""
     course = course_date.course
-    cancelled = course_date.is_cancelled
+    if course_date.is_cancelled:
+        status = "CANCELLED"
+    status = status or "CONFIRMED"
+    sequence = course_date.sequence + (1 if status == "CANCELLED" and not course_date.is_cancelled else 0)
     description = course.description
     if course_date.online_link:
         description = f"{description}\n\n{course_date.online_link}"
@@ -61,8 +66,8 @@ def course_date_ics(course_date, *, url: str = "") -> bytes:
         ("DTSTAMP", utc_stamp(timezone.now())),
         ("DTSTART", utc_stamp(course_date.starts_at)),
         ("DTEND", utc_stamp(course_date.ends_at)),
-        ("SEQUENCE", str(course_date.sequence)),
-        ("STATUS", "CANCELLED" if cancelled else "CONFIRMED"),
+        ("SEQUENCE", str(sequence)),
+        ("STATUS", status),
         ("SUMMARY", escape_text(course.title)),
         ("DESCRIPTION", escape_text(description)),
     ]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, mailers
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -61,7 +61,13 @@ def enrolment_mail(enrolment: Enrolment, event: str) -> EmailMessage | None:
         },
     )
     message = EmailMessage(subject=_subject(event, enrolment), body=body, to=[enrolment.employee.email])
-    message.attach(ics_file_name(course_date), course_date_ics(course_date), "text/calendar")
+    if event in ("cancelled", "date_cancelled"):
+        status = "CANCELLED"
+    elif enrolment.status == Enrolment.Status.WAITING:
+        status = "TENTATIVE"
+    else:
+        status = "CONFIRMED"
+    message.attach(ics_file_name(course_date), course_date_ics(course_date, status=status), "text/calendar")
     return message
 
 
@@ -74,17 +80,15 @@ def enrolment_mail(enrolment: Enrolment, event: str) -> EmailMessage | None:
     max_retries=5,
 )
 def task_send_enrolment_mails(*, enrolment_ids: list[int], event: str) -> int:
-    sent = 0
     enrolments = Enrolment.objects.filter(pk__in=enrolment_ids).select_related(
         "employee", "course_date__course__organiser"
     )
     with translation.override("de"):
-        for enrolment in enrolments:
-            message = enrolment_mail(enrolment, event)
-            if message is not None:
-                message.send()
-                sent += 1
-    return sent
+        messages = [m for m in (enrolment_mail(e, event) for e in enrolments) if m is not None]
+    if not messages:
+        return 0
+    # One connection for the whole batch (a bulk enrolment sends hundreds).
+    return mailers.default.send_messages(messages) or 0
 
 
 @shared_task(name="trainings.send_date_reminders", acks_late=True, reject_on_worker_lost=True)
