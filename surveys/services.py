@@ -265,6 +265,11 @@ def response_submit(*, token_digest: str, answers: Answers) -> None:
         raise CampaignNotOpen
     if Invitation.objects.filter(pk=invitation.pk, used=False).update(used=True) != 1:
         raise InvitationUsed
+    # Rows written in one transaction share its id (PostgreSQL's hidden `xmin`), and transaction ids grow:
+    # left alone, the used invitation and the new response would carry the same one, and the invitations
+    # would keep the order in which they were used. Rewriting every used invitation of the campaign gives
+    # them all this transaction's id, so neither the id nor the order points at one of them.
+    Invitation.objects.filter(campaign_id=invitation.campaign_id, used=True).update(used=True)
     campaign = invitation.campaign
     if answers.org_unit is not None and answers.org_unit.pk not in {
         u.pk for u in offered_units(campaign=campaign)

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import View
@@ -133,35 +134,33 @@ class CampaignStatusView(CampaignMixin, View):
     def post(self, request, pk):
         campaign = self.get_campaign()
         try:
-            self.action(actor=request.user, campaign=campaign)
+            campaign = self.action(actor=request.user, campaign=campaign)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, _("The campaign is now %(status)s.") % {"status": _(self.status_label)})
+            messages.success(
+                request, _("The campaign is now %(status)s.") % {"status": campaign.get_status_display()}
+            )
         return redirect(campaign)
 
 
 class CampaignOpenView(CampaignStatusView):
     action = staticmethod(campaign_open)
-    status_label = "open"
 
 
 class CampaignCloseView(CampaignStatusView):
     action = staticmethod(campaign_close)
-    status_label = "closed"
 
 
 class InviteView(CampaignMixin, FormView):
     form_class = InviteForm
     template_name = "surveys/invite_form.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.campaign = get_object_or_404(
-                Campaign.objects.visible_to(request.user).exclude(status=Campaign.Status.CLOSED),
-                pk=kwargs["pk"],
-            )
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def campaign(self) -> Campaign:
+        return get_object_or_404(
+            self.get_queryset().exclude(status=Campaign.Status.CLOSED), pk=self.kwargs["pk"]
+        )
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "campaign": self.campaign}

@@ -8,7 +8,7 @@ from django.test import Client
 from surveys import services
 from surveys.models import Campaign, Invitation, Response
 from tests.factories import EmployeeFactory, OrgUnitFactory
-from tests.surveys.conftest import DEFAULT_ANSWERS, make_campaign, open_campaign_with_invitations
+from tests.surveys.conftest import DEFAULT_ANSWERS, answer, make_campaign, open_campaign_with_invitations
 from vielfalt.models import AuditEntry
 
 
@@ -136,3 +136,27 @@ def test_only_units_with_at_least_k_invited_are_offered():
     assert len(services.offered_units(campaign=campaign)) == 3
     campaign, _tokens, _hr = open_campaign_with_invitations(employees=12, units=3, k=5)
     assert services.offered_units(campaign=campaign) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_hidden_transaction_id_links_a_response_to_its_invitation(postgres):
+    """PostgreSQL stamps each row with the id of the transaction that wrote it (`xmin`)."""
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=6)
+    for token in tokens[:4]:
+        answer(Client(), token)
+
+    def xmins(table):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT xmin::text FROM {table} WHERE campaign_id = %s", [campaign.pk])
+            return [row[0] for row in cursor.fetchall()]
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT xmin::text FROM surveys_invitation WHERE campaign_id = %s AND used", [campaign.pk]
+        )
+        used = {row[0] for row in cursor.fetchall()}
+    responses = xmins("surveys_response")
+    assert len(responses) == 4
+    assert len(used) == 1  # all used invitations look alike
+    # Only the latest response shares it, with every used invitation at once.
+    assert sum(1 for x in responses if x in used) == 1
