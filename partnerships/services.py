@@ -623,8 +623,7 @@ def agreements_announce_expiring(*, today: date | None = None) -> int:
                             "date": agreement.valid_until.strftime("%d.%m.%Y"),
                             "days": remaining,
                             # PORTAL_URL (e.g. https://vielfalt.nrw.example) makes the link absolute.
-                            "url": getattr(settings, "PORTAL_URL", "").rstrip("/")
-                            + agreement.get_absolute_url(),
+                            "url": settings.PORTAL_URL + agreement.get_absolute_url(),
                         },
                         None,
                         recipients,

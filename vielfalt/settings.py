@@ -268,6 +268,9 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 CRISPY_FAIL_SILENTLY = not DEBUG
 
+# Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 # --- The operator, shown on the imprint, privacy and accessibility pages ---------------------------------
 
 PORTAL_OPERATOR = {
