@@ -2,7 +2,7 @@
 secondary suppression.
 
 Every published figure is a count; shares are published only where their count and their row total are.
-The counts are tied together by equations (a row's total is the sum of its yes/no/unknown counts; the overall
+The counts are tied together by equations (a row's total is the sum of its yes and no-or-unknown counts; the overall
 row is the sum of the target-group rows and, separately, of the org-unit rows). Primary suppression hides
 every count under k (zero included); secondary suppression then hides more until no hidden count can be worked out from the
 published ones: neither by subtracting within one equation, nor by combining equations (checked by linear
@@ -317,3 +317,49 @@ def programme_results() -> Results:
         languages=_language_rows(responses, PROGRAMME_K),
         organisations=len(included),
     )
+
+
+EXPORT_HEADER = [
+    "Tabelle",
+    "Gruppe",
+    "Hinweis",
+    "Antwortende",
+    "Mit Migrationshintergrund",
+    "Ohne oder unbekannt",
+    "Mit Einwanderungsgeschichte",
+    "Ohne oder unbekannt",
+]
+
+
+def export_rows(results: Results) -> list[list]:
+    """The aggregate tables as flat rows for CSV and XLSX (in German, like the portal's other exports);
+    suppressed counts stay empty."""
+
+    def value(cell):
+        return "" if cell.suppressed else cell.value
+
+    rows = [
+        ["Teilnahme", "Eingeladen", "", results.invited],
+        ["Teilnahme", "Geantwortet", "", results.respondents],
+    ]
+    for table, entries in (
+        ("Gesamt", [results.overall]),
+        ("Zielgruppe", results.by_target_group),
+        ("Organisationseinheit", results.by_unit),
+    ):
+        for row in entries:
+            rows.append(
+                [table, row.label, "unterdrückt" if any(c.suppressed for c in row.cells.values()) else ""]
+                + [value(row[column]) for column in COLUMNS]
+            )
+    for language in results.languages:
+        rows.append(
+            [
+                "Sprachen",
+                language.label,
+                "unterdrückt" if language.cell.suppressed else "",
+                value(language.cell),
+            ]
+        )
+    width = len(EXPORT_HEADER)
+    return [row + [""] * (width - len(row)) for row in rows]

@@ -25,7 +25,7 @@ from vielfalt.tabular import csv_lines, xlsx_bytes
 
 from .forms import CampaignForm, InviteForm, SurveyForm
 from .models import Campaign
-from .results import COLUMNS, campaign_results, programme_results, results_visible
+from .results import EXPORT_HEADER, campaign_results, export_rows, programme_results, results_visible
 from .services import (
     CampaignNotOpen,
     InvitationUnknown,
@@ -241,58 +241,11 @@ class ResultsView(ResultsMixin, TemplateView):
         return super().get_context_data(campaign=self.campaign, results=results, **kwargs)
 
 
-def result_table_rows(results) -> list[list]:
-    """The aggregate tables as flat rows (no raw responses exist anywhere outside the database)."""
-
-    def value(cell):
-        return "" if cell.suppressed else cell.value
-
-    rows = [
-        ["Teilnahme", "Eingeladen", "", results.invited],
-        ["Teilnahme", "Geantwortet", "", results.respondents],
-    ]
-    for table, entries in (
-        ("Gesamt", [results.overall]),
-        ("Zielgruppe", results.by_target_group),
-        ("Organisationseinheit", results.by_unit),
-    ):
-        for row in entries:
-            rows.append(
-                [table, row.label, "unterdrückt" if any(c.suppressed for c in row.cells.values()) else ""]
-                + [value(row[column]) for column in COLUMNS]
-            )
-    for language in results.languages:
-        rows.append(
-            [
-                "Sprachen",
-                language.label,
-                "unterdrückt" if language.cell.suppressed else "",
-                value(language.cell),
-            ]
-        )
-    width = len(EXPORT_HEADER)
-    return [row + [""] * (width - len(row)) for row in rows]
-
-
-EXPORT_HEADER = [
-    "Tabelle",
-    "Gruppe",
-    "Hinweis",
-    "Antwortende",
-    "Mit Migrationshintergrund",
-    "Ohne oder unbekannt",
-    "Mit Einwanderungsgeschichte",
-    "Ohne oder unbekannt",
-]
-
-
 class ResultsExportView(ResultsMixin, View):
     def get(self, request, pk, export_format):
         results = self.get_results()
         if results is None:
             return redirect("surveys:results", pk=pk)
-        header = EXPORT_HEADER
-        rows = result_table_rows(results)
         audit_record(
             actor=request.user,
             action=AuditEntry.Action.EXPORT,
@@ -303,11 +256,14 @@ class ResultsExportView(ResultsMixin, View):
         name = f"befragung-{self.campaign.pk}-ergebnisse-{timezone.localdate().isoformat()}"
         if export_format == "xlsx":
             response = HttpResponse(
-                xlsx_bytes(header, rows, title="Ergebnisse"),
+                xlsx_bytes(EXPORT_HEADER, export_rows(results), title="Ergebnisse"),
                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             )
         else:
-            response = HttpResponse("".join(csv_lines(header, rows)), content_type="text/csv; charset=utf-8")
+            response = HttpResponse(
+                "".join(csv_lines(EXPORT_HEADER, export_rows(results))),
+                content_type="text/csv; charset=utf-8",
+            )
         response["Content-Disposition"] = f'attachment; filename="{name}.{export_format}"'
         return response
 
