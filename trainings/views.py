@@ -228,12 +228,10 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             Enrolment.objects.visible_to(user)
             .filter(course_date=course_date)
             .exclude(status=Enrolment.Status.CANCELLED)
-            .select_related("employee__org_unit", "organisation")
-            .select_related("certificate")
+            .select_related("employee__org_unit", "organisation", "certificate")
             .order_by("pk")
         )
         seated, waiting = [], []
-        position = 0
         # Waiting positions count everyone on the list, also other organisations' employees HR does not see.
         all_waiting = list(
             course_date.enrolments.filter(status=Enrolment.Status.WAITING)
@@ -252,7 +250,6 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             if enrolment.status == Enrolment.Status.SEATED:
                 seated.append(enrolment)
             else:
-                position += 1
                 enrolment.position = positions.get(enrolment.pk)
                 waiting.append(enrolment)
         context.update(

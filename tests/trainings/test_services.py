@@ -316,3 +316,24 @@ def test_racing_cancellations_promote_exactly_once(
     assert list(course_date.enrolments.filter(status="waiting").values_list("employee", flat=True)) == [
         people[5].pk
     ]
+
+
+def test_every_write_is_audited(course_date, duisburg, hr_duisburg, organiser):
+    seated = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 2)
+    ).seated
+    enrolment_cancel(actor=hr_duisburg, enrolment=seated[0])
+    attendance_mark(actor=organiser, course_date=course_date, marks={seated[1].pk: "attended"})
+    course_date_update(actor=organiser, course_date=course_date, capacity=20)
+    course_date_cancel(actor=organiser, course_date=course_date)
+    entries = AuditEntry.objects.order_by("pk")
+    assert [(e.actor_name, e.action) for e in entries] == [
+        ("hr-duisburg", "create"),
+        ("hr-duisburg", "change"),
+        ("schulung-oberhausen", "change"),
+        ("schulung-oberhausen", "change"),
+        ("schulung-oberhausen", "change"),
+    ]
+    assert entries[1].changes == {"status": ["seated", "cancelled"]}
+    assert entries[2].changes == {"attendance": ["unknown", "attended"]}
+    assert entries[3].changes == {"capacity": ["12", "20"]}
