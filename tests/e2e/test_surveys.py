@@ -77,6 +77,7 @@ def test_survey_journey_keyboard_only_with_axe(live_server, page):
         )
     hr = hr_user(organisation)
     browser_login(page, live_server, hr)
+    page.on("dialog", lambda dialog: dialog.accept())  # "Open/Close the campaign?"
 
     # HR creates the campaign.
     page.goto(f"{live_server.url}/surveys/")
@@ -116,6 +117,7 @@ def test_survey_journey_keyboard_only_with_axe(live_server, page):
     with respondent.expect_navigation():
         respondent.keyboard.press("Enter")  # nothing answered: errors
     assert respondent.locator(".error-summary").is_visible()
+    respondent.wait_for_function("document.activeElement.classList.contains('error-summary')")
     check(respondent, "06-answer-errors")
     answer_with_keyboard(respondent, not_german=True, group_index=0)
     assert respondent.locator("h1").count() == 1
