@@ -124,8 +124,22 @@ def test_survey_journey_keyboard_only_with_axe(live_server, page):
     check(respondent, "07-thanks")
     respondent.context.close()
     for number, path in enumerate(paths[1:3], start=1):
-        respondent = page.context.browser.new_context(bypass_csp=True, locale="de-DE").new_page()
+        # the second on a phone-sized screen, the third in English
+        respondent = page.context.browser.new_context(
+            bypass_csp=True,
+            locale="de-DE",
+            viewport={"width": 390, "height": 844} if number == 1 else None,
+            is_mobile=number == 1,
+            has_touch=number == 1,
+        ).new_page()
         respondent.goto(f"{live_server.url}{path}")
+        if number == 1:
+            check(respondent, "05b-answer-phone")
+            assert respondent.evaluate("document.documentElement.scrollWidth") <= 390
+        else:
+            respondent.get_by_role("link", name="English").click()
+            assert respondent.locator("html").get_attribute("lang") == "en"
+            check(respondent, "05c-answer-english")
         answer_with_keyboard(respondent, not_german=False, group_index=number)
         respondent.context.close()
     assert Response.objects.count() == 3

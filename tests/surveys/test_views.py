@@ -226,3 +226,16 @@ def test_results_page_query_count_does_not_grow_with_responses(client, django_as
         add_response(campaign, group=["trainee", "manager", "other"][i % 3], mh="yes" if i % 4 else "no")
     with django_assert_num_queries(len(few.captured_queries)):
         client.get(reverse("surveys:results", args=[campaign.pk]))
+
+
+@pytest.mark.django_db
+def test_a_link_of_a_closed_campaign_gets_a_clear_page():
+    campaign, tokens, hr = open_campaign_with_invitations(employees=5)
+    campaign_close(actor=hr, campaign=campaign)
+    respondent = Client()
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    page = respondent.get("/surveys/answer/")
+    assert page.status_code == 410
+    assert b'id="not-open"' in page.content
+    assert answer(Client(), tokens[1]).status_code == 410
+    assert Response.objects.count() == 0
