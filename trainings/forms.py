@@ -24,7 +24,7 @@ class CourseForm(forms.ModelForm):
         queryset=Organisation.objects.all(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("Their HR offices may enrol employees. Seat quotas are set in the administration."),
+        help_text=_("Their HR offices may enrol employees. Seat quotas are set on the course page."),
     )
 
     class Meta:

@@ -106,6 +106,45 @@ def course_update(*, actor: User, course: Course, **fields) -> Course:
     return course
 
 
+@transaction.atomic
+def course_participants_set(*, actor: User, course: Course, quotas: dict) -> None:
+    """Make exactly the organisations in `quotas` (organisation → seat quota or None) take part. An
+    organisation whose employees hold active enrolments cannot be removed. Lowering a quota keeps the seats
+    already taken; further enrolments of that organisation wait."""
+    current = {p.organisation_id: p for p in course.participants.select_for_update()}
+    wanted = {organisation.pk: (organisation, quota) for organisation, quota in quotas.items()}
+    wanted.pop(course.organiser_id, None)
+    removed = set(current) - set(wanted)
+    if removed:
+        busy = (
+            Enrolment.objects.active()
+            .filter(course_date__course=course, organisation_id__in=removed)
+            .values_list("organisation__name", flat=True)
+            .distinct()
+        )
+        if busy:
+            raise ValidationError(
+                _("%(names)s still have employees enrolled in this course.") % {"names": ", ".join(busy)}
+            )
+    changes = {}
+    for organisation_id in removed:
+        changes[str(current[organisation_id].organisation)] = [str(current[organisation_id].seat_quota), ""]
+        current[organisation_id].delete()
+    for organisation_id, (organisation, quota) in wanted.items():
+        participant = current.get(organisation_id)
+        if participant is None:
+            course.participants.create(organisation=organisation, seat_quota=quota)
+            changes[str(organisation)] = ["", str(quota)]
+        elif participant.seat_quota != quota:
+            changes[str(organisation)] = [str(participant.seat_quota), str(quota)]
+            participant.seat_quota = quota
+            participant.save(update_fields=["seat_quota"])
+    if changes:
+        audit_record(
+            actor=actor, action=AuditEntry.Action.CHANGE, obj=course, changes={"participants": changes}
+        )
+
+
 def _check_date(course_date: CourseDate) -> None:
     errors = {}
     if course_date.starts_at and course_date.ends_at and course_date.ends_at <= course_date.starts_at:

@@ -1,6 +1,7 @@
 """Celery tasks of the trainings app: thin wrappers that take primary keys and call domain functions."""
 
 import io
+import smtplib
 import zipfile
 from datetime import timedelta
 
@@ -75,7 +76,7 @@ def enrolment_mail(enrolment: Enrolment, event: str) -> EmailMessage | None:
     name="trainings.send_enrolment_mails",
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT_ERRORS,
+    autoretry_for=(*TRANSIENT_ERRORS, smtplib.SMTPException),
     retry_backoff=5,
     max_retries=5,
 )

@@ -9,6 +9,11 @@ urlpatterns = [
     path("courses/new/", views.CourseCreateView.as_view(), name="course_create"),
     path("courses/<int:pk>/", views.CourseDetailView.as_view(), name="course_detail"),
     path("courses/<int:course_pk>/edit/", views.CourseUpdateView.as_view(), name="course_update"),
+    path(
+        "courses/<int:course_pk>/participants/",
+        views.CourseParticipantsView.as_view(),
+        name="course_participants",
+    ),
     path("courses/<int:course_pk>/dates/new/", views.CourseDateCreateView.as_view(), name="date_create"),
     path("dates/<int:pk>/", views.CourseDateDetailView.as_view(), name="date_detail"),
     path("dates/<int:pk>/edit/", views.CourseDateUpdateView.as_view(), name="date_update"),

@@ -27,6 +27,7 @@ from .services import (
     course_date_cancel,
     course_date_create,
     course_date_update,
+    course_participants_set,
     course_update,
     enrolling_organisation_ids,
     enrolment_cancel,
@@ -574,3 +575,54 @@ class ReportView(RoleRequiredMixin, TemplateView):
             d.fill_rate = round(100 * d.seated_count / d.capacity, 1) if d.capacity else 0
         context.update(units=report_by_unit(self.request.user), dates=dates)
         return context
+
+
+class CourseParticipantsView(OrganiserCourseMixin, TemplateView):
+    """The organisations taking part in a course and each one's seat quota per date."""
+
+    template_name = "trainings/participants.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        course = self.get_course()
+        participants = list(course.participants.select_related("organisation"))
+        taken = {p.organisation_id for p in participants} | {course.organiser_id}
+        context.update(
+            course=course,
+            participants=participants,
+            candidates=Organisation.objects.exclude(pk__in=taken).order_by("name"),
+        )
+        return context
+
+    def post(self, request, course_pk):
+        course = self.get_course()
+        quotas = {}
+        errors = []
+        for participant in course.participants.select_related("organisation"):
+            if request.POST.get(f"remove-{participant.pk}"):
+                continue
+            raw = request.POST.get(f"quota-{participant.pk}", "").strip()
+            if raw and not raw.isdigit():
+                errors.append(
+                    _("The seat quota of %(name)s must be a whole number.")
+                    % {"name": participant.organisation}
+                )
+                continue
+            quotas[participant.organisation] = int(raw) if raw else None
+        new_id = request.POST.get("add-organisation", "")
+        if new_id.isdigit():
+            organisation = get_object_or_404(Organisation, pk=new_id)
+            raw = request.POST.get("add-quota", "").strip()
+            if raw and not raw.isdigit():
+                errors.append(_("The seat quota must be a whole number."))
+            else:
+                quotas[organisation] = int(raw) if raw else None
+        if not errors:
+            try:
+                course_participants_set(actor=request.user, course=course, quotas=quotas)
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            return self.render_to_response(self.get_context_data(errors=errors), status=422)
+        messages.success(request, _("The organisations taking part were saved."))
+        return redirect(course)

@@ -152,6 +152,8 @@ def test_organiser_pages_are_accessible(demo, live_server, page):
     course = Course.objects.get(title="Interkulturelle Sensibilisierung")
     page.goto(f"{demo}/trainings/courses/new/")
     check(page, "course-form")
+    page.goto(f"{demo}/trainings/courses/{course.pk}/participants/")
+    check(page, "participants")
     page.goto(f"{demo}/trainings/courses/{course.pk}/dates/new/")
     check(page, "date-form")
     page.locator("main form button[type=submit]").click()

@@ -428,3 +428,30 @@ def test_enrol_result_query_count(
     with django_assert_num_queries(5):
         response = client.get(reverse("trainings:enrol_result", args=[course_date.pk]))
     assert len(response.context["seated"]) == count
+
+
+def test_organiser_sets_organisations_and_quotas(client, course, duisburg, hr_duisburg, organiser):
+    added = OrganisationFactory(name="Stadt Mülheim")
+    url = reverse("trainings:course_participants", args=[course.pk])
+    client.force_login(hr_duisburg)
+    assert client.get(url).status_code == 404
+    client.force_login(organiser)
+    assert client.get(url).status_code == 200
+    duisburg_part = course.participants.get(organisation=duisburg)
+    response = client.post(
+        url, {f"quota-{duisburg_part.pk}": "5", "add-organisation": added.pk, "add-quota": ""}
+    )
+    assert response.status_code == 302
+    assert dict(course.participants.values_list("organisation__name", "seat_quota")) == {
+        "Stadt Duisburg": 5,
+        "Stadt Mülheim": None,
+    }
+    # an organisation with enrolled employees cannot be removed
+    enrolment_create_many(
+        actor=hr_duisburg, course_date=CourseDateFactory(course=course), employees=employees_of(duisburg, 1)
+    )
+    response = client.post(url, {f"remove-{duisburg_part.pk}": "1"})
+    assert response.status_code == 422
+    assert course.participants.filter(organisation=duisburg).exists()
+    response = client.post(url, {f"quota-{duisburg_part.pk}": "x"})
+    assert response.status_code == 422
