@@ -6,6 +6,7 @@ and the answers, under a random primary key, and nothing about who, when or from
 
 import uuid
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -54,6 +55,7 @@ class Campaign(models.Model):
     k = models.PositiveSmallIntegerField(
         _("minimum group size"),
         default=5,
+        validators=[MinValueValidator(MIN_K)],
         help_text=_("Figures for fewer respondents than this are never shown (at least 3)."),
     )
     previous_estimate = models.CharField(
@@ -76,8 +78,16 @@ class Campaign(models.Model):
         verbose_name = _("survey campaign")
         verbose_name_plural = _("survey campaigns")
         constraints = [
-            models.CheckConstraint(condition=Q(k__gte=MIN_K), name="campaign_k_at_least_3"),
-            models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")), name="campaign_period"),
+            models.CheckConstraint(
+                condition=Q(k__gte=MIN_K),
+                name="campaign_k_at_least_3",
+                violation_error_message=_("The minimum group size must be at least 3."),
+            ),
+            models.CheckConstraint(
+                condition=Q(closes_on__gte=models.F("opens_on")),
+                name="campaign_period",
+                violation_error_message=_("The campaign cannot close before it opens."),
+            ),
         ]
 
     def __str__(self):

@@ -59,3 +59,14 @@ def test_k_below_3_is_refused_by_the_database():
     campaign = make_campaign()
     with pytest.raises(IntegrityError):
         Campaign.objects.filter(pk=campaign.pk).update(k=2)
+
+
+@pytest.mark.django_db
+def test_k_below_3_gets_a_readable_validation_error():
+    from django.core.exceptions import ValidationError
+
+    campaign = make_campaign()
+    campaign.k = 2
+    with pytest.raises(ValidationError) as error:
+        campaign.full_clean()
+    assert "k" in error.value.message_dict
