@@ -1,0 +1,21 @@
+import pytest
+
+from tests.trainings.conftest import employees_of
+from trainings.selectors import trained_by_target_group
+from trainings.services import attendance_mark, enrolment_create_many
+
+pytestmark = pytest.mark.django_db
+
+
+def test_trained_by_target_group(course_date, duisburg, oberhausen, hr_duisburg, hr_oberhausen, organiser):
+    trainees = employees_of(duisburg, 2, target_group="trainee")
+    manager = employees_of(oberhausen, 1, target_group="manager")
+    seated = enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=trainees).seated
+    seated += enrolment_create_many(actor=hr_oberhausen, course_date=course_date, employees=manager).seated
+    attendance_mark(
+        actor=organiser,
+        course_date=course_date,
+        marks={seated[0].pk: "attended", seated[1].pk: "no_show", seated[2].pk: "attended"},
+    )
+    assert trained_by_target_group() == {"trainee": 1, "public_facing": 0, "manager": 1, "other": 0}
+    assert trained_by_target_group(organisation_ids=[duisburg.pk])["manager"] == 0
