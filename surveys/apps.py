@@ -7,6 +7,6 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Surveys")
 
     def ready(self):
-        from . import logging
+        from . import log_filters
 
-        logging.install()
+        log_filters.install()
