@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.models import AuditEntry, Employee, Organisation, OrgUnit, User
@@ -151,6 +152,7 @@ def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[I
     return invitations
 
 
+@sensitive_variables()
 def invitation_issue_token(*, invitation: Invitation, reminder: bool = False) -> str | None:
     """A new token for an unused invitation (the old link stops working); None if it was used meanwhile.
     The caller puts the token into one message or letter and forgets it."""
@@ -201,6 +203,7 @@ class Answers:
     languages: tuple[str, ...]
 
 
+@sensitive_variables()
 def response_fields(answers: Answers) -> dict:
     """What a response stores: the answers (the year only as before/since 1950) and the two derived values."""
     person = q.person_immigrated_since_cutoff(answers.birth_country, answers.immigration_year)
@@ -247,6 +250,7 @@ def invitation_for_token_hash(digest: str) -> Invitation:
 
 
 @transaction.atomic
+@sensitive_variables()
 def response_submit(*, token_digest: str, answers: Answers) -> None:
     """Mark the invitation used and store the response, in one transaction. The row lock settles concurrent
     submissions with the same token; the conditional update is a second guard. Returns nothing: not even the

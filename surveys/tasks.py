@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.jobs import JobTask, job_store_result
 from vielfalt.pdf import render_pdf
@@ -30,6 +31,7 @@ def _invitations_to_send(campaign_id: int, *, reminder: bool):
 
 
 @shared_task(base=JobTask, name="surveys.send_invitations")
+@sensitive_variables()
 def task_send_invitations(*, job_id, campaign_id: int, base_url: str, reminder: bool = False):
     """E-mail every unsent invitation (or, as a reminder, every sent but unused one) a fresh link. A retry
     continues where it stopped: an invitation already sent is not sent again."""
@@ -54,6 +56,7 @@ def task_send_invitations(*, job_id, campaign_id: int, base_url: str, reminder: 
 
 
 @shared_task(base=JobTask, name="surveys.render_letters")
+@sensitive_variables()
 def task_render_letters(*, job_id, campaign_id: int, base_url: str):
     """Printable letters (one page per person, link and QR code) for unused invitations of employees without
     e-mail. Each run issues new links: the letters of an earlier run stop working."""

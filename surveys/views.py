@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
 
 from vielfalt.audit import audit_record
@@ -305,6 +306,7 @@ class TokenView(View):
     """Exchange the one-time token for a session entry and redirect to a URL without it. Always a redirect:
     an unknown token must not become a 404 whose path (with the token) Django would log."""
 
+    @method_decorator(sensitive_variables())
     def get(self, request, token):
         request.session.cycle_key()
         request.session[SESSION_KEY] = token_hash(token)
@@ -315,6 +317,7 @@ class TokenView(View):
 
 @method_decorator(never_cache, name="dispatch")
 @method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(sensitive_post_parameters(), name="dispatch")  # error reports show no answer
 class AnswerView(View):
     """The survey under a URL without the token. Survey pages send "Referrer-Policy: no-referrer"; browsers
     then send "Origin: null" and no Referer with a POST, which Django's CSRF check refuses. The form carries a

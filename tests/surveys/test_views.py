@@ -239,3 +239,17 @@ def test_a_link_of_a_closed_campaign_gets_a_clear_page():
     assert b'id="not-open"' in page.content
     assert answer(Client(), tokens[1]).status_code == 410
     assert Response.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_error_reports_would_show_no_answer():
+    from django.test import RequestFactory
+    from django.views.debug import SafeExceptionReporterFilter
+
+    from surveys.views import AnswerView
+
+    request = RequestFactory().post("/surveys/answer/", {"own_citizenship": "not_german"})
+    request.session = Client().session
+    AnswerView.as_view()(request)
+    cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert "not_german" not in str(cleansed)
