@@ -2,6 +2,7 @@
 TEXT values escaped, times in UTC."""
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -54,7 +55,7 @@ def course_date_ics(course_date, *, status: str = "", url: str = "") -> bytes:
     if course_date.trainer:
         description = f"{description}\n\nTrainer: {course_date.trainer}"
     location = course_date.location or course_date.online_link
-    domain = getattr(settings, "PORTAL_DOMAIN", "") or "vielfalt-verbindet.invalid"
+    domain = urlsplit(settings.PORTAL_URL).hostname or "vielfalt-verbindet.invalid"
     properties = [
         ("BEGIN", "VCALENDAR"),
         ("VERSION", "2.0"),
