@@ -23,7 +23,6 @@ from .services import (
 )
 from .tasks import survey_link
 
-BASE_URL = "http://127.0.0.1:8000/"
 INTRODUCTION = {
     "purpose": (
         "Wir möchten wissen, wie vielfältig unsere Belegschaft ist, um die interkulturelle Öffnung der "
@@ -130,4 +129,4 @@ def _oberhausen(stdout) -> None:
     for invitation in Invitation.objects.filter(campaign=campaign, used=False).order_by("pk"):
         token = invitation_issue_token(invitation=invitation)
         if token:
-            stdout.write(f"  {survey_link(BASE_URL, token)}")
+            stdout.write(f"  {survey_link(token)}")

@@ -18,9 +18,9 @@ from .results import campaign_results, results_visible
 from .services import invitation_issue_token
 
 
-def survey_link(base_url: str, token: str) -> str:
-    """The absolute one-time link (`base_url` is the portal's address as the requesting HR user saw it)."""
-    return base_url.rstrip("/") + reverse("surveys:token", args=[token])
+def survey_link(token: str) -> str:
+    """The absolute one-time link, at the portal's public address (PORTAL_URL)."""
+    return settings.PORTAL_URL + reverse("surveys:token", args=[token])
 
 
 def _invitations_to_send(campaign_id: int, *, reminder: bool):
@@ -32,7 +32,7 @@ def _invitations_to_send(campaign_id: int, *, reminder: bool):
 
 @shared_task(base=JobTask, name="surveys.send_invitations")
 @sensitive_variables()
-def task_send_invitations(*, job_id, campaign_id: int, base_url: str, reminder: bool = False):
+def task_send_invitations(*, job_id, campaign_id: int, reminder: bool = False):
     """E-mail every unsent invitation (or, as a reminder, every sent but unused one) a fresh link. A retry
     continues where it stopped: an invitation already sent is not sent again."""
     campaign = Campaign.objects.get(pk=campaign_id)
@@ -47,7 +47,7 @@ def task_send_invitations(*, job_id, campaign_id: int, base_url: str, reminder: 
                 continue
             body = render_to_string(
                 "surveys/email/invitation.txt",
-                {"campaign": campaign, "link": survey_link(base_url, token), "reminder": reminder},
+                {"campaign": campaign, "link": survey_link(token), "reminder": reminder},
             )
             subject = _("Reminder: %(title)s") if reminder else "%(title)s"
             EmailMessage(
@@ -57,7 +57,7 @@ def task_send_invitations(*, job_id, campaign_id: int, base_url: str, reminder: 
 
 @shared_task(base=JobTask, name="surveys.render_letters")
 @sensitive_variables()
-def task_render_letters(*, job_id, campaign_id: int, base_url: str):
+def task_render_letters(*, job_id, campaign_id: int):
     """Printable letters (one page per person, link and QR code) for unused invitations of employees without
     e-mail. Each run issues new links: the letters of an earlier run stop working."""
     import segno
@@ -71,7 +71,7 @@ def task_render_letters(*, job_id, campaign_id: int, base_url: str):
         token = invitation_issue_token(invitation=invitation)
         if token is None:
             continue
-        link = survey_link(base_url, token)
+        link = survey_link(token)
         qr = segno.make(link, error="m").svg_inline(scale=4, omitsize=False, title=_("QR code of the link"))
         letters.append({"employee": invitation.employee, "link": link, "qr": qr})
     with translation.override(settings.LANGUAGE_CODE):

@@ -188,7 +188,6 @@ def _enqueue_sending(request, campaign, *, reminder: bool):
         requested_by=request.user,
         organisation=campaign.organisation,
         campaign_id=campaign.pk,
-        base_url=request.build_absolute_uri("/"),
         reminder=reminder,
     )
     return job
@@ -220,7 +219,6 @@ class LettersView(CampaignMixin, View):
             requested_by=request.user,
             organisation=campaign.organisation,
             campaign_id=campaign.pk,
-            base_url=request.build_absolute_uri("/"),
         )
         return redirect(job)
 

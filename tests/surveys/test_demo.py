@@ -29,5 +29,5 @@ def test_seed_demo_adds_a_closed_and_an_open_campaign_idempotently(settings):
     links = [line.strip() for line in out.getvalue().splitlines() if "/surveys/t/" in line]
     assert len(links) == 40
     respondent = Client()
-    respondent.get(links[0].removeprefix("http://127.0.0.1:8000"))
+    respondent.get(links[0][links[0].index("/surveys/t/") :])
     assert respondent.get("/surveys/answer/").status_code == 200

@@ -31,7 +31,6 @@ def test_the_worker_mails_each_invitation_a_working_link_once(celery_worker):
         kind="surveys.send_invitations",
         requested_by=hr,
         campaign_id=campaign.pk,
-        base_url="https://portal.example/",
     )
     assert wait_until_finished(job).status == Job.Status.READY
     assert len(mail.outbox) == 6
@@ -50,7 +49,6 @@ def test_the_worker_mails_each_invitation_a_working_link_once(celery_worker):
         kind="surveys.send_invitations",
         requested_by=hr,
         campaign_id=campaign.pk,
-        base_url="https://portal.example/",
     )
     assert wait_until_finished(again).status == Job.Status.READY
     assert len(mail.outbox) == 6
@@ -65,7 +63,6 @@ def test_reminders_only_to_unused_invitations_with_new_links(django_capture_on_c
             task=task_send_invitations,
             kind="surveys.send_invitations",
             campaign_id=campaign.pk,
-            base_url="https://portal.example/",
             reminder=True,
         )
     assert len(mail.outbox) == 3
