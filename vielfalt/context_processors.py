@@ -19,7 +19,7 @@ def _navigation(request) -> list[dict]:
         ("employee_list", _("Employees"), user.is_partner_hr or user.is_administrator),
         ("partnerships:index", _("Partnerships"), True),
         ("trainings:index", _("Trainings"), True),
-        ("surveys:index", _("Surveys"), True),
+        ("surveys:index", _("Surveys"), user.is_partner_hr or user.is_ministry_staff),
         ("audit_log", _("Audit log"), user.is_ministry_staff),
         ("admin:index", _("Administration"), user.is_administrator and user.is_staff),
     ]
