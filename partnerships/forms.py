@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, OrgUnit
 
-from .models import Agreement, Commitment, ProgressReport, Signatory
+from .models import Agreement, AnonymisedProcedure, Commitment, ProgressReport, Signatory
 from .services import signed_copy_check
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -81,6 +81,7 @@ class CommitmentForm(forms.ModelForm):
             "unit",
             "due_on",
             "responsible_unit",
+            "indicator_source",
             "order",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3}), "due_on": DATE_WIDGET}
@@ -151,3 +152,50 @@ class SignedCopyForm(forms.Form):
         upload = self.cleaned_data["file"]
         signed_copy_check(upload)
         return upload
+
+
+class ProcedureForm(forms.ModelForm):
+    class Meta:
+        model = AnonymisedProcedure
+        fields = [
+            "organisation",
+            "org_unit",
+            "post",
+            "held_on",
+            "method",
+            "applications",
+            "invited",
+            "posts_filled",
+            "stated_migration_background",
+        ]
+        widgets = {"held_on": DATE_WIDGET}
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations
+        if len(organisations) == 1:
+            self.fields["organisation"].initial = organisations[0]
+        if self.instance.pk:
+            self.fields["organisation"].disabled = True
+        self.fields["org_unit"].queryset = OrgUnit.objects.filter(
+            organisation__in=organisations
+        ).select_related("organisation")
+        self.fields["org_unit"].label_from_instance = lambda u: f"{u.organisation.name} – {u.name}"
+
+    def clean(self):
+        cleaned = super().clean()
+        received, invited, filled = (cleaned.get(n) for n in ("applications", "invited", "posts_filled"))
+        stated = cleaned.get("stated_migration_background")
+        if received is not None and invited is not None and invited > received:
+            self.add_error("invited", _("More invited than applications received."))
+        if invited is not None and filled is not None and filled > invited:
+            self.add_error("posts_filled", _("More posts filled than applicants invited."))
+        if received is not None and stated is not None and stated > received:
+            self.add_error("stated_migration_background", _("More than the applications received."))
+        unit, organisation = cleaned.get("org_unit"), cleaned.get("organisation")
+        if unit and organisation and unit.organisation_id != organisation.pk:
+            self.add_error("org_unit", _("The org unit must belong to the organisation."))
+        held_on = cleaned.get("held_on")
+        if held_on and held_on > timezone.localdate():
+            self.add_error("held_on", _("The date lies in the future."))
+        return cleaned

@@ -129,6 +129,17 @@ class Commitment(models.Model):
         BEHIND = "behind", _("behind")
         DONE = "done", _("done")
 
+    class IndicatorSource(models.TextChoices):
+        """Where the portal itself finds the value reached; the dashboard layer computes it."""
+
+        NONE = "", _("progress reports only")
+        TRAINED_TRAINEES = "trained_trainees", _("trainees who attended a course")
+        TRAINED_PUBLIC_FACING = "trained_public_facing", _("public-facing staff who attended a course")
+        TRAINED_MANAGERS = "trained_managers", _("managers who attended a course")
+        TRAINED_SHARE = "trained_share", _("share of active employees who attended a course (%)")
+        SURVEY_MIGRATION_SHARE = "survey_migration_share", _("survey: share with a migration background (%)")
+        ANONYMISED_POSTS_FILLED = "anonymised_posts_filled", _("posts filled through anonymised procedures")
+
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="commitments")
     field_of_action = models.CharField(_("field of action"), max_length=200)
     description = models.TextField(_("description"), max_length=5000)
@@ -145,6 +156,14 @@ class Commitment(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("responsible org unit"),
+    )
+    indicator_source = models.CharField(
+        _("computed from"),
+        max_length=30,
+        choices=IndicatorSource.choices,
+        default=IndicatorSource.NONE,
+        blank=True,
+        help_text=_("Optional: the portal computes the value reached from its own data."),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
@@ -288,3 +307,92 @@ class ExpiryNotice(models.Model):
 
     def __str__(self):
         return f"{self.agreement_id}: {self.days}"
+
+
+class ProcedureQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Ministry staff see every procedure, partner HR its own organisations'."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_ministry_staff:
+            return self
+        return self.filter(organisation_id__in=user.organisation_ids(Role.HR))
+
+
+class AnonymisedProcedure(models.Model):
+    """A recruitment procedure a partner ran anonymously: counts only, never an applicant."""
+
+    class Method(models.TextChoices):
+        STANDARD_FORM = "standard_form", _("standardised application form")
+        BLANKED_FIELDS = "blanked_fields", _("blanked fields in the online system")
+        REDACTED_COPIES = "redacted_copies", _("redacted copies")
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="anonymised_procedures",
+        verbose_name=_("organisation"),
+    )
+    org_unit = models.ForeignKey(
+        OrgUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("org unit"),
+    )
+    post = models.CharField(_("post"), max_length=200)
+    held_on = models.DateField(_("date"))
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices)
+    applications = models.PositiveIntegerField(_("applications received"))
+    invited = models.PositiveIntegerField(_("invited to interview"))
+    posts_filled = models.PositiveIntegerField(_("posts filled"))
+    stated_migration_background = models.PositiveIntegerField(
+        _("applicants who stated a migration background"),
+        null=True,
+        blank=True,
+        help_text=_("Only where the voluntary question was asked. Shown only from 5 applicants on."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProcedureQuerySet.as_manager()
+
+    K = 5  # figures about fewer applicants than this are not shown
+
+    class Meta:
+        ordering = ["-held_on", "-pk"]
+        verbose_name = _("anonymised application procedure")
+        verbose_name_plural = _("anonymised application procedures")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(invited__lte=F("applications")), name="procedure_invited_le_received"
+            ),
+            models.CheckConstraint(
+                condition=Q(posts_filled__lte=F("invited")), name="procedure_filled_le_invited"
+            ),
+            models.CheckConstraint(
+                condition=Q(stated_migration_background__isnull=True)
+                | Q(stated_migration_background__lte=F("applications")),
+                name="procedure_stated_le_received",
+            ),
+            models.CheckConstraint(condition=~Q(post=""), name="procedure_post_set"),
+        ]
+        indexes = [models.Index(fields=["organisation", "held_on"], name="procedure_org_date")]
+
+    def __str__(self):
+        return f"{self.post} ({self.held_on:%d.%m.%Y})"
+
+    def get_absolute_url(self):
+        return reverse("partnerships:procedure_update", args=[self.pk])
+
+    @property
+    def stated_migration_background_shown(self) -> int | None:
+        """The count as published: hidden when it, or the applicants who did not state one, are under k."""
+        stated = self.stated_migration_background
+        if stated is None or stated < self.K or self.applications - stated < self.K:
+            return None
+        return stated

@@ -26,6 +26,7 @@ from vielfalt.pdf import render_pdf
 from .models import (
     Agreement,
     AgreementDocument,
+    AnonymisedProcedure,
     Commitment,
     ExpiryNotice,
     ProgressReport,
@@ -55,6 +56,7 @@ COMMITMENT_FIELDS = [
     "unit",
     "due_on",
     "responsible_unit",
+    "indicator_source",
     "order",
 ]
 
@@ -637,3 +639,69 @@ def agreements_announce_expiring(*, today: date | None = None) -> int:
             )
             sent += 1
     return sent
+
+
+# --- Anonymised application procedures ------------------------------------------------------------------------
+
+PROCEDURE_FIELDS = [
+    "org_unit",
+    "post",
+    "held_on",
+    "method",
+    "applications",
+    "invited",
+    "posts_filled",
+    "stated_migration_background",
+]
+
+
+def _require_partner_hr(actor: User, organisation: Organisation) -> None:
+    if not (actor.is_administrator or organisation.pk in actor.organisation_ids(Role.HR)):
+        raise PermissionDenied(_("Only the partner's HR records anonymised procedures."))
+
+
+def _check_procedure(procedure: AnonymisedProcedure) -> None:
+    if procedure.org_unit_id and procedure.org_unit.organisation_id != procedure.organisation_id:
+        raise ValidationError({"org_unit": _("The org unit must belong to the organisation.")})
+    procedure.full_clean()
+
+
+@transaction.atomic
+def procedure_create(*, actor: User, organisation: Organisation, **fields) -> AnonymisedProcedure:
+    """Partner HR records an anonymised application procedure of its organisation."""
+    _require_partner_hr(actor, organisation)
+    procedure = AnonymisedProcedure(
+        organisation=organisation, created_by=actor, **{name: fields.get(name) for name in PROCEDURE_FIELDS}
+    )
+    _check_procedure(procedure)
+    procedure.save()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=procedure,
+        organisation=organisation,
+        changes={name: str(getattr(procedure, name) or "") for name in PROCEDURE_FIELDS},
+    )
+    return procedure
+
+
+@transaction.atomic
+def procedure_update(*, actor: User, procedure: AnonymisedProcedure, **fields) -> AnonymisedProcedure:
+    _require_partner_hr(actor, procedure.organisation)
+    procedure = AnonymisedProcedure.objects.select_for_update().get(pk=procedure.pk)
+    before = {name: getattr(procedure, name) for name in PROCEDURE_FIELDS}
+    for name in PROCEDURE_FIELDS:
+        if name in fields:
+            setattr(procedure, name, fields[name])
+    _check_procedure(procedure)
+    changes = model_changes(procedure, PROCEDURE_FIELDS, before)
+    if changes:
+        procedure.save()
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=procedure,
+            organisation=procedure.organisation,
+            changes=changes,
+        )
+    return procedure

@@ -10,25 +10,27 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
-from django.views.generic import DetailView, TemplateView
+from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
-from vielfalt.models import Job, OrgUnit, Role
-from vielfalt.permissions import MinistryMixin, RoleRequiredMixin
+from vielfalt.models import Job, Organisation, OrgUnit, Role
+from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
 
 from .filters import AgreementFilter
 from .forms import (
     AgreementForm,
+    ProcedureForm,
     ProgressReportForm,
     SignedCopyForm,
     commitment_formset,
     formset_rows,
     signatory_formset,
 )
-from .models import Agreement, AgreementDocument, Commitment, ProgressReport
+from .models import Agreement, AgreementDocument, AnonymisedProcedure, Commitment, ProgressReport
 from .selectors import agreement_history
 from .services import (
     ALLOWED_TRANSITIONS,
+    PROCEDURE_FIELDS,
     AgreementFrozen,
     agreement_create,
     agreement_request_pdf,
@@ -38,6 +40,8 @@ from .services import (
     agreements_export_job,
     amendment_create,
     document_download_record,
+    procedure_create,
+    procedure_update,
     progress_report_create,
     signed_copy_upload,
 )
@@ -363,3 +367,83 @@ class ExportView(MinistryMixin, TemplateView):
         job = agreements_export_job(actor=request.user, filters=filters)
         messages.info(request, _("The export has started."))
         return redirect(f"{request.path}?{urlencode({**filters, 'job': job.pk})}")
+
+
+# --- Anonymised application procedures ------------------------------------------------------------------------
+
+
+class ProcedureListView(AgreementReaderMixin, ListView):
+    """Partner HR sees its own procedures, the ministry every partner's; `?organisation=` and `?year=` narrow
+    the list (the dashboard links here)."""
+
+    template_name = "partnerships/procedure_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        procedures = AnonymisedProcedure.objects.visible_to(self.request.user).select_related(
+            "organisation", "org_unit"
+        )
+        organisation = self.request.GET.get("organisation", "")
+        year = self.request.GET.get("year", "")
+        if organisation.isdigit():
+            procedures = procedures.filter(organisation_id=int(organisation))
+        if year.isdigit():
+            procedures = procedures.filter(held_on__year=int(year))
+        return procedures
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["may_record"] = user.is_administrator or user.is_partner_hr
+        context["filter_query"] = _filter_query(self.request)
+        return context
+
+
+def _recording_organisations(user):
+    if user.is_administrator:
+        return Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY)
+    return Organisation.objects.filter(pk__in=user.organisation_ids(Role.HR))
+
+
+class ProcedureFormView(PartnerHRMixin, View):
+    """Record (or correct) an anonymised procedure; HR only for its own organisations (others: 404)."""
+
+    template_name = "partnerships/procedure_form.html"
+
+    def get_object(self):
+        if "pk" not in self.kwargs:
+            return None
+        procedures = AnonymisedProcedure.objects.filter(
+            organisation__in=_recording_organisations(self.request.user)
+        ).select_related("organisation")
+        return get_object_or_404(procedures, pk=self.kwargs["pk"])
+
+    def show(self, form, procedure, status=200):
+        context = {"form": form, "procedure": procedure}
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request, pk=None):
+        procedure = self.get_object()
+        form = ProcedureForm(instance=procedure, organisations=_recording_organisations(request.user))
+        return self.show(form, procedure)
+
+    def post(self, request, pk=None):
+        procedure = self.get_object()
+        form = ProcedureForm(
+            request.POST, instance=procedure, organisations=_recording_organisations(request.user)
+        )
+        if form.is_valid():
+            data = {name: form.cleaned_data[name] for name in PROCEDURE_FIELDS}
+            try:
+                if procedure is None:
+                    procedure_create(
+                        actor=request.user, organisation=form.cleaned_data["organisation"], **data
+                    )
+                else:
+                    procedure_update(actor=request.user, procedure=procedure, **data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("The procedure was saved."))
+                return redirect("partnerships:procedure_list")
+        return self.show(form, procedure, status=422)

@@ -1,0 +1,199 @@
+"""Anonymised application procedures: constraints, services with audit entries, scoped pages."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from partnerships.models import AnonymisedProcedure
+from partnerships.services import procedure_create, procedure_update
+from vielfalt.audit import audit_entries_for
+from vielfalt.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+DAY = datetime.date(2014, 5, 2)
+
+
+def make(organisation, **fields):
+    values = {
+        "post": "Sachbearbeitung Bürgeramt",
+        "held_on": DAY,
+        "method": AnonymisedProcedure.Method.STANDARD_FORM,
+        "applications": 40,
+        "invited": 8,
+        "posts_filled": 2,
+        **fields,
+    }
+    return AnonymisedProcedure.objects.create(organisation=organisation, **values)
+
+
+def form_data(organisation, **fields):
+    return {
+        "organisation": organisation.pk,
+        "org_unit": "",
+        "post": "Sachbearbeitung Bürgeramt",
+        "held_on": "2014-05-02",
+        "method": "blanked_fields",
+        "applications": "30",
+        "invited": "6",
+        "posts_filled": "1",
+        "stated_migration_background": "",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"applications": 3, "invited": 4, "posts_filled": 1},
+        {"applications": 10, "invited": 4, "posts_filled": 5},
+        {"applications": 10, "invited": 4, "posts_filled": -1},
+        {"applications": 10, "invited": 4, "posts_filled": 1, "stated_migration_background": 11},
+    ],
+)
+def test_database_refuses_impossible_counts(duisburg, fields):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make(duisburg, **fields)
+
+
+def test_create_and_update_are_audited(hr_duisburg, duisburg):
+    procedure = procedure_create(
+        actor=hr_duisburg,
+        organisation=duisburg,
+        post="Ausbildung Verwaltungsfachangestellte",
+        held_on=DAY,
+        method=AnonymisedProcedure.Method.REDACTED_COPIES,
+        applications=120,
+        invited=20,
+        posts_filled=6,
+        stated_migration_background=30,
+    )
+    procedure_update(actor=hr_duisburg, procedure=procedure, posts_filled=7)
+    actions = [entry.action for entry in audit_entries_for(procedure)]
+    assert actions == [AuditEntry.Action.CHANGE, AuditEntry.Action.CREATE]
+    assert audit_entries_for(procedure).first().changes == {"posts_filled": ["6", "7"]}
+
+
+def test_only_the_partners_hr_records(hr_oberhausen, staff, duisburg):
+    for actor in (hr_oberhausen, staff):
+        with pytest.raises(PermissionDenied):
+            procedure_create(
+                actor=actor,
+                organisation=duisburg,
+                post="Stelle",
+                held_on=DAY,
+                method="standard_form",
+                applications=1,
+                invited=1,
+                posts_filled=1,
+            )
+
+
+def test_service_refuses_unit_of_another_organisation(hr_duisburg, duisburg, oberhausen):
+    unit = oberhausen.units.create(name="Amt 1")
+    with pytest.raises(ValidationError):
+        procedure_create(
+            actor=hr_duisburg,
+            organisation=duisburg,
+            org_unit=unit,
+            post="Stelle",
+            held_on=DAY,
+            method="standard_form",
+            applications=1,
+            invited=1,
+            posts_filled=1,
+        )
+
+
+@pytest.mark.parametrize(
+    ("stated", "applications", "shown"),
+    [(None, 40, None), (4, 40, None), (36, 40, None), (5, 40, 5), (20, 40, 20)],
+)
+def test_stated_migration_background_is_suppressed_under_k(duisburg, stated, applications, shown):
+    procedure = make(duisburg, applications=applications, stated_migration_background=stated)
+    assert procedure.stated_migration_background_shown == shown
+
+
+def test_hr_lists_only_its_own_and_ministry_all(client, hr_duisburg, staff, duisburg, oberhausen):
+    own = make(duisburg)
+    foreign = make(oberhausen, post="Stelle Oberhausen")
+    client.force_login(hr_duisburg)
+    response = client.get(reverse("partnerships:procedure_list"))
+    assert [p.pk for p in response.context["object_list"]] == [own.pk]
+    assert "Stelle Oberhausen" not in response.text
+    assert client.get(reverse("partnerships:procedure_update", args=[foreign.pk])).status_code == 404
+    client.force_login(staff)
+    response = client.get(reverse("partnerships:procedure_list"))
+    assert sorted(p.pk for p in response.context["object_list"]) == sorted([own.pk, foreign.pk])
+    # The ministry reads; recording is the partner's.
+    assert client.get(reverse("partnerships:procedure_update", args=[own.pk])).status_code == 403
+
+
+def test_list_filters_by_organisation_and_year(client, staff, duisburg, oberhausen):
+    make(duisburg)
+    later = make(duisburg, held_on=datetime.date(2015, 1, 5))
+    make(oberhausen)
+    client.force_login(staff)
+    url = reverse("partnerships:procedure_list")
+    response = client.get(url, {"organisation": duisburg.pk, "year": 2015})
+    assert [p.pk for p in response.context["object_list"]] == [later.pk]
+
+
+def test_list_query_count_does_not_grow(client, hr_duisburg, duisburg):
+    unit = duisburg.units.create(name="Amt für Personal")
+    client.force_login(hr_duisburg)
+    url = reverse("partnerships:procedure_list")
+    client.get(url)  # the first request of a session reads more (session, language)
+    counts = []
+    for index in range(3):
+        make(duisburg, org_unit=unit, post=f"Stelle {index}", stated_migration_background=10)
+        if index in (0, 2):
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(url)
+            assert len(response.context["object_list"]) == index + 1
+            counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+def test_create_through_the_page(client, hr_duisburg, duisburg):
+    client.force_login(hr_duisburg)
+    response = client.post(reverse("partnerships:procedure_create"), form_data(duisburg))
+    assert response.status_code == 302
+    procedure = AnonymisedProcedure.objects.get()
+    assert (procedure.organisation, procedure.applications, procedure.posts_filled) == (duisburg, 30, 1)
+    assert (
+        AuditEntry.objects.filter(object_id=str(procedure.pk), action=AuditEntry.Action.CREATE).count() == 1
+    )
+
+
+def test_page_shows_errors_for_impossible_counts(client, hr_duisburg, duisburg):
+    client.force_login(hr_duisburg)
+    response = client.post(
+        reverse("partnerships:procedure_create"), form_data(duisburg, invited="40", posts_filled="50")
+    )
+    assert response.status_code == 422
+    assert set(response.context["form"].errors) == {"invited", "posts_filled"}
+    assert AnonymisedProcedure.objects.count() == 0
+
+
+def test_hr_cannot_record_for_another_organisation(client, hr_duisburg, oberhausen):
+    client.force_login(hr_duisburg)
+    response = client.post(reverse("partnerships:procedure_create"), form_data(oberhausen))
+    assert response.status_code == 422
+    assert "organisation" in response.context["form"].errors
+
+
+def test_edit_through_the_page(client, hr_duisburg, duisburg):
+    procedure = make(duisburg)
+    client.force_login(hr_duisburg)
+    response = client.post(
+        reverse("partnerships:procedure_update", args=[procedure.pk]),
+        form_data(duisburg, applications="40", invited="8", posts_filled="3"),
+    )
+    assert response.status_code == 302
+    procedure.refresh_from_db()
+    assert procedure.posts_filled == 3
