@@ -2,23 +2,30 @@
 the foundation issue names; axe-core (WCAG 2.1 A/AA) must report nothing on any of them.
 
 Also: the import page with a faulty and a good file, the employee form with a validation error, the language
-switch, the skip link, and the Content-Security-Policy (in a context that does not bypass it).
+switch, the skip link, a phone-sized window, the main navigation, and the Content-Security-Policy (in a context
+that does not bypass it). No page may log a console error.
+
+The demo data is seeded once per module and restored before each test (see `demo_snapshot`).
 
 Screenshots of every visited page land in test-artifacts/screenshots/ (git-ignored)."""
 
+import io
 import re
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import override_settings
 from django.utils import translation
 
 from tests.conftest import axe_violations
 
+# Every test starts from the demo data, restored from a snapshot taken once per module (see `demo_snapshot`).
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "e2e-demo-password-42"
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
 SAMPLE_CSV = settings.BASE_DIR / "vielfalt" / "fixtures" / "employees-duisburg.csv"
 
@@ -35,12 +42,79 @@ DEMO_USERS = {
 # --- fixtures and helpers ------------------------------------------------------------------------------------
 
 
+SNAPSHOT_SCHEMA = "e2e_demo_snapshot"
+
+
+def _seed() -> None:
+    with override_settings(
+        PASSWORD_HASHERS=FAST_HASHERS,
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    ):
+        call_command("seed_demo", password=PASSWORD, force=True, stdout=io.StringIO())
+
+
+def _django_tables() -> list[str]:
+    return sorted(connection.introspection.django_table_names(only_existing=True, include_views=False))
+
+
+@pytest.fixture(scope="module")
+def demo_snapshot(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Run `seed_demo` once for the module and copy every table into a snapshot schema.
+
+    The live server needs real commits, so pytest-django flushes the database after each test; seeding again
+    for every test would take most of the module's time (the demo data grows with each app). On PostgreSQL
+    each test instead gets the tables back from the snapshot by `restore_demo` in milliseconds. Elsewhere
+    (SQLite) every test seeds."""
+    media = tmp_path_factory.mktemp("demo-media")
+    if connection.vendor != "postgresql":
+        yield media, False
+        return
+    with django_db_blocker.unblock():
+        with override_settings(MEDIA_ROOT=media):
+            _seed()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DROP SCHEMA IF EXISTS {SNAPSHOT_SCHEMA} CASCADE; CREATE SCHEMA {SNAPSHOT_SCHEMA}"
+            )
+            for table in _django_tables():
+                cursor.execute(f'CREATE TABLE {SNAPSHOT_SCHEMA}."{table}" AS TABLE "{table}"')
+        call_command("flush", interactive=False, verbosity=0, reset_sequences=False)
+        # Opened outside any test, this connection would be left behind and block dropping the test database.
+        connection.close()
+    yield media, True
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {SNAPSHOT_SCHEMA} CASCADE")
+        connection.close()
+
+
+def restore_demo(snapshot: bool) -> None:
+    if not snapshot:
+        _seed()
+        return
+    from django.contrib.contenttypes.models import ContentType
+
+    tables = _django_tables()
+    # Django's foreign keys on PostgreSQL are DEFERRABLE INITIALLY DEFERRED: any order works in one transaction.
+    # TRUNCATE keeps the sequences where the seed left them, so new rows get fresh ids.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in tables))
+        for table in tables:
+            cursor.execute(f'INSERT INTO "{table}" SELECT * FROM {SNAPSHOT_SCHEMA}."{table}"')
+    # The flush after the previous test re-created the content types under new ids.
+    ContentType.objects.clear_cache()
+
+
 @pytest.fixture
-def demo(live_server, settings):
-    """The demo data of `seed_demo`, served by the live server. Transactional tests flush the database after
-    each test, so every test seeds again; a fast hasher keeps that (and each login) cheap."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("seed_demo", password=PASSWORD, force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
+def demo(demo_snapshot, live_server, settings):
+    """The demo data of `seed_demo`, served by the live server; returns the server's URL."""
+    media, snapshot = demo_snapshot
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+    settings.MEDIA_ROOT = media
+    restore_demo(snapshot)
     return live_server.url
 
 
@@ -124,6 +198,32 @@ def test_demo_user_journey(demo, page, console, username):
     check_page(page, f"{username}-accessibility")
 
 
+NAVIGATION_CASES = [
+    pytest.param(
+        username,
+        marks=[
+            pytest.mark.xfail(
+                reason="vielfalt/context_processors.py shows 'Surveys' to course organisers, /surveys/ answers 403",
+                strict=False,
+            )
+        ]
+        if username == "schulung-oberhausen"
+        else [],
+    )
+    for username in DEMO_USERS
+]
+
+
+@pytest.mark.parametrize("username", NAVIGATION_CASES)
+def test_navigation_offers_only_pages_the_user_may_open(demo, page, username):
+    """No link in the main navigation leads to a 403 (or worse)."""
+    login(page, demo, username)
+    links = page.locator("#main-nav .nav-link").evaluate_all("links => links.map(a => a.href)")
+    assert links
+    statuses = {href.removeprefix(demo): page.request.get(href).status for href in links}
+    assert statuses == dict.fromkeys(statuses, 200)
+
+
 def test_login_page(demo, page, console):
     goto(page, console, f"{demo}/accounts/login/")
     assert page.evaluate("document.documentElement.lang") == "de"
@@ -167,24 +267,31 @@ def test_import_faulty_file_lists_problems(demo, page, console, tmp_path):
 
 
 def test_import_sample_file_through_the_browser(demo, page, console):
+    """The sample export of Duisburg, uploaded through the file input, puts every name back with its letters."""
     from vielfalt.models import Employee
 
-    Employee.objects.filter(organisation__slug="duisburg").delete()
+    duisburg = Employee.objects.filter(organisation__slug="duisburg")
+    # Employees have enrolments (protected): overwrite the names instead of deleting, the import restores them.
+    assert duisburg.update(first_name="Platzhalter", last_name="Platzhalter") == 120
     login(page, demo, "hr-duisburg")
     goto(page, console, f"{demo}/employees/import/")
     page.locator("input[type=file]").set_input_files(str(SAMPLE_CSV))
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(f"{demo}/employees/")
     assert page.locator(".alert-success").is_visible()
+    assert "120" in page.locator(".alert-success").inner_text()
     check_page(page, "hr-duisburg-import-done")
 
-    page.get_by_label(re.compile("Suche|Search")).fill("Yılmaz")
+    page.get_by_label(re.compile("^(Suche|Search)$")).fill("Yılmaz")
     page.locator("main form[role=search] button[type=submit]").click()
-    page.wait_for_url(re.compile(r"\?q="))
+    page.wait_for_url(re.compile(r"\?(.*&)?q="))
     names = page.locator("main table tbody").inner_text()
     assert "Yılmaz, Zülfiye" in names
-    assert Employee.objects.filter(organisation__slug="duisburg").count() == 120
+    assert "Platzhalter" not in names
     check_page(page, "hr-duisburg-employees-search")
+    assert not duisburg.filter(last_name="Platzhalter").exists()
+    assert duisburg.get(personnel_number="DU-10003").last_name == "Groß"
+    assert duisburg.get(personnel_number="DU-10004").last_name == "Schäfer"
 
 
 # --- employee form ------------------------------------------------------------------------------------------
@@ -238,20 +345,20 @@ def test_language_switch_to_english(demo, page, console):
     check_page(page, "hr-duisburg-employees-en")
 
 
-@pytest.mark.parametrize("path", ["/", "/employees/", "/accessibility/"])
-def test_skip_link_is_first_and_moves_focus_to_main(demo, page, console, path):
-    # Not the login page: Django's login form puts `autofocus` on the user name field.
+def test_skip_link_is_first_and_moves_focus_to_main(demo, page, console):
+    # Not on the login page: Django's login form puts `autofocus` on the user name field.
     login(page, demo, "hr-duisburg")
-    goto(page, console, f"{demo}{path}")
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.classList.contains('skip-link')")
-    assert page.locator(".skip-link").is_visible()  # visible once focused
-    shot(page, "hr-duisburg-skip-link" + (path.rstrip("/").replace("/", "-") or "-start"))
-    page.keyboard.press("Enter")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'main'")
-    # The next Tab continues inside main, not back in the header.
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.closest('main') !== null")
+    for path, name in (("/", "start"), ("/employees/", "employees"), ("/accessibility/", "accessibility")):
+        goto(page, console, f"{demo}{path}")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.classList.contains('skip-link')"), path
+        assert page.locator(".skip-link").is_visible()  # visible once focused
+        shot(page, f"hr-duisburg-skip-link-{name}")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.activeElement && document.activeElement.id === 'main'")
+        # The next Tab continues inside main, not back in the header.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('main') !== null"), path
 
 
 def test_narrow_screen(demo, page, console):
@@ -280,20 +387,31 @@ def test_no_csp_violations_and_scripts_load(demo, browser):
         errors = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # Injected by the browser itself, so not subject to the page's policy.
+        page.add_init_script(
+            "window.cspViolations = [];"
+            "document.addEventListener('securitypolicyviolation',"
+            " (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
         page.goto(f"{demo}/accounts/login/")
         assert page.evaluate("typeof htmx") == "object"
         assert page.evaluate("typeof bootstrap") == "object"
         login(page, demo, "hr-duisburg")
         for path in ("/", "/employees/", "/employees/import/", "/accessibility/"):
             response = page.goto(f"{demo}{path}")
-            assert "script-src" in response.headers["content-security-policy"]
+            policy = response.headers["content-security-policy"]
+            assert "script-src" in policy
+            assert "unsafe-inline" not in policy
             assert page.evaluate("typeof htmx") == "object", path
             assert page.evaluate("typeof bootstrap") == "object", path
+            assert page.evaluate("window.cspViolations") == [], path
         # The error summary is focused by portal.js: the portal's own script ran under the CSP too.
         page.goto(f"{demo}/employees/new/")
         page.locator("main form button[type=submit]").first.click()
         page.wait_for_load_state()
         assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+        assert page.evaluate("window.cspViolations") == []
+        assert [e for e in errors if "Content Security Policy" in e] == []
         assert errors == []
     finally:
         context.close()
