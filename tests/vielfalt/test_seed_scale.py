@@ -1,0 +1,79 @@
+"""`manage.py seed_scale` at a thousandth of full scale: the counts, idempotence, --reset and its refusals."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from partnerships.models import Agreement, AgreementDocument, Commitment, Signatory
+from surveys.models import Campaign, Invitation, Response
+from trainings.models import CourseDate, Enrolment
+from vielfalt.management.commands.seed_scale import PARTNER_PREFIX, counts_for
+from vielfalt.models import Employee, Organisation
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(**options) -> str:
+    out = StringIO()
+    call_command("seed_scale", scale=0.001, force=True, stdout=out, **options)
+    return out.getvalue()
+
+
+def test_counts_at_a_thousandth(postgres, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    output = seed()
+    expected = counts_for(0.001)
+    partners = Organisation.objects.filter(slug__startswith=PARTNER_PREFIX)
+    agreements = Agreement.objects.filter(partner__in=partners)
+    assert partners.count() == expected["partners"] == 1
+    assert agreements.count() == expected["agreements"] == 2
+    assert Signatory.objects.filter(agreement__in=agreements).count() == 3 * expected["agreements"]
+    assert Commitment.objects.filter(agreement__in=agreements).count() == 5 * expected["agreements"]
+    signed = agreements.filter(status__in=[Agreement.Status.SIGNED, Agreement.Status.ENDED])
+    assert AgreementDocument.objects.filter(agreement__in=signed, kind="signed").count() == signed.count()
+    assert Employee.objects.filter(organisation__in=partners).count() == expected["employees"] == 100
+    assert CourseDate.objects.filter(course__organiser__in=partners).count() == expected["course_dates"] == 5
+    assert Enrolment.objects.filter(organisation__in=partners).count() == expected["enrolments"] == 200
+    campaigns = Campaign.objects.filter(organisation__in=partners)
+    assert Response.objects.filter(campaign__in=campaigns).count() == expected["responses"] == 500
+    # Responses exist without any invitation: nothing could link one to the other.
+    assert not Invitation.objects.filter(campaign__in=campaigns).exists()
+    from django.apps import apps
+
+    try:
+        procedure = apps.get_model("partnerships", "AnonymisedProcedure")
+    except LookupError:
+        assert "skipped" in output
+    else:
+        assert procedure.objects.filter(organisation__in=partners).count() == expected["procedures"] == 2
+    assert "employees:" in output and " s" in output  # timings per table
+
+
+def test_second_run_does_nothing_and_reset_rebuilds(postgres, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    seed()
+    first_ids = set(Employee.objects.filter(personnel_number__startswith="SC-").values_list("pk", flat=True))
+    assert "nothing to do" in seed()
+    assert (
+        set(Employee.objects.filter(personnel_number__startswith="SC-").values_list("pk", flat=True))
+        == first_ids
+    )
+    seed(reset=True)
+    after = set(Employee.objects.filter(personnel_number__startswith="SC-").values_list("pk", flat=True))
+    assert len(after) == 100 and not after & first_ids
+
+
+def test_refuses_with_debug_off_unless_forced(postgres, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_scale", scale=0.001, stdout=StringIO())
+    assert not Organisation.objects.filter(slug__startswith=PARTNER_PREFIX).exists()
+
+
+def test_refuses_sqlite(db, monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    with pytest.raises(CommandError, match="PostgreSQL"):
+        call_command("seed_scale", scale=0.001, force=True, stdout=StringIO())
