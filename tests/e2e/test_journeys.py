@@ -198,20 +198,7 @@ def test_demo_user_journey(demo, page, console, username):
     check_page(page, f"{username}-accessibility")
 
 
-NAVIGATION_CASES = [
-    pytest.param(
-        username,
-        marks=[
-            pytest.mark.xfail(
-                reason="vielfalt/context_processors.py shows 'Surveys' to course organisers, /surveys/ answers 403",
-                strict=False,
-            )
-        ]
-        if username == "schulung-oberhausen"
-        else [],
-    )
-    for username in DEMO_USERS
-]
+NAVIGATION_CASES = list(DEMO_USERS)
 
 
 @pytest.mark.parametrize("username", NAVIGATION_CASES)
