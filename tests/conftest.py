@@ -2,9 +2,11 @@
 
 Without REQUIRE_SERVICES=1 a test whose service is missing is skipped; with it (CI) the test fails."""
 
+import http.server
 import logging
 import os
 import shutil
+import threading
 import uuid
 
 import pytest
@@ -184,3 +186,41 @@ def browser_login(page, live_server, user) -> None:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     page.context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": live_server.url}])
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    """A local web server that answers with a stylesheet and counts every request it gets."""
+
+    requests: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        _CountingHandler.requests.append(self.path)
+        body = b"body::after { content: 'FETCHED-FROM-NETWORK'; }"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/css")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class LocalServer:
+    def __init__(self, url: str, requests: list[str]):
+        self.url, self.requests = url, requests
+
+    def __str__(self):  # f"{local_http_server}/evil.css"
+        return self.url
+
+
+@pytest.fixture
+def local_http_server():
+    """A server on loopback (its URL as str(), the paths it was asked for as `.requests`), for proving that the
+    PDF renderer never reaches the network."""
+    _CountingHandler.requests = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LocalServer(f"http://127.0.0.1:{server.server_address[1]}", _CountingHandler.requests)
+    server.shutdown()

@@ -1,54 +1,20 @@
 """The agreement PDF read back as text: title, parties, signatories, commitments; hostile text stays text."""
 
-import http.server
-import io
 import re
-import threading
 
 import pytest
-from pypdf import PdfReader
 
 from partnerships.models import Side
 from partnerships.services import agreement_pdf_bytes, agreement_render_pdf
+from tests.helpers import pdf_text
 
 from .factories import AgreementFactory, CommitmentFactory, SignatoryFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def pdf_text(pdf: bytes) -> str:
-    reader = PdfReader(io.BytesIO(pdf))
-    return "\n".join(page.extract_text() for page in reader.pages)
-
-
 def compact(text: str) -> str:
     return re.sub(r"\s+", "", text)
-
-
-class CountingHandler(http.server.BaseHTTPRequestHandler):
-    requests: list[str] = []
-
-    def do_GET(self):  # noqa: N802
-        CountingHandler.requests.append(self.path)
-        body = b"body::after { content: 'FETCHED-FROM-NETWORK'; }"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/css")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def local_http_server():
-    CountingHandler.requests = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CountingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_pdf_contains_title_parties_signatories_and_commitments(agreement):
@@ -128,7 +94,7 @@ def test_hostile_text_in_every_field_is_printed_and_fetches_nothing(
     flat = compact(text)
     assert flat.count(compact('<img src="file:///etc/passwd">')) >= 8
     assert compact("{{ agreement.partner.pk }}{% now 'Y' %}") in flat
-    assert CountingHandler.requests == []
+    assert local_http_server.requests == []
     assert "READ-FROM-DISK" not in text
     assert "FETCHED-FROM-NETWORK" not in text
     assert "root:" not in text

@@ -13,21 +13,12 @@ from partnerships.models import Agreement, AgreementDocument, ExpiryNotice
 from partnerships.services import agreement_request_pdf, agreements_announce_expiring, agreements_export_job
 from partnerships.tasks import task_render_agreement_pdf
 from tests.factories import UserFactory
+from tests.helpers import wait_until_finished
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import Job
 
 from .conftest import make_signed
 from .factories import AgreementFactory
-
-
-def wait_until_finished(job: Job, timeout: float = 60) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.is_finished:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job still {job.status} after {timeout} s")
 
 
 @pytest.mark.django_db(transaction=True)

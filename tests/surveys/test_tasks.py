@@ -1,26 +1,15 @@
 """Sending with a real Celery worker on Redis: the broker message carries primary keys, never a token."""
 
-import time
-
 import pytest
 from django.core import mail
 
 from surveys.models import Invitation
 from surveys.services import token_hash
 from surveys.tasks import task_send_invitations
+from tests.helpers import wait_until_finished
 from tests.surveys.conftest import open_campaign_with_invitations
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import Job
-
-
-def wait_until_finished(job: Job, timeout: float = 60) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.is_finished:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job still {job.status}")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,5 @@
 """Background jobs with a real Celery worker consuming from Redis."""
 
-import time
-
 import pytest
 from celery import shared_task
 from django.db import OperationalError
@@ -9,6 +7,7 @@ from django.template import Context, Template
 from django.urls import reverse
 
 from tests.factories import UserFactory
+from tests.helpers import wait_until_finished
 from vielfalt.jobs import JobError, JobTask, job_enqueue, job_store_result
 from vielfalt.models import Job
 from vielfalt.pdf import render_pdf_from_html
@@ -40,16 +39,6 @@ def task_flaky(*, job_id):
     if FLAKY_CALLS[job_id] == 1:
         raise OperationalError("database went away")
     job_store_result(job_id=job_id, content=b"ok", file_name="ok.txt")
-
-
-def wait_until_finished(job: Job, timeout: float = 30) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.is_finished:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job still {job.status} after {timeout} s")
 
 
 @pytest.mark.django_db(transaction=True)

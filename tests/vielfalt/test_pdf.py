@@ -1,50 +1,18 @@
 """The one PDF renderer: hostile text stays text, and nothing outside the static files is ever fetched."""
 
-import http.server
 import io
-import threading
 
 import pytest
 from django.template import Context, Template
 from pypdf import PdfReader
 
+from tests.helpers import pdf_text
 from vielfalt.pdf import StaticOnlyURLFetcher, render_pdf_from_html
 
 DOCUMENT = Template(
     '{% extends "pdf/base.html" %}{% block title %}{{ title }}{% endblock %}'
     "{% block content %}<h1>{{ title }}</h1><p>{{ text }}</p>{% endblock %}"
 )
-
-
-def pdf_text(pdf: bytes) -> str:
-    reader = PdfReader(io.BytesIO(pdf))
-    return "\n".join(page.extract_text() for page in reader.pages)
-
-
-class CountingHandler(http.server.BaseHTTPRequestHandler):
-    requests: list[str] = []
-
-    def do_GET(self):  # noqa: N802
-        CountingHandler.requests.append(self.path)
-        body = b"body::after { content: 'FETCHED-FROM-NETWORK'; }"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/css")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def local_http_server():
-    CountingHandler.requests = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CountingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 @pytest.fixture
@@ -64,7 +32,7 @@ def test_user_text_is_rendered_as_text(local_http_server, secret_file):
     text = pdf_text(pdf)
     assert "Vereinbarung mit Duisburg" in text
     assert '<img src="file:///etc/passwd">' in text.replace("\n", "")
-    assert CountingHandler.requests == []
+    assert local_http_server.requests == []
     assert "root:" not in text
 
 
@@ -88,7 +56,7 @@ def test_raw_html_cannot_fetch_files_or_network(local_http_server, secret_file):
     assert "Inhalt" in text
     assert "FETCHED-FROM-NETWORK" not in text
     assert "READ-FROM-DISK" not in text
-    assert CountingHandler.requests == []
+    assert local_http_server.requests == []
     refused = set(fetcher.refused)
     assert f"{local_http_server}/evil.css" in refused
     assert f"file://{secret_file}" in refused
