@@ -187,13 +187,18 @@ class Commitment(models.Model):
         reports = list(self.progress_reports.all())
         return max(reports, key=lambda r: (r.reported_on, r.pk)) if reports else None
 
-    def progress(self, today: date | None = None) -> str:
+    def progress(self, today: date | None = None, reached: Decimal | None = None) -> str:
         """Done when the target is reached; behind when the due date passed, or when the reached value lags
-        the share of the target that time alone would suggest; on track otherwise."""
+        the share of the target that time alone would suggest; on track otherwise. `reached` is the value the
+        portal computed from its own data (an indicator source); without it the latest report counts."""
         today = today or timezone.localdate()
         latest = self.latest_report()
-        reached = latest.value_reached if latest else Decimal(0)
-        if self.target_value is not None and latest and reached >= self.target_value:
+        if reached is None:
+            known = latest is not None
+            reached = latest.value_reached if latest else Decimal(0)
+        else:
+            known = True
+        if self.target_value is not None and known and reached >= self.target_value:
             return self.Progress.DONE
         if self.due_on is None:
             return self.Progress.ON_TRACK

@@ -389,6 +389,9 @@ class ProcedureListView(AgreementReaderMixin, ListView):
             procedures = procedures.filter(organisation_id=int(organisation))
         if year.isdigit():
             procedures = procedures.filter(held_on__year=int(year))
+        method = self.request.GET.get("method", "")
+        if method in AnonymisedProcedure.Method.values:
+            procedures = procedures.filter(method=method)
         return procedures
 
     def get_context_data(self, **kwargs):

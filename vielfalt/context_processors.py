@@ -16,6 +16,7 @@ def _navigation(request) -> list[dict]:
         return []
     items = [("home", _("Start"), True)]
     items += [
+        ("dashboard", _("Overview"), user.is_partner_hr or user.is_ministry_staff),
         ("employee_list", _("Employees"), user.is_partner_hr or user.is_administrator),
         ("partnerships:index", _("Partnerships"), True),
         ("trainings:index", _("Trainings"), True),

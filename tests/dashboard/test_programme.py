@@ -1,0 +1,91 @@
+"""The figures of the programme overview against counts computed independently here."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from partnerships.models import AnonymisedProcedure, Commitment
+from trainings.models import Enrolment
+from vielfalt.models import Employee, TargetGroup
+from vielfalt.programme import programme
+
+pytestmark = pytest.mark.django_db
+
+
+def attended_per_group(organisation_ids=None):
+    employees = Employee.objects.filter(
+        enrolments__status=Enrolment.Status.SEATED, enrolments__attendance=Enrolment.Attendance.ATTENDED
+    )
+    if organisation_ids is not None:
+        employees = employees.filter(organisation_id__in=organisation_ids)
+    return {group: employees.filter(target_group=group).distinct().count() for group in TargetGroup.values}
+
+
+def test_programme_figures_equal_independent_counts(partners):
+    overview = programme()
+    assert overview.partner_count == 2
+    assert {bar.key: bar.value for bar in overview.charts["kind"].bars} == {"city": 1, "company": 1}
+    assert {bar.key: bar.value for bar in overview.charts["district"].bars} == {"duesseldorf": 1, "koeln": 1}
+    assert {bar.key: bar.value for bar in overview.charts["status"].bars}["signed"] == 2
+    assert {bar.key: bar.value for bar in overview.charts["year"].bars} == {"2013": 2}
+    assert {bar.key: bar.value for bar in overview.charts["trained"].bars} == attended_per_group()
+    assert (
+        overview.procedures["posts_filled"]
+        == AnonymisedProcedure.objects.aggregate(n=Sum("posts_filled"))["n"]
+    )
+    assert overview.procedures["procedures"] == AnonymisedProcedure.objects.count()
+    assert overview.charts["progress"].total == Commitment.objects.count()
+
+
+def test_self_filling_indicators_and_progress(partners):
+    overview = programme()
+    by_partner = {}
+    for figure in overview.commitments:
+        by_partner.setdefault(figure.commitment.agreement.partner.slug, []).append(figure)
+    first = by_partner["partner-1"]
+    # Two public-facing employees attended: the target of 2 is reached.
+    assert (first[0].computed, first[0].progress) == (Decimal(2), Commitment.Progress.DONE)
+    # Seven posts filled, 100 due by 2015: behind.
+    assert (first[1].computed, first[1].progress) == (Decimal(7), Commitment.Progress.BEHIND)
+    # Without a source: no computed value, progress from reports only.
+    assert (first[2].computed, first[2].progress) == (None, Commitment.Progress.ON_TRACK)
+    second = by_partner["partner-2"]
+    assert second[0].computed == Decimal(3)
+    assert second[1].computed == Decimal(5)
+
+
+def test_survey_shares_are_suppressed_under_k(partners):
+    rows = {row.organisation.slug: row for row in programme().partners}
+    assert rows["partner-1"].survey.respondents == 20
+    assert rows["partner-1"].survey.migration_share == 30.0
+    # Two of 22 stated a migration background: fewer than k, so the share is not published.
+    assert rows["partner-2"].survey.respondents == 22
+    assert rows["partner-2"].survey.migration_share is None
+    overall = programme().survey_overall
+    assert (overall.respondents, overall.migration_share) == (42, round(100 * 8 / 42, 1))
+
+
+def test_hr_scope_shows_only_its_organisation(partners):
+    own = partners[0]
+    overview = programme(organisation_ids=frozenset([own.pk]))
+    assert [row.organisation for row in overview.partners] == [own]
+    assert {bar.key: bar.value for bar in overview.charts["trained"].bars} == attended_per_group([own.pk])
+    assert overview.procedures["posts_filled"] == 7
+    assert {f.commitment.agreement.partner_id for f in overview.commitments} == {own.pk}
+
+
+def test_year_counts_procedures_up_to_its_end(partners):
+    AnonymisedProcedure.objects.create(
+        organisation=partners[0],
+        post="Später",
+        held_on=datetime.date(2016, 2, 1),
+        method=AnonymisedProcedure.Method.REDACTED_COPIES,
+        applications=10,
+        invited=5,
+        posts_filled=2,
+    )
+    assert programme(year=2014).procedures["posts_filled"] == 12
+    assert programme(year=2016).procedures["posts_filled"] == 14
+    assert programme(year=2013).procedures["posts_filled"] == 0

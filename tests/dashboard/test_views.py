@@ -1,0 +1,152 @@
+"""The dashboard pages: who sees what, figures on the page, constant query count, reports as jobs."""
+
+import io
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from pypdf import PdfReader
+
+from tests.factories import OrganisationFactory, UserFactory, hr_user
+from vielfalt.models import Job, Organisation, TargetGroup
+from vielfalt.programme import programme
+
+from .conftest import make_partner
+
+pytestmark = pytest.mark.django_db
+
+
+def cell(html: str, organisation: str, key: str) -> str:
+    row = re.search(rf'<tr data-organisation="{organisation}">(.*?)</tr>', html, re.S).group(1)
+    return re.search(rf'data-key="{key}">(?:<a [^>]*>)?([^<]*)<', row).group(1).strip()
+
+
+def figure(html: str, key: str) -> str:
+    return re.search(rf'data-figure="{key}">(?:<a [^>]*>)?([^<]*)<', html).group(1).strip()
+
+
+def test_anonymous_users_are_sent_to_login(client):
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+
+
+def test_other_roles_are_refused(client, partners):
+    organiser = UserFactory(roles=[(partners[0], "organiser")])
+    client.force_login(organiser)
+    assert client.get(reverse("dashboard")).status_code == 403
+
+
+def test_ministry_sees_every_partner_with_figures(client, staff, partners):
+    client.force_login(staff)
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    html = response.text
+    overview = programme()
+    assert figure(html, "partners") == "2"
+    assert figure(html, "posts_filled") == str(overview.procedures["posts_filled"])
+    assert figure(html, "trained") == str(sum(overview.trained_by_group.values()))
+    assert cell(html, "partner-1", "posts_filled") == "7"
+    assert cell(html, "partner-2", "posts_filled") == "5"
+    assert cell(html, "partner-1", f"trained-{TargetGroup.PUBLIC_FACING}") == "2"
+    assert cell(html, "partner-2", "respondents") == "22"
+    # Each figure links to its detail list.
+    assert reverse("partnerships:procedure_list") in html
+    assert f"{reverse('dashboard_commitments')}?progress=behind" in html
+
+
+def test_hr_sees_only_its_own_organisation(client, hr_first, partners):
+    client.force_login(hr_first)
+    html = client.get(reverse("dashboard")).text
+    assert 'data-organisation="partner-1"' in html
+    assert 'data-organisation="partner-2"' not in html
+    assert "Partner 002" not in html
+    assert figure(html, "posts_filled") == "7"
+    assert 'data-report="programme"' not in html
+
+
+def test_commitment_list_filters_by_progress(client, staff, partners):
+    client.force_login(staff)
+    response = client.get(reverse("dashboard_commitments"), {"progress": "behind"})
+    assert response.status_code == 200
+    assert {f.progress for f in response.context["figures"]} == {"behind"}
+    assert len(response.context["figures"]) == 2
+
+
+def count_queries(client, url) -> int:
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("url_name", ["dashboard", "dashboard_commitments"])
+def test_constant_query_count_from_1_to_50_partners(client, staff, ministry, url_name):
+    make_partner(0, survey=(5, 5))
+    client.force_login(staff)
+    url = reverse(url_name)
+    with_one = count_queries(client, url)
+    for index in range(1, 50):
+        make_partner(index, survey=(5, 5) if index % 10 == 0 else None, trained=(0, 1, 0, 0), posts=(1,))
+    assert count_queries(client, url) == with_one
+
+
+def pdf_text(job: Job) -> str:
+    with job.result_file.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def test_programme_report_reads_back_with_the_dashboards_figures(
+    client, staff, partners, django_capture_on_commit_callbacks
+):
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("dashboard_report"), {"kind": "programme", "year": "2014"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+    job = Job.objects.get()
+    assert response.url == job.get_absolute_url()
+    job.refresh_from_db()
+    assert job.status == Job.Status.READY
+    text = pdf_text(job)
+    overview = programme(year=2014)
+    assert "Partner 001" in text and "Partner 002" in text
+    assert "Stelle 0" in text
+    assert f"Partners {overview.partner_count} " in text
+    assert f"Posts filled through anonymised procedures {overview.procedures['posts_filled']} " in text
+    assert f"Survey respondents {overview.survey_overall.respondents} " in text
+    behind = overview.charts["progress"].bars[1]
+    assert (behind.key, f"{behind.label} {behind.value}" in text) == ("behind", True)
+
+
+def test_partner_report_for_hr_own_organisation_only(
+    client, hr_first, partners, django_capture_on_commit_callbacks
+):
+    client.force_login(hr_first)
+    other = client.post(
+        reverse("dashboard_report"), {"kind": "partner", "organisation": partners[1].pk, "year": "2014"}
+    )
+    assert other.status_code == 404
+    assert client.post(reverse("dashboard_report"), {"kind": "programme", "year": "2014"}).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("dashboard_report"), {"kind": "partner", "organisation": partners[0].pk, "year": "2014"}
+        )
+    job = Job.objects.get()
+    job.refresh_from_db()
+    assert job.status == Job.Status.READY
+    text = pdf_text(job)
+    assert "Partner 001" in text
+    assert "Partner 002" not in text
+    assert "Stelle 1" in text
+
+
+def test_hr_of_an_organisation_without_agreement_sees_an_empty_overview(client, ministry):
+    lonely = OrganisationFactory(slug="ohne", name="Ohne Vereinbarung", kind=Organisation.Kind.CITY)
+    client.force_login(hr_user(lonely))
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert response.context["programme"].partners == []

@@ -1,0 +1,96 @@
+"""The programme overview at /dashboard/: the ministry sees the whole programme, partner HR its own part."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from partnerships.models import Commitment
+
+from .models import Organisation, Role, TargetGroup
+from .permissions import RoleRequiredMixin
+from .programme import dashboard_organisation_ids, programme, report_request
+
+FIRST_YEAR = 2012  # the programme began in 2012
+
+
+def programme_years() -> list[int]:
+    return list(range(timezone.localdate().year, FIRST_YEAR - 1, -1))
+
+
+def requested_year(request) -> int | None:
+    value = request.GET.get("year", "") or request.POST.get("year", "")
+    if value.isdigit() and int(value) in programme_years():
+        return int(value)
+    return None
+
+
+class DashboardMixin(RoleRequiredMixin):
+    allow_ministry = True
+    allow_hr = True
+
+
+class DashboardView(DashboardMixin, TemplateView):
+    template_name = "dashboard/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        organisation_ids = dashboard_organisation_ids(user)
+        context["programme"] = programme(organisation_ids=organisation_ids, year=requested_year(self.request))
+        context["years"] = programme_years()
+        context["target_groups"] = TargetGroup.choices
+        context["may_programme_report"] = user.is_ministry_staff
+        context["report_partners"] = [row.organisation for row in context["programme"].partners]
+        if organisation_ids is not None:
+            context["scope_label"] = ", ".join(row.organisation.name for row in context["programme"].partners)
+        return context
+
+
+class CommitmentListView(DashboardMixin, TemplateView):
+    """The commitments behind the dashboard's progress chart, optionally of one progress state."""
+
+    template_name = "dashboard/commitment_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        figures = programme(
+            organisation_ids=dashboard_organisation_ids(self.request.user), year=requested_year(self.request)
+        ).commitments
+        progress = self.request.GET.get("progress", "")
+        if progress in Commitment.Progress.values:
+            figures = [figure for figure in figures if figure.progress == progress]
+            context["progress_label"] = Commitment.Progress(progress).label
+        context["figures"] = figures
+        return context
+
+
+class ReportRequestView(DashboardMixin, View):
+    """Start a report as a background job and show its status page."""
+
+    def post(self, request):
+        year = requested_year(request)
+        if year is None:
+            raise Http404
+        kind = request.POST.get("kind")
+        if kind == "programme":
+            if not request.user.is_ministry_staff:
+                raise PermissionDenied
+            job = report_request(actor=request.user, year=year)
+        elif kind == "partner":
+            organisations = Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY)
+            if not request.user.is_ministry_staff:
+                organisations = organisations.filter(pk__in=request.user.organisation_ids(Role.HR))
+            value = request.POST.get("organisation", "")
+            organisation = organisations.filter(pk=int(value)).first() if value.isdigit() else None
+            if organisation is None:
+                raise Http404
+            job = report_request(actor=request.user, year=year, organisation=organisation)
+        else:
+            raise Http404
+        messages.info(request, _("The report is being created; this page shows when it is ready."))
+        return redirect(job)

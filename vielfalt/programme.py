@@ -1,0 +1,581 @@
+"""The programme overview: figures across partnerships, trainings and surveys, read through aggregate queries.
+
+Every figure is computed with a fixed number of queries however many partners there are (grouped by
+organisation in the database), so the dashboard and the reports keep their speed as the programme grows.
+`organisation_ids=None` means the whole programme (the ministry); partner HR passes its own organisations.
+`year` gives the state at the end of that year: courses, procedures and surveys up to 31 December.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import ExtractYear
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partnerships.models import Agreement, AnonymisedProcedure, Commitment
+from surveys import questionnaire as survey_questions
+from surveys.models import Campaign, Response
+from surveys.results import PROGRAMME_K
+from trainings.models import Enrolment
+from trainings.selectors import trained_by_target_group
+
+from .models import Employee, Organisation, Role, TargetGroup
+
+CHART_WIDTH = 360  # pixels for the longest bar
+
+
+@dataclass
+class Bar:
+    key: str
+    label: str
+    value: int
+    url: str = ""
+    width: int = 0
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    bars: list[Bar]
+
+    def __post_init__(self):
+        largest = max((bar.value for bar in self.bars), default=0)
+        for bar in self.bars:
+            bar.width = round(CHART_WIDTH * bar.value / largest) if largest else 0
+
+    @property
+    def total(self) -> int:
+        return sum(bar.value for bar in self.bars)
+
+    @property
+    def height(self) -> int:
+        return 24 * max(len(self.bars), 1)
+
+
+@dataclass
+class SurveyFigure:
+    respondents: int
+    migration_share: float | None  # None: suppressed (fewer than k with or without)
+    campaign_id: int | None = None
+
+
+@dataclass
+class PartnerRow:
+    organisation: Organisation
+    agreement_status: str = ""
+    agreement_status_label: str = ""
+    progress: dict = field(default_factory=dict)
+    trained: dict = field(default_factory=dict)
+    employees: int = 0
+    trained_total: int = 0
+    survey: SurveyFigure | None = None
+    procedures: int = 0
+    applications: int = 0
+    posts_filled: int = 0
+
+    @property
+    def trained_share(self) -> float | None:
+        return round(100 * self.trained_total / self.employees, 1) if self.employees else None
+
+
+@dataclass
+class CommitmentFigure:
+    commitment: Commitment
+    progress: str
+    computed: Decimal | None  # the value the portal computed, if the commitment has a source
+
+    @property
+    def progress_label(self) -> str:
+        return str(Commitment.Progress(self.progress).label)
+
+
+@dataclass
+class Programme:
+    year: int | None
+    as_of: date
+    charts: dict[str, Chart]
+    partners: list[PartnerRow]
+    commitments: list[CommitmentFigure]
+    trained_by_group: dict[str, int]
+    survey_overall: SurveyFigure
+    procedures: dict
+
+    @property
+    def partner_count(self) -> int:
+        return len(self.partners)
+
+
+def dashboard_organisation_ids(user) -> frozenset[int] | None:
+    """None for the ministry (everything), the HR organisations otherwise."""
+    if user.is_ministry_staff:
+        return None
+    return user.organisation_ids(Role.HR)
+
+
+def _url(name: str, **query) -> str:
+    query = {key: value for key, value in query.items() if value not in (None, "")}
+    return reverse(name) + (f"?{urlencode(query)}" if query else "")
+
+
+def _end_of(year: int | None) -> date:
+    today = timezone.localdate()
+    return min(today, date(year, 12, 31)) if year else today
+
+
+def _scoped(queryset, organisation_ids, field_name="organisation_id"):
+    return (
+        queryset if organisation_ids is None else queryset.filter(**{f"{field_name}__in": organisation_ids})
+    )
+
+
+def _attended(as_of: date):
+    end = timezone.make_aware(datetime.combine(as_of, time.max))
+    return Enrolment.objects.filter(
+        employee=OuterRef("pk"),
+        status=Enrolment.Status.SEATED,
+        attendance=Enrolment.Attendance.ATTENDED,
+        course_date__starts_at__lte=end,
+    )
+
+
+def _training_by_partner(organisation_ids, as_of) -> dict[int, dict]:
+    """Per organisation: active employees, and employees who attended a course per target group."""
+    rows = (
+        _scoped(Employee.objects.all(), organisation_ids)
+        .values("organisation_id", "target_group")
+        .annotate(
+            employees=Count("pk", filter=Q(is_active=True)),
+            trained=Count("pk", filter=Exists(_attended(as_of))),
+            trained_active=Count("pk", filter=Q(is_active=True) & Exists(_attended(as_of))),
+        )
+        .order_by()
+    )
+    result: dict[int, dict] = {}
+    for row in rows:
+        entry = result.setdefault(
+            row["organisation_id"],
+            {"employees": 0, "trained_active": 0, "groups": dict.fromkeys(TargetGroup.values, 0)},
+        )
+        entry["employees"] += row["employees"]
+        entry["trained_active"] += row["trained_active"]
+        entry["groups"][row["target_group"]] += row["trained"]
+    return result
+
+
+def _surveys_by_partner(organisation_ids, as_of) -> dict[int, SurveyFigure]:
+    """Each organisation's latest campaign closed by `as_of` that reached its k; the share with a migration
+    background is published only where at least k respondents have one and k have none (or unknown)."""
+    latest: dict[int, Campaign] = {}
+    campaigns = (
+        _scoped(
+            Campaign.objects.filter(status=Campaign.Status.CLOSED, closes_on__lte=as_of), organisation_ids
+        )
+        .annotate(
+            answered=Count("responses"),
+            mh_yes=Count("responses", filter=Q(responses__migration_background=survey_questions.Derived.YES)),
+        )
+        .order_by("organisation_id", "-closes_on", "-pk")
+    )
+    for campaign in campaigns:
+        latest.setdefault(campaign.organisation_id, campaign)
+    figures = {}
+    for organisation_id, campaign in latest.items():
+        if campaign.answered < campaign.k:
+            continue
+        published = campaign.mh_yes >= campaign.k and campaign.answered - campaign.mh_yes >= campaign.k
+        figures[organisation_id] = SurveyFigure(
+            respondents=campaign.answered,
+            migration_share=round(100 * campaign.mh_yes / campaign.answered, 1) if published else None,
+            campaign_id=campaign.pk,
+        )
+    return figures
+
+
+def _survey_overall(figures: dict[int, SurveyFigure]) -> SurveyFigure:
+    campaign_ids = [figure.campaign_id for figure in figures.values()]
+    counts = Response.objects.filter(campaign_id__in=campaign_ids).aggregate(
+        n=Count("pk"), mh_yes=Count("pk", filter=Q(migration_background=survey_questions.Derived.YES))
+    )
+    n, yes = counts["n"], counts["mh_yes"]
+    published = yes >= PROGRAMME_K and n - yes >= PROGRAMME_K
+    return SurveyFigure(respondents=n, migration_share=round(100 * yes / n, 1) if published and n else None)
+
+
+def _procedures_by_partner(organisation_ids, as_of) -> dict[int, dict]:
+    rows = (
+        _scoped(AnonymisedProcedure.objects.filter(held_on__lte=as_of), organisation_ids)
+        .values("organisation_id")
+        .annotate(procedures=Count("pk"), applications=Sum("applications"), posts_filled=Sum("posts_filled"))
+        .order_by()
+    )
+    return {row.pop("organisation_id"): row for row in rows}
+
+
+def computed_indicator(
+    source: str, *, training: dict | None, survey: SurveyFigure | None, procedures: dict | None
+):
+    """The value a commitment's indicator source yields for one partner, or None when the portal has none
+    (or the survey figure is suppressed)."""
+    sources = Commitment.IndicatorSource
+    groups = {
+        sources.TRAINED_TRAINEES: TargetGroup.TRAINEE,
+        sources.TRAINED_PUBLIC_FACING: TargetGroup.PUBLIC_FACING,
+        sources.TRAINED_MANAGERS: TargetGroup.MANAGER,
+    }
+    if source in groups:
+        return Decimal((training or {}).get("groups", {}).get(groups[source], 0))
+    if source == sources.TRAINED_SHARE:
+        if not training or not training["employees"]:
+            return None
+        return Decimal(round(100 * training["trained_active"] / training["employees"], 1)).quantize(
+            Decimal("0.1")
+        )
+    if source == sources.SURVEY_MIGRATION_SHARE:
+        if survey is None or survey.migration_share is None:
+            return None
+        return Decimal(str(survey.migration_share))
+    if source == sources.ANONYMISED_POSTS_FILLED:
+        return Decimal((procedures or {}).get("posts_filled") or 0)
+    return None
+
+
+def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
+    as_of = _end_of(year)
+    partner_kinds = [kind for kind in Organisation.Kind.values if kind != Organisation.Kind.STATE_MINISTRY]
+    agreements = _scoped(Agreement.objects.all(), organisation_ids, "partner_id")
+    if year:
+        agreements = agreements.filter(Q(signed_on__isnull=True) | Q(signed_on__lte=as_of))
+    partners = list(
+        _scoped(Organisation.objects.filter(kind__in=partner_kinds), organisation_ids, "pk")
+        .filter(Exists(agreements.filter(partner_id=OuterRef("pk"))))
+        .order_by("name")
+    )
+
+    # The newest agreement's status per partner: one query over the agreements, newest first.
+    latest_status: dict[int, str] = {}
+    for partner_id, status in agreements.order_by("partner_id", "-created_at", "-pk").values_list(
+        "partner_id", "status"
+    ):
+        latest_status.setdefault(partner_id, status)
+
+    training = _training_by_partner(organisation_ids, as_of)
+    surveys = _surveys_by_partner(organisation_ids, as_of)
+    procedures = _procedures_by_partner(organisation_ids, as_of)
+
+    # Commitments of signed agreements, with their reports: two queries.
+    commitments = []
+    progress_counts = dict.fromkeys(Commitment.Progress.values, 0)
+    per_partner_progress: dict[int, dict] = {}
+    signed = agreements.filter(status=Agreement.Status.SIGNED)
+    for commitment in (
+        Commitment.objects.filter(agreement__in=signed)
+        .select_related("agreement__partner")
+        .prefetch_related("progress_reports")
+        .order_by("agreement__partner__name", "agreement_id", "order", "pk")
+    ):
+        partner_id = commitment.agreement.partner_id
+        computed = None
+        if commitment.indicator_source:
+            computed = computed_indicator(
+                commitment.indicator_source,
+                training=training.get(partner_id),
+                survey=surveys.get(partner_id),
+                procedures=procedures.get(partner_id),
+            )
+        progress = commitment.progress(today=as_of, reached=computed)
+        progress_counts[progress] += 1
+        counts = per_partner_progress.setdefault(partner_id, dict.fromkeys(Commitment.Progress.values, 0))
+        counts[progress] += 1
+        commitments.append(CommitmentFigure(commitment=commitment, progress=progress, computed=computed))
+
+    status_labels = dict(Agreement.Status.choices)
+    rows = []
+    for partner in partners:
+        entry = training.get(
+            partner.pk, {"employees": 0, "trained_active": 0, "groups": dict.fromkeys(TargetGroup.values, 0)}
+        )
+        done = procedures.get(partner.pk, {})
+        status = latest_status.get(partner.pk, "")
+        rows.append(
+            PartnerRow(
+                organisation=partner,
+                agreement_status=status,
+                agreement_status_label=str(status_labels.get(status, "")),
+                progress=per_partner_progress.get(partner.pk, dict.fromkeys(Commitment.Progress.values, 0)),
+                trained=entry["groups"],
+                employees=entry["employees"],
+                trained_total=sum(entry["groups"].values()),
+                survey=surveys.get(partner.pk),
+                procedures=done.get("procedures", 0),
+                applications=done.get("applications") or 0,
+                posts_filled=done.get("posts_filled") or 0,
+            )
+        )
+
+    trained_groups = (
+        trained_by_target_group(organisation_ids=organisation_ids)
+        if year is None
+        else {group: sum(row.trained[group] for row in rows) for group in TargetGroup.values}
+    )
+    kinds = dict(Organisation.Kind.choices)
+    districts = dict(Organisation.District.choices)
+    by_kind: dict[str, int] = {}
+    by_district: dict[str, int] = {}
+    for partner in partners:
+        by_kind[partner.kind] = by_kind.get(partner.kind, 0) + 1
+        by_district[partner.district] = by_district.get(partner.district, 0) + 1
+    status_counts = dict(agreements.values_list("status").annotate(n=Count("pk")).order_by())
+    year_counts = dict(
+        agreements.filter(signed_on__isnull=False)
+        .annotate(signed_year=ExtractYear("signed_on"))
+        .values_list("signed_year")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    procedure_totals = {
+        "procedures": sum(row.procedures for row in rows),
+        "applications": sum(row.applications for row in rows),
+        "posts_filled": sum(row.posts_filled for row in rows),
+    }
+    method_counts = dict(
+        _scoped(AnonymisedProcedure.objects.filter(held_on__lte=as_of), organisation_ids)
+        .values_list("method")
+        .annotate(n=Sum("posts_filled"))
+        .order_by()
+    )
+    procedure_list = "partnerships:procedure_list"
+    charts = {
+        "kind": Chart(
+            "kind",
+            str(_("Partners by kind")),
+            [
+                Bar(kind, str(kinds[kind]), by_kind[kind], _url("partnerships:index", partner_kind=kind))
+                for kind in partner_kinds
+                if kind in by_kind
+            ],
+        ),
+        "district": Chart(
+            "district",
+            str(_("Partners by administrative district")),
+            [
+                Bar(
+                    key or "none",
+                    str(districts.get(key, _("no district"))),
+                    by_district[key],
+                    _url("partnerships:index"),
+                )
+                for key in [*Organisation.District.values, ""]
+                if key in by_district
+            ],
+        ),
+        "status": Chart(
+            "status",
+            str(_("Agreements by status")),
+            [
+                Bar(
+                    status,
+                    str(label),
+                    status_counts.get(status, 0),
+                    _url("partnerships:index", status=status),
+                )
+                for status, label in Agreement.Status.choices
+            ],
+        ),
+        "year": Chart(
+            "year",
+            str(_("Agreements signed per year")),
+            [
+                Bar(
+                    str(signed_year),
+                    str(signed_year),
+                    year_counts[signed_year],
+                    _url("partnerships:index", year=signed_year),
+                )
+                for signed_year in sorted(year_counts)
+            ],
+        ),
+        "progress": Chart(
+            "progress",
+            str(_("Commitments of signed agreements")),
+            [
+                Bar(
+                    value,
+                    str(label),
+                    progress_counts[value],
+                    _url("dashboard_commitments", progress=value, year=year),
+                )
+                for value, label in Commitment.Progress.choices
+            ],
+        ),
+        "trained": Chart(
+            "trained",
+            str(_("Employees who attended an intercultural course, per target group")),
+            [
+                Bar(group, str(label), trained_groups.get(group, 0), _url("trainings:report"))
+                for group, label in TargetGroup.choices
+            ],
+        ),
+        "posts": Chart(
+            "posts",
+            str(_("Posts filled through anonymised procedures, per method")),
+            [
+                Bar(method, str(label), method_counts.get(method) or 0, _url(procedure_list, method=method))
+                for method, label in AnonymisedProcedure.Method.choices
+            ],
+        ),
+    }
+    return Programme(
+        year=year,
+        as_of=as_of,
+        charts=charts,
+        partners=rows,
+        commitments=commitments,
+        trained_by_group=trained_groups,
+        survey_overall=_survey_overall(surveys),
+        procedures=procedure_totals,
+    )
+
+
+# --- Reports -------------------------------------------------------------------------------------------------
+
+
+def _commitments_by_partner(figures: list[CommitmentFigure]) -> dict[int, list[CommitmentFigure]]:
+    grouped: dict[int, list[CommitmentFigure]] = {}
+    for figure in figures:
+        grouped.setdefault(figure.commitment.agreement.partner_id, []).append(figure)
+    return grouped
+
+
+def _courses_of(organisation_ids, year: int) -> dict[int, list[dict]]:
+    """Per organisation: the course dates of `year` its employees were seated on, with attendance. One query."""
+    rows = (
+        _scoped(
+            Enrolment.objects.filter(status=Enrolment.Status.SEATED, course_date__starts_at__year=year),
+            organisation_ids,
+        )
+        .values("organisation_id", "course_date_id", "course_date__starts_at", "course_date__course__title")
+        .annotate(
+            seated=Count("pk"),
+            attended=Count("pk", filter=Q(attendance=Enrolment.Attendance.ATTENDED)),
+        )
+        .order_by("organisation_id", "course_date__starts_at", "course_date_id")
+    )
+    courses: dict[int, list[dict]] = {}
+    for row in rows.iterator(chunk_size=2000):
+        courses.setdefault(row["organisation_id"], []).append(
+            {
+                "title": row["course_date__course__title"],
+                "starts_at": row["course_date__starts_at"],
+                "seated": row["seated"],
+                "attended": row["attended"],
+            }
+        )
+    return courses
+
+
+def _procedures_of(organisation_ids, year: int) -> dict[int, list[AnonymisedProcedure]]:
+    procedures: dict[int, list[AnonymisedProcedure]] = {}
+    for procedure in (
+        _scoped(AnonymisedProcedure.objects.filter(held_on__year=year), organisation_ids)
+        .select_related("org_unit")
+        .order_by("organisation_id", "held_on", "pk")
+        .iterator(chunk_size=2000)
+    ):
+        procedures.setdefault(procedure.organisation_id, []).append(procedure)
+    return procedures
+
+
+def _agreements_of(organisation_ids) -> dict[int, Agreement]:
+    """Each partner's newest agreement."""
+    newest: dict[int, Agreement] = {}
+    for agreement in _scoped(Agreement.objects.all(), organisation_ids, "partner_id").order_by(
+        "partner_id", "-created_at", "-pk"
+    ):
+        newest.setdefault(agreement.partner_id, agreement)
+    return newest
+
+
+def _partner_pages(overview: Programme, organisation_ids, year: int) -> list[dict]:
+    commitments = _commitments_by_partner(overview.commitments)
+    courses = _courses_of(organisation_ids, year)
+    procedures = _procedures_of(organisation_ids, year)
+    agreements = _agreements_of(organisation_ids)
+    return [
+        {
+            "row": row,
+            "agreement": agreements.get(row.organisation.pk),
+            "commitments": commitments.get(row.organisation.pk, []),
+            "courses": courses.get(row.organisation.pk, []),
+            "procedures": procedures.get(row.organisation.pk, []),
+        }
+        for row in overview.partners
+    ]
+
+
+def programme_report_pdf(*, year: int) -> bytes:
+    """The annual programme report: every figure of the dashboard at the end of `year`, then a page per
+    partner. The figures come from the same aggregate queries as the dashboard."""
+    from .pdf import render_pdf
+
+    overview = programme(year=year)
+    context = {
+        "programme": overview,
+        "year": year,
+        "pdf": True,
+        "target_groups": TargetGroup.choices,
+        "pages": _partner_pages(overview, None, year),
+    }
+    return render_pdf("pdf/dashboard/programme_report.html", context)
+
+
+def partner_report_pdf(*, organisation: Organisation, year: int) -> bytes:
+    """A partner's activity report (Tätigkeitsbericht) for `year`."""
+    from .pdf import render_pdf
+
+    ids = frozenset([organisation.pk])
+    overview = programme(organisation_ids=ids, year=year)
+    pages = _partner_pages(overview, ids, year)
+    context = {
+        "programme": overview,
+        "year": year,
+        "pdf": True,
+        "organisation": organisation,
+        "target_groups": TargetGroup.choices,
+        "page": pages[0] if pages else None,
+    }
+    return render_pdf("pdf/dashboard/partner_report.html", context)
+
+
+def report_request(*, actor, year: int, organisation: Organisation | None = None):
+    """Start the annual programme report (no organisation) or a partner's activity report as a job."""
+    from django.utils.translation import get_language
+
+    from .jobs import job_enqueue
+    from .tasks import task_partner_report, task_programme_report
+
+    if organisation is None:
+        return job_enqueue(
+            task=task_programme_report,
+            kind="vielfalt.programme_report",
+            description=str(_("Annual programme report %(year)s")) % {"year": year},
+            requested_by=actor,
+            year=year,
+            language=get_language() or "",
+        )
+    return job_enqueue(
+        task=task_partner_report,
+        kind="vielfalt.partner_report",
+        description=str(_("Activity report %(year)s: %(partner)s"))
+        % {"year": year, "partner": organisation.name},
+        requested_by=actor,
+        organisation=organisation,
+        organisation_id=organisation.pk,
+        year=year,
+        language=get_language() or "",
+    )
