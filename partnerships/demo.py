@@ -9,12 +9,13 @@ from django.db import transaction
 
 from vielfalt.models import Organisation, OrgUnit, User
 
-from .models import DEFAULT_TITLE, Agreement, Side
+from .models import DEFAULT_TITLE, Agreement, AnonymisedProcedure, Commitment, Side
 from .services import (
     agreement_create,
     agreement_render_pdf,
     agreement_sign,
     agreement_transition,
+    procedure_create,
     progress_report_create,
     signed_copy_upload,
 )
@@ -43,7 +44,8 @@ def _duisburg_commitments(units: dict) -> list[dict]:
                 "Auszubildende, Beschäftigte mit Publikumskontakt und Führungskräfte werden in Kooperation "
                 "mit der Stadt Oberhausen interkulturell sensibilisiert."
             ),
-            "indicator": "Geschulte Beschäftigte",
+            "indicator": "Geschulte Beschäftigte mit Publikumskontakt",
+            "indicator_source": Commitment.IndicatorSource.TRAINED_PUBLIC_FACING,
             "target_value": Decimal(600),
             "unit": "Personen",
             "due_on": date(2016, 12, 31),
@@ -56,6 +58,7 @@ def _duisburg_commitments(units: dict) -> list[dict]:
                 "genutzt hat."
             ),
             "indicator": "Über anonymisierte Verfahren besetzte Stellen",
+            "indicator_source": Commitment.IndicatorSource.ANONYMISED_POSTS_FILLED,
             "target_value": Decimal(50),
             "unit": "Stellen",
             "due_on": date(2015, 12, 31),
@@ -74,6 +77,72 @@ def _duisburg_commitments(units: dict) -> list[dict]:
             "responsible_unit": units.get("Amt für Personal und Organisation"),
         },
     ]
+
+
+INDICATOR_SOURCES = {
+    "Interkulturelle Sensibilisierung": Commitment.IndicatorSource.TRAINED_PUBLIC_FACING,
+    "Anonymisierte Bewerbungsverfahren": Commitment.IndicatorSource.ANONYMISED_POSTS_FILLED,
+}
+
+# (post, org unit, year, month, method, applications, invited, filled, stated a migration background or None)
+DUISBURG_PROCEDURES = [
+    (
+        "Ausbildung Verwaltungsfachangestellte",
+        "Amt für Personal und Organisation",
+        2013,
+        5,
+        "standard_form",
+        412,
+        60,
+        24,
+        96,
+    ),
+    (
+        "Duales Studium Public Administration",
+        "Amt für Personal und Organisation",
+        2013,
+        6,
+        "standard_form",
+        288,
+        45,
+        18,
+        71,
+    ),
+    ("Sachbearbeitung Bürgerservice", "Bürgerservice Hamborn", 2013, 9, "blanked_fields", 64, 12, 4, None),
+    ("Sachbearbeitung Ausländerbehörde", "Ausländerbehörde", 2013, 11, "blanked_fields", 38, 9, 3, 11),
+    ("Erzieherinnen und Erzieher", "Jugendamt", 2014, 2, "redacted_copies", 95, 30, 12, 22),
+    (
+        "Ausbildung Verwaltungsfachangestellte",
+        "Amt für Personal und Organisation",
+        2014,
+        5,
+        "standard_form",
+        398,
+        58,
+        22,
+        101,
+    ),
+    ("Sozialarbeit Allgemeiner Sozialer Dienst", "Jugendamt", 2014, 8, "redacted_copies", 41, 14, 6, 3),
+    ("Sachbearbeitung Bürgerservice", "Bürgerservice Hamborn", 2014, 10, "blanked_fields", 57, 11, 5, 16),
+    ("Feuerwehr Brandmeisteranwärter", "Feuerwehr", 2015, 3, "standard_form", 120, 25, 6, None),
+]
+
+
+def _seed_procedures(duisburg: Organisation, hr: User) -> None:
+    units = {unit.name: unit for unit in OrgUnit.objects.filter(organisation=duisburg)}
+    for post, unit, year, month, method, applications, invited, filled, stated in DUISBURG_PROCEDURES:
+        procedure_create(
+            actor=hr,
+            organisation=duisburg,
+            org_unit=units.get(unit),
+            post=post,
+            held_on=date(year, month, 15),
+            method=method,
+            applications=applications,
+            invited=invited,
+            posts_filled=filled,
+            stated_migration_background=stated,
+        )
 
 
 @transaction.atomic
@@ -120,6 +189,14 @@ def seed(*, stdout) -> None:
             text="Die Befragung ist abgeschlossen.",
         )
         stdout.write("Partnerships: signed agreement with Stadt Duisburg.")
+    # Databases seeded before commitments could fill themselves get their sources too.
+    for field_of_action, source in INDICATOR_SOURCES.items():
+        Commitment.objects.filter(
+            agreement__partner=duisburg, field_of_action=field_of_action, indicator_source=""
+        ).update(indicator_source=source)
+    if not AnonymisedProcedure.objects.filter(organisation=duisburg).exists():
+        _seed_procedures(duisburg, hr_duisburg)
+        stdout.write("Partnerships: anonymised application procedures of Stadt Duisburg (100 posts filled).")
 
     if not Agreement.objects.filter(partner=oberhausen).exists():
         agreement_create(
