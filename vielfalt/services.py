@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .audit import audit_record, model_changes
 from .caching import bump_version
@@ -97,6 +98,13 @@ class ImportResult:
     @property
     def total(self) -> int:
         return self.created + self.updated
+
+    def summary(self) -> str:
+        added = ngettext("%(count)s employee added", "%(count)s employees added", self.created) % {
+            "count": self.created
+        }
+        updated = ngettext("%(count)s updated", "%(count)s updated", self.updated) % {"count": self.updated}
+        return _("Import complete: %(added)s, %(updated)s.") % {"added": added, "updated": updated}
 
 
 def employees_import_file(*, actor: User | None, organisation: Organisation, data: bytes) -> ImportResult:

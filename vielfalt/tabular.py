@@ -94,7 +94,13 @@ def _read_csv(text: str) -> Table:
             rows.append((reader.line_num, cells))
     except csv.Error as exc:
         raise TableRefused(
-            [Problem(reader.line_num, "", _("The CSV file is malformed (%s).") % exc)]
+            [
+                Problem(
+                    reader.line_num,
+                    "",
+                    _("The CSV file is malformed here (for example an unclosed quotation mark)."),
+                )
+            ]
         ) from exc
     return Table(header=header or [], rows=rows)
 

@@ -160,8 +160,7 @@ class EmployeeImportView(PartnerHRMixin, FormView):
             )
         messages.success(
             self.request,
-            _("Import complete: %(created)s employees added, %(updated)s updated.")
-            % {"created": result.created, "updated": result.updated},
+            result.summary(),
         )
         return redirect("employee_list")
 

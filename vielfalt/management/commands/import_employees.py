@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from vielfalt.models import Organisation
 from vielfalt.services import employees_import_file
@@ -30,10 +31,11 @@ class Command(BaseCommand):
             for problem in refused.problems:
                 self.stderr.write(str(problem))
             raise CommandError(
-                _("Nothing was imported: %(count)s problem(s) in %(file)s.")
+                ngettext(
+                    "Nothing was imported: %(count)s problem in %(file)s.",
+                    "Nothing was imported: %(count)s problems in %(file)s.",
+                    len(refused.problems),
+                )
                 % {"count": len(refused.problems), "file": file}
             ) from refused
-        self.stdout.write(
-            _("Import complete: %(created)s employees added, %(updated)s updated.")
-            % {"created": result.created, "updated": result.updated}
-        )
+        self.stdout.write(result.summary())
