@@ -61,6 +61,9 @@ class CommitmentListView(DashboardMixin, TemplateView):
         figures = programme(
             organisation_ids=dashboard_organisation_ids(self.request.user), year=requested_year(self.request)
         ).commitments
+        agreement = self.request.GET.get("agreement", "")
+        if agreement.isdigit():
+            figures = [figure for figure in figures if figure.commitment.agreement_id == int(agreement)]
         progress = self.request.GET.get("progress", "")
         if progress in Commitment.Progress.values:
             figures = [figure for figure in figures if figure.progress == progress]

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from tests.factories import OrganisationFactory, UserFactory, hr_user
 from vielfalt.models import Job, Organisation, TargetGroup
-from vielfalt.programme import programme
+from vielfalt.programme import partner_report_pdf, programme, programme_report_pdf
 
 from .conftest import make_partner
 
@@ -74,6 +74,16 @@ def test_commitment_list_filters_by_progress(client, staff, partners):
     assert len(response.context["figures"]) == 2
 
 
+def test_commitment_list_of_one_agreement_shows_computed_values(client, hr_first, partners):
+    agreement = partners[0].agreements.get()
+    client.force_login(hr_first)
+    detail = client.get(agreement.get_absolute_url()).text
+    url = f"{reverse('dashboard_commitments')}?agreement={agreement.pk}"
+    assert url in detail
+    figures = client.get(url).context["figures"]
+    assert [figure.computed for figure in figures] == [2, 7, None]
+
+
 def count_queries(client, url) -> int:
     client.get(url)
     with CaptureQueriesContext(connection) as captured:
@@ -91,6 +101,24 @@ def test_constant_query_count_from_1_to_50_partners(client, staff, ministry, url
     for index in range(1, 50):
         make_partner(index, survey=(5, 5) if index % 10 == 0 else None, trained=(0, 1, 0, 0), posts=(1,))
     assert count_queries(client, url) == with_one
+
+
+@pytest.mark.parametrize("kind", ["programme", "partner"])
+def test_reports_build_with_a_constant_query_count(ministry, kind):
+    first = make_partner(0, survey=(5, 5))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            if kind == "programme":
+                programme_report_pdf(year=2014)
+            else:
+                partner_report_pdf(organisation=first, year=2014)
+        return len(captured)
+
+    with_one = queries()
+    for index in range(1, 50):
+        make_partner(index, survey=(5, 5) if index % 10 == 0 else None, trained=(0, 1, 0, 0), posts=(1, 2))
+    assert queries() == with_one
 
 
 def pdf_text(job: Job) -> str:
