@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import Agreement, AgreementDocument, Commitment, ProgressReport, Signatory, StatusChange
+from .models import (
+    Agreement,
+    AgreementDocument,
+    AnonymisedProcedure,
+    Commitment,
+    ProgressReport,
+    Signatory,
+    StatusChange,
+)
 
 
 class SignatoryInline(admin.TabularInline):
@@ -41,3 +49,13 @@ class AgreementAdmin(admin.ModelAdmin):
 class ProgressReportAdmin(admin.ModelAdmin):
     list_display = ["commitment", "reported_on", "value_reached", "reported_by"]
     list_select_related = ["commitment", "reported_by"]
+
+
+@admin.register(AnonymisedProcedure)
+class AnonymisedProcedureAdmin(admin.ModelAdmin):
+    list_display = ["post", "organisation", "held_on", "method", "applications", "invited", "posts_filled"]
+    list_filter = ["method", "organisation"]
+    list_select_related = ["organisation"]
+    search_fields = ["post", "organisation__name"]
+    date_hierarchy = "held_on"
+    raw_id_fields = ["org_unit", "created_by"]
