@@ -356,7 +356,10 @@ class AnonymisedProcedure(models.Model):
         _("applicants who stated a migration background"),
         null=True,
         blank=True,
-        help_text=_("Only where the voluntary question was asked. Shown only from 5 applicants on."),
+        help_text=_(
+            "Only where the voluntary question was asked. Shown only where at least 5 applicants stated "
+            "one and at least 5 did not."
+        ),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
