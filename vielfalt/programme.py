@@ -501,9 +501,31 @@ def _agreements_of(organisation_ids) -> dict[int, Agreement]:
     return newest
 
 
-def _partner_pages(overview: Programme, organisation_ids, year: int) -> list[dict]:
+def _course_summary(organisation_ids, year: int) -> dict[int, dict]:
+    """Per organisation: how many course dates of `year` its employees were seated on, seats and attendance.
+    The programme report summarises (a list of every date for hundreds of partners would not fit)."""
+    rows = (
+        _scoped(
+            Enrolment.objects.filter(status=Enrolment.Status.SEATED, course_date__starts_at__year=year),
+            organisation_ids,
+        )
+        .values("organisation_id")
+        .annotate(
+            dates=Count("course_date", distinct=True),
+            seated=Count("pk"),
+            attended=Count("pk", filter=Q(attendance=Enrolment.Attendance.ATTENDED)),
+        )
+        .order_by()
+    )
+    return {row.pop("organisation_id"): row for row in rows}
+
+
+def _partner_pages(overview: Programme, organisation_ids, year: int, *, course_list: bool) -> list[dict]:
     commitments = _commitments_by_partner(overview.commitments)
-    courses = _courses_of(organisation_ids, year)
+    if course_list:
+        courses, summary = _courses_of(organisation_ids, year), {}
+    else:
+        courses, summary = {}, _course_summary(organisation_ids, year)
     procedures = _procedures_of(organisation_ids, year)
     agreements = _agreements_of(organisation_ids)
     return [
@@ -511,7 +533,9 @@ def _partner_pages(overview: Programme, organisation_ids, year: int) -> list[dic
             "row": row,
             "agreement": agreements.get(row.organisation.pk),
             "commitments": commitments.get(row.organisation.pk, []),
+            "course_list": course_list,
             "courses": courses.get(row.organisation.pk, []),
+            "course_summary": summary.get(row.organisation.pk, {"dates": 0, "seated": 0, "attended": 0}),
             "procedures": procedures.get(row.organisation.pk, []),
         }
         for row in overview.partners
@@ -529,7 +553,7 @@ def programme_report_pdf(*, year: int) -> bytes:
         "year": year,
         "pdf": True,
         "target_groups": TargetGroup.choices,
-        "pages": _partner_pages(overview, None, year),
+        "pages": _partner_pages(overview, None, year, course_list=False),
     }
     return render_pdf("pdf/dashboard/programme_report.html", context)
 
@@ -540,7 +564,7 @@ def partner_report_pdf(*, organisation: Organisation, year: int) -> bytes:
 
     ids = frozenset([organisation.pk])
     overview = programme(organisation_ids=ids, year=year)
-    pages = _partner_pages(overview, ids, year)
+    pages = _partner_pages(overview, ids, year, course_list=True)
     context = {
         "programme": overview,
         "year": year,

@@ -178,3 +178,21 @@ def test_hr_of_an_organisation_without_agreement_sees_an_empty_overview(client, 
     response = client.get(reverse("dashboard"))
     assert response.status_code == 200
     assert response.context["programme"].partners == []
+
+
+def test_partner_report_lists_the_years_courses_with_attendance(partners):
+    from django.utils import timezone, translation
+
+    from trainings.models import CourseDate
+
+    year = timezone.localdate().year
+    with translation.override("en"):
+        content = partner_report_pdf(organisation=partners[0], year=year)
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(content)).pages)
+    course_date = (
+        CourseDate.objects.filter(enrolments__organisation=partners[0]).select_related("course").first()
+    )
+    row = programme(organisation_ids=frozenset([partners[0].pk]), year=year).partners[0]
+    assert f"{course_date.course.title} " in text
+    assert f"Employees trained {row.trained_total} " in text
+    assert f"Posts filled through anonymised procedures {row.posts_filled}" in text
