@@ -20,6 +20,8 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0
 # Redis is Django's cache in production (sessions stay in PostgreSQL); a database of its own, flushed per run.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 SECRET_KEY = secrets.token_urlsafe(45)  # 60 characters
+# Files of the bench database (signed copies of the scale data, rendered PDFs) apart from the developer's media/.
+MEDIA_ROOT = BASE_DIR / "test-artifacts" / "bench-media"
 
 # What the gunicorn under test sees: production settings, plain HTTP on loopback.
 SERVER_ENV = {
@@ -32,6 +34,7 @@ SERVER_ENV = {
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     "DJANGO_SECURE_SSL_REDIRECT": "0",
     "LOG_LEVEL": "WARNING",
+    "MEDIA_ROOT": str(MEDIA_ROOT),
 }
 # In-process (import, query counts) the same, plus the host name of Django's test client.
 PROCESS_ENV = {**SERVER_ENV, "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver"}
@@ -42,6 +45,7 @@ def prepare() -> None:
     os.chdir(BASE_DIR)
     os.environ.update(PROCESS_ENV)
     _create_database()
+    MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()

@@ -8,6 +8,7 @@ Progress goes to stderr, the table to stdout; the exit status is 1 when a figure
 A benchmark is a function taking the seeded data and returning table rows; later issues add theirs to
 BENCHMARK_MODULES."""
 
+import os
 import sys
 import time
 import traceback
@@ -18,7 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.bench import environment  # noqa: E402
 from tests.bench.common import Row, markdown_table, say  # noqa: E402
 
-BENCHMARK_MODULES = ["tests.bench.employees"]
+BENCHMARK_MODULES = [
+    "tests.bench.employees",
+    "tests.bench.partnerships",
+    "tests.bench.surveys",
+    "tests.bench.programme",
+]
 
 
 def main() -> int:
@@ -31,11 +37,16 @@ def main() -> int:
 
     from importlib import import_module
 
+    from tests.bench.scale import ensure_scale_data
     from tests.bench.seed import seed
 
     seeded = seed()
+    ensure_scale_data()  # the programme at full scale (manage.py seed_scale), reused when complete
     rows: list[Row] = []
+    only = os.environ.get("BENCH_ONLY", "")  # e.g. BENCH_ONLY=surveys,programme: just these modules
     for module_name in BENCHMARK_MODULES:
+        if only and module_name.rpartition(".")[2] not in only.split(","):
+            continue
         for benchmark in import_module(module_name).BENCHMARKS:
             say(f"running {benchmark.__name__}")
             try:

@@ -106,12 +106,12 @@ class Gunicorn:
         self.log.flush()
         return Path(self.log.name).read_text(errors="replace")[-4000:]
 
-    def get(self, path: str, *, cookie: str = "") -> tuple[int, bytes]:
+    def get(self, path: str, *, cookie: str = "", timeout: float = 10) -> tuple[int, bytes]:
         """One request without following redirects: (status, body)."""
         request = urllib.request.Request(self.base_url + path, headers={"Cookie": cookie} if cookie else {})
         opener = urllib.request.build_opener(NoRedirect)
         try:
-            with opener.open(request, timeout=10) as response:
+            with opener.open(request, timeout=timeout) as response:
                 return response.status, response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()
@@ -158,13 +158,13 @@ def wrk_path() -> str:
     return path
 
 
-def wrk(url: str, *, seconds: int, cookie: str = "") -> Load:
+def wrk(url: str, *, seconds: int, cookie: str = "", timeout: int = 10) -> Load:
     command = [
         wrk_path(),
         "-t", str(WRK_THREADS),
         "-c", str(CONNECTIONS),
         "-d", f"{seconds}s",
-        "--timeout", "10s",
+        "--timeout", f"{timeout}s",
         "-s", str(HERE / "wrk_report.lua"),
     ]  # fmt: skip
     if cookie:

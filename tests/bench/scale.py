@@ -1,0 +1,183 @@
+"""The programme at full scale (`manage.py seed_scale`) for the benchmarks of partnerships, surveys and the
+programme overview, and what those benchmarks share: logged-in users, query counts and throughput against
+the trivial view under gunicorn."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from vielfalt.management.commands.seed_scale import (
+    ADMIN_USER,
+    HR_USER,
+    MINISTRY_USER,
+    ORGANISER_USER,
+    PARTNER_PREFIX,
+    STATE_SLUG,
+)
+from vielfalt.models import Organisation, User
+
+from .common import Row, say, timed
+from .environment import BASE_DIR, PROCESS_ENV
+from .server import CONNECTIONS, THREADS, WORKERS, Gunicorn, Load, wrk
+
+ROUNDS = 2
+ROUND_SECONDS = 8
+WARM_UP_SECONDS = 3
+
+
+def ensure_scale_data() -> None:
+    """Run `seed_scale` against the bench database; it does nothing when a previous run left the data."""
+    say("seed_scale (reused when complete)")
+    seconds, result = timed(
+        lambda: subprocess.run(
+            [sys.executable, str(BASE_DIR / "manage.py"), "seed_scale", "--force"],
+            env=PROCESS_ENV,
+            capture_output=True,
+            text=True,
+        )
+    )
+    for line in (result.stdout + result.stderr).splitlines():
+        say(f"  seed_scale: {line}")
+    if result.returncode != 0:
+        raise RuntimeError(f"seed_scale failed:\n{result.stderr[-2000:]}")
+    say(f"seed_scale done in {seconds:.1f} s")
+
+
+@dataclass
+class Scale:
+    ministry: User
+    hr: User  # HR of the first partner
+    organiser: User
+    admin: User
+    first_partner: Organisation
+    state: Organisation
+
+
+def scale() -> Scale:
+    return Scale(
+        ministry=User.objects.get(username=MINISTRY_USER),
+        hr=User.objects.get(username=HR_USER),
+        organiser=User.objects.get(username=ORGANISER_USER),
+        admin=User.objects.get(username=ADMIN_USER),
+        first_partner=Organisation.objects.filter(slug__startswith=PARTNER_PREFIX).order_by("slug").first(),
+        state=Organisation.objects.get(slug=STATE_SLUG),
+    )
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def query_count(client: Client, path: str) -> int:
+    client.get(path)  # warm-up: per-process caches
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    if response.status_code != 200:
+        raise AssertionError(f"{path} answered {response.status_code}")
+    return len(queries)
+
+
+def delete_session(cookie: str) -> None:
+    Session.objects.filter(session_key=cookie.partition("=")[2]).delete()
+
+
+def throughput_vs_trivial(
+    path: str, cookie: str, *, marker: bytes = b"", seconds: int = ROUND_SECONDS, timeout: int = 10
+) -> tuple[Load, Load, list[str]]:
+    """(trivial /healthz, the page, problems): gunicorn as in the foundation's benchmark, the trivial view and
+    the page taking turns so that a change in the machine's load hits both alike."""
+    problems = []
+    with Gunicorn() as server:
+        status, page = server.get(path, cookie=cookie, timeout=max(timeout, 60))
+        if status != 200 or (marker and marker not in page):
+            raise AssertionError(f"{path} under gunicorn answered {status} without the expected content")
+        wrk(server.base_url + "/healthz", seconds=WARM_UP_SECONDS)
+        wrk(server.base_url + path, seconds=WARM_UP_SECONDS, cookie=cookie, timeout=timeout)
+        trivial, loads = [], []
+        for number in range(1, ROUNDS + 1):
+            trivial.append(wrk(server.base_url + "/healthz", seconds=seconds))
+            loads.append(wrk(server.base_url + path, seconds=seconds, cookie=cookie, timeout=timeout))
+            say(f"round {number}: /healthz {trivial[-1].rps:.0f}/s, {path} {loads[-1].rps:.0f}/s")
+        status_after, _page = server.get(path, cookie=cookie, timeout=max(timeout, 60))
+    trivial_load, load = Load.combine(trivial), Load.combine(loads)
+    for name, measured in (("/healthz", trivial_load), (path, load)):
+        if measured.errors or measured.bad_status:
+            problems.append(f"{name}: {measured.errors} socket errors, {measured.bad_status} non-2xx/3xx")
+    # wrk counts a 302 to the login page as success: the responses must have been the whole page.
+    if load.bytes_per_response < 0.9 * len(page) or status_after != 200:
+        problems.append(f"{path}: {load.bytes_per_response:.0f} B/response, the page has {len(page)} B")
+    return trivial_load, load, problems
+
+
+def throughput_row(
+    figure: str,
+    path: str,
+    cookie: str,
+    *,
+    target_ratio: float | None = None,
+    seconds: int = ROUND_SECONDS,
+    timeout: int = 10,
+) -> Row:
+    try:
+        trivial, load, problems = throughput_vs_trivial(path, cookie, seconds=seconds, timeout=timeout)
+    finally:
+        delete_session(cookie)
+    say(
+        f"throughput {path}: {load.rps:.0f}/s (p50 {load.p50_ms:.0f} ms, p95 {load.p95_ms:.0f} ms, "
+        f"p99 {load.p99_ms:.0f} ms); /healthz {trivial.rps:.0f}/s"
+    )
+    ratio = load.rps / trivial.rps
+    setup = (
+        f"gunicorn {WORKERS} workers × {THREADS} threads, wrk -c {CONNECTIONS}, {ROUNDS} × {seconds} s "
+        f"each, taking turns, wrk timeout {timeout} s"
+    )
+    target = (f"≥ {target_ratio:.0%}, " if target_ratio else "") + "no errors"
+    return Row(
+        figure=f"{figure} vs. trivial view /healthz: requests/s, p95 of the worse round ({setup})",
+        value=f"{load.rps:,.0f} req/s (p95 {load.p95_ms:.0f} ms)",
+        baseline=f"{trivial.rps:,.0f} req/s (p95 {trivial.p95_ms:.0f} ms)",
+        ratio=f"{ratio:.1%}",
+        target=target + ("; " + "; ".join(problems) if problems else ""),
+        passed=(target_ratio is None or ratio >= target_ratio) and not problems,
+    )
+
+
+def run_measured(args: list[str], *, timeout: float = 600) -> tuple[float, int, str]:
+    """Run `manage.py *args` as a child process: (wall seconds, peak RSS in bytes, its output). The peak is
+    the child's own (os.wait4), not the maximum over every child this process ever had. Killed after
+    `timeout` seconds (RuntimeError)."""
+    with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, str(BASE_DIR / "manage.py"), *args],
+            env=PROCESS_ENV,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > timeout:
+                process.kill()
+                os.wait4(process.pid, 0)
+                raise RuntimeError(f"manage.py {args[0]} did not finish within {timeout:.0f} s")
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    if process.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} exited with {process.returncode}:\n{output[-2000:]}")
+    # ru_maxrss is in kilobytes on Linux.
+    return seconds, usage.ru_maxrss * 1024, output
