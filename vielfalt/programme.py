@@ -145,15 +145,13 @@ def _attended(as_of: date):
 
 
 def _training_by_partner(organisation_ids, as_of) -> dict[int, dict]:
-    """Per organisation: active employees, and employees who attended a course per target group."""
+    """Per organisation: active employees, and employees who attended a course per target group. One query
+    that checks each employee's attendance once (grouped by whether they attended and are active)."""
     rows = (
         _scoped(Employee.objects.all(), organisation_ids)
-        .values("organisation_id", "target_group")
-        .annotate(
-            employees=Count("pk", filter=Q(is_active=True)),
-            trained=Count("pk", filter=Exists(_attended(as_of))),
-            trained_active=Count("pk", filter=Q(is_active=True) & Exists(_attended(as_of))),
-        )
+        .annotate(attended=Exists(_attended(as_of)))
+        .values("organisation_id", "target_group", "is_active", "attended")
+        .annotate(n=Count("pk"))
         .order_by()
     )
     result: dict[int, dict] = {}
@@ -162,9 +160,12 @@ def _training_by_partner(organisation_ids, as_of) -> dict[int, dict]:
             row["organisation_id"],
             {"employees": 0, "trained_active": 0, "groups": dict.fromkeys(TargetGroup.values, 0)},
         )
-        entry["employees"] += row["employees"]
-        entry["trained_active"] += row["trained_active"]
-        entry["groups"][row["target_group"]] += row["trained"]
+        if row["is_active"]:
+            entry["employees"] += row["n"]
+        if row["attended"]:
+            entry["groups"][row["target_group"]] += row["n"]
+            if row["is_active"]:
+                entry["trained_active"] += row["n"]
     return result
 
 
