@@ -20,6 +20,11 @@ class AgreementFilter(django_filters.FilterSet):
         choices=[c for c in Organisation.Kind.choices if c[0] != Organisation.Kind.STATE_MINISTRY],
         label=_("Kind of partner"),
     )
+    partner_district = django_filters.ChoiceFilter(
+        field_name="partner__district",
+        choices=Organisation.District.choices,
+        label=_("Administrative district"),
+    )
     year = django_filters.TypedChoiceFilter(
         field_name="signed_on__year", choices=signing_years, coerce=int, label=_("Year signed")
     )
@@ -43,7 +48,7 @@ class AgreementFilter(django_filters.FilterSet):
 
     class Meta:
         model = Agreement
-        fields = ["q", "status", "partner_kind", "year"]
+        fields = ["q", "status", "partner_kind", "partner_district", "year"]
 
     def search(self, queryset, name, value):
         for word in value.split()[:5]:

@@ -339,7 +339,7 @@ class ProgressReportCreateView(AgreementReaderMixin, View):
         return self.show(request, commitment, form, status=422)
 
 
-EXPORT_FILTERS = ("q", "status", "partner_kind", "year")
+EXPORT_FILTERS = ("q", "status", "partner_kind", "partner_district", "year")
 
 
 class ExportView(MinistryMixin, TemplateView):

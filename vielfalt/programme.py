@@ -369,7 +369,7 @@ def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
                     key or "none",
                     str(districts.get(key, _("no district"))),
                     by_district[key],
-                    _url("partnerships:index"),
+                    _url("partnerships:index", partner_district=key),
                 )
                 for key in [*Organisation.District.values, ""]
                 if key in by_district

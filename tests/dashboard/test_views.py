@@ -56,6 +56,14 @@ def test_ministry_sees_every_partner_with_figures(client, staff, partners):
     assert f"{reverse('dashboard_commitments')}?progress=behind" in html
 
 
+def test_district_bars_link_to_the_filtered_agreement_list(client, staff, partners):
+    client.force_login(staff)
+    bar = next(b for b in programme().charts["district"].bars if b.key == "koeln")
+    assert bar.url in client.get(reverse("dashboard")).text.replace("&amp;", "&")
+    listed = client.get(bar.url).context["object_list"]
+    assert [agreement.partner for agreement in listed] == [partners[1]]
+
+
 def test_hr_sees_only_its_own_organisation(client, hr_first, partners):
     client.force_login(hr_first)
     html = client.get(reverse("dashboard")).text
