@@ -25,7 +25,7 @@ MIXED_THREADS = 2
 DASHBOARD_TARGET = None  # the issue asks for the ratio, not a threshold
 DASHBOARD_SECONDS = 15
 DASHBOARD_TIMEOUT = 60
-REPORT_TIMEOUT = 420
+REPORT_TIMEOUT = 240
 REPORT_TARGET_BYTES = 500 * 1024 * 1024
 
 
@@ -215,7 +215,15 @@ def bench_programme_report(seeded: Seeded) -> list[Row]:
             ["shell", "-c", REPORT_CODE.replace("YEAR", str(SIGNED_YEAR))], timeout=REPORT_TIMEOUT
         )
     except RuntimeError as error:
-        return [Row(figure=figure, value=str(error).splitlines()[0][:200], target="≤ 500 MB", passed=False)]
+        say(f"programme report: {error}")
+        return [
+            Row(
+                figure=figure,
+                value=str(error).splitlines()[0][:200],
+                target="≤ 500 MB, job ready",
+                passed=False,
+            )
+        ]
     _seconds, idle_peak, _output = run_measured(["shell", "-c", "pass"])
     line = next(line for line in output.splitlines() if line.startswith("BENCH "))
     _, status, seconds, size = line.split()

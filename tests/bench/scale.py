@@ -169,9 +169,12 @@ def run_measured(args: list[str], *, timeout: float = 600) -> tuple[float, int, 
             if pid:
                 break
             if time.perf_counter() - start > timeout:
+                high_water = _high_water_mark(process.pid)
                 process.kill()
                 os.wait4(process.pid, 0)
-                raise RuntimeError(f"manage.py {args[0]} did not finish within {timeout:.0f} s")
+                raise RuntimeError(
+                    f"did not finish within {timeout:.0f} s (killed; peak memory by then {high_water / 2**20:.0f} MB)"
+                )
             time.sleep(0.05)
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -181,3 +184,14 @@ def run_measured(args: list[str], *, timeout: float = 600) -> tuple[float, int, 
         raise RuntimeError(f"manage.py {' '.join(args)} exited with {process.returncode}:\n{output[-2000:]}")
     # ru_maxrss is in kilobytes on Linux.
     return seconds, usage.ru_maxrss * 1024, output
+
+
+def _high_water_mark(pid: int) -> int:
+    """The peak resident memory of a running process so far (Linux), in bytes; 0 if unknown."""
+    try:
+        for line in open(f"/proc/{pid}/status").read().splitlines():  # noqa: SIM115
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
