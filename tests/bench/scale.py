@@ -107,7 +107,7 @@ def throughput_vs_trivial(
         for number in range(1, ROUNDS + 1):
             trivial.append(wrk(server.base_url + "/healthz", seconds=seconds))
             loads.append(wrk(server.base_url + path, seconds=seconds, cookie=cookie, timeout=timeout))
-            say(f"round {number}: /healthz {trivial[-1].rps:.0f}/s, {path} {loads[-1].rps:.0f}/s")
+            say(f"round {number}: /healthz {trivial[-1].rps:.0f}/s, {path} {rps_text(loads[-1].rps)}/s")
         status_after, _page = server.get(path, cookie=cookie, timeout=max(timeout, 60))
     trivial_load, load = Load.combine(trivial), Load.combine(loads)
     for name, measured in (("/healthz", trivial_load), (path, load)):
@@ -133,7 +133,7 @@ def throughput_row(
     finally:
         delete_session(cookie)
     say(
-        f"throughput {path}: {load.rps:.0f}/s (p50 {load.p50_ms:.0f} ms, p95 {load.p95_ms:.0f} ms, "
+        f"throughput {path}: {rps_text(load.rps)}/s (p50 {load.p50_ms:.0f} ms, p95 {load.p95_ms:.0f} ms, "
         f"p99 {load.p99_ms:.0f} ms); /healthz {trivial.rps:.0f}/s"
     )
     ratio = load.rps / trivial.rps
@@ -144,12 +144,16 @@ def throughput_row(
     target = (f"≥ {target_ratio:.0%}, " if target_ratio else "") + "no errors"
     return Row(
         figure=f"{figure} vs. trivial view /healthz: requests/s, p95 of the worse round ({setup})",
-        value=f"{load.rps:,.0f} req/s (p95 {load.p95_ms:.0f} ms)",
+        value=f"{rps_text(load.rps)} req/s (p95 {load.p95_ms:.0f} ms)",
         baseline=f"{trivial.rps:,.0f} req/s (p95 {trivial.p95_ms:.0f} ms)",
-        ratio=f"{ratio:.1%}",
+        ratio=f"{ratio:.1%}" if ratio >= 0.01 else f"{ratio:.3%}",
         target=target + ("; " + "; ".join(problems) if problems else ""),
         passed=(target_ratio is None or ratio >= target_ratio) and not problems,
     )
+
+
+def rps_text(rps: float) -> str:
+    return f"{rps:,.0f}" if rps >= 10 else f"{rps:.2f}"
 
 
 def run_measured(args: list[str], *, timeout: float = 600) -> tuple[float, int, str]:
