@@ -35,9 +35,11 @@ class HomeView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        if user.is_partner_hr or user.is_administrator:
+        if user.is_partner_hr:
+            # Only the user's own organisations: an administrator's start page must not count every employee of
+            # the programme on each visit.
             context["employee_counts"] = (
-                Employee.objects.visible_to(user)
+                Employee.objects.filter(organisation_id__in=user.organisation_ids(Role.HR))
                 .values("organisation__name")
                 .annotate(active=Count("pk", filter=Q(is_active=True)), total=Count("pk"))
                 .order_by("organisation__name")
