@@ -12,6 +12,7 @@ algebra), nor because published counts already add up to a total (the hidden one
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from django.db import connection
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +20,6 @@ from vielfalt.models import OrgUnit
 
 from . import questionnaire as q
 from .models import Campaign, Invitation, Response
-from .services import offered_units
 
 # Per measure: yes, and "no or unknown" (published apart, "unknown" would mostly be a tiny cell whose
 # suppression would take the yes figures with it).
@@ -252,37 +252,101 @@ def results_visible(*, campaign: Campaign, respondents: int) -> bool:
     return campaign.is_closed or (campaign.is_open and respondents >= 2 * campaign.k)
 
 
-def campaign_results(campaign: Campaign) -> Results:
-    responses = Response.objects.filter(campaign=campaign)
-    overall = responses.aggregate(**_count_expressions())
-    unit_counts = {
-        (row.pop("org_unit"), row.pop("org_unit_other")): row
-        for row in responses.values("org_unit", "org_unit_other").annotate(**_count_expressions()).order_by()
+def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, bool, dict]], int]:
+    """The campaign's counts per (target group, org unit, other unit) and its number of invitations: one query
+    and one pass over the responses (instead of one per table), portable between PostgreSQL and SQLite."""
+    quote = connection.ops.quote_name
+    response, invitation = quote(Response._meta.db_table), quote(Invitation._meta.db_table)
+    columns = {
+        "target_group": quote(Response._meta.get_field("target_group").column),
+        "org_unit": quote(Response._meta.get_field("org_unit").column),
+        "org_unit_other": quote(Response._meta.get_field("org_unit_other").column),
+        "languages": quote(Response._meta.get_field("languages").column),
+        "campaign": quote(Response._meta.get_field("campaign").column),
     }
-    named_units = OrgUnit.objects.filter(pk__in=[unit for unit, _other in unit_counts if unit]).order_by(
-        "name"
+    counts, params = ["COUNT(*)"], []
+    for field_name in MEASURES.values():
+        column = quote(Response._meta.get_field(field_name).column)
+        counts += [f"COUNT(*) FILTER (WHERE {column} = %s)", f"COUNT(*) FILTER (WHERE {column} <> %s)"]
+        params += [q.Derived.YES.value, q.Derived.YES.value]
+    for code in q.LANGUAGE_CODES:
+        counts.append(f"COUNT(*) FILTER (WHERE {columns['languages']} LIKE %s)")
+        params.append(f"%|{code}|%")
+    sql = (
+        f"SELECT 0, {columns['target_group']}, {columns['org_unit']}, {columns['org_unit_other']}, "  # noqa: S608
+        f"{', '.join(counts)} FROM {response} WHERE {columns['campaign']} = %s "
+        f"GROUP BY {columns['target_group']}, {columns['org_unit']}, {columns['org_unit_other']} "
+        f"UNION ALL SELECT 1, NULL, NULL, NULL, COUNT(*), {', '.join(['0'] * (len(counts) - 1))} "
+        f"FROM {invitation} WHERE {quote(Invitation._meta.get_field('campaign').column)} = %s"
     )
-    units = {unit.pk: unit for unit in [*offered_units(campaign=campaign), *named_units]}
-    unit_rows = [
-        (str(unit.pk), unit.name, unit_counts.get((unit.pk, False), _zero()))
-        for unit in sorted(units.values(), key=lambda u: u.name)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, campaign.pk, campaign.pk])
+        fetched = cursor.fetchall()
+    names = [*COLUMNS, *q.LANGUAGE_CODES]
+    rows, invited = [], 0
+    for kind, target_group, unit, other, *values in fetched:
+        if kind:
+            invited = values[0]
+        else:
+            rows.append((target_group, unit, bool(other), dict(zip(names, values, strict=True))))
+    return rows, invited
+
+
+def _sum(rows, key) -> dict:
+    """Totals of `rows` (as from `_grouped_counts`) per key(row)."""
+    totals = {}
+    for row in rows:
+        counts = row[3]
+        total = totals.setdefault(key(row), dict.fromkeys(counts, 0))
+        for name, value in counts.items():
+            total[name] += value
+    return totals
+
+
+def _language_cells(counts: dict, k: int) -> list[LanguageRow]:
+    return [
+        LanguageRow(
+            code=code,
+            label=str(label),
+            cell=Cell(value=None, suppressed=True)
+            if counts[code] < k
+            else Cell(value=counts[code], suppressed=False),
+        )
+        for code, label in q.LANGUAGES
     ]
+
+
+def campaign_results(campaign: Campaign) -> Results:
+    rows, invited = _grouped_counts(campaign)
+    overall = _sum(rows, lambda row: None).get(None) or dict.fromkeys([*COLUMNS, *q.LANGUAGE_CODES], 0)
+    by_group = _sum(rows, lambda row: row[0])
+    unit_counts = _sum(rows, lambda row: (row[1], row[2]))
+    # The units offered to respondents (as services.offered_units) and those named in answers, in one query.
+    offered = (
+        Invitation.objects.filter(campaign=campaign, employee__org_unit__isnull=False)
+        .values("employee__org_unit")
+        .annotate(invited=Count("pk"))
+        .filter(invited__gte=campaign.k)
+        .values("employee__org_unit")
+    )
+    named = [unit for unit, _other in unit_counts if unit]
+    units = OrgUnit.objects.filter(Q(pk__in=offered) | Q(pk__in=named)).order_by("name")
+    unit_rows = [(str(unit.pk), unit.name, unit_counts.get((unit.pk, False), _zero())) for unit in units]
     unit_rows.append(("other", str(_("Other units")), unit_counts.get((None, True), _zero())))
     unit_rows.append(("na", str(q.Citizenship.NO_ANSWER.label), unit_counts.get((None, False), _zero())))
+    group_rows = [
+        (value, str(label), by_group.get(value, _zero())) for value, label in q.TargetGroupAnswer.choices
+    ]
     overall_row, tables = _build(
-        counts_overall=overall,
-        groups={"target_group": _target_group_rows(responses), "unit": unit_rows},
-        k=campaign.k,
+        counts_overall=overall, groups={"target_group": group_rows, "unit": unit_rows}, k=campaign.k
     )
-    invitations = Invitation.objects.filter(campaign=campaign).aggregate(invited=Count("pk"))
-    invited = invitations["invited"]
     return Results(
         k=campaign.k,
         respondents=overall["n"],
         overall=overall_row,
         by_target_group=tables["target_group"],
         by_unit=tables["unit"],
-        languages=_language_rows(responses, campaign.k),
+        languages=_language_cells(overall, campaign.k),
         invited=invited,
         participation=round(100 * overall["n"] / invited, 1) if invited else None,
         previous_estimate=campaign.previous_estimate,
