@@ -11,13 +11,13 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import ExtractYear
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from partnerships.models import Agreement, AnonymisedProcedure, Commitment
+from partnerships.models import Agreement, AnonymisedProcedure, Commitment, ProgressReport
 from surveys import questionnaire as survey_questions
 from surveys.models import Campaign, Response
 from surveys.results import PROGRAMME_K
@@ -63,6 +63,7 @@ class SurveyFigure:
     respondents: int
     migration_share: float | None  # None: suppressed (fewer than k with or without)
     campaign_id: int | None = None
+    migration_yes: int = 0  # respondents with a migration background (for the programme's sum)
 
 
 @dataclass
@@ -135,13 +136,14 @@ def _scoped(queryset, organisation_ids, field_name="organisation_id"):
 
 
 def _attended(as_of: date):
+    """The employees who attended a course that began by `as_of`: an uncorrelated subquery, so PostgreSQL reads
+    the enrolments once into a hash instead of probing them per employee."""
     end = timezone.make_aware(datetime.combine(as_of, time.max))
     return Enrolment.objects.filter(
-        employee=OuterRef("pk"),
         status=Enrolment.Status.SEATED,
         attendance=Enrolment.Attendance.ATTENDED,
         course_date__starts_at__lte=end,
-    )
+    ).values("employee_id")
 
 
 def _training_by_partner(organisation_ids, as_of) -> dict[int, dict]:
@@ -149,7 +151,7 @@ def _training_by_partner(organisation_ids, as_of) -> dict[int, dict]:
     that checks each employee's attendance once (grouped by whether they attended and are active)."""
     rows = (
         _scoped(Employee.objects.all(), organisation_ids)
-        .annotate(attended=Exists(_attended(as_of)))
+        .annotate(attended=ExpressionWrapper(Q(pk__in=_attended(as_of)), output_field=BooleanField()))
         .values("organisation_id", "target_group", "is_active", "attended")
         .annotate(n=Count("pk"))
         .order_by()
@@ -173,37 +175,42 @@ def _surveys_by_partner(organisation_ids, as_of) -> dict[int, SurveyFigure]:
     """Each organisation's latest campaign closed by `as_of` that reached its k; the share with a migration
     background is published only where at least k respondents have one and k have none (or unknown)."""
     latest: dict[int, Campaign] = {}
-    campaigns = (
-        _scoped(
-            Campaign.objects.filter(status=Campaign.Status.CLOSED, closes_on__lte=as_of), organisation_ids
-        )
-        .annotate(
-            answered=Count("responses"),
-            mh_yes=Count("responses", filter=Q(responses__migration_background=survey_questions.Derived.YES)),
-        )
-        .order_by("organisation_id", "-closes_on", "-pk")
-    )
-    for campaign in campaigns:
+    campaigns = _scoped(
+        Campaign.objects.filter(status=Campaign.Status.CLOSED, closes_on__lte=as_of), organisation_ids
+    ).order_by("organisation_id", "-closes_on", "-pk")
+    for campaign in campaigns.only("pk", "organisation_id", "closes_on", "k"):
         latest.setdefault(campaign.organisation_id, campaign)
+    # Responses are counted only for the latest campaigns: one grouped query.
+    counts = {
+        row["campaign_id"]: row
+        for row in Response.objects.filter(campaign_id__in=[campaign.pk for campaign in latest.values()])
+        .values("campaign_id")
+        .annotate(
+            answered=Count("pk"),
+            mh_yes=Count("pk", filter=Q(migration_background=survey_questions.Derived.YES)),
+        )
+        .order_by()
+    }
     figures = {}
     for organisation_id, campaign in latest.items():
-        if campaign.answered < campaign.k:
+        answered = counts.get(campaign.pk, {}).get("answered", 0)
+        mh_yes = counts.get(campaign.pk, {}).get("mh_yes", 0)
+        if answered < campaign.k:
             continue
-        published = campaign.mh_yes >= campaign.k and campaign.answered - campaign.mh_yes >= campaign.k
+        published = mh_yes >= campaign.k and answered - mh_yes >= campaign.k
         figures[organisation_id] = SurveyFigure(
-            respondents=campaign.answered,
-            migration_share=round(100 * campaign.mh_yes / campaign.answered, 1) if published else None,
+            respondents=answered,
+            migration_share=round(100 * mh_yes / answered, 1) if published else None,
             campaign_id=campaign.pk,
+            migration_yes=mh_yes,
         )
     return figures
 
 
 def _survey_overall(figures: dict[int, SurveyFigure]) -> SurveyFigure:
-    campaign_ids = [figure.campaign_id for figure in figures.values()]
-    counts = Response.objects.filter(campaign_id__in=campaign_ids).aggregate(
-        n=Count("pk"), mh_yes=Count("pk", filter=Q(migration_background=survey_questions.Derived.YES))
-    )
-    n, yes = counts["n"], counts["mh_yes"]
+    """The programme's figure over the same campaigns, summed from the partners' counts (no second query)."""
+    n = sum(figure.respondents for figure in figures.values())
+    yes = sum(figure.migration_yes for figure in figures.values())
     published = yes >= PROGRAMME_K and n - yes >= PROGRAMME_K
     return SurveyFigure(respondents=n, migration_share=round(100 * yes / n, 1) if published and n else None)
 
@@ -246,6 +253,24 @@ def computed_indicator(
     return None
 
 
+def _attach_reports(commitments: list[Commitment], reports) -> None:
+    """What `prefetch_related("progress_reports")` does, cheaper for thousands of commitments: one query that
+    selects the reports through the agreements (not thousands of ids), and a fresh evaluated queryset per
+    commitment instead of a related manager and a cloned queryset each."""
+    by_commitment = {commitment.pk: commitment for commitment in commitments}
+    grouped: dict[int, list[ProgressReport]] = {}
+    for report in reports:
+        commitment = by_commitment.get(report.commitment_id)
+        if commitment is not None:
+            report.commitment = commitment
+            grouped.setdefault(commitment.pk, []).append(report)
+    for commitment in commitments:
+        cached = QuerySet(model=ProgressReport)
+        cached._result_cache = grouped.get(commitment.pk, [])
+        cached._prefetch_done = True
+        commitment._prefetched_objects_cache = {"progress_reports": cached}
+
+
 def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
     as_of = _end_of(year)
     partner_kinds = [kind for kind in Organisation.Kind.values if kind != Organisation.Kind.STATE_MINISTRY]
@@ -274,12 +299,13 @@ def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
     progress_counts = dict.fromkeys(Commitment.Progress.values, 0)
     per_partner_progress: dict[int, dict] = {}
     signed = agreements.filter(status=Agreement.Status.SIGNED)
-    for commitment in (
+    signed_commitments = list(
         Commitment.objects.filter(agreement__in=signed)
         .select_related("agreement__partner")
-        .prefetch_related("progress_reports")
         .order_by("agreement__partner__name", "agreement_id", "order", "pk")
-    ):
+    )
+    _attach_reports(signed_commitments, ProgressReport.objects.filter(commitment__agreement__in=signed))
+    for commitment in signed_commitments:
         partner_id = commitment.agreement.partner_id
         computed = None
         if commitment.indicator_source:
