@@ -6,7 +6,13 @@ from django.utils.translation import gettext_lazy as _
 from vielfalt.models import Organisation, OrgUnit
 
 from .models import Agreement, AnonymisedProcedure, Commitment, ProgressReport, Signatory
-from .services import signed_copy_check
+from .services import (
+    AGREEMENT_FIELDS,
+    COMMITMENT_FIELDS,
+    PROCEDURE_FIELDS,
+    SIGNATORY_FIELDS,
+    signed_copy_check,
+)
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -14,18 +20,7 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class AgreementForm(forms.ModelForm):
     class Meta:
         model = Agreement
-        fields = [
-            "partner",
-            "state_party",
-            "title",
-            "preamble",
-            "body",
-            "place",
-            "signed_on",
-            "valid_from",
-            "valid_until",
-            "amends",
-        ]
+        fields = AGREEMENT_FIELDS
         widgets = {
             "preamble": forms.Textarea(attrs={"rows": 4}),
             "body": forms.Textarea(attrs={"rows": 10}),
@@ -63,7 +58,7 @@ class AgreementForm(forms.ModelForm):
 class SignatoryForm(forms.ModelForm):
     class Meta:
         model = Signatory
-        fields = ["side", "name", "function", "order"]
+        fields = SIGNATORY_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -73,17 +68,7 @@ class SignatoryForm(forms.ModelForm):
 class CommitmentForm(forms.ModelForm):
     class Meta:
         model = Commitment
-        fields = [
-            "field_of_action",
-            "description",
-            "indicator",
-            "target_value",
-            "unit",
-            "due_on",
-            "responsible_unit",
-            "indicator_source",
-            "order",
-        ]
+        fields = COMMITMENT_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 3}), "due_on": DATE_WIDGET}
 
     def __init__(self, *args, units=None, **kwargs):
@@ -157,17 +142,7 @@ class SignedCopyForm(forms.Form):
 class ProcedureForm(forms.ModelForm):
     class Meta:
         model = AnonymisedProcedure
-        fields = [
-            "organisation",
-            "org_unit",
-            "post",
-            "held_on",
-            "method",
-            "applications",
-            "invited",
-            "posts_filled",
-            "stated_migration_background",
-        ]
+        fields = ["organisation", *PROCEDURE_FIELDS]
         widgets = {"held_on": DATE_WIDGET}
 
     def __init__(self, *args, organisations, **kwargs):

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from vielfalt.models import Organisation, OrgUnit, TargetGroup
 
 from .models import COURSE_TARGET_GROUPS, Course, CourseDate
+from .services import DATE_FIELDS
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -53,17 +54,7 @@ class CourseForm(forms.ModelForm):
 class CourseDateForm(forms.ModelForm):
     class Meta:
         model = CourseDate
-        fields = [
-            "target_group",
-            "starts_at",
-            "ends_at",
-            "location",
-            "online_link",
-            "trainer",
-            "capacity",
-            "enrolment_deadline",
-            "cancellation_deadline",
-        ]
+        fields = DATE_FIELDS
         widgets = {
             "starts_at": DateTimeInput(),
             "ends_at": DateTimeInput(),
