@@ -13,6 +13,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
+from vielfalt.filters import filter_controls
 from vielfalt.models import Job, Organisation, OrgUnit, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
 
@@ -85,6 +86,7 @@ class AgreementListView(LoginRequiredMixin, FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filter_query"] = _filter_query(self.request)
+        context["filter_controls"] = filter_controls(self.filterset)
         context["may_edit"] = self.request.user.is_ministry_staff
         return context
 
