@@ -48,6 +48,7 @@ def _no_list_cache(settings):
     # A cached page would outlive the test's rolled-back data in a shared Redis; tests/vielfalt/test_caching.py
     # turns the cache on with a private memory cache.
     settings.LIST_CACHE_SECONDS = 0
+    settings.AUTH_USER_CACHE_SECONDS = 0  # likewise the cached user (tests/vielfalt/test_auth_cache.py)
 
 
 @pytest.fixture(autouse=True)
@@ -177,12 +178,14 @@ def axe_violations(page) -> list[dict]:
 def browser_login(page, live_server, user) -> None:
     """Log `user` in for the browser `page` by planting a session cookie (faster than the login form,
     which the e2e journeys exercise on their own)."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
+    from importlib import import_module
 
-    session = SessionStore()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "vielfalt.auth.PortalBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     page.context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": live_server.url}])

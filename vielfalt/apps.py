@@ -10,9 +10,16 @@ class VielfaltConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from . import accounts  # noqa: F401  (connects the login audit receivers)
+        from .auth import forget_cached_user
         from .caching import bump_employee_version
 
         for model_name in ("Employee", "OrgUnit"):
             model = self.get_model(model_name)
             post_save.connect(bump_employee_version, sender=model, dispatch_uid=f"bump-{model_name}")
             post_delete.connect(bump_employee_version, sender=model, dispatch_uid=f"bump-del-{model_name}")
+        for model_name in ("User", "Membership"):
+            model = self.get_model(model_name)
+            post_save.connect(forget_cached_user, sender=model, dispatch_uid=f"forget-user-{model_name}")
+            post_delete.connect(
+                forget_cached_user, sender=model, dispatch_uid=f"forget-user-del-{model_name}"
+            )

@@ -104,13 +104,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "vielfalt.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Hot list pages cache counts and rendered rows under versioned keys (vielfalt.caching); that needs a cache
 # shared by all processes, so only with Redis.
 LIST_CACHE_SECONDS = env.int("LIST_CACHE_SECONDS", default=300) if REDIS_URL else 0
+# The logged-in user and their roles, between requests (vielfalt.auth); dropped on every change to them.
+AUTH_USER_CACHE_SECONDS = env.int("AUTH_USER_CACHE_SECONDS", default=60) if REDIS_URL else 0
 
 # Jobs report their state through vielfalt.models.Job, so Celery keeps no results of its own.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -141,7 +143,7 @@ CELERY_BEAT_SCHEDULE = {
 AUTH_USER_MODEL = "vielfalt.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "vielfalt.auth.PortalBackend",  # ModelBackend keeping the user and their roles in the cache
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -165,6 +167,10 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False
 
+# Sessions live in PostgreSQL; with Redis, reads are served from the cache in front of it (written through).
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_AGE = 30 * 60
 # The 30 minutes count from the last request (an idle timeout): vielfalt.middleware extends the session at most
 # once a minute, so a page view does not cost a database write.
@@ -229,7 +235,7 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"  # never served directly: downloads go through views that check permissions
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "vielfalt.storage.StaticFilesStorage"},
 }
 WHITENOISE_KEEP_ONLY_HASHED_FILES = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -18,7 +17,7 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .audit import audit_record
-from .caching import data_version, list_cache_key
+from .caching import VersionedFragment
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .forms import EmployeeForm, EmployeeImportForm
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup
@@ -63,7 +62,7 @@ class EmployeeListView(PartnerHRMixin, FilterView):
 
     def get(self, request, *args, **kwargs):
         if settings.LIST_CACHE_SECONDS:
-            content = cache.get(self.content_cache_key)
+            content = self.cached_content.get()
             if content is not None:
                 # Our own earlier render, taken back from the cache.
                 return TemplateResponse(request, self.template_name, {"content": mark_safe(content)})  # noqa: S308
@@ -80,12 +79,12 @@ class EmployeeListView(PartnerHRMixin, FilterView):
         return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
 
     @cached_property
-    def content_cache_key(self) -> str:
+    def cached_content(self) -> VersionedFragment:
         user = self.request.user
         scope = "all" if user.is_administrator else sorted(user.organisation_ids(Role.HR))
         ids = Organisation.objects.values_list("pk", flat=True) if scope == "all" else scope
         query = sorted(self.request.GET.lists())
-        return list_cache_key("employee-list", scope, data_version("employees", ids), query, get_language())
+        return VersionedFragment("employee-list", "employees", ids, scope, query, get_language())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -96,7 +95,7 @@ class EmployeeListView(PartnerHRMixin, FilterView):
         context["filter_query"] = query.urlencode()
         content = render_to_string(self.content_template_name, {**context, "request": self.request})
         if settings.LIST_CACHE_SECONDS:
-            cache.set(self.content_cache_key, content, settings.LIST_CACHE_SECONDS)
+            self.cached_content.set(content, settings.LIST_CACHE_SECONDS)
         context["content"] = content
         return context
 

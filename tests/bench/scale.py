@@ -74,7 +74,7 @@ def scale() -> Scale:
 
 def logged_in(user) -> Client:
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="vielfalt.auth.PortalBackend")
     return client
 
 

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.django_db
 def list_cache(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.LIST_CACHE_SECONDS = 300
+    settings.AUTH_USER_CACHE_SECONDS = 300
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     cache.clear()
     yield
     cache.clear()
@@ -34,7 +36,7 @@ def test_list_reflects_every_kind_of_write(client, django_assert_num_queries):
 
     assert listing()[0] == 1
     assert "Schmidt" in listing()[1]
-    with django_assert_num_queries(3):  # session, user, roles: the list itself comes from the cache
+    with django_assert_num_queries(0):  # session, user with roles and the list itself: all from the cache
         assert "Schmidt" in client.get(url).text
 
     client.post(
@@ -73,3 +75,33 @@ def test_cached_rows_are_not_shared_between_organisations(client):
     text = client.get(reverse("employee_list")).text
     assert "Oberhausener" in text
     assert "Duisburger" not in text
+
+
+def test_a_fragment_built_before_a_write_committed_is_not_served():
+    from vielfalt.caching import VersionedFragment, bump_version
+
+    fragment = VersionedFragment("test", "employees", [1], "query")
+    assert fragment.get() is None
+    # A write bumps the version while this request renders from data read before it: the fragment is
+    # stored with the version read first, so the next request does not take it.
+    bump_version("employees", 1)
+    fragment.set("old rows", 60)
+    assert VersionedFragment("test", "employees", [1], "query").get() is None
+    fresh = VersionedFragment("test", "employees", [1], "query")
+    assert fresh.get() is None
+    fresh.set("new rows", 60)
+    assert VersionedFragment("test", "employees", [1], "query").get() == "new rows"
+    assert VersionedFragment("test", "employees", [2], "query").get() is None
+
+
+def test_the_redis_cache_reuses_its_client(settings):
+    from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+
+    from vielfalt.cache import RedisCache
+
+    cache_ = RedisCache("redis://127.0.0.1:6379/15", {})
+    assert cache_._cache.get_client() is cache_._cache.get_client(write=True)
+    assert (
+        DjangoRedisCache("redis://127.0.0.1:6379/15", {})._cache.get_client()
+        is not cache_._cache.get_client()
+    )

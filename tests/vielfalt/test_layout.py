@@ -1,0 +1,59 @@
+"""The page header is rendered once per process and user (vielfalt_tags.portal_header); what differs per
+request, the CSRF token and the current path, must still be this request's."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import OrganisationFactory, hr_user, ministry_user
+from vielfalt.templatetags import vielfalt_tags
+
+pytestmark = pytest.mark.django_db
+
+
+def header(html: str) -> str:
+    return re.search(r"<header.*?</header>", html, flags=re.S).group(0)
+
+
+def test_each_user_gets_their_own_header(client):
+    city = OrganisationFactory()
+    anna, ministry = hr_user(city, username="anna"), ministry_user(username="mia")
+    client.force_login(anna)
+    text = header(client.get(reverse("home")).text)
+    assert "anna" in text
+    assert reverse("employee_list") in text
+    assert reverse("audit_log") not in text
+    client.force_login(ministry)
+    text = header(client.get(reverse("home")).text)
+    assert "mia" in text
+    assert "anna" not in text
+    assert reverse("audit_log") in text
+
+
+def test_the_current_section_is_marked_and_the_path_escaped(client):
+    client.force_login(hr_user(OrganisationFactory()))
+    # The path goes into the language switch's hidden field; Django leaves ' and & in it unencoded.
+    text = header(client.get(reverse("employee_list"), QUERY_STRING="q=O'Brien&active=1").text)
+    assert re.search(r'class="nav-link active" href="/employees/" aria-current="page"', text)
+    assert 'name="next" type="hidden" value="/employees/?q=O&#x27;Brien&amp;active=1"' in text
+    assert "__portal-header" not in text
+
+
+def test_the_header_forms_carry_this_requests_csrf_token(client):
+    client.force_login(hr_user(OrganisationFactory()))
+    client.get(reverse("home"))
+    csrf_client_token = None
+    for _round in range(2):  # the second page takes the header from the process's cache
+        html = client.get(reverse("home")).text
+        tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', header(html))
+        assert len(tokens) == 2
+        body_token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+        assert tokens[0] == tokens[1] == body_token
+        csrf_client_token = tokens[0]
+    assert len(vielfalt_tags._headers) >= 1
+    # The token is accepted: log out through the header's form with CSRF checks on.
+    client.handler.enforce_csrf_checks = True
+    response = client.post(reverse("logout"), {"csrfmiddlewaretoken": csrf_client_token})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 302
