@@ -49,6 +49,7 @@ def _no_list_cache(settings):
     # turns the cache on with a private memory cache.
     settings.LIST_CACHE_SECONDS = 0
     settings.AUTH_USER_CACHE_SECONDS = 0  # likewise the cached user (tests/vielfalt/test_auth_cache.py)
+    settings.DASHBOARD_CACHE_SECONDS = 0  # and the dashboard (tests/dashboard/test_cache.py)
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from vielfalt.audit import audit_record, model_changes
+from vielfalt.caching import bump_programme_version
 from vielfalt.models import AuditEntry, Employee, Role, User
 from vielfalt.tabular import Table, normalise_header, read_table
 
@@ -220,6 +221,7 @@ def course_date_cancel(*, actor: User, course_date: CourseDate) -> CourseDate:
         locked.sequence += 1
         locked.save(update_fields=["cancelled_at", "sequence"])
         affected = list(locked.enrolments.active().values_list("pk", flat=True))
+        bump_programme_version()  # update() sends no signals
         Enrolment.objects.filter(pk__in=affected).update(
             status=Enrolment.Status.CANCELLED,
             attendance=Enrolment.Attendance.UNKNOWN,
@@ -338,6 +340,7 @@ def enrolment_create_many(
                 )
             )
         created = Enrolment.objects.bulk_create(new, batch_size=1000)
+        bump_programme_version()  # bulk_create sends no signals
         result = EnrolmentResult()
         position = waiting_before
         for enrolment in created:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from django.core.cache import cache
 from django.db import transaction
+from django.template.loader import get_template
 
 
 def _version_key(namespace: str, pk) -> str:
@@ -83,3 +84,34 @@ def bump_employee_version(sender, instance, **kwargs) -> None:
     """post_save/post_delete of Employee and OrgUnit (connected in VielfaltConfig.ready); bulk writes call
     `bump_version("employees", ...)` themselves."""
     bump_version("employees", instance.organisation_id)
+
+
+# --- Whole-programme figures -------------------------------------------------------------------------------
+
+PROGRAMME = "programme"
+
+
+def bump_programme_version(sender=None, **kwargs) -> None:
+    """Any write to what the dashboard counts (signals connected in VielfaltConfig.ready; bulk writes call it
+    themselves)."""
+    bump_version(PROGRAMME, "all")
+
+
+def programme_fragment(*parts) -> VersionedFragment:
+    return VersionedFragment("programme", PROGRAMME, ["all"], *parts)
+
+
+# --- Fragments shared between users ------------------------------------------------------------------------
+
+CSRF_PLACEHOLDER = "__portal-csrf-token__"
+
+
+def render_shared(template_name: str, context: dict) -> str:
+    """Render a fragment that several users' pages may take from the cache: without the request (so no
+    context processor adds anything personal) and with a placeholder for the CSRF token of its forms."""
+    return get_template(template_name).render({**context, "csrf_token": CSRF_PLACEHOLDER})
+
+
+def fill_csrf(html: str, token: str) -> str:
+    """Put this request's CSRF token into a fragment made by `render_shared`."""
+    return html.replace(CSRF_PLACEHOLDER, token)

@@ -1,16 +1,21 @@
 """The programme overview at /dashboard/: the ministry sees the whole programme, partner HR its own part."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
 from partnerships.models import Commitment
 
+from .caching import fill_csrf, programme_fragment, render_shared
 from .models import Organisation, Role, TargetGroup
 from .permissions import RoleRequiredMixin
 from .programme import dashboard_organisation_ids, programme, report_request
@@ -35,19 +40,42 @@ class DashboardMixin(RoleRequiredMixin):
 
 
 class DashboardView(DashboardMixin, TemplateView):
+    """The overview. At full scale its figures take the database seconds to count, so the rendered content
+    is cached per scope (the whole programme, or one partner's), year, language and day, under the programme's
+    data version that every write to what it counts bumps (vielfalt.caching); DASHBOARD_CACHE_SECONDS bounds
+    how long a bulk change that bypasses the signals can go unseen."""
+
     template_name = "dashboard/dashboard.html"
+    content_template_name = "dashboard/_content.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         organisation_ids = dashboard_organisation_ids(user)
-        context["programme"] = programme(organisation_ids=organisation_ids, year=requested_year(self.request))
-        context["years"] = programme_years()
-        context["target_groups"] = TargetGroup.choices
-        context["may_programme_report"] = user.is_ministry_staff
-        context["report_partners"] = [row.organisation for row in context["programme"].partners]
+        year = requested_year(self.request)
+        seconds = settings.DASHBOARD_CACHE_SECONDS
+        scope = "all" if organisation_ids is None else sorted(organisation_ids)
+        fragment = programme_fragment("dashboard", scope, year, get_language(), timezone.localdate())
+        content = fragment.get() if seconds else None
+        if content is None:
+            content = render_shared(self.content_template_name, self.content_context(organisation_ids, year))
+            if seconds:
+                fragment.set(content, seconds)
+        context["content"] = mark_safe(fill_csrf(content, get_token(self.request)))  # noqa: S308  (our render)
+        return context
+
+    def content_context(self, organisation_ids, year) -> dict:
+        overview = programme(organisation_ids=organisation_ids, year=year)
+        context = {
+            "programme": overview,
+            "years": programme_years(),
+            "target_groups": TargetGroup.choices,
+            # The ministry's scope is the whole programme; a partner's HR never shares a fragment with it.
+            "may_programme_report": organisation_ids is None,
+            "report_partners": [row.organisation for row in overview.partners],
+        }
         if organisation_ids is not None:
-            context["scope_label"] = ", ".join(row.organisation.name for row in context["programme"].partners)
+            context["scope_label"] = ", ".join(row.organisation.name for row in overview.partners)
         return context
 
 

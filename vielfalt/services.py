@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .audit import audit_record, model_changes
-from .caching import bump_version
+from .caching import bump_programme_version, bump_version
 from .models import AuditEntry, Employee, Organisation, TargetGroup, User
 from .tabular import Problem, Table, TableRefused, normalise_header, read_table
 
@@ -139,6 +139,7 @@ def employees_import(*, actor: User | None, organisation: Organisation, table: T
             ],
         )
         bump_version("employees", organisation.pk)  # bulk_create sends no signals
+        bump_programme_version()
         result = ImportResult(created=len(records) - len(existing), updated=len(existing))
         audit_record(
             actor=actor,

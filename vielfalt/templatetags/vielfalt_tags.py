@@ -6,6 +6,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from vielfalt.caching import CSRF_PLACEHOLDER
 from vielfalt.context_processors import plain_url
 from vielfalt.pdf import STATIC_SCHEME
 
@@ -39,7 +40,7 @@ def portal_url(name: str) -> str:
 
 # What the header of a page depends on besides the request's CSRF token and path: the same for every page a
 # user sees in one language and section, so it is rendered once per process for each such combination.
-_HEADER_CSRF = "__portal-header-csrf-token__"
+_HEADER_CSRF = CSRF_PLACEHOLDER
 _HEADER_PATH = "__portal-header-next-path__"
 _HEADER_CACHE_SIZE = 2048
 _headers: dict[tuple, str] = {}

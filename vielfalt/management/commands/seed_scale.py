@@ -26,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from vielfalt.caching import bump_programme_version
 from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
 
 PREFIX = "scale-"
@@ -149,6 +150,7 @@ class Command(BaseCommand):
             self.step("survey campaigns and responses", self.surveys)
             self.step("anonymised procedures", self.procedures)
         self.step("ANALYZE", self.analyze)
+        bump_programme_version()  # COPY sends no signals: cached dashboards must not outlive the old data
         self.stdout.write(f"Scale data complete in {time.monotonic() - started:.1f} s.")
 
     # --- helpers ------------------------------------------------------------------------------------------
