@@ -569,20 +569,30 @@ def _partner_pages(overview: Programme, organisation_ids, year: int, *, course_l
     ]
 
 
+REPORT_PARTNERS_PER_PART = 25  # partner pages laid out at a time (~2.5 MB of WeasyPrint's memory per page)
+
+
 def programme_report_pdf(*, year: int) -> bytes:
     """The annual programme report: every figure of the dashboard at the end of `year`, then a page per
-    partner. The figures come from the same aggregate queries as the dashboard."""
-    from .pdf import render_pdf
+    partner. The figures come from the same aggregate queries as the dashboard. Rendered in parts of
+    REPORT_PARTNERS_PER_PART partners, so that its memory does not grow with the number of partners."""
+    from django.utils.translation import get_language
+
+    from .pdf import render_pdf_parts
 
     overview = programme(year=year)
-    context = {
-        "programme": overview,
-        "year": year,
-        "pdf": True,
-        "target_groups": TargetGroup.choices,
-        "pages": _partner_pages(overview, None, year, course_list=False),
-    }
-    return render_pdf("pdf/dashboard/programme_report.html", context)
+    pages = _partner_pages(overview, None, year, course_list=False)
+    common = {"programme": overview, "year": year, "pdf": True, "target_groups": TargetGroup.choices}
+    step = REPORT_PARTNERS_PER_PART
+    parts = ({**common, "pages": pages[start : start + step]} for start in range(0, max(len(pages), 1), step))
+    return render_pdf_parts(
+        "pdf/dashboard/programme_report.html",
+        parts,
+        title=str(_("Annual programme report %(year)s")) % {"year": year},
+        language=get_language() or "de",
+        page_label=str(_("Page")),
+        of_label=str(_("of")),
+    )
 
 
 def partner_report_pdf(*, organisation: Organisation, year: int) -> bytes:
