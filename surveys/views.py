@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
-from django.utils.translation import get_language
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -19,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
 
 from vielfalt.audit import audit_record
+from vielfalt.caching import programme_fragment, render_shared
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
@@ -173,7 +175,12 @@ class InviteView(CampaignMixin, FormView):
         invitations = invitations_create(
             actor=self.request.user, campaign=self.campaign, units=form.cleaned_data["units"]
         )
-        messages.success(self.request, _("%(count)s employees were invited.") % {"count": len(invitations)})
+        count = len(invitations)
+        messages.success(
+            self.request,
+            ngettext("%(count)s employee was invited.", "%(count)s employees were invited.", count)
+            % {"count": count},
+        )
         if self.campaign.is_open:
             return redirect(_enqueue_sending(self.request, self.campaign, reminder=False))
         return redirect(self.campaign)
@@ -284,10 +291,20 @@ class ReportView(ResultsMixin, View):
 
 
 class ProgrammeResultsView(MinistryMixin, TemplateView):
+    """Counting 500,000 answers takes a second; the figures change only when a campaign is closed (or deleted),
+    which bumps the programme's data version, so they are rendered once per version and language."""
+
     template_name = "surveys/programme_results.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(results=programme_results(), **kwargs)
+        seconds = settings.DASHBOARD_CACHE_SECONDS
+        fragment = programme_fragment("survey-programme", get_language())
+        body = fragment.get() if seconds else None
+        if body is None:
+            body = render_shared("surveys/_results_body.html", {"results": programme_results()})
+            if seconds:
+                fragment.set(body, seconds)
+        return super().get_context_data(results_body=mark_safe(body), **kwargs)  # noqa: S308  (our render)
 
 
 # --- Answering, without an account ---------------------------------------------------------------------------

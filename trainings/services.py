@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.caching import bump_programme_version
@@ -190,7 +191,11 @@ def course_date_update(*, actor: User, course_date: CourseDate, **fields) -> Cou
         if locked.capacity < seated:
             raise ValidationError(
                 {
-                    "capacity": _("%(count)s seats are already taken; the capacity cannot be lower.")
+                    "capacity": ngettext(
+                        "%(count)s seat is already taken; the capacity cannot be lower.",
+                        "%(count)s seats are already taken; the capacity cannot be lower.",
+                        seated,
+                    )
                     % {"count": seated}
                 }
             )

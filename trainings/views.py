@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
@@ -452,7 +453,11 @@ class AttendanceView(OrganiserDateMixin, View):
             if key.startswith("attendance-") and key.removeprefix("attendance-").isdigit():
                 marks[int(key.removeprefix("attendance-"))] = value
         changed = attendance_mark(actor=request.user, course_date=course_date, marks=marks)
-        messages.success(request, _("Attendance saved (%(count)s changed).") % {"count": changed})
+        messages.success(
+            request,
+            ngettext("Attendance saved (%(count)s change).", "Attendance saved (%(count)s changes).", changed)
+            % {"count": changed},
+        )
         return redirect(course_date)
 
 

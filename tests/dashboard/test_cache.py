@@ -96,3 +96,21 @@ def test_hr_never_gets_the_ministrys_page_from_the_cache(client, staff, partners
     html = client.get(reverse("dashboard")).text
     assert 'data-organisation="partner-1"' not in html
     assert figure(html, "posts_filled") == "5"
+
+
+def answered(html: str) -> tuple[str, str]:
+    organisations = re.search(r"Organisations included</dt><dd[^>]*>(\d+)<", html).group(1)
+    respondents = re.search(r"Answered</dt><dd[^>]*>(\d+)<", html).group(1)
+    return organisations, respondents
+
+
+def test_programme_survey_figures_change_when_a_campaign_closes(client, staff, partners):
+    from .conftest import closed_campaign, make_partner
+
+    client.force_login(staff)
+    url = reverse("surveys:programme")
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    assert answered(client.get(url, **english).text) == ("2", "42")
+    assert answered(client.get(url, **english).text) == ("2", "42")  # from the cache
+    closed_campaign(make_partner(3, survey=None), yes=5, no=6)
+    assert answered(client.get(url, **english).text) == ("3", "53")

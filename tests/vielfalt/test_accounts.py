@@ -20,7 +20,11 @@ def city():
     return OrganisationFactory()
 
 
-def test_login_cycles_the_session_key_and_logout_ends_it(client, city):
+@pytest.mark.parametrize(
+    "engine", ["django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"]
+)
+def test_login_cycles_the_session_key_and_logout_ends_it(client, city, settings, engine):
+    settings.SESSION_ENGINE = engine
     hr_user(city, username="anna")
     client.get(reverse("login"))
     before = client.session.session_key
@@ -33,6 +37,9 @@ def test_login_cycles_the_session_key_and_logout_ends_it(client, city):
     from django.contrib.sessions.models import Session
 
     assert not Session.objects.filter(session_key=after).exists()
+    from importlib import import_module
+
+    assert not import_module(engine).SessionStore().exists(after)  # nor in the cache in front of the table
     assert client.get(reverse("home")).status_code == 302
 
 
@@ -72,7 +79,12 @@ def test_session_settings(settings):
     assert settings.SESSION_COOKIE_SAMESITE == "Lax"
 
 
-def test_activity_extends_the_session_at_most_once_a_minute(client, city):
+SESSION_ENGINES = ["django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"]
+
+
+@pytest.mark.parametrize("engine", SESSION_ENGINES)
+def test_activity_extends_the_session_at_most_once_a_minute(client, city, settings, engine):
+    settings.SESSION_ENGINE = engine
     from datetime import timedelta
     from importlib import import_module
 
@@ -95,7 +107,9 @@ def test_activity_extends_the_session_at_most_once_a_minute(client, city):
     assert Session.objects.get(session_key=key).expire_date > timezone.now() + timedelta(minutes=29)
 
 
-def test_idle_session_expires(client, city, settings):
+@pytest.mark.parametrize("engine", SESSION_ENGINES)
+def test_idle_session_expires(client, city, settings, engine):
+    settings.SESSION_ENGINE = engine
     from datetime import timedelta
     from importlib import import_module
 
