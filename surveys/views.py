@@ -297,13 +297,10 @@ class ProgrammeResultsView(MinistryMixin, TemplateView):
     template_name = "surveys/programme_results.html"
 
     def get_context_data(self, **kwargs):
-        seconds = settings.DASHBOARD_CACHE_SECONDS
-        fragment = programme_fragment("survey-programme", get_language())
-        body = fragment.get() if seconds else None
-        if body is None:
-            body = render_shared("surveys/_results_body.html", {"results": programme_results()})
-            if seconds:
-                fragment.set(body, seconds)
+        body = programme_fragment("survey-programme", get_language()).get_or_render(
+            settings.DASHBOARD_CACHE_SECONDS,
+            lambda: render_shared("surveys/_results_body.html", {"results": programme_results()}),
+        )
         return super().get_context_data(results_body=mark_safe(body), **kwargs)  # noqa: S308  (our render)
 
 

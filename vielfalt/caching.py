@@ -7,7 +7,7 @@ cached."""
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
 from django.db import transaction
@@ -78,6 +78,15 @@ class VersionedFragment:
     def set(self, content: str, seconds: int) -> None:
         # The version read by get(), before the data was: a write in between makes this entry stale at once.
         cache.set(self.key, (self.version, content), seconds)
+
+    def get_or_render(self, seconds: int, render: Callable[[], str]) -> str:
+        """The cached fragment, or `render()` stored for `seconds`; with 0 seconds, always `render()`."""
+        content = self.get() if seconds else None
+        if content is None:
+            content = render()
+            if seconds:
+                self.set(content, seconds)
+        return content
 
 
 def bump_employee_version(sender, instance, **kwargs) -> None:

@@ -53,14 +53,13 @@ class DashboardView(DashboardMixin, TemplateView):
         user = self.request.user
         organisation_ids = dashboard_organisation_ids(user)
         year = requested_year(self.request)
-        seconds = settings.DASHBOARD_CACHE_SECONDS
         scope = "all" if organisation_ids is None else sorted(organisation_ids)
-        fragment = programme_fragment("dashboard", scope, year, get_language(), timezone.localdate())
-        content = fragment.get() if seconds else None
-        if content is None:
-            content = render_shared(self.content_template_name, self.content_context(organisation_ids, year))
-            if seconds:
-                fragment.set(content, seconds)
+        content = programme_fragment(
+            "dashboard", scope, year, get_language(), timezone.localdate()
+        ).get_or_render(
+            settings.DASHBOARD_CACHE_SECONDS,
+            lambda: render_shared(self.content_template_name, self.content_context(organisation_ids, year)),
+        )
         context["content"] = mark_safe(fill_csrf(content, get_token(self.request)))  # noqa: S308  (our render)
         return context
 

@@ -1,12 +1,11 @@
 from django import template
 from django.middleware.csrf import get_token
 from django.template.context import RequestContext
-from django.template.loader import get_template
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-from vielfalt.caching import CSRF_PLACEHOLDER
+from vielfalt.caching import fill_csrf, render_shared
 from vielfalt.context_processors import plain_url
 from vielfalt.pdf import STATIC_SCHEME
 
@@ -40,7 +39,6 @@ def portal_url(name: str) -> str:
 
 # What the header of a page depends on besides the request's CSRF token and path: the same for every page a
 # user sees in one language and section, so it is rendered once per process for each such combination.
-_HEADER_CSRF = CSRF_PLACEHOLDER
 _HEADER_PATH = "__portal-header-next-path__"
 _HEADER_CACHE_SIZE = 2048
 _headers: dict[tuple, str] = {}
@@ -64,21 +62,21 @@ def portal_header(context) -> str:
     )
     html = _headers.get(key)
     if html is None:
-        html = get_template("includes/header.html").render(
+        html = render_shared(
+            "includes/header.html",
             {
                 "user": user,
                 "navigation": navigation,
                 "language_choices": context["language_choices"],
                 "LANGUAGE_CODE": language,
-                "csrf_token": _HEADER_CSRF,
                 "next_path": _HEADER_PATH,
-            }
+            },
         )
         if len(_headers) >= _HEADER_CACHE_SIZE:
             _headers.clear()
         _headers[key] = html
     return mark_safe(  # noqa: S308  (our own template's output; the path is escaped here)
-        html.replace(_HEADER_CSRF, _csrf_token(context, request)).replace(
+        fill_csrf(html, _csrf_token(context, request)).replace(
             _HEADER_PATH, conditional_escape(request.get_full_path())
         )
     )
