@@ -51,8 +51,7 @@ from .services import (
 class AgreementReaderMixin(RoleRequiredMixin):
     """Ministry staff read and write; partner HR reads its own organisations' agreements."""
 
-    allow_ministry = True
-    allow_hr = True
+    roles = (Role.MINISTRY, Role.HR)
 
 
 def _filter_query(request) -> str:

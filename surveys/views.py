@@ -22,7 +22,7 @@ from django.views.generic import CreateView, DetailView, FormView, ListView, Tem
 from vielfalt.audit import audit_record
 from vielfalt.caching import programme_fragment, render_shared
 from vielfalt.jobs import job_enqueue
-from vielfalt.models import AuditEntry
+from vielfalt.models import AuditEntry, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
 from vielfalt.tabular import csv_lines, xlsx_bytes
 
@@ -62,8 +62,7 @@ class CampaignMixin(PartnerHRMixin):
 class IndexView(RoleRequiredMixin, ListView):
     """The campaigns of the user's organisations, with how many were invited and answered."""
 
-    allow_hr = True
-    allow_ministry = True
+    roles = (Role.HR, Role.MINISTRY)
     template_name = "surveys/campaign_list.html"
     context_object_name = "campaigns"
     paginate_by = 50

@@ -521,8 +521,7 @@ class ReportView(RoleRequiredMixin, TemplateView):
     """Per organisation and org unit, and per course date; `?export=csv|xlsx` downloads the unit table."""
 
     template_name = "trainings/report.html"
-    allow_hr = True
-    allow_ministry = True
+    roles = (Role.HR, Role.MINISTRY)
 
     HEADER = ["Organisation", "Organisationseinheit", "Zielgruppe", "Beschäftigte", "Geschult", "Anteil (%)"]
     DATE_HEADER = [

@@ -15,13 +15,19 @@ def audit_record(
     changes: dict | None = None,
     object_repr: str = "",
 ) -> AuditEntry:
-    if actor is not None and not actor.is_authenticated:
+    if actor is None or not actor.is_authenticated:
+        actor_name = ""
         actor = None
+    elif getattr(actor, "is_system", False):
+        actor_name = actor.get_username()
+        actor = None
+    else:
+        actor_name = actor.get_username()
     if organisation is None and obj is not None:
         organisation = obj if isinstance(obj, Organisation) else getattr(obj, "organisation", None)
     return AuditEntry.objects.create(
         actor=actor,
-        actor_name=actor.get_username() if actor else "",
+        actor_name=actor_name,
         action=action,
         content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
         object_id=str(obj.pk) if obj is not None else "",

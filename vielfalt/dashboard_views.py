@@ -35,8 +35,7 @@ def requested_year(request) -> int | None:
 
 
 class DashboardMixin(RoleRequiredMixin):
-    allow_ministry = True
-    allow_hr = True
+    roles = (Role.MINISTRY, Role.HR)
 
 
 class DashboardView(DashboardMixin, TemplateView):

@@ -53,6 +53,12 @@ class User(AbstractUser):
     def is_course_organiser(self) -> bool:
         return bool(self.organisation_ids(Role.ORGANISER))
 
+    def may(self, role, organisation=None) -> bool:
+        """Whether the user may act in `role` (or any of several) for `organisation`: see permissions.py."""
+        from .permissions import may
+
+        return may(self, role, organisation)
+
     @property
     def role_labels(self) -> list[str]:
         labels = [str(label) for value, label in Role.choices if self._role_org_ids.get(value)]
@@ -63,11 +69,16 @@ class User(AbstractUser):
 
 class OrganisationQuerySet(models.QuerySet):
     def visible_to(self, user):
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_ministry_staff:
-            return self
-        return self.filter(pk__in=user.memberships.values("organisation_id"))
+        """Every organisation for the ministry; for everyone else the organisations they hold a role in."""
+        from .permissions import scope
+
+        return self.filter(scope(user, (Role.MINISTRY, Role.HR, Role.ORGANISER, Role.ADMIN), field="pk"))
+
+    def acting_for(self, user, role):
+        """The organisations `user` acts for in `role` (or any of several roles): see permissions.py."""
+        from .permissions import scope
+
+        return self.filter(scope(user, role, field="pk"))
 
 
 class Organisation(models.Model):
