@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from . import dashboard_views, views
+from . import dashboard_views, second_factor, views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("accounts/second-factor/", second_factor.VerifyView.as_view(), name="second_factor_verify"),
+    path("accounts/second-factor/setup/", second_factor.SetupView.as_view(), name="second_factor_setup"),
+    path("accounts/second-factor/manage/", second_factor.ManageView.as_view(), name="second_factor_manage"),
+    path("accounts/passkeys/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("employees/", views.EmployeeListView.as_view(), name="employee_list"),
