@@ -17,7 +17,7 @@ help:
 	@echo "make run    set everything up and serve the portal on http://$(HOST):$(PORT)"
 	@echo "make test   run the whole test suite"
 	@echo "make setup  set-up only (venv, dependencies, npm assets, translations, migrations, demo data)"
-	@echo "make lint   ruff check, ruff format --check, makemigrations --check"
+	@echo "make lint   ruff check, ruff format --check, import contracts, makemigrations --check"
 	@echo "make bench  run the benchmarks and print their figures"
 	@echo "make worker run a Celery worker with beat (needs REDIS_URL)"
 	@echo "make format ruff --fix and ruff format"
@@ -79,6 +79,7 @@ test: deps assets messages
 lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run
 
 format: deps
