@@ -279,6 +279,17 @@ CRISPY_FAIL_SILENTLY = not DEBUG
 # Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# --- The electronic seal of every PDF the portal issues (vielfalt/seal.py) ------------------------------------
+
+# A PKCS#12 file with the seal's certificate and key and its password. Unset: <MEDIA_ROOT>/seal/portal-seal.p12,
+# the self-signed demo seal `seed_demo` creates; with no seal there at all, PDFs are issued unsealed.
+SEAL_PKCS12_PATH = env.str("SEAL_PKCS12_PATH", default="")
+SEAL_PKCS12_PASSWORD = env.str("SEAL_PKCS12_PASSWORD", default="")
+# A time-stamping authority (RFC 3161) for a trusted signing time; unset: the portal's own clock.
+SEAL_TSA_URL = env.str("SEAL_TSA_URL", default="")
+# Largest file the public "check a document" page accepts.
+SEAL_CHECK_MAX_BYTES = env.int("SEAL_CHECK_MAX_BYTES", default=20 * 1024 * 1024)
+
 # --- The operator, shown on the imprint, privacy and accessibility pages ---------------------------------
 
 PORTAL_OPERATOR = {
