@@ -167,11 +167,29 @@ def check_pdf(data: bytes) -> SealCheck:
         signed_at = (
             status.timestamp_validity.timestamp if status.timestamp_validity else status.signer_reported_dt
         )
-        if status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        if (
+            status.bottom_line
+            and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+            and _gap_holds_only_the_signature(data, signature)
+        ):
             return SealCheck(
                 "valid", signed_at=signed_at, timestamped=status.timestamp_validity is not None, sha256=sha256
             )
     return SealCheck("changed", sha256=sha256)
+
+
+def _gap_holds_only_the_signature(data: bytes, signature) -> bool:
+    """The one part of a sealed file its digest cannot cover is the signature itself (/Contents, hex, padded
+    with zeros). Its padding is not part of the signature, so a changed byte there would go unnoticed by the
+    signature check: insist that the gap is exactly what pyHanko writes, the signature in upper-case hex and
+    zeros."""
+    from asn1crypto import cms
+
+    _, first_length, second_start, _ = (int(value) for value in signature.byte_range)
+    gap = data[first_length:second_start]
+    signature_hex = cms.ContentInfo.load(signature.pkcs7_content, strict=False).dump().hex().upper().encode()
+    padding = len(gap) - 2 - len(signature_hex)
+    return padding >= 0 and gap == b"<" + signature_hex + b"0" * padding + b">"
 
 
 def _validate(signature, certificate):
