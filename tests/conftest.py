@@ -94,6 +94,21 @@ def _media_root(settings, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
 
 
+@pytest.fixture(scope="session")
+def seal_file(tmp_path_factory):
+    """A self-signed seal made once per run (vielfalt/seal.py), as `seed_demo` makes one for the demo."""
+    from vielfalt.seal import create_self_signed_seal
+
+    return create_self_signed_seal(tmp_path_factory.mktemp("seal") / "test-seal.p12", password="test-seal")
+
+
+@pytest.fixture(autouse=True)
+def _seal(settings, seal_file):
+    settings.SEAL_PKCS12_PATH = str(seal_file)
+    settings.SEAL_PKCS12_PASSWORD = "test-seal"
+    settings.SEAL_TSA_URL = ""
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery():
     """Tasks run in-process unless a test asks for the `celery_worker` fixture."""

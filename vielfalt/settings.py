@@ -313,6 +313,17 @@ _webauthn_origin = (
 OTP_WEBAUTHN_RP_ID = env.str("OTP_WEBAUTHN_RP_ID", default=urlsplit(_webauthn_origin).hostname)
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("OTP_WEBAUTHN_ALLOWED_ORIGINS", default=[_webauthn_origin])
 
+# --- The electronic seal of every PDF the portal issues (vielfalt/seal.py) ------------------------------------
+
+# A PKCS#12 file with the seal's certificate and key and its password. Unset: <MEDIA_ROOT>/seal/portal-seal.p12,
+# the self-signed demo seal `seed_demo` creates; with no seal there at all, PDFs are issued unsealed.
+SEAL_PKCS12_PATH = env.str("SEAL_PKCS12_PATH", default="")
+SEAL_PKCS12_PASSWORD = env.str("SEAL_PKCS12_PASSWORD", default="")
+# A time-stamping authority (RFC 3161) for a trusted signing time; unset: the portal's own clock.
+SEAL_TSA_URL = env.str("SEAL_TSA_URL", default="")
+# Largest file the public "check a document" page accepts.
+SEAL_CHECK_MAX_BYTES = env.int("SEAL_CHECK_MAX_BYTES", default=20 * 1024 * 1024)
+
 # --- The operator, shown on the imprint, privacy and accessibility pages ---------------------------------
 
 PORTAL_OPERATOR = {

@@ -31,6 +31,7 @@ urlpatterns = [
         views.PublicPageView.as_view(template_name="vielfalt/accessibility.html"),
         name="accessibility",
     ),
+    path("documents/check/", views.DocumentCheckView.as_view(), name="document_check"),
     path("imprint/", views.PublicPageView.as_view(template_name="vielfalt/imprint.html"), name="imprint"),
     path("privacy/", views.PublicPageView.as_view(template_name="vielfalt/privacy.html"), name="privacy"),
     path("", include("vielfalt.programme.urls")),

@@ -13,6 +13,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
+from vielfalt import seal
 from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
 from vielfalt.services import employees_import_file
 
@@ -82,6 +83,7 @@ class Command(BaseCommand):
     def handle(self, *args, password, force, totp_file, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Refusing to create demo users with DEBUG off; add --force if you mean it.")
+        self._demo_seal()
         organisations = {}
         for slug, name, kind, district, units in ORGANISATIONS:
             org, _ = Organisation.objects.update_or_create(
@@ -146,6 +148,16 @@ class Command(BaseCommand):
             self.stdout.write(f"Second factor (TOTP) of {username}: {secrets_by_user[username]}")
         path.write_text("".join(f"{name} {secret}\n" for name, secret in secrets_by_user.items()))
         path.chmod(0o600)
+
+    def _demo_seal(self):
+        """A self-signed seal under MEDIA_ROOT (outside git), so that the embedded default seals its PDFs too.
+        A configured seal (SEAL_PKCS12_PATH) or one made earlier is kept."""
+        if settings.SEAL_PKCS12_PATH or seal.seal_path().exists():
+            return
+        path = seal.create_self_signed_seal(seal.seal_path())
+        self.stdout.write(
+            f"Self-signed demo seal written to {path} (replace it with a real one: SEAL_PKCS12_PATH)."
+        )
 
     def _oberhausen_employees(self, organisation):
         rng = random.Random(46)  # fixed seed: the same employees every time
