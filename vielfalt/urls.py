@@ -35,6 +35,7 @@ urlpatterns = [
     ),
     path("dashboard/reports/", dashboard_views.ReportRequestView.as_view(), name="dashboard_report"),
     path("partnerships/", include("partnerships.urls")),
+    path("network/", include("partnerships.network.urls")),
     path("trainings/", include("trainings.urls")),
     path("surveys/", include("surveys.urls")),
     path("healthz", views.healthz, name="healthz"),
