@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "partnerships.network",
     "trainings",
     "surveys",
+    "vielfalt.programme.apps.ProgrammeConfig",  # the roof: reads from all three apps
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -113,7 +114,7 @@ else:
 # Hot list pages cache counts and rendered rows under versioned keys (vielfalt.caching); that needs a cache
 # shared by all processes, so only with Redis.
 LIST_CACHE_SECONDS = env.int("LIST_CACHE_SECONDS", default=300) if REDIS_URL else 0
-# The programme dashboard's rendered figures (vielfalt.dashboard_views), dropped by every write they count.
+# The programme dashboard's rendered figures (vielfalt.programme.views), dropped by every write they count.
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300) if REDIS_URL else 0
 # The logged-in user and their roles, between requests (vielfalt.auth); dropped on every change to them.
 AUTH_USER_CACHE_SECONDS = env.int("AUTH_USER_CACHE_SECONDS", default=60) if REDIS_URL else 0

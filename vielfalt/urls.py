@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from . import dashboard_views, views
+from . import views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -29,11 +29,7 @@ urlpatterns = [
     ),
     path("imprint/", views.PublicPageView.as_view(template_name="vielfalt/imprint.html"), name="imprint"),
     path("privacy/", views.PublicPageView.as_view(template_name="vielfalt/privacy.html"), name="privacy"),
-    path("dashboard/", dashboard_views.DashboardView.as_view(), name="dashboard"),
-    path(
-        "dashboard/commitments/", dashboard_views.CommitmentListView.as_view(), name="dashboard_commitments"
-    ),
-    path("dashboard/reports/", dashboard_views.ReportRequestView.as_view(), name="dashboard_report"),
+    path("", include("vielfalt.programme.urls")),
     path("partnerships/", include("partnerships.urls")),
     path("network/", include("partnerships.network.urls")),
     path("trainings/", include("trainings.urls")),

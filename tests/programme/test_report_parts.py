@@ -9,8 +9,8 @@ import pytest
 from django.utils import translation
 from pypdf import PdfReader
 
-from vielfalt import programme as programme_module
-from vielfalt.programme import programme, programme_report_pdf
+from vielfalt.programme import figures as programme_module
+from vielfalt.programme.figures import programme, programme_report_pdf
 
 from .conftest import make_partner
 
