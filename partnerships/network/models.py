@@ -458,7 +458,11 @@ class Question(models.Model):
         verbose_name=_("organisation"),
     )
     asked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="network_questions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="network_questions",
     )
     title = models.CharField(_("question"), max_length=300)
     body = models.TextField(_("details"), blank=True, max_length=10_000)
@@ -501,7 +505,7 @@ class Answer(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     body = models.TextField(_("answer"), max_length=10_000)
     created_at = models.DateTimeField(_("answered"), auto_now_add=True)

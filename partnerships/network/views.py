@@ -51,7 +51,7 @@ from .models import (
     Question,
     Registration,
 )
-from .selectors import practice_search, practice_snippets
+from .selectors import counted_page, practice_search, practice_snippets
 from .services import (
     MEETING_FIELDS,
     PRACTICE_FIELDS,
@@ -322,8 +322,9 @@ class PracticeListView(NetworkMixin, View):
             if data["target_group"]:
                 entries = entries.filter(target_groups__icontains=f'"{data["target_group"]}"')
             entries = practice_search(entries, text)
-        page = _paginate(
-            request, entries.defer("what_was_done", "effort", "what_worked", "what_did_not_work")
+        page = counted_page(
+            entries.defer("what_was_done", "effort", "what_worked", "what_did_not_work"),
+            request.GET.get("page"),
         )
         snippets = practice_snippets(page.object_list, text)
         rows = [(entry, snippets.get(entry.pk)) for entry in page.object_list]
