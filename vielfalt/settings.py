@@ -41,6 +41,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     "vielfalt",
     "partnerships",
+    "partnerships.network",
     "trainings",
     "surveys",
     "vielfalt.programme.apps.ProgrammeConfig",  # the roof: reads from all three apps
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # full-text search of the practice library (harmless on SQLite)
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -151,6 +153,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=30),
     },
     "remind-course-dates": {"task": "trainings.send_date_reminders", "schedule": crontab(hour=7, minute=0)},
+    # The partners' network: the opt-in weekly digest, Monday mornings.
+    "network-weekly-digest": {
+        "task": "network.send_weekly_digest",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=30),
+    },
 }
 
 # --- Accounts, sessions, login throttling ------------------------------------------------------------------
