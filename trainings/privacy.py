@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from vielfalt.models import Employee
 from vielfalt.privacy import (
@@ -75,7 +76,14 @@ def employees_purge(*, employee_ids, now: datetime) -> dict[str, int]:
 
 # --- Art. 15 -------------------------------------------------------------------------------------------------
 
-ENROLMENT_FIELDS = ["status", "attendance", "created_at", "promoted_at", "cancelled_at", "reminder_sent_at"]
+ENROLMENT_FIELDS = [
+    "status",
+    "attendance",
+    ("created_at", gettext_lazy("Enrolled")),
+    ("promoted_at", gettext_lazy("Moved up from the waiting list")),
+    ("cancelled_at", gettext_lazy("Cancelled")),
+    ("reminder_sent_at", gettext_lazy("Reminder sent")),
+]
 CERTIFICATE_FIELDS = ["code", "issued_at", "holder_name", "course_title", "date_text", "duration_hours"]
 
 

@@ -71,15 +71,23 @@ def as_text(value) -> str:
     return str(value)
 
 
-def model_rows(obj: models.Model, names: list[str]) -> dict[str, str]:
-    """One object's fields as label → text, choices shown by their labels."""
+def model_rows(obj: models.Model, names: list) -> dict[str, str]:
+    """One object's fields as label → text, choices shown by their labels. A name may come with its own label,
+    `(name, label)`, for fields whose verbose name is not meant for readers."""
     row = {}
-    for name in names:
+    for item in names:
+        name, label = item if isinstance(item, tuple) else (item, None)
         model_field = obj._meta.get_field(name)
         display = getattr(obj, f"get_{name}_display", None)
         value = display() if display and model_field.choices else getattr(obj, name)
-        row[str(model_field.verbose_name)] = as_text(value)
+        row[str(label or model_field.verbose_name)] = as_text(value)
     return row
+
+
+def _change_text(value) -> str:
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return f"{value[0]} → {value[1]}"
+    return str(value)
 
 
 # --- Periods -----------------------------------------------------------------------------------------------------
@@ -87,7 +95,7 @@ def model_rows(obj: models.Model, names: list[str]) -> dict[str, str]:
 PERIOD_LABELS = {
     "employee": gettext_lazy("Employee records, after they became inactive and were last changed"),
     "job_file": gettext_lazy("Files of background jobs (exports, reports, access exports)"),
-    "audit": gettext_lazy("Audit log: people named by pseudonyms after"),
+    "audit": gettext_lazy("Audit log entries, after which people in them are replaced by pseudonyms"),
     "invitation": gettext_lazy(
         "Survey invitations' token hashes and e-mail stamps, after their campaign closed"
     ),
@@ -278,8 +286,8 @@ EMPLOYEE_FIELDS = [
     "org_unit",
     "target_group",
     "is_active",
-    "created_at",
-    "updated_at",
+    ("created_at", gettext_lazy("Created")),
+    ("updated_at", gettext_lazy("Last changed")),
     "pseudonymised_at",
 ]
 
@@ -305,7 +313,9 @@ def audit_access(record_keys: list[str]) -> AccessSection:
                 _("by"): entry.actor_name or "–",
                 _("action"): entry.get_action_display(),
                 _("object"): entry.object_repr,
-                _("details"): ", ".join(f"{key}: {value}" for key, value in sorted(entry.changes.items()))
+                _("details"): "; ".join(
+                    f"{key}: {_change_text(value)}" for key, value in sorted(entry.changes.items())
+                )
                 if isinstance(entry.changes, dict)
                 else "",
             }

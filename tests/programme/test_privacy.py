@@ -91,8 +91,8 @@ def test_purge_pseudonymises_inactive_employees_and_keeps_the_figures(
     assert certificate.holder_name == ""
     assert certificate.code and not certificate.file
     client_response = _verify(certificate.code, printed_name)
-    assert "The name you entered is the name this certificate was issued to." in client_response
-    assert "is not the name" in _verify(certificate.code, "Somebody Else")
+    assert "Der eingegebene Name ist der Name, auf den" in client_response
+    assert "Der eingegebene Name ist nicht der Name" in _verify(certificate.code, "Somebody Else")
 
     # One audit entry with the counts, and nothing names the person any more.
     entry = AuditEntry.objects.get(action=AuditEntry.Action.PURGE)

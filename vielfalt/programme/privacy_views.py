@@ -13,7 +13,13 @@ from vielfalt.jobs import job_enqueue
 from vielfalt.models import Employee, Role
 from vielfalt.permissions import PartnerHRMixin, RoleRequiredMixin
 
-from .privacy import access_export, access_export_json, access_export_record, processing_record, retention_overview
+from .privacy import (
+    access_export,
+    access_export_json,
+    access_export_record,
+    processing_record,
+    retention_overview,
+)
 from .tasks import task_access_export_pdf, task_processing_record_pdf
 
 
