@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from vielfalt.models import Employee
 from vielfalt.privacy import AccessSection, Processing
 
-PERSONAL_MODELS = {"partnerships.signatory"}
+PERSONAL_MODELS = {"partnerships.signatory", "network.contactperson", "network.registration"}
 
 
 def employees_purge(*, employee_ids, now: datetime) -> dict[str, int]:
@@ -50,5 +50,27 @@ def processing_records() -> list[Processing]:
             legal_basis=_("Anonymous data (Recital 26 GDPR)"),
             retention=_("Kept with the programme's figures"),
             recipients=_("Partner HR of the organisation; ministry staff"),
+        ),
+        Processing(
+            app="partnerships",
+            name=_("Contact persons of the partners' network"),
+            subjects=_("Staff of partner organisations who agreed to be listed"),
+            data=_("Name, function, e-mail address, phone number, whether open for visits, when they agreed"),
+            purpose=_("Exchange of experience between the partners (partner directory)"),
+            legal_basis=_("Art. 6(1)(a) GDPR: consent, which can be withdrawn at any time"),
+            retention=_("Until the consent is withdrawn or the partner removes the entry"),
+            recipients=_("Every logged-in user of the portal"),
+        ),
+        Processing(
+            app="partnerships",
+            name=_("Registrations for network meetings"),
+            subjects=_("Participants of network meetings and specialist days"),
+            data=_("Name, e-mail address, organisation, registration status, waiting list position"),
+            purpose=_("Organising network meetings"),
+            legal_basis=_("Art. 6(1)(e) GDPR"),
+            retention=_("Kept with the meeting; not yet purged by the portal"),
+            recipients=_(
+                "The ministry as host, partner HR of the participant's organisation; administrators"
+            ),
         ),
     ]

@@ -35,7 +35,7 @@ def restore_hand_written(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0002_audit_append_only'),
+        ('vielfalt', '0003_organisation_require_second_factor'),
     ]
 
     operations = [
