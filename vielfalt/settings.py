@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    "pgtrigger",
     # The second factor: authenticator apps (TOTP), recovery codes (static tokens) and passkeys (WebAuthn).
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -153,12 +154,31 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=30),
     },
     "remind-course-dates": {"task": "trainings.send_date_reminders", "schedule": crontab(hour=7, minute=0)},
+    # The retention purge (Löschkonzept): vielfalt/programme/privacy.py.
+    "purge-personal-data": {"task": "programme.purge_personal_data", "schedule": crontab(hour=3, minute=15)},
     # The partners' network: the opt-in weekly digest, Monday mornings.
     "network-weekly-digest": {
         "task": "network.send_weekly_digest",
         "schedule": crontab(day_of_week="mon", hour=7, minute=30),
     },
 }
+
+# --- Retention periods (Löschkonzept), in days; the purge runs daily (README, "Data protection") ----------------
+
+RETENTION_PERIODS = {
+    # An employee record that is inactive and unchanged this long loses names, e-mail and personnel number.
+    "employee": env.int("RETENTION_EMPLOYEE_DAYS", default=3 * 365),
+    # Files made by background jobs (exports, reports, Art. 15 exports) and their job records.
+    "job_file": env.int("RETENTION_JOB_FILE_DAYS", default=30),
+    # Audit entries keep what happened but name people only by pseudonyms after this long.
+    "audit": env.int("RETENTION_AUDIT_DAYS", default=2 * 365),
+    # Survey invitations lose their token hashes and e-mail stamps this many days after their campaign closed.
+    "invitation": env.int("RETENTION_INVITATION_DAYS", default=0),
+}
+if any(days < 0 for days in RETENTION_PERIODS.values()) or RETENTION_PERIODS["audit"] < 180:
+    raise ImproperlyConfigured(
+        "Retention periods must not be negative; the audit log needs at least 180 days."
+    )
 
 # --- Accounts, sessions, login throttling ------------------------------------------------------------------
 
