@@ -139,6 +139,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=30),
     },
     "remind-course-dates": {"task": "trainings.send_date_reminders", "schedule": crontab(hour=7, minute=0)},
+    # Held survey answers move into the results in batches of at least k (surveys.services.held_release).
+    "release-held-survey-answers": {
+        "task": "surveys.release_held_answers",
+        "schedule": env.int("SURVEY_RELEASE_SECONDS", default=600),
+    },
 }
 
 # --- Accounts, sessions, login throttling ------------------------------------------------------------------
@@ -279,6 +284,10 @@ CRISPY_FAIL_SILENTLY = not DEBUG
 
 # Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Typing survey codes at /umfrage/: wrong codes allowed per client address before a pause.
+SURVEY_CODE_FAILURE_LIMIT = env.int("SURVEY_CODE_FAILURE_LIMIT", default=30)
+SURVEY_CODE_COOLOFF_SECONDS = env.int("SURVEY_CODE_COOLOFF_SECONDS", default=15 * 60)
 
 # --- The operator, shown on the imprint, privacy and accessibility pages ---------------------------------
 
