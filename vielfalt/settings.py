@@ -41,6 +41,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     "vielfalt",
     "partnerships",
+    "partnerships.network",
     "trainings",
     "surveys",
     "vielfalt.programme.apps.ProgrammeConfig",  # the roof: reads from all three apps
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # full-text search of the practice library (harmless on SQLite)
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -153,6 +155,11 @@ CELERY_BEAT_SCHEDULE = {
     "release-held-survey-answers": {
         "task": "surveys.release_held_answers",
         "schedule": env.int("SURVEY_RELEASE_SECONDS", default=600),
+    },
+    # The partners' network: the opt-in weekly digest, Monday mornings.
+    "network-weekly-digest": {
+        "task": "network.send_weekly_digest",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=30),
     },
 }
 

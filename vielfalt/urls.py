@@ -36,6 +36,7 @@ urlpatterns = [
     path("privacy/", views.PublicPageView.as_view(template_name="vielfalt/privacy.html"), name="privacy"),
     path("", include("vielfalt.programme.urls")),
     path("partnerships/", include("partnerships.urls")),
+    path("network/", include("partnerships.network.urls")),
     path("trainings/", include("trainings.urls")),
     path("surveys/", include("surveys.urls")),
     # Typing a survey code from paper; reverse("survey_code") gives the last one, /umfrage/.
