@@ -165,6 +165,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
 # The worker logs through Django's LOGGING (with its redacting filter), not through handlers of its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The queue the portal's tasks go to (one per deployment sharing a Redis; tests use their own).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Europe/Berlin"
