@@ -172,6 +172,8 @@ RETENTION_PERIODS = {
     "audit": env.int("RETENTION_AUDIT_DAYS", default=2 * 365),
     # Survey invitations lose their token hashes and e-mail stamps this many days after their campaign closed.
     "invitation": env.int("RETENTION_INVITATION_DAYS", default=0),
+    # Login records of django-axes (user name, IP address, browser of every login and failed attempt).
+    "login": env.int("RETENTION_LOGIN_DAYS", default=90),
 }
 if any(days < 0 for days in RETENTION_PERIODS.values()) or RETENTION_PERIODS["audit"] < 180:
     raise ImproperlyConfigured(
