@@ -143,6 +143,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A late-acked task must not be handed to a second worker while the first still works on it.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+# The worker logs through Django's LOGGING (with its redacting filter), not through handlers of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Europe/Berlin"
@@ -152,6 +154,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=30),
     },
     "remind-course-dates": {"task": "trainings.send_date_reminders", "schedule": crontab(hour=7, minute=0)},
+    # Held survey answers move into the results in batches of at least k (surveys.services.held_release).
+    "release-held-survey-answers": {
+        "task": "surveys.release_held_answers",
+        "schedule": env.int("SURVEY_RELEASE_SECONDS", default=600),
+    },
     # The retention purge (Löschkonzept): vielfalt/programme/privacy.py.
     "purge-personal-data": {"task": "programme.purge_personal_data", "schedule": crontab(hour=3, minute=15)},
     # The partners' network: the opt-in weekly digest, Monday mornings.
@@ -285,11 +292,18 @@ WHITENOISE_KEEP_ONLY_HASHED_FILES = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EMPLOYEE_IMPORT_MAX_BYTES = env.int("EMPLOYEE_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Every import stops after this many data rows, and an XLSX (a zip archive) is refused before it is unpacked
+# when its members would expand to more than IMPORT_MAX_UNPACKED_BYTES.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=24 * 1024 * 1024)
 
 # --- E-mail ------------------------------------------------------------------------------------------------
 
 # EMAIL_URL, e.g. smtp+tls://user:password@mail.example:587 (django-environ's syntax), becomes Django 6.1's MAILERS.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
+if not DEBUG and _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    # The console backend would log every recipient and body (survey and password-reset links): not in production.
+    _email["EMAIL_BACKEND"] = "vielfalt.mail.UndeliveredBackend"
 MAILERS = {
     "default": {
         "BACKEND": _email["EMAIL_BACKEND"],
@@ -320,6 +334,10 @@ CRISPY_FAIL_SILENTLY = not DEBUG
 
 # Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Typing survey codes at /umfrage/: wrong codes allowed per client address before a pause.
+SURVEY_CODE_FAILURE_LIMIT = env.int("SURVEY_CODE_FAILURE_LIMIT", default=30)
+SURVEY_CODE_COOLOFF_SECONDS = env.int("SURVEY_CODE_COOLOFF_SECONDS", default=15 * 60)
 
 # --- Second factor -----------------------------------------------------------------------------------------
 
@@ -378,12 +396,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact_survey_tokens": {"()": "vielfalt.logging.RedactSurveyTokens"}},
+    "filters": {"redact_secrets": {"()": "vielfalt.logging.RedactSecrets"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact_survey_tokens"],
+            "filters": ["redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
