@@ -127,6 +127,6 @@ def _oberhausen(stdout) -> None:
         return
     stdout.write("Survey links of the open Oberhausen campaign (each works once; new on every run):")
     for invitation in Invitation.objects.filter(campaign=campaign, used=False).order_by("pk"):
-        token = invitation_issue_token(invitation=invitation)
+        token = invitation_issue_token(actor=actor, invitation=invitation)
         if token:
             stdout.write(f"  {survey_link(token)}")

@@ -1,5 +1,10 @@
 """Every write of the survey app. Views, tasks and the demo data call these.
 
+Every service that changes data takes a keyword-only `actor` and checks it through vielfalt.permissions:
+campaigns and invitations belong to the partner HR of the campaign's organisation (administrators and
+`permissions.SYSTEM` may act too). The one exception is `response_submit`: the respondent has no account by
+design, and the one-time token (its hash, kept in the respondent's session) is what authorises the answer.
+
 Submitting a response writes no audit entry and no log line: a time stamp next to the answer's campaign
 would be a link between an invitation and its response."""
 
@@ -15,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.audit import audit_record, model_changes
-from vielfalt.models import AuditEntry, Employee, Organisation, OrgUnit, User
+from vielfalt.models import AuditEntry, Employee, Organisation, OrgUnit, Role, User
+from vielfalt.permissions import require
 
 from . import questionnaire as q
 from .models import Campaign, Invitation, Response
@@ -58,6 +64,7 @@ def _new_token() -> tuple[str, str]:
 
 @transaction.atomic
 def campaign_create(*, actor: User, organisation: Organisation, units=(), **fields) -> Campaign:
+    require(actor, Role.HR, organisation)
     campaign = Campaign(organisation=organisation, **fields)
     campaign.full_clean()
     campaign.save()
@@ -68,6 +75,9 @@ def campaign_create(*, actor: User, organisation: Organisation, units=(), **fiel
 
 @transaction.atomic
 def campaign_update(*, actor: User, campaign: Campaign, units=None, **fields) -> Campaign:
+    require(actor, Role.HR, campaign.organisation_id)
+    if "organisation" in fields:
+        require(actor, Role.HR, fields["organisation"])
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if not campaign.is_draft:
         raise ValidationError(_("Only a draft campaign can be changed."))
@@ -84,6 +94,7 @@ def campaign_update(*, actor: User, campaign: Campaign, units=None, **fields) ->
 
 
 def _campaign_set_status(*, actor: User, campaign: Campaign, expected: str, status: str) -> Campaign:
+    require(actor, Role.HR, campaign.organisation_id)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != expected:
         raise ValidationError(_("The campaign is %(status)s.") % {"status": campaign.get_status_display()})
@@ -130,6 +141,7 @@ def campaign_employees(*, campaign: Campaign, units=None):
 def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[Invitation]:
     """One invitation per not yet invited employee. The token made here is thrown away at once: the link is
     issued when the invitation is sent (e-mail or letter), so no raw token ever waits anywhere."""
+    require(actor, Role.HR, campaign.organisation_id)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.is_closed:
         raise ValidationError(_("The campaign is closed."))
@@ -153,9 +165,11 @@ def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[I
 
 
 @sensitive_variables()
-def invitation_issue_token(*, invitation: Invitation, reminder: bool = False) -> str | None:
+def invitation_issue_token(*, actor: User, invitation: Invitation, reminder: bool = False) -> str | None:
     """A new token for an unused invitation (the old link stops working); None if it was used meanwhile.
-    The caller puts the token into one message or letter and forgets it."""
+    The caller puts the token into one message or letter and forgets it. (Callers looping over many
+    invitations load them with `select_related("campaign")`.)"""
+    require(actor, Role.HR, invitation.campaign.organisation_id)
     token, digest = _new_token()
     now = timezone.now()
     stamp = {"reminded_at": now} if reminder else {"sent_at": now}
@@ -254,7 +268,10 @@ def invitation_for_token_hash(digest: str) -> Invitation:
 def response_submit(*, token_digest: str, answers: Answers) -> None:
     """Mark the invitation used and store the response, in one transaction. The row lock settles concurrent
     submissions with the same token; the conditional update is a second guard. Returns nothing: not even the
-    caller learns the response's key."""
+    caller learns the response's key.
+
+    No `actor`, by design: the respondent has no account, and an actor would link the answer to a person.
+    The token (an unused invitation of an open campaign) is the authorisation."""
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
         .select_related("campaign")

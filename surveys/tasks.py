@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.jobs import JobTask, job_store_result
 from vielfalt.pdf import render_pdf
+from vielfalt.permissions import actor_from_id
 
 from .models import Campaign, Invitation
 from .results import campaign_results, results_visible
@@ -32,17 +33,18 @@ def _invitations_to_send(campaign_id: int, *, reminder: bool):
 
 @shared_task(base=JobTask, name="surveys.send_invitations")
 @sensitive_variables()
-def task_send_invitations(*, job_id, campaign_id: int, reminder: bool = False):
+def task_send_invitations(*, job_id, campaign_id: int, actor_id: int, reminder: bool = False):
     """E-mail every unsent invitation (or, as a reminder, every sent but unused one) a fresh link. A retry
     continues where it stopped: an invitation already sent is not sent again."""
+    actor = actor_from_id(actor_id)
     campaign = Campaign.objects.get(pk=campaign_id)
     started = timezone.now()
-    invitations = _invitations_to_send(campaign_id, reminder=reminder).select_related("employee")
+    invitations = _invitations_to_send(campaign_id, reminder=reminder).select_related("employee", "campaign")
     if reminder:
         invitations = invitations.exclude(reminded_at__gte=started)
     with translation.override(settings.LANGUAGE_CODE):
         for invitation in invitations.iterator(chunk_size=500):
-            token = invitation_issue_token(invitation=invitation, reminder=reminder)
+            token = invitation_issue_token(actor=actor, invitation=invitation, reminder=reminder)
             if token is None:
                 continue
             body = render_to_string(
@@ -57,18 +59,19 @@ def task_send_invitations(*, job_id, campaign_id: int, reminder: bool = False):
 
 @shared_task(base=JobTask, name="surveys.render_letters")
 @sensitive_variables()
-def task_render_letters(*, job_id, campaign_id: int):
+def task_render_letters(*, job_id, campaign_id: int, actor_id: int):
     """Printable letters (one page per person, link and QR code) for unused invitations of employees without
     e-mail. Each run issues new links: the letters of an earlier run stop working."""
     import segno
 
+    actor = actor_from_id(actor_id)
     campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
     letters = []
     invitations = Invitation.objects.filter(campaign=campaign, used=False, employee__email="").select_related(
-        "employee"
+        "employee", "campaign"
     )
     for invitation in invitations.order_by("employee__last_name", "employee__first_name", "pk"):
-        token = invitation_issue_token(invitation=invitation)
+        token = invitation_issue_token(actor=actor, invitation=invitation)
         if token is None:
             continue
         link = survey_link(token)

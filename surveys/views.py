@@ -194,6 +194,7 @@ def _enqueue_sending(request, campaign, *, reminder: bool):
         requested_by=request.user,
         organisation=campaign.organisation,
         campaign_id=campaign.pk,
+        actor_id=request.user.pk,
         reminder=reminder,
     )
     return job
@@ -225,6 +226,7 @@ class LettersView(CampaignMixin, View):
             requested_by=request.user,
             organisation=campaign.organisation,
             campaign_id=campaign.pk,
+            actor_id=request.user.pk,
         )
         return redirect(job)
 

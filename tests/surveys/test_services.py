@@ -80,11 +80,11 @@ def test_submit_refuses_a_used_and_an_unknown_token():
 
 @pytest.mark.django_db
 def test_only_the_hash_of_a_token_is_stored_and_reissuing_replaces_it():
-    campaign, tokens, _hr = open_campaign_with_invitations(employees=3)
+    campaign, tokens, hr = open_campaign_with_invitations(employees=3)
     invitation = Invitation.objects.get(token_hash=services.token_hash(tokens[0]))
     assert len(invitation.token_hash) == 64
     assert not Invitation.objects.filter(token_hash=tokens[0]).exists()
-    new_token = services.invitation_issue_token(invitation=invitation, reminder=True)
+    new_token = services.invitation_issue_token(actor=hr, invitation=invitation, reminder=True)
     invitation.refresh_from_db()
     assert invitation.token_hash == services.token_hash(new_token)
     assert invitation.reminded_at is not None
@@ -93,10 +93,10 @@ def test_only_the_hash_of_a_token_is_stored_and_reissuing_replaces_it():
 
 @pytest.mark.django_db
 def test_no_new_token_for_a_used_invitation():
-    campaign, tokens, _hr = open_campaign_with_invitations(employees=3)
+    campaign, tokens, hr = open_campaign_with_invitations(employees=3)
     invitation = Invitation.objects.get(token_hash=services.token_hash(tokens[0]))
     Invitation.objects.filter(pk=invitation.pk).update(used=True)
-    assert services.invitation_issue_token(invitation=invitation) is None
+    assert services.invitation_issue_token(actor=hr, invitation=invitation) is None
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
+from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 
 SAMPLE_CSV = settings.BASE_DIR / "vielfalt" / "fixtures" / "employees-duisburg.csv"
@@ -98,7 +99,7 @@ class Command(BaseCommand):
                 Membership.objects.get_or_create(user=user, organisation=organisations[slug], role=role)
 
         result = employees_import_file(
-            actor=None, organisation=organisations["duisburg"], data=SAMPLE_CSV.read_bytes()
+            actor=SYSTEM, organisation=organisations["duisburg"], data=SAMPLE_CSV.read_bytes()
         )
         self._oberhausen_employees(organisations["oberhausen"])
         # Each feature app adds its own demo data in `<app>/demo.py`: `seed(*, stdout)`.
