@@ -23,8 +23,7 @@ from surveys.models import Campaign, Response
 from surveys.results import PROGRAMME_K
 from trainings.models import Enrolment
 from trainings.selectors import trained_by_target_group
-
-from .models import Employee, Organisation, Role, TargetGroup
+from vielfalt.models import Employee, Organisation, Role, TargetGroup
 
 CHART_WIDTH = 360  # pixels for the longest bar
 
@@ -114,7 +113,7 @@ class Programme:
 
 def dashboard_organisation_ids(user) -> frozenset[int] | None:
     """None for the ministry (everything), the HR organisations otherwise."""
-    from .permissions import organisation_ids
+    from vielfalt.permissions import organisation_ids
 
     return organisation_ids(user, (Role.MINISTRY, Role.HR))
 
@@ -578,7 +577,7 @@ def programme_report_pdf(*, year: int) -> bytes:
     REPORT_PARTNERS_PER_PART partners, so that its memory does not grow with the number of partners."""
     from django.utils.translation import get_language
 
-    from .pdf import render_pdf_parts
+    from vielfalt.pdf import render_pdf_parts
 
     overview = programme(year=year)
     pages = _partner_pages(overview, None, year, course_list=False)
@@ -597,7 +596,7 @@ def programme_report_pdf(*, year: int) -> bytes:
 
 def partner_report_pdf(*, organisation: Organisation, year: int) -> bytes:
     """A partner's activity report (Tätigkeitsbericht) for `year`."""
-    from .pdf import render_pdf
+    from vielfalt.pdf import render_pdf
 
     ids = frozenset([organisation.pk])
     overview = programme(organisation_ids=ids, year=year)
@@ -618,8 +617,9 @@ def report_request(*, actor, year: int, organisation: Organisation | None = None
     ministry's or the partner HR's) as a job."""
     from django.utils.translation import get_language
 
-    from .jobs import job_enqueue
-    from .permissions import require, require_role
+    from vielfalt.jobs import job_enqueue
+    from vielfalt.permissions import require, require_role
+
     from .tasks import task_partner_report, task_programme_report
 
     if organisation is None:
