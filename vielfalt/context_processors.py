@@ -74,6 +74,7 @@ def _navigation(request) -> list[dict]:
         ("dashboard", _("Overview"), may(user, (Role.HR, Role.MINISTRY))),
         ("employee_list", _("Employees"), may(user, Role.HR)),
         ("partnerships:index", _("Partnerships"), True),
+        ("network:index", _("Network"), True),
         ("trainings:index", _("Trainings"), True),
         ("surveys:index", _("Surveys"), may(user, (Role.HR, Role.MINISTRY))),
         ("audit_log", _("Audit log"), may(user, Role.MINISTRY)),
