@@ -78,6 +78,7 @@ def _navigation(request) -> list[dict]:
         ("trainings:index", _("Trainings"), True),
         ("surveys:index", _("Surveys"), may(user, (Role.HR, Role.MINISTRY))),
         ("audit_log", _("Audit log"), may(user, Role.MINISTRY)),
+        ("privacy_record", _("Processing record"), may(user, Role.MINISTRY)),
         ("admin:index", _("Administration"), may(user, Role.ADMIN) and user.is_staff),
     ]
     path = request.path
