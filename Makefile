@@ -13,6 +13,9 @@ find_python = $(firstword $(foreach c,$(PYTHON_CANDIDATES),$(shell $(c) -c 'impo
 
 .PHONY: help setup run serve test lint format bench deps assets messages migrate seed worker clean backup restore
 
+# Links in e-mails, letters and code sheets point where `make run` serves (unless PORTAL_URL is set).
+run worker: export PORTAL_URL ?= http://$(HOST):$(PORT)
+
 help:
 	@echo "make run    set everything up and serve the portal on http://$(HOST):$(PORT)"
 	@echo "make test   run the whole test suite"

@@ -36,10 +36,11 @@ def invitations_due(*, now: datetime):
 
 
 def invitations_purge(*, now: datetime) -> dict[str, int]:
-    """Delete the token hashes and e-mail stamps of closed campaigns. Whether each invitation was used stays, so
+    """Delete the token and code hashes and e-mail stamps of closed campaigns. Whether each invitation was used stays, so
     the campaign's counts (invited, answered, per unit) stay as they were."""
+    deleted = Concat(Value(DELETED_PREFIX), Cast("pk", CharField()))
     count = invitations_due(now=now).update(
-        token_hash=Concat(Value(DELETED_PREFIX), Cast("pk", CharField())), sent_at=None, reminded_at=None
+        token_hash=deleted, code_hash=deleted, sent_at=None, reminded_at=None
     )
     return {"invitations": count}
 

@@ -154,6 +154,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=30),
     },
     "remind-course-dates": {"task": "trainings.send_date_reminders", "schedule": crontab(hour=7, minute=0)},
+    # Held survey answers move into the results in batches of at least k (surveys.services.held_release).
+    "release-held-survey-answers": {
+        "task": "surveys.release_held_answers",
+        "schedule": env.int("SURVEY_RELEASE_SECONDS", default=600),
+    },
     # The retention purge (Löschkonzept): vielfalt/programme/privacy.py.
     "purge-personal-data": {"task": "programme.purge_personal_data", "schedule": crontab(hour=3, minute=15)},
     # The partners' network: the opt-in weekly digest, Monday mornings.
@@ -323,6 +328,10 @@ CRISPY_FAIL_SILENTLY = not DEBUG
 
 # Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Typing survey codes at /umfrage/: wrong codes allowed per client address before a pause.
+SURVEY_CODE_FAILURE_LIMIT = env.int("SURVEY_CODE_FAILURE_LIMIT", default=30)
+SURVEY_CODE_COOLOFF_SECONDS = env.int("SURVEY_CODE_COOLOFF_SECONDS", default=15 * 60)
 
 # --- Second factor -----------------------------------------------------------------------------------------
 
