@@ -178,7 +178,12 @@ def test_reminders_go_only_to_email_invitees_who_have_not_answered(django_captur
 
     campaign, hr, works, yard = _campaign_with_staff_without_email()
     with django_capture_on_commit_callbacks(execute=True):
-        job_enqueue(task=task_send_invitations, kind="surveys.send_invitations", campaign_id=campaign.pk)
+        job_enqueue(
+            task=task_send_invitations,
+            kind="surveys.send_invitations",
+            campaign_id=campaign.pk,
+            actor_id=hr.pk,
+        )
     assert len(mail.outbox) == 2
     Invitation.objects.filter(campaign=campaign, employee__isnull=False).filter(
         pk=Invitation.objects.filter(campaign=campaign, employee__isnull=False).first().pk
@@ -188,6 +193,7 @@ def test_reminders_go_only_to_email_invitees_who_have_not_answered(django_captur
             task=task_send_invitations,
             kind="surveys.send_invitations",
             campaign_id=campaign.pk,
+            actor_id=hr.pk,
             reminder=True,
         )
     assert len(mail.outbox) == 3
