@@ -290,6 +290,10 @@ WHITENOISE_KEEP_ONLY_HASHED_FILES = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EMPLOYEE_IMPORT_MAX_BYTES = env.int("EMPLOYEE_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Every import stops after this many data rows, and an XLSX (a zip archive) is refused before it is unpacked
+# when its members would expand to more than IMPORT_MAX_UNPACKED_BYTES.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=24 * 1024 * 1024)
 
 # --- E-mail ------------------------------------------------------------------------------------------------
 
