@@ -1,5 +1,6 @@
 import uuid
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.contenttypes.models import ContentType
@@ -227,6 +228,9 @@ class Employee(models.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+APPEND_ONLY = "RAISE EXCEPTION 'pgtrigger: The audit log is append-only (% on %)', TG_OP, TG_TABLE_NAME;"
+
+
 class AuditEntryQuerySet(models.QuerySet):
     def visible_to(self, user):
         if user.is_authenticated and user.is_ministry_staff:
@@ -242,7 +246,7 @@ class AuditEntryQuerySet(models.QuerySet):
 
 class AuditEntry(models.Model):
     """Who created, changed, deleted, exported or downloaded what, and when. Append-only: the model refuses
-    updates and deletes, and on PostgreSQL a trigger refuses them in the database too."""
+    updates and deletes, and on PostgreSQL triggers refuse them (and TRUNCATE) in the database too."""
 
     class Action(models.TextChoices):
         CREATE = "create", _("created")
@@ -278,6 +282,23 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
         indexes = [models.Index(fields=["content_type", "object_id"], name="audit_object")]
+        # Append-only in the database too, whichever path writes (PostgreSQL only; replaces migration 0002's
+        # hand-written trigger). TRUNCATE is a statement of its own that row triggers do not see.
+        triggers = [
+            pgtrigger.Trigger(
+                name="append_only",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                func=APPEND_ONLY,
+            ),
+            pgtrigger.Trigger(
+                name="append_only_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                func=APPEND_ONLY,
+            ),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()} {self.object_repr}"

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    # the database-level rules (append-only audit log, frozen signed agreements) as migrated triggers
+    "pgtrigger",
 ]
 
 MIDDLEWARE = [
