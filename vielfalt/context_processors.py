@@ -39,6 +39,7 @@ def _navigation(request) -> list[dict]:
         ("dashboard", _("Overview"), user.is_partner_hr or user.is_ministry_staff),
         ("employee_list", _("Employees"), user.is_partner_hr or user.is_administrator),
         ("partnerships:index", _("Partnerships"), True),
+        ("network:index", _("Network"), True),
         ("trainings:index", _("Trainings"), True),
         ("surveys:index", _("Surveys"), user.is_partner_hr or user.is_ministry_staff),
         ("audit_log", _("Audit log"), user.is_ministry_staff),

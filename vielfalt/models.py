@@ -105,6 +105,11 @@ class Organisation(models.Model):
     district = models.CharField(
         _("administrative district"), max_length=20, choices=District.choices, blank=True
     )
+    require_second_factor = models.BooleanField(
+        _("require a second factor"),
+        default=False,
+        help_text=_("Everyone with a role in this organisation must log in with a second factor."),
+    )
 
     objects = OrganisationQuerySet.as_manager()
 

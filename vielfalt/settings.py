@@ -7,6 +7,7 @@ and allowed hosts. ``.env.example`` documents every variable.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -40,6 +41,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     "vielfalt",
     "partnerships",
+    "partnerships.network",
     "trainings",
     "surveys",
     "vielfalt.programme.apps.ProgrammeConfig",  # the roof: reads from all three apps
@@ -50,10 +52,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # full-text search of the practice library (harmless on SQLite)
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    # The second factor: authenticator apps (TOTP), recovery codes (static tokens) and passkeys (WebAuthn).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     # the database-level rules (append-only audit log, frozen signed agreements) as migrated triggers
     "pgtrigger",
 ]
@@ -68,6 +76,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor (django-otp) ...
+    "django_otp.middleware.OTPMiddleware",
+    # ... and no page but the second factor's own for a user who still owes one (vielfalt.second_factor).
+    "vielfalt.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
@@ -141,6 +153,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=30),
     },
     "remind-course-dates": {"task": "trainings.send_date_reminders", "schedule": crontab(hour=7, minute=0)},
+    # The partners' network: the opt-in weekly digest, Monday mornings.
+    "network-weekly-digest": {
+        "task": "network.send_weekly_digest",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=30),
+    },
 }
 
 # --- Accounts, sessions, login throttling ------------------------------------------------------------------
@@ -167,7 +184,9 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # axes warns that locking by account alone lets an attacker spread guesses over many accounts; locking by
 # address would lock out a whole city behind one proxy, which the programme cannot accept.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
-AXES_RESET_ON_SUCCESS = True
+# The counter is reset only when the whole login succeeded, i.e. after the second factor where one is owed
+# (vielfalt.accounts): otherwise each correct password would grant five more guesses at the code.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False
@@ -281,6 +300,38 @@ CRISPY_FAIL_SILENTLY = not DEBUG
 
 # Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Second factor -----------------------------------------------------------------------------------------
+
+# Ministry staff and administrators always need one; partner HR and course organisers when they set one up or
+# when an administrator requires it for their organisation (Organisation.require_second_factor).
+OTP_TOTP_ISSUER = "Vielfalt verbindet"
+# Guessing is bounded by the account lockout (django-axes counts wrong codes like wrong passwords: five per
+# 15 minutes against a million codes), so django-otp's own growing delay per device is not needed on top.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+RECOVERY_CODE_COUNT = 10
+# Passkeys (django-otp-webauthn) after the password, never instead of it.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "Vielfalt verbindet"
+_portal = urlsplit(PORTAL_URL)
+# Browsers allow passkeys only over HTTPS or on http://localhost.
+_webauthn_origin = (
+    f"{_portal.scheme}://{_portal.netloc}" if _portal.scheme == "https" else "http://localhost:8000"
+)
+OTP_WEBAUTHN_RP_ID = env.str("OTP_WEBAUTHN_RP_ID", default=urlsplit(_webauthn_origin).hostname)
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("OTP_WEBAUTHN_ALLOWED_ORIGINS", default=[_webauthn_origin])
+
+# --- The electronic seal of every PDF the portal issues (vielfalt/seal.py) ------------------------------------
+
+# A PKCS#12 file with the seal's certificate and key and its password. Unset: <MEDIA_ROOT>/seal/portal-seal.p12,
+# the self-signed demo seal `seed_demo` creates; with no seal there at all, PDFs are issued unsealed.
+SEAL_PKCS12_PATH = env.str("SEAL_PKCS12_PATH", default="")
+SEAL_PKCS12_PASSWORD = env.str("SEAL_PKCS12_PASSWORD", default="")
+# A time-stamping authority (RFC 3161) for a trusted signing time; unset: the portal's own clock.
+SEAL_TSA_URL = env.str("SEAL_TSA_URL", default="")
+# Largest file the public "check a document" page accepts.
+SEAL_CHECK_MAX_BYTES = env.int("SEAL_CHECK_MAX_BYTES", default=20 * 1024 * 1024)
 
 # --- The operator, shown on the imprint, privacy and accessibility pages ---------------------------------
 

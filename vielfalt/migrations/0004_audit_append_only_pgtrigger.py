@@ -34,7 +34,7 @@ def create_old(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0002_audit_append_only'),
+        ('vielfalt', '0003_organisation_require_second_factor'),
     ]
 
     operations = [
