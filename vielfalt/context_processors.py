@@ -43,6 +43,7 @@ def _navigation(request) -> list[dict]:
         ("trainings:index", _("Trainings"), True),
         ("surveys:index", _("Surveys"), user.is_partner_hr or user.is_ministry_staff),
         ("audit_log", _("Audit log"), user.is_ministry_staff),
+        ("privacy_record", _("Processing record"), user.is_ministry_staff),
         ("admin:index", _("Administration"), user.is_administrator and user.is_staff),
     ]
     path = request.path

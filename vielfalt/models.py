@@ -207,6 +207,8 @@ class Employee(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by the retention purge (vielfalt.privacy): names, e-mail and personnel number were replaced.
+    pseudonymised_at = models.DateTimeField(_("pseudonymised"), null=True, blank=True, editable=False)
 
     objects = EmployeeQuerySet.as_manager()
 
@@ -231,9 +233,6 @@ class Employee(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
-
-
-APPEND_ONLY = "RAISE EXCEPTION 'pgtrigger: The audit log is append-only (% on %)', TG_OP, TG_TABLE_NAME;"
 
 
 class AuditEntryQuerySet(models.QuerySet):
@@ -264,6 +263,7 @@ class AuditEntry(models.Model):
         LOGOUT = "logout", _("logged out")
         LOGIN_FAILED = "login_failed", _("failed to log in")
         LOCKED_OUT = "locked_out", _("was locked out")
+        PURGE = "purge", _("purged personal data")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     # PROTECT: a user who appears in the log is deactivated, never deleted.
@@ -279,6 +279,8 @@ class AuditEntry(models.Model):
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     changes = models.JSONField(_("details"), default=dict, blank=True)
+    # Set once, by the retention purge, when the people in this entry were replaced by pseudonyms.
+    pseudonymised_at = models.DateTimeField(_("pseudonymised"), null=True, blank=True, editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -287,21 +289,42 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
         indexes = [models.Index(fields=["content_type", "object_id"], name="audit_object")]
-        # Append-only in the database too, whichever path writes (PostgreSQL only; replaces migration 0002's
-        # hand-written trigger). TRUNCATE is a statement of its own that row triggers do not see.
+        # Append-only in PostgreSQL too. The one exception is the retention purge's pseudonymisation
+        # (vielfalt.privacy.audit_pseudonymise), and only in this shape: the transaction has set
+        # `vielfalt.audit_pseudonymise` to 'on', the entry was not pseudonymised before and is marked now, and
+        # only the people in it change (actor cleared, actor_name, object_repr, changes); time, action, object,
+        # organisation stay. Each entry can be pseudonymised once, never changed back or again.
         triggers = [
             pgtrigger.Trigger(
-                name="append_only",
+                name="audit_no_delete",
                 when=pgtrigger.Before,
-                operation=pgtrigger.Update | pgtrigger.Delete,
-                func=APPEND_ONLY,
+                operation=pgtrigger.Delete,
+                func="RAISE EXCEPTION 'The audit log is append-only';",
             ),
             pgtrigger.Trigger(
-                name="append_only_truncate",
+                name="audit_no_update",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                func="RAISE EXCEPTION 'The audit log is append-only (only the retention purge pseudonymises)';",
+                condition=pgtrigger.Condition(
+                    "NOT ("
+                    "coalesce(current_setting('vielfalt.audit_pseudonymise', true), '') = 'on'"
+                    " AND OLD.pseudonymised_at IS NULL AND NEW.pseudonymised_at IS NOT NULL"
+                    " AND NEW.actor_id IS NULL"
+                    " AND NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.action = OLD.action"
+                    " AND NEW.content_type_id IS NOT DISTINCT FROM OLD.content_type_id"
+                    " AND NEW.object_id = OLD.object_id"
+                    " AND NEW.organisation_id IS NOT DISTINCT FROM OLD.organisation_id"
+                    ")"
+                ),
+            ),
+            # TRUNCATE is a statement of its own that row triggers do not see.
+            pgtrigger.Trigger(
+                name="audit_no_truncate",
                 level=pgtrigger.Statement,
                 when=pgtrigger.Before,
                 operation=pgtrigger.Truncate,
-                func=APPEND_ONLY,
+                func="RAISE EXCEPTION 'The audit log is append-only (no TRUNCATE)';",
             ),
         ]
 

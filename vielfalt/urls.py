@@ -39,6 +39,9 @@ urlpatterns = [
     path("network/", include("partnerships.network.urls")),
     path("trainings/", include("trainings.urls")),
     path("surveys/", include("surveys.urls")),
+    # Typing a survey code from paper; reverse("survey_code") gives the last one, /umfrage/.
+    path("survey/", include("surveys.code_urls")),
+    path("umfrage/", include("surveys.code_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
