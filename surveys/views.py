@@ -199,6 +199,7 @@ def _enqueue_sending(request, campaign, *, reminder: bool):
         requested_by=request.user,
         organisation=campaign.organisation,
         campaign_id=campaign.pk,
+        actor_id=request.user.pk,
         reminder=reminder,
     )
     return job
@@ -230,6 +231,7 @@ class CodeSheetsView(CampaignMixin, View):
             requested_by=request.user,
             organisation=campaign.organisation,
             campaign_id=campaign.pk,
+            actor_id=request.user.pk,
         )
         return redirect(job)
 

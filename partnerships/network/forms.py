@@ -3,7 +3,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, TargetGroup
-from vielfalt.permissions import acting_for
+from vielfalt.permissions import acting_for, own_organisation_ids
 
 from ..models import Commitment
 from .models import (
@@ -38,7 +38,7 @@ def fields_of_action_field(required=False):
 def own_organisation_id(user, roles) -> int | None:
     """The organisation a user most likely writes for: the first one they hold one of `roles` in."""
     for role in roles:
-        ids = user.organisation_ids(role)
+        ids = own_organisation_ids(user, role)
         if ids:
             return min(ids)
     return None
