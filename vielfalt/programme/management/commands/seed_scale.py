@@ -194,12 +194,18 @@ class Command(BaseCommand):
 
     def copy(self, model, columns: list[str], rows) -> int:
         """COPY `rows` into the model's table. Columns not given that have a default (added by later
-        migrations, say) get it, since COPY bypasses Django's defaults."""
+        migrations, say) get it, since COPY bypasses Django's defaults; so do blank text columns ("")."""
         extra_columns, extra_values = [], ()
         for model_field in model._meta.concrete_fields:
-            if model_field.column in columns or model_field.primary_key or model_field.null:
+            if (
+                model_field.column in columns
+                or model_field.primary_key
+                or model_field.null
+                or model_field.generated
+            ):
                 continue
-            if model_field.has_default():
+            # A text column without a default gets Django's own default for it, the empty string.
+            if model_field.has_default() or (model_field.empty_strings_allowed and model_field.blank):
                 extra_columns.append(model_field.column)
                 extra_values += (model_field.get_db_prep_save(model_field.get_default(), connection),)
         names = ", ".join(connection.ops.quote_name(column) for column in [*columns, *extra_columns])
