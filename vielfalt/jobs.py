@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from .celery import app as celery_app
 from .models import Job, Organisation, User
+from .permissions import recorded_user
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class JobTask(Task):
         Job.objects.filter(pk=kwargs["job_id"]).update(status=Job.Status.WAITING)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        if isinstance(exc, JobError):
+        # PermissionDenied: the user who started the job may no longer do this (the task checked again).
+        if isinstance(exc, JobError | PermissionDenied):
             message = str(exc)
         else:
             # The exception's text may carry data (never show it raw); its kind says enough to act on.
@@ -95,7 +97,7 @@ def job_enqueue(
     job = Job.objects.create(
         kind=kind,
         description=description[:300],
-        requested_by=requested_by if requested_by and requested_by.is_authenticated else None,
+        requested_by=recorded_user(requested_by),
         organisation=organisation,
         task_name=task.name,
         task_kwargs=task_kwargs,

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    # the database-level rules (append-only audit log, frozen signed agreements) as migrated triggers
     "pgtrigger",
     # The second factor: authenticator apps (TOTP), recovery codes (static tokens) and passkeys (WebAuthn).
     "django_otp",
@@ -207,6 +208,8 @@ RETENTION_PERIODS = {
     "audit": env.int("RETENTION_AUDIT_DAYS", default=2 * 365),
     # Survey invitations lose their token hashes and e-mail stamps this many days after their campaign closed.
     "invitation": env.int("RETENTION_INVITATION_DAYS", default=0),
+    # Login records of django-axes (user name, IP address, browser of every login and failed attempt).
+    "login": env.int("RETENTION_LOGIN_DAYS", default=90),
 }
 if any(days < 0 for days in RETENTION_PERIODS.values()) or RETENTION_PERIODS["audit"] < 180:
     raise ImproperlyConfigured(
