@@ -7,6 +7,7 @@ import tempfile
 import zipfile
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import zip_longest
 from pathlib import Path
 
 from django.conf import settings
@@ -21,8 +22,8 @@ from django.utils.translation import gettext as _
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role, User
-from vielfalt.pdf import render_pdf
-from vielfalt.seal import seal_pdf
+from vielfalt.pdf import letterhead_for, render_pdf
+from vielfalt.seal import SealCheck, check_pdf, seal_pdf
 
 from .models import (
     Agreement,
@@ -406,6 +407,10 @@ def document_store(
     return document, True
 
 
+LONG_AGREEMENT_COMMITMENTS = 6
+LONG_AGREEMENT_CHARACTERS = 6000
+
+
 def agreement_pdf_bytes(agreement: Agreement, *, sealed: bool = True) -> bytes:
     """The agreement as the PDF that is signed. Nothing time-dependent goes in: same content, same bytes
     before the seal (`sealed=False`)."""
@@ -415,14 +420,26 @@ def agreement_pdf_bytes(agreement: Agreement, *, sealed: bool = True) -> bytes:
         .get(pk=agreement.pk)
     )
     signatories = list(agreement.signatories.all())
+    commitments = list(agreement.commitments.all())
+    partner_signatories = [s for s in signatories if s.side == Side.PARTNER]
+    state_signatories = [s for s in signatories if s.side == Side.STATE]
     with translation.override(settings.LANGUAGE_CODE):
         return render_pdf(
             "pdf/partnerships/agreement.html",
             {
                 "agreement": agreement,
-                "partner_signatories": [s for s in signatories if s.side == Side.PARTNER],
-                "state_signatories": [s for s in signatories if s.side == Side.STATE],
-                "commitments": list(agreement.commitments.all()),
+                "partner_signatories": partner_signatories,
+                "state_signatories": state_signatories,
+                # Side by side, a row per pair: both sides' lines on one baseline grid.
+                "signature_rows": list(zip_longest(partner_signatories, state_signatories)),
+                "commitments": commitments,
+                # A cover page with contents for an agreement that runs over several pages.
+                "long_document": len(commitments) > LONG_AGREEMENT_COMMITMENTS
+                or len(agreement.preamble) + len(agreement.body) > LONG_AGREEMENT_CHARACTERS,
+                # The ministry issues the agreement; its date is the date of the last change.
+                "letterhead": letterhead_for(agreement.state_party),
+                "document_date": timezone.localtime(agreement.updated_at).date(),
+                "reference": agreement.reference,
             },
             sealed=sealed,
         )
@@ -494,6 +511,16 @@ def signed_copy_upload(*, actor: User, agreement: Agreement, upload) -> Agreemen
     return document
 
 
+def document_seal_check(document: AgreementDocument) -> SealCheck:
+    """Whether the stored file still carries the portal's intact seal (read from storage every time: the
+    point is to notice a file changed where it is kept)."""
+    try:
+        with document.file.open("rb") as stored:
+            return check_pdf(stored.read())
+    except FileNotFoundError:
+        return SealCheck("unreadable")
+
+
 def document_download_record(*, actor: User, document: AgreementDocument) -> None:
     audit_record(
         actor=actor,
@@ -524,6 +551,13 @@ def agreements_export_zip(*, actor: User | None, agreements, out) -> int:
         return _agreements_export_zip(actor=actor, agreements=agreements, out=out)
 
 
+def zip_entry(name: str, when) -> zipfile.ZipInfo:
+    """A ZIP entry dated like the document it holds (in local time, as ZIP stores it), compressed."""
+    entry = zipfile.ZipInfo(name, date_time=timezone.localtime(when).timetuple()[:6])
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    return entry
+
+
 def _agreements_export_zip(*, actor: User | None, agreements, out) -> int:
     agreements = (
         agreements.select_related("partner").prefetch_related("signatories").order_by("partner__name", "pk")
@@ -543,7 +577,8 @@ def _agreements_export_zip(*, actor: User | None, agreements, out) -> int:
             digest = hashlib.sha256()
             if signed is not None:
                 name = f"{slug}-{agreement.pk}-unterzeichnet-v{signed.version}.pdf"
-                with signed.file.open("rb") as source, archive.open(name, "w") as target:
+                entry = zip_entry(name, signed.created_at)
+                with signed.file.open("rb") as source, archive.open(entry, "w") as target:
                     for chunk in iter(lambda: source.read(1 << 20), b""):
                         digest.update(chunk)
                         target.write(chunk)
@@ -551,7 +586,7 @@ def _agreements_export_zip(*, actor: User | None, agreements, out) -> int:
                 name = f"{slug}-{agreement.pk}-vereinbarung.pdf"
                 pdf = agreement_pdf_bytes(agreement)
                 digest.update(pdf)
-                archive.writestr(name, pdf)
+                archive.writestr(zip_entry(name, agreement.updated_at), pdf)
             writer.writerow(
                 [
                     agreement.partner.name,
@@ -564,7 +599,7 @@ def _agreements_export_zip(*, actor: User | None, agreements, out) -> int:
                 ]
             )
             count += 1
-        archive.writestr("index.csv", "\ufeff" + index.getvalue())
+        archive.writestr(zip_entry("index.csv", timezone.now()), "\ufeff" + index.getvalue())
     audit_record(
         actor=actor,
         action=AuditEntry.Action.EXPORT,

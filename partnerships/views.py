@@ -41,6 +41,7 @@ from .services import (
     agreements_export_job,
     amendment_create,
     document_download_record,
+    document_seal_check,
     procedure_create,
     procedure_update,
     progress_report_create,
@@ -220,6 +221,8 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         context["history"] = agreement_history(agreement) if user.is_ministry_staff else []
         context["agreement_type_id"] = ContentType.objects.get_for_model(Agreement).pk
         context["job"] = _requested_job(self.request)
+        for document in agreement.documents.all():
+            document.seal = document_seal_check(document)
         return context
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.caching import bump_programme_version
 from vielfalt.models import AuditEntry, Employee, Role, User
+from vielfalt.seal import SealCheck, check_pdf
 from vielfalt.tabular import Table, normalise_header, read_table
 
 from .models import Certificate, Course, CourseDate, Enrolment
@@ -612,3 +613,14 @@ def _send_on_commit(enrolment_ids: list[int], event: str) -> None:
     transaction.on_commit(
         lambda: task_send_enrolment_mails.delay(enrolment_ids=list(enrolment_ids), event=event)
     )
+
+
+def certificate_seal_check(certificate: Certificate) -> SealCheck | None:
+    """Whether the certificate's stored PDF still carries the portal's intact seal (None: no PDF yet)."""
+    if not certificate.file:
+        return None
+    try:
+        with certificate.file.open("rb") as stored:
+            return check_pdf(stored.read())
+    except FileNotFoundError:
+        return SealCheck("unreadable")

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, Min, OuterRef, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -17,13 +18,14 @@ from vielfalt.models import AuditEntry, Employee, Organisation, Role
 from vielfalt.permissions import RoleRequiredMixin
 from vielfalt.tabular import TableRefused, csv_lines, xlsx_bytes
 
-from .forms import CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
+from .forms import CertificateCodeForm, CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, Course, CourseDate, Enrolment
 from .selectors import report_by_date, report_by_unit
 from .services import (
     EnrolmentRefused,
     attendance_mark,
+    certificate_seal_check,
     course_create,
     course_date_cancel,
     course_date_create,
@@ -503,15 +505,36 @@ class CertificateDownloadView(LoginRequiredMixin, View):
         return FileResponse(certificate.file.open("rb"), as_attachment=True, filename=certificate.file_name)
 
 
+class CertificateVerifyFormView(FormView):
+    """Public: type the code printed on a certificate (GET, so the result page can be bookmarked)."""
+
+    template_name = "trainings/verify_form.html"
+    form_class = CertificateCodeForm
+
+    def get(self, request, *args, **kwargs):
+        if "code" not in request.GET:
+            return self.render_to_response(self.get_context_data(form=self.form_class()))
+        form = self.form_class(request.GET)
+        if form.is_valid():
+            return redirect("trainings:verify", code=form.cleaned_data["code"])
+        return self.render_to_response(self.get_context_data(form=form))
+
+
 class CertificateVerifyView(TemplateView):
-    """Public: anyone holding the code sees what the certificate states, nothing more."""
+    """Public: anyone holding the code sees what the certificate states, nothing more. An unknown code gets a
+    page that says so (404), with the form to type it again."""
 
     template_name = "trainings/verify.html"
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["certificate"] = get_object_or_404(Certificate, code=kwargs["code"].upper())
-        return context
+    def get(self, request, *args, **kwargs):
+        certificate = Certificate.objects.filter(code=kwargs["code"].upper()).first()
+        if certificate is None:
+            form = CertificateCodeForm(initial={"code": kwargs["code"][:30]})
+            return TemplateResponse(
+                request, "trainings/verify_unknown.html", {"form": form, "code": kwargs["code"]}, status=404
+            )
+        context = self.get_context_data(certificate=certificate, seal=certificate_seal_check(certificate))
+        return self.render_to_response(context)
 
 
 # --- Reports --------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ class OrgUnitInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "kind", "district"]
+    list_display = ["name", "article", "slug", "kind", "district"]
     list_filter = ["kind", "district"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
