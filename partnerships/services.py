@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile, File
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from vielfalt.audit import audit_record, model_changes
@@ -208,6 +208,22 @@ def agreement_update(
     return agreement
 
 
+def signing_date_problem(agreement: Agreement | None, signed_on: date | None) -> str | None:
+    """Why `signed_on` cannot be the agreement's date of signing: it lies between the day the agreement was
+    created in the portal (today for a new one) and today."""
+    if signed_on is None:
+        return None
+    today = timezone.localdate()
+    created = timezone.localdate(agreement.created_at) if agreement and agreement.created_at else today
+    if signed_on > today:
+        return _("The date of signing lies in the future.")
+    if signed_on < created:
+        return _("The date of signing lies before the agreement was created (%(created)s).") % {
+            "created": formats.date_format(created, "SHORT_DATE_FORMAT")
+        }
+    return None
+
+
 def agreement_sign_problems(agreement: Agreement) -> list[str]:
     """Why the agreement cannot be marked signed yet (empty when it can)."""
     problems = []
@@ -218,14 +234,28 @@ def agreement_sign_problems(agreement: Agreement) -> list[str]:
         problems.append(_("At least one signatory for the state is needed."))
     if agreement.signed_on is None:
         problems.append(_("The date of signing is missing."))
+    elif problem := signing_date_problem(agreement, agreement.signed_on):
+        problems.append(problem)
     if not agreement.documents.filter(kind=AgreementDocument.Kind.SIGNED).exists():
         problems.append(_("The signed copy has not been uploaded."))
     return problems
 
 
+STATUS_ORDER = [Status.DRAFT, Status.IN_REVIEW, Status.READY_FOR_SIGNATURE, Status.SIGNED, Status.ENDED]
+
+
+def transition_needs_reason(from_status: str, to_status: str) -> bool:
+    """Steps back in the life cycle and the step to "signed" are confirmed with a reason (kept in the audit
+    log): they undo work or make the agreement binding."""
+    return to_status == Status.SIGNED or STATUS_ORDER.index(to_status) < STATUS_ORDER.index(from_status)
+
+
 @transaction.atomic
-def agreement_transition(*, actor: User | None, agreement: Agreement, to_status: str) -> Agreement:
-    """Move the agreement along its life cycle; only the transitions in ALLOWED_TRANSITIONS exist."""
+def agreement_transition(
+    *, actor: User | None, agreement: Agreement, to_status: str, reason: str = ""
+) -> Agreement:
+    """Move the agreement along its life cycle; only the transitions in ALLOWED_TRANSITIONS exist, and those
+    of `transition_needs_reason` need a `reason`."""
     _require_ministry(actor)
     given, agreement = agreement, Agreement.objects.select_for_update().get(pk=agreement.pk)
     from_status = agreement.status
@@ -237,6 +267,13 @@ def agreement_transition(*, actor: User | None, agreement: Agreement, to_status:
                 "to": Status(to_status).label if to_status in Status else to_status,
             },
             code="transition",
+        )
+    reason = reason.strip()
+    if transition_needs_reason(from_status, to_status) and not reason:
+        raise ValidationError(
+            _("Please confirm the change of status to “%(to)s” and give a reason.")
+            % {"to": Status(to_status).label},
+            code="reason_missing",
         )
     if to_status == Status.SIGNED:
         problems = agreement_sign_problems(agreement)
@@ -255,14 +292,14 @@ def agreement_transition(*, actor: User | None, agreement: Agreement, to_status:
         action=AuditEntry.Action.CHANGE,
         obj=agreement,
         organisation=agreement.partner,
-        changes={"status": [from_status, to_status]},
+        changes={"status": [from_status, to_status], **({"reason": reason} if reason else {})},
     )
     given.status, given.updated_at = agreement.status, agreement.updated_at
     return agreement
 
 
-def agreement_sign(*, actor: User | None, agreement: Agreement) -> Agreement:
-    return agreement_transition(actor=actor, agreement=agreement, to_status=Status.SIGNED)
+def agreement_sign(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
+    return agreement_transition(actor=actor, agreement=agreement, to_status=Status.SIGNED, reason=reason)
 
 
 @transaction.atomic
@@ -480,28 +517,68 @@ def agreement_request_pdf(*, actor: User, agreement: Agreement) -> Job:
 
 
 def signed_copy_check(upload) -> None:
-    """A signed copy is a PDF (by its content, not its name) of at most 20 MB."""
+    """A signed copy is a PDF of at most 20 MB that a PDF library opens and that has pages (the content is
+    parsed, not its first bytes trusted)."""
+    import pikepdf
+
     if upload.size > SIGNED_COPY_MAX_BYTES:
         raise ValidationError(
             _("The file is larger than %(limit)s.") % {"limit": filesizeformat(SIGNED_COPY_MAX_BYTES)},
             code="too_large",
         )
+    not_pdf = ValidationError(
+        _("The file is not a PDF document. Please upload the scan of the signed agreement as PDF."),
+        code="not_pdf",
+    )
     upload.seek(0)
-    head = upload.read(1024)
-    upload.seek(max(upload.size - 2048, 0))
-    tail = upload.read()
-    upload.seek(0)
-    if not head.startswith(b"%PDF-") or b"%%EOF" not in tail:
+    try:
+        with pikepdf.open(upload) as document:
+            pages = len(document.pages)
+    except pikepdf.PasswordError:
         raise ValidationError(
-            _("The file is not a PDF document. Please upload the scan of the signed agreement as PDF."),
-            code="not_pdf",
+            _("The PDF is protected by a password. Please upload it without protection."), code="encrypted"
+        ) from None
+    except Exception:  # anything qpdf cannot read is not a PDF we keep
+        raise not_pdf from None
+    finally:
+        upload.seek(0)
+    if pages == 0:
+        raise not_pdf
+
+
+def signed_copy_unsigned_problem(agreement: Agreement, upload) -> str | None:
+    """Why the upload cannot be the signed copy because it is a PDF the portal generated, unsigned: the same
+    SHA-256 as a generated version, or the portal's intact seal (a generated PDF, of this or any agreement)."""
+    sha256 = _sha256_of(upload)
+    generated = (
+        AgreementDocument.objects.filter(
+            agreement=agreement, kind=AgreementDocument.Kind.GENERATED, sha256=sha256
         )
+        .order_by("-version")
+        .first()
+    )
+    if generated is not None:
+        return _(
+            "This file is the unsigned PDF the portal generated (version %(version)s), not a signed copy. Please "
+            "print it, have it signed by both sides and upload the scan of the signed paper."
+        ) % {"version": generated.version}
+    upload.seek(0)
+    check = check_pdf(upload.read())
+    upload.seek(0)
+    if check.issued_by_portal:
+        return _(
+            "This file is a PDF the portal generated and sealed, unchanged: it carries no signatures. Please "
+            "upload the scan of the signed paper."
+        )
+    return None
 
 
 @transaction.atomic
 def signed_copy_upload(*, actor: User, agreement: Agreement, upload) -> AgreementDocument:
     _require_ministry(actor)
     signed_copy_check(upload)
+    if problem := signed_copy_unsigned_problem(agreement, upload):
+        raise ValidationError(problem, code="unsigned")
     status = Agreement.objects.select_for_update().values_list("status", flat=True).get(pk=agreement.pk)
     if status not in (Status.READY_FOR_SIGNATURE, Status.SIGNED):
         raise ValidationError(_("A signed copy can be uploaded once the agreement is ready for signature."))

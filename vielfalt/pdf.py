@@ -174,7 +174,14 @@ div + div {{ break-before: page; }}
 
 
 def render_pdf_parts(
-    template_name: str, contexts: Iterable[dict], *, title: str, language: str, page_label: str, of_label: str
+    template_name: str,
+    contexts: Iterable[dict],
+    *,
+    title: str,
+    language: str,
+    page_label: str,
+    of_label: str,
+    tagged: bool = True,
 ) -> bytes:
     """Render a long document part by part and join the parts into one sealed, tagged PDF/A.
 
@@ -187,7 +194,9 @@ def render_pdf_parts(
     set in the same place and type as `pdf/base.html` sets them. The parts' outlines (headings) are carried
     over, and so are their structure trees: the elements of every part become children of one Document
     element, with the marked-content keys of later parts moved past those of earlier ones, so the joined file
-    is one tagged document. Its PDF/A metadata is the first part's."""
+    is one tagged document. Its PDF/A metadata is the first part's. qpdf holds every structure element in
+    memory while it joins; with `tagged=False` the parts are rendered and joined without structure (PDF/A-3b
+    needs none), for documents too long for that."""
     import tempfile
 
     import pikepdf
@@ -200,7 +209,10 @@ def render_pdf_parts(
         for number, context in enumerate(contexts):
             path = Path(directory) / f"part-{number:04d}.pdf"
             part = render_pdf(
-                template_name, {**context, "numbered_later": True, "continued": number > 0}, sealed=False
+                template_name,
+                {**context, "numbered_later": True, "continued": number > 0},
+                tagged=tagged,
+                sealed=False,
             )
             path.write_bytes(part)
             del part
