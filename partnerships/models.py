@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, OrgUnit, Role
+from vielfalt.permissions import scope
 
 DEFAULT_TITLE = "Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor"
 
@@ -16,11 +17,7 @@ DEFAULT_TITLE = "Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor"
 class AgreementQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Ministry staff and administrators see every agreement, partner HR its own organisations'."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_ministry_staff:
-            return self
-        return self.filter(partner_id__in=user.organisation_ids(Role.HR))
+        return self.filter(scope(user, (Role.MINISTRY, Role.HR), "partner"))
 
 
 class Agreement(models.Model):
@@ -322,11 +319,7 @@ class ExpiryNotice(models.Model):
 class ProcedureQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Ministry staff see every procedure, partner HR its own organisations'."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_ministry_staff:
-            return self
-        return self.filter(organisation_id__in=user.organisation_ids(Role.HR))
+        return self.filter(scope(user, (Role.MINISTRY, Role.HR)))
 
 
 class AnonymisedProcedure(models.Model):

@@ -27,6 +27,7 @@ class CampaignForm(forms.ModelForm):
             "purpose",
             "legal_basis",
             "dpo_contact",
+            "contact",
         ]
         widgets = {
             "opens_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -38,9 +39,7 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        organisations = Organisation.objects.all()
-        if not user.is_administrator:
-            organisations = organisations.filter(pk__in=user.organisation_ids(Role.HR))
+        organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
         if len(organisations) == 1:
             self.fields["organisation"].initial = organisations[0]
@@ -148,3 +147,14 @@ class SurveyForm(forms.Form):
             org_unit_other=unit_answer == OTHER_UNITS,
             languages=tuple(data["languages"]),
         )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Your code"),
+        help_text=_("12 characters, as on your code sheet or in your e-mail, for example ABCD-EFGH-JKMN."),
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )

@@ -6,13 +6,6 @@ from django.utils.translation import gettext_lazy as _
 from .models import Employee, Organisation, OrgUnit, Role
 
 
-def hr_organisations(user):
-    """The organisations whose employees the user manages."""
-    if user.is_administrator:
-        return Organisation.objects.all()
-    return Organisation.objects.filter(pk__in=user.organisation_ids(Role.HR))
-
-
 class EmployeeForm(forms.ModelForm):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
 
@@ -31,7 +24,7 @@ class EmployeeForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        organisations = hr_organisations(user)
+        organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
         self.fields["org_unit"].queryset = OrgUnit.objects.filter(
             organisation__in=organisations
@@ -83,7 +76,7 @@ class EmployeeImportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        organisations = hr_organisations(user)
+        organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
         if len(organisations) == 1:
             self.fields["organisation"].initial = organisations[0]

@@ -13,6 +13,7 @@ from django.utils import timezone
 from partnerships.models import Agreement
 from partnerships.services import agreements_export_zip
 from vielfalt.models import AuditEntry
+from vielfalt.permissions import SYSTEM
 
 from .conftest import make_signed
 from .factories import AgreementFactory, SignatoryFactory
@@ -67,7 +68,7 @@ def test_export_writes_to_a_file_as_it_goes(tmp_path, agreement):
     make_signed(agreement)
     with (tmp_path / "x.zip").open("wb") as out:
         count = agreements_export_zip(
-            actor=None, agreements=Agreement.objects.filter(status="signed"), out=out
+            actor=SYSTEM, agreements=Agreement.objects.filter(status="signed"), out=out
         )
     assert count == 1
     rows, files = read_export((tmp_path / "x.zip").read_bytes())

@@ -36,7 +36,7 @@ def set_articles(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0002_audit_append_only'),
+        ('vielfalt', '0004_privacy_pseudonyms'),
     ]
 
     operations = [
