@@ -297,7 +297,10 @@ def _stamp_artifact(output, page, overlay) -> None:
 
     form = output.copy_foreign(overlay.as_form_xobject())
     name = page.add_resource(form, pikepdf.Name.XObject, prefix="Num")
-    page.contents_add(pikepdf.Stream(output, b"/Artifact BMC q " + bytes(name) + b" Do Q EMC"), prepend=False)
+    # WeasyPrint's page content leaves its coordinate transformation in force: fence it in q … Q first.
+    page.contents_add(pikepdf.Stream(output, b"q\n"), prepend=True)
+    stamp = b"\nQ\n/Artifact BMC q " + bytes(name) + b" Do Q EMC\n"
+    page.contents_add(pikepdf.Stream(output, stamp), prepend=False)
 
 
 class _JoinedStructure:

@@ -63,6 +63,17 @@ def test_a_report_in_parts_has_every_partner_once_and_numbers_across_the_parts(m
         ]
         assert partner_entries == [partner.name for partner in seven_partners]
     document.close()
+    # The numbers stand at the foot of the page, where pdf/base.html puts them in documents of one piece.
+    reader = PdfReader(io.BytesIO(content))
+    for page in reader.pages:
+        heights = []
+
+        def visit(text, cm, tm, font, size, heights=heights):
+            if text.startswith("Page "):
+                heights.append(tm[4] * cm[1] + tm[5] * cm[3] + cm[5])
+
+        page.extract_text(visitor_text=visit)
+        assert heights and all(height < 80 for height in heights), heights  # in points from the bottom
     # Joined from three parts, and still one sealed, tagged PDF/A.
     assert_archival(content, title="Annual programme report 2014", language="en")
 

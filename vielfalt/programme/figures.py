@@ -586,7 +586,14 @@ def programme_report_pdf(*, year: int) -> bytes:
 
     overview = programme(year=year)
     pages = _partner_pages(overview, None, year, course_list=False)
-    common = {"programme": overview, "year": year, "pdf": True, "target_groups": TargetGroup.choices}
+    common = {
+        "programme": overview,
+        "year": year,
+        "pdf": True,
+        "target_groups": TargetGroup.choices,
+        "document_date": timezone.localdate(),
+        "reference": f"JB-{year}",
+    }
     step = REPORT_PARTNERS_PER_PART
     parts = ({**common, "pages": pages[start : start + step]} for start in range(0, max(len(pages), 1), step))
     return render_pdf_parts(
@@ -602,7 +609,7 @@ def programme_report_pdf(*, year: int) -> bytes:
 
 def partner_report_pdf(*, organisation: Organisation, year: int) -> bytes:
     """A partner's activity report (Tätigkeitsbericht) for `year`."""
-    from vielfalt.pdf import render_pdf
+    from vielfalt.pdf import letterhead_for, render_pdf
 
     ids = frozenset([organisation.pk])
     overview = programme(organisation_ids=ids, year=year)
@@ -614,6 +621,10 @@ def partner_report_pdf(*, organisation: Organisation, year: int) -> bytes:
         "organisation": organisation,
         "target_groups": TargetGroup.choices,
         "page": pages[0] if pages else None,
+        # The partner's own report: its letterhead.
+        "letterhead": letterhead_for(organisation),
+        "document_date": timezone.localdate(),
+        "reference": f"TB-{year}-{organisation.slug}",
     }
     return render_pdf("pdf/dashboard/partner_report.html", context)
 
