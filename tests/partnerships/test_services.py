@@ -318,7 +318,7 @@ def test_signing_on_the_day_of_creation_and_today_is_accepted(staff, agreement):
 
 def test_the_unsigned_generated_pdf_is_refused_as_signed_copy(staff, agreement):
     _ready(agreement)
-    generated, _created = agreement_render_pdf(agreement_id=agreement.pk)
+    generated, _created = agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
     with pytest.raises(ValidationError) as refused, translation.override("en"):
         signed_copy_upload(
             actor=staff,

@@ -387,6 +387,7 @@ def test_verify_page_shows_the_seal_state_of_the_stored_certificate(
     client, course_date, duisburg, hr_duisburg
 ):
     from trainings.services import certificate_issue
+    from vielfalt.permissions import SYSTEM
     from trainings.tasks import certificate_store_file
 
     (enrolment,) = enrolment_create_many(
@@ -394,7 +395,7 @@ def test_verify_page_shows_the_seal_state_of_the_stored_certificate(
     ).seated
     enrolment.attendance = "attended"
     enrolment.save(update_fields=["attendance"])
-    certificate = certificate_issue(enrolment=enrolment)
+    certificate = certificate_issue(enrolment=enrolment, actor=SYSTEM)
     certificate_store_file(certificate)
     page = client.get(reverse("trainings:verify", args=[certificate.code])).content.decode()
     assert 'data-state="valid"' in page

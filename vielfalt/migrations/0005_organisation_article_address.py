@@ -43,12 +43,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='organisation',
             name='address',
-            field=models.TextField(blank=True, help_text='Street and town, one per line; printed in the letterhead of the documents it issues.', verbose_name='postal address'),
+            field=models.TextField(blank=True, db_default='', help_text='Street and town, one per line; printed in the letterhead of the documents it issues.', verbose_name='postal address'),
         ),
         migrations.AddField(
             model_name='organisation',
             name='article',
-            field=models.CharField(blank=True, choices=[('', 'none'), ('der', 'der'), ('die', 'die'), ('das', 'das')], default='', help_text='German article of the name, used in documents: “Für das Ministerium …”, “Für die Stadt …”.', max_length=3, verbose_name='article'),
+            field=models.CharField(blank=True, choices=[('', 'none'), ('der', 'der'), ('die', 'die'), ('das', 'das')], db_default='', default='', help_text='German article of the name, used in documents: “Für das Ministerium …”, “Für die Stadt …”.', max_length=3, verbose_name='article'),
         ),
         migrations.RunPython(set_articles, migrations.RunPython.noop),
     ]
