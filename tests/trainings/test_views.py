@@ -387,8 +387,8 @@ def test_verify_page_shows_the_seal_state_of_the_stored_certificate(
     client, course_date, duisburg, hr_duisburg
 ):
     from trainings.services import certificate_issue
-    from vielfalt.permissions import SYSTEM
     from trainings.tasks import certificate_store_file
+    from vielfalt.permissions import SYSTEM
 
     (enrolment,) = enrolment_create_many(
         actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
