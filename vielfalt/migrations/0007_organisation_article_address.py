@@ -36,7 +36,7 @@ def set_articles(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0005_audit_no_truncate'),
+        ('vielfalt', '0006_job_retry_and_heartbeat'),
     ]
 
     operations = [
