@@ -291,8 +291,8 @@ class AuditEntry(models.Model):
         # Append-only in PostgreSQL too. The one exception is the retention purge's pseudonymisation
         # (vielfalt.privacy.audit_pseudonymise), and only in this shape: the transaction has set
         # `vielfalt.audit_pseudonymise` to 'on', the entry was not pseudonymised before and is marked now, and
-        # only the people in it change (actor cleared, actor_name, object_repr, changes); time, action, object,
-        # organisation stay. Each entry can be pseudonymised once, never changed back or again.
+        # only the people in it change (actor cleared, actor_name and object_repr become pseudonyms "P-…" or stay,
+        # changes); time, action, object, organisation stay. Each entry can be pseudonymised once, never again.
         triggers = [
             pgtrigger.Trigger(
                 name="audit_no_delete",
@@ -310,6 +310,8 @@ class AuditEntry(models.Model):
                     "coalesce(current_setting('vielfalt.audit_pseudonymise', true), '') = 'on'"
                     " AND OLD.pseudonymised_at IS NULL AND NEW.pseudonymised_at IS NOT NULL"
                     " AND NEW.actor_id IS NULL"
+                    " AND (NEW.actor_name IN ('', 'system') OR NEW.actor_name LIKE 'P-%%')"
+                    " AND (NEW.object_repr = OLD.object_repr OR NEW.object_repr LIKE 'P-%%')"
                     " AND NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.action = OLD.action"
                     " AND NEW.content_type_id IS NOT DISTINCT FROM OLD.content_type_id"
                     " AND NEW.object_id = OLD.object_id"

@@ -239,6 +239,16 @@ def test_postgres_allows_only_the_pseudonymisation_of_audit_entries(postgres):
             True,
         ),
         ("UPDATE vielfalt_auditentry SET object_repr = 'x' WHERE id = %s", True),
+        (
+            "UPDATE vielfalt_auditentry SET actor_id = NULL, actor_name = 'Mallory', pseudonymised_at = now() "
+            "WHERE id = %s",
+            True,
+        ),
+        (
+            "UPDATE vielfalt_auditentry SET actor_id = NULL, object_repr = 'forged', pseudonymised_at = now() "
+            "WHERE id = %s",
+            True,
+        ),
         ("DELETE FROM vielfalt_auditentry WHERE id = %s", True),
     ]
     for sql, flag in refused:
