@@ -249,7 +249,7 @@ class AuditEntryQuerySet(models.QuerySet):
 
 class AuditEntry(models.Model):
     """Who created, changed, deleted, exported or downloaded what, and when. Append-only: the model refuses
-    updates and deletes, and on PostgreSQL a trigger refuses them in the database too."""
+    updates and deletes, and on PostgreSQL triggers refuse them (and TRUNCATE) in the database too."""
 
     class Action(models.TextChoices):
         CREATE = "create", _("created")
@@ -318,6 +318,14 @@ class AuditEntry(models.Model):
                     " AND NEW.organisation_id IS NOT DISTINCT FROM OLD.organisation_id"
                     ")"
                 ),
+            ),
+            # TRUNCATE is a statement of its own that row triggers do not see.
+            pgtrigger.Trigger(
+                name="audit_no_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                func="RAISE EXCEPTION 'The audit log is append-only (no TRUNCATE)';",
             ),
         ]
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    # the database-level rules (append-only audit log, frozen signed agreements) as migrated triggers
     "pgtrigger",
     # The second factor: authenticator apps (TOTP), recovery codes (static tokens) and passkeys (WebAuthn).
     "django_otp",

@@ -34,9 +34,11 @@ def test_command_exports_signed_agreements_with_a_matching_index(tmp_path, agree
     make_signed(agreement)
     # Signed, but no signed copy was uploaded: the export renders the final PDF afresh.
     without_scan = AgreementFactory(
-        partner=oberhausen, state_party=ministry, status="signed", signed_on=datetime.date(2014, 5, 1)
+        partner=oberhausen, state_party=ministry, signed_on=datetime.date(2014, 5, 1)
     )
     SignatoryFactory(agreement=without_scan, name="Klaus Wehling")
+    # Signed after its signatories were added: a signed agreement's signatories no longer change.
+    Agreement.objects.filter(pk=without_scan.pk).update(status="signed")
     AgreementFactory(partner=oberhausen, state_party=ministry)  # a draft: not exported
     out = tmp_path / "export.zip"
     call_command("export_agreements", "--status", "signed", "--out", str(out))
