@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0004_privacy_pseudonyms'),
+        ('vielfalt', '0005_audit_no_truncate'),
     ]
 
     operations = [
