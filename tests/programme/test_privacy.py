@@ -24,7 +24,7 @@ from vielfalt.audit import audit_record
 from vielfalt.models import AuditEntry, Employee, Job, Role, User
 from vielfalt.permissions import SYSTEM
 from vielfalt.privacy import PSEUDONYM_PREFIX, audit_pseudonymise
-from vielfalt.programme.privacy import access_export, processing_record, purge
+from vielfalt.programme.privacy import access_export, processing_record, purge, records_about
 from vielfalt.services import employee_deactivate
 
 pytestmark = pytest.mark.django_db
@@ -362,6 +362,8 @@ def test_access_export_holds_every_row_that_refers_to_the_employee(demo):
         "vielfalt.auditentry",
     } <= labels
     assert expected - listed == set()
+    # What the purge pseudonymises in the audit log is what the export lists.
+    assert set(records_about([person.pk])) <= listed
     text = json.dumps(export, default=str)
     assert person.last_name in text
     certificate = Certificate.objects.get(enrolment__employee=person)
