@@ -7,8 +7,7 @@
   configured periods.
 
 The apps are listed here once, in `APPS`; each has the same parts: `PERSONAL_MODELS`, `employee_records`,
-`employees_purge`,
-`employee_access`, `processing_records`.
+`employees_purge`, `employee_access`, `processing_records`.
 """
 
 from __future__ import annotations
