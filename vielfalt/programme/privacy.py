@@ -102,6 +102,43 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
 PURGE_KINDS = ("employees", "certificates", "invitations", "jobs", "login_records", "audit_entries")
 
 
+class ErasureRefused(Exception):
+    """Why an employee record cannot be erased now (translated, for the user)."""
+
+
+def employee_erase(*, actor, employee: Employee) -> dict[str, int]:
+    """Erasure on request (Art. 17 GDPR) of one employee, before the retention period ends: the same as the purge
+    does to an employee who is due (names, e-mail, personnel number, certificates' names, audit entries about
+    them), at once. Only HR of the employee's organisation, and only for an inactive record (deactivate first: an
+    active employee is still enrolled, invited and counted under their name)."""
+    require(actor, Role.HR, employee.organisation)
+    if employee.is_active:
+        raise ErasureRefused(_("Deactivate the employee first; only inactive records can be erased."))
+    if employee.pseudonymised_at is not None:
+        raise ErasureRefused(_("This record was already pseudonymised."))
+    now = timezone.now()
+    ids = [employee.pk]
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        about = core.audit_entries_about(records_about(ids)).filter(pseudonymised_at__isnull=True)
+        audit_entries = list(about.values_list("pk", flat=True))
+        for app in APPS:
+            counts.update(app.employees_purge(employee_ids=ids, now=now))
+        counts["employees"] = core.employees_pseudonymise(employee_ids=ids, now=now)
+        counts["audit_entries"] = core.audit_pseudonymise(
+            entries=AuditEntry.objects.filter(pk__in=audit_entries), personal_models=PERSONAL_MODELS, now=now
+        )
+        counts = {key: counts.get(key, 0) for key in ("employees", "certificates", "audit_entries")}
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.PURGE,
+            obj=employee,
+            object_repr=core.pseudonym("vielfalt.employee", employee.pk),
+            changes={"request": "art17", **counts},
+        )
+    return counts
+
+
 def purge_labels() -> dict[str, str]:
     return {
         "employees": _("Employee records pseudonymised"),
