@@ -15,6 +15,7 @@ from django.core.files.base import ContentFile, File
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -427,6 +428,7 @@ def agreement_request_pdf(*, actor: User, agreement: Agreement) -> Job:
         % {"title": agreement.title, "partner": agreement.partner.name},
         requested_by=actor,
         organisation=agreement.partner,
+        origin=agreement,
         agreement_id=agreement.pk,
         actor_id=actor.pk,
     )
@@ -554,6 +556,7 @@ def agreements_export_job(*, actor: User, filters: dict) -> Job:
         kind="partnerships.export_agreements",
         description=_("Export of agreements"),
         requested_by=actor,
+        origin=(reverse("partnerships:index"), _("Partnerships")),
         actor_id=actor.pk,
         filters=filters,
     )

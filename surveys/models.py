@@ -124,7 +124,11 @@ class Invitation(models.Model):
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "employee"], name="invitation_one_per_employee"),
+            models.UniqueConstraint(
+                fields=["campaign", "employee"],
+                name="invitation_one_per_employee",
+                violation_error_message=_("This employee has been invited to the campaign already."),
+            ),
         ]
 
     def __str__(self):

@@ -147,31 +147,10 @@ def course_participants_set(*, actor: User, course: Course, quotas: dict) -> Non
         )
 
 
-def _check_date(course_date: CourseDate) -> None:
-    errors = {}
-    if course_date.starts_at and course_date.ends_at and course_date.ends_at <= course_date.starts_at:
-        errors["ends_at"] = _("The end must be after the start.")
-    if (
-        course_date.starts_at
-        and course_date.enrolment_deadline
-        and (course_date.enrolment_deadline > course_date.starts_at)
-    ):
-        errors["enrolment_deadline"] = _("The enrolment deadline must not be after the start.")
-    if (
-        course_date.starts_at
-        and course_date.cancellation_deadline
-        and (course_date.cancellation_deadline > course_date.starts_at)
-    ):
-        errors["cancellation_deadline"] = _("The cancellation deadline must not be after the start.")
-    if errors:
-        raise ValidationError(errors)
-
-
 @transaction.atomic
 def course_date_create(*, actor: User, course: Course, **fields) -> CourseDate:
     course_date = CourseDate(course=course, **fields)
-    course_date.full_clean()
-    _check_date(course_date)
+    course_date.full_clean()  # with CourseDate.clean: deadlines before the start
     course_date.save()
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=course_date, organisation=course.organiser)
     return course_date
@@ -186,7 +165,6 @@ def course_date_update(*, actor: User, course_date: CourseDate, **fields) -> Cou
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.full_clean()
-        _check_date(locked)
         seated = locked.enrolments.filter(status=Enrolment.Status.SEATED).count()
         if locked.capacity < seated:
             raise ValidationError(

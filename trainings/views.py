@@ -16,6 +16,7 @@ from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Employee, Organisation, Role
 from vielfalt.permissions import RoleRequiredMixin
 from vielfalt.tabular import TableRefused, csv_lines, xlsx_bytes
+from vielfalt.validation import add_errors
 
 from .forms import CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
 from .ical import course_date_ics, ics_file_name
@@ -155,18 +156,10 @@ class CourseDateCreateView(OrganiserCourseMixin, FormView):
                 actor=self.request.user, course=self.get_course(), **form.cleaned_data
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The date was added."))
         return redirect(course_date)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 class OrganiserDateMixin(LoginRequiredMixin):
@@ -199,7 +192,7 @@ class CourseDateUpdateView(OrganiserDateMixin, FormView):
         try:
             course_date_update(actor=self.request.user, course_date=self.course_date, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The changes were saved."))
         return redirect(self.course_date)
@@ -466,6 +459,7 @@ class SignInSheetView(OrganiserDateMixin, View):
         course_date = self.get_course_date()
         job = job_enqueue(
             task=task_render_sign_in_sheet,
+            origin=course_date,
             kind="trainings.sign_in_sheet",
             description=_("Sign-in sheet: %(date)s") % {"date": course_date},
             requested_by=request.user,
@@ -480,6 +474,7 @@ class CertificatesBuildView(OrganiserDateMixin, View):
         course_date = self.get_course_date()
         job = job_enqueue(
             task=task_build_certificates,
+            origin=course_date,
             kind="trainings.certificates",
             description=_("Certificates: %(date)s") % {"date": course_date},
             requested_by=request.user,

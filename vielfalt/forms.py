@@ -4,6 +4,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from .models import Employee, Organisation, OrgUnit, Role
+from .validation import ModelForm
 
 
 def hr_organisations(user):
@@ -13,7 +14,7 @@ def hr_organisations(user):
     return Organisation.objects.filter(pk__in=user.organisation_ids(Role.HR))
 
 
-class EmployeeForm(forms.ModelForm):
+class EmployeeForm(ModelForm):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
 
     class Meta:

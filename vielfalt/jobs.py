@@ -69,16 +69,28 @@ def job_enqueue(
     description: str = "",
     requested_by: User | None = None,
     organisation: Organisation | None = None,
+    origin=None,
     **task_kwargs,
 ) -> Job:
     """Create a job record and send `task` once the current transaction commits (at once, if none is open).
 
-    Without a broker the task runs eagerly in-process, so the job is already finished when this returns."""
+    `origin`: what the job belongs to, an object with `get_absolute_url` or a pair (url, name); the job's page
+    links back to it. Without a broker the task runs eagerly in-process, so the job is already finished when
+    this returns."""
+    origin_url, origin_name = (
+        origin
+        if isinstance(origin, tuple)
+        else (origin.get_absolute_url(), str(origin))
+        if origin
+        else ("", "")
+    )
     job = Job.objects.create(
         kind=kind,
         description=description[:300],
         requested_by=requested_by if requested_by and requested_by.is_authenticated else None,
         organisation=organisation,
+        origin_url=origin_url,
+        origin_name=str(origin_name)[:300],
     )
     transaction.on_commit(lambda: task.apply_async(kwargs={"job_id": str(job.pk), **task_kwargs}))
     return job

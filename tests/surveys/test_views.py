@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.core import mail
@@ -5,6 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from surveys.models import Campaign, Invitation, Response
@@ -65,8 +68,8 @@ def test_hr_creates_opens_invites_and_the_mails_carry_working_links(
         {
             "organisation": organisation.pk,
             "title": "Befragung 2024",
-            "opens_on": "2024-03-01",
-            "closes_on": "2024-03-31",
+            "opens_on": timezone.localdate().isoformat(),  # a new campaign cannot start in the past
+            "closes_on": (timezone.localdate() + timedelta(days=30)).isoformat(),
             "units": [unit.pk],
             "k": 5,
             "previous_estimate": "2–3 %",
