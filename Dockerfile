@@ -25,6 +25,21 @@ RUN apt-get update \
         fonts-dejavu-core gettext \
     && rm -rf /var/lib/apt/lists/*
 
+# pg_dump and pg_restore for `manage.py backup` / `restore`, in the major version of docker-compose.yml's server
+# (PostgreSQL 16; pg_dump refuses a newer server than itself), from the PostgreSQL project's own repository.
+ARG POSTGRES_CLIENT_VERSION=16
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && install -d /usr/share/postgresql-common/pgdg \
+    && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
+        https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+    && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
+        > /etc/apt/sources.list.d/pgdg.list \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends "postgresql-client-${POSTGRES_CLIENT_VERSION}" \
+    && apt-get purge -y curl && apt-get autoremove -y \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 
 COPY requirements.lock ./
@@ -43,7 +58,7 @@ RUN python manage.py compilemessages --ignore=node_modules -v 0 \
 # is written to.
 RUN groupadd --system --gid 10001 vielfalt \
     && useradd --system --uid 10001 --gid vielfalt --home-dir /data --shell /usr/sbin/nologin vielfalt \
-    && mkdir -p /data/media \
+    && mkdir -p /data/media /data/backups \
     && chown -R vielfalt:vielfalt /data
 USER vielfalt:vielfalt
 

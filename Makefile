@@ -11,16 +11,18 @@ PORT ?= 8000
 PYTHON_CANDIDATES := python3.13 python3.12 python3 $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.1[3-9]*/bin/python3) $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3) $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3)
 find_python = $(firstword $(foreach c,$(PYTHON_CANDIDATES),$(shell $(c) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && command -v $(c))))
 
-.PHONY: help setup run test lint format bench deps assets messages migrate seed worker clean
+.PHONY: help setup run test lint format bench deps assets messages migrate seed worker clean backup restore
 
 help:
 	@echo "make run    set everything up and serve the portal on http://$(HOST):$(PORT)"
 	@echo "make test   run the whole test suite"
 	@echo "make setup  set-up only (venv, dependencies, npm assets, translations, migrations, demo data)"
-	@echo "make lint   ruff check, ruff format --check, makemigrations --check"
+	@echo "make lint   ruff check, ruff format --check, import contracts, makemigrations --check"
 	@echo "make bench  run the benchmarks and print their figures"
 	@echo "make worker run a Celery worker with beat (needs REDIS_URL)"
 	@echo "make format ruff --fix and ruff format"
+	@echo "make backup  write one archive (database, media files, SHA-256 manifest) into backups/"
+	@echo "make restore FILE=backups/vielfalt-....tar  restore an archive into an empty database and media folder"
 	@echo "make clean  remove the virtual environment, node_modules and collected static files"
 
 $(VENV)/.installed: requirements.lock requirements-dev.lock
@@ -77,6 +79,7 @@ test: deps assets messages
 lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run
 
 format: deps
@@ -86,6 +89,16 @@ format: deps
 bench: deps assets messages
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) tests/bench/run.py
+
+# One archive (database dump, media files, manifest with SHA-256 sums) into backups/ (BACKUP_DIR overrides).
+BACKUP_DIR ?= backups
+backup: deps
+	$(PY) manage.py backup --output-dir "$(BACKUP_DIR)"
+
+# Into an EMPTY database (DATABASE_URL) and media folder (MEDIA_ROOT) only; every sum and row count is checked.
+restore: deps
+	@if [ -z "$(FILE)" ]; then echo "usage: make restore FILE=backups/vielfalt-YYYYMMDD-HHMMSS.tar" >&2; exit 2; fi
+	$(PY) manage.py restore "$(FILE)"
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache

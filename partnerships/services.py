@@ -23,6 +23,7 @@ from vielfalt.audit import audit_record, model_changes
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role, User
 from vielfalt.pdf import render_pdf
+from vielfalt.seal import seal_pdf
 
 from .models import (
     Agreement,
@@ -343,20 +344,43 @@ def _sha256_of(file) -> str:
     return digest.hexdigest()
 
 
+def _is_sealed_revision_of(document: AgreementDocument, unsealed: bytes) -> bool:
+    """Whether the stored (sealed) file is `unsealed` with a seal appended: the seal is an incremental update,
+    so the rendered PDF stays byte for byte at the start of the sealed file."""
+    if document.size < len(unsealed):
+        return False
+    with document.file.open("rb") as stored:
+        return stored.read(len(unsealed)) == unsealed
+
+
 def document_store(
-    *, actor: User | None, agreement: Agreement, kind: str, content, skip_if_unchanged: bool = False
+    *,
+    actor: User | None,
+    agreement: Agreement,
+    kind: str,
+    content,
+    skip_if_unchanged: bool = False,
+    unsealed: bytes | None = None,
 ) -> tuple[AgreementDocument, bool]:
     """Store a PDF (bytes or an uploaded file) as the agreement's next version of `kind`, with its SHA-256.
 
     Returns the document and whether it is new. With `skip_if_unchanged`, content equal to the latest
-    version is not stored again, so a repeated render leaves exactly one version."""
+    version is not stored again, so a repeated render leaves exactly one version; for a sealed PDF (whose
+    seal differs each time) `unsealed` is the rendering before the seal, compared with the latest version's
+    sealed revision."""
     file = ContentFile(content) if isinstance(content, bytes) else content
     sha256 = _sha256_of(file)
     with transaction.atomic():
         # The row lock serialises concurrent stores of the same agreement (a retried job and a fresh one).
         Agreement.objects.select_for_update().filter(pk=agreement.pk).get()
         latest = AgreementDocument.objects.filter(agreement=agreement, kind=kind).order_by("-version").first()
-        if skip_if_unchanged and latest is not None and latest.sha256 == sha256:
+        if (
+            skip_if_unchanged
+            and latest is not None
+            and (
+                latest.sha256 == sha256 or (unsealed is not None and _is_sealed_revision_of(latest, unsealed))
+            )
+        ):
             return latest, False
         document = AgreementDocument(
             agreement=agreement,
@@ -383,8 +407,9 @@ def document_store(
     return document, True
 
 
-def agreement_pdf_bytes(agreement: Agreement) -> bytes:
-    """The agreement as the PDF that is signed. Nothing time-dependent goes in: same content, same bytes."""
+def agreement_pdf_bytes(agreement: Agreement, *, sealed: bool = True) -> bytes:
+    """The agreement as the PDF that is signed. Nothing time-dependent goes in: same content, same bytes
+    before the seal (`sealed=False`)."""
     agreement = (
         Agreement.objects.select_related("partner", "state_party", "amends", "amends__partner")
         .prefetch_related("signatories", "commitments__responsible_unit")
@@ -400,19 +425,24 @@ def agreement_pdf_bytes(agreement: Agreement) -> bytes:
                 "state_signatories": [s for s in signatories if s.side == Side.STATE],
                 "commitments": list(agreement.commitments.all()),
             },
+            sealed=sealed,
         )
 
 
 def agreement_render_pdf(*, agreement_id: int, actor_id: int | None = None) -> tuple[AgreementDocument, bool]:
     agreement = Agreement.objects.select_related("partner").get(pk=agreement_id)
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
-    pdf = agreement_pdf_bytes(agreement)
+    unsealed = agreement_pdf_bytes(agreement, sealed=False)
+    latest = agreement.documents.filter(kind=AgreementDocument.Kind.GENERATED).order_by("-version").first()
+    if latest is not None and _is_sealed_revision_of(latest, unsealed):
+        return latest, False  # nothing changed: no new seal, no new version
     return document_store(
         actor=actor,
         agreement=agreement,
         kind=AgreementDocument.Kind.GENERATED,
-        content=pdf,
+        content=seal_pdf(unsealed),
         skip_if_unchanged=True,
+        unsealed=unsealed,
     )
 
 

@@ -49,7 +49,7 @@ def _no_list_cache(settings):
     # turns the cache on with a private memory cache.
     settings.LIST_CACHE_SECONDS = 0
     settings.AUTH_USER_CACHE_SECONDS = 0  # likewise the cached user (tests/vielfalt/test_auth_cache.py)
-    settings.DASHBOARD_CACHE_SECONDS = 0  # and the dashboard (tests/dashboard/test_cache.py)
+    settings.DASHBOARD_CACHE_SECONDS = 0  # and the dashboard (tests/programme/test_cache.py)
     # Sessions in the database alone, with or without Redis, so that query counts are the same everywhere;
     # the cached_db engine that production uses with Redis is tested in test_accounts.py and test_caching.py.
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -63,6 +63,21 @@ def _fast_password_hasher(settings):
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def seal_file(tmp_path_factory):
+    """A self-signed seal made once per run (vielfalt/seal.py), as `seed_demo` makes one for the demo."""
+    from vielfalt.seal import create_self_signed_seal
+
+    return create_self_signed_seal(tmp_path_factory.mktemp("seal") / "test-seal.p12", password="test-seal")
+
+
+@pytest.fixture(autouse=True)
+def _seal(settings, seal_file):
+    settings.SEAL_PKCS12_PATH = str(seal_file)
+    settings.SEAL_PKCS12_PASSWORD = "test-seal"
+    settings.SEAL_TSA_URL = ""
 
 
 @pytest.fixture(autouse=True)

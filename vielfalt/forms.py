@@ -98,3 +98,22 @@ class EmployeeImportForm(forms.Form):
                 _("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
             )
         return upload
+
+
+class DocumentCheckForm(forms.Form):
+    """A PDF to check for the portal's seal (public; bounded in size)."""
+
+    file = forms.FileField(
+        label=_("PDF document"),
+        help_text=_("A PDF the portal issued: agreement, certificate, letter or report."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,application/pdf"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.SEAL_CHECK_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
+            )
+        return upload

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "partnerships",
     "trainings",
     "surveys",
+    "vielfalt.programme.apps.ProgrammeConfig",  # the roof: reads from all three apps
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -111,7 +112,7 @@ else:
 # Hot list pages cache counts and rendered rows under versioned keys (vielfalt.caching); that needs a cache
 # shared by all processes, so only with Redis.
 LIST_CACHE_SECONDS = env.int("LIST_CACHE_SECONDS", default=300) if REDIS_URL else 0
-# The programme dashboard's rendered figures (vielfalt.dashboard_views), dropped by every write they count.
+# The programme dashboard's rendered figures (vielfalt.programme.views), dropped by every write they count.
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300) if REDIS_URL else 0
 # The logged-in user and their roles, between requests (vielfalt.auth); dropped on every change to them.
 AUTH_USER_CACHE_SECONDS = env.int("AUTH_USER_CACHE_SECONDS", default=60) if REDIS_URL else 0
@@ -281,6 +282,17 @@ FILTERS_EMPTY_CHOICE_LABEL = _("- all -")
 
 # Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- The electronic seal of every PDF the portal issues (vielfalt/seal.py) ------------------------------------
+
+# A PKCS#12 file with the seal's certificate and key and its password. Unset: <MEDIA_ROOT>/seal/portal-seal.p12,
+# the self-signed demo seal `seed_demo` creates; with no seal there at all, PDFs are issued unsealed.
+SEAL_PKCS12_PATH = env.str("SEAL_PKCS12_PATH", default="")
+SEAL_PKCS12_PASSWORD = env.str("SEAL_PKCS12_PASSWORD", default="")
+# A time-stamping authority (RFC 3161) for a trusted signing time; unset: the portal's own clock.
+SEAL_TSA_URL = env.str("SEAL_TSA_URL", default="")
+# Largest file the public "check a document" page accepts.
+SEAL_CHECK_MAX_BYTES = env.int("SEAL_CHECK_MAX_BYTES", default=20 * 1024 * 1024)
 
 # --- The operator, shown on the imprint, privacy and accessibility pages ---------------------------------
 

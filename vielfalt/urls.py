@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from . import dashboard_views, views
+from . import views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -27,13 +27,10 @@ urlpatterns = [
         views.PublicPageView.as_view(template_name="vielfalt/accessibility.html"),
         name="accessibility",
     ),
+    path("documents/check/", views.DocumentCheckView.as_view(), name="document_check"),
     path("imprint/", views.PublicPageView.as_view(template_name="vielfalt/imprint.html"), name="imprint"),
     path("privacy/", views.PublicPageView.as_view(template_name="vielfalt/privacy.html"), name="privacy"),
-    path("dashboard/", dashboard_views.DashboardView.as_view(), name="dashboard"),
-    path(
-        "dashboard/commitments/", dashboard_views.CommitmentListView.as_view(), name="dashboard_commitments"
-    ),
-    path("dashboard/reports/", dashboard_views.ReportRequestView.as_view(), name="dashboard_report"),
+    path("", include("vielfalt.programme.urls")),
     path("partnerships/", include("partnerships.urls")),
     path("trainings/", include("trainings.urls")),
     path("surveys/", include("surveys.urls")),

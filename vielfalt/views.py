@@ -4,6 +4,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone, translation
@@ -19,9 +20,10 @@ from django_filters.views import FilterView
 from .audit import audit_record
 from .caching import VersionedFragment
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
-from .forms import EmployeeForm, EmployeeImportForm
+from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup
 from .permissions import MinistryMixin, PartnerHRMixin
+from .seal import check_pdf
 from .services import employee_create, employee_deactivate, employee_update, employees_import_file
 from .tabular import TableRefused, csv_lines, xlsx_bytes
 
@@ -266,6 +268,36 @@ class JobDownloadView(LoginRequiredMixin, View):
             actor=request.user, action=AuditEntry.Action.DOWNLOAD, obj=job, object_repr=job.result_name
         )
         return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=job.result_name)
+
+
+class DocumentCheckView(FormView):
+    """Public ("Dokument prüfen"): does a PDF carry an intact seal of the portal, and since when?
+
+    The request body is refused before it is read when it is larger than the limit, so that nobody can fill
+    the disk through a page that needs no login."""
+
+    template_name = "vielfalt/document_check.html"
+    form_class = DocumentCheckForm
+
+    def post(self, request, *args, **kwargs):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.SEAL_CHECK_MAX_BYTES + 64 * 1024:  # the file plus the form's other fields
+            refused = _("The file is larger than %(limit)s.") % {
+                "limit": filesizeformat(settings.SEAL_CHECK_MAX_BYTES)
+            }
+            return self.render_to_response(self.get_context_data(refused=refused), status=413)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        upload = form.cleaned_data["file"]
+        upload.seek(0)
+        check = check_pdf(upload.read())
+        return self.render_to_response(
+            self.get_context_data(form=self.get_form_class()(), check=check, file_name=upload.name)
+        )
 
 
 class PublicPageView(TemplateView):

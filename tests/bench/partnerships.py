@@ -15,9 +15,9 @@ from weasyprint import HTML
 from partnerships import services as partnership_services
 from partnerships.models import Agreement, AgreementDocument, Commitment, Side, Signatory
 from partnerships.tasks import task_render_agreement_pdf
-from vielfalt.management.commands.seed_scale import SIGNED_YEAR
 from vielfalt.models import Job
 from vielfalt.pdf import STATIC_SCHEME, StaticOnlyURLFetcher
+from vielfalt.programme.management.commands.seed_scale import SIGNED_YEAR
 
 from .common import Row, median, say, seconds_text, timed
 from .employees import session_cookie

@@ -11,7 +11,7 @@ from django.urls import Resolver404, resolve
 from partnerships.models import Agreement
 from surveys.models import Campaign
 from trainings.models import Course, CourseDate
-from vielfalt.management.commands.seed_scale import SIGNED_YEAR
+from vielfalt.programme.management.commands.seed_scale import SIGNED_YEAR
 
 from .common import Row, say, seconds_text
 from .employees import session_cookie
@@ -188,7 +188,7 @@ def bench_dashboard(seeded: Seeded) -> list[Row]:
 REPORT_CODE = """
 import time
 from vielfalt.models import Job
-from vielfalt.tasks import task_programme_report
+from vielfalt.programme.tasks import task_programme_report
 job = Job.objects.create(kind="vielfalt.programme_report", description="bench")
 start = time.perf_counter()
 task_programme_report.apply(kwargs={"job_id": str(job.pk), "year": YEAR}).get()
@@ -203,7 +203,7 @@ job.delete()
 
 def bench_programme_report(seeded: Seeded) -> list[Row]:
     try:
-        from vielfalt.tasks import task_programme_report  # noqa: F401
+        from vielfalt.programme.tasks import task_programme_report  # noqa: F401
     except ImportError:
         return [Row(figure="Annual programme report", value="not measured: no report task yet")]
     figure = (

@@ -14,7 +14,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from vielfalt.management.commands.seed_scale import (
+from vielfalt.models import Organisation, User
+from vielfalt.programme.management.commands.seed_scale import (
     ADMIN_USER,
     HR_USER,
     MINISTRY_USER,
@@ -22,7 +23,6 @@ from vielfalt.management.commands.seed_scale import (
     PARTNER_PREFIX,
     STATE_SLUG,
 )
-from vielfalt.models import Organisation, User
 
 from .common import Row, say, timed
 from .environment import BASE_DIR, PROCESS_ENV

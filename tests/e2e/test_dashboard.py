@@ -7,8 +7,8 @@ from django.conf import settings
 
 from partnerships.models import AnonymisedProcedure
 from tests.conftest import axe_violations, browser_login
-from tests.dashboard.conftest import make_partner
 from tests.factories import OrganisationFactory, hr_user, ministry_user
+from tests.programme.conftest import make_partner
 from vielfalt.models import Organisation
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from vielfalt import seal
 from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
 from vielfalt.services import employees_import_file
 
@@ -71,6 +72,7 @@ class Command(BaseCommand):
     def handle(self, *args, password, force, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Refusing to create demo users with DEBUG off; add --force if you mean it.")
+        self._demo_seal()
         organisations = {}
         for slug, name, kind, district, units in ORGANISATIONS:
             org, _ = Organisation.objects.update_or_create(
@@ -110,6 +112,16 @@ class Command(BaseCommand):
             f"Demo data ready: {len(organisations)} organisations, {len(USERS)} users, "
             f"{result.total} employees of Duisburg, "
             f"{Employee.objects.filter(organisation=organisations['oberhausen']).count()} of Oberhausen."
+        )
+
+    def _demo_seal(self):
+        """A self-signed seal under MEDIA_ROOT (outside git), so that the embedded default seals its PDFs too.
+        A configured seal (SEAL_PKCS12_PATH) or one made earlier is kept."""
+        if settings.SEAL_PKCS12_PATH or seal.seal_path().exists():
+            return
+        path = seal.create_self_signed_seal(seal.seal_path())
+        self.stdout.write(
+            f"Self-signed demo seal written to {path} (replace it with a real one: SEAL_PKCS12_PATH)."
         )
 
     def _oberhausen_employees(self, organisation):

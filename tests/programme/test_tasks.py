@@ -8,7 +8,7 @@ from pypdf import PdfReader
 
 from tests.helpers import wait_until_finished
 from vielfalt.models import Job
-from vielfalt.programme import programme, report_request
+from vielfalt.programme.figures import programme, report_request
 
 from .conftest import make_partner
 

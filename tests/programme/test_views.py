@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from tests.factories import OrganisationFactory, UserFactory, hr_user
 from vielfalt.models import Job, Organisation, TargetGroup
-from vielfalt.programme import partner_report_pdf, programme, programme_report_pdf
+from vielfalt.programme.figures import partner_report_pdf, programme, programme_report_pdf
 
 from .conftest import make_partner
 

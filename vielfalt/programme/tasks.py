@@ -1,13 +1,14 @@
-"""Thin Celery wrappers for the programme reports; tasks take primary keys and hand the work to programme.py."""
+"""Thin Celery wrappers for the programme reports; tasks take primary keys and hand the work to figures.py."""
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from .jobs import JobError, JobTask, job_store_result
-from .models import Organisation
-from .programme import partner_report_pdf, programme_report_pdf
+from vielfalt.jobs import JobError, JobTask, job_store_result
+from vielfalt.models import Organisation
+
+from .figures import partner_report_pdf, programme_report_pdf
 
 
 @shared_task(base=JobTask, name="vielfalt.programme_report")

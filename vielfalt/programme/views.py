@@ -14,11 +14,11 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from partnerships.models import Commitment
+from vielfalt.caching import fill_csrf, programme_fragment, render_shared
+from vielfalt.models import Organisation, Role, TargetGroup
+from vielfalt.permissions import RoleRequiredMixin
 
-from .caching import fill_csrf, programme_fragment, render_shared
-from .models import Organisation, Role, TargetGroup
-from .permissions import RoleRequiredMixin
-from .programme import dashboard_organisation_ids, programme, report_request
+from .figures import dashboard_organisation_ids, programme, report_request
 
 FIRST_YEAR = 2012  # the programme began in 2012
 

@@ -9,8 +9,9 @@ import pytest
 from django.utils import translation
 from pypdf import PdfReader
 
-from vielfalt import programme as programme_module
-from vielfalt.programme import programme, programme_report_pdf
+from tests.helpers import assert_archival
+from vielfalt.programme import figures as programme_module
+from vielfalt.programme.figures import programme, programme_report_pdf
 
 from .conftest import make_partner
 
@@ -61,6 +62,9 @@ def test_a_report_in_parts_has_every_partner_once_and_numbers_across_the_parts(m
             str(item.title) for item in title.children if str(item.title).startswith("Partner ")
         ]
         assert partner_entries == [partner.name for partner in seven_partners]
+    document.close()
+    # Joined from three parts, and still one sealed, tagged PDF/A.
+    assert_archival(content, title="Annual programme report 2014", language="en")
 
 
 def test_parts_do_not_change_what_the_report_says(monkeypatch, seven_partners):

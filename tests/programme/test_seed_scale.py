@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from partnerships.models import Agreement, AgreementDocument, Commitment, Signatory
 from surveys.models import Campaign, Invitation, Response
 from trainings.models import CourseDate, Enrolment
-from vielfalt.management.commands.seed_scale import PARTNER_PREFIX, counts_for
 from vielfalt.models import Employee, Organisation
+from vielfalt.programme.management.commands.seed_scale import PARTNER_PREFIX, counts_for
 
 pytestmark = pytest.mark.django_db
 

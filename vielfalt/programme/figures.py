@@ -23,8 +23,7 @@ from surveys.models import Campaign, Response
 from surveys.results import PROGRAMME_K
 from trainings.models import Enrolment
 from trainings.selectors import trained_by_target_group
-
-from .models import Employee, Organisation, Role, TargetGroup
+from vielfalt.models import Employee, Organisation, Role, TargetGroup
 
 CHART_WIDTH = 360  # pixels for the longest bar
 
@@ -578,7 +577,7 @@ def programme_report_pdf(*, year: int) -> bytes:
     REPORT_PARTNERS_PER_PART partners, so that its memory does not grow with the number of partners."""
     from django.utils.translation import get_language
 
-    from .pdf import render_pdf_parts
+    from vielfalt.pdf import render_pdf_parts
 
     overview = programme(year=year)
     pages = _partner_pages(overview, None, year, course_list=False)
@@ -597,7 +596,7 @@ def programme_report_pdf(*, year: int) -> bytes:
 
 def partner_report_pdf(*, organisation: Organisation, year: int) -> bytes:
     """A partner's activity report (Tätigkeitsbericht) for `year`."""
-    from .pdf import render_pdf
+    from vielfalt.pdf import render_pdf
 
     ids = frozenset([organisation.pk])
     overview = programme(organisation_ids=ids, year=year)
@@ -617,7 +616,8 @@ def report_request(*, actor, year: int, organisation: Organisation | None = None
     """Start the annual programme report (no organisation) or a partner's activity report as a job."""
     from django.utils.translation import get_language
 
-    from .jobs import job_enqueue
+    from vielfalt.jobs import job_enqueue
+
     from .tasks import task_partner_report, task_programme_report
 
     if organisation is None:

@@ -9,7 +9,7 @@ from django.db.models import Sum
 from partnerships.models import AnonymisedProcedure, Commitment
 from trainings.models import Enrolment
 from vielfalt.models import Employee, TargetGroup
-from vielfalt.programme import programme
+from vielfalt.programme.figures import programme
 
 pytestmark = pytest.mark.django_db
 

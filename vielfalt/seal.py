@@ -1,0 +1,259 @@
+"""The portal's electronic seal: every PDF it issues is signed with the portal's certificate (PAdES, pyHanko), and
+any PDF can be checked later for an intact seal of the portal.
+
+The certificate and its key come from a PKCS#12 file (`SEAL_PKCS12_PATH`, `SEAL_PKCS12_PASSWORD`); with
+`SEAL_TSA_URL` the seal carries a trusted timestamp of that time-stamping authority (PAdES-B-T), without it the
+signing time the portal reports (PAdES-B-B). The seal is written as an incremental update: the PDF/A revision the
+renderer wrote stays byte for byte at the start of the sealed file.
+
+With no file configured the portal looks for `<MEDIA_ROOT>/seal/portal-seal.p12` (what `seed_demo` creates, a
+self-signed demo seal); with no seal at all, PDFs are issued unsealed and a warning is logged.
+"""
+
+import asyncio
+import concurrent.futures
+import datetime
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+SEAL_FIELD = "PortalSeal"
+DEFAULT_SEAL_NAME = "seal/portal-seal.p12"
+
+
+def seal_path() -> Path:
+    configured = getattr(settings, "SEAL_PKCS12_PATH", "")
+    return Path(configured) if configured else Path(settings.MEDIA_ROOT) / DEFAULT_SEAL_NAME
+
+
+def _password() -> bytes | None:
+    password = getattr(settings, "SEAL_PKCS12_PASSWORD", "")
+    return password.encode() if password else None
+
+
+@lru_cache(maxsize=4)
+def _load_signer(path: str, mtime_ns: int, password: bytes | None):
+    from pyhanko.sign import signers
+
+    signer = signers.SimpleSigner.load_pkcs12(pfx_file=path, passphrase=password)
+    if signer is None:  # pyHanko logs the reason and returns None
+        raise ImproperlyConfiguredSeal(f"The seal {path} cannot be read (wrong password or not PKCS#12).")
+    return signer
+
+
+class ImproperlyConfiguredSeal(RuntimeError):
+    pass
+
+
+def signer():
+    """The portal's signer, or None when no seal is configured."""
+    path = seal_path()
+    try:
+        mtime_ns = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        if getattr(settings, "SEAL_PKCS12_PATH", ""):
+            raise ImproperlyConfiguredSeal(f"SEAL_PKCS12_PATH {path} does not exist.") from None
+        return None
+    return _load_signer(str(path), mtime_ns, _password())
+
+
+def portal_certificate():
+    """The seal's certificate (asn1crypto), or None."""
+    current = signer()
+    return current.signing_cert if current else None
+
+
+def _run(make_coroutine):
+    """Run one of pyHanko's coroutines to its end, also from a thread that has an event loop running
+    (browser tests drive Chromium from one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
+
+
+def seal_pdf(pdf: bytes) -> bytes:
+    """`pdf` with the portal's seal appended as an incremental update (unchanged without a seal)."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers, timestamps
+
+    current = signer()
+    if current is None:
+        logger.warning("PDF issued without seal: no seal configured (SEAL_PKCS12_PATH)")
+        return pdf
+    tsa_url = getattr(settings, "SEAL_TSA_URL", "")
+    metadata = signers.PdfSignatureMetadata(
+        field_name=SEAL_FIELD,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        name=settings.PORTAL_OPERATOR["name"],
+        location=settings.PORTAL_URL,
+        reason="Ausgestellt vom Portal „Vielfalt verbindet“",
+    )
+    pdf_signer = signers.PdfSigner(
+        metadata,
+        signer=current,
+        timestamper=timestamps.HTTPTimeStamper(tsa_url, timeout=10) if tsa_url else None,
+    )
+    output = io.BytesIO()
+
+    async def sign():
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        await pdf_signer.async_sign_pdf(writer, output=output)
+
+    _run(sign)
+    return output.getvalue()
+
+
+# --- Checking a PDF -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """What the portal can say about a PDF.
+
+    `state` is one of: "valid" (sealed by the portal and unchanged since), "changed" (it carries the portal's
+    seal, but the file was changed after sealing), "foreign" (signed, but not with the portal's seal),
+    "unsealed" (a PDF without any signature), "unreadable" (not a PDF that can be read), "unknown" (the
+    portal has no seal to compare with)."""
+
+    state: str
+    signed_at: datetime.datetime | None = None
+    timestamped: bool = False
+    sha256: str = ""
+
+    @property
+    def issued_by_portal(self) -> bool:
+        return self.state == "valid"
+
+
+def check_pdf(data: bytes) -> SealCheck:
+    sha256 = hashlib.sha256(data).hexdigest()
+    certificate = portal_certificate()
+    if certificate is None:
+        return SealCheck("unknown", sha256=sha256)
+    try:
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = list(reader.embedded_signatures)
+    except Exception:  # any parse failure of untrusted input means: not a readable PDF
+        logger.info("Seal check: the file cannot be read as PDF")
+        return SealCheck("unreadable", sha256=sha256)
+    if not signatures:
+        return SealCheck("unsealed", sha256=sha256)
+    ours = [
+        signature
+        for signature in signatures
+        if signature.signer_cert is not None and signature.signer_cert.sha256 == certificate.sha256
+    ]
+    if not ours:
+        return SealCheck("foreign", sha256=sha256)
+    for signature in ours:
+        status = _validate(signature, certificate)
+        if status is None:
+            continue
+        from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+        signed_at = (
+            status.timestamp_validity.timestamp if status.timestamp_validity else status.signer_reported_dt
+        )
+        if (
+            status.bottom_line
+            and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+            and _gap_holds_only_the_signature(data, signature)
+        ):
+            return SealCheck(
+                "valid", signed_at=signed_at, timestamped=status.timestamp_validity is not None, sha256=sha256
+            )
+    return SealCheck("changed", sha256=sha256)
+
+
+def _gap_holds_only_the_signature(data: bytes, signature) -> bool:
+    """The one part of a sealed file its digest cannot cover is the signature itself (/Contents, hex, padded
+    with zeros). Its padding is not part of the signature, so a changed byte there would go unnoticed by the
+    signature check: insist that the gap is exactly what pyHanko writes, the signature in upper-case hex and
+    zeros."""
+    from asn1crypto import cms
+
+    _, first_length, second_start, _ = (int(value) for value in signature.byte_range)
+    gap = data[first_length:second_start]
+    signature_hex = cms.ContentInfo.load(signature.pkcs7_content, strict=False).dump().hex().upper().encode()
+    padding = len(gap) - 2 - len(signature_hex)
+    return padding >= 0 and gap == b"<" + signature_hex + b"0" * padding + b">"
+
+
+def _validate(signature, certificate):
+    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    context = ValidationContext(trust_roots=[certificate], allow_fetching=False, revocation_mode="soft-fail")
+    try:
+        return _run(lambda: async_validate_pdf_signature(signature, context, skip_diff=True))
+    except Exception:  # a damaged signature of untrusted input: not a valid seal
+        logger.info("Seal check: the portal's signature cannot be validated")
+        return None
+
+
+# --- A self-signed seal for the demo and the tests ----------------------------------------------------------
+
+
+def create_self_signed_seal(path: Path, *, password: str = "", common_name: str = "") -> Path:
+    """Write a PKCS#12 file with a new key and a self-signed seal certificate (valid for ten years).
+    For the demo and the tests only: a real seal comes from a trust service provider."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption, pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, settings.PORTAL_OPERATOR["name"][:64]),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name or "Vielfalt verbindet – Demo-Siegel"),
+        ]
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    encryption = BestAvailableEncryption(password.encode()) if password else NoEncryption()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(b"portal-seal", key, certificate, None, encryption)
+    )
+    path.chmod(0o600)
+    return path
