@@ -42,6 +42,9 @@ class EnrolmentRefused(Exception):
 class EnrolmentResult:
     seated: list[Enrolment] = field(default_factory=list)
     waiting: list[tuple[Enrolment, int]] = field(default_factory=list)  # (enrolment, position)
+    # Why someone went to the waiting list, by employee pk: "full" (no free seat) or "quota" (the
+    # organisation's seats on this date are taken while others are still free).
+    waiting_reasons: dict[int, str] = field(default_factory=dict)
 
 
 # --- Who may do what ------------------------------------------------------------------------------------------
@@ -307,12 +310,14 @@ def enrolment_create_many(
         seats = _Seats(locked)
         waiting_before = Enrolment.objects.filter(course_date=locked, status=Enrolment.Status.WAITING).count()
         new = []
+        reasons = {}
         for employee in employees:
             if seats.fits(employee.organisation_id):
                 seats.take(employee.organisation_id)
                 status = Enrolment.Status.SEATED
             else:
                 status = Enrolment.Status.WAITING
+                reasons[employee.pk] = "full" if seats.full else "quota"
             new.append(
                 Enrolment(
                     course_date=locked,
@@ -324,7 +329,7 @@ def enrolment_create_many(
             )
         created = Enrolment.objects.bulk_create(new, batch_size=1000)
         bump_programme_version()  # bulk_create sends no signals
-        result = EnrolmentResult()
+        result = EnrolmentResult(waiting_reasons=reasons)
         position = waiting_before
         for enrolment in created:
             if enrolment.status == Enrolment.Status.SEATED:

@@ -21,7 +21,7 @@ from vielfalt.validation import add_errors
 from .forms import CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, Course, CourseDate, Enrolment
-from .selectors import report_by_date, report_by_unit
+from .selectors import report_by_date, report_by_unit, seats_for_organisations
 from .services import (
     EnrolmentRefused,
     attendance_mark,
@@ -235,6 +235,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         )
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
         hr_ids = user.organisation_ids(Role.HR)
+        enrolling = enrolling_organisation_ids(user, course_date.course)
         for enrolment in enrolments:
             enrolment.may_cancel = organiser or (
                 enrolment.organisation_id in hr_ids
@@ -252,8 +253,8 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             seated=seated,
             waiting=waiting,
             may_organise=organiser,
-            may_enrol=bool(enrolling_organisation_ids(user, course_date.course))
-            and course_date.enrolment_open,
+            may_enrol=bool(enrolling) and course_date.enrolment_open,
+            seats=[] if course_date.is_cancelled else seats_for_organisations(course_date, enrolling),
             attendance_choices=Enrolment.Attendance.choices,
             starts_at=timezone.localtime(course_date.starts_at),
             ends_at=timezone.localtime(course_date.ends_at),
@@ -340,6 +341,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             filter_query=query.urlencode(),
             upload_form=kwargs.get("upload_form") or EnrolmentUploadForm(),
             free_seats=max(self.course_date.capacity - self.course_date.seated_count, 0),
+            seats=seats_for_organisations(self.course_date, self.organisation_ids),
         )
         return context
 
@@ -380,7 +382,9 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         self.request.session[RESULT_SESSION_KEY] = {
             "date": self.course_date.pk,
             "seated": [e.pk for e in result.seated],
-            "waiting": [[e.pk, position] for e, position in result.waiting],
+            "waiting": [
+                [e.pk, position, result.waiting_reasons.get(e.employee_id)] for e, position in result.waiting
+            ],
         }
         return redirect("trainings:enrol_result", pk=self.course_date.pk)
 
@@ -398,13 +402,23 @@ class EnrolmentResultView(LoginRequiredMixin, TemplateView):
             stored = {"seated": [], "waiting": []}
         visible = Enrolment.objects.visible_to(self.request.user).select_related("employee__org_unit")
         seated_ids = stored["seated"]
-        positions = dict(stored["waiting"])
-        by_pk = visible.in_bulk(seated_ids + list(positions))
+        waiting = [(row + [None])[:3] for row in stored["waiting"]]
+        by_pk = visible.in_bulk(seated_ids + [pk for pk, _position, _reason in waiting])
+        reasons = {
+            "full": _("The date is fully booked."),
+            "quota": _("Your organisation's quota is used up."),
+        }
+        waiting = [
+            (by_pk[pk], position, reasons.get(reason, "")) for pk, position, reason in waiting if pk in by_pk
+        ]
         context.update(
             course_date=course_date,
             course=course_date.course,
             seated=[by_pk[pk] for pk in seated_ids if pk in by_pk],
-            waiting=[(by_pk[pk], position) for pk, position in stored["waiting"] if pk in by_pk],
+            waiting=waiting,
+            seats=seats_for_organisations(
+                course_date, enrolling_organisation_ids(self.request.user, course_date.course)
+            ),
             starts_at=timezone.localtime(course_date.starts_at),
         )
         return context

@@ -148,7 +148,9 @@ def test_job_page_links_back_to_what_it_belongs_to_and_the_polling_page_reloads_
     assert "HX-Refresh" not in client.get(job.get_absolute_url(), HTTP_HX_REQUEST="true")  # still waiting
     Job.objects.filter(pk=job.pk).update(status=Job.Status.READY)
     fragment = client.get(job.get_absolute_url(), HTTP_HX_REQUEST="true")
-    assert fragment["HX-Refresh"] == "true"  # the page polling reloads: an agreement's documents table shows it
+    assert (
+        fragment["HX-Refresh"] == "true"
+    )  # the page polling reloads: an agreement's documents table shows it
 
 
 @pytest.mark.django_db
