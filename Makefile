@@ -11,7 +11,10 @@ PORT ?= 8000
 PYTHON_CANDIDATES := python3.13 python3.12 python3 $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.1[3-9]*/bin/python3) $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3) $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3)
 find_python = $(firstword $(foreach c,$(PYTHON_CANDIDATES),$(shell $(c) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && command -v $(c))))
 
-.PHONY: help setup run test lint format bench deps assets messages migrate seed worker clean backup restore
+.PHONY: help setup run serve test lint format bench deps assets messages migrate seed worker clean backup restore
+
+# Links in e-mails, letters and code sheets point where `make run` serves (unless PORTAL_URL is set).
+run worker: export PORTAL_URL ?= http://$(HOST):$(PORT)
 
 help:
 	@echo "make run    set everything up and serve the portal on http://$(HOST):$(PORT)"
@@ -19,6 +22,7 @@ help:
 	@echo "make setup  set-up only (venv, dependencies, npm assets, translations, migrations, demo data)"
 	@echo "make lint   ruff check, ruff format --check, import contracts, makemigrations --check"
 	@echo "make bench  run the benchmarks and print their figures"
+	@echo "make serve  serve with gunicorn as in production (gunicorn.conf.py; DJANGO_DEBUG=0)"
 	@echo "make worker run a Celery worker with beat (needs REDIS_URL)"
 	@echo "make format ruff --fix and ruff format"
 	@echo "make backup  write one archive (database, media files, SHA-256 manifest) into backups/"
@@ -68,6 +72,10 @@ run: setup
 	else \
 		$(PY) manage.py runserver $(HOST):$(PORT); \
 	fi
+
+# Production mode: gunicorn with gunicorn.conf.py (redacted access log); needs DJANGO_DEBUG=0 and its variables.
+serve: deps
+	$(VENV)/bin/gunicorn vielfalt.wsgi:application --bind $(HOST):$(PORT)
 
 worker: deps
 	$(VENV)/bin/celery -A vielfalt worker --beat --loglevel=INFO

@@ -10,18 +10,19 @@ import random
 from vielfalt.models import Organisation, TargetGroup, User
 
 from . import questionnaire as q
+from .credentials import format_code
 from .models import Campaign, Invitation, Response
 from .services import (
     Answers,
     campaign_close,
     campaign_create,
     campaign_open,
-    invitation_issue_token,
+    invitation_issue,
     invitations_create,
     offered_units,
     response_fields,
 )
-from .tasks import survey_link
+from .tasks import code_address, survey_link
 
 INTRODUCTION = {
     "purpose": (
@@ -51,6 +52,7 @@ def _duisburg(stdout) -> None:
         k=5,
         previous_estimate="2–3 %",
         dpo_contact="Datenschutzbeauftragte der Stadt Duisburg, datenschutz@stadt-duisburg.example",
+        contact="Personalamt, Befragungsteam, 0203 283-0, befragung@stadt-duisburg.example",
         **INTRODUCTION,
     )
     campaign_open(actor=actor, campaign=campaign)
@@ -58,17 +60,21 @@ def _duisburg(stdout) -> None:
     units = offered_units(campaign=campaign)
     rng = random.Random(2024)  # fixed: the same figures on every machine
     answered = rng.sample(invitations, k=round(len(invitations) * 0.7))
-    Invitation.objects.filter(pk__in=[i.pk for i in answered]).update(used=True)
+    Invitation.objects.filter(pk__in=[i.pk for i in answered]).update(used=True, counted=True)
     # About 12 %, most of them among public-facing staff, so that some groups show figures and others not.
     public_facing = [
-        n for n, i in enumerate(answered) if i.employee.target_group == TargetGroup.PUBLIC_FACING
+        n
+        for n, i in enumerate(answered)
+        if i.employee and i.employee.target_group == TargetGroup.PUBLIC_FACING
     ]
     others = [n for n in range(len(answered)) if n not in public_facing]
     total = round(len(answered) * 0.12)
     with_background = set(rng.sample(public_facing, k=6)) | set(rng.sample(others, k=total - 6))
     responses = []
     for number, invitation in enumerate(answered):
-        employee = invitation.employee
+        employee = invitation.employee  # None for a pooled code: its unit is known, not its holder
+        unit = employee.org_unit if employee else invitation.org_unit
+        target_group = employee.target_group if employee else TargetGroup.OTHER
         background = number in with_background
         birth_country = q.BirthCountry.ABROAD if background and rng.random() < 0.4 else q.BirthCountry.GERMANY
         answers = Answers(
@@ -83,9 +89,9 @@ def _duisburg(stdout) -> None:
             else rng.choices([q.Citizenship.GERMAN, q.Citizenship.NO_ANSWER], [30, 1])[0],
             mother_immigrated=q.YesNo.YES if background and rng.random() < 0.6 else q.YesNo.NO,
             father_immigrated=q.YesNo.YES if background and rng.random() < 0.6 else q.YesNo.NO,
-            target_group=employee.target_group if rng.random() < 0.95 else q.NO_ANSWER,
-            org_unit=employee.org_unit if employee.org_unit in units and rng.random() < 0.9 else None,
-            org_unit_other=employee.org_unit not in units,
+            target_group=target_group if rng.random() < 0.95 else q.NO_ANSWER,
+            org_unit=unit if unit in units and rng.random() < 0.9 else None,
+            org_unit_other=unit not in units,
             languages=tuple(
                 ["de"]
                 + (["tr"] if background and rng.random() < 0.5 else [])
@@ -119,14 +125,18 @@ def _oberhausen(stdout) -> None:
             k=5,
             previous_estimate="unbekannt",
             dpo_contact="Datenschutzbeauftragter der Stadt Oberhausen, datenschutz@oberhausen.example",
+            contact="Personalamt, Befragungsteam, 0208 825-0, befragung@oberhausen.example",
             **INTRODUCTION,
         )
         campaign_open(actor=actor, campaign=campaign)
         invitations_create(actor=actor, campaign=campaign)
     if not campaign.is_open:
         return
-    stdout.write("Survey links of the open Oberhausen campaign (each works once; new on every run):")
+    stdout.write(
+        "Survey links and codes of the open Oberhausen campaign (each works once; new on every run; "
+        f"codes are typed at {code_address()}):"
+    )
     for invitation in Invitation.objects.filter(campaign=campaign, used=False).order_by("pk"):
-        token = invitation_issue_token(invitation=invitation)
-        if token:
-            stdout.write(f"  {survey_link(token)}")
+        credentials = invitation_issue(invitation=invitation)
+        if credentials:
+            stdout.write(f"  {format_code(credentials.code)}  {survey_link(credentials.token)}")

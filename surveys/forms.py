@@ -28,6 +28,7 @@ class CampaignForm(ModelForm):
             "purpose",
             "legal_basis",
             "dpo_contact",
+            "contact",
         ]
         widgets = {
             "opens_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -164,3 +165,14 @@ class SurveyForm(forms.Form):
             org_unit_other=unit_answer == OTHER_UNITS,
             languages=tuple(data["languages"]),
         )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Your code"),
+        help_text=_("12 characters, as on your code sheet or in your e-mail, for example ABCD-EFGH-JKMN."),
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )

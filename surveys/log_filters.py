@@ -4,7 +4,7 @@ token hashes. The filter drops those records (everything else is logged as usual
 
 import logging
 
-SURVEY_TABLES = ("surveys_response", "surveys_invitation")
+SURVEY_TABLES = ("surveys_response", "surveys_invitation", "surveys_heldanswer")
 
 
 class DropSurveyQueries(logging.Filter):

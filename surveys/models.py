@@ -67,7 +67,17 @@ class Campaign(models.Model):
     purpose = models.TextField(_("purpose of the survey"))
     legal_basis = models.TextField(_("legal basis"))
     dpo_contact = models.CharField(_("contact of the data protection officer"), max_length=300)
+    contact = models.CharField(
+        _("contact for questions"),
+        max_length=300,
+        blank=True,
+        help_text=_("Printed on the code sheets, e.g. “Personalamt, Frau Beispiel, 0203 123-4567”."),
+    )
     questionnaire_version = models.CharField(max_length=20, default=q.VERSION, editable=False)
+    # The units a respondent may name (at least k invited), fixed when invitations are made: a submission
+    # must not count the campaign's invitations to know them.
+    # (None: not known yet, work it out from the invitations).
+    offered_unit_ids = models.JSONField(null=True, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -110,13 +120,26 @@ class Campaign(models.Model):
 
 
 class Invitation(models.Model):
-    """One employee's one-time link. The raw token is never stored: only its SHA-256. Sending or reminding
-    issues a new token (and replaces the hash), so only the latest link works."""
+    """One credential that answers once: a link (token) and a short code to type, both stored only as hashes.
+    Sending, reminding or printing issues a new token and code (and replaces the hashes), so only the latest
+    works.
+
+    An e-mail invitation names its employee. A code of a unit's pool (for staff without e-mail) names no one:
+    its sheet is handed out without a name, and it counts only for the unit's response rate.
+
+    `used` is set by the submission, in the same transaction as the answer goes into `HeldAnswer`; `counted`
+    by the release that moves the held answers into `Response`, so that a used invitation carries the
+    transaction id of a release shared by at least k answers, not that of its own submission."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations")
-    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="survey_invitations")
+    employee = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, null=True, blank=True, related_name="survey_invitations"
+    )
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True)
+    code_hash = models.CharField(max_length=64, unique=True)
     used = models.BooleanField(default=False)
+    counted = models.BooleanField(default=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
 
@@ -129,10 +152,42 @@ class Invitation(models.Model):
                 name="invitation_one_per_employee",
                 violation_error_message=_("This employee has been invited to the campaign already."),
             ),
+            models.CheckConstraint(
+                condition=Q(counted=False) | Q(used=True),
+                name="invitation_counted_used",
+                violation_error_message=_("Only an answered invitation can be counted."),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign"], condition=Q(used=True, counted=False), name="invitation_uncounted"
+            ),
         ]
 
     def __str__(self):
-        return f"{self.campaign} – {self.employee}"
+        return f"{self.campaign} – {self.employee or self.org_unit or '–'}"
+
+    @property
+    def is_pooled(self) -> bool:
+        return self.employee_id is None
+
+
+class HeldAnswer(models.Model):
+    """An answer between its submission and its release into `Response`, encrypted with a key derived from the
+    portal's secret (so that the database alone cannot read it). It shares its submission's transaction id
+    with the invitation it used; the release deletes it and stores the answer as a response, in random order
+    with at least k others."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="held_answers")
+    sealed = models.TextField()
+
+    class Meta:
+        verbose_name = _("held answer")
+        verbose_name_plural = _("held answers")
+
+    def __str__(self):
+        return str(_("Held answer"))
 
 
 class Response(models.Model):

@@ -247,9 +247,12 @@ def _language_rows(responses, k: int) -> list[LanguageRow]:
     ]
 
 
-def results_visible(*, campaign: Campaign, respondents: int) -> bool:
-    """Closed, or open with at least 2k answers."""
-    return campaign.is_closed or (campaign.is_open and respondents >= 2 * campaign.k)
+def results_visible(*, campaign: Campaign, respondents: int = 0) -> bool:
+    """Only once the campaign is closed. Figures published while answers still arrive would let whoever
+    knows who answered in between (HR, watching its staff) subtract one view from the next; even in steps of
+    k the closing step may be smaller than k. So there is one release, of everything, at the end (README,
+    "Anonymity of the survey")."""
+    return campaign.is_closed
 
 
 def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, bool, dict]], int]:

@@ -1,24 +1,37 @@
 """Every write of the survey app. Views, tasks and the demo data call these.
 
 Submitting a response writes no audit entry and no log line: a time stamp next to the answer's campaign
-would be a link between an invitation and its response."""
+would be a link between an invitation and its response.
 
-import hashlib
+How an answer travels (README, "Anonymity of the survey"): the submission marks the invitation used and puts
+the answer, sealed, into `HeldAnswer`, in one transaction that costs the same at the 20,000th answer as at the
+first. A release (`held_release`, run by Celery beat and by closing the campaign) moves the held answers into
+`Response` in random order once at least k are held, and marks their invitations counted in the same
+transaction: every response then shares its transaction id with at least k used invitations, never with its
+own."""
+
+import logging
+import random
 import secrets
+import time
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.audit import audit_record, model_changes
-from vielfalt.models import AuditEntry, Employee, Organisation, OrgUnit, User
+from vielfalt.models import AuditEntry, Employee, Organisation, OrgUnit, Role, User
+from vielfalt.permissions import require
 
 from . import questionnaire as q
-from .models import Campaign, Invitation, Response
+from .credentials import code_hashes, new_code, new_token, normalise_code, seal, token_hash, unseal
+from .models import Campaign, HeldAnswer, Invitation, Response
+
+logger = logging.getLogger(__name__)
 
 CAMPAIGN_FIELDS = [
     "title",
@@ -29,28 +42,8 @@ CAMPAIGN_FIELDS = [
     "purpose",
     "legal_basis",
     "dpo_contact",
+    "contact",
 ]
-
-
-class InvitationUnknown(Exception):
-    """The link is not (or no longer) valid."""
-
-
-class InvitationUsed(Exception):
-    """The link has already been used to answer."""
-
-
-class CampaignNotOpen(Exception):
-    """The campaign is not open for answers."""
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _new_token() -> tuple[str, str]:
-    token = secrets.token_urlsafe(32)
-    return token, token_hash(token)
 
 
 # --- Campaigns -----------------------------------------------------------------------------------------------
@@ -104,11 +97,20 @@ def campaign_open(*, actor: User, campaign: Campaign) -> Campaign:
     return campaign
 
 
-@transaction.atomic
 def campaign_close(*, actor: User, campaign: Campaign) -> Campaign:
-    return _campaign_set_status(
+    """Close, and release every held answer in the same transaction (however few): from now on the results
+    are published, and nothing is held any more."""
+    return with_retry(_campaign_close, actor=actor, campaign=campaign)
+
+
+@transaction.atomic
+def _campaign_close(*, actor: User, campaign: Campaign) -> Campaign:
+    _lock_campaign(campaign.pk, shared=False)  # waits for submissions under way
+    campaign = _campaign_set_status(
         actor=actor, campaign=campaign, expected=Campaign.Status.OPEN, status=Campaign.Status.CLOSED
     )
+    _release(campaign, closing=True)
+    return campaign
 
 
 def campaign_employees(*, campaign: Campaign, units=None):
@@ -123,25 +125,112 @@ def campaign_employees(*, campaign: Campaign, units=None):
     return employees
 
 
+class InvitationUnknown(Exception):
+    """The link or code is not (or no longer) valid."""
+
+
+class CampaignNotOpen(Exception):
+    """The campaign is not open for answers."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What one message or code sheet carries: the link's token and the code to type."""
+
+    token: str
+    code: str
+
+
+# --- Transactions --------------------------------------------------------------------------------------------
+
+# PostgreSQL's serialization failure and deadlock: the transaction did nothing and may simply run again.
+TRANSIENT_SQLSTATES = {"40001", "40P01"}
+RETRIES = 5
+
+
+def _transient(error: OperationalError) -> bool:
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) in TRANSIENT_SQLSTATES or getattr(cause, "pgcode", None) in (
+        TRANSIENT_SQLSTATES
+    )
+
+
+def with_retry(function, /, **kwargs):
+    """Run `function` (a transaction of its own) again after a deadlock or serialization failure, with a short
+    random back-off: a respondent never sees a transient database error."""
+    for attempt in range(RETRIES):
+        try:
+            return function(**kwargs)
+        except OperationalError as error:
+            if attempt == RETRIES - 1 or not _transient(error) or connection.in_atomic_block:
+                raise
+            logger.info("Transient database error in %s, retrying", function.__name__)
+            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))  # noqa: S311  (back-off, not a secret)
+    raise AssertionError("unreachable")
+
+
+# One advisory lock per campaign: submissions take it shared (they never wait for each other), closing takes
+# it exclusively, so that no submission can slip a held answer in after the closing release.
+_LOCK_SPACE = 0x5355
+
+
+def _lock_campaign(campaign_id: int, *, shared: bool) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writing transaction at a time
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [_LOCK_SPACE, campaign_id])
+
+
 # --- Invitations ---------------------------------------------------------------------------------------------
+
+
+def _unissued() -> dict:
+    """Hashes of a token and a code that nobody ever sees: an invitation works only once it is issued."""
+    return {"token_hash": new_token()[1], "code_hash": new_code()[1]}
 
 
 @transaction.atomic
 def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[Invitation]:
-    """One invitation per not yet invited employee. The token made here is thrown away at once: the link is
-    issued when the invitation is sent (e-mail or letter), so no raw token ever waits anywhere."""
+    """One e-mail invitation per not yet invited employee with an e-mail address; for employees without one,
+    the pool of codes of their unit is topped up to their number (sheets without names, see
+    `task_render_code_sheets`). No token made here is kept: links and codes are issued when sent or printed."""
+    require(actor, Role.HR, campaign.organisation_id)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.is_closed:
         raise ValidationError(_("The campaign is closed."))
-    invited = Invitation.objects.filter(campaign=campaign).values("employee_id")
-    employees = campaign_employees(campaign=campaign, units=units).exclude(pk__in=invited)
-    invitations = Invitation.objects.bulk_create(
-        [
-            Invitation(campaign=campaign, employee=employee, token_hash=_new_token()[1])
-            for employee in employees
-        ],
-        batch_size=2000,
+    employees = campaign_employees(campaign=campaign, units=units)
+    invited = Invitation.objects.filter(campaign=campaign, employee__isnull=False).values("employee_id")
+    new = [
+        Invitation(campaign=campaign, employee=employee, org_unit_id=employee.org_unit_id, **_unissued())
+        for employee in employees.exclude(email="").exclude(pk__in=invited).only("pk", "org_unit_id")
+    ]
+    without_email = dict(
+        employees.filter(email="")
+        .values("org_unit_id")
+        .annotate(n=Count("pk"))
+        .values_list("org_unit_id", "n")
     )
+    pooled = dict(
+        Invitation.objects.filter(
+            campaign=campaign, employee__isnull=True, org_unit_id__in=list(without_email)
+        )
+        .values("org_unit_id")
+        .annotate(n=Count("pk"))
+        .values_list("org_unit_id", "n")
+    )
+    if None in without_email:  # employees without a unit: a pool of the whole organisation
+        pooled[None] = Invitation.objects.filter(
+            campaign=campaign, employee__isnull=True, org_unit__isnull=True
+        ).count()
+    for unit_id, count in without_email.items():
+        new += [
+            Invitation(campaign=campaign, employee=None, org_unit_id=unit_id, **_unissued())
+            for _ in range(count - pooled.get(unit_id, 0))
+        ]
+    invitations = Invitation.objects.bulk_create(new, batch_size=2000)
+    campaign.offered_unit_ids = _offered_unit_ids(campaign)
+    campaign.save(update_fields=["offered_unit_ids"])
     audit_record(
         actor=actor,
         action=AuditEntry.Action.CREATE,
@@ -153,36 +242,58 @@ def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[I
 
 
 @sensitive_variables()
-def invitation_issue_token(*, invitation: Invitation, reminder: bool = False) -> str | None:
-    """A new token for an unused invitation (the old link stops working); None if it was used meanwhile.
-    The caller puts the token into one message or letter and forgets it."""
-    token, digest = _new_token()
+def invitation_issue(*, invitation: Invitation, reminder: bool = False) -> Credentials | None:
+    """A new link and code for an unused invitation (the old ones stop working); None if it was used
+    meanwhile. The caller puts them into one message or sheet and forgets them."""
+    token, digest = new_token()
+    code, code_digest = new_code()
     now = timezone.now()
     stamp = {"reminded_at": now} if reminder else {"sent_at": now}
-    updated = Invitation.objects.filter(pk=invitation.pk, used=False).update(token_hash=digest, **stamp)
-    return token if updated else None
+    updated = Invitation.objects.filter(pk=invitation.pk, used=False).update(
+        token_hash=digest, code_hash=code_digest, **stamp
+    )
+    return Credentials(token=token, code=code) if updated else None
 
 
 def invitation_counts(*, campaign: Campaign) -> dict:
-    """How many were invited and how many answered: never who."""
-    return Invitation.objects.filter(campaign=campaign).aggregate(
+    """How many were invited and how many answered: never who. `held` answers are not yet in the results."""
+    counts = Invitation.objects.filter(campaign=campaign).aggregate(
         invited=Count("pk"),
         answered=Count("pk", filter=Q(used=True)),
         sent=Count("pk", filter=Q(sent_at__isnull=False)),
-        without_email=Count("pk", filter=Q(employee__email="")),
+        without_email=Count("pk", filter=Q(employee__isnull=True)),
+    )
+    counts["held"] = HeldAnswer.objects.filter(campaign=campaign).count()
+    return counts
+
+
+def unit_participation(*, campaign: Campaign) -> list[dict]:
+    """Invited and answered per org unit the invitations count for (e-mail and pooled codes alike)."""
+    rows = (
+        Invitation.objects.filter(campaign=campaign)
+        .values("org_unit_id", "org_unit__name")
+        .annotate(invited=Count("pk"), answered=Count("pk", filter=Q(used=True)))
+        .order_by("org_unit__name")
+    )
+    return list(rows)
+
+
+def _offered_unit_ids(campaign: Campaign) -> list[int]:
+    return sorted(
+        Invitation.objects.filter(campaign=campaign, org_unit__isnull=False)
+        .values("org_unit_id")
+        .annotate(invited=Count("pk"))
+        .filter(invited__gte=campaign.k)
+        .values_list("org_unit_id", flat=True)
     )
 
 
 def offered_units(*, campaign: Campaign) -> list[OrgUnit]:
-    """The org units a respondent may name: those with at least k invited employees."""
-    unit_ids = (
-        Invitation.objects.filter(campaign=campaign, employee__org_unit__isnull=False)
-        .values("employee__org_unit")
-        .annotate(invited=Count("pk"))
-        .filter(invited__gte=campaign.k)
-        .values("employee__org_unit")
-    )
-    return list(OrgUnit.objects.filter(pk__in=unit_ids).order_by("name"))
+    """The org units a respondent may name: those with at least k invitations."""
+    ids = campaign.offered_unit_ids
+    if ids is None:
+        ids = _offered_unit_ids(campaign)
+    return list(OrgUnit.objects.filter(pk__in=ids).order_by("name"))
 
 
 # --- Responses -----------------------------------------------------------------------------------------------
@@ -237,48 +348,122 @@ def response_fields(answers: Answers) -> dict:
     }
 
 
-def invitation_for_token_hash(digest: str) -> Invitation:
-    """The invitation a respondent's session refers to; raises InvitationUnknown/InvitationUsed/CampaignNotOpen."""
-    invitation = Invitation.objects.select_related("campaign").filter(token_hash=digest).first()
+def credential_for_code(typed: str) -> str:
+    """The session's credential for a typed code; raises InvitationUnknown. A used and an unused code give
+    the same answer here (and the same pages afterwards)."""
+    code = normalise_code(typed)
+    if code is None:
+        raise InvitationUnknown
+    digest = (
+        Invitation.objects.filter(code_hash__in=code_hashes(code)).values_list("code_hash", flat=True).first()
+    )
+    if digest is None:
+        raise InvitationUnknown
+    return f"c:{digest}"
+
+
+def credential_for_token(token: str) -> str:
+    return f"t:{token_hash(token)}"
+
+
+def _by_credential(credential: str) -> Q:
+    kind, _sep, digest = credential.partition(":")
+    if kind == "c":
+        return Q(code_hash=digest)
+    if kind == "t":
+        return Q(token_hash=digest)
+    return Q(pk__in=[])
+
+
+def invitation_for_credential(credential: str) -> Invitation:
+    """The invitation a respondent's session refers to, used or not (the pages must not tell); raises
+    InvitationUnknown or CampaignNotOpen."""
+    invitation = Invitation.objects.select_related("campaign").filter(_by_credential(credential)).first()
     if invitation is None:
         raise InvitationUnknown
-    if invitation.used:
-        raise InvitationUsed
     if not invitation.campaign.is_open:
         raise CampaignNotOpen
     return invitation
 
 
+@sensitive_variables()
+def response_submit(*, credential: str, answers: Answers) -> None:
+    """Mark the invitation used and hold the answer, in one transaction (retried after a deadlock or
+    serialization failure). A used invitation's answer is dropped without a sign: the respondent sees the
+    same page whether the code was used or not, so that whoever got hold of a code cannot learn whether its
+    holder answered. Returns nothing: not even the caller learns where the answer went."""
+    with_retry(_response_submit, credential=credential, answers=answers)
+
+
 @transaction.atomic
 @sensitive_variables()
-def response_submit(*, token_digest: str, answers: Answers) -> None:
-    """Mark the invitation used and store the response, in one transaction. The row lock settles concurrent
-    submissions with the same token; the conditional update is a second guard. Returns nothing: not even the
-    caller learns the response's key."""
-    invitation = (
-        Invitation.objects.select_for_update(of=("self",))
-        .select_related("campaign")
-        .filter(token_hash=token_digest)
-        .first()
-    )
+def _response_submit(*, credential: str, answers: Answers) -> None:
+    invitation = Invitation.objects.select_for_update().filter(_by_credential(credential)).first()
     if invitation is None:
         raise InvitationUnknown
-    if invitation.used:
-        raise InvitationUsed
-    if not invitation.campaign.is_open:
+    _lock_campaign(invitation.campaign_id, shared=True)
+    # Read after the lock: a campaign closed meanwhile is seen closed.
+    campaign = Campaign.objects.only("status", "k", "questionnaire_version", "offered_unit_ids").get(
+        pk=invitation.campaign_id
+    )
+    if not campaign.is_open:
         raise CampaignNotOpen
-    if Invitation.objects.filter(pk=invitation.pk, used=False).update(used=True) != 1:
-        raise InvitationUsed
-    # Rows written in one transaction share its id (PostgreSQL's hidden `xmin`), and transaction ids grow:
-    # left alone, the used invitation and the new response would carry the same one, and the invitations
-    # would keep the order in which they were used. Rewriting every used invitation of the campaign gives
-    # them all this transaction's id, so neither the id nor the order points at one of them.
-    Invitation.objects.filter(campaign_id=invitation.campaign_id, used=True).update(used=True)
-    campaign = invitation.campaign
     if answers.org_unit is not None and answers.org_unit.pk not in {
         u.pk for u in offered_units(campaign=campaign)
     }:
         raise ValidationError("unit not offered")
-    Response.objects.create(
-        campaign=campaign, questionnaire_version=campaign.questionnaire_version, **response_fields(answers)
-    )
+    if invitation.used:
+        return
+    # The row is locked: no second submission with this credential gets here before this one commits.
+    Invitation.objects.filter(pk=invitation.pk).update(used=True)
+    fields = response_fields(answers)
+    unit = fields.pop("org_unit")
+    fields["org_unit_id"] = unit.pk if unit else None
+    HeldAnswer.objects.create(campaign_id=campaign.pk, sealed=seal(fields))
+
+
+# --- Releasing held answers ----------------------------------------------------------------------------------
+
+
+def held_release(*, actor, campaign: Campaign) -> int:
+    """Move the held answers of an open campaign into the responses if at least k are held; returns how many
+    were moved. Runs under REPEATABLE READ, so that the answers moved and the invitations marked counted are
+    those of one snapshot (submissions committed meanwhile wait for the next release)."""
+    require(actor, Role.HR, campaign.organisation_id)
+    return with_retry(_held_release, campaign_id=campaign.pk)
+
+
+def _held_release(*, campaign_id: int) -> int:
+    outer = connection.in_atomic_block  # then the isolation level is the outer transaction's
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and not outer:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if not campaign.is_open:
+            return 0
+        return _release(campaign, closing=False)
+
+
+def _release(campaign: Campaign, *, closing: bool) -> int:
+    held = list(HeldAnswer.objects.filter(campaign_id=campaign.pk).values_list("pk", "sealed"))
+    if not closing and len(held) < campaign.k:
+        return 0
+    if held:
+        HeldAnswer.objects.filter(pk__in=[pk for pk, _sealed in held]).delete()
+        answers = [unseal(sealed) for _pk, sealed in held]
+        secrets.SystemRandom().shuffle(answers)  # the physical order of the responses says nothing
+        Response.objects.bulk_create(
+            [
+                Response(
+                    campaign_id=campaign.pk, questionnaire_version=campaign.questionnaire_version, **fields
+                )
+                for fields in answers
+            ],
+            batch_size=1000,
+        )
+    used = Invitation.objects.filter(campaign_id=campaign.pk, used=True)
+    # While open, the invitations used since the last release; when closing, every used invitation once, so
+    # that none keeps the transaction id (and order) of an earlier release.
+    (used if closing else used.filter(counted=False)).update(counted=True)
+    return len(held)

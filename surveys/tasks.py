@@ -4,6 +4,7 @@ one message or letter and never passed through the broker, stored or logged."""
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import OperationalError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -12,10 +13,12 @@ from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.jobs import JobTask, job_store_result
 from vielfalt.pdf import render_pdf
+from vielfalt.permissions import SYSTEM
 
-from .models import Campaign, Invitation
+from .credentials import format_code
+from .models import Campaign, HeldAnswer, Invitation
 from .results import campaign_results, results_visible
-from .services import invitation_issue_token
+from .services import held_release, invitation_issue
 
 
 def survey_link(token: str) -> str:
@@ -23,8 +26,16 @@ def survey_link(token: str) -> str:
     return settings.PORTAL_URL + reverse("surveys:token", args=[token])
 
 
+def code_address() -> str:
+    """Where a code is typed: short enough to copy from paper."""
+    return settings.PORTAL_URL + reverse("survey_code")
+
+
 def _invitations_to_send(campaign_id: int, *, reminder: bool):
-    invitations = Invitation.objects.filter(campaign_id=campaign_id, used=False).exclude(employee__email="")
+    """E-mail invitations only: pooled codes go out on paper. Reminders go only to those not yet answered."""
+    invitations = Invitation.objects.filter(
+        campaign_id=campaign_id, used=False, employee__isnull=False
+    ).exclude(employee__email="")
     if reminder:
         return invitations.filter(sent_at__isnull=False)
     return invitations.filter(sent_at__isnull=True)
@@ -33,21 +44,27 @@ def _invitations_to_send(campaign_id: int, *, reminder: bool):
 @shared_task(base=JobTask, name="surveys.send_invitations")
 @sensitive_variables()
 def task_send_invitations(*, job_id, campaign_id: int, reminder: bool = False):
-    """E-mail every unsent invitation (or, as a reminder, every sent but unused one) a fresh link. A retry
-    continues where it stopped: an invitation already sent is not sent again."""
-    campaign = Campaign.objects.get(pk=campaign_id)
+    """E-mail every unsent invitation (or, as a reminder, every sent but unused one) a fresh link and code. A
+    retry continues where it stopped: an invitation already sent is not sent again."""
+    campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
     started = timezone.now()
     invitations = _invitations_to_send(campaign_id, reminder=reminder).select_related("employee")
     if reminder:
         invitations = invitations.exclude(reminded_at__gte=started)
     with translation.override(settings.LANGUAGE_CODE):
         for invitation in invitations.iterator(chunk_size=500):
-            token = invitation_issue_token(invitation=invitation, reminder=reminder)
-            if token is None:
+            credentials = invitation_issue(invitation=invitation, reminder=reminder)
+            if credentials is None:
                 continue
             body = render_to_string(
                 "surveys/email/invitation.txt",
-                {"campaign": campaign, "link": survey_link(token), "reminder": reminder},
+                {
+                    "campaign": campaign,
+                    "link": survey_link(credentials.token),
+                    "code": format_code(credentials.code),
+                    "code_address": code_address(),
+                    "reminder": reminder,
+                },
             )
             subject = _("Reminder: %(title)s") if reminder else "%(title)s"
             EmailMessage(
@@ -55,28 +72,58 @@ def task_send_invitations(*, job_id, campaign_id: int, reminder: bool = False):
             ).send()
 
 
-@shared_task(base=JobTask, name="surveys.render_letters")
+@shared_task(base=JobTask, name="surveys.render_code_sheets")
 @sensitive_variables()
-def task_render_letters(*, job_id, campaign_id: int):
-    """Printable letters (one page per person, link and QR code) for unused invitations of employees without
-    e-mail. Each run issues new links: the letters of an earlier run stop working."""
+def task_render_code_sheets(*, job_id, campaign_id: int):
+    """Code sheets for staff without e-mail: one letter per pooled code not yet printed, from the
+    organisation's personnel office to the staff of the unit, without a name. They are handed out in the
+    unit to whoever has no e-mail; nobody can tell which sheet went to whom, and the portal never pairs a
+    code with a name."""
     import segno
 
     campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
-    letters = []
-    invitations = Invitation.objects.filter(campaign=campaign, used=False, employee__email="").select_related(
-        "employee"
-    )
-    for invitation in invitations.order_by("employee__last_name", "employee__first_name", "pk"):
-        token = invitation_issue_token(invitation=invitation)
-        if token is None:
+    sheets = []
+    invitations = Invitation.objects.filter(
+        campaign=campaign, employee__isnull=True, used=False, sent_at__isnull=True
+    ).select_related("org_unit")
+    for invitation in invitations.order_by("org_unit__name", "code_hash"):
+        credentials = invitation_issue(invitation=invitation)
+        if credentials is None:
             continue
-        link = survey_link(token)
+        link = survey_link(credentials.token)
         qr = segno.make(link, error="m").svg_inline(scale=4, omitsize=False, title=_("QR code of the link"))
-        letters.append({"employee": invitation.employee, "link": link, "qr": qr})
+        sheets.append(
+            {"unit": invitation.org_unit, "link": link, "qr": qr, "code": format_code(credentials.code)}
+        )
     with translation.override(settings.LANGUAGE_CODE):
-        pdf = render_pdf("pdf/surveys/letters.html", {"campaign": campaign, "letters": letters})
-    job_store_result(job_id=job_id, content=pdf, file_name=f"einladungen-{campaign.pk}.pdf")
+        pdf = render_pdf(
+            "pdf/surveys/letters.html",
+            {
+                "campaign": campaign,
+                "sheets": sheets,
+                "code_address": code_address(),
+                "today": timezone.localdate(),
+            },
+        )
+    job_store_result(job_id=job_id, content=pdf, file_name=f"codes-{campaign.pk}.pdf")
+
+
+@shared_task(
+    name="surveys.release_held_answers",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def task_release_held_answers():
+    """Celery beat: move the held answers of every open campaign with at least k of them into the results."""
+    campaign_ids = (
+        HeldAnswer.objects.filter(campaign__status=Campaign.Status.OPEN)
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    for campaign in Campaign.objects.filter(pk__in=list(campaign_ids)):
+        held_release(actor=SYSTEM, campaign=campaign)
 
 
 @shared_task(base=JobTask, name="surveys.render_report")

@@ -15,7 +15,7 @@ urlpatterns = [
     path("<int:pk>/invite/", views.InviteView.as_view(), name="invite"),
     path("<int:pk>/send/", views.SendView.as_view(), name="send"),
     path("<int:pk>/remind/", views.SendView.as_view(reminder=True), name="remind"),
-    path("<int:pk>/letters/", views.LettersView.as_view(), name="letters"),
+    path("<int:pk>/code-sheets/", views.CodeSheetsView.as_view(), name="code_sheets"),
     path("<int:pk>/results/", views.ResultsView.as_view(), name="results"),
     re_path(
         r"^(?P<pk>\d+)/results\.(?P<export_format>csv|xlsx)$",

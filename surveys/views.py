@@ -1,7 +1,10 @@
+import hashlib
+import hmac
 import secrets
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
@@ -26,25 +29,26 @@ from vielfalt.models import AuditEntry, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
 from vielfalt.tabular import csv_lines, xlsx_bytes
 
-from .forms import CampaignForm, InviteForm, SurveyForm
+from .forms import CampaignForm, CodeForm, InviteForm, SurveyForm
 from .models import Campaign
 from .results import EXPORT_HEADER, campaign_results, export_rows, programme_results, results_visible
 from .services import (
     CampaignNotOpen,
     InvitationUnknown,
-    InvitationUsed,
     campaign_close,
     campaign_create,
     campaign_open,
     campaign_update,
+    credential_for_code,
+    credential_for_token,
     invitation_counts,
-    invitation_for_token_hash,
+    invitation_for_credential,
     invitations_create,
     offered_units,
     response_submit,
-    token_hash,
+    unit_participation,
 )
-from .tasks import task_render_letters, task_render_report, task_send_invitations
+from .tasks import task_render_code_sheets, task_render_report, task_send_invitations
 
 SESSION_KEY = "surveys_invitation"
 FORM_KEY = "surveys_form_key"
@@ -125,8 +129,9 @@ class CampaignDetailView(CampaignMixin, DetailView):
         context["participation"] = (
             round(100 * counts["answered"] / counts["invited"], 1) if counts["invited"] else None
         )
-        context["results_visible"] = results_visible(campaign=self.object, respondents=counts["answered"])
+        context["results_visible"] = results_visible(campaign=self.object)
         context["units"] = self.object.units.all()
+        context["unit_participation"] = unit_participation(campaign=self.object)
         return context
 
 
@@ -223,17 +228,17 @@ class SendView(CampaignMixin, View):
         return redirect(_enqueue_sending(request, campaign, reminder=self.reminder))
 
 
-class LettersView(CampaignMixin, View):
+class CodeSheetsView(CampaignMixin, View):
     def post(self, request, pk):
         campaign = self.get_campaign()
         if not campaign.is_open:
-            messages.error(request, _("Letters are printed only while the campaign is open."))
+            messages.error(request, _("Code sheets are printed only while the campaign is open."))
             return redirect(campaign)
         job = job_enqueue(
-            task=task_render_letters,
+            task=task_render_code_sheets,
             origin=campaign,
-            kind="surveys.render_letters",
-            description=_("Letters for %(campaign)s") % {"campaign": campaign},
+            kind="surveys.render_code_sheets",
+            description=_("Code sheets for %(campaign)s") % {"campaign": campaign},
             requested_by=request.user,
             organisation=campaign.organisation,
             campaign_id=campaign.pk,
@@ -244,10 +249,9 @@ class LettersView(CampaignMixin, View):
 class ResultsMixin(CampaignMixin):
     def get_results(self):
         self.campaign = self.get_campaign()
-        results = campaign_results(self.campaign)
-        if not results_visible(campaign=self.campaign, respondents=results.respondents):
+        if not results_visible(campaign=self.campaign):
             return None
-        return results
+        return campaign_results(self.campaign)
 
 
 class ResultsView(ResultsMixin, TemplateView):
@@ -325,39 +329,25 @@ def _no_referrer(response):
     return response
 
 
-@method_decorator(never_cache, name="dispatch")
-class TokenView(View):
-    """Exchange the one-time token for a session entry and redirect to a URL without it. Always a redirect:
-    an unknown token must not become a 404 whose path (with the token) Django would log."""
-
-    @method_decorator(sensitive_variables())
-    def get(self, request, token):
-        request.session.cycle_key()
-        request.session[SESSION_KEY] = token_hash(token)
-        request.session[FORM_KEY] = secrets.token_urlsafe(24)
-        request.session.pop(DONE_KEY, None)
-        return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+def _start_session(request, credential: str) -> None:
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = credential
+    request.session[FORM_KEY] = secrets.token_urlsafe(24)
+    request.session.pop(DONE_KEY, None)
 
 
-@method_decorator(never_cache, name="dispatch")
-@method_decorator(csrf_exempt, name="dispatch")
-@method_decorator(sensitive_post_parameters(), name="dispatch")  # error reports show no answer
-class AnswerView(View):
-    """The survey under a URL without the token. Survey pages send "Referrer-Policy: no-referrer"; browsers
-    then send "Origin: null" and no Referer with a POST, which Django's CSRF check refuses. The form carries a
-    random key bound to the session instead (the synchronizer-token pattern), and the session cookie is
-    SameSite=Lax, so another site cannot post answers in a respondent's name."""
-
-    template_name = "surveys/answer.html"
+class LanguageSwitchMixin:
+    """Respondents have no account and the survey pages post no language form: `?language=xx` sets the
+    language cookie and redirects to the same page without the parameter."""
 
     def dispatch(self, request, *args, **kwargs):
         language = request.GET.get("language")
         if language:
-            return self._switch_language(language)
+            return self._switch_language(request, language)
         return super().dispatch(request, *args, **kwargs)
 
-    def _switch_language(self, language):
-        response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+    def _switch_language(self, request, language):
+        response = _no_referrer(HttpResponseRedirect(request.path))
         if language in dict(settings.LANGUAGES):
             response.set_cookie(
                 settings.LANGUAGE_COOKIE_NAME,
@@ -370,23 +360,101 @@ class AnswerView(View):
             )
         return response
 
+
+@method_decorator(never_cache, name="dispatch")
+class TokenView(View):
+    """Exchange the one-time token for a session entry and redirect to a URL without it. Always a redirect:
+    an unknown token must not become a 404 whose path (with the token) Django would log."""
+
+    @method_decorator(sensitive_variables())
+    def get(self, request, token):
+        _start_session(request, credential_for_token(token))
+        return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+
+
+def _client_key(request) -> str:
+    """A keyed hash of the client's address: the throttle needs to recognise it, not to know it."""
+    address = request.META.get("REMOTE_ADDR", "")
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"survey-code:{address}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
+
+
+def _code_failures(request) -> int:
+    try:
+        return cache.get(f"surveys:code-failures:{_client_key(request)}", 0)
+    except Exception:  # noqa: BLE001  (no cache: no throttle, never an error page)
+        return 0
+
+
+def _count_code_failure(request) -> None:
+    key = f"surveys:code-failures:{_client_key(request)}"
+    try:
+        if not cache.add(key, 1, settings.SURVEY_CODE_COOLOFF_SECONDS):
+            cache.incr(key)
+    except Exception:  # noqa: BLE001, S110
+        pass
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(sensitive_post_parameters(), name="dispatch")
+class CodeView(LanguageSwitchMixin, FormView):
+    """`/umfrage/` (and `/survey/`): type the code from a code sheet or e-mail, without an account. Wrong
+    codes are counted per client address; after SURVEY_CODE_FAILURE_LIMIT of them the form refuses for
+    SURVEY_CODE_COOLOFF_SECONDS (a city's staff may share one address, so the limit is generous: with 2⁶⁰
+    codes, guessing is hopeless either way)."""
+
+    form_class = CodeForm
+    template_name = "surveys/code.html"
+
+    def _throttled(self):
+        return _code_failures(self.request) >= settings.SURVEY_CODE_FAILURE_LIMIT
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(throttled=self._throttled(), **kwargs)
+
+    def form_valid(self, form):
+        if self._throttled():
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        try:
+            credential = credential_for_code(form.cleaned_data["code"])
+        except InvitationUnknown:
+            _count_code_failure(self.request)
+            form.add_error("code", _("This code is not valid. Please check it and try again."))
+            return self.form_invalid(form)
+        _start_session(self.request, credential)
+        return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=422)
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(sensitive_post_parameters(), name="dispatch")  # error reports show no answer
+class AnswerView(LanguageSwitchMixin, View):
+    """The survey under a URL without the token. Survey pages send "Referrer-Policy: no-referrer"; browsers
+    then send "Origin: null" and no Referer with a POST, which Django's CSRF check refuses. The form carries a
+    random key bound to the session instead (the synchronizer-token pattern), and the session cookie is
+    SameSite=Lax, so another site cannot post answers in a respondent's name.
+
+    A used and an unused link or code show the same questionnaire and, after sending, the same thanks: only
+    the holder knows whether they answered before (the second answer is not counted)."""
+
+    template_name = "surveys/answer.html"
+
     def _invitation_or_page(self, request):
-        digest = request.session.get(SESSION_KEY)
-        if request.session.get(DONE_KEY) and not digest:
+        credential = request.session.get(SESSION_KEY)
+        if request.session.get(DONE_KEY) and not credential:
             return None, _no_referrer(render(request, "surveys/thanks.html"))
         try:
-            if not digest:
+            if not credential:
                 raise InvitationUnknown
-            return invitation_for_token_hash(digest), None
-        except InvitationUsed:
-            return None, self._used(request)
+            return invitation_for_credential(credential), None
         except InvitationUnknown:
             return None, _no_referrer(render(request, "surveys/link_invalid.html", status=404))
         except CampaignNotOpen:
             return None, _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
-
-    def _used(self, request):
-        return _no_referrer(render(request, "surveys/already_used.html", status=410))
 
     def get(self, request):
         invitation, page = self._invitation_or_page(request)
@@ -406,11 +474,11 @@ class AnswerView(View):
         if not form.is_valid():
             return self._render(request, invitation.campaign, form, status=422)
         try:
-            response_submit(token_digest=request.session[SESSION_KEY], answers=form.answers())
-        except InvitationUsed:
-            return self._used(request)
-        except (InvitationUnknown, CampaignNotOpen, ValidationError):
+            response_submit(credential=request.session[SESSION_KEY], answers=form.answers())
+        except (InvitationUnknown, ValidationError):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+        except CampaignNotOpen:
+            return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
         request.session.pop(SESSION_KEY, None)
         request.session.pop(FORM_KEY, None)
         request.session[DONE_KEY] = True

@@ -60,6 +60,35 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def pass_second_factor(session, user) -> None:
+    """Mark `session` as having passed the second factor, for a user who owes one (vielfalt.second_factor):
+    what `force_login` and `browser_login` stand for is a completed login. Tests of the second step itself log
+    in through the forms (tests/vielfalt/test_second_factor.py)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from vielfalt.second_factor import second_factor_required
+
+    if second_factor_required(user):
+        device, _created = StaticDevice.objects.get_or_create(user=user, name="test", confirmed=True)
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_second_factor(monkeypatch):
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        session = self.session
+        pass_second_factor(session, user)
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
@@ -206,6 +235,7 @@ def browser_login(page, live_server, user) -> None:
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "vielfalt.auth.PortalBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    pass_second_factor(session, user)
     session.save()
     page.context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": live_server.url}])
 

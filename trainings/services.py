@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -14,6 +13,7 @@ from django.utils.translation import ngettext
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.caching import bump_programme_version
 from vielfalt.models import AuditEntry, Employee, Role, User
+from vielfalt.seats import Seats, fill_free_seats, seat_counts
 from vielfalt.tabular import Table, normalise_header, read_table
 
 from .models import Certificate, Course, CourseDate, Enrolment
@@ -228,57 +228,33 @@ def course_date_cancel(*, actor: User, course_date: CourseDate) -> CourseDate:
 
 
 def _seat_counts(course_date: CourseDate) -> dict[int, int]:
-    return dict(
-        Enrolment.objects.filter(course_date=course_date, status=Enrolment.Status.SEATED)
-        .values("organisation_id")
-        .annotate(n=Count("pk"))
-        .values_list("organisation_id", "n")
-    )
+    return seat_counts(Enrolment.objects.filter(course_date=course_date, status=Enrolment.Status.SEATED))
 
 
-class _Seats:
-    """Free seats of a locked date: the capacity, and each organisation's quota."""
+class _Seats(Seats):
+    """Free seats of a locked date: the capacity, and each organisation's quota (the core's seat engine)."""
 
     def __init__(self, course_date: CourseDate):
-        self.capacity = course_date.capacity
-        self.by_organisation = _seat_counts(course_date)
-        self.total = sum(self.by_organisation.values())
-        self.quotas = dict(course_date.course.participants.values_list("organisation_id", "seat_quota"))
-
-    def fits(self, organisation_id: int) -> bool:
-        if self.total >= self.capacity:
-            return False
-        quota = self.quotas.get(organisation_id)
-        return quota is None or self.by_organisation.get(organisation_id, 0) < quota
-
-    def take(self, organisation_id: int) -> None:
-        self.total += 1
-        self.by_organisation[organisation_id] = self.by_organisation.get(organisation_id, 0) + 1
-
-    @property
-    def full(self) -> bool:
-        return self.total >= self.capacity
+        super().__init__(
+            capacity=course_date.capacity,
+            by_organisation=_seat_counts(course_date),
+            quotas=dict(course_date.course.participants.values_list("organisation_id", "seat_quota")),
+        )
 
 
 def _fill_free_seats(course_date: CourseDate) -> list[Enrolment]:
     """Promote, in waiting-list order, everyone who now fits (capacity and quota). The date must be locked."""
     if course_date.is_cancelled:
         return []
-    seats = _Seats(course_date)
-    promoted = []
-    if seats.full:
-        return promoted
     now = timezone.now()
-    for enrolment in course_date.enrolments.filter(status=Enrolment.Status.WAITING).order_by("pk"):
-        if seats.full:
-            break
-        if seats.fits(enrolment.organisation_id):
-            seats.take(enrolment.organisation_id)
-            enrolment.status = Enrolment.Status.SEATED
-            enrolment.promoted_at = now
-            enrolment.save(update_fields=["status", "promoted_at"])
-            promoted.append(enrolment)
-    return promoted
+
+    def promote(enrolment):
+        enrolment.status = Enrolment.Status.SEATED
+        enrolment.promoted_at = now
+        enrolment.save(update_fields=["status", "promoted_at"])
+
+    waiting = course_date.enrolments.filter(status=Enrolment.Status.WAITING).order_by("pk")
+    return fill_free_seats(_Seats(course_date), waiting, promote=promote)
 
 
 def enrolment_create_many(

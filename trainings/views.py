@@ -21,6 +21,7 @@ from vielfalt.validation import add_errors
 from .forms import CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, Course, CourseDate, Enrolment
+from .privacy import certificate_name_matches
 from .selectors import report_by_date, report_by_unit, seats_for_organisations
 from .services import (
     EnrolmentRefused,
@@ -521,6 +522,17 @@ class CertificateVerifyView(TemplateView):
         context = super().get_context_data(**kwargs)
         context["certificate"] = get_object_or_404(Certificate, code=kwargs["code"].upper())
         return context
+
+    def post(self, request, *args, **kwargs):
+        """After the retention purge the page no longer shows the name; whoever holds the paper can still have
+        the name printed on it confirmed."""
+        context = self.get_context_data(**kwargs)
+        name = request.POST.get("name", "")[:310]
+        context["name_checked"] = bool(name.strip())
+        context["name_matches"] = bool(name.strip()) and certificate_name_matches(
+            context["certificate"], name
+        )
+        return self.render_to_response(context)
 
 
 # --- Reports --------------------------------------------------------------------------------------------------

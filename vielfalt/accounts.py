@@ -3,12 +3,14 @@
 import logging
 
 from axes.signals import user_locked_out
+from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
 from .audit import audit_record
 from .models import AuditEntry
+from .second_factor import STATE_SESSION_KEY, second_factor_state
 
 logger = logging.getLogger("vielfalt.accounts")
 
@@ -16,6 +18,18 @@ logger = logging.getLogger("vielfalt.accounts")
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def audit_login(sender, request, user, **kwargs):
     audit_record(actor=user, action=AuditEntry.Action.LOGIN, obj=user)
+
+
+@receiver(user_logged_in, dispatch_uid="second_factor_at_login")
+def second_factor_at_login(sender, request, user, **kwargs):
+    """Decide once per login what the session owes (vielfalt.second_factor). The failed-login counter of the
+    account is reset only when nothing is owed; otherwise after the second factor."""
+    if request is None or not hasattr(request, "session"):
+        return
+    state = second_factor_state(user)
+    request.session[STATE_SESSION_KEY] = state
+    if not state:
+        axes_reset(username=user.get_username())
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")

@@ -24,8 +24,8 @@ class OrgUnitInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "kind", "district"]
-    list_filter = ["kind", "district"]
+    list_display = ["name", "slug", "kind", "district", "require_second_factor"]
+    list_filter = ["kind", "district", "require_second_factor"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [OrgUnitInline]

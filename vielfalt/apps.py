@@ -9,7 +9,10 @@ class VielfaltConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from . import accounts  # noqa: F401  (connects the login audit receivers)
+        from . import (
+            accounts,  # noqa: F401  (connects the login audit receivers)
+            checks,  # noqa: F401  (registers the system checks)
+        )
         from .auth import forget_cached_user
         from .caching import bump_employee_version
 

@@ -39,9 +39,11 @@ def _navigation(request) -> list[dict]:
         ("dashboard", _("Overview"), user.is_partner_hr or user.is_ministry_staff),
         ("employee_list", _("Employees"), user.is_partner_hr or user.is_administrator),
         ("partnerships:index", _("Partnerships"), True),
+        ("network:index", _("Network"), True),
         ("trainings:index", _("Trainings"), True),
         ("surveys:index", _("Surveys"), user.is_partner_hr or user.is_ministry_staff),
         ("audit_log", _("Audit log"), user.is_ministry_staff),
+        ("privacy_record", _("Processing record"), user.is_ministry_staff),
         ("admin:index", _("Administration"), user.is_administrator and user.is_staff),
     ]
     path = request.path

@@ -1,4 +1,8 @@
 import time
+from urllib.parse import urlencode
+
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
 
 SESSION_TOUCHED_KEY = "_touched"
 TOUCH_INTERVAL_SECONDS = 60
@@ -19,3 +23,42 @@ class SessionIdleTimeoutMiddleware:
             if now - session.get(SESSION_TOUCHED_KEY, 0) >= TOUCH_INTERVAL_SECONDS:
                 session[SESSION_TOUCHED_KEY] = now  # marks the session modified: saved with a new expiry
         return response
+
+
+class SecondFactorMiddleware:
+    """After the password, a user who owes a second factor (see vielfalt.second_factor) reaches no page but the
+    second factor's own, logging out and the public pages: everything else, /admin/ included, redirects to it."""
+
+    ALLOWED_URL_NAMES = frozenset(
+        {
+            "second_factor_verify",
+            "second_factor_setup",
+            "logout",
+            "set_language",
+            "healthz",
+            "accessibility",
+            "imprint",
+            "privacy",
+        }
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from .second_factor import owes_second_factor
+
+        if owes_second_factor(request):
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                match = None
+            allowed = match is not None and (
+                match.url_name in self.ALLOWED_URL_NAMES or match.namespace == "otp_webauthn"
+            )
+            if not allowed:
+                target = reverse("second_factor_verify")
+                if request.method == "GET":
+                    target = f"{target}?{urlencode({'next': request.get_full_path()})}"
+                return redirect(target)
+        return self.get_response(request)

@@ -1,5 +1,6 @@
 import uuid
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.contenttypes.models import ContentType
@@ -103,6 +104,11 @@ class Organisation(models.Model):
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     district = models.CharField(
         _("administrative district"), max_length=20, choices=District.choices, blank=True
+    )
+    require_second_factor = models.BooleanField(
+        _("require a second factor"),
+        default=False,
+        help_text=_("Everyone with a role in this organisation must log in with a second factor."),
     )
 
     objects = OrganisationQuerySet.as_manager()
@@ -209,6 +215,8 @@ class Employee(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by the retention purge (vielfalt.privacy): names, e-mail and personnel number were replaced.
+    pseudonymised_at = models.DateTimeField(_("pseudonymised"), null=True, blank=True, editable=False)
 
     objects = EmployeeQuerySet.as_manager()
 
@@ -269,6 +277,7 @@ class AuditEntry(models.Model):
         LOGOUT = "logout", _("logged out")
         LOGIN_FAILED = "login_failed", _("failed to log in")
         LOCKED_OUT = "locked_out", _("was locked out")
+        PURGE = "purge", _("purged personal data")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     # PROTECT: a user who appears in the log is deactivated, never deleted.
@@ -284,6 +293,8 @@ class AuditEntry(models.Model):
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     changes = models.JSONField(_("details"), default=dict, blank=True)
+    # Set once, by the retention purge, when the people in this entry were replaced by pseudonyms.
+    pseudonymised_at = models.DateTimeField(_("pseudonymised"), null=True, blank=True, editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -292,6 +303,36 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
         indexes = [models.Index(fields=["content_type", "object_id"], name="audit_object")]
+        # Append-only in PostgreSQL too. The one exception is the retention purge's pseudonymisation
+        # (vielfalt.privacy.audit_pseudonymise), and only in this shape: the transaction has set
+        # `vielfalt.audit_pseudonymise` to 'on', the entry was not pseudonymised before and is marked now, and
+        # only the people in it change (actor cleared, actor_name, object_repr, changes); time, action, object,
+        # organisation stay. Each entry can be pseudonymised once, never changed back or again.
+        triggers = [
+            pgtrigger.Trigger(
+                name="audit_no_delete",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Delete,
+                func="RAISE EXCEPTION 'The audit log is append-only';",
+            ),
+            pgtrigger.Trigger(
+                name="audit_no_update",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                func="RAISE EXCEPTION 'The audit log is append-only (only the retention purge pseudonymises)';",
+                condition=pgtrigger.Condition(
+                    "NOT ("
+                    "coalesce(current_setting('vielfalt.audit_pseudonymise', true), '') = 'on'"
+                    " AND OLD.pseudonymised_at IS NULL AND NEW.pseudonymised_at IS NOT NULL"
+                    " AND NEW.actor_id IS NULL"
+                    " AND NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.action = OLD.action"
+                    " AND NEW.content_type_id IS NOT DISTINCT FROM OLD.content_type_id"
+                    " AND NEW.object_id = OLD.object_id"
+                    " AND NEW.organisation_id IS NOT DISTINCT FROM OLD.organisation_id"
+                    ")"
+                ),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()} {self.object_repr}"

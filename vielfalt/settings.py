@@ -7,6 +7,7 @@ and allowed hosts. ``.env.example`` documents every variable.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -40,6 +41,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     "vielfalt",
     "partnerships",
+    "partnerships.network",
     "trainings",
     "surveys",
     "vielfalt.programme.apps.ProgrammeConfig",  # the roof: reads from all three apps
@@ -50,10 +52,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # full-text search of the practice library (harmless on SQLite)
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    "pgtrigger",
+    # The second factor: authenticator apps (TOTP), recovery codes (static tokens) and passkeys (WebAuthn).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +75,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor (django-otp) ...
+    "django_otp.middleware.OTPMiddleware",
+    # ... and no page but the second factor's own for a user who still owes one (vielfalt.second_factor).
+    "vielfalt.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
@@ -130,6 +143,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A late-acked task must not be handed to a second worker while the first still works on it.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+# The worker logs through Django's LOGGING (with its redacting filter), not through handlers of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Europe/Berlin"
@@ -139,7 +154,36 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=30),
     },
     "remind-course-dates": {"task": "trainings.send_date_reminders", "schedule": crontab(hour=7, minute=0)},
+    # Held survey answers move into the results in batches of at least k (surveys.services.held_release).
+    "release-held-survey-answers": {
+        "task": "surveys.release_held_answers",
+        "schedule": env.int("SURVEY_RELEASE_SECONDS", default=600),
+    },
+    # The retention purge (Löschkonzept): vielfalt/programme/privacy.py.
+    "purge-personal-data": {"task": "programme.purge_personal_data", "schedule": crontab(hour=3, minute=15)},
+    # The partners' network: the opt-in weekly digest, Monday mornings.
+    "network-weekly-digest": {
+        "task": "network.send_weekly_digest",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=30),
+    },
 }
+
+# --- Retention periods (Löschkonzept), in days; the purge runs daily (README, "Data protection") ----------------
+
+RETENTION_PERIODS = {
+    # An employee record that is inactive and unchanged this long loses names, e-mail and personnel number.
+    "employee": env.int("RETENTION_EMPLOYEE_DAYS", default=3 * 365),
+    # Files made by background jobs (exports, reports, Art. 15 exports) and their job records.
+    "job_file": env.int("RETENTION_JOB_FILE_DAYS", default=30),
+    # Audit entries keep what happened but name people only by pseudonyms after this long.
+    "audit": env.int("RETENTION_AUDIT_DAYS", default=2 * 365),
+    # Survey invitations lose their token hashes and e-mail stamps this many days after their campaign closed.
+    "invitation": env.int("RETENTION_INVITATION_DAYS", default=0),
+}
+if any(days < 0 for days in RETENTION_PERIODS.values()) or RETENTION_PERIODS["audit"] < 180:
+    raise ImproperlyConfigured(
+        "Retention periods must not be negative; the audit log needs at least 180 days."
+    )
 
 # --- Accounts, sessions, login throttling ------------------------------------------------------------------
 
@@ -165,7 +209,9 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # axes warns that locking by account alone lets an attacker spread guesses over many accounts; locking by
 # address would lock out a whole city behind one proxy, which the programme cannot accept.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
-AXES_RESET_ON_SUCCESS = True
+# The counter is reset only when the whole login succeeded, i.e. after the second factor where one is owed
+# (vielfalt.accounts): otherwise each correct password would grant five more guesses at the code.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False
@@ -249,6 +295,9 @@ EMPLOYEE_IMPORT_MAX_BYTES = env.int("EMPLOYEE_IMPORT_MAX_BYTES", default=10 * 10
 
 # EMAIL_URL, e.g. smtp+tls://user:password@mail.example:587 (django-environ's syntax), becomes Django 6.1's MAILERS.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
+if not DEBUG and _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    # The console backend would log every recipient and body (survey and password-reset links): not in production.
+    _email["EMAIL_BACKEND"] = "vielfalt.mail.UndeliveredBackend"
 MAILERS = {
     "default": {
         "BACKEND": _email["EMAIL_BACKEND"],
@@ -282,6 +331,31 @@ FILTERS_EMPTY_CHOICE_LABEL = _("- all -")
 
 # Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Typing survey codes at /umfrage/: wrong codes allowed per client address before a pause.
+SURVEY_CODE_FAILURE_LIMIT = env.int("SURVEY_CODE_FAILURE_LIMIT", default=30)
+SURVEY_CODE_COOLOFF_SECONDS = env.int("SURVEY_CODE_COOLOFF_SECONDS", default=15 * 60)
+
+# --- Second factor -----------------------------------------------------------------------------------------
+
+# Ministry staff and administrators always need one; partner HR and course organisers when they set one up or
+# when an administrator requires it for their organisation (Organisation.require_second_factor).
+OTP_TOTP_ISSUER = "Vielfalt verbindet"
+# Guessing is bounded by the account lockout (django-axes counts wrong codes like wrong passwords: five per
+# 15 minutes against a million codes), so django-otp's own growing delay per device is not needed on top.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+RECOVERY_CODE_COUNT = 10
+# Passkeys (django-otp-webauthn) after the password, never instead of it.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "Vielfalt verbindet"
+_portal = urlsplit(PORTAL_URL)
+# Browsers allow passkeys only over HTTPS or on http://localhost.
+_webauthn_origin = (
+    f"{_portal.scheme}://{_portal.netloc}" if _portal.scheme == "https" else "http://localhost:8000"
+)
+OTP_WEBAUTHN_RP_ID = env.str("OTP_WEBAUTHN_RP_ID", default=urlsplit(_webauthn_origin).hostname)
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("OTP_WEBAUTHN_ALLOWED_ORIGINS", default=[_webauthn_origin])
 
 # --- The electronic seal of every PDF the portal issues (vielfalt/seal.py) ------------------------------------
 
@@ -319,12 +393,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact_survey_tokens": {"()": "vielfalt.logging.RedactSurveyTokens"}},
+    "filters": {"redact_secrets": {"()": "vielfalt.logging.RedactSecrets"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact_survey_tokens"],
+            "filters": ["redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from . import views
+from . import second_factor, views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("accounts/second-factor/", second_factor.VerifyView.as_view(), name="second_factor_verify"),
+    path("accounts/second-factor/setup/", second_factor.SetupView.as_view(), name="second_factor_setup"),
+    path("accounts/second-factor/manage/", second_factor.ManageView.as_view(), name="second_factor_manage"),
+    path("accounts/passkeys/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("employees/", views.EmployeeListView.as_view(), name="employee_list"),
@@ -32,8 +36,12 @@ urlpatterns = [
     path("privacy/", views.PublicPageView.as_view(template_name="vielfalt/privacy.html"), name="privacy"),
     path("", include("vielfalt.programme.urls")),
     path("partnerships/", include("partnerships.urls")),
+    path("network/", include("partnerships.network.urls")),
     path("trainings/", include("trainings.urls")),
     path("surveys/", include("surveys.urls")),
+    # Typing a survey code from paper; reverse("survey_code") gives the last one, /umfrage/.
+    path("survey/", include("surveys.code_urls")),
+    path("umfrage/", include("surveys.code_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -24,6 +24,7 @@ BENCHMARK_MODULES = [
     "tests.bench.partnerships",
     "tests.bench.surveys",
     "tests.bench.programme",
+    "tests.bench.network",
 ]
 
 

@@ -77,3 +77,16 @@ def test_refuses_sqlite(db, monkeypatch):
     monkeypatch.setattr(connection, "vendor", "sqlite")
     with pytest.raises(CommandError, match="PostgreSQL"):
         call_command("seed_scale", scale=0.001, force=True, stdout=StringIO())
+
+
+def test_practice_entries_are_added_to_older_scale_data(postgres, settings, tmp_path):
+    from partnerships.network.models import PracticeEntry
+
+    settings.MEDIA_ROOT = tmp_path
+    seed()
+    entries = PracticeEntry.objects.filter(organisation__slug__startswith=PARTNER_PREFIX)
+    assert entries.count() == 10
+    entries.delete()  # scale data seeded before the partners' network existed
+    assert "practice entries" in seed()
+    assert entries.count() == 10
+    assert "nothing to do" in seed()

@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from surveys.models import Campaign, Invitation
-from surveys.services import campaign_create, campaign_open, invitation_issue_token, invitations_create
+from surveys.services import campaign_create, campaign_open, invitation_issue, invitations_create
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
 from vielfalt.models import TargetGroup
 
@@ -54,7 +54,7 @@ def open_campaign_with_invitations(*, employees=10, units=1, k=5, organisation=N
     campaign_open(actor=actor, campaign=campaign)
     invitations_create(actor=actor, campaign=campaign)
     tokens = (
-        [invitation_issue_token(invitation=i) for i in Invitation.objects.filter(campaign=campaign)]
+        [invitation_issue(invitation=i).token for i in Invitation.objects.filter(campaign=campaign)]
         if issue_tokens
         else []
     )

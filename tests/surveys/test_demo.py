@@ -26,8 +26,13 @@ def test_seed_demo_adds_a_closed_and_an_open_campaign_idempotently(settings):
     assert results.has_suppressed
     oberhausen = Campaign.objects.get(organisation__slug="oberhausen")
     assert oberhausen.is_open
-    links = [line.strip() for line in out.getvalue().splitlines() if "/surveys/t/" in line]
-    assert len(links) == 40
+    lines = [line.strip() for line in out.getvalue().splitlines() if "/surveys/t/" in line]
+    assert len(lines) == oberhausen.invitations.count()
     respondent = Client()
-    respondent.get(links[0][links[0].index("/surveys/t/") :])
+    respondent.get(lines[0][lines[0].index("/surveys/t/") :])
     assert respondent.get("/surveys/answer/").status_code == 200
+    # The code printed beside the link works at /umfrage/, logged out.
+    typing = Client()
+    page = typing.post("/umfrage/", {"code": lines[1].split()[0].lower()})
+    assert page.status_code == 302
+    assert typing.get(page["Location"]).status_code == 200

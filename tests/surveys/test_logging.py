@@ -89,7 +89,17 @@ def test_a_full_survey_run_logs_no_answer_and_no_token(caplog, settings, django_
         respondent.get("/surveys/answer/")
     replay = Client()
     replay.get(f"/surveys/t/{tokens[0]}/")
-    assert replay.post("/surveys/answer/", {**ANSWERS, **form_key(replay)}).status_code == 410
+    assert replay.post("/surveys/answer/", {**ANSWERS, **form_key(replay)}).status_code == 302
+    codes = [
+        m.body.splitlines()[m.body.splitlines().index(line) + 1]
+        for m in mail.outbox
+        for line in m.body.splitlines()
+        if "/umfrage/" in line
+    ]
+    assert len(codes) == 12
+    typing = Client()
+    assert typing.post("/umfrage/", {"code": codes[10]}).status_code == 302
+    assert typing.post("/umfrage/", {"code": codes[11][:-1] + "Z"}).status_code in (302, 422)
     Client().get(f"/surveys/t/{tokens[11]}x/")
     Client().get(f"/surveys/t/{tokens[11]}/and/more")
     campaign_close(actor=hr, campaign=campaign)
@@ -102,6 +112,8 @@ def test_a_full_survey_run_logs_no_answer_and_no_token(caplog, settings, django_
     texts = [_record_text(record) for record in records]
     for token in tokens:
         assert not [t for t in texts if token in t or token[:20] in t]
+    for code in codes:
+        assert not [t for t in texts if code in t or code.replace("-", "") in t]
     for trace in ANSWER_TRACES:
         pattern = re.compile(rf"(?<![\w.]){re.escape(trace)}(?![\w.])")
         assert not [t for t in texts if pattern.search(t)], trace

@@ -51,7 +51,25 @@ def test_response_key_is_a_random_uuid():
 
 def test_invitation_stores_only_hash_and_used_about_the_answer():
     names = {f.name for f in Invitation._meta.concrete_fields}
-    assert names == {"id", "campaign", "employee", "token_hash", "used", "sent_at", "reminded_at"}
+    assert names == {
+        "id",
+        "campaign",
+        "employee",
+        "org_unit",
+        "token_hash",
+        "code_hash",
+        "used",
+        "counted",
+        "sent_at",
+        "reminded_at",
+    }
+
+
+def test_a_held_answer_has_nothing_but_its_campaign_and_a_sealed_answer():
+    from surveys.models import HeldAnswer
+
+    assert {f.name for f in HeldAnswer._meta.concrete_fields} == {"id", "campaign", "sealed"}
+    assert HeldAnswer._meta.pk.default is uuid.uuid4
 
 
 @pytest.mark.django_db

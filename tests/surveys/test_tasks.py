@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 
 from surveys.models import Invitation
-from surveys.services import token_hash
+from surveys.services import credential_for_code, token_hash
 from surveys.tasks import task_send_invitations
 from tests.helpers import wait_until_finished
 from tests.surveys.conftest import open_campaign_with_invitations
@@ -13,7 +13,7 @@ from vielfalt.models import Job
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_mails_each_invitation_a_working_link_once(celery_worker):
+def test_the_worker_mails_each_invitation_a_working_link_and_code_once(celery_worker):
     campaign, _tokens, hr = open_campaign_with_invitations(employees=6, issue_tokens=False)
     job = job_enqueue(
         task=task_send_invitations,
@@ -32,6 +32,16 @@ def test_the_worker_mails_each_invitation_a_working_link_once(celery_worker):
     assert {token_hash(t) for t in tokens} == set(
         Invitation.objects.filter(campaign=campaign).values_list("token_hash", flat=True)
     )
+    codes = [
+        message.body.splitlines()[message.body.splitlines().index(line) + 1]
+        for message in mail.outbox
+        for line in message.body.splitlines()
+        if "/umfrage/" in line
+    ]
+    assert {credential_for_code(code) for code in codes} == {
+        f"c:{digest}"
+        for digest in Invitation.objects.filter(campaign=campaign).values_list("code_hash", flat=True)
+    }
     # Sending again sends nothing: every invitation has been sent.
     again = job_enqueue(
         task=task_send_invitations,

@@ -167,3 +167,18 @@ def test_select_placeholders_are_german(client):
         assert "Select an option" not in html and "---------" not in html, url
     assert "– bitte auswählen –" in client.get(reverse("employee_create")).content.decode()
     assert "– alle –" in client.get(reverse("employee_list")).content.decode()
+
+
+def test_every_form_page_lists_its_problems_once_above_the_form():
+    """crispy's own list of non-field errors is switched off (templates/bootstrap5/errors.html): a page that
+    renders a form with crispy lists its problems with includes/form_errors.html."""
+    from django.conf import settings
+
+    missing = [
+        str(path.relative_to(settings.BASE_DIR))
+        for path in (settings.BASE_DIR / "templates").rglob("*.html")
+        if "{{ form|crispy }}" in path.read_text(encoding="utf-8")
+        and "includes/form_errors.html" not in path.read_text(encoding="utf-8")
+        and "error-summary" not in path.read_text(encoding="utf-8")  # a summary of its own (agreement form)
+    ]
+    assert missing == []

@@ -1,19 +1,25 @@
 """Demo data from the press report the programme is modelled on. Idempotent: running it twice changes nothing."""
 
+import base64
 import random
 from importlib import import_module
 from importlib.util import find_spec
+from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from vielfalt import seal
 from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
 from vielfalt.services import employees_import_file
 
 SAMPLE_CSV = settings.BASE_DIR / "vielfalt" / "fixtures" / "employees-duisburg.csv"
+TOTP_FILE = settings.BASE_DIR / ".demo-totp"
+TOTP_USERS = ["admin", "ministerium"]
 
 ORGANISATIONS = [
     (
@@ -67,9 +73,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--password", required=True, help="password of every demo user")
         parser.add_argument("--force", action="store_true", help="run even with DEBUG off")
+        parser.add_argument(
+            "--totp-file",
+            default=str(TOTP_FILE),
+            help="where the demo users' TOTP secrets are kept (`username BASE32SECRET` per line; reused)",
+        )
 
     @transaction.atomic
-    def handle(self, *args, password, force, **options):
+    def handle(self, *args, password, force, totp_file, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Refusing to create demo users with DEBUG off; add --force if you mean it.")
         self._demo_seal()
@@ -99,6 +110,8 @@ class Command(BaseCommand):
             for slug, role in roles:
                 Membership.objects.get_or_create(user=user, organisation=organisations[slug], role=role)
 
+        self._second_factors(Path(totp_file))
+
         result = employees_import_file(
             actor=None, organisation=organisations["duisburg"], data=SAMPLE_CSV.read_bytes()
         )
@@ -113,6 +126,28 @@ class Command(BaseCommand):
             f"{result.total} employees of Duisburg, "
             f"{Employee.objects.filter(organisation=organisations['oberhausen']).count()} of Oberhausen."
         )
+
+    def _second_factors(self, path: Path) -> None:
+        """Ministry staff and administrators must log in with a second factor: the demo users of those roles get
+        an authenticator-app (TOTP) device whose secret is printed and kept in `path`, so that any app or
+        `oathtool --totp -b SECRET` gives the code. Secrets already in the file are kept."""
+        secrets_by_user = {}
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                parts = line.split()
+                if len(parts) == 2:
+                    secrets_by_user[parts[0]] = parts[1]
+        for username in TOTP_USERS:
+            user = User.objects.get(username=username)
+            secret = secrets_by_user.get(username)
+            key = base64.b32decode(secret).hex() if secret else random_hex(20)
+            device, _created = TOTPDevice.objects.update_or_create(
+                user=user, name="Demo", defaults={"key": key, "confirmed": True}
+            )
+            secrets_by_user[username] = base64.b32encode(device.bin_key).decode()
+            self.stdout.write(f"Second factor (TOTP) of {username}: {secrets_by_user[username]}")
+        path.write_text("".join(f"{name} {secret}\n" for name, secret in secrets_by_user.items()))
+        path.chmod(0o600)
 
     def _demo_seal(self):
         """A self-signed seal under MEDIA_ROOT (outside git), so that the embedded default seals its PDFs too.

@@ -5,7 +5,8 @@
 agreements with signatories, commitments, progress reports and signed copies, 100,000 employees, 50 courses
 with 5,000 dates and 200,000 enrolments, one closed survey campaign per partner with 500,000 anonymous
 responses (no invitations: a response has no link to any invitation or employee), and 2,000 anonymised
-application procedures where the model exists. `--scale 0.001` makes everything a thousandth as large.
+application procedures where the model exists, and 10,000 practice entries of the partners' network.
+`--scale 0.001` makes everything a thousandth as large.
 
 Written by PostgreSQL COPY in one transaction: either all of it is there or none. A second run finds the data
 and does nothing; `--reset` deletes the scale data first. Refused on SQLite, and with DEBUG off unless
@@ -26,6 +27,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from partnerships.network.models import PracticeEntry
+from partnerships.network.scale import COLUMNS, practice_rows
 from vielfalt.caching import bump_programme_version
 from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
 
@@ -47,6 +50,7 @@ FULL = {
     "enrolments": 200_000,
     "responses": 500_000,
     "procedures": 2_000,
+    "practice_entries": 10_000,
 }
 UNITS_PER_PARTNER = 5
 COURSES = 50
@@ -137,6 +141,16 @@ class Command(BaseCommand):
             existing = Organisation.objects.filter(slug__startswith=PARTNER_PREFIX).count()
             if existing:
                 if existing == self.counts["partners"] and self.complete():
+                    if self.practice_entries_missing():
+                        # Scale data from before the partners' network: add its entries, keep the rest.
+                        self.partner_ids = list(
+                            Organisation.objects.filter(slug__startswith=PARTNER_PREFIX)
+                            .order_by("slug")
+                            .values_list("pk", flat=True)
+                        )
+                        self.step("practice entries of the partners' network", self.practice_entries)
+                        self.step("ANALYZE", self.analyze)
+                        return
                     self.stdout.write("The scale data is already there; nothing to do (--reset rebuilds it).")
                     return
                 raise CommandError(
@@ -149,6 +163,7 @@ class Command(BaseCommand):
             self.step("enrolments", self.enrolments)
             self.step("survey campaigns and responses", self.surveys)
             self.step("anonymised procedures", self.procedures)
+            self.step("practice entries of the partners' network", self.practice_entries)
         self.step("ANALYZE", self.analyze)
         bump_programme_version()  # COPY sends no signals: cached dashboards must not outlive the old data
         self.stdout.write(f"Scale data complete in {time.monotonic() - started:.1f} s.")
@@ -205,6 +220,9 @@ class Command(BaseCommand):
             == self.counts["responses"]
         )
 
+    def practice_entries_missing(self) -> bool:
+        return not PracticeEntry.objects.filter(organisation__slug__startswith=PARTNER_PREFIX).exists()
+
     # --- reset ------------------------------------------------------------------------------------------------
 
     def delete_all(self) -> str:
@@ -232,6 +250,7 @@ class Command(BaseCommand):
         if procedure is not None:
             statements.append(f"DELETE FROM {table(procedure)} WHERE organisation_id IN ({orgs})")
         statements += [
+            f"DELETE FROM {table(PracticeEntry)} WHERE organisation_id IN ({orgs})",
             f"DELETE FROM {table(Response)} WHERE campaign_id IN ({campaigns})",
             f"DELETE FROM {table(Invitation)} WHERE campaign_id IN ({campaigns})",
             f"DELETE FROM {Campaign.units.through._meta.db_table} WHERE campaign_id IN ({campaigns})",
@@ -711,6 +730,10 @@ class Command(BaseCommand):
         if model is None:
             return "skipped: the model partnerships.AnonymisedProcedure does not exist (yet)"
         return seed_procedures(model, self.partner_ids, self.units, self.counts["procedures"])
+
+    def practice_entries(self) -> str:
+        rows = practice_rows(self.partner_ids, self.counts["practice_entries"], self.rng)
+        return f"{self.copy(PracticeEntry, COLUMNS, rows)} entries"
 
     def analyze(self) -> str:
         with connection.cursor() as cursor:

@@ -1,0 +1,34 @@
+"""gunicorn's configuration, read by gunicorn from the working directory (`gunicorn vielfalt.wsgi:application`
+in the project folder, as the Dockerfile runs it). Every value can be overridden on the command line.
+
+The access log goes to stdout, with every secret that travels in a URL redacted (vielfalt.logging.redact):
+survey invitation tokens, password-reset links, token-like path segments, secret query parameters, also in
+the Referer header (a page under /surveys/t/<token>/ sends its own URL as the referrer of its stylesheets)."""
+
+import os
+
+from gunicorn.glogging import Logger
+
+from vielfalt.logging import redact
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Workers: WEB_CONCURRENCY (gunicorn reads it by itself), each with 4 threads, so that a request waiting for
+# PostgreSQL or Redis does not hold up the others. A worker takes at most as many connections as it has
+# threads, so that keep-alive connections spread over all workers instead of piling up on the first one.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_connections = threads
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+accesslog = "-"
+errorlog = "-"
+# No user agent and no referrer in the access log: neither is needed to run the portal.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+class RedactingLogger(Logger):
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+
+logger_class = RedactingLogger

@@ -1,0 +1,246 @@
+from django import forms
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from vielfalt.models import Organisation, TargetGroup
+from vielfalt.permissions import acting_for
+
+from ..models import Commitment
+from .models import (
+    AUTHOR_ROLES,
+    PROGRAMME_ROLES,
+    ContactPerson,
+    FieldOfAction,
+    Meeting,
+    MeetingDocument,
+    PracticeEntry,
+)
+from .services import CONTACT_FIELDS, MEETING_FIELDS, PRACTICE_FIELDS
+from .uploads import MAX_BYTES
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+def fields_of_action_field(required=False):
+    return forms.MultipleChoiceField(
+        label=_("Fields of action"),
+        choices=FieldOfAction.choices,
+        required=required,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+def own_organisation_id(user, roles) -> int | None:
+    """The organisation a user most likely writes for: the first one they hold one of `roles` in."""
+    for role in roles:
+        ids = user.organisation_ids(role)
+        if ids:
+            return min(ids)
+    return None
+
+
+class OrganisationChoiceMixin:
+    """Adds an `organisation` choice of the organisations the user acts for (hidden if there is one)."""
+
+    organisation_roles = AUTHOR_ROLES
+
+    def add_organisation_field(self, user, initial=None):
+        organisations = acting_for(user, self.organisation_roles).only("pk", "name").order_by("name")
+        self.fields["organisation"] = forms.ModelChoiceField(
+            label=_("For organisation"), queryset=organisations, empty_label=None
+        )
+        self.fields["organisation"].initial = initial or own_organisation_id(user, self.organisation_roles)
+        self.order_fields(["organisation", *[name for name in self.fields if name != "organisation"]])
+
+
+class ProfileForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Organisation.Kind.choices)
+    district = forms.ChoiceField(
+        label=_("Administrative district"),
+        choices=[("", "–"), *Organisation.District.choices],
+        required=False,
+    )
+    description = forms.CharField(
+        label=_("About us"), widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=5000
+    )
+    fields_of_action = fields_of_action_field()
+    open_for_visits = forms.BooleanField(
+        label=_("Open for visits and job shadowing"),
+        required=False,
+        help_text=_("Other partners may ask to visit you or to shadow your staff."),
+    )
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
+
+
+class ContactForm(forms.ModelForm):
+    consent = forms.BooleanField(
+        label=_("This person has agreed to be listed in the partner directory with these details."),
+        required=True,
+    )
+
+    class Meta:
+        model = ContactPerson
+        fields = CONTACT_FIELDS
+
+
+class PracticeEntryForm(OrganisationChoiceMixin, forms.ModelForm):
+    target_groups = forms.MultipleChoiceField(
+        label=_("Target groups"),
+        choices=TargetGroup.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = PracticeEntry
+        fields = PRACTICE_FIELDS
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 3}),
+            "what_was_done": forms.Textarea(attrs={"rows": 8}),
+            "effort": forms.Textarea(attrs={"rows": 3}),
+            "what_worked": forms.Textarea(attrs={"rows": 3}),
+            "what_did_not_work": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, user, organisation=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organisation is None:
+            self.add_organisation_field(user)
+            organisation_id = self.data.get("organisation") or self.fields["organisation"].initial
+        else:
+            organisation_id = organisation.pk
+        try:
+            organisation_id = int(organisation_id)
+        except (TypeError, ValueError):
+            organisation_id = None
+        self.fields["contact"].queryset = ContactPerson.objects.filter(organisation_id=organisation_id)
+        self.fields["commitment"].queryset = Commitment.objects.filter(
+            agreement__partner_id=organisation_id
+        ).select_related("agreement")
+        self.fields["contact"].help_text = _("Contact persons are managed on your organisation's profile.")
+
+
+class ReturnForm(forms.Form):
+    comment = forms.CharField(
+        label=_("What should be changed"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("PDF, DOCX, ODT or XLSX, at most %(size)s.") % {"size": filesizeformat(MAX_BYTES)},
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx,.odt,.xlsx"}),
+    )
+
+
+class MeetingDocumentForm(UploadForm):
+    kind = forms.ChoiceField(label=_("Kind"), choices=MeetingDocument.Kind.choices)
+
+
+class MeetingForm(OrganisationChoiceMixin, forms.ModelForm):
+    fields_of_action = fields_of_action_field()
+    invited = forms.ModelMultipleChoiceField(
+        label=_("Invited organisations"),
+        queryset=Organisation.objects.order_by("name").only("pk", "name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only when the meeting is not open to every partner."),
+    )
+
+    class Meta:
+        model = Meeting
+        fields = MEETING_FIELDS
+        widgets = {
+            "agenda": forms.Textarea(attrs={"rows": 6}),
+            "starts_at": DateTimeInput(),
+            "ends_at": DateTimeInput(),
+            "registration_deadline": DateTimeInput(),
+        }
+
+    def __init__(self, *args, user, creating: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if creating:
+            self.add_organisation_field(user)
+            self.fields["organisation"].label = _("Host")
+        elif self.instance.pk:
+            self.fields["invited"].initial = list(self.instance.invited.values_list("pk", flat=True))
+
+
+class RegistrationForm(OrganisationChoiceMixin, forms.Form):
+    organisation_roles = PROGRAMME_ROLES
+    name = forms.CharField(label=_("Name"), max_length=200)
+    email = forms.EmailField(label=_("E-mail"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_organisation_field(user)
+        self.fields["name"].initial = user.get_full_name() or user.get_username()
+        self.fields["email"].initial = user.email
+        self.fields["name"].help_text = _("Register yourself or a colleague of your organisation.")
+
+
+class QuestionForm(OrganisationChoiceMixin, forms.Form):
+    organisation_roles = PROGRAMME_ROLES
+    title = forms.CharField(label=_("Your question"), max_length=300)
+    body = forms.CharField(
+        label=_("Details"), widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=10_000
+    )
+    fields_of_action = fields_of_action_field()
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_organisation_field(user)
+
+
+class AnswerForm(OrganisationChoiceMixin, forms.Form):
+    organisation_roles = PROGRAMME_ROLES
+    body = forms.CharField(
+        label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 5}), max_length=10_000
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_organisation_field(user)
+
+
+class MailSettingsForm(forms.Form):
+    answers = forms.BooleanField(label=_("E-mail me answers to my questions"), required=False)
+    weekly_digest = forms.BooleanField(
+        label=_("Weekly digest of new practice entries, meetings and questions"), required=False
+    )
+
+
+class PracticeFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    field = forms.ChoiceField(
+        label=_("Field of action"), choices=[("", _("all")), *FieldOfAction.choices], required=False
+    )
+    target_group = forms.ChoiceField(
+        label=_("Target group"), choices=[("", _("all")), *TargetGroup.choices], required=False
+    )
+
+
+class DirectoryFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    district = forms.ChoiceField(
+        label=_("Administrative district"),
+        choices=[("", _("all")), *Organisation.District.choices],
+        required=False,
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[("", _("all")), *Organisation.Kind.choices], required=False
+    )
+    field = forms.ChoiceField(
+        label=_("Field of action"), choices=[("", _("all")), *FieldOfAction.choices], required=False
+    )
+    visits = forms.ChoiceField(
+        label=_("Visits"),
+        choices=[("", _("all")), ("1", _("open for visits and job shadowing"))],
+        required=False,
+    )

@@ -1,0 +1,666 @@
+"""Every write of the partners' network. Each service takes a keyword-only `actor` and asks
+`vielfalt.permissions.require`; registrations take seats through the core's seat engine under the meeting's
+row lock."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vielfalt.audit import audit_record, model_changes
+from vielfalt.models import AuditEntry, Organisation, Role, User
+from vielfalt.permissions import may, organisation_ids, require
+from vielfalt.seats import Seats, fill_free_seats, seat_counts
+
+from .models import (
+    AUTHOR_ROLES,
+    PROGRAMME_ROLES,
+    Answer,
+    Attachment,
+    ContactPerson,
+    Meeting,
+    MeetingDocument,
+    NotificationSettings,
+    PartnerProfile,
+    PracticeEntry,
+    Question,
+    Registration,
+)
+from .uploads import check_document
+
+Status = PracticeEntry.Status
+
+PROFILE_FIELDS = ["description", "fields_of_action", "open_for_visits", "website"]
+ORGANISATION_FIELDS = ["kind", "district"]
+CONTACT_FIELDS = ["name", "function", "email", "phone", "open_for_visits"]
+PRACTICE_FIELDS = [
+    "title",
+    "field_of_action",
+    "target_groups",
+    "summary",
+    "what_was_done",
+    "effort",
+    "what_worked",
+    "what_did_not_work",
+    "contact",
+    "commitment",
+]
+MEETING_FIELDS = [
+    "kind",
+    "title",
+    "agenda",
+    "starts_at",
+    "ends_at",
+    "location",
+    "online_link",
+    "capacity",
+    "registration_deadline",
+    "open_to_all",
+    "fields_of_action",
+]
+QUESTION_FIELDS = ["title", "body", "fields_of_action"]
+
+
+# --- Partner directory ----------------------------------------------------------------------------------------
+
+
+def profile_of(organisation: Organisation) -> PartnerProfile:
+    profile, _created = PartnerProfile.objects.get_or_create(organisation=organisation)
+    return profile
+
+
+@transaction.atomic
+def profile_update(*, actor: User, organisation: Organisation, **fields) -> PartnerProfile:
+    """The organisation's own HR (or the ministry) edits its profile, including its kind and district."""
+    require(actor, AUTHOR_ROLES, organisation)
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    profile = profile_of(organisation)
+    org_fields = {name: fields.pop(name) for name in ORGANISATION_FIELDS if name in fields}
+    before = {name: getattr(profile, name) for name in PROFILE_FIELDS}
+    org_before = {name: getattr(organisation, name) for name in ORGANISATION_FIELDS}
+    for name, value in fields.items():
+        setattr(profile, name, value)
+    for name, value in org_fields.items():
+        setattr(organisation, name, value)
+    profile.full_clean()
+    organisation.full_clean()
+    profile.save()
+    organisation.save(update_fields=list(org_fields) or None)
+    changes = model_changes(profile, PROFILE_FIELDS, before) | model_changes(
+        organisation, ORGANISATION_FIELDS, org_before
+    )
+    if changes:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=profile,
+            organisation=organisation,
+            changes=changes,
+        )
+    return profile
+
+
+@transaction.atomic
+def contact_create(*, actor: User, organisation: Organisation, consent: bool, **fields) -> ContactPerson:
+    """List a contact person; only with the person's consent, which is recorded with its time."""
+    require(actor, AUTHOR_ROLES, organisation)
+    if not consent:
+        raise ValidationError({"consent": _("A person is listed only after agreeing to it.")})
+    contact = ContactPerson(organisation=organisation, consent_given_at=timezone.now(), **fields)
+    contact.full_clean()
+    contact.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=contact, organisation=organisation)
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor: User, contact: ContactPerson) -> None:
+    """Remove a contact person everywhere: the directory, and every practice entry that named them."""
+    require(actor, AUTHOR_ROLES, contact.organisation_id)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DELETE,
+        obj=contact,
+        organisation=contact.organisation,
+        object_repr=_("Contact person of %(organisation)s") % {"organisation": contact.organisation},
+    )
+    contact.delete()
+
+
+# --- Practice library -----------------------------------------------------------------------------------------
+
+
+def _check_practice_links(entry: PracticeEntry) -> None:
+    if entry.contact_id and entry.contact.organisation_id != entry.organisation_id:
+        raise ValidationError({"contact": _("The contact person belongs to another organisation.")})
+    if entry.commitment_id and entry.commitment.agreement.partner_id != entry.organisation_id:
+        raise ValidationError(
+            {"commitment": _("The commitment belongs to another organisation's agreement.")}
+        )
+
+
+@transaction.atomic
+def practice_create(*, actor: User, organisation: Organisation, **fields) -> PracticeEntry:
+    require(actor, AUTHOR_ROLES, organisation)
+    entry = PracticeEntry(
+        organisation=organisation, created_by=actor if isinstance(actor, User) else None, **fields
+    )
+    entry.full_clean(exclude=["search_vector"])
+    _check_practice_links(entry)
+    entry.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=entry)
+    return entry
+
+
+@transaction.atomic
+def practice_update(*, actor: User, entry: PracticeEntry, **fields) -> PracticeEntry:
+    """Authors edit drafts and returned entries; the ministry edits any entry."""
+    require(actor, AUTHOR_ROLES, entry.organisation_id)
+    entry = PracticeEntry.objects.select_for_update().get(pk=entry.pk)
+    if not entry.is_editable and not may(actor, Role.MINISTRY):
+        raise ValidationError(_("A submitted or published entry can be changed by the ministry only."))
+    before = {name: getattr(entry, name) for name in PRACTICE_FIELDS}
+    for name, value in fields.items():
+        setattr(entry, name, value)
+    entry.full_clean(exclude=["search_vector"])
+    _check_practice_links(entry)
+    entry.save()
+    changes = model_changes(entry, PRACTICE_FIELDS, before)
+    if changes:
+        audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=entry, changes=changes)
+    return entry
+
+
+# status → (statuses it may come from, roles allowed)
+TRANSITIONS = {
+    Status.SUBMITTED: ((Status.DRAFT, Status.RETURNED), AUTHOR_ROLES),
+    Status.PUBLISHED: ((Status.SUBMITTED,), (Role.MINISTRY,)),
+    Status.RETURNED: ((Status.SUBMITTED, Status.PUBLISHED), (Role.MINISTRY,)),
+    Status.DRAFT: ((Status.SUBMITTED,), AUTHOR_ROLES),  # withdraw a submission
+}
+
+
+def practice_allowed_transitions(user, entry: PracticeEntry) -> list[str]:
+    return [
+        target
+        for target, (sources, roles) in TRANSITIONS.items()
+        if entry.status in sources and may(user, roles, entry.organisation_id)
+    ]
+
+
+@transaction.atomic
+def practice_transition(*, actor: User, entry: PracticeEntry, to: str, comment: str = "") -> PracticeEntry:
+    """Draft → submitted → published, or returned with a comment (which is required)."""
+    if to not in TRANSITIONS:
+        raise ValidationError(_("Unknown status."))
+    sources, roles = TRANSITIONS[to]
+    require(actor, roles, entry.organisation_id)
+    entry = PracticeEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.status not in sources:
+        raise ValidationError(_("This entry cannot change to this status now."))
+    comment = comment.strip()
+    if to == Status.RETURNED and not comment:
+        raise ValidationError({"comment": _("Please say what should be changed.")})
+    before = entry.status
+    entry.status = to
+    if to == Status.RETURNED:
+        entry.return_comment = comment
+    if to == Status.PUBLISHED:
+        entry.published_at = timezone.now()
+        entry.return_comment = ""
+    elif to != Status.PUBLISHED:
+        entry.published_at = None
+    entry.save(update_fields=["status", "return_comment", "published_at", "updated_at"])
+    changes = {"status": [before, to]}
+    if comment:
+        changes["comment"] = comment
+    audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=entry, changes=changes)
+    return entry
+
+
+@transaction.atomic
+def attachment_add(*, actor: User, entry: PracticeEntry, upload) -> Attachment:
+    require(actor, AUTHOR_ROLES, entry.organisation_id)
+    entry = PracticeEntry.objects.select_for_update().get(pk=entry.pk)
+    if not entry.is_editable and not may(actor, Role.MINISTRY):
+        raise ValidationError(_("A submitted or published entry can be changed by the ministry only."))
+    if entry.attachments.count() >= 10:
+        raise ValidationError(_("An entry has at most 10 attachments."))
+    checked = check_document(upload)
+    attachment = Attachment(
+        entry=entry,
+        name=checked.name,
+        kind=checked.kind,
+        size=checked.size,
+        sha256=checked.sha256,
+        uploaded_by=actor if isinstance(actor, User) else None,
+    )
+    attachment.file.save(checked.sha256, ContentFile(checked.content), save=False)
+    attachment.save()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=attachment,
+        organisation=entry.organisation,
+        changes={"sha256": checked.sha256},
+    )
+    return attachment
+
+
+@transaction.atomic
+def attachment_delete(*, actor: User, attachment: Attachment) -> None:
+    entry = attachment.entry
+    require(actor, AUTHOR_ROLES, entry.organisation_id)
+    if not entry.is_editable and not may(actor, Role.MINISTRY):
+        raise ValidationError(_("A submitted or published entry can be changed by the ministry only."))
+    audit_record(
+        actor=actor, action=AuditEntry.Action.DELETE, obj=attachment, organisation=entry.organisation
+    )
+    file = attachment.file
+    attachment.delete()
+    transaction.on_commit(lambda: file.delete(save=False))
+
+
+# --- Network meetings -----------------------------------------------------------------------------------------
+
+
+def _check_meeting(meeting: Meeting) -> None:
+    errors = {}
+    if meeting.starts_at and meeting.ends_at and meeting.ends_at <= meeting.starts_at:
+        errors["ends_at"] = _("The end must be after the start.")
+    if (
+        meeting.starts_at
+        and meeting.registration_deadline
+        and meeting.registration_deadline > meeting.starts_at
+    ):
+        errors["registration_deadline"] = _("The registration deadline must not be after the start.")
+    if not meeting.location and not meeting.online_link:
+        errors["location"] = _("Please give a place or an online link.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def meeting_create(*, actor: User, host: Organisation, invited=(), **fields) -> Meeting:
+    """The ministry or a partner's HR announces a meeting, hosted by an organisation it acts for."""
+    require(actor, AUTHOR_ROLES, host)
+    meeting = Meeting(host=host, created_by=actor if isinstance(actor, User) else None, **fields)
+    meeting.full_clean()
+    _check_meeting(meeting)
+    meeting.save()
+    meeting.invited.set(invited)
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=meeting)
+    return meeting
+
+
+def _fill_free_seats(meeting: Meeting) -> list[Registration]:
+    """Promote from the waiting list in strict order (the meeting must be locked)."""
+    if meeting.is_cancelled:
+        return []
+    now = timezone.now()
+
+    def promote(registration):
+        registration.status = Registration.Status.SEATED
+        registration.promoted_at = now
+        registration.save(update_fields=["status", "promoted_at"])
+
+    waiting = meeting.registrations.filter(status=Registration.Status.WAITING).order_by("pk")
+    return fill_free_seats(_seats(meeting), waiting, promote=promote)
+
+
+def _seats(meeting: Meeting) -> Seats:
+    seated = meeting.registrations.filter(status=Registration.Status.SEATED)
+    return Seats(capacity=meeting.capacity, by_organisation=seat_counts(seated))
+
+
+def meeting_update(*, actor: User, meeting: Meeting, invited=None, **fields) -> Meeting:
+    require(actor, AUTHOR_ROLES, meeting.host_id)
+    with transaction.atomic():
+        locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+        if locked.is_cancelled:
+            raise ValidationError(_("A cancelled meeting cannot be changed."))
+        before = {name: getattr(locked, name) for name in MEETING_FIELDS}
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.full_clean()
+        _check_meeting(locked)
+        seated = locked.registrations.filter(status=Registration.Status.SEATED).count()
+        if locked.capacity < seated:
+            raise ValidationError(
+                {
+                    "capacity": _("%(count)s seats are already taken; the capacity cannot be lower.")
+                    % {"count": seated}
+                }
+            )
+        changes = model_changes(locked, MEETING_FIELDS, before)
+        if changes:
+            locked.sequence += 1
+        locked.save()
+        if invited is not None:
+            locked.invited.set(invited)
+        if changes:
+            audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=locked, changes=changes)
+        promoted = _fill_free_seats(locked)
+        _mail_on_commit([r.pk for r in promoted], "promoted")
+    return locked
+
+
+def meeting_cancel(*, actor: User, meeting: Meeting) -> Meeting:
+    require(actor, AUTHOR_ROLES, meeting.host_id)
+    with transaction.atomic():
+        locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+        if locked.is_cancelled:
+            return locked
+        locked.cancelled_at = timezone.now()
+        locked.sequence += 1
+        locked.save(update_fields=["cancelled_at", "sequence"])
+        affected = list(
+            locked.registrations.exclude(status=Registration.Status.CANCELLED).values_list("pk", flat=True)
+        )
+        Registration.objects.filter(pk__in=affected).update(
+            status=Registration.Status.CANCELLED, cancelled_at=locked.cancelled_at
+        )
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=locked,
+            changes={"cancelled": ["", str(locked.cancelled_at)], "registrations_cancelled": len(affected)},
+        )
+        _mail_on_commit(affected, "meeting_cancelled")
+    return locked
+
+
+def may_register(user, meeting: Meeting, organisation: Organisation | int) -> bool:
+    organisation_id = organisation if isinstance(organisation, int) else organisation.pk
+    if not may(user, PROGRAMME_ROLES, organisation_id):
+        return False
+    if meeting.open_to_all or organisation_id == meeting.host_id:
+        return True
+    return meeting.invited.filter(pk=organisation_id).exists()
+
+
+def registration_create(
+    *,
+    actor: User,
+    meeting: Meeting,
+    organisation: Organisation,
+    name: str,
+    email: str,
+    user: User | None = None,
+) -> Registration:
+    """Register oneself or a colleague of an organisation one acts for: a seat while there is one, else the
+    waiting list. The meeting's row lock serialises every registration and cancellation."""
+    require(actor, PROGRAMME_ROLES, organisation)
+    with transaction.atomic():
+        locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+        if locked.is_cancelled:
+            raise ValidationError(_("This meeting has been cancelled."))
+        if timezone.now() > locked.registration_deadline:
+            raise ValidationError(_("The registration deadline has passed."))
+        if not may_register(actor, locked, organisation):
+            raise PermissionDenied(_("Your organisation is not invited to this meeting."))
+        email = email.strip().lower()
+        if locked.registrations.exclude(status=Registration.Status.CANCELLED).filter(email=email).exists():
+            raise ValidationError({"email": _("This person is already registered.")})
+        seats = _seats(locked)
+        status = Registration.Status.SEATED if seats.fits(organisation.pk) else Registration.Status.WAITING
+        registration = Registration(
+            meeting=locked,
+            organisation=organisation,
+            name=name.strip(),
+            email=email,
+            user=user,
+            status=status,
+            registered_by=actor if isinstance(actor, User) else None,
+        )
+        registration.full_clean()
+        try:
+            with transaction.atomic():
+                registration.save()
+        except IntegrityError as error:
+            raise ValidationError({"email": _("This person is already registered.")}) from error
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=registration,
+            organisation=organisation,
+            object_repr=_("Registration for %(meeting)s") % {"meeting": locked},
+            changes={"status": status},
+        )
+        _mail_on_commit([registration.pk], "registered")
+    return registration
+
+
+def registration_cancel(*, actor: User, registration: Registration) -> list[Registration]:
+    """Cancel a registration (its organisation or the host); a freed seat goes to the first waiting."""
+    with transaction.atomic():
+        meeting = Meeting.objects.select_for_update().get(pk=registration.meeting_id)
+        registration = Registration.objects.get(pk=registration.pk)
+        if not (
+            may(actor, PROGRAMME_ROLES, registration.organisation_id)
+            or may(actor, AUTHOR_ROLES, meeting.host_id)
+        ):
+            raise PermissionDenied(_("You may not cancel this registration."))
+        if registration.status == Registration.Status.CANCELLED:
+            raise ValidationError(_("This registration has already been cancelled."))
+        was_seated = registration.status == Registration.Status.SEATED
+        before = registration.status
+        registration.status = Registration.Status.CANCELLED
+        registration.cancelled_at = timezone.now()
+        registration.save(update_fields=["status", "cancelled_at"])
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=registration,
+            organisation=registration.organisation,
+            changes={"status": [before, registration.status]},
+        )
+        promoted = _fill_free_seats(meeting) if was_seated else []
+        _mail_on_commit([registration.pk], "cancelled")
+        _mail_on_commit([r.pk for r in promoted], "promoted")
+    return promoted
+
+
+def may_read_documents(user, meeting: Meeting) -> bool:
+    """The host, the ministry and organisations with a confirmed seat read minutes and materials."""
+    if may(user, AUTHOR_ROLES, meeting.host_id):
+        return True
+    ids = organisation_ids(user, PROGRAMME_ROLES)
+    registered = meeting.registrations.filter(status=Registration.Status.SEATED)
+    return registered.exists() if ids is None else registered.filter(organisation_id__in=ids).exists()
+
+
+@transaction.atomic
+def meeting_document_add(*, actor: User, meeting: Meeting, kind: str, upload) -> MeetingDocument:
+    require(actor, AUTHOR_ROLES, meeting.host_id)
+    checked = check_document(upload)
+    document = MeetingDocument(
+        meeting=meeting,
+        kind=kind,
+        name=checked.name,
+        file_type=checked.kind,
+        size=checked.size,
+        sha256=checked.sha256,
+        uploaded_by=actor if isinstance(actor, User) else None,
+    )
+    document.full_clean(exclude=["file"])
+    document.file.save(checked.sha256, ContentFile(checked.content), save=False)
+    document.save()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=document,
+        organisation=meeting.host,
+        changes={"sha256": checked.sha256},
+    )
+    return document
+
+
+def participants_pdf_job(*, actor: User, meeting: Meeting):
+    from vielfalt.jobs import job_enqueue
+
+    from .tasks import task_render_participants
+
+    require(actor, AUTHOR_ROLES, meeting.host_id)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.EXPORT,
+        obj=meeting,
+        object_repr=_("Participants of %(meeting)s") % {"meeting": meeting},
+    )
+    return job_enqueue(
+        task=task_render_participants,
+        kind="network.participants",
+        description=_("Participants list: %(meeting)s") % {"meeting": meeting},
+        requested_by=actor,
+        organisation=meeting.host,
+        meeting_id=meeting.pk,
+    )
+
+
+def _mail_on_commit(registration_ids: list[int], event: str) -> None:
+    if not registration_ids:
+        return
+    from .tasks import task_send_registration_mails
+
+    transaction.on_commit(
+        lambda: task_send_registration_mails.delay(registration_ids=list(registration_ids), event=event)
+    )
+
+
+# --- Questions to the network ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def question_ask(*, actor: User, organisation: Organisation, **fields) -> Question:
+    require(actor, PROGRAMME_ROLES, organisation)
+    question = Question(
+        organisation=organisation, asked_by=actor if isinstance(actor, User) else None, **fields
+    )
+    question.full_clean()
+    question.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=question)
+    return question
+
+
+@transaction.atomic
+def answer_create(*, actor: User, question: Question, organisation: Organisation, body: str) -> Answer:
+    require(actor, PROGRAMME_ROLES, organisation)
+    answer = Answer(
+        question=question,
+        organisation=organisation,
+        author=actor if isinstance(actor, User) else None,
+        body=body.strip(),
+    )
+    answer.full_clean()
+    answer.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=answer, organisation=organisation)
+    from .tasks import task_send_answer_mail
+
+    transaction.on_commit(lambda: task_send_answer_mail.delay(answer_id=answer.pk))
+    return answer
+
+
+def may_mark_helpful(user, question: Question) -> bool:
+    return bool(user.is_authenticated and question.asked_by_id == user.pk) or may(
+        user, AUTHOR_ROLES, question.organisation_id
+    )
+
+
+@transaction.atomic
+def answer_mark_helpful(*, actor: User, question: Question, answer: Answer | None) -> Question:
+    """The asker (or the asking organisation's HR) marks the answer that helped; None takes the mark back."""
+    if actor is None:
+        raise TypeError("A service that changes data needs an actor.")
+    if not (getattr(actor, "is_system", False) or may_mark_helpful(actor, question)):
+        raise PermissionDenied(_("Only the asker marks the helpful answer."))
+    question = Question.objects.select_for_update().get(pk=question.pk)
+    if answer is not None and answer.question_id != question.pk:
+        raise ValidationError(_("This answer belongs to another question."))
+    question.helpful_answer = answer
+    question.save(update_fields=["helpful_answer"])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CHANGE,
+        obj=question,
+        changes={"helpful_answer": answer.pk if answer else ""},
+    )
+    return question
+
+
+@transaction.atomic
+def question_to_practice(*, actor: User, question: Question) -> PracticeEntry:
+    """The ministry turns a good thread into a draft practice entry of the organisation whose answer helped
+    (else the asking one), to edit and publish."""
+    require(actor, Role.MINISTRY)
+    question = Question.objects.select_for_update().select_related("helpful_answer").get(pk=question.pk)
+    if question.practice_entry_id:
+        return question.practice_entry
+    answers = list(question.answers.select_related("organisation"))
+    if not answers:
+        raise ValidationError(_("A question without answers cannot become a practice entry."))
+    helpful = question.helpful_answer
+    organisation_id = helpful.organisation_id if helpful else question.organisation_id
+    ordered = ([helpful] if helpful else []) + [a for a in answers if not helpful or a.pk != helpful.pk]
+    body = "\n\n".join(f"{a.organisation.name}: {a.body}" for a in ordered)
+    entry = practice_create(
+        actor=actor,
+        organisation=Organisation.objects.get(pk=organisation_id),
+        title=question.title[:200],
+        field_of_action=(question.fields_of_action or ["sensitisation"])[0],
+        summary=(question.body or question.title)[:1000],
+        what_was_done=body[:20_000],
+    )
+    question.practice_entry = entry
+    question.save(update_fields=["practice_entry"])
+    return entry
+
+
+# --- E-mail settings ------------------------------------------------------------------------------------------
+
+
+def mail_settings_of(user: User) -> NotificationSettings:
+    settings, _created = NotificationSettings.objects.get_or_create(user=user)
+    return settings
+
+
+@transaction.atomic
+def mail_settings_update(
+    *, actor: User, user: User, answers: bool, weekly_digest: bool
+) -> NotificationSettings:
+    if actor is None:
+        raise TypeError("A service that changes data needs an actor.")
+    if not (getattr(actor, "is_system", False) or actor.pk == user.pk):
+        raise PermissionDenied(_("You may change only your own e-mail settings."))
+    settings = mail_settings_of(user)
+    settings.answers = answers
+    settings.weekly_digest = weekly_digest
+    settings.save(update_fields=["answers", "weekly_digest"])
+    return settings
+
+
+@dataclass(frozen=True)
+class Unsubscribed:
+    user: User
+    kind: str
+
+
+def unsubscribe(*, token: str) -> Unsubscribed:
+    """One-click unsubscribe without logging in: the signed token is the actor's proof."""
+    from .mail import read_unsubscribe_token
+
+    user, kind = read_unsubscribe_token(token)
+    settings = mail_settings_of(user)
+    setattr(settings, kind, False)
+    settings.save(update_fields=[kind])
+    audit_record(
+        actor=user,
+        action=AuditEntry.Action.CHANGE,
+        obj=settings,
+        organisation=None,
+        changes={kind: ["True", "False"]},
+    )
+    return Unsubscribed(user=user, kind=kind)

@@ -1,0 +1,83 @@
+"""The respondents' credentials: a link token (256 bits, for e-mail and QR codes) and a short code to type
+from paper. Both are stored only as hashes; the code's hash is keyed with the portal's secret, because 60 bits
+could otherwise be tried offline by whoever reads the database.
+
+Codes are 12 characters of Crockford's base32 (no I, L, O, U), shown in groups of four: 32¹² = 2⁶⁰. Typing is
+forgiving: case, spaces and dashes do not matter, and O, I and L are read as 0, 1 and 1."""
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.utils.encoding import force_bytes
+
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def _keys(purpose: str) -> list[bytes]:
+    secrets_ = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [
+        hashlib.sha256(force_bytes(f"vielfalt.surveys.{purpose}:{secret}")).digest() for secret in secrets_
+    ]
+
+
+def normalise_code(typed: str) -> str | None:
+    """The code as stored (12 characters, no separators), or None if it cannot be one."""
+    code = "".join(typed.split()).replace("-", "").upper().translate(_READ_AS)
+    if len(code) != CODE_LENGTH or any(char not in CODE_ALPHABET for char in code):
+        return None
+    return code
+
+
+def code_hash(code: str) -> str:
+    """The keyed hash of a normalised code (with the current secret)."""
+    return hmac.new(_keys("code")[0], code.encode(), hashlib.sha256).hexdigest()
+
+
+def code_hashes(code: str) -> list[str]:
+    """The code's hash under the current and every fallback secret (a rotated secret keeps codes working)."""
+    return [hmac.new(key, code.encode(), hashlib.sha256).hexdigest() for key in _keys("code")]
+
+
+def new_code() -> tuple[str, str]:
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return code, code_hash(code)
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def seal(fields: dict) -> str:
+    """AES-GCM with a random nonce under the current key (Fernet would carry the time of sealing in clear)."""
+    nonce = secrets.token_bytes(12)
+    data = AESGCM(_keys("held-answer")[0]).encrypt(
+        nonce, json.dumps(fields, separators=(",", ":")).encode(), None
+    )
+    return base64.b64encode(nonce + data).decode()
+
+
+def unseal(sealed: str) -> dict:
+    raw = base64.b64decode(sealed)
+    for key in _keys("held-answer"):
+        try:
+            return json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], None))
+        except InvalidTag:
+            continue
+    raise ValueError("A held answer cannot be decrypted with the portal's secrets (a secret rotated away).")

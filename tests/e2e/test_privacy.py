@@ -1,0 +1,67 @@
+"""The data protection pages in Chromium, checked by axe-core: the record of processing (ministry), the retention
+periods (administrator), HR's access export of one employee, and the certificate check after the purge."""
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from tests.conftest import axe_violations, browser_login
+from trainings.models import Certificate
+from vielfalt.models import Employee, User
+from vielfalt.permissions import SYSTEM
+from vielfalt.programme.privacy import purge
+from vielfalt.services import employee_deactivate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
+
+
+def check(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"privacy-{name}.png"), full_page=True)
+    assert axe_violations(page) == [], name
+
+
+def test_privacy_pages(live_server, page, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", password="demo-password-1")
+    base = live_server.url
+    person = Employee.objects.filter(
+        organisation__slug="duisburg", enrolments__certificate__isnull=False
+    ).first()
+
+    browser_login(page, live_server, User.objects.get(username="ministerium"))
+    page.goto(f"{base}/")
+    page.get_by_role("link", name="Verarbeitungsverzeichnis").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Verzeichnis von Verarbeitungstätigkeiten"
+    check(page, "record")
+
+    page.context.clear_cookies()
+    browser_login(page, live_server, User.objects.get(username="admin"))
+    page.goto(f"{base}/privacy/retention/")
+    assert page.locator("#retention-periods tbody tr").count() == 4
+    check(page, "retention")
+
+    page.context.clear_cookies()
+    browser_login(page, live_server, User.objects.get(username="hr-duisburg"))
+    page.goto(f"{base}/employees/{person.pk}/")
+    page.get_by_role("link", name="Alles, was das Portal über diese Person speichert (Art. 15 DSGVO)").click()
+    page.wait_for_load_state()
+    assert person.last_name in page.locator("main").inner_text()
+    check(page, "access")
+
+    code = Certificate.objects.get(enrolment__employee=person).code
+    name = person.full_name
+    employee_deactivate(actor=SYSTEM, employee=person)
+    purge(actor=SYSTEM, now=timezone.now() + timezone.timedelta(days=4 * 365))
+    page.context.clear_cookies()
+    page.goto(f"{base}/trainings/verify/{code}/")
+    assert page.locator("#certificate-name").inner_text() == "Nach Ablauf der Löschfrist entfernt"
+    page.fill("#id_name", name)
+    page.get_by_role("button", name="Namen prüfen").click()
+    page.wait_for_load_state()
+    assert "ist der Name" in page.locator("#name-check-result").inner_text()
+    check(page, "verify-after-purge")

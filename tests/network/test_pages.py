@@ -1,0 +1,96 @@
+"""Every page of the network renders for each role, and other organisations' objects answer 404."""
+
+import pytest
+from django.urls import reverse
+
+from partnerships.network import services
+from partnerships.network.models import PracticeEntry
+from vielfalt.permissions import SYSTEM
+
+from .conftest import make_entry, make_meeting
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def network(duisburg, oberhausen, ministry, hr_duisburg):
+    entry = make_entry(duisburg)
+    draft = make_entry(duisburg, status=PracticeEntry.Status.DRAFT, title="Entwurf")
+    meeting = make_meeting(ministry)
+    question = services.question_ask(
+        actor=hr_duisburg,
+        organisation=duisburg,
+        title="Wie habt ihr das mit dem Personalrat vereinbart?",
+        body="",
+    )
+    services.answer_create(
+        actor=SYSTEM, question=question, organisation=oberhausen, body="Mit einer Dienstvereinbarung."
+    )
+    services.contact_create(
+        actor=SYSTEM,
+        organisation=duisburg,
+        consent=True,
+        name="Dana Demir",
+        function="Integrationsbeauftragte",
+        email="dana@example.org",
+    )
+    return {"entry": entry, "draft": draft, "meeting": meeting, "question": question}
+
+
+def page_urls(network, duisburg):
+    return [
+        reverse("network:index"),
+        reverse("network:partner_list"),
+        reverse("network:partner_list")
+        + "?q=duis&district=duesseldorf&kind=city&field=sensitisation&visits=1",
+        reverse("network:partner_detail", args=[duisburg.slug]),
+        reverse("network:practice_list"),
+        reverse("network:practice_list") + "?q=Bewerbung&field=anonymised_applications&target_group=trainee",
+        network["entry"].get_absolute_url(),
+        reverse("network:meeting_list"),
+        reverse("network:meeting_list") + "?past=1",
+        network["meeting"].get_absolute_url(),
+        reverse("network:meeting_ics", args=[network["meeting"].pk]),
+        reverse("network:question_list"),
+        reverse("network:question_list") + "?show=open",
+        network["question"].get_absolute_url(),
+        reverse("network:question_create"),
+        reverse("network:mail_settings"),
+    ]
+
+
+@pytest.mark.parametrize("who", ["hr_duisburg", "hr_oberhausen", "staff", "organiser_oberhausen"])
+def test_pages_render_for_every_role(client, request, network, duisburg, who):
+    client.force_login(request.getfixturevalue(who))
+    for url in page_urls(network, duisburg):
+        assert client.get(url).status_code == 200, url
+
+
+def test_author_pages(client, network, duisburg, hr_duisburg, staff):
+    for user in (hr_duisburg, staff):
+        client.force_login(user)
+        for url in [
+            reverse("network:practice_create"),
+            reverse("network:practice_edit", args=[network["draft"].pk]),
+            network["draft"].get_absolute_url(),
+            reverse("network:profile_edit", args=[duisburg.slug]),
+        ]:
+            assert client.get(url).status_code == 200, url
+
+
+def test_other_organisations_pages_answer_404(client, network, duisburg, hr_oberhausen, organiser_oberhausen):
+    for user in (hr_oberhausen, organiser_oberhausen):
+        client.force_login(user)
+        for url in [
+            network["draft"].get_absolute_url(),
+            reverse("network:practice_edit", args=[network["draft"].pk]),
+            reverse("network:profile_edit", args=[duisburg.slug]),
+            reverse("network:meeting_edit", args=[network["meeting"].pk]),
+        ]:
+            assert client.get(url).status_code == 404, url
+
+
+def test_anonymous_users_are_sent_to_the_login(client, network):
+    response = client.get(reverse("network:practice_list"))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]

@@ -1,0 +1,280 @@
+"""The practice library: workflow, who sees what, attachments checked by content, German full-text search."""
+
+import hashlib
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.urls import reverse
+
+from partnerships.network import selectors, services
+from partnerships.network.models import FieldOfAction, PracticeEntry
+from partnerships.network.selectors import practice_search, practice_snippets
+from vielfalt.models import AuditEntry
+from vielfalt.permissions import SYSTEM
+
+from .conftest import docx_bytes, make_entry, odt_bytes, pdf_bytes, upload, xlsx_bytes, zip_bytes
+
+Status = PracticeEntry.Status
+pytestmark = pytest.mark.django_db
+
+
+# --- Workflow and visibility ----------------------------------------------------------------------------------
+
+
+def test_draft_submitted_published(hr_duisburg, hr_oberhausen, staff, duisburg):
+    entry = services.practice_create(
+        actor=hr_duisburg,
+        organisation=duisburg,
+        title="Gemeinsame Schulung mit Oberhausen",
+        field_of_action=FieldOfAction.JOINT_TRAINING,
+        summary="Kurz",
+        what_was_done="Lang",
+    )
+    assert entry.status == Status.DRAFT
+    assert list(PracticeEntry.objects.visible_to(hr_oberhausen)) == []
+    assert list(PracticeEntry.objects.visible_to(staff)) == [entry]
+
+    services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
+    with pytest.raises(PermissionDenied):
+        services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.PUBLISHED)
+    services.practice_transition(actor=staff, entry=entry, to=Status.PUBLISHED)
+    entry.refresh_from_db()
+    assert entry.status == Status.PUBLISHED
+    assert entry.published_at is not None
+    assert list(PracticeEntry.objects.visible_to(hr_oberhausen)) == [entry]
+    assert AuditEntry.objects.filter(object_id=str(entry.pk), action=AuditEntry.Action.CHANGE).count() == 2
+
+
+def test_return_needs_a_comment_and_hides_the_entry_again(hr_duisburg, hr_oberhausen, staff, duisburg):
+    entry = make_entry(duisburg, status=Status.SUBMITTED)
+    with pytest.raises(ValidationError):
+        services.practice_transition(actor=staff, entry=entry, to=Status.RETURNED, comment="  ")
+    services.practice_transition(
+        actor=staff, entry=entry, to=Status.RETURNED, comment="Bitte Kosten ergänzen."
+    )
+    entry.refresh_from_db()
+    assert (entry.status, entry.return_comment) == (Status.RETURNED, "Bitte Kosten ergänzen.")
+    assert list(PracticeEntry.objects.visible_to(hr_oberhausen)) == []
+    assert list(PracticeEntry.objects.visible_to(hr_duisburg)) == [entry]
+    # The author edits the returned entry and submits it again.
+    services.practice_update(actor=hr_duisburg, entry=entry, effort="Zwei Personentage")
+    services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
+
+
+def test_authors_write_only_for_their_organisation(hr_oberhausen, duisburg):
+    with pytest.raises(PermissionDenied):
+        services.practice_create(
+            actor=hr_oberhausen,
+            organisation=duisburg,
+            title="x",
+            field_of_action="sensitisation",
+            summary="s",
+            what_was_done="w",
+        )
+    with pytest.raises(TypeError):
+        services.practice_create(
+            actor=None,
+            organisation=duisburg,
+            title="x",
+            field_of_action="sensitisation",
+            summary="s",
+            what_was_done="w",
+        )
+
+
+def test_published_entry_is_changed_by_the_ministry_only(hr_duisburg, staff, duisburg):
+    entry = make_entry(duisburg)
+    with pytest.raises(ValidationError):
+        services.practice_update(actor=hr_duisburg, entry=entry, title="Neu")
+    services.practice_update(actor=staff, entry=entry, title="Neu")
+
+
+def test_another_organisations_draft_and_its_attachment_answer_404(
+    client, hr_duisburg, hr_oberhausen, duisburg
+):
+    entry = make_entry(duisburg, status=Status.DRAFT)
+    attachment = services.attachment_add(
+        actor=hr_duisburg, entry=entry, upload=upload("plan.pdf", pdf_bytes())
+    )
+    client.force_login(hr_oberhausen)
+    for url in [
+        entry.get_absolute_url(),
+        reverse("network:practice_edit", args=[entry.pk]),
+        reverse("network:attachment_download", args=[entry.pk, attachment.pk]),
+    ]:
+        assert client.get(url).status_code == 404, url
+    assert (
+        client.post(reverse("network:practice_transition", args=[entry.pk]), {"to": "submitted"}).status_code
+        == 404
+    )
+    client.force_login(hr_duisburg)
+    response = client.get(reverse("network:attachment_download", args=[entry.pk, attachment.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == pdf_bytes()
+
+
+def test_returning_through_the_page(client, staff, duisburg):
+    entry = make_entry(duisburg, status=Status.SUBMITTED)
+    client.force_login(staff)
+    url = reverse("network:practice_transition", args=[entry.pk])
+    assert client.post(url, {"to": "returned", "comment": ""}).status_code == 400
+    assert client.post(url, {"to": "returned", "comment": "Bitte Quellen nennen."}).status_code == 302
+    entry.refresh_from_db()
+    assert entry.status == Status.RETURNED
+
+
+def test_creating_through_the_page(client, hr_duisburg, duisburg):
+    client.force_login(hr_duisburg)
+    response = client.post(
+        reverse("network:practice_create"),
+        {
+            "organisation": duisburg.pk,
+            "title": "Mentoring für Auszubildende",
+            "field_of_action": "recruitment",
+            "target_groups": ["trainee"],
+            "summary": "Mentoring",
+            "what_was_done": "Tandems",
+        },
+    )
+    entry = PracticeEntry.objects.get()
+    assert response.status_code == 302
+    assert (entry.organisation, entry.status, entry.target_groups) == (duisburg, Status.DRAFT, ["trainee"])
+
+
+# --- Attachments ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "kind"),
+    [
+        ("bericht.pdf", pdf_bytes, "pdf"),
+        ("Ablauf.docx", docx_bytes, "docx"),
+        ("ablauf.odt", odt_bytes, "odt"),
+        ("Kosten.xlsx", xlsx_bytes, "xlsx"),
+    ],
+)
+def test_accepted_documents_are_stored_with_their_hash(hr_duisburg, duisburg, name, make, kind):
+    entry = make_entry(duisburg, status=Status.DRAFT)
+    content = make()
+    attachment = services.attachment_add(actor=hr_duisburg, entry=entry, upload=upload(name, content))
+    assert (attachment.kind, attachment.size) == (kind, len(content))
+    assert attachment.sha256 == hashlib.sha256(content).hexdigest()
+    with attachment.file.open("rb") as handle:
+        assert handle.read() == content
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("x.pdf", b"<html><script>alert(1)</script></html>"),
+        ("x.pdf", b"%PDF-1.4\n<html><script>alert(1)</script></html>\n%%EOF\n"),
+        ("x.docx", zip_bytes({"word/document.xml": b"<w/>"})),
+        ("x.odt", zip_bytes({"mimetype": b"text/html", "content.xml": b"<x/>"}, first="mimetype")),
+        ("x.xlsx", b"PK\x03\x04 not really a zip"),
+        ("x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>'),
+        ("empty.pdf", b""),
+    ],
+)
+def test_refused_documents(hr_duisburg, duisburg, name, content):
+    entry = make_entry(duisburg, status=Status.DRAFT)
+    with pytest.raises(ValidationError):
+        services.attachment_add(actor=hr_duisburg, entry=entry, upload=upload(name, content))
+    assert entry.attachments.count() == 0
+
+
+def test_zip_bomb_and_large_files_are_refused(hr_duisburg, duisburg, settings):
+    entry = make_entry(duisburg, status=Status.DRAFT)
+    bomb = zip_bytes(
+        {
+            "[Content_Types].xml": b"wordprocessingml.document.main+xml",
+            "word/document.xml": b"<w/>" + b" " * (120 * 1024 * 1024),
+        }
+    )
+    with pytest.raises(ValidationError) as error:
+        services.attachment_add(actor=hr_duisburg, entry=entry, upload=upload("bomb.docx", bomb))
+    assert error.value.code == "too_large"
+    big = b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024) + b"\n%%EOF\n"
+    with pytest.raises(ValidationError) as error:
+        services.attachment_add(actor=hr_duisburg, entry=entry, upload=upload("big.pdf", big))
+    assert error.value.code == "too_large"
+
+
+def test_upload_through_the_page_shows_the_error(client, hr_duisburg, duisburg):
+    entry = make_entry(duisburg, status=Status.DRAFT)
+    client.force_login(hr_duisburg)
+    url = reverse("network:attachment_upload", args=[entry.pk])
+    response = client.post(url, {"file": upload("evil.pdf", b"<html></html>")})
+    assert response.status_code == 400
+    assert "DOCX" in response.content.decode()
+    response = client.post(url, {"file": upload("../../etc/plan.pdf", pdf_bytes())})
+    assert response.status_code == 302
+    assert entry.attachments.get().name == "plan.pdf"
+
+
+# --- Search ---------------------------------------------------------------------------------------------------
+
+
+def test_german_stemming_finds_inflected_words(postgres, duisburg, oberhausen):
+    authority = make_entry(
+        duisburg, title="Beratung in der Ausländerbehörde", what_was_done="Wartezeiten sanken."
+    )
+    course = make_entry(
+        oberhausen,
+        title="Sensibilisierung",
+        field_of_action=FieldOfAction.SENSITISATION,
+        summary="Eine gemeinsame Schulung mit Duisburg.",
+        what_was_done="Drei Module.",
+    )
+    entries = PracticeEntry.objects.published()
+    assert list(practice_search(entries, "Ausländerbehörden")) == [authority]
+    assert list(practice_search(entries, "Schulungen")) == [course]
+    assert list(practice_search(entries, "anonymisierte Bewerbungsverfahren")) == [authority]
+
+
+def test_title_ranks_above_body_and_snippets_are_escaped(postgres, duisburg):
+    body_hit = make_entry(
+        duisburg, title="Bericht", summary="Kurz", what_was_done="Kosten & <i>Mentoring</i>"
+    )
+    title_hit = make_entry(duisburg, title="Mentoring für Auszubildende", what_was_done="Tandems")
+    found = list(practice_search(PracticeEntry.objects.published(), "Mentoring"))
+    assert found == [title_hit, body_hit]
+    snippets = practice_snippets(found, "Mentoring")
+    assert snippets[body_hit.pk].startswith("Kurz Kosten &amp;")
+    assert "<mark>Mentoring</mark>" in snippets[body_hit.pk]
+    assert "<i>" not in snippets[body_hit.pk]
+
+
+def test_without_postgres_the_search_is_a_contains_search(db, duisburg, monkeypatch):
+    entry = make_entry(duisburg, title="Anonymisierte Bewerbungsverfahren")
+    monkeypatch.setattr(selectors, "full_text", lambda: False)
+    assert list(practice_search(PracticeEntry.objects.published(), "bewerbungs")) == [entry]
+    assert practice_snippets([entry], "bewerbungs") == {}
+
+
+def test_search_page_highlights(client, postgres, hr_oberhausen, duisburg):
+    make_entry(duisburg)
+    client.force_login(hr_oberhausen)
+    response = client.get(reverse("network:practice_list"), {"q": "anonymisierte Bewerbungsverfahren"})
+    content = response.content.decode()
+    assert "Anonymisierte Bewerbungsverfahren in der Stadtverwaltung" in content
+    assert "<mark>" in content
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_practice_list_queries_do_not_grow(client, hr_oberhausen, duisburg, django_assert_num_queries, count):
+    for number in range(count):
+        make_entry(duisburg, title=f"Anonymisierte Bewerbungsverfahren {number}")
+    make_entry(duisburg, title="Entwurf", status=Status.DRAFT)
+    client.force_login(hr_oberhausen)
+    client.get(reverse("network:practice_list"))  # warm the session
+    # session, user, roles, in-progress list, count, page, and on PostgreSQL the snippets
+    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 6):
+        response = client.get(reverse("network:practice_list"), {"q": "Bewerbungsverfahren"})
+    assert response.status_code == 200
+    assert response.content.decode().count('class="card mb-3"') == count
+
+
+def test_system_actor_is_allowed(duisburg):
+    assert make_entry(duisburg, status=Status.DRAFT, title="System").created_by is None
+    assert SYSTEM.is_system

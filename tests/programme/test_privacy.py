@@ -1,0 +1,400 @@
+"""Data protection operations on the demo data: the retention purge (with the clock moved forward), the Art. 15
+export (checked against every row that refers to the employee), the Art. 30 record, and their pages."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+from django.db import DatabaseError, connection, models, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from surveys.models import Campaign, Invitation, Response
+from surveys.services import invitation_counts
+from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, hr_user
+from tests.helpers import pdf_text
+from trainings.models import Certificate, Enrolment
+from trainings.selectors import report_by_date, trained_by_target_group
+from vielfalt.audit import audit_record
+from vielfalt.models import AuditEntry, Employee, Job, Role, User
+from vielfalt.permissions import SYSTEM
+from vielfalt.privacy import PSEUDONYM_PREFIX, audit_pseudonymise
+from vielfalt.programme.privacy import access_export, processing_record, purge
+from vielfalt.services import employee_deactivate
+
+pytestmark = pytest.mark.django_db
+
+LATER = timedelta(days=4 * 365)
+
+
+@pytest.fixture
+def demo(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", password="demo-password-1")
+
+
+def certified_employee() -> Employee:
+    return Employee.objects.filter(
+        organisation__slug="duisburg", enrolments__certificate__isnull=False
+    ).first()
+
+
+def report_figures():
+    admin = User.objects.get(username="admin")
+    return (
+        [(row.pk, row.seated_count, row.waiting_count, row.no_shows) for row in report_by_date(admin)],
+        trained_by_target_group(),
+    )
+
+
+# --- Purge ---------------------------------------------------------------------------------------------------
+
+
+def test_purge_pseudonymises_inactive_employees_and_keeps_the_figures(
+    demo, django_capture_on_commit_callbacks
+):
+    person = certified_employee()
+    certificate = Certificate.objects.get(enrolment__employee=person)
+    printed_name = certificate.holder_name
+    still_active = Employee.objects.filter(organisation__slug="duisburg", is_active=True).exclude(
+        pk=person.pk
+    )[0]
+    employee_deactivate(actor=SYSTEM, employee=person)
+    figures = report_figures()
+    now = timezone.now() + LATER
+
+    expected = purge(actor=SYSTEM, now=now, dry_run=True)
+    assert expected["employees"] == 1
+    assert expected["certificates"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = purge(actor=SYSTEM, now=now)
+    assert counts == expected
+
+    person.refresh_from_db()
+    assert person.first_name == "–"
+    assert person.last_name.startswith(PSEUDONYM_PREFIX)
+    assert person.personnel_number == person.last_name
+    assert person.email == ""
+    assert person.pseudonymised_at == now
+    still_active.refresh_from_db()
+    assert still_active.pseudonymised_at is None
+    assert not still_active.last_name.startswith(PSEUDONYM_PREFIX)
+
+    # The training report's counts are the same; the certificate still verifies, the printed name too.
+    assert report_figures() == figures
+    assert Enrolment.objects.filter(employee=person).count() >= 1
+    certificate.refresh_from_db()
+    assert certificate.holder_name == ""
+    assert certificate.code and not certificate.file
+    client_response = _verify(certificate.code, printed_name)
+    assert "Der eingegebene Name ist der Name, auf den" in client_response
+    assert "Der eingegebene Name ist nicht der Name" in _verify(certificate.code, "Somebody Else")
+
+    # One audit entry with the counts, and nothing names the person any more.
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.PURGE)
+    assert entry.changes == counts
+    assert entry.actor_name == "system"
+    about = AuditEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Employee), object_id=str(person.pk)
+    )
+    assert about.exists()
+    for old in about:
+        assert old.pseudonymised_at == now
+        assert printed_name.split()[-1] not in old.object_repr + json.dumps(old.changes)
+
+    # A second run finds nothing left but the first run's own entry (written today, older than the audit period
+    # by the moved clock).
+    assert purge(actor=SYSTEM, now=now, dry_run=True) == {
+        "employees": 0,
+        "certificates": 0,
+        "invitations": 0,
+        "jobs": 0,
+        "audit_entries": 1,
+    }
+
+
+def _verify(code: str, name: str) -> str:
+    from django.test import Client
+
+    return Client().post(reverse("trainings:verify", args=[code]), {"name": name}).content.decode()
+
+
+def test_purge_leaves_recently_trained_and_recently_changed_employees(demo):
+    person = certified_employee()
+    employee_deactivate(actor=SYSTEM, employee=person)
+    # Within the period after the deactivation: nothing happens.
+    assert purge(actor=SYSTEM, now=timezone.now() + timedelta(days=30), dry_run=True)["employees"] == 0
+
+
+def test_purge_deletes_token_hashes_and_stamps_of_closed_campaigns_and_keeps_the_counts(demo):
+    campaign = Campaign.objects.get(status=Campaign.Status.CLOSED)
+    counts_before = invitation_counts(campaign=campaign)
+    answers = Response.objects.filter(campaign=campaign).count()
+    purge(actor=SYSTEM, now=timezone.now())
+    invitations = Invitation.objects.filter(campaign=campaign)
+    assert invitations.count() == counts_before["invited"]
+    assert all(invitation.token_hash.startswith("deleted:") for invitation in invitations)
+    assert not invitations.filter(sent_at__isnull=False).exists()
+    assert not invitations.filter(reminded_at__isnull=False).exists()
+    counts_after = invitation_counts(campaign=campaign)
+    assert (counts_after["invited"], counts_after["answered"]) == (
+        counts_before["invited"],
+        counts_before["answered"],
+    )
+    assert Response.objects.filter(campaign=campaign).count() == answers
+
+
+def test_purge_deletes_old_job_files(db, settings, django_capture_on_commit_callbacks):
+    from vielfalt.jobs import job_store_result
+
+    old = Job.objects.create(kind="export")
+    job_store_result(job_id=old.pk, content=b"Name;Vorname\nMuster;Max\n", file_name="export.csv")
+    fresh = Job.objects.create(kind="export")
+    old.refresh_from_db()
+    path = old.result_file.path
+    now = timezone.now() + timedelta(days=settings.RETENTION_PERIODS["job_file"] + 1)
+    Job.objects.filter(pk=fresh.pk).update(created_at=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert purge(actor=SYSTEM, now=now)["jobs"] == 1
+    assert list(Job.objects.values_list("pk", flat=True)) == [fresh.pk]
+    import os
+
+    assert not os.path.exists(path)
+
+
+def test_audit_entries_are_pseudonymised_after_their_period(db):
+    hr = UserFactory(username="hr-mueller")
+    employee = EmployeeFactory(last_name="Öztürk")
+    audit_record(
+        actor=hr, action=AuditEntry.Action.CHANGE, obj=employee, changes={"last_name": ["Yılmaz", "Öztürk"]}
+    )
+    audit_record(
+        actor=hr, action=AuditEntry.Action.IMPORT, object_repr="Beschäftigte", changes={"created": 3}
+    )
+    now = timezone.now() + timedelta(days=800)
+    assert purge(actor=SYSTEM, now=now)["audit_entries"] == 2
+    change, imported = AuditEntry.objects.exclude(action=AuditEntry.Action.PURGE).order_by("pk")
+    assert change.actor is None and change.actor_name.startswith(PSEUDONYM_PREFIX)
+    assert change.actor_name == imported.actor_name  # the same person, the same pseudonym
+    assert change.object_repr.startswith(PSEUDONYM_PREFIX)
+    assert change.changes == {"last_name": "…"}
+    assert imported.changes == {"created": 3}
+    assert (change.action, change.object_id) == (AuditEntry.Action.CHANGE, str(employee.pk))
+
+
+def test_purge_needs_an_administrator(db):
+    city = OrganisationFactory()
+    with pytest.raises(PermissionDenied):
+        purge(actor=hr_user(city), dry_run=True)
+    with pytest.raises(TypeError):
+        purge(actor=None, dry_run=True)
+
+
+def test_postgres_allows_only_the_pseudonymisation_of_audit_entries(postgres):
+    entry = audit_record(actor=UserFactory(), action=AuditEntry.Action.EXPORT, object_repr="Beschäftigte")
+
+    def execute(sql, flag=False):
+        with transaction.atomic(), connection.cursor() as cursor:
+            if flag:
+                cursor.execute("SET LOCAL vielfalt.audit_pseudonymise = 'on'")
+            cursor.execute(sql, [entry.pk])
+
+    refused = [
+        ("UPDATE vielfalt_auditentry SET object_repr = 'x' WHERE id = %s", False),
+        ("UPDATE vielfalt_auditentry SET actor_id = NULL, pseudonymised_at = now() WHERE id = %s", False),
+        (
+            "UPDATE vielfalt_auditentry SET action = 'login', actor_id = NULL, pseudonymised_at = now() WHERE id = %s",
+            True,
+        ),
+        (
+            "UPDATE vielfalt_auditentry SET at = now() - interval '1 year', actor_id = NULL, pseudonymised_at = now() WHERE id = %s",
+            True,
+        ),
+        ("UPDATE vielfalt_auditentry SET object_repr = 'x' WHERE id = %s", True),
+        ("DELETE FROM vielfalt_auditentry WHERE id = %s", True),
+    ]
+    for sql, flag in refused:
+        with pytest.raises(DatabaseError, match="append-only"):
+            execute(sql, flag)
+    execute(
+        "UPDATE vielfalt_auditentry SET actor_id = NULL, actor_name = 'P-1', pseudonymised_at = now() WHERE id = %s",
+        flag=True,
+    )
+    # Once only.
+    with pytest.raises(DatabaseError, match="append-only"):
+        execute(
+            "UPDATE vielfalt_auditentry SET actor_name = 'again', pseudonymised_at = now() WHERE id = %s",
+            True,
+        )
+    entry = AuditEntry.objects.get(pk=entry.pk)
+    assert (entry.actor_name, entry.object_repr) == ("P-1", "Beschäftigte")
+    # And the purge's own path goes through.
+    assert (
+        audit_pseudonymise(entries=AuditEntry.objects.all(), personal_models=set(), now=timezone.now()) == 0
+    )
+
+
+def test_purge_command_dry_run_changes_nothing(demo):
+    person = certified_employee()
+    employee_deactivate(actor=SYSTEM, employee=person)
+    call_command("purge_personal_data", "--dry-run")
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.PURGE).exists()
+    call_command("purge_personal_data")
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.PURGE).count() == 1
+    person.refresh_from_db()
+    assert person.pseudonymised_at is None  # deactivated today: not due yet
+
+
+def test_purge_runs_daily_from_beat(settings):
+    from vielfalt.celery import app
+
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "programme.purge_personal_data" in schedule
+    assert "programme.purge_personal_data" in app.tasks
+
+
+# --- Art. 15 ---------------------------------------------------------------------------------------------------
+
+
+def rows_referring_to(employee: Employee) -> set[str]:
+    """Every row of every table that refers to `employee`: through a foreign key to Employee, through a foreign key
+    to such a row (a certificate through its enrolment), and audit entries about any of them."""
+    found = {f"vielfalt.employee:{employee.pk}"}
+    frontier = {(Employee, employee.pk)}
+    while frontier:
+        next_frontier = set()
+        for target, pk in frontier:
+            for model in apps.get_models():
+                for field in model._meta.get_fields():
+                    if (
+                        isinstance(field, models.ForeignKey | models.OneToOneField)
+                        and field.related_model is target
+                    ):
+                        if not field.concrete:
+                            continue
+                        for row_pk in model.objects.filter(**{field.name: pk}).values_list("pk", flat=True):
+                            key = f"{model._meta.label_lower}:{row_pk}"
+                            if key not in found:
+                                found.add(key)
+                                next_frontier.add((model, row_pk))
+        frontier = next_frontier
+    for key in list(found):
+        label, pk = key.rsplit(":", 1)
+        content_type = ContentType.objects.get_by_natural_key(*label.split("."))
+        for entry_pk in AuditEntry.objects.filter(content_type=content_type, object_id=pk).values_list(
+            "pk", flat=True
+        ):
+            found.add(f"vielfalt.auditentry:{entry_pk}")
+    return found
+
+
+def test_access_export_holds_every_row_that_refers_to_the_employee(demo):
+    person = Employee.objects.filter(
+        organisation__slug="duisburg", enrolments__certificate__isnull=False, survey_invitations__isnull=False
+    ).first()
+    assert person is not None
+    hr = User.objects.get(username="hr-duisburg")
+    export = access_export(actor=hr, employee=person)
+    listed = {key for section in export["sections"] for key in section["records"]}
+    expected = rows_referring_to(person)
+    labels = {key.split(":")[0] for key in expected}
+    assert {
+        "trainings.enrolment",
+        "trainings.certificate",
+        "surveys.invitation",
+        "vielfalt.auditentry",
+    } <= labels
+    assert expected - listed == set()
+    text = json.dumps(export, default=str)
+    assert person.last_name in text
+    certificate = Certificate.objects.get(enrolment__employee=person)
+    assert certificate.code in text
+    # Never an answer, nor whether the person answered.
+    assert "surveys.response" not in text
+    for field in ("migration_background", "own_citizenship", '"used"'):
+        assert field not in text
+
+
+def test_access_export_only_for_hr_of_the_employees_organisation(demo):
+    person = certified_employee()
+    with pytest.raises(PermissionDenied):
+        access_export(actor=User.objects.get(username="hr-oberhausen"), employee=person)
+
+
+def test_access_pages_json_and_pdf(demo, client, django_capture_on_commit_callbacks):
+    person = certified_employee()
+    client.force_login(User.objects.get(username="hr-duisburg"))
+    url = reverse("employee_access", args=[person.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert person.last_name in page.content.decode()
+    download = client.get(url, {"format": "json"})
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert json.loads(download.content)["employee"] == f"vielfalt.employee:{person.pk}"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url)
+    job = Job.objects.get(kind="access_export_pdf")
+    assert response.status_code == 302
+    assert job.status == Job.Status.READY, job.error
+    text = pdf_text(job.result_file.read())
+    assert person.last_name in text
+    assert Certificate.objects.get(enrolment__employee=person).code in text
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT, object_id=str(person.pk)).count() == 2
+
+    client.force_login(User.objects.get(username="hr-oberhausen"))
+    assert client.get(url).status_code == 404
+    assert client.get(url, {"format": "json"}).status_code == 404
+    assert client.post(url).status_code == 404
+
+
+# --- Art. 30 and the administrators' page ------------------------------------------------------------------------
+
+
+def test_processing_record_lists_every_app_with_the_configured_periods(settings):
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "employee": 1234}
+    records = processing_record()
+    assert {record.app for record in records} == {"vielfalt", "partnerships", "trainings", "surveys"}
+    assert all(
+        record.purpose and record.legal_basis and record.retention and record.recipients for record in records
+    )
+    assert any("1234" in record.retention for record in records)
+
+
+def test_record_page_and_pdf(demo, client, django_capture_on_commit_callbacks):
+    client.force_login(User.objects.get(username="ministerium"))
+    page = client.get(reverse("privacy_record"))
+    assert page.status_code == 200
+    assert "Beschäftigtendaten der Partnerorganisationen" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("privacy_record"))
+    job = Job.objects.get(kind="processing_record_pdf")
+    assert job.status == Job.Status.READY, job.error
+    text = pdf_text(job.result_file.read())
+    assert "Verzeichnis von Verarbeitungstätigkeiten" in text
+    assert "Teilnahmebescheinigung" in text or "Bescheinigungen" in text
+
+    client.force_login(User.objects.get(username="hr-duisburg"))
+    assert client.get(reverse("privacy_record")).status_code == 403
+
+
+def test_retention_page_only_for_administrators(demo, client):
+    person = Employee.objects.filter(organisation__slug="oberhausen", enrolments__isnull=True).first()
+    Employee.objects.filter(pk=person.pk).update(is_active=False, updated_at=timezone.now() - LATER)
+    client.force_login(User.objects.get(username="admin"))
+    page = client.get(reverse("privacy_retention"))
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "RETENTION_EMPLOYEE_DAYS" in content
+    assert page.context["next_run"][0] == {
+        "kind": "employees",
+        "label": "Pseudonymisierte Beschäftigtendatensätze",
+        "count": 1,
+    }
+    for username in ("ministerium", "hr-duisburg"):
+        client.force_login(User.objects.get(username=username))
+        assert client.get(reverse("privacy_retention")).status_code == 403
+    assert Role.ADMIN

@@ -1,0 +1,250 @@
+"""No release reveals one answer, and no hidden column links a response to its invitation (issue 13).
+
+The adversary is HR watching its own staff: it knows who has just answered and compares every figure it can
+see before and after. And a database administrator reading PostgreSQL's hidden columns: `xmin` (the id of
+the transaction that wrote a row) and `ctid` (where the row lies, i.e. the order of insertion)."""
+
+import re
+import statistics
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from surveys import services
+from surveys.models import HeldAnswer, Invitation, Response
+from surveys.results import programme_results
+from tests.factories import ministry_user
+from tests.surveys.conftest import DEFAULT_ANSWERS, answer, open_campaign_with_invitations
+from vielfalt.permissions import SYSTEM
+
+
+def _answers(index: int) -> services.Answers:
+    """Answers that carry `index` (as a set of languages), so that a response can be told apart."""
+    codes = list(services.q.LANGUAGE_CODES)
+    return services.Answers(
+        own_citizenship="german",
+        birth_country="germany",
+        immigration_year=None,
+        mother_citizenship="german",
+        father_citizenship="german",
+        mother_immigrated="no",
+        father_immigrated="no",
+        target_group="other",
+        org_unit=None,
+        org_unit_other=False,
+        languages=tuple(code for bit, code in enumerate(codes) if index & (1 << bit)),
+    )
+
+
+def _index(languages: str) -> int:
+    codes = list(services.q.LANGUAGE_CODES)
+    return sum(1 << bit for bit, code in enumerate(codes) if f"|{code}|" in languages)
+
+
+def _seen_by_hr_and_ministry(client_hr, client_ministry, campaign) -> dict:
+    results = client_hr.get(reverse("surveys:results", args=[campaign.pk]))
+    csv = client_hr.get(reverse("surveys:results_export", args=[campaign.pk, "csv"]))
+    xlsx = client_hr.get(reverse("surveys:results_export", args=[campaign.pk, "xlsx"]))
+    body = results.content.decode()
+    return {
+        "results": body[body.index("<main") :] if "<main" in body else body,
+        "csv": (csv.status_code, csv.get("Location"), csv.content if csv.status_code == 200 else b""),
+        "xlsx": (xlsx.status_code, xlsx.get("Location")),
+        "programme": client_ministry.get(reverse("surveys:programme")).content.decode().split("<main")[-1],
+        "programme_figures": repr(programme_results()),
+    }
+
+
+@pytest.mark.django_db
+def test_one_more_answer_on_an_open_campaign_changes_no_figure_hr_or_the_ministry_can_see():
+    campaign, tokens, hr = open_campaign_with_invitations(employees=20, k=3)
+    client_hr, client_ministry = Client(), Client()
+    client_hr.force_login(hr)
+    client_ministry.force_login(ministry_user())
+    for token in tokens[:10]:
+        assert answer(Client(), token).status_code == 302
+    before = _seen_by_hr_and_ministry(client_hr, client_ministry, campaign)
+    # HR watches one person answer (a distinctive answer), then looks again.
+    assert answer(Client(), tokens[10], own_citizenship="not_german", languages=["tr"]).status_code == 302
+    after = _seen_by_hr_and_ministry(client_hr, client_ministry, campaign)
+    assert after == before
+    # So it does after a release of held answers while open (the beat task).
+    services.held_release(actor=SYSTEM, campaign=campaign)
+    assert _seen_by_hr_and_ministry(client_hr, client_ministry, campaign) == before
+    # Once closed, everything is published at once: nothing lost.
+    services.campaign_close(actor=hr, campaign=campaign)
+    page = client_hr.get(reverse("surveys:results", args=[campaign.pk]))
+    assert page.context["results"].respondents == 11
+
+
+@pytest.mark.django_db
+def test_held_answers_move_only_in_batches_of_at_least_k_and_results_say_how_many_are_held(client):
+    campaign, tokens, hr = open_campaign_with_invitations(employees=20, k=5)
+    for number, token in enumerate(tokens[:4]):
+        services.response_submit(credential=services.credential_for_token(token), answers=_answers(number))
+    assert services.held_release(actor=SYSTEM, campaign=campaign) == 0  # 4 < k
+    assert (Response.objects.count(), HeldAnswer.objects.count()) == (0, 4)
+    client.force_login(hr)
+    page = client.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
+    assert page.context["counts"]["held"] == 4
+    assert 'id="held">4<' in page.content.decode()
+    services.response_submit(credential=services.credential_for_token(tokens[4]), answers=_answers(4))
+    assert services.held_release(actor=SYSTEM, campaign=campaign) == 5
+    assert (Response.objects.count(), HeldAnswer.objects.count()) == (5, 0)
+    assert Invitation.objects.filter(used=True, counted=True).count() == 5
+    # Closing releases the rest, however few.
+    services.response_submit(credential=services.credential_for_token(tokens[5]), answers=_answers(5))
+    services.campaign_close(actor=hr, campaign=campaign)
+    assert (Response.objects.count(), HeldAnswer.objects.count()) == (6, 0)
+    assert sorted(_index(r.languages) for r in Response.objects.all()) == list(range(6))
+
+
+def _xmin_groups():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmin::text, count(*) FROM surveys_invitation WHERE used GROUP BY 1")
+        invitations = dict(cursor.fetchall())
+        cursor.execute("SELECT xmin::text FROM surveys_response")
+        responses = [row[0] for row in cursor.fetchall()]
+    return invitations, responses
+
+
+def _submit_concurrently(tokens, offset=0):
+    barrier = threading.Barrier(len(tokens))
+    errors = []
+
+    def submit(number, token):
+        try:
+            barrier.wait()
+            services.response_submit(
+                credential=services.credential_for_token(token), answers=_answers(offset + number)
+            )
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(n, t)) for n, t in enumerate(tokens)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_submissions_leave_no_response_sharing_a_transaction_id_with_fewer_than_k_invitations(
+    postgres,
+):
+    campaign, tokens, hr = open_campaign_with_invitations(employees=60, k=5)
+    # Overlapping submissions, each in its own transaction (one thread and connection each).
+    _submit_concurrently(tokens[:24])
+    # Transactions that are open at the same time, for certain: the first holds its lock while others commit.
+    assert services.held_release(actor=SYSTEM, campaign=campaign) == 24
+    _submit_concurrently(tokens[24:27], offset=24)
+    assert services.held_release(actor=SYSTEM, campaign=campaign) == 0  # 3 < k: held
+    _submit_concurrently(tokens[27:40], offset=27)
+    assert services.held_release(actor=SYSTEM, campaign=campaign) == 16
+
+    invitations, responses = _xmin_groups()
+    assert len(responses) == 40 == sum(invitations.values())
+    for xmin in responses:
+        assert invitations.get(xmin, 0) >= campaign.k, (xmin, invitations)
+    # No invitation keeps the transaction id of its own submission.
+    assert all(count >= campaign.k for count in invitations.values())
+    # Closing with a few held: every used invitation is rewritten once, so the last small batch still
+    # shares its id with all of them.
+    _submit_concurrently(tokens[40:42], offset=40)
+    services.campaign_close(actor=hr, campaign=campaign)
+    invitations, responses = _xmin_groups()
+    assert len(responses) == 42 == sum(invitations.values())
+    for xmin in responses:
+        assert invitations.get(xmin, 0) == 0 or invitations[xmin] >= campaign.k
+    assert len(invitations) == 1
+    assert sorted(_index(r.languages) for r in Response.objects.all()) == list(range(42))
+
+
+def _rank_correlation(values: list[int]) -> float:
+    ranks = sorted(range(len(values)), key=values.__getitem__)
+    positions = [0] * len(values)
+    for rank, position in enumerate(ranks):
+        positions[position] = rank
+    return statistics.correlation(list(range(len(values))), positions)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_physical_order_of_responses_says_nothing_about_the_order_of_answers(postgres):
+    campaign, tokens, hr = open_campaign_with_invitations(employees=60, k=5)
+    for number, token in enumerate(tokens[:60]):  # one after the other: the order is known to the attacker
+        services.response_submit(credential=services.credential_for_token(token), answers=_answers(number))
+    services.campaign_close(actor=hr, campaign=campaign)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT languages FROM surveys_response ORDER BY ctid")
+        order = [_index(row[0]) for row in cursor.fetchall()]
+        cursor.execute("SELECT count(DISTINCT xmin::text) FROM surveys_invitation WHERE used")
+        invitation_ids = cursor.fetchone()[0]
+    assert sorted(order) == list(range(60))
+    # Submission order against storage order: |ρ| ≥ 0.6 would happen by chance about once in 10⁶ runs.
+    assert abs(_rank_correlation(order)) < 0.6, order
+    assert invitation_ids == 1  # nor do the invitations keep the order in which they were used
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deadlock_or_serialization_failure_is_retried_and_never_reaches_the_respondent(postgres):
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5, k=3)
+    with connection.cursor() as cursor:
+        # PostgreSQL itself fails the first two submissions' writes: a deadlock, then a serialization failure.
+        cursor.execute("CREATE SEQUENCE test_transient_failures")
+        cursor.execute(
+            """CREATE FUNCTION test_fail_twice() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE n bigint := nextval('test_transient_failures');
+            BEGIN
+              IF n = 1 THEN RAISE EXCEPTION 'test deadlock' USING ERRCODE = 'deadlock_detected'; END IF;
+              IF n = 2 THEN RAISE EXCEPTION 'test conflict' USING ERRCODE = 'serialization_failure'; END IF;
+              RETURN NEW;
+            END $$"""
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_fail_twice BEFORE INSERT ON surveys_heldanswer "
+            "FOR EACH ROW EXECUTE FUNCTION test_fail_twice()"
+        )
+    try:
+        respondent = Client()
+        response = answer(respondent, tokens[0])
+        assert response.status_code == 302
+        assert b'id="thanks"' in respondent.get(response["Location"]).content
+        assert HeldAnswer.objects.count() == 1
+        assert Invitation.objects.filter(used=True).count() == 1
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_fail_twice ON surveys_heldanswer")
+            cursor.execute("DROP FUNCTION test_fail_twice()")
+            cursor.execute("DROP SEQUENCE test_transient_failures")
+
+
+@pytest.mark.django_db
+def test_a_used_and_an_unused_link_look_the_same_to_whoever_opens_them():
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5, k=3)
+    assert answer(Client(), tokens[0]).status_code == 302
+
+    def visit(token):
+        client = Client()
+        client.get(f"/surveys/t/{token}/")
+        page = client.get("/surveys/answer/")
+        key = client.session["surveys_form_key"]
+        sent = client.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": key})
+        thanks = client.get(sent["Location"])
+        return (
+            page.status_code,
+            re.sub(r'nonce="[^"]*"', "", page.content.decode().replace(key, "KEY")),
+            sent.status_code,
+            sent["Location"],
+            re.sub(r'nonce="[^"]*"', "", thanks.content.decode()),
+        )
+
+    used, unused = visit(tokens[0]), visit(tokens[1])
+    assert used == unused
+    assert Invitation.objects.filter(used=True).count() == 2
+    assert HeldAnswer.objects.count() == 2  # the used link's second answer was not counted

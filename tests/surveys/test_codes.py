@@ -1,0 +1,192 @@
+"""Short codes to type from paper, code sheets without names, and `/umfrage/` (issue 13)."""
+
+import math
+import re
+import uuid
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+from pypdf import PdfReader
+
+from surveys import credentials, services
+from surveys.models import Campaign, HeldAnswer, Invitation
+from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
+from tests.surveys.conftest import DEFAULT_ANSWERS, make_campaign
+from vielfalt.models import Job
+
+
+def test_codes_have_at_least_60_bits_in_groups_of_four_without_look_alikes():
+    assert len(credentials.CODE_ALPHABET) ** credentials.CODE_LENGTH >= 2**60
+    assert math.log2(len(credentials.CODE_ALPHABET)) * credentials.CODE_LENGTH >= 60
+    assert not set("ILOU") & set(credentials.CODE_ALPHABET)
+    code, digest = credentials.new_code()
+    shown = credentials.format_code(code)
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", shown)
+    # Typing is forgiving; the stored hash is keyed (a plain SHA-256 of 60 bits could be tried offline).
+    typed = f" {shown.lower().replace('0', 'o').replace('1', 'l')} "
+    assert credentials.normalise_code(typed) == code
+    assert credentials.code_hash(code) == digest
+    assert digest != __import__("hashlib").sha256(code.encode()).hexdigest()
+    assert credentials.normalise_code("ABCD-EFGH-JKM") is None
+    assert credentials.normalise_code("ABCD-EFGH-JKMU") is None
+
+
+def _campaign_with_staff_without_email():
+    organisation = OrganisationFactory()
+    hr = hr_user(organisation)
+    works, yard = (OrgUnitFactory(organisation=organisation, name=n) for n in ("Bauhof", "Bürgeramt"))
+    EmployeeFactory.create_batch(3, organisation=organisation, org_unit=works, email="")
+    EmployeeFactory.create_batch(2, organisation=organisation, org_unit=works)
+    EmployeeFactory.create_batch(4, organisation=organisation, org_unit=yard, email="")
+    campaign = make_campaign(organisation=organisation, actor=hr, k=3, contact="Personalamt, 0203 1")
+    services.campaign_open(actor=hr, campaign=campaign)
+    services.invitations_create(actor=hr, campaign=campaign)
+    return campaign, hr, works, yard
+
+
+@pytest.mark.django_db
+def test_staff_without_email_get_a_pool_of_unnamed_codes_per_unit_counted_for_the_unit():
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    pooled = Invitation.objects.filter(campaign=campaign, employee__isnull=True)
+    assert {
+        (u, n)
+        for u, n in pooled.values_list("org_unit__name").annotate(
+            n=__import__("django.db.models", fromlist=["Count"]).Count("pk")
+        )
+    } == {("Bauhof", 3), ("Bürgeramt", 4)}
+    # Inviting again tops up nothing; a new employee without e-mail adds one code to the unit's pool.
+    assert services.invitations_create(actor=hr, campaign=campaign) == []
+    EmployeeFactory(organisation=campaign.organisation, org_unit=works, email="")
+    assert len(services.invitations_create(actor=hr, campaign=campaign)) == 1
+    rows = {row["org_unit__name"]: row for row in services.unit_participation(campaign=campaign)}
+    assert (rows["Bauhof"]["invited"], rows["Bürgeramt"]["invited"]) == (6, 4)
+    assert [u.name for u in services.offered_units(campaign=campaign)] == ["Bauhof", "Bürgeramt"]
+
+
+@pytest.mark.django_db
+def test_code_sheets_are_din_letters_without_names_whose_codes_work_logged_out(
+    client, django_capture_on_commit_callbacks
+):
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    client.force_login(hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:code_sheets", args=[campaign.pk]))
+    job = Job.objects.get(kind="surveys.render_code_sheets")
+    job.refresh_from_db()
+    assert job.status == Job.Status.READY, job.error
+    reader = PdfReader(job.result_file.open("rb"))
+    pages = [page.extract_text() for page in reader.pages]
+    assert len(pages) == 7  # one sheet per pooled code, no e-mail invitee among them
+    names = [
+        name
+        for employee in campaign.organisation.employees.all()
+        for name in (employee.first_name, employee.last_name)
+    ]
+    for text in pages:
+        assert not [name for name in names if name in text]
+        for part in (
+            campaign.organisation.name,
+            "Personalamt",
+            "Liebe Kolleginnen und Kollegen",
+            "freiwillig",
+            "anonym",
+            "Personalamt, 0203 1",  # contact
+            "datenschutz@stadt.example",  # data protection officer
+            "Mit freundlichen Grüßen",
+            f"{settings.PORTAL_URL}/surveys/t/",
+            f"{settings.PORTAL_URL}/umfrage/",
+        ):
+            assert part in text, (part, text)
+    assert sum("Bauhof" in text for text in pages) == 3
+    codes = [re.search(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", text).group(0) for text in pages]
+    assert len(set(codes)) == 7
+    # Printing again prints only codes not yet printed: none.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:code_sheets", args=[campaign.pk]))
+    assert (
+        len(
+            PdfReader(
+                Job.objects.filter(kind="surveys.render_code_sheets")
+                .latest("created_at")
+                .result_file.open("rb")
+            ).pages
+        )
+        == 1
+    )
+    # The typed code opens the survey for someone with no account.
+    respondent = Client(enforce_csrf_checks=True)
+    form = respondent.get("/umfrage/")
+    assert form.status_code == 200
+    token = form.context["csrf_token"]
+    opened = respondent.post("/umfrage/", {"code": codes[0].lower(), "csrfmiddlewaretoken": str(token)})
+    assert opened.status_code == 302
+    assert opened["Location"] == "/surveys/answer/"
+    page = respondent.get("/surveys/answer/")
+    assert page.status_code == 200
+    key = respondent.session["surveys_form_key"]
+    assert respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": key}).status_code == 302
+    assert HeldAnswer.objects.count() == 1
+    assert Client().get("/survey/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_used_and_an_unused_code_give_the_same_page():
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    codes = [
+        services.invitation_issue(invitation=i).code
+        for i in Invitation.objects.filter(campaign=campaign, employee__isnull=True)[:2]
+    ]
+
+    def type_code(code):
+        client = Client()
+        response = client.post("/umfrage/", {"code": code})
+        page = client.get("/surveys/answer/")
+        return response.status_code, response.get("Location"), page.status_code
+
+    first = Client()
+    first.post("/umfrage/", {"code": codes[0]})
+    first.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": first.session["surveys_form_key"]})
+    assert type_code(codes[0]) == type_code(codes[1]) == (302, "/surveys/answer/", 200)
+
+
+@pytest.mark.django_db
+def test_typing_attempts_are_limited_per_address(settings):
+    settings.SURVEY_CODE_FAILURE_LIMIT = 3
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    code = services.invitation_issue(invitation=Invitation.objects.filter(campaign=campaign).first()).code
+    # Addresses of their own: the throttle's counts live in the shared cache (Redis) across test runs.
+    guesser = Client(REMOTE_ADDR=f"guesser-{uuid.uuid4()}")
+    for _ in range(3):
+        assert guesser.post("/umfrage/", {"code": "AAAA-BBBB-CCCC"}).status_code == 422
+    refused = guesser.post("/umfrage/", {"code": code})
+    assert refused.status_code == 429
+    assert b'id="code-throttled"' in refused.content
+    # Another address is not affected.
+    assert Client(REMOTE_ADDR=f"other-{uuid.uuid4()}").post("/umfrage/", {"code": code}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_reminders_go_only_to_email_invitees_who_have_not_answered(django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from surveys.tasks import task_send_invitations
+    from vielfalt.jobs import job_enqueue
+
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    with django_capture_on_commit_callbacks(execute=True):
+        job_enqueue(task=task_send_invitations, kind="surveys.send_invitations", campaign_id=campaign.pk)
+    assert len(mail.outbox) == 2
+    Invitation.objects.filter(campaign=campaign, employee__isnull=False).filter(
+        pk=Invitation.objects.filter(campaign=campaign, employee__isnull=False).first().pk
+    ).update(used=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_enqueue(
+            task=task_send_invitations,
+            kind="surveys.send_invitations",
+            campaign_id=campaign.pk,
+            reminder=True,
+        )
+    assert len(mail.outbox) == 3
+    assert Campaign.objects.get(pk=campaign.pk).is_open

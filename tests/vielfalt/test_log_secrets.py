@@ -1,0 +1,134 @@
+"""No secret in any log, tried with the real processes production runs: gunicorn with the project's
+gunicorn.conf.py (access log), and a Celery worker sending survey invitations, both with debug off and no mail
+server configured (where Django's console backend would print every recipient and link)."""
+
+import http.client
+import re
+import secrets
+import time
+import uuid
+
+import pytest
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.db import connection
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from surveys.tasks import task_send_invitations
+from tests.conftest import need
+from tests.factories import OrganisationFactory, hr_user
+from tests.processes import SECRET_KEY, CeleryWorker, Gunicorn
+from tests.surveys.conftest import open_campaign_with_invitations
+from vielfalt.jobs import job_enqueue
+from vielfalt.logging import redact
+from vielfalt.models import Job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def request(server, method, path, *, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = response.read().decode(errors="replace")
+    conn.close()
+    return response, data
+
+
+def test_redact_keeps_ordinary_paths_and_removes_secrets():
+    assert redact("GET /employees/?page=2 HTTP/1.1") == "GET /employees/?page=2 HTTP/1.1"
+    assert redact("GET /static/css/portal.3f2a9c1b2d4e.css") == "GET /static/css/portal.3f2a9c1b2d4e.css"
+    job = "GET /jobs/0b0e7a4e-5a3c-4d2b-9f3e-1c2d3e4f5a6b/"
+    assert redact(job) == job
+    assert redact("GET /surveys/t/abc/ HTTP/1.1") == "GET /surveys/t/[redacted]/ HTTP/1.1"
+    assert redact("GET /accounts/reset/MQ/cfz5kt-0a1b2c3d/") == "GET /accounts/reset/[redacted]/"
+    assert "Zm9vYmFy" not in redact("GET /whatever/Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5/")
+    assert redact("GET /login/?next=%2Fsurveys%2Ft%2Fsecret%2F") == "GET /login/?next=[redacted]"
+
+
+def test_gunicorn_access_log_keeps_no_token_and_no_reset_link(transactional_db):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    user = hr_user(OrganisationFactory(), username="anna", email="anna.geheim@stadt.example")
+    survey_token = secrets.token_urlsafe(24)
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    generator = PasswordResetTokenGenerator()
+    generator.secret = SECRET_KEY  # the key the gunicorn runs with
+    reset_token = generator.make_token(user)
+
+    with Gunicorn(DJANGO_BEHIND_TLS_PROXY="1") as server:
+        https = {"X-Forwarded-Proto": "https", "Host": f"127.0.0.1:{server.port}"}
+        response, _ = request(server, "GET", f"/surveys/t/{survey_token}/", headers=https)
+        assert response.status in (200, 302, 404, 410)
+        request(
+            server,
+            "GET",
+            "/static/css/portal.css",
+            headers={**https, "Referer": f"https://127.0.0.1:{server.port}/surveys/t/{survey_token}/"},
+        )
+        # Ask for a password-reset link (the e-mail goes to no log), then open it.
+        response, form = request(server, "GET", "/accounts/password_reset/", headers=https)
+        cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie")).group(1)
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        response, _ = request(
+            server,
+            "POST",
+            "/accounts/password_reset/",
+            body=f"csrfmiddlewaretoken={csrf}&email=anna.geheim%40stadt.example",
+            headers={
+                **https,
+                "Cookie": f"csrftoken={cookie}",
+                "Origin": f"https://127.0.0.1:{server.port}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        assert response.status == 302
+        response, _ = request(server, "GET", f"/accounts/reset/{uid}/{reset_token}/", headers=https)
+        assert response.status == 302  # to the set-password form, the token now in the session
+        time.sleep(0.5)
+        log = server.log()
+
+    assert "/surveys/t/[redacted]/" in log  # the access log is on, and redacted
+    assert survey_token not in log
+    assert reset_token not in log
+    assert "/accounts/reset/[redacted]/" in log
+    assert "anna.geheim" not in log
+    assert "e-mail(s) not delivered" in log
+
+
+def test_celery_worker_log_keeps_no_address_and_no_link(transactional_db, redis_url):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    from vielfalt.celery import app
+
+    campaign, _tokens, actor = open_campaign_with_invitations(employees=3, issue_tokens=False)
+    addresses = list(campaign.invitations.values_list("employee__email", flat=True))
+    assert len(addresses) == 3
+    queue = f"test-logs-{uuid.uuid4().hex[:8]}"
+    app.conf.task_always_eager = False
+    app.conf.broker_url = redis_url
+    app.conf.task_default_queue = queue
+    try:
+        with CeleryWorker(queue=queue) as worker:
+            worker.wait_ready()
+            job = job_enqueue(
+                task=task_send_invitations,
+                kind="surveys.send_invitations",
+                requested_by=actor,
+                organisation=campaign.organisation,
+                campaign_id=campaign.pk,
+            )
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                job.refresh_from_db()
+                if job.status in (Job.Status.READY, Job.Status.FAILED):
+                    break
+                time.sleep(0.5)
+            assert job.status == Job.Status.READY, worker.log()
+            time.sleep(0.5)
+            log = worker.log()
+    finally:
+        app.conf.task_default_queue = "celery"
+    assert "surveys.send_invitations" in log  # the worker did log the task
+    assert "3 e-mail(s) not delivered" in log or log.count("e-mail(s) not delivered") == 3
+    assert "/surveys/t/" not in log
+    for address in addresses:
+        assert address not in log

@@ -1,0 +1,229 @@
+"""The second factor after the password (vielfalt.second_factor): who owes one, set-up with recovery codes, the
+second step, its lockout, and the demo users' TOTP secrets. Every login here goes through the real forms."""
+
+import base64
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.factories import PASSWORD, OrganisationFactory, UserFactory, hr_user, ministry_user
+from vielfalt.models import AuditEntry, Role
+
+pytestmark = pytest.mark.django_db
+
+SAME_OFFICE = {"REMOTE_ADDR": "203.0.113.10"}
+
+
+def login(client, username, password=PASSWORD):
+    return client.post(reverse("login"), {"username": username, "password": password}, **SAME_OFFICE)
+
+
+def code_for(device: TOTPDevice) -> str:
+    """The code an authenticator app shows now."""
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def second_step(client, token, next_url=""):
+    return client.post(reverse("second_factor_verify"), {"token": token, "next": next_url}, **SAME_OFFICE)
+
+
+def totp_device(user) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="Telefon", confirmed=True)
+
+
+def test_ministry_staff_reach_no_page_before_setting_up_a_second_factor(client):
+    ministry_user(username="miriam")
+    assert login(client, "miriam").status_code == 302
+    for url in ["/", "/employees/", "/partnerships/", "/admin/", "/audit/", "/dashboard/"]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("second_factor_verify")), url
+    # Without any device the second step sends her to set one up.
+    verify = client.get(reverse("second_factor_verify"))
+    assert verify.status_code == 302
+    assert verify["Location"].startswith(reverse("second_factor_setup"))
+
+    setup = client.get(reverse("second_factor_setup"))
+    assert setup.status_code == 200
+    assert 'src="data:image/svg+xml' in setup.text  # the QR code
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', setup.text).group(1).replace(" ", "")
+    device = TOTPDevice.objects.get(user__username="miriam", confirmed=False)
+    assert base64.b32decode(secret) == device.bin_key
+    # The page again shows the same key (the app already scanned keeps working).
+    assert secret.encode() in client.get(reverse("second_factor_setup")).content.replace(b" ", b"")
+
+    wrong = client.post(reverse("second_factor_setup"), {"token": "000000"})
+    assert wrong.status_code == 200 and "nicht gültig" in wrong.text
+    assert client.get("/").status_code == 302
+
+    done = client.post(reverse("second_factor_setup"), {"token": code_for(device)})
+    assert done.status_code == 200
+    codes = re.findall(r"<li>([a-z2-7]{8})</li>", done.text)
+    assert len(codes) == 10
+    assert client.get("/").status_code == 200
+    assert client.get("/partnerships/").status_code == 200
+
+
+def test_next_login_asks_for_the_code_and_a_recovery_code_works_once(client):
+    user = ministry_user(username="miriam")
+    device = totp_device(user)
+    recovery = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
+    recovery.token_set.create(token="abcd2345")
+
+    login(client, "miriam")
+    assert (
+        client.get("/partnerships/")["Location"]
+        == f"{reverse('second_factor_verify')}?next=%2Fpartnerships%2F"
+    )
+    page = client.get(reverse("second_factor_verify"))
+    assert page.status_code == 200
+    assert 'autocomplete="one-time-code"' in page.text
+    response = second_step(client, code_for(device), next_url="/partnerships/")
+    assert response.status_code == 302 and response["Location"] == "/partnerships/"
+    assert client.get("/partnerships/").status_code == 200
+
+    client.post(reverse("logout"))
+    login(client, "miriam")
+    assert second_step(client, "ABCD 2345").status_code == 302  # spaces and case do not matter
+    assert client.get("/").status_code == 200
+    client.post(reverse("logout"))
+    login(client, "miriam")
+    assert second_step(client, "abcd2345").status_code == 200  # used up
+    assert client.get("/").status_code == 302
+
+
+def test_second_step_cycles_the_session_key(client):
+    user = ministry_user(username="miriam")
+    device = totp_device(user)
+    login(client, "miriam")
+    before = client.session.session_key
+    second_step(client, code_for(device))
+    assert client.session.session_key != before
+
+
+def test_wrong_codes_lock_the_account_like_wrong_passwords(client):
+    user = ministry_user(username="miriam")
+    device = totp_device(user)
+    login(client, "miriam")
+    for _ in range(4):
+        assert second_step(client, "123456").status_code == 200
+    locked = second_step(client, "654321")
+    assert locked.status_code == 429
+    # Logged out, and now even the right password with the right code is refused.
+    assert client.get("/").status_code == 302 and client.get("/")["Location"].startswith(reverse("login"))
+    assert login(client, "miriam").status_code == 429
+    actions = list(AuditEntry.objects.filter(object_repr="miriam").values_list("action", flat=True))
+    assert actions.count(AuditEntry.Action.LOGIN_FAILED) >= 5
+    assert AuditEntry.Action.LOCKED_OUT in actions
+    assert device.verify_token(code_for(device))  # the device itself is fine
+
+
+def test_a_right_password_does_not_reset_the_counter_of_wrong_codes(client):
+    user = ministry_user(username="miriam")
+    device = totp_device(user)
+    for _ in range(2):
+        login(client, "miriam")
+        for _ in range(2):
+            second_step(client, "123456")
+        client.post(reverse("logout"))
+    login(client, "miriam")
+    assert second_step(client, "123456").status_code == 429  # the fifth wrong code, over three logins
+    assert device.confirmed
+
+
+def test_partner_hr_logs_in_without_a_second_factor_unless_the_organisation_requires_it(client):
+    city = OrganisationFactory()
+    hr_user(city, username="anna")
+    login(client, "anna")
+    assert client.get("/").status_code == 200
+    client.post(reverse("logout"))
+
+    city.require_second_factor = True
+    city.save()
+    login(client, "anna")
+    assert client.get("/employees/").status_code == 302
+    assert client.get(reverse("second_factor_verify"))["Location"].startswith(reverse("second_factor_setup"))
+
+
+def test_partner_hr_who_set_one_up_is_asked_for_it(client):
+    anna = hr_user(OrganisationFactory(), username="anna")
+    device = totp_device(anna)
+    login(client, "anna")
+    assert client.get("/").status_code == 302
+    second_step(client, code_for(device))
+    assert client.get("/").status_code == 200
+
+
+def test_course_organiser_may_set_one_up_and_remove_it(client):
+    sven = UserFactory(username="sven", roles=[(OrganisationFactory(), Role.ORGANISER)])
+    client.force_login(sven)
+    manage = client.get(reverse("second_factor_manage"))
+    assert manage.status_code == 200 and "freiwillig" in manage.text
+    client.get(reverse("second_factor_setup"))
+    device = TOTPDevice.objects.get(user=sven)
+    assert client.post(reverse("second_factor_setup"), {"token": code_for(device)}).status_code == 200
+    client.post(reverse("second_factor_manage"), {"action": "remove-app", "device": device.pk})
+    assert not TOTPDevice.objects.filter(user=sven).exists()
+    assert not StaticDevice.objects.filter(user=sven).exists()
+    client.post(reverse("logout"))
+    login(client, "sven")
+    assert client.get("/").status_code == 200
+
+
+def test_ministry_staff_cannot_remove_their_last_second_factor(client):
+    user = ministry_user(username="miriam")
+    device = totp_device(user)
+    login(client, "miriam")
+    second_step(client, code_for(device))
+    client.post(reverse("second_factor_manage"), {"action": "remove-app", "device": device.pk})
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+    # New recovery codes replace the old ones.
+    first = client.post(reverse("second_factor_manage"), {"action": "recovery-codes"})
+    second = client.post(reverse("second_factor_manage"), {"action": "recovery-codes"})
+    codes = re.findall(r"<li>([a-z2-7]{8})</li>", second.text)
+    assert len(codes) == 10
+    assert set(codes).isdisjoint(re.findall(r"<li>([a-z2-7]{8})</li>", first.text))
+    assert sorted(
+        StaticDevice.objects.get(user=user, name="recovery").token_set.values_list("token", flat=True)
+    ) == (sorted(codes))
+
+
+def test_admin_login_of_django_admin_also_needs_the_second_factor(client):
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    device = totp_device(admin)
+    response = client.post(
+        reverse("admin:login"), {"username": "root", "password": PASSWORD, "next": "/admin/"}, **SAME_OFFICE
+    )
+    assert response.status_code == 302
+    assert client.get("/admin/")["Location"].startswith(reverse("second_factor_verify"))
+    second_step(client, code_for(device))
+    assert client.get("/admin/").status_code == 200
+
+
+def test_seed_demo_gives_ministry_and_admin_a_totp_secret_that_works(client, tmp_path, settings):
+    settings.DEBUG = True
+    path = tmp_path / ".demo-totp"
+    out = io.StringIO()
+    call_command("seed_demo", password="demo-password-42", totp_file=str(path), stdout=out)
+    lines = dict(line.split() for line in path.read_text().splitlines())
+    assert sorted(lines) == ["admin", "ministerium"]
+    assert lines["ministerium"] in out.getvalue()
+    assert oct(path.stat().st_mode)[-3:] == "600"
+    # A second run keeps the secrets (the authenticator app keeps working).
+    call_command("seed_demo", password="demo-password-42", totp_file=str(path), stdout=io.StringIO())
+    assert dict(line.split() for line in path.read_text().splitlines()) == lines
+
+    login(client, "ministerium", "demo-password-42")
+    key = base64.b32decode(lines["ministerium"])
+    assert second_step(client, f"{totp(key):06d}").status_code == 302
+    assert client.get("/").status_code == 200
+    client.post(reverse("logout"))
+    # hr-duisburg needs none.
+    login(client, "hr-duisburg", "demo-password-42")
+    assert client.get("/").status_code == 200

@@ -1,0 +1,395 @@
+"""Data protection in the core: retention periods, pseudonyms, the one path that pseudonymises the audit log, and
+the core's share of the Art. 15 export and of the Art. 30 record.
+
+Each feature app has a `privacy.py` of the same shape for its own data (what it holds about an employee, what it
+purges, its processing activities); the programme package (`vielfalt/programme/privacy.py`) puts them together
+into the purge command and beat task, the Art. 15 export and the Art. 30 record. Nothing here imports an app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from .models import AuditEntry, Employee, Job
+
+PSEUDONYM_PREFIX = "P-"
+REDACTED = "…"
+
+
+# --- The shapes the apps fill in ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Processing:
+    """One processing activity of the record of processing (Art. 30(1) GDPR), declared by the app that does it."""
+
+    name: str
+    subjects: str  # categories of data subjects
+    data: str  # categories of personal data
+    purpose: str
+    legal_basis: str
+    retention: str  # how long, in words, with the configured period
+    recipients: str  # who can see it in the portal
+    app: str = ""
+
+
+@dataclass
+class AccessSection:
+    """A part of the Art. 15 export: a title and rows (label → value, as text). `records` names every database
+    row the section shows (`record_key`), so that a test can check nothing held about the person is left out."""
+
+    title: str
+    rows: list[dict[str, str]] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def record_key(obj: models.Model) -> str:
+    return f"{obj._meta.label_lower}:{obj.pk}"
+
+
+def as_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, datetime):
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if hasattr(value, "isoformat"):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    return str(value)
+
+
+def model_rows(obj: models.Model, names: list) -> dict[str, str]:
+    """One object's fields as label → text, choices shown by their labels. A name may come with its own label,
+    `(name, label)`, for fields whose verbose name is not meant for readers."""
+    row = {}
+    for item in names:
+        name, label = item if isinstance(item, tuple) else (item, None)
+        model_field = obj._meta.get_field(name)
+        display = getattr(obj, f"get_{name}_display", None)
+        value = display() if display and model_field.choices else getattr(obj, name)
+        row[str(label or model_field.verbose_name)] = as_text(value)
+    return row
+
+
+def _change_text(value) -> str:
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return f"{value[0]} → {value[1]}"
+    return str(value)
+
+
+# --- Periods -----------------------------------------------------------------------------------------------------
+
+PERIOD_LABELS = {
+    "employee": gettext_lazy("Employee records, after they became inactive and were last changed"),
+    "job_file": gettext_lazy("Files of background jobs (exports, reports, access exports)"),
+    "audit": gettext_lazy("Audit log entries, after which people in them are replaced by pseudonyms"),
+    "invitation": gettext_lazy(
+        "Survey invitations' token hashes and e-mail stamps, after their campaign closed"
+    ),
+}
+PERIOD_SETTINGS = {
+    "employee": "RETENTION_EMPLOYEE_DAYS",
+    "job_file": "RETENTION_JOB_FILE_DAYS",
+    "audit": "RETENTION_AUDIT_DAYS",
+    "invitation": "RETENTION_INVITATION_DAYS",
+}
+
+
+def retention_days(kind: str) -> int:
+    return settings.RETENTION_PERIODS[kind]
+
+
+def retention_text(kind: str) -> str:
+    days = retention_days(kind)
+    return ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
+
+
+def cutoff(kind: str, now: datetime) -> datetime:
+    return now - timedelta(days=retention_days(kind))
+
+
+def pseudonym(kind: str, key) -> str:
+    """A stable pseudonym for a person: the same key gives the same pseudonym, so that the audit log still shows
+    that two entries concern one person. Keyed with the portal's secret: only who holds it (and the key) could
+    recompute it, which is what makes it a pseudonym (Art. 4(5) GDPR) rather than a hash anyone can reverse."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{kind}:{key}".encode(), hashlib.sha256).hexdigest()
+    return PSEUDONYM_PREFIX + digest[:12]
+
+
+# --- Employees ---------------------------------------------------------------------------------------------------
+
+
+def employees_due(*, now: datetime):
+    """Inactive employee records unchanged for the retention period and not yet pseudonymised. The programme
+    package leaves out those the apps still report activity for."""
+    return Employee.objects.filter(
+        is_active=False, pseudonymised_at__isnull=True, updated_at__lt=cutoff("employee", now)
+    )
+
+
+def employees_pseudonymise(*, employee_ids, now: datetime) -> int:
+    """Replace names, e-mail and personnel number by a pseudonym. The record stays (with its organisation, org
+    unit and target group), so enrolments, attendance and the programme's figures keep counting it."""
+    count = 0
+    for employee_id in employee_ids:
+        name = pseudonym("vielfalt.employee", employee_id)
+        count += Employee.objects.filter(pk=employee_id, pseudonymised_at__isnull=True).update(
+            first_name="–",
+            last_name=name,
+            personnel_number=name,
+            email="",
+            pseudonymised_at=now,
+            updated_at=now,
+        )
+    return count
+
+
+# --- Jobs --------------------------------------------------------------------------------------------------------
+
+
+def jobs_due(*, now: datetime):
+    return Job.objects.filter(created_at__lt=cutoff("job_file", now))
+
+
+def jobs_purge(*, now: datetime) -> int:
+    """Delete old jobs with their files (exports and reports can name people; the user fetches them at once)."""
+    count = 0
+    for job in jobs_due(now=now).iterator():
+        if job.result_file:
+            delete_file_on_commit(job.result_file)
+        job.delete()
+        count += 1
+    return count
+
+
+def delete_file_on_commit(file) -> None:
+    """Files go only once the purge's transaction has committed: a purge that fails leaves everything as it was."""
+    storage, name = file.storage, file.name
+    transaction.on_commit(lambda: storage.delete(name))
+
+
+# --- Audit log ---------------------------------------------------------------------------------------------------
+
+# Core models whose audit entries name a person in their description.
+PERSONAL_MODELS = {"vielfalt.employee", "vielfalt.user", "vielfalt.job"}
+LOGIN_ACTIONS = {AuditEntry.Action.LOGIN_FAILED, AuditEntry.Action.LOCKED_OUT}
+
+
+def audit_due(*, now: datetime):
+    return AuditEntry.objects.filter(at__lt=cutoff("audit", now), pseudonymised_at__isnull=True)
+
+
+def _redact(changes):
+    """Which fields changed stays; what they said goes. Numbers (counts of an import or a purge) stay."""
+    if not isinstance(changes, dict):
+        return {}
+    return {
+        key: value if isinstance(value, int | float | bool) or value is None else REDACTED
+        for key, value in changes.items()
+    }
+
+
+def audit_pseudonymise(*, entries, personal_models: set[str], now: datetime) -> int:
+    """The one path that changes audit entries, and the only change the database allows (see the trigger on
+    AuditEntry): the actor becomes a pseudonym (the link to the user row is cleared), the description of an entry
+    about a person becomes that person's pseudonym, and changed values are replaced by "…" (the names of the
+    changed fields stay). Time, action, object, organisation stay. Each entry is marked and never changed again.
+
+    `personal_models`: labels ("trainings.enrolment") whose entries describe a person, from every app."""
+    personal = {
+        content_type.pk: label
+        for label in personal_models | PERSONAL_MODELS
+        if (content_type := _content_type(label)) is not None
+    }
+    count = 0
+    # The base class's update: AuditEntryQuerySet refuses updates everywhere else.
+    update = models.QuerySet.update
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL vielfalt.audit_pseudonymise = 'on'")
+        rows = entries.filter(pseudonymised_at__isnull=True).values_list(
+            "pk", "actor_id", "actor_name", "action", "content_type_id", "object_id", "object_repr", "changes"
+        )
+        for (
+            pk,
+            actor_id,
+            actor_name,
+            action,
+            content_type_id,
+            object_id,
+            object_repr,
+            changes,
+        ) in rows.iterator():
+            if actor_name and actor_name != "system":
+                actor_name = pseudonym("user", actor_id or actor_name)
+            if content_type_id in personal and object_id:
+                object_repr = pseudonym(personal[content_type_id], object_id)
+            elif action in LOGIN_ACTIONS and object_repr:
+                object_repr = pseudonym("user", object_repr)
+            if action != AuditEntry.Action.PURGE:
+                changes = _redact(changes)
+            count += update(
+                AuditEntry.objects.filter(pk=pk),
+                actor=None,
+                actor_name=actor_name,
+                object_repr=object_repr,
+                changes=changes,
+                pseudonymised_at=now,
+            )
+    return count
+
+
+def _content_type(label: str) -> ContentType | None:
+    app_label, model = label.split(".")
+    try:
+        return ContentType.objects.get_by_natural_key(app_label, model)
+    except ContentType.DoesNotExist:
+        return None
+
+
+def audit_entries_about(record_keys: list[str]):
+    """Audit entries whose object is one of `record_keys` ("app.model:pk")."""
+    query = models.Q(pk__in=[])
+    by_type: dict[str, list[str]] = {}
+    for key in record_keys:
+        label, pk = key.rsplit(":", 1)
+        by_type.setdefault(label, []).append(pk)
+    for label, pks in by_type.items():
+        content_type = _content_type(label)
+        if content_type is not None:
+            query |= models.Q(content_type=content_type, object_id__in=pks)
+    return AuditEntry.objects.filter(query).order_by("at", "pk")
+
+
+# --- Art. 15: what the core holds about an employee ------------------------------------------------------------
+
+EMPLOYEE_FIELDS = [
+    "organisation",
+    "personnel_number",
+    "first_name",
+    "last_name",
+    "email",
+    "org_unit",
+    "target_group",
+    "is_active",
+    ("created_at", gettext_lazy("Created")),
+    ("updated_at", gettext_lazy("Last changed")),
+    "pseudonymised_at",
+]
+
+
+def employee_access(employee: Employee) -> list[AccessSection]:
+    return [
+        AccessSection(
+            title=_("Employee record"),
+            rows=[model_rows(employee, EMPLOYEE_FIELDS)],
+            records=[record_key(employee)],
+        )
+    ]
+
+
+def audit_access(record_keys: list[str]) -> AccessSection:
+    """The audit entries about the records of the export: who did what to them, and when."""
+    entries = list(audit_entries_about(record_keys).select_related("content_type"))
+    return AccessSection(
+        title=_("Audit log entries about these records"),
+        rows=[
+            {
+                _("time"): as_text(entry.at),
+                _("by"): entry.actor_name or "–",
+                _("action"): entry.get_action_display(),
+                _("object"): entry.object_repr,
+                _("details"): "; ".join(
+                    f"{key}: {_change_text(value)}" for key, value in sorted(entry.changes.items())
+                )
+                if isinstance(entry.changes, dict)
+                else "",
+            }
+            for entry in entries
+        ],
+        records=[record_key(entry) for entry in entries],
+    )
+
+
+# --- Art. 30: the core's processing activities ------------------------------------------------------------------
+
+
+def processing_records() -> list[Processing]:
+    return [
+        Processing(
+            app="vielfalt",
+            name=_("Employee records of partner organisations"),
+            subjects=_("Employees of partner organisations"),
+            data=_(
+                "Personnel number, first and last name, e-mail address, org unit, target group of training, "
+                "active or not"
+            ),
+            purpose=_(
+                "Enrolling staff in intercultural training, inviting them to the voluntary survey, counting "
+                "the people trained for the programme's indicators"
+            ),
+            legal_basis=_(
+                "Art. 6(1)(e) and Art. 88 GDPR with the employment-data provisions of the state data protection "
+                "act (NRW: § 18 DSG NRW) and the partner's cooperation agreement"
+            ),
+            retention=_(
+                "While active; %(period)s after the record became inactive and was last changed, names, e-mail "
+                "and personnel number are replaced by a pseudonym (counts stay)"
+            )
+            % {"period": retention_text("employee")},
+            recipients=_(
+                "Partner HR of the employee's organisation; course organisers see the names of enrolled "
+                "employees; administrators. The ministry sees counts only."
+            ),
+        ),
+        Processing(
+            app="vielfalt",
+            name=_("User accounts and logins"),
+            subjects=_("Staff of the ministry and of partner organisations who log in"),
+            data=_("User name, name, e-mail address, password hash, roles, second factor, login times"),
+            purpose=_("Access control and accountability of the portal (Art. 32 GDPR)"),
+            legal_basis=_("Art. 6(1)(c) and (e), Art. 32 GDPR"),
+            retention=_(
+                "While the account exists; in the audit log, people are named by pseudonyms after %(period)s"
+            )
+            % {"period": retention_text("audit")},
+            recipients=_("Administrators"),
+        ),
+        Processing(
+            app="vielfalt",
+            name=_("Audit log"),
+            subjects=_("Users of the portal and the people whose records they changed"),
+            data=_("Who changed, exported or downloaded what and when; the changed values"),
+            purpose=_("Accountability and detection of misuse (Art. 5(2), Art. 32 GDPR)"),
+            legal_basis=_("Art. 6(1)(c) and (e), Art. 32 GDPR"),
+            retention=_(
+                "Entries are kept; after %(period)s people are replaced by pseudonyms and changed values by “…”"
+            )
+            % {"period": retention_text("audit")},
+            recipients=_("Ministry staff, administrators"),
+        ),
+        Processing(
+            app="vielfalt",
+            name=_("Files of background jobs"),
+            subjects=_("Employees and users named in exports and reports"),
+            data=_("Exports (employee lists, reports), Art. 15 access exports"),
+            purpose=_("Delivering a requested export or report to the user who asked for it"),
+            legal_basis=_("As for the data exported"),
+            retention=_("Deleted with the job after %(period)s") % {"period": retention_text("job_file")},
+            recipients=_("The user who requested the job; administrators"),
+        ),
+    ]

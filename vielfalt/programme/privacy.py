@@ -1,0 +1,205 @@
+"""Data protection across the whole portal: the core's and every app's `privacy.py` put together.
+
+- `purge`: the retention purge (Löschkonzept) behind `manage.py purge_personal_data` and the daily beat task;
+- `access_export`: everything the portal holds about one employee (Art. 15 GDPR), as a dictionary for JSON and
+  PDF;
+- `processing_record`: the record of processing activities (Art. 30 GDPR) from the apps' declarations and the
+  configured periods.
+
+The apps are listed here once, in `APPS`; each has the same parts: `PERSONAL_MODELS`, `employees_purge`,
+`employee_access`, `processing_records`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partnerships import privacy as partnerships_privacy
+from surveys import privacy as surveys_privacy
+from trainings import privacy as trainings_privacy
+from vielfalt import privacy as core
+from vielfalt.audit import audit_record
+from vielfalt.models import AuditEntry, Employee, Role
+from vielfalt.pdf import render_pdf
+from vielfalt.permissions import SYSTEM, require
+
+APPS = (partnerships_privacy, trainings_privacy, surveys_privacy)
+PERSONAL_MODELS = set().union(*(app.PERSONAL_MODELS for app in APPS))
+
+
+# --- Retention purge ---------------------------------------------------------------------------------------------
+
+
+def employees_due(*, now: datetime):
+    """Inactive, unchanged for the period, not pseudonymised yet, and no course date after the cutoff."""
+    return core.employees_due(now=now).exclude(
+        pk__in=trainings_privacy.employees_active_since(core.cutoff("employee", now))
+    )
+
+
+def _records_about(employees) -> list[str]:
+    """Every record the Art. 15 export lists for these employees (whose audit entries name them)."""
+    keys = []
+    for employee in employees:
+        for section in _employee_sections(employee):
+            keys += section.records
+    return keys
+
+
+def _audit_to_pseudonymise(*, now: datetime, employees):
+    due = core.audit_due(now=now)
+    about = core.audit_entries_about(_records_about(employees)).filter(pseudonymised_at__isnull=True)
+    return AuditEntry.objects.filter(pk__in=due.values("pk")) | AuditEntry.objects.filter(
+        pk__in=about.values("pk")
+    )
+
+
+def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[str, int]:
+    """Apply every retention period; return what was (or, with `dry_run`, would be) purged, per kind. A real run
+    writes one audit entry with the counts, in the same transaction; files go when it commits."""
+    require(actor, Role.ADMIN)
+    now = now or timezone.now()
+    employees = list(employees_due(now=now).order_by("pk"))
+    ids = [employee.pk for employee in employees]
+    if dry_run:
+        return {
+            "employees": len(ids),
+            "certificates": trainings_privacy.certificates_of(ids).count(),
+            "invitations": surveys_privacy.invitations_due(now=now).count(),
+            "jobs": core.jobs_due(now=now).count(),
+            "audit_entries": _audit_to_pseudonymise(now=now, employees=employees).count(),
+        }
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        audit_entries = list(
+            _audit_to_pseudonymise(now=now, employees=employees).values_list("pk", flat=True)
+        )
+        for app in APPS:
+            counts.update(app.employees_purge(employee_ids=ids, now=now))
+        counts["employees"] = core.employees_pseudonymise(employee_ids=ids, now=now)
+        counts.update(surveys_privacy.invitations_purge(now=now))
+        counts["jobs"] = core.jobs_purge(now=now)
+        counts["audit_entries"] = core.audit_pseudonymise(
+            entries=AuditEntry.objects.filter(pk__in=audit_entries), personal_models=PERSONAL_MODELS, now=now
+        )
+        counts = {key: counts.get(key, 0) for key in PURGE_KINDS}
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.PURGE,
+            object_repr=_("Retention purge"),
+            changes=counts,
+        )
+    return counts
+
+
+PURGE_KINDS = ("employees", "certificates", "invitations", "jobs", "audit_entries")
+
+
+def purge_labels() -> dict[str, str]:
+    return {
+        "employees": _("Employee records pseudonymised"),
+        "certificates": _("Certificates without name and PDF"),
+        "invitations": _("Survey invitations without token hash and e-mail stamps"),
+        "jobs": _("Background jobs deleted with their files"),
+        "audit_entries": _("Audit entries pseudonymised"),
+    }
+
+
+def retention_overview(*, now: datetime | None = None) -> dict:
+    """The periods as configured and what the next run would purge (for the administrators' page)."""
+    now = now or timezone.now()
+    counts = purge(actor=SYSTEM, now=now, dry_run=True)
+    labels = purge_labels()
+    return {
+        "periods": [
+            {
+                "kind": kind,
+                "label": str(core.PERIOD_LABELS[kind]),
+                "days": core.retention_days(kind),
+                "setting": core.PERIOD_SETTINGS[kind],
+            }
+            for kind in core.PERIOD_SETTINGS
+        ],
+        "next_run": [{"kind": kind, "label": labels[kind], "count": counts[kind]} for kind in PURGE_KINDS],
+        "last_run": AuditEntry.objects.filter(action=AuditEntry.Action.PURGE).order_by("-at", "-pk").first(),
+    }
+
+
+# --- Art. 15 -----------------------------------------------------------------------------------------------------
+
+
+def _employee_sections(employee: Employee) -> list[core.AccessSection]:
+    sections = core.employee_access(employee)
+    for app in APPS:
+        sections += app.employee_access(employee)
+    return sections
+
+
+def access_export(*, actor, employee: Employee) -> dict:
+    """Everything the portal holds about `employee`, for HR of the employee's organisation. Survey answers are not
+    part of it: they are not linked to anyone."""
+    require(actor, Role.HR, employee.organisation)
+    sections = _employee_sections(employee)
+    keys = [key for section in sections for key in section.records]
+    sections.append(core.audit_access(keys))
+    return {
+        "title": _("Information on the personal data held (Art. 15 GDPR)"),
+        "generated_at": timezone.now(),
+        "controller": settings.PORTAL_OPERATOR["name"],
+        "organisation": employee.organisation.name,
+        "employee": core.record_key(employee),
+        "subject": employee.full_name,
+        "sections": [asdict(section) for section in sections],
+        "purposes": [asdict(record) for record in processing_record() if record.app != "partnerships"],
+    }
+
+
+def access_export_json(*, actor, employee: Employee) -> bytes:
+    export = access_export(actor=actor, employee=employee)
+    return json.dumps(export, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
+
+
+def access_export_pdf(*, actor, employee: Employee) -> bytes:
+    export = access_export(actor=actor, employee=employee)
+    return render_pdf(
+        "pdf/privacy/access.html", {"export": export, "portal_operator_name": export["controller"]}
+    )
+
+
+def access_export_record(*, actor, employee: Employee, export_format: str) -> None:
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.EXPORT,
+        obj=employee,
+        changes={"format": export_format, "kind": "art15"},
+    )
+
+
+# --- Art. 30 -----------------------------------------------------------------------------------------------------
+
+
+def processing_record() -> list[core.Processing]:
+    records = core.processing_records()
+    for app in APPS:
+        records += app.processing_records()
+    return records
+
+
+def processing_record_pdf() -> bytes:
+    return render_pdf(
+        "pdf/privacy/record.html",
+        {
+            "records": processing_record(),
+            "operator": settings.PORTAL_OPERATOR,
+            "generated_at": timezone.now(),
+            "portal_operator_name": settings.PORTAL_OPERATOR["name"],
+        },
+    )
