@@ -1,6 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -9,6 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, OrgUnit, Role
+from vielfalt.permissions import scope
+
+from .triggers import FROZEN, REFUSE, PartOfSignedAgreement, SignedAgreementUnchanged
 
 DEFAULT_TITLE = "Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor"
 
@@ -16,11 +20,7 @@ DEFAULT_TITLE = "Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor"
 class AgreementQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Ministry staff and administrators see every agreement, partner HR its own organisations'."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_ministry_staff:
-            return self
-        return self.filter(partner_id__in=user.organisation_ids(Role.HR))
+        return self.filter(scope(user, (Role.MINISTRY, Role.HR), "partner"))
 
 
 class Agreement(models.Model):
@@ -103,6 +103,17 @@ class Agreement(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "signed_on"], name="agreement_status_signed")]
+        # Signed is signed, whichever path writes (admin, shell, SQL); PostgreSQL only (partnerships/triggers.py).
+        triggers = [
+            SignedAgreementUnchanged(name="signed_agreement_unchanged"),
+            pgtrigger.Trigger(
+                name="signed_agreement_kept",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Delete,
+                condition=pgtrigger.Q(old__status__in=FROZEN),
+                func=REFUSE,
+            ),
+        ]
 
     def __str__(self):
         return f"{self.partner.name}: {self.title}"
@@ -138,6 +149,7 @@ class Signatory(models.Model):
                 violation_error_message=_("Please enter the signatory's name."),
             )
         ]
+        triggers = [PartOfSignedAgreement(name="signed_agreement_signatory")]
 
     def __str__(self):
         return f"{self.name} ({self.function})"
@@ -202,6 +214,15 @@ class Commitment(models.Model):
                 name="commitment_target_not_negative",
                 violation_error_message=_("The target value cannot be negative."),
             ),
+        ]
+        # Where the portal computes the value reached is a setting of the portal, not part of the signed text
+        # (the PDF does not show it); a deleted org unit leaves its commitments without one (SET_NULL).
+        triggers = [
+            PartOfSignedAgreement(
+                name="signed_agreement_commitment",
+                may_change=("indicator_source",),
+                may_clear=("responsible_unit",),
+            )
         ]
 
     def __str__(self):
@@ -360,11 +381,7 @@ class ExpiryNotice(models.Model):
 class ProcedureQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Ministry staff see every procedure, partner HR its own organisations'."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_ministry_staff:
-            return self
-        return self.filter(organisation_id__in=user.organisation_ids(Role.HR))
+        return self.filter(scope(user, (Role.MINISTRY, Role.HR)))
 
 
 class AnonymisedProcedure(models.Model):

@@ -1,4 +1,6 @@
-"""Every write of the partnerships app. Views, tasks and commands call these; each write is audited."""
+"""Every write of the partnerships app. Views, tasks and commands call these; each write is audited and
+checks its keyword-only `actor` through vielfalt.permissions: agreements are the ministry's, progress reports
+and anonymised procedures the partner HR's; commands and the beat pass `permissions.SYSTEM`."""
 
 import csv
 import hashlib
@@ -10,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.mail import send_mail
 from django.db import transaction
@@ -23,6 +25,7 @@ from vielfalt.audit import audit_record, model_changes
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role, User
 from vielfalt.pdf import render_pdf
+from vielfalt.permissions import actor_from_id, recorded_user, require, require_role
 from vielfalt.seal import seal_pdf
 
 from .models import (
@@ -87,11 +90,6 @@ class AgreementFrozen(ValidationError):
         )
 
 
-def _require_ministry(actor: User | None) -> None:
-    if actor is not None and not actor.is_ministry_staff:
-        raise PermissionDenied(_("Only ministry staff may change agreements."))
-
-
 def _sync_children(*, agreement: Agreement, model, rows: list[dict], fields: list[str]) -> dict:
     """Make the agreement's signatories or commitments exactly `rows` (each optionally with the `id` of an
     existing one); returns counts for the audit log."""
@@ -134,18 +132,18 @@ def _clean_commitment_rows(partner: Organisation, rows: list[dict]) -> None:
 @transaction.atomic
 def agreement_create(
     *,
-    actor: User | None,
+    actor: User,
     partner: Organisation,
     state_party: Organisation,
     signatories: list[dict] = (),
     commitments: list[dict] = (),
     **fields,
 ) -> Agreement:
-    _require_ministry(actor)
+    require(actor, Role.MINISTRY, partner)
     agreement = Agreement(
         partner=partner,
         state_party=state_party,
-        created_by=actor if actor and actor.is_authenticated else None,
+        created_by=recorded_user(actor),
         **fields,
     )
     agreement.full_clean()
@@ -166,13 +164,13 @@ def agreement_create(
 @transaction.atomic
 def agreement_update(
     *,
-    actor: User | None,
+    actor: User,
     agreement: Agreement,
     signatories: list[dict] | None = None,
     commitments: list[dict] | None = None,
     **fields,
 ) -> Agreement:
-    _require_ministry(actor)
+    require(actor, Role.MINISTRY, agreement.partner_id)
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     if agreement.is_frozen:
         raise AgreementFrozen()
@@ -181,6 +179,8 @@ def agreement_update(
         if name not in AGREEMENT_FIELDS:
             raise TypeError(f"{name} is not an agreement field")
         setattr(agreement, name, value)
+    if agreement.partner_id != before["partner"].pk:
+        require(actor, Role.MINISTRY, agreement.partner_id)
     agreement.full_clean()
     agreement.save()
     changes = model_changes(agreement, AGREEMENT_FIELDS, before)
@@ -224,9 +224,9 @@ def agreement_sign_problems(agreement: Agreement) -> list[str]:
 
 
 @transaction.atomic
-def agreement_transition(*, actor: User | None, agreement: Agreement, to_status: str) -> Agreement:
+def agreement_transition(*, actor: User, agreement: Agreement, to_status: str) -> Agreement:
     """Move the agreement along its life cycle; only the transitions in ALLOWED_TRANSITIONS exist."""
-    _require_ministry(actor)
+    require(actor, Role.MINISTRY, agreement.partner_id)
     given, agreement = agreement, Agreement.objects.select_for_update().get(pk=agreement.pk)
     from_status = agreement.status
     if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
@@ -248,7 +248,7 @@ def agreement_transition(*, actor: User | None, agreement: Agreement, to_status:
         agreement=agreement,
         from_status=from_status,
         to_status=to_status,
-        changed_by=actor if actor and actor.is_authenticated else None,
+        changed_by=recorded_user(actor),
     )
     audit_record(
         actor=actor,
@@ -261,14 +261,14 @@ def agreement_transition(*, actor: User | None, agreement: Agreement, to_status:
     return agreement
 
 
-def agreement_sign(*, actor: User | None, agreement: Agreement) -> Agreement:
+def agreement_sign(*, actor: User, agreement: Agreement) -> Agreement:
     return agreement_transition(actor=actor, agreement=agreement, to_status=Status.SIGNED)
 
 
 @transaction.atomic
-def amendment_create(*, actor: User | None, agreement: Agreement) -> Agreement:
+def amendment_create(*, actor: User, agreement: Agreement) -> Agreement:
     """A new draft that amends a signed agreement, starting as a copy of it."""
-    _require_ministry(actor)
+    require(actor, Role.MINISTRY, agreement.partner_id)
     if not agreement.is_frozen:
         raise ValidationError(_("Only a signed agreement can be amended; edit this one directly."))
     amendment = agreement_create(
@@ -310,8 +310,7 @@ def progress_report_create(
 ) -> ProgressReport:
     """Partner HR (or an administrator) reports what came of a commitment of a signed agreement."""
     agreement = commitment.agreement
-    if not (actor.is_administrator or agreement.partner_id in actor.organisation_ids(Role.HR)):
-        raise PermissionDenied(_("Only the partner's HR reports progress."))
+    require(actor, Role.HR, agreement.partner_id)
     if agreement.status != Status.SIGNED:
         raise ValidationError(_("Progress is reported for signed agreements only."))
     report = ProgressReport(
@@ -319,7 +318,7 @@ def progress_report_create(
         reported_on=reported_on,
         value_reached=value_reached,
         text=text,
-        reported_by=actor,
+        reported_by=recorded_user(actor),
     )
     report.full_clean()
     report.save()
@@ -355,7 +354,7 @@ def _is_sealed_revision_of(document: AgreementDocument, unsealed: bytes) -> bool
 
 def document_store(
     *,
-    actor: User | None,
+    actor: User,
     agreement: Agreement,
     kind: str,
     content,
@@ -368,6 +367,7 @@ def document_store(
     version is not stored again, so a repeated render leaves exactly one version; for a sealed PDF (whose
     seal differs each time) `unsealed` is the rendering before the seal, compared with the latest version's
     sealed revision."""
+    require(actor, Role.MINISTRY, agreement.partner_id)
     file = ContentFile(content) if isinstance(content, bytes) else content
     sha256 = _sha256_of(file)
     with transaction.atomic():
@@ -388,7 +388,7 @@ def document_store(
             version=(latest.version + 1) if latest else 1,
             sha256=sha256,
             size=file.size,
-            created_by=actor if actor and actor.is_authenticated else None,
+            created_by=recorded_user(actor),
         )
         document.file.save("document.pdf", file, save=False)
         try:
@@ -429,9 +429,11 @@ def agreement_pdf_bytes(agreement: Agreement, *, sealed: bool = True) -> bytes:
         )
 
 
-def agreement_render_pdf(*, agreement_id: int, actor_id: int | None = None) -> tuple[AgreementDocument, bool]:
+def agreement_render_pdf(*, agreement_id: int, actor_id: int) -> tuple[AgreementDocument, bool]:
+    """The task's work: render and store the PDF as the user who asked for it (loaded again)."""
     agreement = Agreement.objects.select_related("partner").get(pk=agreement_id)
-    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    actor = actor_from_id(actor_id)
+    require(actor, Role.MINISTRY, agreement.partner_id)
     unsealed = agreement_pdf_bytes(agreement, sealed=False)
     latest = agreement.documents.filter(kind=AgreementDocument.Kind.GENERATED).order_by("-version").first()
     if latest is not None and _is_sealed_revision_of(latest, unsealed):
@@ -450,7 +452,7 @@ def agreement_request_pdf(*, actor: User, agreement: Agreement) -> Job:
     """Start rendering the agreement's PDF in the background (once the transaction commits)."""
     from .tasks import task_render_agreement_pdf
 
-    _require_ministry(actor)
+    require(actor, Role.MINISTRY, agreement.partner_id)
     return job_enqueue(
         task=task_render_agreement_pdf,
         kind="partnerships.agreement_render_pdf",
@@ -485,7 +487,7 @@ def signed_copy_check(upload) -> None:
 
 @transaction.atomic
 def signed_copy_upload(*, actor: User, agreement: Agreement, upload) -> AgreementDocument:
-    _require_ministry(actor)
+    require(actor, Role.MINISTRY, agreement.partner_id)
     signed_copy_check(upload)
     status = Agreement.objects.select_for_update().values_list("status", flat=True).get(pk=agreement.pk)
     if status not in (Status.READY_FOR_SIGNATURE, Status.SIGNED):
@@ -497,6 +499,8 @@ def signed_copy_upload(*, actor: User, agreement: Agreement, upload) -> Agreemen
 
 
 def document_download_record(*, actor: User, document: AgreementDocument) -> None:
+    """Audit a download: the ministry, or the partner's HR, reads an agreement's document."""
+    require(actor, (Role.MINISTRY, Role.HR), document.agreement.partner_id)
     audit_record(
         actor=actor,
         action=AuditEntry.Action.DOWNLOAD,
@@ -519,14 +523,16 @@ EXPORT_HEADER = [
 ]
 
 
-def agreements_export_zip(*, actor: User | None, agreements, out) -> int:
+def agreements_export_zip(*, actor: User, agreements, out) -> int:
     """Write a ZIP with each agreement's signed copy (or a freshly rendered final PDF where none was
-    uploaded) and an `index.csv` to the binary file `out`, one file at a time. Returns the count."""
+    uploaded) and an `index.csv` to the binary file `out`, one file at a time. Returns the count. Only the
+    ministry exports (`manage.py export_agreements` as `SYSTEM`), and it reads every agreement."""
+    require_role(actor, Role.MINISTRY)
     with translation.override(settings.LANGUAGE_CODE):
         return _agreements_export_zip(actor=actor, agreements=agreements, out=out)
 
 
-def _agreements_export_zip(*, actor: User | None, agreements, out) -> int:
+def _agreements_export_zip(*, actor: User, agreements, out) -> int:
     agreements = (
         agreements.select_related("partner").prefetch_related("signatories").order_by("partner__name", "pk")
     )
@@ -579,8 +585,7 @@ def _agreements_export_zip(*, actor: User | None, agreements, out) -> int:
 def agreements_export_job(*, actor: User, filters: dict) -> Job:
     from .tasks import task_export_agreements
 
-    if not actor.is_ministry_staff:
-        raise PermissionDenied
+    require_role(actor, Role.MINISTRY)
     return job_enqueue(
         task=task_export_agreements,
         kind="partnerships.export_agreements",
@@ -596,7 +601,8 @@ def agreements_export_for_job(*, job_id, actor_id: int, filters: dict) -> None:
     """Build the export on disk and attach it to the job without holding the ZIP in memory."""
     from .filters import AgreementFilter
 
-    actor = User.objects.get(pk=actor_id)
+    actor = actor_from_id(actor_id)
+    require_role(actor, Role.MINISTRY)
     queryset = AgreementFilter(filters, queryset=Agreement.objects.visible_to(actor)).qs
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "export.zip"
@@ -615,9 +621,11 @@ def agreements_export_for_job(*, job_id, actor_id: int, filters: dict) -> None:
 # --- Expiry notices -------------------------------------------------------------------------------------------
 
 
-def agreements_announce_expiring(*, today: date | None = None) -> int:
+def agreements_announce_expiring(*, actor: User, today: date | None = None) -> int:
     """E-mail ministry staff about signed agreements whose validity ends in 90 or 30 days; each notice once.
-    A notice the beat missed goes out the next day; an agreement already within 30 days gets only that one."""
+    A notice the beat missed goes out the next day; an agreement already within 30 days gets only that one.
+    The beat runs it as `permissions.SYSTEM`."""
+    require_role(actor, Role.MINISTRY)
     today = today or timezone.localdate()
     recipients = sorted(
         set(
@@ -664,7 +672,7 @@ def agreements_announce_expiring(*, today: date | None = None) -> int:
                         recipients,
                     )
             audit_record(
-                actor=None,
+                actor=actor,
                 action=AuditEntry.Action.CHANGE,
                 obj=agreement,
                 organisation=agreement.partner,
@@ -688,11 +696,6 @@ PROCEDURE_FIELDS = [
 ]
 
 
-def _require_partner_hr(actor: User, organisation: Organisation) -> None:
-    if not (actor.is_administrator or organisation.pk in actor.organisation_ids(Role.HR)):
-        raise PermissionDenied(_("Only the partner's HR records anonymised procedures."))
-
-
 def _check_procedure(procedure: AnonymisedProcedure) -> None:
     if procedure.org_unit_id and procedure.org_unit.organisation_id != procedure.organisation_id:
         raise ValidationError({"org_unit": _("The org unit must belong to the organisation.")})
@@ -702,9 +705,11 @@ def _check_procedure(procedure: AnonymisedProcedure) -> None:
 @transaction.atomic
 def procedure_create(*, actor: User, organisation: Organisation, **fields) -> AnonymisedProcedure:
     """Partner HR records an anonymised application procedure of its organisation."""
-    _require_partner_hr(actor, organisation)
+    require(actor, Role.HR, organisation)
     procedure = AnonymisedProcedure(
-        organisation=organisation, created_by=actor, **{name: fields.get(name) for name in PROCEDURE_FIELDS}
+        organisation=organisation,
+        created_by=recorded_user(actor),
+        **{name: fields.get(name) for name in PROCEDURE_FIELDS},
     )
     _check_procedure(procedure)
     procedure.save()
@@ -720,7 +725,7 @@ def procedure_create(*, actor: User, organisation: Organisation, **fields) -> An
 
 @transaction.atomic
 def procedure_update(*, actor: User, procedure: AnonymisedProcedure, **fields) -> AnonymisedProcedure:
-    _require_partner_hr(actor, procedure.organisation)
+    require(actor, Role.HR, procedure.organisation_id)
     procedure = AnonymisedProcedure.objects.select_for_update().get(pk=procedure.pk)
     before = {name: getattr(procedure, name) for name in PROCEDURE_FIELDS}
     for name in PROCEDURE_FIELDS:

@@ -4,13 +4,14 @@ from celery import shared_task
 from django.utils.translation import gettext as _
 
 from vielfalt.jobs import JobError, JobTask, job_link_result
+from vielfalt.permissions import SYSTEM
 
 from .models import Agreement
 from .services import agreement_render_pdf, agreements_announce_expiring, agreements_export_for_job
 
 
 @shared_task(base=JobTask, name="partnerships.agreement_render_pdf")
-def task_render_agreement_pdf(*, job_id, agreement_id: int, actor_id: int | None = None):
+def task_render_agreement_pdf(*, job_id, agreement_id: int, actor_id: int):
     try:
         document, _created = agreement_render_pdf(agreement_id=agreement_id, actor_id=actor_id)
     except Agreement.DoesNotExist:
@@ -25,4 +26,5 @@ def task_export_agreements(*, job_id, actor_id: int, filters: dict):
 
 @shared_task(name="partnerships.announce_expiring_agreements")
 def task_announce_expiring_agreements():
-    return agreements_announce_expiring()
+    """Daily (Celery beat), as the system actor."""
+    return agreements_announce_expiring(actor=SYSTEM)

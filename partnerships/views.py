@@ -15,7 +15,7 @@ from django_filters.views import FilterView
 
 from vielfalt.filters import filter_controls
 from vielfalt.models import Job, Organisation, OrgUnit, Role
-from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
+from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin, may
 
 from .filters import AgreementFilter
 from .forms import (
@@ -86,7 +86,7 @@ class AgreementListView(LoginRequiredMixin, FilterView):
         context = super().get_context_data(**kwargs)
         context["filter_query"] = _filter_query(self.request)
         context["filter_controls"] = filter_controls(self.filterset)
-        context["may_edit"] = self.request.user.is_ministry_staff
+        context["may_edit"] = may(self.request.user, Role.MINISTRY)
         return context
 
 
@@ -205,9 +205,9 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         context["partner_signatories"] = [s for s in signatories if s.side == "partner"]
         context["state_signatories"] = [s for s in signatories if s.side == "state"]
         context["commitments"] = [(c, c.progress(), c.latest_report()) for c in agreement.commitments.all()]
-        context["may_edit"] = user.is_ministry_staff
-        context["may_report"] = agreement.status == Agreement.Status.SIGNED and (
-            user.is_administrator or agreement.partner_id in user.organisation_ids(Role.HR)
+        context["may_edit"] = may(user, Role.MINISTRY)
+        context["may_report"] = agreement.status == Agreement.Status.SIGNED and may(
+            user, Role.HR, agreement.partner_id
         )
         context["transitions"] = [
             (status, Agreement.Status(status).label)
@@ -217,7 +217,7 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         if agreement.status == Agreement.Status.READY_FOR_SIGNATURE:
             context["sign_problems"] = agreement_sign_problems(agreement)
         context["upload_form"] = SignedCopyForm()
-        context["history"] = agreement_history(agreement) if user.is_ministry_staff else []
+        context["history"] = agreement_history(agreement) if context["may_edit"] else []
         context["agreement_type_id"] = ContentType.objects.get_for_model(Agreement).pk
         context["job"] = _requested_job(self.request)
         return context
@@ -307,8 +307,7 @@ class ProgressReportCreateView(AgreementReaderMixin, View):
         commitment = get_object_or_404(
             agreement.commitments.select_related("agreement__partner"), pk=commitment_pk
         )
-        user = self.request.user
-        if not (user.is_administrator or agreement.partner_id in user.organisation_ids(Role.HR)):
+        if not may(self.request.user, Role.HR, agreement.partner_id):
             raise PermissionDenied
         return commitment
 
@@ -397,16 +396,14 @@ class ProcedureListView(AgreementReaderMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        user = self.request.user
-        context["may_record"] = user.is_administrator or user.is_partner_hr
+        context["may_record"] = may(self.request.user, Role.HR)
         context["filter_query"] = _filter_query(self.request)
         return context
 
 
 def _recording_organisations(user):
-    if user.is_administrator:
-        return Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY)
-    return Organisation.objects.filter(pk__in=user.organisation_ids(Role.HR))
+    """The partners whose procedures `user` records (the ministry itself runs none)."""
+    return Organisation.objects.acting_for(user, Role.HR).exclude(kind=Organisation.Kind.STATE_MINISTRY)
 
 
 class ProcedureFormView(PartnerHRMixin, View):

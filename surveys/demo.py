@@ -137,6 +137,6 @@ def _oberhausen(stdout) -> None:
         f"codes are typed at {code_address()}):"
     )
     for invitation in Invitation.objects.filter(campaign=campaign, used=False).order_by("pk"):
-        credentials = invitation_issue(invitation=invitation)
+        credentials = invitation_issue(actor=actor, invitation=invitation)
         if credentials:
             stdout.write(f"  {format_code(credentials.code)}  {survey_link(credentials.token)}")

@@ -40,9 +40,7 @@ class CampaignForm(ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        organisations = Organisation.objects.all()
-        if not user.is_administrator:
-            organisations = organisations.filter(pk__in=user.organisation_ids(Role.HR))
+        organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
         if len(organisations) == 1:
             self.fields["organisation"].initial = organisations[0]

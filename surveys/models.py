@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Employee, Organisation, OrgUnit, Role
+from vielfalt.permissions import scope
 
 from . import questionnaire as q
 
@@ -23,11 +24,7 @@ class CampaignQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Partner HR sees its own organisations' campaigns, administrators every campaign. The ministry sees
         the programme-wide figures (and the campaigns of the organisations where it holds the HR role)."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_administrator:
-            return self
-        return self.filter(organisation_id__in=user.organisation_ids(Role.HR))
+        return self.filter(scope(user, Role.HR))
 
 
 class Campaign(models.Model):

@@ -1,5 +1,10 @@
 """Every write of the survey app. Views, tasks and the demo data call these.
 
+Every service that changes data takes a keyword-only `actor` and checks it through vielfalt.permissions:
+campaigns and invitations belong to the partner HR of the campaign's organisation (administrators and
+`permissions.SYSTEM` may act too). The one exception is `response_submit`: the respondent has no account by
+design, and the one-time token (its hash, kept in the respondent's session) is what authorises the answer.
+
 Submitting a response writes no audit entry and no log line: a time stamp next to the answer's campaign
 would be a link between an invitation and its response.
 
@@ -51,6 +56,7 @@ CAMPAIGN_FIELDS = [
 
 @transaction.atomic
 def campaign_create(*, actor: User, organisation: Organisation, units=(), **fields) -> Campaign:
+    require(actor, Role.HR, organisation)
     campaign = Campaign(organisation=organisation, **fields)
     campaign.full_clean()
     campaign.save()
@@ -61,6 +67,9 @@ def campaign_create(*, actor: User, organisation: Organisation, units=(), **fiel
 
 @transaction.atomic
 def campaign_update(*, actor: User, campaign: Campaign, units=None, **fields) -> Campaign:
+    require(actor, Role.HR, campaign.organisation_id)
+    if "organisation" in fields:
+        require(actor, Role.HR, fields["organisation"])
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if not campaign.is_draft:
         raise ValidationError(_("Only a draft campaign can be changed."))
@@ -77,6 +86,7 @@ def campaign_update(*, actor: User, campaign: Campaign, units=None, **fields) ->
 
 
 def _campaign_set_status(*, actor: User, campaign: Campaign, expected: str, status: str) -> Campaign:
+    require(actor, Role.HR, campaign.organisation_id)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != expected:
         raise ValidationError(_("The campaign is %(status)s.") % {"status": campaign.get_status_display()})
@@ -242,9 +252,11 @@ def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[I
 
 
 @sensitive_variables()
-def invitation_issue(*, invitation: Invitation, reminder: bool = False) -> Credentials | None:
+def invitation_issue(*, actor: User, invitation: Invitation, reminder: bool = False) -> Credentials | None:
     """A new link and code for an unused invitation (the old ones stop working); None if it was used
-    meanwhile. The caller puts them into one message or sheet and forgets them."""
+    meanwhile. The caller puts them into one message or sheet and forgets them. (Callers looping over many
+    invitations load them with `select_related("campaign")`.)"""
+    require(actor, Role.HR, invitation.campaign.organisation_id)
     token, digest = new_token()
     code, code_digest = new_code()
     now = timezone.now()
@@ -391,7 +403,10 @@ def response_submit(*, credential: str, answers: Answers) -> None:
     """Mark the invitation used and hold the answer, in one transaction (retried after a deadlock or
     serialization failure). A used invitation's answer is dropped without a sign: the respondent sees the
     same page whether the code was used or not, so that whoever got hold of a code cannot learn whether its
-    holder answered. Returns nothing: not even the caller learns where the answer went."""
+    holder answered. Returns nothing: not even the caller learns where the answer went.
+
+    No `actor`, by design: the respondent has no account, and an actor would link the answer to a person.
+    The credential (an issued, unused invitation's link or code of an open campaign) is the authorisation."""
     with_retry(_response_submit, credential=credential, answers=answers)
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.jobs import JobTask, job_store_result
 from vielfalt.pdf import render_pdf
-from vielfalt.permissions import SYSTEM
+from vielfalt.permissions import SYSTEM, actor_from_id
 
 from .credentials import format_code
 from .models import Campaign, HeldAnswer, Invitation
@@ -43,17 +43,18 @@ def _invitations_to_send(campaign_id: int, *, reminder: bool):
 
 @shared_task(base=JobTask, name="surveys.send_invitations")
 @sensitive_variables()
-def task_send_invitations(*, job_id, campaign_id: int, reminder: bool = False):
+def task_send_invitations(*, job_id, campaign_id: int, actor_id: int, reminder: bool = False):
     """E-mail every unsent invitation (or, as a reminder, every sent but unused one) a fresh link and code. A
     retry continues where it stopped: an invitation already sent is not sent again."""
+    actor = actor_from_id(actor_id)
     campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
     started = timezone.now()
-    invitations = _invitations_to_send(campaign_id, reminder=reminder).select_related("employee")
+    invitations = _invitations_to_send(campaign_id, reminder=reminder).select_related("employee", "campaign")
     if reminder:
         invitations = invitations.exclude(reminded_at__gte=started)
     with translation.override(settings.LANGUAGE_CODE):
         for invitation in invitations.iterator(chunk_size=500):
-            credentials = invitation_issue(invitation=invitation, reminder=reminder)
+            credentials = invitation_issue(actor=actor, invitation=invitation, reminder=reminder)
             if credentials is None:
                 continue
             body = render_to_string(
@@ -74,20 +75,21 @@ def task_send_invitations(*, job_id, campaign_id: int, reminder: bool = False):
 
 @shared_task(base=JobTask, name="surveys.render_code_sheets")
 @sensitive_variables()
-def task_render_code_sheets(*, job_id, campaign_id: int):
+def task_render_code_sheets(*, job_id, campaign_id: int, actor_id: int):
     """Code sheets for staff without e-mail: one letter per pooled code not yet printed, from the
     organisation's personnel office to the staff of the unit, without a name. They are handed out in the
     unit to whoever has no e-mail; nobody can tell which sheet went to whom, and the portal never pairs a
     code with a name."""
     import segno
 
+    actor = actor_from_id(actor_id)
     campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
     sheets = []
     invitations = Invitation.objects.filter(
         campaign=campaign, employee__isnull=True, used=False, sent_at__isnull=True
-    ).select_related("org_unit")
+    ).select_related("org_unit", "campaign")
     for invitation in invitations.order_by("org_unit__name", "code_hash"):
-        credentials = invitation_issue(invitation=invitation)
+        credentials = invitation_issue(actor=actor, invitation=invitation)
         if credentials is None:
             continue
         link = survey_link(credentials.token)

@@ -210,6 +210,7 @@ def _enqueue_sending(request, campaign, *, reminder: bool):
         organisation=campaign.organisation,
         origin=campaign,
         campaign_id=campaign.pk,
+        actor_id=request.user.pk,
         reminder=reminder,
     )
     return job
@@ -242,6 +243,7 @@ class CodeSheetsView(CampaignMixin, View):
             requested_by=request.user,
             organisation=campaign.organisation,
             campaign_id=campaign.pk,
+            actor_id=request.user.pk,
         )
         return redirect(job)
 

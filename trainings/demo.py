@@ -123,5 +123,5 @@ def seed(*, stdout) -> None:
         for enrolment in past.enrolments.filter(attendance=Enrolment.Attendance.ATTENDED).select_related(
             "employee", "course_date__course__organiser"
         ):
-            certificate_issue(enrolment=enrolment)
+            certificate_issue(actor=organiser, enrolment=enrolment)
     stdout.write(f"Trainings: course “{TITLE}” with {course.dates.count()} dates.")

@@ -9,6 +9,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Employee, Organisation, Role, TargetGroup
+from vielfalt.permissions import scope
 
 COURSE_TARGET_GROUPS = [
     (TargetGroup.TRAINEE, TargetGroup.TRAINEE.label),
@@ -21,24 +22,14 @@ class CourseQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Ministry and administrators see every course; the organiser's staff (course organisers and HR)
         and the HR of every organisation taking part see theirs; everyone else sees none."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_ministry_staff:
-            return self
-        hr_ids = user.organisation_ids(Role.HR)
-        own_ids = hr_ids | user.organisation_ids(Role.ORGANISER)
         return self.filter(
-            Q(organiser_id__in=own_ids)
-            | Q(pk__in=CourseParticipant.objects.filter(organisation_id__in=hr_ids).values("course_id"))
+            scope(user, (Role.MINISTRY, Role.HR, Role.ORGANISER), "organiser")
+            | Q(pk__in=CourseParticipant.objects.filter(scope(user, Role.HR)).values("course_id"))
         )
 
     def organised_by(self, user):
         """Courses whose dates, attendance and certificates `user` manages."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_administrator:
-            return self
-        return self.filter(organiser_id__in=user.organisation_ids(Role.ORGANISER))
+        return self.filter(scope(user, Role.ORGANISER, "organiser"))
 
 
 class Course(models.Model):
@@ -211,13 +202,9 @@ class CourseDate(models.Model):
 class EnrolmentQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The organiser sees every enrolment of its courses; HR only its own organisations'."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_ministry_staff:
-            return self
         return self.filter(
-            Q(course_date__course__organiser_id__in=user.organisation_ids(Role.ORGANISER))
-            | Q(organisation_id__in=user.organisation_ids(Role.HR))
+            scope(user, (Role.MINISTRY, Role.ORGANISER), "course_date__course__organiser")
+            | scope(user, Role.HR, "organisation")
         )
 
     def active(self):

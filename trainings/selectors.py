@@ -10,11 +10,7 @@ from .models import CourseDate, Enrolment
 
 def report_organisations(user):
     """The ministry sees every organisation, HR its own."""
-    if not user.is_authenticated:
-        return Organisation.objects.none()
-    if user.is_ministry_staff:
-        return Organisation.objects.all()
-    return Organisation.objects.filter(pk__in=user.organisation_ids(Role.HR))
+    return Organisation.objects.acting_for(user, (Role.MINISTRY, Role.HR))
 
 
 def report_by_unit(user) -> list[dict]:

@@ -1,10 +1,14 @@
 """Every write of the trainings app. Capacity, quotas and the waiting list are settled here, inside a
-transaction that holds the course date's row lock, so concurrent requests take seats one after another."""
+transaction that holds the course date's row lock, so concurrent requests take seats one after another.
+
+Each service checks its keyword-only `actor` through vielfalt.permissions: courses, dates, attendance and
+certificates are the organiser's (`Role.ORGANISER` of the course's organiser); enrolments are the HR's of the
+organisations taking part; the organiser may also cancel any enrolment of its courses."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -13,6 +17,7 @@ from django.utils.translation import ngettext
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.caching import bump_programme_version
 from vielfalt.models import AuditEntry, Employee, Role, User
+from vielfalt.permissions import may, organisation_ids, recorded_user, require
 from vielfalt.seats import Seats, fill_free_seats, seat_counts
 from vielfalt.tabular import Table, normalise_header, read_table
 
@@ -50,24 +55,26 @@ class EnrolmentResult:
 # --- Who may do what ------------------------------------------------------------------------------------------
 
 
-def may_organise(user: User, course: Course) -> bool:
-    return user.is_authenticated and (
-        user.is_administrator or course.organiser_id in user.organisation_ids(Role.ORGANISER)
-    )
-
-
 def taking_part_ids(course: Course) -> set[int]:
     return {course.organiser_id, *course.participants.values_list("organisation_id", flat=True)}
 
 
 def enrolling_organisation_ids(user: User, course: Course) -> set[int]:
     """Organisations whose employees `user` may enrol in `course`: its HR offices among those taking part."""
-    if not user.is_authenticated:
+    hr_ids = organisation_ids(user, Role.HR)
+    if hr_ids is not None and not hr_ids:
         return set()
     taking_part = taking_part_ids(course)
-    if user.is_administrator:
-        return taking_part
-    return taking_part & set(user.organisation_ids(Role.HR))
+    return taking_part if hr_ids is None else taking_part & hr_ids
+
+
+def _require_enrolling(actor, course: Course) -> set[int]:
+    """The organisations the actor enrols for in `course`; PermissionDenied if none."""
+    require(actor, Role.HR)
+    allowed = enrolling_organisation_ids(actor, course)
+    if not allowed:
+        raise PermissionDenied(_("You may not enrol employees in this course."))
+    return allowed
 
 
 # --- Courses and dates ----------------------------------------------------------------------------------------
@@ -88,6 +95,7 @@ DATE_FIELDS = [
 @transaction.atomic
 def course_create(*, actor: User, participants: dict | None = None, **fields) -> Course:
     """`participants`: organisation → seat quota (None for no quota)."""
+    require(actor, Role.ORGANISER, fields["organiser"])
     course = Course(**fields)
     course.full_clean()
     course.save()
@@ -99,6 +107,9 @@ def course_create(*, actor: User, participants: dict | None = None, **fields) ->
 
 @transaction.atomic
 def course_update(*, actor: User, course: Course, **fields) -> Course:
+    require(actor, Role.ORGANISER, course.organiser_id)
+    if "organiser" in fields:  # handing a course over needs the right to both organisers
+        require(actor, Role.ORGANISER, fields["organiser"])
     names = list(fields)
     before = {name: getattr(course, name) for name in names}
     for name, value in fields.items():
@@ -116,6 +127,7 @@ def course_participants_set(*, actor: User, course: Course, quotas: dict) -> Non
     """Make exactly the organisations in `quotas` (organisation → seat quota or None) take part. An
     organisation whose employees hold active enrolments cannot be removed. Lowering a quota keeps the seats
     already taken; further enrolments of that organisation wait."""
+    require(actor, Role.ORGANISER, course.organiser_id)
     current = {p.organisation_id: p for p in course.participants.select_for_update()}
     wanted = {organisation.pk: (organisation, quota) for organisation, quota in quotas.items()}
     wanted.pop(course.organiser_id, None)
@@ -152,6 +164,7 @@ def course_participants_set(*, actor: User, course: Course, quotas: dict) -> Non
 
 @transaction.atomic
 def course_date_create(*, actor: User, course: Course, **fields) -> CourseDate:
+    require(actor, Role.ORGANISER, course.organiser_id)
     course_date = CourseDate(course=course, **fields)
     course_date.full_clean()  # with CourseDate.clean: deadlines before the start
     course_date.save()
@@ -162,6 +175,7 @@ def course_date_create(*, actor: User, course: Course, **fields) -> CourseDate:
 def course_date_update(*, actor: User, course_date: CourseDate, **fields) -> CourseDate:
     with transaction.atomic():
         locked = CourseDate.objects.select_for_update().select_related("course").get(pk=course_date.pk)
+        require(actor, Role.ORGANISER, locked.course.organiser_id)
         if locked.is_cancelled:
             raise ValidationError(_("A cancelled date cannot be changed."))
         before = {name: getattr(locked, name) for name in DATE_FIELDS}
@@ -201,6 +215,7 @@ def course_date_cancel(*, actor: User, course_date: CourseDate) -> CourseDate:
     """Cancel the date and every enrolment on it; everyone enrolled (seated or waiting) is told."""
     with transaction.atomic():
         locked = CourseDate.objects.select_for_update().select_related("course").get(pk=course_date.pk)
+        require(actor, Role.ORGANISER, locked.course.organiser_id)
         if locked.is_cancelled:
             return locked
         locked.cancelled_at = timezone.now()
@@ -268,7 +283,9 @@ def enrolment_create_many(
     """Enrol `employees` in the given order: a seat while capacity and quota allow, else the waiting list.
 
     All or nothing: any refusal (deadline, another organisation's employee, already enrolled in this course)
-    raises `EnrolmentRefused` and nothing is stored. `lines` maps employee pk → line of an uploaded file."""
+    raises `EnrolmentRefused` and nothing is stored. `lines` maps employee pk → line of an uploaded file.
+    An actor who enrols for no organisation taking part is refused with PermissionDenied."""
+    _require_enrolling(actor, course_date.course)
     lines = lines or {}
     employees = list(employees)
     if not employees:
@@ -300,7 +317,7 @@ def enrolment_create_many(
                     employee=employee,
                     organisation_id=employee.organisation_id,
                     status=status,
-                    enrolled_by=actor if actor.is_authenticated else None,
+                    enrolled_by=recorded_user(actor),
                 )
             )
         created = Enrolment.objects.bulk_create(new, batch_size=1000)
@@ -338,8 +355,6 @@ def _enrolment_problems(*, actor, course_date, employees, lines) -> list[Refusal
         deadline = formats.date_format(timezone.localtime(course_date.enrolment_deadline), "DATETIME_FORMAT")
         return [Refusal(_("The enrolment deadline (%(deadline)s) has passed.") % {"deadline": deadline})]
     allowed = enrolling_organisation_ids(actor, course)
-    if not allowed:
-        return [Refusal(_("You may not enrol employees in this course."))]
     taken = set(
         Enrolment.objects.active()
         .filter(
@@ -380,6 +395,7 @@ def enrolment_create_from_file(*, actor: User, course_date: CourseDate, data: by
 
 
 def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: Table) -> EnrolmentResult:
+    allowed = _require_enrolling(actor, course_date.course)
     header = [normalise_header(name) for name in table.header]
     column = next((i for i, name in enumerate(header) if name in NUMBER_COLUMNS), None)
     rows = table.rows
@@ -403,7 +419,6 @@ def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: 
     if not numbers and not problems:
         raise EnrolmentRefused([Refusal(_("The file lists no personnel numbers."), 2)])
 
-    allowed = enrolling_organisation_ids(actor, course_date.course)
     found: dict[str, list[Employee]] = {}
     wanted = [number for _line, number in numbers]
     for start in range(0, len(wanted), 5000):
@@ -470,9 +485,8 @@ def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
         enrolment = Enrolment.objects.select_related("employee").get(pk=enrolment.pk)
         if enrolment.status == Enrolment.Status.CANCELLED:
             raise EnrolmentRefused([Refusal(_("This enrolment has already been cancelled."))])
-        if not may_organise(actor, locked_date.course):
-            if not (actor.is_authenticated and enrolment.organisation_id in actor.organisation_ids(Role.HR)):
-                raise EnrolmentRefused([Refusal(_("You may not cancel this enrolment."))])
+        if not may(actor, Role.ORGANISER, locked_date.course.organiser_id):
+            require(actor, Role.HR, enrolment.organisation_id)
             if timezone.now() > locked_date.cancellation_deadline:
                 raise EnrolmentRefused(
                     [Refusal(_("The cancellation deadline has passed; only the organiser can cancel now."))]
@@ -508,8 +522,7 @@ def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
 @transaction.atomic
 def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, str]) -> int:
     """`marks`: enrolment pk → Enrolment.Attendance value, for seated enrolments of this date only."""
-    if not may_organise(actor, course_date.course):
-        raise EnrolmentRefused([Refusal(_("Only the organiser records attendance."))])
+    require(actor, Role.ORGANISER, course_date.course.organiser_id)
     valid = set(Enrolment.Attendance.values)
     changed = 0
     enrolments = course_date.enrolments.filter(status=Enrolment.Status.SEATED, pk__in=list(marks))
@@ -529,8 +542,10 @@ def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, st
     return changed
 
 
-def certificate_issue(*, enrolment: Enrolment) -> Certificate:
-    """The certificate of an attended enrolment; issuing again returns the same one."""
+def certificate_issue(*, actor: User, enrolment: Enrolment) -> Certificate:
+    """The certificate of an attended enrolment, issued by the course's organiser; issuing again returns the
+    same one."""
+    require(actor, Role.ORGANISER, enrolment.course_date.course.organiser_id)
     if enrolment.status != Enrolment.Status.SEATED or enrolment.attendance != Enrolment.Attendance.ATTENDED:
         raise EnrolmentRefused([Refusal(_("Only attended enrolments get a certificate."))])
     existing = Certificate.objects.filter(enrolment=enrolment).first()
@@ -556,7 +571,7 @@ def certificate_issue(*, enrolment: Enrolment) -> Certificate:
             },
         )
         if created:
-            audit_record(actor=None, action=AuditEntry.Action.CREATE, obj=certificate)
+            audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=certificate)
     return certificate
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, job_store_result
 from vielfalt.pdf import render_pdf
+from vielfalt.permissions import actor_from_id
 
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, CourseDate, Enrolment
@@ -128,7 +129,8 @@ def certificate_store_file(certificate: Certificate) -> bytes:
 
 
 @shared_task(base=JobTask, name="trainings.build_certificates")
-def task_build_certificates(*, job_id, course_date_id: int) -> None:
+def task_build_certificates(*, job_id, course_date_id: int, actor_id: int) -> None:
+    actor = actor_from_id(actor_id)
     enrolments = Enrolment.objects.filter(
         course_date_id=course_date_id,
         status=Enrolment.Status.SEATED,
@@ -139,7 +141,7 @@ def task_build_certificates(*, job_id, course_date_id: int) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, translation.override("de"):
         for enrolment in enrolments:
-            certificate = certificate_issue(enrolment=enrolment)
+            certificate = certificate_issue(actor=actor, enrolment=enrolment)
             name = f"{enrolment.employee.personnel_number}-{certificate.file_name}"
             # A fixed timestamp: the same certificates make the same archive (an idempotent job).
             entry = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))

@@ -14,7 +14,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from vielfalt.audit import audit_record
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Employee, Organisation, Role
-from vielfalt.permissions import RoleRequiredMixin
+from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, csv_lines, xlsx_bytes
 from vielfalt.validation import add_errors
 
@@ -36,17 +36,10 @@ from .services import (
     enrolment_cancel,
     enrolment_create_from_file,
     enrolment_create_many,
-    may_organise,
 )
 from .tasks import task_build_certificates, task_render_sign_in_sheet
 
 RESULT_SESSION_KEY = "trainings_enrolment_result"
-
-
-def organiser_organisations(user):
-    if user.is_administrator:
-        return Organisation.objects.all()
-    return Organisation.objects.filter(pk__in=user.organisation_ids(Role.ORGANISER))
 
 
 # --- Courses --------------------------------------------------------------------------------------------------
@@ -72,7 +65,7 @@ class CourseListView(LoginRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["may_create"] = self.request.user.is_course_organiser or self.request.user.is_administrator
+        context["may_create"] = may(self.request.user, Role.ORGANISER)
         return context
 
 
@@ -89,7 +82,7 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
         user = self.request.user
         context["participants"] = course.participants.select_related("organisation")
         context["dates"] = course.dates.with_counts().order_by("starts_at", "pk")
-        context["may_organise"] = may_organise(user, course)
+        context["may_organise"] = may(user, Role.ORGANISER, course.organiser_id)
         context["may_enrol"] = bool(enrolling_organisation_ids(user, course))
         return context
 
@@ -99,12 +92,18 @@ class CourseCreateView(LoginRequiredMixin, FormView):
     form_class = CourseForm
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not organiser_organisations(request.user).exists():
+        if (
+            request.user.is_authenticated
+            and not Organisation.objects.acting_for(request.user, Role.ORGANISER).exists()
+        ):
             raise Http404
         return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "organisers": organiser_organisations(self.request.user)}
+        return {
+            **super().get_form_kwargs(),
+            "organisers": Organisation.objects.acting_for(self.request.user, Role.ORGANISER),
+        }
 
     def form_valid(self, form):
         data = dict(form.cleaned_data)
@@ -131,7 +130,7 @@ class CourseUpdateView(OrganiserCourseMixin, FormView):
         return {
             **super().get_form_kwargs(),
             "instance": self.course,
-            "organisers": organiser_organisations(self.request.user),
+            "organisers": Organisation.objects.acting_for(self.request.user, Role.ORGANISER),
         }
 
     def form_valid(self, form):
@@ -219,7 +218,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         course_date = self.object
-        organiser = may_organise(user, course_date.course)
+        organiser = may(user, Role.ORGANISER, course_date.course.organiser_id)
         enrolments = (
             Enrolment.objects.visible_to(user)
             .filter(course_date=course_date)
@@ -235,11 +234,10 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             .values_list("pk", flat=True)
         )
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
-        hr_ids = user.organisation_ids(Role.HR)
         enrolling = enrolling_organisation_ids(user, course_date.course)
         for enrolment in enrolments:
             enrolment.may_cancel = organiser or (
-                enrolment.organisation_id in hr_ids
+                may(user, Role.HR, enrolment.organisation_id)
                 and course_date.cancellation_open
                 and not course_date.is_cancelled
             )
@@ -495,6 +493,7 @@ class CertificatesBuildView(OrganiserDateMixin, View):
             requested_by=request.user,
             organisation=course_date.course.organiser,
             course_date_id=course_date.pk,
+            actor_id=request.user.pk,
         )
         return redirect(job)
 

@@ -5,9 +5,44 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
+from .models import Role
+from .permissions import may
+
+
+class RoleFlags:
+    """For templates: `{% if roles.hr %}` and so on, whether the user acts in that role for at least one
+    organisation (asked of vielfalt.permissions, once per page and role)."""
+
+    def __init__(self, user):
+        self._user = user
+        self._answers: dict[str, bool] = {}
+
+    def _may(self, role: str) -> bool:
+        if role not in self._answers:
+            self._answers[role] = may(self._user, role)
+        return self._answers[role]
+
+    @property
+    def ministry(self) -> bool:
+        return self._may(Role.MINISTRY)
+
+    @property
+    def hr(self) -> bool:
+        return self._may(Role.HR)
+
+    @property
+    def organiser(self) -> bool:
+        return self._may(Role.ORGANISER)
+
+    @property
+    def admin(self) -> bool:
+        return self._may(Role.ADMIN)
+
 
 def portal(request):
+    user = getattr(request, "user", None)
     return {
+        "roles": RoleFlags(user),
         "navigation": _navigation(request),
         "language_choices": _language_choices(),
         "portal_operator": settings.PORTAL_OPERATOR,
@@ -36,15 +71,15 @@ def _navigation(request) -> list[dict]:
         return []
     items = [("home", _("Start"), True)]
     items += [
-        ("dashboard", _("Overview"), user.is_partner_hr or user.is_ministry_staff),
-        ("employee_list", _("Employees"), user.is_partner_hr or user.is_administrator),
+        ("dashboard", _("Overview"), may(user, (Role.HR, Role.MINISTRY))),
+        ("employee_list", _("Employees"), may(user, Role.HR)),
         ("partnerships:index", _("Partnerships"), True),
         ("network:index", _("Network"), True),
         ("trainings:index", _("Trainings"), True),
-        ("surveys:index", _("Surveys"), user.is_partner_hr or user.is_ministry_staff),
-        ("audit_log", _("Audit log"), user.is_ministry_staff),
-        ("privacy_record", _("Processing record"), user.is_ministry_staff),
-        ("admin:index", _("Administration"), user.is_administrator and user.is_staff),
+        ("surveys:index", _("Surveys"), may(user, (Role.HR, Role.MINISTRY))),
+        ("audit_log", _("Audit log"), may(user, Role.MINISTRY)),
+        ("privacy_record", _("Processing record"), may(user, Role.MINISTRY)),
+        ("admin:index", _("Administration"), may(user, Role.ADMIN) and user.is_staff),
     ]
     path = request.path
     navigation = []

@@ -2,8 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .forms import hr_organisations
-from .models import AuditEntry, Employee, OrgUnit, TargetGroup
+from .models import AuditEntry, Employee, Organisation, OrgUnit, Role, TargetGroup
 
 ACTIVE_CHOICES = [("true", _("active")), ("false", _("inactive"))]
 
@@ -36,7 +35,7 @@ class EmployeeFilter(django_filters.FilterSet):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        organisations = hr_organisations(user)
+        organisations = Organisation.objects.acting_for(user, Role.HR)
         self.filters["organisation"].queryset = organisations
         self.filters["org_unit"].queryset = OrgUnit.objects.filter(organisation__in=organisations)
         if len(organisations) <= 1:

@@ -7,13 +7,6 @@ from .models import Employee, Organisation, OrgUnit, Role
 from .validation import ModelForm
 
 
-def hr_organisations(user):
-    """The organisations whose employees the user manages."""
-    if user.is_administrator:
-        return Organisation.objects.all()
-    return Organisation.objects.filter(pk__in=user.organisation_ids(Role.HR))
-
-
 class EmployeeForm(ModelForm):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
 
@@ -32,7 +25,7 @@ class EmployeeForm(ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        organisations = hr_organisations(user)
+        organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
         self.fields["org_unit"].queryset = OrgUnit.objects.filter(
             organisation__in=organisations
@@ -84,7 +77,7 @@ class EmployeeImportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        organisations = hr_organisations(user)
+        organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
         if len(organisations) == 1:
             self.fields["organisation"].initial = organisations[0]

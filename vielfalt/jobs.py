@@ -9,6 +9,7 @@ other exception, and the last failed retry, mark the job failed with a message t
 import logging
 
 from celery import Task
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from .models import Job, Organisation, User
+from .permissions import recorded_user
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +51,8 @@ class JobTask(Task):
         Job.objects.filter(pk=kwargs["job_id"]).update(status=Job.Status.WAITING)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        if isinstance(exc, JobError):
+        # PermissionDenied: the user who started the job may no longer do this (the task checked again).
+        if isinstance(exc, JobError | PermissionDenied):
             message = str(exc)
         else:
             # The exception's text may carry data (never show it raw); its kind says enough to act on.
@@ -87,7 +90,7 @@ def job_enqueue(
     job = Job.objects.create(
         kind=kind,
         description=description[:300],
-        requested_by=requested_by if requested_by and requested_by.is_authenticated else None,
+        requested_by=recorded_user(requested_by),
         organisation=organisation,
         origin_url=origin_url,
         origin_name=str(origin_name)[:300],

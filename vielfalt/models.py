@@ -184,13 +184,11 @@ class TargetGroup(models.TextChoices):
 
 class EmployeeQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """The one place that decides whose employee records a user may see and change:
-        partner HR its own organisations', administrators everyone's."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_administrator:
-            return self
-        return self.filter(organisation_id__in=user.organisation_ids(Role.HR))
+        """Whose employee records a user may see and change: partner HR its own organisations',
+        administrators everyone's (vielfalt.permissions)."""
+        from .permissions import scope
+
+        return self.filter(scope(user, Role.HR))
 
 
 class Employee(models.Model):
@@ -251,9 +249,10 @@ class Employee(models.Model):
 
 class AuditEntryQuerySet(models.QuerySet):
     def visible_to(self, user):
-        if user.is_authenticated and user.is_ministry_staff:
-            return self
-        return self.none()
+        """Ministry staff and administrators read the whole log."""
+        from .permissions import scope
+
+        return self.filter(scope(user, Role.MINISTRY))
 
     def update(self, **kwargs):
         raise TypeError("The audit log is append-only.")
@@ -264,7 +263,7 @@ class AuditEntryQuerySet(models.QuerySet):
 
 class AuditEntry(models.Model):
     """Who created, changed, deleted, exported or downloaded what, and when. Append-only: the model refuses
-    updates and deletes, and on PostgreSQL a trigger refuses them in the database too."""
+    updates and deletes, and on PostgreSQL triggers refuse them (and TRUNCATE) in the database too."""
 
     class Action(models.TextChoices):
         CREATE = "create", _("created")
@@ -332,6 +331,14 @@ class AuditEntry(models.Model):
                     ")"
                 ),
             ),
+            # TRUNCATE is a statement of its own that row triggers do not see.
+            pgtrigger.Trigger(
+                name="audit_no_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                func="RAISE EXCEPTION 'The audit log is append-only (no TRUNCATE)';",
+            ),
         ]
 
     def __str__(self):
@@ -348,9 +355,12 @@ class AuditEntry(models.Model):
 
 class JobQuerySet(models.QuerySet):
     def visible_to(self, user):
+        """Everyone sees the jobs they started, administrators every job."""
+        from .permissions import may
+
         if not user.is_authenticated:
             return self.none()
-        if user.is_administrator:
+        if may(user, Role.ADMIN):
             return self
         return self.filter(requested_by=user)
 

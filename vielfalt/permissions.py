@@ -8,10 +8,28 @@ nothing else. A user acts for an organisation in a role:
 - ministry staff (`Role.MINISTRY`) for the whole programme: every organisation;
 - administrators (superusers or `Role.ADMIN`) and the system actor in every role for every organisation.
 
+The API, smallest first:
+
+- `organisation_ids(user, roles)`: the organisations' keys, or None for "every organisation";
+- `scope(user, roles, field)`: a `Q` for a queryset whose `field` leads to the owning organisation (every
+  `visible_to(user)` is built from it; the "everything" filter is safe to combine with `|`);
+- `acting_for(user, roles)` (also `Organisation.objects.acting_for`): the organisations, for form choices;
+- `may(user, roles, organisation=None)` (also `user.may(...)`): one yes/no, for views and templates' flags;
+- `require(actor, roles, organisation=None)`: for services, raises `PermissionDenied`;
+- `recorded_user(actor)`: the `User` row to store as "created by" (None for `SYSTEM`), `actor_from_id(pk)`
+  for tasks, which take the actor's primary key and load the user again;
+- `own_organisation_ids(user, roles)`: the user's own memberships without an administrator's reach, for what
+  a start page greets with; never for a decision.
+
 Services that change data take a keyword-only `actor` and call `require(actor, role, organisation)`; there is
-no "no actor means allowed": management commands and demo data pass `SYSTEM`, which the audit log records as
-such. Views answer another organisation's objects with 404 by reading through `visible_to(user)` querysets,
-which are built from `scope(user, role, field)`.
+no "no actor means allowed" (`require` raises TypeError for None): management commands, beat tasks and demo
+data pass `SYSTEM`, which the audit log records as "system". Background jobs pass the requesting user's
+primary key and the task loads the user again (`actor_from_id`), so a job checks the same rule as the request
+that started it. The one write without a user is the survey respondent's `surveys.services.response_submit`:
+it is authorised by the one-time token, by design (the survey is anonymous).
+
+Views answer another organisation's objects with 404 by reading through `visible_to(user)` querysets, which
+are built from `scope(user, role, field)`; a role a user does not hold at all answers 403 (the mixins below).
 """
 
 from __future__ import annotations
@@ -23,15 +41,18 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import Organisation, Role
+from .models import Organisation, Role, User
 
 __all__ = [
     "SYSTEM",
     "SystemActor",
     "acting_for",
+    "actor_from_id",
     "has_role",
     "may",
     "organisation_ids",
+    "own_organisation_ids",
+    "recorded_user",
     "require",
     "require_role",
     "scope",
@@ -113,15 +134,31 @@ def organisation_ids(user, roles: Roles) -> frozenset[int] | None:
     return frozenset(ids)
 
 
+# `Q()` would vanish when combined with `|` (`Q() | Q(x=1)` is `Q(x=1)`); this one matches every row, adds no
+# WHERE clause, and swallows whatever it is or-ed with.
+EVERYTHING = ~Q(pk__in=[])
+NOTHING = Q(pk__in=[])
+
+
 def scope(user, roles: Roles, field: str = "organisation") -> Q:
     """A filter for a queryset whose `field` (a foreign key to Organisation, or a path to one) names the
-    organisation that owns a row: rows of organisations `user` acts for in any of `roles`."""
+    organisation that owns a row: rows of organisations `user` acts for in any of `roles`. Safe to combine
+    with `|` and `&`."""
     ids = organisation_ids(user, roles)
     if ids is None:
-        return Q()
+        return EVERYTHING
     if not ids:
-        return Q(pk__in=[])
-    return Q(**{f"{field}__in": ids})
+        return NOTHING
+    return Q(**{f"{field}__in": sorted(ids)})
+
+
+def own_organisation_ids(user, roles: Roles) -> frozenset[int]:
+    """The organisations in which `user` holds one of `roles` through a membership of their own, without the
+    reach administrators and the ministry have: what a start page greets the user with. Never use it to
+    decide what a user may do (that is `may`/`scope`)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    return frozenset().union(*(user.organisation_ids(role) for role in _roles(roles)))
 
 
 def acting_for(user, roles: Roles):
@@ -151,7 +188,24 @@ def require(actor, roles: Roles, organisation: Organisation | int | None = None)
 
 
 def require_role(actor, roles: Roles) -> None:
+    """`require` without an organisation: the actor holds one of `roles` somewhere (e.g. ministry exports)."""
     require(actor, roles, None)
+
+
+def recorded_user(actor) -> User | None:
+    """The user row to store as who did something (`created_by`, `requested_by`): None for the system actor
+    (and for an anonymous user), whom the audit log records by name instead."""
+    if actor is None or getattr(actor, "is_system", False) or not actor.is_authenticated:
+        return None
+    return actor
+
+
+def actor_from_id(actor_id: int) -> User:
+    """For tasks: the user whose request started the job, loaded again, so that a role withdrawn or an account
+    deactivated meanwhile counts when the service checks the actor. A missing id is an error, not the system."""
+    if actor_id is None:
+        raise TypeError("A task that changes data needs the id of the user who started it.")
+    return User.objects.get(pk=actor_id)
 
 
 # --- Views ----------------------------------------------------------------------------------------------------

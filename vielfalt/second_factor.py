@@ -33,6 +33,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from .models import Organisation, Role
+from .permissions import may
 
 # What the session owes, decided at login (vielfalt.accounts): "required", "enrolled" (set up voluntarily),
 # or "" (nothing). Roles that always require one are checked on every request besides.
@@ -42,12 +43,7 @@ REQUIRED, ENROLLED, NONE = "required", "enrolled", ""
 
 def required_by_role(user) -> bool:
     """Ministry staff and administrators always need a second factor (no query: the roles come with the user)."""
-    return bool(
-        user.is_superuser
-        or user.is_staff
-        or user.organisation_ids(Role.ADMIN)
-        or user.organisation_ids(Role.MINISTRY)
-    )
+    return bool(user.is_superuser or user.is_staff or may(user, (Role.ADMIN, Role.MINISTRY)))
 
 
 def second_factor_required(user) -> bool:

@@ -1,4 +1,5 @@
-"""Every write of the core app: employees and their import. Views and commands call these."""
+"""Every write of the core app: employees and their import. Views and commands call these; each checks its
+keyword-only `actor` (partner HR of the employee's organisation, an administrator, or `permissions.SYSTEM`)."""
 
 from dataclasses import dataclass
 
@@ -10,7 +11,8 @@ from django.utils.translation import ngettext
 
 from .audit import audit_record, model_changes
 from .caching import bump_programme_version, bump_version
-from .models import AuditEntry, Employee, Organisation, TargetGroup, User
+from .models import AuditEntry, Employee, Organisation, Role, TargetGroup, User
+from .permissions import require
 from .tabular import Problem, Table, TableRefused, normalise_header, read_table
 
 EMPLOYEE_FIELDS = [
@@ -26,6 +28,7 @@ EMPLOYEE_FIELDS = [
 
 @transaction.atomic
 def employee_create(*, actor: User, organisation: Organisation, **fields) -> Employee:
+    require(actor, Role.HR, organisation)
     employee = Employee(organisation=organisation, **fields)
     employee.full_clean()
     employee.save()
@@ -35,6 +38,9 @@ def employee_create(*, actor: User, organisation: Organisation, **fields) -> Emp
 
 @transaction.atomic
 def employee_update(*, actor: User, employee: Employee, **fields) -> Employee:
+    require(actor, Role.HR, employee.organisation_id)
+    if "organisation" in fields:  # moving a record needs the right to both organisations
+        require(actor, Role.HR, fields["organisation"])
     before = {name: getattr(employee, name) for name in EMPLOYEE_FIELDS}
     for name, value in fields.items():
         setattr(employee, name, value)
@@ -107,12 +113,13 @@ class ImportResult:
         return _("Import complete: %(added)s, %(updated)s.") % {"added": added, "updated": updated}
 
 
-def employees_import_file(*, actor: User | None, organisation: Organisation, data: bytes) -> ImportResult:
+def employees_import_file(*, actor: User, organisation: Organisation, data: bytes) -> ImportResult:
     """Import employees from CSV or XLSX bytes; all or nothing. Raises `TableRefused` listing every problem."""
     return employees_import(actor=actor, organisation=organisation, table=read_table(data))
 
 
-def employees_import(*, actor: User | None, organisation: Organisation, table: Table) -> ImportResult:
+def employees_import(*, actor: User, organisation: Organisation, table: Table) -> ImportResult:
+    require(actor, Role.HR, organisation)
     records = _validated_records(organisation=organisation, table=table)
     numbers = [r["personnel_number"] for r in records]
     with transaction.atomic():

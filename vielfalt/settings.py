@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    # the database-level rules (append-only audit log, frozen signed agreements) as migrated triggers
     "pgtrigger",
     # The second factor: authenticator apps (TOTP), recovery codes (static tokens) and passkeys (WebAuthn).
     "django_otp",
@@ -179,6 +180,8 @@ RETENTION_PERIODS = {
     "audit": env.int("RETENTION_AUDIT_DAYS", default=2 * 365),
     # Survey invitations lose their token hashes and e-mail stamps this many days after their campaign closed.
     "invitation": env.int("RETENTION_INVITATION_DAYS", default=0),
+    # Login records of django-axes (user name, IP address, browser of every login and failed attempt).
+    "login": env.int("RETENTION_LOGIN_DAYS", default=90),
 }
 if any(days < 0 for days in RETENTION_PERIODS.values()) or RETENTION_PERIODS["audit"] < 180:
     raise ImproperlyConfigured(
@@ -290,6 +293,10 @@ WHITENOISE_KEEP_ONLY_HASHED_FILES = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EMPLOYEE_IMPORT_MAX_BYTES = env.int("EMPLOYEE_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Every import stops after this many data rows, and an XLSX (a zip archive) is refused before it is unpacked
+# when its members would expand to more than IMPORT_MAX_UNPACKED_BYTES.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=24 * 1024 * 1024)
 
 # --- E-mail ------------------------------------------------------------------------------------------------
 

@@ -3,12 +3,16 @@ Windows-1252), plain `,`/UTF-8 CSV, and XLSX. Reused by every import and export 
 
 import csv
 import io
+import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import tablib
+from django.conf import settings
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
@@ -53,8 +57,25 @@ def normalise_header(name: str) -> str:
     return "".join(ch for ch in name if ch.isalnum())
 
 
+def _too_many_rows() -> TableRefused:
+    return TableRefused(
+        [
+            Problem(
+                1,
+                "",
+                _("The file has more than %(limit)s rows. Please split it into several files.")
+                % {"limit": number_format(settings.IMPORT_MAX_ROWS, force_grouping=True)},
+            )
+        ]
+    )
+
+
 def read_table(data: bytes) -> Table:
-    """Parse CSV or XLSX bytes, recognised by their content, not their file name."""
+    """Parse CSV or XLSX bytes, recognised by their content, not their file name.
+
+    The work is bounded whatever the file: rows are read one at a time and reading stops after
+    IMPORT_MAX_ROWS data rows; an XLSX (a zip archive) is refused before anything is unpacked when its members
+    would expand to more than IMPORT_MAX_UNPACKED_BYTES (a zip bomb of 1 MB can hold millions of rows)."""
     if not data.strip():
         raise TableRefused([Problem(1, "", _("The file is empty."))])
     if data.startswith(XLSX_MAGIC):
@@ -84,6 +105,7 @@ def _read_csv(text: str) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows = []
+    limit = settings.IMPORT_MAX_ROWS
     try:
         for cells in reader:
             if header is None:
@@ -91,6 +113,8 @@ def _read_csv(text: str) -> Table:
                 continue
             if not any(c.strip() for c in cells):
                 continue
+            if len(rows) >= limit:
+                raise _too_many_rows()
             rows.append((reader.line_num, cells))
     except csv.Error as exc:
         raise TableRefused(
@@ -105,7 +129,60 @@ def _read_csv(text: str) -> Table:
     return Table(header=header or [], rows=rows)
 
 
+DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]{1,3}(\d+)(?::[A-Z]{1,3}(\d+))?\"")
+
+
+def _check_archive(data: bytes) -> None:
+    """Bound the work before openpyxl unpacks anything. From the archive's directory: its members must not
+    unpack to more than IMPORT_MAX_UNPACKED_BYTES (zipfile also stops a member that unpacks to more than it
+    declares). From the first 64 KB of each sheet: its declared size (`<dimension ref="A1:F120">`, which Excel,
+    LibreOffice and openpyxl write) must be there and within IMPORT_MAX_ROWS; openpyxl then reads no row past it,
+    where without it openpyxl would parse the whole sheet just to learn its size."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            limit = settings.IMPORT_MAX_UNPACKED_BYTES
+            if len(members) > 1000 or sum(member.file_size for member in members) > limit:
+                raise TableRefused(
+                    [
+                        Problem(
+                            1,
+                            "",
+                            _(
+                                "The XLSX file would unpack to more than %(size)s MB. Please split it into "
+                                "several files or save it as CSV."
+                            )
+                            % {"size": number_format(limit // (1024 * 1024), force_grouping=True)},
+                        )
+                    ]
+                )
+            for member in members:
+                if not re.fullmatch(r"xl/worksheets/[^/]+\.xml", member.filename):
+                    continue
+                with archive.open(member) as sheet:
+                    head = sheet.read(64 * 1024)
+                dimension = DIMENSION.search(head)
+                if dimension is None:
+                    raise TableRefused(
+                        [
+                            Problem(
+                                1,
+                                "",
+                                _(
+                                    "The XLSX file does not say how many rows it has. Please save it again with "
+                                    "Excel or LibreOffice, or as CSV."
+                                ),
+                            )
+                        ]
+                    )
+                if int(dimension.group(2) or dimension.group(1)) > settings.IMPORT_MAX_ROWS + 1:
+                    raise _too_many_rows()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise TableRefused([Problem(1, "", _("The XLSX file cannot be read."))]) from exc
+
+
 def _read_xlsx(data: bytes) -> Table:
+    _check_archive(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
@@ -114,6 +191,7 @@ def _read_xlsx(data: bytes) -> Table:
         sheet = workbook.worksheets[0]
         header: list[str] | None = None
         rows = []
+        limit = settings.IMPORT_MAX_ROWS
         for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             cells = [_cell_text(v) for v in values]
             if header is None:
@@ -121,6 +199,8 @@ def _read_xlsx(data: bytes) -> Table:
                 continue
             if not any(c.strip() for c in cells):
                 continue
+            if len(rows) >= limit:
+                raise _too_many_rows()
             rows.append((line, cells))
     finally:
         workbook.close()

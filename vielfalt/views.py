@@ -22,7 +22,7 @@ from .caching import VersionedFragment
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup
-from .permissions import MinistryMixin, PartnerHRMixin
+from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
 from .seal import check_pdf
 from .services import employee_create, employee_deactivate, employee_update, employees_import_file
 from .tabular import TableRefused, csv_lines, xlsx_bytes
@@ -36,11 +36,13 @@ class HomeView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        if user.is_partner_hr:
-            # Only the user's own organisations: an administrator's start page must not count every employee of
-            # the programme on each visit.
+        # Only the user's own organisations: an administrator's start page must not count every employee of the
+        # programme on each visit.
+        own_hr = own_organisation_ids(user, Role.HR)
+        context["organises_courses"] = bool(own_organisation_ids(user, Role.ORGANISER))
+        if own_hr:
             context["employee_counts"] = (
-                Employee.objects.filter(organisation_id__in=user.organisation_ids(Role.HR))
+                Employee.objects.filter(organisation_id__in=own_hr)
                 .values("organisation__name")
                 .annotate(active=Count("pk", filter=Q(is_active=True)), total=Count("pk"))
                 .order_by("organisation__name")
@@ -82,8 +84,8 @@ class EmployeeListView(PartnerHRMixin, FilterView):
 
     @cached_property
     def cached_content(self) -> VersionedFragment:
-        user = self.request.user
-        scope = "all" if user.is_administrator else sorted(user.organisation_ids(Role.HR))
+        ids = organisation_ids(self.request.user, Role.HR)
+        scope = "all" if ids is None else sorted(ids)
         ids = Organisation.objects.values_list("pk", flat=True) if scope == "all" else scope
         query = sorted(self.request.GET.lists())
         return VersionedFragment("employee-list", "employees", ids, scope, query, get_language())

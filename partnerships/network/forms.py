@@ -3,7 +3,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, TargetGroup
-from vielfalt.permissions import acting_for
+from vielfalt.permissions import acting_for, own_organisation_ids
 
 from ..models import Commitment
 from .models import (
@@ -38,7 +38,7 @@ def fields_of_action_field(required=False):
 def own_organisation_id(user, roles) -> int | None:
     """The organisation a user most likely writes for: the first one they hold one of `roles` in."""
     for role in roles:
-        ids = user.organisation_ids(role)
+        ids = own_organisation_ids(user, role)
         if ids:
             return min(ids)
     return None
@@ -216,7 +216,15 @@ class MailSettingsForm(forms.Form):
     )
 
 
-class PracticeFilterForm(forms.Form):
+class FilterForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.ChoiceField):
+                field.widget.attrs["class"] = "form-select"
+
+
+class PracticeFilterForm(FilterForm):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     field = forms.ChoiceField(
         label=_("Field of action"), choices=[("", _("all")), *FieldOfAction.choices], required=False
@@ -226,7 +234,7 @@ class PracticeFilterForm(forms.Form):
     )
 
 
-class DirectoryFilterForm(forms.Form):
+class DirectoryFilterForm(FilterForm):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     district = forms.ChoiceField(
         label=_("Administrative district"),

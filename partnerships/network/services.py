@@ -596,7 +596,7 @@ def question_to_practice(*, actor: User, question: Question) -> PracticeEntry:
     """The ministry turns a good thread into a draft practice entry of the organisation whose answer helped
     (else the asking one), to edit and publish."""
     require(actor, Role.MINISTRY)
-    question = Question.objects.select_for_update().select_related("helpful_answer").get(pk=question.pk)
+    question = Question.objects.select_for_update().get(pk=question.pk)
     if question.practice_entry_id:
         return question.practice_entry
     answers = list(question.answers.select_related("organisation"))

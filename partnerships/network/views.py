@@ -19,7 +19,7 @@ from django.views.generic import TemplateView
 
 from vielfalt.audit import audit_record
 from vielfalt.models import AuditEntry, Organisation, Role, User
-from vielfalt.permissions import RoleRequiredMixin, may, scope
+from vielfalt.permissions import RoleRequiredMixin, may, own_organisation_ids, scope
 
 from ..models import Agreement
 from .forms import (
@@ -330,7 +330,7 @@ class PracticeListView(NetworkMixin, View):
         rows = [(entry, snippets.get(entry.pk)) for entry in page.object_list]
         # Entries on their way: the ministry sees those waiting for its review, authors their own unpublished ones.
         in_progress = visible.exclude(status=PracticeEntry.Status.PUBLISHED)
-        if user.is_ministry_staff:
+        if may(user, Role.MINISTRY):
             in_progress = in_progress.filter(status=PracticeEntry.Status.SUBMITTED)
         in_progress = (
             in_progress.select_related("organisation")
@@ -642,7 +642,7 @@ class MeetingDetailView(NetworkMixin, View):
         )
         readable = may_read_documents(user, meeting)
         may_register_here = meeting.registration_open and (
-            user.is_ministry_staff or any(may_register(user, meeting, pk) for pk in _own_ids(user))
+            may(user, Role.MINISTRY) or any(may_register(user, meeting, pk) for pk in _own_ids(user))
         )
         context = {
             "meeting": meeting,
@@ -660,10 +660,7 @@ class MeetingDetailView(NetworkMixin, View):
 
 
 def _own_ids(user):
-    ids = set()
-    for role in PROGRAMME_ROLES:
-        ids |= user.organisation_ids(role)
-    return ids
+    return own_organisation_ids(user, PROGRAMME_ROLES)
 
 
 class MeetingRegisterView(NetworkMixin, View):
@@ -833,7 +830,7 @@ class QuestionDetailView(NetworkMixin, View):
             "answers": answers,
             "form": form or AnswerForm(user=request.user),
             "may_mark": may_mark_helpful(request.user, question),
-            "may_convert": request.user.is_ministry_staff,
+            "may_convert": may(request.user, Role.MINISTRY),
         }
         return render(request, "network/question_detail.html", context, status=400 if form else 200)
 

@@ -15,7 +15,7 @@ from weasyprint import HTML
 from partnerships import services as partnership_services
 from partnerships.models import Agreement, AgreementDocument, Commitment, Side, Signatory
 from partnerships.tasks import task_render_agreement_pdf
-from vielfalt.models import Job
+from vielfalt.models import Job, Membership, Role, User
 from vielfalt.pdf import STATIC_SCHEME, StaticOnlyURLFetcher
 from vielfalt.programme.management.commands.seed_scale import SIGNED_YEAR
 
@@ -95,8 +95,16 @@ def _agreement_html(agreement: Agreement) -> str:
     return captured[0]
 
 
+def _ministry_user(agreement: Agreement) -> User:
+    """The job renders as the ministry user who asked for it (the task loads the user again)."""
+    user, _created = User.objects.get_or_create(username="bench-ministerium")
+    Membership.objects.get_or_create(user=user, organisation=agreement.state_party, role=Role.MINISTRY)
+    return user
+
+
 def bench_agreement_pdf(seeded: Seeded) -> list[Row]:
     agreement = _bench_agreement(seeded)
+    staff = _ministry_user(agreement)
     html = _agreement_html(agreement)
 
     def job():
@@ -104,7 +112,7 @@ def bench_agreement_pdf(seeded: Seeded) -> list[Row]:
         record = Job.objects.create(kind="partnerships.agreement_render_pdf", description="bench")
         seconds, _result = timed(
             lambda: task_render_agreement_pdf.apply(
-                kwargs={"job_id": str(record.pk), "agreement_id": agreement.pk, "actor_id": None}
+                kwargs={"job_id": str(record.pk), "agreement_id": agreement.pk, "actor_id": staff.pk}
             ).get()
         )
         record.refresh_from_db()

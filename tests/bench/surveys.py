@@ -256,7 +256,7 @@ def bench_send_invitations(seeded: Seeded) -> list[Row]:
             mail.outbox = []
             seconds, _result = timed(
                 lambda: task_send_invitations.apply(
-                    kwargs={"job_id": str(job.pk), "campaign_id": campaign.pk}
+                    kwargs={"job_id": str(job.pk), "campaign_id": campaign.pk, "actor_id": seeded.big_hr.pk}
                 ).get()
             )
             sent = len(mail.outbox)

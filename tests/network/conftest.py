@@ -141,3 +141,15 @@ def xlsx_bytes() -> bytes:
 
 def upload(name: str, content: bytes, content_type="application/octet-stream") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+LOCMEM = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+
+@pytest.fixture
+def outbox(settings):
+    from django.core import mail
+
+    settings.MAILERS = LOCMEM
+    mail.outbox = []
+    return mail.outbox

@@ -7,6 +7,7 @@ from partnerships.models import Agreement, AgreementDocument, Side
 from partnerships.services import document_store
 from tests.factories import OrganisationFactory, UserFactory, hr_user, ministry_user
 from vielfalt.models import Organisation, Role
+from vielfalt.permissions import SYSTEM
 
 from .factories import AgreementFactory, CommitmentFactory, SignatoryFactory
 
@@ -61,7 +62,7 @@ def agreement(duisburg, ministry):
     return agreement
 
 
-def make_signed(agreement, actor=None):
+def make_signed(agreement, actor=SYSTEM):
     """Put an agreement into the signed state directly (the services are tested on their own)."""
     document_store(actor=actor, agreement=agreement, kind=AgreementDocument.Kind.SIGNED, content=MINIMAL_PDF)
     Agreement.objects.filter(pk=agreement.pk).update(

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from partnerships.models import Agreement
 from partnerships.services import agreements_export_zip
 from vielfalt.models import AuditEntry
+from vielfalt.permissions import SYSTEM
 
 from .conftest import make_signed
 from .factories import AgreementFactory, SignatoryFactory
@@ -33,9 +34,11 @@ def test_command_exports_signed_agreements_with_a_matching_index(tmp_path, agree
     make_signed(agreement)
     # Signed, but no signed copy was uploaded: the export renders the final PDF afresh.
     without_scan = AgreementFactory(
-        partner=oberhausen, state_party=ministry, status="signed", signed_on=datetime.date(2014, 5, 1)
+        partner=oberhausen, state_party=ministry, signed_on=datetime.date(2014, 5, 1)
     )
     SignatoryFactory(agreement=without_scan, name="Klaus Wehling")
+    # Signed after its signatories were added: a signed agreement's signatories no longer change.
+    Agreement.objects.filter(pk=without_scan.pk).update(status="signed")
     AgreementFactory(partner=oberhausen, state_party=ministry)  # a draft: not exported
     out = tmp_path / "export.zip"
     call_command("export_agreements", "--status", "signed", "--out", str(out))
@@ -59,7 +62,7 @@ def test_export_writes_to_a_file_as_it_goes(tmp_path, agreement):
     make_signed(agreement)
     with (tmp_path / "x.zip").open("wb") as out:
         count = agreements_export_zip(
-            actor=None, agreements=Agreement.objects.filter(status="signed"), out=out
+            actor=SYSTEM, agreements=Agreement.objects.filter(status="signed"), out=out
         )
     assert count == 1
     rows, files = read_export((tmp_path / "x.zip").read_bytes())

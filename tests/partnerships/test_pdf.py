@@ -35,18 +35,18 @@ def test_pdf_contains_title_parties_signatories_and_commitments(agreement):
     assert "1 / 3" in text or re.search(r"(Page|Seite) 1 (of|von) \d", text)
 
 
-def test_same_content_same_pdf_and_one_stored_version(agreement):
+def test_same_content_same_pdf_and_one_stored_version(agreement, staff):
     assert agreement_pdf_bytes(agreement, sealed=False) == agreement_pdf_bytes(agreement, sealed=False)
-    first, created = agreement_render_pdf(agreement_id=agreement.pk)
-    again, created_again = agreement_render_pdf(agreement_id=agreement.pk)
+    first, created = agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
+    again, created_again = agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
     assert (created, created_again, again) == (True, False, first)
     assert agreement.documents.count() == 1
 
 
-def test_changed_content_gives_a_new_version(agreement):
-    agreement_render_pdf(agreement_id=agreement.pk)
+def test_changed_content_gives_a_new_version(agreement, staff):
+    agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
     CommitmentFactory(agreement=agreement, field_of_action="Freiwillige Befragung")
-    document, created = agreement_render_pdf(agreement_id=agreement.pk)
+    document, created = agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
     assert (created, document.version) == (True, 2)
     assert "Freiwillige Befragung" in pdf_text(document.file.read())
 

@@ -25,7 +25,7 @@ from partnerships.services import (
 from vielfalt.audit import audit_entries_for
 from vielfalt.models import AuditEntry
 
-from .conftest import MINIMAL_PDF
+from .conftest import MINIMAL_PDF, make_signed
 from .factories import SignatoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -257,12 +257,13 @@ def test_document_versions_count_up_per_kind(staff, agreement):
     assert second.file.read() == b"%PDF-1 b"
 
 
-def test_progress_status_on_track_behind_done(signed_agreement, hr_duisburg):
+def test_progress_status_on_track_behind_done(agreement, hr_duisburg):
     today = datetime.date(2015, 3, 7)
-    commitment = signed_agreement.commitments.first()
+    commitment = agreement.commitments.first()
     commitment.target_value = Decimal(100)
     commitment.due_on = datetime.date(2017, 3, 7)  # four years after signing
     commitment.save()
+    make_signed(agreement)  # after the commitment is written: a signed agreement's commitments do not change
     assert commitment.progress(today) == Commitment.Progress.BEHIND  # half the time gone, nothing reported
     progress_report_create(
         actor=hr_duisburg, commitment=commitment, reported_on=datetime.date(2015, 3, 1), value_reached=30

@@ -16,6 +16,7 @@ from tests.factories import UserFactory
 from tests.helpers import wait_until_finished
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import Job
+from vielfalt.permissions import SYSTEM
 
 from .conftest import make_signed
 from .factories import AgreementFactory
@@ -40,7 +41,13 @@ def test_pdf_job_reaches_ready_with_a_real_worker(celery_worker, staff, agreemen
 @pytest.mark.django_db(transaction=True)
 def test_pdf_job_of_a_vanished_agreement_fails_with_a_reason(celery_worker, staff):
     job = wait_until_finished(
-        job_enqueue(task=task_render_agreement_pdf, kind="pdf", requested_by=staff, agreement_id=999_999)
+        job_enqueue(
+            task=task_render_agreement_pdf,
+            kind="pdf",
+            requested_by=staff,
+            agreement_id=999_999,
+            actor_id=staff.pk,
+        )
     )
     assert job.status == Job.Status.FAILED
     assert job.error
@@ -77,13 +84,13 @@ def test_expiry_is_announced_90_and_30_days_before_once_each(staff, duisburg, mi
         )
     )
     UserFactory(username="no-role")  # not ministry staff: gets nothing
-    assert agreements_announce_expiring(today=today) == 1
+    assert agreements_announce_expiring(actor=SYSTEM, today=today) == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [staff.email]
     assert "Stadt Duisburg" in mail.outbox[0].subject
-    assert agreements_announce_expiring(today=today) == 0  # the same day again: nothing new
-    assert agreements_announce_expiring(today=today + datetime.timedelta(days=30)) == 0
-    assert agreements_announce_expiring(today=today + datetime.timedelta(days=60)) == 1
+    assert agreements_announce_expiring(actor=SYSTEM, today=today) == 0  # the same day again: nothing new
+    assert agreements_announce_expiring(actor=SYSTEM, today=today + datetime.timedelta(days=30)) == 0
+    assert agreements_announce_expiring(actor=SYSTEM, today=today + datetime.timedelta(days=60)) == 1
     assert len(mail.outbox) == 2
     assert sorted(ExpiryNotice.objects.filter(agreement=agreement).values_list("days", flat=True)) == [30, 90]
 
@@ -93,7 +100,7 @@ def test_drafts_and_open_ended_agreements_are_not_announced(staff, duisburg, min
     today = datetime.date(2026, 1, 1)
     AgreementFactory(partner=duisburg, state_party=ministry, valid_until=today + datetime.timedelta(days=30))
     make_signed(AgreementFactory(partner=duisburg, state_party=ministry, valid_until=None))
-    assert agreements_announce_expiring(today=today) == 0
+    assert agreements_announce_expiring(actor=SYSTEM, today=today) == 0
     assert mail.outbox == []
     assert Agreement.objects.count() == 2
 

@@ -54,7 +54,10 @@ def open_campaign_with_invitations(*, employees=10, units=1, k=5, organisation=N
     campaign_open(actor=actor, campaign=campaign)
     invitations_create(actor=actor, campaign=campaign)
     tokens = (
-        [invitation_issue(invitation=i).token for i in Invitation.objects.filter(campaign=campaign)]
+        [
+            invitation_issue(actor=actor, invitation=i).token
+            for i in Invitation.objects.filter(campaign=campaign)
+        ]
         if issue_tokens
         else []
     )

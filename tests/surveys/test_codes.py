@@ -135,7 +135,7 @@ def test_code_sheets_are_din_letters_without_names_whose_codes_work_logged_out(
 def test_a_used_and_an_unused_code_give_the_same_page():
     campaign, hr, works, yard = _campaign_with_staff_without_email()
     codes = [
-        services.invitation_issue(invitation=i).code
+        services.invitation_issue(actor=hr, invitation=i).code
         for i in Invitation.objects.filter(campaign=campaign, employee__isnull=True)[:2]
     ]
 
@@ -155,7 +155,9 @@ def test_a_used_and_an_unused_code_give_the_same_page():
 def test_typing_attempts_are_limited_per_address(settings):
     settings.SURVEY_CODE_FAILURE_LIMIT = 3
     campaign, hr, works, yard = _campaign_with_staff_without_email()
-    code = services.invitation_issue(invitation=Invitation.objects.filter(campaign=campaign).first()).code
+    code = services.invitation_issue(
+        actor=hr, invitation=Invitation.objects.filter(campaign=campaign).first()
+    ).code
     # Addresses of their own: the throttle's counts live in the shared cache (Redis) across test runs.
     guesser = Client(REMOTE_ADDR=f"guesser-{uuid.uuid4()}")
     for _ in range(3):
@@ -176,7 +178,12 @@ def test_reminders_go_only_to_email_invitees_who_have_not_answered(django_captur
 
     campaign, hr, works, yard = _campaign_with_staff_without_email()
     with django_capture_on_commit_callbacks(execute=True):
-        job_enqueue(task=task_send_invitations, kind="surveys.send_invitations", campaign_id=campaign.pk)
+        job_enqueue(
+            task=task_send_invitations,
+            kind="surveys.send_invitations",
+            campaign_id=campaign.pk,
+            actor_id=hr.pk,
+        )
     assert len(mail.outbox) == 2
     Invitation.objects.filter(campaign=campaign, employee__isnull=False).filter(
         pk=Invitation.objects.filter(campaign=campaign, employee__isnull=False).first().pk
@@ -186,6 +193,7 @@ def test_reminders_go_only_to_email_invitees_who_have_not_answered(django_captur
             task=task_send_invitations,
             kind="surveys.send_invitations",
             campaign_id=campaign.pk,
+            actor_id=hr.pk,
             reminder=True,
         )
     assert len(mail.outbox) == 3

@@ -80,11 +80,11 @@ def test_a_used_token_is_accepted_without_a_sign_and_not_counted_and_an_unknown_
 
 @pytest.mark.django_db
 def test_only_the_hash_of_a_token_is_stored_and_reissuing_replaces_it():
-    campaign, tokens, _hr = open_campaign_with_invitations(employees=3)
+    campaign, tokens, hr = open_campaign_with_invitations(employees=3)
     invitation = Invitation.objects.get(token_hash=services.token_hash(tokens[0]))
     assert len(invitation.token_hash) == 64
     assert not Invitation.objects.filter(token_hash=tokens[0]).exists()
-    new = services.invitation_issue(invitation=invitation, reminder=True)
+    new = services.invitation_issue(actor=hr, invitation=invitation, reminder=True)
     invitation.refresh_from_db()
     assert invitation.token_hash == services.token_hash(new.token)
     assert services.credential_for_code(new.code) == f"c:{invitation.code_hash}"
@@ -95,10 +95,10 @@ def test_only_the_hash_of_a_token_is_stored_and_reissuing_replaces_it():
 
 @pytest.mark.django_db
 def test_no_new_token_for_a_used_invitation():
-    campaign, tokens, _hr = open_campaign_with_invitations(employees=3)
+    campaign, tokens, hr = open_campaign_with_invitations(employees=3)
     invitation = Invitation.objects.get(token_hash=services.token_hash(tokens[0]))
     Invitation.objects.filter(pk=invitation.pk).update(used=True)
-    assert services.invitation_issue(invitation=invitation) is None
+    assert services.invitation_issue(actor=hr, invitation=invitation) is None
 
 
 @pytest.mark.django_db

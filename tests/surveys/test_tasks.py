@@ -20,6 +20,7 @@ def test_the_worker_mails_each_invitation_a_working_link_and_code_once(celery_wo
         kind="surveys.send_invitations",
         requested_by=hr,
         campaign_id=campaign.pk,
+        actor_id=hr.pk,
     )
     assert wait_until_finished(job).status == Job.Status.READY
     assert len(mail.outbox) == 6
@@ -48,6 +49,7 @@ def test_the_worker_mails_each_invitation_a_working_link_and_code_once(celery_wo
         kind="surveys.send_invitations",
         requested_by=hr,
         campaign_id=campaign.pk,
+        actor_id=hr.pk,
     )
     assert wait_until_finished(again).status == Job.Status.READY
     assert len(mail.outbox) == 6
@@ -62,6 +64,7 @@ def test_reminders_only_to_unused_invitations_with_new_links(django_capture_on_c
             task=task_send_invitations,
             kind="surveys.send_invitations",
             campaign_id=campaign.pk,
+            actor_id=hr.pk,
             reminder=True,
         )
     assert len(mail.outbox) == 3

@@ -15,6 +15,7 @@ from trainings.models import Certificate, Course, CourseDate, Enrolment
 from trainings.services import attendance_mark, enrolment_create_many
 from vielfalt.management.commands.seed_demo import ORGANISATIONS
 from vielfalt.models import Employee, Job, OrgUnit
+from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +137,7 @@ def test_bulk_enrolment_from_the_sample_employees_file(client, course, duisburg,
     units = next(units for slug, *_rest, units in ORGANISATIONS if slug == "duisburg")
     for name in units:
         OrgUnit.objects.create(organisation=duisburg, name=name)
-    employees_import_file(actor=None, organisation=duisburg, data=SAMPLE_CSV.read_bytes())
+    employees_import_file(actor=SYSTEM, organisation=duisburg, data=SAMPLE_CSV.read_bytes())
     course_date = CourseDateFactory(course=course, capacity=100)
     client.force_login(hr_duisburg)
     with SAMPLE_CSV.open("rb") as handle:

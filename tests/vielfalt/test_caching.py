@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
+from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_list_reflects_every_kind_of_write(client, django_assert_num_queries):
     assert "Schmidt-Öztürk" in listing()[1]
 
     data = "Personalnummer;Nachname;Vorname;Organisationseinheit\nNEU-1;Nguyễn;Lan;Feuerwehr\n".encode()
-    employees_import_file(actor=None, organisation=city, data=data)
+    employees_import_file(actor=SYSTEM, organisation=city, data=data)
     count, text = listing()
     assert count == 2
     assert "Nguyễn" in text

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from tests.factories import OrganisationFactory, OrgUnitFactory, hr_user
 from vielfalt.models import AuditEntry, Employee, TargetGroup
+from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 from vielfalt.tabular import TableRefused
 
@@ -39,7 +40,7 @@ def duisburg():
 
 
 def test_sample_imports_with_every_letter_intact(duisburg):
-    result = employees_import_file(actor=None, organisation=duisburg, data=SAMPLE.read_bytes())
+    result = employees_import_file(actor=SYSTEM, organisation=duisburg, data=SAMPLE.read_bytes())
     assert (result.created, result.updated) == (120, 0)
     assert Employee.objects.filter(organisation=duisburg).count() == 120
     yilmaz = Employee.objects.get(organisation=duisburg, personnel_number="DU-10002")
@@ -56,7 +57,7 @@ def test_sample_imports_with_every_letter_intact(duisburg):
 
 def test_windows_1252_input(duisburg):
     text = HEADER + "DU-1;Schäfer;Jürgen;j.schaefer@duisburg.example;Ausländerbehörde;Führungskraft\r\n"
-    employees_import_file(actor=None, organisation=duisburg, data=text.encode("cp1252"))
+    employees_import_file(actor=SYSTEM, organisation=duisburg, data=text.encode("cp1252"))
     employee = Employee.objects.get(personnel_number="DU-1")
     assert (employee.last_name, employee.first_name, employee.org_unit.name) == (
         "Schäfer",
@@ -67,7 +68,7 @@ def test_windows_1252_input(duisburg):
 
 def test_comma_separated_utf8_with_english_headers(duisburg):
     text = "personnel_number,last_name,first_name,email,org_unit,target_group\nDU-2,Öztürk,Ayşe,,Jugendamt,trainee\n"
-    employees_import_file(actor=None, organisation=duisburg, data=text.encode())
+    employees_import_file(actor=SYSTEM, organisation=duisburg, data=text.encode())
     employee = Employee.objects.get(personnel_number="DU-2")
     assert (employee.last_name, employee.first_name, employee.email, employee.target_group) == (
         "Öztürk",
@@ -82,7 +83,7 @@ def test_xlsx_input(duisburg):
         headers=["Personalnummer", "Nachname", "Vorname", "E-Mail", "Organisationseinheit"]
     )
     dataset.append([10001, "Nguyễn", "Thị Lan", "lan@duisburg.example", "Stadtbibliothek"])
-    employees_import_file(actor=None, organisation=duisburg, data=dataset.export("xlsx"))
+    employees_import_file(actor=SYSTEM, organisation=duisburg, data=dataset.export("xlsx"))
     employee = Employee.objects.get(organisation=duisburg)
     assert (employee.personnel_number, employee.last_name, employee.first_name) == (
         "10001",
@@ -92,10 +93,10 @@ def test_xlsx_input(duisburg):
 
 
 def test_reimport_updates_by_personnel_number(duisburg):
-    employees_import_file(actor=None, organisation=duisburg, data=SAMPLE.read_bytes())
+    employees_import_file(actor=SYSTEM, organisation=duisburg, data=SAMPLE.read_bytes())
     text = HEADER + "DU-10001;Nowak-Demir;Fatma;fatma.nowak@duisburg.example;Jugendamt;Publikumsverkehr\r\n"
     text += "DU-99999;Neu;Nina;;Feuerwehr;Auszubildende\r\n"
-    result = employees_import_file(actor=None, organisation=duisburg, data=text.encode("utf-8-sig"))
+    result = employees_import_file(actor=SYSTEM, organisation=duisburg, data=text.encode("utf-8-sig"))
     assert (result.created, result.updated) == (1, 1)
     assert Employee.objects.filter(organisation=duisburg).count() == 121
     fatma = Employee.objects.get(personnel_number="DU-10001")
@@ -118,7 +119,7 @@ def test_faulty_file_is_refused_whole_with_line_and_column(duisburg):
         + "DU-6;Falsch;Fritz;;Feuerwehr;Praktikant\r\n"  # line 8
     )
     with pytest.raises(TableRefused) as refused:
-        employees_import_file(actor=None, organisation=duisburg, data=text.encode("utf-8-sig"))
+        employees_import_file(actor=SYSTEM, organisation=duisburg, data=text.encode("utf-8-sig"))
     problems = [(p.line, p.column) for p in refused.value.problems]
     assert problems == [
         (3, "Personalnummer"),
@@ -138,7 +139,7 @@ def test_faulty_file_is_refused_whole_with_line_and_column(duisburg):
 
 def test_missing_columns_are_named(duisburg):
     with pytest.raises(TableRefused) as refused:
-        employees_import_file(actor=None, organisation=duisburg, data=b"Name;E-Mail\nX;x@example.org\n")
+        employees_import_file(actor=SYSTEM, organisation=duisburg, data=b"Name;E-Mail\nX;x@example.org\n")
     assert [(p.line, p.column) for p in refused.value.problems] == [(1, "Personalnummer"), (1, "Vorname")]
 
 
@@ -153,7 +154,7 @@ def test_missing_columns_are_named(duisburg):
 )
 def test_files_of_the_wrong_type_are_refused(duisburg, data, message):
     with pytest.raises(TableRefused) as refused:
-        employees_import_file(actor=None, organisation=duisburg, data=data)
+        employees_import_file(actor=SYSTEM, organisation=duisburg, data=data)
     assert message in str(refused.value.problems[0])
 
 

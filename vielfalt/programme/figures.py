@@ -113,9 +113,9 @@ class Programme:
 
 def dashboard_organisation_ids(user) -> frozenset[int] | None:
     """None for the ministry (everything), the HR organisations otherwise."""
-    if user.is_ministry_staff:
-        return None
-    return user.organisation_ids(Role.HR)
+    from vielfalt.permissions import organisation_ids
+
+    return organisation_ids(user, (Role.MINISTRY, Role.HR))
 
 
 def _url(name: str, **query) -> str:
@@ -613,14 +613,17 @@ def partner_report_pdf(*, organisation: Organisation, year: int) -> bytes:
 
 
 def report_request(*, actor, year: int, organisation: Organisation | None = None):
-    """Start the annual programme report (no organisation) or a partner's activity report as a job."""
+    """Start the annual programme report (no organisation, the ministry's) or a partner's activity report (the
+    ministry's or the partner HR's) as a job."""
     from django.utils.translation import get_language
 
     from vielfalt.jobs import job_enqueue
+    from vielfalt.permissions import require, require_role
 
     from .tasks import task_partner_report, task_programme_report
 
     if organisation is None:
+        require_role(actor, Role.MINISTRY)
         return job_enqueue(
             task=task_programme_report,
             kind="vielfalt.programme_report",
@@ -630,6 +633,7 @@ def report_request(*, actor, year: int, organisation: Organisation | None = None
             year=year,
             language=get_language() or "",
         )
+    require(actor, (Role.MINISTRY, Role.HR), organisation)
     return job_enqueue(
         task=task_partner_report,
         kind="vielfalt.partner_report",

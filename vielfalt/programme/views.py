@@ -16,7 +16,7 @@ from django.views.generic import TemplateView
 from partnerships.models import Commitment
 from vielfalt.caching import fill_csrf, programme_fragment, render_shared
 from vielfalt.models import Organisation, Role, TargetGroup
-from vielfalt.permissions import RoleRequiredMixin
+from vielfalt.permissions import RoleRequiredMixin, may
 
 from .figures import dashboard_organisation_ids, programme, report_request
 
@@ -107,13 +107,13 @@ class ReportRequestView(DashboardMixin, View):
             raise Http404
         kind = request.POST.get("kind")
         if kind == "programme":
-            if not request.user.is_ministry_staff:
+            if not may(request.user, Role.MINISTRY):
                 raise PermissionDenied
             job = report_request(actor=request.user, year=year)
         elif kind == "partner":
-            organisations = Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY)
-            if not request.user.is_ministry_staff:
-                organisations = organisations.filter(pk__in=request.user.organisation_ids(Role.HR))
+            organisations = Organisation.objects.acting_for(request.user, (Role.MINISTRY, Role.HR)).exclude(
+                kind=Organisation.Kind.STATE_MINISTRY
+            )
             value = request.POST.get("organisation", "")
             organisation = organisations.filter(pk=int(value)).first() if value.isdigit() else None
             if organisation is None:

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from partnerships.models import Agreement
 from partnerships.services import agreements_export_zip
+from vielfalt.permissions import SYSTEM
 
 
 class Command(BaseCommand):
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         partial = path.with_name(path.name + ".part")
         try:
             with partial.open("wb") as target:
-                count = agreements_export_zip(actor=None, agreements=agreements, out=target)
+                count = agreements_export_zip(actor=SYSTEM, agreements=agreements, out=target)
             partial.replace(path)
         finally:
             partial.unlink(missing_ok=True)

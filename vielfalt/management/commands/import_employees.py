@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from vielfalt.models import Organisation
+from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 from vielfalt.tabular import TableRefused
 
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(_("The file cannot be read: %(error)s") % {"error": exc.strerror}) from exc
         try:
-            result = employees_import_file(actor=None, organisation=org, data=data)
+            result = employees_import_file(actor=SYSTEM, organisation=org, data=data)
         except TableRefused as refused:
             for problem in refused.problems:
                 self.stderr.write(str(problem))

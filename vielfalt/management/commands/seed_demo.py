@@ -15,6 +15,7 @@ from django_otp.util import random_hex
 
 from vielfalt import seal
 from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
+from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 
 SAMPLE_CSV = settings.BASE_DIR / "vielfalt" / "fixtures" / "employees-duisburg.csv"
@@ -113,7 +114,7 @@ class Command(BaseCommand):
         self._second_factors(Path(totp_file))
 
         result = employees_import_file(
-            actor=None, organisation=organisations["duisburg"], data=SAMPLE_CSV.read_bytes()
+            actor=SYSTEM, organisation=organisations["duisburg"], data=SAMPLE_CSV.read_bytes()
         )
         self._oberhausen_employees(organisations["oberhausen"])
         # Each feature app adds its own demo data in `<app>/demo.py`: `seed(*, stdout)`.

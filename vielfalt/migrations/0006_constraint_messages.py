@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0004_privacy_pseudonyms'),
+        ('vielfalt', '0005_audit_no_truncate'),
     ]
 
     operations = [

@@ -1,0 +1,163 @@
+"""The partner directory: profiles edited by their own HR, contact persons with consent, filters, the page per
+partner."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from partnerships.models import Agreement
+from partnerships.network import services
+from partnerships.network.models import ContactPerson, FieldOfAction, PracticeEntry
+from tests.factories import OrganisationFactory
+from tests.partnerships.factories import AgreementFactory
+from vielfalt.models import Organisation
+from vielfalt.permissions import SYSTEM
+
+from .conftest import make_entry
+
+pytestmark = pytest.mark.django_db
+
+
+def test_own_hr_edits_the_profile(hr_duisburg, hr_oberhausen, duisburg):
+    services.profile_update(
+        actor=hr_duisburg,
+        organisation=duisburg,
+        kind=Organisation.Kind.CITY,
+        district=Organisation.District.DUESSELDORF,
+        description="Größte Stadt am Niederrhein",
+        fields_of_action=[FieldOfAction.ANONYMISED_APPLICATIONS],
+        open_for_visits=True,
+        website="https://www.duisburg.de",
+    )
+    profile = duisburg.network_profile
+    assert (profile.open_for_visits, profile.fields_of_action) == (True, ["anonymised_applications"])
+    with pytest.raises(PermissionDenied):
+        services.profile_update(actor=hr_oberhausen, organisation=duisburg, description="gehackt")
+
+
+def test_profile_page_of_another_organisation_answers_404(client, hr_oberhausen, duisburg):
+    client.force_login(hr_oberhausen)
+    url = reverse("network:profile_edit", args=[duisburg.slug])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"kind": "city", "description": "gehackt"}).status_code == 404
+
+
+def test_profile_form(client, hr_duisburg, duisburg):
+    client.force_login(hr_duisburg)
+    url = reverse("network:profile_edit", args=[duisburg.slug])
+    response = client.post(
+        url,
+        {
+            "kind": "city",
+            "district": "duesseldorf",
+            "fields_of_action": ["sensitisation"],
+            "open_for_visits": "on",
+        },
+    )
+    assert response.status_code == 302
+    duisburg.refresh_from_db()
+    assert duisburg.network_profile.fields_of_action == ["sensitisation"]
+
+
+def test_contact_needs_consent_and_removal_removes_it_everywhere(
+    client, hr_duisburg, hr_oberhausen, duisburg
+):
+    with pytest.raises(ValidationError):
+        services.contact_create(
+            actor=hr_duisburg,
+            organisation=duisburg,
+            consent=False,
+            name="A",
+            function="B",
+            email="a@example.org",
+        )
+    contact = services.contact_create(
+        actor=hr_duisburg,
+        organisation=duisburg,
+        consent=True,
+        name="Dana Demir",
+        function="Personalamt",
+        email="dana@example.org",
+    )
+    assert contact.consent_given_at is not None
+    entry = make_entry(duisburg, contact=contact)
+    client.force_login(hr_oberhausen)
+    assert "Dana Demir" in client.get(entry.get_absolute_url()).content.decode()
+    assert (
+        "Dana Demir" in client.get(reverse("network:partner_detail", args=[duisburg.slug])).content.decode()
+    )
+    assert client.post(reverse("network:contact_delete", args=[contact.pk])).status_code == 404
+
+    client.force_login(hr_duisburg)
+    assert client.post(reverse("network:contact_delete", args=[contact.pk])).status_code == 302
+    assert not ContactPerson.objects.exists()
+    entry.refresh_from_db()
+    assert entry.contact is None
+    client.force_login(hr_oberhausen)
+    assert "Dana Demir" not in client.get(entry.get_absolute_url()).content.decode()
+    assert (
+        "Dana Demir"
+        not in client.get(reverse("network:partner_detail", args=[duisburg.slug])).content.decode()
+    )
+
+
+def test_contact_of_another_organisation_cannot_be_linked(hr_duisburg, duisburg, oberhausen):
+    contact = services.contact_create(
+        actor=SYSTEM, organisation=oberhausen, consent=True, name="O", function="F", email="o@example.org"
+    )
+    with pytest.raises(ValidationError):
+        make_entry(duisburg, contact=contact)
+
+
+def test_filters(client, hr_oberhausen, duisburg, oberhausen):
+    services.profile_update(
+        actor=SYSTEM,
+        organisation=duisburg,
+        fields_of_action=["anonymised_applications"],
+        open_for_visits=True,
+    )
+    koeln = OrganisationFactory(slug="koeln", name="Stadt Köln", district=Organisation.District.KOELN)
+    client.force_login(hr_oberhausen)
+
+    def names(**query):
+        response = client.get(reverse("network:partner_list"), query)
+        return [p.name for p in response.context["partners"]]
+
+    assert names() == ["Stadt Duisburg", "Stadt Köln", "Stadt Oberhausen"]
+    assert names(district="koeln") == [koeln.name]
+    assert names(field="anonymised_applications") == ["Stadt Duisburg"]
+    assert names(visits="1") == ["Stadt Duisburg"]
+    assert names(q="ober") == ["Stadt Oberhausen"]
+    assert names(kind="company") == []
+
+
+def test_agreement_link_only_for_those_who_may_see_it(client, hr_duisburg, hr_oberhausen, staff, duisburg):
+    agreement = AgreementFactory(partner=duisburg, status=Agreement.Status.SIGNED, signed_on="2013-05-16")
+    url = reverse("network:partner_detail", args=[duisburg.slug])
+    for user, sees in [(hr_duisburg, True), (staff, True), (hr_oberhausen, False)]:
+        client.force_login(user)
+        content = client.get(url).content.decode()
+        assert (agreement.get_absolute_url() in content) is sees, user
+        assert "16. Mai 2013" in content  # "signed since" is public
+
+
+def test_partner_page_lists_only_published_entries(client, hr_oberhausen, duisburg):
+    make_entry(duisburg, title="Öffentlich")
+    make_entry(duisburg, title="Geheimer Entwurf", status=PracticeEntry.Status.DRAFT)
+    client.force_login(hr_oberhausen)
+    content = client.get(reverse("network:partner_detail", args=[duisburg.slug])).content.decode()
+    assert "Öffentlich" in content
+    assert "Geheimer Entwurf" not in content
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_directory_queries_do_not_grow(client, hr_oberhausen, django_assert_num_queries, count):
+    for number in range(count):
+        partner = OrganisationFactory(slug=f"partner-{number}", name=f"Partner {number}")
+        services.profile_update(actor=SYSTEM, organisation=partner, fields_of_action=["sensitisation"])
+        AgreementFactory(partner=partner, status=Agreement.Status.SIGNED, signed_on="2014-01-01")
+    client.force_login(hr_oberhausen)
+    client.get(reverse("network:partner_list"))
+    with django_assert_num_queries(5):  # session, user, roles, count, page
+        response = client.get(reverse("network:partner_list"))
+    assert len(response.context["partners"]) == count + 1  # and Oberhausen itself

@@ -1,0 +1,219 @@
+"""Network meetings: registration on the core's seat engine (waiting list, promotion in strict order),
+invitations with .ics, minutes for registered partners, the participants list PDF."""
+
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from icalendar import Calendar
+from pypdf import PdfReader
+
+from partnerships.network import services
+from partnerships.network.models import MeetingDocument, Registration
+from vielfalt.models import Job
+from vielfalt.permissions import SYSTEM
+
+from .conftest import make_meeting, pdf_bytes, upload
+
+pytestmark = pytest.mark.django_db
+SEATED, WAITING, CANCELLED = (
+    Registration.Status.SEATED,
+    Registration.Status.WAITING,
+    Registration.Status.CANCELLED,
+)
+
+
+def register(actor, meeting, organisation, name):
+    return services.registration_create(
+        actor=actor,
+        meeting=meeting,
+        organisation=organisation,
+        name=name,
+        email=f"{name.lower()}@example.org",
+    )
+
+
+def test_waiting_list_and_promotion_in_strict_order(
+    ministry, duisburg, oberhausen, hr_duisburg, hr_oberhausen, outbox, django_capture_on_commit_callbacks
+):
+    meeting = make_meeting(ministry, capacity=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = register(hr_duisburg, meeting, duisburg, "Anna")
+        register(hr_oberhausen, meeting, oberhausen, "Olga")
+        waiting_1 = register(hr_duisburg, meeting, duisburg, "Dirk")
+        waiting_2 = register(hr_oberhausen, meeting, oberhausen, "Oskar")
+    assert [r.status for r in Registration.objects.order_by("pk")] == [SEATED, SEATED, WAITING, WAITING]
+    assert (waiting_1.waiting_position, waiting_2.waiting_position) == (1, 2)
+    assert [m.subject for m in outbox][-1].startswith("Warteliste")
+
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        promoted = services.registration_cancel(actor=hr_duisburg, registration=first)
+    assert promoted == [waiting_1]
+    assert [r.status for r in Registration.objects.order_by("pk")] == [CANCELLED, SEATED, SEATED, WAITING]
+    subjects = sorted(m.subject for m in outbox)
+    assert subjects == sorted(
+        [f"Anmeldung storniert: {meeting.title}", f"Sie haben einen Platz: {meeting.title}"]
+    )
+    promoted_mail = next(m for m in outbox if m.to == ["dirk@example.org"])
+    name, content, mimetype = promoted_mail.attachments[0]
+    event = Calendar.from_ical(content).walk("VEVENT")[0]
+    assert (mimetype, str(event["STATUS"]), str(event["SUMMARY"])) == (
+        "text/calendar",
+        "CONFIRMED",
+        meeting.title,
+    )
+
+
+def test_registration_rules(ministry, duisburg, oberhausen, hr_duisburg, hr_oberhausen):
+    meeting = make_meeting(ministry, open_to_all=False)
+    meeting.invited.set([duisburg])
+    register(hr_duisburg, meeting, duisburg, "Anna")
+    with pytest.raises(PermissionDenied):
+        register(hr_oberhausen, meeting, oberhausen, "Olga")
+    with pytest.raises(PermissionDenied):  # for another organisation
+        register(hr_oberhausen, meeting, duisburg, "Olga")
+    with pytest.raises(ValidationError):  # the same person twice
+        register(hr_duisburg, meeting, duisburg, "Anna")
+    meeting.registration_deadline = timezone.now() - timedelta(minutes=1)
+    meeting.save()
+    with pytest.raises(ValidationError):
+        register(hr_duisburg, meeting, duisburg, "Bernd")
+
+
+def test_concurrent_registrations_never_overbook(transactional_db, postgres, ministry, duisburg):
+    meeting = make_meeting(ministry, capacity=3)
+    errors = []
+
+    def take(number):
+        try:
+            register(SYSTEM, meeting, duisburg, f"Person{number}")
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert meeting.registrations.filter(status=SEATED).count() == 3
+    assert meeting.registrations.filter(status=WAITING).count() == 5
+
+
+def test_registering_through_the_page(client, ministry, oberhausen, hr_oberhausen, outbox):
+    meeting = make_meeting(ministry)
+    client.force_login(hr_oberhausen)
+    response = client.post(
+        reverse("network:meeting_register", args=[meeting.pk]),
+        {"organisation": oberhausen.pk, "name": "Olga Schäfer", "email": "hr-oberhausen@example.org"},
+    )
+    assert response.status_code == 302
+    registration = Registration.objects.get()
+    assert (registration.status, registration.user) == (SEATED, hr_oberhausen)
+    content = client.get(meeting.get_absolute_url()).content.decode()
+    assert "Olga Schäfer" in content
+
+
+def test_capacity_cannot_drop_below_the_seats_taken_and_raising_it_promotes(ministry, duisburg, staff):
+    meeting = make_meeting(ministry, capacity=1)
+    register(SYSTEM, meeting, duisburg, "Anna")
+    waiting = register(SYSTEM, meeting, duisburg, "Bernd")
+    services.meeting_update(actor=staff, meeting=meeting, capacity=2)
+    waiting.refresh_from_db()
+    assert waiting.status == SEATED
+    with pytest.raises(ValidationError):
+        services.meeting_update(actor=staff, meeting=meeting, capacity=1)
+
+
+def test_cancelling_the_meeting_cancels_every_registration(ministry, duisburg, staff, hr_duisburg):
+    meeting = make_meeting(ministry, capacity=1)
+    register(SYSTEM, meeting, duisburg, "Anna")
+    register(SYSTEM, meeting, duisburg, "Bernd")
+    with pytest.raises(PermissionDenied):
+        services.meeting_cancel(actor=hr_duisburg, meeting=meeting)
+    services.meeting_cancel(actor=staff, meeting=meeting)
+    assert set(meeting.registrations.values_list("status", flat=True)) == {CANCELLED}
+    event = Calendar.from_ical(services_ics(meeting)).walk("VEVENT")[0]
+    assert str(event["STATUS"]) == "CANCELLED"
+
+
+def services_ics(meeting):
+    from partnerships.network.ical import meeting_ics
+
+    meeting.refresh_from_db()
+    return meeting_ics(meeting)
+
+
+def test_ics_download(client, ministry, hr_oberhausen):
+    meeting = make_meeting(ministry, title="Fachtag, Düsseldorf; 2026")
+    client.force_login(hr_oberhausen)
+    response = client.get(reverse("network:meeting_ics", args=[meeting.pk]))
+    assert response["Content-Type"].startswith("text/calendar")
+    event = Calendar.from_ical(response.content).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == "Fachtag, Düsseldorf; 2026"
+    assert event.decoded("DTSTART") == meeting.starts_at.replace(microsecond=0)
+
+
+def test_minutes_for_registered_partners_only(
+    client, ministry, duisburg, oberhausen, staff, hr_duisburg, hr_oberhausen
+):
+    meeting = make_meeting(ministry)
+    register(SYSTEM, meeting, duisburg, "Anna")
+    document = services.meeting_document_add(
+        actor=staff,
+        meeting=meeting,
+        kind=MeetingDocument.Kind.MINUTES,
+        upload=upload("Protokoll.pdf", pdf_bytes()),
+    )
+    with pytest.raises(PermissionDenied):
+        services.meeting_document_add(
+            actor=hr_duisburg, meeting=meeting, kind="material", upload=upload("x.pdf", pdf_bytes())
+        )
+    url = reverse("network:meeting_document_download", args=[meeting.pk, document.pk])
+    client.force_login(hr_duisburg)
+    assert client.get(url).status_code == 200
+    assert "Protokoll.pdf" in client.get(meeting.get_absolute_url()).content.decode()
+    client.force_login(hr_oberhausen)
+    assert client.get(url).status_code == 404
+    assert "Protokoll.pdf" not in client.get(meeting.get_absolute_url()).content.decode()
+
+
+def test_other_organisations_registrations_are_not_shown_or_cancelled(
+    client, ministry, duisburg, hr_oberhausen
+):
+    meeting = make_meeting(ministry)
+    registration = register(SYSTEM, meeting, duisburg, "Anna")
+    client.force_login(hr_oberhausen)
+    assert "Anna" not in client.get(meeting.get_absolute_url()).content.decode()
+    url = reverse("network:registration_cancel", args=[meeting.pk, registration.pk])
+    assert client.post(url).status_code == 404
+    registration.refresh_from_db()
+    assert registration.status == SEATED
+
+
+def test_participants_list_pdf(
+    client, ministry, duisburg, oberhausen, staff, hr_duisburg, django_capture_on_commit_callbacks
+):
+    meeting = make_meeting(ministry, title="Netzwerktreffen Düsseldorf")
+    register(SYSTEM, meeting, duisburg, "Anna")
+    register(SYSTEM, meeting, oberhausen, "Olga")
+    client.force_login(hr_duisburg)
+    assert client.post(reverse("network:meeting_participants", args=[meeting.pk])).status_code == 404
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("network:meeting_participants", args=[meeting.pk]))
+    job = Job.objects.get()
+    assert response["Location"] == job.get_absolute_url()
+    assert job.status == Job.Status.READY
+    with job.result_file.open("rb") as handle:
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(handle.read())).pages)
+    assert "Netzwerktreffen Düsseldorf" in " ".join(text.split())
+    assert "Anna" in text and "Olga" in text and "Stadt Oberhausen" in text

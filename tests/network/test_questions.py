@@ -1,0 +1,164 @@
+"""Questions to the network: answers, the helpful mark, a thread turned into a practice entry, e-mails with a
+one-click unsubscribe that works without logging in, and the weekly digest (opt-in)."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from partnerships.network import services
+from partnerships.network.models import NotificationSettings, PracticeEntry, Question
+from partnerships.network.tasks import task_send_weekly_digest
+
+from .conftest import make_entry, make_meeting
+
+pytestmark = pytest.mark.django_db
+QUESTION = "Wie habt ihr anonymisierte Bewerbungen mit dem Personalrat vereinbart?"
+
+
+@pytest.fixture
+def question(hr_oberhausen, oberhausen):
+    return services.question_ask(
+        actor=hr_oberhausen,
+        organisation=oberhausen,
+        title=QUESTION,
+        body="",
+        fields_of_action=["anonymised_applications"],
+    )
+
+
+def answer(user, question, organisation, body="Mit einer Dienstvereinbarung.", capture=None):
+    return services.answer_create(actor=user, question=question, organisation=organisation, body=body)
+
+
+def test_answer_mail_with_link_and_unsubscribe_without_login(
+    client, question, hr_duisburg, duisburg, outbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = answer(hr_duisburg, question, duisburg)
+    [message] = outbox
+    assert message.to == ["hr-oberhausen@example.org"]
+    assert message.subject == f"Neue Antwort auf Ihre Frage: {QUESTION}"
+    assert "Stadt Duisburg hat Ihre Frage an das Netzwerk beantwortet" in message.body
+    links = re.findall(r"http://\S+", message.body)
+    question_link, unsubscribe_link = links
+    assert question_link.endswith(f"{question.get_absolute_url()}#answer-{reply.pk}")
+    assert message.extra_headers["List-Unsubscribe"] == f"<{unsubscribe_link}>"
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "hr-oberhausen" not in unsubscribe_link and "@" not in unsubscribe_link
+
+    path = unsubscribe_link.removeprefix("http://127.0.0.1:8000")
+    page = client.get(path)  # not logged in
+    assert page.status_code == 200
+    assert NotificationSettings.objects.filter(answers=False).count() == 0  # a GET changes nothing
+    client.post(path)  # the mail client's one-click POST carries no CSRF token
+    assert NotificationSettings.objects.get(user=question.asked_by).answers is False
+
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(hr_duisburg, question, duisburg, body="Noch ein Hinweis.")
+    assert outbox == []
+
+
+def test_forged_unsubscribe_token_answers_404(client, question):
+    assert client.post(reverse("network:unsubscribe", args=["1:abc:def"])).status_code == 404
+    assert client.get(reverse("network:unsubscribe", args=["WzEsImFuc3dlcnMiXQ"])).status_code == 404
+
+
+def test_no_mail_for_ones_own_answer(
+    question, hr_oberhausen, oberhausen, outbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(hr_oberhausen, question, oberhausen)
+    assert outbox == []
+
+
+def test_helpful_mark_only_by_the_asker(client, question, hr_duisburg, hr_oberhausen, duisburg):
+    reply = answer(hr_duisburg, question, duisburg)
+    with pytest.raises(PermissionDenied):
+        services.answer_mark_helpful(actor=hr_duisburg, question=question, answer=reply)
+    client.force_login(hr_duisburg)
+    assert (
+        client.post(reverse("network:answer_helpful", args=[question.pk]), {"answer": reply.pk}).status_code
+        == 404
+    )
+    client.force_login(hr_oberhausen)
+    assert (
+        client.post(reverse("network:answer_helpful", args=[question.pk]), {"answer": reply.pk}).status_code
+        == 302
+    )
+    question.refresh_from_db()
+    assert question.helpful_answer == reply
+    assert list(Question.objects.open()) == []
+
+
+def test_ministry_turns_a_thread_into_a_draft_entry(question, hr_duisburg, staff, duisburg, hr_oberhausen):
+    with pytest.raises(ValidationError):
+        services.question_to_practice(actor=staff, question=question)
+    reply = answer(hr_duisburg, question, duisburg)
+    services.answer_mark_helpful(actor=hr_oberhausen, question=question, answer=reply)
+    with pytest.raises(PermissionDenied):
+        services.question_to_practice(actor=hr_oberhausen, question=question)
+    entry = services.question_to_practice(actor=staff, question=question)
+    assert (entry.organisation, entry.status, entry.title) == (duisburg, PracticeEntry.Status.DRAFT, QUESTION)
+    assert "Stadt Duisburg: Mit einer Dienstvereinbarung." in entry.what_was_done
+    assert services.question_to_practice(actor=staff, question=question) == entry
+
+
+def test_asking_and_answering_through_the_pages(client, hr_oberhausen, hr_duisburg, oberhausen, duisburg):
+    client.force_login(hr_oberhausen)
+    response = client.post(
+        reverse("network:question_create"),
+        {"organisation": oberhausen.pk, "title": QUESTION, "fields_of_action": ["anonymised_applications"]},
+    )
+    question = Question.objects.get()
+    assert response["Location"] == question.get_absolute_url()
+    client.force_login(hr_duisburg)
+    assert (
+        client.post(
+            reverse("network:answer_create", args=[question.pk]), {"organisation": duisburg.pk, "body": ""}
+        ).status_code
+        == 400
+    )
+    response = client.post(
+        reverse("network:answer_create", args=[question.pk]), {"organisation": oberhausen.pk, "body": "x"}
+    )
+    assert response.status_code == 400  # not Duisburg's HR's organisation
+    response = client.post(
+        reverse("network:answer_create", args=[question.pk]),
+        {"organisation": duisburg.pk, "body": "So ging es bei uns."},
+    )
+    assert response.status_code == 302
+    assert question.answers.get().organisation == duisburg
+
+
+def test_weekly_digest_is_opt_in_and_sent_once(
+    hr_duisburg, hr_oberhausen, staff, duisburg, ministry, outbox, question
+):
+    make_entry(duisburg)
+    make_meeting(ministry)
+    services.mail_settings_update(actor=hr_duisburg, user=hr_duisburg, answers=True, weekly_digest=True)
+    with pytest.raises(PermissionDenied):
+        services.mail_settings_update(
+            actor=hr_oberhausen, user=hr_duisburg, answers=False, weekly_digest=False
+        )
+    assert task_send_weekly_digest() == 1
+    [message] = outbox
+    assert message.to == ["hr-duisburg@example.org"]
+    assert "Anonymisierte Bewerbungsverfahren in der Stadtverwaltung" in message.body
+    assert QUESTION in message.body
+    assert "Netzwerktreffen Interkulturelle Öffnung" in message.body
+    assert "unsubscribe" in message.extra_headers["List-Unsubscribe"]
+    assert task_send_weekly_digest() == 0  # a second run in the same week sends nothing
+    NotificationSettings.objects.update(digest_sent_at=timezone.now() - timedelta(days=7))
+    assert task_send_weekly_digest() == 1
+
+
+def test_mail_settings_page(client, hr_duisburg):
+    client.force_login(hr_duisburg)
+    assert client.post(reverse("network:mail_settings"), {"weekly_digest": "on"}).status_code == 302
+    settings = NotificationSettings.objects.get(user=hr_duisburg)
+    assert (settings.answers, settings.weekly_digest) == (False, True)
