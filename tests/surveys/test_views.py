@@ -243,3 +243,20 @@ def test_error_reports_would_show_no_answer():
     AnswerView.as_view()(request)
     cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
     assert "not_german" not in str(cleansed)
+
+
+@pytest.mark.django_db
+def test_inviting_to_an_open_campaign_says_the_invitations_are_being_sent_not_that_they_went_out(client):
+    from django.contrib.messages import get_messages
+
+    from surveys.services import campaign_open
+    from tests.surveys.conftest import make_campaign
+
+    organisation = OrganisationFactory()
+    EmployeeFactory.create_batch(3, organisation=organisation)
+    hr = hr_user(organisation)
+    campaign = campaign_open(actor=hr, campaign=make_campaign(organisation=organisation, actor=hr))
+    client.force_login(hr)
+    response = client.post(reverse("surveys:invite", args=[campaign.pk]), {}, HTTP_ACCEPT_LANGUAGE="de")
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert texts == ["3 Einladungen wurden angelegt und werden versandt."]
