@@ -75,7 +75,7 @@ def task_send_invitations(*, job_id, campaign_id: int, actor_id: int, reminder: 
 
 @shared_task(base=JobTask, name="surveys.render_code_sheets")
 @sensitive_variables()
-def task_render_code_sheets(*, job_id, campaign_id: int, actor_id: int):
+def task_render_code_sheets(*, job_id, campaign_id: int, actor_id: int, easy: bool = False):
     """Code sheets for staff without e-mail: one letter per pooled code not yet printed, from the
     organisation's personnel office to the staff of the unit, without a name. They are handed out in the
     unit to whoever has no e-mail; nobody can tell which sheet went to whom, and the portal never pairs a
@@ -105,6 +105,7 @@ def task_render_code_sheets(*, job_id, campaign_id: int, actor_id: int):
                 "sheets": sheets,
                 "code_address": code_address(),
                 "today": timezone.localdate(),
+                "easy": easy,  # the letter in easy-to-read language (Leichte Sprache)
             },
         )
     job_store_result(job_id=job_id, content=pdf, file_name=f"codes-{campaign.pk}.pdf")

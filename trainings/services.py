@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.caching import bump_programme_version
+from vielfalt.jobs import send_after_commit
 from vielfalt.models import AuditEntry, Employee, Role, User
 from vielfalt.permissions import may, organisation_ids, recorded_user, require
 from vielfalt.seats import Seats, fill_free_seats, seat_counts
@@ -583,6 +584,4 @@ def _send_on_commit(enrolment_ids: list[int], event: str) -> None:
         return
     from .tasks import task_send_enrolment_mails
 
-    transaction.on_commit(
-        lambda: task_send_enrolment_mails.delay(enrolment_ids=list(enrolment_ids), event=event)
-    )
+    send_after_commit(task_send_enrolment_mails, enrolment_ids=list(enrolment_ids), event=event)

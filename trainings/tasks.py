@@ -107,9 +107,12 @@ def task_send_date_reminders() -> int:
                 .filter(status=Enrolment.Status.SEATED, reminder_sent_at__isnull=True)
                 .values_list("pk", flat=True)
             )
-            Enrolment.objects.filter(pk__in=due).update(reminder_sent_at=timezone.now())
-        if due:
-            sent += task_send_enrolment_mails(enrolment_ids=due, event="reminder")
+            # Marked sent only once the mail server took the messages: if sending fails, the transaction rolls
+            # back and the next run (or the task's retry) tries again; the rows stay locked meanwhile, so a
+            # second run at the same time skips them instead of sending twice.
+            if due:
+                sent += task_send_enrolment_mails(enrolment_ids=due, event="reminder")
+                Enrolment.objects.filter(pk__in=due).update(reminder_sent_at=timezone.now())
     return sent
 
 

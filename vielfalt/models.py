@@ -394,6 +394,13 @@ class Job(models.Model):
     result_name = models.CharField(max_length=200, blank=True)
     result_url = models.CharField(max_length=300, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # What to send again: by the retry button of a failed job, or by the watchdog when a worker died.
+    task_name = models.CharField(max_length=200, blank=True)
+    task_kwargs = models.JSONField(default=dict, blank=True)
+    # Refreshed by the worker while it runs the job (vielfalt.jobs); a running job whose heartbeat stopped lost
+    # its worker. Re-queued once (`requeues`), then failed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    requeues = models.PositiveSmallIntegerField(default=0)
     # What the job belongs to (a course date, a campaign, an agreement, the overview): its page links back there.
     origin_url = models.CharField(max_length=300, blank=True)
     origin_name = models.CharField(max_length=300, blank=True)

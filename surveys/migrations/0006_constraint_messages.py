@@ -7,7 +7,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('surveys', '0005_invitation_code_required'),
-        ('vielfalt', '0006_constraint_messages'),
     ]
 
     operations = [

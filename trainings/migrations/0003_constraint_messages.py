@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('trainings', '0002_certificate_holder_name_digest'),
-        ('vielfalt', '0006_constraint_messages'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,8 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('network', '0001_initial'),
-        ('partnerships', '0005_constraint_messages'),
-        ('vielfalt', '0006_constraint_messages'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
