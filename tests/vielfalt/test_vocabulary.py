@@ -7,6 +7,7 @@ from django.utils import translation
 
 from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, hr_user
 from vielfalt.models import Organisation, Role, TargetGroup
+from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 from vielfalt.tabular import TableRefused
 
@@ -29,7 +30,7 @@ def test_import_error_names_the_target_groups_as_the_screens_do():
     duisburg = OrganisationFactory(slug="duisburg")
     text = "Personalnummer;Nachname;Vorname;Zielgruppe\r\nDU-1;Gut;Gerda;Hausmeister\r\n"
     with translation.override("de"), pytest.raises(TableRefused) as refused:
-        employees_import_file(actor=None, organisation=duisburg, data=text.encode())
+        employees_import_file(actor=SYSTEM, organisation=duisburg, data=text.encode())
     (problem,) = refused.value.problems
     assert (
         str(problem.message)
@@ -48,7 +49,7 @@ def test_export_names_the_target_groups_as_the_screens_do_and_imports_again(clie
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     groups = [line.split(";")[5] for line in body.splitlines()[1:]]
     assert sorted(groups) == sorted(SCREEN_WORDS)
-    result = employees_import_file(actor=None, organisation=duisburg, data=body.encode())
+    result = employees_import_file(actor=SYSTEM, organisation=duisburg, data=body.encode())
     assert (result.created, result.updated) == (0, 4)
 
 
