@@ -5,6 +5,7 @@ eagerly in-process (the embedded default). With ``DJANGO_DEBUG=0`` it refuses to
 and allowed hosts. ``.env.example`` documents every variable.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -110,6 +111,13 @@ TEMPLATES = [
 # --- Database, cache, Celery -------------------------------------------------------------------------------
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Least privilege (vielfalt.dbroles): DATABASE_URL is the runtime role, which owns nothing; `manage.py migrate`
+# connects with MIGRATE_DATABASE_URL (the owner) when it is set, and then grants the runtime role its rights.
+MIGRATE_DATABASE_URL = env.str("MIGRATE_DATABASE_URL", default="")
+DATABASE_RUNTIME_ROLE = ""
+if MIGRATE_DATABASE_URL and sys.argv[1:2] == ["migrate"]:
+    DATABASE_RUNTIME_ROLE = DATABASES["default"].get("USER", "")
+    DATABASES["default"] = environ.Env.db_url_config(MIGRATE_DATABASE_URL)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

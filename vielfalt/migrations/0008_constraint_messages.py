@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0006_job_retry_and_heartbeat'),
+        ('vielfalt', '0007_organisation_article_address'),
     ]
 
     operations = [
