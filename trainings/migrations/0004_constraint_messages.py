@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trainings', '0002_certificate_holder_name_digest'),
+        ('trainings', '0003_enrolment_mail_failed_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
