@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.jobs import JobTask, job_store_result
-from vielfalt.pdf import render_pdf
+from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, actor_from_id
 
 from .credentials import format_code
@@ -138,5 +138,14 @@ def task_render_report(*, job_id, campaign_id: int, language: str = ""):
 
         raise JobError(_("The results of this campaign are not available yet."))
     with translation.override(language or settings.LANGUAGE_CODE):
-        pdf = render_pdf("pdf/surveys/report.html", {"campaign": campaign, "results": results})
+        pdf = render_pdf(
+            "pdf/surveys/report.html",
+            {
+                "campaign": campaign,
+                "results": results,
+                "letterhead": letterhead_for(campaign.organisation),  # the house layout's letterhead
+                "document_date": timezone.localdate(),
+                "reference": f"BF-{campaign.pk:05d}",
+            },
+        )
     job_store_result(job_id=job_id, content=pdf, file_name=f"befragung-{campaign.pk}-ergebnisse.pdf")
