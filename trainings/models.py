@@ -221,6 +221,8 @@ class Enrolment(models.Model):
     promoted_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # The last e-mail about this enrolment could not be handed to the mail server, even after its retries.
+    mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True)
 
     objects = EnrolmentQuerySet.as_manager()
 
