@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0007_organisation_article_address'),
+        ('vielfalt', '0008_constraint_messages'),
     ]
 
     operations = [
