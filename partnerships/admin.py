@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from vielfalt.admin import AuditedModelAdmin
+
 from .models import (
     Agreement,
     AgreementDocument,
@@ -11,12 +13,25 @@ from .models import (
 )
 
 
-class SignatoryInline(admin.TabularInline):
+class FrozenWithAgreementMixin:
+    """Rows of a signed agreement are shown, never added, changed or deleted (the database refuses it too)."""
+
+    def has_add_permission(self, request, obj=None):
+        return not (obj and obj.is_frozen) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not (obj and obj.is_frozen) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj and obj.is_frozen) and super().has_delete_permission(request, obj)
+
+
+class SignatoryInline(FrozenWithAgreementMixin, admin.TabularInline):
     model = Signatory
     extra = 0
 
 
-class CommitmentInline(admin.StackedInline):
+class CommitmentInline(FrozenWithAgreementMixin, admin.StackedInline):
     model = Commitment
     extra = 0
 
@@ -36,23 +51,40 @@ class StatusChangeInline(admin.TabularInline):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(admin.ModelAdmin):
+class AgreementAdmin(AuditedModelAdmin):
+    """A signed (or ended) agreement is read-only here: its content changes only through an amendment, and the
+    database refuses anything else (partnerships/triggers.py). The status moves only through the portal's life
+    cycle (checks, status change record), never by editing the field."""
+
     list_display = ["title", "partner", "status", "signed_on", "valid_until"]
     list_filter = ["status", "partner__kind"]
     search_fields = ["title", "partner__name", "signatories__name"]
     date_hierarchy = "signed_on"
     raw_id_fields = ["amends"]
+    readonly_fields = ["status"]
     inlines = [SignatoryInline, CommitmentInline, DocumentInline, StatusChangeInline]
+
+    def has_change_permission(self, request, obj=None):
+        return not (obj and obj.is_frozen) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj and obj.is_frozen) and super().has_delete_permission(request, obj)
+
+    def audit_organisation(self, obj):
+        return obj.partner
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(admin.ModelAdmin):
+class ProgressReportAdmin(AuditedModelAdmin):
     list_display = ["commitment", "reported_on", "value_reached", "reported_by"]
     list_select_related = ["commitment", "reported_by"]
 
+    def audit_organisation(self, obj):
+        return obj.commitment.agreement.partner
+
 
 @admin.register(AnonymisedProcedure)
-class AnonymisedProcedureAdmin(admin.ModelAdmin):
+class AnonymisedProcedureAdmin(AuditedModelAdmin):
     list_display = ["post", "organisation", "held_on", "method", "applications", "invited", "posts_filled"]
     list_filter = ["method", "organisation"]
     list_select_related = ["organisation"]

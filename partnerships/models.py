@@ -1,6 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -10,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, OrgUnit, Role
 from vielfalt.permissions import scope
+
+from .triggers import FROZEN, REFUSE, PartOfSignedAgreement, SignedAgreementUnchanged
 
 DEFAULT_TITLE = "Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor"
 
@@ -86,12 +89,28 @@ class Agreement(models.Model):
             models.CheckConstraint(condition=~Q(title=""), name="agreement_title_set"),
         ]
         indexes = [models.Index(fields=["status", "signed_on"], name="agreement_status_signed")]
+        # Signed is signed, whichever path writes (admin, shell, SQL); PostgreSQL only (partnerships/triggers.py).
+        triggers = [
+            SignedAgreementUnchanged(name="signed_agreement_unchanged"),
+            pgtrigger.Trigger(
+                name="signed_agreement_kept",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Delete,
+                condition=pgtrigger.Q(old__status__in=FROZEN),
+                func=REFUSE,
+            ),
+        ]
 
     def __str__(self):
         return f"{self.partner.name}: {self.title}"
 
     def get_absolute_url(self):
         return reverse("partnerships:detail", args=[self.pk])
+
+    @property
+    def reference(self) -> str:
+        """The reference number printed on the agreement's documents (Aktenzeichen of the portal)."""
+        return f"VV-{self.created_at:%Y}-{self.pk:05d}"
 
     @property
     def is_frozen(self) -> bool:
@@ -115,6 +134,7 @@ class Signatory(models.Model):
         verbose_name = _("signatory")
         verbose_name_plural = _("signatories")
         constraints = [models.CheckConstraint(condition=~Q(name=""), name="signatory_name_set")]
+        triggers = [PartOfSignedAgreement(name="signed_agreement_signatory")]
 
     def __str__(self):
         return f"{self.name} ({self.function})"
@@ -174,6 +194,15 @@ class Commitment(models.Model):
                 condition=Q(target_value__isnull=True) | Q(target_value__gte=0),
                 name="commitment_target_not_negative",
             ),
+        ]
+        # Where the portal computes the value reached is a setting of the portal, not part of the signed text
+        # (the PDF does not show it); a deleted org unit leaves its commitments without one (SET_NULL).
+        triggers = [
+            PartOfSignedAgreement(
+                name="signed_agreement_commitment",
+                may_change=("indicator_source",),
+                may_clear=("responsible_unit",),
+            )
         ]
 
     def __str__(self):

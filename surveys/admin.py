@@ -3,11 +3,13 @@ nobody browses them one by one, not even an administrator."""
 
 from django.contrib import admin
 
+from vielfalt.admin import AuditedModelAdmin
+
 from .models import Campaign
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(AuditedModelAdmin):
     list_display = ["title", "organisation", "status", "opens_on", "closes_on", "k"]
     list_filter = ["status", "organisation"]
     search_fields = ["title", "organisation__name"]

@@ -2,6 +2,7 @@
 
 import io
 import time
+from html.parser import HTMLParser
 
 from pypdf import PdfReader
 
@@ -22,6 +23,73 @@ def wait_until_finished(job: Job, timeout: float = 60) -> Job:
             return job
         time.sleep(0.1)
     raise AssertionError(f"job still {job.status} after {timeout} s")
+
+
+class _FormReader(HTMLParser):
+    """What a browser would submit from the first <form> with `form_id` (all forms' fields without one)."""
+
+    def __init__(self, form_id: str | None):
+        super().__init__(convert_charrefs=True)
+        self.form_id, self.inside, self.data = form_id, form_id is None, []
+        self.select = self.textarea = None
+        self.first_option = None
+        self.selected = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and self.form_id is not None:
+            self.inside = attrs.get("id") == self.form_id
+        if not self.inside:
+            return
+        name = attrs.get("name")
+        if tag == "input" and name and "disabled" not in attrs:
+            kind = attrs.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in attrs:
+                    self.data.append((name, attrs.get("value", "on")))
+            elif kind not in ("submit", "button", "file", "image", "reset"):
+                self.data.append((name, attrs.get("value", "")))
+        elif tag == "select" and name:
+            self.select, self.first_option, self.selected = name, None, False
+        elif tag == "option" and self.select:
+            value = attrs.get("value", "")
+            if self.first_option is None:
+                self.first_option = value
+            if "selected" in attrs:
+                self.data.append((self.select, value))
+                self.selected = True
+        elif tag == "textarea" and name:
+            self.textarea = [name, ""]
+
+    def handle_data(self, data):
+        if self.textarea is not None:
+            self.textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self.form_id is not None:
+            self.inside = False
+        elif tag == "select" and self.select:
+            if not self.selected and self.first_option is not None:
+                self.data.append((self.select, self.first_option))
+            self.select = None
+        elif tag == "textarea" and self.textarea is not None:
+            # Browsers drop the one newline that follows <textarea>.
+            self.data.append((self.textarea[0], self.textarea[1].removeprefix("\n")))
+            self.textarea = None
+
+
+def form_data(html: str, form_id: str | None = None) -> dict:
+    """The fields a browser would submit from a page's form, as a dict for the test client (a name that
+    occurs more than once, a multiple select say, maps to a list)."""
+    reader = _FormReader(form_id)
+    reader.feed(html)
+    data: dict = {}
+    for name, value in reader.data:
+        if name in data:
+            data[name] = [*data[name], value] if isinstance(data[name], list) else [data[name], value]
+        else:
+            data[name] = value
+    return data
 
 
 def assert_archival(pdf: bytes, *, title: str | None = None, language: str = "de") -> None:

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from vielfalt.admin import AuditedModelAdmin
+
 from .models import Certificate, Course, CourseDate, CourseParticipant, Enrolment
 
 
@@ -10,7 +12,7 @@ class CourseParticipantInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(AuditedModelAdmin):
     list_display = ["title", "organiser", "duration_hours", "format", "language"]
     list_filter = ["format", "language", "organiser"]
     search_fields = ["title", "description"]
@@ -18,15 +20,18 @@ class CourseAdmin(admin.ModelAdmin):
 
 
 @admin.register(CourseDate)
-class CourseDateAdmin(admin.ModelAdmin):
+class CourseDateAdmin(AuditedModelAdmin):
     list_display = ["course", "starts_at", "capacity", "enrolment_deadline", "cancelled_at"]
     list_filter = ["course", "target_group"]
     date_hierarchy = "starts_at"
     list_select_related = ["course"]
 
+    def audit_organisation(self, obj):
+        return obj.course.organiser
+
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(admin.ModelAdmin):
+class EnrolmentAdmin(AuditedModelAdmin):
     """Read-only: enrolments change only through the portal's services (locks, waiting list, audit)."""
 
     list_display = ["employee", "course_date", "organisation", "status", "attendance", "created_at"]
@@ -42,7 +47,7 @@ class EnrolmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(admin.ModelAdmin):
+class CertificateAdmin(AuditedModelAdmin):
     list_display = ["code", "holder_name", "course_title", "date_text", "issued_at"]
     search_fields = ["code", "holder_name"]
 

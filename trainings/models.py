@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -297,3 +298,8 @@ class Certificate(models.Model):
     @property
     def file_name(self) -> str:
         return f"teilnahmebescheinigung-{self.code}.pdf"
+
+    @property
+    def verify_url(self) -> str:
+        """Where anyone checks the certificate: the full address, printed and as QR code on the PDF."""
+        return settings.PORTAL_URL + reverse("trainings:verify", args=[self.code])

@@ -1,7 +1,90 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 
+from .audit import audit_record, model_changes
 from .models import AuditEntry, Employee, Job, Membership, Organisation, OrgUnit, User
+
+# Field values the audit log never keeps, only that they changed.
+SECRET_FIELDS = {"password"}
+
+
+class AuditedAdminMixin:
+    """Every change the Django admin makes leaves an audit entry, like a change through the portal's services:
+    who, what, and field by field before and after; inline rows are counted per inline as the services count
+    signatories and commitments. Every ModelAdmin of the portal uses it (through `AuditedModelAdmin`)."""
+
+    def audit_organisation(self, obj) -> Organisation | None:
+        """The organisation the entry belongs to; None lets `audit_record` take `obj.organisation`."""
+        return None
+
+    def save_model(self, request, obj, form, change):
+        fields = [f.name for f in obj._meta.concrete_fields if f.name in form.changed_data]
+        if change and fields:
+            stored = type(obj)._default_manager.get(pk=obj.pk)
+            form._audit_before = {name: getattr(stored, name) for name in fields}
+        form._audit_fields = fields
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        fields = getattr(form, "_audit_fields", [])
+        changes = model_changes(obj, fields, getattr(form, "_audit_before", {})) if change else {}
+        for name in SECRET_FIELDS & changes.keys():
+            changes[name] = "***"
+        for field in obj._meta.many_to_many:
+            if field.name in form.changed_data:
+                changes[field.name] = [str(value) for value in form.cleaned_data[field.name]]
+        for formset in formsets:
+            counts = {
+                "created": len(getattr(formset, "new_objects", ())),
+                "changed": len(getattr(formset, "changed_objects", ())),
+                "deleted": len(getattr(formset, "deleted_objects", ())),
+            }
+            if any(counts.values()):
+                changes[formset.prefix] = counts
+        if change and not changes:
+            return
+        audit_record(
+            actor=request.user,
+            action=AuditEntry.Action.CHANGE if change else AuditEntry.Action.CREATE,
+            obj=obj,
+            organisation=self.audit_organisation(obj),
+            changes={"via": "admin", **changes},
+        )
+
+    def _audit_deletion(self, request, obj) -> None:
+        if isinstance(obj, Organisation):
+            # An entry that pointed at the organisation would keep it from being deleted (PROTECT).
+            audit_record(
+                actor=request.user,
+                action=AuditEntry.Action.DELETE,
+                object_repr=str(obj),
+                changes={"via": "admin", "organisation": obj.pk},
+            )
+            return
+        audit_record(
+            actor=request.user,
+            action=AuditEntry.Action.DELETE,
+            obj=obj,
+            organisation=self.audit_organisation(obj),
+            changes={"via": "admin"},
+        )
+
+    def delete_model(self, request, obj):
+        self._audit_deletion(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset: models.QuerySet):
+        for obj in queryset:
+            self._audit_deletion(request, obj)
+        super().delete_queryset(request, queryset)
+
+
+class AuditedModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The base of every ModelAdmin of the portal."""
 
 
 class MembershipInline(admin.TabularInline):
@@ -11,8 +94,20 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     inlines = [MembershipInline]
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            audit_record(
+                actor=request.user,
+                action=AuditEntry.Action.CHANGE,
+                obj=self.get_object(request, unquote(id)),
+                changes={"via": "admin", "password": "***"},
+            )
+        return response
+
     list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "last_login"]
 
 
@@ -23,8 +118,8 @@ class OrgUnitInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "kind", "district", "require_second_factor"]
+class OrganisationAdmin(AuditedModelAdmin):
+    list_display = ["name", "article", "slug", "kind", "district", "require_second_factor"]
     list_filter = ["kind", "district", "require_second_factor"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -32,14 +127,14 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrgUnit)
-class OrgUnitAdmin(admin.ModelAdmin):
+class OrgUnitAdmin(AuditedModelAdmin):
     list_display = ["name", "organisation", "parent"]
     list_filter = ["organisation"]
     search_fields = ["name"]
 
 
 @admin.register(Employee)
-class EmployeeAdmin(admin.ModelAdmin):
+class EmployeeAdmin(AuditedModelAdmin):
     list_display = [
         "personnel_number",
         "last_name",
@@ -56,7 +151,7 @@ class EmployeeAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(AuditedModelAdmin):
     """Read-only: the audit log has no update or delete path, here neither."""
 
     list_display = ["at", "actor_name", "action", "object_repr", "organisation"]
@@ -75,7 +170,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(AuditedModelAdmin):
     list_display = ["created_at", "kind", "description", "status", "requested_by", "attempts"]
     list_filter = ["status", "kind"]
     readonly_fields = [f.name for f in Job._meta.fields]

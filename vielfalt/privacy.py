@@ -99,12 +99,14 @@ PERIOD_LABELS = {
     "invitation": gettext_lazy(
         "Survey invitations' token hashes and e-mail stamps, after their campaign closed"
     ),
+    "login": gettext_lazy("Login records (user name, IP address, browser) and expired sessions"),
 }
 PERIOD_SETTINGS = {
     "employee": "RETENTION_EMPLOYEE_DAYS",
     "job_file": "RETENTION_JOB_FILE_DAYS",
     "audit": "RETENTION_AUDIT_DAYS",
     "invitation": "RETENTION_INVITATION_DAYS",
+    "login": "RETENTION_LOGIN_DAYS",
 }
 
 
@@ -179,6 +181,36 @@ def delete_file_on_commit(file) -> None:
     """Files go only once the purge's transaction has committed: a purge that fails leaves everything as it was."""
     storage, name = file.storage, file.name
     transaction.on_commit(lambda: storage.delete(name))
+
+
+# --- Login records ---------------------------------------------------------------------------------------------
+
+
+def _login_querysets(now: datetime):
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.contrib.sessions.models import Session
+
+    before = cutoff("login", now)
+    return [
+        AccessLog.objects.filter(attempt_time__lt=before),
+        AccessFailureLog.objects.filter(attempt_time__lt=before),
+        AccessAttempt.objects.filter(attempt_time__lt=before),
+        Session.objects.filter(expire_date__lt=now),
+    ]
+
+
+def login_records_due(*, now: datetime) -> int:
+    return sum(queryset.count() for queryset in _login_querysets(now))
+
+
+def login_records_purge(*, now: datetime) -> int:
+    """django-axes keeps user name, IP address and browser of every login and failed attempt; sessions outlive
+    their expiry in the table until someone clears them."""
+    count = 0
+    for queryset in _login_querysets(now):
+        count += queryset.count()
+        queryset.delete()
+    return count
 
 
 # --- Audit log ---------------------------------------------------------------------------------------------------
@@ -360,13 +392,17 @@ def processing_records() -> list[Processing]:
             app="vielfalt",
             name=_("User accounts and logins"),
             subjects=_("Staff of the ministry and of partner organisations who log in"),
-            data=_("User name, name, e-mail address, password hash, roles, second factor, login times"),
+            data=_(
+                "User name, name, e-mail address, password hash, roles, second factor; for each login and failed "
+                "attempt the user name, IP address and browser"
+            ),
             purpose=_("Access control and accountability of the portal (Art. 32 GDPR)"),
             legal_basis=_("Art. 6(1)(c) and (e), Art. 32 GDPR"),
             retention=_(
-                "While the account exists; in the audit log, people are named by pseudonyms after %(period)s"
+                "While the account exists; login records for %(login)s; in the audit log, people are named by "
+                "pseudonyms after %(period)s"
             )
-            % {"period": retention_text("audit")},
+            % {"login": retention_text("login"), "period": retention_text("audit")},
             recipients=_("Administrators"),
         ),
         Processing(

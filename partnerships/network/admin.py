@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from vielfalt.admin import AuditedModelAdmin
+
 from .models import (
     Answer,
     Attachment,
@@ -13,13 +15,13 @@ from .models import (
 
 
 @admin.register(PartnerProfile)
-class PartnerProfileAdmin(admin.ModelAdmin):
+class PartnerProfileAdmin(AuditedModelAdmin):
     list_display = ["organisation", "open_for_visits", "updated_at"]
     search_fields = ["organisation__name"]
 
 
 @admin.register(ContactPerson)
-class ContactPersonAdmin(admin.ModelAdmin):
+class ContactPersonAdmin(AuditedModelAdmin):
     list_display = ["name", "function", "organisation", "consent_given_at"]
     search_fields = ["name", "organisation__name"]
 
@@ -33,7 +35,7 @@ class AttachmentInline(admin.TabularInline):
 
 
 @admin.register(PracticeEntry)
-class PracticeEntryAdmin(admin.ModelAdmin):
+class PracticeEntryAdmin(AuditedModelAdmin):
     list_display = ["title", "organisation", "field_of_action", "status", "published_at"]
     list_filter = ["status", "field_of_action"]
     search_fields = ["title", "organisation__name"]
@@ -49,7 +51,7 @@ class RegistrationInline(admin.TabularInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(admin.ModelAdmin):
+class MeetingAdmin(AuditedModelAdmin):
     list_display = ["title", "host", "starts_at", "capacity", "cancelled_at"]
     list_filter = ["kind"]
     search_fields = ["title", "host__name"]
@@ -62,7 +64,7 @@ class AnswerInline(admin.TabularInline):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(AuditedModelAdmin):
     list_display = ["title", "organisation", "created_at"]
     search_fields = ["title"]
     inlines = [AnswerInline]

@@ -216,7 +216,15 @@ class MailSettingsForm(forms.Form):
     )
 
 
-class PracticeFilterForm(forms.Form):
+class FilterForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.ChoiceField):
+                field.widget.attrs["class"] = "form-select"
+
+
+class PracticeFilterForm(FilterForm):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     field = forms.ChoiceField(
         label=_("Field of action"), choices=[("", _("all")), *FieldOfAction.choices], required=False
@@ -226,7 +234,7 @@ class PracticeFilterForm(forms.Form):
     )
 
 
-class DirectoryFilterForm(forms.Form):
+class DirectoryFilterForm(FilterForm):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     district = forms.ChoiceField(
         label=_("Administrative district"),

@@ -6,6 +6,7 @@ app_name = "network"
 
 urlpatterns = [
     path("", views.NetworkHomeView.as_view(), name="index"),
+    path("start/", views.StartView.as_view(), name="start"),
     path("partners/", views.PartnerListView.as_view(), name="partner_list"),
     path("partners/<slug:slug>/", views.PartnerDetailView.as_view(), name="partner_detail"),
     path("partners/<slug:slug>/edit/", views.ProfileEditView.as_view(), name="profile_edit"),

@@ -47,9 +47,11 @@ from .models import (
     ContactPerson,
     Meeting,
     MeetingDocument,
+    PartnerProfile,
     PracticeEntry,
     Question,
     Registration,
+    field_labels,
 )
 from .selectors import counted_page, practice_search, practice_snippets
 from .services import (
@@ -166,29 +168,39 @@ def _partners():
 
 
 class PartnerListView(NetworkMixin, View):
+    """The directory. The programme package extends it (courses a partner opens to others, the target groups of
+    its courses), since those come from the trainings app: see vielfalt/programme/network.py."""
+
+    form_class = DirectoryFilterForm
+    template_name = "network/partner_list.html"
+
+    def filter_partners(self, partners, data):
+        for word in data["q"].split()[:5]:
+            partners = partners.filter(
+                Q(name__icontains=word) | Q(network_profile__description__icontains=word)
+            )
+        if data["district"]:
+            partners = partners.filter(district=data["district"])
+        if data["kind"]:
+            partners = partners.filter(kind=data["kind"])
+        if data["field"]:
+            partners = partners.filter(network_profile__fields_of_action__icontains=f'"{data["field"]}"')
+        if data["visits"]:
+            partners = partners.filter(
+                Q(network_profile__open_for_visits=True)
+                | Q(pk__in=ContactPerson.objects.filter(open_for_visits=True).values("organisation_id"))
+            )
+        return partners
+
     def get(self, request):
-        form = DirectoryFilterForm(request.GET or None)
+        form = self.form_class(request.GET or None)
         partners = _partners().order_by("name")
         if form.is_valid():
-            data = form.cleaned_data
-            for word in data["q"].split()[:5]:
-                partners = partners.filter(
-                    Q(name__icontains=word) | Q(network_profile__description__icontains=word)
-                )
-            if data["district"]:
-                partners = partners.filter(district=data["district"])
-            if data["kind"]:
-                partners = partners.filter(kind=data["kind"])
-            if data["field"]:
-                partners = partners.filter(network_profile__fields_of_action__icontains=f'"{data["field"]}"')
-            if data["visits"]:
-                partners = partners.filter(
-                    Q(network_profile__open_for_visits=True) | Q(network_contacts__open_for_visits=True)
-                ).distinct()
+            partners = self.filter_partners(partners, form.cleaned_data)
         page = _paginate(request, partners, 25)
         return render(
             request,
-            "network/partner_list.html",
+            self.template_name,
             {
                 "form": form,
                 "page_obj": page,
@@ -199,27 +211,20 @@ class PartnerListView(NetworkMixin, View):
 
 
 class PartnerDetailView(NetworkMixin, View):
-    def get(self, request, slug):
-        partner = get_object_or_404(_partners(), slug=slug)
-        user = request.user
-        profile = getattr(partner, "network_profile", None)
-        agreements = (
+    template_name = "network/partner_detail.html"
+
+    def get_context_data(self, partner) -> dict:
+        user = self.request.user
+        agreements = list(
             Agreement.objects.visible_to(user)
             .filter(partner=partner, status__in=SIGNED)
+            .prefetch_related("commitments")
             .order_by("-signed_on")
         )
-        commitments = []
-        if agreements:
-            commitments = sorted(
-                {
-                    c.field_of_action
-                    for a in agreements.prefetch_related("commitments")
-                    for c in a.commitments.all()
-                }
-            )
-        context = {
+        commitments = sorted({c.field_of_action for a in agreements for c in a.commitments.all()})
+        return {
             "partner": partner,
-            "profile": profile,
+            "profile": getattr(partner, "network_profile", None),
             "contacts": partner.network_contacts.all(),
             "agreements": agreements,
             "commitment_fields": commitments,
@@ -227,7 +232,10 @@ class PartnerDetailView(NetworkMixin, View):
             "meetings": Meeting.objects.visible_to(user).upcoming().filter(host=partner)[:5],
             "may_edit": may(user, AUTHOR_ROLES, partner),
         }
-        return render(request, "network/partner_detail.html", context)
+
+    def get(self, request, slug):
+        partner = get_object_or_404(_partners(), slug=slug)
+        return render(request, self.template_name, self.get_context_data(partner))
 
 
 class ProfileEditView(NetworkMixin, View):
@@ -925,3 +933,49 @@ class UnsubscribeView(View):
         except (signing.BadSignature, User.DoesNotExist):
             return render(request, "network/unsubscribe.html", {"invalid": True}, status=404)
         return render(request, "network/unsubscribe.html", {"done": True, "kind": result.kind})
+
+
+# --- The start page's part ------------------------------------------------------------------------------------
+
+
+def own_fields_of_action(user) -> list[str]:
+    """The fields of action in the profiles of the organisations the user belongs to (empty: all fields)."""
+    ids = set()
+    for role in PROGRAMME_ROLES:
+        ids |= user.organisation_ids(role)
+    fields = set()
+    for values in PartnerProfile.objects.filter(organisation_id__in=ids).values_list(
+        "fields_of_action", flat=True
+    ):
+        fields.update(values or [])
+    return sorted(fields)
+
+
+def _any_field(name: str, fields: list[str]) -> Q:
+    match = Q()
+    for field in fields:
+        match |= Q(**{f"{name}__icontains": f'"{field}"'})
+    return match
+
+
+class StartView(NetworkMixin, View):
+    """The network's part of the start page, loaded into it (htmx): next meetings, new practice entries and open
+    questions in the fields of action of the user's organisations."""
+
+    def get(self, request):
+        user = request.user
+        fields = own_fields_of_action(user)
+        meetings = Meeting.objects.visible_to(user).upcoming().select_related("host")
+        entries = PracticeEntry.objects.visible_to(user).published().select_related("organisation")
+        questions = Question.objects.visible_to(user).open().select_related("organisation")
+        if fields:
+            meetings = meetings.filter(_any_field("fields_of_action", fields) | Q(fields_of_action=[]))
+            entries = entries.filter(field_of_action__in=fields)
+            questions = questions.filter(_any_field("fields_of_action", fields) | Q(fields_of_action=[]))
+        context = {
+            "fields": field_labels(fields),
+            "meetings": meetings[:3],
+            "entries": entries.only("pk", "title", "organisation__name", "published_at")[:3],
+            "questions": questions.only("pk", "title", "organisation__name")[:3],
+        }
+        return render(request, "network/_start.html", context)

@@ -196,3 +196,105 @@ def test_survey_journey_keyboard_only_with_axe(live_server, page):
     ministry.goto(f"{live_server.url}/surveys/programme/")
     check(ministry, "12-programme")
     ministry.context.close()
+
+
+def test_results_and_the_code_page_fit_a_phone(live_server, page):
+    """At 375 px: no horizontal scroll on the results page (tables scroll in their own container), chart labels
+    of at least 12 px and not cut; the code page logged out, axe-clean."""
+    from surveys.services import campaign_close, campaign_create, campaign_open, invitations_create
+    from tests.surveys.test_results import add_response
+
+    organisation = OrganisationFactory(slug="stadt-phone", name="Stadt Beispielstadt")
+    units = [
+        OrgUnitFactory(organisation=organisation, name=name)
+        for name in ("Bürgerbüro und Publikumskontakt", "Jugendamt", "Ordnungsamt", "Sozialamt")
+    ]
+    for number in range(40):
+        EmployeeFactory(
+            organisation=organisation, org_unit=units[number % 4], target_group=GROUPS[number % 4]
+        )
+    hr = hr_user(organisation)
+    campaign = campaign_create(
+        actor=hr,
+        organisation=organisation,
+        title="Befragung 2024",
+        opens_on="2024-03-01",
+        closes_on="2024-03-31",
+        k=5,
+        purpose="Zweck",
+        legal_basis="Einwilligung",
+        dpo_contact="datenschutz@example.org",
+    )
+    campaign_open(actor=hr, campaign=campaign)
+    invitations_create(actor=hr, campaign=campaign)
+    for number in range(30):
+        add_response(
+            campaign,
+            group=["public_facing", "public_facing", "trainee", "manager"][number % 4],
+            unit=units[number % 4],
+            mh="yes" if number % 3 == 0 else "no",
+            languages=("de", "tr") if number % 2 else ("de",),
+        )
+    campaign_close(actor=hr, campaign=campaign)
+
+    phone = page.context.browser.new_context(
+        bypass_csp=True,
+        locale="de-DE",
+        viewport={"width": 375, "height": 812},
+        is_mobile=True,
+        has_touch=True,
+    ).new_page()
+    browser_login(phone, live_server, hr)
+    phone.goto(f"{live_server.url}/surveys/{campaign.pk}/results/")
+    assert phone.locator(".results-table").count() == 3
+    check(phone, "13-results-phone")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    labels = phone.evaluate(
+        """() => [...document.querySelectorAll('.results-chart-label, .results-chart-value')].map(el => ({
+            text: el.textContent.trim(), size: parseFloat(getComputedStyle(el).fontSize),
+            cut: el.scrollWidth > el.clientWidth + 1}))"""
+    )
+    assert labels and all(label["size"] >= 12 for label in labels), labels
+    assert not [label for label in labels if label["cut"]], labels
+    assert "Bürgerbüro und Publikumskontakt" in [label["text"] for label in labels]
+    # Every results table scrolls inside a container of its own that fits the screen.
+    containers = phone.evaluate(
+        """() => [...document.querySelectorAll('.results-table')].map(t => {
+            const box = t.closest('.results-table-wrap'); return box && box.getBoundingClientRect().right <= 375 })"""
+    )
+    assert containers == [True, True, True]
+    phone.context.close()
+
+    respondent = page.context.browser.new_context(
+        bypass_csp=True, locale="de-DE", viewport={"width": 375, "height": 812}, is_mobile=True
+    ).new_page()
+    respondent.goto(f"{live_server.url}/umfrage/")
+    check(respondent, "14-code-page-phone")
+    assert respondent.evaluate("document.documentElement.scrollWidth") <= 375
+    respondent.locator("#id_code").fill("AAAA-BBBB-CCCC")
+    respondent.locator("main form [type=submit]").click()
+    assert respondent.locator("#id_code_error").is_visible()
+    check(respondent, "15-code-page-error")
+    respondent.context.close()
+
+
+def test_the_survey_in_easy_to_read_language_passes_axe(live_server, page):
+    from surveys.credentials import format_code
+    from surveys.services import invitation_issue
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=6, k=3, issue_tokens=False)
+    code = invitation_issue(actor=hr, invitation=campaign.invitations.first()).code
+    respondent = page.context.browser.new_context(bypass_csp=True, locale="de-DE").new_page()
+    respondent.goto(f"{live_server.url}/umfrage/")
+    respondent.get_by_role("link", name="Leichte Sprache").click()
+    respondent.locator("#id_code").fill(format_code(code).lower())
+    with respondent.expect_navigation():
+        respondent.locator("main form [type=submit]").click()
+    assert respondent.url == f"{live_server.url}/surveys/answer/"
+    assert respondent.locator(".easy-to-read").is_visible()
+    check(respondent, "16-answer-easy-to-read")
+    answer_with_keyboard(respondent, not_german=True, group_index=0)
+    assert respondent.locator("#thanks").is_visible()
+    check(respondent, "17-thanks-easy-to-read")
+    assert HeldAnswer.objects.filter(campaign=campaign).count() == 1

@@ -59,9 +59,7 @@ def make_partner(
     partner = OrganisationFactory(
         slug=f"partner-{index}", name=f"Partner {index:03d}", kind=kind, district=district
     )
-    agreement = AgreementFactory(
-        partner=partner, status=Agreement.Status.SIGNED, signed_on=SIGNED_ON, valid_from=SIGNED_ON
-    )
+    agreement = AgreementFactory(partner=partner, signed_on=SIGNED_ON, valid_from=SIGNED_ON)
     CommitmentFactory(
         agreement=agreement,
         indicator_source=Commitment.IndicatorSource.TRAINED_PUBLIC_FACING,
@@ -75,6 +73,8 @@ def make_partner(
         due_on=datetime.date(2015, 12, 31),
     )
     CommitmentFactory(agreement=agreement, target_value=None, due_on=None)
+    # Signed once its commitments are written: a signed agreement's commitments no longer change.
+    Agreement.objects.filter(pk=agreement.pk).update(status=Agreement.Status.SIGNED)
     past = timezone.now() - timedelta(days=30)
     course_date = CourseDateFactory(starts_at=past)
     for group, count in zip(TargetGroup.values, trained, strict=True):

@@ -9,6 +9,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -113,6 +114,7 @@ def test_purge_pseudonymises_inactive_employees_and_keeps_the_figures(
         "certificates": 0,
         "invitations": 0,
         "jobs": 0,
+        "login_records": 0,
         "audit_entries": 1,
     }
 
@@ -164,6 +166,28 @@ def test_purge_deletes_old_job_files(db, settings, django_capture_on_commit_call
     import os
 
     assert not os.path.exists(path)
+
+
+def test_purge_deletes_old_login_records_and_expired_sessions(db, settings):
+    from axes.models import AccessAttempt, AccessLog
+    from django.contrib.sessions.models import Session
+
+    now = timezone.now()
+    old = now - timedelta(days=settings.RETENTION_PERIODS["login"] + 1)
+    stale = AccessLog.objects.create(username="hr-mueller", ip_address="192.0.2.1", user_agent="Firefox")
+    AccessLog.objects.create(username="hr-mueller", ip_address="192.0.2.1", user_agent="Firefox")
+    AccessAttempt.objects.create(
+        username="hr-mueller", ip_address="192.0.2.9", user_agent="x", failures_since_start=1
+    )
+    # attempt_time is set on creation: age the old ones by hand.
+    AccessLog.objects.filter(pk=stale.pk).update(attempt_time=old)
+    AccessAttempt.objects.update(attempt_time=old)
+    Session.objects.create(session_key="old", session_data="", expire_date=now - timedelta(minutes=1))
+    Session.objects.create(session_key="new", session_data="", expire_date=now + timedelta(minutes=30))
+    assert purge(actor=SYSTEM, now=now)["login_records"] == 3
+    assert AccessLog.objects.count() == 1
+    assert AccessAttempt.objects.count() == 0
+    assert list(Session.objects.values_list("session_key", flat=True)) == ["new"]
 
 
 def test_audit_entries_are_pseudonymised_after_their_period(db):
@@ -247,6 +271,25 @@ def test_purge_command_dry_run_changes_nothing(demo):
     assert AuditEntry.objects.filter(action=AuditEntry.Action.PURGE).count() == 1
     person.refresh_from_db()
     assert person.pseudonymised_at is None  # deactivated today: not due yet
+
+
+def test_purge_command_on_the_demo_data_with_the_clock_moved_forward(demo, settings):
+    person = certified_employee()
+    name = person.last_name
+    employee_deactivate(actor=SYSTEM, employee=person)
+    figures = report_figures()
+    later = (timezone.localdate() + LATER).isoformat()
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="debug mode"):
+        call_command("purge_personal_data", "--as-of", later)
+    call_command("purge_personal_data", "--dry-run", "--as-of", later)
+    assert Employee.objects.get(pk=person.pk).last_name == name
+    settings.DEBUG = True
+    call_command("purge_personal_data", "--as-of", later)
+    assert Employee.objects.get(pk=person.pk).last_name.startswith(PSEUDONYM_PREFIX)
+    assert not Employee.objects.filter(last_name=name, pk=person.pk).exists()
+    assert report_figures() == figures
+    assert AuditEntry.objects.get(action=AuditEntry.Action.PURGE).changes["employees"] == 1
 
 
 def test_purge_runs_daily_from_beat(settings):

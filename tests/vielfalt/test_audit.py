@@ -74,3 +74,16 @@ def test_audit_log_has_no_write_path_in_the_admin(admin_client):
     assert admin_client.get(reverse("admin:vielfalt_auditentry_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:vielfalt_auditentry_add")).status_code == 403
     assert admin_client.post(reverse("admin:vielfalt_auditentry_delete", args=[entry.pk])).status_code == 403
+
+
+def test_postgres_refuses_truncating_the_audit_log(postgres):
+    audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="Beschäftigte")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        # The test's own transaction holds the entry's deferred foreign key checks; TRUNCATE waits for none.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE vielfalt_auditentry CASCADE")
+    assert AuditEntry.objects.get().object_repr == "Beschäftigte"

@@ -75,6 +75,7 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
             "certificates": trainings_privacy.certificates_of(ids).count(),
             "invitations": surveys_privacy.invitations_due(now=now).count(),
             "jobs": core.jobs_due(now=now).count(),
+            "login_records": core.login_records_due(now=now),
             "audit_entries": _audit_to_pseudonymise(now=now, employees=employees).count(),
         }
     counts: dict[str, int] = {}
@@ -87,6 +88,7 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
         counts["employees"] = core.employees_pseudonymise(employee_ids=ids, now=now)
         counts.update(surveys_privacy.invitations_purge(now=now))
         counts["jobs"] = core.jobs_purge(now=now)
+        counts["login_records"] = core.login_records_purge(now=now)
         counts["audit_entries"] = core.audit_pseudonymise(
             entries=AuditEntry.objects.filter(pk__in=audit_entries), personal_models=PERSONAL_MODELS, now=now
         )
@@ -100,7 +102,7 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
     return counts
 
 
-PURGE_KINDS = ("employees", "certificates", "invitations", "jobs", "audit_entries")
+PURGE_KINDS = ("employees", "certificates", "invitations", "jobs", "login_records", "audit_entries")
 
 
 def purge_labels() -> dict[str, str]:
@@ -109,6 +111,7 @@ def purge_labels() -> dict[str, str]:
         "certificates": _("Certificates without name and PDF"),
         "invitations": _("Survey invitations without token hash and e-mail stamps"),
         "jobs": _("Background jobs deleted with their files"),
+        "login_records": _("Login records and expired sessions deleted"),
         "audit_entries": _("Audit entries pseudonymised"),
     }
 

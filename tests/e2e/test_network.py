@@ -1,0 +1,160 @@
+"""Chromium journey through the partners' network, as a new user would take it: HR of Oberhausen finds
+Duisburg's practice entry by searching "anonymisierte Bewerbungsverfahren", registers a colleague for the
+ministry's network meeting, asks a question that HR of Duisburg answers; the e-mails arrive (locmem backend)
+with working links, and the unsubscribe link works without logging in. axe-core must find nothing on every
+page and error state.
+
+Screenshots land in test-artifacts/screenshots/network-*.png (git-ignored)."""
+
+import io
+import re
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.core.management import call_command
+
+from partnerships.network.models import NotificationSettings, Question, Registration
+from tests.conftest import axe_violations, browser_login
+from vielfalt.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
+QUESTION = "Wie habt ihr die Auswahlkommissionen auf anonymisierte Verfahren vorbereitet?"
+
+
+@pytest.fixture
+def demo(live_server, settings, postgres):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    settings.PORTAL_URL = live_server.url
+    call_command("seed_demo", password="e2e-demo-password-42", force=True, stdout=io.StringIO())
+    mail.outbox = []
+    return live_server.url
+
+
+def check(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"network-{name}.png"), full_page=True)
+    assert axe_violations(page) == [], name
+
+
+def switch_user(page, live_server, username: str) -> None:
+    page.context.clear_cookies()
+    browser_login(page, live_server, User.objects.get(username=username))
+
+
+def test_search_register_ask_answer_mail_unsubscribe(demo, live_server, page, browser):
+    switch_user(page, live_server, "hr-oberhausen")
+    page.goto(f"{demo}/")
+    page.get_by_role("link", name="Netzwerk", exact=True).click()
+    check(page, "home")
+
+    # Find Duisburg's entry through the search
+    page.locator("nav[aria-label='Bereiche des Netzwerks']").get_by_role(
+        "link", name="Praxisbeispiele"
+    ).click()
+    page.get_by_role("searchbox", name="Suche").fill("anonymisierte Bewerbungsverfahren")
+    page.get_by_role("button", name="Anwenden").click()
+    results = page.locator("#practice-results li")
+    assert results.count() == 1
+    assert results.locator("mark").count() >= 1
+    check(page, "practice-search")
+    results.get_by_role("link").click()
+    assert "Stadt Duisburg" in page.locator("main").inner_text()
+    assert "100 Stellen" in page.locator("main").inner_text()
+    check(page, "practice-detail")
+    page.get_by_role("link", name="Stadt Duisburg").first.click()
+    check(page, "partner-detail")
+
+    # Register a colleague for the ministry's meeting
+    page.goto(f"{demo}/network/meetings/")
+    check(page, "meeting-list")
+    page.locator("main table a", has_text="Netzwerktreffen").click()
+    check(page, "meeting-detail")
+    page.get_by_label("Name").fill("")
+    page.get_by_role("button", name="Anmelden").click()  # the error state
+    assert page.locator(".error-summary").is_visible()
+    check(page, "meeting-register-error")
+    page.get_by_label("Name").fill("Ayşe Öztürk")
+    page.get_by_label("E-Mail").fill("ayse.oeztuerk@oberhausen.example")
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(re.compile(r"/network/meetings/\d+/$"))
+    assert "Ayşe Öztürk" in page.locator("#registrations").inner_text()
+    check(page, "meeting-registered")
+    registration = Registration.objects.get(email="ayse.oeztuerk@oberhausen.example")
+    assert registration.status == Registration.Status.SEATED
+    [invitation] = [m for m in mail.outbox if m.to == ["ayse.oeztuerk@oberhausen.example"]]
+    assert invitation.attachments[0][2] == "text/calendar"
+
+    # Ask the network
+    page.goto(f"{demo}/network/questions/")
+    check(page, "question-list")
+    page.get_by_role("link", name="Das Netzwerk fragen").first.click()
+    page.get_by_role("button", name="Frage senden").click()
+    check(page, "question-form-error")
+    page.get_by_label("Ihre Frage").fill(QUESTION)
+    page.get_by_label("Anonymisierte Bewerbungsverfahren").check()
+    page.get_by_role("button", name="Frage senden").click()
+    page.wait_for_url(re.compile(r"/network/questions/\d+/$"))
+    check(page, "question-asked")
+    question = Question.objects.get(title=QUESTION)
+
+    # HR of Duisburg answers
+    mail.outbox = []
+    switch_user(page, live_server, "hr-duisburg")
+    page.goto(f"{demo}/network/questions/")
+    page.get_by_role("link", name=QUESTION).click()
+    page.get_by_label("Ihre Antwort").fill("Mit einer halbtägigen Schulung und einem Leitfaden.")
+    page.get_by_role("button", name="Antwort senden").click()
+    page.wait_for_url(re.compile(r"/network/questions/\d+/"))
+    check(page, "question-answered")
+
+    [message] = mail.outbox
+    assert message.to == [User.objects.get(username="hr-oberhausen").email]
+    question_link, unsubscribe_link = re.findall(r"http://\S+", message.body)
+
+    # The link in the mail leads HR of Oberhausen to the answer, which she marks as helpful
+    switch_user(page, live_server, "hr-oberhausen")
+    page.goto(f"{demo}/")  # the link differs from the current page by its fragment only: load it afresh
+    page.goto(question_link)
+    assert "halbtägigen Schulung" in page.locator("main").inner_text()
+    check(page, "question-from-mail")
+    page.get_by_role("button", name="Als hilfreich markieren").click()
+    page.wait_for_url(re.compile(r"/network/questions/\d+/$"))
+    question.refresh_from_db()
+    assert question.helpful_answer is not None
+    check(page, "question-helpful")
+
+    # Unsubscribe without logging in, in a fresh browser context
+    context = browser.new_context(bypass_csp=True, locale="de-DE")
+    anonymous = context.new_page()
+    anonymous.goto(unsubscribe_link)
+    check(anonymous, "unsubscribe")
+    anonymous.get_by_role("button", name="Abbestellen").click()
+    assert "keine E-Mails" in anonymous.locator("main").inner_text()
+    check(anonymous, "unsubscribed")
+    context.close()
+    hr_oberhausen = User.objects.get(username="hr-oberhausen")
+    assert NotificationSettings.objects.get(user=hr_oberhausen).answers is False
+
+
+def test_author_and_ministry_pages_are_accessible(demo, live_server, page):
+    switch_user(page, live_server, "hr-duisburg")
+    for name, path in [
+        ("partner-list", "/network/partners/"),
+        ("profile-edit", "/network/partners/duisburg/edit/"),
+        ("practice-create", "/network/practice/new/"),
+        ("mail-settings", "/network/mail/"),
+    ]:
+        page.goto(f"{demo}{path}")
+        check(page, name)
+    page.goto(f"{demo}/network/practice/new/")
+    page.get_by_role("button", name="Entwurf speichern").click()
+    check(page, "practice-create-error")
+    switch_user(page, live_server, "ministerium")
+    page.goto(f"{demo}/network/meetings/new/")
+    check(page, "meeting-create")
+    page.get_by_role("button", name="Speichern").click()
+    check(page, "meeting-create-error")

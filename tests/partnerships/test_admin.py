@@ -1,0 +1,92 @@
+"""The Django admin keeps to the agreement's life cycle: a signed agreement is read-only there, the status is
+never edited by hand, and what the admin may change leaves an audit entry like a change through the portal."""
+
+import pytest
+from django.urls import reverse
+
+from partnerships.models import Agreement
+from tests.factories import UserFactory
+from tests.helpers import form_data
+from vielfalt.models import AuditEntry
+
+from .conftest import make_signed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def superuser(db):
+    user = UserFactory(username="root")
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return user
+
+
+def change_url(agreement) -> str:
+    return reverse("admin:partnerships_agreement_change", args=[agreement.pk])
+
+
+def test_a_signed_agreement_is_shown_read_only(client, superuser, signed_agreement):
+    client.force_login(superuser)
+    response = client.get(change_url(signed_agreement))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert signed_agreement.body in html  # shown
+    fields = form_data(html, "agreement_form")
+    assert [name for name in ("title", "body", "status", "signatories-0-name") if name in fields] == []
+    assert reverse("admin:partnerships_agreement_delete", args=[signed_agreement.pk]) not in html
+
+
+def test_editing_a_signed_agreements_title_through_the_admin_is_refused(client, superuser, agreement):
+    """The edit form of the draft, still open in a browser tab when the agreement was signed, is sent."""
+    client.force_login(superuser)
+    data = form_data(client.get(change_url(agreement)).content.decode(), "agreement_form")
+    make_signed(agreement)
+    entries = AuditEntry.objects.count()
+    data["title"] = "Eine ganz andere Vereinbarung"
+    data["body"] = "Ein ganz anderer Text."
+    data["signatories-0-name"] = "Jemand anderes"
+    response = client.post(change_url(agreement), data)
+    assert response.status_code == 403
+    stored = Agreement.objects.get(pk=agreement.pk)
+    assert (stored.title, stored.body, stored.status) == (
+        agreement.title,
+        agreement.body,
+        Agreement.Status.SIGNED,
+    )
+    assert stored.signatories.filter(name="Jemand anderes").exists() is False
+    assert AuditEntry.objects.count() == entries
+
+
+def test_a_signed_agreement_cannot_be_deleted_through_the_admin(client, superuser, signed_agreement):
+    client.force_login(superuser)
+    url = reverse("admin:partnerships_agreement_delete", args=[signed_agreement.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 403
+    assert Agreement.objects.filter(pk=signed_agreement.pk).exists()
+
+
+def test_a_draft_edited_in_the_admin_leaves_an_audit_entry(client, superuser, agreement, duisburg):
+    client.force_login(superuser)
+    data = form_data(client.get(change_url(agreement)).content.decode(), "agreement_form")
+    old_title = agreement.title
+    data["title"] = "Vereinbarung, überarbeitet"
+    data["signatories-0-name"] = "Sören Link-Neu"
+    response = client.post(change_url(agreement), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CHANGE)
+    assert (entry.actor, entry.organisation, entry.object_id) == (superuser, duisburg, str(agreement.pk))
+    assert entry.changes == {
+        "via": "admin",
+        "title": [old_title, "Vereinbarung, überarbeitet"],
+        "signatories": {"created": 0, "changed": 1, "deleted": 0},
+    }
+
+
+def test_the_status_is_not_edited_in_the_admin(client, superuser, agreement):
+    """A draft does not become signed by a field edit (no checks, no status change record)."""
+    client.force_login(superuser)
+    data = form_data(client.get(change_url(agreement)).content.decode(), "agreement_form")
+    assert "status" not in data
+    data["status"] = Agreement.Status.SIGNED
+    assert client.post(change_url(agreement), data).status_code == 302
+    assert Agreement.objects.get(pk=agreement.pk).status == Agreement.Status.DRAFT
