@@ -667,6 +667,12 @@ NO_ACTOR = {
     "response_fields": "pure",
     "unit_participation": "read",
     "with_retry": "helper",
+    "zip_entry": "helper",
+    "document_seal_check": "read (checks a stored file's seal)",
+    "certificate_seal_check": "read (checks a stored file's seal)",
+    "signed_copy_unsigned_problem": "checks an upload",
+    "signing_date_problem": "checks a date",
+    "transition_needs_reason": "pure",
     "may_mark_helpful": "read (asks vielfalt.permissions)",
     "may_read_documents": "read (asks vielfalt.permissions)",
     "may_register": "read (asks vielfalt.permissions)",
@@ -710,7 +716,7 @@ def test_every_service_function_has_an_entry():
     names = {qualified.rsplit(".", 1)[1] for qualified in functions}
     assert len(names) == len(functions), "two services modules define a function of the same name"
     missing = sorted(q for q in functions if q.rsplit(".", 1)[1] not in SERVICES | NO_ACTOR)
-    assert missing == [], "public service functions without an entry in the authorisation matrix"
+    assert missing == [], f"public service functions without an entry in the authorisation matrix: {missing}"
     assert sorted(set(SERVICES) | set(NO_ACTOR)) == sorted(names), (
         "entries for functions that no longer exist"
     )
@@ -826,6 +832,8 @@ URL_ARGS = {
     "employee_access": lambda w: {"pk": w.employee.pk},
     "job_detail": lambda w: {"pk": w.job.pk},
     "job_download": lambda w: {"pk": w.job.pk},
+    "job_retry": lambda w: {"pk": w.job.pk},
+    "programme_partner_detail": lambda w: {"slug": w.city.slug},
     "partnerships:procedure_update": lambda w: {"pk": w.procedure.pk},
     "partnerships:detail": lambda w: {"pk": w.draft.pk},
     "partnerships:update": lambda w: {"pk": w.draft.pk},
@@ -944,9 +952,14 @@ URLS = {
     # A job is its requester's (here Duisburg's HR).
     "job_detail": Url("login 404 ok 404 404 ok"),
     "job_download": Url("login 404 ok 404 404 ok"),
+    "job_retry": Url("login 404 ok 404 404 ok"),
     # The programme overview: the ministry everything, partner HR its own part.
     "dashboard": Url("login ok ok ok 403 ok"),
     "dashboard_commitments": Url("login ok ok ok 403 ok"),
+    "dashboard_network": Url("login ok ok ok 403 ok"),
+    # The partner directory's programme view: every programme member.
+    "programme_partner_list": Url(LOGGED_IN),
+    "programme_partner_detail": Url(LOGGED_IN),
     "dashboard_report": Url(
         "login ok ok 404 403 ok",
         data=lambda w: {"year": "2024", "kind": "partner", "organisation": w.city.pk},
@@ -970,6 +983,7 @@ URLS = {
     # the other city registered for the meeting, so it reads the meeting's documents and cancels its own
     # registration; the organiser (of the education centre) answers and registers for its own organisation.
     "network:index": Url(LOGGED_IN),
+    "network:start": Url(LOGGED_IN),
     "network:partner_list": Url(LOGGED_IN),
     "network:partner_detail": Url(LOGGED_IN),
     "network:profile_edit": Url("login ok ok 404 404 ok"),
@@ -1024,6 +1038,7 @@ URLS = {
     "trainings:certificate_download": Url("login ok ok 404 ok ok"),
     "trainings:report": Url("login ok ok ok 403 ok"),
     "trainings:verify": Url(PUBLIC),
+    "trainings:verify_form": Url(PUBLIC),
     # Surveys: a campaign is its organisation's HR's; the ministry sees only programme-wide figures.
     "surveys:index": Url("login ok ok ok 403 ok"),
     "surveys:campaign_create": Url("login 403 ok ok 403 ok"),
@@ -1081,7 +1096,8 @@ def _project_urls() -> dict[str, object]:
 
 def test_every_url_has_an_entry():
     names = {name for name in _project_urls() if not name.startswith("admin:")}
-    assert sorted(names - set(URLS)) == [], "URLs without an entry in the authorisation matrix"
+    missing = sorted(names - set(URLS))
+    assert missing == [], f"URLs without an entry in the authorisation matrix: {missing}"
     assert sorted(set(URLS) - names) == [], "entries for URLs that no longer exist"
 
 
