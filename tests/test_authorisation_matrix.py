@@ -97,7 +97,7 @@ def _build_world() -> dict:
     # Partnerships: a draft, one ready for signature, a signed one with its scan, a procedure.
     draft = AgreementFactory(partner=city, state_party=ministry, title="Entwurf")
     ready = AgreementFactory(
-        partner=city, state_party=ministry, title="Zur Unterschrift", signed_on=datetime.date(2024, 5, 2)
+        partner=city, state_party=ministry, title="Zur Unterschrift", signed_on=timezone.localdate()
     )
     signed = AgreementFactory(
         partner=city,
@@ -375,7 +375,8 @@ SERVICES = {
         ),
     ),
     "agreement_sign": Case(
-        "MX", lambda w, a: partnership_services.agreement_sign(actor=a, agreement=w.ready)
+        "MX",
+        lambda w, a: partnership_services.agreement_sign(actor=a, agreement=w.ready, reason="Unterzeichnet"),
     ),
     "amendment_create": Case(
         "MX", lambda w, a: partnership_services.amendment_create(actor=a, agreement=w.signed)
