@@ -5,7 +5,7 @@ import smtplib
 import zipfile
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, mailers
 from django.db import transaction
@@ -73,7 +73,21 @@ def enrolment_mail(enrolment: Enrolment, event: str) -> EmailMessage | None:
     return message
 
 
+class EnrolmentMailTask(Task):
+    """Records on the enrolments whether their e-mail reached the mail server: a failure after the last retry
+    marks them (shown to HR and the organiser on the date's page), a later success clears the mark."""
+
+    def on_success(self, retval, task_id, args, kwargs):
+        Enrolment.objects.filter(pk__in=kwargs.get("enrolment_ids", []), mail_failed_at__isnull=False).update(
+            mail_failed_at=None
+        )
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        Enrolment.objects.filter(pk__in=kwargs.get("enrolment_ids", [])).update(mail_failed_at=timezone.now())
+
+
 @shared_task(
+    base=EnrolmentMailTask,
     name="trainings.send_enrolment_mails",
     acks_late=True,
     reject_on_worker_lost=True,

@@ -5,6 +5,7 @@ eagerly in-process (the embedded default). With ``DJANGO_DEBUG=0`` it refuses to
 and allowed hosts. ``.env.example`` documents every variable.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -110,6 +111,13 @@ TEMPLATES = [
 # --- Database, cache, Celery -------------------------------------------------------------------------------
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Least privilege (vielfalt.dbroles): DATABASE_URL is the runtime role, which owns nothing; `manage.py migrate`
+# connects with MIGRATE_DATABASE_URL (the owner) when it is set, and then grants the runtime role its rights.
+MIGRATE_DATABASE_URL = env.str("MIGRATE_DATABASE_URL", default="")
+DATABASE_RUNTIME_ROLE = ""
+if MIGRATE_DATABASE_URL and sys.argv[1:2] == ["migrate"]:
+    DATABASE_RUNTIME_ROLE = DATABASES["default"].get("USER", "")
+    DATABASES["default"] = environ.Env.db_url_config(MIGRATE_DATABASE_URL)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -360,6 +368,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 CRISPY_FAIL_SILENTLY = not DEBUG
+# Select placeholders, one for each kind of form: a form's empty choice is Django's own
+# ("- Select an option -", translated in locale/de), a filter's empty choice means "no restriction".
+FILTERS_EMPTY_CHOICE_LABEL = _("- all -")
 
 # Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
