@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0007_organisation_article_address'),
+        ('vielfalt', '0009_audit_pseudonyms_only'),
     ]
 
     operations = [
