@@ -1,11 +1,12 @@
 """Demo agreements: the signed Duisburg agreement from the press report and a draft for Oberhausen.
 Called by `manage.py seed_demo` after the core demo data exists; running it twice changes nothing."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from vielfalt.models import Organisation, OrgUnit, User
 
@@ -172,14 +173,18 @@ def seed(*, stdout) -> None:
             ],
             commitments=_duisburg_commitments(units),
         )
+        # A historical agreement entered after the fact: it was drawn up before it was signed in 2013.
+        Agreement.objects.filter(pk=agreement.pk).update(
+            created_at=timezone.make_aware(datetime(2013, 1, 15, 10))
+        )
+        agreement.refresh_from_db()
         agreement_transition(actor=staff, agreement=agreement, to_status=Agreement.Status.IN_REVIEW)
         agreement_transition(actor=staff, agreement=agreement, to_status=Agreement.Status.READY_FOR_SIGNATURE)
-        document, _created = agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
-        # The demo's "scan" of the signed paper is the generated PDF itself.
-        with document.file.open("rb") as generated:
-            scan = ContentFile(generated.read(), name="unterzeichnet.pdf")
-        signed_copy_upload(actor=staff, agreement=agreement, upload=scan)
-        agreement_sign(actor=staff, agreement=agreement)
+        agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
+        signed_copy_upload(actor=staff, agreement=agreement, upload=_demo_scan(agreement))
+        agreement_sign(
+            actor=staff, agreement=agreement, reason="Unterzeichnet am 7. März 2013 in Duisburg (Demo-Daten)."
+        )
         survey = agreement.commitments.get(field_of_action="Freiwillige Beschäftigtenbefragung")
         progress_report_create(
             actor=hr_duisburg,
@@ -221,3 +226,20 @@ def seed(*, stdout) -> None:
             ],
         )
         stdout.write("Partnerships: draft agreement with Stadt Oberhausen.")
+
+
+def _demo_scan(agreement) -> ContentFile:
+    """Stands in for the scan of the signed paper (the generated PDF itself is refused as signed copy)."""
+    from django.utils.html import escape
+
+    from vielfalt.pdf import render_pdf_from_html
+
+    names = "".join(
+        f"<p>{escape(s.name)}, {escape(s.function)} – unterschrieben</p>" for s in agreement.signatories.all()
+    )
+    html = (
+        '<html lang="de"><head><meta charset="utf-8"><title>Scan</title></head><body>'
+        f"<h1>{escape(agreement.title)}</h1><p>Unterzeichnete Ausfertigung (Demo-Scan), Duisburg, 7. März 2013</p>"
+        f"{names}</body></html>"
+    )
+    return ContentFile(render_pdf_from_html(html, sealed=False), name="unterzeichnet.pdf")

@@ -12,6 +12,7 @@ from .services import (
     PROCEDURE_FIELDS,
     SIGNATORY_FIELDS,
     signed_copy_check,
+    signing_date_problem,
 )
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -49,6 +50,10 @@ class AgreementForm(forms.ModelForm):
         amends, partner = cleaned.get("amends"), cleaned.get("partner")
         if amends and partner and amends.partner_id != partner.pk:
             self.add_error("amends", _("The amended agreement belongs to another partner."))
+        if problem := signing_date_problem(
+            self.instance if self.instance.pk else None, cleaned.get("signed_on")
+        ):
+            self.add_error("signed_on", problem)
         valid_from, valid_until = cleaned.get("valid_from"), cleaned.get("valid_until")
         if valid_from and valid_until and valid_until < valid_from:
             self.add_error("valid_until", _("The end of validity lies before its beginning."))
@@ -125,6 +130,19 @@ class ProgressReportForm(forms.ModelForm):
         if value > timezone.localdate():
             raise ValidationError(_("The date lies in the future."))
         return value
+
+
+class TransitionReasonForm(forms.Form):
+    """A step back in the life cycle or the step to "signed": confirmed, with a reason for the audit log."""
+
+    to = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the audit log with the change."),
+    )
+    confirm = forms.BooleanField(label=_("Yes, change the status."))
 
 
 class SignedCopyForm(forms.Form):

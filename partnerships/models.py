@@ -108,6 +108,11 @@ class Agreement(models.Model):
         return reverse("partnerships:detail", args=[self.pk])
 
     @property
+    def reference(self) -> str:
+        """The reference number printed on the agreement's documents (Aktenzeichen of the portal)."""
+        return f"VV-{self.created_at:%Y}-{self.pk:05d}"
+
+    @property
     def is_frozen(self) -> bool:
         return self.status in (self.Status.SIGNED, self.Status.ENDED)
 

@@ -9,6 +9,7 @@ import tempfile
 import zipfile
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import zip_longest
 from pathlib import Path
 
 from django.conf import settings
@@ -17,15 +18,15 @@ from django.core.files.base import ContentFile, File
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role, User
-from vielfalt.pdf import render_pdf
+from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import actor_from_id, recorded_user, require, require_role
-from vielfalt.seal import seal_pdf
+from vielfalt.seal import SealCheck, check_pdf, seal_pdf
 
 from .models import (
     Agreement,
@@ -207,6 +208,22 @@ def agreement_update(
     return agreement
 
 
+def signing_date_problem(agreement: Agreement | None, signed_on: date | None) -> str | None:
+    """Why `signed_on` cannot be the agreement's date of signing: it lies between the day the agreement was
+    created in the portal (today for a new one) and today."""
+    if signed_on is None:
+        return None
+    today = timezone.localdate()
+    created = timezone.localdate(agreement.created_at) if agreement and agreement.created_at else today
+    if signed_on > today:
+        return _("The date of signing lies in the future.")
+    if signed_on < created:
+        return _("The date of signing lies before the agreement was created (%(created)s).") % {
+            "created": formats.date_format(created, "SHORT_DATE_FORMAT")
+        }
+    return None
+
+
 def agreement_sign_problems(agreement: Agreement) -> list[str]:
     """Why the agreement cannot be marked signed yet (empty when it can)."""
     problems = []
@@ -217,14 +234,26 @@ def agreement_sign_problems(agreement: Agreement) -> list[str]:
         problems.append(_("At least one signatory for the state is needed."))
     if agreement.signed_on is None:
         problems.append(_("The date of signing is missing."))
+    elif problem := signing_date_problem(agreement, agreement.signed_on):
+        problems.append(problem)
     if not agreement.documents.filter(kind=AgreementDocument.Kind.SIGNED).exists():
         problems.append(_("The signed copy has not been uploaded."))
     return problems
 
 
+STATUS_ORDER = [Status.DRAFT, Status.IN_REVIEW, Status.READY_FOR_SIGNATURE, Status.SIGNED, Status.ENDED]
+
+
+def transition_needs_reason(from_status: str, to_status: str) -> bool:
+    """Steps back in the life cycle and the step to "signed" are confirmed with a reason (kept in the audit
+    log): they undo work or make the agreement binding."""
+    return to_status == Status.SIGNED or STATUS_ORDER.index(to_status) < STATUS_ORDER.index(from_status)
+
+
 @transaction.atomic
-def agreement_transition(*, actor: User, agreement: Agreement, to_status: str) -> Agreement:
-    """Move the agreement along its life cycle; only the transitions in ALLOWED_TRANSITIONS exist."""
+def agreement_transition(*, actor: User, agreement: Agreement, to_status: str, reason: str = "") -> Agreement:
+    """Move the agreement along its life cycle; only the transitions in ALLOWED_TRANSITIONS exist, and those
+    of `transition_needs_reason` need a `reason`."""
     require(actor, Role.MINISTRY, agreement.partner_id)
     given, agreement = agreement, Agreement.objects.select_for_update().get(pk=agreement.pk)
     from_status = agreement.status
@@ -236,6 +265,13 @@ def agreement_transition(*, actor: User, agreement: Agreement, to_status: str) -
                 "to": Status(to_status).label if to_status in Status else to_status,
             },
             code="transition",
+        )
+    reason = reason.strip()
+    if transition_needs_reason(from_status, to_status) and not reason:
+        raise ValidationError(
+            _("Please confirm the change of status to “%(to)s” and give a reason.")
+            % {"to": Status(to_status).label},
+            code="reason_missing",
         )
     if to_status == Status.SIGNED:
         problems = agreement_sign_problems(agreement)
@@ -254,14 +290,14 @@ def agreement_transition(*, actor: User, agreement: Agreement, to_status: str) -
         action=AuditEntry.Action.CHANGE,
         obj=agreement,
         organisation=agreement.partner,
-        changes={"status": [from_status, to_status]},
+        changes={"status": [from_status, to_status], **({"reason": reason} if reason else {})},
     )
     given.status, given.updated_at = agreement.status, agreement.updated_at
     return agreement
 
 
-def agreement_sign(*, actor: User, agreement: Agreement) -> Agreement:
-    return agreement_transition(actor=actor, agreement=agreement, to_status=Status.SIGNED)
+def agreement_sign(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
+    return agreement_transition(actor=actor, agreement=agreement, to_status=Status.SIGNED, reason=reason)
 
 
 @transaction.atomic
@@ -406,6 +442,10 @@ def document_store(
     return document, True
 
 
+LONG_AGREEMENT_COMMITMENTS = 6
+LONG_AGREEMENT_CHARACTERS = 6000
+
+
 def agreement_pdf_bytes(agreement: Agreement, *, sealed: bool = True) -> bytes:
     """The agreement as the PDF that is signed. Nothing time-dependent goes in: same content, same bytes
     before the seal (`sealed=False`)."""
@@ -415,14 +455,26 @@ def agreement_pdf_bytes(agreement: Agreement, *, sealed: bool = True) -> bytes:
         .get(pk=agreement.pk)
     )
     signatories = list(agreement.signatories.all())
+    commitments = list(agreement.commitments.all())
+    partner_signatories = [s for s in signatories if s.side == Side.PARTNER]
+    state_signatories = [s for s in signatories if s.side == Side.STATE]
     with translation.override(settings.LANGUAGE_CODE):
         return render_pdf(
             "pdf/partnerships/agreement.html",
             {
                 "agreement": agreement,
-                "partner_signatories": [s for s in signatories if s.side == Side.PARTNER],
-                "state_signatories": [s for s in signatories if s.side == Side.STATE],
-                "commitments": list(agreement.commitments.all()),
+                "partner_signatories": partner_signatories,
+                "state_signatories": state_signatories,
+                # Side by side, a row per pair: both sides' lines on one baseline grid.
+                "signature_rows": list(zip_longest(partner_signatories, state_signatories)),
+                "commitments": commitments,
+                # A cover page with contents for an agreement that runs over several pages.
+                "long_document": len(commitments) > LONG_AGREEMENT_COMMITMENTS
+                or len(agreement.preamble) + len(agreement.body) > LONG_AGREEMENT_CHARACTERS,
+                # The ministry issues the agreement; its date is the date of the last change.
+                "letterhead": letterhead_for(agreement.state_party),
+                "document_date": timezone.localtime(agreement.updated_at).date(),
+                "reference": agreement.reference,
             },
             sealed=sealed,
         )
@@ -465,28 +517,68 @@ def agreement_request_pdf(*, actor: User, agreement: Agreement) -> Job:
 
 
 def signed_copy_check(upload) -> None:
-    """A signed copy is a PDF (by its content, not its name) of at most 20 MB."""
+    """A signed copy is a PDF of at most 20 MB that a PDF library opens and that has pages (the content is
+    parsed, not its first bytes trusted)."""
+    import pikepdf
+
     if upload.size > SIGNED_COPY_MAX_BYTES:
         raise ValidationError(
             _("The file is larger than %(limit)s.") % {"limit": filesizeformat(SIGNED_COPY_MAX_BYTES)},
             code="too_large",
         )
+    not_pdf = ValidationError(
+        _("The file is not a PDF document. Please upload the scan of the signed agreement as PDF."),
+        code="not_pdf",
+    )
     upload.seek(0)
-    head = upload.read(1024)
-    upload.seek(max(upload.size - 2048, 0))
-    tail = upload.read()
-    upload.seek(0)
-    if not head.startswith(b"%PDF-") or b"%%EOF" not in tail:
+    try:
+        with pikepdf.open(upload) as document:
+            pages = len(document.pages)
+    except pikepdf.PasswordError:
         raise ValidationError(
-            _("The file is not a PDF document. Please upload the scan of the signed agreement as PDF."),
-            code="not_pdf",
+            _("The PDF is protected by a password. Please upload it without protection."), code="encrypted"
+        ) from None
+    except Exception:  # anything qpdf cannot read is not a PDF we keep
+        raise not_pdf from None
+    finally:
+        upload.seek(0)
+    if pages == 0:
+        raise not_pdf
+
+
+def signed_copy_unsigned_problem(agreement: Agreement, upload) -> str | None:
+    """Why the upload cannot be the signed copy because it is a PDF the portal generated, unsigned: the same
+    SHA-256 as a generated version, or the portal's intact seal (a generated PDF, of this or any agreement)."""
+    sha256 = _sha256_of(upload)
+    generated = (
+        AgreementDocument.objects.filter(
+            agreement=agreement, kind=AgreementDocument.Kind.GENERATED, sha256=sha256
         )
+        .order_by("-version")
+        .first()
+    )
+    if generated is not None:
+        return _(
+            "This file is the unsigned PDF the portal generated (version %(version)s), not a signed copy. Please "
+            "print it, have it signed by both sides and upload the scan of the signed paper."
+        ) % {"version": generated.version}
+    upload.seek(0)
+    check = check_pdf(upload.read())
+    upload.seek(0)
+    if check.issued_by_portal:
+        return _(
+            "This file is a PDF the portal generated and sealed, unchanged: it carries no signatures. Please "
+            "upload the scan of the signed paper."
+        )
+    return None
 
 
 @transaction.atomic
 def signed_copy_upload(*, actor: User, agreement: Agreement, upload) -> AgreementDocument:
     require(actor, Role.MINISTRY, agreement.partner_id)
     signed_copy_check(upload)
+    if problem := signed_copy_unsigned_problem(agreement, upload):
+        raise ValidationError(problem, code="unsigned")
     status = Agreement.objects.select_for_update().values_list("status", flat=True).get(pk=agreement.pk)
     if status not in (Status.READY_FOR_SIGNATURE, Status.SIGNED):
         raise ValidationError(_("A signed copy can be uploaded once the agreement is ready for signature."))
@@ -494,6 +586,16 @@ def signed_copy_upload(*, actor: User, agreement: Agreement, upload) -> Agreemen
         actor=actor, agreement=agreement, kind=AgreementDocument.Kind.SIGNED, content=upload
     )
     return document
+
+
+def document_seal_check(document: AgreementDocument) -> SealCheck:
+    """Whether the stored file still carries the portal's intact seal (read from storage every time: the
+    point is to notice a file changed where it is kept)."""
+    try:
+        with document.file.open("rb") as stored:
+            return check_pdf(stored.read())
+    except FileNotFoundError:
+        return SealCheck("unreadable")
 
 
 def document_download_record(*, actor: User, document: AgreementDocument) -> None:
@@ -530,6 +632,13 @@ def agreements_export_zip(*, actor: User, agreements, out) -> int:
         return _agreements_export_zip(actor=actor, agreements=agreements, out=out)
 
 
+def zip_entry(name: str, when) -> zipfile.ZipInfo:
+    """A ZIP entry dated like the document it holds (in local time, as ZIP stores it), compressed."""
+    entry = zipfile.ZipInfo(name, date_time=timezone.localtime(when).timetuple()[:6])
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    return entry
+
+
 def _agreements_export_zip(*, actor: User, agreements, out) -> int:
     agreements = (
         agreements.select_related("partner").prefetch_related("signatories").order_by("partner__name", "pk")
@@ -549,7 +658,8 @@ def _agreements_export_zip(*, actor: User, agreements, out) -> int:
             digest = hashlib.sha256()
             if signed is not None:
                 name = f"{slug}-{agreement.pk}-unterzeichnet-v{signed.version}.pdf"
-                with signed.file.open("rb") as source, archive.open(name, "w") as target:
+                entry = zip_entry(name, signed.created_at)
+                with signed.file.open("rb") as source, archive.open(entry, "w") as target:
                     for chunk in iter(lambda: source.read(1 << 20), b""):
                         digest.update(chunk)
                         target.write(chunk)
@@ -557,7 +667,7 @@ def _agreements_export_zip(*, actor: User, agreements, out) -> int:
                 name = f"{slug}-{agreement.pk}-vereinbarung.pdf"
                 pdf = agreement_pdf_bytes(agreement)
                 digest.update(pdf)
-                archive.writestr(name, pdf)
+                archive.writestr(zip_entry(name, agreement.updated_at), pdf)
             writer.writerow(
                 [
                     agreement.partner.name,
@@ -570,7 +680,7 @@ def _agreements_export_zip(*, actor: User, agreements, out) -> int:
                 ]
             )
             count += 1
-        archive.writestr("index.csv", "\ufeff" + index.getvalue())
+        archive.writestr(zip_entry("index.csv", timezone.now()), "\ufeff" + index.getvalue())
     audit_record(
         actor=actor,
         action=AuditEntry.Action.EXPORT,

@@ -23,6 +23,7 @@ from .forms import (
     ProcedureForm,
     ProgressReportForm,
     SignedCopyForm,
+    TransitionReasonForm,
     commitment_formset,
     formset_rows,
     signatory_formset,
@@ -41,10 +42,12 @@ from .services import (
     agreements_export_job,
     amendment_create,
     document_download_record,
+    document_seal_check,
     procedure_create,
     procedure_update,
     progress_report_create,
     signed_copy_upload,
+    transition_needs_reason,
 )
 
 
@@ -220,6 +223,8 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         context["history"] = agreement_history(agreement) if context["may_edit"] else []
         context["agreement_type_id"] = ContentType.objects.get_for_model(Agreement).pk
         context["job"] = _requested_job(self.request)
+        for document in agreement.documents.all():
+            document.seal = document_seal_check(document)
         return context
 
 
@@ -231,12 +236,38 @@ class AgreementObjectMixin:
 
 
 class AgreementTransitionView(MinistryMixin, AgreementObjectMixin, View):
+    """Changes the status. A step back or to "signed" first shows a page that asks for confirmation and a
+    reason (the buttons of the agreement page post here without them)."""
+
     def post(self, request, pk):
         agreement = self.get_agreement(pk)
-        try:
-            agreement_transition(
-                actor=request.user, agreement=agreement, to_status=request.POST.get("to", "")
+        to_status = request.POST.get("to", "")
+        needs_reason = to_status in Agreement.Status.values and transition_needs_reason(
+            agreement.status, to_status
+        )
+        reason = ""
+        if needs_reason:
+            form = TransitionReasonForm(
+                request.POST if "confirm" in request.POST or "reason" in request.POST else None,
+                initial={"to": to_status},
             )
+            if not form.is_valid():
+                return render(
+                    request,
+                    "partnerships/transition_confirm.html",
+                    {
+                        "agreement": agreement,
+                        "form": form,
+                        "to_label": Agreement.Status(to_status).label,
+                        "sign_problems": agreement_sign_problems(agreement)
+                        if to_status == Agreement.Status.SIGNED
+                        else [],
+                    },
+                    status=200 if not form.is_bound else 422,
+                )
+            reason = form.cleaned_data["reason"]
+        try:
+            agreement_transition(actor=request.user, agreement=agreement, to_status=to_status, reason=reason)
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)

@@ -77,8 +77,34 @@ def _radio(label, choices, **kwargs):
     return forms.ChoiceField(label=label, choices=choices, widget=forms.RadioSelect, **kwargs)
 
 
+# The questions in easy-to-read language (Leichte Sprache in German): short sentences, one statement each,
+# terms explained. The same fields and choices, so the derived values are the same whatever the wording.
+EASY = {
+    "own_citizenship": (
+        _("Were you German when you were born? That means: did you have a German passport from birth?"),
+        "",
+    ),
+    "birth_country": (_("Where were you born?"), _("Germany or another country.")),
+    "immigration_year": (
+        _("Were you born in another country? Then: in which year did you come to Germany?"),
+        _("Write the year. For example: 1995. Were you born in Germany? Then leave this empty."),
+    ),
+    "mother_citizenship": (_("Was your mother German when she was born?"), ""),
+    "mother_immigrated": (_("Did your mother come to Germany from another country? In 1950 or later?"), ""),
+    "father_citizenship": (_("Was your father German when he was born?"), ""),
+    "father_immigrated": (_("Did your father come to Germany from another country? In 1950 or later?"), ""),
+    "target_group": (_("What is your work?"), _("Choose one answer.")),
+    "org_unit": (_("Where do you work?"), _("Choose your office. Or choose: another office.")),
+    "languages": (
+        _("Which languages do you speak with citizens at work?"),
+        _("You can choose more than one language."),
+    ),
+}
+
+
 class SurveyForm(forms.Form):
-    """The questionnaire of version `questionnaire.VERSION`. Every question offers "keine Angabe"."""
+    """The questionnaire of version `questionnaire.VERSION`. Every question offers "keine Angabe". With
+    `easy`, the same questions in easy-to-read language."""
 
     own_citizenship = _radio(_("Did you have German citizenship at birth?"), q.Citizenship.choices)
     birth_country = _radio(_("Where were you born?"), q.BirthCountry.choices)
@@ -102,8 +128,12 @@ class SurveyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, units, **kwargs):
+    def __init__(self, *args, units, easy: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if easy:
+            for name, (label, help_text) in EASY.items():
+                self.fields[name].label = label
+                self.fields[name].help_text = help_text
         self.units = {str(unit.pk): unit for unit in units}
         self.fields["org_unit"].choices = [
             *((key, unit.name) for key, unit in self.units.items()),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.jobs import JobTask, job_store_result
-from vielfalt.pdf import render_pdf
+from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, actor_from_id
 
 from .credentials import format_code
@@ -75,7 +75,7 @@ def task_send_invitations(*, job_id, campaign_id: int, actor_id: int, reminder: 
 
 @shared_task(base=JobTask, name="surveys.render_code_sheets")
 @sensitive_variables()
-def task_render_code_sheets(*, job_id, campaign_id: int, actor_id: int):
+def task_render_code_sheets(*, job_id, campaign_id: int, actor_id: int, easy: bool = False):
     """Code sheets for staff without e-mail: one letter per pooled code not yet printed, from the
     organisation's personnel office to the staff of the unit, without a name. They are handed out in the
     unit to whoever has no e-mail; nobody can tell which sheet went to whom, and the portal never pairs a
@@ -105,6 +105,7 @@ def task_render_code_sheets(*, job_id, campaign_id: int, actor_id: int):
                 "sheets": sheets,
                 "code_address": code_address(),
                 "today": timezone.localdate(),
+                "easy": easy,  # the letter in easy-to-read language (Leichte Sprache)
             },
         )
     job_store_result(job_id=job_id, content=pdf, file_name=f"codes-{campaign.pk}.pdf")
@@ -137,5 +138,14 @@ def task_render_report(*, job_id, campaign_id: int, language: str = ""):
 
         raise JobError(_("The results of this campaign are not available yet."))
     with translation.override(language or settings.LANGUAGE_CODE):
-        pdf = render_pdf("pdf/surveys/report.html", {"campaign": campaign, "results": results})
+        pdf = render_pdf(
+            "pdf/surveys/report.html",
+            {
+                "campaign": campaign,
+                "results": results,
+                "letterhead": letterhead_for(campaign.organisation),  # the house layout's letterhead
+                "document_date": timezone.localdate(),
+                "reference": f"BF-{campaign.pk:05d}",
+            },
+        )
     job_store_result(job_id=job_id, content=pdf, file_name=f"befragung-{campaign.pk}-ergebnisse.pdf")

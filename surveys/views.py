@@ -51,6 +51,7 @@ from .services import (
 from .tasks import task_render_code_sheets, task_render_report, task_send_invitations
 
 SESSION_KEY = "surveys_invitation"
+EASY_COOKIE = "surveys_easy"  # "1": the questionnaire and its help in easy-to-read language
 FORM_KEY = "surveys_form_key"
 DONE_KEY = "surveys_done"
 
@@ -232,6 +233,7 @@ class CodeSheetsView(CampaignMixin, View):
             organisation=campaign.organisation,
             campaign_id=campaign.pk,
             actor_id=request.user.pk,
+            easy=request.POST.get("easy") == "1",
         )
         return redirect(job)
 
@@ -318,6 +320,10 @@ def _no_referrer(response):
     return response
 
 
+def _easy(request) -> bool:
+    return request.COOKIES.get(EASY_COOKIE) == "1"
+
+
 def _start_session(request, credential: str) -> None:
     request.session.cycle_key()
     request.session[SESSION_KEY] = credential
@@ -337,7 +343,11 @@ class LanguageSwitchMixin:
 
     def _switch_language(self, request, language):
         response = _no_referrer(HttpResponseRedirect(request.path))
-        if language in dict(settings.LANGUAGES):
+        if language == "easy":  # easy-to-read language (Leichte Sprache), in the current language
+            response.set_cookie(EASY_COOKIE, "1", max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+        elif language == "standard":
+            response.delete_cookie(EASY_COOKIE, samesite="Lax")
+        elif language in dict(settings.LANGUAGES):
             response.set_cookie(
                 settings.LANGUAGE_COOKIE_NAME,
                 language,
@@ -449,7 +459,7 @@ class AnswerView(LanguageSwitchMixin, View):
         invitation, page = self._invitation_or_page(request)
         if page:
             return page
-        form = SurveyForm(units=offered_units(campaign=invitation.campaign))
+        form = SurveyForm(units=offered_units(campaign=invitation.campaign), easy=_easy(request))
         return self._render(request, invitation.campaign, form)
 
     def post(self, request):
@@ -459,7 +469,9 @@ class AnswerView(LanguageSwitchMixin, View):
         expected = request.session.get(FORM_KEY, "")
         if not expected or not secrets.compare_digest(expected, request.POST.get("form_key", "")):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=403))
-        form = SurveyForm(request.POST, units=offered_units(campaign=invitation.campaign))
+        form = SurveyForm(
+            request.POST, units=offered_units(campaign=invitation.campaign), easy=_easy(request)
+        )
         if not form.is_valid():
             return self._render(request, invitation.campaign, form, status=422)
         try:

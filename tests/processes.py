@@ -144,7 +144,9 @@ def rss_kb(pid: int) -> int:
 class CeleryWorker(Process):
     """`celery -A vielfalt worker` consuming one private queue."""
 
-    def __init__(self, *, queue: str, concurrency: int = 1, **env_overrides: str):
+    def __init__(
+        self, *, queue: str, concurrency: int = 1, extra_args: tuple[str, ...] = (), **env_overrides: str
+    ):
         self.queue = queue
         command = [
             str(VENV_BIN / "celery"),
@@ -159,6 +161,7 @@ class CeleryWorker(Process):
             f"{queue}@%h",
             "--without-gossip",
             "--without-mingle",
+            *extra_args,
         ]
         super().__init__(command, production_env(**env_overrides))
 

@@ -95,3 +95,24 @@ class EnrolmentUploadForm(forms.Form):
                 _("The file is larger than %(size)s.") % {"size": filesizeformat(limit)}
             )
         return upload
+
+
+class CertificateCodeForm(forms.Form):
+    """The verification code printed on a certificate, typed from paper (any case, with or without dashes)."""
+
+    code = forms.CharField(
+        label=_("Verification code"),
+        max_length=30,
+        help_text=_("As printed on the certificate, e.g. ABCD-EFGH-JKLM."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
+        ),
+    )
+
+    def clean_code(self):
+        raw = "".join(self.cleaned_data["code"].split()).replace("-", "").upper()
+        if len(raw) != 12 or not raw.isalnum() or not raw.isascii():
+            raise forms.ValidationError(
+                _("A verification code has 12 letters and digits, e.g. ABCD-EFGH-JKLM.")
+            )
+        return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"

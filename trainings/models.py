@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -220,6 +221,8 @@ class Enrolment(models.Model):
     promoted_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # The last e-mail about this enrolment could not be handed to the mail server, even after its retries.
+    mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True)
 
     objects = EnrolmentQuerySet.as_manager()
 
@@ -297,3 +300,8 @@ class Certificate(models.Model):
     @property
     def file_name(self) -> str:
         return f"teilnahmebescheinigung-{self.code}.pdf"
+
+    @property
+    def verify_url(self) -> str:
+        """Where anyone checks the certificate: the full address, printed and as QR code on the PDF."""
+        return settings.PORTAL_URL + reverse("trainings:verify", args=[self.code])

@@ -16,8 +16,10 @@ from django.utils.translation import ngettext
 
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.caching import bump_programme_version
+from vielfalt.jobs import send_after_commit
 from vielfalt.models import AuditEntry, Employee, Role, User
 from vielfalt.permissions import may, organisation_ids, recorded_user, require
+from vielfalt.seal import SealCheck, check_pdf
 from vielfalt.seats import Seats, fill_free_seats, seat_counts
 from vielfalt.tabular import Table, normalise_header, read_table
 
@@ -600,6 +602,15 @@ def _send_on_commit(enrolment_ids: list[int], event: str) -> None:
         return
     from .tasks import task_send_enrolment_mails
 
-    transaction.on_commit(
-        lambda: task_send_enrolment_mails.delay(enrolment_ids=list(enrolment_ids), event=event)
-    )
+    send_after_commit(task_send_enrolment_mails, enrolment_ids=list(enrolment_ids), event=event)
+
+
+def certificate_seal_check(certificate: Certificate) -> SealCheck | None:
+    """Whether the certificate's stored PDF still carries the portal's intact seal (None: no PDF yet)."""
+    if not certificate.file:
+        return None
+    try:
+        with certificate.file.open("rb") as stored:
+            return check_pdf(stored.read())
+    except FileNotFoundError:
+        return SealCheck("unreadable")

@@ -5,7 +5,7 @@ import smtplib
 import zipfile
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, mailers
 from django.db import transaction
@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, job_store_result
-from vielfalt.pdf import render_pdf
+from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import actor_from_id
 
 from .ical import course_date_ics, ics_file_name
@@ -73,7 +73,21 @@ def enrolment_mail(enrolment: Enrolment, event: str) -> EmailMessage | None:
     return message
 
 
+class EnrolmentMailTask(Task):
+    """Records on the enrolments whether their e-mail reached the mail server: a failure after the last retry
+    marks them (shown to HR and the organiser on the date's page), a later success clears the mark."""
+
+    def on_success(self, retval, task_id, args, kwargs):
+        Enrolment.objects.filter(pk__in=kwargs.get("enrolment_ids", []), mail_failed_at__isnull=False).update(
+            mail_failed_at=None
+        )
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        Enrolment.objects.filter(pk__in=kwargs.get("enrolment_ids", [])).update(mail_failed_at=timezone.now())
+
+
 @shared_task(
+    base=EnrolmentMailTask,
     name="trainings.send_enrolment_mails",
     acks_late=True,
     reject_on_worker_lost=True,
@@ -107,14 +121,26 @@ def task_send_date_reminders() -> int:
                 .filter(status=Enrolment.Status.SEATED, reminder_sent_at__isnull=True)
                 .values_list("pk", flat=True)
             )
-            Enrolment.objects.filter(pk__in=due).update(reminder_sent_at=timezone.now())
-        if due:
-            sent += task_send_enrolment_mails(enrolment_ids=due, event="reminder")
+            # Marked sent only once the mail server took the messages: if sending fails, the transaction rolls
+            # back and the next run (or the task's retry) tries again; the rows stay locked meanwhile, so a
+            # second run at the same time skips them instead of sending twice.
+            if due:
+                sent += task_send_enrolment_mails(enrolment_ids=due, event="reminder")
+                Enrolment.objects.filter(pk__in=due).update(reminder_sent_at=timezone.now())
     return sent
 
 
 def certificate_pdf(certificate: Certificate) -> bytes:
-    return render_pdf("pdf/trainings/certificate.html", {"certificates": [certificate]})
+    organiser = certificate.enrolment.course_date.course.organiser
+    return render_pdf(
+        "pdf/trainings/certificate.html",
+        {
+            "certificates": [certificate],
+            "letterhead": letterhead_for(organiser),
+            "document_date": timezone.localtime(certificate.issued_at).date(),
+            "reference": certificate.code,
+        },
+    )
 
 
 def certificate_store_file(certificate: Certificate) -> bytes:
@@ -143,8 +169,8 @@ def task_build_certificates(*, job_id, course_date_id: int, actor_id: int) -> No
         for enrolment in enrolments:
             certificate = certificate_issue(actor=actor, enrolment=enrolment)
             name = f"{enrolment.employee.personnel_number}-{certificate.file_name}"
-            # A fixed timestamp: the same certificates make the same archive (an idempotent job).
-            entry = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            # Dated when the certificate was issued: its real date, and the same for every run of the job.
+            entry = zipfile.ZipInfo(name, date_time=timezone.localtime(certificate.issued_at).timetuple()[:6])
             entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, certificate_store_file(certificate))
     job_store_result(
@@ -171,6 +197,9 @@ def task_render_sign_in_sheet(*, job_id, course_date_id: int) -> None:
                 "enrolments": enrolments,
                 "starts_at": timezone.localtime(course_date.starts_at),
                 "ends_at": timezone.localtime(course_date.ends_at),
+                "letterhead": letterhead_for(course_date.course.organiser),
+                "document_date": timezone.localtime(course_date.starts_at).date(),
+                "reference": f"T-{course_date.pk:05d}",
             },
         )
     job_store_result(

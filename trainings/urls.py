@@ -31,5 +31,6 @@ urlpatterns = [
         name="certificate_download",
     ),
     path("report/", views.ReportView.as_view(), name="report"),
+    path("verify/", views.CertificateVerifyFormView.as_view(), name="verify_form"),
     re_path(r"^verify/(?P<code>[A-Za-z0-9-]{1,20})/$", views.CertificateVerifyView.as_view(), name="verify"),
 ]

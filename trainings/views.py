@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, Min, OuterRef, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -17,7 +18,7 @@ from vielfalt.models import AuditEntry, Employee, Organisation, Role
 from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, csv_lines, xlsx_bytes
 
-from .forms import CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
+from .forms import CertificateCodeForm, CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, Course, CourseDate, Enrolment
 from .privacy import certificate_name_matches
@@ -25,6 +26,7 @@ from .selectors import report_by_date, report_by_unit
 from .services import (
     EnrolmentRefused,
     attendance_mark,
+    certificate_seal_check,
     course_create,
     course_date_cancel,
     course_date_create,
@@ -503,25 +505,52 @@ class CertificateDownloadView(LoginRequiredMixin, View):
         return FileResponse(certificate.file.open("rb"), as_attachment=True, filename=certificate.file_name)
 
 
+class CertificateVerifyFormView(FormView):
+    """Public: type the code printed on a certificate (GET, so the result page can be bookmarked)."""
+
+    template_name = "trainings/verify_form.html"
+    form_class = CertificateCodeForm
+
+    def get(self, request, *args, **kwargs):
+        if "code" not in request.GET:
+            return self.render_to_response(self.get_context_data(form=self.form_class()))
+        form = self.form_class(request.GET)
+        if form.is_valid():
+            return redirect("trainings:verify", code=form.cleaned_data["code"])
+        return self.render_to_response(self.get_context_data(form=form))
+
+
 class CertificateVerifyView(TemplateView):
-    """Public: anyone holding the code sees what the certificate states, nothing more."""
+    """Public: anyone holding the code sees what the certificate states, nothing more. An unknown code gets a
+    page that says so (404), with the form to type it again."""
 
     template_name = "trainings/verify.html"
 
+    def get(self, request, *args, **kwargs):
+        certificate = Certificate.objects.filter(code=kwargs["code"].upper()).first()
+        if certificate is None:
+            return self.unknown(kwargs["code"])
+        return self.render_to_response(self.get_context_data(certificate=certificate))
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["certificate"] = get_object_or_404(Certificate, code=kwargs["code"].upper())
+        context["seal"] = certificate_seal_check(context["certificate"])
         return context
+
+    def unknown(self, code: str):
+        form = CertificateCodeForm(initial={"code": code[:30]})
+        return TemplateResponse(self.request, "trainings/verify_unknown.html", {"form": form}, status=404)
 
     def post(self, request, *args, **kwargs):
         """After the retention purge the page no longer shows the name; whoever holds the paper can still have
         the name printed on it confirmed."""
-        context = self.get_context_data(**kwargs)
+        certificate = Certificate.objects.filter(code=kwargs["code"].upper()).first()
+        if certificate is None:
+            return self.unknown(kwargs["code"])
+        context = self.get_context_data(certificate=certificate)
         name = request.POST.get("name", "")[:310]
         context["name_checked"] = bool(name.strip())
-        context["name_matches"] = bool(name.strip()) and certificate_name_matches(
-            context["certificate"], name
-        )
+        context["name_matches"] = bool(name.strip()) and certificate_name_matches(certificate, name)
         return self.render_to_response(context)
 
 

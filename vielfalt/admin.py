@@ -119,7 +119,7 @@ class OrgUnitInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(AuditedModelAdmin):
-    list_display = ["name", "slug", "kind", "district", "require_second_factor"]
+    list_display = ["name", "article", "slug", "kind", "district", "require_second_factor"]
     list_filter = ["kind", "district", "require_second_factor"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

@@ -7,7 +7,11 @@ class VielfaltConfig(AppConfig):
     verbose_name = _("Vielfalt verbindet")
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_delete, post_migrate, post_save
+
+        from .dbroles import grant_after_migrate
+
+        post_migrate.connect(grant_after_migrate, dispatch_uid="grant-runtime-role")
 
         from . import (
             accounts,  # noqa: F401  (connects the login audit receivers)

@@ -7,15 +7,21 @@ other exception, and the last failed retry, mark the job failed with a message t
 """
 
 import logging
+import threading
+from datetime import timedelta
 
 from celery import Task
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import OperationalError, transaction
+from django.db import OperationalError, close_old_connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import RedisError
 
+from .celery import app as celery_app
 from .models import Job, Organisation, User
 from .permissions import recorded_user
 
@@ -39,8 +45,19 @@ class JobTask(Task):
 
     def before_start(self, task_id, args, kwargs):
         Job.objects.filter(pk=kwargs["job_id"]).exclude(status=Job.Status.READY).update(
-            status=Job.Status.RUNNING, started_at=timezone.now(), attempts=self.request.retries + 1
+            status=Job.Status.RUNNING,
+            started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            attempts=self.request.retries + 1,
         )
+        self._heartbeat = _Heartbeat(kwargs["job_id"])
+        self._heartbeat.start()
+
+    def after_return(self, status, retval, task_id, args, kwargs, einfo):
+        heartbeat = getattr(self, "_heartbeat", None)
+        if heartbeat is not None:
+            heartbeat.stop()
+            self._heartbeat = None
 
     def on_success(self, retval, task_id, args, kwargs):
         Job.objects.filter(pk=kwargs["job_id"]).exclude(status=Job.Status.FAILED).update(
@@ -82,9 +99,115 @@ def job_enqueue(
         description=description[:300],
         requested_by=recorded_user(requested_by),
         organisation=organisation,
+        task_name=task.name,
+        task_kwargs=task_kwargs,
     )
-    transaction.on_commit(lambda: task.apply_async(kwargs={"job_id": str(job.pk), **task_kwargs}))
+    transaction.on_commit(lambda: _send(job))
     return job
+
+
+# Stored untranslated on the job (shown in the reader's language by the job page).
+NOT_QUEUED = gettext_noop(
+    "The job could not be queued: the background service is not reachable. Please try again in a few minutes."
+)
+WORKER_LOST = gettext_noop("The job stopped because the worker processing it was lost. Please try again.")
+
+
+def _send(job: Job) -> None:
+    """Hand the job to the broker; if it cannot be reached, the job fails at once with a message and a retry
+    button instead of the request hanging or answering an error page."""
+    try:
+        # The registered task (not send_task): without a broker it runs eagerly, in-process.
+        celery_app.tasks[job.task_name].apply_async(kwargs={"job_id": str(job.pk), **job.task_kwargs})
+    except (BrokerOperationalError, RedisError, OSError) as exc:
+        logger.warning("Job %s (%s) could not be queued: %s", job.pk, job.task_name, type(exc).__name__)
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.FAILED, finished_at=timezone.now(), error=NOT_QUEUED
+        )
+        job.status, job.error = Job.Status.FAILED, NOT_QUEUED
+
+
+def send_after_commit(task, **kwargs) -> None:
+    """For tasks without a job (e-mails): sent once the transaction commits; an unreachable broker is logged
+    and does not turn the user's completed change into an error page."""
+
+    def send():
+        try:
+            task.apply_async(kwargs=kwargs)
+        except (BrokerOperationalError, RedisError, OSError) as exc:
+            logger.warning("Task %s could not be queued: %s", task.name, type(exc).__name__)
+
+    transaction.on_commit(send)
+
+
+def job_retry(*, actor: User, job: Job) -> Job:
+    """Start a failed job again (the retry button): who asked for it, or an administrator."""
+    if actor is None:
+        raise TypeError("job_retry needs an actor")
+    if job.requested_by_id != actor.pk and not actor.is_administrator:
+        raise PermissionDenied
+    if job.status != Job.Status.FAILED or not job.task_name:
+        return job
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.WAITING, error="", finished_at=None, started_at=None, heartbeat_at=None
+    )
+    job.refresh_from_db()
+    transaction.on_commit(lambda: _send(job))
+    return job
+
+
+class _Heartbeat:
+    """While a worker runs a job, a thread beside it stamps `heartbeat_at` every JOB_HEARTBEAT_SECONDS; when the
+    worker dies (kill -9, a lost machine) the stamps stop, which is how `task_watch_jobs` notices."""
+
+    def __init__(self, job_id):
+        self.job_id = job_id
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
+
+    def start(self):
+        if not celery_app.conf.task_always_eager:
+            self.thread.start()
+
+    def stop(self):
+        self.stopped.set()
+
+    def _run(self):
+        try:
+            while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
+                Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        except Exception:  # noqa: BLE001  (a missed heartbeat only makes the watchdog look sooner)
+            logger.warning("Heartbeat of job %s stopped", self.job_id)
+        finally:
+            close_old_connections()
+
+
+def jobs_watch() -> dict[str, int]:
+    """Running jobs whose heartbeat stopped lost their worker: re-queue each once, then fail it with a message
+    (the job page offers a retry)."""
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    counts = {"requeued": 0, "failed": 0}
+    lost = Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=stale)
+    for job in lost:
+        if job.requeues < 1 and job.task_name:
+            updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at__lt=stale).update(
+                status=Job.Status.WAITING, requeues=job.requeues + 1, heartbeat_at=None
+            )
+            if updated:
+                job.refresh_from_db()
+                logger.warning("Job %s (%s) lost its worker: queued again", job.pk, job.task_name)
+                _send(job)
+                counts["requeued"] += 1
+        else:
+            updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at__lt=stale).update(
+                status=Job.Status.FAILED, finished_at=timezone.now(), error=WORKER_LOST
+            )
+            if updated:
+                logger.warning("Job %s (%s) lost its worker again: failed", job.pk, job.task_name)
+                counts["failed"] += 1
+    return counts
 
 
 def job_store_result(*, job_id, content: bytes, file_name: str, url: str = "") -> None:

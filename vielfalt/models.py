@@ -102,8 +102,34 @@ class Organisation(models.Model):
     slug = models.SlugField(_("short name"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+
+    class Article(models.TextChoices):
+        # The grammatical article of the name, stored rather than guessed: "das Ministerium", "die Stadt
+        # Duisburg", "der Kreis Wesel"; none for names that take none ("MAIS NRW").
+        NONE = "", _("none")
+        DER = "der", "der"
+        DIE = "die", "die"
+        DAS = "das", "das"
+
     district = models.CharField(
         _("administrative district"), max_length=20, choices=District.choices, blank=True
+    )
+    article = models.CharField(
+        _("article"),
+        max_length=3,
+        choices=Article.choices,
+        blank=True,
+        default=Article.NONE,
+        db_default=Article.NONE,  # bulk loads (seed_scale's COPY) that do not name the column
+        help_text=_(
+            "German article of the name, used in documents: “Für das Ministerium …”, “Für die Stadt …”."
+        ),
+    )
+    address = models.TextField(
+        _("postal address"),
+        blank=True,
+        db_default="",
+        help_text=_("Street and town, one per line; printed in the letterhead of the documents it issues."),
     )
     require_second_factor = models.BooleanField(
         _("require a second factor"),
@@ -120,6 +146,19 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+    # German needs the article in the case the sentence asks for: "für" takes the accusative.
+    ACCUSATIVE = {"der": "den", "die": "die", "das": "das"}
+
+    @property
+    def name_accusative(self) -> str:
+        """The name with its article as object of "für": "das Ministerium …", "den Kreis Wesel"."""
+        article = self.ACCUSATIVE.get(self.article, "")
+        return f"{article} {self.name}" if article else self.name
+
+    @property
+    def name_nominative(self) -> str:
+        return f"{self.article} {self.name}" if self.article else self.name
 
 
 class Membership(models.Model):
@@ -380,6 +419,13 @@ class Job(models.Model):
     result_name = models.CharField(max_length=200, blank=True)
     result_url = models.CharField(max_length=300, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # What to send again: by the retry button of a failed job, or by the watchdog when a worker died.
+    task_name = models.CharField(max_length=200, blank=True)
+    task_kwargs = models.JSONField(default=dict, blank=True)
+    # Refreshed by the worker while it runs the job (vielfalt.jobs); a running job whose heartbeat stopped lost
+    # its worker. Re-queued once (`requeues`), then failed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    requeues = models.PositiveSmallIntegerField(default=0)
 
     objects = JobQuerySet.as_manager()
 

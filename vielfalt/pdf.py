@@ -15,9 +15,11 @@ import io
 import logging
 import mimetypes
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from weasyprint import HTML
@@ -68,6 +70,43 @@ class StaticOnlyURLFetcher(URLFetcher):
         return URLFetcherResponse(url, Path(path).read_bytes(), {"Content-Type": content_type})
 
 
+@dataclass(frozen=True)
+class Letterhead:
+    """The issuing body as the letterhead prints it."""
+
+    name: str
+    address_lines: tuple[str, ...] = ()
+    programme: str = "Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor"
+
+
+def letterhead_for(organisation=None) -> Letterhead:
+    """The letterhead of `organisation` (its record: name and postal address), or of the portal's operator
+    (the operator settings) when there is none or it has no address of its own but is the operator."""
+    operator = settings.PORTAL_OPERATOR
+    operator_lines = tuple(line.strip() for line in operator["address"].split(",") if line.strip())
+    if organisation is None:
+        return Letterhead(name=operator["name"], address_lines=operator_lines)
+    lines = tuple(line.strip() for line in organisation.address.splitlines() if line.strip())
+    if not lines and organisation.name == operator["name"]:
+        lines = operator_lines
+    return Letterhead(name=organisation.name, address_lines=lines)
+
+
+def house_context(context: dict) -> dict:
+    """What the house layout of `pdf/base.html` needs, unless the caller set it: the letterhead (default: the
+    operator's), the operator for the footer, the portal's address; `document_date` and `reference` are the
+    caller's."""
+    return {
+        "letterhead": letterhead_for(None),
+        "portal_operator": settings.PORTAL_OPERATOR,
+        "portal_url": settings.PORTAL_URL,
+        "portal_host": settings.PORTAL_URL.split("://", 1)[-1],
+        "document_date": None,
+        "reference": "",
+        **context,
+    }
+
+
 def render_pdf(
     template_name: str,
     context: dict,
@@ -80,7 +119,7 @@ def render_pdf(
     German, Turkish, Polish and Vietnamese come from the base layout ``pdf/base.html``). Tagged (structure
     for screen readers) unless `tagged` is False; `sealed=False` gives the PDF/A before the seal (the same
     content gives the same bytes then)."""
-    html = render_to_string(template_name, context)
+    html = render_to_string(template_name, house_context(context))
     return render_pdf_from_html(html, fetcher=fetcher, tagged=tagged, sealed=sealed)
 
 
@@ -135,7 +174,14 @@ div + div {{ break-before: page; }}
 
 
 def render_pdf_parts(
-    template_name: str, contexts: Iterable[dict], *, title: str, language: str, page_label: str, of_label: str
+    template_name: str,
+    contexts: Iterable[dict],
+    *,
+    title: str,
+    language: str,
+    page_label: str,
+    of_label: str,
+    tagged: bool = True,
 ) -> bytes:
     """Render a long document part by part and join the parts into one sealed, tagged PDF/A.
 
@@ -148,7 +194,9 @@ def render_pdf_parts(
     set in the same place and type as `pdf/base.html` sets them. The parts' outlines (headings) are carried
     over, and so are their structure trees: the elements of every part become children of one Document
     element, with the marked-content keys of later parts moved past those of earlier ones, so the joined file
-    is one tagged document. Its PDF/A metadata is the first part's."""
+    is one tagged document. Its PDF/A metadata is the first part's. qpdf holds every structure element in
+    memory while it joins; with `tagged=False` the parts are rendered and joined without structure (PDF/A-3b
+    needs none), for documents too long for that."""
     import tempfile
 
     import pikepdf
@@ -161,7 +209,10 @@ def render_pdf_parts(
         for number, context in enumerate(contexts):
             path = Path(directory) / f"part-{number:04d}.pdf"
             part = render_pdf(
-                template_name, {**context, "numbered_later": True, "continued": number > 0}, sealed=False
+                template_name,
+                {**context, "numbered_later": True, "continued": number > 0},
+                tagged=tagged,
+                sealed=False,
             )
             path.write_bytes(part)
             del part
@@ -246,7 +297,10 @@ def _stamp_artifact(output, page, overlay) -> None:
 
     form = output.copy_foreign(overlay.as_form_xobject())
     name = page.add_resource(form, pikepdf.Name.XObject, prefix="Num")
-    page.contents_add(pikepdf.Stream(output, b"/Artifact BMC q " + bytes(name) + b" Do Q EMC"), prepend=False)
+    # WeasyPrint's page content leaves its coordinate transformation in force: fence it in q … Q first.
+    page.contents_add(pikepdf.Stream(output, b"q\n"), prepend=True)
+    stamp = b"\nQ\n/Artifact BMC q " + bytes(name) + b" Do Q EMC\n"
+    page.contents_add(pikepdf.Stream(output, stamp), prepend=False)
 
 
 class _JoinedStructure:

@@ -5,6 +5,7 @@ eagerly in-process (the embedded default). With ``DJANGO_DEBUG=0`` it refuses to
 and allowed hosts. ``.env.example`` documents every variable.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -110,6 +111,13 @@ TEMPLATES = [
 # --- Database, cache, Celery -------------------------------------------------------------------------------
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Least privilege (vielfalt.dbroles): DATABASE_URL is the runtime role, which owns nothing; `manage.py migrate`
+# connects with MIGRATE_DATABASE_URL (the owner) when it is set, and then grants the runtime role its rights.
+MIGRATE_DATABASE_URL = env.str("MIGRATE_DATABASE_URL", default="")
+DATABASE_RUNTIME_ROLE = ""
+if MIGRATE_DATABASE_URL and sys.argv[1:2] == ["migrate"]:
+    DATABASE_RUNTIME_ROLE = DATABASES["default"].get("USER", "")
+    DATABASES["default"] = environ.Env.db_url_config(MIGRATE_DATABASE_URL)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -119,9 +127,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "vielfalt.cache.RedisCache", "LOCATION": REDIS_URL}}
+    # Short socket timeouts: an unreachable Redis costs a request at most about a second, after which
+    # vielfalt.cache skips it for CACHE_OUTAGE_SECONDS (pages get slower, never fail).
+    CACHES = {
+        "default": {
+            "BACKEND": "vielfalt.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
+                "socket_timeout": env.float("REDIS_TIMEOUT", default=1.0),
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHE_OUTAGE_SECONDS = env.int("CACHE_OUTAGE_SECONDS", default=10)
 
 # Hot list pages cache counts and rendered rows under versioned keys (vielfalt.caching); that needs a cache
 # shared by all processes, so only with Redis.
@@ -142,14 +162,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A late-acked task must not be handed to a second worker while the first still works on it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+# A late-acked task must not be handed to a second worker while the first still works on it. Short socket
+# timeouts, and a publish that gives up after one quick retry: with Redis unreachable, starting a job says so
+# within about two seconds instead of hanging the request (vielfalt.jobs marks the job "could not be queued").
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+    "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
+    "socket_timeout": env.float("REDIS_TIMEOUT", default=2.0),
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
 # The worker logs through Django's LOGGING (with its redacting filter), not through handlers of its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The queue the portal's tasks go to (one per deployment sharing a Redis; tests use their own).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Europe/Berlin"
+# A running job's worker stamps its heartbeat every JOB_HEARTBEAT_SECONDS; beat looks every JOB_WATCH_SECONDS for
+# running jobs whose heartbeat is older than JOB_STALE_SECONDS (their worker died): re-queued once, then failed.
+JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=30)
+JOB_STALE_SECONDS = env.float("JOB_STALE_SECONDS", default=120)
+JOB_WATCH_SECONDS = env.float("JOB_WATCH_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
+    "watch-jobs": {"task": "vielfalt.watch_jobs", "schedule": JOB_WATCH_SECONDS},
     "announce-expiring-agreements": {
         "task": "partnerships.announce_expiring_agreements",
         "schedule": crontab(hour=6, minute=30),

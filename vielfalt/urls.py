@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path("audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("jobs/<uuid:pk>/", views.JobDetailView.as_view(), name="job_detail"),
+    path("jobs/<uuid:pk>/retry/", views.JobRetryView.as_view(), name="job_retry"),
     path("jobs/<uuid:pk>/download/", views.JobDownloadView.as_view(), name="job_download"),
     path(
         "accessibility/",

@@ -21,6 +21,7 @@ from .audit import audit_record
 from .caching import VersionedFragment
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
+from .jobs import job_retry
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup
 from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
 from .seal import check_pdf
@@ -252,6 +253,15 @@ class JobDetailView(LoginRequiredMixin, DetailView):
         if self.request.headers.get("HX-Request"):
             return ["jobs/job_status.html"]
         return ["jobs/job_detail.html"]
+
+
+class JobRetryView(LoginRequiredMixin, View):
+    """The retry button of a failed job (one that could not be queued, or whose worker was lost)."""
+
+    def post(self, request, pk):
+        job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
+        job_retry(actor=request.user, job=job)
+        return redirect(job)
 
 
 class JobDownloadView(LoginRequiredMixin, View):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vielfalt.audit import audit_record, model_changes
+from vielfalt.jobs import send_after_commit
 from vielfalt.models import AuditEntry, Organisation, Role, User
 from vielfalt.permissions import may, organisation_ids, require
 from vielfalt.seats import Seats, fill_free_seats, seat_counts
@@ -526,9 +527,7 @@ def _mail_on_commit(registration_ids: list[int], event: str) -> None:
         return
     from .tasks import task_send_registration_mails
 
-    transaction.on_commit(
-        lambda: task_send_registration_mails.delay(registration_ids=list(registration_ids), event=event)
-    )
+    send_after_commit(task_send_registration_mails, registration_ids=list(registration_ids), event=event)
 
 
 # --- Questions to the network ---------------------------------------------------------------------------------
@@ -560,7 +559,7 @@ def answer_create(*, actor: User, question: Question, organisation: Organisation
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=answer, organisation=organisation)
     from .tasks import task_send_answer_mail
 
-    transaction.on_commit(lambda: task_send_answer_mail.delay(answer_id=answer.pk))
+    send_after_commit(task_send_answer_mail, answer_id=answer.pk)
     return answer
 
 

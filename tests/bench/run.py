@@ -23,6 +23,7 @@ BENCHMARK_MODULES = [
     "tests.bench.employees",
     "tests.bench.partnerships",
     "tests.bench.surveys",
+    "tests.bench.survey_launch",
     "tests.bench.programme",
     "tests.bench.network",
 ]
@@ -42,7 +43,8 @@ def main() -> int:
     from tests.bench.seed import seed
 
     seeded = seed()
-    ensure_scale_data()  # the programme at full scale (manage.py seed_scale), reused when complete
+    if not os.environ.get("BENCH_SKIP_SCALE"):  # e.g. BENCH_ONLY=survey_launch needs no scale data
+        ensure_scale_data()  # the programme at full scale (manage.py seed_scale), reused when complete
     rows: list[Row] = []
     only = os.environ.get("BENCH_ONLY", "")  # e.g. BENCH_ONLY=surveys,programme: just these modules
     for module_name in BENCHMARK_MODULES:

@@ -43,8 +43,9 @@ def free_port() -> int:
 class Gunicorn:
     """`with Gunicorn() as server:` starts it, waits for /healthz and always stops it again."""
 
-    def __init__(self, **env_overrides: str):
+    def __init__(self, *, workers: int = WORKERS, threads: int = THREADS, **env_overrides: str):
         self.env = {**SERVER_ENV, **env_overrides}
+        self.workers, self.threads = workers, threads
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -55,14 +56,14 @@ class Gunicorn:
             str(VENV_BIN / "gunicorn"),
             "vielfalt.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(WORKERS),
+            "--workers", str(self.workers),
             "--worker-class", "gthread",
-            "--threads", str(THREADS),
-            "--worker-connections", str(WORKER_CONNECTIONS),
+            "--threads", str(self.threads),
+            "--worker-connections", str(self.threads),
             "--log-level", "warning",
             "--error-logfile", "-",
         ]  # fmt: skip
-        say(f"starting gunicorn on {self.base_url} ({WORKERS} workers × {THREADS} threads)")
+        say(f"starting gunicorn on {self.base_url} ({self.workers} workers × {self.threads} threads)")
         self.process = subprocess.Popen(
             command,
             cwd=BASE_DIR,

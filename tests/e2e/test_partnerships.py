@@ -7,6 +7,7 @@ Buttons are found by their form's action or data attributes, not their (translat
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from partnerships.models import Agreement, AgreementDocument, ProgressReport
 from tests.conftest import axe_violations, browser_login
@@ -16,7 +17,10 @@ from vielfalt.models import Organisation
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
-MINIMAL_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def check(page, name: str) -> None:
@@ -74,7 +78,7 @@ def test_agreement_from_draft_to_signed_and_progress(celery_worker, live_server,
     assert not Agreement.objects.exists()
 
     page.fill("#id_valid_until", "2030-12-31")
-    page.fill("#id_signed_on", "2026-01-15")
+    page.fill("#id_signed_on", timezone.localdate().isoformat())  # between its creation and today
     page.locator("main form[method=post] button[type=submit]").first.click()
     page.wait_for_selector("#documents")
     agreement = Agreement.objects.get()
@@ -97,6 +101,12 @@ def test_agreement_from_draft_to_signed_and_progress(celery_worker, live_server,
     page.set_input_files("#id_file", str(scan))
     submit(page, "/signed-copy/")
     page.locator('button[data-transition="signed"]').click()
+    page.wait_for_load_state()
+    # Marking it signed asks for confirmation and a reason (kept in the audit log).
+    check(page, "transition-confirm")
+    page.fill("#id_reason", "Beide Seiten haben am selben Tag unterschrieben.")
+    page.check("#id_confirm")
+    page.locator('button[data-confirm-transition="signed"]').click()
     page.wait_for_load_state()
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.SIGNED

@@ -276,3 +276,25 @@ def test_results_and_the_code_page_fit_a_phone(live_server, page):
     assert respondent.locator("#id_code_error").is_visible()
     check(respondent, "15-code-page-error")
     respondent.context.close()
+
+
+def test_the_survey_in_easy_to_read_language_passes_axe(live_server, page):
+    from surveys.credentials import format_code
+    from surveys.services import invitation_issue
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=6, k=3, issue_tokens=False)
+    code = invitation_issue(actor=hr, invitation=campaign.invitations.first()).code
+    respondent = page.context.browser.new_context(bypass_csp=True, locale="de-DE").new_page()
+    respondent.goto(f"{live_server.url}/umfrage/")
+    respondent.get_by_role("link", name="Leichte Sprache").click()
+    respondent.locator("#id_code").fill(format_code(code).lower())
+    with respondent.expect_navigation():
+        respondent.locator("main form [type=submit]").click()
+    assert respondent.url == f"{live_server.url}/surveys/answer/"
+    assert respondent.locator(".easy-to-read").is_visible()
+    check(respondent, "16-answer-easy-to-read")
+    answer_with_keyboard(respondent, not_german=True, group_index=0)
+    assert respondent.locator("#thanks").is_visible()
+    check(respondent, "17-thanks-easy-to-read")
+    assert HeldAnswer.objects.filter(campaign=campaign).count() == 1

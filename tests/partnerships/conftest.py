@@ -11,8 +11,11 @@ from vielfalt.permissions import SYSTEM
 
 from .factories import AgreementFactory, CommitmentFactory, SignatoryFactory
 
-# The smallest file that passes the signed-copy check (a real scan is any PDF).
-MINIMAL_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+# The smallest file that passes the signed-copy check (a PDF with one page; a real scan is any PDF).
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 @pytest.fixture
@@ -59,6 +62,18 @@ def agreement(duisburg, ministry):
     SignatoryFactory(agreement=agreement, side=Side.STATE, name="Zülfiye Kaykin", function="Staatssekretärin")
     CommitmentFactory(agreement=agreement, field_of_action="Interkulturelle Sensibilisierung")
     CommitmentFactory(agreement=agreement, field_of_action="Anonymisierte Bewerbungsverfahren")
+    # Drawn up before it was signed (a date of signing lies between the creation and today).
+    backdate(agreement, datetime.date(2013, 1, 15))
+    return agreement
+
+
+def backdate(agreement, day: datetime.date):
+    """Let `agreement` have been created on `day` (historical agreements entered after the fact)."""
+    from django.utils import timezone
+
+    created = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
+    Agreement.objects.filter(pk=agreement.pk).update(created_at=created)
+    agreement.refresh_from_db()
     return agreement
 
 

@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from partnerships.models import Agreement
 from partnerships.services import agreements_export_zip
@@ -56,6 +57,13 @@ def test_command_exports_signed_agreements_with_a_matching_index(tmp_path, agree
     assert rows[1]["Datei"] == f"oberhausen-{without_scan.pk}-vereinbarung.pdf"
     assert AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).count() == 1
     assert not list(tmp_path.glob("*.part"))
+    # Every entry is dated like its document (ZIP's default would be 1980-01-01; ZIP counts in 2 seconds).
+    with zipfile.ZipFile(out) as archive:
+        dates = {entry.filename: entry.date_time for entry in archive.infolist()}
+    signed_copy = agreement.documents.get(kind="signed")
+    assert dates[duisburg_row["Datei"]][:5] == timezone.localtime(signed_copy.created_at).timetuple()[:5]
+    without_scan.refresh_from_db()
+    assert dates[rows[1]["Datei"]][:5] == timezone.localtime(without_scan.updated_at).timetuple()[:5]
 
 
 def test_export_writes_to_a_file_as_it_goes(tmp_path, agreement):

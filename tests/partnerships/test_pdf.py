@@ -98,3 +98,75 @@ def test_hostile_text_in_every_field_is_printed_and_fetches_nothing(
     assert "READ-FROM-DISK" not in text
     assert "FETCHED-FROM-NETWORK" not in text
     assert "root:" not in text
+
+
+def text_positions(pdf: bytes, label: str) -> list[tuple[int, float, float]]:
+    """(page index, y, x) of every text run that reads exactly `label`, in PDF points."""
+    import io
+
+    from pypdf import PdfReader
+
+    found = []
+    for index, page in enumerate(PdfReader(io.BytesIO(pdf)).pages):
+
+        def visit(text, cm, tm, font, size, index=index):
+            if text.strip() == label:
+                x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                found.append((index, round(y, 1), round(x, 1)))
+
+        page.extract_text(visitor_text=visit)
+    return found
+
+
+def test_house_layout_letterhead_reference_and_names_with_their_article(agreement, ministry, duisburg):
+    ministry.name = "Ministerium für Arbeit, Integration und Soziales des Landes Nordrhein-Westfalen"
+    ministry.article, ministry.address = "das", "Fürstenwall 25\n40219 Düsseldorf"
+    ministry.save()
+    duisburg.article = "die"
+    duisburg.save()
+    agreement.place = "Wanne-Eickel"
+    agreement.save()
+    pdf = agreement_pdf_bytes(agreement)
+    flat = compact(pdf_text(pdf))
+    assert compact("Fürstenwall 25 · 40219 Düsseldorf") in flat  # the issuing ministry's letterhead
+    assert agreement.reference in pdf_text(pdf)
+    assert compact("Für die Stadt Duisburg") in flat
+    assert compact("Für das Ministerium für Arbeit, Integration und Soziales") in flat
+    assert "Wanne-Eickel" not in pdf_text(pdf)  # no place pre-filled for anyone: each side writes its own
+
+
+def test_both_sides_sign_on_one_baseline_grid_each_with_own_place_and_date(agreement):
+    pdf = agreement_pdf_bytes(agreement)
+    places = text_positions(pdf, "Ort")
+    page = places[0][0]
+    dates = [
+        position for position in text_positions(pdf, "Datum") if position[0] == page
+    ]  # not the letterhead's
+    signatures = text_positions(pdf, "Unterschrift")
+    assert len(places) == len(dates) == len(signatures) == 3  # one per signatory
+    partner_row = sorted(places, key=lambda place: (place[0], -place[1]))[
+        :2
+    ]  # the first row: Sören Link beside Guntram Schneider
+    assert partner_row[0][:2] == partner_row[1][:2]  # same page, same baseline
+    assert partner_row[0][2] != partner_row[1][2]  # side by side
+    first_signatures = sorted(signatures, key=lambda place: (place[0], -place[1]))[:2]
+    assert first_signatures[0][:2] == first_signatures[1][:2]
+
+
+def test_a_long_agreement_gets_a_cover_page_with_contents(agreement):
+    import io
+
+    from pypdf import PdfReader
+
+    for number in range(6):
+        CommitmentFactory(agreement=agreement, field_of_action=f"Weitere Maßnahme {number}")
+    reader = PdfReader(io.BytesIO(agreement_pdf_bytes(agreement)))
+    cover = compact(reader.pages[0].extract_text())
+    assert "Inhalt" in cover
+    assert "WeitereMaßnahme5" in cover
+    signatures_page = next(
+        number for number, page in enumerate(reader.pages, start=1) if "Sören Link" in page.extract_text()
+    )
+    assert re.search(rf"Unterschriften\.*{signatures_page}", cover), cover  # the contents know the page
+    assert "Indikator" not in cover  # the text starts on the next page

@@ -7,13 +7,15 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.utils import translation
+from django.utils import timezone, translation
 
 from partnerships.models import Agreement, AgreementDocument, Commitment, Side, StatusChange
 from partnerships.services import (
     ALLOWED_TRANSITIONS,
     AgreementFrozen,
     agreement_create,
+    agreement_pdf_bytes,
+    agreement_render_pdf,
     agreement_sign,
     agreement_transition,
     agreement_update,
@@ -21,11 +23,13 @@ from partnerships.services import (
     document_store,
     progress_report_create,
     signed_copy_upload,
+    signing_date_problem,
+    transition_needs_reason,
 )
 from vielfalt.audit import audit_entries_for
 from vielfalt.models import AuditEntry
 
-from .conftest import MINIMAL_PDF, make_signed
+from .conftest import MINIMAL_PDF, backdate, make_signed
 from .factories import SignatoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,16 +57,22 @@ def test_every_transition_is_allowed_or_refused_as_specified(staff, agreement, f
     Agreement.objects.filter(pk=agreement.pk).update(status=from_status)
     agreement.refresh_from_db()
     if (from_status, to_status) in EXPECTED_ALLOWED:
-        agreement_transition(actor=staff, agreement=agreement, to_status=to_status)
+        # Steps back and the step to "signed" need a reason, which goes into the audit log.
+        reason = "Rückfrage des Partners" if transition_needs_reason(from_status, to_status) else ""
+        if reason:
+            with pytest.raises(ValidationError):
+                agreement_transition(actor=staff, agreement=agreement, to_status=to_status)
+        agreement_transition(actor=staff, agreement=agreement, to_status=to_status, reason=reason)
         agreement.refresh_from_db()
         assert agreement.status == to_status
         change = StatusChange.objects.get(agreement=agreement)
         assert (change.from_status, change.to_status, change.changed_by) == (from_status, to_status, staff)
         entry = audit_entries_for(agreement).first()
-        assert (entry.actor, entry.changes) == (staff, {"status": [from_status, to_status]})
+        expected = {"status": [from_status, to_status], **({"reason": reason} if reason else {})}
+        assert (entry.actor, entry.changes) == (staff, expected)
     else:
         with pytest.raises(ValidationError):
-            agreement_transition(actor=staff, agreement=agreement, to_status=to_status)
+            agreement_transition(actor=staff, agreement=agreement, to_status=to_status, reason="Versuch")
         agreement.refresh_from_db()
         assert agreement.status == from_status
         assert not StatusChange.objects.exists()
@@ -75,25 +85,24 @@ def test_unknown_status_is_refused(staff, agreement):
 
 def _ready(agreement):
     Agreement.objects.filter(pk=agreement.pk).update(status=Status.READY_FOR_SIGNATURE)
-    agreement.refresh_from_db()
-    return agreement
+    return backdate(agreement, datetime.date(2013, 1, 15))
 
 
 def test_signing_needs_signatories_on_both_sides_a_date_and_the_signed_copy(staff, duisburg, ministry):
     agreement = _ready(agreement_create(actor=staff, partner=duisburg, state_party=ministry))
     with pytest.raises(ValidationError) as refused:
-        agreement_sign(actor=staff, agreement=agreement)
+        agreement_sign(actor=staff, agreement=agreement, reason="Beide Seiten haben unterschrieben.")
     assert len(refused.value.messages) == 4
 
     SignatoryFactory(agreement=agreement, side=Side.PARTNER)
     SignatoryFactory(agreement=agreement, side=Side.STATE)
     Agreement.objects.filter(pk=agreement.pk).update(signed_on=datetime.date(2013, 3, 7))
     with pytest.raises(ValidationError) as refused:
-        agreement_sign(actor=staff, agreement=agreement)
+        agreement_sign(actor=staff, agreement=agreement, reason="Beide Seiten haben unterschrieben.")
     assert len(refused.value.messages) == 1  # the signed copy is still missing
 
     signed_copy_upload(actor=staff, agreement=agreement, upload=ContentFile(MINIMAL_PDF, name="scan.pdf"))
-    agreement_sign(actor=staff, agreement=agreement)
+    agreement_sign(actor=staff, agreement=agreement, reason="Beide Seiten haben unterschrieben.")
     agreement.refresh_from_db()
     assert agreement.status == Status.SIGNED
 
@@ -109,7 +118,7 @@ def test_signing_refused_with_partner_signatories_only(staff, duisburg, ministry
     _ready(agreement)
     signed_copy_upload(actor=staff, agreement=agreement, upload=ContentFile(MINIMAL_PDF, name="s.pdf"))
     with pytest.raises(ValidationError) as refused, translation.override("en"):
-        agreement_sign(actor=staff, agreement=agreement)
+        agreement_sign(actor=staff, agreement=agreement, reason="Beide Seiten haben unterschrieben.")
     assert refused.value.messages == ["At least one signatory for the state is needed."]
 
 
@@ -275,3 +284,80 @@ def test_progress_status_on_track_behind_done(agreement, hr_duisburg):
     assert commitment.progress(today) == Commitment.Progress.DONE
     commitment.target_value = Decimal(200)
     assert commitment.progress(datetime.date(2017, 4, 1)) == Commitment.Progress.BEHIND
+
+
+# --- Plausible signing ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signed_on", "message"),
+    [
+        (datetime.date(1901, 1, 1), "before the agreement was created"),
+        (datetime.date(2012, 12, 31), "before the agreement was created"),
+        ("tomorrow", "in the future"),
+    ],
+)
+def test_signing_with_a_date_outside_creation_and_today_is_refused(staff, agreement, signed_on, message):
+    if signed_on == "tomorrow":
+        signed_on = timezone.localdate() + datetime.timedelta(days=1)
+    signed_copy_upload(
+        actor=staff, agreement=_ready(agreement), upload=ContentFile(MINIMAL_PDF, name="scan.pdf")
+    )
+    Agreement.objects.filter(pk=agreement.pk).update(signed_on=signed_on)
+    agreement.refresh_from_db()
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        agreement_sign(actor=staff, agreement=agreement, reason="Unterschrieben")
+    assert any(message in text for text in refused.value.messages), refused.value.messages
+    agreement.refresh_from_db()
+    assert agreement.status == Status.READY_FOR_SIGNATURE
+
+
+def test_signing_on_the_day_of_creation_and_today_is_accepted(staff, agreement):
+    for day in (datetime.date(2013, 1, 15), timezone.localdate()):
+        assert signing_date_problem(agreement, day) is None
+
+
+def test_the_unsigned_generated_pdf_is_refused_as_signed_copy(staff, agreement):
+    _ready(agreement)
+    generated, _created = agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        signed_copy_upload(
+            actor=staff,
+            agreement=agreement,
+            upload=ContentFile(generated.file.read(), name="unterschrieben.pdf"),
+        )
+    assert "unsigned PDF the portal generated (version 1)" in refused.value.messages[0]
+    # A sealed PDF of the portal that is not stored as a version (e.g. rendered for another agreement) too.
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        signed_copy_upload(
+            actor=staff,
+            agreement=agreement,
+            upload=ContentFile(agreement_pdf_bytes(agreement), name="unterschrieben.pdf"),
+        )
+    assert "generated and sealed" in refused.value.messages[0]
+    assert not agreement.documents.filter(kind=AgreementDocument.Kind.SIGNED).exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"%PDF-1.4\n%%EOF\n",  # the magic bytes of a PDF, nothing inside
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n",  # a PDF without pages
+        b"PK\x03\x04 a zip file named .pdf",
+    ],
+)
+def test_a_signed_copy_must_be_a_pdf_with_pages(staff, agreement, content):
+    with pytest.raises(ValidationError) as refused:
+        signed_copy_upload(
+            actor=staff, agreement=_ready(agreement), upload=ContentFile(content, name="s.pdf")
+        )
+    assert refused.value.error_list[0].code == "not_pdf"
+
+
+def test_steps_back_need_a_reason_which_the_audit_log_keeps(staff, agreement):
+    Agreement.objects.filter(pk=agreement.pk).update(status=Status.IN_REVIEW)
+    with pytest.raises(ValidationError):
+        agreement_transition(actor=staff, agreement=agreement, to_status=Status.DRAFT, reason="   ")
+    agreement_transition(actor=staff, agreement=agreement, to_status=Status.DRAFT, reason="Text überarbeiten")
+    assert audit_entries_for(agreement).first().changes["reason"] == "Text überarbeiten"

@@ -276,6 +276,29 @@ def test_transition_buttons_change_status(client, staff, agreement):
     assert agreement.status == "in_review"
 
 
+def test_steps_back_and_to_signed_ask_for_confirmation_and_a_reason(client, staff, agreement):
+    from vielfalt.audit import audit_entries_for
+
+    Agreement.objects.filter(pk=agreement.pk).update(status="in_review")
+    client.force_login(staff)
+    url = reverse("partnerships:transition", args=[agreement.pk])
+    asked = client.post(url, {"to": "draft"})  # the button on the agreement page
+    assert asked.status_code == 200
+    assert 'name="reason"' in asked.text and 'name="confirm"' in asked.text
+    agreement.refresh_from_db()
+    assert agreement.status == "in_review"
+    unconfirmed = client.post(url, {"to": "draft", "reason": "Text überarbeiten"})
+    assert unconfirmed.status_code == 422
+    confirmed = client.post(url, {"to": "draft", "reason": "Text überarbeiten", "confirm": "on"})
+    assert confirmed.status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.status == "draft"
+    assert audit_entries_for(agreement).first().changes == {
+        "status": ["in_review", "draft"],
+        "reason": "Text überarbeiten",
+    }
+
+
 def test_amendment_is_shown_on_both(client, staff, signed_agreement):
     client.force_login(staff)
     response = client.post(reverse("partnerships:amend", args=[signed_agreement.pk]))
@@ -300,7 +323,7 @@ def test_upload_signed_copy_and_sign(client, staff, agreement):
     assert response.status_code == 302
     document = AgreementDocument.objects.get(agreement=agreement, kind="signed")
     assert document.file.read() == MINIMAL_PDF
-    agreement_sign(actor=staff, agreement=agreement)
+    agreement_sign(actor=staff, agreement=agreement, reason="Beide Seiten haben unterschrieben.")
 
 
 def test_renamed_non_pdf_is_refused(client, staff, agreement):

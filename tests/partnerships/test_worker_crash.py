@@ -126,3 +126,84 @@ def test_killing_the_worker_child_mid_render_leaves_exactly_one_version(
             worker.kill()
             worker.wait()
         log.close()
+
+
+@pytest.mark.allow_error_log
+@pytest.mark.django_db(transaction=True)
+def test_killing_the_whole_worker_mid_render_is_noticed_and_the_job_finishes(
+    postgres, redis_url, staff, duisburg, ministry, tmp_path
+):
+    """kill -9 of the worker's main process and its children: nothing redelivers the task before the broker's
+    visibility timeout (16 minutes). The job's heartbeat stops; beat's watchdog in the next worker notices and
+    queues it again, and the job ends ready with exactly one PDF (here in seconds: short intervals)."""
+    from tests.processes import CeleryWorker
+
+    agreement = AgreementFactory(partner=duisburg, state_party=ministry)
+    for number in range(250):
+        CommitmentFactory(
+            agreement=agreement,
+            field_of_action=f"Maßnahme {number}",
+            description="Beschäftigte mit Publikumskontakt werden interkulturell sensibilisiert. " * 12,
+        )
+    from vielfalt.celery import app
+
+    queue = f"test-killall-{uuid.uuid4().hex[:8]}"
+    intervals = {
+        "JOB_HEARTBEAT_SECONDS": "1",
+        "JOB_STALE_SECONDS": "6",
+        "JOB_WATCH_SECONDS": "2",
+        "CELERY_QUEUE": queue,  # where the watchdog queues the job again
+    }
+    app.conf.task_always_eager = False
+    app.conf.broker_url = redis_url
+    app.conf.task_default_queue = queue
+    first = CeleryWorker(queue=queue, extra_args=("--pool=prefork",), **intervals).start()
+    second = None
+    try:
+        first.wait_ready()
+        job = agreement_request_pdf(actor=staff, agreement=agreement)
+
+        def running():
+            job.refresh_from_db()
+            return job.status == Job.Status.RUNNING
+
+        _wait_for(running, 90, "the render to start")
+        time.sleep(0.5)
+        first.stop(signal.SIGKILL)  # the whole process group: main process and pool children
+        killed_before_storing = not AgreementDocument.objects.filter(agreement=agreement).exists()
+        job.refresh_from_db()
+        assert job.status == Job.Status.RUNNING  # nobody told the job
+
+        second = CeleryWorker(
+            queue=queue,
+            extra_args=(
+                "--pool=prefork",
+                "--beat",
+                "--scheduler",
+                "celery.beat:Scheduler",
+            ),  # no schedule file
+            **intervals,
+        ).start()
+        second.wait_ready()
+
+        def finished():
+            job.refresh_from_db()
+            return job.is_finished
+
+        started = time.monotonic()
+        try:
+            _wait_for(finished, 300, "the job to finish after the watchdog")
+        except AssertionError:
+            raise AssertionError(second.log()[-4000:]) from None
+        print(f"finished {time.monotonic() - started:.0f} s after the new worker was ready")
+        assert killed_before_storing
+        if job.status == Job.Status.READY:
+            assert AgreementDocument.objects.filter(agreement=agreement).count() == 1
+            assert job.requeues == 1
+        else:
+            assert job.error, second.log()[-3000:]
+    finally:
+        app.conf.task_default_queue = "celery"
+        first.stop()
+        if second is not None:
+            second.stop()

@@ -63,6 +63,17 @@ def test_a_report_in_parts_has_every_partner_once_and_numbers_across_the_parts(m
         ]
         assert partner_entries == [partner.name for partner in seven_partners]
     document.close()
+    # The numbers stand at the foot of the page, where pdf/base.html puts them in documents of one piece.
+    reader = PdfReader(io.BytesIO(content))
+    for page in reader.pages:
+        heights = []
+
+        def visit(text, cm, tm, font, size, heights=heights):
+            if text.startswith("Page "):
+                heights.append(tm[4] * cm[1] + tm[5] * cm[3] + cm[5])
+
+        page.extract_text(visitor_text=visit)
+        assert heights and all(height < 80 for height in heights), heights  # in points from the bottom
     # Joined from three parts, and still one sealed, tagged PDF/A.
     assert_archival(content, title="Annual programme report 2014", language="en")
 
@@ -77,3 +88,22 @@ def test_parts_do_not_change_what_the_report_says(monkeypatch, seven_partners):
         return re.sub(r"Seite \d+ von \d+", "", text)
 
     assert without_page_numbers(whole).split() == without_page_numbers(parted).split()
+
+
+def test_a_report_too_long_to_join_with_its_structure_is_still_a_sealed_pdfa(monkeypatch, seven_partners):
+    """Beyond REPORT_TAGGED_MAX_PARTNERS the parts are joined without structure trees (memory), nothing else
+    changes: PDF/A-3b, title and language, the portal's seal."""
+    from vielfalt.seal import check_pdf
+
+    monkeypatch.setattr(programme_module, "REPORT_PARTNERS_PER_PART", 3)
+    monkeypatch.setattr(programme_module, "REPORT_TAGGED_MAX_PARTNERS", 5)
+    with translation.override("en"):
+        content = programme_report_pdf(year=2014)
+    document = pikepdf.open(io.BytesIO(content))
+    with document.open_metadata() as xmp:
+        assert (xmp.get("pdfaid:part"), xmp.get("pdfaid:conformance")) == ("3", "B")
+        assert xmp.get("pdfuaid:part") is None  # not claimed without tags
+    assert "/StructTreeRoot" not in document.Root
+    assert str(document.Root.Lang) == "en"
+    assert check_pdf(content).state == "valid"
+    assert len(page_texts(content)) == len(document.pages)

@@ -4,11 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from tests.factories import EmployeeFactory, OrganisationFactory, hr_user, ministry_user
+from tests.helpers import assert_archival
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import CourseDateFactory, CourseFactory, CourseParticipantFactory
 from trainings.models import Certificate, Course, CourseDate, Enrolment
@@ -261,6 +263,10 @@ def test_attendance_certificates_and_verify(
     assert job.status == "ready", job.error
     with zipfile.ZipFile(job.result_file.open("rb")) as archive:
         assert len(archive.namelist()) == 2
+        # Entries carry the certificates' real dates (not 1980 or a fixed date).
+        dates = {entry.date_time[:5] for entry in archive.infolist()}
+        issued = Certificate.objects.filter(enrolment__in=seated[:2]).values_list("issued_at", flat=True)
+        assert dates == {timezone.localtime(when).timetuple()[:5] for when in issued}
 
     certificate = Certificate.objects.get(enrolment=seated[0])
     client.force_login(hr_duisburg)
@@ -274,6 +280,14 @@ def test_attendance_certificates_and_verify(
     assert "Interkulturelle Sensibilisierung" in text
     assert timezone.localtime(course_date.starts_at).strftime("%d.%m.%Y") in text
     assert certificate.code in text
+    # The full address to check it (also as QR code), not just a path.
+    assert f"{settings.PORTAL_URL}/trainings/verify/{certificate.code}/" in text.replace(" ", "")
+    assert_archival(
+        b"".join(
+            client.get(reverse("trainings:certificate_download", args=[certificate.pk])).streaming_content
+        ),
+        title="Teilnahmebescheinigung",
+    )
     # another organisation's HR cannot download it
     client.force_login(hr_user(OrganisationFactory()))
     assert client.get(reverse("trainings:certificate_download", args=[certificate.pk])).status_code == 404
@@ -348,7 +362,50 @@ def test_report_query_count(client, duisburg, hr_duisburg, course, django_assert
 
 
 def test_verify_page_is_public_and_unknown_codes_reveal_nothing(client):
-    assert client.get("/trainings/verify/XXXX/").status_code == 404
+    response = client.get("/trainings/verify/XXXX/")
+    assert response.status_code == 404
+    assert "Bescheinigung nicht bekannt" in response.content.decode()
+    assert 'name="code"' in response.content.decode()  # with the form to type it again
+
+
+def test_verify_form_takes_a_code_as_typed_from_paper(client):
+    form = client.get(reverse("trainings:verify_form"))
+    assert form.status_code == 200
+    assert 'name="code"' in form.content.decode()
+    typed = client.get(reverse("trainings:verify_form"), {"code": " abcd efgh-jkLm "})
+    assert typed.status_code == 302
+    assert typed["Location"] == reverse("trainings:verify", args=["ABCD-EFGH-JKLM"])
+    unknown = client.get(typed["Location"])
+    assert unknown.status_code == 404
+    assert "Das Portal kennt keine Bescheinigung mit diesem Prüfcode" in unknown.content.decode()
+    wrong = client.get(reverse("trainings:verify_form"), {"code": "123"})
+    assert wrong.status_code == 200
+    assert "Ein Prüfcode hat 12 Buchstaben und Ziffern" in wrong.content.decode()
+
+
+def test_verify_page_shows_the_seal_state_of_the_stored_certificate(
+    client, course_date, duisburg, hr_duisburg
+):
+    from trainings.services import certificate_issue
+    from trainings.tasks import certificate_store_file
+    from vielfalt.permissions import SYSTEM
+
+    (enrolment,) = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
+    ).seated
+    enrolment.attendance = "attended"
+    enrolment.save(update_fields=["attendance"])
+    certificate = certificate_issue(enrolment=enrolment, actor=SYSTEM)
+    certificate_store_file(certificate)
+    page = client.get(reverse("trainings:verify", args=[certificate.code])).content.decode()
+    assert 'data-state="valid"' in page
+    # Someone changes the stored file: the page says so.
+    content = bytearray(certificate.file.read())
+    content[len(content) // 2] ^= 1
+    certificate.file.storage.delete(certificate.file.name)
+    certificate.file.storage.save(certificate.file.name, ContentFile(bytes(content)))
+    page = client.get(reverse("trainings:verify", args=[certificate.code])).content.decode()
+    assert 'data-state="changed"' in page
 
 
 def test_organiser_creates_and_edits_a_course(client, organiser, oberhausen, duisburg, hr_duisburg):

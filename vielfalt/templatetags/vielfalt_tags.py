@@ -18,6 +18,16 @@ def pdf_static(path: str) -> str:
     return STATIC_SCHEME + path.lstrip("/")
 
 
+@register.simple_tag
+def qr_svg(data: str, label: str, module_mm: float = 0.8) -> str:
+    """`data` as a QR code, inline SVG for the PDF renderer (which fetches no data: URLs), `label` its text
+    alternative."""
+    import segno
+
+    svg = segno.make(data, error="m").svg_inline(scale=module_mm, unit="mm", title=label, svgclass="qr-code")
+    return mark_safe(svg.replace("<svg ", f'<svg role="img" aria-label="{conditional_escape(label)}" ', 1))  # noqa: S308
+
+
 @register.simple_tag(takes_context=True)
 def query_transform(context, **kwargs) -> str:
     """The current query string with some parameters replaced (for pagination and sorting links)."""

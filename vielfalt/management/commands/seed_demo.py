@@ -28,6 +28,8 @@ ORGANISATIONS = [
         "Ministerium für Arbeit, Integration und Soziales des Landes Nordrhein-Westfalen",
         Organisation.Kind.STATE_MINISTRY,
         Organisation.District.DUESSELDORF,
+        "das",
+        "Fürstenwall 25\n40219 Düsseldorf",
         ["Abteilung Integration", "Referat Interkulturelle Öffnung", "Personalreferat"],
     ),
     (
@@ -35,6 +37,8 @@ ORGANISATIONS = [
         "Stadt Duisburg",
         Organisation.Kind.CITY,
         Organisation.District.DUESSELDORF,
+        "die",
+        "Burgplatz 19\n47051 Duisburg",
         [
             "Amt für Personal und Organisation",
             "Ausländerbehörde",
@@ -50,6 +54,8 @@ ORGANISATIONS = [
         "Stadt Oberhausen",
         Organisation.Kind.CITY,
         Organisation.District.DUESSELDORF,
+        "die",
+        "Schwartzstraße 72\n46045 Oberhausen",
         ["Fachbereich Personal", "Bürgerbüro", "Kommunales Integrationszentrum", "Sozialamt", "Stadtkasse"],
     ),
 ]
@@ -86,9 +92,16 @@ class Command(BaseCommand):
             raise CommandError("Refusing to create demo users with DEBUG off; add --force if you mean it.")
         self._demo_seal()
         organisations = {}
-        for slug, name, kind, district, units in ORGANISATIONS:
+        for slug, name, kind, district, article, address, units in ORGANISATIONS:
             org, _ = Organisation.objects.update_or_create(
-                slug=slug, defaults={"name": name, "kind": kind, "district": district}
+                slug=slug,
+                defaults={
+                    "name": name,
+                    "kind": kind,
+                    "district": district,
+                    "article": article,
+                    "address": address,
+                },
             )
             organisations[slug] = org
             for unit in units:

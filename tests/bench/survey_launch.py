@@ -1,0 +1,273 @@
+"""Launch morning (issue 13): 20,000 employees answer one campaign through the real HTTP pages (the link, the
+questionnaire, the POST) of a gunicorn with production settings, 32 at a time, from a bounded script; then the
+same number in-process, to compare the 100th submission with the 20,000th.
+
+Run alone, without the programme's scale data: `BENCH_ONLY=survey_launch BENCH_SKIP_SCALE=1 make bench`."""
+
+import http.client
+import re
+import secrets
+import statistics
+import threading
+import time
+import urllib.parse
+from datetime import date
+
+from django.db import connection
+
+from surveys.credentials import new_code, token_hash
+from surveys.models import Campaign, HeldAnswer, Invitation, Response
+from surveys.services import Answers, credential_for_token, held_release, response_submit
+from vielfalt.permissions import SYSTEM
+
+from .common import Row, say
+from .seed import Seeded
+from .server import Gunicorn
+
+ANSWERS = 20_000
+CONCURRENCY = 32
+# 2 cores: two workers with 16 threads each take all 32 connections (keep-alive) at once.
+WORKERS, THREADS = 2, 16
+P95_TARGET_MS = 100
+RATE_TARGET = 200
+GROWTH_TARGET = 1.5
+TITLE = "Benchmark: Befragung am Starttag"
+FORM_KEY = re.compile(rb'name="form_key" value="([^"]+)"')
+FORM = {
+    "own_citizenship": "german",
+    "birth_country": "germany",
+    "immigration_year": "",
+    "mother_citizenship": "german",
+    "mother_immigrated": "no",
+    "father_citizenship": "not_german",
+    "father_immigrated": "no",
+    "target_group": "public_facing",
+    "org_unit": "na",
+    "languages": "de",
+}
+
+
+def _campaign(seeded: Seeded, title: str, count: int) -> tuple[Campaign, list[str]]:
+    """An open campaign of bench-stadt with `count` pooled invitations (no employee needed), whose tokens are
+    kept by the benchmark (the portal only ever stores their hashes)."""
+    old = Campaign.objects.filter(organisation=seeded.big, title=title)
+    Response.objects.filter(campaign__in=old).delete()
+    Invitation.objects.filter(campaign__in=old)._raw_delete(using="default")
+    old.delete()
+    campaign = Campaign.objects.create(
+        organisation=seeded.big,
+        title=title,
+        opens_on=date(2025, 1, 1),
+        closes_on=date(2099, 12, 31),
+        purpose="Benchmark",
+        legal_basis="Benchmark",
+        dpo_contact="datenschutz@example.org",
+        status=Campaign.Status.OPEN,
+        offered_unit_ids=[],
+    )
+    tokens = [secrets.token_urlsafe(32) for _ in range(count)]
+    Invitation.objects.bulk_create(
+        [
+            Invitation(
+                campaign=campaign,
+                org_unit=seeded.units[n % len(seeded.units)],
+                token_hash=token_hash(token),
+                code_hash=new_code()[1],
+            )
+            for n, token in enumerate(tokens)
+        ],
+        batch_size=5000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE surveys_invitation")
+    return campaign, tokens
+
+
+def _remove(campaign: Campaign) -> None:
+    Response.objects.filter(campaign=campaign)._raw_delete(using="default")
+    Invitation.objects.filter(campaign=campaign)._raw_delete(using="default")
+    campaign.delete()
+
+
+class Respondents:
+    """32 threads, each with one keep-alive connection, taking the next token until none is left."""
+
+    def __init__(self, server: Gunicorn, tokens: list[str]):
+        self.host, self.port = "127.0.0.1", server.port
+        self.tokens = tokens
+        self.next = 0
+        self.lock = threading.Lock()
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.accepted = 0
+
+    def _take(self) -> str | None:
+        with self.lock:
+            if self.next >= len(self.tokens):
+                return None
+            self.next += 1
+            return self.tokens[self.next - 1]
+
+    def _request(self, connection, method, path, *, cookie="", body=None):
+        headers = {"Host": f"{self.host}:{self.port}"}
+        if cookie:
+            headers["Cookie"] = cookie
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response, response.read()
+
+    def _answer(self, connection, token: str) -> None:
+        response, _ = self._request(connection, "GET", f"/surveys/t/{token}/")
+        cookie = "; ".join(
+            value.split(";", 1)[0] for key, value in response.getheaders() if key.lower() == "set-cookie"
+        )
+        if response.status != 302 or "sessionid" not in cookie:
+            raise RuntimeError(f"link: {response.status}")
+        response, body = self._request(connection, "GET", "/surveys/answer/", cookie=cookie)
+        match = FORM_KEY.search(body)
+        if response.status != 200 or match is None:
+            raise RuntimeError(f"page: {response.status}")
+        form = urllib.parse.urlencode({**FORM, "form_key": match.group(1).decode()})
+        response, _ = self._request(connection, "POST", "/surveys/answer/", cookie=cookie, body=form)
+        if response.status != 302:
+            raise RuntimeError(f"post: {response.status}")
+
+    def _run(self) -> None:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        while (token := self._take()) is not None:
+            started = time.perf_counter()
+            try:
+                self._answer(connection, token)
+            except Exception as error:  # noqa: BLE001  (counted and reported)
+                with self.lock:
+                    self.errors.append(f"{type(error).__name__}: {error}")
+                connection.close()
+                connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+                continue
+            with self.lock:
+                self.latencies.append(time.perf_counter() - started)
+                self.accepted += 1
+        connection.close()
+
+    def run(self) -> float:
+        threads = [threading.Thread(target=self._run) for _ in range(CONCURRENCY)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return time.perf_counter() - started
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _answers() -> Answers:
+    return Answers(
+        own_citizenship="german",
+        birth_country="germany",
+        immigration_year=None,
+        mother_citizenship="german",
+        father_citizenship="not_german",
+        mother_immigrated="no",
+        father_immigrated="no",
+        target_group="public_facing",
+        org_unit=None,
+        org_unit_other=False,
+        languages=("de",),
+    )
+
+
+def bench_launch_http(seeded: Seeded) -> list[Row]:
+    campaign, tokens = _campaign(seeded, TITLE, ANSWERS)
+    with Gunicorn(workers=WORKERS, threads=THREADS) as server:
+        for _ in range(8):  # every worker imports and connects before the clock starts
+            server.get("/surveys/answer/")
+        respondents = Respondents(server, tokens)
+        say(f"launch morning: {ANSWERS:,} answers through HTTP at concurrency {CONCURRENCY}")
+        seconds = respondents.run()
+        # Replays: 200 used links submitted again must change nothing.
+        replay = Respondents(server, tokens[:200])
+        replay.run()
+        log = server.log_text()
+    held = HeldAnswer.objects.filter(campaign=campaign).count()
+    used = Invitation.objects.filter(campaign=campaign, used=True).count()
+    started = time.perf_counter()
+    released = held_release(actor=SYSTEM, campaign=campaign)
+    release_seconds = time.perf_counter() - started
+    responses = Response.objects.filter(campaign=campaign).count()
+    errors = len(respondents.errors)
+    p50 = _percentile(respondents.latencies, 0.5) * 1000 if respondents.latencies else float("nan")
+    p95 = _percentile(respondents.latencies, 0.95) * 1000 if respondents.latencies else float("nan")
+    rate = respondents.accepted / seconds
+    say(
+        f"launch morning: {respondents.accepted:,} in {seconds:.1f} s = {rate:.1f}/s, p50 {p50:.0f} ms, "
+        f"p95 {p95:.0f} ms, {errors} errors {respondents.errors[:3]}; held {held:,}, used {used:,}, "
+        f"released {released:,} in {release_seconds:.1f} s, responses {responses:,}"
+    )
+    if "Traceback" in log or "Error" in log:
+        say(f"gunicorn log:\n{log}")
+    _remove(campaign)
+    return [
+        Row(
+            figure=f"Launch morning: {ANSWERS:,} answers through the real pages (link, questionnaire, POST), "
+            f"gunicorn {WORKERS}×{THREADS} threads, {CONCURRENCY} respondents at once: p95 of a whole answer",
+            value=f"{p95:.0f} ms (p50 {p50:.0f} ms)",
+            target=f"≤ {P95_TARGET_MS} ms",
+            passed=p95 <= P95_TARGET_MS,
+        ),
+        Row(
+            figure="Launch morning: submissions per second",
+            value=f"{rate:.1f}/s ({respondents.accepted:,} in {seconds:.0f} s)",
+            target=f"≥ {RATE_TARGET}/s",
+            passed=rate >= RATE_TARGET,
+        ),
+        Row(
+            figure="Launch morning: errors (any status but the expected, or a broken connection)",
+            value=str(errors + len(replay.errors)),
+            target="0",
+            passed=errors + len(replay.errors) == 0,
+        ),
+        Row(
+            figure="Launch morning: none lost, none twice (200 used links replayed): invitations used, "
+            "answers moved by one release",
+            value=f"{used:,} used, {responses:,} responses (release of {released:,} in {release_seconds:.1f} s)",
+            target=f"{ANSWERS:,} and {ANSWERS:,}",
+            passed=used == responses == ANSWERS,
+        ),
+    ]
+
+
+def bench_launch_in_process(seeded: Seeded) -> list[Row]:
+    """The cost of one submission at the 100th and at the 20,000th answer (median of 50 around each)."""
+    campaign, tokens = _campaign(seeded, TITLE + " (in-process)", ANSWERS)
+    answers = _answers()
+    times = []
+    for token in tokens:
+        credential = credential_for_token(token)
+        started = time.perf_counter()
+        response_submit(credential=credential, answers=answers)
+        times.append(time.perf_counter() - started)
+    early = statistics.median(times[75:125])
+    late = statistics.median(times[-50:])
+    say(f"in-process: 100th {early * 1000:.2f} ms, 20,000th {late * 1000:.2f} ms")
+    held_release(actor=SYSTEM, campaign=campaign)
+    _remove(campaign)
+    return [
+        Row(
+            figure=f"Submission in-process (response_submit), the {ANSWERS:,}th answer against the 100th of one "
+            "campaign (median of 50 around each)",
+            value=f"{late * 1000:.2f} ms",
+            baseline=f"{early * 1000:.2f} ms (the 100th)",
+            ratio=f"{late / early:.2f} ×",
+            target=f"≤ {GROWTH_TARGET} ×",
+            passed=late / early <= GROWTH_TARGET,
+        )
+    ]
+
+
+BENCHMARKS = [bench_launch_in_process, bench_launch_http]

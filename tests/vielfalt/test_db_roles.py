@@ -1,0 +1,96 @@
+"""Least privilege in PostgreSQL: `migrate` as the owner grants the runtime role its rights; connected as that
+role, the portal's data can be read and written, the audit log only appended to, and TRUNCATE, DISABLE
+TRIGGER and session_replication_role are refused."""
+
+import os
+import subprocess
+import sys
+import uuid
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.conftest import need
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def runtime_role():
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    role = f"vielfalt_rt_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE ROLE "{role}" LOGIN')
+    yield role
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP OWNED BY "{role}"')
+        cursor.execute(f'DROP ROLE "{role}"')
+
+
+def _url(user: str) -> str:
+    db = connection.settings_dict
+    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def refused(conn, statement: str) -> bool:
+    try:
+        with conn.transaction():
+            conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege:
+        return True
+    except psycopg.errors.RaiseException:  # a trigger of the audit log said no
+        return True
+    return False
+
+
+def test_migrate_as_owner_grants_the_runtime_role_least_privilege(runtime_role):
+    env = {
+        **os.environ,
+        "DATABASE_URL": _url(runtime_role),
+        "MIGRATE_DATABASE_URL": _url(connection.settings_dict["USER"]),
+        "DJANGO_DEBUG": "1",
+    }
+    env.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+
+    with psycopg.connect(_url(runtime_role), autocommit=True) as conn:
+        owned = conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        ).fetchone()[0]
+        assert owned == 0
+        # The portal's work: read and write its tables.
+        conn.execute("SELECT count(*) FROM vielfalt_employee").fetchone()
+        org = conn.execute(
+            "INSERT INTO vielfalt_organisation (slug, name, kind, district, require_second_factor) "
+            "VALUES ('rt-test', 'Stadt Test', 'city', '', false) RETURNING id"
+        ).fetchone()[0]
+        conn.execute("UPDATE vielfalt_organisation SET name = 'Stadt Test 2' WHERE id = %s", [org])
+        conn.execute(
+            "INSERT INTO vielfalt_auditentry (at, actor_name, action, object_id, object_repr, changes, organisation_id) "
+            "VALUES (now(), 'rt', 'create', '1', 'x', '{}', %s)",
+            [org],
+        )
+        # Not the audit log's history, and nothing only an owner or superuser may do.
+        assert refused(conn, "UPDATE vielfalt_auditentry SET action = 'delete'")
+        assert refused(conn, "DELETE FROM vielfalt_auditentry")
+        assert refused(conn, "TRUNCATE vielfalt_auditentry")
+        assert refused(conn, "ALTER TABLE vielfalt_auditentry DISABLE TRIGGER ALL")
+        assert refused(conn, "SET session_replication_role = replica")
+        assert refused(conn, "TRUNCATE partnerships_agreementdocument")
+        assert refused(conn, "ALTER TABLE partnerships_agreement DISABLE TRIGGER ALL")
+        assert refused(conn, "DROP TABLE vielfalt_employee")
+        assert refused(conn, "CREATE TABLE public.intruder (id int)")
+        assert (
+            conn.execute("SELECT count(*) FROM vielfalt_auditentry WHERE actor_name = 'rt'").fetchone()[0]
+            == 1
+        )

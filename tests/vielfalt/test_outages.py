@@ -1,0 +1,198 @@
+"""Redis failing makes the portal slower, never broken: pages, writes and logins go on without it, and a job that
+cannot be queued says so and can be retried. The Redis here is a redis-server of the test's own (the shared
+one is never stopped)."""
+
+import http.client
+import shutil
+import subprocess
+import time
+from importlib import import_module
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.db import connection
+from django.test import override_settings
+from django.urls import reverse
+
+from tests.conftest import need
+from tests.factories import PASSWORD, OrganisationFactory, OrgUnitFactory, hr_user
+from tests.processes import SECRET_KEY, Gunicorn, free_port
+from vielfalt.jobs import NOT_QUEUED
+from vielfalt.models import Employee, Job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class RedisServer:
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        binary = shutil.which("redis-server")
+        need(bool(binary), "redis-server")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        import redis
+
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        for _ in range(50):
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def own_redis():
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def _session(user) -> str:
+    with override_settings(SECRET_KEY=SECRET_KEY):
+        session = import_module("django.contrib.sessions.backends.db").SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "vielfalt.auth.PortalBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        return session.session_key
+
+
+class Browser:
+    """Just enough of a browser over http.client: cookies, CSRF, HTTPS as seen behind a TLS proxy."""
+
+    def __init__(self, server, cookies=None):
+        self.server, self.cookies = server, dict(cookies or {})
+
+    def request(self, method, path, form=None):
+        headers = {
+            "X-Forwarded-Proto": "https",
+            "Host": f"127.0.0.1:{self.server.port}",
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+        }
+        body = None
+        if form is not None:
+            body = urlencode({**form, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")})
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = f"https://127.0.0.1:{self.server.port}"
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        started = time.monotonic()
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode(errors="replace")
+        seconds = time.monotonic() - started
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        conn.close()
+        return response.status, text, seconds
+
+
+def test_with_redis_stopped_pages_writes_and_logins_go_on(own_redis):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    city = OrganisationFactory(slug="duisburg")
+    unit = OrgUnitFactory(organisation=city, name="Bürgerservice")
+    anna = hr_user(city, username="anna")
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        anna.set_password(
+            PASSWORD
+        )  # as production hashes it (the tests' fast hasher is not configured there)
+        anna.save()
+    with Gunicorn(DJANGO_BEHIND_TLS_PROXY="1", REDIS_URL=own_redis.url) as server:
+        browser = Browser(server, {"sessionid": _session(anna)})
+        for path in ("/", "/employees/", "/partnerships/"):
+            assert browser.request("GET", path)[0] == 200, path
+
+        own_redis.stop()
+
+        for path in ("/", "/employees/", "/partnerships/", "/employees/new/"):
+            status, text, seconds = browser.request("GET", path)
+            assert status == 200, (path, text[:300])
+            assert seconds < 5, (path, seconds)
+        status, text, seconds = browser.request(
+            "POST",
+            "/employees/new/",
+            {
+                "organisation": city.pk,
+                "personnel_number": "DU-4711",
+                "last_name": "Öztürk",
+                "first_name": "Ayşe",
+                "email": "ayse@duisburg.example",
+                "org_unit": unit.pk,
+                "target_group": "public_facing",
+                "is_active": "on",
+            },
+        )
+        assert status == 302, text[:1000]
+        assert seconds < 5
+        assert Employee.objects.filter(personnel_number="DU-4711", organisation=city).exists()
+
+        # Logging in works without Redis: no bare 500.
+        stranger = Browser(server)
+        assert stranger.request("GET", "/accounts/login/")[0] == 200
+        status, _, seconds = stranger.request(
+            "POST", "/accounts/login/", {"username": "anna", "password": PASSWORD}
+        )
+        assert status == 302 and seconds < 5
+        assert stranger.request("GET", "/")[0] == 200
+        log = server.log()
+    assert " 500 " not in log
+    assert "Redis unreachable" in log
+
+
+def _reconnect(app, url: str) -> None:
+    """Point the test process's Celery app at another broker: its connection and producer pools are dropped."""
+    app.close()
+    app.amqp._producer_pool = None
+    app.conf.broker_url = url
+
+
+def test_a_job_that_cannot_be_queued_says_so_and_can_be_retried(client, own_redis, settings):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    import partnerships.tasks  # noqa: F401  (imports WeasyPrint: seconds, once per process, not what is timed)
+    from partnerships.models import Agreement
+    from tests.factories import ministry_user
+    from tests.partnerships.factories import AgreementFactory
+    from vielfalt.celery import app
+
+    staff = ministry_user(username="miriam")
+    agreement = AgreementFactory()
+    client.force_login(staff)
+    own_redis.stop()  # the broker is gone
+    _reconnect(app, own_redis.url)
+    app.conf.task_always_eager = False
+    try:
+        started = time.monotonic()
+        response = client.post(reverse("partnerships:render_pdf", args=[agreement.pk]))
+        seconds = time.monotonic() - started
+        assert response.status_code == 302
+        assert seconds < 5
+        job = Job.objects.get(kind__contains="agreement")
+        assert job.status == Job.Status.FAILED
+        assert job.error == NOT_QUEUED
+        page = client.get(job.get_absolute_url())
+        assert "konnte nicht eingereiht werden" in page.text
+        assert "Erneut versuchen" in page.text
+    finally:
+        _reconnect(app, settings.CELERY_BROKER_URL)
+        app.conf.task_always_eager = True
+    # Once the service is back (here: tasks run in-process), the retry button finishes the job.
+    client.post(reverse("job_retry", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == Job.Status.READY, job.error
+    assert Agreement.objects.get(pk=agreement.pk).documents.count() == 1
