@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, OrgUnit
+from vielfalt.validation import ModelForm
 
 from .models import Agreement, AnonymisedProcedure, Commitment, ProgressReport, Signatory
 from .services import (
@@ -18,7 +19,7 @@ from .services import (
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class AgreementForm(forms.ModelForm):
+class AgreementForm(ModelForm):
     class Meta:
         model = Agreement
         fields = AGREEMENT_FIELDS
@@ -60,7 +61,7 @@ class AgreementForm(forms.ModelForm):
         return cleaned
 
 
-class SignatoryForm(forms.ModelForm):
+class SignatoryForm(ModelForm):
     class Meta:
         model = Signatory
         fields = SIGNATORY_FIELDS
@@ -70,7 +71,7 @@ class SignatoryForm(forms.ModelForm):
         self.fields["order"].required = False
 
 
-class CommitmentForm(forms.ModelForm):
+class CommitmentForm(ModelForm):
     class Meta:
         model = Commitment
         fields = COMMITMENT_FIELDS
@@ -115,7 +116,7 @@ def formset_rows(formset) -> list[dict]:
     return rows
 
 
-class ProgressReportForm(forms.ModelForm):
+class ProgressReportForm(ModelForm):
     class Meta:
         model = ProgressReport
         fields = ["reported_on", "value_reached", "text"]
@@ -157,7 +158,7 @@ class SignedCopyForm(forms.Form):
         return upload
 
 
-class ProcedureForm(forms.ModelForm):
+class ProcedureForm(ModelForm):
     class Meta:
         model = AnonymisedProcedure
         fields = ["organisation", *PROCEDURE_FIELDS]

@@ -79,14 +79,28 @@ class Agreement(models.Model):
                 | Q(valid_from__isnull=True)
                 | Q(valid_until__gte=F("valid_from")),
                 name="agreement_validity_ordered",
+                violation_error_message=_("The agreement cannot end before it begins."),
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["signed", "ended"]) | Q(signed_on__isnull=False),
                 name="agreement_signed_has_date",
+                violation_error_message=_("A signed agreement needs its date of signing."),
             ),
-            models.CheckConstraint(condition=~Q(amends=F("pk")), name="agreement_not_amending_itself"),
-            models.CheckConstraint(condition=~Q(partner=F("state_party")), name="agreement_two_parties"),
-            models.CheckConstraint(condition=~Q(title=""), name="agreement_title_set"),
+            models.CheckConstraint(
+                condition=~Q(amends=F("pk")),
+                name="agreement_not_amending_itself",
+                violation_error_message=_("An agreement cannot amend itself."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(partner=F("state_party")),
+                name="agreement_two_parties",
+                violation_error_message=_("The partner and the state side must be different organisations."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(title=""),
+                name="agreement_title_set",
+                violation_error_message=_("Please enter a title."),
+            ),
         ]
         indexes = [models.Index(fields=["status", "signed_on"], name="agreement_status_signed")]
         # Signed is signed, whichever path writes (admin, shell, SQL); PostgreSQL only (partnerships/triggers.py).
@@ -133,7 +147,13 @@ class Signatory(models.Model):
         ordering = ["order", "pk"]
         verbose_name = _("signatory")
         verbose_name_plural = _("signatories")
-        constraints = [models.CheckConstraint(condition=~Q(name=""), name="signatory_name_set")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name=""),
+                name="signatory_name_set",
+                violation_error_message=_("Please enter the signatory's name."),
+            )
+        ]
         triggers = [PartOfSignedAgreement(name="signed_agreement_signatory")]
 
     def __str__(self):
@@ -189,10 +209,15 @@ class Commitment(models.Model):
         verbose_name = _("commitment")
         verbose_name_plural = _("commitments")
         constraints = [
-            models.CheckConstraint(condition=~Q(field_of_action=""), name="commitment_field_set"),
+            models.CheckConstraint(
+                condition=~Q(field_of_action=""),
+                name="commitment_field_set",
+                violation_error_message=_("Please enter the field of action."),
+            ),
             models.CheckConstraint(
                 condition=Q(target_value__isnull=True) | Q(target_value__gte=0),
                 name="commitment_target_not_negative",
+                violation_error_message=_("The target value cannot be negative."),
             ),
         ]
         # Where the portal computes the value reached is a setting of the portal, not part of the signed text
@@ -256,7 +281,11 @@ class ProgressReport(models.Model):
         verbose_name = _("progress report")
         verbose_name_plural = _("progress reports")
         constraints = [
-            models.CheckConstraint(condition=Q(value_reached__gte=0), name="progress_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(value_reached__gte=0),
+                name="progress_value_not_negative",
+                violation_error_message=_("The value reached cannot be negative."),
+            ),
         ]
 
     def __str__(self):
@@ -275,7 +304,11 @@ class StatusChange(models.Model):
     class Meta:
         ordering = ["changed_at", "pk"]
         constraints = [
-            models.CheckConstraint(condition=~Q(from_status=F("to_status")), name="status_change_changes"),
+            models.CheckConstraint(
+                condition=~Q(from_status=F("to_status")),
+                name="status_change_changes",
+                violation_error_message=_("The agreement already has this status."),
+            ),
         ]
 
     def __str__(self):
@@ -308,9 +341,15 @@ class AgreementDocument(models.Model):
         verbose_name_plural = _("agreement documents")
         constraints = [
             models.UniqueConstraint(
-                fields=["agreement", "kind", "version"], name="agreement_document_unique_version"
+                fields=["agreement", "kind", "version"],
+                name="agreement_document_unique_version",
+                violation_error_message=_("This version of the document exists already."),
             ),
-            models.CheckConstraint(condition=Q(version__gte=1), name="agreement_document_version_positive"),
+            models.CheckConstraint(
+                condition=Q(version__gte=1),
+                name="agreement_document_version_positive",
+                violation_error_message=_("Versions are counted from 1."),
+            ),
         ]
 
     def __str__(self):
@@ -333,7 +372,11 @@ class ExpiryNotice(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["agreement", "days"], name="expiry_notice_once"),
+            models.UniqueConstraint(
+                fields=["agreement", "days"],
+                name="expiry_notice_once",
+                violation_error_message=_("This reminder was sent already."),
+            ),
         ]
 
     def __str__(self):
@@ -399,17 +442,26 @@ class AnonymisedProcedure(models.Model):
         verbose_name_plural = _("anonymised application procedures")
         constraints = [
             models.CheckConstraint(
-                condition=Q(invited__lte=F("applications")), name="procedure_invited_le_received"
+                condition=Q(invited__lte=F("applications")),
+                name="procedure_invited_le_received",
+                violation_error_message=_("More people were invited than applied."),
             ),
             models.CheckConstraint(
-                condition=Q(posts_filled__lte=F("invited")), name="procedure_filled_le_invited"
+                condition=Q(posts_filled__lte=F("invited")),
+                name="procedure_filled_le_invited",
+                violation_error_message=_("More posts were filled than people were invited."),
             ),
             models.CheckConstraint(
                 condition=Q(stated_migration_background__isnull=True)
                 | Q(stated_migration_background__lte=F("applications")),
                 name="procedure_stated_le_received",
+                violation_error_message=_("More applicants stated a migration background than applied."),
             ),
-            models.CheckConstraint(condition=~Q(post=""), name="procedure_post_set"),
+            models.CheckConstraint(
+                condition=~Q(post=""),
+                name="procedure_post_set",
+                violation_error_message=_("Please enter the post."),
+            ),
         ]
         indexes = [models.Index(fields=["organisation", "held_on"], name="procedure_org_date")]
 

@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile, File
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
@@ -511,6 +512,7 @@ def agreement_request_pdf(*, actor: User, agreement: Agreement) -> Job:
         % {"title": agreement.title, "partner": agreement.partner.name},
         requested_by=actor,
         organisation=agreement.partner,
+        origin=agreement,
         agreement_id=agreement.pk,
         actor_id=actor.pk,
     )
@@ -699,6 +701,7 @@ def agreements_export_job(*, actor: User, filters: dict) -> Job:
         kind="partnerships.export_agreements",
         description=_("Export of agreements"),
         requested_by=actor,
+        origin=(reverse("partnerships:index"), _("Partnerships")),
         actor_id=actor.pk,
         filters=filters,
     )

@@ -3,6 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, OrgUnit, Role
+from vielfalt.validation import ModelForm
 
 from . import questionnaire as q
 from .models import Campaign
@@ -11,7 +12,7 @@ from .services import Answers
 OTHER_UNITS = "other"
 
 
-class CampaignForm(forms.ModelForm):
+class CampaignForm(ModelForm):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
 
     class Meta:
@@ -50,6 +51,13 @@ class CampaignForm(forms.ModelForm):
         if self.instance.pk:
             del self.fields["organisation"]
 
+    def clean_opens_on(self):
+        opens_on = self.cleaned_data["opens_on"]
+        changed = self.instance.pk is None or opens_on != self.instance.opens_on
+        if changed and opens_on < timezone.localdate():
+            raise forms.ValidationError(_("The start lies in the past. Please choose today or a later day."))
+        return opens_on
+
     def clean(self):
         data = super().clean()
         organisation = data.get("organisation") or getattr(self.instance, "organisation", None)
@@ -73,8 +81,15 @@ class InviteForm(forms.Form):
         self.fields["units"].queryset = units.order_by("name")
 
 
+# Taking part is voluntary, but each question wants a choice, "Prefer not to say" among them: say so, instead of
+# Django's "This field is required".
+CHOOSE_AN_ANSWER = {"required": _("Please choose an answer, or “Prefer not to say”.")}
+
+
 def _radio(label, choices, **kwargs):
-    return forms.ChoiceField(label=label, choices=choices, widget=forms.RadioSelect, **kwargs)
+    return forms.ChoiceField(
+        label=label, choices=choices, widget=forms.RadioSelect, error_messages=CHOOSE_AN_ANSWER, **kwargs
+    )
 
 
 # The questions in easy-to-read language (Leichte Sprache in German): short sentences, one statement each,
@@ -126,6 +141,7 @@ class SurveyForm(forms.Form):
         help_text=_("Choose all that apply, or “Prefer not to say”."),
         choices=[*q.LANGUAGES, (q.NO_ANSWER, _("Prefer not to say"))],
         widget=forms.CheckboxSelectMultiple,
+        error_messages=CHOOSE_AN_ANSWER,
     )
 
     def __init__(self, *args, units, easy: bool = False, **kwargs):

@@ -144,8 +144,16 @@ class Invitation(models.Model):
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "employee"], name="invitation_one_per_employee"),
-            models.CheckConstraint(condition=Q(counted=False) | Q(used=True), name="invitation_counted_used"),
+            models.UniqueConstraint(
+                fields=["campaign", "employee"],
+                name="invitation_one_per_employee",
+                violation_error_message=_("This employee has been invited to the campaign already."),
+            ),
+            models.CheckConstraint(
+                condition=Q(counted=False) | Q(used=True),
+                name="invitation_counted_used",
+                violation_error_message=_("Only an answered invitation can be counted."),
+            ),
         ]
         indexes = [
             models.Index(

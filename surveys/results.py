@@ -325,12 +325,13 @@ def campaign_results(campaign: Campaign) -> Results:
     by_group = _sum(rows, lambda row: row[0])
     unit_counts = _sum(rows, lambda row: (row[1], row[2]))
     # The units offered to respondents (as services.offered_units) and those named in answers, in one query.
+    # Invitations count for their org unit, e-mail invitations and pooled codes alike.
     offered = (
-        Invitation.objects.filter(campaign=campaign, employee__org_unit__isnull=False)
-        .values("employee__org_unit")
+        Invitation.objects.filter(campaign=campaign, org_unit__isnull=False)
+        .values("org_unit")
         .annotate(invited=Count("pk"))
         .filter(invited__gte=campaign.k)
-        .values("employee__org_unit")
+        .values("org_unit")
     )
     named = [unit for unit, _other in unit_counts if unit]
     units = OrgUnit.objects.filter(Q(pk__in=offered) | Q(pk__in=named)).order_by("name")

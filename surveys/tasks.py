@@ -105,6 +105,7 @@ def task_render_code_sheets(*, job_id, campaign_id: int, actor_id: int, easy: bo
                 "sheets": sheets,
                 "code_address": code_address(),
                 "today": timezone.localdate(),
+                "letterhead": letterhead_for(campaign.organisation),  # the house layout's sender
                 "easy": easy,  # the letter in easy-to-read language (Leichte Sprache)
             },
         )

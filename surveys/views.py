@@ -181,13 +181,23 @@ class InviteView(CampaignMixin, FormView):
             actor=self.request.user, campaign=self.campaign, units=form.cleaned_data["units"]
         )
         count = len(invitations)
+        if self.campaign.is_open:
+            # Not "were invited" yet: the job page says when the mails and letters are out.
+            messages.info(
+                self.request,
+                ngettext(
+                    "%(count)s invitation was created and is being sent.",
+                    "%(count)s invitations were created and are being sent.",
+                    count,
+                )
+                % {"count": count},
+            )
+            return redirect(_enqueue_sending(self.request, self.campaign, reminder=False))
         messages.success(
             self.request,
             ngettext("%(count)s employee was invited.", "%(count)s employees were invited.", count)
             % {"count": count},
         )
-        if self.campaign.is_open:
-            return redirect(_enqueue_sending(self.request, self.campaign, reminder=False))
         return redirect(self.campaign)
 
 
@@ -199,6 +209,7 @@ def _enqueue_sending(request, campaign, *, reminder: bool):
         % {"campaign": campaign},
         requested_by=request.user,
         organisation=campaign.organisation,
+        origin=campaign,
         campaign_id=campaign.pk,
         actor_id=request.user.pk,
         reminder=reminder,
@@ -227,6 +238,7 @@ class CodeSheetsView(CampaignMixin, View):
             return redirect(campaign)
         job = job_enqueue(
             task=task_render_code_sheets,
+            origin=campaign,
             kind="surveys.render_code_sheets",
             description=_("Code sheets for %(campaign)s") % {"campaign": campaign},
             requested_by=request.user,
@@ -287,6 +299,7 @@ class ReportView(ResultsMixin, View):
             return redirect("surveys:results", pk=pk)
         job = job_enqueue(
             task=task_render_report,
+            origin=(reverse("surveys:results", args=[self.campaign.pk]), self.campaign),
             kind="surveys.render_report",
             description=_("Results report of %(campaign)s") % {"campaign": self.campaign},
             requested_by=request.user,

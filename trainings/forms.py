@@ -1,9 +1,11 @@
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, OrgUnit, TargetGroup
+from vielfalt.validation import ModelForm
 
 from .models import COURSE_TARGET_GROUPS, Course, CourseDate
 from .services import DATE_FIELDS
@@ -16,7 +18,7 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-class CourseForm(forms.ModelForm):
+class CourseForm(ModelForm):
     target_groups = forms.MultipleChoiceField(
         label=_("Target groups"), choices=COURSE_TARGET_GROUPS, widget=forms.CheckboxSelectMultiple
     )
@@ -51,7 +53,7 @@ class CourseForm(forms.ModelForm):
             del self.fields["participants"]
 
 
-class CourseDateForm(forms.ModelForm):
+class CourseDateForm(ModelForm):
     class Meta:
         model = CourseDate
         fields = DATE_FIELDS
@@ -62,6 +64,13 @@ class CourseDateForm(forms.ModelForm):
             "cancellation_deadline": DateTimeInput(),
         }
 
+    def clean_starts_at(self):
+        starts_at = self.cleaned_data["starts_at"]
+        changed = self.instance.pk is None or starts_at != self.instance.starts_at
+        if changed and starts_at < timezone.now():
+            raise forms.ValidationError(_("The start lies in the past. Please choose a future date."))
+        return starts_at
+
 
 NOT_TRAINED_CHOICES = [("", _("all")), ("1", _("not yet trained"))]
 
@@ -70,7 +79,9 @@ class EmployeeFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     org_unit = forms.ModelChoiceField(label=_("Org unit"), queryset=OrgUnit.objects.none(), required=False)
     target_group = forms.ChoiceField(
-        label=_("Target group"), choices=[("", "---------"), *TargetGroup.choices], required=False
+        label=_("Target group"),
+        choices=[("", settings.FILTERS_EMPTY_CHOICE_LABEL), *TargetGroup.choices],
+        required=False,
     )
     trained = forms.ChoiceField(label=_("Training"), choices=NOT_TRAINED_CHOICES, required=False)
 

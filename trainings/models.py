@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -62,7 +63,11 @@ class Course(models.Model):
         verbose_name = _("course")
         verbose_name_plural = _("courses")
         constraints = [
-            models.CheckConstraint(condition=Q(duration_hours__gt=0), name="course_duration_positive"),
+            models.CheckConstraint(
+                condition=Q(duration_hours__gt=0),
+                name="course_duration_positive",
+                violation_error_message=_("The duration must be more than 0 hours."),
+            ),
         ]
 
     def __str__(self):
@@ -97,7 +102,11 @@ class CourseParticipant(models.Model):
         verbose_name = _("taking part")
         verbose_name_plural = _("taking part")
         constraints = [
-            models.UniqueConstraint(fields=["course", "organisation"], name="courseparticipant_unique"),
+            models.UniqueConstraint(
+                fields=["course", "organisation"],
+                name="courseparticipant_unique",
+                violation_error_message=_("This organisation already takes part in the course."),
+            ),
         ]
 
     def __str__(self):
@@ -146,9 +155,15 @@ class CourseDate(models.Model):
         verbose_name_plural = _("course dates")
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends_at__gt=models.F("starts_at")), name="coursedate_ends_after"
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="coursedate_ends_after",
+                violation_error_message=_("The end must be after the start."),
             ),
-            models.CheckConstraint(condition=Q(capacity__gte=1), name="coursedate_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1),
+                name="coursedate_capacity_positive",
+                violation_error_message=_("A date needs at least 1 seat."),
+            ),
         ]
 
     def __str__(self):
@@ -157,6 +172,16 @@ class CourseDate(models.Model):
 
     def get_absolute_url(self):
         return reverse("trainings:date_detail", args=[self.pk])
+
+    def clean(self):
+        # Checked here, not only in a service, so that a form reports them together with every other problem.
+        errors = {}
+        if self.starts_at and self.enrolment_deadline and self.enrolment_deadline > self.starts_at:
+            errors["enrolment_deadline"] = _("The enrolment deadline must not be after the start.")
+        if self.starts_at and self.cancellation_deadline and self.cancellation_deadline > self.starts_at:
+            errors["cancellation_deadline"] = _("The cancellation deadline must not be after the start.")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def organisation(self):
@@ -235,9 +260,12 @@ class Enrolment(models.Model):
                 fields=["course_date", "employee"],
                 condition=~Q(status="cancelled"),
                 name="enrolment_one_active_per_date",
+                violation_error_message=_("This employee is already enrolled for this date."),
             ),
             models.CheckConstraint(
-                condition=Q(status="seated") | Q(attendance="unknown"), name="enrolment_attendance_if_seated"
+                condition=Q(status="seated") | Q(attendance="unknown"),
+                name="enrolment_attendance_if_seated",
+                violation_error_message=_("Attendance can only be recorded for someone with a seat."),
             ),
         ]
         indexes = [models.Index(fields=["course_date", "status"], name="enrolment_date_status")]

@@ -49,6 +49,9 @@ class EnrolmentRefused(Exception):
 class EnrolmentResult:
     seated: list[Enrolment] = field(default_factory=list)
     waiting: list[tuple[Enrolment, int]] = field(default_factory=list)  # (enrolment, position)
+    # Why someone went to the waiting list, by employee pk: "full" (no free seat) or "quota" (the
+    # organisation's seats on this date are taken while others are still free).
+    waiting_reasons: dict[int, str] = field(default_factory=dict)
 
 
 # --- Who may do what ------------------------------------------------------------------------------------------
@@ -161,32 +164,11 @@ def course_participants_set(*, actor: User, course: Course, quotas: dict) -> Non
         )
 
 
-def _check_date(course_date: CourseDate) -> None:
-    errors = {}
-    if course_date.starts_at and course_date.ends_at and course_date.ends_at <= course_date.starts_at:
-        errors["ends_at"] = _("The end must be after the start.")
-    if (
-        course_date.starts_at
-        and course_date.enrolment_deadline
-        and (course_date.enrolment_deadline > course_date.starts_at)
-    ):
-        errors["enrolment_deadline"] = _("The enrolment deadline must not be after the start.")
-    if (
-        course_date.starts_at
-        and course_date.cancellation_deadline
-        and (course_date.cancellation_deadline > course_date.starts_at)
-    ):
-        errors["cancellation_deadline"] = _("The cancellation deadline must not be after the start.")
-    if errors:
-        raise ValidationError(errors)
-
-
 @transaction.atomic
 def course_date_create(*, actor: User, course: Course, **fields) -> CourseDate:
     require(actor, Role.ORGANISER, course.organiser_id)
     course_date = CourseDate(course=course, **fields)
-    course_date.full_clean()
-    _check_date(course_date)
+    course_date.full_clean()  # with CourseDate.clean: deadlines before the start
     course_date.save()
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=course_date, organisation=course.organiser)
     return course_date
@@ -202,7 +184,6 @@ def course_date_update(*, actor: User, course_date: CourseDate, **fields) -> Cou
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.full_clean()
-        _check_date(locked)
         seated = locked.enrolments.filter(status=Enrolment.Status.SEATED).count()
         if locked.capacity < seated:
             raise ValidationError(
@@ -324,12 +305,14 @@ def enrolment_create_many(
         seats = _Seats(locked)
         waiting_before = Enrolment.objects.filter(course_date=locked, status=Enrolment.Status.WAITING).count()
         new = []
+        reasons = {}
         for employee in employees:
             if seats.fits(employee.organisation_id):
                 seats.take(employee.organisation_id)
                 status = Enrolment.Status.SEATED
             else:
                 status = Enrolment.Status.WAITING
+                reasons[employee.pk] = "full" if seats.full else "quota"
             new.append(
                 Enrolment(
                     course_date=locked,
@@ -341,7 +324,7 @@ def enrolment_create_many(
             )
         created = Enrolment.objects.bulk_create(new, batch_size=1000)
         bump_programme_version()  # bulk_create sends no signals
-        result = EnrolmentResult()
+        result = EnrolmentResult(waiting_reasons=reasons)
         position = waiting_before
         for enrolment in created:
             if enrolment.status == Enrolment.Status.SEATED:

@@ -17,12 +17,13 @@ from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Employee, Organisation, Role
 from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, csv_lines, xlsx_bytes
+from vielfalt.validation import add_errors
 
 from .forms import CertificateCodeForm, CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, Course, CourseDate, Enrolment
 from .privacy import certificate_name_matches
-from .selectors import report_by_date, report_by_unit
+from .selectors import report_by_date, report_by_unit, seats_for_organisations
 from .services import (
     EnrolmentRefused,
     attendance_mark,
@@ -157,18 +158,10 @@ class CourseDateCreateView(OrganiserCourseMixin, FormView):
                 actor=self.request.user, course=self.get_course(), **form.cleaned_data
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The date was added."))
         return redirect(course_date)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 class OrganiserDateMixin(LoginRequiredMixin):
@@ -201,7 +194,7 @@ class CourseDateUpdateView(OrganiserDateMixin, FormView):
         try:
             course_date_update(actor=self.request.user, course_date=self.course_date, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The changes were saved."))
         return redirect(self.course_date)
@@ -243,6 +236,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             .values_list("pk", flat=True)
         )
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
+        enrolling = enrolling_organisation_ids(user, course_date.course)
         for enrolment in enrolments:
             enrolment.may_cancel = organiser or (
                 may(user, Role.HR, enrolment.organisation_id)
@@ -260,8 +254,8 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             seated=seated,
             waiting=waiting,
             may_organise=organiser,
-            may_enrol=bool(enrolling_organisation_ids(user, course_date.course))
-            and course_date.enrolment_open,
+            may_enrol=bool(enrolling) and course_date.enrolment_open,
+            seats=[] if course_date.is_cancelled else seats_for_organisations(course_date, enrolling),
             attendance_choices=Enrolment.Attendance.choices,
             starts_at=timezone.localtime(course_date.starts_at),
             ends_at=timezone.localtime(course_date.ends_at),
@@ -348,6 +342,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             filter_query=query.urlencode(),
             upload_form=kwargs.get("upload_form") or EnrolmentUploadForm(),
             free_seats=max(self.course_date.capacity - self.course_date.seated_count, 0),
+            seats=seats_for_organisations(self.course_date, self.organisation_ids),
         )
         return context
 
@@ -388,7 +383,9 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         self.request.session[RESULT_SESSION_KEY] = {
             "date": self.course_date.pk,
             "seated": [e.pk for e in result.seated],
-            "waiting": [[e.pk, position] for e, position in result.waiting],
+            "waiting": [
+                [e.pk, position, result.waiting_reasons.get(e.employee_id)] for e, position in result.waiting
+            ],
         }
         return redirect("trainings:enrol_result", pk=self.course_date.pk)
 
@@ -406,13 +403,23 @@ class EnrolmentResultView(LoginRequiredMixin, TemplateView):
             stored = {"seated": [], "waiting": []}
         visible = Enrolment.objects.visible_to(self.request.user).select_related("employee__org_unit")
         seated_ids = stored["seated"]
-        positions = dict(stored["waiting"])
-        by_pk = visible.in_bulk(seated_ids + list(positions))
+        waiting = [(row + [None])[:3] for row in stored["waiting"]]
+        by_pk = visible.in_bulk(seated_ids + [pk for pk, _position, _reason in waiting])
+        reasons = {
+            "full": _("The date is fully booked."),
+            "quota": _("Your organisation's quota is used up."),
+        }
+        waiting = [
+            (by_pk[pk], position, reasons.get(reason, "")) for pk, position, reason in waiting if pk in by_pk
+        ]
         context.update(
             course_date=course_date,
             course=course_date.course,
             seated=[by_pk[pk] for pk in seated_ids if pk in by_pk],
-            waiting=[(by_pk[pk], position) for pk, position in stored["waiting"] if pk in by_pk],
+            waiting=waiting,
+            seats=seats_for_organisations(
+                course_date, enrolling_organisation_ids(self.request.user, course_date.course)
+            ),
             starts_at=timezone.localtime(course_date.starts_at),
         )
         return context
@@ -467,6 +474,7 @@ class SignInSheetView(OrganiserDateMixin, View):
         course_date = self.get_course_date()
         job = job_enqueue(
             task=task_render_sign_in_sheet,
+            origin=course_date,
             kind="trainings.sign_in_sheet",
             description=_("Sign-in sheet: %(date)s") % {"date": course_date},
             requested_by=request.user,
@@ -481,6 +489,7 @@ class CertificatesBuildView(OrganiserDateMixin, View):
         course_date = self.get_course_date()
         job = job_enqueue(
             task=task_build_certificates,
+            origin=course_date,
             kind="trainings.certificates",
             description=_("Certificates: %(date)s") % {"date": course_date},
             requested_by=request.user,

@@ -4,9 +4,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from .models import Employee, Organisation, OrgUnit, Role
+from .validation import ModelForm
 
 
-class EmployeeForm(forms.ModelForm):
+class EmployeeForm(ModelForm):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
 
     class Meta:

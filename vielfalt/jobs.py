@@ -22,8 +22,8 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import RedisError
 
 from .celery import app as celery_app
-from .models import Job, Organisation, User
-from .permissions import recorded_user
+from .models import Job, Organisation, Role, User
+from .permissions import may, recorded_user
 
 logger = logging.getLogger(__name__)
 
@@ -89,11 +89,21 @@ def job_enqueue(
     description: str = "",
     requested_by: User | None = None,
     organisation: Organisation | None = None,
+    origin=None,
     **task_kwargs,
 ) -> Job:
     """Create a job record and send `task` once the current transaction commits (at once, if none is open).
 
-    Without a broker the task runs eagerly in-process, so the job is already finished when this returns."""
+    `origin`: what the job belongs to, an object with `get_absolute_url` or a pair (url, name); the job's page
+    links back to it. Without a broker the task runs eagerly in-process, so the job is already finished when
+    this returns."""
+    origin_url, origin_name = (
+        origin
+        if isinstance(origin, tuple)
+        else (origin.get_absolute_url(), str(origin))
+        if origin
+        else ("", "")
+    )
     job = Job.objects.create(
         kind=kind,
         description=description[:300],
@@ -101,6 +111,8 @@ def job_enqueue(
         organisation=organisation,
         task_name=task.name,
         task_kwargs=task_kwargs,
+        origin_url=origin_url,
+        origin_name=str(origin_name)[:300],
     )
     transaction.on_commit(lambda: _send(job))
     return job
@@ -144,7 +156,7 @@ def job_retry(*, actor: User, job: Job) -> Job:
     """Start a failed job again (the retry button): who asked for it, or an administrator."""
     if actor is None:
         raise TypeError("job_retry needs an actor")
-    if job.requested_by_id != actor.pk and not actor.is_administrator:
+    if job.requested_by_id != actor.pk and not may(actor, Role.ADMIN):
         raise PermissionDenied
     if job.status != Job.Status.FAILED or not job.task_name:
         return job

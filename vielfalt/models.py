@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 class Role(models.TextChoices):
     MINISTRY = "ministry", _("Ministry staff")
-    HR = "hr", _("Partner HR")
+    HR = "hr", _("HR office")
     ORGANISER = "organiser", _("Course organiser")
     ADMIN = "admin", _("Administrator")
 
@@ -172,7 +172,11 @@ class Membership(models.Model):
         verbose_name = _("role")
         verbose_name_plural = _("roles")
         constraints = [
-            models.UniqueConstraint(fields=["user", "organisation", "role"], name="membership_unique_role"),
+            models.UniqueConstraint(
+                fields=["user", "organisation", "role"],
+                name="membership_unique_role",
+                violation_error_message=_("The user has this role in the organisation already."),
+            ),
         ]
 
     def __str__(self):
@@ -199,7 +203,11 @@ class OrgUnit(models.Model):
         verbose_name = _("org unit")
         verbose_name_plural = _("org units")
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "name"], name="orgunit_unique_name"),
+            models.UniqueConstraint(
+                fields=["organisation", "name"],
+                name="orgunit_unique_name",
+                violation_error_message=_("The organisation has a unit of this name already."),
+            ),
         ]
 
     def __str__(self):
@@ -255,9 +263,15 @@ class Employee(models.Model):
         verbose_name_plural = _("employees")
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "personnel_number"], name="employee_unique_personnel_number"
+                fields=["organisation", "personnel_number"],
+                name="employee_unique_personnel_number",
+                violation_error_message=_("An employee with this personnel number already exists."),
             ),
-            models.CheckConstraint(condition=~Q(personnel_number=""), name="employee_personnel_number_set"),
+            models.CheckConstraint(
+                condition=~Q(personnel_number=""),
+                name="employee_personnel_number_set",
+                violation_error_message=_("Please enter the personnel number."),
+            ),
         ]
         indexes = [models.Index(fields=["organisation", "last_name", "first_name"], name="employee_org_name")]
 
@@ -330,8 +344,8 @@ class AuditEntry(models.Model):
         # Append-only in PostgreSQL too. The one exception is the retention purge's pseudonymisation
         # (vielfalt.privacy.audit_pseudonymise), and only in this shape: the transaction has set
         # `vielfalt.audit_pseudonymise` to 'on', the entry was not pseudonymised before and is marked now, and
-        # only the people in it change (actor cleared, actor_name, object_repr, changes); time, action, object,
-        # organisation stay. Each entry can be pseudonymised once, never changed back or again.
+        # only the people in it change (actor cleared, actor_name and object_repr become pseudonyms "P-…" or stay,
+        # changes); time, action, object, organisation stay. Each entry can be pseudonymised once, never again.
         triggers = [
             pgtrigger.Trigger(
                 name="audit_no_delete",
@@ -349,6 +363,8 @@ class AuditEntry(models.Model):
                     "coalesce(current_setting('vielfalt.audit_pseudonymise', true), '') = 'on'"
                     " AND OLD.pseudonymised_at IS NULL AND NEW.pseudonymised_at IS NOT NULL"
                     " AND NEW.actor_id IS NULL"
+                    " AND (NEW.actor_name IN ('', 'system') OR NEW.actor_name LIKE 'P-%%')"
+                    " AND (NEW.object_repr = OLD.object_repr OR NEW.object_repr LIKE 'P-%%')"
                     " AND NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.action = OLD.action"
                     " AND NEW.content_type_id IS NOT DISTINCT FROM OLD.content_type_id"
                     " AND NEW.object_id = OLD.object_id"
@@ -426,6 +442,9 @@ class Job(models.Model):
     # its worker. Re-queued once (`requeues`), then failed.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     requeues = models.PositiveSmallIntegerField(default=0)
+    # What the job belongs to (a course date, a campaign, an agreement, the overview): its page links back there.
+    origin_url = models.CharField(max_length=300, blank=True)
+    origin_name = models.CharField(max_length=300, blank=True)
 
     objects = JobQuerySet.as_manager()
 

@@ -89,7 +89,7 @@ TARGET_GROUP_VALUES = {
         "publicfacingstaff",
     ),
     TargetGroup.MANAGER: ("führungskraft", "führungskräfte", "manager", "managers"),
-    TargetGroup.OTHER: ("sonstige", "sonstiges", "andere", "other", "otherstaff"),
+    TargetGroup.OTHER: ("sonstige", "sonstiges", "sonstigebeschäftigte", "andere", "other", "otherstaff"),
 }
 TARGET_GROUP_LOOKUP = {alias: group for group, aliases in TARGET_GROUP_VALUES.items() for alias in aliases}
 YES = {"ja", "j", "yes", "y", "1", "x", "wahr", "true"}
@@ -243,11 +243,8 @@ def _validated_records(*, organisation: Organisation, table: Table) -> list[dict
             if group is None:
                 problem(
                     "target_group",
-                    _(
-                        "“%(value)s” is not a target group (Auszubildende, Publikumsverkehr, "
-                        "Führungskraft, Sonstige)."
-                    )
-                    % {"value": group_value[:100]},
+                    _("“%(value)s” is not a target group (%(groups)s).")
+                    % {"value": group_value[:100], "groups": ", ".join(map(str, TargetGroup.labels))},
                 )
 
         active_value = normalise_header(cell(cells, "is_active"))

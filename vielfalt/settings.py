@@ -368,6 +368,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 CRISPY_FAIL_SILENTLY = not DEBUG
+# Select placeholders, one for each kind of form: a form's empty choice is Django's own
+# ("- Select an option -", translated in locale/de), a filter's empty choice means "no restriction".
+FILTERS_EMPTY_CHOICE_LABEL = _("- all -")
 
 # Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")

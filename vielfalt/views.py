@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -183,14 +183,11 @@ class EmployeeExportView(PartnerHRMixin, View):
         "Zielgruppe",
         "Aktiv",
     ]
-    TARGET_GROUP_EXPORT = {
-        TargetGroup.TRAINEE: "Auszubildende",
-        TargetGroup.PUBLIC_FACING: "Publikumsverkehr",
-        TargetGroup.MANAGER: "Führungskraft",
-        TargetGroup.OTHER: "Sonstige",
-    }
 
     def get(self, request, export_format):
+        # The file is German like its header, and names target groups as the screens do (the import reads both).
+        with translation.override("de"):
+            target_groups = {group: str(label) for group, label in TargetGroup.choices}
         queryset = Employee.objects.visible_to(request.user).select_related("org_unit", "organisation")
         filterset = EmployeeFilter(request.GET, queryset=queryset, user=request.user)
         employees = filterset.qs.order_by("organisation__name", "last_name", "first_name", "personnel_number")
@@ -201,7 +198,7 @@ class EmployeeExportView(PartnerHRMixin, View):
                 e.first_name,
                 e.email,
                 e.org_unit.name if e.org_unit else "",
-                self.TARGET_GROUP_EXPORT[e.target_group],
+                target_groups[e.target_group],
                 "ja" if e.is_active else "nein",
             ]
             for e in employees.iterator(chunk_size=2000)
@@ -253,6 +250,14 @@ class JobDetailView(LoginRequiredMixin, DetailView):
         if self.request.headers.get("HX-Request"):
             return ["jobs/job_status.html"]
         return ["jobs/job_detail.html"]
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        if self.request.headers.get("HX-Request") and self.object.is_finished:
+            # The page that polls shows more than the job (an agreement's documents, a campaign's figures):
+            # load it again now that the job's result is there.
+            response["HX-Refresh"] = "true"
+        return response
 
 
 class JobRetryView(LoginRequiredMixin, View):

@@ -102,7 +102,13 @@ class ContactPerson(models.Model):
         ordering = ["name", "pk"]
         verbose_name = _("contact person")
         verbose_name_plural = _("contact persons")
-        constraints = [models.CheckConstraint(condition=~Q(name=""), name="network_contact_name_set")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name=""),
+                name="network_contact_name_set",
+                violation_error_message=_("Please enter the name."),
+            )
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.function})"
@@ -242,10 +248,15 @@ class PracticeEntry(models.Model):
         verbose_name = _("practice entry")
         verbose_name_plural = _("practice entries")
         constraints = [
-            models.CheckConstraint(condition=~Q(title=""), name="network_practice_title_set"),
+            models.CheckConstraint(
+                condition=~Q(title=""),
+                name="network_practice_title_set",
+                violation_error_message=_("Please enter a title."),
+            ),
             models.CheckConstraint(
                 condition=~Q(status="published") | Q(published_at__isnull=False),
                 name="network_practice_published_at",
+                violation_error_message=_("A published entry needs its date of publication."),
             ),
         ]
         indexes = [
@@ -353,9 +364,15 @@ class Meeting(models.Model):
         verbose_name_plural = _("network meetings")
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends_at__gt=models.F("starts_at")), name="network_meeting_ends_after"
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="network_meeting_ends_after",
+                violation_error_message=_("The end must be after the start."),
             ),
-            models.CheckConstraint(condition=Q(capacity__gte=1), name="network_meeting_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1),
+                name="network_meeting_capacity_positive",
+                violation_error_message=_("A meeting needs at least 1 place."),
+            ),
         ]
 
     def __str__(self):
@@ -414,6 +431,7 @@ class Registration(models.Model):
                 fields=["meeting", "email"],
                 condition=~Q(status="cancelled"),
                 name="network_registration_one_active",
+                violation_error_message=_("This e-mail address is registered for the meeting already."),
             ),
         ]
         indexes = [models.Index(fields=["meeting", "status"], name="network_registration_status")]
@@ -504,7 +522,13 @@ class Question(models.Model):
         ordering = ["-created_at", "-pk"]
         verbose_name = _("question")
         verbose_name_plural = _("questions")
-        constraints = [models.CheckConstraint(condition=~Q(title=""), name="network_question_title_set")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(title=""),
+                name="network_question_title_set",
+                violation_error_message=_("Please enter a title."),
+            )
+        ]
 
     def __str__(self):
         return self.title
@@ -532,7 +556,13 @@ class Answer(models.Model):
         ordering = ["created_at", "pk"]
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
-        constraints = [models.CheckConstraint(condition=~Q(body=""), name="network_answer_body_set")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(body=""),
+                name="network_answer_body_set",
+                violation_error_message=_("Please write an answer."),
+            )
+        ]
 
     def __str__(self):
         return f"{self.question} – {self.organisation}"

@@ -3,6 +3,15 @@ document.addEventListener("DOMContentLoaded", () => {
   // Move focus to the error summary so screen readers announce what went wrong.
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
+  // A table wider than a phone scrolls in its container: make such a container reachable by keyboard and
+  // named after its table, on every page (WCAG 2.1.1; axe "scrollable-region-focusable").
+  document.querySelectorAll(".table-responsive:not([tabindex])").forEach((box) => {
+    if (box.scrollWidth <= box.clientWidth) return;
+    box.tabIndex = 0;
+    box.setAttribute("role", "region");
+    const name = box.querySelector("caption") || box.closest("section")?.querySelector("h2, h3");
+    if (name) box.setAttribute("aria-label", name.textContent.trim());
+  });
   // Confirmation for dangerous buttons, without inline script.
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {

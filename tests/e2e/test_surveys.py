@@ -7,11 +7,13 @@ page with validation errors.
 Screenshots land in test-artifacts/surveys/ (git-ignored)."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 from pypdf import PdfReader
 
 from surveys.models import Campaign, HeldAnswer, Response
@@ -84,8 +86,9 @@ def test_survey_journey_keyboard_only_with_axe(live_server, page):
     check(page, "01-campaign-list")
     page.get_by_role("link", name=re.compile("Neue Befragung|New campaign")).click()
     page.locator("#id_title").fill("Befragung Beispielstadt 2024")
-    page.locator("#id_opens_on").fill("2024-03-01")
-    page.locator("#id_closes_on").fill("2024-03-31")
+    today = timezone.localdate()  # a new campaign cannot start in the past
+    page.locator("#id_opens_on").fill(today.isoformat())
+    page.locator("#id_closes_on").fill((today + timedelta(days=30)).isoformat())
     page.locator("#id_previous_estimate").fill("2–3 %")
     page.locator("#id_purpose").fill("Wie vielfältig ist unsere Verwaltung?")
     page.locator("#id_legal_basis").fill("Einwilligung")

@@ -63,6 +63,11 @@ def test_staff_without_email_get_a_pool_of_unnamed_codes_per_unit_counted_for_th
     rows = {row["org_unit__name"]: row for row in services.unit_participation(campaign=campaign)}
     assert (rows["Bauhof"]["invited"], rows["Bürgeramt"]["invited"]) == (6, 4)
     assert [u.name for u in services.offered_units(campaign=campaign)] == ["Bauhof", "Bürgeramt"]
+    # The results list the units offered, also one reached by code sheets alone.
+    from surveys.results import campaign_results
+
+    services.campaign_close(actor=hr, campaign=campaign)
+    assert [row.label for row in campaign_results(campaign).by_unit][:2] == ["Bauhof", "Bürgeramt"]
 
 
 @pytest.mark.django_db

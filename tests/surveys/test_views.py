@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.core import mail
@@ -5,6 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from surveys.models import Campaign, HeldAnswer, Invitation, Response
@@ -65,8 +68,8 @@ def test_hr_creates_opens_invites_and_the_mails_carry_working_links(
         {
             "organisation": organisation.pk,
             "title": "Befragung 2024",
-            "opens_on": "2024-03-01",
-            "closes_on": "2024-03-31",
+            "opens_on": timezone.localdate().isoformat(),  # a new campaign cannot start in the past
+            "closes_on": (timezone.localdate() + timedelta(days=30)).isoformat(),
             "units": [unit.pk],
             "k": 5,
             "previous_estimate": "2–3 %",
@@ -240,3 +243,20 @@ def test_error_reports_would_show_no_answer():
     AnswerView.as_view()(request)
     cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
     assert "not_german" not in str(cleansed)
+
+
+@pytest.mark.django_db
+def test_inviting_to_an_open_campaign_says_the_invitations_are_being_sent_not_that_they_went_out(client):
+    from django.contrib.messages import get_messages
+
+    from surveys.services import campaign_open
+    from tests.surveys.conftest import make_campaign
+
+    organisation = OrganisationFactory()
+    EmployeeFactory.create_batch(3, organisation=organisation)
+    hr = hr_user(organisation)
+    campaign = campaign_open(actor=hr, campaign=make_campaign(organisation=organisation, actor=hr))
+    client.force_login(hr)
+    response = client.post(reverse("surveys:invite", args=[campaign.pk]), {}, HTTP_ACCEPT_LANGUAGE="de")
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert texts == ["3 Einladungen wurden angelegt und werden versandt."]

@@ -75,7 +75,7 @@ def test_date_detail_query_count(
         employees=employees_of(duisburg, count),
     )
     client.force_login(hr_duisburg)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):  # one for the seats Duisburg can still take
         response = client.get(course_date.get_absolute_url())
     assert len(response.context["seated"]) == count
 
@@ -84,7 +84,7 @@ def test_date_detail_query_count(
 def test_enrol_page_query_count(client, course_date, duisburg, hr_duisburg, django_assert_num_queries, count):
     employees_of(duisburg, count)
     client.force_login(hr_duisburg)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):  # one for the seats Duisburg can still take
         response = client.get(reverse("trainings:enrol", args=[course_date.pk]))
     assert len(response.context["employees"]) == count
 
@@ -109,7 +109,7 @@ def test_enrol_selected_employees_and_see_the_result(client, course_date, duisbu
     assert response["Location"] == reverse("trainings:enrol_result", args=[course_date.pk])
     response = client.get(response["Location"])
     assert len(response.context["seated"]) == 12
-    assert [position for _e, position in response.context["waiting"]] == [1, 2]
+    assert [position for _e, position, _reason in response.context["waiting"]] == [1, 2]
     assert course_date.enrolments.filter(status="seated").count() == 12
 
 
@@ -155,7 +155,7 @@ def test_bulk_enrolment_from_the_sample_employees_file(client, course, duisburg,
     # the file's order is the waiting list's order
     assert waiting.first().employee.personnel_number == "DU-10101"
     result = client.get(response["Location"]).context
-    assert [position for _e, position in result["waiting"]] == list(range(1, 21))
+    assert [position for _e, position, _reason in result["waiting"]] == list(range(1, 21))
 
 
 def test_faulty_file_is_refused_whole_with_line_numbers(client, course, course_date, duisburg, hr_duisburg):
@@ -483,7 +483,7 @@ def test_enrol_result_query_count(
     client.force_login(hr_duisburg)
     people = employees_of(duisburg, count)
     client.post(reverse("trainings:enrol", args=[course_date.pk]), {"employees": [p.pk for p in people]})
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(8):  # three for the seats Duisburg can still take
         response = client.get(reverse("trainings:enrol_result", args=[course_date.pk]))
     assert len(response.context["seated"]) == count
 
@@ -513,3 +513,39 @@ def test_organiser_sets_organisations_and_quotas(client, course, duisburg, hr_du
     assert course.participants.filter(organisation=duisburg).exists()
     response = client.post(url, {f"quota-{duisburg_part.pk}": "x"})
     assert response.status_code == 422
+
+
+def test_enrolment_screens_explain_the_quota_and_why_people_wait(client, oberhausen, duisburg, hr_duisburg):
+    """The issue's case in small: 8 of 16 seats are free, but Duisburg's quota of 12 leaves it 6 of them; of 8
+    enrolled, 2 wait, and the result page says it is the quota, not a full date."""
+    course = CourseFactory(organiser=oberhausen)
+    CourseParticipantFactory(course=course, organisation=duisburg, seat_quota=12)
+    muelheim = OrganisationFactory(slug="muelheim", name="Stadt Mülheim")
+    CourseParticipantFactory(course=course, organisation=muelheim)
+    course_date = CourseDateFactory(course=course, capacity=16)
+    enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 6), notify=False
+    )
+    enrolment_create_many(
+        actor=hr_user(muelheim), course_date=course_date, employees=employees_of(muelheim, 2), notify=False
+    )
+    client.force_login(hr_duisburg)
+    expected = (
+        "Stadt Duisburg kann an diesem Termin noch 6 von 16 Plätzen belegen "
+        "(Kontingent: 12 Plätze je Termin, davon 6 belegt; insgesamt 8 Plätze frei)."
+    )
+    for url in (
+        reverse("trainings:date_detail", args=[course_date.pk]),
+        reverse("trainings:enrol", args=[course_date.pk]),
+    ):
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+        assert " ".join(html.split()).count(expected) == 1, url
+    people = employees_of(duisburg, 8)
+    response = client.post(
+        reverse("trainings:enrol", args=[course_date.pk]), {"employees": [e.pk for e in people]}
+    )
+    assert response.status_code == 302
+    html = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert html.count("Das Kontingent Ihrer Organisation ist ausgeschöpft.") == 2
+    assert "Der Termin ist ausgebucht." not in html
+    assert "noch 0 von 16 Plätzen" in " ".join(html.split())

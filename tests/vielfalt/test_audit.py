@@ -87,3 +87,29 @@ def test_postgres_refuses_truncating_the_audit_log(postgres):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("TRUNCATE vielfalt_auditentry CASCADE")
     assert AuditEntry.objects.get().object_repr == "Beschäftigte"
+
+
+@pytest.mark.django_db
+def test_audit_log_shows_labels_not_stored_values():
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import translation
+
+    from trainings.models import Enrolment
+    from vielfalt.models import AuditEntry
+    from vielfalt.templatetags.vielfalt_tags import readable_changes
+
+    entry = AuditEntry(
+        content_type_id=ContentType.objects.get_for_model(Enrolment).pk,
+        changes={"attendance": ["unknown", "no_show"], "enrolments_cancelled": 3},
+    )
+    with translation.override("de"):
+        rows = readable_changes(entry)
+        expected = [
+            (
+                str(Enrolment._meta.get_field("attendance").verbose_name).capitalize(),
+                f"{Enrolment.Attendance.UNKNOWN.label} → {Enrolment.Attendance.NO_SHOW.label}",
+            ),
+            ("enrolments cancelled", "3"),
+        ]
+    assert rows == expected
+    assert "no_show" not in str(rows)

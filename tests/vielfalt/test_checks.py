@@ -5,7 +5,7 @@ from django.core.management.base import SystemCheckError
 from vielfalt.checks import check_portal_url
 
 
-def test_production_warns_when_portal_url_is_not_https(settings):
+def test_production_warns_when_portal_url_is_not_https(settings, db):  # db: the model checks ask PostgreSQL
     settings.DEBUG = False
     settings.PORTAL_URL = "http://127.0.0.1:8000"
     assert [w.id for w in check_portal_url(None)] == ["vielfalt.W001"]

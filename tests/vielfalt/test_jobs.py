@@ -127,3 +127,38 @@ def test_browser_sees_the_job_finish_without_reloading(celery_worker, live_serve
     task_render_letter.apply_async(kwargs={"job_id": str(job.pk), "name": "Zülfiye Kaykin"})
     page.wait_for_selector('.job-status[data-status="ready"]', timeout=20_000)
     assert page.get_by_role("link", name="brief.pdf").is_visible()
+
+
+@shared_task(base=JobTask, name="tests.nothing")
+def task_nothing(*, job_id):
+    job_store_result(job_id=job_id, content=b"ok", file_name="ok.txt")
+
+
+@pytest.mark.django_db
+def test_job_page_links_back_to_what_it_belongs_to_and_the_polling_page_reloads_when_done(client):
+    from tests.trainings.factories import CourseDateFactory
+
+    user = UserFactory()
+    course_date = CourseDateFactory()
+    job = job_enqueue(task=task_nothing, kind="nothing", requested_by=user, origin=course_date)
+    client.force_login(user)
+    html = client.get(job.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert f'href="{course_date.get_absolute_url()}"' in html
+    assert f"Zurück zu „{course_date}“" in html
+    assert "HX-Refresh" not in client.get(job.get_absolute_url(), HTTP_HX_REQUEST="true")  # still waiting
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.READY)
+    fragment = client.get(job.get_absolute_url(), HTTP_HX_REQUEST="true")
+    assert (
+        fragment["HX-Refresh"] == "true"
+    )  # the page polling reloads: an agreement's documents table shows it
+
+
+@pytest.mark.django_db
+def test_htmx_attributes_are_valid_html(client):
+    """The Nu HTML checker knows no `hx-*` attribute; htmx reads the same with a `data-` prefix."""
+    user = UserFactory()
+    job = Job.objects.create(kind="waiting", requested_by=user)
+    client.force_login(user)
+    html = client.get(job.get_absolute_url()).content.decode()
+    assert " hx-" not in html
+    assert 'data-hx-headers=\'{"X-CSRFToken": ' in html and "data-hx-get=" in html

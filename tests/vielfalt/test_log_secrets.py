@@ -115,6 +115,7 @@ def test_celery_worker_log_keeps_no_address_and_no_link(transactional_db, redis_
                 requested_by=actor,
                 organisation=campaign.organisation,
                 campaign_id=campaign.pk,
+                actor_id=actor.pk,
             )
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:

@@ -30,6 +30,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://vielfalt@db.invalid:5432/vielfalt",
     "REDIS_URL": "redis://redis.invalid:6379/0",
     "EMAIL_URL": "smtp+tls://portal:secret@mail.nrw.example:587",
+    "PORTAL_URL": "https://vielfalt.nrw.example",  # not https: a warning (vielfalt.W001)
 }
 
 

@@ -646,6 +646,7 @@ def report_request(*, actor, year: int, organisation: Organisation | None = None
             kind="vielfalt.programme_report",
             description=str(_("Annual programme report %(year)s")) % {"year": year},
             requested_by=actor,
+            origin=(reverse("dashboard"), _("Programme overview")),
             year=year,
             language=get_language() or "",
         )
@@ -657,6 +658,7 @@ def report_request(*, actor, year: int, organisation: Organisation | None = None
         % {"year": year, "partner": organisation.name},
         requested_by=actor,
         organisation=organisation,
+        origin=(reverse("dashboard"), _("Programme overview")),
         organisation_id=organisation.pk,
         year=year,
         language=get_language() or "",

@@ -97,3 +97,40 @@ def _csrf_token(context, request) -> str:
     costs 32 random draws), else a fresh one."""
     token = context.get("csrf_token") if isinstance(context, RequestContext) else None
     return str(token) if token else get_token(request)
+
+
+@register.filter
+def readable_changes(entry) -> list[tuple[str, str]]:
+    """An audit entry's `changes` in words: a field's label instead of its name, a choice's label instead of
+    its stored value ("nicht erschienen", not "no_show"), "before → after" for a change."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.exceptions import FieldDoesNotExist
+    from django.utils.text import capfirst
+
+    model = (
+        ContentType.objects.get_for_id(entry.content_type_id).model_class() if entry.content_type_id else None
+    )
+    rows = []
+    for key, value in (entry.changes or {}).items():
+        try:
+            field = model._meta.get_field(key) if model else None
+        except FieldDoesNotExist:
+            field = None
+        choices = dict(field.flatchoices) if getattr(field, "choices", None) else {}
+
+        def show(item, choices=choices):
+            if isinstance(item, dict | list):
+                return (
+                    ", ".join(f"{k}: {v}" for k, v in item.items()) if isinstance(item, dict) else str(item)
+                )
+            return str(choices.get(item, item))
+
+        label = (
+            capfirst(str(field.verbose_name)) if field is not None and hasattr(field, "verbose_name") else key
+        )
+        if isinstance(value, list) and len(value) == 2 and not any(isinstance(v, dict | list) for v in value):
+            text = f"{show(value[0])} → {show(value[1])}"
+        else:
+            text = show(value)
+        rows.append((label.replace("_", " "), text))
+    return rows

@@ -26,6 +26,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.db.models import NOT_PROVIDED
 from django.utils import timezone
 
 from partnerships.network.models import PracticeEntry
@@ -202,6 +203,7 @@ class Command(BaseCommand):
                 or model_field.primary_key
                 or model_field.null
                 or model_field.generated
+                or model_field.db_default is not NOT_PROVIDED  # the database fills it in itself
             ):
                 continue
             # A text column without a default gets Django's own default for it, the empty string.

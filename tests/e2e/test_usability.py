@@ -1,0 +1,265 @@
+"""Usability: the main journeys of each role in Chromium, at 1280 px and at 375 px, as a clerk meets them.
+
+After every step (`Journey.step`):
+- axe-core (WCAG 2.1 A/AA) finds nothing;
+- at 375 px nothing is wider than the window (no horizontal scrolling);
+- no English on a German page: no visible string equals a msgid of locale/de that has a different translation;
+- no raw identifier (`[a-z]+_[a-z_]+`, e.g. a constraint's or a field's name) in visible text;
+- the page's HTML is saved; at the end of the journey the W3C Nu HTML checker (vnu-jar from npm, Java) reports
+  no error on any of them.
+
+The demo data is seeded once per module (see tests/e2e/test_journeys.py) and restored before each test."""
+
+import json
+import re
+import shutil
+import subprocess
+from datetime import timedelta
+from functools import cache
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import axe_violations, browser_login, need
+from tests.e2e.test_journeys import SCREENSHOTS, demo, demo_snapshot  # noqa: F401 (fixtures)
+from trainings.models import CourseDate
+from vielfalt.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PO_FILE = settings.BASE_DIR / "locale" / "de" / "LC_MESSAGES" / "django.po"
+VNU_JAR = settings.BASE_DIR / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+RAW_IDENTIFIER = re.compile(r"\b[a-z]+_[a-z_]+\b")
+WIDTHS = [1280, 375]
+
+VISIBLE_TEXT = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    if (!el || el.closest("script, style, noscript, code, pre, template")) continue;
+    // Text marked as another language (the language switch's "English") is that language on purpose.
+    if ((el.closest("[lang]") || document.documentElement).lang !== document.documentElement.lang) continue;
+    const text = walker.currentNode.textContent.replace(/\\s+/g, " ").trim();
+    if (!text) continue;
+    // An <option> is read out when the select is opened; anything else must be rendered.
+    if (el.tagName !== "OPTION" && !el.checkVisibility()) continue;
+    out.push(text);
+  }
+  for (const el of document.querySelectorAll("[placeholder], [aria-label], [title], img[alt]")) {
+    for (const name of ["placeholder", "aria-label", "title", "alt"]) {
+      const value = (el.getAttribute(name) || "").trim();
+      if (value) out.push(value);
+    }
+  }
+  return out;
+}"""
+
+
+def _po_strings(block: str) -> str:
+    return "".join(json.loads(part) for part in re.findall(r'"(?:[^"\\]|\\.)*"', block))
+
+
+@cache
+def english_strings() -> frozenset[str]:
+    """Source strings (English) whose German translation differs: seen on a German page, they are English."""
+    english = set()
+    text = PO_FILE.read_text(encoding="utf-8")
+    for entry in text.split("\n\n"):
+        match = re.search(
+            r'^msgid ((?:".*"\n?)+)(?:msgid_plural ((?:".*"\n?)+))?msgstr(?:\[0\])? ((?:".*"\n?)+)',
+            entry,
+            re.M,
+        )
+        if not match:
+            continue
+        msgid, plural, msgstr = (_po_strings(group or "") for group in match.groups())
+        for source in (msgid, plural):
+            source = " ".join(source.split())
+            if source and msgstr and source != " ".join(msgstr.split()) and "%" not in source:
+                english.add(source)
+    return frozenset(english)
+
+
+class Journey:
+    def __init__(self, page, base: str, name: str, width: int, tmp_path):
+        self.page, self.base, self.name, self.width = page, base, name, width
+        self.saved = tmp_path / "html"
+        self.saved.mkdir()
+        self.count = 0
+        page.set_viewport_size({"width": width, "height": 900})
+
+    def go(self, path: str, label: str):
+        response = self.page.goto(self.base + path)
+        assert response.status == 200, (path, response.status)
+        self.step(label)
+
+    def step(self, label: str) -> None:
+        page = self.page
+        page.wait_for_load_state()
+        self.count += 1
+        name = f"{self.name}-{self.width}-{self.count:02d}-{label}"
+        (self.saved / f"{name}.html").write_text(page.content(), encoding="utf-8")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"usability-{name}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.lang") == "de", name
+        strings = page.evaluate(VISIBLE_TEXT)
+        english = sorted({s for s in strings if s in english_strings()})
+        assert english == [], (name, english)
+        raw = sorted(
+            {m for s in strings if "@" not in s and "://" not in s for m in RAW_IDENTIFIER.findall(s)}
+        )
+        assert raw == [], (name, raw)
+        if self.width < 768:
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (name, f"{overflow} px wider than the window")
+        assert axe_violations(page) == [], name
+
+    def validate_html(self) -> None:
+        java = shutil.which("java")
+        need(bool(java) and VNU_JAR.is_file(), "Java (default-jre-headless) and vnu-jar (npm ci)")
+        files = sorted(str(path) for path in self.saved.glob("*.html"))
+        result = subprocess.run(
+            [java, "-jar", str(VNU_JAR), "--errors-only", "--format", "json", *files],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        messages = json.loads(result.stderr or result.stdout or '{"messages": []}')["messages"]
+        errors = [f"{m['url'].rsplit('/', 1)[-1]}:{m.get('lastLine')}: {m['message']}" for m in messages]
+        assert errors == [], errors
+
+
+@pytest.fixture
+def journey(demo, page, tmp_path, request):  # noqa: F811 (the fixture imported above)
+    def start(username: str, width: int) -> Journey:
+        browser_login(page, type("Server", (), {"url": demo})(), User.objects.get(username=username))
+        return Journey(page, demo, username, width, tmp_path)
+
+    return start
+
+
+def _open_date() -> CourseDate:
+    return (
+        CourseDate.objects.filter(cancelled_at=None, enrolment_deadline__gt=timezone.now())
+        .order_by("starts_at")
+        .first()
+    )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_ministry(journey, width):
+    j = journey("ministerium", width)
+    j.go("/", "start")
+    assert j.page.locator("#card-employees").count() == 0
+    j.go("/dashboard/", "dashboard")
+    j.go("/partnerships/", "agreements")
+    j.page.locator("main table a").first.click()
+    j.step("agreement")
+    j.page.get_by_role("button", name="PDF erzeugen").click()
+    j.page.wait_for_url(re.compile(r"job="))
+    # The page reloads itself when the job is done (htmx polling): the documents table lists the PDF.
+    j.page.locator("#documents .job-status[data-status=ready]").wait_for()
+    assert "Noch keine Dokumente." not in j.page.locator("#documents").inner_text()
+    j.step("agreement-with-pdf")
+    job_id = re.search(r"job=([0-9a-f-]+)", j.page.url).group(1)
+    j.go(f"/jobs/{job_id}/", "pdf-job")
+    assert j.page.get_by_role("link", name=re.compile("^Zurück zu")).count() == 1
+    j.go("/audit/", "audit-log")
+    j.go("/surveys/programme/", "survey-programme")
+    j.validate_html()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_hr_duisburg(journey, width):
+    j = journey("hr-duisburg", width)
+    j.go("/", "start")
+    j.go("/employees/", "employees")
+    j.go("/employees/new/", "employee-form")
+    j.page.locator("main form [type=submit]").click()
+    j.step("employee-form-errors")
+    j.go("/employees/import/", "import")
+    j.go("/trainings/", "trainings")
+    course_date = _open_date()
+    j.go(f"/trainings/dates/{course_date.pk}/", "date")
+    assert j.page.locator(".seats-for-organisation").count() == 1
+    j.go(f"/trainings/dates/{course_date.pk}/enrol/", "enrol")
+    boxes = j.page.locator("main input[name=employees]:not([disabled])")
+    for index in range(2):
+        boxes.nth(index).check()
+    j.page.locator("main form [name=action][value=select], main form button[type=submit]").first.click()
+    j.step("enrol-result")
+    j.go("/surveys/", "surveys")
+    j.go("/surveys/new/", "campaign-form")
+    yesterday = timezone.localdate() - timedelta(days=1)
+    j.page.locator("#id_title").fill("Befragung")
+    j.page.locator("#id_opens_on").fill(yesterday.isoformat())
+    j.page.locator("#id_closes_on").fill(yesterday.isoformat())
+    j.page.locator("main form [type=submit]").click()
+    j.step("campaign-form-errors")
+    j.validate_html()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_organiser(journey, width):
+    j = journey("schulung-oberhausen", width)
+    j.go("/", "start")
+    j.go("/trainings/", "trainings")
+    course_date = _open_date()
+    j.go(f"/trainings/courses/{course_date.course_id}/", "course")
+    j.go(f"/trainings/courses/{course_date.course_id}/dates/new/", "date-form")
+    start = timezone.localtime() + timedelta(days=20)
+    j.page.locator("#id_starts_at").fill(start.strftime("%Y-%m-%dT10:00"))
+    j.page.locator("#id_ends_at").fill(start.strftime("%Y-%m-%dT09:00"))
+    j.page.locator("#id_capacity").fill("0")
+    j.page.locator("main form [type=submit]").click()
+    j.step("date-form-errors")
+    text = j.page.locator("main").inner_text()
+    assert text.count("Das Ende muss nach dem Beginn liegen.") == 2  # summary and field
+    j.go(f"/trainings/dates/{course_date.pk}/", "date")
+    j.validate_html()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_employee_through_the_survey_link(journey, width, browser):
+    hr = Client()
+    hr.force_login(User.objects.get(username="hr-duisburg"))
+    from surveys.models import Campaign
+
+    today = timezone.localdate()
+    response = hr.post(
+        "/surveys/new/",
+        {
+            "title": "Befragung 2027",
+            "opens_on": today.isoformat(),
+            "closes_on": (today + timedelta(days=30)).isoformat(),
+            "k": "5",
+            "purpose": "Wie vielfältig ist unsere Verwaltung?",
+            "legal_basis": "Einwilligung",
+            "dpo_contact": "datenschutz@duisburg.example",
+            "organisation": User.objects.get(username="hr-duisburg").memberships.get().organisation_id,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign = Campaign.objects.get(title="Befragung 2027")
+    mail.outbox.clear()
+    hr.post(f"/surveys/{campaign.pk}/open/")
+    hr.post(f"/surveys/{campaign.pk}/invite/", {})
+    links = [line.strip() for m in mail.outbox for line in m.body.splitlines() if "/surveys/t/" in line]
+    assert links
+    j = journey("hr-duisburg", width)
+    context = browser.new_context(bypass_csp=True, locale="de-DE")
+    j.page = context.new_page()
+    j.page.set_viewport_size({"width": width, "height": 900})
+    j.name = "employee"
+    j.page.goto(j.base + links[0][links[0].index("/surveys/t/") :])
+    j.step("answer")
+    j.page.locator("form.survey-form [type=submit]").click()
+    j.step("answer-errors")
+    j.validate_html()
+    context.close()

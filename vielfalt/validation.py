@@ -1,0 +1,75 @@
+"""Validation that speaks to the person filling in the form.
+
+One place for what every model form of the portal does the same way:
+
+- a violated database constraint appears once, at the field it concerns, in the sentence the constraint
+  carries (`violation_error_message`; tests/vielfalt/test_validation.py checks that every constraint has one);
+- every problem of a submission is reported at once: field errors, the model's `clean()` and the constraints
+  are all checked in the same round;
+- a text longer than its field's maximum is refused with a message instead of being cut off silently by the
+  browser (no `maxlength` attribute; the server's length check says how long the text is).
+"""
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import router
+from django.db.models import F, Q, UniqueConstraint
+from django.db.models.constants import LOOKUP_SEP
+
+
+def _condition_fields(node) -> list[str]:
+    """Field names a constraint's condition refers to, in the order written: the left-hand side first."""
+    names = []
+    if isinstance(node, Q):
+        for child in node.children:
+            names.extend(_condition_fields(child))
+    elif isinstance(node, tuple):
+        lookup, value = node
+        names.append(lookup.split(LOOKUP_SEP)[0])
+        names.extend(_condition_fields(value))
+    elif isinstance(node, F):
+        names.append(node.name.split(LOOKUP_SEP)[0])
+    return names
+
+
+def constraint_field(constraint, field_names) -> str | None:
+    """The field among `field_names` where a violation of `constraint` is shown: for a check, the first field
+    its condition names (`ends_at` for "ends_at > starts_at"); for a unique constraint, its last field (the
+    personnel number, not the organisation). None: shown above the form."""
+    if isinstance(constraint, UniqueConstraint):
+        candidates = list(reversed(constraint.fields))
+    else:
+        candidates = _condition_fields(getattr(constraint, "condition", None))
+    return next((name for name in candidates if name in field_names), None)
+
+
+class ModelForm(forms.ModelForm):
+    """Base of the portal's model forms (see the module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.pop("maxlength", None)
+
+    def validate_constraints(self):
+        exclude = self._get_validation_exclusions()
+        instance = self.instance
+        using = router.db_for_write(type(instance), instance=instance)
+        for model_class, constraints in instance.get_constraints():
+            for constraint in constraints:
+                try:
+                    constraint.validate(model_class, instance, exclude=exclude, using=using)
+                except ValidationError as error:
+                    field = constraint_field(constraint, self.fields)
+                    if field is None or field not in self.errors:
+                        self.add_error(field, error)
+                    # else: the field already shows a problem (often the same one in other words)
+
+
+def add_errors(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on `form`: at its fields where the form has them, above it otherwise."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields and name != NON_FIELD_ERRORS else None, errors)
+    else:
+        form.add_error(None, error)
