@@ -120,7 +120,6 @@ class Organisation(models.Model):
         choices=Article.choices,
         blank=True,
         default=Article.NONE,
-        db_default=Article.NONE,  # bulk loads (seed_scale's COPY) that do not name the column
         help_text=_(
             "German article of the name, used in documents: “Für das Ministerium …”, “Für die Stadt …”."
         ),
@@ -128,7 +127,6 @@ class Organisation(models.Model):
     address = models.TextField(
         _("postal address"),
         blank=True,
-        db_default="",
         help_text=_("Street and town, one per line; printed in the letterhead of the documents it issues."),
     )
     require_second_factor = models.BooleanField(
