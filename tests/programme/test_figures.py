@@ -76,7 +76,7 @@ def test_hr_scope_shows_only_its_organisation(partners):
     assert {f.commitment.agreement.partner_id for f in overview.commitments} == {own.pk}
 
 
-def test_year_counts_procedures_up_to_its_end(partners):
+def test_a_year_counts_only_the_procedures_held_in_it(partners):
     AnonymisedProcedure.objects.create(
         organisation=partners[0],
         post="Später",
@@ -87,5 +87,6 @@ def test_year_counts_procedures_up_to_its_end(partners):
         posts_filled=2,
     )
     assert programme(year=2014).procedures["posts_filled"] == 12
-    assert programme(year=2016).procedures["posts_filled"] == 14
+    assert programme(year=2016).procedures["posts_filled"] == 2
+    assert programme(year=2015).procedures["posts_filled"] == 0
     assert programme(year=2013).procedures["posts_filled"] == 0

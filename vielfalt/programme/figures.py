@@ -3,7 +3,9 @@
 Every figure is computed with a fixed number of queries however many partners there are (grouped by
 organisation in the database), so the dashboard and the reports keep their speed as the programme grows.
 `organisation_ids=None` means the whole programme (the ministry); partner HR passes its own organisations.
-`year` gives the state at the end of that year: courses, procedures and surveys up to 31 December.
+`year` gives the figures of that year alone, for the dashboard and the reports alike: courses that began in it,
+procedures held in it, surveys closed in it, agreements signed in it or in force during it (and their
+commitments, assessed at its end). Without a year: everything up to today.
 """
 
 from dataclasses import dataclass, field
@@ -68,6 +70,7 @@ class SurveyFigure:
 @dataclass
 class PartnerRow:
     organisation: Organisation
+    agreement: Agreement | None = None  # the newest of the period's agreements
     agreement_status: str = ""
     agreement_status_label: str = ""
     progress: dict = field(default_factory=dict)
@@ -99,6 +102,7 @@ class CommitmentFigure:
 class Programme:
     year: int | None
     as_of: date
+    start: date | None
     charts: dict[str, Chart]
     partners: list[PartnerRow]
     commitments: list[CommitmentFigure]
@@ -128,29 +132,45 @@ def _end_of(year: int | None) -> date:
     return min(today, date(year, 12, 31)) if year else today
 
 
+def _start_of(year: int | None) -> date | None:
+    return date(year, 1, 1) if year else None
+
+
+def _in_period(field_name: str, start: date | None, as_of: date) -> Q:
+    """`field_name` (a date) within the year's period, or up to `as_of` without a year."""
+    condition = Q(**{f"{field_name}__lte": as_of})
+    return condition & Q(**{f"{field_name}__gte": start}) if start else condition
+
+
 def _scoped(queryset, organisation_ids, field_name="organisation_id"):
     return (
         queryset if organisation_ids is None else queryset.filter(**{f"{field_name}__in": organisation_ids})
     )
 
 
-def _attended(as_of: date):
-    """The employees who attended a course that began by `as_of`: an uncorrelated subquery, so PostgreSQL reads
+def _attended(as_of: date, start: date | None = None):
+    """The employees who attended a course that began by `as_of` (and from `start`): an uncorrelated subquery, so PostgreSQL reads
     the enrolments once into a hash instead of probing them per employee."""
-    end = timezone.make_aware(datetime.combine(as_of, time.max))
     return Enrolment.objects.filter(
+        _course_in_period(start, as_of),
         status=Enrolment.Status.SEATED,
         attendance=Enrolment.Attendance.ATTENDED,
-        course_date__starts_at__lte=end,
     ).values("employee_id")
 
 
-def _training_by_partner(organisation_ids, as_of) -> dict[int, dict]:
+def _course_in_period(start: date | None, as_of: date) -> Q:
+    condition = Q(course_date__starts_at__lte=timezone.make_aware(datetime.combine(as_of, time.max)))
+    if start:
+        condition &= Q(course_date__starts_at__gte=timezone.make_aware(datetime.combine(start, time.min)))
+    return condition
+
+
+def _training_by_partner(organisation_ids, as_of, start=None) -> dict[int, dict]:
     """Per organisation: active employees, and employees who attended a course per target group. One query
     that checks each employee's attendance once (grouped by whether they attended and are active)."""
     rows = (
         _scoped(Employee.objects.all(), organisation_ids)
-        .annotate(attended=ExpressionWrapper(Q(pk__in=_attended(as_of)), output_field=BooleanField()))
+        .annotate(attended=ExpressionWrapper(Q(pk__in=_attended(as_of, start)), output_field=BooleanField()))
         .values("organisation_id", "target_group", "is_active", "attended")
         .annotate(n=Count("pk"))
         .order_by()
@@ -170,12 +190,13 @@ def _training_by_partner(organisation_ids, as_of) -> dict[int, dict]:
     return result
 
 
-def _surveys_by_partner(organisation_ids, as_of) -> dict[int, SurveyFigure]:
+def _surveys_by_partner(organisation_ids, as_of, start=None) -> dict[int, SurveyFigure]:
     """Each organisation's latest campaign closed by `as_of` that reached its k; the share with a migration
     background is published only where at least k respondents have one and k have none (or unknown)."""
     latest: dict[int, Campaign] = {}
     campaigns = _scoped(
-        Campaign.objects.filter(status=Campaign.Status.CLOSED, closes_on__lte=as_of), organisation_ids
+        Campaign.objects.filter(_in_period("closes_on", start, as_of), status=Campaign.Status.CLOSED),
+        organisation_ids,
     ).order_by("organisation_id", "-closes_on", "-pk")
     for campaign in campaigns.only("pk", "organisation_id", "closes_on", "k"):
         latest.setdefault(campaign.organisation_id, campaign)
@@ -214,9 +235,9 @@ def _survey_overall(figures: dict[int, SurveyFigure]) -> SurveyFigure:
     return SurveyFigure(respondents=n, migration_share=round(100 * yes / n, 1) if published and n else None)
 
 
-def _procedures_by_partner(organisation_ids, as_of) -> dict[int, dict]:
+def _procedures_by_partner(organisation_ids, as_of, start=None) -> dict[int, dict]:
     rows = (
-        _scoped(AnonymisedProcedure.objects.filter(held_on__lte=as_of), organisation_ids)
+        _scoped(AnonymisedProcedure.objects.filter(_in_period("held_on", start, as_of)), organisation_ids)
         .values("organisation_id")
         .annotate(procedures=Count("pk"), applications=Sum("applications"), posts_filled=Sum("posts_filled"))
         .order_by()
@@ -272,10 +293,15 @@ def _attach_reports(commitments: list[Commitment], reports) -> None:
 
 def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
     as_of = _end_of(year)
+    start = _start_of(year)
     partner_kinds = [kind for kind in Organisation.Kind.values if kind != Organisation.Kind.STATE_MINISTRY]
     agreements = _scoped(Agreement.objects.all(), organisation_ids, "partner_id")
     if year:
-        agreements = agreements.filter(Q(signed_on__isnull=True) | Q(signed_on__lte=as_of))
+        # The year's agreements: not signed after it, not expired before it began (drafts count as under way).
+        agreements = agreements.filter(
+            Q(signed_on__isnull=True) | Q(signed_on__lte=as_of),
+            Q(valid_until__isnull=True) | Q(valid_until__gte=start),
+        )
     partners = list(
         _scoped(Organisation.objects.filter(kind__in=partner_kinds), organisation_ids, "pk")
         .filter(Exists(agreements.filter(partner_id=OuterRef("pk"))))
@@ -283,15 +309,13 @@ def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
     )
 
     # The newest agreement's status per partner: one query over the agreements, newest first.
-    latest_status: dict[int, str] = {}
-    for partner_id, status in agreements.order_by("partner_id", "-created_at", "-pk").values_list(
-        "partner_id", "status"
-    ):
-        latest_status.setdefault(partner_id, status)
+    newest: dict[int, Agreement] = {}
+    for agreement in agreements.order_by("partner_id", "-created_at", "-pk"):
+        newest.setdefault(agreement.partner_id, agreement)
 
-    training = _training_by_partner(organisation_ids, as_of)
-    surveys = _surveys_by_partner(organisation_ids, as_of)
-    procedures = _procedures_by_partner(organisation_ids, as_of)
+    training = _training_by_partner(organisation_ids, as_of, start)
+    surveys = _surveys_by_partner(organisation_ids, as_of, start)
+    procedures = _procedures_by_partner(organisation_ids, as_of, start)
 
     # Commitments of signed agreements, with their reports: two queries.
     commitments = []
@@ -327,10 +351,12 @@ def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
             partner.pk, {"employees": 0, "trained_active": 0, "groups": dict.fromkeys(TargetGroup.values, 0)}
         )
         done = procedures.get(partner.pk, {})
-        status = latest_status.get(partner.pk, "")
+        agreement = newest.get(partner.pk)
+        status = agreement.status if agreement else ""
         rows.append(
             PartnerRow(
                 organisation=partner,
+                agreement=agreement,
                 agreement_status=status,
                 agreement_status_label=str(status_labels.get(status, "")),
                 progress=per_partner_progress.get(partner.pk, dict.fromkeys(Commitment.Progress.values, 0)),
@@ -358,7 +384,7 @@ def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
         by_district[partner.district] = by_district.get(partner.district, 0) + 1
     status_counts = dict(agreements.values_list("status").annotate(n=Count("pk")).order_by())
     year_counts = dict(
-        agreements.filter(signed_on__isnull=False)
+        agreements.filter(_in_period("signed_on", start, as_of))
         .annotate(signed_year=ExtractYear("signed_on"))
         .values_list("signed_year")
         .annotate(n=Count("pk"))
@@ -370,7 +396,7 @@ def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
         "posts_filled": sum(row.posts_filled for row in rows),
     }
     method_counts = dict(
-        _scoped(AnonymisedProcedure.objects.filter(held_on__lte=as_of), organisation_ids)
+        _scoped(AnonymisedProcedure.objects.filter(_in_period("held_on", start, as_of)), organisation_ids)
         .values_list("method")
         .annotate(n=Sum("posts_filled"))
         .order_by()
@@ -459,6 +485,7 @@ def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
     return Programme(
         year=year,
         as_of=as_of,
+        start=start,
         charts=charts,
         partners=rows,
         commitments=commitments,
@@ -478,11 +505,11 @@ def _commitments_by_partner(figures: list[CommitmentFigure]) -> dict[int, list[C
     return grouped
 
 
-def _courses_of(organisation_ids, year: int) -> dict[int, list[dict]]:
+def _courses_of(organisation_ids, start: date, as_of: date) -> dict[int, list[dict]]:
     """Per organisation: the course dates of `year` its employees were seated on, with attendance. One query."""
     rows = (
         _scoped(
-            Enrolment.objects.filter(status=Enrolment.Status.SEATED, course_date__starts_at__year=year),
+            Enrolment.objects.filter(_course_in_period(start, as_of), status=Enrolment.Status.SEATED),
             organisation_ids,
         )
         .values("organisation_id", "course_date_id", "course_date__starts_at", "course_date__course__title")
@@ -505,10 +532,10 @@ def _courses_of(organisation_ids, year: int) -> dict[int, list[dict]]:
     return courses
 
 
-def _procedures_of(organisation_ids, year: int) -> dict[int, list[AnonymisedProcedure]]:
+def _procedures_of(organisation_ids, start: date, as_of: date) -> dict[int, list[AnonymisedProcedure]]:
     procedures: dict[int, list[AnonymisedProcedure]] = {}
     for procedure in (
-        _scoped(AnonymisedProcedure.objects.filter(held_on__year=year), organisation_ids)
+        _scoped(AnonymisedProcedure.objects.filter(_in_period("held_on", start, as_of)), organisation_ids)
         .select_related("org_unit")
         .order_by("organisation_id", "held_on", "pk")
         .iterator(chunk_size=2000)
@@ -517,22 +544,12 @@ def _procedures_of(organisation_ids, year: int) -> dict[int, list[AnonymisedProc
     return procedures
 
 
-def _agreements_of(organisation_ids) -> dict[int, Agreement]:
-    """Each partner's newest agreement."""
-    newest: dict[int, Agreement] = {}
-    for agreement in _scoped(Agreement.objects.all(), organisation_ids, "partner_id").order_by(
-        "partner_id", "-created_at", "-pk"
-    ):
-        newest.setdefault(agreement.partner_id, agreement)
-    return newest
-
-
-def _course_summary(organisation_ids, year: int) -> dict[int, dict]:
+def _course_summary(organisation_ids, start: date, as_of: date) -> dict[int, dict]:
     """Per organisation: how many course dates of `year` its employees were seated on, seats and attendance.
     The programme report summarises (a list of every date for hundreds of partners would not fit)."""
     rows = (
         _scoped(
-            Enrolment.objects.filter(status=Enrolment.Status.SEATED, course_date__starts_at__year=year),
+            Enrolment.objects.filter(_course_in_period(start, as_of), status=Enrolment.Status.SEATED),
             organisation_ids,
         )
         .values("organisation_id")
@@ -546,18 +563,20 @@ def _course_summary(organisation_ids, year: int) -> dict[int, dict]:
     return {row.pop("organisation_id"): row for row in rows}
 
 
-def _partner_pages(overview: Programme, organisation_ids, year: int, *, course_list: bool) -> list[dict]:
+def _partner_pages(overview: Programme, organisation_ids, *, course_list: bool) -> list[dict]:
+    """The partner pages of a year's report: the same period as the overview's figures, so that every page's
+    lists add up to its figures."""
+    start, as_of = overview.start, overview.as_of
     commitments = _commitments_by_partner(overview.commitments)
     if course_list:
-        courses, summary = _courses_of(organisation_ids, year), {}
+        courses, summary = _courses_of(organisation_ids, start, as_of), {}
     else:
-        courses, summary = {}, _course_summary(organisation_ids, year)
-    procedures = _procedures_of(organisation_ids, year)
-    agreements = _agreements_of(organisation_ids)
+        courses, summary = {}, _course_summary(organisation_ids, start, as_of)
+    procedures = _procedures_of(organisation_ids, start, as_of)
     return [
         {
             "row": row,
-            "agreement": agreements.get(row.organisation.pk),
+            "agreement": row.agreement,
             "commitments": commitments.get(row.organisation.pk, []),
             "course_list": course_list,
             "courses": courses.get(row.organisation.pk, []),
@@ -577,7 +596,7 @@ REPORT_TAGGED_MAX_PARTNERS = 200
 
 
 def programme_report_pdf(*, year: int) -> bytes:
-    """The annual programme report: every figure of the dashboard at the end of `year`, then a page per
+    """The annual programme report: every figure of the dashboard for `year`, then a page per
     partner. The figures come from the same aggregate queries as the dashboard. Rendered in parts of
     REPORT_PARTNERS_PER_PART partners, so that its memory does not grow with the number of partners."""
     from django.utils.translation import get_language
@@ -585,7 +604,7 @@ def programme_report_pdf(*, year: int) -> bytes:
     from vielfalt.pdf import render_pdf_parts
 
     overview = programme(year=year)
-    pages = _partner_pages(overview, None, year, course_list=False)
+    pages = _partner_pages(overview, None, course_list=False)
     common = {
         "programme": overview,
         "year": year,
@@ -613,7 +632,7 @@ def partner_report_pdf(*, organisation: Organisation, year: int) -> bytes:
 
     ids = frozenset([organisation.pk])
     overview = programme(organisation_ids=ids, year=year)
-    pages = _partner_pages(overview, ids, year, course_list=True)
+    pages = _partner_pages(overview, ids, course_list=True)
     context = {
         "programme": overview,
         "year": year,
