@@ -16,7 +16,7 @@ from vielfalt.audit import audit_record
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Employee, Organisation, Role
 from vielfalt.permissions import RoleRequiredMixin, may
-from vielfalt.tabular import TableRefused, csv_lines, xlsx_bytes
+from vielfalt.tabular import TableRefused, download
 from vielfalt.validation import add_errors
 
 from .forms import CertificateCodeForm, CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
@@ -609,17 +609,14 @@ class ReportView(RoleRequiredMixin, TemplateView):
             object_repr=_("Training report (%(format)s)") % {"format": export.upper()},
         )
         stamp = timezone.localdate().isoformat()
-        if export == "xlsx":
-            response = HttpResponse(
-                xlsx_bytes(self.HEADER, units, title="Schulungen"),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-            response["Content-Disposition"] = f'attachment; filename="schulungsbericht-{stamp}.xlsx"'
-            return response
-        lines = list(csv_lines(self.HEADER, units)) + ["\r\n"] + list(csv_lines(self.DATE_HEADER, dates))[1:]
-        response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="schulungsbericht-{stamp}.csv"'
-        return response
+        return download(
+            export,
+            self.HEADER,
+            units,
+            filename=f"schulungsbericht-{stamp}",
+            title="Schulungen",
+            more_csv=[(self.DATE_HEADER, dates)],
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

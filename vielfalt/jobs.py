@@ -22,8 +22,8 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import RedisError
 
 from .celery import app as celery_app
-from .models import Job, Organisation, User
-from .permissions import recorded_user
+from .models import Job, Organisation, Role, User
+from .permissions import may, recorded_user
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def job_retry(*, actor: User, job: Job) -> Job:
     """Start a failed job again (the retry button): who asked for it, or an administrator."""
     if actor is None:
         raise TypeError("job_retry needs an actor")
-    if job.requested_by_id != actor.pk and not actor.is_administrator:
+    if job.requested_by_id != actor.pk and not may(actor, Role.ADMIN):
         raise PermissionDenied
     if job.status != Job.Status.FAILED or not job.task_name:
         return job

@@ -204,7 +204,7 @@ def actor_from_id(actor_id: int) -> User:
     """For tasks: the user whose request started the job, loaded again, so that a role withdrawn or an account
     deactivated meanwhile counts when the service checks the actor. A missing id is an error, not the system."""
     if actor_id is None:
-        raise TypeError("A task that changes data needs the id of the user who started it.")
+        raise TypeError("A task that changes data needs the id of its actor, the user who started it.")
     return User.objects.get(pk=actor_id)
 
 

@@ -940,9 +940,7 @@ class UnsubscribeView(View):
 
 def own_fields_of_action(user) -> list[str]:
     """The fields of action in the profiles of the organisations the user belongs to (empty: all fields)."""
-    ids = set()
-    for role in PROGRAMME_ROLES:
-        ids |= user.organisation_ids(role)
+    ids = own_organisation_ids(user, PROGRAMME_ROLES)
     fields = set()
     for values in PartnerProfile.objects.filter(organisation_id__in=ids).values_list(
         "fields_of_action", flat=True

@@ -2,6 +2,7 @@
 HR or organiser is refused, a missing actor is an error, and the system actor is recorded as "system"."""
 
 import datetime
+import io
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -155,9 +156,16 @@ def test_a_missing_actor_is_an_error_not_a_pass(duisburg):
     assert (agreement.title, agreement.status) == ("Vereinbarung", Agreement.Status.DRAFT)
 
 
-def test_the_system_actor_is_recorded_as_system(duisburg):
+def test_a_command_acts_as_the_system_and_is_recorded_as_such(duisburg, tmp_path):
+    from django.core.management import call_command
+
+    data = tmp_path / "beschaeftigte.csv"
+    data.write_text("Personalnummer;Nachname;Vorname\nDU-9;Demir;Ayşe\n", encoding="utf-8")
+    call_command("import_employees", str(data), organisation="duisburg", stdout=io.StringIO())
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.IMPORT)
+    assert (entry.actor, entry.actor_name) == (None, "system")
     employee = employee_create(
-        actor=SYSTEM, organisation=duisburg, personnel_number="DU-9", first_name="Ayşe", last_name="Demir"
+        actor=SYSTEM, organisation=duisburg, personnel_number="DU-10", first_name="Ali", last_name="Kaya"
     )
     entry = AuditEntry.objects.get(object_id=str(employee.pk), action=AuditEntry.Action.CREATE)
     assert (entry.actor, entry.actor_name) == (None, "system")
