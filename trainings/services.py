@@ -16,8 +16,8 @@ from django.utils.translation import ngettext
 
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.caching import bump_programme_version
-from vielfalt.jobs import send_after_commit
-from vielfalt.models import AuditEntry, Employee, Role, User
+from vielfalt.jobs import job_enqueue, send_after_commit
+from vielfalt.models import AuditEntry, Employee, Job, Role, User
 from vielfalt.permissions import may, organisation_ids, recorded_user, require
 from vielfalt.seal import SealCheck, check_pdf
 from vielfalt.seats import Seats, fill_free_seats, seat_counts
@@ -587,3 +587,40 @@ def certificate_seal_check(certificate: Certificate) -> SealCheck | None:
             return check_pdf(stored.read())
     except FileNotFoundError:
         return SealCheck("unreadable")
+
+
+# --- Background jobs for a course date ----------------------------------------------------------------------
+
+
+def sign_in_sheet_request(*, actor: User, course_date: CourseDate) -> Job:
+    """The sign-in sheet of a date as a PDF, rendered in the background once the transaction commits."""
+    from .tasks import task_render_sign_in_sheet  # the tasks module imports this one
+
+    require(actor, Role.ORGANISER, course_date.course.organiser_id)
+    return job_enqueue(
+        task=task_render_sign_in_sheet,
+        origin=course_date,
+        kind="trainings.sign_in_sheet",
+        description=_("Sign-in sheet: %(date)s") % {"date": course_date},
+        requested_by=actor,
+        organisation=course_date.course.organiser,
+        course_date_id=course_date.pk,
+    )
+
+
+def certificates_request(*, actor: User, course_date: CourseDate) -> Job:
+    """The certificates of everyone who attended a date, built in the background once the transaction
+    commits."""
+    from .tasks import task_build_certificates  # the tasks module imports this one
+
+    require(actor, Role.ORGANISER, course_date.course.organiser_id)
+    return job_enqueue(
+        task=task_build_certificates,
+        origin=course_date,
+        kind="trainings.certificates",
+        description=_("Certificates: %(date)s") % {"date": course_date},
+        requested_by=actor,
+        organisation=course_date.course.organiser,
+        course_date_id=course_date.pk,
+        actor_id=actor.pk,
+    )

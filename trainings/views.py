@@ -13,7 +13,6 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from vielfalt.audit import audit_record
-from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Employee, Organisation, Role
 from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, download
@@ -28,6 +27,7 @@ from .services import (
     EnrolmentRefused,
     attendance_mark,
     certificate_seal_check,
+    certificates_request,
     course_create,
     course_date_cancel,
     course_date_create,
@@ -38,8 +38,8 @@ from .services import (
     enrolment_cancel,
     enrolment_create_from_file,
     enrolment_create_many,
+    sign_in_sheet_request,
 )
-from .tasks import task_build_certificates, task_render_sign_in_sheet
 
 RESULT_SESSION_KEY = "trainings_enrolment_result"
 
@@ -466,32 +466,13 @@ class AttendanceView(OrganiserDateMixin, View):
 class SignInSheetView(OrganiserDateMixin, View):
     def post(self, request, pk):
         course_date = self.get_course_date()
-        job = job_enqueue(
-            task=task_render_sign_in_sheet,
-            origin=course_date,
-            kind="trainings.sign_in_sheet",
-            description=_("Sign-in sheet: %(date)s") % {"date": course_date},
-            requested_by=request.user,
-            organisation=course_date.course.organiser,
-            course_date_id=course_date.pk,
-        )
-        return redirect(job)
+        return redirect(sign_in_sheet_request(actor=request.user, course_date=course_date))
 
 
 class CertificatesBuildView(OrganiserDateMixin, View):
     def post(self, request, pk):
         course_date = self.get_course_date()
-        job = job_enqueue(
-            task=task_build_certificates,
-            origin=course_date,
-            kind="trainings.certificates",
-            description=_("Certificates: %(date)s") % {"date": course_date},
-            requested_by=request.user,
-            organisation=course_date.course.organiser,
-            course_date_id=course_date.pk,
-            actor_id=request.user.pk,
-        )
-        return redirect(job)
+        return redirect(certificates_request(actor=request.user, course_date=course_date))
 
 
 class CertificateDownloadView(LoginRequiredMixin, View):
