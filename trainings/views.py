@@ -23,7 +23,7 @@ from .forms import CertificateCodeForm, CourseDateForm, CourseForm, EmployeeFilt
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, Course, CourseDate, Enrolment
 from .privacy import certificate_name_matches
-from .selectors import report_by_date, report_by_unit, seats_for_organisations
+from .selectors import report_by_date, report_by_unit, seats_for_organisations, visible_employee_names
 from .services import (
     EnrolmentRefused,
     attendance_mark,
@@ -299,9 +299,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         active_here = Enrolment.objects.active().filter(
             employee=OuterRef("pk"), course_date__course=course, course_date__cancelled_at=None
         )
-        attended = Enrolment.objects.filter(
-            employee=OuterRef("pk"), status=Enrolment.Status.SEATED, attendance=Enrolment.Attendance.ATTENDED
-        )
+        attended = Enrolment.objects.attended().filter(employee=OuterRef("pk"))
         queryset = (
             Employee.objects.visible_to(self.request.user)
             .filter(organisation_id__in=self.organisation_ids, is_active=True)
@@ -439,15 +437,11 @@ class EnrolmentCancelView(LoginRequiredMixin, View):
         text = _("The enrolment of %(name)s was cancelled.") % {"name": enrolment.employee.full_name}
         if promoted:
             text += " " + _("Moved up from the waiting list: %(names)s.") % {
-                "names": ", ".join(e.employee.full_name for e in promoted if _visible(request.user, e))
+                "names": ", ".join(visible_employee_names(request.user, promoted))
                 or _("an employee of another organisation")
             }
         messages.success(request, text)
         return redirect(enrolment.course_date)
-
-
-def _visible(user, enrolment) -> bool:
-    return Enrolment.objects.visible_to(user).filter(pk=enrolment.pk).exists()
 
 
 # --- Attendance, sign-in sheet, certificates ------------------------------------------------------------------

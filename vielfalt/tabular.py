@@ -23,6 +23,9 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+# How HR exports name the personnel number column (normalised: see `normalise_header`); the employee import
+# and the enrolment upload read the same names.
+PERSONNEL_NUMBER_COLUMNS = ("personalnummer", "persnr", "personalnr", "personnelnumber")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,18 @@ def normalise_header(name: str) -> str:
     """'E-Mail' → 'email', 'Organisations-Einheit' → 'organisationseinheit'."""
     name = unicodedata.normalize("NFC", name).casefold()
     return "".join(ch for ch in name if ch.isalnum())
+
+
+def listed_twice(first_line_of: dict[str, int], number: str, line: int) -> str | None:
+    """None the first time a file lists `number` (its line is remembered in `first_line_of`); the refusal when
+    the number comes again."""
+    if number in first_line_of:
+        return _("The personnel number %(number)s appears twice (first in line %(line)s).") % {
+            "number": number,
+            "line": first_line_of[number],
+        }
+    first_line_of[number] = line
+    return None
 
 
 def _too_many_rows() -> TableRefused:
