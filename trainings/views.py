@@ -18,7 +18,14 @@ from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, download
 from vielfalt.validation import add_errors
 
-from .forms import CertificateCodeForm, CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
+from .forms import (
+    AttendanceForm,
+    CertificateCodeForm,
+    CourseDateForm,
+    CourseForm,
+    EmployeeFilterForm,
+    EnrolmentUploadForm,
+)
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, Course, CourseDate, Enrolment
 from .privacy import certificate_name_matches
@@ -450,11 +457,9 @@ class EnrolmentCancelView(LoginRequiredMixin, View):
 class AttendanceView(OrganiserDateMixin, View):
     def post(self, request, pk):
         course_date = self.get_course_date()
-        marks = {}
-        for key, value in request.POST.items():
-            if key.startswith("attendance-") and key.removeprefix("attendance-").isdigit():
-                marks[int(key.removeprefix("attendance-"))] = value
-        changed = attendance_mark(actor=request.user, course_date=course_date, marks=marks)
+        seated = course_date.enrolments.filter(status=Enrolment.Status.SEATED).values_list("pk", flat=True)
+        form = AttendanceForm(request.POST, enrolment_ids=list(seated))
+        changed = attendance_mark(actor=request.user, course_date=course_date, marks=form.marks())
         messages.success(
             request,
             ngettext("Attendance saved (%(count)s change).", "Attendance saved (%(count)s changes).", changed)
