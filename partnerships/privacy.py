@@ -17,6 +17,10 @@ def employees_purge(*, employee_ids, now: datetime) -> dict[str, int]:
     return {}
 
 
+def employee_records(employee_ids) -> list[str]:
+    return []
+
+
 def employee_access(employee: Employee) -> list[AccessSection]:
     return []
 

@@ -50,6 +50,12 @@ def employees_purge(*, employee_ids, now: datetime) -> dict[str, int]:
     return {}
 
 
+def employee_records(employee_ids) -> list[str]:
+    """The keys of the rows that name these employees (for the audit log's pseudonymisation)."""
+    invitations = Invitation.objects.filter(employee_id__in=employee_ids).values_list("pk", flat=True)
+    return [f"surveys.invitation:{pk}" for pk in invitations]
+
+
 # --- Art. 15 -------------------------------------------------------------------------------------------------
 
 

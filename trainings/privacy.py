@@ -74,6 +74,17 @@ def employees_purge(*, employee_ids, now: datetime) -> dict[str, int]:
     return {"certificates": count}
 
 
+def employee_records(employee_ids) -> list[str]:
+    """The keys of the rows that name these employees (for the audit log's pseudonymisation)."""
+    enrolments = Enrolment.objects.filter(employee_id__in=employee_ids).values_list("pk", flat=True)
+    certificates = Certificate.objects.filter(enrolment__employee_id__in=employee_ids).values_list(
+        "pk", flat=True
+    )
+    return [f"trainings.enrolment:{pk}" for pk in enrolments] + [
+        f"trainings.certificate:{pk}" for pk in certificates
+    ]
+
+
 # --- Art. 15 -------------------------------------------------------------------------------------------------
 
 ENROLMENT_FIELDS = [

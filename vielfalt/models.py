@@ -120,7 +120,6 @@ class Organisation(models.Model):
         choices=Article.choices,
         blank=True,
         default=Article.NONE,
-        db_default=Article.NONE,  # bulk loads (seed_scale's COPY) that do not name the column
         help_text=_(
             "German article of the name, used in documents: “Für das Ministerium …”, “Für die Stadt …”."
         ),
@@ -128,7 +127,6 @@ class Organisation(models.Model):
     address = models.TextField(
         _("postal address"),
         blank=True,
-        db_default="",
         help_text=_("Street and town, one per line; printed in the letterhead of the documents it issues."),
     )
     require_second_factor = models.BooleanField(
@@ -344,8 +342,8 @@ class AuditEntry(models.Model):
         # Append-only in PostgreSQL too. The one exception is the retention purge's pseudonymisation
         # (vielfalt.privacy.audit_pseudonymise), and only in this shape: the transaction has set
         # `vielfalt.audit_pseudonymise` to 'on', the entry was not pseudonymised before and is marked now, and
-        # only the people in it change (actor cleared, actor_name, object_repr, changes); time, action, object,
-        # organisation stay. Each entry can be pseudonymised once, never changed back or again.
+        # only the people in it change (actor cleared, actor_name and object_repr become pseudonyms "P-…" or stay,
+        # changes); time, action, object, organisation stay. Each entry can be pseudonymised once, never again.
         triggers = [
             pgtrigger.Trigger(
                 name="audit_no_delete",
@@ -363,6 +361,8 @@ class AuditEntry(models.Model):
                     "coalesce(current_setting('vielfalt.audit_pseudonymise', true), '') = 'on'"
                     " AND OLD.pseudonymised_at IS NULL AND NEW.pseudonymised_at IS NOT NULL"
                     " AND NEW.actor_id IS NULL"
+                    " AND (NEW.actor_name IN ('', 'system') OR NEW.actor_name LIKE 'P-%%')"
+                    " AND (NEW.object_repr = OLD.object_repr OR NEW.object_repr LIKE 'P-%%')"
                     " AND NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.action = OLD.action"
                     " AND NEW.content_type_id IS NOT DISTINCT FROM OLD.content_type_id"
                     " AND NEW.object_id = OLD.object_id"

@@ -94,3 +94,25 @@ def test_anonymous_users_are_sent_to_the_login(client, network):
     response = client.get(reverse("network:practice_list"))
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_meeting_and_question_lists_keep_their_query_count(
+    client, ministry, duisburg, hr_oberhausen, django_assert_num_queries, count
+):
+    for number in range(count):
+        meeting = make_meeting(ministry, title=f"Treffen {number}")
+        services.registration_create(
+            actor=SYSTEM, meeting=meeting, organisation=duisburg, name="A", email=f"a{number}@example.org"
+        )
+        question = services.question_ask(
+            actor=SYSTEM, organisation=duisburg, title=f"Frage {number}", body=""
+        )
+        services.answer_create(actor=SYSTEM, question=question, organisation=duisburg, body="Antwort")
+    client.force_login(hr_oberhausen)
+    # session, user, roles, and the page's own: count and page (lists), three lists (overview)
+    for name, queries in (("network:meeting_list", 5), ("network:question_list", 5), ("network:index", 6)):
+        client.get(reverse(name))
+        with django_assert_num_queries(queries):
+            response = client.get(reverse(name))
+        assert response.status_code == 200

@@ -12,6 +12,7 @@ from django.utils import timezone
 from partnerships.network import services
 from partnerships.network.models import NotificationSettings, PracticeEntry, Question
 from partnerships.network.tasks import task_send_weekly_digest
+from vielfalt.logging import redact
 
 from .conftest import make_entry, make_meeting
 
@@ -51,6 +52,7 @@ def test_answer_mail_with_link_and_unsubscribe_without_login(
     assert "hr-oberhausen" not in unsubscribe_link and "@" not in unsubscribe_link
 
     path = unsubscribe_link.removeprefix("http://127.0.0.1:8000")
+    assert redact(f"GET {path} HTTP/1.1") == "GET /network/unsubscribe/[redacted]/ HTTP/1.1"  # never in a log
     page = client.get(path)  # not logged in
     assert page.status_code == 200
     assert NotificationSettings.objects.filter(answers=False).count() == 0  # a GET changes nothing

@@ -24,7 +24,14 @@ from vielfalt.audit import audit_record
 from vielfalt.models import AuditEntry, Employee, Job, Role, User
 from vielfalt.permissions import SYSTEM
 from vielfalt.privacy import PSEUDONYM_PREFIX, audit_pseudonymise
-from vielfalt.programme.privacy import access_export, processing_record, purge
+from vielfalt.programme.privacy import (
+    ErasureRefused,
+    access_export,
+    employee_erase,
+    processing_record,
+    purge,
+    records_about,
+)
 from vielfalt.services import employee_deactivate
 
 pytestmark = pytest.mark.django_db
@@ -239,6 +246,16 @@ def test_postgres_allows_only_the_pseudonymisation_of_audit_entries(postgres):
             True,
         ),
         ("UPDATE vielfalt_auditentry SET object_repr = 'x' WHERE id = %s", True),
+        (
+            "UPDATE vielfalt_auditentry SET actor_id = NULL, actor_name = 'Mallory', pseudonymised_at = now() "
+            "WHERE id = %s",
+            True,
+        ),
+        (
+            "UPDATE vielfalt_auditentry SET actor_id = NULL, object_repr = 'forged', pseudonymised_at = now() "
+            "WHERE id = %s",
+            True,
+        ),
         ("DELETE FROM vielfalt_auditentry WHERE id = %s", True),
     ]
     for sql, flag in refused:
@@ -300,6 +317,41 @@ def test_purge_runs_daily_from_beat(settings):
     assert "programme.purge_personal_data" in app.tasks
 
 
+# --- Art. 17 ---------------------------------------------------------------------------------------------------
+
+
+def test_hr_erases_an_inactive_employee_on_request(demo, client, django_capture_on_commit_callbacks):
+    person = certified_employee()
+    name = person.last_name
+    certificate = Certificate.objects.get(enrolment__employee=person)
+    url = reverse("employee_access", args=[person.pk])
+    client.force_login(User.objects.get(username="hr-oberhausen"))
+    assert client.post(url, {"action": "erase"}).status_code == 404
+    client.force_login(User.objects.get(username="hr-duisburg"))
+    client.post(url, {"action": "erase"})
+    assert Employee.objects.get(pk=person.pk).last_name == name  # still active: refused
+    with pytest.raises(ErasureRefused):
+        employee_erase(actor=User.objects.get(username="hr-duisburg"), employee=person)
+
+    employee_deactivate(actor=SYSTEM, employee=person)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"action": "erase"})
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.last_name.startswith(PSEUDONYM_PREFIX) and person.pseudonymised_at
+    certificate.refresh_from_db()
+    assert certificate.holder_name == ""
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.PURGE)
+    assert entry.changes["request"] == "art17"
+    assert entry.actor_name == "hr-duisburg"
+    export = json.dumps(
+        access_export(actor=User.objects.get(username="hr-duisburg"), employee=person), default=str
+    )
+    assert name not in export
+    with pytest.raises(ErasureRefused):
+        employee_erase(actor=User.objects.get(username="hr-duisburg"), employee=person)
+
+
 # --- Art. 15 ---------------------------------------------------------------------------------------------------
 
 
@@ -352,6 +404,8 @@ def test_access_export_holds_every_row_that_refers_to_the_employee(demo):
         "vielfalt.auditentry",
     } <= labels
     assert expected - listed == set()
+    # What the purge pseudonymises in the audit log is what the export lists.
+    assert set(records_about([person.pk])) <= listed
     text = json.dumps(export, default=str)
     assert person.last_name in text
     certificate = Certificate.objects.get(enrolment__employee=person)

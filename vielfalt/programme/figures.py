@@ -138,11 +138,7 @@ def _attended(as_of: date):
     """The employees who attended a course that began by `as_of`: an uncorrelated subquery, so PostgreSQL reads
     the enrolments once into a hash instead of probing them per employee."""
     end = timezone.make_aware(datetime.combine(as_of, time.max))
-    return Enrolment.objects.filter(
-        status=Enrolment.Status.SEATED,
-        attendance=Enrolment.Attendance.ATTENDED,
-        course_date__starts_at__lte=end,
-    ).values("employee_id")
+    return Enrolment.objects.attended().filter(course_date__starts_at__lte=end).values("employee_id")
 
 
 def _training_by_partner(organisation_ids, as_of) -> dict[int, dict]:

@@ -6,8 +6,8 @@
 - `processing_record`: the record of processing activities (Art. 30 GDPR) from the apps' declarations and the
   configured periods.
 
-The apps are listed here once, in `APPS`; each has the same parts: `PERSONAL_MODELS`, `employees_purge`,
-`employee_access`, `processing_records`.
+The apps are listed here once, in `APPS`; each has the same parts: `PERSONAL_MODELS`, `employee_records`,
+`employees_purge`, `employee_access`, `processing_records`.
 """
 
 from __future__ import annotations
@@ -45,18 +45,18 @@ def employees_due(*, now: datetime):
     )
 
 
-def _records_about(employees) -> list[str]:
-    """Every record the Art. 15 export lists for these employees (whose audit entries name them)."""
-    keys = []
-    for employee in employees:
-        for section in _employee_sections(employee):
-            keys += section.records
+def records_about(employee_ids) -> list[str]:
+    """Every row that names these employees (whose audit entries name them too): a handful of queries for any
+    number of employees. test_privacy checks that the Art. 15 export lists the same rows."""
+    keys = [f"vielfalt.employee:{pk}" for pk in employee_ids]
+    for app in APPS:
+        keys += app.employee_records(employee_ids)
     return keys
 
 
-def _audit_to_pseudonymise(*, now: datetime, employees):
+def _audit_to_pseudonymise(*, now: datetime, employee_ids):
     due = core.audit_due(now=now)
-    about = core.audit_entries_about(_records_about(employees)).filter(pseudonymised_at__isnull=True)
+    about = core.audit_entries_about(records_about(employee_ids)).filter(pseudonymised_at__isnull=True)
     return AuditEntry.objects.filter(pk__in=due.values("pk")) | AuditEntry.objects.filter(
         pk__in=about.values("pk")
     )
@@ -67,8 +67,7 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
     writes one audit entry with the counts, in the same transaction; files go when it commits."""
     require(actor, Role.ADMIN)
     now = now or timezone.now()
-    employees = list(employees_due(now=now).order_by("pk"))
-    ids = [employee.pk for employee in employees]
+    ids = list(employees_due(now=now).order_by("pk").values_list("pk", flat=True))
     if dry_run:
         return {
             "employees": len(ids),
@@ -76,13 +75,11 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
             "invitations": surveys_privacy.invitations_due(now=now).count(),
             "jobs": core.jobs_due(now=now).count(),
             "login_records": core.login_records_due(now=now),
-            "audit_entries": _audit_to_pseudonymise(now=now, employees=employees).count(),
+            "audit_entries": _audit_to_pseudonymise(now=now, employee_ids=ids).count(),
         }
     counts: dict[str, int] = {}
     with transaction.atomic():
-        audit_entries = list(
-            _audit_to_pseudonymise(now=now, employees=employees).values_list("pk", flat=True)
-        )
+        audit_entries = list(_audit_to_pseudonymise(now=now, employee_ids=ids).values_list("pk", flat=True))
         for app in APPS:
             counts.update(app.employees_purge(employee_ids=ids, now=now))
         counts["employees"] = core.employees_pseudonymise(employee_ids=ids, now=now)
@@ -103,6 +100,43 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
 
 
 PURGE_KINDS = ("employees", "certificates", "invitations", "jobs", "login_records", "audit_entries")
+
+
+class ErasureRefused(Exception):
+    """Why an employee record cannot be erased now (translated, for the user)."""
+
+
+def employee_erase(*, actor, employee: Employee) -> dict[str, int]:
+    """Erasure on request (Art. 17 GDPR) of one employee, before the retention period ends: the same as the purge
+    does to an employee who is due (names, e-mail, personnel number, certificates' names, audit entries about
+    them), at once. Only HR of the employee's organisation, and only for an inactive record (deactivate first: an
+    active employee is still enrolled, invited and counted under their name)."""
+    require(actor, Role.HR, employee.organisation)
+    if employee.is_active:
+        raise ErasureRefused(_("Deactivate the employee first; only inactive records can be erased."))
+    if employee.pseudonymised_at is not None:
+        raise ErasureRefused(_("This record was already pseudonymised."))
+    now = timezone.now()
+    ids = [employee.pk]
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        about = core.audit_entries_about(records_about(ids)).filter(pseudonymised_at__isnull=True)
+        audit_entries = list(about.values_list("pk", flat=True))
+        for app in APPS:
+            counts.update(app.employees_purge(employee_ids=ids, now=now))
+        counts["employees"] = core.employees_pseudonymise(employee_ids=ids, now=now)
+        counts["audit_entries"] = core.audit_pseudonymise(
+            entries=AuditEntry.objects.filter(pk__in=audit_entries), personal_models=PERSONAL_MODELS, now=now
+        )
+        counts = {key: counts.get(key, 0) for key in ("employees", "certificates", "audit_entries")}
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.PURGE,
+            obj=employee,
+            object_repr=core.pseudonym("vielfalt.employee", employee.pk),
+            changes={"request": "art17", **counts},
+        )
+    return counts
 
 
 def purge_labels() -> dict[str, str]:

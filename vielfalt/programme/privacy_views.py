@@ -14,9 +14,11 @@ from vielfalt.models import Employee, Role
 from vielfalt.permissions import PartnerHRMixin, RoleRequiredMixin
 
 from .privacy import (
+    ErasureRefused,
     access_export,
     access_export_json,
     access_export_record,
+    employee_erase,
     processing_record,
     retention_overview,
 )
@@ -55,7 +57,8 @@ class ProcessingRecordView(RoleRequiredMixin, TemplateView):
 
 
 class EmployeeAccessView(PartnerHRMixin, TemplateView):
-    """What the portal holds about one employee, on screen, as JSON (`?format=json`) and as PDF (POST)."""
+    """What the portal holds about one employee, on screen, as JSON (`?format=json`) and as PDF (POST); and its
+    erasure on request (Art. 17, POST with action=erase)."""
 
     template_name = "privacy/access.html"
 
@@ -81,6 +84,16 @@ class EmployeeAccessView(PartnerHRMixin, TemplateView):
 
     def post(self, request, pk):
         employee = self.employee
+        if request.POST.get("action") == "erase":
+            try:
+                employee_erase(actor=request.user, employee=employee)
+            except ErasureRefused as refused:
+                messages.error(request, str(refused))
+            else:
+                messages.success(
+                    request, _("Names, e-mail and personnel number were replaced by a pseudonym.")
+                )
+            return redirect("employee_access", pk=employee.pk)
         access_export_record(actor=request.user, employee=employee, export_format="pdf")
         job = job_enqueue(
             task=task_access_export_pdf,
