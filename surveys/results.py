@@ -235,16 +235,7 @@ def _language_rows(responses, k: int) -> list[LanguageRow]:
     counts = responses.aggregate(
         **{code: Count("pk", filter=Q(languages__contains=f"|{code}|")) for code in q.LANGUAGE_CODES}
     )
-    return [
-        LanguageRow(
-            code=code,
-            label=str(label),
-            cell=Cell(value=None, suppressed=True)
-            if counts[code] < k
-            else Cell(value=counts[code], suppressed=False),
-        )
-        for code, label in q.LANGUAGES
-    ]
+    return _language_cells(counts, k)
 
 
 def results_visible(*, campaign: Campaign, respondents: int = 0) -> bool:

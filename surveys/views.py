@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +27,7 @@ from vielfalt.caching import programme_fragment, render_shared
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
-from vielfalt.tabular import csv_lines, xlsx_bytes
+from vielfalt.tabular import download
 
 from .forms import CampaignForm, CodeForm, InviteForm, SurveyForm
 from .models import Campaign
@@ -279,18 +279,7 @@ class ResultsExportView(ResultsMixin, View):
             % {"campaign": self.campaign, "format": export_format.upper()},
         )
         name = f"befragung-{self.campaign.pk}-ergebnisse-{timezone.localdate().isoformat()}"
-        if export_format == "xlsx":
-            response = HttpResponse(
-                xlsx_bytes(EXPORT_HEADER, export_rows(results), title="Ergebnisse"),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-        else:
-            response = HttpResponse(
-                "".join(csv_lines(EXPORT_HEADER, export_rows(results))),
-                content_type="text/csv; charset=utf-8",
-            )
-        response["Content-Disposition"] = f'attachment; filename="{name}.{export_format}"'
-        return response
+        return download(export_format, EXPORT_HEADER, export_rows(results), filename=name, title="Ergebnisse")
 
 
 class ReportView(ResultsMixin, View):

@@ -620,6 +620,12 @@ SERVICES = {
     "certificate_issue": Case(
         "GX", lambda w, a: training_services.certificate_issue(actor=a, enrolment=w.enrolment)
     ),
+    "sign_in_sheet_request": Case(
+        "GX", lambda w, a: training_services.sign_in_sheet_request(actor=a, course_date=w.course_date)
+    ),
+    "certificates_request": Case(
+        "GX", lambda w, a: training_services.certificates_request(actor=a, course_date=w.course_date)
+    ),
     # surveys.services: a campaign is its organisation's HR's.
     "campaign_create": Case(
         "HX",

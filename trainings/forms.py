@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from vielfalt.models import Organisation, OrgUnit, TargetGroup
 from vielfalt.validation import ModelForm
 
-from .models import COURSE_TARGET_GROUPS, Course, CourseDate
+from .models import COURSE_TARGET_GROUPS, Course, CourseDate, Enrolment
 from .services import DATE_FIELDS
 
 
@@ -127,3 +127,21 @@ class CertificateCodeForm(forms.Form):
                 _("A verification code has 12 letters and digits, e.g. ABCD-EFGH-JKLM.")
             )
         return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+class AttendanceForm(forms.Form):
+    """One choice per seated enrolment of a date, named "attendance-<pk>" as the date's page renders them."""
+
+    def __init__(self, *args, enrolment_ids, **kwargs):
+        super().__init__(*args, **kwargs)
+        for pk in enrolment_ids:
+            self.fields[f"attendance-{pk}"] = forms.ChoiceField(
+                choices=Enrolment.Attendance.choices, required=False
+            )
+
+    def marks(self) -> dict[int, str]:
+        """enrolment pk → attendance of the marks sent; one left out or with an unknown value is skipped."""
+        self.is_valid()
+        return {
+            int(name.removeprefix("attendance-")): value for name, value in self.cleaned_data.items() if value
+        }

@@ -211,6 +211,10 @@ class EnrolmentQuerySet(models.QuerySet):
     def active(self):
         return self.exclude(status=Enrolment.Status.CANCELLED)
 
+    def attended(self):
+        """Seated and marked as attended: what counts as "trained" everywhere (reports, certificates, figures)."""
+        return self.filter(status=Enrolment.Status.SEATED, attendance=Enrolment.Attendance.ATTENDED)
+
 
 class Enrolment(models.Model):
     class Status(models.TextChoices):

@@ -16,9 +16,7 @@ def report_organisations(user):
 def report_by_unit(user) -> list[dict]:
     """One row per organisation, org unit and target group: active employees, how many attended a course,
     and the share; computed in the database (a constant number of queries)."""
-    attended = Enrolment.objects.filter(
-        employee=OuterRef("pk"), status=Enrolment.Status.SEATED, attendance=Enrolment.Attendance.ATTENDED
-    )
+    attended = Enrolment.objects.attended().filter(employee=OuterRef("pk"))
     rows = (
         Employee.objects.filter(organisation__in=report_organisations(user), is_active=True)
         .values("organisation__name", "org_unit__name", "target_group")
@@ -63,9 +61,7 @@ def report_by_date(user):
 def trained_by_target_group(*, organisation_ids=None) -> dict[str, int]:
     """Employees who attended at least one course, per target group: the figure the programme dashboard and
     the commitments' indicators ("people trained per target group") read. One query."""
-    attended = Enrolment.objects.filter(
-        employee=OuterRef("pk"), status=Enrolment.Status.SEATED, attendance=Enrolment.Attendance.ATTENDED
-    )
+    attended = Enrolment.objects.attended().filter(employee=OuterRef("pk"))
     employees = Employee.objects.filter(Exists(attended))
     if organisation_ids is not None:
         employees = employees.filter(organisation_id__in=organisation_ids)
@@ -118,3 +114,14 @@ def seats_for_organisations(course_date: CourseDate, organisation_ids) -> list[d
             }
         )
     return rows
+
+
+def visible_employee_names(user, enrolments) -> list[str]:
+    """The names of the employees of those `enrolments` the user may see, in their order; one query."""
+    visible = (
+        Enrolment.objects.visible_to(user)
+        .filter(pk__in=[e.pk for e in enrolments])
+        .values_list("pk", "employee__first_name", "employee__last_name")
+    )
+    names = {pk: f"{first} {last}" for pk, first, last in visible}
+    return [names[e.pk] for e in enrolments if e.pk in names]

@@ -16,12 +16,12 @@ from django.utils.translation import ngettext
 
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.caching import bump_programme_version
-from vielfalt.jobs import send_after_commit
-from vielfalt.models import AuditEntry, Employee, Role, User
+from vielfalt.jobs import job_enqueue, send_after_commit
+from vielfalt.models import AuditEntry, Employee, Job, Role, User
 from vielfalt.permissions import may, organisation_ids, recorded_user, require
 from vielfalt.seal import SealCheck, check_pdf
 from vielfalt.seats import Seats, fill_free_seats, seat_counts
-from vielfalt.tabular import Table, normalise_header, read_table
+from vielfalt.tabular import PERSONNEL_NUMBER_COLUMNS, Table, listed_twice, normalise_header, read_table
 
 from .models import Certificate, Course, CourseDate, Enrolment
 
@@ -387,9 +387,6 @@ def _enrolment_problems(*, actor, course_date, employees, lines) -> list[Refusal
     return problems
 
 
-NUMBER_COLUMNS = ("personalnummer", "persnr", "personalnr", "personnelnumber")
-
-
 def enrolment_create_from_file(*, actor: User, course_date: CourseDate, data: bytes) -> EnrolmentResult:
     """Enrol the employees whose personnel numbers a CSV/XLSX lists (column "Personalnummer", or the only
     column). All or nothing; every refusal names its line. Raises `TableRefused` or `EnrolmentRefused`."""
@@ -399,7 +396,7 @@ def enrolment_create_from_file(*, actor: User, course_date: CourseDate, data: by
 def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: Table) -> EnrolmentResult:
     allowed = _require_enrolling(actor, course_date.course)
     header = [normalise_header(name) for name in table.header]
-    column = next((i for i, name in enumerate(header) if name in NUMBER_COLUMNS), None)
+    column = next((i for i, name in enumerate(header) if name in PERSONNEL_NUMBER_COLUMNS), None)
     rows = table.rows
     if column is None:
         if len(header) == 1 and header[0] and any(ch.isdigit() for ch in header[0]):
@@ -430,16 +427,9 @@ def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: 
     lines: dict[int, int] = {}
     first_line: dict[str, int] = {}
     for line, number in numbers:
-        if number in first_line:
-            problems.append(
-                Refusal(
-                    _("The personnel number %(number)s appears twice (first in line %(line)s).")
-                    % {"number": number, "line": first_line[number]},
-                    line,
-                )
-            )
+        if twice := listed_twice(first_line, number, line):
+            problems.append(Refusal(twice, line))
             continue
-        first_line[number] = line
         candidates = found.get(number, [])
         own = [e for e in candidates if e.organisation_id in allowed]
         if len(own) == 1:
@@ -597,3 +587,40 @@ def certificate_seal_check(certificate: Certificate) -> SealCheck | None:
             return check_pdf(stored.read())
     except FileNotFoundError:
         return SealCheck("unreadable")
+
+
+# --- Background jobs for a course date ----------------------------------------------------------------------
+
+
+def sign_in_sheet_request(*, actor: User, course_date: CourseDate) -> Job:
+    """The sign-in sheet of a date as a PDF, rendered in the background once the transaction commits."""
+    from .tasks import task_render_sign_in_sheet  # the tasks module imports this one
+
+    require(actor, Role.ORGANISER, course_date.course.organiser_id)
+    return job_enqueue(
+        task=task_render_sign_in_sheet,
+        origin=course_date,
+        kind="trainings.sign_in_sheet",
+        description=_("Sign-in sheet: %(date)s") % {"date": course_date},
+        requested_by=actor,
+        organisation=course_date.course.organiser,
+        course_date_id=course_date.pk,
+    )
+
+
+def certificates_request(*, actor: User, course_date: CourseDate) -> Job:
+    """The certificates of everyone who attended a date, built in the background once the transaction
+    commits."""
+    from .tasks import task_build_certificates  # the tasks module imports this one
+
+    require(actor, Role.ORGANISER, course_date.course.organiser_id)
+    return job_enqueue(
+        task=task_build_certificates,
+        origin=course_date,
+        kind="trainings.certificates",
+        description=_("Certificates: %(date)s") % {"date": course_date},
+        requested_by=actor,
+        organisation=course_date.course.organiser,
+        course_date_id=course_date.pk,
+        actor_id=actor.pk,
+    )

@@ -157,11 +157,11 @@ def certificate_store_file(certificate: Certificate) -> bytes:
 @shared_task(base=JobTask, name="trainings.build_certificates")
 def task_build_certificates(*, job_id, course_date_id: int, actor_id: int) -> None:
     actor = actor_from_id(actor_id)
-    enrolments = Enrolment.objects.filter(
-        course_date_id=course_date_id,
-        status=Enrolment.Status.SEATED,
-        attendance=Enrolment.Attendance.ATTENDED,
-    ).select_related("employee", "course_date__course__organiser")
+    enrolments = (
+        Enrolment.objects.attended()
+        .filter(course_date_id=course_date_id)
+        .select_related("employee", "course_date__course__organiser")
+    )
     if not enrolments:
         raise JobError(_("No enrolment of this date is marked as attended."))
     buffer = io.BytesIO()

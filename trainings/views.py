@@ -13,21 +13,28 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from vielfalt.audit import audit_record
-from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Employee, Organisation, Role
 from vielfalt.permissions import RoleRequiredMixin, may
-from vielfalt.tabular import TableRefused, csv_lines, xlsx_bytes
+from vielfalt.tabular import TableRefused, download
 from vielfalt.validation import add_errors
 
-from .forms import CertificateCodeForm, CourseDateForm, CourseForm, EmployeeFilterForm, EnrolmentUploadForm
+from .forms import (
+    AttendanceForm,
+    CertificateCodeForm,
+    CourseDateForm,
+    CourseForm,
+    EmployeeFilterForm,
+    EnrolmentUploadForm,
+)
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, Course, CourseDate, Enrolment
 from .privacy import certificate_name_matches
-from .selectors import report_by_date, report_by_unit, seats_for_organisations
+from .selectors import report_by_date, report_by_unit, seats_for_organisations, visible_employee_names
 from .services import (
     EnrolmentRefused,
     attendance_mark,
     certificate_seal_check,
+    certificates_request,
     course_create,
     course_date_cancel,
     course_date_create,
@@ -38,8 +45,8 @@ from .services import (
     enrolment_cancel,
     enrolment_create_from_file,
     enrolment_create_many,
+    sign_in_sheet_request,
 )
-from .tasks import task_build_certificates, task_render_sign_in_sheet
 
 RESULT_SESSION_KEY = "trainings_enrolment_result"
 
@@ -299,9 +306,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         active_here = Enrolment.objects.active().filter(
             employee=OuterRef("pk"), course_date__course=course, course_date__cancelled_at=None
         )
-        attended = Enrolment.objects.filter(
-            employee=OuterRef("pk"), status=Enrolment.Status.SEATED, attendance=Enrolment.Attendance.ATTENDED
-        )
+        attended = Enrolment.objects.attended().filter(employee=OuterRef("pk"))
         queryset = (
             Employee.objects.visible_to(self.request.user)
             .filter(organisation_id__in=self.organisation_ids, is_active=True)
@@ -439,15 +444,11 @@ class EnrolmentCancelView(LoginRequiredMixin, View):
         text = _("The enrolment of %(name)s was cancelled.") % {"name": enrolment.employee.full_name}
         if promoted:
             text += " " + _("Moved up from the waiting list: %(names)s.") % {
-                "names": ", ".join(e.employee.full_name for e in promoted if _visible(request.user, e))
+                "names": ", ".join(visible_employee_names(request.user, promoted))
                 or _("an employee of another organisation")
             }
         messages.success(request, text)
         return redirect(enrolment.course_date)
-
-
-def _visible(user, enrolment) -> bool:
-    return Enrolment.objects.visible_to(user).filter(pk=enrolment.pk).exists()
 
 
 # --- Attendance, sign-in sheet, certificates ------------------------------------------------------------------
@@ -456,11 +457,9 @@ def _visible(user, enrolment) -> bool:
 class AttendanceView(OrganiserDateMixin, View):
     def post(self, request, pk):
         course_date = self.get_course_date()
-        marks = {}
-        for key, value in request.POST.items():
-            if key.startswith("attendance-") and key.removeprefix("attendance-").isdigit():
-                marks[int(key.removeprefix("attendance-"))] = value
-        changed = attendance_mark(actor=request.user, course_date=course_date, marks=marks)
+        seated = course_date.enrolments.filter(status=Enrolment.Status.SEATED).values_list("pk", flat=True)
+        form = AttendanceForm(request.POST, enrolment_ids=list(seated))
+        changed = attendance_mark(actor=request.user, course_date=course_date, marks=form.marks())
         messages.success(
             request,
             ngettext("Attendance saved (%(count)s change).", "Attendance saved (%(count)s changes).", changed)
@@ -472,32 +471,13 @@ class AttendanceView(OrganiserDateMixin, View):
 class SignInSheetView(OrganiserDateMixin, View):
     def post(self, request, pk):
         course_date = self.get_course_date()
-        job = job_enqueue(
-            task=task_render_sign_in_sheet,
-            origin=course_date,
-            kind="trainings.sign_in_sheet",
-            description=_("Sign-in sheet: %(date)s") % {"date": course_date},
-            requested_by=request.user,
-            organisation=course_date.course.organiser,
-            course_date_id=course_date.pk,
-        )
-        return redirect(job)
+        return redirect(sign_in_sheet_request(actor=request.user, course_date=course_date))
 
 
 class CertificatesBuildView(OrganiserDateMixin, View):
     def post(self, request, pk):
         course_date = self.get_course_date()
-        job = job_enqueue(
-            task=task_build_certificates,
-            origin=course_date,
-            kind="trainings.certificates",
-            description=_("Certificates: %(date)s") % {"date": course_date},
-            requested_by=request.user,
-            organisation=course_date.course.organiser,
-            course_date_id=course_date.pk,
-            actor_id=request.user.pk,
-        )
-        return redirect(job)
+        return redirect(certificates_request(actor=request.user, course_date=course_date))
 
 
 class CertificateDownloadView(LoginRequiredMixin, View):
@@ -609,17 +589,14 @@ class ReportView(RoleRequiredMixin, TemplateView):
             object_repr=_("Training report (%(format)s)") % {"format": export.upper()},
         )
         stamp = timezone.localdate().isoformat()
-        if export == "xlsx":
-            response = HttpResponse(
-                xlsx_bytes(self.HEADER, units, title="Schulungen"),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-            response["Content-Disposition"] = f'attachment; filename="schulungsbericht-{stamp}.xlsx"'
-            return response
-        lines = list(csv_lines(self.HEADER, units)) + ["\r\n"] + list(csv_lines(self.DATE_HEADER, dates))[1:]
-        response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="schulungsbericht-{stamp}.csv"'
-        return response
+        return download(
+            export,
+            self.HEADER,
+            units,
+            filename=f"schulungsbericht-{stamp}",
+            title="Schulungen",
+            more_csv=[(self.DATE_HEADER, dates)],
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -13,7 +13,15 @@ from .audit import audit_record, model_changes
 from .caching import bump_programme_version, bump_version
 from .models import AuditEntry, Employee, Organisation, Role, TargetGroup, User
 from .permissions import require
-from .tabular import Problem, Table, TableRefused, normalise_header, read_table
+from .tabular import (
+    PERSONNEL_NUMBER_COLUMNS,
+    Problem,
+    Table,
+    TableRefused,
+    listed_twice,
+    normalise_header,
+    read_table,
+)
 
 EMPLOYEE_FIELDS = [
     "personnel_number",
@@ -61,7 +69,7 @@ def employee_deactivate(*, actor: User, employee: Employee) -> Employee:
 # Column names as German HR exports write them, and their English equivalents (normalised: see
 # `normalise_header`).
 COLUMNS = {
-    "personnel_number": ("personalnummer", "persnr", "personalnr", "personnelnumber"),
+    "personnel_number": PERSONNEL_NUMBER_COLUMNS,
     "last_name": ("nachname", "familienname", "name", "lastname", "surname"),
     "first_name": ("vorname", "firstname", "givenname"),
     "email": ("email", "emailadresse", "mail"),
@@ -198,14 +206,8 @@ def _validated_records(*, organisation: Organisation, table: Table) -> list[dict
             problem("personnel_number", _("The personnel number is missing."))
         elif len(number) > 40:
             problem("personnel_number", _("The personnel number is longer than 40 characters."))
-        elif number in first_line_of:
-            problem(
-                "personnel_number",
-                _("The personnel number %(number)s appears twice (first in line %(line)s).")
-                % {"number": number, "line": first_line_of[number]},
-            )
-        else:
-            first_line_of[number] = line
+        elif twice := listed_twice(first_line_of, number, line):
+            problem("personnel_number", twice)
 
         names = {}
         for field, message in (

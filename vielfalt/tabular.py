@@ -10,15 +10,22 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import tablib
 from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+# How HR exports name the personnel number column (normalised: see `normalise_header`); the employee import
+# and the enrolment upload read the same names.
+PERSONNEL_NUMBER_COLUMNS = ("personalnummer", "persnr", "personalnr", "personnelnumber")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,18 @@ def normalise_header(name: str) -> str:
     """'E-Mail' → 'email', 'Organisations-Einheit' → 'organisationseinheit'."""
     name = unicodedata.normalize("NFC", name).casefold()
     return "".join(ch for ch in name if ch.isalnum())
+
+
+def listed_twice(first_line_of: dict[str, int], number: str, line: int) -> str | None:
+    """None the first time a file lists `number` (its line is remembered in `first_line_of`); the refusal when
+    the number comes again."""
+    if number in first_line_of:
+        return _("The personnel number %(number)s appears twice (first in line %(line)s).") % {
+            "number": number,
+            "line": first_line_of[number],
+        }
+    first_line_of[number] = line
+    return None
 
 
 def _too_many_rows() -> TableRefused:
@@ -243,7 +262,53 @@ def _chain(header, rows):
 
 
 def xlsx_bytes(header: list[str], rows: Iterable[Iterable], *, title: str = "Export") -> bytes:
-    dataset = tablib.Dataset(headers=header, title=title[:31])
+    """One worksheet, written row by row (openpyxl write-only), header bold, formulas neutralised."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31])
+    bold = Font(bold=True)
+    head = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=neutralise(name))
+        cell.font = bold
+        head.append(cell)
+    sheet.append(head)
     for row in rows:
-        dataset.append([neutralise(v) for v in row])
-    return dataset.export("xlsx")
+        sheet.append([neutralise(v) for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def download(
+    export_format: str,
+    header: list[str],
+    rows: Iterable[Iterable],
+    *,
+    filename: str,
+    title: str = "Export",
+    more_csv: Iterable[tuple[list[str], Iterable[Iterable]]] = (),
+    stream: bool = False,
+):
+    """The response of every CSV/XLSX export: `export_format` is "xlsx" or "csv", `filename` without extension.
+
+    `more_csv` are further (header, rows) tables that the CSV carries after a blank line each; `stream` sends a
+    large CSV line by line."""
+    if export_format == "xlsx":
+        response = HttpResponse(xlsx_bytes(header, rows, title=title), content_type=XLSX_CONTENT_TYPE)
+    else:
+        lines = _csv_sections(header, rows, more_csv)
+        if stream:
+            response = StreamingHttpResponse(lines, content_type=CSV_CONTENT_TYPE)
+        else:
+            response = HttpResponse("".join(lines), content_type=CSV_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{export_format}"'
+    return response
+
+
+def _csv_sections(header, rows, more):
+    yield from csv_lines(header, rows)
+    for extra_header, extra_rows in more:
+        yield "\r\n"
+        lines = csv_lines(extra_header, extra_rows)
+        next(lines)  # one byte order mark per file
+        yield from lines

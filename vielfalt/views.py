@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
@@ -26,7 +26,7 @@ from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup
 from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
 from .seal import check_pdf
 from .services import employee_create, employee_deactivate, employee_update, employees_import_file
-from .tabular import TableRefused, csv_lines, xlsx_bytes
+from .tabular import TableRefused, download
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -210,16 +210,14 @@ class EmployeeExportView(PartnerHRMixin, View):
             changes={"filters": {k: v for k, v in request.GET.items() if v}},
         )
         stamp = timezone.localdate().isoformat()
-        if export_format == "xlsx":
-            response = HttpResponse(
-                xlsx_bytes(self.HEADER, rows, title="Beschäftigte"),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-            response["Content-Disposition"] = f'attachment; filename="beschaeftigte-{stamp}.xlsx"'
-            return response
-        response = StreamingHttpResponse(csv_lines(self.HEADER, rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="beschaeftigte-{stamp}.csv"'
-        return response
+        return download(
+            export_format,
+            self.HEADER,
+            rows,
+            filename=f"beschaeftigte-{stamp}",
+            title="Beschäftigte",
+            stream=True,
+        )
 
 
 class AuditLogView(MinistryMixin, FilterView):

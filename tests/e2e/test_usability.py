@@ -192,8 +192,16 @@ def test_hr_duisburg(journey, width):
     boxes = j.page.locator("main input[name=employees]:not([disabled])")
     for index in range(2):
         boxes.nth(index).check()
-    j.page.locator("main form [name=action][value=select], main form button[type=submit]").first.click()
+    j.page.get_by_role("button", name="Ausgewählte Beschäftigte anmelden").click()
+    j.page.wait_for_url(re.compile(r"/enrol/result/$"))
     j.step("enrol-result")
+    assert j.page.locator(".seats-for-organisation").count() == 1
+    waiting_rows = j.page.locator("#result-waiting tbody tr td:nth-child(4)")
+    for index in range(waiting_rows.count()):  # each person on the waiting list: why
+        assert waiting_rows.nth(index).inner_text() in (
+            "Der Termin ist ausgebucht.",
+            "Das Kontingent Ihrer Organisation ist ausgeschöpft.",
+        )
     j.go("/surveys/", "surveys")
     j.go("/surveys/new/", "campaign-form")
     yesterday = timezone.localdate() - timedelta(days=1)

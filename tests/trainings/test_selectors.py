@@ -1,7 +1,8 @@
 import pytest
 
 from tests.trainings.conftest import employees_of
-from trainings.selectors import trained_by_target_group
+from trainings.models import Enrolment
+from trainings.selectors import trained_by_target_group, visible_employee_names
 from trainings.services import attendance_mark, enrolment_create_many
 
 pytestmark = pytest.mark.django_db
@@ -19,3 +20,19 @@ def test_trained_by_target_group(course_date, duisburg, oberhausen, hr_duisburg,
     )
     assert trained_by_target_group() == {"trainee": 1, "public_facing": 0, "manager": 1, "other": 0}
     assert trained_by_target_group(organisation_ids=[duisburg.pk])["manager"] == 0
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_visible_employee_names_costs_one_query_however_many(
+    count, course_date, duisburg, oberhausen, hr_duisburg, hr_oberhausen, django_assert_num_queries
+):
+    own = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, count)
+    ).seated
+    other = enrolment_create_many(
+        actor=hr_oberhausen, course_date=course_date, employees=employees_of(oberhausen, 1)
+    ).seated
+    enrolments = list(Enrolment.objects.filter(pk__in=[e.pk for e in own + other]).order_by("pk"))
+    with django_assert_num_queries(1):
+        names = visible_employee_names(hr_duisburg, enrolments)
+    assert names == [e.employee.full_name for e in own]

@@ -2,8 +2,8 @@
 
 import io
 
+import openpyxl
 import pytest
-import tablib
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -79,11 +79,12 @@ def test_comma_separated_utf8_with_english_headers(duisburg):
 
 
 def test_xlsx_input(duisburg):
-    dataset = tablib.Dataset(
-        headers=["Personalnummer", "Nachname", "Vorname", "E-Mail", "Organisationseinheit"]
-    )
-    dataset.append([10001, "Nguyễn", "Thị Lan", "lan@duisburg.example", "Stadtbibliothek"])
-    employees_import_file(actor=SYSTEM, organisation=duisburg, data=dataset.export("xlsx"))
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Personalnummer", "Nachname", "Vorname", "E-Mail", "Organisationseinheit"])
+    workbook.active.append([10001, "Nguyễn", "Thị Lan", "lan@duisburg.example", "Stadtbibliothek"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    employees_import_file(actor=SYSTEM, organisation=duisburg, data=buffer.getvalue())
     employee = Employee.objects.get(organisation=duisburg)
     assert (employee.personnel_number, employee.last_name, employee.first_name) == (
         "10001",

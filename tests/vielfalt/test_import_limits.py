@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.db import connection
 from django.test import override_settings
+from django.utils import translation
 from openpyxl import Workbook
 
 from tests.conftest import need
@@ -20,6 +21,13 @@ from tests.factories import OrganisationFactory, OrgUnitFactory, hr_user
 from tests.processes import SECRET_KEY, Gunicorn
 from vielfalt.models import Employee
 from vielfalt.tabular import TableRefused, read_table
+
+
+@pytest.fixture(autouse=True)
+def _german():
+    with translation.override("de"):  # the messages are checked in the portal's default language
+        yield
+
 
 HEADER = "Personalnummer;Nachname;Vorname;E-Mail;Organisationseinheit;Zielgruppe\r\n"
 

@@ -57,3 +57,18 @@ def test_the_header_forms_carry_this_requests_csrf_token(client):
     response = client.post(reverse("logout"), {"csrfmiddlewaretoken": csrf_client_token})
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 302
+
+
+def test_no_template_uses_htmx_attributes_the_html_standard_does_not_know():
+    """htmx reads `data-hx-*` as well; bare `hx-*` attributes fail the W3C Nu HTML checker."""
+    import re
+
+    from django.conf import settings
+
+    bare = re.compile(r"""[\s"'](hx-[a-z-]+)=""")
+    found = [
+        f"{path.relative_to(settings.BASE_DIR)}: {match}"
+        for path in (settings.BASE_DIR / "templates").rglob("*.html")
+        for match in bare.findall(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

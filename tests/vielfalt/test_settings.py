@@ -23,11 +23,18 @@ def run_manage(*args, **env_overrides):
     )
 
 
+# The model checks ask the database which features it has (a GeneratedField's support depends on the
+# PostgreSQL version), so the deploy check gets the test run's own PostgreSQL when there is one, as in CI.
+_DATABASE_URL = os.environ.get("DATABASE_URL", "")
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": "k3y-" + "x7Qp9zR2vL5mN8wB4tY6uJ1hG3fD0sAeCiOk" * 2,
     "DJANGO_ALLOWED_HOSTS": "vielfalt.nrw.example",
-    "DATABASE_URL": "postgres://vielfalt@db.invalid:5432/vielfalt",
+    "DATABASE_URL": (
+        _DATABASE_URL
+        if _DATABASE_URL.startswith("postgres")
+        else "sqlite:////tmp/vielfalt-deploy-check.sqlite3"
+    ),
     "REDIS_URL": "redis://redis.invalid:6379/0",
     "EMAIL_URL": "smtp+tls://portal:secret@mail.nrw.example:587",
     "PORTAL_URL": "https://vielfalt.nrw.example",  # not https: a warning (vielfalt.W001)

@@ -149,13 +149,9 @@ def _scoped(queryset, organisation_ids, field_name="organisation_id"):
 
 
 def _attended(as_of: date, start: date | None = None):
-    """The employees who attended a course that began by `as_of` (and from `start`): an uncorrelated subquery, so PostgreSQL reads
-    the enrolments once into a hash instead of probing them per employee."""
-    return Enrolment.objects.filter(
-        _course_in_period(start, as_of),
-        status=Enrolment.Status.SEATED,
-        attendance=Enrolment.Attendance.ATTENDED,
-    ).values("employee_id")
+    """The employees who attended a course that began by `as_of` (and from `start`): an uncorrelated subquery,
+    so PostgreSQL reads the enrolments once into a hash instead of probing them per employee."""
+    return Enrolment.objects.attended().filter(_course_in_period(start, as_of)).values("employee_id")
 
 
 def _course_in_period(start: date | None, as_of: date) -> Q:
