@@ -71,8 +71,8 @@ def test_migrate_as_owner_grants_the_runtime_role_least_privilege(runtime_role):
         # The portal's work: read and write its tables.
         conn.execute("SELECT count(*) FROM vielfalt_employee").fetchone()
         org = conn.execute(
-            "INSERT INTO vielfalt_organisation (slug, name, kind, district, require_second_factor) "
-            "VALUES ('rt-test', 'Stadt Test', 'city', '', false) RETURNING id"
+            "INSERT INTO vielfalt_organisation (slug, name, kind, district, article, address, require_second_factor) "
+            "VALUES ('rt-test', 'Stadt Test', 'city', '', 'die', '', false) RETURNING id"
         ).fetchone()[0]
         conn.execute("UPDATE vielfalt_organisation SET name = 'Stadt Test 2' WHERE id = %s", [org])
         conn.execute(
