@@ -54,7 +54,7 @@ migrate: deps
 
 seed: migrate
 	@if [ ! -s .demo-password ]; then $(PY) -c 'import secrets; print(secrets.token_urlsafe(12))' > .demo-password; fi
-	$(PY) manage.py seed_demo --password "$$(cat .demo-password)"
+	$(PY) manage.py seed_demo --password="$$(cat .demo-password)"
 
 setup: deps assets messages seed
 	$(PY) manage.py collectstatic --noinput -v 0
