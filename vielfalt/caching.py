@@ -1,9 +1,8 @@
-"""Versioned caching for hot list pages.
+"""Versioned caching of the programme figures (the dashboard).
 
-Every organisation's data carries a version number in the cache; writes bump it, so a page fragment stored
-with the versions it was built from is never served stale. Only used with a cache that all processes share
-(Redis): with the per-process memory cache of the embedded default, `LIST_CACHE_SECONDS` is 0 and nothing is
-cached."""
+The data carries a version number in the cache; writes bump it, so a fragment stored with the version it was
+built from is never served stale. Only used with a cache that all processes share (Redis): with the
+per-process memory cache of the embedded default, `DASHBOARD_CACHE_SECONDS` is 0 and nothing is cached."""
 
 import hashlib
 import time
@@ -25,12 +24,6 @@ def _versions(keys: list[str], found: dict) -> str:
             cache.add(key, time.time_ns(), None)
             found[key] = cache.get(key)
     return ".".join(str(found[key]) for key in keys)
-
-
-def data_version(namespace: str, ids: Iterable) -> str:
-    """One string that changes whenever the data of any of `ids` changes."""
-    keys = [_version_key(namespace, pk) for pk in sorted(ids)]
-    return _versions(keys, cache.get_many(keys))
 
 
 def bump_version(namespace: str, pk) -> None:
@@ -87,12 +80,6 @@ class VersionedFragment:
             if seconds:
                 self.set(content, seconds)
         return content
-
-
-def bump_employee_version(sender, instance, **kwargs) -> None:
-    """post_save/post_delete of Employee and OrgUnit (connected in VielfaltConfig.ready); bulk writes call
-    `bump_version("employees", ...)` themselves."""
-    bump_version("employees", instance.organisation_id)
 
 
 # --- Whole-programme figures -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from vielfalt.programme.management.commands.seed_scale import (
 )
 
 from .common import Row, say, timed
+from .employees import pass_second_factor
 from .environment import BASE_DIR, PROCESS_ENV
 from .server import CONNECTIONS, THREADS, WORKERS, Gunicorn, Load, wrk
 
@@ -75,6 +76,9 @@ def scale() -> Scale:
 def logged_in(user) -> Client:
     client = Client()
     client.force_login(user, backend="vielfalt.auth.PortalBackend")
+    session = client.session
+    pass_second_factor(session, user)
+    session.save()
     return client
 
 
