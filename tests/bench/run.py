@@ -26,6 +26,7 @@ BENCHMARK_MODULES = [
     "tests.bench.survey_launch",
     "tests.bench.programme",
     "tests.bench.network",
+    "tests.bench.pages",
 ]
 
 
