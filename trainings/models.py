@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -121,10 +122,24 @@ class CourseDateQuerySet(models.QuerySet):
         return self.filter(course__in=Course.objects.organised_by(user))
 
     def with_counts(self):
+        """Seated and waiting enrolments of each date, counted per date in the (course_date, status) index: a
+        join grouped over all enrolments made PostgreSQL read every enrolment of the programme (200,000 at
+        full scale) to list one course's dates."""
         return self.annotate(
-            seated_count=models.Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.SEATED)),
-            waiting_count=models.Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.WAITING)),
+            seated_count=_enrolment_count(Enrolment.Status.SEATED),
+            waiting_count=_enrolment_count(Enrolment.Status.WAITING),
         )
+
+
+def _enrolment_count(status):
+    enrolments = (
+        Enrolment.objects.filter(course_date=models.OuterRef("pk"), status=status)
+        .order_by()
+        .values("course_date")
+        .annotate(n=models.Count("pk"))
+        .values("n")
+    )
+    return Coalesce(models.Subquery(enrolments, output_field=models.IntegerField()), 0)
 
 
 class CourseDate(models.Model):

@@ -81,6 +81,7 @@ class CourseListView(LoginRequiredMixin, ListView):
 class CourseDetailView(LoginRequiredMixin, DetailView):
     template_name = "trainings/course_detail.html"
     context_object_name = "course"
+    dates_per_page = 25
 
     def get_queryset(self):
         return Course.objects.visible_to(self.request.user).select_related("organiser")
@@ -90,7 +91,10 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
         course = self.object
         user = self.request.user
         context["participants"] = course.participants.select_related("organisation")
-        context["dates"] = course.dates.with_counts().order_by("starts_at", "pk")
+        # 25 dates a page: a course of the programme has a hundred.
+        dates = course.dates.with_counts().order_by("starts_at", "pk")
+        context["page_obj"] = Paginator(dates, self.dates_per_page).get_page(self.request.GET.get("page"))
+        context["dates"] = context["page_obj"].object_list
         context["may_organise"] = may(user, Role.ORGANISER, course.organiser_id)
         context["may_enrol"] = bool(enrolling_organisation_ids(user, course))
         return context

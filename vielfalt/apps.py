@@ -13,6 +13,10 @@ class VielfaltConfig(AppConfig):
 
         post_migrate.connect(grant_after_migrate, dispatch_uid="grant-runtime-role")
 
+        from .models import install_choice_display
+
+        install_choice_display()
+
         from . import (
             accounts,  # noqa: F401  (connects the login audit receivers)
             checks,  # noqa: F401  (registers the system checks)

@@ -1,4 +1,5 @@
 import uuid
+from functools import partialmethod
 
 import pgtrigger
 from django.conf import settings
@@ -7,7 +8,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.encoding import force_str
 from django.utils.functional import cached_property
+from django.utils.hashable import make_hashable
 from django.utils.translation import gettext_lazy as _
 
 
@@ -460,3 +463,35 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.READY, self.Status.FAILED)
+
+
+def choice_display(self, field):
+    """`get_<field>_display()` of every model's fields with choices (installed by `install_choice_display`).
+
+    Django's own builds a dictionary of the field's choices on every call, hashing each lazy label, which
+    translates it: about 40 µs a call, a millisecond for a list of 25 rows. The dictionary of value → (lazy)
+    label is the same for every call, in every language, so it is built once per field; the label is still
+    translated into the request's language on each call."""
+    labels = field.__dict__.get("_choice_labels")
+    if labels is None:
+        labels = field.__dict__["_choice_labels"] = dict(make_hashable(field.flatchoices))
+    value = getattr(self, field.attname)
+    return force_str(labels.get(make_hashable(value), value), strings_only=True)
+
+
+def install_choice_display() -> None:
+    """Called by VielfaltConfig.ready: Django made each `get_<field>_display` a partial method of
+    `Model._get_FIELD_display` when the model class was created; those (not a model's own ones, nor fields with
+    callable choices) become partial methods of `choice_display`."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        for field in model._meta.local_fields:
+            name = f"get_{field.name}_display"
+            method = model.__dict__.get(name)
+            if (
+                isinstance(method, partialmethod)
+                and method.func is models.Model._get_FIELD_display
+                and isinstance(field.choices, list | tuple)
+            ):
+                setattr(model, name, partialmethod(choice_display, field=field))

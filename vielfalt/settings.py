@@ -250,9 +250,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False
 
-# Sessions live in PostgreSQL alone: reading one by its key costs about what a Redis round trip costs, and a
-# page view then needs nothing from Redis.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in PostgreSQL alone (Django's database sessions, read with plain SQL: vielfalt.sessions): reading
+# one by its key costs about what a Redis round trip costs, and a page view then needs nothing from Redis.
+SESSION_ENGINE = "vielfalt.sessions"
 SESSION_COOKIE_AGE = 30 * 60
 # The 30 minutes count from the last request (an idle timeout): vielfalt.middleware extends the session at most
 # once a minute, so a page view does not cost a database write.
