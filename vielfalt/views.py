@@ -16,8 +16,8 @@ from .audit import audit_record
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .jobs import job_retry
-from .models import AuditEntry, Employee, Job, Role, TargetGroup
-from .permissions import MinistryMixin, PartnerHRMixin, own_organisation_ids
+from .models import AuditEntry, Employee, Job, Role, TargetGroup, employee_total
+from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
 from .seal import check_pdf
 from .services import employee_create, employee_deactivate, employee_update, employees_import_file
 from .tabular import TableRefused, download
@@ -63,6 +63,17 @@ class EmployeeListView(PartnerHRMixin, FilterView):
 
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        """Unfiltered, the total comes from the organisations' employee counts (kept by triggers) instead of
+        counting up to 100,000 rows on every page; with a filter, PostgreSQL counts the matches."""
+        paginator = super().get_paginator(queryset, per_page, **kwargs)
+        filtered = any(value for key, value in self.request.GET.items() if key not in ("page", "ordering"))
+        if not filtered:
+            total = employee_total(organisation_ids(self.request.user, Role.HR))
+            if total is not None:
+                paginator.__dict__["count"] = total  # Paginator.count is a cached_property
+        return paginator
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
