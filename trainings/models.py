@@ -5,13 +5,18 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Employee, Organisation, Role, TargetGroup
 from vielfalt.permissions import scope
+
+# Value → (lazy) label of the target groups: translated when shown.
+TARGET_GROUP_LABELS = dict(TargetGroup.choices)
 
 COURSE_TARGET_GROUPS = [
     (TargetGroup.TRAINEE, TargetGroup.TRAINEE.label),
@@ -79,8 +84,12 @@ class Course(models.Model):
 
     @property
     def target_group_labels(self) -> list[str]:
-        labels = dict(TargetGroup.choices)
-        return [str(labels.get(value, value)) for value in self.target_groups]
+        return [str(TARGET_GROUP_LABELS.get(value, value)) for value in self.target_groups]
+
+    @property
+    def duration_text(self) -> str:
+        """ "3 h", "1,5 Std." and so on: the duration as the course list and page show it."""
+        return gettext("%(hours)s h") % {"hours": floatformat(self.duration_hours, "-1")}
 
     @property
     def organisation(self):
@@ -180,6 +189,8 @@ class CourseDate(models.Model):
                 violation_error_message=_("A date needs at least 1 seat."),
             ),
         ]
+        # A course's dates in order: its next date (the course list) and its page of dates.
+        indexes = [models.Index(fields=["course", "starts_at"], name="coursedate_course_start")]
 
     def __str__(self):
         local = timezone.localtime(self.starts_at)

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -60,15 +60,15 @@ class CourseListView(LoginRequiredMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        now = timezone.now()
+        # The next date per course from the (course, starts_at) index, not an aggregate over every date
+        # (which also made the paginator count a grouped join).
+        upcoming = CourseDate.objects.filter(
+            course=OuterRef("pk"), starts_at__gte=timezone.now(), cancelled_at=None
+        ).order_by("starts_at")
         return (
             Course.objects.visible_to(self.request.user)
             .select_related("organiser")
-            .annotate(
-                next_date=Min(
-                    "dates__starts_at", filter=Q(dates__starts_at__gte=now, dates__cancelled_at=None)
-                )
-            )
+            .annotate(next_date=Subquery(upcoming.values("starts_at")[:1]))
             .order_by("title", "pk")
         )
 
