@@ -248,11 +248,10 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         )
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
         enrolling = enrolling_organisation_ids(user, course_date.course)
+        hr_may_cancel = course_date.cancellation_open and not course_date.is_cancelled
         for enrolment in enrolments:
             enrolment.may_cancel = organiser or (
-                may(user, Role.HR, enrolment.organisation_id)
-                and course_date.cancellation_open
-                and not course_date.is_cancelled
+                hr_may_cancel and may(user, Role.HR, enrolment.organisation_id)
             )
             enrolment.certificate_or_none = getattr(enrolment, "certificate", None)
             if enrolment.status == Enrolment.Status.SEATED:
@@ -267,7 +266,8 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             may_organise=organiser,
             may_enrol=bool(enrolling) and course_date.enrolment_open,
             seats=[] if course_date.is_cancelled else seats_for_organisations(course_date, enrolling),
-            attendance_choices=Enrolment.Attendance.choices,
+            # Translated once, not once per option of every row's select.
+            attendance_choices=[(value, str(label)) for value, label in Enrolment.Attendance.choices],
             starts_at=timezone.localtime(course_date.starts_at),
             ends_at=timezone.localtime(course_date.ends_at),
         )
