@@ -277,7 +277,8 @@ class Employee(models.Model):
         # The list's order to the last column: with only the names, PostgreSQL sorted every namesake.
         indexes = [
             models.Index(
-                fields=["organisation", "last_name", "first_name", "personnel_number"], name="employee_org_order"
+                fields=["organisation", "last_name", "first_name", "personnel_number"],
+                name="employee_org_order",
             )
         ]
         # EmployeeCount follows every statement that adds, removes or moves employees (ORM, bulk, COPY, SQL).
