@@ -194,7 +194,7 @@ class PartnerListView(NetworkMixin, View):
 
     def get(self, request):
         form = self.form_class(request.GET or None)
-        partners = _partners().order_by("name")
+        partners = _partners().order_by("name", "pk")
         if form.is_valid():
             partners = self.filter_partners(partners, form.cleaned_data)
         page = _paginate(request, partners, 25)
@@ -540,10 +540,12 @@ class MeetingListView(NetworkMixin, View):
     def get(self, request):
         meetings = Meeting.objects.visible_to(request.user).select_related("host").with_counts()
         past = request.GET.get("past") == "1"
+        # An explicit order: Meta.ordering does not apply to the grouped query of `with_counts()`, and a page
+        # of an unordered list may repeat or skip meetings.
         meetings = (
-            meetings.exclude(ends_at__gte=timezone.now()).order_by("-starts_at")
+            meetings.exclude(ends_at__gte=timezone.now()).order_by("-starts_at", "-pk")
             if past
-            else meetings.upcoming()
+            else meetings.upcoming().order_by("starts_at", "pk")
         )
         page = _paginate(request, meetings)
         return render(
