@@ -20,6 +20,7 @@ from django.views.generic import TemplateView
 from vielfalt.audit import audit_record
 from vielfalt.models import AuditEntry, Organisation, Role, User
 from vielfalt.permissions import RoleRequiredMixin, may, own_organisation_ids, scope
+from vielfalt.validation import add_errors
 
 from ..models import Agreement
 from .forms import (
@@ -94,12 +95,12 @@ class NetworkMixin(RoleRequiredMixin):
     roles = PROGRAMME_ROLES
 
 
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
+def _add_errors(form, error: ValidationError, *, field: str | None = None) -> None:
+    """A service's errors at the form's fields; with `field`, an error that names no field belongs to it (an
+    upload refused for its content is the file field's problem, announced with it)."""
+    if field is not None and not hasattr(error, "error_dict"):
+        error = ValidationError({field: error.error_list})
+    add_errors(form, error)
 
 
 def _rerender(view_class, request, **kwargs):
@@ -491,7 +492,7 @@ class AttachmentUploadView(NetworkMixin, View):
             try:
                 attachment_add(actor=request.user, entry=entry, upload=form.cleaned_data["file"])
             except ValidationError as error:
-                _add_errors(form, error)
+                _add_errors(form, error, field="file")
             else:
                 messages.success(request, _("The attachment was added."))
                 return redirect(entry)
@@ -750,7 +751,7 @@ class MeetingDocumentUploadView(MeetingHostMixin, View):
                     upload=form.cleaned_data["file"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                _add_errors(form, error, field="file")
             else:
                 messages.success(request, _("The document was uploaded."))
                 return redirect(meeting)
