@@ -515,6 +515,7 @@ class Question(models.Model):
         PracticeEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="source_questions"
     )
     created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
 
     objects = QuestionQuerySet.as_manager()
 
@@ -551,6 +552,7 @@ class Answer(models.Model):
     )
     body = models.TextField(_("answer"), max_length=10_000)
     created_at = models.DateTimeField(_("answered"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -268,3 +268,19 @@ def test_error_states_are_announced_and_accessible(demo, live_server, page):
     page.locator("main ul a, main table a").filter(has_text="?").first.click()
     page.get_by_role("button", name="Antwort senden").click()
     check_errors(page, "answer-error", fields=["body"])
+
+    # Editing one's own question (the asker) and answer (its author), emptied
+    question_url = f"{demo}{Question.objects.get(asked_by__username='hr-oberhausen').get_absolute_url()}"
+    page.goto(question_url)
+    page.get_by_role("link", name="Frage bearbeiten").click()
+    check(page, "question-edit")
+    page.get_by_label("Ihre Frage").fill("")
+    page.get_by_role("button", name="Änderungen speichern").click()
+    check_errors(page, "question-edit-error", fields=["title"])
+    switch_user(page, live_server, "hr-duisburg")
+    page.goto(question_url)
+    page.get_by_role("link", name="Antwort von Stadt Duisburg bearbeiten").click()
+    check(page, "answer-edit")
+    page.get_by_label("Ihre Antwort").fill("")
+    page.get_by_role("button", name="Änderungen speichern").click()
+    check_errors(page, "answer-edit-error", fields=["body"])
