@@ -360,6 +360,24 @@ SERVICES = {
             actor=a, organisation=w.city, data=b"Personalnummer;Nachname;Vorname\nDU-8;Kaya;Ali\n"
         ),
     ),
+    "employees_import_start": Case(
+        "HX",
+        lambda w, a: core_services.employees_import_start(
+            actor=a, organisation=w.city, data=b"Personalnummer;Nachname;Vorname\nDU-8;Kaya;Ali\n"
+        ),
+    ),
+    "employees_import_for_job": Case(
+        "HX",
+        lambda w, a: core_services.employees_import_for_job(
+            job_id=Job.objects.create(
+                kind="vielfalt.employee_import",
+                organisation=w.city,
+                input_file=ContentFile(b"Personalnummer;Nachname;Vorname\nDU-8;Kaya;Ali\n", name="x.upload"),
+            ).pk,
+            actor_id=a.pk,
+        ),
+        by_id=True,
+    ),
     # partnerships.services: agreements are the ministry's, progress and procedures the partner HR's.
     "agreement_create": Case(
         "MX",
@@ -666,6 +684,13 @@ SERVICES = {
     ),
     "invitation_issue": Case(
         "HX", lambda w, a: survey_services.invitation_issue(actor=a, invitation=w.invitation)
+    ),
+    "invitation_mark_sent": Case(
+        "HX", lambda w, a: survey_services.invitation_mark_sent(actor=a, invitation=w.invitation)
+    ),
+    "invitation_restore": Case(
+        "HX",
+        lambda w, a: survey_services.invitation_restore(actor=a, invitation=w.invitation, hashes=("a", "b")),
     ),
     "held_release": Case("HX", lambda w, a: survey_services.held_release(actor=a, campaign=w.open_campaign)),
 }

@@ -179,8 +179,9 @@ def jobs_purge(*, now: datetime) -> int:
     """Delete old jobs with their files (exports and reports can name people; the user fetches them at once)."""
     count = 0
     for job in jobs_due(now=now).iterator():
-        if job.result_file:
-            delete_file_on_commit(job.result_file)
+        for file in (job.result_file, job.input_file):  # an import's upload, if its job never finished
+            if file:
+                delete_file_on_commit(file)
         job.delete()
         count += 1
     return count

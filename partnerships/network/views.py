@@ -1011,7 +1011,11 @@ class MailSettingsView(NetworkMixin, View):
         form = MailSettingsForm(
             initial={"answers": settings.answers, "weekly_digest": settings.weekly_digest}
         )
-        return render(request, "network/mail_settings.html", {"form": form})
+        return render(
+            request,
+            "network/mail_settings.html",
+            {"form": form, "digest_failed_at": settings.digest_failed_at if settings.weekly_digest else None},
+        )
 
     def post(self, request):
         form = MailSettingsForm(request.POST)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('network', '0002_constraint_messages'),
+        ('network', '0003_mail_failures'),
     ]
 
     operations = [
