@@ -518,6 +518,7 @@ class Question(models.Model):
         PracticeEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="source_questions"
     )
     created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
 
     objects = QuestionQuerySet.as_manager()
 
@@ -554,6 +555,7 @@ class Answer(models.Model):
     )
     body = models.TextField(_("answer"), max_length=10_000)
     created_at = models.DateTimeField(_("answered"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
     # Set when the e-mail telling the asker could not be handed to the mail server after every retry (shown to
     # the answer's author).
     mail_failed_at = models.DateTimeField(null=True, blank=True)
