@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0010_organisation_article_address_defaults'),
+        ('vielfalt', '0012_audit_pseudonymise_function'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vielfalt', '0011_employee_count'),
+        ('vielfalt', '0013_employee_count'),
     ]
 
     operations = [
