@@ -272,7 +272,7 @@ def test_practice_list_queries_do_not_grow(client, hr_oberhausen, duisburg, djan
     make_entry(duisburg, title="Entwurf", status=Status.DRAFT)
     client.force_login(hr_oberhausen)
     client.get(reverse("network:practice_list"))  # warm the session
-    # session, user, roles, in-progress list, count, page, and on PostgreSQL the snippets
+    # session, user with roles, in-progress list, count, page, and on PostgreSQL the snippets
     with django_assert_num_queries(6):
         response = client.get(reverse("network:practice_list"), {"q": "Bewerbungsverfahren"})
     assert response.status_code == 200
