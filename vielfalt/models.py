@@ -345,8 +345,9 @@ class EmployeeCount(models.Model):
     removes or moves employees updates it in the same transaction): the employee list's total without counting
     100,000 rows on every page. Not maintained on SQLite (no triggers there): read through `employee_total`."""
 
+    # Deleted with its organisation by PostgreSQL itself: also when plain SQL removes organisations (seed_scale).
     organisation = models.OneToOneField(
-        Organisation, on_delete=models.CASCADE, primary_key=True, related_name="employee_count"
+        Organisation, on_delete=models.DB_CASCADE, primary_key=True, related_name="employee_count"
     )
     employees = models.IntegerField(default=0)
 

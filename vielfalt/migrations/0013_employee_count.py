@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='EmployeeCount',
             fields=[
-                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='employee_count', serialize=False, to='vielfalt.organisation')),
+                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.DB_CASCADE, primary_key=True, related_name='employee_count', serialize=False, to='vielfalt.organisation')),
                 ('employees', models.IntegerField(default=0)),
             ],
         ),
