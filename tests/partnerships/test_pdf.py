@@ -170,3 +170,26 @@ def test_a_long_agreement_gets_a_cover_page_with_contents(agreement):
     )
     assert re.search(rf"Unterschriften\.*{signatures_page}", cover), cover  # the contents know the page
     assert "Indikator" not in cover  # the text starts on the next page
+
+
+def test_the_signatures_never_stand_alone_on_a_page(agreement):
+    """A page of nothing but signatures could be put under another text: the page that is signed carries the
+    end of the agreement's text, however the commitments fall."""
+    import io
+
+    from pypdf import PdfReader
+
+    moved = False
+    for number in range(4):
+        pages = [
+            compact(page.extract_text())
+            for page in PdfReader(io.BytesIO(agreement_pdf_bytes(agreement))).pages
+        ]
+        signed = next(index for index, page in enumerate(pages) if "SörenLink" in page)
+        moved = moved or signed > 0
+        last = agreement.commitments.order_by("-order", "-pk").first()
+        assert compact(last.field_of_action) in pages[signed], (number, pages[signed])
+        CommitmentFactory(
+            agreement=agreement, field_of_action=f"Weitere Maßnahme {number}", description="Text " * 60
+        )
+    assert moved  # the signatures did go over to a later page on the way
