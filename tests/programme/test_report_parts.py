@@ -179,3 +179,43 @@ def test_joining_holds_one_part_in_memory(tmp_path):
         joined.close()
     elements = len(re.findall(rb"/StructElem", part))  # a lower bound: most sit in object streams
     assert peaks[12] - peaks[2] < 20 * 2**20, (peaks, elements)
+
+
+def test_the_first_partner_follows_the_overview_on_its_last_page(seven_partners):
+    """The overview's last page was left half empty: every partner started a new page, the first too."""
+    with translation.override("en"):
+        pages = page_texts(programme_report_pdf(year=2014))
+    last_chart = next(index for index, page in enumerate(pages) if "anonymised procedures, per method" in page)
+    assert "Partner 001" in pages[last_chart]
+    # The others still start a page each, under the running header.
+    for partner in seven_partners[1:]:
+        (start,) = [page for page in pages if partner.name in page]
+        assert start.index(partner.name) < start.index("Employees trained")
+
+
+def test_a_partner_report_says_in_plain_german_that_there_was_no_agreement_in_the_year(seven_partners):
+    from tests.factories import OrganisationFactory
+    from vielfalt.programme.figures import partner_report_pdf
+
+    newcomer = OrganisationFactory(slug="wesel", name="Kreis Wesel", article="der")
+    with translation.override("de"):
+        text = " ".join(page_texts(partner_report_pdf(organisation=newcomer, year=2014)))
+    assert (
+        "Im Jahr 2014 hatte der Kreis Wesel keine gültige oder in Vorbereitung befindliche Partnervereinbarung; "
+        "dieser Bericht enthält daher keine Zahlen."
+    ) in text
+
+
+def test_a_partner_report_does_not_repeat_the_partner_as_a_heading(seven_partners):
+    """The title names the partner already ("Tätigkeitsbericht 2014: Partner 001")."""
+    from vielfalt.programme.figures import partner_report_pdf
+
+    with translation.override("de"):
+        content = partner_report_pdf(organisation=seven_partners[0], year=2014)
+    document = pikepdf.open(io.BytesIO(content))
+    with document.open_outline() as outline:
+        titles = [str(item.title) for item in outline.root]
+        titles += [str(child.title) for item in outline.root for child in item.children]
+    assert "Partner 001" not in titles
+    assert titles[0] == "Tätigkeitsbericht 2014: Partner 001"
+    document.close()
