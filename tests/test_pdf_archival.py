@@ -80,7 +80,10 @@ def test_the_checks_see_what_pdfa_forbids():
 
     from vielfalt.pdf import render_pdf_from_html
 
-    clean = render_pdf_from_html('<html lang="de"><title>T</title><meta name="author" content="Portal"><p>Text</p></html>', sealed=False)
+    clean = render_pdf_from_html(
+        '<html lang="de"><title>T</title><meta name="author" content="Portal"><p>Text</p></html>',
+        sealed=False,
+    )
     assert pdfa_problems(clean) == []
     document = pikepdf.open(io.BytesIO(clean))
     del document.Root["/OutputIntents"]

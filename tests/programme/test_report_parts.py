@@ -185,7 +185,9 @@ def test_the_first_partner_follows_the_overview_on_its_last_page(seven_partners)
     """The overview's last page was left half empty: every partner started a new page, the first too."""
     with translation.override("en"):
         pages = page_texts(programme_report_pdf(year=2014))
-    last_chart = next(index for index, page in enumerate(pages) if "anonymised procedures, per method" in page)
+    last_chart = next(
+        index for index, page in enumerate(pages) if "anonymised procedures, per method" in page
+    )
     assert "Partner 001" in pages[last_chart]
     # The others still start a page each, under the running header.
     for partner in seven_partners[1:]:
