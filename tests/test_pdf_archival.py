@@ -72,6 +72,9 @@ def test_every_pdf_type_is_an_archival_tagged_sealed_pdfa():
     assert problems == dict.fromkeys(documents, []), problems
     for kind, pdf in documents.items():
         assert poppler_sees_pdfa(pdf) in (True, None), kind
+        if kind != "code sheet letters":  # a DIN 5008 letter of its own, dated in its information block
+            first_page = pdf_text_of_first_page(pdf)
+            assert "Datum" in first_page and "Zeichen" in first_page, (kind, first_page)
         assert_archival(pdf)  # PDF/UA identification, one structure tree, the portal's intact seal
 
 
@@ -100,3 +103,9 @@ def test_the_checks_see_what_pdfa_forbids():
     problems = " | ".join(pdfa_problems(buffer.getvalue()))
     for expected in ("no PDF/A output intent", "no language", "not embedded", "blend mode /Dissolve"):
         assert expected in problems, problems
+
+
+def pdf_text_of_first_page(pdf: bytes) -> str:
+    from pypdf import PdfReader
+
+    return PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
