@@ -78,7 +78,8 @@ class IndexView(RoleRequiredMixin, ListView):
             .select_related("organisation")
             .annotate(
                 invited=Count("invitations", distinct=True),
-                answered=Count("invitations", filter=Q(invitations__used=True), distinct=True),
+                # Released answers only (see services.invitation_counts): moves in steps of at least k.
+                answered=Count("invitations", filter=Q(invitations__counted=True), distinct=True),
             )
             .order_by("-opens_on", "title", "pk")
         )
