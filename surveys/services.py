@@ -267,6 +267,56 @@ def invitation_issue(*, actor: User, invitation: Invitation, reminder: bool = Fa
     return Credentials(token=token, code=code) if updated else None
 
 
+def pooled_units(*, campaign: Campaign) -> list[dict]:
+    """The pools of codes (one per org unit with staff without e-mail, `org_unit_id` None for staff without a
+    unit), by name: what HR may reprint. No counts: how many codes of a pool are still unused is a
+    participation figure."""
+    return list(
+        Invitation.objects.filter(campaign=campaign, employee__isnull=True)
+        .values("org_unit_id", "org_unit__name")
+        .distinct()
+        .order_by("org_unit__name")
+    )
+
+
+@sensitive_variables()
+def code_sheets_reissue(
+    *, actor: User, campaign: Campaign, unit_id: int | None
+) -> list[tuple[Invitation, Credentials]]:
+    """Reprint a unit's code sheets (sheets were lost): a fresh code and link for every code of the unit's pool
+    not used yet, replacing the old ones, which stop working. The pool keeps its size, so the unit's count
+    stays right: a lost sheet cannot turn up and answer beside its replacement, and nobody gets an extra
+    code. A used code keeps working as before (the same pages, its answer not counted again). The caller prints
+    the sheets without names and forgets the codes. `unit_id` None: the pool of staff without an org unit.
+
+    The audit entry names the unit, not how many sheets were printed (that is the number of the pool's codes
+    not used yet)."""
+    require(actor, Role.HR, campaign.organisation_id)
+    if not campaign.is_open:
+        raise ValidationError(_("Code sheets are printed only while the campaign is open."))
+    invitations = (
+        Invitation.objects.filter(campaign=campaign, employee__isnull=True, org_unit_id=unit_id, used=False)
+        .select_related("org_unit", "campaign")
+        .order_by("code_hash")
+    )
+    sheets = []
+    with transaction.atomic():
+        for invitation in invitations:
+            credentials = invitation_issue(actor=actor, invitation=invitation)
+            if credentials is not None:
+                sheets.append((invitation, credentials))
+        unit = OrgUnit.objects.filter(pk=unit_id).first() if unit_id else None
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=campaign,
+            object_repr=_("Code sheets of %(unit)s reprinted for %(campaign)s")
+            % {"unit": unit.name if unit else _("staff without an org unit"), "campaign": campaign},
+            changes={"code sheets": [_("earlier unused codes"), _("replaced by new ones")]},
+        )
+    return sheets
+
+
 def invitation_counts(*, campaign: Campaign) -> dict:
     """How many were invited and how many answered: never who. `answered` counts the invitations whose answers
     were released into the results (`counted`): while the campaign is open it moves only when a release moves
@@ -280,7 +330,7 @@ def invitation_counts(*, campaign: Campaign) -> dict:
     )
 
 
-def stepped(count: int, k: int) -> int:
+def _stepped(count: int, k: int) -> int:
     """`count` rounded down to a multiple of k: a figure that moves only in steps of k."""
     return count - count % k
 
@@ -298,7 +348,7 @@ def unit_participation(*, campaign: Campaign) -> list[dict]:
     )
     if not campaign.is_closed:
         for row in rows:
-            row["answered"] = stepped(row["answered"], campaign.k)
+            row["answered"] = _stepped(row["answered"], campaign.k)
     return rows
 
 

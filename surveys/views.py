@@ -45,10 +45,11 @@ from .services import (
     invitation_for_credential,
     invitations_create,
     offered_units,
+    pooled_units,
     response_submit,
     unit_participation,
 )
-from .tasks import task_render_code_sheets, task_render_report, task_send_invitations
+from .tasks import EASY_LINK_SUFFIX, task_render_code_sheets, task_render_report, task_send_invitations
 
 SESSION_KEY = "surveys_invitation"
 EASY_COOKIE = "surveys_easy"  # "1": the questionnaire and its help in easy-to-read language
@@ -134,6 +135,7 @@ class CampaignDetailView(CampaignMixin, DetailView):
         context["results_visible"] = results_visible(campaign=self.object)
         context["units"] = self.object.units.all()
         context["unit_participation"] = unit_participation(campaign=self.object)
+        context["pooled_units"] = pooled_units(campaign=self.object) if self.object.is_open else []
         return context
 
 
@@ -232,21 +234,39 @@ class SendView(CampaignMixin, View):
 
 
 class CodeSheetsView(CampaignMixin, View):
+    """Print the pools' code sheets not printed yet, or (with `unit`: an org unit's id, or "none" for staff
+    without one) reprint one pool's sheets with fresh codes for those not used yet."""
+
     def post(self, request, pk):
         campaign = self.get_campaign()
         if not campaign.is_open:
             messages.error(request, _("Code sheets are printed only while the campaign is open."))
             return redirect(campaign)
+        reprint = {}
+        if "unit" in request.POST:
+            pools = {str(pool["org_unit_id"] or "none"): pool for pool in pooled_units(campaign=campaign)}
+            pool = pools.get(request.POST["unit"])
+            if pool is None:
+                messages.error(request, _("This org unit has no code sheets in this campaign."))
+                return redirect(campaign)
+            reprint = {"reprint": True, "unit_id": pool["org_unit_id"]}
+            description = _("Reprinted code sheets of %(unit)s for %(campaign)s") % {
+                "unit": pool["org_unit__name"] or _("staff without an org unit"),
+                "campaign": campaign,
+            }
+        else:
+            description = _("Code sheets for %(campaign)s") % {"campaign": campaign}
         job = job_enqueue(
             task=task_render_code_sheets,
             origin=campaign,
             kind="surveys.render_code_sheets",
-            description=_("Code sheets for %(campaign)s") % {"campaign": campaign},
+            description=description,
             requested_by=request.user,
             organisation=campaign.organisation,
             campaign_id=campaign.pk,
             actor_id=request.user.pk,
             easy=request.POST.get("easy") == "1",
+            **reprint,
         )
         return redirect(job)
 
@@ -371,7 +391,10 @@ class TokenView(View):
     @method_decorator(sensitive_variables())
     def get(self, request, token):
         _start_session(request, credential_for_token(token))
-        return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+        response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+        if request.path.endswith(f"/{EASY_LINK_SUFFIX}"):  # the link for easy-to-read language
+            response.set_cookie(EASY_COOKIE, "1", max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+        return response
 
 
 def _client_key(request) -> str:
@@ -412,8 +435,11 @@ class CodeView(LanguageSwitchMixin, FormView):
     def _throttled(self):
         return _code_failures(self.request) >= settings.SURVEY_CODE_FAILURE_LIMIT
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "easy": _easy(self.request)}
+
     def get_context_data(self, **kwargs):
-        return super().get_context_data(throttled=self._throttled(), **kwargs)
+        return super().get_context_data(throttled=self._throttled(), easy=_easy(self.request), **kwargs)
 
     def form_valid(self, form):
         if self._throttled():
@@ -422,7 +448,12 @@ class CodeView(LanguageSwitchMixin, FormView):
             credential = credential_for_code(form.cleaned_data["code"])
         except InvitationUnknown:
             _count_code_failure(self.request)
-            form.add_error("code", _("This code is not valid. Please check it and try again."))
+            form.add_error(
+                "code",
+                _("This code does not work. Please check the code. Then try again.")
+                if _easy(self.request)
+                else _("This code is not valid. Please check it and try again."),
+            )
             return self.form_invalid(form)
         _start_session(self.request, credential)
         return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))

@@ -655,6 +655,10 @@ SERVICES = {
         "HX", lambda w, a: survey_services.invitation_issue(actor=a, invitation=w.invitation)
     ),
     "held_release": Case("HX", lambda w, a: survey_services.held_release(actor=a, campaign=w.open_campaign)),
+    "code_sheets_reissue": Case(
+        "HX",
+        lambda w, a: survey_services.code_sheets_reissue(actor=a, campaign=w.open_campaign, unit_id=None),
+    ),
 }
 
 # Public functions of the services modules that take no actor: what they do instead, checked where noted.
@@ -671,6 +675,7 @@ NO_ACTOR = {
     "invitation_counts": "read",
     "invitation_for_credential": "read",
     "offered_units": "read",
+    "pooled_units": "read",
     "response_fields": "pure",
     "unit_participation": "read",
     "with_retry": "helper",

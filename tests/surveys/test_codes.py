@@ -14,7 +14,7 @@ from surveys import credentials, services
 from surveys.models import Campaign, HeldAnswer, Invitation
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
 from tests.surveys.conftest import DEFAULT_ANSWERS, make_campaign
-from vielfalt.models import Job
+from vielfalt.models import AuditEntry, Job
 
 
 def test_codes_have_at_least_60_bits_in_groups_of_four_without_look_alikes():
@@ -218,3 +218,61 @@ def test_reminders_go_only_to_email_invitees_who_have_not_answered(django_captur
         )
     assert len(mail.outbox) == 3
     assert Campaign.objects.get(pk=campaign.pk).is_open
+
+
+def _sheet_codes(job) -> list[str]:
+    reader = PdfReader(job.result_file.open("rb"))
+    texts = [page.extract_text() for page in reader.pages]
+    return [
+        m.group(0) for text in texts if (m := re.search(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", text))
+    ]
+
+
+@pytest.mark.django_db
+def test_hr_reprints_a_units_lost_code_sheets_with_fresh_codes_and_the_old_unused_ones_stop_working(
+    client, django_capture_on_commit_callbacks
+):
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    client.force_login(hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:code_sheets", args=[campaign.pk]))
+    first = _sheet_codes(Job.objects.get(kind="surveys.render_code_sheets"))
+    pool = Invitation.objects.filter(campaign=campaign, org_unit=works, employee__isnull=True)
+    works_codes = [
+        c for c in first if pool.filter(code_hash=credentials.code_hash(c.replace("-", ""))).exists()
+    ]
+    assert len(works_codes) == 3
+    # One sheet of the Bauhof is used; the other two get lost.
+    used = works_codes[0]
+    respondent = Client()
+    respondent.post("/umfrage/", {"code": used})
+    key = FORM_KEY.search(respondent.get("/surveys/answer/").content.decode()).group(1)
+    respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": key})
+
+    page = client.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
+    assert [p["org_unit__name"] for p in page.context["pooled_units"]] == ["Bauhof", "Bürgeramt"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("surveys:code_sheets", args=[campaign.pk]), {"unit": str(works.pk)})
+    job = Job.objects.filter(kind="surveys.render_code_sheets").latest("created_at")
+    assert response["Location"] == job.get_absolute_url()
+    assert job.status == Job.Status.READY, job.error
+    text = "".join(page.extract_text() for page in PdfReader(job.result_file.open("rb")).pages)
+    assert "Bauhof" in text and "Bürgeramt" not in text
+    assert "ersetzt die" in text  # says that the earlier sheets of the unit no longer work
+    fresh = _sheet_codes(job)
+    # Fresh codes for the unit's unused remainder: the pool keeps its size, so the unit's count stays right.
+    assert len(fresh) == 2 and not set(fresh) & set(first)
+    assert pool.count() == 3
+    assert services.unit_participation(campaign=campaign)[0]["invited"] == 5  # 2 e-mail + 3 codes, as before
+    # The lost sheets no longer open the survey; the fresh ones do; the used one looks as before.
+    for lost in works_codes[1:]:
+        assert Client().post("/umfrage/", {"code": lost}).status_code == 422
+    assert _walk(fresh[0]) == _walk(used)
+    assert Invitation.objects.filter(campaign=campaign, used=True).count() == 2
+    # The other unit's sheets still work; the reprint is in the audit log, by unit, not by number.
+    assert _walk(first[-1])[0][:2] == (302, "/surveys/answer/")
+    entry = AuditEntry.objects.filter(object_repr__contains="Bauhof").get()
+    assert "2" not in str(entry.changes)
+    # Only a unit with a pool can be reprinted.
+    client.post(reverse("surveys:code_sheets", args=[campaign.pk]), {"unit": "999999"})
+    assert Job.objects.filter(kind="surveys.render_code_sheets").count() == 2
