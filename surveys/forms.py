@@ -146,6 +146,7 @@ class SurveyForm(forms.Form):
 
     def __init__(self, *args, units, easy: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.easy = easy
         if easy:
             for name, (label, help_text) in EASY.items():
                 self.fields[name].label = label

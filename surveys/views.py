@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -348,7 +349,10 @@ def _easy(request) -> bool:
 
 
 def _start_session(request, credential: str) -> None:
-    request.session.cycle_key()
+    # A session from an earlier visit gets a new key (no session fixation); a new visitor's session is
+    # written once, with its data, when the response goes out (not created empty first and updated after).
+    if request.session.session_key:
+        request.session.cycle_key()
     request.session[SESSION_KEY] = credential
     request.session[FORM_KEY] = secrets.token_urlsafe(24)
     request.session.pop(DONE_KEY, None)
@@ -520,11 +524,35 @@ class AnswerView(LanguageSwitchMixin, View):
         return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
 
     def _render(self, request, campaign, form, status=200):
-        return _no_referrer(
-            render(
-                request,
-                self.template_name,
-                {"campaign": campaign, "form": form, "form_key": request.session.get(FORM_KEY, "")},
-                status=status,
-            )
-        )
+        context = {
+            "campaign": campaign,
+            "form": form,
+            "questions": questions_html(form),
+            "form_key": request.session.get(FORM_KEY, ""),
+        }
+        return _no_referrer(render(request, self.template_name, context, status=status))
+
+
+_QUESTIONS: dict[tuple, str] = {}
+_QUESTIONS_KEPT = 256
+
+
+def questions_html(form: SurveyForm) -> str:
+    """The questions' HTML. Rendering them (about a hundred radio buttons through Django's widgets) was most of
+    the answer page's cost; before anything is filled in they are the same for every respondent of a campaign
+    with the same language and easy-to-read choice, so each such variant is rendered once per process. Nothing
+    personal is kept: no key, answer or credential is part of it."""
+    if form.is_bound:
+        return render_to_string("surveys/_questions.html", {"form": form})
+    key = (
+        get_language(),
+        form.easy,
+        tuple((value, str(label)) for value, label in form.fields["org_unit"].choices),
+    )
+    html = _QUESTIONS.get(key)
+    if html is None:
+        html = render_to_string("surveys/_questions.html", {"form": form})
+        if len(_QUESTIONS) >= _QUESTIONS_KEPT:
+            _QUESTIONS.clear()
+        _QUESTIONS[key] = html
+    return html
