@@ -95,21 +95,6 @@ def bump_employee_version(sender, instance, **kwargs) -> None:
     bump_version("employees", instance.organisation_id)
 
 
-# --- Whole-programme figures -------------------------------------------------------------------------------
-
-PROGRAMME = "programme"
-
-
-def bump_programme_version(sender=None, **kwargs) -> None:
-    """Any write to what the dashboard counts (signals connected in VielfaltConfig.ready; bulk writes call it
-    themselves)."""
-    bump_version(PROGRAMME, "all")
-
-
-def programme_fragment(*parts) -> VersionedFragment:
-    return VersionedFragment("programme", PROGRAMME, ["all"], *parts)
-
-
 # --- Fragments shared between users ------------------------------------------------------------------------
 
 CSRF_PLACEHOLDER = "__portal-csrf-token__"

@@ -21,7 +21,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .caching import bump_programme_version, bump_version
+from .caching import bump_version
 from .models import AuditEntry, Employee, Job
 
 PSEUDONYM_PREFIX = "P-"
@@ -160,11 +160,9 @@ def employees_pseudonymise(*, employee_ids, now: datetime) -> int:
             updated_at=now,
         )
         organisation_ids.add(organisation_id)
-    # update() sends no signals: the cached employee lists and programme figures are dropped here.
+    # update() sends no signals: the cached employee lists are dropped here.
     for organisation_id in organisation_ids:
         bump_version("employees", organisation_id)
-    if organisation_ids:
-        bump_programme_version()
     return count
 
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .audit import audit_record, model_changes
-from .caching import bump_programme_version, bump_version
+from .caching import bump_version
 from .models import AuditEntry, Employee, Organisation, Role, TargetGroup, User
 from .permissions import require
 from .tabular import (
@@ -154,7 +154,6 @@ def employees_import(*, actor: User, organisation: Organisation, table: Table) -
             ],
         )
         bump_version("employees", organisation.pk)  # bulk_create sends no signals
-        bump_programme_version()
         result = ImportResult(created=len(records) - len(existing), updated=len(existing))
         audit_record(
             actor=actor,

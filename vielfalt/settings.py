@@ -146,8 +146,6 @@ CACHE_OUTAGE_SECONDS = env.int("CACHE_OUTAGE_SECONDS", default=10)
 # Hot list pages cache counts and rendered rows under versioned keys (vielfalt.caching); that needs a cache
 # shared by all processes, so only with Redis.
 LIST_CACHE_SECONDS = env.int("LIST_CACHE_SECONDS", default=300) if REDIS_URL else 0
-# The programme dashboard's rendered figures (vielfalt.programme.views), dropped by every write they count.
-DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300) if REDIS_URL else 0
 # The logged-in user and their roles, between requests (vielfalt.auth); dropped on every change to them.
 AUTH_USER_CACHE_SECONDS = env.int("AUTH_USER_CACHE_SECONDS", default=60) if REDIS_URL else 0
 
