@@ -252,19 +252,43 @@ def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[I
 
 
 @sensitive_variables()
-def invitation_issue(*, actor: User, invitation: Invitation, reminder: bool = False) -> Credentials | None:
+def invitation_issue(
+    *, actor: User, invitation: Invitation, reminder: bool = False, mark_sent: bool = True
+) -> Credentials | None:
     """A new link and code for an unused invitation (the old ones stop working); None if it was used
     meanwhile. The caller puts them into one message or sheet and forgets them. (Callers looping over many
-    invitations load them with `select_related("campaign")`.)"""
+    invitations load them with `select_related("campaign")`.) `mark_sent=False`: the caller stamps the
+    invitation with `invitation_mark_sent` once its message was handed to the mail server."""
     require(actor, Role.HR, invitation.campaign.organisation_id)
     token, digest = new_token()
     code, code_digest = new_code()
-    now = timezone.now()
-    stamp = {"reminded_at": now} if reminder else {"sent_at": now}
     updated = Invitation.objects.filter(pk=invitation.pk, used=False).update(
-        token_hash=digest, code_hash=code_digest, **stamp
+        token_hash=digest, code_hash=code_digest
     )
-    return Credentials(token=token, code=code) if updated else None
+    if not updated:
+        return None
+    invitation.token_hash, invitation.code_hash = digest, code_digest  # what invitation_restore compares
+    if mark_sent:
+        invitation_mark_sent(actor=actor, invitation=invitation, reminder=reminder)
+    return Credentials(token=token, code=code)
+
+
+def invitation_mark_sent(*, actor: User, invitation: Invitation, reminder: bool = False) -> None:
+    """The invitation's link and code reached its holder: its e-mail was handed to the mail server, or its sheet
+    was printed. Only then does it count as sent (or reminded)."""
+    require(actor, Role.HR, invitation.campaign.organisation_id)
+    stamp = {"reminded_at": timezone.now()} if reminder else {"sent_at": timezone.now()}
+    Invitation.objects.filter(pk=invitation.pk).update(**stamp)
+
+
+def invitation_restore(*, actor: User, invitation: Invitation, hashes: tuple[str, str]) -> None:
+    """The message with a new link and code never reached the mail server: the invitation keeps the link and code
+    it had (a first invitation had none that anyone holds), unless it was used meanwhile."""
+    require(actor, Role.HR, invitation.campaign.organisation_id)
+    token_hash, code_hash = hashes
+    Invitation.objects.filter(
+        pk=invitation.pk, used=False, token_hash=invitation.token_hash, code_hash=invitation.code_hash
+    ).update(token_hash=token_hash, code_hash=code_hash)
 
 
 def invitation_counts(*, campaign: Campaign) -> dict:

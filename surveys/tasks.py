@@ -1,9 +1,12 @@
 """Background work of the survey app. Tasks take primary keys; raw tokens are made inside the task, put into
 one message or letter and never passed through the broker, stored or logged."""
 
+import logging
+import smtplib
+
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, mailers
 from django.db import OperationalError
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -11,14 +14,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-from vielfalt.jobs import JobTask, job_store_result
+from vielfalt.jobs import JobError, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, actor_from_id
 
 from .credentials import format_code
 from .models import Campaign, HeldAnswer, Invitation
 from .results import campaign_results, results_visible
-from .services import held_release, invitation_issue
+from .services import held_release, invitation_issue, invitation_mark_sent, invitation_restore
+
+logger = logging.getLogger(__name__)
 
 
 def survey_link(token: str) -> str:
@@ -41,36 +46,70 @@ def _invitations_to_send(campaign_id: int, *, reminder: bool):
     return invitations.filter(sent_at__isnull=True)
 
 
-@shared_task(base=JobTask, name="surveys.send_invitations")
+# Every error of handing a message to the mail server: a refused or lost connection, a timeout, SMTP's own.
+MAIL_ERRORS = (smtplib.SMTPException, OSError)
+
+
+@shared_task(base=JobTask, name="surveys.send_invitations", bind=True)
 @sensitive_variables()
-def task_send_invitations(*, job_id, campaign_id: int, actor_id: int, reminder: bool = False):
-    """E-mail every unsent invitation (or, as a reminder, every sent but unused one) a fresh link and code. A
-    retry continues where it stopped: an invitation already sent is not sent again."""
+def task_send_invitations(self, *, job_id, campaign_id: int, actor_id: int, reminder: bool = False):
+    """E-mail every unsent invitation (or, as a reminder, every sent but unused one) a fresh link and code.
+
+    An invitation counts as sent (or reminded) only once the mail server took its message; if it could not take
+    it, the invitation keeps its previous link and code (a failed reminder does not break the first e-mail's
+    link). A mail server that cannot be reached is retried with backoff, each retry continuing where the last
+    stopped; after the last one the job fails saying how many e-mails were handed over and how many were not."""
     actor = actor_from_id(actor_id)
     campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
     started = timezone.now()
     invitations = _invitations_to_send(campaign_id, reminder=reminder).select_related("employee", "campaign")
     if reminder:
         invitations = invitations.exclude(reminded_at__gte=started)
+    pending = invitations.count()
+    handed_over = 0
+    connection = mailers.default
     with translation.override(settings.LANGUAGE_CODE):
-        for invitation in invitations.iterator(chunk_size=500):
-            credentials = invitation_issue(actor=actor, invitation=invitation, reminder=reminder)
-            if credentials is None:
-                continue
-            body = render_to_string(
-                "surveys/email/invitation.txt",
-                {
-                    "campaign": campaign,
-                    "link": survey_link(credentials.token),
-                    "code": format_code(credentials.code),
-                    "code_address": code_address(),
-                    "reminder": reminder,
-                },
-            )
-            subject = _("Reminder: %(title)s") if reminder else "%(title)s"
-            EmailMessage(
-                subject=subject % {"title": campaign.title}, body=body, to=[invitation.employee.email]
-            ).send()
+        try:
+            with connection:
+                for invitation in invitations.iterator(chunk_size=500):
+                    previous = (invitation.token_hash, invitation.code_hash)
+                    credentials = invitation_issue(
+                        actor=actor, invitation=invitation, reminder=reminder, mark_sent=False
+                    )
+                    if credentials is None:
+                        continue
+                    body = render_to_string(
+                        "surveys/email/invitation.txt",
+                        {
+                            "campaign": campaign,
+                            "link": survey_link(credentials.token),
+                            "code": format_code(credentials.code),
+                            "code_address": code_address(),
+                            "reminder": reminder,
+                        },
+                    )
+                    subject = _("Reminder: %(title)s") if reminder else "%(title)s"
+                    message = EmailMessage(
+                        subject=subject % {"title": campaign.title}, body=body, to=[invitation.employee.email]
+                    )
+                    try:
+                        connection.send_messages([message])
+                    except MAIL_ERRORS:
+                        invitation_restore(actor=actor, invitation=invitation, hashes=previous)
+                        raise
+                    invitation_mark_sent(actor=actor, invitation=invitation, reminder=reminder)
+                    handed_over += 1
+        except MAIL_ERRORS as exc:
+            logger.warning("Survey e-mails: the mail server did not take a message (%s)", type(exc).__name__)
+            if self.request.retries < self.max_retries:
+                raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from None
+            raise JobError(
+                _(
+                    "The mail server could not be reached: %(handed_over)s of %(pending)s e-mails were handed "
+                    "over, %(left)s were not. Please try again later; e-mails already sent are not sent again."
+                )
+                % {"handed_over": handed_over, "pending": pending, "left": pending - handed_over}
+            ) from None
 
 
 @shared_task(base=JobTask, name="surveys.render_code_sheets")

@@ -42,6 +42,7 @@ from partnerships import services as partnership_services
 from partnerships.models import Agreement, AgreementDocument, AnonymisedProcedure, Side
 from partnerships.network import services as network_services
 from partnerships.network.models import (
+    Answer,
     MeetingDocument,
     PracticeEntry,
     Question,
@@ -182,6 +183,7 @@ def _build_world() -> dict:
     answer = network_services.answer_create(
         actor=SYSTEM, question=question, organisation=other, body="Mit einem Standardformular."
     )
+    Answer.objects.filter(pk=answer.pk).update(author=users["O"])  # written by the other city's HR
 
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -357,6 +359,24 @@ SERVICES = {
         lambda w, a: core_services.employees_import_file(
             actor=a, organisation=w.city, data=b"Personalnummer;Nachname;Vorname\nDU-8;Kaya;Ali\n"
         ),
+    ),
+    "employees_import_start": Case(
+        "HX",
+        lambda w, a: core_services.employees_import_start(
+            actor=a, organisation=w.city, data=b"Personalnummer;Nachname;Vorname\nDU-8;Kaya;Ali\n"
+        ),
+    ),
+    "employees_import_for_job": Case(
+        "HX",
+        lambda w, a: core_services.employees_import_for_job(
+            job_id=Job.objects.create(
+                kind="vielfalt.employee_import",
+                organisation=w.city,
+                input_file=ContentFile(b"Personalnummer;Nachname;Vorname\nDU-8;Kaya;Ali\n", name="x.upload"),
+            ).pk,
+            actor_id=a.pk,
+        ),
+        by_id=True,
     ),
     # partnerships.services: agreements are the ministry's, progress and procedures the partner HR's.
     "agreement_create": Case(
@@ -536,6 +556,17 @@ SERVICES = {
             actor=a, question=w.question, organisation=w.other, body="Antwort"
         ),
     ),
+    # The asker (Duisburg's HR) and the author (the other city's HR) change their own; the ministry moderates.
+    "question_update": Case(
+        "MHX", lambda w, a: network_services.question_update(actor=a, question=w.question, title="Neu?")
+    ),
+    "question_delete": Case(
+        "MHX", lambda w, a: network_services.question_delete(actor=a, question=w.question)
+    ),
+    "answer_update": Case(
+        "MOX", lambda w, a: network_services.answer_update(actor=a, answer=w.answer, body="Geändert.")
+    ),
+    "answer_delete": Case("MOX", lambda w, a: network_services.answer_delete(actor=a, answer=w.answer)),
     "answer_mark_helpful": Case(
         "MHX",
         lambda w, a: network_services.answer_mark_helpful(actor=a, question=w.question, answer=w.answer),
@@ -654,6 +685,13 @@ SERVICES = {
     "invitation_issue": Case(
         "HX", lambda w, a: survey_services.invitation_issue(actor=a, invitation=w.invitation)
     ),
+    "invitation_mark_sent": Case(
+        "HX", lambda w, a: survey_services.invitation_mark_sent(actor=a, invitation=w.invitation)
+    ),
+    "invitation_restore": Case(
+        "HX",
+        lambda w, a: survey_services.invitation_restore(actor=a, invitation=w.invitation, hashes=("a", "b")),
+    ),
     "held_release": Case("HX", lambda w, a: survey_services.held_release(actor=a, campaign=w.open_campaign)),
 }
 
@@ -680,6 +718,8 @@ NO_ACTOR = {
     "signed_copy_unsigned_problem": "checks an upload",
     "signing_date_problem": "checks a date",
     "transition_needs_reason": "pure",
+    "may_change_answer": "read (asks vielfalt.permissions)",
+    "may_change_question": "read (asks vielfalt.permissions)",
     "may_mark_helpful": "read (asks vielfalt.permissions)",
     "may_read_documents": "read (asks vielfalt.permissions)",
     "may_register": "read (asks vielfalt.permissions)",
@@ -869,7 +909,11 @@ URL_ARGS = {
     "network:meeting_document_download": lambda w: {"pk": w.meeting.pk, "document_pk": w.meeting_document.pk},
     "network:meeting_participants": lambda w: {"pk": w.meeting.pk},
     "network:question_detail": lambda w: {"pk": w.question.pk},
+    "network:question_edit": lambda w: {"pk": w.question.pk},
+    "network:question_delete": lambda w: {"pk": w.question.pk},
     "network:answer_create": lambda w: {"pk": w.question.pk},
+    "network:answer_edit": lambda w: {"pk": w.answer.pk},
+    "network:answer_delete": lambda w: {"pk": w.answer.pk},
     "network:answer_helpful": lambda w: {"pk": w.question.pk},
     "network:question_to_practice": lambda w: {"pk": w.question.pk},
     "network:unsubscribe": lambda w: {"token": "made-up"},
@@ -1017,7 +1061,11 @@ URLS = {
     "network:question_list": Url(LOGGED_IN),
     "network:question_create": Url(LOGGED_IN),
     "network:question_detail": Url(LOGGED_IN),
+    "network:question_edit": Url("login ok ok 404 404 ok"),
+    "network:question_delete": Url("login ok ok 404 404 ok"),
     "network:answer_create": Url(LOGGED_IN),
+    "network:answer_edit": Url("login ok 404 ok 404 ok"),
+    "network:answer_delete": Url("login ok 404 ok 404 ok"),
     "network:answer_helpful": Url("login ok ok 404 404 ok"),
     "network:question_to_practice": Url("login ok 403 403 403 ok"),
     "network:mail_settings": Url(LOGGED_IN),

@@ -6,11 +6,14 @@ with `job_store_result`. Transient failures (database or broker connection) are 
 other exception, and the last failed retry, mark the job failed with a message the user can read.
 """
 
+import contextlib
 import logging
+import resource
 import threading
 from datetime import timedelta
 
 from celery import Task
+from celery.signals import worker_process_init
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -42,6 +45,8 @@ class JobTask(Task):
     retry_backoff_max = 300
     retry_jitter = True
     max_retries = 5
+    # Failures with a message for the user are expected outcomes: the worker logs them at INFO, not as errors.
+    throws = (JobError, PermissionDenied)
 
     def before_start(self, task_id, args, kwargs):
         Job.objects.filter(pk=kwargs["job_id"]).exclude(status=Job.Status.READY).update(
@@ -90,12 +95,14 @@ def job_enqueue(
     requested_by: User | None = None,
     organisation: Organisation | None = None,
     origin=None,
+    input_file: tuple[str, bytes] | None = None,
     **task_kwargs,
 ) -> Job:
     """Create a job record and send `task` once the current transaction commits (at once, if none is open).
 
     `origin`: what the job belongs to, an object with `get_absolute_url` or a pair (url, name); the job's page
-    links back to it. Without a broker the task runs eagerly in-process, so the job is already finished when
+    links back to it. `input_file`: (name, content) of a file the task reads (`job.input_file`), stored before
+    the task is sent. Without a broker the task runs eagerly in-process, so the job is already finished when
     this returns."""
     origin_url, origin_name = (
         origin
@@ -114,8 +121,56 @@ def job_enqueue(
         origin_url=origin_url,
         origin_name=str(origin_name)[:300],
     )
+    if input_file is not None:
+        name, content = input_file
+        job.input_file.save(name, ContentFile(content), save=False)
+        job.save(update_fields=["input_file"])
     transaction.on_commit(lambda: _send(job))
     return job
+
+
+def job_input_discard(*, job_id, keep_retry: bool = False) -> None:
+    """The task is done with its input (a result, or a failure that a retry with the same file would repeat):
+    delete the stored upload; without it the job offers no retry (the user uploads a corrected file)."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or not job.input_file:
+        return
+    job.input_file.delete(save=False)
+    fields = {"input_file": ""} if keep_retry else {"input_file": "", "task_name": ""}
+    Job.objects.filter(pk=job_id).update(**fields)
+
+
+_in_pool_process = False
+
+
+@worker_process_init.connect
+def _mark_pool_process(**kwargs):
+    """Sent in each process of Celery's prefork pool (never in the web process, nor in a thread pool that shares
+    its process with other work): only there may a task lower its own process's memory limit."""
+    global _in_pool_process
+    _in_pool_process = True
+
+
+@contextlib.contextmanager
+def memory_cap(megabytes: int):
+    """Let the work inside allocate at most `megabytes` of address space on top of what the process holds now
+    (RLIMIT_AS): beyond it, allocations fail with MemoryError, which the task turns into a message, instead of
+    the machine swapping or the kernel killing the worker. Applies only in a prefork pool process; the limit is
+    lifted again afterwards."""
+    if not _in_pool_process or not megabytes:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as statm:  # noqa: PTH123
+        size = int(statm.read().split()[0]) * resource.getpagesize()
+    cap = size + megabytes * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 # Stored untranslated on the job (shown in the reader's language by the job page).

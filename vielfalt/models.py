@@ -433,6 +433,12 @@ class Job(models.Model):
     result_name = models.CharField(max_length=200, blank=True)
     result_url = models.CharField(max_length=300, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # A job that reads a file (a large import): the upload, kept until the job has a result, then deleted.
+    input_file = models.FileField(upload_to="job-input/%Y/%m/", blank=True)
+    # What a finished job says beyond its file: an import's summary, or every problem (line, column, message)
+    # of a refused file.
+    outcome = models.CharField(max_length=300, blank=True)
+    problems = models.JSONField(default=list, blank=True)
     # What to send again: by the retry button of a failed job, or by the watchdog when a worker died.
     task_name = models.CharField(max_length=200, blank=True)
     task_kwargs = models.JSONField(default=dict, blank=True)

@@ -1,18 +1,21 @@
 """Every write of the core app: employees and their import. Views and commands call these; each checks its
 keyword-only `actor` (partner HR of the employee's organisation, an administrator, or `permissions.SYSTEM`)."""
 
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from .audit import audit_record, model_changes
 from .caching import bump_version
-from .models import AuditEntry, Employee, Organisation, Role, TargetGroup, User
-from .permissions import require
+from .jobs import JobError, job_enqueue
+from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup, User
+from .permissions import actor_from_id, require
 from .tabular import (
     PERSONNEL_NUMBER_COLUMNS,
     Problem,
@@ -124,6 +127,64 @@ class ImportResult:
 def employees_import_file(*, actor: User, organisation: Organisation, data: bytes) -> ImportResult:
     """Import employees from CSV or XLSX bytes; all or nothing. Raises `TableRefused` listing every problem."""
     return employees_import(actor=actor, organisation=organisation, table=read_table(data))
+
+
+# A refused file can have a problem in every cell; the job page lists this many (and says how many there are).
+JOB_PROBLEMS_SHOWN = 1000
+
+
+def employees_import_start(*, actor: User, organisation: Organisation, data: bytes) -> Job:
+    """A file too large to import inside the request (`tabular.runs_inline`): stored with a job that imports it
+    in the background (`vielfalt.import_employees`, with time and memory limits), all or nothing as
+    `employees_import`. The job's page shows the result, or every problem with its line and column."""
+    from .tasks import task_import_employees  # the tasks module imports this one
+
+    require(actor, Role.HR, organisation)
+    return job_enqueue(
+        task=task_import_employees,
+        kind="vielfalt.employee_import",
+        description=_("Employee import: %(organisation)s") % {"organisation": organisation},
+        requested_by=actor,
+        organisation=organisation,
+        origin=(reverse("employee_import"), _("Import employees")),
+        input_file=(f"{uuid.uuid4().hex}.upload", data),
+        actor_id=actor.pk,
+        language=get_language(),
+    )
+
+
+def employees_import_for_job(*, job_id, actor_id: int) -> ImportResult:
+    """The background half of `employees_import_start`: import the job's stored file as the user who uploaded
+    it (checked again: a role withdrawn meanwhile counts). A refused file fails the job with its problems."""
+    actor = actor_from_id(actor_id)
+    job = Job.objects.select_related("organisation").get(pk=job_id)
+    require(actor, Role.HR, job.organisation_id)
+    if not job.input_file:
+        raise JobError(_("The uploaded file is no longer there. Please upload it again."))
+    with job.input_file.open("rb") as upload:
+        data = upload.read()
+    try:
+        result = employees_import_file(actor=actor, organisation=job.organisation, data=data)
+    except TableRefused as refused:
+        count = len(refused.problems)
+        Job.objects.filter(pk=job_id).update(
+            problems=[
+                {"line": p.line, "column": p.column, "message": p.message}
+                for p in refused.problems[:JOB_PROBLEMS_SHOWN]
+            ]
+        )
+        raise JobError(
+            ngettext(
+                "The file was not imported: %(count)s problem. Nothing was saved.",
+                "The file was not imported: %(count)s problems. Nothing was saved.",
+                count,
+            )
+            % {"count": count}
+        ) from None
+    Job.objects.filter(pk=job_id).update(
+        outcome=result.summary()[:300], result_url=reverse("employee_list"), result_name=_("Employees")
+    )
+    return result
 
 
 def employees_import(*, actor: User, organisation: Organisation, table: Table) -> ImportResult:

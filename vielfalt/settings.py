@@ -157,6 +157,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process that grew past this (KB of resident memory) is replaced after its task.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=1024 * 1024)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -331,6 +333,14 @@ EMPLOYEE_IMPORT_MAX_BYTES = env.int("EMPLOYEE_IMPORT_MAX_BYTES", default=10 * 10
 # when its members would expand to more than IMPORT_MAX_UNPACKED_BYTES.
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
 IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=24 * 1024 * 1024)
+# A file larger than either threshold is stored and imported by a background job (with a broker), so that no
+# upload holds a web worker for more than a moment; the job stops at IMPORT_SOFT_TIME_LIMIT seconds (killed at
+# IMPORT_TIME_LIMIT) and at IMPORT_MAX_MEMORY_MB of address space more than its worker process had before.
+IMPORT_INLINE_MAX_BYTES = env.int("IMPORT_INLINE_MAX_BYTES", default=200 * 1024)
+IMPORT_INLINE_MAX_ROWS = env.int("IMPORT_INLINE_MAX_ROWS", default=2000)
+IMPORT_SOFT_TIME_LIMIT = env.int("IMPORT_SOFT_TIME_LIMIT", default=300)
+IMPORT_TIME_LIMIT = env.int("IMPORT_TIME_LIMIT", default=IMPORT_SOFT_TIME_LIMIT + 30)
+IMPORT_MAX_MEMORY_MB = env.int("IMPORT_MAX_MEMORY_MB", default=512)
 
 # --- E-mail ------------------------------------------------------------------------------------------------
 

@@ -151,12 +151,32 @@ def _read_csv(text: str) -> Table:
 DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]{1,3}(\d+)(?::[A-Z]{1,3}(\d+))?\"")
 
 
-def _check_archive(data: bytes) -> None:
+def estimated_rows(data: bytes) -> int:
+    """About how many rows a file holds, found cheaply (no parsing): a CSV's line breaks, an XLSX's declared sheet
+    size (after the archive checks of `read_table`, which refuse a zip bomb here already). Decides whether an
+    import runs inside the request or as a background job."""
+    if data.startswith(XLSX_MAGIC):
+        return _check_archive(data)
+    return data.count(b"\n") + 1
+
+
+def runs_inline(data: bytes) -> bool:
+    """Whether an import of `data` is small enough to run inside the web request (IMPORT_INLINE_MAX_BYTES and
+    IMPORT_INLINE_MAX_ROWS); a larger one runs as a background job. Raises `TableRefused` for an XLSX that
+    would unpack beyond the limits."""
+    if len(data) > settings.IMPORT_INLINE_MAX_BYTES:
+        return False
+    return estimated_rows(data) <= settings.IMPORT_INLINE_MAX_ROWS + 1
+
+
+def _check_archive(data: bytes) -> int:
     """Bound the work before openpyxl unpacks anything. From the archive's directory: its members must not
     unpack to more than IMPORT_MAX_UNPACKED_BYTES (zipfile also stops a member that unpacks to more than it
     declares). From the first 64 KB of each sheet: its declared size (`<dimension ref="A1:F120">`, which Excel,
     LibreOffice and openpyxl write) must be there and within IMPORT_MAX_ROWS; openpyxl then reads no row past it,
-    where without it openpyxl would parse the whole sheet just to learn its size."""
+    where without it openpyxl would parse the whole sheet just to learn its size. Returns the largest declared
+    number of rows."""
+    declared_rows = 0
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
@@ -194,10 +214,13 @@ def _check_archive(data: bytes) -> None:
                             )
                         ]
                     )
-                if int(dimension.group(2) or dimension.group(1)) > settings.IMPORT_MAX_ROWS + 1:
+                rows = int(dimension.group(2) or dimension.group(1))
+                if rows > settings.IMPORT_MAX_ROWS + 1:
                     raise _too_many_rows()
+                declared_rows = max(declared_rows, rows)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         raise TableRefused([Problem(1, "", _("The XLSX file cannot be read."))]) from exc
+    return declared_rows
 
 
 def _read_xlsx(data: bytes) -> Table:

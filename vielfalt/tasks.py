@@ -1,9 +1,55 @@
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from .jobs import jobs_watch
+from .jobs import JobError, JobTask, job_input_discard, jobs_watch, memory_cap
+from .services import employees_import_for_job
 
 
 @shared_task(name="vielfalt.watch_jobs", ignore_result=True)
 def task_watch_jobs() -> dict[str, int]:
     """Every JOB_WATCH_SECONDS (Celery beat): jobs whose worker died are re-queued once, then failed."""
     return jobs_watch()
+
+
+@shared_task(
+    base=JobTask,
+    name="vielfalt.import_employees",
+    soft_time_limit=settings.IMPORT_SOFT_TIME_LIMIT,
+    time_limit=settings.IMPORT_TIME_LIMIT,
+)
+def task_import_employees(*, job_id, actor_id: int, language: str = "de") -> None:
+    """A large employee import, bounded in time (soft limit: stop with a message; hard limit: killed) and memory
+    (IMPORT_MAX_MEMORY_MB). Whatever stops it, the import's transaction rolls back: nothing or everything."""
+    with translation.override(language):
+        try:
+            with memory_cap(settings.IMPORT_MAX_MEMORY_MB):
+                employees_import_for_job(job_id=job_id, actor_id=actor_id)
+        except SoftTimeLimitExceeded:
+            job_input_discard(job_id=job_id)
+            raise JobError(
+                ngettext(
+                    "The import took longer than %(seconds)s second and was stopped; nothing was saved. "
+                    "Please split the file into smaller ones.",
+                    "The import took longer than %(seconds)s seconds and was stopped; nothing was saved. "
+                    "Please split the file into smaller ones.",
+                    settings.IMPORT_SOFT_TIME_LIMIT,
+                )
+                % {"seconds": settings.IMPORT_SOFT_TIME_LIMIT}
+            ) from None
+        except MemoryError:
+            job_input_discard(job_id=job_id)
+            raise JobError(
+                _(
+                    "The import needed more memory than allowed and was stopped; nothing was saved. "
+                    "Please split the file into smaller ones."
+                )
+            ) from None
+        except (JobError, PermissionDenied):
+            job_input_discard(job_id=job_id)
+            raise
+    job_input_discard(job_id=job_id)

@@ -25,8 +25,14 @@ from .jobs import job_retry
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup
 from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
 from .seal import check_pdf
-from .services import employee_create, employee_deactivate, employee_update, employees_import_file
-from .tabular import TableRefused, download
+from .services import (
+    employee_create,
+    employee_deactivate,
+    employee_update,
+    employees_import_file,
+    employees_import_start,
+)
+from .tabular import TableRefused, download, runs_inline
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -156,10 +162,13 @@ class EmployeeImportView(PartnerHRMixin, FormView):
 
     def form_valid(self, form):
         organisation = form.cleaned_data["organisation"]
+        data = form.cleaned_data["file"].read()
         try:
-            result = employees_import_file(
-                actor=self.request.user, organisation=organisation, data=form.cleaned_data["file"].read()
-            )
+            if not runs_inline(data):
+                # A large file would hold this web worker for long: a background job imports it.
+                job = employees_import_start(actor=self.request.user, organisation=organisation, data=data)
+                return redirect(job)
+            result = employees_import_file(actor=self.request.user, organisation=organisation, data=data)
         except TableRefused as refused:
             return self.render_to_response(
                 self.get_context_data(form=form, problems=refused.problems), status=422

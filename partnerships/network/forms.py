@@ -4,18 +4,21 @@ from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, TargetGroup
 from vielfalt.permissions import acting_for, own_organisation_ids
+from vielfalt.validation import ModelForm
 
 from ..models import Commitment
 from .models import (
     AUTHOR_ROLES,
     PROGRAMME_ROLES,
+    Answer,
     ContactPerson,
     FieldOfAction,
     Meeting,
     MeetingDocument,
     PracticeEntry,
+    Question,
 )
-from .services import CONTACT_FIELDS, MEETING_FIELDS, PRACTICE_FIELDS
+from .services import CONTACT_FIELDS, MEETING_FIELDS, PRACTICE_FIELDS, QUESTION_FIELDS
 from .uploads import MAX_BYTES
 
 
@@ -77,7 +80,7 @@ class ProfileForm(forms.Form):
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(ModelForm):
     consent = forms.BooleanField(
         label=_("This person has agreed to be listed in the partner directory with these details."),
         required=True,
@@ -88,7 +91,7 @@ class ContactForm(forms.ModelForm):
         fields = CONTACT_FIELDS
 
 
-class PracticeEntryForm(OrganisationChoiceMixin, forms.ModelForm):
+class PracticeEntryForm(OrganisationChoiceMixin, ModelForm):
     target_groups = forms.MultipleChoiceField(
         label=_("Target groups"),
         choices=TargetGroup.choices,
@@ -143,7 +146,7 @@ class MeetingDocumentForm(UploadForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=MeetingDocument.Kind.choices)
 
 
-class MeetingForm(OrganisationChoiceMixin, forms.ModelForm):
+class MeetingForm(OrganisationChoiceMixin, ModelForm):
     fields_of_action = fields_of_action_field()
     invited = forms.ModelMultipleChoiceField(
         label=_("Invited organisations"),
@@ -207,6 +210,26 @@ class AnswerForm(OrganisationChoiceMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_organisation_field(user)
+
+
+class QuestionEditForm(ModelForm):
+    """The asker (or the ministry) changes a question; its organisation stays."""
+
+    fields_of_action = fields_of_action_field()
+
+    class Meta:
+        model = Question
+        fields = QUESTION_FIELDS
+        labels = {"title": _("Your question")}
+        widgets = {"body": forms.Textarea(attrs={"rows": 5})}
+
+
+class AnswerEditForm(ModelForm):
+    class Meta:
+        model = Answer
+        fields = ["body"]
+        labels = {"body": _("Your answer")}
+        widgets = {"body": forms.Textarea(attrs={"rows": 5})}
 
 
 class MailSettingsForm(forms.Form):

@@ -421,6 +421,9 @@ class Registration(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Set when its last e-mail could not be handed to the mail server after every retry (shown to the host and
+    # the registering organisation); cleared by the next one that gets through.
+    mail_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]
@@ -515,6 +518,7 @@ class Question(models.Model):
         PracticeEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="source_questions"
     )
     created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
 
     objects = QuestionQuerySet.as_manager()
 
@@ -551,6 +555,10 @@ class Answer(models.Model):
     )
     body = models.TextField(_("answer"), max_length=10_000)
     created_at = models.DateTimeField(_("answered"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    # Set when the e-mail telling the asker could not be handed to the mail server after every retry (shown to
+    # the answer's author).
+    mail_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -580,6 +588,9 @@ class NotificationSettings(models.Model):
         _("weekly digest of new entries, meetings and questions"), default=False
     )
     digest_sent_at = models.DateTimeField(null=True, blank=True)
+    # When the last weekly digest could not be handed to the mail server after every retry (shown on the user's
+    # e-mail settings page); cleared by the next digest that gets through.
+    digest_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("network e-mail settings")

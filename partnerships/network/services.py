@@ -590,6 +590,110 @@ def answer_mark_helpful(*, actor: User, question: Question, answer: Answer | Non
     return question
 
 
+def _is_author(user, author_id: int | None, organisation_id: int) -> bool:
+    """The user wrote it and still acts for the organisation it was written for."""
+    return bool(
+        author_id is not None
+        and getattr(user, "is_authenticated", False)
+        and author_id == user.pk
+        and may(user, PROGRAMME_ROLES, organisation_id)
+    )
+
+
+def may_change_question(user, question: Question) -> bool:
+    """Its asker edits and deletes a question; the ministry moderates every question."""
+    return _is_author(user, question.asked_by_id, question.organisation_id) or may(user, Role.MINISTRY)
+
+
+def may_change_answer(user, answer: Answer) -> bool:
+    """Its author edits and deletes an answer; the ministry moderates every answer."""
+    return _is_author(user, answer.author_id, answer.organisation_id) or may(user, Role.MINISTRY)
+
+
+def _require_author_or_ministry(actor, author_id: int | None, organisation_id: int) -> None:
+    if actor is None:
+        raise TypeError("A service that changes data needs an actor.")
+    if not _is_author(actor, author_id, organisation_id):
+        require(actor, Role.MINISTRY)
+
+
+# The audit log names the fields an edit changed, not their texts: an author who takes a name or a detail out
+# of a post must not find it kept in the append-only log.
+def _changed_fields(instance, names, before) -> list[str]:
+    return [name for name in names if getattr(instance, name) != before[name]]
+
+
+@transaction.atomic
+def question_update(*, actor: User, question: Question, **fields) -> Question:
+    _require_author_or_ministry(actor, question.asked_by_id, question.organisation_id)
+    question = Question.objects.select_for_update().get(pk=question.pk)
+    before = {name: getattr(question, name) for name in QUESTION_FIELDS}
+    for name, value in fields.items():
+        if name not in QUESTION_FIELDS:
+            raise TypeError(f"question_update() got an unexpected field {name!r}")
+        setattr(question, name, value.strip() if isinstance(value, str) else value)
+    changed = _changed_fields(question, QUESTION_FIELDS, before)
+    if not changed:
+        return question
+    question.edited_at = timezone.now()
+    question.full_clean()
+    question.save(update_fields=[*changed, "edited_at"])
+    audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=question, changes={"fields": changed})
+    return question
+
+
+@transaction.atomic
+def question_delete(*, actor: User, question: Question) -> None:
+    """Delete a question with its answers (a practice entry made from it stays)."""
+    _require_author_or_ministry(actor, question.asked_by_id, question.organisation_id)
+    question = Question.objects.select_for_update().get(pk=question.pk)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DELETE,
+        obj=question,
+        object_repr=_("Question %(pk)s of %(organisation)s with %(count)s answers")
+        % {"pk": question.pk, "organisation": question.organisation, "count": question.answers.count()},
+    )
+    question.delete()
+
+
+@transaction.atomic
+def answer_update(*, actor: User, answer: Answer, body: str) -> Answer:
+    _require_author_or_ministry(actor, answer.author_id, answer.organisation_id)
+    answer = Answer.objects.select_for_update().get(pk=answer.pk)
+    body = body.strip()
+    if body == answer.body:
+        return answer
+    answer.body = body
+    answer.edited_at = timezone.now()
+    answer.full_clean()
+    answer.save(update_fields=["body", "edited_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CHANGE,
+        obj=answer,
+        organisation=answer.organisation,
+        changes={"fields": ["body"]},
+    )
+    return answer
+
+
+@transaction.atomic
+def answer_delete(*, actor: User, answer: Answer) -> None:
+    """Delete an answer; a helpful mark on it goes with it."""
+    _require_author_or_ministry(actor, answer.author_id, answer.organisation_id)
+    answer = Answer.objects.select_for_update().get(pk=answer.pk)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DELETE,
+        obj=answer,
+        organisation=answer.organisation,
+        object_repr=_("Answer %(pk)s of %(organisation)s to question %(question)s")
+        % {"pk": answer.pk, "organisation": answer.organisation, "question": answer.question_id},
+    )
+    answer.delete()
+
+
 @transaction.atomic
 def question_to_practice(*, actor: User, question: Question) -> PracticeEntry:
     """The ministry turns a good thread into a draft practice entry of the organisation whose answer helped

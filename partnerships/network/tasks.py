@@ -3,7 +3,7 @@
 import smtplib
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.core.mail import mailers
 from django.db import transaction
 from django.utils import timezone, translation
@@ -17,13 +17,48 @@ from .models import Answer, Meeting, NotificationSettings, Registration
 MAIL_RETRY = {
     "acks_late": True,
     "reject_on_worker_lost": True,
-    "autoretry_for": (*TRANSIENT_ERRORS, smtplib.SMTPException),
+    "autoretry_for": (*TRANSIENT_ERRORS, smtplib.SMTPException, OSError),
     "retry_backoff": 5,
     "max_retries": 5,
 }
 
 
-@shared_task(name="network.send_registration_mails", **MAIL_RETRY)
+class RegistrationMailTask(Task):
+    """A registration mail that the mail server did not take after the last retry is recorded on the
+    registrations (the meeting's page shows it); one that gets through clears the mark."""
+
+    def on_success(self, retval, task_id, args, kwargs):
+        Registration.objects.filter(
+            pk__in=kwargs.get("registration_ids", []), mail_failed_at__isnull=False
+        ).update(mail_failed_at=None)
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        Registration.objects.filter(pk__in=kwargs.get("registration_ids", [])).update(
+            mail_failed_at=timezone.now()
+        )
+
+
+class AnswerMailTask(Task):
+    """Likewise for the e-mail that tells the asker of a new answer (shown to the answer's author)."""
+
+    def on_success(self, retval, task_id, args, kwargs):
+        Answer.objects.filter(pk=kwargs.get("answer_id"), mail_failed_at__isnull=False).update(
+            mail_failed_at=None
+        )
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        Answer.objects.filter(pk=kwargs.get("answer_id")).update(mail_failed_at=timezone.now())
+
+
+class DigestTask(Task):
+    """A digest that could not be handed over after the last retry is recorded for everyone still due (shown
+    on their e-mail settings page); the next digest that gets through clears it."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        _digests_due().update(digest_failed_at=timezone.now())
+
+
+@shared_task(base=RegistrationMailTask, name="network.send_registration_mails", **MAIL_RETRY)
 def task_send_registration_mails(*, registration_ids: list[int], event: str) -> int:
     registrations = Registration.objects.filter(pk__in=registration_ids).select_related("meeting")
     with translation.override("de"):
@@ -31,7 +66,7 @@ def task_send_registration_mails(*, registration_ids: list[int], event: str) -> 
     return mailers.default.send_messages(messages) or 0 if messages else 0
 
 
-@shared_task(name="network.send_answer_mail", **MAIL_RETRY)
+@shared_task(base=AnswerMailTask, name="network.send_answer_mail", **MAIL_RETRY)
 def task_send_answer_mail(*, answer_id: int) -> int:
     answer = Answer.objects.select_related("question__asked_by", "organisation").filter(pk=answer_id).first()
     if answer is None:
@@ -41,27 +76,42 @@ def task_send_answer_mail(*, answer_id: int) -> int:
     return message.send() if message else 0
 
 
-@shared_task(name="network.send_weekly_digest", acks_late=True, reject_on_worker_lost=True)
+def _digests_due():
+    return NotificationSettings.objects.filter(weekly_digest=True, user__is_active=True).exclude(
+        digest_sent_at__gte=timezone.now() - timedelta(days=6)
+    )
+
+
+@shared_task(base=DigestTask, name="network.send_weekly_digest", **MAIL_RETRY)
 def task_send_weekly_digest() -> int:
     """Weekly (Celery beat): the digest to everyone who asked for it, at most once in six days each, also if
-    the task runs twice."""
+    the task runs twice. A digest is marked sent only once the mail server took it, each in a transaction of
+    its own (the row locked meanwhile, so a second run skips it): a failure rolls back only its own mark, and
+    the retry sends only the digests not yet handed over."""
+    due = list(_digests_due().values_list("pk", flat=True))
+    if not due:
+        return 0
     content = digest_content(timezone.now() - timedelta(days=7))
-    due_before = timezone.now() - timedelta(days=6)
     sent = 0
-    with transaction.atomic():
-        due = list(
-            NotificationSettings.objects.select_for_update(skip_locked=True)
-            .filter(weekly_digest=True, user__is_active=True)
-            .exclude(digest_sent_at__gte=due_before)
-            .select_related("user")
-        )
-        with translation.override("de"):
-            messages = [m for m in (digest_mail(row.user, content) for row in due) if m is not None]
-        NotificationSettings.objects.filter(pk__in=[row.pk for row in due]).update(
-            digest_sent_at=timezone.now()
-        )
-    if messages:
-        sent = mailers.default.send_messages(messages) or 0
+    with mailers.default as connection:
+        for pk in due:
+            with transaction.atomic():
+                row = (
+                    _digests_due()
+                    .select_for_update(skip_locked=True)
+                    .select_related("user")
+                    .filter(pk=pk)
+                    .first()
+                )
+                if row is None:
+                    continue
+                with translation.override("de"):
+                    message = digest_mail(row.user, content)
+                if message is not None:
+                    sent += connection.send_messages([message]) or 0
+                NotificationSettings.objects.filter(pk=row.pk).update(
+                    digest_sent_at=timezone.now(), digest_failed_at=None
+                )
     return sent
 
 

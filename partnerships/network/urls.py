@@ -57,7 +57,11 @@ urlpatterns = [
     path("questions/", views.QuestionListView.as_view(), name="question_list"),
     path("questions/new/", views.QuestionCreateView.as_view(), name="question_create"),
     path("questions/<int:pk>/", views.QuestionDetailView.as_view(), name="question_detail"),
+    path("questions/<int:pk>/edit/", views.QuestionEditView.as_view(), name="question_edit"),
+    path("questions/<int:pk>/delete/", views.QuestionDeleteView.as_view(), name="question_delete"),
     path("questions/<int:pk>/answer/", views.AnswerCreateView.as_view(), name="answer_create"),
+    path("answers/<int:pk>/edit/", views.AnswerEditView.as_view(), name="answer_edit"),
+    path("answers/<int:pk>/delete/", views.AnswerDeleteView.as_view(), name="answer_delete"),
     path("questions/<int:pk>/helpful/", views.HelpfulAnswerView.as_view(), name="answer_helpful"),
     path(
         "questions/<int:pk>/to-practice/", views.QuestionToPracticeView.as_view(), name="question_to_practice"

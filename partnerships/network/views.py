@@ -20,9 +20,11 @@ from django.views.generic import TemplateView
 from vielfalt.audit import audit_record
 from vielfalt.models import AuditEntry, Organisation, Role, User
 from vielfalt.permissions import RoleRequiredMixin, may, own_organisation_ids, scope
+from vielfalt.validation import add_errors
 
 from ..models import Agreement
 from .forms import (
+    AnswerEditForm,
     AnswerForm,
     ContactForm,
     DirectoryFilterForm,
@@ -32,6 +34,7 @@ from .forms import (
     PracticeEntryForm,
     PracticeFilterForm,
     ProfileForm,
+    QuestionEditForm,
     QuestionForm,
     RegistrationForm,
     ReturnForm,
@@ -58,13 +61,17 @@ from .services import (
     MEETING_FIELDS,
     PRACTICE_FIELDS,
     answer_create,
+    answer_delete,
     answer_mark_helpful,
+    answer_update,
     attachment_add,
     attachment_delete,
     contact_create,
     contact_delete,
     mail_settings_of,
     mail_settings_update,
+    may_change_answer,
+    may_change_question,
     may_mark_helpful,
     may_read_documents,
     may_register,
@@ -80,7 +87,9 @@ from .services import (
     profile_of,
     profile_update,
     question_ask,
+    question_delete,
     question_to_practice,
+    question_update,
     registration_cancel,
     registration_create,
     unsubscribe,
@@ -94,12 +103,12 @@ class NetworkMixin(RoleRequiredMixin):
     roles = PROGRAMME_ROLES
 
 
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
+def _add_errors(form, error: ValidationError, *, field: str | None = None) -> None:
+    """A service's errors at the form's fields; with `field`, an error that names no field belongs to it (an
+    upload refused for its content is the file field's problem, announced with it)."""
+    if field is not None and not hasattr(error, "error_dict"):
+        error = ValidationError({field: error.error_list})
+    add_errors(form, error)
 
 
 def _rerender(view_class, request, **kwargs):
@@ -194,7 +203,7 @@ class PartnerListView(NetworkMixin, View):
 
     def get(self, request):
         form = self.form_class(request.GET or None)
-        partners = _partners().order_by("name")
+        partners = _partners().order_by("name", "pk")
         if form.is_valid():
             partners = self.filter_partners(partners, form.cleaned_data)
         page = _paginate(request, partners, 25)
@@ -491,7 +500,7 @@ class AttachmentUploadView(NetworkMixin, View):
             try:
                 attachment_add(actor=request.user, entry=entry, upload=form.cleaned_data["file"])
             except ValidationError as error:
-                _add_errors(form, error)
+                _add_errors(form, error, field="file")
             else:
                 messages.success(request, _("The attachment was added."))
                 return redirect(entry)
@@ -540,10 +549,12 @@ class MeetingListView(NetworkMixin, View):
     def get(self, request):
         meetings = Meeting.objects.visible_to(request.user).select_related("host").with_counts()
         past = request.GET.get("past") == "1"
+        # An explicit order: Meta.ordering does not apply to the grouped query of `with_counts()`, and a page
+        # of an unordered list may repeat or skip meetings.
         meetings = (
-            meetings.exclude(ends_at__gte=timezone.now()).order_by("-starts_at")
+            meetings.exclude(ends_at__gte=timezone.now()).order_by("-starts_at", "-pk")
             if past
-            else meetings.upcoming()
+            else meetings.upcoming().order_by("starts_at", "pk")
         )
         page = _paginate(request, meetings)
         return render(
@@ -748,7 +759,7 @@ class MeetingDocumentUploadView(MeetingHostMixin, View):
                     upload=form.cleaned_data["file"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                _add_errors(form, error, field="file")
             else:
                 messages.success(request, _("The document was uploaded."))
                 return redirect(meeting)
@@ -832,10 +843,13 @@ class QuestionDetailView(NetworkMixin, View):
             ),
             pk=pk,
         )
-        answers = question.answers.select_related("organisation", "author")
+        answers = list(question.answers.select_related("organisation", "author"))
+        for answer in answers:
+            answer.may_change = may_change_answer(request.user, answer)
         context = {
             "question": question,
             "answers": answers,
+            "may_change": may_change_question(request.user, question),
             "form": form or AnswerForm(user=request.user),
             "may_mark": may_mark_helpful(request.user, question),
             "may_convert": may(request.user, Role.MINISTRY),
@@ -861,6 +875,102 @@ class AnswerCreateView(NetworkMixin, View):
                 messages.success(request, _("Thank you: your answer was posted."))
                 return redirect(f"{question.get_absolute_url()}#answer-{answer.pk}")
         return _rerender(QuestionDetailView, request, pk=pk, form=form)
+
+
+class QuestionEditView(NetworkMixin, View):
+    """The asker edits the question; the ministry moderates. Anyone else: 404."""
+
+    def get_question(self, pk):
+        question = get_object_or_404(
+            Question.objects.visible_to(self.request.user).select_related("organisation"), pk=pk
+        )
+        if not may_change_question(self.request.user, question):
+            raise Http404
+        return question
+
+    def render(self, question, form, status=200):
+        return render(
+            self.request, "network/question_edit.html", {"question": question, "form": form}, status=status
+        )
+
+    def get(self, request, pk):
+        question = self.get_question(pk)
+        return self.render(question, QuestionEditForm(instance=question))
+
+    def post(self, request, pk):
+        question = self.get_question(pk)
+        form = QuestionEditForm(request.POST, instance=Question.objects.get(pk=question.pk))
+        if form.is_valid():
+            try:
+                question_update(
+                    actor=request.user,
+                    question=question,
+                    **{name: form.cleaned_data[name] for name in form.Meta.fields},
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("The question was changed."))
+                return redirect(question)
+        return self.render(question, form, status=400)
+
+
+class QuestionDeleteView(NetworkMixin, View):
+    def post(self, request, pk):
+        question = get_object_or_404(Question.objects.visible_to(request.user), pk=pk)
+        try:
+            question_delete(actor=request.user, question=question)
+        except PermissionDenied as error:
+            raise Http404 from error
+        messages.success(request, _("The question and its answers were deleted."))
+        return redirect("network:question_list")
+
+
+def _changeable_answer(request, pk) -> Answer:
+    questions = Question.objects.visible_to(request.user)
+    answer = get_object_or_404(
+        Answer.objects.filter(question__in=questions).select_related("question", "organisation"), pk=pk
+    )
+    if not may_change_answer(request.user, answer):
+        raise Http404
+    return answer
+
+
+class AnswerEditView(NetworkMixin, View):
+    """The author edits the answer; the ministry moderates. Anyone else: 404."""
+
+    def render(self, answer, form, status=200):
+        return render(
+            self.request,
+            "network/answer_edit.html",
+            {"answer": answer, "question": answer.question, "form": form},
+            status=status,
+        )
+
+    def get(self, request, pk):
+        answer = _changeable_answer(request, pk)
+        return self.render(answer, AnswerEditForm(instance=answer))
+
+    def post(self, request, pk):
+        answer = _changeable_answer(request, pk)
+        form = AnswerEditForm(request.POST, instance=Answer.objects.get(pk=answer.pk))
+        if form.is_valid():
+            try:
+                answer_update(actor=request.user, answer=answer, body=form.cleaned_data["body"])
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("The answer was changed."))
+                return redirect(f"{answer.question.get_absolute_url()}#answer-{answer.pk}")
+        return self.render(answer, form, status=400)
+
+
+class AnswerDeleteView(NetworkMixin, View):
+    def post(self, request, pk):
+        answer = _changeable_answer(request, pk)
+        answer_delete(actor=request.user, answer=answer)
+        messages.success(request, _("The answer was deleted."))
+        return redirect(answer.question)
 
 
 class HelpfulAnswerView(NetworkMixin, View):
@@ -901,7 +1011,11 @@ class MailSettingsView(NetworkMixin, View):
         form = MailSettingsForm(
             initial={"answers": settings.answers, "weekly_digest": settings.weekly_digest}
         )
-        return render(request, "network/mail_settings.html", {"form": form})
+        return render(
+            request,
+            "network/mail_settings.html",
+            {"form": form, "digest_failed_at": settings.digest_failed_at if settings.weekly_digest else None},
+        )
 
     def post(self, request):
         form = MailSettingsForm(request.POST)

@@ -158,3 +158,129 @@ def test_author_and_ministry_pages_are_accessible(demo, live_server, page):
     check(page, "meeting-create")
     page.get_by_role("button", name="Speichern").click()
     check(page, "meeting-create-error")
+
+
+def check_errors(page, name: str, *, fields: list[str]) -> None:
+    """An error state as a screen reader meets it: the summary is focused and names every problem with a link
+    to its field; each field in error is marked invalid and described by its own error message; axe finds
+    nothing."""
+    summary = page.locator(".error-summary")
+    assert summary.count() == 1, name
+    assert summary.is_visible(), name
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')"), name
+    for link in summary.locator("a").all():
+        target = link.get_attribute("href").removeprefix("#")
+        assert page.locator(f"[id='{target}']").count() == 1, (name, target)
+    for field in fields:
+        control = page.locator(f"[name='{field}']").first
+        described = control.get_attribute("aria-describedby") or ""
+        if (
+            control.get_attribute("type") in ("checkbox", "radio")
+            and control.locator("xpath=ancestor::fieldset").count()
+        ):
+            described = control.locator("xpath=ancestor::fieldset").get_attribute("aria-describedby") or ""
+        else:
+            assert control.get_attribute("aria-invalid") == "true", (name, field)
+        messages = [
+            page.locator(f"[id='{ident}']").inner_text().strip()
+            for ident in described.split()
+            if ident.endswith("_error") and page.locator(f"[id='{ident}']").count()
+        ]
+        assert any(messages), (name, field, described)
+    check(page, name)
+
+
+def test_error_states_are_announced_and_accessible(demo, live_server, page):
+    """Every form of the network with errors: the profile and contact-person forms, attachment uploads of the
+    wrong type and too large, returning an entry without a comment, registering without a name and twice,
+    and empty questions and answers."""
+    from partnerships.network import services
+    from partnerships.network.models import FieldOfAction, PracticeEntry
+    from partnerships.network.uploads import MAX_BYTES
+    from vielfalt.models import Organisation
+    from vielfalt.permissions import SYSTEM
+
+    duisburg = Organisation.objects.get(slug="duisburg")
+    draft = services.practice_create(
+        actor=SYSTEM,
+        organisation=duisburg,
+        title="Mentoring für Auszubildende",
+        field_of_action=FieldOfAction.RECRUITMENT,
+        summary="Auszubildende begleiten neue Auszubildende.",
+        what_was_done="Ein Patenprogramm.",
+    )
+    switch_user(page, live_server, "hr-duisburg")
+
+    # The profile and the contact persons
+    page.goto(f"{demo}/network/partners/duisburg/edit/")
+    page.get_by_label("Website").fill("kein link")
+    page.get_by_role("button", name="Speichern").click()
+    check_errors(page, "profile-error", fields=["website"])
+    page.get_by_role("button", name="Ansprechperson hinzufügen").click()
+    check_errors(page, "contact-error", fields=["contact-name", "contact-function", "contact-email"])
+
+    # Attachments: not the type it claims, and too large
+    page.goto(f"{demo}{draft.get_absolute_url()}")
+    page.get_by_label("Datei").set_input_files(
+        files=[{"name": "bericht.pdf", "mimeType": "application/pdf", "buffer": b"Kein PDF, nur Text."}]
+    )
+    page.get_by_role("button", name="Hochladen").click()
+    check_errors(page, "attachment-wrong-type", fields=["file"])
+    page.get_by_label("Datei").set_input_files(
+        files=[
+            {"name": "gross.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7\n" + b"0" * MAX_BYTES}
+        ]
+    )
+    page.get_by_role("button", name="Hochladen").click()
+    check_errors(page, "attachment-too-large", fields=["file"])
+    assert not draft.attachments.exists()
+
+    # The ministry returns a submitted entry without saying why
+    services.practice_transition(actor=SYSTEM, entry=draft, to=PracticeEntry.Status.SUBMITTED)
+    switch_user(page, live_server, "ministerium")
+    page.goto(f"{demo}{draft.get_absolute_url()}")
+    page.get_by_role("button", name="Mit Anmerkung zurückgeben").click()
+    check_errors(page, "return-without-comment", fields=["comment"])
+    draft.refresh_from_db()
+    assert draft.status == PracticeEntry.Status.SUBMITTED
+
+    # Registering for the meeting: no name, then someone already registered
+    switch_user(page, live_server, "hr-oberhausen")
+    page.goto(f"{demo}/network/meetings/")
+    page.locator("main table a", has_text="Netzwerktreffen").click()
+    meeting_url = page.url
+    page.get_by_label("Name").fill("")
+    page.get_by_label("E-Mail").fill("keine-adresse")
+    page.get_by_role("button", name="Anmelden").click()
+    check_errors(page, "register-error", fields=["name", "email"])
+    registered = Registration.objects.filter(organisation__slug="oberhausen").first()
+    page.goto(meeting_url)
+    page.get_by_label("Name").fill(registered.name)
+    page.get_by_label("E-Mail").fill(registered.email)
+    page.get_by_role("button", name="Anmelden").click()
+    check_errors(page, "register-twice", fields=["email"])
+
+    # An empty question and an empty answer
+    page.goto(f"{demo}/network/questions/new/")
+    page.get_by_role("button", name="Frage senden").click()
+    check_errors(page, "question-error", fields=["title"])
+    page.goto(f"{demo}/network/questions/")
+    page.locator("main ul a, main table a").filter(has_text="?").first.click()
+    page.get_by_role("button", name="Antwort senden").click()
+    check_errors(page, "answer-error", fields=["body"])
+
+    # Editing one's own question (the asker) and answer (its author), emptied
+    question_url = f"{demo}{Question.objects.get(asked_by__username='hr-oberhausen').get_absolute_url()}"
+    page.goto(question_url)
+    page.get_by_role("link", name="Frage bearbeiten").click()
+    check(page, "question-edit")
+    page.get_by_label("Ihre Frage").fill("")
+    page.get_by_role("button", name="Änderungen speichern").click()
+    check_errors(page, "question-edit-error", fields=["title"])
+    switch_user(page, live_server, "hr-duisburg")
+    page.goto(question_url)
+    page.get_by_role("link", name="Antwort von Stadt Duisburg bearbeiten").click()
+    check(page, "answer-edit")
+    page.get_by_label("Ihre Antwort").fill("")
+    page.get_by_role("button", name="Änderungen speichern").click()
+    check_errors(page, "answer-edit-error", fields=["body"])

@@ -161,3 +161,33 @@ def test_directory_queries_do_not_grow(client, hr_oberhausen, django_assert_num_
     with django_assert_num_queries(5):  # session, user, roles, count, page
         response = client.get(reverse("network:partner_list"))
     assert len(response.context["partners"]) == count + 1  # and Oberhausen itself
+
+
+def test_network_model_forms_speak_like_every_other_form_of_the_portal(client, hr_duisburg, duisburg):
+    """vielfalt.validation.ModelForm: no maxlength that cuts text off silently, a message instead."""
+    from partnerships.network import forms
+    from vielfalt.validation import ModelForm
+
+    for form_class in (
+        forms.ContactForm,
+        forms.PracticeEntryForm,
+        forms.MeetingForm,
+        forms.QuestionEditForm,
+        forms.AnswerEditForm,
+    ):
+        assert issubclass(form_class, ModelForm), form_class
+    client.force_login(hr_duisburg)
+    url = reverse("network:profile_edit", args=[duisburg.slug])
+    assert 'name="contact-name" maxlength' not in client.get(url).content.decode()
+    response = client.post(
+        url,
+        {
+            "contact-name": "x" * 201,
+            "contact-function": "Personalamt",
+            "contact-email": "a@example.org",
+            "contact-consent": "on",
+        },
+    )
+    assert response.context["contact_form"].errors["name"] == [
+        "Bitte sicherstellen, dass der Wert aus höchstens 200 Zeichen besteht. (Er besteht aus 201 Zeichen.)"
+    ]

@@ -186,6 +186,20 @@ def test_minutes_for_registered_partners_only(
     assert "Protokoll.pdf" not in client.get(meeting.get_absolute_url()).content.decode()
 
 
+def test_refused_meeting_document_is_the_file_fields_error(client, ministry, staff):
+    meeting = make_meeting(ministry)
+    client.force_login(staff)
+    response = client.post(
+        reverse("network:meeting_document_upload", args=[meeting.pk]),
+        {"kind": "minutes", "file": upload("protokoll.pdf", b"kein PDF")},
+    )
+    assert response.status_code == 400
+    form = response.context["document_form"]
+    assert form.non_field_errors() == []
+    assert list(form.errors) == ["file"]
+    assert not meeting.documents.exists()
+
+
 def test_other_organisations_registrations_are_not_shown_or_cancelled(
     client, ministry, duisburg, hr_oberhausen
 ):

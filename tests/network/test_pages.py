@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from partnerships.network import services
 from partnerships.network.models import PracticeEntry
+from tests.factories import OrganisationFactory
 from vielfalt.permissions import SYSTEM
 
 from .conftest import make_entry, make_meeting
@@ -116,3 +117,94 @@ def test_meeting_and_question_lists_keep_their_query_count(
         with django_assert_num_queries(queries):
             response = client.get(reverse(name))
         assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", ["", "?past=1"])
+def test_meeting_list_pages_an_ordered_list(client, ministry, hr_oberhausen, query):
+    """Meta.ordering does not apply to the grouped query with the seat counts: the view orders explicitly, so a
+    page neither repeats nor skips meetings (and Django warns of no unordered list)."""
+    import warnings
+    from datetime import timedelta
+
+    from django.core.paginator import UnorderedObjectListWarning
+    from django.utils import timezone
+
+    start = timezone.now() - timedelta(days=30) if query else timezone.now() + timedelta(days=30)
+    for number in range(25):  # two pages, all on the same day: the key decides the order
+        make_meeting(
+            ministry,
+            title=f"Treffen {number}",
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+            registration_deadline=start - timedelta(days=1),
+        )
+    client.force_login(hr_oberhausen)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnorderedObjectListWarning)
+        for page in (1, 2):
+            separator = "&" if query else "?"
+            response = client.get(f"{reverse('network:meeting_list')}{query}{separator}page={page}")
+            assert response.status_code == 200
+            seen += [meeting.pk for meeting in response.context["meetings"]]
+    assert len(seen) == 25 and len(set(seen)) == 25
+
+
+def _listing_world(count, ministry, duisburg, oberhausen):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from partnerships.network.models import FieldOfAction
+
+    for number in range(count):
+        organisation = OrganisationFactory(slug=f"stadt-{number}", name=f"Stadt {number}")
+        services.profile_update(
+            actor=SYSTEM,
+            organisation=organisation,
+            description="Wir bilden gemeinsam aus.",
+            fields_of_action=[FieldOfAction.SENSITISATION],
+            open_for_visits=True,
+        )
+        services.contact_create(
+            actor=SYSTEM,
+            organisation=organisation,
+            consent=True,
+            name=f"Kontakt {number}",
+            function="Personalamt",
+            email=f"k{number}@example.org",
+        )
+        make_entry(
+            organisation,
+            title=f"Schulung für Ausländerbehörden {number}",
+            field_of_action=FieldOfAction.SENSITISATION,
+        )
+        past = timezone.now() - timedelta(days=10 + number)
+        make_meeting(
+            ministry,
+            title=f"Vergangenes Treffen {number}",
+            starts_at=past,
+            ends_at=past + timedelta(hours=2),
+            registration_deadline=past - timedelta(days=1),
+        )
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_directory_and_library_keep_their_query_count(
+    client, ministry, duisburg, oberhausen, hr_oberhausen, django_assert_num_queries, count
+):
+    _listing_world(count, ministry, duisburg, oberhausen)
+    client.force_login(hr_oberhausen)
+    # session, user, roles, then the page's own
+    pages = {
+        reverse("network:partner_list"): 5,
+        reverse("network:partner_list") + "?q=Stadt&field=sensitisation&visits=1": 5,
+        reverse("network:practice_list"): 6,
+        reverse("network:practice_list") + "?q=Ausl%C3%A4nderbeh%C3%B6rde&field=sensitisation": 7,
+        reverse("network:meeting_list") + "?past=1": 5,
+    }
+    for url, queries in pages.items():
+        client.get(url)
+        with django_assert_num_queries(queries):
+            response = client.get(url)
+        assert response.status_code == 200, url

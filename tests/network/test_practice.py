@@ -207,6 +207,11 @@ def test_upload_through_the_page_shows_the_error(client, hr_duisburg, duisburg):
     response = client.post(url, {"file": upload("evil.pdf", b"<html></html>")})
     assert response.status_code == 400
     assert "DOCX" in response.content.decode()
+    # The refusal is the file field's error: announced with it (aria-invalid, aria-describedby), not above
+    form = response.context["upload_form"]
+    assert form.non_field_errors() == []
+    assert form.errors["file"] == ["Die Datei ist kein PDF-, DOCX-, ODT- oder XLSX-Dokument."]
+    assert 'aria-invalid="true"' in response.content.decode()
     response = client.post(url, {"file": upload("../../etc/plan.pdf", pdf_bytes())})
     assert response.status_code == 302
     assert entry.attachments.get().name == "plan.pdf"

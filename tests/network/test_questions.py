@@ -164,3 +164,117 @@ def test_mail_settings_page(client, hr_duisburg):
     assert client.post(reverse("network:mail_settings"), {"weekly_digest": "on"}).status_code == 302
     settings = NotificationSettings.objects.get(user=hr_duisburg)
     assert (settings.answers, settings.weekly_digest) == (False, True)
+
+
+# --- Editing and deleting -------------------------------------------------------------------------------------
+
+
+def _audit(action, obj):
+    from django.contrib.contenttypes.models import ContentType
+
+    from vielfalt.models import AuditEntry
+
+    return AuditEntry.objects.filter(
+        action=action, content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+    ).order_by("pk")
+
+
+def test_the_asker_edits_and_deletes_the_question(question, hr_oberhausen, hr_duisburg, duisburg):
+    from vielfalt.models import AuditEntry
+
+    with pytest.raises(PermissionDenied):
+        services.question_update(actor=hr_duisburg, question=question, title="Gekapert?")
+    with pytest.raises(ValidationError):
+        services.question_update(actor=hr_oberhausen, question=question, title="  ")
+    changed = services.question_update(
+        actor=hr_oberhausen, question=question, title="Wie mit dem Personalrat?", body="Details"
+    )
+    assert (changed.title, changed.body) == ("Wie mit dem Personalrat?", "Details")
+    assert changed.edited_at is not None
+    [entry] = _audit(AuditEntry.Action.CHANGE, question)
+    assert (entry.actor, entry.changes) == (hr_oberhausen, {"fields": ["title", "body"]})
+    assert QUESTION not in str(entry.changes)  # the log keeps which fields changed, not the old text
+
+    reply = answer(hr_duisburg, question, duisburg)
+    with pytest.raises(PermissionDenied):
+        services.question_delete(actor=hr_duisburg, question=question)
+    services.question_delete(actor=hr_oberhausen, question=question)
+    assert not Question.objects.filter(pk=question.pk).exists()
+    assert not type(reply).objects.filter(pk=reply.pk).exists()
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.DELETE, actor=hr_oberhausen).count() == 1
+
+
+def test_the_author_edits_and_deletes_the_answer(question, hr_oberhausen, hr_duisburg, duisburg):
+    from vielfalt.models import AuditEntry
+
+    reply = answer(hr_duisburg, question, duisburg)
+    services.answer_mark_helpful(actor=hr_oberhausen, question=question, answer=reply)
+    with pytest.raises(PermissionDenied):  # the asker marks it, but it is not hers to change
+        services.answer_update(actor=hr_oberhausen, answer=reply, body="Anders.")
+    changed = services.answer_update(
+        actor=hr_duisburg, answer=reply, body="Mit einer Dienstvereinbarung (2014)."
+    )
+    assert changed.body == "Mit einer Dienstvereinbarung (2014)." and changed.edited_at is not None
+    assert _audit(AuditEntry.Action.CHANGE, reply).get().changes == {"fields": ["body"]}
+    with pytest.raises(PermissionDenied):
+        services.answer_delete(actor=hr_oberhausen, answer=reply)
+    services.answer_delete(actor=hr_duisburg, answer=reply)
+    question.refresh_from_db()
+    assert question.helpful_answer is None and question.answers.count() == 0
+    assert _audit(AuditEntry.Action.DELETE, reply).get().actor == hr_duisburg
+
+
+def test_an_author_who_left_the_organisation_no_longer_changes_it(question, hr_oberhausen):
+    hr_oberhausen.memberships.all().delete()
+    former = type(hr_oberhausen).objects.get(pk=hr_oberhausen.pk)  # roles are read once per user object
+    with pytest.raises(PermissionDenied):
+        services.question_update(actor=former, question=question, title="Noch da?")
+
+
+def test_the_ministry_moderates(question, staff, hr_duisburg, duisburg):
+    from vielfalt.models import AuditEntry
+
+    reply = answer(hr_duisburg, question, duisburg)
+    services.answer_update(actor=staff, answer=reply, body="[Vom Ministerium gekürzt.]")
+    services.question_update(actor=staff, question=question, body="Bitte keine Namen nennen.")
+    services.answer_delete(actor=staff, answer=reply)
+    services.question_delete(actor=staff, question=question)
+    assert AuditEntry.objects.filter(actor=staff).count() == 4
+
+
+def test_editing_and_deleting_through_the_pages(
+    client, question, hr_oberhausen, hr_duisburg, duisburg, staff
+):
+    reply = answer(hr_duisburg, question, duisburg)
+    question_edit = reverse("network:question_edit", args=[question.pk])
+    answer_edit = reverse("network:answer_edit", args=[reply.pk])
+
+    client.force_login(hr_duisburg)  # the answer's author, not the asker
+    page = client.get(question.get_absolute_url()).content.decode()
+    assert answer_edit in page and question_edit not in page
+    assert client.get(question_edit).status_code == 404
+    assert client.post(reverse("network:question_delete", args=[question.pk])).status_code == 404
+    assert client.post(answer_edit, {"body": ""}).status_code == 400
+    response = client.post(answer_edit, {"body": "Mit einer Dienstvereinbarung, seit 2014."})
+    assert response["Location"] == f"{question.get_absolute_url()}#answer-{reply.pk}"
+    assert "bearbeitet" in client.get(question.get_absolute_url()).content.decode()
+
+    client.force_login(hr_oberhausen)  # the asker
+    page = client.get(question.get_absolute_url()).content.decode()
+    assert question_edit in page and answer_edit not in page
+    assert client.get(answer_edit).status_code == 404
+    assert client.post(reverse("network:answer_delete", args=[reply.pk])).status_code == 404
+    assert client.get(question_edit).status_code == 200
+    response = client.post(question_edit, {"title": "", "fields_of_action": ["sensitisation"]})
+    assert response.status_code == 400
+    assert response.context["form"].errors["title"]
+    response = client.post(question_edit, {"title": "Neu gefragt?", "fields_of_action": ["sensitisation"]})
+    assert response["Location"] == question.get_absolute_url()
+    question.refresh_from_db()
+    assert (question.title, question.fields_of_action) == ("Neu gefragt?", ["sensitisation"])
+
+    client.force_login(staff)
+    assert client.post(reverse("network:answer_delete", args=[reply.pk])).status_code == 302
+    response = client.post(reverse("network:question_delete", args=[question.pk]))
+    assert response["Location"] == reverse("network:question_list")
+    assert not Question.objects.exists()

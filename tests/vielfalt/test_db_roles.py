@@ -94,3 +94,69 @@ def test_migrate_as_owner_grants_the_runtime_role_least_privilege(runtime_role):
             conn.execute("SELECT count(*) FROM vielfalt_auditentry WHERE actor_name = 'rt'").fetchone()[0]
             == 1
         )
+
+
+def test_the_runtime_role_pseudonymises_the_audit_log_only_through_the_owners_function(runtime_role):
+    """No UPDATE on the audit log at all, not even of single columns; the purge's change goes through
+    `vielfalt_audit_pseudonymise` (SECURITY DEFINER, owned by the owner), which takes pseudonyms only and redacts
+    the changed values itself."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _url(runtime_role),
+        "MIGRATE_DATABASE_URL": _url(connection.settings_dict["USER"]),
+        "DJANGO_DEBUG": "1",
+    }
+    env.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+
+    with psycopg.connect(_url(runtime_role), autocommit=True) as conn:
+        for column in ("actor_id", "actor_name", "object_repr", "changes", "pseudonymised_at"):
+            assert not conn.execute(
+                "SELECT has_column_privilege(current_user, 'vielfalt_auditentry', %s, 'UPDATE')", [column]
+            ).fetchone()[0], column
+        entry = conn.execute(
+            "INSERT INTO vielfalt_auditentry (at, actor_name, action, object_id, object_repr, changes) "
+            "VALUES (now(), 'Anna Admin', 'change', '7', 'Ayşe Öztürk', "
+            """'{"last_name": ["Öztürk", "Yılmaz"], "count": 3}') RETURNING id"""
+        ).fetchone()[0]
+        conn.execute(
+            "SET vielfalt.audit_pseudonymise = 'on'"
+        )  # what the trigger lets through, not a privilege
+        assert refused(conn, f"UPDATE vielfalt_auditentry SET changes = '{{}}' WHERE id = {entry}")
+        assert refused(
+            conn, f"UPDATE vielfalt_auditentry SET actor_name = 'P-0123456789ab' WHERE id = {entry}"
+        )
+        conn.execute("RESET vielfalt.audit_pseudonymise")
+
+        def pseudonymise(actor_name, object_repr):
+            return conn.execute(
+                "SELECT vielfalt_audit_pseudonymise(%s, %s, %s, now())", [entry, actor_name, object_repr]
+            ).fetchone()[0]
+
+        # Only pseudonyms: no name of the caller's choosing.
+        with pytest.raises(psycopg.errors.RaiseException):
+            pseudonymise("Mallory", "Ayşe Öztürk")
+        with pytest.raises(psycopg.errors.RaiseException):
+            pseudonymise("P-0123456789ab", "Alles in Ordnung")
+        assert pseudonymise("P-0123456789ab", "P-ba9876543210") == 1
+        row = conn.execute(
+            "SELECT actor_id, actor_name, object_repr, changes, pseudonymised_at IS NOT NULL "
+            "FROM vielfalt_auditentry WHERE id = %s",
+            [entry],
+        ).fetchone()
+        assert row == (None, "P-0123456789ab", "P-ba9876543210", {"last_name": "…", "count": 3}, True)
+        assert pseudonymise("P-0123456789ab", "P-ba9876543210") == 0  # once, never again
+        # The function is the owner's: the runtime role cannot replace it with its own.
+        assert refused(
+            conn,
+            "CREATE OR REPLACE FUNCTION vielfalt_audit_pseudonymise(bigint, text, text, timestamptz) "
+            "RETURNS integer LANGUAGE sql AS 'SELECT 1'",
+        )

@@ -1,0 +1,81 @@
+"""Survey invitations and reminders that the mail server does not take: counted as sent only once handed over,
+the previous link kept, and the job failed with how many got out, seen by whoever sent them. A real worker, an
+SMTP backend pointed at a closed port."""
+
+import pytest
+from django.core import mail
+
+from surveys.models import Invitation
+from surveys.tasks import task_send_invitations
+from tests.helpers import wait_until_finished
+from tests.mailfailure import few_retries, unreachable_mail_server
+from vielfalt.jobs import job_enqueue
+from vielfalt.models import Job
+
+from .conftest import open_campaign_with_invitations
+
+LOCMEM = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+
+def _send(campaign, actor, *, reminder=False) -> Job:
+    job = job_enqueue(
+        task=task_send_invitations,
+        kind="surveys.send_invitations",
+        requested_by=actor,
+        organisation=campaign.organisation,
+        origin=campaign,
+        campaign_id=campaign.pk,
+        actor_id=actor.pk,
+        reminder=reminder,
+    )
+    return wait_until_finished(job, timeout=90)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invitations_the_mail_server_did_not_take_are_not_counted_sent(
+    celery_worker, client, settings, monkeypatch
+):
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=3, issue_tokens=False)
+    unreachable_mail_server(settings)
+    few_retries(monkeypatch, task_send_invitations)
+
+    job = _send(campaign, hr)
+    assert job.status == Job.Status.FAILED
+    assert job.error == (
+        "Der Mailserver war nicht erreichbar: 0 von 3 E-Mails wurden übergeben, 3 nicht. Bitte versuchen Sie es "
+        "später erneut; bereits versandte E-Mails werden nicht noch einmal versandt."
+    )
+    assert job.attempts == 2  # retried once
+    assert Invitation.objects.filter(campaign=campaign, sent_at__isnull=False).count() == 0
+    client.force_login(hr)
+    page = client.get(job.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "0 von 3 E-Mails wurden übergeben" in page
+    assert "Erneut versuchen" in page
+
+    # The mail server is back: the retry button sends all three, once.
+    settings.MAILERS = LOCMEM
+    mail.outbox = []
+    client.post(f"/jobs/{job.pk}/retry/")
+    job = wait_until_finished(job, timeout=60)
+    assert job.status == Job.Status.READY
+    assert len(mail.outbox) == 3
+    assert Invitation.objects.filter(campaign=campaign, sent_at__isnull=False).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_that_did_not_get_out_keeps_the_first_link_and_is_not_marked(
+    celery_worker, settings, monkeypatch
+):
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=2, issue_tokens=False)
+    settings.MAILERS = LOCMEM
+    assert _send(campaign, hr).status == Job.Status.READY
+    first_links = dict(Invitation.objects.filter(campaign=campaign).values_list("pk", "token_hash"))
+
+    unreachable_mail_server(settings)
+    few_retries(monkeypatch, task_send_invitations)
+    job = _send(campaign, hr, reminder=True)
+    assert job.status == Job.Status.FAILED
+    assert "0 von 2 E-Mails wurden übergeben" in job.error
+    assert Invitation.objects.filter(campaign=campaign, reminded_at__isnull=False).count() == 0
+    # The first e-mail's link still works: the reminder's new one never left the portal.
+    assert dict(Invitation.objects.filter(campaign=campaign).values_list("pk", "token_hash")) == first_links
