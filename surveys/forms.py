@@ -146,6 +146,7 @@ class SurveyForm(forms.Form):
 
     def __init__(self, *args, units, easy: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.easy = easy
         if easy:
             for name, (label, help_text) in EASY.items():
                 self.fields[name].label = label
@@ -204,3 +205,11 @@ class CodeForm(forms.Form):
             attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
         ),
     )
+
+    def __init__(self, *args, easy: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if easy:  # easy-to-read language (Leichte Sprache)
+            self.fields["code"].help_text = _(
+                "The code has 12 letters and numbers. It is in your letter or in your e-mail. "
+                "For example: ABCD-EFGH-JKMN."
+            )

@@ -126,7 +126,9 @@ class Invitation(models.Model):
 
     `used` is set by the submission, in the same transaction as the answer goes into `HeldAnswer`; `counted`
     by the release that moves the held answers into `Response`, so that a used invitation carries the
-    transaction id of a release shared by at least k answers, not that of its own submission."""
+    transaction id of a release shared by at least k answers, not that of its own submission. No index
+    mentions `used`: setting it is then a HOT update whether it was set before or not, so a used and an
+    unused credential cost a submission the same."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations")
     employee = models.ForeignKey(
@@ -153,11 +155,6 @@ class Invitation(models.Model):
                 condition=Q(counted=False) | Q(used=True),
                 name="invitation_counted_used",
                 violation_error_message=_("Only an answered invitation can be counted."),
-            ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["campaign"], condition=Q(used=True, counted=False), name="invitation_uncounted"
             ),
         ]
 

@@ -291,27 +291,89 @@ def invitation_restore(*, actor: User, invitation: Invitation, hashes: tuple[str
     ).update(token_hash=token_hash, code_hash=code_hash)
 
 
+def pooled_units(*, campaign: Campaign) -> list[dict]:
+    """The pools of codes (one per org unit with staff without e-mail, `org_unit_id` None for staff without a
+    unit), by name: what HR may reprint. No counts: how many codes of a pool are still unused is a
+    participation figure."""
+    return list(
+        Invitation.objects.filter(campaign=campaign, employee__isnull=True)
+        .values("org_unit_id", "org_unit__name")
+        .distinct()
+        .order_by("org_unit__name")
+    )
+
+
+@sensitive_variables()
+def code_sheets_reissue(
+    *, actor: User, campaign: Campaign, unit_id: int | None
+) -> list[tuple[Invitation, Credentials]]:
+    """Reprint a unit's code sheets (sheets were lost): a fresh code and link for every code of the unit's pool
+    not used yet, replacing the old ones, which stop working. The pool keeps its size, so the unit's count
+    stays right: a lost sheet cannot turn up and answer beside its replacement, and nobody gets an extra
+    code. A used code keeps working as before (the same pages, its answer not counted again). The caller prints
+    the sheets without names and forgets the codes. `unit_id` None: the pool of staff without an org unit.
+
+    The audit entry names the unit, not how many sheets were printed (that is the number of the pool's codes
+    not used yet)."""
+    require(actor, Role.HR, campaign.organisation_id)
+    if not campaign.is_open:
+        raise ValidationError(_("Code sheets are printed only while the campaign is open."))
+    invitations = (
+        Invitation.objects.filter(campaign=campaign, employee__isnull=True, org_unit_id=unit_id, used=False)
+        .select_related("org_unit", "campaign")
+        .order_by("code_hash")
+    )
+    sheets = []
+    with transaction.atomic():
+        for invitation in invitations:
+            credentials = invitation_issue(actor=actor, invitation=invitation)
+            if credentials is not None:
+                sheets.append((invitation, credentials))
+        unit = OrgUnit.objects.filter(pk=unit_id).first() if unit_id else None
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=campaign,
+            object_repr=_("Code sheets of %(unit)s reprinted for %(campaign)s")
+            % {"unit": unit.name if unit else _("staff without an org unit"), "campaign": campaign},
+            changes={"code sheets": [_("earlier unused codes"), _("replaced by new ones")]},
+        )
+    return sheets
+
+
 def invitation_counts(*, campaign: Campaign) -> dict:
-    """How many were invited and how many answered: never who. `held` answers are not yet in the results."""
-    counts = Invitation.objects.filter(campaign=campaign).aggregate(
+    """How many were invited and how many answered: never who. `answered` counts the invitations whose answers
+    were released into the results (`counted`): while the campaign is open it moves only when a release moves
+    at least k answers at once (Celery beat, not the moment someone submits), so that whoever watched one
+    person answer cannot see the figure move with that answer. Once closed, every answer is counted."""
+    return Invitation.objects.filter(campaign=campaign).aggregate(
         invited=Count("pk"),
-        answered=Count("pk", filter=Q(used=True)),
+        answered=Count("pk", filter=Q(counted=True)),
         sent=Count("pk", filter=Q(sent_at__isnull=False)),
         without_email=Count("pk", filter=Q(employee__isnull=True)),
     )
-    counts["held"] = HeldAnswer.objects.filter(campaign=campaign).count()
-    return counts
+
+
+def _stepped(count: int, k: int) -> int:
+    """`count` rounded down to a multiple of k: a figure that moves only in steps of k."""
+    return count - count % k
 
 
 def unit_participation(*, campaign: Campaign) -> list[dict]:
-    """Invited and answered per org unit the invitations count for (e-mail and pooled codes alike)."""
-    rows = (
+    """Invited and answered per org unit the invitations count for (e-mail and pooled codes alike). Answered
+    counts released answers only (as `invitation_counts`); while the campaign is open a release of k answers
+    may still hold one of a small unit, so each unit's figure is also rounded down to a multiple of k: it
+    moves only once k more of the unit's answers have been released."""
+    rows = list(
         Invitation.objects.filter(campaign=campaign)
         .values("org_unit_id", "org_unit__name")
-        .annotate(invited=Count("pk"), answered=Count("pk", filter=Q(used=True)))
+        .annotate(invited=Count("pk"), answered=Count("pk", filter=Q(counted=True)))
         .order_by("org_unit__name")
     )
-    return list(rows)
+    if not campaign.is_closed:
+        for row in rows:
+            row["answered"] = _stepped(row["answered"], campaign.k)
+    return rows
 
 
 def _offered_unit_ids(campaign: Campaign) -> list[int]:
@@ -333,6 +395,8 @@ def offered_units(*, campaign: Campaign) -> list[OrgUnit]:
 
 
 # --- Responses -----------------------------------------------------------------------------------------------
+
+VOID = "void"  # in a held answer: 1 if its invitation had been used already (the release drops it)
 
 
 @dataclass(frozen=True)
@@ -451,13 +515,16 @@ def _response_submit(*, credential: str, answers: Answers) -> None:
         u.pk for u in offered_units(campaign=campaign)
     }:
         raise ValidationError("unit not offered")
-    if invitation.used:
-        return
-    # The row is locked: no second submission with this credential gets here before this one commits.
-    Invitation.objects.filter(pk=invitation.pk).update(used=True)
+    # The same statements whether the invitation was used or not, so that a used code costs what an unused
+    # one does (its timing tells nobody whether its holder answered): the answer is always sealed and held, the
+    # row always set used (a HOT update either way: no index mentions `used`). A used invitation's answer is
+    # held as void and dropped by the release; the row lock keeps a second submission of this credential
+    # waiting until this one has committed, and it then sees `used`.
     fields = response_fields(answers)
     unit = fields.pop("org_unit")
     fields["org_unit_id"] = unit.pk if unit else None
+    fields[VOID] = int(invitation.used)  # 0 or 1: the sealed answer has the same length either way
+    Invitation.objects.filter(pk=invitation.pk).update(used=True)
     HeldAnswer.objects.create(campaign_id=campaign.pk, sealed=seal(fields))
 
 
@@ -486,11 +553,12 @@ def _held_release(*, campaign_id: int) -> int:
 
 def _release(campaign: Campaign, *, closing: bool) -> int:
     held = list(HeldAnswer.objects.filter(campaign_id=campaign.pk).values_list("pk", "sealed"))
-    if not closing and len(held) < campaign.k:
+    answers = [unseal(sealed) for _pk, sealed in held]
+    answers = [fields for fields in answers if not fields.pop(VOID, 0)]  # a used credential's answer
+    if not closing and len(answers) < campaign.k:
         return 0
     if held:
         HeldAnswer.objects.filter(pk__in=[pk for pk, _sealed in held]).delete()
-        answers = [unseal(sealed) for _pk, sealed in held]
         secrets.SystemRandom().shuffle(answers)  # the physical order of the responses says nothing
         Response.objects.bulk_create(
             [
@@ -505,4 +573,4 @@ def _release(campaign: Campaign, *, closing: bool) -> int:
     # While open, the invitations used since the last release; when closing, every used invitation once, so
     # that none keeps the transaction id (and order) of an earlier release.
     (used if closing else used.filter(counted=False)).update(counted=True)
-    return len(held)
+    return len(answers)

@@ -21,14 +21,23 @@ from vielfalt.permissions import SYSTEM, actor_from_id
 from .credentials import format_code
 from .models import Campaign, HeldAnswer, Invitation
 from .results import campaign_results, results_visible
-from .services import held_release, invitation_issue, invitation_mark_sent, invitation_restore
+from .services import (
+    code_sheets_reissue,
+    held_release,
+    invitation_issue,
+    invitation_mark_sent,
+    invitation_restore,
+)
 
 logger = logging.getLogger(__name__)
 
+EASY_LINK_SUFFIX = "leicht/"  # a one-time link ending in it opens the survey in easy-to-read language
 
-def survey_link(token: str) -> str:
-    """The absolute one-time link, at the portal's public address (PORTAL_URL)."""
-    return settings.PORTAL_URL + reverse("surveys:token", args=[token])
+
+def survey_link(token: str, *, easy: bool = False) -> str:
+    """The absolute one-time link, at the portal's public address (PORTAL_URL); `easy`: the same link, opening
+    the survey in easy-to-read language (Leichte Sprache)."""
+    return settings.PORTAL_URL + reverse("surveys:token", args=[token]) + (EASY_LINK_SUFFIX if easy else "")
 
 
 def code_address() -> str:
@@ -83,6 +92,7 @@ def task_send_invitations(self, *, job_id, campaign_id: int, actor_id: int, remi
                         {
                             "campaign": campaign,
                             "link": survey_link(credentials.token),
+                            "easy_link": survey_link(credentials.token, easy=True),
                             "code": format_code(credentials.code),
                             "code_address": code_address(),
                             "reminder": reminder,
@@ -103,6 +113,15 @@ def task_send_invitations(self, *, job_id, campaign_id: int, actor_id: int, remi
             logger.warning("Survey e-mails: the mail server did not take a message (%s)", type(exc).__name__)
             if self.request.retries < self.max_retries:
                 raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from None
+            if reminder:
+                # No numbers: how many reminders were due is how many invitees have not answered yet, a
+                # participation figure that moves with each answer (README, "Anonymity of the survey").
+                raise JobError(
+                    _(
+                        "The mail server could not be reached: not every reminder was handed over. Please try "
+                        "again later; reminders already sent are not sent again."
+                    )
+                ) from None
             raise JobError(
                 _(
                     "The mail server could not be reached: %(handed_over)s of %(pending)s e-mails were handed "
@@ -114,24 +133,38 @@ def task_send_invitations(self, *, job_id, campaign_id: int, actor_id: int, remi
 
 @shared_task(base=JobTask, name="surveys.render_code_sheets")
 @sensitive_variables()
-def task_render_code_sheets(*, job_id, campaign_id: int, actor_id: int, easy: bool = False):
+def task_render_code_sheets(
+    *,
+    job_id,
+    campaign_id: int,
+    actor_id: int,
+    easy: bool = False,
+    reprint: bool = False,
+    unit_id: int | None = None,
+):
     """Code sheets for staff without e-mail: one letter per pooled code not yet printed, from the
     organisation's personnel office to the staff of the unit, without a name. They are handed out in the
     unit to whoever has no e-mail; nobody can tell which sheet went to whom, and the portal never pairs a
-    code with a name."""
+    code with a name. `reprint`: the sheets of one unit's pool (`unit_id`, None for staff without a unit)
+    again, with fresh codes for those not used yet (services.code_sheets_reissue)."""
     import segno
 
     actor = actor_from_id(actor_id)
     campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
+    if reprint:
+        issued = code_sheets_reissue(actor=actor, campaign=campaign, unit_id=unit_id)
+    else:
+        issued = []
+        invitations = Invitation.objects.filter(
+            campaign=campaign, employee__isnull=True, used=False, sent_at__isnull=True
+        ).select_related("org_unit", "campaign")
+        for invitation in invitations.order_by("org_unit__name", "code_hash"):
+            credentials = invitation_issue(actor=actor, invitation=invitation)
+            if credentials is not None:
+                issued.append((invitation, credentials))
     sheets = []
-    invitations = Invitation.objects.filter(
-        campaign=campaign, employee__isnull=True, used=False, sent_at__isnull=True
-    ).select_related("org_unit", "campaign")
-    for invitation in invitations.order_by("org_unit__name", "code_hash"):
-        credentials = invitation_issue(actor=actor, invitation=invitation)
-        if credentials is None:
-            continue
-        link = survey_link(credentials.token)
+    for invitation, credentials in issued:
+        link = survey_link(credentials.token, easy=easy)
         qr = segno.make(link, error="m").svg_inline(scale=4, omitsize=False, title=_("QR code of the link"))
         sheets.append(
             {"unit": invitation.org_unit, "link": link, "qr": qr, "code": format_code(credentials.code)}
@@ -146,6 +179,7 @@ def task_render_code_sheets(*, job_id, campaign_id: int, actor_id: int, easy: bo
                 "today": timezone.localdate(),
                 "letterhead": letterhead_for(campaign.organisation),  # the house layout's sender
                 "easy": easy,  # the letter in easy-to-read language (Leichte Sprache)
+                "reprint": reprint,
             },
         )
     job_store_result(job_id=job_id, content=pdf, file_name=f"codes-{campaign.pk}.pdf")

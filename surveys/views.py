@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -43,10 +44,11 @@ from .services import (
     invitation_for_credential,
     invitations_create,
     offered_units,
+    pooled_units,
     response_submit,
     unit_participation,
 )
-from .tasks import task_render_code_sheets, task_render_report, task_send_invitations
+from .tasks import EASY_LINK_SUFFIX, task_render_code_sheets, task_render_report, task_send_invitations
 
 SESSION_KEY = "surveys_invitation"
 EASY_COOKIE = "surveys_easy"  # "1": the questionnaire and its help in easy-to-read language
@@ -76,7 +78,8 @@ class IndexView(RoleRequiredMixin, ListView):
             .select_related("organisation")
             .annotate(
                 invited=Count("invitations", distinct=True),
-                answered=Count("invitations", filter=Q(invitations__used=True), distinct=True),
+                # Released answers only (see services.invitation_counts): moves in steps of at least k.
+                answered=Count("invitations", filter=Q(invitations__counted=True), distinct=True),
             )
             .order_by("-opens_on", "title", "pk")
         )
@@ -131,6 +134,7 @@ class CampaignDetailView(CampaignMixin, DetailView):
         context["results_visible"] = results_visible(campaign=self.object)
         context["units"] = self.object.units.all()
         context["unit_participation"] = unit_participation(campaign=self.object)
+        context["pooled_units"] = pooled_units(campaign=self.object) if self.object.is_open else []
         return context
 
 
@@ -229,21 +233,39 @@ class SendView(CampaignMixin, View):
 
 
 class CodeSheetsView(CampaignMixin, View):
+    """Print the pools' code sheets not printed yet, or (with `unit`: an org unit's id, or "none" for staff
+    without one) reprint one pool's sheets with fresh codes for those not used yet."""
+
     def post(self, request, pk):
         campaign = self.get_campaign()
         if not campaign.is_open:
             messages.error(request, _("Code sheets are printed only while the campaign is open."))
             return redirect(campaign)
+        reprint = {}
+        if "unit" in request.POST:
+            pools = {str(pool["org_unit_id"] or "none"): pool for pool in pooled_units(campaign=campaign)}
+            pool = pools.get(request.POST["unit"])
+            if pool is None:
+                messages.error(request, _("This org unit has no code sheets in this campaign."))
+                return redirect(campaign)
+            reprint = {"reprint": True, "unit_id": pool["org_unit_id"]}
+            description = _("Reprinted code sheets of %(unit)s for %(campaign)s") % {
+                "unit": pool["org_unit__name"] or _("staff without an org unit"),
+                "campaign": campaign,
+            }
+        else:
+            description = _("Code sheets for %(campaign)s") % {"campaign": campaign}
         job = job_enqueue(
             task=task_render_code_sheets,
             origin=campaign,
             kind="surveys.render_code_sheets",
-            description=_("Code sheets for %(campaign)s") % {"campaign": campaign},
+            description=description,
             requested_by=request.user,
             organisation=campaign.organisation,
             campaign_id=campaign.pk,
             actor_id=request.user.pk,
             easy=request.POST.get("easy") == "1",
+            **reprint,
         )
         return redirect(job)
 
@@ -321,7 +343,10 @@ def _easy(request) -> bool:
 
 
 def _start_session(request, credential: str) -> None:
-    request.session.cycle_key()
+    # A session from an earlier visit gets a new key (no session fixation); a new visitor's session is
+    # written once, with its data, when the response goes out (not created empty first and updated after).
+    if request.session.session_key:
+        request.session.cycle_key()
     request.session[SESSION_KEY] = credential
     request.session[FORM_KEY] = secrets.token_urlsafe(24)
     request.session.pop(DONE_KEY, None)
@@ -364,7 +389,10 @@ class TokenView(View):
     @method_decorator(sensitive_variables())
     def get(self, request, token):
         _start_session(request, credential_for_token(token))
-        return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+        response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+        if request.path.endswith(f"/{EASY_LINK_SUFFIX}"):  # the link for easy-to-read language
+            response.set_cookie(EASY_COOKIE, "1", max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+        return response
 
 
 def _client_key(request) -> str:
@@ -405,8 +433,11 @@ class CodeView(LanguageSwitchMixin, FormView):
     def _throttled(self):
         return _code_failures(self.request) >= settings.SURVEY_CODE_FAILURE_LIMIT
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "easy": _easy(self.request)}
+
     def get_context_data(self, **kwargs):
-        return super().get_context_data(throttled=self._throttled(), **kwargs)
+        return super().get_context_data(throttled=self._throttled(), easy=_easy(self.request), **kwargs)
 
     def form_valid(self, form):
         if self._throttled():
@@ -415,7 +446,12 @@ class CodeView(LanguageSwitchMixin, FormView):
             credential = credential_for_code(form.cleaned_data["code"])
         except InvitationUnknown:
             _count_code_failure(self.request)
-            form.add_error("code", _("This code is not valid. Please check it and try again."))
+            form.add_error(
+                "code",
+                _("This code does not work. Please check the code. Then try again.")
+                if _easy(self.request)
+                else _("This code is not valid. Please check it and try again."),
+            )
             return self.form_invalid(form)
         _start_session(self.request, credential)
         return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
@@ -482,11 +518,35 @@ class AnswerView(LanguageSwitchMixin, View):
         return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
 
     def _render(self, request, campaign, form, status=200):
-        return _no_referrer(
-            render(
-                request,
-                self.template_name,
-                {"campaign": campaign, "form": form, "form_key": request.session.get(FORM_KEY, "")},
-                status=status,
-            )
-        )
+        context = {
+            "campaign": campaign,
+            "form": form,
+            "questions": questions_html(form),
+            "form_key": request.session.get(FORM_KEY, ""),
+        }
+        return _no_referrer(render(request, self.template_name, context, status=status))
+
+
+_QUESTIONS: dict[tuple, str] = {}
+_QUESTIONS_KEPT = 256
+
+
+def questions_html(form: SurveyForm) -> str:
+    """The questions' HTML. Rendering them (about a hundred radio buttons through Django's widgets) was most of
+    the answer page's cost; before anything is filled in they are the same for every respondent of a campaign
+    with the same language and easy-to-read choice, so each such variant is rendered once per process. Nothing
+    personal is kept: no key, answer or credential is part of it."""
+    if form.is_bound:
+        return render_to_string("surveys/_questions.html", {"form": form})
+    key = (
+        get_language(),
+        form.easy,
+        tuple((value, str(label)) for value, label in form.fields["org_unit"].choices),
+    )
+    html = _QUESTIONS.get(key)
+    if html is None:
+        html = render_to_string("surveys/_questions.html", {"form": form})
+        if len(_QUESTIONS) >= _QUESTIONS_KEPT:
+            _QUESTIONS.clear()
+        _QUESTIONS[key] = html
+    return html

@@ -693,6 +693,10 @@ SERVICES = {
         lambda w, a: survey_services.invitation_restore(actor=a, invitation=w.invitation, hashes=("a", "b")),
     ),
     "held_release": Case("HX", lambda w, a: survey_services.held_release(actor=a, campaign=w.open_campaign)),
+    "code_sheets_reissue": Case(
+        "HX",
+        lambda w, a: survey_services.code_sheets_reissue(actor=a, campaign=w.open_campaign, unit_id=None),
+    ),
 }
 
 # Public functions of the services modules that take no actor: what they do instead, checked where noted.
@@ -709,6 +713,7 @@ NO_ACTOR = {
     "invitation_counts": "read",
     "invitation_for_credential": "read",
     "offered_units": "read",
+    "pooled_units": "read",
     "response_fields": "pure",
     "unit_participation": "read",
     "with_retry": "helper",

@@ -8,9 +8,11 @@ organisations taking part; the organiser may also cancel any enrolment of its co
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import formats, timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -20,7 +22,16 @@ from vielfalt.models import AuditEntry, Employee, Job, Role, User
 from vielfalt.permissions import may, organisation_ids, recorded_user, require
 from vielfalt.seal import SealCheck, check_pdf
 from vielfalt.seats import Seats, fill_free_seats, seat_counts
-from vielfalt.tabular import PERSONNEL_NUMBER_COLUMNS, Table, listed_twice, normalise_header, read_table
+from vielfalt.tabular import (
+    PERSONNEL_NUMBER_COLUMNS,
+    Problem,
+    Table,
+    TableRefused,
+    estimated_rows,
+    listed_twice,
+    normalise_header,
+    read_table,
+)
 
 from .models import Certificate, Course, CourseDate, Enrolment
 
@@ -386,7 +397,21 @@ def _enrolment_problems(*, actor, course_date, employees, lines) -> list[Refusal
 
 def enrolment_create_from_file(*, actor: User, course_date: CourseDate, data: bytes) -> EnrolmentResult:
     """Enrol the employees whose personnel numbers a CSV/XLSX lists (column "Personalnummer", or the only
-    column). All or nothing; every refusal names its line. Raises `TableRefused` or `EnrolmentRefused`."""
+    column). All or nothing; every refusal names its line. Raises `TableRefused` or `EnrolmentRefused`.
+
+    It runs inside the request, so the file may hold at most IMPORT_INLINE_MAX_ROWS rows (no course date seats
+    more), counted before anything is parsed: a list of 50,000 numbers would hold the web worker for seconds."""
+    if estimated_rows(data) > settings.IMPORT_INLINE_MAX_ROWS + 1:  # + the header
+        raise TableRefused(
+            [
+                Problem(
+                    1,
+                    "",
+                    _("An enrolment list has at most %(limit)s rows. Please split it into several files.")
+                    % {"limit": number_format(settings.IMPORT_INLINE_MAX_ROWS, force_grouping=True)},
+                )
+            ]
+        )
     return enrolment_create_from_table(actor=actor, course_date=course_date, table=read_table(data))
 
 

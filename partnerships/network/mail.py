@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from vielfalt.models import User
 
 from .ical import ics_file_name, meeting_ics
-from .models import Answer, Meeting, NotificationSettings, PracticeEntry, Question, Registration
+from .models import Answer, Meeting, NotificationSettings, PracticeEntry, Question, Registration, in_programme
 
 SALT = "network.unsubscribe"
 KINDS = ("answers", "weekly_digest")
@@ -63,6 +63,8 @@ def answer_mail(answer: Answer) -> EmailMessage | None:
     asker = question.asked_by
     if asker is None or not asker.email or not asker.is_active or asker.pk == answer.author_id:
         return None
+    if not in_programme(asker):  # left the programme since asking: the network's texts are no longer theirs
+        return None
     if not wants(asker, "answers"):
         return None
     return _user_message(
@@ -93,7 +95,7 @@ def digest_content(since):
 
 
 def digest_mail(user: User, content: dict) -> EmailMessage | None:
-    if not user.email or not any(content.values()):
+    if not user.email or not any(content.values()) or not in_programme(user):
         return None
     return _user_message(
         user=user,

@@ -270,4 +270,54 @@ def bench_launch_in_process(seeded: Seeded) -> list[Row]:
     ]
 
 
-BENCHMARKS = [bench_launch_in_process, bench_launch_http]
+COST_SAMPLE = 500
+
+
+def bench_answer_cost_in_process(seeded: Seeded) -> list[Row]:
+    """What one whole answer (link, page, POST) costs the portal, in-process through Django's handler with the
+    production middleware: CPU time of this process and time spent in SQL, medians over COST_SAMPLE respondents.
+    On a shared machine this is the figure to compare; wall-clock rates depend on everybody else's load."""
+    import os
+
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    campaign, tokens = _campaign(seeded, TITLE + " (cost)", COST_SAMPLE + 20)
+    client = Client(HTTP_HOST="127.0.0.1")
+    samples = []
+    for number, token in enumerate(tokens):
+        client.cookies.clear()
+        with CaptureQueriesContext(connection) as queries:
+            started = time.process_time()
+            assert client.get(f"/surveys/t/{token}/").status_code == 302
+            page = client.get("/surveys/answer/")
+            form = urllib.parse.urlencode(
+                {**FORM, "form_key": FORM_KEY.search(page.content).group(1).decode()}
+            )
+            posted = client.post("/surveys/answer/", form, content_type="application/x-www-form-urlencoded")
+            cpu = time.process_time() - started
+        assert page.status_code == 200 and posted.status_code == 302
+        sql = sum(float(query["time"]) for query in queries.captured_queries)
+        statements = len(queries.captured_queries)
+        if number >= 20:  # the first ones warm up templates and connections
+            samples.append((cpu, sql, statements))
+    cpu = statistics.median(sample[0] for sample in samples) * 1000
+    sql = statistics.median(sample[1] for sample in samples) * 1000
+    statements = statistics.median(sample[2] for sample in samples)
+    load = os.getloadavg()[0]
+    say(
+        f"answer cost in-process: CPU {cpu:.1f} ms, SQL {sql:.1f} ms in {statements:.0f} statements, load {load:.1f}"
+    )
+    held_release(actor=SYSTEM, campaign=campaign)
+    HeldAnswer.objects.filter(campaign=campaign).delete()
+    _remove(campaign)
+    return [
+        Row(
+            figure="Launch morning, in-process: one whole answer (link, page, POST) through Django with the "
+            f"production middleware, median of {COST_SAMPLE}: CPU of the web process, and SQL",
+            value=f"CPU {cpu:.1f} ms, SQL {sql:.1f} ms ({statements:.0f} statements), load {load:.1f}",
+        )
+    ]
+
+
+BENCHMARKS = [bench_answer_cost_in_process, bench_launch_in_process, bench_launch_http]

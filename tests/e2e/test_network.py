@@ -284,3 +284,61 @@ def test_error_states_are_announced_and_accessible(demo, live_server, page):
     page.get_by_label("Ihre Antwort").fill("")
     page.get_by_role("button", name="Änderungen speichern").click()
     check_errors(page, "answer-edit-error", fields=["body"])
+
+
+def network_pages() -> list[tuple[str, str, str]]:
+    """(user, name, path) of every page of the network, with demo data."""
+    from partnerships.network.models import Answer, Meeting, PracticeEntry
+
+    entry = PracticeEntry.objects.filter(organisation__slug="duisburg").first()
+    meeting = Meeting.objects.first()
+    question = Question.objects.first()
+    answer = Answer.objects.filter(author__username="hr-duisburg").first()
+    pages = [
+        ("home", "/network/"),
+        ("partner-list", "/network/partners/"),
+        ("partner-detail", "/network/partners/duisburg/"),
+        ("profile-edit", "/network/partners/duisburg/edit/"),
+        ("practice-list", "/network/practice/?q=Schulungen"),
+        ("practice-detail", entry.get_absolute_url()),
+        ("practice-edit", f"/network/practice/{entry.pk}/edit/"),
+        ("practice-create", "/network/practice/new/"),
+        ("meeting-list", "/network/meetings/"),
+        ("meeting-detail", meeting.get_absolute_url()),
+        ("question-list", "/network/questions/"),
+        ("question-detail", question.get_absolute_url()),
+        ("question-create", "/network/questions/new/"),
+        ("answer-edit", f"/network/answers/{answer.pk}/edit/"),
+        ("mail-settings", "/network/mail/"),
+    ]
+    ministry = [
+        ("meeting-create", "/network/meetings/new/"),
+        ("meeting-edit", f"/network/meetings/{meeting.pk}/edit/"),
+        ("question-edit", f"/network/questions/{question.pk}/edit/"),
+    ]
+    return [("hr-duisburg", *page) for page in pages] + [("ministerium", *page) for page in ministry]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_page_in_english_and_german(demo, live_server, browser, language):
+    """Each page in the language the browser asks for, with axe; the screenshots (network-<language>-*.png)
+    are for reading. A German word of the interface on an English page is a missing translation."""
+    german_interface = ["Netzwerk ", "Praxisbeispiel", "Speichern", "Anmelden", "Abbrechen", "Fragen an"]
+    context = browser.new_context(bypass_csp=True, locale="en-GB" if language == "en" else "de-DE")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    current = None
+    for username, name, path in network_pages():
+        if username != current:
+            page.context.clear_cookies()
+            browser_login(page, live_server, User.objects.get(username=username))
+            current = username
+        response = page.goto(f"{demo}{path}")
+        assert response.status == 200, path
+        assert page.evaluate("document.documentElement.lang") == language, path
+        if language == "en":
+            interface = page.locator("header, nav, label, button, th, legend").all_inner_texts()
+            found = [word for word in german_interface for text in interface if f"{text} ".count(word)]
+            assert found == [], (path, found)
+        check(page, f"{language}-{name}")
+    context.close()

@@ -106,7 +106,10 @@ def test_survey_journey_keyboard_only_with_axe(live_server, page):
     page.wait_for_load_state()
     assert len(mail.outbox) == 40
     links = [
-        line.strip() for message in mail.outbox for line in message.body.splitlines() if "/surveys/t/" in line
+        line.strip()
+        for message in mail.outbox
+        for line in message.body.splitlines()
+        if "/surveys/t/" in line and not line.endswith("/leicht/")  # the same link, for easy-to-read
     ]
     paths = [link[link.index("/surveys/t/") :] for link in links]
     assert len(paths) == 40
@@ -287,10 +290,17 @@ def test_the_survey_in_easy_to_read_language_passes_axe(live_server, page):
     from tests.surveys.conftest import open_campaign_with_invitations
 
     campaign, _tokens, hr = open_campaign_with_invitations(employees=6, k=3, issue_tokens=False)
-    code = invitation_issue(actor=hr, invitation=campaign.invitations.first()).code
+    code, later = (invitation_issue(actor=hr, invitation=i).code for i in campaign.invitations.all()[:2])
     respondent = page.context.browser.new_context(bypass_csp=True, locale="de-DE").new_page()
     respondent.goto(f"{live_server.url}/umfrage/")
     respondent.get_by_role("link", name="Leichte Sprache").click()
+    assert respondent.get_by_text("Hier tippen Sie Ihren Code ein.").is_visible()
+    check(respondent, "15a-code-easy-to-read")
+    respondent.locator("#id_code").fill("ABCD-EFGH-JKMN")
+    with respondent.expect_navigation():
+        respondent.locator("main form [type=submit]").click()
+    assert respondent.get_by_text("Dieser Code funktioniert nicht.").is_visible()
+    check(respondent, "15b-code-wrong-easy-to-read")
     respondent.locator("#id_code").fill(format_code(code).lower())
     with respondent.expect_navigation():
         respondent.locator("main form [type=submit]").click()
@@ -301,3 +311,15 @@ def test_the_survey_in_easy_to_read_language_passes_axe(live_server, page):
     assert respondent.locator("#thanks").is_visible()
     check(respondent, "17-thanks-easy-to-read")
     assert HeldAnswer.objects.filter(campaign=campaign).count() == 1
+    respondent.goto(f"{live_server.url}/surveys/t/unknown-token/")
+    assert respondent.locator("#link-invalid").is_visible()
+    assert respondent.get_by_text("Vielleicht ist der Link nicht vollständig.").is_visible()
+    check(respondent, "18-link-invalid-easy-to-read")
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CLOSED)
+    respondent.goto(f"{live_server.url}/umfrage/")
+    respondent.locator("#id_code").fill(format_code(later))
+    with respondent.expect_navigation():
+        respondent.locator("main form [type=submit]").click()
+    assert respondent.locator("#not-open").is_visible()
+    assert respondent.get_by_text("Sie können die Fragen jetzt nicht beantworten.").is_visible()
+    check(respondent, "19-not-open-easy-to-read")

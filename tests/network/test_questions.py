@@ -278,3 +278,16 @@ def test_editing_and_deleting_through_the_pages(
     response = client.post(reverse("network:question_delete", args=[question.pk]))
     assert response["Location"] == reverse("network:question_list")
     assert not Question.objects.exists()
+
+
+def test_who_left_the_programme_gets_no_more_network_mail(
+    question, hr_oberhausen, hr_duisburg, duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """Answers and digests carry the network's texts: only for people still in the programme."""
+    make_entry(duisburg)
+    services.mail_settings_update(actor=hr_oberhausen, user=hr_oberhausen, answers=True, weekly_digest=True)
+    hr_oberhausen.memberships.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(hr_duisburg, question, duisburg)
+    assert task_send_weekly_digest() == 0
+    assert outbox == []

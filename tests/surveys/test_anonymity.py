@@ -10,10 +10,13 @@ import threading
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from surveys import services
+from surveys.credentials import unseal
 from surveys.models import HeldAnswer, Invitation, Response
 from surveys.results import programme_results
 from tests.factories import ministry_user
@@ -80,8 +83,83 @@ def test_one_more_answer_on_an_open_campaign_changes_no_figure_hr_or_the_ministr
     assert page.context["results"].respondents == 11
 
 
+_RANDOM_PER_REQUEST = [
+    (re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+'), r"\1…"),
+    (re.compile(r'("X-CSRFToken": ")[^"]+'), r"\1…"),
+    (re.compile(r'(nonce=")[^"]+'), r"\1…"),
+]
+
+
+def _page(client, url) -> tuple:
+    response = client.get(url)
+    body = response.content.decode() if response.status_code == 200 else ""
+    for pattern, replacement in _RANDOM_PER_REQUEST:
+        body = pattern.sub(replacement, body)
+    return response.status_code, response.get("Location"), body
+
+
+def _every_figure(client_hr, client_ministry, campaign) -> dict:
+    """Every page and export HR and the ministry can open about an open campaign, as they see it."""
+    hr_urls = [
+        reverse("surveys:index"),
+        reverse("surveys:campaign_detail", args=[campaign.pk]),
+        reverse("surveys:results", args=[campaign.pk]),
+        reverse("surveys:results_export", args=[campaign.pk, "csv"]),
+        reverse("surveys:results_export", args=[campaign.pk, "xlsx"]),
+        reverse("dashboard"),
+        reverse("dashboard_commitments"),
+    ]
+    ministry_urls = [reverse("surveys:index"), reverse("surveys:programme"), reverse("dashboard")]
+    return {
+        **{f"hr {url}": _page(client_hr, url) for url in hr_urls},
+        **{f"ministry {url}": _page(client_ministry, url) for url in ministry_urls},
+        "programme figures": repr(programme_results()),
+    }
+
+
 @pytest.mark.django_db
-def test_held_answers_move_only_in_batches_of_at_least_k_and_results_say_how_many_are_held(client):
+def test_one_answer_moves_no_participation_figure_on_any_page_hr_or_the_ministry_can_see():
+    """HR watches one person answer and looks at every page again: not even the number of answers (overall,
+    per org unit, in the campaign list) moves. Figures move only when a release moves at least k answers, and
+    each unit's by a multiple of k."""
+    campaign, tokens, hr = open_campaign_with_invitations(employees=20, units=2, k=3)
+    client_hr, client_ministry = Client(), Client()
+    client_hr.force_login(hr)
+    client_ministry.force_login(ministry_user())
+    for token in tokens[:10]:
+        assert answer(Client(), token).status_code == 302
+    services.held_release(actor=SYSTEM, campaign=campaign)
+    before = _every_figure(client_hr, client_ministry, campaign)
+    assert _every_figure(client_hr, client_ministry, campaign) == before  # nothing random left in the pages
+    detail = client_hr.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
+    assert detail.context["counts"]["answered"] == 10
+    exact = dict(
+        Invitation.objects.filter(counted=True).values_list("org_unit__name").annotate(n=Count("pk"))
+    )
+    assert {row["org_unit__name"]: row["answered"] for row in detail.context["unit_participation"]} == {
+        unit: n - n % 3 for unit, n in exact.items()
+    }
+
+    assert answer(Client(), tokens[10], own_citizenship="not_german", languages=["tr"]).status_code == 302
+    assert _every_figure(client_hr, client_ministry, campaign) == before
+    services.held_release(actor=SYSTEM, campaign=campaign)  # 1 held < k: nothing moves
+    assert _every_figure(client_hr, client_ministry, campaign) == before
+
+    # k answers later a release moves the figures, by at least k.
+    for token in tokens[11:13]:
+        assert answer(Client(), token).status_code == 302
+    assert services.held_release(actor=SYSTEM, campaign=campaign) == 3
+    detail = client_hr.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
+    assert detail.context["counts"]["answered"] == 13
+    assert all(row["answered"] % 3 == 0 for row in detail.context["unit_participation"])
+    # Closed: the exact figures.
+    services.campaign_close(actor=hr, campaign=campaign)
+    detail = client_hr.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
+    assert sum(row["answered"] for row in detail.context["unit_participation"]) == 13
+
+
+@pytest.mark.django_db
+def test_held_answers_move_only_in_batches_of_at_least_k(client):
     campaign, tokens, hr = open_campaign_with_invitations(employees=20, k=5)
     for number, token in enumerate(tokens[:4]):
         services.response_submit(credential=services.credential_for_token(token), answers=_answers(number))
@@ -89,8 +167,7 @@ def test_held_answers_move_only_in_batches_of_at_least_k_and_results_say_how_man
     assert (Response.objects.count(), HeldAnswer.objects.count()) == (0, 4)
     client.force_login(hr)
     page = client.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
-    assert page.context["counts"]["held"] == 4
-    assert 'id="held">4<' in page.content.decode()
+    assert page.context["counts"]["answered"] == 0  # held answers are not counted yet
     services.response_submit(credential=services.credential_for_token(tokens[4]), answers=_answers(4))
     assert services.held_release(actor=SYSTEM, campaign=campaign) == 5
     assert (Response.objects.count(), HeldAnswer.objects.count()) == (5, 0)
@@ -247,4 +324,42 @@ def test_a_used_and_an_unused_link_look_the_same_to_whoever_opens_them():
     used, unused = visit(tokens[0]), visit(tokens[1])
     assert used == unused
     assert Invitation.objects.filter(used=True).count() == 2
-    assert HeldAnswer.objects.count() == 2  # the used link's second answer was not counted
+    # The used link's second answer is held as void (the same work as any answer) and not counted.
+    held = [unseal(held.sealed) for held in HeldAnswer.objects.all()]
+    assert sorted(fields[services.VOID] for fields in held) == [0, 0, 1]
+
+
+def _statements(queries) -> list[str]:
+    """The SQL run, without its literals (ids, hashes, the sealed answer differ from one credential to the
+    next; the statements must not)."""
+    return [
+        re.sub(r"\d+", "N", re.sub(r"'[^']*'", "'…'", query["sql"]))
+        for query in queries
+        if "SAVEPOINT" not in query["sql"]  # the test's own transaction around each
+    ]
+
+
+@pytest.mark.django_db
+def test_a_used_and_an_unused_credential_cost_a_submission_the_same_work():
+    """Timing cannot tell a used credential from an unused one, by construction: the submission runs the same
+    statements (it seals and holds the answer, and sets the row used, either way), the sealed answers have one
+    length, and no index of the invitations mentions `used` (else setting it would update the indexes for an
+    unused credential and be a cheaper HOT update for a used one). The used credential's second answer is
+    dropped by the release."""
+    campaign, tokens, hr = open_campaign_with_invitations(employees=6, k=3)
+    used = services.credential_for_token(tokens[0])
+    services.response_submit(credential=used, answers=_answers(1))
+
+    def submit(credential) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            services.response_submit(credential=credential, answers=_answers(2))
+        return _statements(queries.captured_queries)
+
+    assert submit(used) == submit(services.credential_for_token(tokens[1]))
+    assert len({len(held.sealed) for held in HeldAnswer.objects.all()}) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'surveys_invitation'")
+        assert [d for (d,) in cursor.fetchall() if re.search(r"\bused\b", d)] == []
+    services.campaign_close(actor=hr, campaign=campaign)
+    assert sorted(_index(r.languages) for r in Response.objects.all()) == [1, 2]
+    assert HeldAnswer.objects.count() == 0

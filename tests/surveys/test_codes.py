@@ -14,7 +14,7 @@ from surveys import credentials, services
 from surveys.models import Campaign, HeldAnswer, Invitation
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
 from tests.surveys.conftest import DEFAULT_ANSWERS, make_campaign
-from vielfalt.models import Job
+from vielfalt.models import AuditEntry, Job
 
 
 def test_codes_have_at_least_60_bits_in_groups_of_four_without_look_alikes():
@@ -136,24 +136,39 @@ def test_code_sheets_are_din_letters_without_names_whose_codes_work_logged_out(
     assert Client().get("/survey/").status_code == 200
 
 
+FORM_KEY = re.compile(r'name="form_key" value="([^"]*)"')
+NONCE = re.compile(r'nonce="[^"]*"')
+
+
+def _walk(code: str) -> list[tuple]:
+    """What a browser that types `code` gets back, page by page: the code form, the questionnaire, sending it,
+    the thanks. The form's key and the script nonce are random per visit and blanked out; everything else must
+    be byte for byte."""
+    client = Client()
+    seen = []
+    typed = client.post("/umfrage/", {"code": code})
+    seen.append((typed.status_code, typed.get("Location"), NONCE.sub("…", typed.content.decode())))
+    page = client.get("/surveys/answer/")
+    key = FORM_KEY.search(page.content.decode()).group(1)
+    seen.append((page.status_code, NONCE.sub("…", FORM_KEY.sub("…", page.content.decode()))))
+    sent = client.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": key})
+    seen.append((sent.status_code, sent.get("Location"), NONCE.sub("…", sent.content.decode())))
+    thanks = client.get("/surveys/answer/")
+    seen.append((thanks.status_code, NONCE.sub("…", thanks.content.decode())))
+    return seen
+
+
 @pytest.mark.django_db
-def test_a_used_and_an_unused_code_give_the_same_page():
+def test_a_used_and_an_unused_code_answer_the_same_pages_byte_for_byte():
     campaign, hr, works, yard = _campaign_with_staff_without_email()
-    codes = [
+    used, unused = (
         services.invitation_issue(actor=hr, invitation=i).code
         for i in Invitation.objects.filter(campaign=campaign, employee__isnull=True)[:2]
-    ]
-
-    def type_code(code):
-        client = Client()
-        response = client.post("/umfrage/", {"code": code})
-        page = client.get("/surveys/answer/")
-        return response.status_code, response.get("Location"), page.status_code
-
-    first = Client()
-    first.post("/umfrage/", {"code": codes[0]})
-    first.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": first.session["surveys_form_key"]})
-    assert type_code(codes[0]) == type_code(codes[1]) == (302, "/surveys/answer/", 200)
+    )
+    _walk(used)  # its holder answered
+    assert Invitation.objects.filter(campaign=campaign, used=True).count() == 1
+    assert _walk(used) == _walk(unused)
+    assert _walk(used)[0][:2] == (302, "/surveys/answer/")
 
 
 @pytest.mark.django_db
@@ -203,3 +218,61 @@ def test_reminders_go_only_to_email_invitees_who_have_not_answered(django_captur
         )
     assert len(mail.outbox) == 3
     assert Campaign.objects.get(pk=campaign.pk).is_open
+
+
+def _sheet_codes(job) -> list[str]:
+    reader = PdfReader(job.result_file.open("rb"))
+    texts = [page.extract_text() for page in reader.pages]
+    return [
+        m.group(0) for text in texts if (m := re.search(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", text))
+    ]
+
+
+@pytest.mark.django_db
+def test_hr_reprints_a_units_lost_code_sheets_with_fresh_codes_and_the_old_unused_ones_stop_working(
+    client, django_capture_on_commit_callbacks
+):
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    client.force_login(hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:code_sheets", args=[campaign.pk]))
+    first = _sheet_codes(Job.objects.get(kind="surveys.render_code_sheets"))
+    pool = Invitation.objects.filter(campaign=campaign, org_unit=works, employee__isnull=True)
+    works_codes = [
+        c for c in first if pool.filter(code_hash=credentials.code_hash(c.replace("-", ""))).exists()
+    ]
+    assert len(works_codes) == 3
+    # One sheet of the Bauhof is used; the other two get lost.
+    used = works_codes[0]
+    respondent = Client()
+    respondent.post("/umfrage/", {"code": used})
+    key = FORM_KEY.search(respondent.get("/surveys/answer/").content.decode()).group(1)
+    respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": key})
+
+    page = client.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
+    assert [p["org_unit__name"] for p in page.context["pooled_units"]] == ["Bauhof", "Bürgeramt"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("surveys:code_sheets", args=[campaign.pk]), {"unit": str(works.pk)})
+    job = Job.objects.filter(kind="surveys.render_code_sheets").latest("created_at")
+    assert response["Location"] == job.get_absolute_url()
+    assert job.status == Job.Status.READY, job.error
+    text = "".join(page.extract_text() for page in PdfReader(job.result_file.open("rb")).pages)
+    assert "Bauhof" in text and "Bürgeramt" not in text
+    assert "ersetzt die" in text  # says that the earlier sheets of the unit no longer work
+    fresh = _sheet_codes(job)
+    # Fresh codes for the unit's unused remainder: the pool keeps its size, so the unit's count stays right.
+    assert len(fresh) == 2 and not set(fresh) & set(first)
+    assert pool.count() == 3
+    assert services.unit_participation(campaign=campaign)[0]["invited"] == 5  # 2 e-mail + 3 codes, as before
+    # The lost sheets no longer open the survey; the fresh ones do; the used one looks as before.
+    for lost in works_codes[1:]:
+        assert Client().post("/umfrage/", {"code": lost}).status_code == 422
+    assert _walk(fresh[0]) == _walk(used)
+    assert Invitation.objects.filter(campaign=campaign, used=True).count() == 2
+    # The other unit's sheets still work; the reprint is in the audit log, by unit, not by number.
+    assert _walk(first[-1])[0][:2] == (302, "/surveys/answer/")
+    entry = AuditEntry.objects.filter(object_repr__contains="Bauhof").get()
+    assert "2" not in str(entry.changes)
+    # Only a unit with a pool can be reprinted.
+    client.post(reverse("surveys:code_sheets", args=[campaign.pk]), {"unit": "999999"})
+    assert Job.objects.filter(kind="surveys.render_code_sheets").count() == 2

@@ -79,3 +79,73 @@ def test_code_sheets_in_easy_to_read_language(client, django_capture_on_commit_c
         "/umfrage/",
     ):
         assert part in text, part
+
+
+@pytest.mark.django_db
+def test_invitation_and_reminder_mails_carry_an_easy_to_read_part_whose_link_opens_the_easy_survey(
+    client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=3, k=3, issue_tokens=False)
+    client.force_login(hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:send", args=[campaign.pk]))
+    body = mail.outbox[0].body
+    assert "In Leichter Sprache" in body
+    assert "Das nennt man Befragung." in body
+    assert "Sie müssen nicht antworten. Sie entscheiden." in body
+    easy_link = next(line for line in body.splitlines() if line.endswith("/leicht/"))
+    respondent = Client()
+    opened = respondent.get(easy_link.split("127.0.0.1:8000")[-1].split("testserver")[-1])
+    assert opened.status_code == 302 and opened.cookies["surveys_easy"].value == "1"
+    assert "Bitte lesen Sie das zuerst" in respondent.get(opened["Location"]).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:remind", args=[campaign.pk]))
+    reminder = mail.outbox[-1].body
+    assert "Wir haben Ihnen schon einmal geschrieben." in reminder
+    assert next(line for line in reminder.splitlines() if line.endswith("/leicht/"))
+
+
+@pytest.mark.django_db
+def test_every_page_a_respondent_sees_is_offered_in_easy_to_read_language():
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=3, k=3)
+    easy = Client()
+    easy.cookies["surveys_easy"] = "1"
+    code_page = easy.get("/umfrage/").content.decode()
+    assert "Hier tippen Sie Ihren Code ein." in code_page
+    assert "Der Code hat 12 Buchstaben und Zahlen." in code_page
+    wrong = easy.post("/umfrage/", {"code": "ABCD-EFGH-JKMN"})
+    assert wrong.status_code == 422
+    assert "Dieser Code funktioniert nicht." in wrong.content.decode()
+    invalid = easy.get("/surveys/answer/")  # no credential in the session
+    assert invalid.status_code == 404
+    assert "Vielleicht ist der Link nicht vollständig." in invalid.content.decode()
+    _page, sent = _answer(easy, tokens[0])
+    thanks = easy.get(sent["Location"]).content.decode()
+    assert "Danke für Ihre Antworten!" in thanks and "Sie sind fertig." in thanks
+    campaign.status = campaign.Status.CLOSED
+    campaign.save(update_fields=["status"])
+    easy.get(f"/surveys/t/{tokens[1]}/")
+    closed = easy.get("/surveys/answer/")
+    assert closed.status_code == 410
+    assert "Die Befragung ist geschlossen" in closed.content.decode()
+    # Without the choice, the standard language.
+    assert "Hier tippen Sie Ihren Code ein." not in Client().get("/umfrage/").content.decode()
+
+
+@pytest.mark.django_db
+def test_easy_to_read_code_sheets_link_to_the_easy_survey(client, django_capture_on_commit_callbacks):
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=3, k=3, issue_tokens=False)
+    EmployeeFactory(
+        organisation=campaign.organisation, org_unit=campaign.organisation.units.first(), email=""
+    )
+    from surveys.services import invitations_create
+
+    invitations_create(actor=hr, campaign=campaign)
+    client.force_login(hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:code_sheets", args=[campaign.pk]), {"easy": "1"})
+    job = Job.objects.get(kind="surveys.render_code_sheets")
+    text = "".join(p.extract_text() for p in PdfReader(job.result_file.open("rb")).pages)
+    assert "/leicht/" in "".join(text.split())

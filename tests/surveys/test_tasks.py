@@ -28,7 +28,7 @@ def test_the_worker_mails_each_invitation_a_working_link_and_code_once(celery_wo
         line.split("/surveys/t/")[1].strip("/")
         for message in mail.outbox
         for line in message.body.splitlines()
-        if "/surveys/t/" in line
+        if "/surveys/t/" in line and not line.endswith("/leicht/")  # the same link, for easy-to-read
     ]
     assert {token_hash(t) for t in tokens} == set(
         Invitation.objects.filter(campaign=campaign).values_list("token_hash", flat=True)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
+from surveys import services
 from surveys.models import Campaign, HeldAnswer, Invitation, Response
 from surveys.services import campaign_close, token_hash
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user, ministry_user
@@ -101,7 +102,7 @@ def test_hr_creates_opens_invites_and_the_mails_carry_working_links(
     # HR sees counts, never who.
     page = client.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
     assert page.context["counts"]["invited"] == 4
-    assert page.context["counts"]["answered"] == 1
+    assert page.context["counts"]["answered"] == 0  # counted only once released, at least k at a time
     assert AuditEntry.objects.filter(object_id=str(campaign.pk)).count() >= 3
 
 
@@ -260,3 +261,34 @@ def test_inviting_to_an_open_campaign_says_the_invitations_are_being_sent_not_th
     response = client.post(reverse("surveys:invite", args=[campaign.pk]), {}, HTTP_ACCEPT_LANGUAGE="de")
     texts = [str(m) for m in get_messages(response.wsgi_request)]
     assert texts == ["3 Einladungen wurden angelegt und werden versandt."]
+
+
+@pytest.mark.django_db
+def test_the_answer_path_is_cheap_one_session_write_per_link_and_the_questions_rendered_once():
+    """Launch morning (issue 13): a new respondent's link writes the session once (not created empty and
+    updated after); the unfilled questions are rendered once per campaign, language and easy choice."""
+    from surveys.forms import SurveyForm
+    from surveys.views import questions_html
+
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5, k=3)
+    respondent = Client()
+
+    def statements(queries) -> list[str]:  # without the test's own savepoints
+        return [query["sql"].split()[0] for query in queries if "SAVEPOINT" not in query["sql"]]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert respondent.get(f"/surveys/t/{tokens[0]}/").status_code == 302
+    assert statements(queries) == ["SELECT", "INSERT"]  # a free session key, then the session with its data
+    with CaptureQueriesContext(connection) as queries:
+        page = respondent.get("/surveys/answer/")
+    assert set(statements(queries)) == {"SELECT"}  # session, invitation, units offered: no write
+    units = services.offered_units(campaign=campaign)
+    first, second = SurveyForm(units=units), SurveyForm(units=units)
+    assert questions_html(first) is questions_html(second)
+    assert questions_html(first) in page.content.decode()
+    assert questions_html(SurveyForm(units=units, easy=True)) != questions_html(first)
+    # A form sent back with errors is rendered with them, never from what was kept.
+    bound = SurveyForm({"own_citizenship": "german"}, units=units)
+    assert not bound.is_valid()
+    assert "is-invalid" in questions_html(bound) or "_error" in questions_html(bound)
+    assert questions_html(bound) != questions_html(first)

@@ -12,8 +12,10 @@ from importlib import import_module
 import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import translation
 from openpyxl import Workbook
 
@@ -234,3 +236,27 @@ def test_a_real_gunicorn_refuses_huge_imports_quickly_and_stays_small(redis_url)
         imported = wait_until_finished(jobs["50000.csv"], timeout=300)
         assert imported.status == Job.Status.READY, (imported.error, worker.log()[-2000:])
     assert Employee.objects.filter(organisation=organisation).count() == 50_000
+
+
+@pytest.mark.django_db
+def test_an_enrolment_list_is_bounded_before_it_is_parsed(client, settings):
+    """The enrolment upload runs inside the request: at most IMPORT_INLINE_MAX_ROWS rows, counted before parsing
+    (50,000 personnel numbers took seconds of a web worker)."""
+    from tests.trainings.factories import CourseDateFactory
+    from trainings.models import Enrolment
+
+    course_date = CourseDateFactory()
+    client.force_login(hr_user(course_date.course.organiser))
+    url = reverse("trainings:enrol", args=[course_date.pk])
+    client.get(url)  # warm: templates and translations loaded, so that what follows measures the upload
+    content = ("Personalnummer\n" + "".join(f"P-{n}\n" for n in range(50_000))).encode()
+    started = time.process_time()
+    response = client.post(
+        url, {"action": "upload", "file": SimpleUploadedFile("liste.csv", content, "text/csv")}
+    )
+    assert time.process_time() - started < 1
+    assert response.status_code == 422
+    assert [str(p) for p in response.context["problems"]] == [
+        "Zeile 1: Eine Anmeldeliste hat höchstens 2.000 Zeilen. Bitte teilen Sie sie auf mehrere Dateien auf."
+    ]
+    assert Enrolment.objects.count() == 0
