@@ -219,7 +219,7 @@ class Response(models.Model):
 
 class ResponseTally(models.Model):
     """The released responses of a campaign counted per target group, kept in step by PostgreSQL triggers on
-    `Response` (migration 0008) in the transaction that writes them, so that programme-wide figures need not
+    `Response` (migration 0009) in the transaction that writes them, so that programme-wide figures need not
     count 500,000 answers. It holds nothing that `Response` does not (counts of released answers only, never
     of held ones), and is read under the same rules: only closed campaigns' figures are shown."""
 

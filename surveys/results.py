@@ -338,7 +338,7 @@ PROGRAMME_K = 5
 
 def _tallied() -> bool:
     """Whether the database keeps the counts of released responses (ResponseTally, LanguageTally:
-    PostgreSQL's triggers, migration 0008); on SQLite the responses are counted."""
+    PostgreSQL's triggers, migration 0009); on SQLite the responses are counted."""
     return connection.vendor == "postgresql"
 
 

@@ -342,7 +342,7 @@ class Certificate(models.Model):
 # --- Figures kept up to date by the database -----------------------------------------------------------------
 # The programme dashboard counts employees and who attended a course across every partner. At full scale
 # (100,000s of employees and enrolments) counting them per request takes the database most of a second, so
-# PostgreSQL triggers (migration 0005) keep the counts below in step with every write to employees,
+# PostgreSQL triggers (migration 0006) keep the counts below in step with every write to employees,
 # enrolments and course dates, in the same transaction, whatever the path (services, admin, bulk writes,
 # COPY). Nothing else writes them. Read through trainings.selectors; on SQLite (the embedded default, no
 # triggers) the selectors count the rows themselves.

@@ -81,6 +81,6 @@ def uninstall(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("surveys", "0007_tallies")]
+    dependencies = [("surveys", "0008_tallies")]
 
     operations = [migrations.RunPython(install, uninstall)]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0006_constraint_messages'),
+        ('surveys', '0007_invitation_no_index_on_used'),
     ]
 
     operations = [
