@@ -416,6 +416,9 @@ SEAL_PKCS12_PATH = env.str("SEAL_PKCS12_PATH", default="")
 SEAL_PKCS12_PASSWORD = env.str("SEAL_PKCS12_PASSWORD", default="")
 # A time-stamping authority (RFC 3161) for a trusted signing time; unset: the portal's own clock.
 SEAL_TSA_URL = env.str("SEAL_TSA_URL", default="")
+# The root certificate(s) of that authority (a PEM file): a timestamp counts as trusted only if its
+# certificate chains to one of them. Unset: timestamps are kept but the check reports the portal's own time.
+SEAL_TSA_ROOTS = env.str("SEAL_TSA_ROOTS", default="")
 # Largest file the public "check a document" page accepts.
 SEAL_CHECK_MAX_BYTES = env.int("SEAL_CHECK_MAX_BYTES", default=20 * 1024 * 1024)
 

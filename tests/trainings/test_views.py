@@ -317,6 +317,23 @@ def test_sign_in_sheet_job(
     assert people[0].last_name in text and people[1].last_name in text
 
 
+def test_sign_in_sheet_prints_each_name_on_one_line_and_asks_the_trainer_to_confirm(
+    course_date, duisburg, hr_duisburg, organiser, django_capture_on_commit_callbacks
+):
+    from trainings.services import sign_in_sheet_request
+
+    people = employees_of(duisburg, 2)
+    people[0].last_name, people[0].first_name = "Wiśniewski-Kaya", "Aleksandra"
+    people[0].save()
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = sign_in_sheet_request(actor=organiser, course_date=course_date)
+    job.refresh_from_db()
+    lines = PdfReader(job.result_file.open("rb")).pages[0].extract_text().splitlines()
+    assert any("Wiśniewski-Kaya, Aleksandra" in line for line in lines), lines
+    assert any("Unterschrift der Kursleitung" in line for line in lines), lines
+
+
 @pytest.mark.allow_error_log  # Celery logs the task's refusal
 def test_building_certificates_without_attendance_fails_visibly(
     client, course_date, organiser, django_capture_on_commit_callbacks

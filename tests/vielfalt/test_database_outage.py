@@ -9,6 +9,7 @@ import time
 
 import pytest
 from django.db import connection
+from django.urls import path
 
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
 from tests.processes import Gunicorn
@@ -122,22 +123,21 @@ def test_the_portal_recovers_by_itself_when_postgresql_drops_its_connections(red
     assert "OperationalError" in log or not failed_during
 
 
-@pytest.mark.allow_error_log  # Django logs the request's exception
-def test_a_request_cut_off_by_the_database_gets_the_portals_error_page(client, monkeypatch, db):
-    """Django's server_error view renders templates/500.html without a request: it must need no database."""
+def _view_whose_connection_dropped(request):
     from django.db import OperationalError
 
-    from vielfalt import views
+    raise OperationalError("terminating connection due to administrator command")
 
-    def drop(request):
-        raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(views, "healthz", drop)
-    from django.urls import clear_url_caches
+urlpatterns = [path("dropped/", _view_whose_connection_dropped)]
 
-    clear_url_caches()
+
+@pytest.mark.urls(__name__)
+@pytest.mark.allow_error_log  # Django logs the request's exception
+def test_a_request_cut_off_by_the_database_gets_the_portals_error_page(client, db):
+    """Django's server_error view renders templates/500.html without a request: it must need no database."""
     client.raise_request_exception = False
-    response = client.get("/healthz", HTTP_ACCEPT_LANGUAGE="de")
+    response = client.get("/dropped/", HTTP_ACCEPT_LANGUAGE="de")
     assert response.status_code == 500
     text = response.content.decode()
     assert "Die Seite konnte nicht angezeigt werden" in text

@@ -594,11 +594,6 @@ def _partner_pages(overview: Programme, organisation_ids, *, course_list: bool) 
 
 
 REPORT_PARTNERS_PER_PART = 25  # partner pages laid out at a time (~2.5 MB of WeasyPrint's memory per page)
-# The joined report keeps the parts' structure trees (a tagged PDF) up to this many partners. qpdf holds every
-# structure element of the joined file in memory, about 0.65 MB per report page: measured at full scale (400
-# partners, 563 pages) the job peaked at 685 MB tagged, over the 500 MB target, and at 407 MB after 200
-# partners. Longer reports are joined untagged (still PDF/A-3b and sealed), within the target.
-REPORT_TAGGED_MAX_PARTNERS = 200
 
 
 def programme_report_pdf(*, year: int) -> bytes:
@@ -628,7 +623,6 @@ def programme_report_pdf(*, year: int) -> bytes:
         language=get_language() or "de",
         page_label=str(_("Page")),
         of_label=str(_("of")),
-        tagged=len(pages) <= REPORT_TAGGED_MAX_PARTNERS,
     )
 
 
