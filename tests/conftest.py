@@ -63,13 +63,6 @@ def _plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
-def _no_dashboard_cache(settings):
-    # A cached dashboard would outlive the test's rolled-back data in a shared Redis
-    # (tests/programme/test_cache.py turns it on).
-    settings.DASHBOARD_CACHE_SECONDS = 0
-
-
-@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

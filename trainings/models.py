@@ -363,3 +363,79 @@ class Certificate(models.Model):
     def verify_url(self) -> str:
         """Where anyone checks the certificate: the full address, printed and as QR code on the PDF."""
         return settings.PORTAL_URL + reverse("trainings:verify", args=[self.code])
+
+
+# --- Figures kept up to date by the database -----------------------------------------------------------------
+# The programme dashboard counts employees and who attended a course across every partner. At full scale
+# (100,000s of employees and enrolments) counting them per request takes the database most of a second, so
+# PostgreSQL triggers (migration 0006) keep the counts below in step with every write to employees,
+# enrolments and course dates, in the same transaction, whatever the path (services, admin, bulk writes,
+# COPY). Nothing else writes them. Read through trainings.selectors; on SQLite (the embedded default, no
+# triggers) the selectors count the rows themselves.
+
+
+class StaffTally(models.Model):
+    """How many employees an organisation has, per target group and whether they are active."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    target_group = models.CharField(max_length=20)
+    is_active = models.BooleanField()
+    employees = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "target_group", "is_active"], name="stafftally_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organisation_id} {self.target_group} {self.is_active}: {self.employees}"
+
+
+class EmployeeAttendance(models.Model):
+    """Per employee who attended a course (seated, marked attended): the first day (local date of the course
+    date's start) they attended one in each year (`year`) and at all (`year` 0), with the organisation,
+    target group and activity they are counted under in `AttendanceTally`."""
+
+    employee = models.ForeignKey(Employee, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    first_day = models.DateField()
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    target_group = models.CharField(max_length=20)
+    is_active = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["employee", "year"], name="employeeattendance_unique")]
+        # The few whose first day of a year lies after the day a figure is taken for (see selectors).
+        indexes = [models.Index(fields=["year", "first_day"], name="employeeattendance_day")]
+
+    def __str__(self):
+        return f"{self.employee_id} {self.year}: {self.first_day}"
+
+
+class AttendanceTally(models.Model):
+    """How many employees of an organisation, target group and activity attended a course in `year` (0: in any
+    year): `EmployeeAttendance` counted."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    target_group = models.CharField(max_length=20)
+    is_active = models.BooleanField()
+    year = models.PositiveSmallIntegerField()
+    employees = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "target_group", "is_active", "year"], name="attendancetally_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organisation_id} {self.target_group} {self.is_active} {self.year}: {self.employees}"

@@ -143,8 +143,6 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CACHE_OUTAGE_SECONDS = env.int("CACHE_OUTAGE_SECONDS", default=10)
 
-# The programme dashboard's rendered figures (vielfalt.programme.views), dropped by every write they count.
-DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300) if REDIS_URL else 0
 
 # Jobs report their state through vielfalt.models.Job, so Celery keeps no results of its own.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trainings', '0004_constraint_messages'),
+        ('trainings', '0006_tally_triggers'),
     ]
 
     operations = [
