@@ -152,7 +152,8 @@ def test_with_redis_stopped_pages_writes_and_logins_go_on(own_redis):
         assert stranger.request("GET", "/")[0] == 200
         log = server.log()
     assert " 500 " not in log
-    assert "Redis unreachable" in log
+    # No page view, write or login asks Redis any more (test_page_views_write_nothing_to_redis): the outage
+    # goes unnoticed instead of being worked around.
 
 
 def test_page_views_write_nothing_to_redis(own_redis):
