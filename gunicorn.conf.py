@@ -19,6 +19,18 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_connections = threads
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# The application is loaded once, in the master, and what Django loads lazily on first use (templates, URL
+# resolvers, translations, …) is loaded there too before the workers are forked (vielfalt.warmup): a new
+# worker's first request costs what its second one does, and the workers share that memory.
+preload_app = True
+
+
+def when_ready(server):
+    from vielfalt.warmup import warm_up
+
+    warm_up()
+
+
 accesslog = "-"
 errorlog = "-"
 # No user agent and no referrer in the access log: neither is needed to run the portal.

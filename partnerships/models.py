@@ -242,28 +242,49 @@ class Commitment(models.Model):
         """Done when the target is reached; behind when the due date passed, or when the reached value lags
         the share of the target that time alone would suggest; on track otherwise. `reached` is the value the
         portal computed from its own data (an indicator source); without it the latest report counts."""
-        today = today or timezone.localdate()
         latest = self.latest_report()
-        if reached is None:
-            known = latest is not None
-            reached = latest.value_reached if latest else Decimal(0)
-        else:
-            known = True
-        if self.target_value is not None and known and reached >= self.target_value:
-            return self.Progress.DONE
-        if self.due_on is None:
-            return self.Progress.ON_TRACK
-        if self.due_on < today:
-            return self.Progress.BEHIND
-        start = self.agreement.signed_on or self.agreement.valid_from
-        if self.target_value is None or start is None or start >= self.due_on or today <= start:
-            return self.Progress.ON_TRACK
-        elapsed = Decimal((today - start).days) / Decimal((self.due_on - start).days)
-        # A year's grace: a partner reports once a year, so lagging by less than that is not "behind".
-        grace = Decimal(365) / Decimal((self.due_on - start).days)
-        if reached < self.target_value * (elapsed - grace):
-            return self.Progress.BEHIND
-        return self.Progress.ON_TRACK
+        return commitment_progress(
+            target_value=self.target_value,
+            due_on=self.due_on,
+            start=self.agreement.signed_on or self.agreement.valid_from,
+            today=today or timezone.localdate(),
+            reached=reached,
+            reported=latest.value_reached if latest else None,
+        )
+
+
+def commitment_progress(
+    *,
+    target_value: Decimal | None,
+    due_on: date | None,
+    start: date | None,
+    today: date,
+    reached: Decimal | None,
+    reported: Decimal | None,
+) -> str:
+    """`Commitment.progress` from the values it depends on (`start`: the agreement's signing or validity,
+    `reported`: the value of the newest progress report), for callers that read thousands of commitments as
+    plain rows (the programme dashboard)."""
+    Progress = Commitment.Progress  # noqa: N806
+    if reached is None:
+        known = reported is not None
+        reached = reported if known else Decimal(0)
+    else:
+        known = True
+    if target_value is not None and known and reached >= target_value:
+        return Progress.DONE
+    if due_on is None:
+        return Progress.ON_TRACK
+    if due_on < today:
+        return Progress.BEHIND
+    if target_value is None or start is None or start >= due_on or today <= start:
+        return Progress.ON_TRACK
+    elapsed = Decimal((today - start).days) / Decimal((due_on - start).days)
+    # A year's grace: a partner reports once a year, so lagging by less than that is not "behind".
+    grace = Decimal(365) / Decimal((due_on - start).days)
+    if reached < target_value * (elapsed - grace):
+        return Progress.BEHIND
+    return Progress.ON_TRACK
 
 
 class ProgressReport(models.Model):

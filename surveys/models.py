@@ -215,3 +215,40 @@ class Response(models.Model):
 
     def __str__(self):
         return str(_("Anonymous response"))
+
+
+class ResponseTally(models.Model):
+    """The released responses of a campaign counted per target group, kept in step by PostgreSQL triggers on
+    `Response` (migration 0009) in the transaction that writes them, so that programme-wide figures need not
+    count 500,000 answers. It holds nothing that `Response` does not (counts of released answers only, never
+    of held ones), and is read under the same rules: only closed campaigns' figures are shown."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    target_group = models.CharField(max_length=20)
+    n = models.IntegerField()
+    mh_yes = models.IntegerField()
+    mh_not = models.IntegerField()
+    eg_yes = models.IntegerField()
+    eg_not = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "target_group"], name="responsetally_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.campaign_id} {self.target_group}: {self.n}"
+
+
+class LanguageTally(models.Model):
+    """The released responses of a campaign that name a language (`Response.languages`), per language."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    code = models.CharField(max_length=20)
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "code"], name="languagetally_unique")]
+
+    def __str__(self):
+        return f"{self.campaign_id} {self.code}: {self.n}"

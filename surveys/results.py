@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import OrgUnit
 
 from . import questionnaire as q
-from .models import Campaign, Invitation, Response
+from .models import Campaign, Invitation, LanguageTally, Response, ResponseTally
 
 # Per measure: yes, and "no or unknown" (published apart, "unknown" would mostly be a tiny cell whose
 # suppression would take the yes figures with it).
@@ -223,21 +223,6 @@ def _zero() -> dict:
     return dict.fromkeys(COLUMNS, 0)
 
 
-def _target_group_rows(responses) -> list[tuple[str, str, dict]]:
-    found = {
-        row.pop("target_group"): row
-        for row in responses.values("target_group").annotate(**_count_expressions()).order_by()
-    }
-    return [(value, str(label), found.get(value, _zero())) for value, label in q.TargetGroupAnswer.choices]
-
-
-def _language_rows(responses, k: int) -> list[LanguageRow]:
-    counts = responses.aggregate(
-        **{code: Count("pk", filter=Q(languages__contains=f"|{code}|")) for code in q.LANGUAGE_CODES}
-    )
-    return _language_cells(counts, k)
-
-
 def results_visible(*, campaign: Campaign, respondents: int = 0) -> bool:
     """Only once the campaign is closed. Figures published while answers still arrive would let whoever
     knows who answered in between (HR, watching its staff) subtract one view from the next; even in steps of
@@ -351,29 +336,85 @@ def campaign_results(campaign: Campaign) -> Results:
 PROGRAMME_K = 5
 
 
+def _tallied() -> bool:
+    """Whether the database keeps the counts of released responses (ResponseTally, LanguageTally:
+    PostgreSQL's triggers, migration 0009); on SQLite the responses are counted."""
+    return connection.vendor == "postgresql"
+
+
+def campaign_counts(campaign_ids) -> dict[int, dict]:
+    """Per campaign of `campaign_ids` with released responses: "n" respondents and "mh_yes" with a migration
+    background. One query, from the tallies. Whoever shows them decides whether the campaign may be shown."""
+    if _tallied():
+        rows = (
+            ResponseTally.objects.filter(campaign_id__in=campaign_ids)
+            .values("campaign_id")
+            .annotate(n=Sum("n"), mh_yes=Sum("mh_yes"))
+        )
+    else:
+        rows = (
+            Response.objects.filter(campaign_id__in=campaign_ids)
+            .values("campaign_id")
+            .annotate(n=Count("pk"), mh_yes=Count("pk", filter=Q(migration_background=q.Derived.YES)))
+        )
+    return {row.pop("campaign_id"): row for row in rows.order_by()}
+
+
+def _programme_counts(campaign_ids) -> tuple[dict, dict[str, dict], dict[str, int]]:
+    """Of the responses of `campaign_ids`: the counts overall, per target group and per language."""
+    if not _tallied():
+        responses = Response.objects.filter(campaign_id__in=campaign_ids)
+        by_group = {
+            row.pop("target_group"): row
+            for row in responses.values("target_group").annotate(**_count_expressions()).order_by()
+        }
+        overall = responses.aggregate(**_count_expressions())
+        languages = responses.aggregate(
+            **{code: Count("pk", filter=Q(languages__contains=f"|{code}|")) for code in q.LANGUAGE_CODES}
+        )
+        return overall, by_group, languages
+    by_group = {
+        row.pop("target_group"): row
+        for row in ResponseTally.objects.filter(campaign_id__in=campaign_ids)
+        .values("target_group")
+        .annotate(**{column: Sum(column) for column in COLUMNS})
+        .order_by()
+    }
+    overall = {column: sum(row[column] for row in by_group.values()) for column in COLUMNS}
+    found = dict(
+        LanguageTally.objects.filter(campaign_id__in=campaign_ids, code__in=q.LANGUAGE_CODES)
+        .values("code")
+        .annotate(n=Sum("n"))
+        .values_list("code", "n")
+        .order_by()
+    )
+    return overall, by_group, {code: found.get(code, 0) for code in q.LANGUAGE_CODES}
+
+
 def programme_results() -> Results:
-    """Across organisations: each organisation's latest closed campaign, counted only where it reached its k."""
+    """Across organisations: each organisation's latest closed campaign, counted only where it reached its k.
+    A constant number of queries over the tallies the database keeps, however many answers there are."""
     latest = {}
     for campaign in (
         Campaign.objects.filter(status=Campaign.Status.CLOSED)
-        .annotate(answered=Count("responses"))
         .order_by("organisation_id", "-closes_on", "-pk")
+        .only("pk", "organisation_id", "k")
     ):
-        if campaign.organisation_id not in latest:
-            latest[campaign.organisation_id] = campaign
-    included = [c.pk for c in latest.values() if c.answered >= c.k]
-    responses = Response.objects.filter(campaign_id__in=included)
-    overall = responses.aggregate(**_count_expressions())
-    overall_row, tables = _build(
-        counts_overall=overall, groups={"target_group": _target_group_rows(responses)}, k=PROGRAMME_K
-    )
+        latest.setdefault(campaign.organisation_id, campaign)
+    answered = campaign_counts([campaign.pk for campaign in latest.values()])
+    included = [c.pk for c in latest.values() if answered.get(c.pk, {}).get("n", 0) >= c.k]
+    overall, by_group, languages = _programme_counts(included)
+    group_rows = [
+        (value, str(label), by_group.get(value, _zero())) for value, label in q.TargetGroupAnswer.choices
+    ]
+    overall_row, tables = _build(counts_overall=overall, groups={"target_group": group_rows}, k=PROGRAMME_K)
     return Results(
         k=PROGRAMME_K,
         respondents=overall["n"],
         overall=overall_row,
         by_target_group=tables["target_group"],
         by_unit=[],
-        languages=_language_rows(responses, PROGRAMME_K),
+        languages=_language_cells(languages, PROGRAMME_K),
         organisations=len(included),
     )
 

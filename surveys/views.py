@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
-from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views import View
@@ -24,7 +23,6 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
 
 from vielfalt.audit import audit_record
-from vielfalt.caching import programme_fragment, render_shared
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
@@ -322,17 +320,13 @@ class ReportView(ResultsMixin, View):
 
 
 class ProgrammeResultsView(MinistryMixin, TemplateView):
-    """Counting 500,000 answers takes a second; the figures change only when a campaign is closed (or deleted),
-    which bumps the programme's data version, so they are rendered once per version and language."""
+    """The programme-wide figures, from the counts of released responses that the database keeps
+    (surveys.ResponseTally): a few small queries however many answers there are, so no cache."""
 
     template_name = "surveys/programme_results.html"
 
     def get_context_data(self, **kwargs):
-        body = programme_fragment("survey-programme", get_language()).get_or_render(
-            settings.DASHBOARD_CACHE_SECONDS,
-            lambda: render_shared("surveys/_results_body.html", {"results": programme_results()}),
-        )
-        return super().get_context_data(results_body=mark_safe(body), **kwargs)  # noqa: S308  (our render)
+        return super().get_context_data(results=programme_results(), **kwargs)
 
 
 # --- Answering, without an account ---------------------------------------------------------------------------

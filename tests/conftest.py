@@ -63,18 +63,6 @@ def _plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
-def _no_list_cache(settings):
-    # A cached page would outlive the test's rolled-back data in a shared Redis; tests/vielfalt/test_caching.py
-    # turns the cache on with a private memory cache.
-    settings.LIST_CACHE_SECONDS = 0
-    settings.AUTH_USER_CACHE_SECONDS = 0  # likewise the cached user (tests/vielfalt/test_auth_cache.py)
-    settings.DASHBOARD_CACHE_SECONDS = 0  # and the dashboard (tests/programme/test_cache.py)
-    # Sessions in the database alone, with or without Redis, so that query counts are the same everywhere;
-    # the cached_db engine that production uses with Redis is tested in test_accounts.py and test_caching.py.
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
-
-
-@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

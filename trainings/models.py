@@ -4,13 +4,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Employee, Organisation, Role, TargetGroup
 from vielfalt.permissions import scope
+
+# Value → (lazy) label of the target groups: translated when shown.
+TARGET_GROUP_LABELS = dict(TargetGroup.choices)
 
 COURSE_TARGET_GROUPS = [
     (TargetGroup.TRAINEE, TargetGroup.TRAINEE.label),
@@ -78,8 +84,12 @@ class Course(models.Model):
 
     @property
     def target_group_labels(self) -> list[str]:
-        labels = dict(TargetGroup.choices)
-        return [str(labels.get(value, value)) for value in self.target_groups]
+        return [str(TARGET_GROUP_LABELS.get(value, value)) for value in self.target_groups]
+
+    @property
+    def duration_text(self) -> str:
+        """ "3 h", "1,5 Std." and so on: the duration as the course list and page show it."""
+        return gettext("%(hours)s h") % {"hours": floatformat(self.duration_hours, "-1")}
 
     @property
     def organisation(self):
@@ -121,10 +131,24 @@ class CourseDateQuerySet(models.QuerySet):
         return self.filter(course__in=Course.objects.organised_by(user))
 
     def with_counts(self):
+        """Seated and waiting enrolments of each date, counted per date in the (course_date, status) index: a
+        join grouped over all enrolments made PostgreSQL read every enrolment of the programme (200,000 at
+        full scale) to list one course's dates."""
         return self.annotate(
-            seated_count=models.Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.SEATED)),
-            waiting_count=models.Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.WAITING)),
+            seated_count=_enrolment_count(Enrolment.Status.SEATED),
+            waiting_count=_enrolment_count(Enrolment.Status.WAITING),
         )
+
+
+def _enrolment_count(status):
+    enrolments = (
+        Enrolment.objects.filter(course_date=models.OuterRef("pk"), status=status)
+        .order_by()
+        .values("course_date")
+        .annotate(n=models.Count("pk"))
+        .values("n")
+    )
+    return Coalesce(models.Subquery(enrolments, output_field=models.IntegerField()), 0)
 
 
 class CourseDate(models.Model):
@@ -165,6 +189,8 @@ class CourseDate(models.Model):
                 violation_error_message=_("A date needs at least 1 seat."),
             ),
         ]
+        # A course's dates in order: its next date (the course list) and its page of dates.
+        indexes = [models.Index(fields=["course", "starts_at"], name="coursedate_course_start")]
 
     def __str__(self):
         local = timezone.localtime(self.starts_at)
@@ -337,3 +363,79 @@ class Certificate(models.Model):
     def verify_url(self) -> str:
         """Where anyone checks the certificate: the full address, printed and as QR code on the PDF."""
         return settings.PORTAL_URL + reverse("trainings:verify", args=[self.code])
+
+
+# --- Figures kept up to date by the database -----------------------------------------------------------------
+# The programme dashboard counts employees and who attended a course across every partner. At full scale
+# (100,000s of employees and enrolments) counting them per request takes the database most of a second, so
+# PostgreSQL triggers (migration 0006) keep the counts below in step with every write to employees,
+# enrolments and course dates, in the same transaction, whatever the path (services, admin, bulk writes,
+# COPY). Nothing else writes them. Read through trainings.selectors; on SQLite (the embedded default, no
+# triggers) the selectors count the rows themselves.
+
+
+class StaffTally(models.Model):
+    """How many employees an organisation has, per target group and whether they are active."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    target_group = models.CharField(max_length=20)
+    is_active = models.BooleanField()
+    employees = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "target_group", "is_active"], name="stafftally_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organisation_id} {self.target_group} {self.is_active}: {self.employees}"
+
+
+class EmployeeAttendance(models.Model):
+    """Per employee who attended a course (seated, marked attended): the first day (local date of the course
+    date's start) they attended one in each year (`year`) and at all (`year` 0), with the organisation,
+    target group and activity they are counted under in `AttendanceTally`."""
+
+    employee = models.ForeignKey(Employee, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    first_day = models.DateField()
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    target_group = models.CharField(max_length=20)
+    is_active = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["employee", "year"], name="employeeattendance_unique")]
+        # The few whose first day of a year lies after the day a figure is taken for (see selectors).
+        indexes = [models.Index(fields=["year", "first_day"], name="employeeattendance_day")]
+
+    def __str__(self):
+        return f"{self.employee_id} {self.year}: {self.first_day}"
+
+
+class AttendanceTally(models.Model):
+    """How many employees of an organisation, target group and activity attended a course in `year` (0: in any
+    year): `EmployeeAttendance` counted."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    target_group = models.CharField(max_length=20)
+    is_active = models.BooleanField()
+    year = models.PositiveSmallIntegerField()
+    employees = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "target_group", "is_active", "year"], name="attendancetally_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organisation_id} {self.target_group} {self.is_active} {self.year}: {self.employees}"

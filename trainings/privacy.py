@@ -16,13 +16,14 @@ from vielfalt.models import Employee
 from vielfalt.privacy import (
     AccessSection,
     Processing,
+    as_text,
     delete_file_on_commit,
     model_rows,
     record_key,
     retention_text,
 )
 
-from .models import Certificate, Enrolment
+from .models import Certificate, EmployeeAttendance, Enrolment
 
 # Models whose audit entries describe a person (pseudonymised in the audit log after its period).
 PERSONAL_MODELS = {"trainings.enrolment", "trainings.certificate"}
@@ -105,6 +106,8 @@ def employee_access(employee: Employee) -> list[AccessSection]:
         .order_by("course_date__starts_at", "pk")
     )
     certificates = list(Certificate.objects.filter(enrolment__employee=employee).order_by("issued_at", "pk"))
+    # Derived from the enrolments by the database, for the programme's figures (trainings.models).
+    attendance = list(EmployeeAttendance.objects.filter(employee=employee).order_by("year"))
     return [
         AccessSection(
             title=_("Course enrolments and attendance"),
@@ -122,6 +125,17 @@ def employee_access(employee: Employee) -> list[AccessSection]:
             title=_("Certificates"),
             rows=[model_rows(certificate, CERTIFICATE_FIELDS) for certificate in certificates],
             records=[record_key(certificate) for certificate in certificates],
+        ),
+        AccessSection(
+            title=_("Course attended first, per year (counted in the programme figures)"),
+            rows=[
+                {
+                    _("Year"): str(row.year) if row.year else _("any year"),
+                    _("First day"): as_text(row.first_day),
+                }
+                for row in attendance
+            ],
+            records=[record_key(row) for row in attendance],
         ),
     ]
 

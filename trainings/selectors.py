@@ -1,11 +1,15 @@
 """Reads that aggregate: the training report per organisation and org unit, and per course date."""
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from datetime import date, datetime, time
+
+from django.db import connection
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from vielfalt.models import Employee, Organisation, Role, TargetGroup
 
-from .models import CourseDate, Enrolment
+from .models import AttendanceTally, CourseDate, EmployeeAttendance, Enrolment, StaffTally
 
 
 def report_organisations(user):
@@ -58,15 +62,112 @@ def report_by_date(user):
     )
 
 
+def _tallied() -> bool:
+    """Whether the database keeps the counts (PostgreSQL's triggers, migration 0005 and 0006)."""
+    return connection.vendor == "postgresql"
+
+
 def trained_by_target_group(*, organisation_ids=None) -> dict[str, int]:
     """Employees who attended at least one course, per target group: the figure the programme dashboard and
     the commitments' indicators ("people trained per target group") read. One query."""
-    attended = Enrolment.objects.attended().filter(employee=OuterRef("pk"))
-    employees = Employee.objects.filter(Exists(attended))
-    if organisation_ids is not None:
-        employees = employees.filter(organisation_id__in=organisation_ids)
-    counts = dict(employees.values("target_group").annotate(n=Count("pk")).values_list("target_group", "n"))
+    if _tallied():
+        tally = AttendanceTally.objects.filter(year=0)
+        if organisation_ids is not None:
+            tally = tally.filter(organisation_id__in=organisation_ids)
+        counts = dict(
+            tally.values("target_group").annotate(n=Sum("employees")).values_list("target_group", "n")
+        )
+    else:
+        attended = Enrolment.objects.attended().filter(employee=OuterRef("pk"))
+        employees = Employee.objects.filter(Exists(attended))
+        if organisation_ids is not None:
+            employees = employees.filter(organisation_id__in=organisation_ids)
+        counts = dict(
+            employees.values("target_group").annotate(n=Count("pk")).values_list("target_group", "n")
+        )
     return {group: counts.get(group, 0) for group in TargetGroup.values}
+
+
+def course_in_period(start: date | None, as_of: date, prefix: str = "course_date__") -> Q:
+    """Course dates that began on a (local) day from `start` (if given) to `as_of`."""
+    condition = Q(**{f"{prefix}starts_at__lte": timezone.make_aware(datetime.combine(as_of, time.max))})
+    if start:
+        condition &= Q(**{f"{prefix}starts_at__gte": timezone.make_aware(datetime.combine(start, time.min))})
+    return condition
+
+
+def training_by_organisation(organisation_ids, as_of: date, start: date | None = None) -> dict[int, dict]:
+    """Per organisation (all of them for None): active employees ("employees"), and the employees who
+    attended a course that began from `start` (if given) to `as_of`, per target group ("groups") and those of
+    them still active ("trained_active"). Three small queries over the tallies the database keeps
+    (StaffTally, AttendanceTally and, for first days after `as_of`, EmployeeAttendance), or, on SQLite, one
+    over the employees and their enrolments; the same figures either way."""
+    rows = (
+        _training_rows_tallied(organisation_ids, as_of, start)
+        if _tallied()
+        else _training_rows_counted(organisation_ids, as_of, start)
+    )
+    result: dict[int, dict] = {}
+    for organisation_id, target_group, is_active, employees, attended in rows:
+        entry = result.setdefault(
+            organisation_id,
+            {"employees": 0, "trained_active": 0, "groups": dict.fromkeys(TargetGroup.values, 0)},
+        )
+        if is_active:
+            entry["employees"] += employees
+            entry["trained_active"] += attended
+        entry["groups"][target_group] += attended
+    return result
+
+
+def _scoped(queryset, organisation_ids):
+    return queryset if organisation_ids is None else queryset.filter(organisation_id__in=organisation_ids)
+
+
+def _training_rows_tallied(organisation_ids, as_of, start):
+    """(organisation, target group, active, employees, attended) from the tallies, in one round trip. A
+    year's tally (or that of all years) counts whoever attended in it at all; those whose first day in it lies
+    after `as_of` (the current year, attendance marked ahead) are taken off again."""
+    tables = {model: model._meta.db_table for model in (StaffTally, AttendanceTally, EmployeeAttendance)}
+    scope, scope_params = "", []
+    if organisation_ids is not None:
+        scope, scope_params = " AND organisation_id = ANY(%s)", [list(organisation_ids)]
+    year = start.year if start else 0
+    sql = (
+        "SELECT organisation_id, target_group, is_active, employees, 0 "  # noqa: S608 (table names only)
+        f"FROM {tables[StaffTally]} WHERE employees <> 0{scope} "
+        "UNION ALL SELECT organisation_id, target_group, is_active, 0, employees "
+        f"FROM {tables[AttendanceTally]} WHERE year = %s AND employees <> 0{scope} "
+        "UNION ALL SELECT organisation_id, target_group, is_active, 0, -count(*) "
+        f"FROM {tables[EmployeeAttendance]} WHERE year = %s AND first_day > %s{scope} "
+        "GROUP BY organisation_id, target_group, is_active"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*scope_params, year, *scope_params, year, as_of, *scope_params])
+        return cursor.fetchall()
+
+
+def _training_rows_counted(organisation_ids, as_of, start):
+    """The same rows counted from the employees and enrolments: one query that checks each employee's
+    attendance once (an uncorrelated subquery, read once into a hash)."""
+    attended = Enrolment.objects.attended().filter(course_in_period(start, as_of)).values("employee_id")
+    rows = (
+        _scoped(Employee.objects.all(), organisation_ids)
+        .annotate(attended=ExpressionWrapper(Q(pk__in=attended), output_field=BooleanField()))
+        .values("organisation_id", "target_group", "is_active", "attended")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return [
+        (
+            row["organisation_id"],
+            row["target_group"],
+            row["is_active"],
+            row["n"],
+            row["n"] if row["attended"] else 0,
+        )
+        for row in rows
+    ]
 
 
 def seats_for_organisations(course_date: CourseDate, organisation_ids) -> list[dict]:

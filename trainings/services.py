@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from vielfalt.audit import audit_record, model_changes
-from vielfalt.caching import bump_programme_version
 from vielfalt.jobs import job_enqueue, send_after_commit
 from vielfalt.models import AuditEntry, Employee, Job, Role, User
 from vielfalt.permissions import may, organisation_ids, recorded_user, require
@@ -235,7 +234,6 @@ def course_date_cancel(*, actor: User, course_date: CourseDate) -> CourseDate:
         locked.sequence += 1
         locked.save(update_fields=["cancelled_at", "sequence"])
         affected = list(locked.enrolments.active().values_list("pk", flat=True))
-        bump_programme_version()  # update() sends no signals
         Enrolment.objects.filter(pk__in=affected).update(
             status=Enrolment.Status.CANCELLED,
             attendance=Enrolment.Attendance.UNKNOWN,
@@ -334,7 +332,6 @@ def enrolment_create_many(
                 )
             )
         created = Enrolment.objects.bulk_create(new, batch_size=1000)
-        bump_programme_version()  # bulk_create sends no signals
         result = EnrolmentResult(waiting_reasons=reasons)
         position = waiting_before
         for enrolment in created:

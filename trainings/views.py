@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -60,15 +60,15 @@ class CourseListView(LoginRequiredMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        now = timezone.now()
+        # The next date per course from the (course, starts_at) index, not an aggregate over every date
+        # (which also made the paginator count a grouped join).
+        upcoming = CourseDate.objects.filter(
+            course=OuterRef("pk"), starts_at__gte=timezone.now(), cancelled_at=None
+        ).order_by("starts_at")
         return (
             Course.objects.visible_to(self.request.user)
             .select_related("organiser")
-            .annotate(
-                next_date=Min(
-                    "dates__starts_at", filter=Q(dates__starts_at__gte=now, dates__cancelled_at=None)
-                )
-            )
+            .annotate(next_date=Subquery(upcoming.values("starts_at")[:1]))
             .order_by("title", "pk")
         )
 
@@ -81,6 +81,7 @@ class CourseListView(LoginRequiredMixin, ListView):
 class CourseDetailView(LoginRequiredMixin, DetailView):
     template_name = "trainings/course_detail.html"
     context_object_name = "course"
+    dates_per_page = 25
 
     def get_queryset(self):
         return Course.objects.visible_to(self.request.user).select_related("organiser")
@@ -90,7 +91,10 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
         course = self.object
         user = self.request.user
         context["participants"] = course.participants.select_related("organisation")
-        context["dates"] = course.dates.with_counts().order_by("starts_at", "pk")
+        # 25 dates a page: a course of the programme has a hundred.
+        dates = course.dates.with_counts().order_by("starts_at", "pk")
+        context["page_obj"] = Paginator(dates, self.dates_per_page).get_page(self.request.GET.get("page"))
+        context["dates"] = context["page_obj"].object_list
         context["may_organise"] = may(user, Role.ORGANISER, course.organiser_id)
         context["may_enrol"] = bool(enrolling_organisation_ids(user, course))
         return context
@@ -244,11 +248,10 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         )
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
         enrolling = enrolling_organisation_ids(user, course_date.course)
+        hr_may_cancel = course_date.cancellation_open and not course_date.is_cancelled
         for enrolment in enrolments:
             enrolment.may_cancel = organiser or (
-                may(user, Role.HR, enrolment.organisation_id)
-                and course_date.cancellation_open
-                and not course_date.is_cancelled
+                hr_may_cancel and may(user, Role.HR, enrolment.organisation_id)
             )
             enrolment.certificate_or_none = getattr(enrolment, "certificate", None)
             if enrolment.status == Enrolment.Status.SEATED:
@@ -263,7 +266,8 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             may_organise=organiser,
             may_enrol=bool(enrolling) and course_date.enrolment_open,
             seats=[] if course_date.is_cancelled else seats_for_organisations(course_date, enrolling),
-            attendance_choices=Enrolment.Attendance.choices,
+            # Translated once, not once per option of every row's select.
+            attendance_choices=[(value, str(label)) for value, label in Enrolment.Attendance.choices],
             starts_at=timezone.localtime(course_date.starts_at),
             ends_at=timezone.localtime(course_date.ends_at),
         )

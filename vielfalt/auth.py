@@ -1,44 +1,47 @@
-"""The authentication backend: Django's ModelBackend, with the logged-in user and their roles kept in the shared
-cache between requests.
+"""The authentication backend: Django's ModelBackend, loading the logged-in user together with their roles.
 
 Every request of a logged-in user needs the user row and their memberships (from which all permissions
-follow). `get_user` takes both from one cache entry instead of two PostgreSQL queries. The entry is dropped
-whenever the user or one of their memberships is saved or deleted (signals connected in VielfaltConfig.ready)
-and lives at most AUTH_USER_CACHE_SECONDS, which bounds how long a change that bypasses the signals (a bulk
-update in the shell) can go unseen. Django still compares the session's password hash with the user's, so a
-password change logs other sessions out at once. Off (0) without Redis: a per-process memory cache could not
-be invalidated from other processes."""
+follow). On PostgreSQL `get_user` reads both in one query (the memberships aggregated into an array), instead
+of one for the user and a second one for the memberships; nothing is kept between requests, so a change to a
+user or their roles is seen by their next request."""
 
-from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
-from django.core.cache import cache
+from django.db import connection
 
-from .models import User
+from .models import Membership, User
 
 BACKEND_PATH = "vielfalt.auth.PortalBackend"
 
 
-def _user_key(pk) -> str:
-    return f"auth-user:{pk}"
+def _user_with_roles_sql() -> str:
+    """The user's row and their memberships as an array of "role:organisation_id" (table names from the models,
+    the key a parameter)."""
+    user, membership = User._meta.db_table, Membership._meta.db_table
+    columns = ", ".join(f'u."{field.column}"' for field in User._meta.concrete_fields)
+    select = f"SELECT {columns}, ARRAY(SELECT m.role || ':' || m.organisation_id FROM \"{membership}\" m"  # noqa: S608
+    return select + f' WHERE m.user_id = u.id) AS role_pairs FROM "{user}" u WHERE u.id = %s'  # noqa: S608
 
 
 class PortalBackend(ModelBackend):
     def get_user(self, user_id):
-        seconds = settings.AUTH_USER_CACHE_SECONDS
-        if not seconds:
+        if connection.vendor != "postgresql":
             return super().get_user(user_id)
-        key = _user_key(user_id)
-        user = cache.get(key)
-        if user is None:
-            user = super().get_user(user_id)
-            if user is None:
-                return None
-            user._role_org_ids  # noqa: B018  (loaded now, so that the cached copy carries the roles)
-            cache.set(key, user, seconds)
+        try:
+            user_id = User._meta.pk.to_python(user_id)
+        except Exception:  # noqa: BLE001  (a session with a broken key: logged out, as ModelBackend does)
+            return None
+        # Plain SQL: the ORM takes longer to build this query than PostgreSQL takes to answer it.
+        with connection.cursor() as cursor:
+            cursor.execute(_user_with_roles_sql(), [user_id])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        field_names = [field.attname for field in User._meta.concrete_fields]
+        user = User.from_db(connection.alias, field_names, row[: len(field_names)])
+        roles: dict[str, set[int]] = {}
+        for pair in row[len(field_names)]:
+            role, _, organisation_id = pair.partition(":")
+            roles.setdefault(role, set()).add(int(organisation_id))
+        # What User._role_org_ids would otherwise load with a query of its own.
+        user.__dict__["_role_org_ids"] = {role: frozenset(ids) for role, ids in roles.items()}
         return user if self.user_can_authenticate(user) else None
-
-
-def forget_cached_user(sender, instance, **kwargs) -> None:
-    """post_save/post_delete of User and Membership."""
-    pk = instance.pk if isinstance(instance, User) else instance.user_id
-    cache.delete(_user_key(pk))

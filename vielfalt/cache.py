@@ -1,22 +1,17 @@
-"""Django's Redis cache backend, reusing one redis-py client per connection pool, and degrading to "nothing
-cached" when Redis is unreachable.
+"""Django's Redis cache backend, degrading to "nothing cached" when Redis is unreachable.
 
-Django builds a new `redis.Redis` object for every cache operation; with redis-py 8 that costs about as much
-as the GET itself (~85 µs here). The client is thread-safe (each command takes a connection from the pool),
-so one per pool serves every thread of the process.
+Everything the portal keeps in the cache can be rebuilt from PostgreSQL, so an unreachable Redis must make
+pages slower, never fail them: every operation answers as if the key were missing (reads) or does nothing
+(writes), and after a failure the process skips Redis for CACHE_OUTAGE_SECONDS instead of waiting for a
+connection timeout on every call (the socket timeouts are set in settings.CACHES)."""
 
-Everything the portal keeps in the cache can be rebuilt from PostgreSQL (sessions are written through to it),
-so an unreachable Redis must make pages slower, never fail them: every operation answers as if the key were
-missing (reads) or does nothing (writes), and after a failure the process skips Redis for
-CACHE_OUTAGE_SECONDS instead of waiting for a connection timeout on every call (the socket timeouts are set
-in settings.CACHES)."""
-
+import functools
 import logging
 import time
 
 from django.conf import settings
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
-from django.core.cache.backends.redis import RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -36,45 +31,66 @@ class _Outage:
         cls.until = time.monotonic() + getattr(settings, "CACHE_OUTAGE_SECONDS", 10)
 
 
-def _degrading(method, fallback):
-    def wrapper(self, *args, **kwargs):
-        if _Outage.active():
-            return fallback(*args)
-        try:
-            return method(self, *args, **kwargs)
-        except (RedisError, OSError) as exc:
-            _Outage.begin(exc)
-            return fallback(*args)
+def _degrading(fallback):
+    """The method, or `fallback(*args, **kwargs)` while Redis is unreachable."""
 
-    wrapper.__name__ = method.__name__
-    return wrapper
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            if _Outage.active():
+                return fallback(*args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except (RedisError, OSError) as exc:
+                _Outage.begin(exc)
+                return fallback(*args, **kwargs)
 
+        return wrapper
 
-class ReusingRedisCacheClient(RedisCacheClient):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._clients = {}
-
-    def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        client = self._clients.get(id(pool))
-        if client is None:
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
-        return client
-
-    get = _degrading(RedisCacheClient.get, lambda key, default: default)
-    get_many = _degrading(RedisCacheClient.get_many, lambda keys: {})
-    has_key = _degrading(RedisCacheClient.has_key, lambda key: False)
-    add = _degrading(RedisCacheClient.add, lambda key, value, timeout: False)
-    set = _degrading(RedisCacheClient.set, lambda key, value, timeout: None)
-    set_many = _degrading(RedisCacheClient.set_many, lambda data, timeout: [])
-    touch = _degrading(RedisCacheClient.touch, lambda key, timeout: False)
-    delete = _degrading(RedisCacheClient.delete, lambda key: False)
-    delete_many = _degrading(RedisCacheClient.delete_many, lambda keys: 0)
-    clear = _degrading(RedisCacheClient.clear, lambda: False)
+    return decorate
 
 
 class RedisCache(DjangoRedisCache):
-    def __init__(self, server, params):
-        super().__init__(server, params)
-        self._class = ReusingRedisCacheClient
+    @_degrading(lambda key, default=None, version=None: default)
+    def get(self, key, default=None, version=None):
+        return super().get(key, default, version)
+
+    @_degrading(lambda keys, version=None: {})
+    def get_many(self, keys, version=None):
+        return super().get_many(keys, version)
+
+    @_degrading(lambda key, version=None: False)
+    def has_key(self, key, version=None):
+        return super().has_key(key, version)
+
+    @_degrading(lambda key, value, timeout=DEFAULT_TIMEOUT, version=None: False)
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return super().add(key, value, timeout, version)
+
+    @_degrading(lambda key, value, timeout=DEFAULT_TIMEOUT, version=None: None)
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return super().set(key, value, timeout, version)
+
+    @_degrading(lambda data, timeout=DEFAULT_TIMEOUT, version=None: list(data))
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return super().set_many(data, timeout, version)
+
+    @_degrading(lambda key, timeout=DEFAULT_TIMEOUT, version=None: False)
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return super().touch(key, timeout, version)
+
+    @_degrading(lambda key, delta=1, version=None: delta)
+    def incr(self, key, delta=1, version=None):
+        return super().incr(key, delta, version)
+
+    @_degrading(lambda key, version=None: False)
+    def delete(self, key, version=None):
+        return super().delete(key, version)
+
+    @_degrading(lambda keys, version=None: None)
+    def delete_many(self, keys, version=None):
+        return super().delete_many(keys, version)
+
+    @_degrading(lambda: False)
+    def clear(self):
+        return super().clear()

@@ -1,7 +1,5 @@
-from functools import cache
-
 from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
@@ -49,20 +47,9 @@ def portal(request):
     }
 
 
-@cache
-def _language_choices() -> tuple[tuple[str, str], ...]:
-    """(code, the language's name in itself) for the language switch; the same on every page."""
-    return tuple((code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES)
-
-
-@cache
-def _url(name: str, script_prefix: str, urlconf) -> str:
-    return reverse(name, urlconf=urlconf)
-
-
-def plain_url(name: str) -> str:
-    """reverse() of an URL without arguments, once per process (it costs ~20 µs, and every page needs several)."""
-    return _url(name, get_script_prefix(), get_urlconf())
+def _language_choices() -> list[tuple[str, str]]:
+    """(code, the language's name in itself) for the language switch."""
+    return [(code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES]
 
 
 def _navigation(request) -> list[dict]:
@@ -86,7 +73,7 @@ def _navigation(request) -> list[dict]:
     for name, label, allowed in items:
         if not allowed:
             continue
-        url = plain_url(name)
+        url = reverse(name)
         active = path == url if url == "/" else path.startswith(url)
         navigation.append({"url": url, "label": label, "active": active})
     return navigation

@@ -11,7 +11,6 @@ with the portal's certificate (`vielfalt.seal`) as an incremental update, which 
 untouched.
 """
 
-import io
 import logging
 import mimetypes
 from collections.abc import Iterable
@@ -181,55 +180,38 @@ def render_pdf_parts(
     language: str,
     page_label: str,
     of_label: str,
-    tagged: bool = True,
 ) -> bytes:
     """Render a long document part by part and join the parts into one sealed, tagged PDF/A.
 
     WeasyPrint keeps the layout of every page of a document in memory until it has written the file: about
     2.5 MB per report page, so the annual report of 400 partners needed 1.5 GB in one piece. Here each part
-    (a context for `template_name`; later parts get `continued`) is laid out, written to a temporary file and
-    dropped before the next, so the memory needed is that of the largest part. pikepdf (qpdf) joins the files
-    without loading them into Python objects. Page numbers ("Page X of Y") need the total, so the parts are
-    rendered without them (`numbered_later`) and the numbers are laid over each page afterwards as artifacts,
-    set in the same place and type as `pdf/base.html` sets them. The parts' outlines (headings) are carried
-    over, and so are their structure trees: the elements of every part become children of one Document
-    element, with the marked-content keys of later parts moved past those of earlier ones, so the joined file
-    is one tagged document. Its PDF/A metadata is the first part's. qpdf holds every structure element in
-    memory while it joins; with `tagged=False` the parts are rendered and joined without structure (PDF/A-3b
-    needs none), for documents too long for that."""
+    (a context for `template_name`; later parts get `continued`) is laid out, written tagged to a temporary
+    file and dropped before the next, so the memory needed is that of the largest part. Page numbers ("Page X
+    of Y") need the total, so the parts are rendered without them (`numbered_later`) and the numbers, set in
+    the same place and type as `pdf/base.html` sets them, are laid over each page as artifacts while
+    `vielfalt.pdfjoin` joins the parts one at a time into one structure tree (see there: joining them in qpdf
+    held every part's structure elements in memory at once)."""
     import tempfile
 
     import pikepdf
 
+    from .pdfjoin import join_tagged
+
     with tempfile.TemporaryDirectory(prefix="vielfalt-pdf-") as directory:
-        output = pikepdf.new()
-        sources = []  # qpdf copies page content lazily: the parts stay open until the output is saved
-        outline: list[tuple[str, int, list]] = []
-        structure = _JoinedStructure(output)
+        paths = []
+        total = 0
         for number, context in enumerate(contexts):
             path = Path(directory) / f"part-{number:04d}.pdf"
-            part = render_pdf(
-                template_name,
-                {**context, "numbered_later": True, "continued": number > 0},
-                tagged=tagged,
-                sealed=False,
+            path.write_bytes(
+                render_pdf(
+                    template_name,
+                    {**context, "numbered_later": True, "continued": number > 0},
+                    sealed=False,
+                )
             )
-            path.write_bytes(part)
-            del part
-            source = pikepdf.open(path)
-            sources.append(source)
-            if number == 0:
-                _take_catalog(output, source)
-            entries = _outline_of(source, len(output.pages))
-            if number and outline:
-                outline[0][2].extend(entries)  # a later part continues under the document's title
-            else:
-                outline += entries
-            first_page = len(output.pages)
-            output.pages.extend(source.pages)
-            structure.add(source, output.pages[first_page:])
-        structure.finish()
-        total = len(output.pages)
+            with pikepdf.open(path) as part:
+                total += len(part.pages)
+            paths.append(path)
         numbers_path = Path(directory) / "page-numbers.pdf"
         numbers_path.write_bytes(
             render_pdf_from_html(
@@ -240,154 +222,6 @@ def render_pdf_parts(
                 sealed=False,
             )
         )
-        numbers = pikepdf.open(numbers_path)
-        sources.append(numbers)
-        if len(numbers.pages) != total:
-            raise RuntimeError(f"page numbering made {len(numbers.pages)} pages for {total}")
-        for page, overlay in zip(output.pages, numbers.pages, strict=True):
-            _stamp_artifact(output, page, overlay)
-        with output.open_outline() as root:
-            root.root.extend(_outline_items(outline))
-        output.docinfo["/Title"] = title
-        output.Root.Lang = pikepdf.String(language)
-        _set_xmp_title(output, title)
-        buffer = io.BytesIO()
-        output.save(buffer, deterministic_id=True, min_version="1.7")
-        for source in sources:
-            source.close()
-    return seal.seal_pdf(buffer.getvalue())
-
-
-def _take_catalog(output, source) -> None:
-    """The archive's and reader's entries of the document catalog and info (PDF/A output intent, XMP
-    metadata, marked as tagged, show the title) come from the first part."""
-    for key in ("/OutputIntents", "/Metadata", "/MarkInfo", "/ViewerPreferences"):
-        if key in source.Root:
-            value = source.Root[key]
-            output.Root[key] = (
-                output.copy_foreign(value)
-                if value.is_indirect
-                else output.copy_foreign(source.make_indirect(value))
-            )
-    for key, value in source.docinfo.items():
-        output.docinfo[key] = value
-
-
-def _set_xmp_title(output, title: str) -> None:
-    import re
-    from xml.sax.saxutils import escape
-
-    if "/Metadata" not in output.Root:
-        return
-    xmp = output.Root.Metadata.read_bytes()
-    xmp = re.sub(
-        rb'(<rdf:li xml:lang="x-default">).*?(</rdf:li></rdf:Alt></dc:title>)',
-        lambda match: match.group(1) + escape(title).encode() + match.group(2),
-        xmp,
-        count=1,
-        flags=re.S,
-    )
-    output.Root.Metadata.write(xmp)
-
-
-def _stamp_artifact(output, page, overlay) -> None:
-    """Lay `overlay` (a page of the same size) over `page` as an artifact: in a tagged PDF, content outside
-    the structure tree (here: page numbers) must say that it is not part of the text."""
-    import pikepdf
-
-    form = output.copy_foreign(overlay.as_form_xobject())
-    name = page.add_resource(form, pikepdf.Name.XObject, prefix="Num")
-    # WeasyPrint's page content leaves its coordinate transformation in force: fence it in q … Q first.
-    page.contents_add(pikepdf.Stream(output, b"q\n"), prepend=True)
-    stamp = b"\nQ\n/Artifact BMC q " + bytes(name) + b" Do Q EMC\n"
-    page.contents_add(pikepdf.Stream(output, stamp), prepend=False)
-
-
-class _JoinedStructure:
-    """Joins the structure trees of the parts (see render_pdf_parts)."""
-
-    def __init__(self, output):
-        import pikepdf
-
-        self.output = output
-        self.document = output.make_indirect(
-            pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Document, K=pikepdf.Array())
-        )
-        self.nums = pikepdf.Array()
-        self.next_key = 0
-
-    def add(self, source, pages) -> None:
-        import pikepdf
-
-        if "/StructTreeRoot" not in source.Root:
-            return
-        # Copied from the same source as its pages, so /Pg references point at the pages already copied.
-        root = self.output.copy_foreign(source.Root.StructTreeRoot)
-        offset = self.next_key
-        for page in pages:
-            if "/StructParents" in page.obj:
-                page.obj.StructParents = int(page.obj.StructParents) + offset
-            for annotation in page.obj.get("/Annots", []):
-                if "/StructParent" in annotation:
-                    annotation.StructParent = int(annotation.StructParent) + offset
-        nums = root.ParentTree.Nums
-        for index in range(0, len(nums), 2):
-            key = int(nums[index]) + offset
-            self.nums.extend([key, nums[index + 1]])
-            self.next_key = max(self.next_key, key + 1)
-        kids = root.K if isinstance(root.K, pikepdf.Array) else pikepdf.Array([root.K])
-        for kid in kids:
-            # A part's own Document element gives its children to the joined one.
-            children = kid.K if kid.get("/S") == pikepdf.Name.Document else [kid]
-            if not isinstance(children, pikepdf.Array) or any(
-                not isinstance(child, pikepdf.Dictionary) for child in children
-            ):
-                children = [kid]
-            for child in children:
-                child.P = self.document
-                self.document.K.append(child)
-
-    def finish(self) -> None:
-        import pikepdf
-
-        if not len(self.document.K):
-            return
-        self.output.Root.StructTreeRoot = self.output.make_indirect(
-            pikepdf.Dictionary(
-                Type=pikepdf.Name.StructTreeRoot,
-                K=pikepdf.Array([self.document]),
-                ParentTree=self.output.make_indirect(pikepdf.Dictionary(Nums=self.nums)),
-                ParentTreeNextKey=self.next_key,
-            )
-        )
-        self.document.P = self.output.Root.StructTreeRoot
-
-
-def _outline_of(source, offset: int) -> list[tuple[str, int, list]]:
-    """(title, page index in the joined document, children) of a part's outline."""
-
-    def walk(items):
-        entries = []
-        for item in items:
-            destination = item.destination
-            index = None
-            if isinstance(destination, pikepdf.Array) and len(destination):
-                index = source.pages.index(pikepdf.Page(destination[0]))
-            entries.append((str(item.title), offset + (index or 0), walk(item.children)))
-        return entries
-
-    import pikepdf
-
-    with source.open_outline() as outline:
-        return walk(outline.root)
-
-
-def _outline_items(entries):
-    from pikepdf import OutlineItem
-
-    items = []
-    for title, index, children in entries:
-        item = OutlineItem(title, index)
-        item.children.extend(_outline_items(children))
-        items.append(item)
-    return items
+        joined = Path(directory) / "joined.pdf"
+        join_tagged(paths, numbers_path, joined, title=title, language=language)
+        return seal.seal_pdf(joined.read_bytes())

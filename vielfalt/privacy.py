@@ -21,7 +21,6 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .caching import bump_programme_version, bump_version
 from .models import AuditEntry, Employee, Job
 
 PSEUDONYM_PREFIX = "P-"
@@ -147,9 +146,8 @@ def employees_pseudonymise(*, employee_ids, now: datetime) -> int:
     """Replace names, e-mail and personnel number by a pseudonym. The record stays (with its organisation, org
     unit and target group), so enrolments, attendance and the programme's figures keep counting it."""
     count = 0
-    organisation_ids = set()
     due = Employee.objects.filter(pk__in=list(employee_ids), pseudonymised_at__isnull=True)
-    for employee_id, organisation_id in due.values_list("pk", "organisation_id"):
+    for employee_id in due.values_list("pk", flat=True):
         name = pseudonym("vielfalt.employee", employee_id)
         count += Employee.objects.filter(pk=employee_id, pseudonymised_at__isnull=True).update(
             first_name="–",
@@ -159,12 +157,6 @@ def employees_pseudonymise(*, employee_ids, now: datetime) -> int:
             pseudonymised_at=now,
             updated_at=now,
         )
-        organisation_ids.add(organisation_id)
-    # update() sends no signals: the cached employee lists and programme figures are dropped here.
-    for organisation_id in organisation_ids:
-        bump_version("employees", organisation_id)
-    if organisation_ids:
-        bump_programme_version()
     return count
 
 

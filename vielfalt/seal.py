@@ -3,7 +3,8 @@ any PDF can be checked later for an intact seal of the portal.
 
 The certificate and its key come from a PKCS#12 file (`SEAL_PKCS12_PATH`, `SEAL_PKCS12_PASSWORD`); with
 `SEAL_TSA_URL` the seal carries a trusted timestamp of that time-stamping authority (PAdES-B-T), without it the
-signing time the portal reports (PAdES-B-B). The seal is written as an incremental update: the PDF/A revision the
+signing time the portal reports (PAdES-B-B). The check trusts a timestamp whose certificate chains to a root in
+`SEAL_TSA_ROOTS`; with another, it still knows the seal but reports the portal's own time. The seal is written as an incremental update: the PDF/A revision the
 renderer wrote stays byte for byte at the start of the sealed file.
 
 With no file configured the portal looks for `<MEDIA_ROOT>/seal/portal-seal.p12` (what `seed_demo` creates, a
@@ -164,16 +165,23 @@ def check_pdf(data: bytes) -> SealCheck:
             continue
         from pyhanko.sign.validation.status import SignatureCoverageLevel
 
-        signed_at = (
-            status.timestamp_validity.timestamp if status.timestamp_validity else status.signer_reported_dt
-        )
+        # pyHanko's bottom line wants a trusted timestamp too; the seal is the portal's whether or not the
+        # authority's root is configured, but a damaged timestamp token is a changed file.
+        timestamp = status.timestamp_validity
+        timestamp_trusted = timestamp is not None and timestamp.trusted
         if (
-            status.bottom_line
+            status.intact
+            and status.valid
+            and status.trusted
+            and (timestamp is None or (timestamp.intact and timestamp.valid))
             and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
             and _gap_holds_only_the_signature(data, signature)
         ):
             return SealCheck(
-                "valid", signed_at=signed_at, timestamped=status.timestamp_validity is not None, sha256=sha256
+                "valid",
+                signed_at=timestamp.timestamp if timestamp_trusted else status.signer_reported_dt,
+                timestamped=timestamp_trusted,
+                sha256=sha256,
             )
     return SealCheck("changed", sha256=sha256)
 
@@ -192,11 +200,23 @@ def _gap_holds_only_the_signature(data: bytes, signature) -> bool:
     return padding >= 0 and gap == b"<" + signature_hex + b"0" * padding + b">"
 
 
+def _tsa_roots() -> list:
+    """The time-stamping authority's root certificates (SEAL_TSA_ROOTS, PEM), for checking timestamps."""
+    from asn1crypto import pem, x509
+
+    path = getattr(settings, "SEAL_TSA_ROOTS", "")
+    if not path:
+        return []
+    return [x509.Certificate.load(der) for _, _, der in pem.unarmor(Path(path).read_bytes(), multiple=True)]
+
+
 def _validate(signature, certificate):
     from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    context = ValidationContext(trust_roots=[certificate], allow_fetching=False, revocation_mode="soft-fail")
+    context = ValidationContext(
+        trust_roots=[certificate, *_tsa_roots()], allow_fetching=False, revocation_mode="soft-fail"
+    )
     try:
         return _run(lambda: async_validate_pdf_signature(signature, context, skip_diff=True))
     except Exception:  # a damaged signature of untrusted input: not a valid seal

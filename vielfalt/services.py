@@ -12,7 +12,6 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from .audit import audit_record, model_changes
-from .caching import bump_programme_version, bump_version
 from .jobs import JobError, job_enqueue
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup, User
 from .permissions import actor_from_id, require
@@ -214,8 +213,6 @@ def employees_import(*, actor: User, organisation: Organisation, table: Table) -
                 "updated_at",
             ],
         )
-        bump_version("employees", organisation.pk)  # bulk_create sends no signals
-        bump_programme_version()
         result = ImportResult(created=len(records) - len(existing), updated=len(existing))
         audit_record(
             actor=actor,

@@ -143,13 +143,6 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CACHE_OUTAGE_SECONDS = env.int("CACHE_OUTAGE_SECONDS", default=10)
 
-# Hot list pages cache counts and rendered rows under versioned keys (vielfalt.caching); that needs a cache
-# shared by all processes, so only with Redis.
-LIST_CACHE_SECONDS = env.int("LIST_CACHE_SECONDS", default=300) if REDIS_URL else 0
-# The programme dashboard's rendered figures (vielfalt.programme.views), dropped by every write they count.
-DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300) if REDIS_URL else 0
-# The logged-in user and their roles, between requests (vielfalt.auth); dropped on every change to them.
-AUTH_USER_CACHE_SECONDS = env.int("AUTH_USER_CACHE_SECONDS", default=60) if REDIS_URL else 0
 
 # Jobs report their state through vielfalt.models.Job, so Celery keeps no results of its own.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -231,7 +224,7 @@ if any(days < 0 for days in RETENTION_PERIODS.values()) or RETENTION_PERIODS["au
 AUTH_USER_MODEL = "vielfalt.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "vielfalt.auth.PortalBackend",  # ModelBackend keeping the user and their roles in the cache
+    "vielfalt.auth.PortalBackend",  # ModelBackend loading the user and their roles in one query
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -257,10 +250,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False
 
-# Sessions live in PostgreSQL; with Redis, reads are served from the cache in front of it (written through).
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
-)
+# Sessions live in PostgreSQL alone (Django's database sessions, read with plain SQL: vielfalt.sessions): reading
+# one by its key costs about what a Redis round trip costs, and a page view then needs nothing from Redis.
+SESSION_ENGINE = "vielfalt.sessions"
 SESSION_COOKIE_AGE = 30 * 60
 # The 30 minutes count from the last request (an idle timeout): vielfalt.middleware extends the session at most
 # once a minute, so a page view does not cost a database write.
@@ -418,6 +410,9 @@ SEAL_PKCS12_PATH = env.str("SEAL_PKCS12_PATH", default="")
 SEAL_PKCS12_PASSWORD = env.str("SEAL_PKCS12_PASSWORD", default="")
 # A time-stamping authority (RFC 3161) for a trusted signing time; unset: the portal's own clock.
 SEAL_TSA_URL = env.str("SEAL_TSA_URL", default="")
+# The root certificate(s) of that authority (a PEM file): a timestamp counts as trusted only if its
+# certificate chains to one of them. Unset: timestamps are kept but the check reports the portal's own time.
+SEAL_TSA_ROOTS = env.str("SEAL_TSA_ROOTS", default="")
 # Largest file the public "check a document" page accepts.
 SEAL_CHECK_MAX_BYTES = env.int("SEAL_CHECK_MAX_BYTES", default=20 * 1024 * 1024)
 

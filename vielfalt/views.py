@@ -5,12 +5,7 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
-from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.utils import timezone, translation
-from django.utils.functional import cached_property
-from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
@@ -18,11 +13,10 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .audit import audit_record
-from .caching import VersionedFragment
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .jobs import job_retry
-from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup
+from .models import AuditEntry, Employee, Job, Role, TargetGroup, employee_total
 from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
 from .seal import check_pdf
 from .services import (
@@ -62,22 +56,9 @@ class HomeView(LoginRequiredMixin, TemplateView):
 
 
 class EmployeeListView(PartnerHRMixin, FilterView):
-    """The employee list. Its content is cached whole under a key made of whose employees it shows, their data
-    version (bumped by every write) and the query, so HR paging through a large organisation is served from the
-    cache and never sees stale data (vielfalt.caching)."""
-
     template_name = "employees/employee_list.html"
-    content_template_name = "employees/_employee_list_content.html"
     filterset_class = EmployeeFilter
     paginate_by = 50
-
-    def get(self, request, *args, **kwargs):
-        if settings.LIST_CACHE_SECONDS:
-            content = self.cached_content.get()
-            if content is not None:
-                # Our own earlier render, taken back from the cache.
-                return TemplateResponse(request, self.template_name, {"content": mark_safe(content)})  # noqa: S308
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         return (
@@ -89,13 +70,16 @@ class EmployeeListView(PartnerHRMixin, FilterView):
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
 
-    @cached_property
-    def cached_content(self) -> VersionedFragment:
-        ids = organisation_ids(self.request.user, Role.HR)
-        scope = "all" if ids is None else sorted(ids)
-        ids = Organisation.objects.values_list("pk", flat=True) if scope == "all" else scope
-        query = sorted(self.request.GET.lists())
-        return VersionedFragment("employee-list", "employees", ids, scope, query, get_language())
+    def get_paginator(self, queryset, per_page, **kwargs):
+        """Unfiltered, the total comes from the organisations' employee counts (kept by triggers) instead of
+        counting up to 100,000 rows on every page; with a filter, PostgreSQL counts the matches."""
+        paginator = super().get_paginator(queryset, per_page, **kwargs)
+        filtered = any(value for key, value in self.request.GET.items() if key not in ("page", "ordering"))
+        if not filtered:
+            total = employee_total(organisation_ids(self.request.user, Role.HR))
+            if total is not None:
+                paginator.__dict__["count"] = total  # Paginator.count is a cached_property
+        return paginator
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -104,10 +88,6 @@ class EmployeeListView(PartnerHRMixin, FilterView):
         query = self.request.GET.copy()
         query.pop("page", None)
         context["filter_query"] = query.urlencode()
-        content = render_to_string(self.content_template_name, {**context, "request": self.request})
-        if settings.LIST_CACHE_SECONDS:
-            self.cached_content.set(content, settings.LIST_CACHE_SECONDS)
-        context["content"] = content
         return context
 
 

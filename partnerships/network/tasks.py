@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from vielfalt.jobs import TRANSIENT_ERRORS, JobTask, job_store_result
-from vielfalt.pdf import render_pdf
+from vielfalt.pdf import letterhead_for, render_pdf
 
 from .mail import answer_mail, digest_content, digest_mail, registration_mail
 from .models import Answer, Meeting, NotificationSettings, Registration
@@ -130,6 +130,9 @@ def task_render_participants(*, job_id, meeting_id: int) -> None:
                 "registrations": registrations,
                 "starts_at": timezone.localtime(meeting.starts_at),
                 "ends_at": timezone.localtime(meeting.ends_at),
+                "letterhead": letterhead_for(meeting.host),  # the host issues the list
+                "document_date": timezone.localtime(meeting.starts_at).date(),
+                "reference": f"NT-{meeting.pk:05d}",
             },
         )
     job_store_result(

@@ -15,16 +15,15 @@ from vielfalt.programme.management.commands.seed_scale import SIGNED_YEAR
 
 from .common import Row, say, seconds_text
 from .employees import session_cookie
-from .scale import delete_session, run_measured, scale, throughput_row
+from .scale import delete_session, logged_in, page_cost, run_measured, scale
 from .seed import Seeded
 from .server import HERE, THREADS, WORKERS, Gunicorn, Load, wrk_path
 
 MIXED_SECONDS = 60
 MIXED_CONNECTIONS = 16
 MIXED_THREADS = 2
-DASHBOARD_TARGET = None  # the issue asks for the ratio, not a threshold
-DASHBOARD_SECONDS = 15
-DASHBOARD_TIMEOUT = 60
+DASHBOARD_TARGET_MS = 250  # issue 11: the cold dashboard, CPU + SQL in-process
+DASHBOARD_REPEAT = 5
 REPORT_TIMEOUT = 240
 REPORT_TARGET_BYTES = 500 * 1024 * 1024
 
@@ -165,6 +164,7 @@ def bench_mixed_load(seeded: Seeded) -> list[Row]:
 
 
 def bench_dashboard(seeded: Seeded) -> list[Row]:
+    """The ministry's dashboard, cold (no cache of any kind reused), in-process: CPU + SQL of one request."""
     if not exists("/dashboard/"):
         return [
             Row(
@@ -173,16 +173,25 @@ def bench_dashboard(seeded: Seeded) -> list[Row]:
             )
         ]
     users = scale()
-    return [
-        throughput_row(
-            "Ministry dashboard /dashboard/ at full scale (400 partners, 2,000 agreements, 500,000 responses)",
-            "/dashboard/",
-            session_cookie(users.ministry),
-            target_ratio=DASHBOARD_TARGET,
-            seconds=DASHBOARD_SECONDS,
-            timeout=DASHBOARD_TIMEOUT,
+    client = logged_in(users.ministry)
+    rows = []
+    for label, path in (
+        ("up to today", "/dashboard/"),
+        (f"year {SIGNED_YEAR}", f"/dashboard/?year={SIGNED_YEAR}"),
+    ):
+        cost, runs = page_cost(client, path, repeat=DASHBOARD_REPEAT)
+        say(f"dashboard {path}: {cost.text()}; runs {[round(run.total * 1000) for run in runs]} ms")
+        rows.append(
+            Row(
+                figure=f"Ministry dashboard {path} ({label}) at full scale (400 partners, 2,000 agreements, "
+                f"100,000 employees, 200,000 enrolments, 500,000 responses), cold, in-process: CPU + SQL of "
+                f"one request, median of {DASHBOARD_REPEAT}",
+                value=cost.text(),
+                target=f"≤ {DASHBOARD_TARGET_MS} ms",
+                passed=cost.total * 1000 <= DASHBOARD_TARGET_MS,
+            )
         )
-    ]
+    return rows
 
 
 REPORT_CODE = """

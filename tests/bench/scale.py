@@ -25,6 +25,7 @@ from vielfalt.programme.management.commands.seed_scale import (
 )
 
 from .common import Row, say, timed
+from .employees import pass_second_factor
 from .environment import BASE_DIR, PROCESS_ENV
 from .server import CONNECTIONS, THREADS, WORKERS, Gunicorn, Load, wrk
 
@@ -73,9 +74,61 @@ def scale() -> Scale:
 
 
 def logged_in(user) -> Client:
+    """A client logged in as `user`, past the second factor where the user owes one (ministry staff and
+    administrators always do): what a completed login leaves."""
+
     client = Client()
     client.force_login(user, backend="vielfalt.auth.PortalBackend")
+    session = client.session
+    pass_second_factor(session, user)
+    session.save()
     return client
+
+
+@dataclass
+class PageCost:
+    cpu: float  # seconds of this process's CPU (time.process_time) for the whole request
+    sql: float  # seconds spent waiting for the database's answers
+    queries: int
+
+    @property
+    def total(self) -> float:
+        return self.cpu + self.sql
+
+    def text(self) -> str:
+        return f"{self.total * 1000:.0f} ms ({self.cpu * 1000:.0f} ms CPU + {self.sql * 1000:.0f} ms SQL, {self.queries} queries)"
+
+
+def page_cost(client: Client, path: str, *, repeat: int = 5) -> tuple[PageCost, list[PageCost]]:
+    """What one request of `path` costs in-process, cold: Django's cache is emptied before each request, so
+    nothing the page might cache is reused. CPU time rather than wall-clock (the machine is shared); the
+    SQL time is the wall-clock time of each query's round trip. Returns the median by total and all runs."""
+    from django.core.cache import cache
+
+    spent: list[float] = []
+
+    def timed_query(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent.append(time.perf_counter() - start)
+
+    response = client.get(path)  # warm-up: imports, templates, per-process state
+    if response.status_code != 200:
+        raise AssertionError(f"{path} answered {response.status_code}")
+    runs = []
+    for _ in range(repeat):
+        cache.clear()
+        spent.clear()
+        with connection.execute_wrapper(timed_query):
+            cpu = time.process_time()
+            response = client.get(path)
+            cpu = time.process_time() - cpu
+        if response.status_code != 200:
+            raise AssertionError(f"{path} answered {response.status_code}")
+        runs.append(PageCost(cpu=cpu, sql=sum(spent), queries=len(spent)))
+    return sorted(runs, key=lambda run: run.total)[len(runs) // 2], runs
 
 
 def query_count(client: Client, path: str) -> int:

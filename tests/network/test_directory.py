@@ -158,7 +158,7 @@ def test_directory_queries_do_not_grow(client, hr_oberhausen, django_assert_num_
         AgreementFactory(partner=partner, status=Agreement.Status.SIGNED, signed_on="2014-01-01")
     client.force_login(hr_oberhausen)
     client.get(reverse("network:partner_list"))
-    with django_assert_num_queries(5):  # session, user, roles, count, page
+    with django_assert_num_queries(4):  # session, user with roles, count, page
         response = client.get(reverse("network:partner_list"))
     assert len(response.context["partners"]) == count + 1  # and Oberhausen itself
 

@@ -170,3 +170,71 @@ def test_a_long_agreement_gets_a_cover_page_with_contents(agreement):
     )
     assert re.search(rf"Unterschriften\.*{signatures_page}", cover), cover  # the contents know the page
     assert "Indikator" not in cover  # the text starts on the next page
+
+
+def test_the_signatures_never_stand_alone_on_a_page(agreement):
+    """A page of nothing but signatures could be put under another text: the page that is signed carries the
+    end of the agreement's text, however the commitments fall."""
+    import io
+
+    from pypdf import PdfReader
+
+    moved = False
+    for number in range(4):
+        pdf = agreement_pdf_bytes(agreement)
+        pages = [compact(page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages]
+        signed = next(index for index, page in enumerate(pages) if "SörenLink" in page)
+        moved = moved or signed > 0
+        last = agreement.commitments.order_by("-order", "-pk").first()
+        assert compact(last.field_of_action) in pages[signed], (number, pages[signed])
+        if signed:  # and no more than needed went over: the page before is not left half empty
+            lowest = lowest_text(pdf, signed - 1)
+            assert lowest < 842 * 0.4, (number, lowest)
+        CommitmentFactory(
+            agreement=agreement, field_of_action=f"Weitere Maßnahme {number}", description="Text " * 60
+        )
+    assert moved  # the signatures did go over to a later page on the way
+
+
+def lowest_text(pdf: bytes, index: int) -> float:
+    """The height (points from the bottom) of the lowest text on page `index` above the footer."""
+    import io
+
+    from pypdf import PdfReader
+
+    heights = []
+
+    def visit(text, cm, tm, font, size):
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        if text.strip() and y > 90:  # the footer (operator, page x of y) sits below
+            heights.append(y)
+
+    PdfReader(io.BytesIO(pdf)).pages[index].extract_text(visitor_text=visit)
+    return min(heights)
+
+
+def test_a_short_agreement_keeps_its_text_on_the_first_page(duisburg, ministry):
+    """Only the last commitment goes over with the signatures: keeping every last element with what follows
+    chained the headings into one block and left the first page of a short draft half empty."""
+    agreement = AgreementFactory(
+        partner=duisburg,
+        state_party=ministry,
+        preamble="Die Stadt und das Land vereinbaren die interkulturelle Öffnung der Stadtverwaltung.",
+        body="Entwurf – der Text wird mit der Stadt abgestimmt.",
+    )
+    SignatoryFactory(agreement=agreement, side=Side.STATE, name="Guntram Schneider", function="Minister")
+    CommitmentFactory(agreement=agreement, field_of_action="Gemeinsame Schulungen", description="Text " * 30)
+    pdf = agreement_pdf_bytes(agreement)
+    first = compact(pdf_text_of_page(pdf, 0))
+    # The agreement's text stays on the first page; the commitment goes over with the signatures.
+    assert "Entwurf" in first and "Vereinbarung" in first, first
+    second = compact(pdf_text_of_page(pdf, 1))
+    assert "GemeinsameSchulungen" in second and "GuntramSchneider" in second, second
+
+
+def pdf_text_of_page(pdf: bytes, index: int) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return PdfReader(io.BytesIO(pdf)).pages[index].extract_text()

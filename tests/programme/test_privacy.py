@@ -440,6 +440,11 @@ def test_access_pages_json_and_pdf(demo, client, django_capture_on_commit_callba
     text = pdf_text(job.result_file.read())
     assert person.last_name in text
     assert Certificate.objects.get(enrolment__employee=person).code in text
+    # The controller is named, not squeezed into "von Ministerium …" without its article; the employer answers
+    # on its own letterhead, dated and with a reference.
+    flat = " ".join(text.split())
+    assert "Verantwortlich: Ministerium für Arbeit" in flat and "von Ministerium" not in flat
+    assert f"Zeichen DS-A15-{person.pk}" in flat
     assert AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT, object_id=str(person.pk)).count() == 2
 
     client.force_login(User.objects.get(username="hr-oberhausen"))

@@ -75,6 +75,9 @@ def test_code_sheets_are_din_letters_without_names_whose_codes_work_logged_out(
     client, django_capture_on_commit_callbacks
 ):
     campaign, hr, works, yard = _campaign_with_staff_without_email()
+    campaign.organisation.name = "Stadt Mülheim an der Ruhr"
+    campaign.organisation.address = "Schwartzstraße 72\n46045 Oberhausen"
+    campaign.organisation.save()
     client.force_login(hr)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("surveys:code_sheets", args=[campaign.pk]))
@@ -105,6 +108,12 @@ def test_code_sheets_are_din_letters_without_names_whose_codes_work_logged_out(
         ):
             assert part in text, (part, text)
     assert sum("Bauhof" in text for text in pages) == 3
+    for text in pages:
+        # DIN 5008: the return address is one line; a letter without a signature says why it needs none.
+        sender = f"{campaign.organisation.name} · Personalamt"
+        (line,) = [line for line in text.splitlines() if line.startswith(sender)]
+        assert line.endswith(campaign.organisation.address.splitlines()[-1]), line
+        assert "maschinell erstellt und ist ohne Unterschrift gültig" in " ".join(text.split())
     codes = [re.search(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", text).group(0) for text in pages]
     assert len(set(codes)) == 7
     # Printing again prints only codes not yet printed: none.

@@ -12,7 +12,12 @@ from pypdf import PdfReader
 from tests.factories import EmployeeFactory, OrganisationFactory, hr_user, ministry_user
 from tests.helpers import assert_archival
 from tests.trainings.conftest import employees_of
-from tests.trainings.factories import CourseDateFactory, CourseFactory, CourseParticipantFactory
+from tests.trainings.factories import (
+    CourseDateFactory,
+    CourseFactory,
+    CourseParticipantFactory,
+    EnrolmentFactory,
+)
 from trainings.models import Certificate, Course, CourseDate, Enrolment
 from trainings.services import attendance_mark, enrolment_create_many
 from vielfalt.management.commands.seed_demo import ORGANISATIONS
@@ -59,7 +64,7 @@ def test_course_list_query_count(client, hr_duisburg, duisburg, django_assert_nu
     for _ in range(count):
         CourseParticipantFactory(organisation=duisburg, course=CourseDateFactory().course)
     client.force_login(hr_duisburg)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(reverse("trainings:index"))
     assert len(response.context["courses"]) == count
 
@@ -75,7 +80,7 @@ def test_date_detail_query_count(
         employees=employees_of(duisburg, count),
     )
     client.force_login(hr_duisburg)
-    with django_assert_num_queries(11):  # one for the seats Duisburg can still take
+    with django_assert_num_queries(10):  # one for the seats Duisburg can still take
         response = client.get(course_date.get_absolute_url())
     assert len(response.context["seated"]) == count
 
@@ -84,7 +89,7 @@ def test_date_detail_query_count(
 def test_enrol_page_query_count(client, course_date, duisburg, hr_duisburg, django_assert_num_queries, count):
     employees_of(duisburg, count)
     client.force_login(hr_duisburg)
-    with django_assert_num_queries(12):  # one for the seats Duisburg can still take
+    with django_assert_num_queries(11):  # one for the seats Duisburg can still take
         response = client.get(reverse("trainings:enrol", args=[course_date.pk]))
     assert len(response.context["employees"]) == count
 
@@ -97,6 +102,22 @@ def test_course_detail_query_count(client, course, hr_duisburg, django_assert_nu
     with django_assert_num_queries(10):
         response = client.get(course.get_absolute_url())
     assert len(response.context["dates"]) == count
+
+
+def test_course_detail_lists_25_dates_a_page_with_their_counts(client, course, hr_duisburg):
+    dates = [CourseDateFactory(course=course) for _ in range(27)]
+    EnrolmentFactory(course_date=dates[0], employee=EmployeeFactory())
+    client.force_login(hr_duisburg)
+    first = client.get(course.get_absolute_url())
+    assert [d.pk for d in first.context["dates"]] == [
+        d.pk for d in sorted(dates, key=lambda d: (d.starts_at, d.pk))
+    ][:25]
+    assert {
+        (d.pk, d.seated_count, d.waiting_count) for d in first.context["dates"] if d.pk == dates[0].pk
+    } <= {(dates[0].pk, 1, 0)}
+    second = client.get(course.get_absolute_url(), {"page": 2})
+    assert len(second.context["dates"]) == 2
+    assert "Seite 2 von 2" in second.text
 
 
 def test_enrol_selected_employees_and_see_the_result(client, course_date, duisburg, hr_duisburg):
@@ -317,6 +338,23 @@ def test_sign_in_sheet_job(
     assert people[0].last_name in text and people[1].last_name in text
 
 
+def test_sign_in_sheet_prints_each_name_on_one_line_and_asks_the_trainer_to_confirm(
+    course_date, duisburg, hr_duisburg, organiser, django_capture_on_commit_callbacks
+):
+    from trainings.services import sign_in_sheet_request
+
+    people = employees_of(duisburg, 2)
+    people[0].last_name, people[0].first_name = "Wiśniewski-Kaya", "Aleksandra"
+    people[0].save()
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = sign_in_sheet_request(actor=organiser, course_date=course_date)
+    job.refresh_from_db()
+    lines = PdfReader(job.result_file.open("rb")).pages[0].extract_text().splitlines()
+    assert any("Wiśniewski-Kaya, Aleksandra" in line for line in lines), lines
+    assert any("Unterschrift der Kursleitung" in line for line in lines), lines
+
+
 @pytest.mark.allow_error_log  # Celery logs the task's refusal
 def test_building_certificates_without_attendance_fails_visibly(
     client, course_date, organiser, django_capture_on_commit_callbacks
@@ -357,7 +395,7 @@ def test_report_query_count(client, duisburg, hr_duisburg, course, django_assert
         CourseDateFactory(course=course)
         EmployeeFactory(organisation=duisburg)
     client.force_login(hr_duisburg)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         client.get(reverse("trainings:report"))
 
 
@@ -483,7 +521,7 @@ def test_enrol_result_query_count(
     client.force_login(hr_duisburg)
     people = employees_of(duisburg, count)
     client.post(reverse("trainings:enrol", args=[course_date.pk]), {"employees": [p.pk for p in people]})
-    with django_assert_num_queries(8):  # three for the seats Duisburg can still take
+    with django_assert_num_queries(7):  # three for the seats Duisburg can still take
         response = client.get(reverse("trainings:enrol_result", args=[course_date.pk]))
     assert len(response.context["seated"]) == count
 

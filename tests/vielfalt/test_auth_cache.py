@@ -1,9 +1,8 @@
-"""The logged-in user and their roles come from the cache between requests (vielfalt.auth) and never outlive a
-change to them."""
+"""The logged-in user comes with their roles in one query (vielfalt.auth), read fresh on every request: a change
+to a user or their roles counts from their next request on."""
 
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,35 +14,32 @@ from vielfalt.models import Membership, Role
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _user_cache(settings):
-    # A private memory cache: the shared Redis would keep users of rolled-back tests.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    settings.AUTH_USER_CACHE_SECONDS = 60
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def test_the_login_records_the_portal_backend(client):
     user = hr_user(OrganisationFactory())
     client.force_login(user)
     assert client.session[BACKEND_SESSION_KEY] == BACKEND_PATH
 
 
-def test_user_and_roles_come_from_the_cache_on_the_second_request():
-    city = OrganisationFactory()
+def test_user_and_roles_come_in_one_query():
+    city, other = OrganisationFactory(), OrganisationFactory()
     user = hr_user(city)
-    backend = PortalBackend()
-    with CaptureQueriesContext(connection) as first:
-        loaded = backend.get_user(user.pk)
+    Membership.objects.create(user=user, organisation=other, role=Role.ORGANISER)
+    with CaptureQueriesContext(connection) as queries:
+        loaded = PortalBackend().get_user(user.pk)
         assert loaded.organisation_ids(Role.HR) == {city.pk}
-    assert len(first) == 2  # the user, the memberships
-    with CaptureQueriesContext(connection) as second:
-        again = backend.get_user(user.pk)
-        assert again.organisation_ids(Role.HR) == {city.pk}
-        assert again.is_partner_hr
-    assert len(second) == 0
+        assert loaded.organisation_ids(Role.ORGANISER) == {other.pk}
+        assert loaded.is_partner_hr and not loaded.is_ministry_staff
+    assert len(queries) == 1
+
+
+def test_a_user_without_roles_and_an_unknown_user():
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    loaded = PortalBackend().get_user(user.pk)
+    assert loaded == user
+    assert loaded.organisation_ids(Role.HR) == frozenset()
+    assert PortalBackend().get_user(user.pk + 1000) is None
 
 
 def test_a_new_or_removed_role_is_seen_at_once():
@@ -77,13 +73,3 @@ def test_a_password_change_elsewhere_ends_the_session(client):
     user.set_password("a-new-and-long-password")
     user.save()
     assert client.get(reverse("home")).status_code == 302
-
-
-def test_without_a_shared_cache_nothing_is_cached(settings):
-    settings.AUTH_USER_CACHE_SECONDS = 0
-    user = hr_user(OrganisationFactory())
-    backend = PortalBackend()
-    backend.get_user(user.pk)
-    with CaptureQueriesContext(connection) as queries:
-        backend.get_user(user.pk).organisation_ids(Role.HR)
-    assert len(queries) == 2

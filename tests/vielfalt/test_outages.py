@@ -155,6 +155,22 @@ def test_with_redis_stopped_pages_writes_and_logins_go_on(own_redis):
     assert "Redis unreachable" in log
 
 
+def test_page_views_write_nothing_to_redis(own_redis):
+    """Pages are built from PostgreSQL alone: no rendered fragment, no cached user, no session in Redis."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    city = OrganisationFactory(slug="duisburg")
+    OrgUnitFactory(organisation=city, name="Bürgerservice")
+    anna = hr_user(city, username="anna")
+    with Gunicorn(DJANGO_BEHIND_TLS_PROXY="1", REDIS_URL=own_redis.url) as server:
+        browser = Browser(server, {"sessionid": _session(anna)})
+        for _round in range(2):
+            for path in ("/", "/employees/", "/partnerships/", "/trainings/", "/surveys/"):
+                assert browser.request("GET", path)[0] == 200, path
+    import redis
+
+    assert redis.Redis.from_url(own_redis.url).keys("*") == []
+
+
 def _reconnect(app, url: str) -> None:
     """Point the test process's Celery app at another broker: its connection and producer pools are dropped."""
     app.close()

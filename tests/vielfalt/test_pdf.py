@@ -4,10 +4,11 @@ import io
 
 import pytest
 from django.template import Context, Template
+from django.template.loader import render_to_string
 from pypdf import PdfReader
 
 from tests.helpers import pdf_text
-from vielfalt.pdf import StaticOnlyURLFetcher, render_pdf_from_html
+from vielfalt.pdf import StaticOnlyURLFetcher, house_context, render_pdf_from_html
 
 DOCUMENT = Template(
     '{% extends "pdf/base.html" %}{% block title %}{{ title }}{% endblock %}'
@@ -92,3 +93,29 @@ def test_a4_with_page_numbers():
 def test_same_content_same_bytes():
     html = DOCUMENT.render(Context({"title": "Gleich", "text": "Gleicher Inhalt"}))
     assert render_pdf_from_html(html, sealed=False) == render_pdf_from_html(html, sealed=False)
+
+
+HOUSE_DOCUMENT = Template(
+    '{% extends "pdf/base.html" %}{% block content %}<div style="height: {{ filler }}mm"></div>'
+    "<table><caption>Tabelle ZZZ</caption><thead><tr><th>Kopf YYY</th></tr></thead>"
+    "<tbody><tr><td>1</td></tr><tr><td>2</td></tr><tr><td>3</td></tr></tbody></table>{% endblock %}"
+)
+
+
+def test_a_table_caption_never_ends_a_page_without_its_table():
+    """Wherever a table falls, its caption goes over to the next page with its header row."""
+    for filler in range(200, 216, 2):
+        html = HOUSE_DOCUMENT.render(Context({"filler": filler}))
+        pages = [
+            page.extract_text()
+            for page in PdfReader(io.BytesIO(render_pdf_from_html(html, sealed=False))).pages
+        ]
+        for page in pages:
+            assert "ZZZ" not in page or "YYY" in page, (filler, pages)
+
+
+def test_the_reference_in_the_letterhead_is_never_split():
+    reference = "K4RC-CXQQ-KW5E-TB-2026-DUISBURG"
+    html = render_to_string("pdf/base.html", house_context({"reference": reference}))
+    lines = pdf_text(render_pdf_from_html(html, sealed=False)).splitlines()
+    assert any(reference in line for line in lines), lines

@@ -132,3 +132,161 @@ def test_check_page_refuses_large_uploads_before_reading_them(client, settings):
 def test_check_page_says_so_for_something_that_is_not_a_pdf(client):
     response = upload(client, b"kein PDF", name="brief.pdf")
     assert response.context["check"].state == "unreadable"
+
+
+# --- A trusted timestamp (RFC 3161) from a time-stamping authority over HTTP --------------------------------
+
+
+def _certificate(subject: str, key, *, issuer=None, issuer_key=None, tsa: bool = False):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer.subject if issuer else name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=not tsa, path_length=None), critical=True)
+    )
+    if tsa:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
+        )
+    return builder.sign(issuer_key or key, hashes.SHA256())
+
+
+@pytest.fixture
+def time_stamping_authority(tmp_path):
+    """A real RFC 3161 time-stamping authority over HTTP on 127.0.0.1: pyHanko's own timestamper answering
+    `application/timestamp-query` POSTs in a thread, with a TSA certificate issued by a root of its own.
+    Yields (URL, path of the root certificate in PEM, list of the requests it answered)."""
+    import asyncio
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from asn1crypto import keys, tsp, x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root = _certificate("Test-Zeitstempel-Wurzel", root_key)
+    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tsa = _certificate("Test-Zeitstempeldienst", tsa_key, issuer=root, issuer_key=root_key, tsa=True)
+    stamper = DummyTimeStamper(
+        tsa_cert=x509.Certificate.load(tsa.public_bytes(serialization.Encoding.DER)),
+        tsa_key=keys.PrivateKeyInfo.load(
+            tsa_key.private_bytes(
+                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        ),
+    )
+    answered = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers["Content-Type"] != "application/timestamp-query":
+                self.send_error(415)
+                return
+            request = tsp.TimeStampReq.load(body)
+            reply = asyncio.run(stamper.async_request_tsa_response(request)).dump()
+            answered.append(request)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 8351), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    root_path = tmp_path / "tsa-root.pem"
+    root_path.write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/tsa", root_path, answered
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_with_a_tsa_configured_the_seal_carries_a_valid_trusted_timestamp(
+    settings, time_stamping_authority, tmp_path
+):
+    import datetime
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    url, root_path, answered = time_stamping_authority
+    settings.SEAL_TSA_URL = url
+    settings.SEAL_TSA_ROOTS = str(root_path)
+    before = datetime.datetime.now(datetime.UTC)
+    sealed = render()
+    assert answered  # the seal asked the authority (pyHanko asks once more to size the signature)
+
+    # pyHanko's own validation: the signature is the portal's, the timestamp token is intact, valid and
+    # chains to the authority's root, and it dates the seal to now.
+    (signature,) = PdfFileReader(io.BytesIO(sealed)).embedded_signatures
+    from asn1crypto import pem, x509
+
+    _, _, root_der = pem.unarmor(root_path.read_bytes())
+    context = ValidationContext(
+        trust_roots=[seal.portal_certificate(), x509.Certificate.load(root_der)], allow_fetching=False
+    )
+    status = validate_pdf_signature(signature, context)
+    assert status.bottom_line, status.pretty_print_details()
+    timestamp = status.timestamp_validity
+    assert timestamp is not None and (timestamp.intact, timestamp.valid, timestamp.trusted) == (
+        True,
+        True,
+        True,
+    )
+    assert (
+        before - datetime.timedelta(seconds=5) <= timestamp.timestamp <= datetime.datetime.now(datetime.UTC)
+    )
+
+    # The portal's check says so too, with the authority's time as the time of issue.
+    check = seal.check_pdf(sealed)
+    assert (check.state, check.timestamped, check.signed_at) == ("valid", True, timestamp.timestamp)
+
+    if shutil.which("pdfsig"):
+        path = tmp_path / "timestamped.pdf"
+        path.write_bytes(sealed)
+        listing = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=True).stdout
+        assert "Signature Validation: Signature is Valid." in listing
+        assert "Total document signed" in listing
+
+
+def test_a_timestamp_of_an_authority_the_portal_does_not_trust_is_not_counted(
+    settings, time_stamping_authority
+):
+    """Without the authority's root the seal is still the portal's, but its time is the one the portal
+    reported, not a trusted timestamp."""
+    url, _root_path, answered = time_stamping_authority
+    settings.SEAL_TSA_URL = url
+    settings.SEAL_TSA_ROOTS = ""
+    check = seal.check_pdf(render())
+    assert answered
+    assert (check.state, check.timestamped) == ("valid", False)
+    assert check.signed_at is not None
+
+
+def test_a_tsa_that_does_not_answer_fails_the_seal_loudly(settings):
+    """A configured authority that cannot be reached must not yield a PDF that silently lacks its timestamp."""
+    settings.SEAL_TSA_URL = "http://127.0.0.1:8352/tsa"  # nothing listens there
+    with pytest.raises(Exception):  # noqa: B017, PT011 — pyHanko's or requests' connection error
+        render()

@@ -9,23 +9,27 @@ commitments, assessed at its end). Without a year: everything up to today.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import ExtractYear
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from partnerships.models import Agreement, AnonymisedProcedure, Commitment, ProgressReport
-from surveys import questionnaire as survey_questions
-from surveys.models import Campaign, Response
-from surveys.results import PROGRAMME_K
+from partnerships.models import (
+    Agreement,
+    AnonymisedProcedure,
+    Commitment,
+    ProgressReport,
+    commitment_progress,
+)
+from surveys.models import Campaign
+from surveys.results import PROGRAMME_K, campaign_counts
 from trainings.models import Enrolment
-from trainings.selectors import trained_by_target_group
-from vielfalt.models import Employee, Organisation, Role, TargetGroup
+from trainings.selectors import course_in_period, trained_by_target_group, training_by_organisation
+from vielfalt.models import Organisation, Role, TargetGroup
 
 CHART_WIDTH = 360  # pixels for the longest bar
 
@@ -148,76 +152,29 @@ def _scoped(queryset, organisation_ids, field_name="organisation_id"):
     )
 
 
-def _attended(as_of: date, start: date | None = None):
-    """The employees who attended a course that began by `as_of` (and from `start`): an uncorrelated subquery,
-    so PostgreSQL reads the enrolments once into a hash instead of probing them per employee."""
-    return Enrolment.objects.attended().filter(_course_in_period(start, as_of)).values("employee_id")
-
-
-def _course_in_period(start: date | None, as_of: date) -> Q:
-    condition = Q(course_date__starts_at__lte=timezone.make_aware(datetime.combine(as_of, time.max)))
-    if start:
-        condition &= Q(course_date__starts_at__gte=timezone.make_aware(datetime.combine(start, time.min)))
-    return condition
-
-
-def _training_by_partner(organisation_ids, as_of, start=None) -> dict[int, dict]:
-    """Per organisation: active employees, and employees who attended a course per target group. One query
-    that checks each employee's attendance once (grouped by whether they attended and are active)."""
-    rows = (
-        _scoped(Employee.objects.all(), organisation_ids)
-        .annotate(attended=ExpressionWrapper(Q(pk__in=_attended(as_of, start)), output_field=BooleanField()))
-        .values("organisation_id", "target_group", "is_active", "attended")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    result: dict[int, dict] = {}
-    for row in rows:
-        entry = result.setdefault(
-            row["organisation_id"],
-            {"employees": 0, "trained_active": 0, "groups": dict.fromkeys(TargetGroup.values, 0)},
-        )
-        if row["is_active"]:
-            entry["employees"] += row["n"]
-        if row["attended"]:
-            entry["groups"][row["target_group"]] += row["n"]
-            if row["is_active"]:
-                entry["trained_active"] += row["n"]
-    return result
-
-
 def _surveys_by_partner(organisation_ids, as_of, start=None) -> dict[int, SurveyFigure]:
     """Each organisation's latest campaign closed by `as_of` that reached its k; the share with a migration
     background is published only where at least k respondents have one and k have none (or unknown)."""
-    latest: dict[int, Campaign] = {}
+    latest: dict[int, tuple[int, int]] = {}  # organisation → (campaign, k)
     campaigns = _scoped(
         Campaign.objects.filter(_in_period("closes_on", start, as_of), status=Campaign.Status.CLOSED),
         organisation_ids,
     ).order_by("organisation_id", "-closes_on", "-pk")
-    for campaign in campaigns.only("pk", "organisation_id", "closes_on", "k"):
-        latest.setdefault(campaign.organisation_id, campaign)
-    # Responses are counted only for the latest campaigns: one grouped query.
-    counts = {
-        row["campaign_id"]: row
-        for row in Response.objects.filter(campaign_id__in=[campaign.pk for campaign in latest.values()])
-        .values("campaign_id")
-        .annotate(
-            answered=Count("pk"),
-            mh_yes=Count("pk", filter=Q(migration_background=survey_questions.Derived.YES)),
-        )
-        .order_by()
-    }
+    for campaign_id, organisation_id, k in campaigns.values_list("pk", "organisation_id", "k"):
+        latest.setdefault(organisation_id, (campaign_id, k))
+    # Responses are counted only for the latest campaigns: one query over the tallies the database keeps.
+    counts = campaign_counts([campaign_id for campaign_id, _k in latest.values()])
     figures = {}
-    for organisation_id, campaign in latest.items():
-        answered = counts.get(campaign.pk, {}).get("answered", 0)
-        mh_yes = counts.get(campaign.pk, {}).get("mh_yes", 0)
-        if answered < campaign.k:
+    for organisation_id, (campaign_id, k) in latest.items():
+        answered = counts.get(campaign_id, {}).get("n", 0)
+        mh_yes = counts.get(campaign_id, {}).get("mh_yes", 0)
+        if answered < k:
             continue
-        published = mh_yes >= campaign.k and answered - mh_yes >= campaign.k
+        published = mh_yes >= k and answered - mh_yes >= k
         figures[organisation_id] = SurveyFigure(
             respondents=answered,
             migration_share=round(100 * mh_yes / answered, 1) if published else None,
-            campaign_id=campaign.pk,
+            campaign_id=campaign_id,
             migration_yes=mh_yes,
         )
     return figures
@@ -231,14 +188,24 @@ def _survey_overall(figures: dict[int, SurveyFigure]) -> SurveyFigure:
     return SurveyFigure(respondents=n, migration_share=round(100 * yes / n, 1) if published and n else None)
 
 
-def _procedures_by_partner(organisation_ids, as_of, start=None) -> dict[int, dict]:
+def _procedures_by_partner(organisation_ids, as_of, start=None) -> tuple[dict[int, dict], dict[str, int]]:
+    """Per organisation: procedures, applications and posts filled; and posts filled per method. One query."""
     rows = (
         _scoped(AnonymisedProcedure.objects.filter(_in_period("held_on", start, as_of)), organisation_ids)
-        .values("organisation_id")
+        .values("organisation_id", "method")
         .annotate(procedures=Count("pk"), applications=Sum("applications"), posts_filled=Sum("posts_filled"))
         .order_by()
     )
-    return {row.pop("organisation_id"): row for row in rows}
+    by_partner: dict[int, dict] = {}
+    by_method: dict[str, int] = {}
+    for row in rows:
+        entry = by_partner.setdefault(
+            row["organisation_id"], {"procedures": 0, "applications": 0, "posts_filled": 0}
+        )
+        for key in entry:
+            entry[key] += row[key] or 0
+        by_method[row["method"]] = by_method.get(row["method"], 0) + (row["posts_filled"] or 0)
+    return by_partner, by_method
 
 
 def computed_indicator(
@@ -287,7 +254,9 @@ def _attach_reports(commitments: list[Commitment], reports) -> None:
         commitment._prefetched_objects_cache = {"progress_reports": cached}
 
 
-def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
+def programme(*, organisation_ids=None, year: int | None = None, details: bool = True) -> Programme:
+    """The programme's figures. Without `details` (the dashboard, which shows only counts) `commitments` stays
+    empty and the agreements come without their texts; every figure is the same."""
     as_of = _end_of(year)
     start = _start_of(year)
     partner_kinds = [kind for kind in Organisation.Kind.values if kind != Organisation.Kind.STATE_MINISTRY]
@@ -305,57 +274,112 @@ def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
     )
 
     # The newest agreement's status per partner: one query over the agreements, newest first.
-    newest: dict[int, Agreement] = {}
-    for agreement in agreements.order_by("partner_id", "-created_at", "-pk"):
-        newest.setdefault(agreement.partner_id, agreement)
+    # The same rows give the agreements per status and those signed per year of the period.
+    # (Without details, plain rows: the dashboard shows only the status.)
+    newest: dict[int, Agreement | None] = {}
+    newest_status: dict[int, str] = {}
+    status_counts: dict[str, int] = {}
+    year_counts: dict[int, int] = {}
+    newest_first = agreements.order_by("partner_id", "-created_at", "-pk")
+    if details:
+        agreement_rows = ((a.partner_id, a.status, a.signed_on, a) for a in newest_first)
+    else:
+        agreement_rows = (
+            (partner_id, status, signed_on, None)
+            for partner_id, status, signed_on in newest_first.values_list("partner_id", "status", "signed_on")
+        )
+    for partner_id, status, signed_on, agreement in agreement_rows:
+        if partner_id not in newest_status:
+            newest_status[partner_id], newest[partner_id] = status, agreement
+        status_counts[status] = status_counts.get(status, 0) + 1
+        if signed_on and signed_on <= as_of and (start is None or signed_on >= start):
+            year_counts[signed_on.year] = year_counts.get(signed_on.year, 0) + 1
 
-    training = _training_by_partner(organisation_ids, as_of, start)
+    training = training_by_organisation(organisation_ids, as_of, start)
     surveys = _surveys_by_partner(organisation_ids, as_of, start)
-    procedures = _procedures_by_partner(organisation_ids, as_of, start)
+    procedures, method_counts = _procedures_by_partner(organisation_ids, as_of, start)
 
-    # Commitments of signed agreements, with their reports: two queries.
-    commitments = []
-    progress_counts = dict.fromkeys(Commitment.Progress.values, 0)
-    per_partner_progress: dict[int, dict] = {}
+    # Commitments of signed agreements, with their reports.
     signed = agreements.filter(status=Agreement.Status.SIGNED)
-    signed_commitments = list(
-        Commitment.objects.filter(agreement__in=signed)
-        .select_related("agreement__partner")
-        .order_by("agreement__partner__name", "agreement_id", "order", "pk")
-    )
-    _attach_reports(signed_commitments, ProgressReport.objects.filter(commitment__agreement__in=signed))
-    for commitment in signed_commitments:
-        partner_id = commitment.agreement.partner_id
-        computed = None
-        if commitment.indicator_source:
-            computed = computed_indicator(
-                commitment.indicator_source,
-                training=training.get(partner_id),
-                survey=surveys.get(partner_id),
-                procedures=procedures.get(partner_id),
-            )
-        progress = commitment.progress(today=as_of, reached=computed)
+
+    def indicator(partner_id, source):
+        if not source:
+            return None
+        return computed_indicator(
+            source,
+            training=training.get(partner_id),
+            survey=surveys.get(partner_id),
+            procedures=procedures.get(partner_id),
+        )
+
+    commitments = []
+    progress_values = Commitment.Progress.values
+    progress_counts = dict.fromkeys(progress_values, 0)
+    per_partner_progress: dict[int, dict] = {}
+
+    def count(partner_id, progress):
         progress_counts[progress] += 1
-        counts = per_partner_progress.setdefault(partner_id, dict.fromkeys(Commitment.Progress.values, 0))
+        counts = per_partner_progress.get(partner_id)
+        if counts is None:
+            counts = per_partner_progress[partner_id] = dict.fromkeys(progress_values, 0)
         counts[progress] += 1
-        commitments.append(CommitmentFigure(commitment=commitment, progress=progress, computed=computed))
+
+    if details:
+        signed_commitments = list(
+            Commitment.objects.filter(agreement__in=signed)
+            .select_related("agreement__partner")
+            .order_by("agreement__partner__name", "agreement_id", "order", "pk")
+        )
+        _attach_reports(signed_commitments, ProgressReport.objects.filter(commitment__agreement__in=signed))
+        for commitment in signed_commitments:
+            computed = indicator(commitment.agreement.partner_id, commitment.indicator_source)
+            progress = commitment.progress(today=as_of, reached=computed)
+            count(commitment.agreement.partner_id, progress)
+            commitments.append(CommitmentFigure(commitment=commitment, progress=progress, computed=computed))
+    else:
+        # The same progress from plain rows, each with its newest report's value: thousands of model instances
+        # cost the dashboard most of its time. One query.
+        newest_value = (
+            ProgressReport.objects.filter(commitment=OuterRef("pk"))
+            .order_by("-reported_on", "-pk")
+            .values("value_reached")[:1]
+        )
+        for partner_id, source, target_value, due_on, signed_on, valid_from, reported in (
+            Commitment.objects.filter(agreement__in=signed)
+            .annotate(reported=Subquery(newest_value))
+            .order_by()
+            .values_list(
+                "agreement__partner_id", "indicator_source", "target_value", "due_on",
+                "agreement__signed_on", "agreement__valid_from", "reported",
+            )
+        ):  # fmt: skip
+            progress = commitment_progress(
+                target_value=target_value,
+                due_on=due_on,
+                start=signed_on or valid_from,
+                today=as_of,
+                reached=indicator(partner_id, source),
+                reported=reported,
+            )
+            count(partner_id, progress)
 
     status_labels = dict(Agreement.Status.choices)
+    target_groups = TargetGroup.values
     rows = []
     for partner in partners:
         entry = training.get(
-            partner.pk, {"employees": 0, "trained_active": 0, "groups": dict.fromkeys(TargetGroup.values, 0)}
+            partner.pk, {"employees": 0, "trained_active": 0, "groups": dict.fromkeys(target_groups, 0)}
         )
         done = procedures.get(partner.pk, {})
         agreement = newest.get(partner.pk)
-        status = agreement.status if agreement else ""
+        status = newest_status.get(partner.pk, "")
         rows.append(
             PartnerRow(
                 organisation=partner,
                 agreement=agreement,
                 agreement_status=status,
                 agreement_status_label=str(status_labels.get(status, "")),
-                progress=per_partner_progress.get(partner.pk, dict.fromkeys(Commitment.Progress.values, 0)),
+                progress=per_partner_progress.get(partner.pk) or dict.fromkeys(progress_values, 0),
                 trained=entry["groups"],
                 employees=entry["employees"],
                 trained_total=sum(entry["groups"].values()),
@@ -378,25 +402,11 @@ def programme(*, organisation_ids=None, year: int | None = None) -> Programme:
     for partner in partners:
         by_kind[partner.kind] = by_kind.get(partner.kind, 0) + 1
         by_district[partner.district] = by_district.get(partner.district, 0) + 1
-    status_counts = dict(agreements.values_list("status").annotate(n=Count("pk")).order_by())
-    year_counts = dict(
-        agreements.filter(_in_period("signed_on", start, as_of))
-        .annotate(signed_year=ExtractYear("signed_on"))
-        .values_list("signed_year")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
     procedure_totals = {
         "procedures": sum(row.procedures for row in rows),
         "applications": sum(row.applications for row in rows),
         "posts_filled": sum(row.posts_filled for row in rows),
     }
-    method_counts = dict(
-        _scoped(AnonymisedProcedure.objects.filter(_in_period("held_on", start, as_of)), organisation_ids)
-        .values_list("method")
-        .annotate(n=Sum("posts_filled"))
-        .order_by()
-    )
     procedure_list = "partnerships:procedure_list"
     charts = {
         "kind": Chart(
@@ -505,7 +515,7 @@ def _courses_of(organisation_ids, start: date, as_of: date) -> dict[int, list[di
     """Per organisation: the course dates of `year` its employees were seated on, with attendance. One query."""
     rows = (
         _scoped(
-            Enrolment.objects.filter(_course_in_period(start, as_of), status=Enrolment.Status.SEATED),
+            Enrolment.objects.filter(course_in_period(start, as_of), status=Enrolment.Status.SEATED),
             organisation_ids,
         )
         .values("organisation_id", "course_date_id", "course_date__starts_at", "course_date__course__title")
@@ -545,7 +555,7 @@ def _course_summary(organisation_ids, start: date, as_of: date) -> dict[int, dic
     The programme report summarises (a list of every date for hundreds of partners would not fit)."""
     rows = (
         _scoped(
-            Enrolment.objects.filter(_course_in_period(start, as_of), status=Enrolment.Status.SEATED),
+            Enrolment.objects.filter(course_in_period(start, as_of), status=Enrolment.Status.SEATED),
             organisation_ids,
         )
         .values("organisation_id")
@@ -584,11 +594,6 @@ def _partner_pages(overview: Programme, organisation_ids, *, course_list: bool) 
 
 
 REPORT_PARTNERS_PER_PART = 25  # partner pages laid out at a time (~2.5 MB of WeasyPrint's memory per page)
-# The joined report keeps the parts' structure trees (a tagged PDF) up to this many partners. qpdf holds every
-# structure element of the joined file in memory, about 0.65 MB per report page: measured at full scale (400
-# partners, 563 pages) the job peaked at 685 MB tagged, over the 500 MB target, and at 407 MB after 200
-# partners. Longer reports are joined untagged (still PDF/A-3b and sealed), within the target.
-REPORT_TAGGED_MAX_PARTNERS = 200
 
 
 def programme_report_pdf(*, year: int) -> bytes:
@@ -618,7 +623,6 @@ def programme_report_pdf(*, year: int) -> bytes:
         language=get_language() or "de",
         page_label=str(_("Page")),
         of_label=str(_("of")),
-        tagged=len(pages) <= REPORT_TAGGED_MAX_PARTNERS,
     )
 
 

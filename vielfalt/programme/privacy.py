@@ -28,7 +28,7 @@ from trainings import privacy as trainings_privacy
 from vielfalt import privacy as core
 from vielfalt.audit import audit_record
 from vielfalt.models import AuditEntry, Employee, Role
-from vielfalt.pdf import render_pdf
+from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, require
 
 APPS = (partnerships_privacy, trainings_privacy, surveys_privacy)
@@ -207,7 +207,15 @@ def access_export_json(*, actor, employee: Employee) -> bytes:
 def access_export_pdf(*, actor, employee: Employee) -> bytes:
     export = access_export(actor=actor, employee=employee)
     return render_pdf(
-        "pdf/privacy/access.html", {"export": export, "portal_operator_name": export["controller"]}
+        "pdf/privacy/access.html",
+        {
+            "export": export,
+            "portal_operator_name": export["controller"],
+            # The employer answers the request: its letterhead, the date and a reference of the answer.
+            "letterhead": letterhead_for(employee.organisation),
+            "document_date": timezone.localdate(),
+            "reference": f"DS-A15-{employee.pk}",
+        },
     )
 
 
@@ -238,5 +246,7 @@ def processing_record_pdf() -> bytes:
             "operator": settings.PORTAL_OPERATOR,
             "generated_at": timezone.now(),
             "portal_operator_name": settings.PORTAL_OPERATOR["name"],
+            "document_date": timezone.localdate(),
+            "reference": "DS-A30",
         },
     )

@@ -1,12 +1,7 @@
 from django import template
-from django.middleware.csrf import get_token
-from django.template.context import RequestContext
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 
-from vielfalt.caching import fill_csrf, render_shared
-from vielfalt.context_processors import plain_url
 from vielfalt.pdf import STATIC_SCHEME
 
 register = template.Library()
@@ -38,65 +33,6 @@ def query_transform(context, **kwargs) -> str:
         else:
             query[key] = value
     return query.urlencode()
-
-
-@register.simple_tag
-def portal_url(name: str) -> str:
-    """`{% url name %}` for an URL without arguments, reversed once per process: the layout of every page
-    needs several."""
-    return plain_url(name)
-
-
-# What the header of a page depends on besides the request's CSRF token and path: the same for every page a
-# user sees in one language and section, so it is rendered once per process for each such combination.
-_HEADER_PATH = "__portal-header-next-path__"
-_HEADER_CACHE_SIZE = 2048
-_headers: dict[tuple, str] = {}
-
-
-@register.simple_tag(takes_context=True)
-def portal_header(context) -> str:
-    """The page header (navigation, language switch, account links) of templates/includes/header.html.
-
-    Rendering it costs about as much as a cached page's whole content; it depends only on the language, the
-    user's name and their navigation (roles and the section they are in), plus two per-request values that
-    go in as placeholders and are replaced here: the CSRF token and the current path."""
-    request = context["request"]
-    user = context["user"]
-    navigation = context.get("navigation", [])
-    language = get_language()
-    key = (
-        language,
-        user.get_username() if user.is_authenticated else None,
-        tuple((item["url"], str(item["label"]), item["active"]) for item in navigation),
-    )
-    html = _headers.get(key)
-    if html is None:
-        html = render_shared(
-            "includes/header.html",
-            {
-                "user": user,
-                "navigation": navigation,
-                "language_choices": context["language_choices"],
-                "LANGUAGE_CODE": language,
-                "next_path": _HEADER_PATH,
-            },
-        )
-        if len(_headers) >= _HEADER_CACHE_SIZE:
-            _headers.clear()
-        _headers[key] = html
-    return mark_safe(  # noqa: S308  (our own template's output; the path is escaped here)
-        fill_csrf(html, _csrf_token(context, request)).replace(
-            _HEADER_PATH, conditional_escape(request.get_full_path())
-        )
-    )
-
-
-def _csrf_token(context, request) -> str:
-    """The page's CSRF token: the one the csrf context processor made for this render (masking a fresh one
-    costs 32 random draws), else a fresh one."""
-    token = context.get("csrf_token") if isinstance(context, RequestContext) else None
-    return str(token) if token else get_token(request)
 
 
 @register.filter

@@ -31,7 +31,6 @@ from django.utils import timezone
 
 from partnerships.network.models import PracticeEntry
 from partnerships.network.scale import COLUMNS, practice_rows
-from vielfalt.caching import bump_programme_version
 from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
 
 PREFIX = "scale-"
@@ -168,7 +167,6 @@ class Command(BaseCommand):
             self.step("anonymised procedures", self.procedures)
             self.step("practice entries of the partners' network", self.practice_entries)
         self.step("ANALYZE", self.analyze)
-        bump_programme_version()  # COPY sends no signals: cached dashboards must not outlive the old data
         self.stdout.write(f"Scale data complete in {time.monotonic() - started:.1f} s.")
 
     # --- helpers ------------------------------------------------------------------------------------------

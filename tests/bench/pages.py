@@ -1,0 +1,183 @@
+"""Benchmarks of issue 11 (fast pages without page caches): what each page of the mixed load costs in-process
+at full scale, and how much more the first request of a new gunicorn worker costs than the next ones.
+
+The in-process cost is what a request costs this process (CPU time, `time.process_time`) plus the time its SQL
+statements took (PostgreSQL's work, measured around each statement): the part of a request that does not
+depend on how many other engineers share the machine, unlike requests per second under load."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from .common import Row, median, say, seconds_text
+from .employees import session_cookie
+from .programme import _pages
+from .scale import delete_session, logged_in
+from .seed import Seeded
+from .server import Gunicorn
+
+COST_REPEAT = 15
+PAGE_TARGET_SECONDS = 0.010
+# Measured by the aggregates' own figure (cold, 250 ms target): tests/bench/surveys.py and programme.py.
+COLD_PAGES = {"/dashboard/": 0.250, "/surveys/programme/": 0.250}
+FIRST_REQUEST_PAGES = [("ministry", "/partnerships/"), ("partner HR (100,000 employees)", "/employees/")]
+FIRST_REQUEST_REPEAT = 15
+FIRST_REQUEST_TARGET = 3.0
+
+
+def _backend_cpu() -> tuple[int, float]:
+    """(pid, CPU seconds so far) of the PostgreSQL backend serving this process's connection, with nanosecond
+    resolution (/proc/<pid>/schedstat; the server runs on this machine)."""
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    return pid, int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+
+
+def page_cost(client: Client, path: str, *, repeat: int = COST_REPEAT) -> tuple[float, float, float, int]:
+    """Medians of one request in-process: (this process's CPU seconds, the PostgreSQL backend's CPU seconds,
+    the SQL statements' wall seconds), and the number of queries; after one request that warms what is per
+    process.
+
+    The backend's CPU time is what the SQL costs the server whatever else runs on the machine; the statements'
+    wall time includes waiting for a core, so it grows with the machine's load."""
+    response = client.get(path)
+    if response.status_code != 200:
+        raise AssertionError(f"{path} answered {response.status_code}")
+    cpu, backend, sql, count = [], [], [], 0
+    while len(cpu) < repeat:
+        pid, backend_start = _backend_cpu()
+        with CaptureQueriesContext(connection) as queries:
+            start = time.process_time()
+            response = client.get(path)
+            cpu_seconds = time.process_time() - start
+        if response.status_code != 200:
+            raise AssertionError(f"{path} answered {response.status_code}")
+        pid_after, backend_end = _backend_cpu()
+        if pid_after != pid:
+            continue  # the connection was replaced during the request (CONN_MAX_AGE): measure again
+        cpu.append(cpu_seconds)
+        backend.append(backend_end - backend_start)
+        sql.append(sum(float(query["time"]) for query in queries.captured_queries))
+        count = len(queries)
+    return median(cpu), median(backend), median(sql), count
+
+
+def bench_page_costs(seeded: Seeded) -> list[Row]:
+    # The machine's speed in the same run: the trivial view through the whole middleware stack.
+    healthz_cpu, healthz_backend, _sql, _count = page_cost(Client(), "/healthz")
+    rows = [
+        Row(
+            figure="/healthz (anonymous), the trivial view: cost of one request in-process (test client, median "
+            f"of {COST_REPEAT}), for the machine's speed in this run (0.3 ms on an idle machine of this kind)",
+            value=f"{(healthz_cpu + healthz_backend) * 1000:.2f} ms",
+        )
+    ]
+    for role, (user, paths) in _pages(seeded).items():
+        client = logged_in(user)
+        for path in paths:
+            target = COLD_PAGES.get(path.partition("?")[0], PAGE_TARGET_SECONDS)
+            if target != PAGE_TARGET_SECONDS:
+                continue  # the aggregates' figure measures these cold, with their own target
+            cpu, backend, sql, count = page_cost(client, path)
+            total = cpu + backend
+            say(
+                f"page cost {path} ({role}): {cpu * 1000:.1f} ms CPU + {backend * 1000:.1f} ms PostgreSQL CPU "
+                f"({sql * 1000:.1f} ms SQL wall), {count} queries"
+            )
+            rows.append(
+                Row(
+                    figure=f"{path} ({role}) at full scale: cost of one request in-process (test client, "
+                    f"median of {COST_REPEAT}): CPU of the process + CPU of its PostgreSQL backend",
+                    value=f"{total * 1000:.1f} ms",
+                    baseline=f"{cpu * 1000:.1f} ms CPU + {backend * 1000:.1f} ms SQL ({sql * 1000:.1f} ms SQL "
+                    f"wall), {count} queries",
+                    target=f"≤ {target * 1000:.0f} ms",
+                    passed=total <= target,
+                )
+            )
+    return rows
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _new_worker(master: int, old: int | None, timeout: float = 30) -> int:
+    """The pid of the master's worker once it is not `old` and has gone idle (its boot finished)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        workers = [pid for pid in _children(master) if pid != old]
+        if workers:
+            worker = workers[0]
+            before = _cpu_seconds(worker)
+            time.sleep(0.3)
+            if _cpu_seconds(worker) == before:
+                return worker
+        else:
+            time.sleep(0.05)
+    raise RuntimeError("gunicorn started no new worker")
+
+
+def _timed_get(server: Gunicorn, worker: int, path: str, cookie: str) -> tuple[float, float]:
+    """(wall seconds, the worker's CPU seconds) of one request."""
+    cpu = _cpu_seconds(worker)
+    start = time.perf_counter()
+    status, _body = server.get(path, cookie=cookie, timeout=60)
+    wall = time.perf_counter() - start
+    if status != 200:
+        raise AssertionError(f"{path} answered {status}")
+    return wall, _cpu_seconds(worker) - cpu
+
+
+def bench_first_request(seeded: Seeded) -> list[Row]:
+    """One worker (gunicorn.conf.py as deployed); for each page: a fresh worker (the last one stopped, the
+    master starts another as it would after a crash or max_requests), its first request to the page, then the
+    median of further requests to it."""
+    pages = _pages(seeded)
+    rows = []
+    with Gunicorn(workers=1) as server:
+        master = server.process.pid
+        worker = _new_worker(master, None)
+        for role, path in FIRST_REQUEST_PAGES:
+            user = pages[role][0]
+            cookie = session_cookie(user)
+            try:
+                os.kill(worker, signal.SIGTERM)
+                worker = _new_worker(master, worker)
+                first_wall, first_cpu = _timed_get(server, worker, path, cookie)
+                later = [_timed_get(server, worker, path, cookie) for _ in range(FIRST_REQUEST_REPEAT)]
+            finally:
+                delete_session(cookie)
+            wall = median([w for w, _c in later])
+            cpu = sum(c for _w, c in later) / len(later)  # clock ticks of 10 ms: the mean, not the median
+            say(
+                f"first request {path}: {seconds_text(first_wall)} wall, {first_cpu * 1000:.0f} ms CPU; "
+                f"then median {seconds_text(wall)} wall, {cpu * 1000:.0f} ms CPU"
+            )
+            rows.append(
+                Row(
+                    figure=f"First request of a new gunicorn worker to {path} ({role}), gunicorn.conf.py as "
+                    f"deployed, vs. the median of the next {FIRST_REQUEST_REPEAT} requests to it",
+                    value=f"{first_wall * 1000:.0f} ms ({first_cpu * 1000:.0f} ms worker CPU)",
+                    baseline=f"{wall * 1000:.0f} ms ({cpu * 1000:.0f} ms worker CPU)",
+                    ratio=f"{first_wall / wall:.1f} ×",
+                    target=f"≤ {FIRST_REQUEST_TARGET:g} ×",
+                    passed=first_wall <= FIRST_REQUEST_TARGET * wall,
+                )
+            )
+    return rows
+
+
+BENCHMARKS = [bench_page_costs, bench_first_request]
