@@ -17,6 +17,9 @@ from vielfalt.permissions import scope
 
 from . import questionnaire as q
 
+# The tallies are kept by database triggers; a user never meets their constraints, but each gets a sentence.
+TALLY_EXISTS = _("This count exists already; the database keeps it.")
+
 MIN_K = 3
 
 
@@ -233,7 +236,11 @@ class ResponseTally(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "target_group"], name="responsetally_unique")
+            models.UniqueConstraint(
+                fields=["campaign", "target_group"],
+                name="responsetally_unique",
+                violation_error_message=TALLY_EXISTS,
+            )
         ]
 
     def __str__(self):
@@ -248,7 +255,13 @@ class LanguageTally(models.Model):
     n = models.IntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["campaign", "code"], name="languagetally_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "code"],
+                name="languagetally_unique",
+                violation_error_message=TALLY_EXISTS,
+            )
+        ]
 
     def __str__(self):
         return f"{self.campaign_id} {self.code}: {self.n}"

@@ -15,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from vielfalt.models import Employee, Organisation, Role, TargetGroup
 from vielfalt.permissions import scope
 
+# The tallies are kept by database triggers; a user never meets their constraints, but each gets a sentence.
+TALLY_EXISTS = _("This count exists already; the database keeps it.")
+
 # Value → (lazy) label of the target groups: translated when shown.
 TARGET_GROUP_LABELS = dict(TargetGroup.choices)
 
@@ -387,7 +390,9 @@ class StaffTally(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "target_group", "is_active"], name="stafftally_unique"
+                fields=["organisation", "target_group", "is_active"],
+                name="stafftally_unique",
+                violation_error_message=TALLY_EXISTS,
             )
         ]
 
@@ -410,7 +415,13 @@ class EmployeeAttendance(models.Model):
     is_active = models.BooleanField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["employee", "year"], name="employeeattendance_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee", "year"],
+                name="employeeattendance_unique",
+                violation_error_message=TALLY_EXISTS,
+            )
+        ]
         # The few whose first day of a year lies after the day a figure is taken for (see selectors).
         indexes = [models.Index(fields=["year", "first_day"], name="employeeattendance_day")]
 
@@ -433,7 +444,9 @@ class AttendanceTally(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "target_group", "is_active", "year"], name="attendancetally_unique"
+                fields=["organisation", "target_group", "is_active", "year"],
+                name="attendancetally_unique",
+                violation_error_message=TALLY_EXISTS,
             )
         ]
 

@@ -104,9 +104,11 @@ def restore_demo(snapshot: bool) -> None:
     tables = _django_tables()
     # Django's foreign keys on PostgreSQL are DEFERRABLE INITIALLY DEFERRED: any order works in one transaction.
     # TRUNCATE keeps the sequences where the seed left them, so new rows get fresh ids. A restore sets the
-    # database's triggers aside, as pg_restore does (the audit log refuses TRUNCATE, a signed agreement new
-    # signatories).
+    # database's triggers aside, as pg_restore --disable-triggers does (the audit log refuses TRUNCATE, a signed
+    # agreement new signatories, and the tally triggers would count the restored rows a second time on top of
+    # the restored tallies).
     with pgtrigger.ignore(), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in tables))
         cursor.execute(
             "SELECT table_name, string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) "
