@@ -225,6 +225,7 @@ def time_stamping_authority(tmp_path):
 def test_with_a_tsa_configured_the_seal_carries_a_valid_trusted_timestamp(
     settings, time_stamping_authority, tmp_path
 ):
+    import concurrent.futures
     import datetime
 
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -247,7 +248,10 @@ def test_with_a_tsa_configured_the_seal_carries_a_valid_trusted_timestamp(
     context = ValidationContext(
         trust_roots=[seal.portal_certificate(), x509.Certificate.load(root_der)], allow_fetching=False
     )
-    status = validate_pdf_signature(signature, context)
+    # In its own thread: pyHanko calls asyncio.run(), and Playwright's sync API (the browser tests earlier in
+    # the suite) leaves an event loop running in the main thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        status = pool.submit(validate_pdf_signature, signature, context).result()
     assert status.bottom_line, status.pretty_print_details()
     timestamp = status.timestamp_validity
     assert timestamp is not None and (timestamp.intact, timestamp.valid, timestamp.trusted) == (
