@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import OrgUnit
@@ -342,22 +343,39 @@ def _tallied() -> bool:
     return connection.vendor == "postgresql"
 
 
-def campaign_counts(campaign_ids) -> dict[int, dict]:
-    """Per campaign of `campaign_ids` with released responses: "n" respondents and "mh_yes" with a migration
-    background. One query, from the tallies. Whoever shows them decides whether the campaign may be shown."""
+def _tally_sum(column: str):
+    """The sum of `column` over the tallies of the outer campaign (0 without any)."""
+    total = (
+        ResponseTally.objects.filter(campaign_id=OuterRef("pk"))
+        .order_by()
+        .values("campaign_id")
+        .annotate(total=Sum(column))
+        .values("total")
+    )
+    return Coalesce(Subquery(total), 0)
+
+
+def latest_counted(campaigns):
+    """Each organisation's latest of `campaigns` (by closing date, then the newest), annotated with "n"
+    respondents and "mh_yes" with a migration background. A queryset, so that callers can use it as a subquery:
+    the database picks the campaigns and sums their tallies, with no list of ids going back and forth. Whoever
+    shows the counts decides whether the campaign may be shown."""
     if _tallied():
-        rows = (
-            ResponseTally.objects.filter(campaign_id__in=campaign_ids)
-            .values("campaign_id")
-            .annotate(n=Sum("n"), mh_yes=Sum("mh_yes"))
-        )
-    else:
-        rows = (
-            Response.objects.filter(campaign_id__in=campaign_ids)
-            .values("campaign_id")
-            .annotate(n=Count("pk"), mh_yes=Count("pk", filter=Q(migration_background=q.Derived.YES)))
-        )
-    return {row.pop("campaign_id"): row for row in rows.order_by()}
+        # DISTINCT ON rather than a correlated subquery: PostgreSQL then estimates one campaign per
+        # organisation instead of a single row, and joins the tallies by hash instead of looping over them.
+        newest = campaigns.order_by("organisation_id", "-closes_on", "-pk").distinct("organisation_id")
+        latest = Campaign.objects.filter(pk__in=newest.values("pk"))
+        return latest.annotate(n=_tally_sum("n"), mh_yes=_tally_sum("mh_yes"))
+    newest = (
+        campaigns.filter(organisation_id=OuterRef("organisation_id"))
+        .order_by("-closes_on", "-pk")
+        .values("pk")[:1]
+    )
+    latest = campaigns.filter(pk=Subquery(newest))
+    return latest.annotate(
+        n=Count("responses"),
+        mh_yes=Count("responses", filter=Q(responses__migration_background=q.Derived.YES)),
+    )
 
 
 def _programme_counts(campaign_ids) -> tuple[dict, dict[str, dict], dict[str, int]]:
@@ -393,17 +411,15 @@ def _programme_counts(campaign_ids) -> tuple[dict, dict[str, dict], dict[str, in
 
 def programme_results() -> Results:
     """Across organisations: each organisation's latest closed campaign, counted only where it reached its k.
-    A constant number of queries over the tallies the database keeps, however many answers there are."""
-    latest = {}
-    for campaign in (
-        Campaign.objects.filter(status=Campaign.Status.CLOSED)
-        .order_by("organisation_id", "-closes_on", "-pk")
-        .only("pk", "organisation_id", "k")
-    ):
-        latest.setdefault(campaign.organisation_id, campaign)
-    answered = campaign_counts([campaign.pk for campaign in latest.values()])
-    included = [c.pk for c in latest.values() if answered.get(c.pk, {}).get("n", 0) >= c.k]
+    Four queries over the tallies the database keeps, however many answers and organisations there are: the
+    campaigns are chosen inside each query (a subquery), not sent to the database as a list of ids."""
+    included = (
+        latest_counted(Campaign.objects.filter(status=Campaign.Status.CLOSED))
+        .filter(n__gte=F("k"))
+        .values("pk")
+    )
     overall, by_group, languages = _programme_counts(included)
+    organisations = included.count()
     group_rows = [
         (value, str(label), by_group.get(value, _zero())) for value, label in q.TargetGroupAnswer.choices
     ]
@@ -415,7 +431,7 @@ def programme_results() -> Results:
         by_target_group=tables["target_group"],
         by_unit=[],
         languages=_language_cells(languages, PROGRAMME_K),
-        organisations=len(included),
+        organisations=organisations,
     )
 
 

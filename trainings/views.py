@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -51,6 +52,13 @@ from .services import (
 RESULT_SESSION_KEY = "trainings_enrolment_result"
 
 
+def pk_url(name: str):
+    """The URL of view `name` for any primary key, from a single reverse(): the rows of a table link to their
+    objects without a reverse() each (about 20 µs a row)."""
+    head, _pk, tail = reverse(name, args=[0]).rpartition("/0/")
+    return lambda pk: f"{head}/{pk}/{tail}"
+
+
 # --- Courses --------------------------------------------------------------------------------------------------
 
 
@@ -68,13 +76,31 @@ class CourseListView(LoginRequiredMixin, ListView):
         return (
             Course.objects.visible_to(self.request.user)
             .select_related("organiser")
+            .only(*self.columns)
             .annotate(next_date=Subquery(upcoming.values("starts_at")[:1]))
             .order_by("title", "pk")
         )
 
+    columns = ("title", "target_groups", "duration_hours", "format", "organiser__name")
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["may_create"] = may(self.request.user, Role.ORGANISER)
+        # What a row shows, worked out here once per page rather than per row in the template: the courses of a
+        # page share a few durations, sets of target groups and formats, so each text is translated once.
+        course_url = pk_url("trainings:course_detail")
+        texts = {}
+        courses = context["courses"] = context["object_list"] = list(context["courses"])
+        for course in courses:
+            key = (course.duration_hours, tuple(course.target_groups), course.format)
+            if key not in texts:
+                texts[key] = (
+                    course.duration_text,
+                    ", ".join(course.target_group_labels),
+                    course.get_format_display(),
+                )
+            course.url = course_url(course.pk)
+            course.duration, course.groups, course.format_label = texts[key]
         return context
 
 
