@@ -7,15 +7,17 @@ from vielfalt.models import AuditEntry
 from .models import Agreement, AgreementDocument, ProgressReport
 
 
-def agreement_history(agreement: Agreement, *, limit: int = 50):
+def agreement_history(
+    agreement: Agreement,
+    *,
+    documents: list[AgreementDocument],
+    reports: list[ProgressReport],
+    limit: int = 50,
+):
     """The audit log of an agreement together with that of its documents (uploads, downloads) and progress
-    reports, newest first. Uses the documents and reports the caller prefetched."""
-    document_ids = [str(document.pk) for document in agreement.documents.all()]
-    report_ids = [
-        str(report.pk)
-        for commitment in agreement.commitments.all()
-        for report in commitment.progress_reports.all()
-    ]
+    reports (the caller read them), newest first."""
+    document_ids = [str(document.pk) for document in documents]
+    report_ids = [str(report.pk) for report in reports]
     related = Q()
     if document_ids:
         related |= Q(
