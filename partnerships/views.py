@@ -82,6 +82,7 @@ class AgreementListView(LoginRequiredMixin, FilterView):
         return (
             Agreement.objects.visible_to(self.request.user)
             .select_related("partner")
+            .only("title", "status", "signed_on", "valid_until", "partner__name")  # what the table shows
             .order_by("-updated_at", "-pk")
         )
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import OrgUnit
@@ -231,9 +232,11 @@ def results_visible(*, campaign: Campaign, respondents: int = 0) -> bool:
     return campaign.is_closed
 
 
-def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, bool, dict]], int]:
-    """The campaign's counts per (target group, org unit, other unit) and its number of invitations: one query
-    and one pass over the responses (instead of one per table), portable between PostgreSQL and SQLite."""
+def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, bool, dict]], int, dict]:
+    """The campaign's counts per (target group, org unit, other unit), its number of invitations and its
+    respondents per language: one query and one pass over the responses (instead of one per table), portable
+    between PostgreSQL and SQLite. Where the database keeps LanguageTally, the languages come from it (in the
+    same query): matching every language in every answer was half the work."""
     quote = connection.ops.quote_name
     response, invitation = quote(Response._meta.db_table), quote(Invitation._meta.db_table)
     columns = {
@@ -243,32 +246,49 @@ def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, boo
         "languages": quote(Response._meta.get_field("languages").column),
         "campaign": quote(Response._meta.get_field("campaign").column),
     }
+    tallied = _tallied()
     counts, params = ["COUNT(*)"], []
     for field_name in MEASURES.values():
         column = quote(Response._meta.get_field(field_name).column)
         counts += [f"COUNT(*) FILTER (WHERE {column} = %s)", f"COUNT(*) FILTER (WHERE {column} <> %s)"]
         params += [q.Derived.YES.value, q.Derived.YES.value]
-    for code in q.LANGUAGE_CODES:
-        counts.append(f"COUNT(*) FILTER (WHERE {columns['languages']} LIKE %s)")
-        params.append(f"%|{code}|%")
+    if not tallied:
+        for code in q.LANGUAGE_CODES:
+            counts.append(f"COUNT(*) FILTER (WHERE {columns['languages']} LIKE %s)")
+            params.append(f"%|{code}|%")
+    zeros = ", ".join(["0"] * (len(counts) - 1))
     sql = (
         f"SELECT 0, {columns['target_group']}, {columns['org_unit']}, {columns['org_unit_other']}, "  # noqa: S608
         f"{', '.join(counts)} FROM {response} WHERE {columns['campaign']} = %s "
         f"GROUP BY {columns['target_group']}, {columns['org_unit']}, {columns['org_unit_other']} "
-        f"UNION ALL SELECT 1, NULL, NULL, NULL, COUNT(*), {', '.join(['0'] * (len(counts) - 1))} "
+        f"UNION ALL SELECT 1, NULL, NULL, NULL, COUNT(*), {zeros} "
         f"FROM {invitation} WHERE {quote(Invitation._meta.get_field('campaign').column)} = %s"
     )
+    params += [campaign.pk, campaign.pk]
+    if tallied:
+        tally = quote(LanguageTally._meta.db_table)
+        sql += (
+            f" UNION ALL SELECT 2, {quote(LanguageTally._meta.get_field('code').column)}, NULL, NULL, "  # noqa: S608
+            f"{quote(LanguageTally._meta.get_field('n').column)}, {zeros} FROM {tally} "
+            f"WHERE {quote(LanguageTally._meta.get_field('campaign').column)} = %s"
+        )
+        params.append(campaign.pk)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, campaign.pk, campaign.pk])
+        cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    names = [*COLUMNS, *q.LANGUAGE_CODES]
-    rows, invited = [], 0
+    names = COLUMNS if tallied else [*COLUMNS, *q.LANGUAGE_CODES]
+    rows, invited, languages = [], 0, dict.fromkeys(q.LANGUAGE_CODES, 0)
     for kind, target_group, unit, other, *values in fetched:
-        if kind:
+        if kind == 1:
             invited = values[0]
+        elif kind == 2:
+            if target_group in languages:
+                languages[target_group] = values[0]
         else:
             rows.append((target_group, unit, bool(other), dict(zip(names, values, strict=True))))
-    return rows, invited
+    if not tallied:
+        languages = {code: sum(row[3][code] for row in rows) for code in q.LANGUAGE_CODES}
+    return rows, invited, languages
 
 
 def _sum(rows, key) -> dict:
@@ -296,8 +316,8 @@ def _language_cells(counts: dict, k: int) -> list[LanguageRow]:
 
 
 def campaign_results(campaign: Campaign) -> Results:
-    rows, invited = _grouped_counts(campaign)
-    overall = _sum(rows, lambda row: None).get(None) or dict.fromkeys([*COLUMNS, *q.LANGUAGE_CODES], 0)
+    rows, invited, languages = _grouped_counts(campaign)
+    overall = _sum(rows, lambda row: None).get(None) or dict.fromkeys(COLUMNS, 0)
     by_group = _sum(rows, lambda row: row[0])
     unit_counts = _sum(rows, lambda row: (row[1], row[2]))
     # The units offered to respondents (as services.offered_units) and those named in answers, in one query.
@@ -326,7 +346,7 @@ def campaign_results(campaign: Campaign) -> Results:
         overall=overall_row,
         by_target_group=tables["target_group"],
         by_unit=tables["unit"],
-        languages=_language_cells(overall, campaign.k),
+        languages=_language_cells(languages, campaign.k),
         invited=invited,
         participation=round(100 * overall["n"] / invited, 1) if invited else None,
         previous_estimate=campaign.previous_estimate,
@@ -342,22 +362,39 @@ def _tallied() -> bool:
     return connection.vendor == "postgresql"
 
 
-def campaign_counts(campaign_ids) -> dict[int, dict]:
-    """Per campaign of `campaign_ids` with released responses: "n" respondents and "mh_yes" with a migration
-    background. One query, from the tallies. Whoever shows them decides whether the campaign may be shown."""
+def _tally_sum(column: str):
+    """The sum of `column` over the tallies of the outer campaign (0 without any)."""
+    total = (
+        ResponseTally.objects.filter(campaign_id=OuterRef("pk"))
+        .order_by()
+        .values("campaign_id")
+        .annotate(total=Sum(column))
+        .values("total")
+    )
+    return Coalesce(Subquery(total), 0)
+
+
+def latest_counted(campaigns):
+    """Each organisation's latest of `campaigns` (by closing date, then the newest), annotated with "n"
+    respondents and "mh_yes" with a migration background. A queryset, so that callers can use it as a subquery:
+    the database picks the campaigns and sums their tallies, with no list of ids going back and forth. Whoever
+    shows the counts decides whether the campaign may be shown."""
     if _tallied():
-        rows = (
-            ResponseTally.objects.filter(campaign_id__in=campaign_ids)
-            .values("campaign_id")
-            .annotate(n=Sum("n"), mh_yes=Sum("mh_yes"))
-        )
-    else:
-        rows = (
-            Response.objects.filter(campaign_id__in=campaign_ids)
-            .values("campaign_id")
-            .annotate(n=Count("pk"), mh_yes=Count("pk", filter=Q(migration_background=q.Derived.YES)))
-        )
-    return {row.pop("campaign_id"): row for row in rows.order_by()}
+        # DISTINCT ON rather than a correlated subquery: PostgreSQL then estimates one campaign per
+        # organisation instead of a single row, and joins the tallies by hash instead of looping over them.
+        newest = campaigns.order_by("organisation_id", "-closes_on", "-pk").distinct("organisation_id")
+        latest = Campaign.objects.filter(pk__in=newest.values("pk"))
+        return latest.annotate(n=_tally_sum("n"), mh_yes=_tally_sum("mh_yes"))
+    newest = (
+        campaigns.filter(organisation_id=OuterRef("organisation_id"))
+        .order_by("-closes_on", "-pk")
+        .values("pk")[:1]
+    )
+    latest = campaigns.filter(pk=Subquery(newest))
+    return latest.annotate(
+        n=Count("responses"),
+        mh_yes=Count("responses", filter=Q(responses__migration_background=q.Derived.YES)),
+    )
 
 
 def _programme_counts(campaign_ids) -> tuple[dict, dict[str, dict], dict[str, int]]:
@@ -393,17 +430,15 @@ def _programme_counts(campaign_ids) -> tuple[dict, dict[str, dict], dict[str, in
 
 def programme_results() -> Results:
     """Across organisations: each organisation's latest closed campaign, counted only where it reached its k.
-    A constant number of queries over the tallies the database keeps, however many answers there are."""
-    latest = {}
-    for campaign in (
-        Campaign.objects.filter(status=Campaign.Status.CLOSED)
-        .order_by("organisation_id", "-closes_on", "-pk")
-        .only("pk", "organisation_id", "k")
-    ):
-        latest.setdefault(campaign.organisation_id, campaign)
-    answered = campaign_counts([campaign.pk for campaign in latest.values()])
-    included = [c.pk for c in latest.values() if answered.get(c.pk, {}).get("n", 0) >= c.k]
+    Four queries over the tallies the database keeps, however many answers and organisations there are: the
+    campaigns are chosen inside each query (a subquery), not sent to the database as a list of ids."""
+    included = (
+        latest_counted(Campaign.objects.filter(status=Campaign.Status.CLOSED))
+        .filter(n__gte=F("k"))
+        .values("pk")
+    )
     overall, by_group, languages = _programme_counts(included)
+    organisations = included.count()
     group_rows = [
         (value, str(label), by_group.get(value, _zero())) for value, label in q.TargetGroupAnswer.choices
     ]
@@ -415,7 +450,7 @@ def programme_results() -> Results:
         by_target_group=tables["target_group"],
         by_unit=[],
         languages=_language_cells(languages, PROGRAMME_K),
-        organisations=len(included),
+        organisations=organisations,
     )
 
 

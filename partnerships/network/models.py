@@ -260,7 +260,11 @@ class PracticeEntry(models.Model):
             ),
         ]
         indexes = [
-            SearchGinIndex(fields=["search_vector"], name="network_practice_search"),
+            # Without the pending list of "fastupdate", every entry is in the index proper as soon as it is
+            # written: a pending list is searched linearly, and a full one made PostgreSQL scan the whole
+            # table instead (until a VACUUM, which a quiet database may not get for a long time). Entries
+            # are written rarely; the extra cost of each write does not matter.
+            SearchGinIndex(fields=["search_vector"], name="network_practice_search", fastupdate=False),
             models.Index(fields=["status", "-published_at"], name="network_practice_status"),
         ]
 

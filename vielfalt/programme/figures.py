@@ -26,7 +26,7 @@ from partnerships.models import (
     commitment_progress,
 )
 from surveys.models import Campaign
-from surveys.results import PROGRAMME_K, campaign_counts
+from surveys.results import PROGRAMME_K, latest_counted
 from trainings.models import Enrolment
 from trainings.selectors import course_in_period, trained_by_target_group, training_by_organisation
 from vielfalt.models import Organisation, Role, TargetGroup
@@ -155,19 +155,15 @@ def _scoped(queryset, organisation_ids, field_name="organisation_id"):
 def _surveys_by_partner(organisation_ids, as_of, start=None) -> dict[int, SurveyFigure]:
     """Each organisation's latest campaign closed by `as_of` that reached its k; the share with a migration
     background is published only where at least k respondents have one and k have none (or unknown)."""
-    latest: dict[int, tuple[int, int]] = {}  # organisation → (campaign, k)
     campaigns = _scoped(
         Campaign.objects.filter(_in_period("closes_on", start, as_of), status=Campaign.Status.CLOSED),
         organisation_ids,
-    ).order_by("organisation_id", "-closes_on", "-pk")
-    for campaign_id, organisation_id, k in campaigns.values_list("pk", "organisation_id", "k"):
-        latest.setdefault(organisation_id, (campaign_id, k))
-    # Responses are counted only for the latest campaigns: one query over the tallies the database keeps.
-    counts = campaign_counts([campaign_id for campaign_id, _k in latest.values()])
+    )
     figures = {}
-    for organisation_id, (campaign_id, k) in latest.items():
-        answered = counts.get(campaign_id, {}).get("n", 0)
-        mh_yes = counts.get(campaign_id, {}).get("mh_yes", 0)
+    # One query: the database picks each organisation's latest campaign and sums its tallies.
+    for organisation_id, campaign_id, k, answered, mh_yes in latest_counted(campaigns).values_list(
+        "organisation_id", "pk", "k", "n", "mh_yes"
+    ):
         if answered < k:
             continue
         published = mh_yes >= k and answered - mh_yes >= k
