@@ -33,6 +33,7 @@ class SecondFactorMiddleware:
         {
             "second_factor_verify",
             "second_factor_setup",
+            "second_factor_passkey_complete",
             "logout",
             "set_language",
             "healthz",
