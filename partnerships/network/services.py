@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from vielfalt.audit import audit_record, model_changes
@@ -519,6 +520,7 @@ def participants_pdf_job(*, actor: User, meeting: Meeting):
         requested_by=actor,
         organisation=meeting.host,
         meeting_id=meeting.pk,
+        language=get_language(),
     )
 
 

@@ -7,6 +7,7 @@ from celery import Task, shared_task
 from django.core.mail import mailers
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from vielfalt.jobs import TRANSIENT_ERRORS, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
@@ -116,13 +117,15 @@ def task_send_weekly_digest() -> int:
 
 
 @shared_task(base=JobTask, name="network.render_participants")
-def task_render_participants(*, job_id, meeting_id: int) -> None:
+def task_render_participants(*, job_id, meeting_id: int, language: str = "de") -> None:
+    """The participants list in the language of the user who asked for it."""
     meeting = Meeting.objects.select_related("host").get(pk=meeting_id)
     registrations = meeting.registrations.filter(status=Registration.Status.SEATED).select_related(
         "organisation"
     )
     registrations = registrations.order_by("organisation__name", "name")
-    with translation.override("de"):
+    with translation.override(language):
+        file_name = _("participants-network-meeting") + f"-{meeting_id}.pdf"
         content = render_pdf(
             "pdf/network/participants.html",
             {
@@ -135,6 +138,4 @@ def task_render_participants(*, job_id, meeting_id: int) -> None:
                 "reference": f"NT-{meeting.pk:05d}",
             },
         )
-    job_store_result(
-        job_id=job_id, content=content, file_name=f"teilnehmende-netzwerktreffen-{meeting_id}.pdf"
-    )
+    job_store_result(job_id=job_id, content=content, file_name=file_name)

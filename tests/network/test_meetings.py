@@ -231,3 +231,31 @@ def test_participants_list_pdf(
         text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(handle.read())).pages)
     assert "Netzwerktreffen Düsseldorf" in " ".join(text.split())
     assert "Anna" in text and "Olga" in text and "Stadt Oberhausen" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "words", "file_name"),
+    [
+        (
+            "de",
+            ["Teilnehmendenliste: Netzwerktreffen", "Gastgeber", "Unterschrift"],
+            "teilnehmende-netzwerktreffen",
+        ),
+        ("en", ["Participants list: Netzwerktreffen", "Host", "Signature"], "participants-network-meeting"),
+    ],
+)
+def test_participants_list_in_the_requesters_language(
+    client, ministry, duisburg, staff, django_capture_on_commit_callbacks, language, words, file_name
+):
+    meeting = make_meeting(ministry, title="Netzwerktreffen Düsseldorf")
+    register(SYSTEM, meeting, duisburg, "Anna")
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("network:meeting_participants", args=[meeting.pk]), HTTP_ACCEPT_LANGUAGE=language)
+    job = Job.objects.get()
+    with job.result_file.open("rb") as handle:
+        text = " ".join(
+            "".join(page.extract_text() for page in PdfReader(io.BytesIO(handle.read())).pages).split()
+        )
+    assert [word in text for word in words] == [True, True, True]
+    assert job.result_name == f"{file_name}-{meeting.pk}.pdf"
