@@ -2,7 +2,8 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -112,7 +113,18 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
     dates_per_page = 25
 
     def get_queryset(self):
-        return Course.objects.visible_to(self.request.user).select_related("organiser")
+        # The number of dates for the paginator read with the course, not by a query of its own.
+        date_count = (
+            CourseDate.objects.filter(course=OuterRef("pk"))
+            .order_by()
+            .values("course")
+            .annotate(n=Count("pk"))
+        )
+        return (
+            Course.objects.visible_to(self.request.user)
+            .select_related("organiser")
+            .annotate(date_count=Coalesce(Subquery(date_count.values("n")), 0))
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -132,7 +144,9 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
         context["participants"] = participants
         # 25 dates a page: a course of the programme has a hundred.
         dates = course.dates.only(*self.date_columns).with_counts().order_by("starts_at", "pk")
-        context["page_obj"] = Paginator(dates, self.dates_per_page).get_page(self.request.GET.get("page"))
+        paginator = Paginator(dates, self.dates_per_page)
+        paginator.count = course.date_count
+        context["page_obj"] = paginator.get_page(self.request.GET.get("page"))
         context["dates"] = list(context["page_obj"].object_list)
         # What each row shows, worked out here: one reverse() for every row's link, the state once per date.
         date_url = pk_url("trainings:date_detail")

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from icalendar import Calendar
 from pypdf import PdfReader
 
@@ -211,6 +211,24 @@ def test_other_organisations_registrations_are_not_shown_or_cancelled(
     assert client.post(url).status_code == 404
     registration.refresh_from_db()
     assert registration.status == SEATED
+
+
+def test_registration_mails_in_each_registrations_language(
+    ministry, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
+):
+    meeting = make_meeting(ministry, capacity=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = register(hr_duisburg, meeting, duisburg, "Anna")  # registered from a German page
+        with translation.override("en"):
+            register(hr_duisburg, meeting, duisburg, "Dirk")  # from an English page: the waiting list
+    assert [m.subject for m in outbox] == [f"Angemeldet: {meeting.title}", f"Waiting list: {meeting.title}"]
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.registration_cancel(actor=hr_duisburg, registration=first)
+    assert sorted(m.subject for m in outbox) == [
+        f"Anmeldung storniert: {meeting.title}",
+        f"You have a seat: {meeting.title}",
+    ]
 
 
 def test_participants_list_pdf(

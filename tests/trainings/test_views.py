@@ -99,7 +99,7 @@ def test_course_detail_query_count(client, course, hr_duisburg, django_assert_nu
     for _ in range(count):
         CourseDateFactory(course=course)
     client.force_login(hr_duisburg)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):  # the number of dates comes with the course
         response = client.get(course.get_absolute_url())
     assert len(response.context["dates"]) == count
 
@@ -641,3 +641,12 @@ def test_date_detail_rows_escape_names_and_link_each_enrolment(
         assert f'action="{reverse("trainings:enrolment_cancel", args=[enrolment.pk])}"' in response.text
     for enrolment in (other, stranger):
         assert reverse("trainings:enrolment_cancel", args=[enrolment.pk]) not in response.text
+
+
+def test_course_detail_without_dates(client, course, hr_duisburg):
+    client.force_login(hr_duisburg)
+    response = client.get(course.get_absolute_url(), headers={"accept-language": "en"})
+    assert response.status_code == 200
+    assert list(response.context["dates"]) == []
+    assert "No dates yet." in response.text
+    assert client.get(course.get_absolute_url(), {"page": 3}).status_code == 200
