@@ -30,6 +30,7 @@ from .models import (
     PracticeEntry,
     Question,
     Registration,
+    mail_language,
 )
 from .uploads import check_document
 
@@ -417,6 +418,7 @@ def registration_create(
             user=user,
             status=status,
             registered_by=actor if isinstance(actor, User) else None,
+            language=mail_language(),
         )
         registration.full_clean()
         try:
@@ -539,7 +541,10 @@ def _mail_on_commit(registration_ids: list[int], event: str) -> None:
 def question_ask(*, actor: User, organisation: Organisation, **fields) -> Question:
     require(actor, PROGRAMME_ROLES, organisation)
     question = Question(
-        organisation=organisation, asked_by=actor if isinstance(actor, User) else None, **fields
+        organisation=organisation,
+        asked_by=actor if isinstance(actor, User) else None,
+        language=mail_language(),
+        **fields,
     )
     question.full_clean()
     question.save()
@@ -743,7 +748,8 @@ def mail_settings_update(
     settings = mail_settings_of(user)
     settings.answers = answers
     settings.weekly_digest = weekly_digest
-    settings.save(update_fields=["answers", "weekly_digest"])
+    settings.language = mail_language()  # the digest comes in the language the settings were saved in
+    settings.save(update_fields=["answers", "weekly_digest", "language"])
     return settings
 
 

@@ -62,8 +62,10 @@ class DigestTask(Task):
 @shared_task(base=RegistrationMailTask, name="network.send_registration_mails", **MAIL_RETRY)
 def task_send_registration_mails(*, registration_ids: list[int], event: str) -> int:
     registrations = Registration.objects.filter(pk__in=registration_ids).select_related("meeting")
-    with translation.override("de"):
-        messages = [registration_mail(r, event) for r in registrations]
+    messages = []
+    for registration in registrations:
+        with translation.override(registration.language):
+            messages.append(registration_mail(registration, event))
     return mailers.default.send_messages(messages) or 0 if messages else 0
 
 
@@ -72,7 +74,7 @@ def task_send_answer_mail(*, answer_id: int) -> int:
     answer = Answer.objects.select_related("question__asked_by", "organisation").filter(pk=answer_id).first()
     if answer is None:
         return 0
-    with translation.override("de"):
+    with translation.override(answer.question.language):
         message = answer_mail(answer)
     return message.send() if message else 0
 
@@ -106,7 +108,7 @@ def task_send_weekly_digest() -> int:
                 )
                 if row is None:
                     continue
-                with translation.override("de"):
+                with translation.override(row.language):
                     message = digest_mail(row.user, content)
                 if message is not None:
                     sent += connection.send_messages([message]) or 0

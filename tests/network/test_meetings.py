@@ -2,6 +2,7 @@
 invitations with .ics, minutes for registered partners, the participants list PDF."""
 
 import io
+import re
 import threading
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from icalendar import Calendar
 from pypdf import PdfReader
 
@@ -213,6 +214,24 @@ def test_other_organisations_registrations_are_not_shown_or_cancelled(
     assert registration.status == SEATED
 
 
+def test_registration_mails_in_each_registrations_language(
+    ministry, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
+):
+    meeting = make_meeting(ministry, capacity=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = register(hr_duisburg, meeting, duisburg, "Anna")  # registered from a German page
+        with translation.override("en"):
+            register(hr_duisburg, meeting, duisburg, "Dirk")  # from an English page: the waiting list
+    assert [m.subject for m in outbox] == [f"Angemeldet: {meeting.title}", f"Waiting list: {meeting.title}"]
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.registration_cancel(actor=hr_duisburg, registration=first)
+    assert sorted(m.subject for m in outbox) == [
+        f"Anmeldung storniert: {meeting.title}",
+        f"You have a seat: {meeting.title}",
+    ]
+
+
 def test_participants_list_pdf(
     client, ministry, duisburg, oberhausen, staff, hr_duisburg, django_capture_on_commit_callbacks
 ):
@@ -259,3 +278,17 @@ def test_participants_list_in_the_requesters_language(
         )
     assert [word in text for word in words] == [True, True, True]
     assert job.result_name == f"{file_name}-{meeting.pk}.pdf"
+    # every date in the reader's format, the letterhead's date of the document too
+    date_format = "%d.%m.%Y" if language == "de" else "%m/%d/%Y"
+    dates = set(re.findall(r"\d\d[./]\d\d[./]\d{4}", text))
+    assert dates == {timezone.localtime(meeting.starts_at).strftime(date_format)}
+
+
+def test_english_meeting_page_has_one_date_format(client, ministry, staff):
+    meeting = make_meeting(ministry)
+    client.force_login(staff)
+    html = client.get(meeting.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    starts_at = timezone.localtime(meeting.starts_at)
+    with translation.override("en"):
+        short, long = (formats.date_format(starts_at, name) for name in ("SHORT_DATE_FORMAT", "DATE_FORMAT"))
+    assert (short in html, long in html) == (True, False)
