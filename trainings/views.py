@@ -62,6 +62,24 @@ def pk_url(name: str):
     return lambda pk: f"{head}/{pk}/{tail}"
 
 
+class CountingPaginator(Paginator):
+    """Counts with the page's own rows where they tell: it reads one row more than a page holds, and a page not
+    followed by more rows ends the list, so the rows before it and on it are all there are. Only a page
+    followed by more (or a number past the end) asks the database to count."""
+
+    def page(self, number):
+        if "count" in self.__dict__ or self.orphans or not isinstance(number, int) or number < 1:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if len(rows) > self.per_page:  # more follow: count them
+            return self._get_page(rows[: self.per_page], self.validate_number(number), self)
+        if not rows and (number > 1 or not self.allow_empty_first_page):
+            return super().page(number)  # past the end: refused as Paginator refuses it
+        self.count = bottom + len(rows)
+        return self._get_page(rows, number, self)
+
+
 # --- Courses --------------------------------------------------------------------------------------------------
 
 
@@ -69,6 +87,7 @@ class CourseListView(LoginRequiredMixin, ListView):
     template_name = "trainings/course_list.html"
     context_object_name = "courses"
     paginate_by = 50
+    paginator_class = CountingPaginator
 
     def get_queryset(self):
         # The next date per course from the (course, starts_at) index, not an aggregate over every date
@@ -93,7 +112,7 @@ class CourseListView(LoginRequiredMixin, ListView):
         # page share a few durations, sets of target groups and formats, so each text is translated once.
         course_url = pk_url("trainings:course_detail")
         texts = {}
-        courses = context["courses"] = context["object_list"] = list(context["courses"])
+        courses = context["courses"]
         for course in courses:
             key = (course.duration_hours, tuple(course.target_groups), course.format)
             if key not in texts:
