@@ -247,9 +247,9 @@ def results_visible(*, campaign: Campaign, respondents: int = 0) -> bool:
     return campaign.is_closed
 
 
-def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, bool, dict]], int, dict]:
-    """The campaign's counts per (target group, org unit, other unit), its number of invitations and its
-    respondents per language: one query and one pass over the responses (instead of one per table), portable
+def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, bool, dict]], int, dict, list]:
+    """The campaign's counts per (target group, org unit, other unit), its number of invitations, its
+    respondents per language and the units to list, (pk, name) by name: one query and one pass over the responses (instead of one per table), portable
     between PostgreSQL and SQLite. Where the database keeps LanguageTally, the languages come from it (in the
     same query): matching every language in every answer was half the work."""
     quote = connection.ops.quote_name
@@ -280,6 +280,21 @@ def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, boo
         f"FROM {invitation} WHERE {quote(Invitation._meta.get_field('campaign').column)} = %s"
     )
     params += [campaign.pk, campaign.pk]
+    # The units the table lists, in the same statement: those offered to respondents (as
+    # services.offered_units: k or more invitations, e-mail and pooled codes alike) and those named in answers,
+    # numbered in the database's order of their names.
+    unit_table, unit_pk = quote(OrgUnit._meta.db_table), quote(OrgUnit._meta.pk.column)
+    unit_name = quote(OrgUnit._meta.get_field("name").column)
+    invitation_unit = quote(Invitation._meta.get_field("org_unit").column)
+    invitation_campaign = quote(Invitation._meta.get_field("campaign").column)
+    sql += (
+        f" UNION ALL SELECT 3, {unit_name}, {unit_pk}, NULL, ROW_NUMBER() OVER (ORDER BY {unit_name}), "  # noqa: S608
+        f"{zeros} FROM {unit_table} WHERE {unit_pk} IN (SELECT {invitation_unit} FROM {invitation} "
+        f"WHERE {invitation_campaign} = %s AND {invitation_unit} IS NOT NULL GROUP BY {invitation_unit} "
+        f"HAVING COUNT(*) >= %s) OR {unit_pk} IN (SELECT {columns['org_unit']} FROM {response} "
+        f"WHERE {columns['campaign']} = %s AND {columns['org_unit']} IS NOT NULL)"
+    )
+    params += [campaign.pk, campaign.k, campaign.pk]
     if tallied:
         tally = quote(LanguageTally._meta.db_table)
         sql += (
@@ -292,18 +307,20 @@ def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, boo
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     names = COLUMNS if tallied else [*COLUMNS, *q.LANGUAGE_CODES]
-    rows, invited, languages = [], 0, dict.fromkeys(q.LANGUAGE_CODES, 0)
+    rows, invited, languages, units = [], 0, dict.fromkeys(q.LANGUAGE_CODES, 0), []
     for kind, target_group, unit, other, *values in fetched:
         if kind == 1:
             invited = values[0]
         elif kind == 2:
             if target_group in languages:
                 languages[target_group] = values[0]
+        elif kind == 3:
+            units.append((values[0], unit, target_group))
         else:
             rows.append((target_group, unit, bool(other), dict(zip(names, values, strict=True))))
     if not tallied:
         languages = {code: sum(row[3][code] for row in rows) for code in q.LANGUAGE_CODES}
-    return rows, invited, languages
+    return rows, invited, languages, [(pk, name) for _position, pk, name in sorted(units)]
 
 
 def _sum(rows, key) -> dict:
@@ -331,22 +348,11 @@ def _language_cells(counts: dict, k: int) -> list[LanguageRow]:
 
 
 def campaign_results(campaign: Campaign) -> Results:
-    rows, invited, languages = _grouped_counts(campaign)
+    rows, invited, languages, units = _grouped_counts(campaign)
     overall = _sum(rows, lambda row: None).get(None) or dict.fromkeys(COLUMNS, 0)
     by_group = _sum(rows, lambda row: row[0])
     unit_counts = _sum(rows, lambda row: (row[1], row[2]))
-    # The units offered to respondents (as services.offered_units) and those named in answers, in one query.
-    # Invitations count for their org unit, e-mail invitations and pooled codes alike.
-    offered = (
-        Invitation.objects.filter(campaign=campaign, org_unit__isnull=False)
-        .values("org_unit")
-        .annotate(invited=Count("pk"))
-        .filter(invited__gte=campaign.k)
-        .values("org_unit")
-    )
-    named = [unit for unit, _other in unit_counts if unit]
-    units = OrgUnit.objects.filter(Q(pk__in=offered) | Q(pk__in=named)).order_by("name")
-    unit_rows = [(str(unit.pk), unit.name, unit_counts.get((unit.pk, False), _zero())) for unit in units]
+    unit_rows = [(str(pk), name, unit_counts.get((pk, False), _zero())) for pk, name in units]
     unit_rows.append(("other", str(_("Other units")), unit_counts.get((None, True), _zero())))
     unit_rows.append(("na", str(q.Citizenship.NO_ANSWER.label), unit_counts.get((None, False), _zero())))
     group_rows = [

@@ -258,3 +258,11 @@ def test_a_campaigns_counts_come_from_the_index_alone(mixed_campaign):
     ]
     assert "campaign_id" in referenced
     assert any(referenced <= columns for columns in indexed), referenced
+
+
+def test_a_campaigns_results_take_one_query_with_its_units_by_name(mixed_campaign, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        results = campaign_results(mixed_campaign)
+    units = OrgUnit.objects.filter(organisation=mixed_campaign.organisation).order_by("name")
+    assert [(row.key, row.label) for row in results.by_unit[:-2]] == [(str(u.pk), u.name) for u in units]
+    assert [row.key for row in results.by_unit[-2:]] == ["other", "na"]
