@@ -1,4 +1,5 @@
 import django_filters
+from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -6,10 +7,24 @@ from vielfalt.models import Organisation
 
 from .models import Agreement, Signatory
 
+# The years in which agreements were signed, newest first: from the latest date of signing, one index probe
+# (agreement_signed_on) for the latest date before each year found, instead of reading every agreement.
+SIGNING_YEARS_SQL = """
+WITH RECURSIVE years(day) AS (
+    SELECT max(signed_on) FROM partnerships_agreement
+    UNION ALL
+    SELECT (
+        SELECT max(signed_on) FROM partnerships_agreement WHERE signed_on < make_date(extract(year FROM day)::int, 1, 1)
+    ) FROM years WHERE day IS NOT NULL
+)
+SELECT extract(year FROM day)::int FROM years WHERE day IS NOT NULL
+"""
+
 
 def signing_years():
-    years = Agreement.objects.filter(signed_on__isnull=False).dates("signed_on", "year", order="DESC")
-    return [(d.year, str(d.year)) for d in years]
+    with connection.cursor() as cursor:
+        cursor.execute(SIGNING_YEARS_SQL)
+        return [(year, str(year)) for (year,) in cursor.fetchall()]
 
 
 class AgreementFilter(django_filters.FilterSet):

@@ -102,7 +102,13 @@ class Agreement(models.Model):
                 violation_error_message=_("Please enter a title."),
             ),
         ]
-        indexes = [models.Index(fields=["status", "signed_on"], name="agreement_status_signed")]
+        indexes = [
+            models.Index(fields=["status", "signed_on"], name="agreement_status_signed"),
+            # The agreement list's default order: its first page is read from the index, not sorted.
+            models.Index(fields=["-updated_at", "-id"], name="agreement_updated"),
+            # The list's filter offers the years of signing: one probe per year (filters.signing_years).
+            models.Index(fields=["signed_on"], name="agreement_signed_on"),
+        ]
         # Signed is signed, whichever path writes (admin, shell, SQL); PostgreSQL only (partnerships/triggers.py).
         triggers = [
             SignedAgreementUnchanged(name="signed_agreement_unchanged"),

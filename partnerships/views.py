@@ -5,9 +5,9 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
@@ -28,7 +28,12 @@ from .forms import (
     formset_rows,
     signatory_formset,
 )
-from .models import Agreement, AgreementDocument, AnonymisedProcedure, Commitment, ProgressReport
+from .models import (
+    Agreement,
+    AnonymisedProcedure,
+    ProgressReport,
+    commitment_progress,
+)
 from .selectors import agreement_history
 from .services import (
     ALLOWED_TRANSITIONS,
@@ -82,6 +87,7 @@ class AgreementListView(LoginRequiredMixin, FilterView):
         return (
             Agreement.objects.visible_to(self.request.user)
             .select_related("partner")
+            .only("title", "status", "signed_on", "valid_until", "partner__name")  # what the table shows
             .order_by("-updated_at", "-pk")
         )
 
@@ -182,32 +188,26 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
     context_object_name = "agreement"
 
     def get_queryset(self):
-        return (
-            Agreement.objects.visible_to(self.request.user)
-            .select_related("partner", "state_party", "amends", "amends__partner")
-            .prefetch_related(
-                "signatories",
-                "amendments__partner",
-                Prefetch(
-                    "commitments",
-                    queryset=Commitment.objects.select_related("responsible_unit").prefetch_related(
-                        Prefetch(
-                            "progress_reports",
-                            queryset=ProgressReport.objects.select_related("reported_by"),
-                        )
-                    ),
-                ),
-                Prefetch("documents", queryset=AgreementDocument.objects.select_related("created_by")),
-            )
-        )
+        return Agreement.objects.visible_to(self.request.user).select_related("partner", "state_party")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         agreement, user = self.object, self.request.user
+        # Plain queries rather than prefetch_related: one agreement needs no IN lists, and the per-query
+        # cost of the ORM is what this page spends most on.
+        if agreement.amends_id:  # rare: read only when there is one
+            agreement.amends = Agreement.objects.select_related("partner").get(pk=agreement.amends_id)
         signatories = list(agreement.signatories.all())
         context["partner_signatories"] = [s for s in signatories if s.side == "partner"]
         context["state_signatories"] = [s for s in signatories if s.side == "state"]
-        context["commitments"] = [(c, c.progress(), c.latest_report()) for c in agreement.commitments.all()]
+        context["amendments"] = list(agreement.amendments.only("title", "status"))
+        commitments = list(agreement.commitments.select_related("responsible_unit"))
+        reports = list(ProgressReport.objects.filter(commitment__in=commitments)) if commitments else []
+        context["commitments"] = commitment_rows(agreement, commitments, reports)
+        documents = list(agreement.documents.select_related("created_by"))
+        for document in documents:
+            document.seal = document_seal_check(document)
+        context["documents"] = documents
         context["may_edit"] = may(user, Role.MINISTRY)
         context["may_report"] = agreement.status == Agreement.Status.SIGNED and may(
             user, Role.HR, agreement.partner_id
@@ -220,12 +220,36 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         if agreement.status == Agreement.Status.READY_FOR_SIGNATURE:
             context["sign_problems"] = agreement_sign_problems(agreement)
         context["upload_form"] = SignedCopyForm()
-        context["history"] = agreement_history(agreement) if context["may_edit"] else []
+        context["history"] = (
+            agreement_history(agreement, documents=documents, reports=reports) if context["may_edit"] else []
+        )
         context["agreement_type_id"] = ContentType.objects.get_for_model(Agreement).pk
         context["job"] = _requested_job(self.request)
-        for document in agreement.documents.all():
-            document.seal = document_seal_check(document)
         return context
+
+
+def commitment_rows(agreement, commitments, reports) -> list[tuple]:
+    """(commitment, progress, latest report) for each commitment, as `Commitment.progress` and
+    `Commitment.latest_report` would give them, from the reports read in one query."""
+    latest = {}
+    for report in reports:
+        known = latest.get(report.commitment_id)
+        if known is None or (report.reported_on, report.pk) > (known.reported_on, known.pk):
+            latest[report.commitment_id] = report
+    start, today = agreement.signed_on or agreement.valid_from, timezone.localdate()
+    rows = []
+    for commitment in commitments:
+        report = latest.get(commitment.pk)
+        progress = commitment_progress(
+            target_value=commitment.target_value,
+            due_on=commitment.due_on,
+            start=start,
+            today=today,
+            reached=None,
+            reported=report.value_reached if report else None,
+        )
+        rows.append((commitment, progress, report))
+    return rows
 
 
 class AgreementObjectMixin:

@@ -64,20 +64,39 @@ def format_code(code: str) -> str:
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
-def seal(fields: dict) -> str:
+def seal(fields: dict, *, purpose: str = "held-answer") -> str:
     """AES-GCM with a random nonce under the current key (Fernet would carry the time of sealing in clear)."""
     nonce = secrets.token_bytes(12)
-    data = AESGCM(_keys("held-answer")[0]).encrypt(
-        nonce, json.dumps(fields, separators=(",", ":")).encode(), None
-    )
+    data = AESGCM(_keys(purpose)[0]).encrypt(nonce, json.dumps(fields, separators=(",", ":")).encode(), None)
     return base64.b64encode(nonce + data).decode()
 
 
-def unseal(sealed: str) -> dict:
+def unseal(sealed: str, *, purpose: str = "held-answer") -> dict:
     raw = base64.b64decode(sealed)
-    for key in _keys("held-answer"):
+    for key in _keys(purpose):
         try:
             return json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], None))
         except InvalidTag:
             continue
-    raise ValueError("A held answer cannot be decrypted with the portal's secrets (a secret rotated away).")
+    raise ValueError("A sealed value cannot be decrypted with the portal's secrets (a secret rotated away).")
+
+
+RESPONDENT = "respondent"
+
+
+def respondent_seal(state: dict) -> str:
+    """The respondent's state (credential, form key, campaign, answered) for a cookie: encrypted and
+    authenticated, so that the respondent's device holds it instead of a session row in the database, and
+    nobody who sees the cookie (a proxy, the browser's storage) reads the credential's hash from it. URL-safe
+    base64: a cookie value needs no quoting."""
+    return seal(state, purpose=RESPONDENT).replace("+", "-").replace("/", "_")
+
+
+def respondent_unseal(value: str) -> dict | None:
+    """The state sealed by `respondent_seal`, or None if the value was not made by this portal (or under a
+    secret rotated away)."""
+    try:
+        state = unseal(value.replace("-", "+").replace("_", "/"), purpose=RESPONDENT)
+    except (ValueError, TypeError):  # binascii.Error is a ValueError
+        return None
+    return state if isinstance(state, dict) else None

@@ -1,5 +1,7 @@
 from django import forms
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, OrgUnit, Role
@@ -157,6 +159,28 @@ class SurveyForm(forms.Form):
             (OTHER_UNITS, _("Another unit")),
             (q.NO_ANSWER, _("Prefer not to say")),
         ]
+
+    def questions(self) -> list[tuple]:
+        """The questions for surveys/_questions.html: each bound field with the HTML of its options (none for
+        the year), with the ids of Django's radio and checkbox widgets. Written here with `escape` rather than
+        through the widgets or a template loop: with about a hundred options, those were most of the answer
+        page's cost."""
+        rows = []
+        for field in self:
+            if field.name == "immigration_year":
+                rows.append((field, ""))
+                continue
+            value = field.value()
+            chosen = {str(item) for item in (value if isinstance(value, list | tuple) else [value]) if item}
+            kind, name, auto_id = field.field.widget.input_type, escape(field.html_name), field.auto_id
+            options = "".join(
+                f'\n    <div class="form-check">\n      <input class="form-check-input" type="{kind}" name="{name}" '
+                f'id="{auto_id}_{index}" value="{escape(key)}"{" checked" if str(key) in chosen else ""}>\n'
+                f'      <label class="form-check-label" for="{auto_id}_{index}">{escape(label)}</label>\n    </div>'
+                for index, (key, label) in enumerate(field.field.choices)
+            )
+            rows.append((field, mark_safe(options)))  # noqa: S308  (every value and label escaped above)
+        return rows
 
     def clean_immigration_year(self):
         year = self.cleaned_data.get("immigration_year")

@@ -232,9 +232,11 @@ def results_visible(*, campaign: Campaign, respondents: int = 0) -> bool:
     return campaign.is_closed
 
 
-def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, bool, dict]], int]:
-    """The campaign's counts per (target group, org unit, other unit) and its number of invitations: one query
-    and one pass over the responses (instead of one per table), portable between PostgreSQL and SQLite."""
+def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, bool, dict]], int, dict]:
+    """The campaign's counts per (target group, org unit, other unit), its number of invitations and its
+    respondents per language: one query and one pass over the responses (instead of one per table), portable
+    between PostgreSQL and SQLite. Where the database keeps LanguageTally, the languages come from it (in the
+    same query): matching every language in every answer was half the work."""
     quote = connection.ops.quote_name
     response, invitation = quote(Response._meta.db_table), quote(Invitation._meta.db_table)
     columns = {
@@ -244,32 +246,49 @@ def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, boo
         "languages": quote(Response._meta.get_field("languages").column),
         "campaign": quote(Response._meta.get_field("campaign").column),
     }
+    tallied = _tallied()
     counts, params = ["COUNT(*)"], []
     for field_name in MEASURES.values():
         column = quote(Response._meta.get_field(field_name).column)
         counts += [f"COUNT(*) FILTER (WHERE {column} = %s)", f"COUNT(*) FILTER (WHERE {column} <> %s)"]
         params += [q.Derived.YES.value, q.Derived.YES.value]
-    for code in q.LANGUAGE_CODES:
-        counts.append(f"COUNT(*) FILTER (WHERE {columns['languages']} LIKE %s)")
-        params.append(f"%|{code}|%")
+    if not tallied:
+        for code in q.LANGUAGE_CODES:
+            counts.append(f"COUNT(*) FILTER (WHERE {columns['languages']} LIKE %s)")
+            params.append(f"%|{code}|%")
+    zeros = ", ".join(["0"] * (len(counts) - 1))
     sql = (
         f"SELECT 0, {columns['target_group']}, {columns['org_unit']}, {columns['org_unit_other']}, "  # noqa: S608
         f"{', '.join(counts)} FROM {response} WHERE {columns['campaign']} = %s "
         f"GROUP BY {columns['target_group']}, {columns['org_unit']}, {columns['org_unit_other']} "
-        f"UNION ALL SELECT 1, NULL, NULL, NULL, COUNT(*), {', '.join(['0'] * (len(counts) - 1))} "
+        f"UNION ALL SELECT 1, NULL, NULL, NULL, COUNT(*), {zeros} "
         f"FROM {invitation} WHERE {quote(Invitation._meta.get_field('campaign').column)} = %s"
     )
+    params += [campaign.pk, campaign.pk]
+    if tallied:
+        tally = quote(LanguageTally._meta.db_table)
+        sql += (
+            f" UNION ALL SELECT 2, {quote(LanguageTally._meta.get_field('code').column)}, NULL, NULL, "  # noqa: S608
+            f"{quote(LanguageTally._meta.get_field('n').column)}, {zeros} FROM {tally} "
+            f"WHERE {quote(LanguageTally._meta.get_field('campaign').column)} = %s"
+        )
+        params.append(campaign.pk)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, campaign.pk, campaign.pk])
+        cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    names = [*COLUMNS, *q.LANGUAGE_CODES]
-    rows, invited = [], 0
+    names = COLUMNS if tallied else [*COLUMNS, *q.LANGUAGE_CODES]
+    rows, invited, languages = [], 0, dict.fromkeys(q.LANGUAGE_CODES, 0)
     for kind, target_group, unit, other, *values in fetched:
-        if kind:
+        if kind == 1:
             invited = values[0]
+        elif kind == 2:
+            if target_group in languages:
+                languages[target_group] = values[0]
         else:
             rows.append((target_group, unit, bool(other), dict(zip(names, values, strict=True))))
-    return rows, invited
+    if not tallied:
+        languages = {code: sum(row[3][code] for row in rows) for code in q.LANGUAGE_CODES}
+    return rows, invited, languages
 
 
 def _sum(rows, key) -> dict:
@@ -297,8 +316,8 @@ def _language_cells(counts: dict, k: int) -> list[LanguageRow]:
 
 
 def campaign_results(campaign: Campaign) -> Results:
-    rows, invited = _grouped_counts(campaign)
-    overall = _sum(rows, lambda row: None).get(None) or dict.fromkeys([*COLUMNS, *q.LANGUAGE_CODES], 0)
+    rows, invited, languages = _grouped_counts(campaign)
+    overall = _sum(rows, lambda row: None).get(None) or dict.fromkeys(COLUMNS, 0)
     by_group = _sum(rows, lambda row: row[0])
     unit_counts = _sum(rows, lambda row: (row[1], row[2]))
     # The units offered to respondents (as services.offered_units) and those named in answers, in one query.
@@ -327,7 +346,7 @@ def campaign_results(campaign: Campaign) -> Results:
         overall=overall_row,
         by_target_group=tables["target_group"],
         by_unit=tables["unit"],
-        languages=_language_cells(overall, campaign.k),
+        languages=_language_cells(languages, campaign.k),
         invited=invited,
         participation=round(100 * overall["n"] / invited, 1) if invited else None,
         previous_estimate=campaign.previous_estimate,

@@ -15,10 +15,12 @@ first. A release (`held_release`, run by Celery beat and by closing the campaign
 transaction: every response then shares its transaction id with at least k used invitations, never with its
 own."""
 
+import json
 import logging
 import random
 import secrets
 import time
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -487,45 +489,102 @@ def invitation_for_credential(credential: str) -> Invitation:
 
 
 @sensitive_variables()
-def response_submit(*, credential: str, answers: Answers) -> None:
+def response_submit(*, credential: str, answers: Answers, campaign_id: int | None = None) -> None:
     """Mark the invitation used and hold the answer, in one transaction (retried after a deadlock or
     serialization failure). A used invitation's answer is dropped without a sign: the respondent sees the
     same page whether the code was used or not, so that whoever got hold of a code cannot learn whether its
     holder answered. Returns nothing: not even the caller learns where the answer went.
 
     No `actor`, by design: the respondent has no account, and an actor would link the answer to a person.
-    The credential (an issued, unused invitation's link or code of an open campaign) is the authorisation."""
-    with_retry(_response_submit, credential=credential, answers=answers)
+    The credential (an issued, unused invitation's link or code of an open campaign) is the authorisation.
+    `campaign_id`: the campaign the answer page showed (the respondent's sealed cookie keeps it), which saves a
+    lookup; an invitation of another campaign is then unknown."""
+    if campaign_id is None:
+        campaign_id = (
+            Invitation.objects.filter(_by_credential(credential))
+            .values_list("campaign_id", flat=True)
+            .first()
+        )
+        if campaign_id is None:
+            raise InvitationUnknown
+    with_retry(_response_submit, credential=credential, answers=answers, campaign_id=campaign_id)
+
+
+# Marks the invitation used and returns what it was before, with its campaign's state read after the campaign's
+# lock: one statement instead of a locking read, a campaign read and an update. The subquery's row lock makes a
+# second submission of the same credential wait until the first has committed; it then sees `used`.
+_MARK_USED = """
+    UPDATE surveys_invitation AS invitation SET used = TRUE
+    FROM (
+        SELECT before.id, before.used, campaign.status, campaign.offered_unit_ids::text AS offered
+        FROM surveys_invitation AS before JOIN surveys_campaign AS campaign ON campaign.id = before.campaign_id
+        WHERE before.{column} = %s AND before.campaign_id = %s
+        FOR UPDATE OF before
+    ) AS before
+    WHERE invitation.id = before.id
+    RETURNING before.used, before.status, before.offered
+"""
+_MARK_USED_BY = {"t": _MARK_USED.format(column="token_hash"), "c": _MARK_USED.format(column="code_hash")}
 
 
 @transaction.atomic
 @sensitive_variables()
-def _response_submit(*, credential: str, answers: Answers) -> None:
-    invitation = Invitation.objects.select_for_update().filter(_by_credential(credential)).first()
-    if invitation is None:
+def _response_submit(*, credential: str, answers: Answers, campaign_id: int) -> None:
+    kind, _sep, digest = credential.partition(":")
+    if kind not in _MARK_USED_BY:
         raise InvitationUnknown
-    _lock_campaign(invitation.campaign_id, shared=True)
-    # Read after the lock: a campaign closed meanwhile is seen closed.
-    campaign = Campaign.objects.only("status", "k", "questionnaire_version", "offered_unit_ids").get(
-        pk=invitation.campaign_id
-    )
-    if not campaign.is_open:
-        raise CampaignNotOpen
-    if answers.org_unit is not None and answers.org_unit.pk not in {
-        u.pk for u in offered_units(campaign=campaign)
-    }:
-        raise ValidationError("unit not offered")
+    if connection.vendor != "postgresql":
+        return _response_submit_portable(credential=credential, answers=answers, campaign_id=campaign_id)
+    # The campaign's lock first, then the invitation's row: closing takes them in the same order.
+    _lock_campaign(campaign_id, shared=True)
     # The same statements whether the invitation was used or not, so that a used code costs what an unused
     # one does (its timing tells nobody whether its holder answered): the answer is always sealed and held, the
     # row always set used (a HOT update either way: no index mentions `used`). A used invitation's answer is
-    # held as void and dropped by the release; the row lock keeps a second submission of this credential
-    # waiting until this one has committed, and it then sees `used`.
+    # held as void and dropped by the release.
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_USED_BY[kind], [digest, campaign_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise InvitationUnknown
+        used, status, offered = row
+        if status != Campaign.Status.OPEN:
+            raise CampaignNotOpen  # the transaction, with its update, is rolled back
+        _check_unit(answers, campaign_id, None if offered is None else json.loads(offered))
+        cursor.execute(
+            "INSERT INTO surveys_heldanswer (id, campaign_id, sealed) VALUES (%s, %s, %s)",
+            [uuid.uuid4(), campaign_id, _sealed_answer(answers, used=used)],
+        )
+
+
+def _check_unit(answers: Answers, campaign_id: int, offered_unit_ids: list[int] | None) -> None:
+    if answers.org_unit is None:
+        return
+    if offered_unit_ids is None:
+        offered_unit_ids = _offered_unit_ids(Campaign.objects.get(pk=campaign_id))
+    if answers.org_unit.pk not in offered_unit_ids:
+        raise ValidationError("unit not offered")
+
+
+@sensitive_variables()
+def _sealed_answer(answers: Answers, *, used: bool) -> str:
     fields = response_fields(answers)
     unit = fields.pop("org_unit")
     fields["org_unit_id"] = unit.pk if unit else None
-    fields[VOID] = int(invitation.used)  # 0 or 1: the sealed answer has the same length either way
+    fields[VOID] = int(used)  # 0 or 1: the sealed answer has the same length either way
+    return seal(fields)
+
+
+def _response_submit_portable(*, credential: str, answers: Answers, campaign_id: int) -> None:
+    """The same on SQLite (one writing transaction at a time: no lock needed), with the ORM."""
+    invitation = Invitation.objects.filter(_by_credential(credential), campaign_id=campaign_id).first()
+    if invitation is None:
+        raise InvitationUnknown
+    campaign = Campaign.objects.only("status", "k", "offered_unit_ids").get(pk=campaign_id)
+    if not campaign.is_open:
+        raise CampaignNotOpen
+    _check_unit(answers, campaign_id, campaign.offered_unit_ids)
     Invitation.objects.filter(pk=invitation.pk).update(used=True)
-    HeldAnswer.objects.create(campaign_id=campaign.pk, sealed=seal(fields))
+    HeldAnswer.objects.create(campaign_id=campaign_id, sealed=_sealed_answer(answers, used=invitation.used))
 
 
 # --- Releasing held answers ----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import hashlib
 import hmac
 import secrets
+import time
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -28,6 +28,7 @@ from vielfalt.models import AuditEntry, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
 from vielfalt.tabular import download
 
+from .credentials import respondent_seal, respondent_unseal
 from .forms import CampaignForm, CodeForm, InviteForm, SurveyForm
 from .models import Campaign
 from .results import EXPORT_HEADER, campaign_results, export_rows, programme_results, results_visible
@@ -50,10 +51,14 @@ from .services import (
 )
 from .tasks import EASY_LINK_SUFFIX, task_render_code_sheets, task_render_report, task_send_invitations
 
-SESSION_KEY = "surveys_invitation"
 EASY_COOKIE = "surveys_easy"  # "1": the questionnaire and its help in easy-to-read language
-FORM_KEY = "surveys_form_key"
-DONE_KEY = "surveys_done"
+# The respondent's state, sealed (surveys.credentials.respondent_seal): "credential" (the hash of the link or
+# code, never the token), "form_key" (the synchronizer token of the questionnaire), "campaign" (once the
+# questionnaire was shown), "done" (answered), "at" (when the link or code was used: the state expires
+# SESSION_COOKIE_AGE later, as a session would). No session row: a respondent's pages write nothing but
+# the answer.
+RESPONDENT_COOKIE = "surveys_respondent"
+RESPONDENT_COOKIE_PATH = "/surveys/"
 
 
 class CampaignMixin(PartnerHRMixin):
@@ -342,14 +347,33 @@ def _easy(request) -> bool:
     return request.COOKIES.get(EASY_COOKIE) == "1"
 
 
-def _start_session(request, credential: str) -> None:
-    # A session from an earlier visit gets a new key (no session fixation); a new visitor's session is
-    # written once, with its data, when the response goes out (not created empty first and updated after).
-    if request.session.session_key:
-        request.session.cycle_key()
-    request.session[SESSION_KEY] = credential
-    request.session[FORM_KEY] = secrets.token_urlsafe(24)
-    request.session.pop(DONE_KEY, None)
+def respondent_state(request) -> dict:
+    """The respondent's state from the sealed cookie; empty if there is none, it was forged or it expired."""
+    value = request.COOKIES.get(RESPONDENT_COOKIE)
+    state = respondent_unseal(value) if value else None
+    if not state or not isinstance(state.get("at"), int):
+        return {}
+    if not 0 <= int(time.time()) - state["at"] <= settings.SESSION_COOKIE_AGE:
+        return {}
+    return state
+
+
+def _set_state(response, state: dict):
+    response.set_cookie(
+        RESPONDENT_COOKIE,
+        respondent_seal(state),
+        path=RESPONDENT_COOKIE_PATH,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _start(response, credential: str):
+    """A new state for a link or code just used: whatever state an earlier visit left is replaced."""
+    state = {"credential": credential, "form_key": secrets.token_urlsafe(24), "at": int(time.time())}
+    return _set_state(response, state)
 
 
 class LanguageSwitchMixin:
@@ -388,8 +412,9 @@ class TokenView(View):
 
     @method_decorator(sensitive_variables())
     def get(self, request, token):
-        _start_session(request, credential_for_token(token))
-        response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+        response = _start(
+            _no_referrer(HttpResponseRedirect(reverse("surveys:answer"))), credential_for_token(token)
+        )
         if request.path.endswith(f"/{EASY_LINK_SUFFIX}"):  # the link for easy-to-read language
             response.set_cookie(EASY_COOKIE, "1", max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
         return response
@@ -453,8 +478,7 @@ class CodeView(LanguageSwitchMixin, FormView):
                 else _("This code is not valid. Please check it and try again."),
             )
             return self.form_invalid(form)
-        _start_session(self.request, credential)
-        return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+        return _start(_no_referrer(HttpResponseRedirect(reverse("surveys:answer"))), credential)
 
     def form_invalid(self, form):
         return self.render_to_response(self.get_context_data(form=form), status=422)
@@ -474,79 +498,58 @@ class AnswerView(LanguageSwitchMixin, View):
 
     template_name = "surveys/answer.html"
 
-    def _invitation_or_page(self, request):
-        credential = request.session.get(SESSION_KEY)
-        if request.session.get(DONE_KEY) and not credential:
-            return None, _no_referrer(render(request, "surveys/thanks.html"))
-        try:
-            if not credential:
-                raise InvitationUnknown
-            return invitation_for_credential(credential), None
-        except InvitationUnknown:
-            return None, _no_referrer(render(request, "surveys/link_invalid.html", status=404))
-        except CampaignNotOpen:
-            return None, _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+    def _page_without_questions(self, request, state):
+        if not state.get("credential"):
+            if state.get("done"):
+                return _no_referrer(render(request, "surveys/thanks.html"))
+            return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+        return None
 
     def get(self, request):
-        invitation, page = self._invitation_or_page(request)
+        state = respondent_state(request)
+        page = self._page_without_questions(request, state)
         if page:
             return page
-        form = SurveyForm(units=offered_units(campaign=invitation.campaign), easy=_easy(request))
-        return self._render(request, invitation.campaign, form)
+        try:
+            campaign = invitation_for_credential(state["credential"]).campaign
+        except InvitationUnknown:
+            return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+        except CampaignNotOpen:
+            return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+        form = SurveyForm(units=offered_units(campaign=campaign), easy=_easy(request))
+        # The campaign goes into the state, for the POST's submission (no lookup of the invitation there).
+        return _set_state(self._render(request, campaign, form, state), {**state, "campaign": campaign.pk})
 
     def post(self, request):
-        invitation, page = self._invitation_or_page(request)
+        state = respondent_state(request)
+        page = self._page_without_questions(request, state)
         if page:
             return page
-        expected = request.session.get(FORM_KEY, "")
+        expected = state.get("form_key", "")
         if not expected or not secrets.compare_digest(expected, request.POST.get("form_key", "")):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=403))
-        form = SurveyForm(
-            request.POST, units=offered_units(campaign=invitation.campaign), easy=_easy(request)
-        )
+        campaign = Campaign.objects.filter(pk=state["campaign"]).first() if "campaign" in state else None
+        if campaign is None:  # no questionnaire was shown with this state (a form kept from another visit)
+            try:
+                campaign = invitation_for_credential(state["credential"]).campaign
+            except InvitationUnknown:
+                return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+            except CampaignNotOpen:
+                return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+        if not campaign.is_open:
+            return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+        form = SurveyForm(request.POST, units=offered_units(campaign=campaign), easy=_easy(request))
         if not form.is_valid():
-            return self._render(request, invitation.campaign, form, status=422)
+            return self._render(request, campaign, form, state, status=422)
         try:
-            response_submit(credential=request.session[SESSION_KEY], answers=form.answers())
+            response_submit(credential=state["credential"], answers=form.answers(), campaign_id=campaign.pk)
         except (InvitationUnknown, ValidationError):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
         except CampaignNotOpen:
             return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
-        request.session.pop(SESSION_KEY, None)
-        request.session.pop(FORM_KEY, None)
-        request.session[DONE_KEY] = True
-        return _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+        response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+        return _set_state(response, {"done": True, "at": state["at"]})
 
-    def _render(self, request, campaign, form, status=200):
-        context = {
-            "campaign": campaign,
-            "form": form,
-            "questions": questions_html(form),
-            "form_key": request.session.get(FORM_KEY, ""),
-        }
+    def _render(self, request, campaign, form, state, status=200):
+        context = {"campaign": campaign, "form": form, "form_key": state.get("form_key", "")}
         return _no_referrer(render(request, self.template_name, context, status=status))
-
-
-_QUESTIONS: dict[tuple, str] = {}
-_QUESTIONS_KEPT = 256
-
-
-def questions_html(form: SurveyForm) -> str:
-    """The questions' HTML. Rendering them (about a hundred radio buttons through Django's widgets) was most of
-    the answer page's cost; before anything is filled in they are the same for every respondent of a campaign
-    with the same language and easy-to-read choice, so each such variant is rendered once per process. Nothing
-    personal is kept: no key, answer or credential is part of it."""
-    if form.is_bound:
-        return render_to_string("surveys/_questions.html", {"form": form})
-    key = (
-        get_language(),
-        form.easy,
-        tuple((value, str(label)) for value, label in form.fields["org_unit"].choices),
-    )
-    html = _QUESTIONS.get(key)
-    if html is None:
-        html = render_to_string("surveys/_questions.html", {"form": form})
-        if len(_QUESTIONS) >= _QUESTIONS_KEPT:
-            _QUESTIONS.clear()
-        _QUESTIONS[key] = html
-    return html

@@ -2,7 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import floatformat
@@ -134,13 +134,20 @@ class CourseDateQuerySet(models.QuerySet):
         return self.filter(course__in=Course.objects.organised_by(user))
 
     def with_counts(self):
-        """Seated and waiting enrolments of each date, counted per date in the (course_date, status) index: a
-        join grouped over all enrolments made PostgreSQL read every enrolment of the programme (200,000 at
-        full scale) to list one course's dates."""
+        """Seated and waiting enrolments of each date. On PostgreSQL read from `DateTally` (two index lookups a
+        date): counting a date's enrolments visits each of their rows (40 a date, a millisecond for a page of
+        25 dates at full scale), and a join grouped over all enrolments read every enrolment of the programme.
+        On SQLite (no triggers) counted per date in the (course_date, status) index."""
+        count = _tallied_count if connection.vendor == "postgresql" else _enrolment_count
         return self.annotate(
-            seated_count=_enrolment_count(Enrolment.Status.SEATED),
-            waiting_count=_enrolment_count(Enrolment.Status.WAITING),
+            seated_count=count(Enrolment.Status.SEATED),
+            waiting_count=count(Enrolment.Status.WAITING),
         )
+
+
+def _tallied_count(status):
+    tally = DateTally.objects.filter(course_date=models.OuterRef("pk"), status=status).values("enrolments")
+    return Coalesce(models.Subquery(tally, output_field=models.IntegerField()), 0)
 
 
 def _enrolment_count(status):
@@ -452,3 +459,27 @@ class AttendanceTally(models.Model):
 
     def __str__(self):
         return f"{self.organisation_id} {self.target_group} {self.is_active} {self.year}: {self.employees}"
+
+
+class DateTally(models.Model):
+    """How many enrolments of a course date have a status (seated, waiting, cancelled): the counts of a course's
+    dates (`CourseDateQuerySet.with_counts`), kept by PostgreSQL triggers on Enrolment (migration 0009) in the
+    same transaction as every write, whatever the path. Nothing else writes them."""
+
+    course_date = models.ForeignKey(
+        CourseDate, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    status = models.CharField(max_length=10)
+    enrolments = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course_date", "status"],
+                name="datetally_unique",
+                violation_error_message=TALLY_EXISTS,
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.course_date_id} {self.status}: {self.enrolments}"

@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
@@ -116,14 +118,38 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         course = self.object
         user = self.request.user
-        context["participants"] = course.participants.select_related("organisation")
+        participants = list(
+            course.participants.select_related("organisation").only("seat_quota", "organisation__name")
+        )
+        for participant in participants:
+            quota = participant.seat_quota
+            participant.quota_text = (
+                ngettext("%(counter)s seat per date", "%(counter)s seats per date", quota)
+                % {"counter": quota}
+                if quota
+                else ""
+            )
+        context["participants"] = participants
         # 25 dates a page: a course of the programme has a hundred.
-        dates = course.dates.with_counts().order_by("starts_at", "pk")
+        dates = course.dates.only(*self.date_columns).with_counts().order_by("starts_at", "pk")
         context["page_obj"] = Paginator(dates, self.dates_per_page).get_page(self.request.GET.get("page"))
-        context["dates"] = context["page_obj"].object_list
+        context["dates"] = list(context["page_obj"].object_list)
+        # What each row shows, worked out here: one reverse() for every row's link, the state once per date.
+        date_url = pk_url("trainings:date_detail")
+        now = timezone.now()
+        for course_date in context["dates"]:
+            course_date.url = date_url(course_date.pk)
+            if course_date.is_cancelled:
+                course_date.state = "cancelled"
+            elif course_date.seated_count >= course_date.capacity:
+                course_date.state = "full"
+            else:
+                course_date.state = "open" if now <= course_date.enrolment_deadline else "closed"
         context["may_organise"] = may(user, Role.ORGANISER, course.organiser_id)
         context["may_enrol"] = bool(enrolling_organisation_ids(user, course))
         return context
+
+    date_columns = ("starts_at", "target_group", "location", "capacity", "enrolment_deadline", "cancelled_at")
 
 
 class CourseCreateView(LoginRequiredMixin, FormView):
@@ -258,12 +284,26 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         user = self.request.user
         course_date = self.object
         organiser = may(user, Role.ORGANISER, course_date.course.organiser_id)
+        # Plain rows, not model instances: a date has dozens of enrolments, each with its employee, organisation
+        # and certificate, and the table shows a few columns of each.
         enrolments = (
             Enrolment.objects.visible_to(user)
             .filter(course_date=course_date)
             .exclude(status=Enrolment.Status.CANCELLED)
-            .select_related("employee__org_unit", "organisation", "certificate")
             .order_by("pk")
+            .values_list(
+                "pk",
+                "status",
+                "attendance",
+                "mail_failed_at",
+                "organisation_id",
+                "organisation__name",
+                "employee__first_name",
+                "employee__last_name",
+                "employee__personnel_number",
+                "certificate__pk",
+                "certificate__file",
+            )
         )
         seated, waiting = [], []
         # Waiting positions count everyone on the list, also other organisations' employees HR does not see.
@@ -275,16 +315,58 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
         enrolling = enrolling_organisation_ids(user, course_date.course)
         hr_may_cancel = course_date.cancellation_open and not course_date.is_cancelled
-        for enrolment in enrolments:
-            enrolment.may_cancel = organiser or (
-                hr_may_cancel and may(user, Role.HR, enrolment.organisation_id)
-            )
-            enrolment.certificate_or_none = getattr(enrolment, "certificate", None)
-            if enrolment.status == Enrolment.Status.SEATED:
-                seated.append(enrolment)
+        # What each row shows, from one reverse() per kind of link and one translation per text of the page.
+        cancel_url = pk_url("trainings:enrolment_cancel")
+        certificate_url = pk_url("trainings:certificate_download")
+        attendance_of = _("Attendance of %(name)s")
+        attendance_texts = {value: str(label) for value, label in Enrolment.Attendance.choices}
+        attendance_options = {}
+        for (
+            pk,
+            status,
+            attendance,
+            mail_failed_at,
+            organisation_id,
+            organisation_name,
+            first_name,
+            last_name,
+            personnel_number,
+            certificate_pk,
+            certificate_file,
+        ) in enrolments:
+            full_name = f"{first_name} {last_name}"
+            row = {
+                "pk": pk,
+                "name": f"{last_name}, {first_name}",
+                "full_name": full_name,
+                "personnel_number": personnel_number,
+                "organisation": organisation_name,
+                "mail_failed": mail_failed_at is not None,
+                "cancel_url": cancel_url(pk)
+                if organiser or (hr_may_cancel and may(user, Role.HR, organisation_id))
+                else None,
+            }
+            if status == Enrolment.Status.SEATED:
+                if attendance not in attendance_options:
+                    attendance_options[attendance] = format_html_join(
+                        "",
+                        '<option value="{}"{}>{}</option>',
+                        (
+                            (value, mark_safe(" selected") if value == attendance else "", label)  # noqa: S308
+                            for value, label in attendance_texts.items()
+                        ),
+                    )
+                row.update(
+                    field=f"attendance-{pk}",
+                    attendance_label=attendance_of % {"name": full_name},
+                    attendance_options=attendance_options[attendance],
+                    attendance_text=attendance_texts.get(attendance, attendance),
+                    certificate_url=certificate_url(certificate_pk) if certificate_file else None,
+                )
+                seated.append(row)
             else:
-                enrolment.position = positions.get(enrolment.pk)
-                waiting.append(enrolment)
+                row["position"] = positions.get(pk)
+                waiting.append(row)
         context.update(
             course=course_date.course,
             seated=seated,
@@ -292,8 +374,6 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             may_organise=organiser,
             may_enrol=bool(enrolling) and course_date.enrolment_open,
             seats=[] if course_date.is_cancelled else seats_for_organisations(course_date, enrolling),
-            # Translated once, not once per option of every row's select.
-            attendance_choices=[(value, str(label)) for value, label in Enrolment.Attendance.choices],
             starts_at=timezone.localtime(course_date.starts_at),
             ends_at=timezone.localtime(course_date.ends_at),
         )

@@ -1,5 +1,7 @@
+import functools
+
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
@@ -39,20 +41,55 @@ class RoleFlags:
 
 def portal(request):
     user = getattr(request, "user", None)
+    urls = _portal_urls(get_resolver(get_urlconf()), get_script_prefix())
     return {
         "roles": RoleFlags(user),
-        "navigation": _navigation(request),
-        "language_choices": _language_choices(),
+        "navigation": _navigation(request, urls),
+        "language_choices": _language_choices(tuple(settings.LANGUAGES)),
+        "portal_urls": urls,
         "portal_operator": settings.PORTAL_OPERATOR,
     }
 
 
-def _language_choices() -> list[tuple[str, str]]:
+# The links of the header, the navigation and the footer: the same for every request of a process (they
+# depend only on the URL configuration and the script prefix, the keys below), so they are reversed once
+# instead of about twenty times per page.
+PORTAL_URL_NAMES = (
+    "home",
+    "set_language",
+    "password_change",
+    "second_factor_manage",
+    "logout",
+    "accessibility",
+    "imprint",
+    "privacy",
+    "document_check",
+    "dashboard",
+    "employee_list",
+    "partnerships:index",
+    "network:index",
+    "trainings:index",
+    "surveys:index",
+    "audit_log",
+    "privacy_record",
+    "admin:index",
+)
+
+
+@functools.cache
+def _portal_urls(resolver, script_prefix: str) -> dict[str, str]:
+    """{name: path}, names with ":" also under "_" (templates cannot look up a key with a colon)."""
+    urls = {name: reverse(name) for name in PORTAL_URL_NAMES}
+    return {**urls, **{name.replace(":", "_"): url for name, url in urls.items() if ":" in name}}
+
+
+@functools.cache
+def _language_choices(languages: tuple) -> list[tuple[str, str]]:
     """(code, the language's name in itself) for the language switch."""
-    return [(code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES]
+    return [(code, get_language_info(code)["name_local"]) for code, _name in languages]
 
 
-def _navigation(request) -> list[dict]:
+def _navigation(request, urls: dict[str, str]) -> list[dict]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
@@ -73,7 +110,7 @@ def _navigation(request) -> list[dict]:
     for name, label, allowed in items:
         if not allowed:
             continue
-        url = reverse(name)
+        url = urls[name]
         active = path == url if url == "/" else path.startswith(url)
         navigation.append({"url": url, "label": label, "active": active})
     return navigation

@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEntry, Employee, Organisation, OrgUnit, Role, TargetGroup
+from .permissions import organisation_ids
 
 ACTIVE_CHOICES = [("true", _("active")), ("false", _("inactive"))]
 
@@ -37,8 +38,16 @@ class EmployeeFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         organisations = Organisation.objects.acting_for(user, Role.HR)
         self.filters["organisation"].queryset = organisations
-        self.filters["org_unit"].queryset = OrgUnit.objects.filter(organisation__in=organisations)
-        if len(organisations) <= 1:
+        # The user's roles name their organisations (no query); only someone acting for every organisation
+        # needs them counted.
+        ids = organisation_ids(user, Role.HR)
+        if ids is None:
+            self.filters["org_unit"].queryset = OrgUnit.objects.filter(organisation__in=organisations)
+            single = len(organisations) <= 1
+        else:
+            self.filters["org_unit"].queryset = OrgUnit.objects.filter(organisation_id__in=ids)
+            single = len(ids) <= 1
+        if single:
             del self.filters["organisation"]
 
     def search(self, queryset, name, value):

@@ -362,10 +362,16 @@ def employee_total(organisation_ids) -> int | None:
 
     if connection.vendor != "postgresql":
         return None
-    counts = EmployeeCount.objects.all()
+    # Plain SQL: on the employee list's every page, the ORM took longer to build this than PostgreSQL to answer.
+    table = connection.ops.quote_name(EmployeeCount._meta.db_table)
+    sql = f"SELECT SUM(employees) FROM {table}"  # noqa: S608
+    params = []
     if organisation_ids is not None:
-        counts = counts.filter(organisation_id__in=organisation_ids)
-    return counts.aggregate(total=models.Sum("employees"))["total"] or 0
+        sql += " WHERE organisation_id = ANY(%s::bigint[])"
+        params.append(list(organisation_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0] or 0
 
 
 class AuditEntryQuerySet(models.QuerySet):

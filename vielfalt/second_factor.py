@@ -19,6 +19,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,6 +32,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
+from django_otp_webauthn.views import CompleteCredentialAuthenticationView
 
 from .models import Organisation, Role
 from .permissions import may
@@ -82,6 +84,18 @@ def _complete_login(request, device) -> None:
     request.session[STATE_SESSION_KEY] = NONE
     request.session.cycle_key()  # a new session key for the fully logged-in session
     axes_reset(username=request.user.get_username())
+
+
+class PasskeyCompleteView(CompleteCredentialAuthenticationView):
+    """A passkey answering the second factor ends the login as a code does: a new session key (the key the
+    password step handed out, which an attacker may have planted or seen, is worth nothing afterwards), the
+    second-factor state cleared and the account's failed-login counter reset. Never instead of the password
+    (OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN is off)."""
+
+    def complete_auth(self, device) -> None:
+        if not self.request.user.is_authenticated:
+            raise PermissionDenied
+        _complete_login(self.request, device)
 
 
 def _next_url(request) -> str:

@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session passed a second factor (django-otp) ...
-    "django_otp.middleware.OTPMiddleware",
+    "vielfalt.middleware.OTPMiddleware",
     # ... and no page but the second factor's own for a user who still owes one (vielfalt.second_factor).
     "vielfalt.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -8,6 +8,12 @@ urlpatterns = [
     path("accounts/second-factor/", second_factor.VerifyView.as_view(), name="second_factor_verify"),
     path("accounts/second-factor/setup/", second_factor.SetupView.as_view(), name="second_factor_setup"),
     path("accounts/second-factor/manage/", second_factor.ManageView.as_view(), name="second_factor_manage"),
+    # Before the library's own view of the same address: a passkey login ends as a code login does.
+    path(
+        "accounts/passkeys/authentication/complete/",
+        second_factor.PasskeyCompleteView.as_view(),
+        name="second_factor_passkey_complete",
+    ),
     path("accounts/passkeys/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -8,7 +8,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, Role, TargetGroup
@@ -260,7 +260,11 @@ class PracticeEntry(models.Model):
             ),
         ]
         indexes = [
-            SearchGinIndex(fields=["search_vector"], name="network_practice_search"),
+            # Without the pending list of "fastupdate", every entry is in the index proper as soon as it is
+            # written: a pending list is searched linearly, and a full one made PostgreSQL scan the whole
+            # table instead (until a VACUUM, which a quiet database may not get for a long time). Entries
+            # are written rarely; the extra cost of each write does not matter.
+            SearchGinIndex(fields=["search_vector"], name="network_practice_search", fastupdate=False),
             models.Index(fields=["status", "-published_at"], name="network_practice_status"),
         ]
 
@@ -424,6 +428,8 @@ class Registration(models.Model):
     # Set when its last e-mail could not be handed to the mail server after every retry (shown to the host and
     # the registering organisation); cleared by the next one that gets through.
     mail_failed_at = models.DateTimeField(null=True, blank=True)
+    # The language of the request that wrote this row: the network's e-mails about it are written in it.
+    language = models.CharField(_("language"), max_length=10, default="de")
 
     class Meta:
         ordering = ["pk"]
@@ -519,6 +525,8 @@ class Question(models.Model):
     )
     created_at = models.DateTimeField(_("asked"), auto_now_add=True)
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    # The language of the request that wrote this row: the network's e-mails about it are written in it.
+    language = models.CharField(_("language"), max_length=10, default="de")
 
     objects = QuestionQuerySet.as_manager()
 
@@ -591,6 +599,8 @@ class NotificationSettings(models.Model):
     # When the last weekly digest could not be handed to the mail server after every retry (shown on the user's
     # e-mail settings page); cleared by the next digest that gets through.
     digest_failed_at = models.DateTimeField(null=True, blank=True)
+    # The language of the request that wrote this row: the network's e-mails about it are written in it.
+    language = models.CharField(_("language"), max_length=10, default="de")
 
     class Meta:
         verbose_name = _("network e-mail settings")
@@ -598,3 +608,13 @@ class NotificationSettings(models.Model):
 
     def __str__(self):
         return str(self.user)
+
+
+def mail_language() -> str:
+    """The language of the current request (or German, the portal's), as one of the portal's languages."""
+    try:
+        return translation.get_supported_language_variant(
+            translation.get_language() or settings.LANGUAGE_CODE
+        )
+    except LookupError:
+        return settings.LANGUAGE_CODE

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from vielfalt.audit import audit_record, model_changes
@@ -29,6 +30,7 @@ from .models import (
     PracticeEntry,
     Question,
     Registration,
+    mail_language,
 )
 from .uploads import check_document
 
@@ -416,6 +418,7 @@ def registration_create(
             user=user,
             status=status,
             registered_by=actor if isinstance(actor, User) else None,
+            language=mail_language(),
         )
         registration.full_clean()
         try:
@@ -519,6 +522,7 @@ def participants_pdf_job(*, actor: User, meeting: Meeting):
         requested_by=actor,
         organisation=meeting.host,
         meeting_id=meeting.pk,
+        language=get_language(),
     )
 
 
@@ -537,7 +541,10 @@ def _mail_on_commit(registration_ids: list[int], event: str) -> None:
 def question_ask(*, actor: User, organisation: Organisation, **fields) -> Question:
     require(actor, PROGRAMME_ROLES, organisation)
     question = Question(
-        organisation=organisation, asked_by=actor if isinstance(actor, User) else None, **fields
+        organisation=organisation,
+        asked_by=actor if isinstance(actor, User) else None,
+        language=mail_language(),
+        **fields,
     )
     question.full_clean()
     question.save()
@@ -741,7 +748,8 @@ def mail_settings_update(
     settings = mail_settings_of(user)
     settings.answers = answers
     settings.weekly_digest = weekly_digest
-    settings.save(update_fields=["answers", "weekly_digest"])
+    settings.language = mail_language()  # the digest comes in the language the settings were saved in
+    settings.save(update_fields=["answers", "weekly_digest", "language"])
     return settings
 
 

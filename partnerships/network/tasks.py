@@ -7,6 +7,7 @@ from celery import Task, shared_task
 from django.core.mail import mailers
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from vielfalt.jobs import TRANSIENT_ERRORS, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
@@ -61,8 +62,10 @@ class DigestTask(Task):
 @shared_task(base=RegistrationMailTask, name="network.send_registration_mails", **MAIL_RETRY)
 def task_send_registration_mails(*, registration_ids: list[int], event: str) -> int:
     registrations = Registration.objects.filter(pk__in=registration_ids).select_related("meeting")
-    with translation.override("de"):
-        messages = [registration_mail(r, event) for r in registrations]
+    messages = []
+    for registration in registrations:
+        with translation.override(registration.language):
+            messages.append(registration_mail(registration, event))
     return mailers.default.send_messages(messages) or 0 if messages else 0
 
 
@@ -71,7 +74,7 @@ def task_send_answer_mail(*, answer_id: int) -> int:
     answer = Answer.objects.select_related("question__asked_by", "organisation").filter(pk=answer_id).first()
     if answer is None:
         return 0
-    with translation.override("de"):
+    with translation.override(answer.question.language):
         message = answer_mail(answer)
     return message.send() if message else 0
 
@@ -105,7 +108,7 @@ def task_send_weekly_digest() -> int:
                 )
                 if row is None:
                     continue
-                with translation.override("de"):
+                with translation.override(row.language):
                     message = digest_mail(row.user, content)
                 if message is not None:
                     sent += connection.send_messages([message]) or 0
@@ -116,13 +119,15 @@ def task_send_weekly_digest() -> int:
 
 
 @shared_task(base=JobTask, name="network.render_participants")
-def task_render_participants(*, job_id, meeting_id: int) -> None:
+def task_render_participants(*, job_id, meeting_id: int, language: str = "de") -> None:
+    """The participants list in the language of the user who asked for it."""
     meeting = Meeting.objects.select_related("host").get(pk=meeting_id)
     registrations = meeting.registrations.filter(status=Registration.Status.SEATED).select_related(
         "organisation"
     )
     registrations = registrations.order_by("organisation__name", "name")
-    with translation.override("de"):
+    with translation.override(language):
+        file_name = _("participants-network-meeting") + f"-{meeting_id}.pdf"
         content = render_pdf(
             "pdf/network/participants.html",
             {
@@ -135,6 +140,4 @@ def task_render_participants(*, job_id, meeting_id: int) -> None:
                 "reference": f"NT-{meeting.pk:05d}",
             },
         )
-    job_store_result(
-        job_id=job_id, content=content, file_name=f"teilnehmende-netzwerktreffen-{meeting_id}.pdf"
-    )
+    job_store_result(job_id=job_id, content=content, file_name=file_name)

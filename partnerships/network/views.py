@@ -56,7 +56,7 @@ from .models import (
     Registration,
     field_labels,
 )
-from .selectors import counted_page, practice_search, practice_snippets
+from .selectors import counted_page, practice_search, snippet_html, with_snippets
 from .services import (
     MEETING_FIELDS,
     PRACTICE_FIELDS,
@@ -340,11 +340,11 @@ class PracticeListView(NetworkMixin, View):
                 entries = entries.filter(target_groups__icontains=f'"{data["target_group"]}"')
             entries = practice_search(entries, text)
         page = counted_page(
-            entries.defer("what_was_done", "effort", "what_worked", "what_did_not_work"),
+            entries.defer("what_was_done", "effort", "what_worked", "what_did_not_work", "search_vector"),
             request.GET.get("page"),
+            rows=lambda rows: with_snippets(rows, text),
         )
-        snippets = practice_snippets(page.object_list, text)
-        rows = [(entry, snippets.get(entry.pk)) for entry in page.object_list]
+        rows = [(entry, snippet_html(getattr(entry, "headline", None))) for entry in page.object_list]
         # Entries on their way: the ministry sees those waiting for its review, authors their own unpublished ones.
         in_progress = visible.exclude(status=PracticeEntry.Status.PUBLISHED)
         if may(user, Role.MINISTRY):

@@ -123,7 +123,7 @@ class Respondents:
         cookie = "; ".join(
             value.split(";", 1)[0] for key, value in response.getheaders() if key.lower() == "set-cookie"
         )
-        if response.status != 302 or "sessionid" not in cookie:
+        if response.status != 302 or "surveys_respondent" not in cookie:
             raise RuntimeError(f"link: {response.status}")
         response, body = self._request(connection, "GET", "/surveys/answer/", cookie=cookie)
         match = FORM_KEY.search(body)

@@ -6,6 +6,8 @@ second factor, and the pages stay closed."""
 import re
 
 import pytest
+from axes.models import AccessAttempt
+from django.contrib.sessions.models import Session
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
@@ -53,6 +55,19 @@ def password_step(page, base: str, username: str) -> None:
     page.wait_for_url(re.compile(r".*/accounts/second-factor/.*"))
 
 
+def wrong_password(page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    form = page.locator("main form")
+    form.locator("input[name=username]").fill(username)
+    form.locator("input[name=password]").fill(PASSWORD + "-wrong")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def session_key(page) -> str:
+    return next(cookie["value"] for cookie in page.context.cookies() if cookie["name"] == "sessionid")
+
+
 def test_a_passkey_registered_in_the_browser_is_the_second_factor_of_the_next_login(passkey_site, page):
     base = passkey_site
     user = ministry_user(username="mira")
@@ -73,7 +88,10 @@ def test_a_passkey_registered_in_the_browser_is_the_second_factor_of_the_next_lo
     page.goto(f"{base}/")
     page.locator("header form[action$='/accounts/logout/'] button").click()
     page.wait_for_load_state()
+    wrong_password(page, base, "mira")  # one failed attempt, which the completed login forgets
+    assert AccessAttempt.objects.filter(username="mira").exists()
     password_step(page, base, "mira")
+    key_after_password = session_key(page)
     assert page.url.startswith(f"{base}/accounts/second-factor/?")
     assert page.get_by_role("heading", name="Oder nutzen Sie Ihren Passkey").is_visible()
     assert axe_violations(page) == []
@@ -82,6 +100,10 @@ def test_a_passkey_registered_in_the_browser_is_the_second_factor_of_the_next_lo
     page.get_by_role("button", name="Mit Passkey anmelden").click()
     page.wait_for_url(f"{base}/dashboard/")
     assert page.locator("main h1").first.is_visible()
+    # As after a code: a new session key (the one of the password step opens nothing), the counter reset.
+    assert session_key(page) != key_after_password
+    assert not Session.objects.filter(session_key=key_after_password).exists()
+    assert not AccessAttempt.objects.filter(username="mira").exists()
     credential.refresh_from_db()
     assert credential.sign_count >= 1 or credential.last_used_at is not None
 

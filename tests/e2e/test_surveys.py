@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from surveys.models import Campaign, HeldAnswer, Response
 from tests.conftest import axe_violations, browser_login
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user, ministry_user
-from tests.surveys.conftest import DEFAULT_ANSWERS
+from tests.surveys.conftest import DEFAULT_ANSWERS, form_key
 from vielfalt.models import TargetGroup
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -170,7 +170,7 @@ def test_survey_journey_keyboard_only_with_axe(live_server, page):
             "target_group": ["public_facing", "public_facing", "trainee", "manager"][number % 4],
             "org_unit": str(units[number % 4].pk),
             "own_citizenship": "not_german" if number % 9 == 0 else "german",
-            "form_key": client.session["surveys_form_key"],
+            "form_key": form_key(client),
         }
         assert client.post("/surveys/answer/", answers).status_code == 302
     assert HeldAnswer.objects.count() == 30

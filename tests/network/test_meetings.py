@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from icalendar import Calendar
 from pypdf import PdfReader
 
@@ -213,6 +213,24 @@ def test_other_organisations_registrations_are_not_shown_or_cancelled(
     assert registration.status == SEATED
 
 
+def test_registration_mails_in_each_registrations_language(
+    ministry, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
+):
+    meeting = make_meeting(ministry, capacity=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = register(hr_duisburg, meeting, duisburg, "Anna")  # registered from a German page
+        with translation.override("en"):
+            register(hr_duisburg, meeting, duisburg, "Dirk")  # from an English page: the waiting list
+    assert [m.subject for m in outbox] == [f"Angemeldet: {meeting.title}", f"Waiting list: {meeting.title}"]
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.registration_cancel(actor=hr_duisburg, registration=first)
+    assert sorted(m.subject for m in outbox) == [
+        f"Anmeldung storniert: {meeting.title}",
+        f"You have a seat: {meeting.title}",
+    ]
+
+
 def test_participants_list_pdf(
     client, ministry, duisburg, oberhausen, staff, hr_duisburg, django_capture_on_commit_callbacks
 ):
@@ -231,3 +249,31 @@ def test_participants_list_pdf(
         text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(handle.read())).pages)
     assert "Netzwerktreffen Düsseldorf" in " ".join(text.split())
     assert "Anna" in text and "Olga" in text and "Stadt Oberhausen" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "words", "file_name"),
+    [
+        (
+            "de",
+            ["Teilnehmendenliste: Netzwerktreffen", "Gastgeber", "Unterschrift"],
+            "teilnehmende-netzwerktreffen",
+        ),
+        ("en", ["Participants list: Netzwerktreffen", "Host", "Signature"], "participants-network-meeting"),
+    ],
+)
+def test_participants_list_in_the_requesters_language(
+    client, ministry, duisburg, staff, django_capture_on_commit_callbacks, language, words, file_name
+):
+    meeting = make_meeting(ministry, title="Netzwerktreffen Düsseldorf")
+    register(SYSTEM, meeting, duisburg, "Anna")
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("network:meeting_participants", args=[meeting.pk]), HTTP_ACCEPT_LANGUAGE=language)
+    job = Job.objects.get()
+    with job.result_file.open("rb") as handle:
+        text = " ".join(
+            "".join(page.extract_text() for page in PdfReader(io.BytesIO(handle.read())).pages).split()
+        )
+    assert [word in text for word in words] == [True, True, True]
+    assert job.result_name == f"{file_name}-{meeting.pk}.pdf"

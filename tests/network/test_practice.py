@@ -249,6 +249,46 @@ def test_title_ranks_above_body_and_snippets_are_escaped(postgres, duisburg):
     assert "<i>" not in snippets[body_hit.pk]
 
 
+def test_an_authors_text_cannot_put_marks_into_the_snippet(postgres, duisburg):
+    # The snippet's markers are private-use characters; an author may type them too.
+    marker_text = f"Mentoring {selectors.START}<b>falsch</b>{selectors.STOP} Ende"
+    entry = make_entry(duisburg, title="Bericht", summary="Kurz", what_was_done=marker_text)
+    snippet = practice_snippets([entry], "Mentoring")[entry.pk]
+    assert snippet.startswith("Kurz <mark>Mentoring</mark>")
+    assert (snippet.count("<mark>"), snippet.count("</mark>"), "falsch" in snippet) == (1, 1, True)
+    [row] = selectors.with_snippets(PracticeEntry.objects.filter(pk=entry.pk), "Mentoring")
+    assert selectors.snippet_html(row.headline) == snippet
+
+
+def test_search_pages_follow_the_ranking(postgres, duisburg, django_assert_num_queries):
+    for number in range(12):
+        make_entry(duisburg, title=f"Mentoring {number}", what_was_done="Tandems")
+        make_entry(duisburg, title=f"Bericht {number}", what_was_done="Mentoring für alle")
+    entries = practice_search(PracticeEntry.objects.published(), "Mentoring")
+    ranked = list(entries)
+    assert [entry.title for entry in ranked[:12]] == [f"Mentoring {number}" for number in reversed(range(12))]
+    for number, expected in ((1, ranked[:20]), (2, ranked[20:]), (9, ranked[20:])):
+        with django_assert_num_queries(
+            2 if number < 9 else 4
+        ):  # beyond the last page: counted, then the last
+            page = selectors.counted_page(
+                entries.all(), number, rows=lambda rows: selectors.with_snippets(rows, "Mentoring")
+            )
+        assert (page.paginator.count, page.paginator.num_pages, page.number) == (24, 2, min(number, 2))
+        assert list(page.object_list) == expected
+        snippets = [
+            selectors.snippet_html(entry.headline) for entry in page if entry.title.startswith("Bericht")
+        ]
+        assert snippets and all("<mark>Mentoring</mark>" in snippet for snippet in snippets)
+
+
+def test_the_search_index_has_no_pending_list(postgres):
+    # A pending list ("fastupdate") filled by bulk loads made PostgreSQL scan the table even for rare words.
+    with postgres.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'network_practice_search'")
+        assert cursor.fetchone() == (["fastupdate=off"],)
+
+
 def test_without_postgres_the_search_is_a_contains_search(db, duisburg, monkeypatch):
     entry = make_entry(duisburg, title="Anonymisierte Bewerbungsverfahren")
     monkeypatch.setattr(selectors, "full_text", lambda: False)
@@ -272,8 +312,8 @@ def test_practice_list_queries_do_not_grow(client, hr_oberhausen, duisburg, djan
     make_entry(duisburg, title="Entwurf", status=Status.DRAFT)
     client.force_login(hr_oberhausen)
     client.get(reverse("network:practice_list"))  # warm the session
-    # session, user with roles, in-progress list, count, page, and on PostgreSQL the snippets
-    with django_assert_num_queries(6):
+    # session, user with roles, in-progress list, keys with the count, the page's rows with their snippets
+    with django_assert_num_queries(5):
         response = client.get(reverse("network:practice_list"), {"q": "Bewerbungsverfahren"})
     assert response.status_code == 200
     assert response.content.decode().count('class="card mb-3"') == count

@@ -137,6 +137,32 @@ def test_asking_and_answering_through_the_pages(client, hr_oberhausen, hr_duisbu
     assert question.answers.get().organisation == duisburg
 
 
+def test_answer_mail_in_the_language_the_question_was_asked_in(
+    client, hr_oberhausen, hr_duisburg, oberhausen, duisburg, outbox, django_capture_on_commit_callbacks
+):
+    client.force_login(hr_oberhausen)
+    client.post(
+        reverse("network:question_create"),
+        {"organisation": oberhausen.pk, "title": QUESTION, "fields_of_action": ["anonymised_applications"]},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    question = Question.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(hr_duisburg, question, duisburg)  # answered from a German page
+    [message] = outbox
+    assert message.subject == f"New answer to your question: {QUESTION}"
+
+
+def test_digest_in_the_language_of_the_settings_page(
+    client, hr_duisburg, duisburg, outbox, question, django_capture_on_commit_callbacks
+):
+    client.force_login(hr_duisburg)
+    client.post(reverse("network:mail_settings"), {"weekly_digest": "on"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert task_send_weekly_digest() == 1
+    [message] = outbox
+    assert message.subject == "The partners' network this week"
+
+
 def test_weekly_digest_is_opt_in_and_sent_once(
     hr_duisburg, hr_oberhausen, staff, duisburg, ministry, outbox, question
 ):

@@ -408,3 +408,38 @@ def test_export_page_starts_a_job(client, staff, signed_agreement, admin_user, h
     response = client.post(reverse("partnerships:export"), {"status": "signed"})
     assert response.status_code == 302
     assert "job=" in response.url
+
+
+def test_signing_years_are_the_distinct_years_of_signing_newest_first(ministry, duisburg):
+    from partnerships.filters import signing_years
+
+    assert signing_years() == []
+    for day in [datetime.date(2013, 3, 7), datetime.date(2013, 12, 31), datetime.date(2016, 1, 1), None]:
+        AgreementFactory(partner=duisburg, state_party=ministry, signed_on=day)
+    assert signing_years() == [(2016, "2016"), (2013, "2013")]
+
+
+def test_list_reads_its_first_page_from_the_order_index(staff, ministry, duisburg):
+    """The default order (-updated_at, -id) has an index: at full scale the first page is not a sort of every
+    agreement."""
+    from django.db import connection
+    from django.test import RequestFactory
+
+    from partnerships.views import AgreementListView
+
+    AgreementFactory(partner=duisburg, state_party=ministry)
+    view = AgreementListView()
+    view.request = RequestFactory().get("/")
+    view.request.user = staff
+    queryset = view.get_queryset()[:25]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset.explain()
+    assert "agreement_updated" in plan
+    assert "Sort" not in plan
+
+
+def test_list_links_each_agreement_to_its_page(client, staff, agreement):
+    client.force_login(staff)
+    response = client.get(reverse("partnerships:index"))
+    assert f'<a href="{agreement.get_absolute_url()}">{agreement.title}</a>' in response.content.decode()

@@ -65,10 +65,23 @@ def open_campaign_with_invitations(*, employees=10, units=1, k=5, organisation=N
     return campaign, tokens, actor
 
 
+def respondent_state(client) -> dict:
+    """What the respondent's sealed cookie holds (surveys.views.RESPONDENT_COOKIE)."""
+    from surveys.credentials import respondent_unseal
+    from surveys.views import RESPONDENT_COOKIE
+
+    cookie = client.cookies.get(RESPONDENT_COOKIE)
+    return (respondent_unseal(cookie.value) or {}) if cookie else {}
+
+
+def form_key(client) -> str:
+    return respondent_state(client).get("form_key", "")
+
+
 def answer(client, token, **overrides):
     """Answer through the views as a respondent would; returns the final response."""
     client.get(f"/surveys/t/{token}/")
-    data = {**DEFAULT_ANSWERS, "form_key": client.session.get("surveys_form_key", ""), **overrides}
+    data = {**DEFAULT_ANSWERS, "form_key": form_key(client), **overrides}
     return client.post("/surveys/answer/", data)
 
 

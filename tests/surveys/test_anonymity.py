@@ -20,7 +20,7 @@ from surveys.credentials import unseal
 from surveys.models import HeldAnswer, Invitation, Response
 from surveys.results import programme_results
 from tests.factories import ministry_user
-from tests.surveys.conftest import DEFAULT_ANSWERS, answer, open_campaign_with_invitations
+from tests.surveys.conftest import DEFAULT_ANSWERS, answer, form_key, open_campaign_with_invitations
 from vielfalt.permissions import SYSTEM
 
 
@@ -310,7 +310,7 @@ def test_a_used_and_an_unused_link_look_the_same_to_whoever_opens_them():
         client = Client()
         client.get(f"/surveys/t/{token}/")
         page = client.get("/surveys/answer/")
-        key = client.session["surveys_form_key"]
+        key = form_key(client)
         sent = client.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": key})
         thanks = client.get(sent["Location"])
         return (

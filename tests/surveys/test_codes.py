@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from surveys import credentials, services
 from surveys.models import Campaign, HeldAnswer, Invitation
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
-from tests.surveys.conftest import DEFAULT_ANSWERS, make_campaign
+from tests.surveys.conftest import DEFAULT_ANSWERS, form_key, make_campaign
 from vielfalt.models import AuditEntry, Job
 
 
@@ -139,7 +139,7 @@ def test_code_sheets_are_din_letters_without_names_whose_codes_work_logged_out(
     assert opened["Location"] == "/surveys/answer/"
     page = respondent.get("/surveys/answer/")
     assert page.status_code == 200
-    key = respondent.session["surveys_form_key"]
+    key = form_key(respondent)
     assert respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": key}).status_code == 302
     assert HeldAnswer.objects.count() == 1
     assert Client().get("/survey/").status_code == 200

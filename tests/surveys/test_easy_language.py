@@ -9,14 +9,14 @@ from pypdf import PdfReader
 from surveys.credentials import unseal
 from surveys.models import HeldAnswer, Invitation
 from tests.factories import EmployeeFactory
-from tests.surveys.conftest import DEFAULT_ANSWERS, open_campaign_with_invitations
+from tests.surveys.conftest import DEFAULT_ANSWERS, form_key, open_campaign_with_invitations
 from vielfalt.models import Job
 
 
 def _answer(client, token, **answers):
     client.get(f"/surveys/t/{token}/")
     page = client.get("/surveys/answer/")
-    data = {**DEFAULT_ANSWERS, "form_key": client.session["surveys_form_key"], **answers}
+    data = {**DEFAULT_ANSWERS, "form_key": form_key(client), **answers}
     return page, client.post("/surveys/answer/", data)
 
 

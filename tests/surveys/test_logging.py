@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from surveys.services import campaign_close
+from tests.surveys import conftest
 from tests.surveys.conftest import open_campaign_with_invitations
 
 LOGGERS = [
@@ -37,7 +38,7 @@ ANSWER_TRACES = ["not_german", "abroad", "1987", "manager", "|ku|", "'ku'", "'uk
 
 
 def form_key(client) -> dict:
-    return {"form_key": client.session.get("surveys_form_key", "")}
+    return {"form_key": conftest.form_key(client)}
 
 
 def _record_text(record: logging.LogRecord) -> str:

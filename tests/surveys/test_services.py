@@ -9,7 +9,7 @@ from surveys import services
 from surveys.credentials import unseal
 from surveys.models import Campaign, HeldAnswer, Invitation, Response
 from tests.factories import EmployeeFactory, OrgUnitFactory
-from tests.surveys.conftest import DEFAULT_ANSWERS, make_campaign, open_campaign_with_invitations
+from tests.surveys.conftest import DEFAULT_ANSWERS, form_key, make_campaign, open_campaign_with_invitations
 from vielfalt.models import AuditEntry
 
 
@@ -27,7 +27,7 @@ def test_fifty_concurrent_submissions_with_one_token_store_exactly_one_response(
     lock = threading.Lock()
 
     def submit(client):
-        data = {**DEFAULT_ANSWERS, "form_key": client.session["surveys_form_key"]}
+        data = {**DEFAULT_ANSWERS, "form_key": form_key(client)}
         try:
             barrier.wait()
             status = client.post("/surveys/answer/", data).status_code

@@ -10,11 +10,17 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from surveys import services
 from surveys.models import Campaign, HeldAnswer, Invitation, Response
 from surveys.services import campaign_close, token_hash
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user, ministry_user
-from tests.surveys.conftest import DEFAULT_ANSWERS, answer, make_campaign, open_campaign_with_invitations
+from tests.surveys.conftest import (
+    DEFAULT_ANSWERS,
+    answer,
+    form_key,
+    make_campaign,
+    open_campaign_with_invitations,
+    respondent_state,
+)
 from tests.surveys.test_results import add_response
 from vielfalt.models import AuditEntry, Job
 
@@ -132,16 +138,53 @@ def test_validation_errors_keep_the_invitation_unused():
 
 
 @pytest.mark.django_db
-def test_the_session_keeps_no_token_and_forgets_the_invitation_after_answering():
+def test_the_respondents_cookie_keeps_no_token_and_forgets_the_invitation_after_answering():
+    """The respondent's state lives in a sealed cookie, not in a session row; it holds the credential's hash
+    (never the token), readable by nobody without the portal's secret, and after answering only "done"."""
+    from django.contrib.sessions.models import Session
+
+    from surveys.views import RESPONDENT_COOKIE
+
     campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
     respondent = Client()
-    respondent.get(f"/surveys/t/{tokens[0]}/")
-    assert tokens[0] not in str(dict(respondent.session))
-    assert respondent.session["surveys_invitation"] == f"t:{token_hash(tokens[0])}"
-    respondent.post(
-        "/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": respondent.session["surveys_form_key"]}
-    )
-    assert "surveys_invitation" not in respondent.session
+    link = respondent.get(f"/surveys/t/{tokens[0]}/")
+    cookie = link.cookies[RESPONDENT_COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/surveys/"
+    assert not cookie["max-age"]  # gone when the browser closes, as the session was
+    assert tokens[0] not in cookie.value and token_hash(tokens[0]) not in cookie.value
+    assert respondent_state(respondent)["credential"] == f"t:{token_hash(tokens[0])}"
+    respondent.get("/surveys/answer/")
+    assert respondent_state(respondent)["campaign"] == campaign.pk
+    respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": form_key(respondent)})
+    assert "credential" not in respondent_state(respondent)
+    assert respondent_state(respondent)["done"] is True
+    assert not Session.objects.exists()
+    assert "sessionid" not in respondent.cookies
+
+
+@pytest.mark.django_db
+def test_a_forged_or_expired_respondent_cookie_is_no_credential():
+    import time
+
+    from django.test import override_settings
+
+    from surveys.credentials import respondent_seal
+    from surveys.views import RESPONDENT_COOKIE
+
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    state = {"credential": f"t:{token_hash(tokens[0])}", "form_key": "k", "at": int(time.time())}
+    with override_settings(SECRET_KEY="another secret, not the portal's: only the portal's makes a state"):
+        foreign = respondent_seal(state)
+    expired = respondent_seal({**state, "at": int(time.time()) - 31 * 60})
+    for value in ["garbage", "", foreign, expired]:
+        respondent = Client()
+        respondent.cookies[RESPONDENT_COOKIE] = value
+        assert respondent.get("/surveys/answer/").status_code == 404
+        assert respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": "k"}).status_code == 404
+    respondent = Client()
+    respondent.cookies[RESPONDENT_COOKIE] = respondent_seal(state)
+    assert respondent.get("/surveys/answer/").status_code == 200
+    assert not Invitation.objects.filter(used=True).exists()
 
 
 @pytest.mark.django_db
@@ -189,7 +232,7 @@ def test_a_post_without_the_session_bound_form_key_is_refused():
     respondent.get(f"/surveys/t/{tokens[0]}/")
     assert respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": "forged"}).status_code == 403
     assert respondent.post("/surveys/answer/", DEFAULT_ANSWERS, HTTP_ORIGIN="null").status_code == 403
-    key = respondent.session["surveys_form_key"]
+    key = form_key(respondent)
     # With the key, a POST from a no-referrer page (Origin: null) goes through.
     response = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": key}, HTTP_ORIGIN="null")
     assert response.status_code == 302
@@ -264,12 +307,11 @@ def test_inviting_to_an_open_campaign_says_the_invitations_are_being_sent_not_th
 
 
 @pytest.mark.django_db
-def test_the_answer_path_is_cheap_one_session_write_per_link_and_the_questions_rendered_once():
-    """Launch morning (issue 13): a new respondent's link writes the session once (not created empty and
-    updated after); the unfilled questions are rendered once per campaign, language and easy choice."""
-    from surveys.forms import SurveyForm
-    from surveys.views import questions_html
-
+def test_the_answer_path_writes_nothing_but_the_answer():
+    """Launch morning (issue 13): the link reads and writes nothing in the database (the state goes into a
+    sealed cookie); the page reads the invitation with its campaign and the units offered; the POST reads the
+    campaign and its units, then takes the campaign's lock, marks the invitation used in one statement that
+    returns what it was, and holds the answer: no session row, no separate lookup of the invitation."""
     campaign, tokens, _hr = open_campaign_with_invitations(employees=5, k=3)
     respondent = Client()
 
@@ -278,17 +320,55 @@ def test_the_answer_path_is_cheap_one_session_write_per_link_and_the_questions_r
 
     with CaptureQueriesContext(connection) as queries:
         assert respondent.get(f"/surveys/t/{tokens[0]}/").status_code == 302
-    assert statements(queries) == ["SELECT", "INSERT"]  # a free session key, then the session with its data
+    assert statements(queries) == []
     with CaptureQueriesContext(connection) as queries:
-        page = respondent.get("/surveys/answer/")
-    assert set(statements(queries)) == {"SELECT"}  # session, invitation, units offered: no write
-    units = services.offered_units(campaign=campaign)
-    first, second = SurveyForm(units=units), SurveyForm(units=units)
-    assert questions_html(first) is questions_html(second)
-    assert questions_html(first) in page.content.decode()
-    assert questions_html(SurveyForm(units=units, easy=True)) != questions_html(first)
-    # A form sent back with errors is rendered with them, never from what was kept.
-    bound = SurveyForm({"own_citizenship": "german"}, units=units)
-    assert not bound.is_valid()
-    assert "is-invalid" in questions_html(bound) or "_error" in questions_html(bound)
-    assert questions_html(bound) != questions_html(first)
+        assert respondent.get("/surveys/answer/").status_code == 200
+    assert statements(queries) == ["SELECT", "SELECT"]  # the invitation with its campaign, the units offered
+    with CaptureQueriesContext(connection) as queries:
+        sent = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": form_key(respondent)})
+    assert sent.status_code == 302
+    # The campaign, its units; the lock, the invitation marked used, the answer held.
+    assert statements(queries) == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"]
+    assert Invitation.objects.filter(used=True).count() == 1
+
+
+def test_the_questions_are_written_as_djangos_widgets_would_render_them():
+    """SurveyForm.questions writes the options without the widgets: the same ids, names, values, labels
+    (escaped) and checked states as Django's radio and checkbox widgets."""
+    import re
+
+    from django.utils.html import escape
+
+    from surveys.forms import SurveyForm
+
+    def inputs(html: str) -> list[dict]:
+        return [
+            {
+                name: value
+                for name, value in re.findall(r'([\w-]+)(?:="([^"]*)")?', tag)
+                if name not in ("class", "required", "aria-invalid")  # the fieldset says it
+            }
+            for tag in re.findall(r"<input ([^>]*)>", html)
+        ]
+
+    def labels(html: str) -> list[tuple]:
+        return re.findall(r'<label [^>]*for="([^"]*)">([^<]*)</label>', html)
+
+    unit = OrgUnitFactory.build(pk=7, name="<b>Bürgerbüro</b> & Co")
+    bound = SurveyForm(
+        {"own_citizenship": "german", "languages": ["de", "tr"], "org_unit": "7"}, units=[unit]
+    )
+    bound.is_valid()
+    for form in (SurveyForm(units=[unit]), bound):
+        for field, options in form.questions():
+            if field.name == "immigration_year":
+                continue
+            widgets = "".join(
+                f'{choice.tag()}<label class="x" for="{choice.id_for_label}">{escape(choice.choice_label)}</label>'
+                for choice in field
+            )
+            assert inputs(str(options)) == inputs(widgets), field.name
+            assert labels(str(options)) == labels(widgets), field.name
+    html = "".join(str(options) for _field, options in bound.questions())
+    assert "&lt;b&gt;Bürgerbüro&lt;/b&gt; &amp; Co" in html and "<b>" not in html
+    assert html.count(" checked") == 4  # german, de, tr, the unit

@@ -587,3 +587,57 @@ def test_enrolment_screens_explain_the_quota_and_why_people_wait(client, oberhau
     assert html.count("Das Kontingent Ihrer Organisation ist ausgeschöpft.") == 2
     assert "Der Termin ist ausgebucht." not in html
     assert "noch 0 von 16 Plätzen" in " ".join(html.split())
+
+
+def test_date_detail_rows_escape_names_and_link_each_enrolment(
+    client, course_date, duisburg, oberhausen, hr_duisburg, organiser
+):
+    """The rows are built in the view (plain values, one reverse() per kind of link): every name is still
+    escaped, each row links to its own enrolment and certificate, the attendance select shows the mark."""
+    course_date.capacity = 2
+    course_date.save()
+    odd = EmployeeFactory(organisation=duisburg, first_name='<b>"Ann"</b>', last_name="O'Neil & Co")
+    seated = EnrolmentFactory(course_date=course_date, employee=odd, attendance=Enrolment.Attendance.NO_SHOW)
+    other = EnrolmentFactory(course_date=course_date, employee=EmployeeFactory(organisation=oberhausen))
+    waiting = EnrolmentFactory(
+        course_date=course_date, employee=EmployeeFactory(organisation=duisburg), status="waiting"
+    )
+    stranger = EnrolmentFactory(
+        course_date=course_date, employee=EmployeeFactory(organisation=oberhausen), status="waiting"
+    )
+    certificate = Certificate.objects.create(
+        enrolment=seated,
+        holder_name="x",
+        course_title="t",
+        course_content="c",
+        date_text="d",
+        duration_hours=1,
+    )
+    certificate.file.save("c.pdf", ContentFile(b"%PDF-"), save=True)
+
+    client.force_login(organiser)
+    html = client.get(course_date.get_absolute_url(), headers={"accept-language": "en"}).text
+    assert "<b>" not in html
+    assert "O&#x27;Neil &amp; Co, &lt;b&gt;&quot;Ann&quot;&lt;/b&gt;" in html
+    assert (
+        f'<label class="visually-hidden" for="attendance-{seated.pk}">Attendance of &lt;b&gt;&quot;Ann&quot;'
+        "&lt;/b&gt; O&#x27;Neil &amp; Co</label>"
+    ) in html
+    assert (
+        '<option value="unknown">not recorded</option><option value="attended">attended</option>'
+        '<option value="no_show" selected>no-show</option>'
+    ) in html
+    assert f'name="attendance-{other.pk}" id="attendance-{other.pk}"' in html
+    assert f'href="{reverse("trainings:certificate_download", args=[certificate.pk])}"' in html
+    for enrolment in (seated, other, waiting, stranger):
+        assert f'action="{reverse("trainings:enrolment_cancel", args=[enrolment.pk])}"' in html
+
+    client.force_login(hr_duisburg)
+    response = client.get(course_date.get_absolute_url(), headers={"accept-language": "en"})
+    assert [row["position"] for row in response.context["waiting"]] == [1]
+    assert 'form="attendance-form"' not in response.text
+    assert "no-show" in response.text
+    for enrolment in (seated, waiting):
+        assert f'action="{reverse("trainings:enrolment_cancel", args=[enrolment.pk])}"' in response.text
+    for enrolment in (other, stranger):
+        assert reverse("trainings:enrolment_cancel", args=[enrolment.pk]) not in response.text

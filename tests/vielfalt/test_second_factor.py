@@ -227,3 +227,43 @@ def test_seed_demo_gives_ministry_and_admin_a_totp_secret_that_works(client, tmp
     # hr-duisburg needs none.
     login(client, "hr-duisburg", "demo-password-42")
     assert client.get("/").status_code == 200
+
+
+def _session_with_device(client, user, persistent_id):
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = persistent_id
+    session.save()
+
+
+def test_the_sessions_device_is_loaded_with_one_plain_query(client):
+    """vielfalt.middleware.OTPMiddleware reads the device with plain SQL; django-otp's checks still hold."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    staff = ministry_user(username="mona")
+    device = totp_device(staff)
+    _session_with_device(client, staff, device.persistent_id)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("home")).status_code == 200
+    device_queries = [q["sql"] for q in queries if "otp_totp_totpdevice" in q["sql"]]
+    assert len(device_queries) == 1
+    assert "ORDER BY" not in device_queries[0]
+
+
+@pytest.mark.parametrize("which", ["other user's", "unconfirmed", "missing", "malformed", "not a device"])
+def test_a_session_naming_a_device_that_does_not_verify_it_owes_the_second_factor(client, which):
+    staff, other = ministry_user(username="mona"), ministry_user(username="otto")
+    persistent_id = {
+        "other user's": lambda: totp_device(other).persistent_id,
+        "unconfirmed": lambda: TOTPDevice.objects.create(user=staff, name="x", confirmed=False).persistent_id,
+        "missing": lambda: "otp_totp.totpdevice/999999",
+        "malformed": lambda: "otp_totp.totpdevice/abc",
+        "not a device": lambda: f"vielfalt.user/{staff.pk}",
+    }[which]()
+    _session_with_device(client, staff, persistent_id)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("second_factor_verify"))
