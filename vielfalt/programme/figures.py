@@ -191,19 +191,20 @@ def _procedures_by_partner(organisation_ids, as_of, start=None) -> tuple[dict[in
     """Per organisation: procedures, applications and posts filled; and posts filled per method. One query."""
     rows = (
         _scoped(AnonymisedProcedure.objects.filter(_in_period("held_on", start, as_of)), organisation_ids)
-        .values("organisation_id", "method")
+        .values_list("organisation_id", "method")
         .annotate(procedures=Count("pk"), applications=Sum("applications"), posts_filled=Sum("posts_filled"))
         .order_by()
     )
     by_partner: dict[int, dict] = {}
     by_method: dict[str, int] = {}
-    for row in rows:
-        entry = by_partner.setdefault(
-            row["organisation_id"], {"procedures": 0, "applications": 0, "posts_filled": 0}
-        )
-        for key in entry:
-            entry[key] += row[key] or 0
-        by_method[row["method"]] = by_method.get(row["method"], 0) + (row["posts_filled"] or 0)
+    for organisation_id, method, procedures, applications, posts_filled in rows:
+        entry = by_partner.get(organisation_id)
+        if entry is None:
+            entry = by_partner[organisation_id] = {"procedures": 0, "applications": 0, "posts_filled": 0}
+        entry["procedures"] += procedures
+        entry["applications"] += applications or 0
+        entry["posts_filled"] += posts_filled or 0
+        by_method[method] = by_method.get(method, 0) + (posts_filled or 0)
     return by_partner, by_method
 
 
@@ -365,8 +366,12 @@ def programme(*, organisation_ids=None, year: int | None = None, details: bool =
         found = Agreement.objects.in_bulk([partner.newest_id for partner in partners])
         newest = {partner.pk: found[partner.newest_id] for partner in partners}
         newest_status = {partner_id: agreement.status for partner_id, agreement in newest.items()}
-    else:
-        partners = list(partners.annotate(newest_status=Subquery(newest_first.values("status")[:1])))
+    else:  # the dashboard shows a partner's name and counts it by kind and district
+        partners = list(
+            partners.only("pk", "slug", "name", "kind", "district").annotate(
+                newest_status=Subquery(newest_first.values("status")[:1])
+            )
+        )
         newest_status = {partner.pk: partner.newest_status for partner in partners}
     status_counts = dict(agreements.order_by().values_list("status").annotate(n=Count("pk")))
     year_counts = dict(
