@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -86,13 +87,18 @@ class AgreementListView(LoginRequiredMixin, FilterView):
     def get_queryset(self):
         return (
             Agreement.objects.visible_to(self.request.user)
-            .select_related("partner")
-            .only("title", "status", "signed_on", "valid_until", "partner__name")  # what the table shows
             .order_by("-updated_at", "-pk")
+            # Rows as dictionaries of the shown columns: a template looks a key up in a dictionary at once, while
+            # an attribute of a model instance costs it a failed item lookup first (and the instances their
+            # creation).
+            .values("pk", "title", "status", "signed_on", "valid_until", partner_name=F("partner__name"))
         )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        status_labels = {status: str(label) for status, label in Agreement.Status.choices}
+        for row in context["object_list"]:
+            row["status_label"] = status_labels.get(row["status"], row["status"])
         context["filter_query"] = _filter_query(self.request)
         context["filter_controls"] = filter_controls(self.filterset)
         context["may_edit"] = may(self.request.user, Role.MINISTRY)

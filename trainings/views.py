@@ -2,7 +2,8 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -61,6 +62,24 @@ def pk_url(name: str):
     return lambda pk: f"{head}/{pk}/{tail}"
 
 
+class CountingPaginator(Paginator):
+    """Counts with the page's own rows where they tell: it reads one row more than a page holds, and a page not
+    followed by more rows ends the list, so the rows before it and on it are all there are. Only a page
+    followed by more (or a number past the end) asks the database to count."""
+
+    def page(self, number):
+        if "count" in self.__dict__ or self.orphans or not isinstance(number, int) or number < 1:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if len(rows) > self.per_page:  # more follow: count them
+            return self._get_page(rows[: self.per_page], self.validate_number(number), self)
+        if not rows and (number > 1 or not self.allow_empty_first_page):
+            return super().page(number)  # past the end: refused as Paginator refuses it
+        self.count = bottom + len(rows)
+        return self._get_page(rows, number, self)
+
+
 # --- Courses --------------------------------------------------------------------------------------------------
 
 
@@ -68,6 +87,7 @@ class CourseListView(LoginRequiredMixin, ListView):
     template_name = "trainings/course_list.html"
     context_object_name = "courses"
     paginate_by = 50
+    paginator_class = CountingPaginator
 
     def get_queryset(self):
         # The next date per course from the (course, starts_at) index, not an aggregate over every date
@@ -92,7 +112,7 @@ class CourseListView(LoginRequiredMixin, ListView):
         # page share a few durations, sets of target groups and formats, so each text is translated once.
         course_url = pk_url("trainings:course_detail")
         texts = {}
-        courses = context["courses"] = context["object_list"] = list(context["courses"])
+        courses = context["courses"]
         for course in courses:
             key = (course.duration_hours, tuple(course.target_groups), course.format)
             if key not in texts:
@@ -112,7 +132,18 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
     dates_per_page = 25
 
     def get_queryset(self):
-        return Course.objects.visible_to(self.request.user).select_related("organiser")
+        # The number of dates for the paginator read with the course, not by a query of its own.
+        date_count = (
+            CourseDate.objects.filter(course=OuterRef("pk"))
+            .order_by()
+            .values("course")
+            .annotate(n=Count("pk"))
+        )
+        return (
+            Course.objects.visible_to(self.request.user)
+            .select_related("organiser")
+            .annotate(date_count=Coalesce(Subquery(date_count.values("n")), 0))
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -132,7 +163,9 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
         context["participants"] = participants
         # 25 dates a page: a course of the programme has a hundred.
         dates = course.dates.only(*self.date_columns).with_counts().order_by("starts_at", "pk")
-        context["page_obj"] = Paginator(dates, self.dates_per_page).get_page(self.request.GET.get("page"))
+        paginator = Paginator(dates, self.dates_per_page)
+        paginator.count = course.date_count
+        context["page_obj"] = paginator.get_page(self.request.GET.get("page"))
         context["dates"] = list(context["page_obj"].object_list)
         # What each row shows, worked out here: one reverse() for every row's link, the state once per date.
         date_url = pk_url("trainings:date_detail")

@@ -138,7 +138,7 @@ def test_agreement_link_only_for_those_who_may_see_it(client, hr_duisburg, hr_ob
         client.force_login(user)
         content = client.get(url).content.decode()
         assert (agreement.get_absolute_url() in content) is sees, user
-        assert "16. Mai 2013" in content  # "signed since" is public
+        assert "16.05.2013" in content  # "signed since" is public (in the short format, like every date here)
 
 
 def test_partner_page_lists_only_published_entries(client, hr_oberhausen, duisburg):

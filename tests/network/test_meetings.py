@@ -2,6 +2,7 @@
 invitations with .ics, minutes for registered partners, the participants list PDF."""
 
 import io
+import re
 import threading
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from icalendar import Calendar
 from pypdf import PdfReader
 
@@ -277,3 +278,17 @@ def test_participants_list_in_the_requesters_language(
         )
     assert [word in text for word in words] == [True, True, True]
     assert job.result_name == f"{file_name}-{meeting.pk}.pdf"
+    # every date in the reader's format, the letterhead's date of the document too
+    date_format = "%d.%m.%Y" if language == "de" else "%m/%d/%Y"
+    dates = set(re.findall(r"\d\d[./]\d\d[./]\d{4}", text))
+    assert dates == {timezone.localtime(meeting.starts_at).strftime(date_format)}
+
+
+def test_english_meeting_page_has_one_date_format(client, ministry, staff):
+    meeting = make_meeting(ministry)
+    client.force_login(staff)
+    html = client.get(meeting.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    starts_at = timezone.localtime(meeting.starts_at)
+    with translation.override("en"):
+        short, long = (formats.date_format(starts_at, name) for name in ("SHORT_DATE_FORMAT", "DATE_FORMAT"))
+    assert (short in html, long in html) == (True, False)

@@ -68,7 +68,7 @@ def test_ministry_sees_every_agreement(client, staff, agreement, oberhausen, min
     other = AgreementFactory(partner=oberhausen, state_party=ministry)
     client.force_login(staff)
     response = client.get(reverse("partnerships:index"))
-    assert sorted(a.pk for a in response.context["object_list"]) == sorted([agreement.pk, other.pk])
+    assert sorted(a["pk"] for a in response.context["object_list"]) == sorted([agreement.pk, other.pk])
     assert client.get(reverse("partnerships:detail", args=[other.pk])).status_code == 200
 
 
@@ -76,7 +76,7 @@ def test_hr_sees_only_its_own_organisations_agreements(client, hr_duisburg, agre
     foreign = AgreementFactory(partner=oberhausen, state_party=ministry, title="Vereinbarung Oberhausen")
     client.force_login(hr_duisburg)
     response = client.get(reverse("partnerships:index"))
-    assert [a.pk for a in response.context["object_list"]] == [agreement.pk]
+    assert [a["pk"] for a in response.context["object_list"]] == [agreement.pk]
     assert "Vereinbarung Oberhausen" not in response.text
     assert client.get(reverse("partnerships:detail", args=[agreement.pk])).status_code == 200
     assert client.get(reverse("partnerships:detail", args=[foreign.pk])).status_code == 404
@@ -176,7 +176,7 @@ def test_list_filters_search_and_sorting(client, staff, ministry, duisburg, ober
     client.force_login(staff)
 
     def pks(**query):
-        return [a.pk for a in client.get(reverse("partnerships:index"), query).context["object_list"]]
+        return [a["pk"] for a in client.get(reverse("partnerships:index"), query).context["object_list"]]
 
     assert pks(status="signed") == [signed.pk]
     assert pks(year="2013") == [signed.pk]
