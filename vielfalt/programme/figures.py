@@ -188,23 +188,21 @@ def _survey_overall(figures: dict[int, SurveyFigure]) -> SurveyFigure:
 
 
 def _procedures_by_partner(organisation_ids, as_of, start=None) -> tuple[dict[int, dict], dict[str, int]]:
-    """Per organisation: procedures, applications and posts filled; and posts filled per method. One query."""
-    rows = (
-        _scoped(AnonymisedProcedure.objects.filter(_in_period("held_on", start, as_of)), organisation_ids)
-        .values_list("organisation_id", "method")
-        .annotate(procedures=Count("pk"), applications=Sum("applications"), posts_filled=Sum("posts_filled"))
-        .order_by()
-    )
-    by_partner: dict[int, dict] = {}
-    by_method: dict[str, int] = {}
-    for organisation_id, method, procedures, applications, posts_filled in rows:
-        entry = by_partner.get(organisation_id)
-        if entry is None:
-            entry = by_partner[organisation_id] = {"procedures": 0, "applications": 0, "posts_filled": 0}
-        entry["procedures"] += procedures
-        entry["applications"] += applications or 0
-        entry["posts_filled"] += posts_filled or 0
-        by_method[method] = by_method.get(method, 0) + (posts_filled or 0)
+    """Per organisation: procedures, applications and posts filled; and posts filled per method. Two queries,
+    a row per organisation and one per method."""
+    procedures = _scoped(
+        AnonymisedProcedure.objects.filter(_in_period("held_on", start, as_of)), organisation_ids
+    ).order_by()
+    by_partner = {
+        organisation_id: {"procedures": count, "applications": applications or 0, "posts_filled": filled or 0}
+        for organisation_id, count, applications, filled in procedures.values_list(
+            "organisation_id"
+        ).annotate(Count("pk"), Sum("applications"), Sum("posts_filled"))
+    }
+    by_method = {
+        method: filled or 0
+        for method, filled in procedures.values_list("method").annotate(Sum("posts_filled"))
+    }
     return by_partner, by_method
 
 
@@ -215,45 +213,43 @@ _TRAINED_IN_GROUP = {
 }
 
 
+def indicator_values(*, training: dict | None, survey: SurveyFigure | None, procedures: dict | None) -> dict:
+    """The values the indicator sources yield for one partner (source → value), None where the portal has
+    none (or the survey figure is suppressed)."""
+    sources = Commitment.IndicatorSource
+    groups = (training or {}).get("groups", {})
+    values = {source: Decimal(groups.get(group, 0)) for source, group in _TRAINED_IN_GROUP.items()}
+    values[sources.TRAINED_SHARE] = (
+        Decimal(round(100 * training["trained_active"] / training["employees"], 1)).quantize(Decimal("0.1"))
+        if training and training["employees"]
+        else None
+    )
+    values[sources.SURVEY_MIGRATION_SHARE] = (
+        None if survey is None or survey.migration_share is None else Decimal(str(survey.migration_share))
+    )
+    values[sources.ANONYMISED_POSTS_FILLED] = Decimal((procedures or {}).get("posts_filled") or 0)
+    return values
+
+
 def computed_indicator(
     source: str, *, training: dict | None, survey: SurveyFigure | None, procedures: dict | None
 ):
     """The value a commitment's indicator source yields for one partner, or None when the portal has none
     (or the survey figure is suppressed)."""
-    sources = Commitment.IndicatorSource
-    group = _TRAINED_IN_GROUP.get(source)
-    if group is not None:
-        return Decimal((training or {}).get("groups", {}).get(group, 0))
-    if source == sources.TRAINED_SHARE:
-        if not training or not training["employees"]:
-            return None
-        return Decimal(round(100 * training["trained_active"] / training["employees"], 1)).quantize(
-            Decimal("0.1")
-        )
-    if source == sources.SURVEY_MIGRATION_SHARE:
-        if survey is None or survey.migration_share is None:
-            return None
-        return Decimal(str(survey.migration_share))
-    if source == sources.ANONYMISED_POSTS_FILLED:
-        return Decimal((procedures or {}).get("posts_filled") or 0)
-    return None
+    return indicator_values(training=training, survey=survey, procedures=procedures).get(source)
 
 
 def computed_indicators(partner_ids, training, surveys, procedures) -> str:
-    """`computed_indicator`'s values as a JSON table for SQL: [partner, source, value] for each partner's
-    sources, and [null, source, value] for the partners without figures of their own. A partner's value that
-    equals the latter is left out (the same for SQL, and a few hundred rows instead of thousands)."""
-    sources = Commitment.IndicatorSource.values
-    fallback = {
-        source: computed_indicator(source, training=None, survey=None, procedures=None) for source in sources
-    }
+    """`indicator_values` as a JSON table for SQL: [partner, source, value] for each partner's sources, and
+    [null, source, value] for the partners without figures of their own. A partner's value that equals the
+    latter is left out (the same for SQL, and a few hundred rows instead of thousands)."""
+    fallback = indicator_values(training=None, survey=None, procedures=None)
     table = [[None, source, value] for source, value in fallback.items()]
     for partner_id in partner_ids:
         entry, survey, done = training.get(partner_id), surveys.get(partner_id), procedures.get(partner_id)
         if entry is None and survey is None and done is None:
             continue
-        for source in sources:
-            value = computed_indicator(source, training=entry, survey=survey, procedures=done)
+        for source, value in indicator_values(training=entry, survey=survey, procedures=done).items():
             if value != fallback[source]:
                 table.append([partner_id, source, value])
     return json.dumps(table, default=str)  # Decimal as a string: exact
@@ -389,15 +385,19 @@ def programme(*, organisation_ids=None, year: int | None = None, details: bool =
     # Commitments of signed agreements, with their reports.
     signed = agreements.filter(status=Agreement.Status.SIGNED)
 
+    partner_values: dict[int, dict] = {}
+
     def indicator(partner_id, source):
         if not source:
             return None
-        return computed_indicator(
-            source,
-            training=training.get(partner_id),
-            survey=surveys.get(partner_id),
-            procedures=procedures.get(partner_id),
-        )
+        values = partner_values.get(partner_id)
+        if values is None:
+            values = partner_values[partner_id] = indicator_values(
+                training=training.get(partner_id),
+                survey=surveys.get(partner_id),
+                procedures=procedures.get(partner_id),
+            )
+        return values.get(source)
 
     commitments = []
     progress_values = Commitment.Progress.values
@@ -459,7 +459,7 @@ def programme(*, organisation_ids=None, year: int | None = None, details: bool =
             )
             count(partner_id, progress)
 
-    status_labels = dict(Agreement.Status.choices)
+    status_labels = {status: str(label) for status, label in Agreement.Status.choices}  # translated once
     target_groups = TargetGroup.values
     rows = []
     for partner in partners:
@@ -474,7 +474,7 @@ def programme(*, organisation_ids=None, year: int | None = None, details: bool =
                 organisation=partner,
                 agreement=agreement,
                 agreement_status=status,
-                agreement_status_label=str(status_labels.get(status, "")),
+                agreement_status_label=status_labels.get(status, ""),
                 progress=per_partner_progress.get(partner.pk) or dict.fromkeys(progress_values, 0),
                 trained=entry["groups"],
                 employees=entry["employees"],
