@@ -225,7 +225,9 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         ]
         if agreement.status == Agreement.Status.READY_FOR_SIGNATURE:
             context["sign_problems"] = agreement_sign_problems(agreement)
-        context["upload_form"] = SignedCopyForm()
+        # The upload form is always blank here (its errors show on the upload's own page): written out in the
+        # template, with crispy's markup, from the field's label and accepted types.
+        context["upload_field"] = SignedCopyForm.base_fields["file"]
         context["history"] = (
             agreement_history(agreement, documents=documents, reports=reports) if context["may_edit"] else []
         )

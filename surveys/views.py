@@ -24,7 +24,7 @@ from django.views.generic import CreateView, DetailView, FormView, ListView, Tem
 
 from vielfalt.audit import audit_record
 from vielfalt.jobs import job_enqueue
-from vielfalt.models import AuditEntry, Role
+from vielfalt.models import AuditEntry, OrgUnit, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
 from vielfalt.tabular import download
 
@@ -538,8 +538,14 @@ class AnswerView(LanguageSwitchMixin, View):
                 return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
         if not campaign.is_open:
             return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
-        form = SurveyForm(request.POST, units=offered_units(campaign=campaign), easy=_easy(request))
+        # Checking the answer needs only the ids of the units offered (the submission checks them again under
+        # the campaign's lock); their names only when the questionnaire comes back with an error.
+        ids = campaign.offered_unit_ids
+        units = [OrgUnit(pk=pk) for pk in ids] if ids is not None else offered_units(campaign=campaign)
+        form = SurveyForm(request.POST, units=units, easy=_easy(request))
         if not form.is_valid():
+            form = SurveyForm(request.POST, units=offered_units(campaign=campaign), easy=_easy(request))
+            form.is_valid()
             return self._render(request, campaign, form, state, status=422)
         try:
             response_submit(credential=state["credential"], answers=form.answers(), campaign_id=campaign.pk)

@@ -43,9 +43,17 @@ def free_port() -> int:
 class Gunicorn:
     """`with Gunicorn() as server:` starts it, waits for /healthz and always stops it again."""
 
-    def __init__(self, *, workers: int = WORKERS, threads: int = THREADS, **env_overrides: str):
+    def __init__(
+        self,
+        *,
+        workers: int = WORKERS,
+        threads: int = THREADS,
+        connections: int | None = None,
+        **env_overrides: str,
+    ):
         self.env = {**SERVER_ENV, **env_overrides}
         self.workers, self.threads = workers, threads
+        self.connections = connections or threads  # per worker
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -59,7 +67,7 @@ class Gunicorn:
             "--workers", str(self.workers),
             "--worker-class", "gthread",
             "--threads", str(self.threads),
-            "--worker-connections", str(self.threads),
+            "--worker-connections", str(self.connections),
             "--log-level", "warning",
             "--error-logfile", "-",
         ]  # fmt: skip

@@ -5,6 +5,7 @@ same number in-process, to compare the 100th submission with the 20,000th.
 Run alone, without the programme's scale data: `BENCH_ONLY=survey_launch BENCH_SKIP_SCALE=1 make bench`."""
 
 import http.client
+import os
 import re
 import secrets
 import statistics
@@ -12,6 +13,7 @@ import threading
 import time
 import urllib.parse
 from datetime import date
+from pathlib import Path
 
 from django.db import connection
 
@@ -27,7 +29,11 @@ from .server import Gunicorn
 ANSWERS = 20_000
 CONCURRENCY = 32
 # 2 cores: two workers with 16 threads each take all 32 connections (keep-alive) at once.
-WORKERS, THREADS = 2, 16
+WORKERS, THREADS = (
+    int(os.environ.get("BENCH_LAUNCH_WORKERS", 2)),
+    int(os.environ.get("BENCH_LAUNCH_THREADS", 16)),
+)
+CONNECTIONS = CONCURRENCY // WORKERS
 P95_TARGET_MS = 100
 RATE_TARGET = 200
 GROWTH_TARGET = 1.5
@@ -161,6 +167,24 @@ class Respondents:
         return time.perf_counter() - started
 
 
+def _backends_cpu() -> dict[int, float]:
+    """User + system CPU seconds so far of every other PostgreSQL backend of this database (the server's
+    connections), by pid (Linux /proc: PostgreSQL runs on this machine)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    cpu = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -184,12 +208,17 @@ def _answers() -> Answers:
 
 def bench_launch_http(seeded: Seeded) -> list[Row]:
     campaign, tokens = _campaign(seeded, TITLE, ANSWERS)
-    with Gunicorn(workers=WORKERS, threads=THREADS) as server:
+    with Gunicorn(workers=WORKERS, threads=THREADS, connections=CONNECTIONS) as server:
         for _ in range(8):  # every worker imports and connects before the clock starts
             server.get("/surveys/answer/")
         respondents = Respondents(server, tokens)
         say(f"launch morning: {ANSWERS:,} answers through HTTP at concurrency {CONCURRENCY}")
+        workers_before, backends_before = server.workers_cpu_seconds(), _backends_cpu()
+        generator_before = time.process_time()
         seconds = respondents.run()
+        generator_cpu = time.process_time() - generator_before
+        workers_cpu = server.workers_cpu_seconds() - workers_before
+        backends_cpu = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in _backends_cpu().items())
         # Replays: 200 used links submitted again must change nothing.
         replay = Respondents(server, tokens[:200])
         replay.run()
@@ -204,6 +233,15 @@ def bench_launch_http(seeded: Seeded) -> list[Row]:
     p50 = _percentile(respondents.latencies, 0.5) * 1000 if respondents.latencies else float("nan")
     p95 = _percentile(respondents.latencies, 0.95) * 1000 if respondents.latencies else float("nan")
     rate = respondents.accepted / seconds
+    per_answer = {
+        name: cpu * 1000 / max(respondents.accepted, 1)
+        for name, cpu in (
+            ("gunicorn", workers_cpu),
+            ("PostgreSQL", backends_cpu),
+            ("generator", generator_cpu),
+        )
+    }
+    load = os.getloadavg()[0]
     say(
         f"launch morning: {respondents.accepted:,} in {seconds:.1f} s = {rate:.1f}/s, p50 {p50:.0f} ms, "
         f"p95 {p95:.0f} ms, {errors} errors {respondents.errors[:3]}; held {held:,}, used {used:,}, "
@@ -225,6 +263,11 @@ def bench_launch_http(seeded: Seeded) -> list[Row]:
             value=f"{rate:.1f}/s ({respondents.accepted:,} in {seconds:.0f} s)",
             target=f"≥ {RATE_TARGET}/s",
             passed=rate >= RATE_TARGET,
+        ),
+        Row(
+            figure="Launch morning: CPU per whole answer during the HTTP run (gunicorn workers, their PostgreSQL "
+            "backends, the load generator; 2 cores = 10 ms for 200/s), and the machine's load",
+            value=", ".join(f"{name} {ms:.1f} ms" for name, ms in per_answer.items()) + f"; load {load:.1f}",
         ),
         Row(
             figure="Launch morning: errors (any status but the expected, or a broken connection)",
@@ -277,8 +320,6 @@ def bench_answer_cost_in_process(seeded: Seeded) -> list[Row]:
     """What one whole answer (link, page, POST) costs the portal, in-process through Django's handler with the
     production middleware: CPU time of this process and time spent in SQL, medians over COST_SAMPLE respondents.
     On a shared machine this is the figure to compare; wall-clock rates depend on everybody else's load."""
-    import os
-
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 

@@ -443,3 +443,23 @@ def test_list_links_each_agreement_to_its_page(client, staff, agreement):
     client.force_login(staff)
     response = client.get(reverse("partnerships:index"))
     assert f'<a href="{agreement.get_absolute_url()}">{agreement.title}</a>' in response.content.decode()
+
+
+def test_upload_form_on_the_agreement_page_is_the_signed_copy_form(client, staff, signed_agreement):
+    """The page writes the blank upload form out itself, as crispy-forms renders it (label, widget, classes)."""
+    import re
+
+    from django.template import engines
+
+    from partnerships.forms import SignedCopyForm
+
+    def tidy(html):
+        return re.sub(r"\s+", " ", re.sub(r"\s*([<>])\s*", r"\1", html)).strip()
+
+    client.force_login(staff)
+    with translation.override("de"):
+        page = client.get(signed_agreement.get_absolute_url()).content.decode()
+        crispy = engines["django"].from_string("{% load crispy_forms_tags %}{{ form|crispy }}")
+        expected = crispy.render({"form": SignedCopyForm()})
+    assert "Unterschriebenes Exemplar" in expected
+    assert tidy(expected) in tidy(page)

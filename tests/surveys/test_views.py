@@ -310,7 +310,7 @@ def test_inviting_to_an_open_campaign_says_the_invitations_are_being_sent_not_th
 def test_the_answer_path_writes_nothing_but_the_answer():
     """Launch morning (issue 13): the link reads and writes nothing in the database (the state goes into a
     sealed cookie); the page reads the invitation with its campaign and the units offered; the POST reads the
-    campaign and its units, then takes the campaign's lock, marks the invitation used in one statement that
+    campaign (the ids of its units suffice to check the answer), then takes the campaign's lock, marks the invitation used in one statement that
     returns what it was, and holds the answer: no session row, no separate lookup of the invitation."""
     campaign, tokens, _hr = open_campaign_with_invitations(employees=5, k=3)
     respondent = Client()
@@ -327,8 +327,8 @@ def test_the_answer_path_writes_nothing_but_the_answer():
     with CaptureQueriesContext(connection) as queries:
         sent = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": form_key(respondent)})
     assert sent.status_code == 302
-    # The campaign, its units; the lock, the invitation marked used, the answer held.
-    assert statements(queries) == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"]
+    # The campaign (with the ids of its units); the lock, the invitation marked used, the answer held.
+    assert statements(queries) == ["SELECT", "SELECT", "UPDATE", "INSERT"]
     assert Invitation.objects.filter(used=True).count() == 1
 
 
@@ -372,3 +372,27 @@ def test_the_questions_are_written_as_djangos_widgets_would_render_them():
     html = "".join(str(options) for _field, options in bound.questions())
     assert "&lt;b&gt;Bürgerbüro&lt;/b&gt; &amp; Co" in html and "<b>" not in html
     assert html.count(" checked") == 4  # german, de, tr, the unit
+
+
+@pytest.mark.django_db
+def test_an_answer_names_an_offered_unit_and_a_unit_not_offered_comes_back_with_the_units_named():
+    campaign, tokens, hr = open_campaign_with_invitations(employees=12, units=2, k=5)
+    units = list(campaign.organisation.units.order_by("name"))
+    offered = next(unit for unit in units if unit.pk in campaign.offered_unit_ids)
+    too_small = OrgUnitFactory(organisation=campaign.organisation, name="Kleines Amt")
+    respondent = Client()
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    respondent.get("/surveys/answer/")
+    refused = respondent.post(
+        "/surveys/answer/",
+        {**DEFAULT_ANSWERS, "org_unit": str(too_small.pk), "form_key": form_key(respondent)},
+    )
+    assert refused.status_code == 422
+    assert offered.name in refused.content.decode()  # the units by name, as the page showed them
+    assert not Invitation.objects.filter(used=True).exists()
+    sent = respondent.post(
+        "/surveys/answer/", {**DEFAULT_ANSWERS, "org_unit": str(offered.pk), "form_key": form_key(respondent)}
+    )
+    assert sent.status_code == 302
+    campaign_close(actor=hr, campaign=campaign)
+    assert Response.objects.get(campaign=campaign).org_unit == offered
