@@ -309,7 +309,8 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
 
     def get_queryset(self):
         return (
-            CourseDate.objects.visible_to(self.request.user).select_related("course__organiser").with_counts()
+            # The page shows the course's title and decides by its organiser's key: no need for the organiser.
+            CourseDate.objects.visible_to(self.request.user).select_related("course").with_counts()
         )
 
     def get_context_data(self, **kwargs):
@@ -321,8 +322,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         # and certificate, and the table shows a few columns of each.
         enrolments = (
             Enrolment.objects.visible_to(user)
-            .filter(course_date=course_date)
-            .exclude(status=Enrolment.Status.CANCELLED)
+            .filter(~Q(status=Enrolment.Status.CANCELLED), course_date=course_date)
             .order_by("pk")
             .values_list(
                 "pk",

@@ -27,6 +27,7 @@ from .services import (
     employees_import_start,
 )
 from .tabular import TableRefused, download, runs_inline
+from .templatetags.vielfalt_tags import readable_changes
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -249,6 +250,18 @@ class AuditLogView(MinistryMixin, FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filter_controls"] = filter_controls(self.filterset)
+        # The cells as plain values for the loop (no attribute lookups and filters per cell in the template).
+        context["rows"] = [
+            (
+                entry.at,
+                entry.actor_name or "–",
+                entry.get_action_display(),
+                entry.object_repr,
+                (entry.organisation.name if entry.organisation_id else "") or "–",
+                readable_changes(entry),
+            )
+            for entry in context["object_list"]
+        ]
         query = self.request.GET.copy()
         query.pop("page", None)
         context["filter_query"] = query.urlencode()
