@@ -138,6 +138,14 @@ def practice_search_vector() -> SearchVector:
     )
 
 
+def practice_rank_vector() -> SearchVector:
+    """Title (A) and summary (B) only: what the ranking weighs. Short whatever the length of the text, so that
+    ranking thousands of matches does not walk every position of every word of the whole text."""
+    return SearchVector("title", config="german", weight="A") + SearchVector(
+        "summary", config="german", weight="B"
+    )
+
+
 class PracticeSearchVector(models.Func):
     """The entry's search vector, computed by PostgreSQL as a stored generated column (immutable: the
     configuration is named). SQLite has no text search: the column stays NULL there and the library falls back
@@ -145,11 +153,13 @@ class PracticeSearchVector(models.Func):
 
     output_field = SearchVectorField()
 
+    @staticmethod
+    def build() -> SearchVector:
+        return practice_search_vector()
+
     def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
         resolved = super().resolve_expression(query, allow_joins, reuse, summarize, for_save)
-        resolved.vector = practice_search_vector().resolve_expression(
-            query, allow_joins, reuse, summarize, for_save
-        )
+        resolved.vector = self.build().resolve_expression(query, allow_joins, reuse, summarize, for_save)
         return resolved
 
     def as_sql(self, compiler, connection, **extra_context):
@@ -157,6 +167,14 @@ class PracticeSearchVector(models.Func):
 
     def as_postgresql(self, compiler, connection, **extra_context):
         return compiler.compile(self.vector)
+
+
+class PracticeRankVector(PracticeSearchVector):
+    """The entry's ranking vector (title and summary), a stored generated column like the search vector."""
+
+    @staticmethod
+    def build() -> SearchVector:
+        return practice_rank_vector()
 
 
 class StoredGeneratedField(models.GeneratedField):
@@ -239,6 +257,9 @@ class PracticeEntry(models.Model):
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
     search_vector = StoredGeneratedField(
         expression=PracticeSearchVector(), output_field=SearchVectorField(), db_persist=True
+    )
+    rank_vector = StoredGeneratedField(
+        expression=PracticeRankVector(), output_field=SearchVectorField(), db_persist=True
     )
 
     objects = PracticeEntryQuerySet.as_manager()

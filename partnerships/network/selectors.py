@@ -26,8 +26,9 @@ def search_query(text: str) -> SearchQuery:
 
 
 def practice_search(queryset, text: str):
-    """Entries matching `text`, best first. PostgreSQL: German full-text search over the stored weighted
-    vector (GIN index), ranked; elsewhere each word must occur in the title, summary or text."""
+    """Entries matching `text`, best first. PostgreSQL: German full-text search over the stored vector of the
+    whole entry (GIN index), ranked by the stored vector of title and summary (a match only in the text ranks
+    below those, newest first); elsewhere each word must occur in the title, summary or text."""
     text = (text or "").strip()[:MAX_QUERY]
     if not text:
         return queryset
@@ -35,7 +36,7 @@ def practice_search(queryset, text: str):
         query = search_query(text)
         return (
             queryset.filter(search_vector=query)
-            .annotate(rank=SearchRank(F("search_vector"), query))
+            .annotate(rank=SearchRank(F("rank_vector"), query))
             .order_by("-rank", "-pk")
         )
     for word in text.split()[:8]:

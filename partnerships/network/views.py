@@ -340,7 +340,9 @@ class PracticeListView(NetworkMixin, View):
                 entries = entries.filter(target_groups__icontains=f'"{data["target_group"]}"')
             entries = practice_search(entries, text)
         page = counted_page(
-            entries.defer("what_was_done", "effort", "what_worked", "what_did_not_work", "search_vector"),
+            entries.defer(
+                "what_was_done", "effort", "what_worked", "what_did_not_work", "search_vector", "rank_vector"
+            ),
             request.GET.get("page"),
             rows=lambda rows: with_snippets(rows, text),
         )

@@ -33,7 +33,9 @@ def search_once(user, text: str) -> int:
         PracticeEntry.objects.visible_to(user).published().select_related("organisation"), text
     )
     page = counted_page(
-        entries.defer("what_was_done", "effort", "what_worked", "what_did_not_work", "search_vector"),
+        entries.defer(
+            "what_was_done", "effort", "what_worked", "what_did_not_work", "search_vector", "rank_vector"
+        ),
         1,
         rows=lambda rows: with_snippets(rows, text),
     )

@@ -249,6 +249,16 @@ def test_title_ranks_above_body_and_snippets_are_escaped(postgres, duisburg):
     assert "<i>" not in snippets[body_hit.pk]
 
 
+def test_ranking_weighs_title_and_summary_not_the_length_of_the_text(postgres, duisburg):
+    in_summary = make_entry(duisburg, title="Bericht", summary="Ein Mentoring für Auszubildende.")
+    in_text = make_entry(duisburg, title="Bericht", summary="Kurz", what_was_done="Mentoring. " * 200)
+    found = list(practice_search(PracticeEntry.objects.published(), "Mentoring"))
+    assert found == [in_summary, in_text]
+    assert (found[0].rank > 0, found[1].rank) == (True, 0)
+    in_text.refresh_from_db()
+    assert "mentoring" not in in_text.rank_vector and "mentoring" in in_text.search_vector
+
+
 def test_an_authors_text_cannot_put_marks_into_the_snippet(postgres, duisburg):
     # The snippet's markers are private-use characters; an author may type them too.
     marker_text = f"Mentoring {selectors.START}<b>falsch</b>{selectors.STOP} Ende"
