@@ -51,7 +51,7 @@ def portal(request):
     }
 
 
-# The links of the header, the navigation and the footer: the same for every request of a process (they
+# The links of the header, the navigation, the footer and the start page: the same for every request of a process (they
 # depend only on the URL configuration and the script prefix, the keys below), so they are reversed once
 # instead of about twenty times per page.
 PORTAL_URL_NAMES = (
@@ -66,8 +66,10 @@ PORTAL_URL_NAMES = (
     "document_check",
     "dashboard",
     "employee_list",
+    "employee_import",
     "partnerships:index",
     "network:index",
+    "network:start",
     "trainings:index",
     "surveys:index",
     "audit_log",
