@@ -285,10 +285,12 @@ def commitment_progress(
         return Progress.BEHIND
     if target_value is None or start is None or start >= due_on or today <= start:
         return Progress.ON_TRACK
-    elapsed = Decimal((today - start).days) / Decimal((due_on - start).days)
-    # A year's grace: a partner reports once a year, so lagging by less than that is not "behind".
-    grace = Decimal(365) / Decimal((due_on - start).days)
-    if reached < target_value * (elapsed - grace):
+    # Behind when the reached value lags the share of the target that the time elapsed suggests, less a year's
+    # grace (a partner reports once a year, so lagging by less than that is not "behind"):
+    # reached < target × (elapsed − 365) / span, compared without a division so that it is exact, as
+    # vielfalt.programme.figures computes it in SQL.
+    span = (due_on - start).days
+    if reached * span < target_value * ((today - start).days - 365):
         return Progress.BEHIND
     return Progress.ON_TRACK
 

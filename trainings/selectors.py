@@ -108,11 +108,15 @@ def training_by_organisation(organisation_ids, as_of: date, start: date | None =
         else _training_rows_counted(organisation_ids, as_of, start)
     )
     result: dict[int, dict] = {}
+    groups = TargetGroup.values  # a property that builds a list: once, not per row
     for organisation_id, target_group, is_active, employees, attended in rows:
-        entry = result.setdefault(
-            organisation_id,
-            {"employees": 0, "trained_active": 0, "groups": dict.fromkeys(TargetGroup.values, 0)},
-        )
+        entry = result.get(organisation_id)
+        if entry is None:
+            entry = result[organisation_id] = {
+                "employees": 0,
+                "trained_active": 0,
+                "groups": dict.fromkeys(groups, 0),
+            }
         if is_active:
             entry["employees"] += employees
             entry["trained_active"] += attended

@@ -92,9 +92,13 @@ def practice_snippets(entries, text: str) -> dict[int, str]:
 
 
 def _window_ordering(queryset) -> list:
-    """The queryset's ordering as expressions for a window's ORDER BY."""
+    """The queryset's ordering as expressions for a window's ORDER BY, if it sorts by a computed annotation
+    (a search's rank); none when it sorts by columns only, which the window carries cheaply, and a window
+    sorted by them would sort every row rather than keep the top of the page."""
     query = queryset.query
     ordering = query.order_by or (query.get_meta().ordering if query.default_ordering else ())
+    if not any(isinstance(item, str) and item.lstrip("-") in query.annotations for item in ordering):
+        return []
     expressions = []
     for item in ordering:
         if isinstance(item, str):
@@ -109,9 +113,10 @@ def counted_page(queryset, number, per_page: int = 20, *, rows=None) -> Page:
     """One page of `queryset` in two narrow queries: the page's keys with the total counted by a window over
     the matches, then the page's rows (`rows`, if given, adds to that query what only the shown rows need).
 
-    The window is ordered like the page, over the whole frame: PostgreSQL then sorts the matches by their rank
-    beneath the window, so the window keeps only keys and sort values (a window under the page's ORDER BY keeps
-    every column the ordering needs, the search vector included, and spilled to disk for common words)."""
+    For a search, the window is ordered like the page, over the whole frame: PostgreSQL then sorts the matches
+    by their rank beneath the window, so the window keeps only keys and sort values (a window under the page's
+    ORDER BY keeps every column the ordering needs, the search vector included, and spilled to disk for common
+    words)."""
     try:
         number = max(int(number), 1)
     except (TypeError, ValueError):

@@ -348,7 +348,7 @@ class PracticeListView(NetworkMixin, View):
         )
         rows = [(entry, snippet_html(getattr(entry, "headline", None))) for entry in page.object_list]
         # Entries on their way: the ministry sees those waiting for its review, authors their own unpublished ones.
-        in_progress = visible.exclude(status=PracticeEntry.Status.PUBLISHED)
+        in_progress = PracticeEntry.objects.unpublished_visible_to(user)
         if may(user, Role.MINISTRY):
             in_progress = in_progress.filter(status=PracticeEntry.Status.SUBMITTED)
         in_progress = (

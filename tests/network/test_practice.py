@@ -61,6 +61,18 @@ def test_return_needs_a_comment_and_hides_the_entry_again(hr_duisburg, hr_oberha
     services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
 
 
+def test_entries_in_progress_are_the_visible_unpublished_ones(
+    hr_duisburg, hr_oberhausen, staff, duisburg, oberhausen
+):
+    for organisation in (duisburg, oberhausen):
+        for status in Status:
+            make_entry(organisation, status=status, title=f"{organisation.name} {status}")
+    for user in (hr_duisburg, hr_oberhausen, staff):
+        expected = set(PracticeEntry.objects.visible_to(user).exclude(status=Status.PUBLISHED))
+        assert set(PracticeEntry.objects.unpublished_visible_to(user)) == expected
+        assert len(expected) == (6 if user == staff else 3)
+
+
 def test_authors_write_only_for_their_organisation(hr_oberhausen, duisburg):
     with pytest.raises(PermissionDenied):
         services.practice_create(

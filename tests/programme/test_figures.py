@@ -6,7 +6,10 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
-from partnerships.models import AnonymisedProcedure, Commitment
+from partnerships.models import Agreement, AnonymisedProcedure, Commitment, ProgressReport
+from tests.factories import OrganisationFactory
+from tests.partnerships.factories import AgreementFactory, CommitmentFactory
+from tests.programme.conftest import SIGNED_ON, closed_campaign
 from trainings.models import Enrolment
 from vielfalt.models import Employee, TargetGroup
 from vielfalt.programme.figures import programme
@@ -90,3 +93,54 @@ def test_a_year_counts_only_the_procedures_held_in_it(partners):
     assert programme(year=2016).procedures["posts_filled"] == 2
     assert programme(year=2015).procedures["posts_filled"] == 0
     assert programme(year=2013).procedures["posts_filled"] == 0
+
+
+def progress_by_partner(overview) -> dict[str, dict]:
+    return {row.organisation.slug: row.progress for row in overview.partners}
+
+
+@pytest.mark.parametrize("year", [None, 2013, 2014, 2016, 2025])
+def test_dashboard_progress_counted_in_sql_equals_each_commitments_progress(partners, year):
+    """The dashboard counts the commitments' progress in the database (a row per partner and state); the
+    commitment list and the reports compute each commitment's progress in Python. Every branch of
+    `commitment_progress` gives the same state both ways: reached by a report or a computed value, without a
+    due date, overdue, lagging more or less than a year's grace, a survey source with and without a share."""
+    sources = Commitment.IndicatorSource
+    for index, survey in ((3, (6, 14)), (4, None)):  # partner 4: no figures of its own
+        partner = OrganisationFactory(slug=f"partner-{index}", name=f"Partner {index:03d}")
+        if survey:
+            closed_campaign(partner, yes=survey[0], no=survey[1])
+        agreement = AgreementFactory(partner=partner, signed_on=SIGNED_ON, valid_from=SIGNED_ON)
+        lagging = CommitmentFactory(agreement=agreement, target_value=100, due_on=datetime.date(2019, 3, 7))
+        ProgressReport.objects.create(
+            commitment=lagging, reported_on=datetime.date(2014, 1, 1), value_reached=90
+        )
+        ProgressReport.objects.create(
+            commitment=lagging, reported_on=datetime.date(2015, 1, 1), value_reached=48
+        )
+        reached = CommitmentFactory(agreement=agreement, target_value=5, due_on=datetime.date(2030, 1, 1))
+        ProgressReport.objects.create(
+            commitment=reached, reported_on=datetime.date(2014, 1, 1), value_reached=5
+        )
+        for source in sources.values:
+            CommitmentFactory(
+                agreement=agreement,
+                indicator_source=source,
+                target_value=20,
+                due_on=datetime.date(2017, 1, 1),
+            )
+            CommitmentFactory(
+                agreement=agreement, indicator_source=source, target_value=1, due_on=datetime.date(2040, 1, 1)
+            )
+        Agreement.objects.filter(pk=agreement.pk).update(status=Agreement.Status.SIGNED)
+
+    dashboard = programme(year=year, details=False)
+    reports = programme(year=year)
+    assert progress_by_partner(dashboard) == progress_by_partner(reports)
+    assert [bar.value for bar in dashboard.charts["progress"].bars] == [
+        bar.value for bar in reports.charts["progress"].bars
+    ]
+    counted = {}
+    for figure in reports.commitments:
+        counted[figure.progress] = counted.get(figure.progress, 0) + 1
+    assert {bar.key: bar.value for bar in dashboard.charts["progress"].bars if bar.value} == counted
