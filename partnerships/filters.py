@@ -22,9 +22,18 @@ SELECT extract(year FROM day)::int FROM years WHERE day IS NOT NULL
 
 
 def signing_years():
+    """(year, label) of every year an agreement was signed in, newest first: on PostgreSQL a handful of index
+    look-ups (SIGNING_YEARS_SQL), elsewhere (SQLite, `make run` without DATABASE_URL) the ORM's distinct years."""
+    if connection.vendor != "postgresql":
+        return signing_years_portable()
     with connection.cursor() as cursor:
         cursor.execute(SIGNING_YEARS_SQL)
         return [(year, str(year)) for (year,) in cursor.fetchall()]
+
+
+def signing_years_portable():
+    days = Agreement.objects.filter(signed_on__isnull=False).dates("signed_on", "year", order="DESC")
+    return [(day.year, str(day.year)) for day in days]
 
 
 class AgreementFilter(django_filters.FilterSet):
