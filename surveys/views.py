@@ -505,17 +505,23 @@ class AnswerView(LanguageSwitchMixin, View):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
         return None
 
+    def _campaign_of_credential(self, request, state):
+        """(the open campaign of the state's link or code, None) or (None, the page that says why not)."""
+        try:
+            return invitation_for_credential(state["credential"]).campaign, None
+        except InvitationUnknown:
+            return None, _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+        except CampaignNotOpen:
+            return None, _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+
     def get(self, request):
         state = respondent_state(request)
         page = self._page_without_questions(request, state)
         if page:
             return page
-        try:
-            campaign = invitation_for_credential(state["credential"]).campaign
-        except InvitationUnknown:
-            return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
-        except CampaignNotOpen:
-            return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+        campaign, page = self._campaign_of_credential(request, state)
+        if page:
+            return page
         form = SurveyForm(units=offered_units(campaign=campaign), easy=_easy(request))
         # The campaign goes into the state, for the POST's submission (no lookup of the invitation there).
         return _set_state(self._render(request, campaign, form, state), {**state, "campaign": campaign.pk})
@@ -530,12 +536,9 @@ class AnswerView(LanguageSwitchMixin, View):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=403))
         campaign = Campaign.objects.filter(pk=state["campaign"]).first() if "campaign" in state else None
         if campaign is None:  # no questionnaire was shown with this state (a form kept from another visit)
-            try:
-                campaign = invitation_for_credential(state["credential"]).campaign
-            except InvitationUnknown:
-                return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
-            except CampaignNotOpen:
-                return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+            campaign, page = self._campaign_of_credential(request, state)
+            if page:
+                return page
         if not campaign.is_open:
             return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
         # Checking the answer needs only the ids of the units offered (the submission checks them again under
