@@ -146,6 +146,13 @@ def postgres(db):
 
 
 @pytest.fixture
+def django_assert_num_queries(postgres, django_assert_num_queries):
+    """Exact query counts are those of PostgreSQL, the production database: on SQLite (the embedded default)
+    some reads take the portable ORM path instead of one plain statement, and count differently."""
+    return django_assert_num_queries
+
+
+@pytest.fixture
 def redis_url():
     url = settings.REDIS_URL
     need(bool(url), "Redis (REDIS_URL)")

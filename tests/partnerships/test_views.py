@@ -420,7 +420,7 @@ def test_signing_years_are_the_distinct_years_of_signing_newest_first(ministry, 
     assert signing_years() == signing_years_portable() == [(2016, "2016"), (2013, "2013")]
 
 
-def test_list_reads_its_first_page_from_the_order_index(staff, ministry, duisburg):
+def test_list_reads_its_first_page_from_the_order_index(postgres, staff, ministry, duisburg):
     """The default order (-updated_at, -id) has an index: at full scale the first page is not a sort of every
     agreement."""
     from django.db import connection

@@ -340,7 +340,7 @@ def _statements(queries) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_a_used_and_an_unused_credential_cost_a_submission_the_same_work():
+def test_a_used_and_an_unused_credential_cost_a_submission_the_same_work(postgres):
     """Timing cannot tell a used credential from an unused one, by construction: the submission runs the same
     statements (it seals and holds the answer, and sets the row used, either way), the sealed answers have one
     length, and no index of the invitations mentions `used` (else setting it would update the indexes for an

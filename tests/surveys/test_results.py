@@ -242,7 +242,7 @@ def test_the_attack_succeeds_against_primary_suppression_alone(mixed_campaign, m
     assert all(value < results.k for value in recovered.values())
 
 
-def test_a_campaigns_counts_come_from_the_index_alone(mixed_campaign):
+def test_a_campaigns_counts_come_from_the_index_alone(postgres, mixed_campaign):
     """The results' one pass over the responses needs only columns of an index (PostgreSQL answers it with an
     index-only scan): at full scale a campaign's answers lie on as many heap pages as there are answers."""
     from django.db import connection

@@ -307,7 +307,7 @@ def test_inviting_to_an_open_campaign_says_the_invitations_are_being_sent_not_th
 
 
 @pytest.mark.django_db
-def test_the_answer_path_writes_nothing_but_the_answer():
+def test_the_answer_path_writes_nothing_but_the_answer(postgres):
     """Launch morning (issue 13): the link reads and writes nothing in the database (the state goes into a
     sealed cookie); the page reads the invitation with its campaign and the units offered; the POST reads the
     campaign (the ids of its units suffice to check the answer), then takes the campaign's lock, marks the invitation used in one statement that

@@ -20,7 +20,7 @@ def test_the_login_records_the_portal_backend(client):
     assert client.session[BACKEND_SESSION_KEY] == BACKEND_PATH
 
 
-def test_user_and_roles_come_in_one_query():
+def test_user_and_roles_come_in_one_query(postgres):
     city, other = OrganisationFactory(), OrganisationFactory()
     user = hr_user(city)
     Membership.objects.create(user=user, organisation=other, role=Role.ORGANISER)
