@@ -35,7 +35,7 @@ from .models import (
     ProgressReport,
     commitment_progress,
 )
-from .selectors import agreement_history
+from .selectors import agreement_history, agreement_parts
 from .services import (
     ALLOWED_TRANSITIONS,
     PROCEDURE_FIELDS,
@@ -200,17 +200,17 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         agreement, user = self.object, self.request.user
         # Plain queries rather than prefetch_related: one agreement needs no IN lists, and the per-query
-        # cost of the ORM is what this page spends most on.
+        # cost of the ORM is what this page spends most on (hence raw statements, see selectors).
         if agreement.amends_id:  # rare: read only when there is one
             agreement.amends = Agreement.objects.select_related("partner").get(pk=agreement.amends_id)
-        signatories = list(agreement.signatories.all())
+        parts = agreement_parts(agreement.pk)
+        signatories = parts["signatories"]
         context["partner_signatories"] = [s for s in signatories if s.side == "partner"]
         context["state_signatories"] = [s for s in signatories if s.side == "state"]
-        context["amendments"] = list(agreement.amendments.only("title", "status"))
-        commitments = list(agreement.commitments.select_related("responsible_unit"))
-        reports = list(ProgressReport.objects.filter(commitment__in=commitments)) if commitments else []
-        context["commitments"] = commitment_rows(agreement, commitments, reports)
-        documents = list(agreement.documents.select_related("created_by"))
+        context["amendments"] = parts["amendments"]
+        reports = parts["reports"]
+        context["commitments"] = commitment_rows(agreement, parts["commitments"], reports)
+        documents = parts["documents"]
         for document in documents:
             document.seal = document_seal_check(document)
         context["documents"] = documents
