@@ -8,7 +8,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
+from django.utils import dateformat
+from django.utils.formats import date_format, get_format
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
@@ -96,9 +100,18 @@ class AgreementListView(LoginRequiredMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        # The rows' cells as the template's filters would write them (the date filter is
+        # `dateformat.format(value, get_format(...))`): a few plain values per row for the loop.
         status_labels = {status: str(label) for status, label in Agreement.Status.choices}
+        badges = {"signed": "success", "ended": "secondary"}
+        short_date = get_format("SHORT_DATE_FORMAT")
+        index_url = reverse("partnerships:index")  # an agreement's page is <index>/<pk>/ (urls.py)
         for row in context["object_list"]:
+            row["url"] = f"{index_url}{row['pk']}/"
             row["status_label"] = status_labels.get(row["status"], row["status"])
+            row["badge"] = badges.get(row["status"], "light border")
+            row["signed_cell"] = dateformat.format(row["signed_on"], short_date) if row["signed_on"] else "–"
+            row["valid_cell"] = dateformat.format(row["valid_until"], short_date) if row["valid_until"] else "–"
         context["filter_query"] = _filter_query(self.request)
         context["filter_controls"] = filter_controls(self.filterset)
         context["may_edit"] = may(self.request.user, Role.MINISTRY)
@@ -238,13 +251,17 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
 
 def commitment_rows(agreement, commitments, reports) -> list[tuple]:
     """(commitment, progress, latest report) for each commitment, as `Commitment.progress` and
-    `Commitment.latest_report` would give them, from the reports read in one query."""
+    `Commitment.latest_report` would give them, from the reports read in one query. The commitment carries
+    its table cells as text (`target_cell`, `due_cell`, `report_cell`, `progress_badge`, `progress_label`),
+    formatted as the template's filters would: a few values per row instead of a dozen nodes."""
     latest = {}
     for report in reports:
         known = latest.get(report.commitment_id)
         if known is None or (report.reported_on, report.pk) > (known.reported_on, known.pk):
             latest[report.commitment_id] = report
     start, today = agreement.signed_on or agreement.valid_from, timezone.localdate()
+    badges = {"done": ("success", _("done")), "behind": ("danger", _("behind"))}
+    on_track = ("primary", _("on track"))
     rows = []
     for commitment in commitments:
         report = latest.get(commitment.pk)
@@ -256,6 +273,18 @@ def commitment_rows(agreement, commitments, reports) -> list[tuple]:
             reached=None,
             reported=report.value_reached if report else None,
         )
+        target = commitment.indicator
+        if commitment.target_value is not None:
+            value = f"{floatformat(commitment.target_value, '-2')} {commitment.unit}"
+            target = f"{target}: {value}" if target else value
+        commitment.target_cell = target or "–"
+        commitment.due_cell = date_format(commitment.due_on, "SHORT_DATE_FORMAT") if commitment.due_on else "–"
+        if report:
+            commitment.report_cell = (
+                f"{floatformat(report.value_reached, '-2')} {commitment.unit}"
+                f" ({date_format(report.reported_on, 'SHORT_DATE_FORMAT')})"
+            )
+        commitment.progress_badge, commitment.progress_label = badges.get(progress, on_track)
         rows.append((commitment, progress, report))
     return rows
 
