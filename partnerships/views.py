@@ -8,10 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.template.defaultfilters import floatformat
-from django.utils import timezone
-from django.utils import dateformat
+from django.urls import reverse
+from django.utils import dateformat, timezone
 from django.utils.formats import date_format, get_format
 from django.utils.translation import gettext as _
 from django.views import View
@@ -36,7 +35,6 @@ from .forms import (
 from .models import (
     Agreement,
     AnonymisedProcedure,
-    ProgressReport,
     commitment_progress,
 )
 from .selectors import agreement_history, agreement_parts
@@ -111,7 +109,9 @@ class AgreementListView(LoginRequiredMixin, FilterView):
             row["status_label"] = status_labels.get(row["status"], row["status"])
             row["badge"] = badges.get(row["status"], "light border")
             row["signed_cell"] = dateformat.format(row["signed_on"], short_date) if row["signed_on"] else "–"
-            row["valid_cell"] = dateformat.format(row["valid_until"], short_date) if row["valid_until"] else "–"
+            row["valid_cell"] = (
+                dateformat.format(row["valid_until"], short_date) if row["valid_until"] else "–"
+            )
         context["filter_query"] = _filter_query(self.request)
         context["filter_controls"] = filter_controls(self.filterset)
         context["may_edit"] = may(self.request.user, Role.MINISTRY)
@@ -221,8 +221,7 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         context["partner_signatories"] = [s for s in signatories if s.side == "partner"]
         context["state_signatories"] = [s for s in signatories if s.side == "state"]
         context["amendments"] = parts["amendments"]
-        reports = parts["reports"]
-        context["commitments"] = commitment_rows(agreement, parts["commitments"], reports)
+        context["commitments"] = commitment_rows(agreement, parts["commitments"])
         documents = parts["documents"]
         for document in documents:
             document.seal = document_seal_check(document)
@@ -241,30 +240,24 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         # The upload form is always blank here (its errors show on the upload's own page): written out in the
         # template, with crispy's markup, from the field's label and accepted types.
         context["upload_field"] = SignedCopyForm.base_fields["file"]
-        context["history"] = (
-            agreement_history(agreement, documents=documents, reports=reports) if context["may_edit"] else []
-        )
+        context["history"] = agreement_history(agreement) if context["may_edit"] else []
         context["agreement_type_id"] = ContentType.objects.get_for_model(Agreement).pk
         context["job"] = _requested_job(self.request)
         return context
 
 
-def commitment_rows(agreement, commitments, reports) -> list[tuple]:
+def commitment_rows(agreement, commitments) -> list[tuple]:
     """(commitment, progress, latest report) for each commitment, as `Commitment.progress` and
-    `Commitment.latest_report` would give them, from the reports read in one query. The commitment carries
-    its table cells as text (`target_cell`, `due_cell`, `report_cell`, `progress_badge`, `progress_label`),
-    formatted as the template's filters would: a few values per row instead of a dozen nodes."""
-    latest = {}
-    for report in reports:
-        known = latest.get(report.commitment_id)
-        if known is None or (report.reported_on, report.pk) > (known.reported_on, known.pk):
-            latest[report.commitment_id] = report
+    `Commitment.latest_report` would give them, from the commitments of `agreement_parts` (which carry their
+    latest report). The commitment carries its table cells as text (`target_cell`, `due_cell`, `report_cell`,
+    `progress_badge`, `progress_label`), formatted as the template's filters would: a few values per row
+    instead of a dozen nodes."""
     start, today = agreement.signed_on or agreement.valid_from, timezone.localdate()
     badges = {"done": ("success", _("done")), "behind": ("danger", _("behind"))}
     on_track = ("primary", _("on track"))
     rows = []
     for commitment in commitments:
-        report = latest.get(commitment.pk)
+        report = commitment.latest
         progress = commitment_progress(
             target_value=commitment.target_value,
             due_on=commitment.due_on,
@@ -278,7 +271,9 @@ def commitment_rows(agreement, commitments, reports) -> list[tuple]:
             value = f"{floatformat(commitment.target_value, '-2')} {commitment.unit}"
             target = f"{target}: {value}" if target else value
         commitment.target_cell = target or "–"
-        commitment.due_cell = date_format(commitment.due_on, "SHORT_DATE_FORMAT") if commitment.due_on else "–"
+        commitment.due_cell = (
+            date_format(commitment.due_on, "SHORT_DATE_FORMAT") if commitment.due_on else "–"
+        )
         if report:
             commitment.report_cell = (
                 f"{floatformat(report.value_reached, '-2')} {commitment.unit}"
