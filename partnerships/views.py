@@ -87,14 +87,19 @@ class AgreementListView(LoginRequiredMixin, FilterView):
     paginate_by = 25
 
     def get_queryset(self):
-        return (
-            Agreement.objects.visible_to(self.request.user)
-            .order_by("-updated_at", "-pk")
-            # Rows as dictionaries of the shown columns: a template looks a key up in a dictionary at once, while
-            # an attribute of a model instance costs it a failed item lookup first (and the instances their
-            # creation).
-            .values("pk", "title", "status", "signed_on", "valid_until", partner_name=F("partner__name"))
+        return Agreement.objects.visible_to(self.request.user).order_by("-updated_at", "-pk")
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        # Rows as dictionaries of the shown columns: a template looks a key up in a dictionary at once, while
+        # an attribute of a model instance costs it a failed item lookup first (and the instances their
+        # creation). The count is that of the agreements themselves: the rows' join to the partner (an inner
+        # join on a required foreign key, so the same number) would have PostgreSQL join every agreement.
+        rows = queryset.values(
+            "pk", "title", "status", "signed_on", "valid_until", partner_name=F("partner__name")
         )
+        paginator = super().get_paginator(rows, per_page, **kwargs)
+        paginator.count = queryset.count()
+        return paginator
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
