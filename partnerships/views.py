@@ -8,7 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils import dateformat, timezone
+from django.utils.formats import date_format, get_format
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
@@ -32,10 +35,9 @@ from .forms import (
 from .models import (
     Agreement,
     AnonymisedProcedure,
-    ProgressReport,
     commitment_progress,
 )
-from .selectors import agreement_history
+from .selectors import agreement_history, agreement_parts
 from .services import (
     ALLOWED_TRANSITIONS,
     PROCEDURE_FIELDS,
@@ -85,20 +87,36 @@ class AgreementListView(LoginRequiredMixin, FilterView):
     paginate_by = 25
 
     def get_queryset(self):
-        return (
-            Agreement.objects.visible_to(self.request.user)
-            .order_by("-updated_at", "-pk")
-            # Rows as dictionaries of the shown columns: a template looks a key up in a dictionary at once, while
-            # an attribute of a model instance costs it a failed item lookup first (and the instances their
-            # creation).
-            .values("pk", "title", "status", "signed_on", "valid_until", partner_name=F("partner__name"))
+        return Agreement.objects.visible_to(self.request.user).order_by("-updated_at", "-pk")
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        # Rows as dictionaries of the shown columns: a template looks a key up in a dictionary at once, while
+        # an attribute of a model instance costs it a failed item lookup first (and the instances their
+        # creation). The count is that of the agreements themselves: the rows' join to the partner (an inner
+        # join on a required foreign key, so the same number) would have PostgreSQL join every agreement.
+        rows = queryset.values(
+            "pk", "title", "status", "signed_on", "valid_until", partner_name=F("partner__name")
         )
+        paginator = super().get_paginator(rows, per_page, **kwargs)
+        paginator.count = queryset.count()
+        return paginator
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        # The rows' cells as the template's filters would write them (the date filter is
+        # `dateformat.format(value, get_format(...))`): a few plain values per row for the loop.
         status_labels = {status: str(label) for status, label in Agreement.Status.choices}
+        badges = {"signed": "success", "ended": "secondary"}
+        short_date = get_format("SHORT_DATE_FORMAT")
+        index_url = reverse("partnerships:index")  # an agreement's page is <index>/<pk>/ (urls.py)
         for row in context["object_list"]:
+            row["url"] = f"{index_url}{row['pk']}/"
             row["status_label"] = status_labels.get(row["status"], row["status"])
+            row["badge"] = badges.get(row["status"], "light border")
+            row["signed_cell"] = dateformat.format(row["signed_on"], short_date) if row["signed_on"] else "–"
+            row["valid_cell"] = (
+                dateformat.format(row["valid_until"], short_date) if row["valid_until"] else "–"
+            )
         context["filter_query"] = _filter_query(self.request)
         context["filter_controls"] = filter_controls(self.filterset)
         context["may_edit"] = may(self.request.user, Role.MINISTRY)
@@ -200,17 +218,16 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         agreement, user = self.object, self.request.user
         # Plain queries rather than prefetch_related: one agreement needs no IN lists, and the per-query
-        # cost of the ORM is what this page spends most on.
+        # cost of the ORM is what this page spends most on (hence raw statements, see selectors).
         if agreement.amends_id:  # rare: read only when there is one
             agreement.amends = Agreement.objects.select_related("partner").get(pk=agreement.amends_id)
-        signatories = list(agreement.signatories.all())
+        parts = agreement_parts(agreement.pk)
+        signatories = parts["signatories"]
         context["partner_signatories"] = [s for s in signatories if s.side == "partner"]
         context["state_signatories"] = [s for s in signatories if s.side == "state"]
-        context["amendments"] = list(agreement.amendments.only("title", "status"))
-        commitments = list(agreement.commitments.select_related("responsible_unit"))
-        reports = list(ProgressReport.objects.filter(commitment__in=commitments)) if commitments else []
-        context["commitments"] = commitment_rows(agreement, commitments, reports)
-        documents = list(agreement.documents.select_related("created_by"))
+        context["amendments"] = parts["amendments"]
+        context["commitments"] = commitment_rows(agreement, parts["commitments"])
+        documents = parts["documents"]
         for document in documents:
             document.seal = document_seal_check(document)
         context["documents"] = documents
@@ -228,26 +245,24 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         # The upload form is always blank here (its errors show on the upload's own page): written out in the
         # template, with crispy's markup, from the field's label and accepted types.
         context["upload_field"] = SignedCopyForm.base_fields["file"]
-        context["history"] = (
-            agreement_history(agreement, documents=documents, reports=reports) if context["may_edit"] else []
-        )
+        context["history"] = agreement_history(agreement) if context["may_edit"] else []
         context["agreement_type_id"] = ContentType.objects.get_for_model(Agreement).pk
         context["job"] = _requested_job(self.request)
         return context
 
 
-def commitment_rows(agreement, commitments, reports) -> list[tuple]:
+def commitment_rows(agreement, commitments) -> list[tuple]:
     """(commitment, progress, latest report) for each commitment, as `Commitment.progress` and
-    `Commitment.latest_report` would give them, from the reports read in one query."""
-    latest = {}
-    for report in reports:
-        known = latest.get(report.commitment_id)
-        if known is None or (report.reported_on, report.pk) > (known.reported_on, known.pk):
-            latest[report.commitment_id] = report
+    `Commitment.latest_report` would give them, from the commitments of `agreement_parts` (which carry their
+    latest report). The commitment carries its table cells as text (`target_cell`, `due_cell`, `report_cell`,
+    `progress_badge`, `progress_label`), formatted as the template's filters would: a few values per row
+    instead of a dozen nodes."""
     start, today = agreement.signed_on or agreement.valid_from, timezone.localdate()
+    badges = {"done": ("success", _("done")), "behind": ("danger", _("behind"))}
+    on_track = ("primary", _("on track"))
     rows = []
     for commitment in commitments:
-        report = latest.get(commitment.pk)
+        report = commitment.latest
         progress = commitment_progress(
             target_value=commitment.target_value,
             due_on=commitment.due_on,
@@ -256,6 +271,20 @@ def commitment_rows(agreement, commitments, reports) -> list[tuple]:
             reached=None,
             reported=report.value_reached if report else None,
         )
+        target = commitment.indicator
+        if commitment.target_value is not None:
+            value = f"{floatformat(commitment.target_value, '-2')} {commitment.unit}"
+            target = f"{target}: {value}" if target else value
+        commitment.target_cell = target or "–"
+        commitment.due_cell = (
+            date_format(commitment.due_on, "SHORT_DATE_FORMAT") if commitment.due_on else "–"
+        )
+        if report:
+            commitment.report_cell = (
+                f"{floatformat(report.value_reached, '-2')} {commitment.unit}"
+                f" ({date_format(report.reported_on, 'SHORT_DATE_FORMAT')})"
+            )
+        commitment.progress_badge, commitment.progress_label = badges.get(progress, on_track)
         rows.append((commitment, progress, report))
     return rows
 

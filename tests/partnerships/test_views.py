@@ -158,7 +158,7 @@ def test_detail_query_count_does_not_grow_with_commitments(
         CommitmentFactory(agreement=agreement)
     client.force_login(staff)
     client.get(reverse("partnerships:detail", args=[agreement.pk]))
-    with django_assert_num_queries(10):  # 10 + the second factor's device (django-otp)
+    with django_assert_num_queries(9):  # 9 + the second factor's device (django-otp)
         client.get(reverse("partnerships:detail", args=[agreement.pk]))
 
 
@@ -464,3 +464,106 @@ def test_upload_form_on_the_agreement_page_is_the_signed_copy_form(client, staff
         expected = crispy.render({"form": SignedCopyForm()})
     assert "Unterschriebenes Exemplar" in expected
     assert tidy(expected) in tidy(page)
+
+
+# The commitment table's cells as the template wrote them before the view formatted them.
+OLD_COMMITMENT_CELLS = (
+    "{% load i18n %}"
+    "<td>{{ commitment.indicator }}{% if commitment.indicator and commitment.target_value is not None %}: {% endif %}"
+    "{% if commitment.target_value is not None %}{{ commitment.target_value|floatformat:'-2' }} {{ commitment.unit }}"
+    "{% elif not commitment.indicator %}–{% endif %}</td>\n"
+    "      <td>{{ commitment.due_on|date:'SHORT_DATE_FORMAT'|default:'–' }}</td>\n"
+    "      <td>{% if latest %}{{ latest.value_reached|floatformat:'-2' }} {{ commitment.unit }}"
+    " ({{ latest.reported_on|date:'SHORT_DATE_FORMAT' }}){% if latest.text %}<br><span class=\"small\">"
+    "{{ latest.text }}</span>{% endif %}{% else %}–{% endif %}</td>\n"
+    "      <td><span class=\"progress-{{ progress }} badge text-bg-{% if progress == 'done' %}success"
+    "{% elif progress == 'behind' %}danger{% else %}primary{% endif %}\">{% if progress == 'done' %}"
+    "{% translate 'done' %}{% elif progress == 'behind' %}{% translate 'behind' %}{% else %}"
+    "{% translate 'on track' %}{% endif %}</span>"
+)
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_detail_commitment_cells_read_as_the_template_filters_wrote_them(
+    client, staff, duisburg, ministry, language
+):
+    """The view formats the commitment table's cells (target, due date, latest report, progress): the page
+    shows what the template's floatformat/date filters and translations gave."""
+    from django.template import Context, Template
+
+    from tests.factories import OrgUnitFactory
+
+    agreement = AgreementFactory(partner=duisburg, state_party=ministry, signed_on=datetime.date(2013, 3, 7))
+    unit = OrgUnitFactory(organisation=duisburg, name="Bürgeramt")
+    both = CommitmentFactory(
+        agreement=agreement, target_value="12.50", due_on=datetime.date(2030, 5, 4), responsible_unit=unit
+    )
+    CommitmentFactory(
+        agreement=agreement, target_value=1234, unit="<b>€</b>", due_on=datetime.date(2013, 4, 1)
+    )
+    CommitmentFactory(agreement=agreement, field_of_action="Nur Indikator", target_value=None)
+    CommitmentFactory(agreement=agreement, field_of_action="Nur Ziel", indicator="", target_value=7)
+    CommitmentFactory(agreement=agreement, field_of_action="Nichts", indicator="", target_value=None)
+    ProgressReport.objects.create(
+        commitment=both, reported_on=datetime.date(2014, 1, 31), value_reached="3.25"
+    )
+    ProgressReport.objects.create(commitment=both, reported_on=datetime.date(2013, 6, 1), value_reached="1")
+    client.force_login(staff)
+    client.cookies["django_language"] = language
+    response = client.get(agreement.get_absolute_url(), HTTP_ACCEPT_LANGUAGE=language)
+    assert response.text.count("<tr>") - response.text.count("<thead><tr>") == 5 + 1  # + the documents' row
+    old = Template(OLD_COMMITMENT_CELLS)
+    with translation.override(language):
+        for commitment, progress, latest in response.context["commitments"]:
+            cells = old.render(Context({"commitment": commitment, "progress": progress, "latest": latest}))
+            assert cells in response.text
+    assert '<br><span class="text-body-secondary">Bürgeramt</span>' in response.text
+
+
+def test_detail_history_and_latest_reports_are_the_agreements_own(
+    client, staff, hr_duisburg, signed_agreement, duisburg, ministry
+):
+    """The page reads each commitment's latest report with the commitments, and the history (the agreement's,
+    its documents' and its reports' entries) without the ids of either: both stay the agreement's own."""
+    from partnerships.services import progress_report_create
+
+    first, second = signed_agreement.commitments.order_by("order", "pk")
+    older = progress_report_create(
+        actor=hr_duisburg,
+        commitment=first,
+        reported_on=datetime.date(2014, 1, 1),
+        value_reached=2,
+        text="alt",
+    )
+    newer = progress_report_create(
+        actor=hr_duisburg,
+        commitment=first,
+        reported_on=datetime.date(2014, 2, 1),
+        value_reached=5,
+        text="neu",
+    )
+    other = AgreementFactory(partner=duisburg, state_party=ministry)
+    other_commitment = CommitmentFactory(agreement=other)
+    ProgressReport.objects.create(
+        commitment=other_commitment, reported_on=datetime.date(2014, 3, 1), value_reached=9
+    )
+    document = signed_agreement.documents.get()
+    client.force_login(hr_duisburg)
+    client.get(document.get_absolute_url())
+    client.force_login(staff)
+    context = client.get(signed_agreement.get_absolute_url()).context
+    latest = {commitment.pk: report for commitment, _progress, report in context["commitments"]}
+    assert latest[first.pk].pk == newer.pk and latest[first.pk].text == "neu"
+    assert latest[first.pk].value_reached == newer.value_reached
+    assert latest[first.pk].reported_on == datetime.date(2014, 2, 1)
+    assert latest[second.pk] is None
+    history = list(context["history"])
+    expected = (
+        set(audit_entries_for(signed_agreement))
+        | set(audit_entries_for(document))
+        | set(audit_entries_for(older))
+        | set(audit_entries_for(newer))
+    )
+    assert set(history) == expected
+    assert set(audit_entries_for(document).filter(action=AuditEntry.Action.DOWNLOAD)) <= set(history)
+    assert history == sorted(history, key=lambda entry: (entry.at, entry.pk), reverse=True)
