@@ -28,6 +28,15 @@ COURSE_TARGET_GROUPS = [
 ]
 
 
+def target_group_labels(values) -> list[str]:
+    return [str(TARGET_GROUP_LABELS.get(value, value)) for value in values]
+
+
+def duration_text(hours) -> str:
+    """ "3 h", "1,5 Std." and so on: a course's duration as the course list and page show it."""
+    return gettext("%(hours)s h") % {"hours": floatformat(hours, "-1")}
+
+
 class CourseQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Ministry and administrators see every course; the organiser's staff (course organisers and HR)
@@ -87,12 +96,11 @@ class Course(models.Model):
 
     @property
     def target_group_labels(self) -> list[str]:
-        return [str(TARGET_GROUP_LABELS.get(value, value)) for value in self.target_groups]
+        return target_group_labels(self.target_groups)
 
     @property
     def duration_text(self) -> str:
-        """ "3 h", "1,5 Std." and so on: the duration as the course list and page show it."""
-        return gettext("%(hours)s h") % {"hours": floatformat(self.duration_hours, "-1")}
+        return duration_text(self.duration_hours)
 
     @property
     def organisation(self):
