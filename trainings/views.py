@@ -2,8 +2,8 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.http import FileResponse, Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
@@ -122,18 +122,19 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
     dates_per_page = 25
 
     def get_queryset(self):
-        # The number of dates for the paginator read with the course, not by a query of its own.
-        date_count = (
-            CourseDate.objects.filter(course=OuterRef("pk"))
-            .order_by()
-            .values("course")
-            .annotate(n=Count("pk"))
+        # The number of dates for the paginator read with the course, not by a query of its own; as a
+        # statement of its own (the course is the query's main table), which costs a fraction of compiling an
+        # ORM subquery.
+        date_count = RawSQL(
+            "SELECT COUNT(*) FROM trainings_coursedate d WHERE d.course_id = trainings_course.id",
+            (),
+            output_field=IntegerField(),
         )
         return (
             Course.objects.visible_to(self.request.user)
             .select_related("organiser")
             .only(*self.course_columns)
-            .annotate(date_count=Coalesce(Subquery(date_count.values("n")), 0))
+            .annotate(date_count=date_count)
         )
 
     course_columns = (
