@@ -34,7 +34,13 @@ from .forms import (
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, Course, CourseDate, Enrolment
 from .privacy import certificate_name_matches
-from .selectors import report_by_date, report_by_unit, seats_for_organisations, visible_employee_names
+from .selectors import (
+    report_by_date,
+    report_by_unit,
+    seats_for_organisations,
+    taking_part_names,
+    visible_employee_names,
+)
 from .services import (
     EnrolmentRefused,
     attendance_mark,
@@ -154,9 +160,7 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
         # The organisations taking part as one text: a joint course has a dozen or more.
         quota_texts = {}
         taking_part = []
-        for name, quota in course.participants.order_by("organisation__name").values_list(
-            "organisation__name", "seat_quota"
-        ):
+        for name, quota in taking_part_names(course.pk):
             if quota and quota not in quota_texts:
                 quota_texts[quota] = ngettext(
                     "%(counter)s seat per date", "%(counter)s seats per date", quota

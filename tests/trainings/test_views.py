@@ -98,6 +98,18 @@ def test_enrol_page_query_count(client, course_date, duisburg, hr_duisburg, djan
     assert len(response.context["employees"]) == count
 
 
+def test_course_detail_names_the_organisations_taking_part_with_their_quotas(client, course, hr_duisburg):
+    CourseParticipantFactory(
+        course=course, organisation=OrganisationFactory(name="Zweckverband <Nord>"), seat_quota=3
+    )
+    client.force_login(hr_duisburg)
+    response = client.get(course.get_absolute_url())
+    assert (
+        '<dd class="col-sm-7">Stadt Duisburg, Zweckverband &lt;Nord&gt; (3 Plätze pro Termin)</dd>'
+        in response.text
+    )
+
+
 @pytest.mark.parametrize("count", [1, 3])
 def test_course_detail_query_count(client, course, hr_duisburg, django_assert_num_queries, count):
     for _ in range(count):
