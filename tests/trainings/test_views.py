@@ -1,6 +1,6 @@
 import io
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -96,6 +96,21 @@ def test_enrol_page_query_count(client, course_date, duisburg, hr_duisburg, djan
     with django_assert_num_queries(11):  # one for the seats Duisburg can still take
         response = client.get(reverse("trainings:enrol", args=[course_date.pk]))
     assert len(response.context["employees"]) == count
+
+
+def test_course_list_shows_each_course_s_next_date_not_cancelled(client, course):
+    now = timezone.now()
+    later = datetime(now.year + 1, 3, 4, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
+    CourseDateFactory(course=course, starts_at=now - timedelta(days=3))
+    CourseDateFactory(course=course, starts_at=later - timedelta(days=7), cancelled_at=now)
+    CourseDateFactory(course=course, starts_at=later + timedelta(days=7))
+    CourseDateFactory(course=course, starts_at=later)
+    without = CourseFactory(title="Ohne Termine")
+    CourseDateFactory(course=without, starts_at=now - timedelta(days=1))
+    client.force_login(ministry_user())
+    rows = {row.pk: row.next_date for row in client.get(reverse("trainings:index")).context["courses"]}
+    assert rows == {course.pk: later, without.pk: None}
+    assert f"<td>04.03.{later.year} 09:30</td>" in client.get(reverse("trainings:index")).text
 
 
 def test_course_detail_names_the_organisations_taking_part_with_their_quotas(client, course, hr_duisburg):
