@@ -230,3 +230,16 @@ def visible_employee_names(user, enrolments) -> list[str]:
     )
     names = {pk: f"{first} {last}" for pk, first, last in visible}
     return [names[e.pk] for e in enrolments if e.pk in names]
+
+
+def taking_part_names(course_id: int) -> list[tuple[str, int | None]]:
+    """(name, seat quota per date) of the organisations taking part in a course, by name: one statement of its
+    own, a fraction of what compiling the ORM query costs the course page (a dozen rows, no dates)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT o.name, p.seat_quota FROM trainings_courseparticipant p"
+            " JOIN vielfalt_organisation o ON o.id = p.organisation_id"
+            " WHERE p.course_id = %s ORDER BY o.name, p.id",
+            [course_id],
+        )
+        return cursor.fetchall()

@@ -2,14 +2,16 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import DateTimeField, Exists, F, IntegerField, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.http import FileResponse, Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -33,7 +35,13 @@ from .forms import (
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, Course, CourseDate, Enrolment
 from .privacy import certificate_name_matches
-from .selectors import report_by_date, report_by_unit, seats_for_organisations, visible_employee_names
+from .selectors import (
+    report_by_date,
+    report_by_unit,
+    seats_for_organisations,
+    taking_part_names,
+    visible_employee_names,
+)
 from .services import (
     EnrolmentRefused,
     attendance_mark,
@@ -51,6 +59,7 @@ from .services import (
     enrolment_create_many,
     sign_in_sheet_request,
 )
+from .tables import course_date_rows, course_rows, enrolment_rows
 
 RESULT_SESSION_KEY = "trainings_enrolment_result"
 
@@ -91,38 +100,28 @@ class CourseListView(LoginRequiredMixin, ListView):
 
     def get_queryset(self):
         # The next date per course from the (course, starts_at) index, not an aggregate over every date
-        # (which also made the paginator count a grouped join).
-        upcoming = CourseDate.objects.filter(
-            course=OuterRef("pk"), starts_at__gte=timezone.now(), cancelled_at=None
-        ).order_by("starts_at")
+        # (which also made the paginator count a grouped join); as a statement of its own (the course is the
+        # query's main table): compiling the ORM subquery cost the page more than running it. Rows, not model
+        # instances: the page shows a few columns of 50 courses.
+        upcoming = RawSQL(
+            "SELECT d.starts_at FROM trainings_coursedate d WHERE d.course_id = trainings_course.id"
+            " AND d.starts_at >= %s AND d.cancelled_at IS NULL ORDER BY d.starts_at LIMIT 1",
+            (connection.ops.adapt_datetimefield_value(timezone.now()),),
+            output_field=DateTimeField(),
+        )
         return (
             Course.objects.visible_to(self.request.user)
-            .select_related("organiser")
-            .only(*self.columns)
-            .annotate(next_date=Subquery(upcoming.values("starts_at")[:1]))
+            .annotate(next_date=upcoming, organiser_name=F("organiser__name"))
             .order_by("title", "pk")
+            .values_list(*self.columns, named=True)
         )
 
-    columns = ("title", "target_groups", "duration_hours", "format", "organiser__name")
+    columns = ("pk", "title", "target_groups", "duration_hours", "format", "organiser_name", "next_date")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["may_create"] = may(self.request.user, Role.ORGANISER)
-        # What a row shows, worked out here once per page rather than per row in the template: the courses of a
-        # page share a few durations, sets of target groups and formats, so each text is translated once.
-        course_url = pk_url("trainings:course_detail")
-        texts = {}
-        courses = context["courses"]
-        for course in courses:
-            key = (course.duration_hours, tuple(course.target_groups), course.format)
-            if key not in texts:
-                texts[key] = (
-                    course.duration_text,
-                    ", ".join(course.target_group_labels),
-                    course.get_format_display(),
-                )
-            course.url = course_url(course.pk)
-            course.duration, course.groups, course.format_label = texts[key]
+        context["course_rows"] = course_rows(context["courses"], url=pk_url("trainings:course_detail"))
         return context
 
 
@@ -132,57 +131,71 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
     dates_per_page = 25
 
     def get_queryset(self):
-        # The number of dates for the paginator read with the course, not by a query of its own.
-        date_count = (
-            CourseDate.objects.filter(course=OuterRef("pk"))
-            .order_by()
-            .values("course")
-            .annotate(n=Count("pk"))
+        # The number of dates for the paginator read with the course, not by a query of its own; as a
+        # statement of its own (the course is the query's main table), which costs a fraction of compiling an
+        # ORM subquery.
+        date_count = RawSQL(
+            "SELECT COUNT(*) FROM trainings_coursedate d WHERE d.course_id = trainings_course.id",
+            (),
+            output_field=IntegerField(),
         )
         return (
             Course.objects.visible_to(self.request.user)
             .select_related("organiser")
-            .annotate(date_count=Coalesce(Subquery(date_count.values("n")), 0))
+            .only(*self.course_columns)
+            .annotate(date_count=date_count)
         )
+
+    course_columns = (
+        "title",
+        "description",
+        "target_groups",
+        "organiser__name",
+        "duration_hours",
+        "format",
+        "language",
+    )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         course = self.object
         user = self.request.user
-        participants = list(
-            course.participants.select_related("organisation").only("seat_quota", "organisation__name")
-        )
-        for participant in participants:
-            quota = participant.seat_quota
-            participant.quota_text = (
-                ngettext("%(counter)s seat per date", "%(counter)s seats per date", quota)
-                % {"counter": quota}
-                if quota
-                else ""
-            )
-        context["participants"] = participants
+        # The organisations taking part as one text: a joint course has a dozen or more.
+        quota_texts = {}
+        taking_part = []
+        for name, quota in taking_part_names(course.pk):
+            if quota and quota not in quota_texts:
+                quota_texts[quota] = ngettext(
+                    "%(counter)s seat per date", "%(counter)s seats per date", quota
+                ) % {"counter": quota}
+            taking_part.append(format_html("{} ({})", name, quota_texts[quota]) if quota else name)
+        context["taking_part"] = mark_safe(", ".join(conditional_escape(text) for text in taking_part))  # noqa: S308
         # 25 dates a page: a course of the programme has a hundred.
-        dates = course.dates.only(*self.date_columns).with_counts().order_by("starts_at", "pk")
+        dates = (
+            course.dates.with_counts().order_by("starts_at", "pk").values_list(*self.date_columns, named=True)
+        )
         paginator = Paginator(dates, self.dates_per_page)
         paginator.count = course.date_count
         context["page_obj"] = paginator.get_page(self.request.GET.get("page"))
         context["dates"] = list(context["page_obj"].object_list)
-        # What each row shows, worked out here: one reverse() for every row's link, the state once per date.
-        date_url = pk_url("trainings:date_detail")
-        now = timezone.now()
-        for course_date in context["dates"]:
-            course_date.url = date_url(course_date.pk)
-            if course_date.is_cancelled:
-                course_date.state = "cancelled"
-            elif course_date.seated_count >= course_date.capacity:
-                course_date.state = "full"
-            else:
-                course_date.state = "open" if now <= course_date.enrolment_deadline else "closed"
+        context["date_rows"] = course_date_rows(
+            context["dates"], url=pk_url("trainings:date_detail"), now=timezone.now()
+        )
         context["may_organise"] = may(user, Role.ORGANISER, course.organiser_id)
         context["may_enrol"] = bool(enrolling_organisation_ids(user, course))
         return context
 
-    date_columns = ("starts_at", "target_group", "location", "capacity", "enrolment_deadline", "cancelled_at")
+    date_columns = (
+        "pk",
+        "starts_at",
+        "target_group",
+        "location",
+        "capacity",
+        "enrolment_deadline",
+        "cancelled_at",
+        "seated_count",
+        "waiting_count",
+    )
 
 
 class CourseCreateView(LoginRequiredMixin, FormView):
@@ -340,10 +353,14 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         )
         seated, waiting = [], []
         # Waiting positions count everyone on the list, also other organisations' employees HR does not see.
-        all_waiting = list(
-            course_date.enrolments.filter(status=Enrolment.Status.WAITING)
-            .order_by("pk")
-            .values_list("pk", flat=True)
+        all_waiting = (
+            list(
+                course_date.enrolments.filter(status=Enrolment.Status.WAITING)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            if course_date.waiting_count  # the tally says whether anybody waits
+            else []
         )
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
         enrolling = enrolling_organisation_ids(user, course_date.course)
@@ -400,10 +417,19 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             else:
                 row["position"] = positions.get(pk)
                 waiting.append(row)
+        # One hidden CSRF input for every row's form (what `{% csrf_token %}` renders, the token read once).
+        csrf_input = format_html(
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(self.request)
+        )
+        seated_rows, waiting_rows = enrolment_rows(
+            seated + waiting, may_organise=organiser, csrf_input=csrf_input
+        )
         context.update(
             course=course_date.course,
             seated=seated,
             waiting=waiting,
+            seated_rows=seated_rows,
+            waiting_rows=waiting_rows,
             may_organise=organiser,
             may_enrol=bool(enrolling) and course_date.enrolment_open,
             seats=[] if course_date.is_cancelled else seats_for_organisations(course_date, enrolling),

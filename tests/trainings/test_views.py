@@ -1,6 +1,6 @@
 import io
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -36,9 +36,12 @@ def test_course_list_shows_courses_to_taking_part_organisations_only(client, cou
         client.force_login(user)
         response = client.get(reverse("trainings:index"))
         assert response.status_code == 200
-        assert list(response.context["courses"]) == [course]
+        assert [row.pk for row in response.context["courses"]] == [course.pk]
     client.force_login(ministry_user())
-    assert set(client.get(reverse("trainings:index")).context["courses"]) == {course, other_course}
+    assert {row.pk for row in client.get(reverse("trainings:index")).context["courses"]} == {
+        course.pk,
+        other_course.pk,
+    }
     stranger = hr_user(OrganisationFactory())
     client.force_login(stranger)
     assert list(client.get(reverse("trainings:index")).context["courses"]) == []
@@ -80,7 +83,8 @@ def test_date_detail_query_count(
         employees=employees_of(duisburg, count),
     )
     client.force_login(hr_duisburg)
-    with django_assert_num_queries(10):  # one for the seats Duisburg can still take
+    # One for the seats Duisburg can still take; nobody waits, so no waiting positions are read.
+    with django_assert_num_queries(9):
         response = client.get(course_date.get_absolute_url())
     assert len(response.context["seated"]) == count
 
@@ -92,6 +96,33 @@ def test_enrol_page_query_count(client, course_date, duisburg, hr_duisburg, djan
     with django_assert_num_queries(11):  # one for the seats Duisburg can still take
         response = client.get(reverse("trainings:enrol", args=[course_date.pk]))
     assert len(response.context["employees"]) == count
+
+
+def test_course_list_shows_each_course_s_next_date_not_cancelled(client, course):
+    now = timezone.now()
+    later = datetime(now.year + 1, 3, 4, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
+    CourseDateFactory(course=course, starts_at=now - timedelta(days=3))
+    CourseDateFactory(course=course, starts_at=later - timedelta(days=7), cancelled_at=now)
+    CourseDateFactory(course=course, starts_at=later + timedelta(days=7))
+    CourseDateFactory(course=course, starts_at=later)
+    without = CourseFactory(title="Ohne Termine")
+    CourseDateFactory(course=without, starts_at=now - timedelta(days=1))
+    client.force_login(ministry_user())
+    rows = {row.pk: row.next_date for row in client.get(reverse("trainings:index")).context["courses"]}
+    assert rows == {course.pk: later, without.pk: None}
+    assert f"<td>04.03.{later.year} 09:30</td>" in client.get(reverse("trainings:index")).text
+
+
+def test_course_detail_names_the_organisations_taking_part_with_their_quotas(client, course, hr_duisburg):
+    CourseParticipantFactory(
+        course=course, organisation=OrganisationFactory(name="Zweckverband <Nord>"), seat_quota=3
+    )
+    client.force_login(hr_duisburg)
+    response = client.get(course.get_absolute_url())
+    assert (
+        '<dd class="col-sm-7">Stadt Duisburg, Zweckverband &lt;Nord&gt; (3 Plätze pro Termin)</dd>'
+        in response.text
+    )
 
 
 @pytest.mark.parametrize("count", [1, 3])
@@ -659,18 +690,19 @@ def test_course_list_pages_count_where_the_rows_do_not_tell(client, django_asser
     client.get(url)
     with django_assert_num_queries(5):  # 51 courses: the first page is followed by more, so they are counted
         first = client.get(url)
-    assert list(first.context["courses"]) == courses[:50]
+    pks = [course.pk for course in courses]
+    assert [row.pk for row in first.context["courses"]] == pks[:50]
     assert "Seite 1 von 2" in first.text
     with django_assert_num_queries(4):  # the last page: its rows tell the count
         second = client.get(url, {"page": 2})
-    assert list(second.context["courses"]) == courses[50:]
+    assert [row.pk for row in second.context["courses"]] == pks[50:]
     assert "Seite 2 von 2" in second.text
-    assert list(client.get(url, {"page": "last"}).context["courses"]) == courses[50:]
+    assert [row.pk for row in client.get(url, {"page": "last"}).context["courses"]] == pks[50:]
     assert client.get(url, {"page": 3}).status_code == 404
     assert client.get(url, {"page": 0}).status_code == 404
     assert client.get(url, {"page": "x"}).status_code == 404
     Course.objects.exclude(pk=courses[0].pk).delete()
-    assert list(client.get(url).context["courses"]) == courses[:1]
+    assert [row.pk for row in client.get(url).context["courses"]] == pks[:1]
     Course.objects.all().delete()
     response = client.get(url)
     assert (response.status_code, list(response.context["courses"])) == (200, [])
