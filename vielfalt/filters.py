@@ -84,9 +84,10 @@ def filter_controls(filterset) -> list[dict]:
         control = {"name": name, "label": field.label, "id": bound.id_for_label}
         if hasattr(field, "choices"):
             selected = str(data.get(name, "") or "")
+            # (value, " selected" or "", label): the template writes them through {% rowformat %}.
             control["options"] = [
-                (str(value), label, str(value) == selected)
-                for value, label in field.choices
+                (value, " selected" if value == selected else "", label)
+                for value, label in ((str(value), label) for value, label in field.choices)
                 if not isinstance(label, list | tuple)  # no option groups in our filters
             ]
         else:

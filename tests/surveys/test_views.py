@@ -48,6 +48,26 @@ def test_campaign_list_query_count_does_not_grow(client, django_assert_num_queri
 
 
 @pytest.mark.django_db
+def test_campaign_list_counts_each_campaigns_invited_and_released_answers(client):
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=6)
+    Invitation.objects.filter(pk__in=Invitation.objects.filter(campaign=campaign).values("pk")[:2]).update(
+        used=True, counted=True
+    )
+    Invitation.objects.filter(campaign=campaign).exclude(counted=True).filter(
+        pk=Invitation.objects.filter(campaign=campaign, counted=False).values("pk")[:1]
+    ).update(used=True)  # answered, not yet released: not counted
+    draft = make_campaign(organisation=campaign.organisation, actor=hr, title="Entwurf")
+    open_campaign_with_invitations(employees=5)  # another partner's invitations count for neither
+    client.force_login(hr)
+    rows = client.get(reverse("surveys:index")).context["rows"]
+    assert [(title, invited, answered) for _url, title, *_cells, invited, answered in rows] == [
+        (campaign.title, 6, 2),
+        (draft.title, 0, 0),
+    ]
+    assert [url for url, *_cells in rows] == [campaign.get_absolute_url(), draft.get_absolute_url()]
+
+
+@pytest.mark.django_db
 def test_list_shows_only_own_organisations_campaigns(client):
     own = make_campaign(title="Eigene")
     other = make_campaign(title="Fremde")

@@ -113,3 +113,43 @@ def test_audit_log_shows_labels_not_stored_values():
         ]
     assert rows == expected
     assert "no_show" not in str(rows)
+
+
+def test_the_log_shows_each_change_in_words_escaped_and_the_organisation(client):
+    city = OrganisationFactory(name="Stadt <Duisburg>")
+    employee = EmployeeFactory(organisation=city)
+    audit_record(
+        actor=None,
+        action=AuditEntry.Action.CHANGE,
+        obj=employee,
+        organisation=city,
+        changes={"last_name": ["<b>Schmidt</b>", "Schmidt-Öztürk"]},
+        object_repr="Schmidt & Co",
+    )
+    audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="Beschäftigte (CSV)")
+    client.force_login(ministry_user())
+    text = client.get(reverse("audit_log")).text
+    assert (
+        '<div><span class="text-body-secondary">Nachname:</span> &lt;b&gt;Schmidt&lt;/b&gt; → Schmidt-Öztürk</div>'
+        in text
+    )
+    assert "<td>Schmidt &amp; Co</td>" in text
+    assert "<td>Stadt &lt;Duisburg&gt;</td>" in text
+    assert "<td>geändert</td>" in text
+
+
+def test_the_log_query_count_does_not_grow_with_entries(client, django_assert_num_queries):
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(ministry_user())
+    audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="eins")
+    client.get(reverse("audit_log"))  # warm up (session, content types)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(reverse("audit_log")).status_code == 200
+    employee = EmployeeFactory()
+    for name in ("zwei", "drei"):
+        audit_record(
+            actor=None, action=AuditEntry.Action.CHANGE, obj=employee, changes={"last_name": [name, "x"]}
+        )
+    with django_assert_num_queries(len(one.captured_queries)):
+        assert client.get(reverse("audit_log")).status_code == 200
