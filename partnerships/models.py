@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.generation import figures_changed
 from vielfalt.models import Organisation, OrgUnit, Role
 from vielfalt.permissions import scope
 
@@ -111,6 +112,7 @@ class Agreement(models.Model):
         ]
         # Signed is signed, whichever path writes (admin, shell, SQL); PostgreSQL only (partnerships/triggers.py).
         triggers = [
+            figures_changed(),  # the programme's figures (vielfalt.generation)
             SignedAgreementUnchanged(name="signed_agreement_unchanged"),
             pgtrigger.Trigger(
                 name="signed_agreement_kept",
@@ -229,11 +231,12 @@ class Commitment(models.Model):
         # Where the portal computes the value reached is a setting of the portal, not part of the signed text
         # (the PDF does not show it); a deleted org unit leaves its commitments without one (SET_NULL).
         triggers = [
+            figures_changed(),  # the programme's figures (vielfalt.generation)
             PartOfSignedAgreement(
                 name="signed_agreement_commitment",
                 may_change=("indicator_source",),
                 may_clear=("responsible_unit",),
-            )
+            ),
         ]
 
     def __str__(self):
@@ -306,6 +309,7 @@ class ProgressReport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
         ordering = ["-reported_on", "-pk"]
         verbose_name = _("progress report")
         verbose_name_plural = _("progress reports")
@@ -466,6 +470,7 @@ class AnonymisedProcedure(models.Model):
     K = 5  # figures about fewer applicants than this are not shown
 
     class Meta:
+        triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
         ordering = ["-held_on", "-pk"]
         verbose_name = _("anonymised application procedure")
         verbose_name_plural = _("anonymised application procedures")

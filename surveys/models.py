@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.generation import figures_changed
 from vielfalt.models import Employee, Organisation, OrgUnit, Role
 from vielfalt.permissions import scope
 
@@ -84,6 +85,7 @@ class Campaign(models.Model):
     objects = CampaignQuerySet.as_manager()
 
     class Meta:
+        triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
         ordering = ["-opens_on", "title"]
         verbose_name = _("survey campaign")
         verbose_name_plural = _("survey campaigns")
@@ -243,6 +245,7 @@ class ResponseTally(models.Model):
     eg_not = models.IntegerField()
 
     class Meta:
+        triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "target_group"],

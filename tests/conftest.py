@@ -76,6 +76,25 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
+def _new_figures_generation(request):
+    """Every test that uses the database starts a new generation of the programme's figures
+    (vielfalt.generation): a test's writes are rolled back, which no trigger sees, so the dashboard figures it
+    cached would otherwise be taken for the next test's."""
+    if not (
+        request.node.get_closest_marker("django_db")
+        or {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    ):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    from vielfalt.generation import new_figures_generation
+
+    with request.getfixturevalue("django_db_blocker").unblock():
+        new_figures_generation()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

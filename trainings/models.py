@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.generation import figures_changed
 from vielfalt.models import Employee, Organisation, Role, TargetGroup
 from vielfalt.permissions import scope
 
@@ -396,6 +397,7 @@ class StaffTally(models.Model):
     employees = models.IntegerField()
 
     class Meta:
+        triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "target_group", "is_active"],
@@ -423,6 +425,7 @@ class EmployeeAttendance(models.Model):
     is_active = models.BooleanField()
 
     class Meta:
+        triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
         constraints = [
             models.UniqueConstraint(
                 fields=["employee", "year"],
@@ -450,6 +453,7 @@ class AttendanceTally(models.Model):
     employees = models.IntegerField()
 
     class Meta:
+        triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "target_group", "is_active", "year"],

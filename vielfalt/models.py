@@ -13,6 +13,8 @@ from django.utils.functional import cached_property
 from django.utils.hashable import make_hashable
 from django.utils.translation import gettext_lazy as _
 
+from .generation import figures_changed
+
 
 class Role(models.TextChoices):
     MINISTRY = "ministry", _("Ministry staff")
@@ -141,6 +143,7 @@ class Organisation(models.Model):
     objects = OrganisationQuerySet.as_manager()
 
     class Meta:
+        triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
         ordering = ["name"]
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")

@@ -142,6 +142,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CACHE_OUTAGE_SECONDS = env.int("CACHE_OUTAGE_SECONDS", default=10)
+# The dashboard's aggregates stay cached until the next write to their tables (vielfalt.generation), at most this
+# long: the bound for figures computed while a write was still uncommitted. 0: no cache.
+PROGRAMME_FIGURES_CACHE_SECONDS = env.int("PROGRAMME_FIGURES_CACHE_SECONDS", default=60)
 
 
 # Jobs report their state through vielfalt.models.Job, so Celery keeps no results of its own.
