@@ -266,6 +266,7 @@ class LanguageTally(models.Model):
     n = models.IntegerField()
 
     class Meta:
+        triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "code"],

@@ -23,6 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
 
 from vielfalt.audit import audit_record
+from vielfalt.generation import cached_figures
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, OrgUnit, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
@@ -344,12 +345,15 @@ class ReportView(ResultsMixin, View):
 
 class ProgrammeResultsView(MinistryMixin, TemplateView):
     """The programme-wide figures, from the counts of released responses that the database keeps
-    (surveys.ResponseTally): a few small queries however many answers there are, so no cache."""
+    (surveys.ResponseTally, LanguageTally): one query however many answers there are, kept in the cache until the
+    next write to those tables (vielfalt.generation)."""
 
     template_name = "surveys/programme_results.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(results=programme_results(), **kwargs)
+        return super().get_context_data(
+            results=cached_figures("surveys-programme", programme_results), **kwargs
+        )
 
 
 # --- Answering, without an account ---------------------------------------------------------------------------

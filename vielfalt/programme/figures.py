@@ -8,7 +8,6 @@ procedures held in it, surveys closed in it, agreements signed in it or in force
 commitments, assessed at its end). Without a year: everything up to today.
 """
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,14 +15,11 @@ from decimal import Decimal
 from typing import NamedTuple
 from urllib.parse import urlencode
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import ExtractYear
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from partnerships.models import (
@@ -37,7 +33,7 @@ from surveys.models import Campaign
 from surveys.results import PROGRAMME_K, latest_counted
 from trainings.models import Enrolment
 from trainings.selectors import course_in_period, trained_by_target_group, training_by_organisation
-from vielfalt.generation import figures_generation
+from vielfalt.generation import cached_figures
 from vielfalt.models import Organisation, Role, TargetGroup
 
 CHART_WIDTH = 360  # pixels for the longest bar
@@ -612,26 +608,17 @@ class PartnerRef(NamedTuple):
 
 
 def dashboard_programme(*, organisation_ids=None, year: int | None = None) -> Programme:
-    """`programme(details=False)` for the dashboard, kept in the cache under the figures' generation
-    (vielfalt.generation): any write to a table the figures come from starts a new generation, so a cached
-    overview is never older than the last write (but for a write still uncommitted while it was computed, which
-    PROGRAMME_FIGURES_CACHE_SECONDS bounds). The aggregates are kept, not the page: user and rendering are each
-    request's own; the labels in the figures are the active language's, which is part of the key. Without a
-    generation (SQLite) the figures are computed every time, and without Redis they are computed too."""
-    generation = figures_generation() if settings.PROGRAMME_FIGURES_CACHE_SECONDS > 0 else None
-    if cached := generation is not None:
-        scope = "all" if organisation_ids is None else ",".join(map(str, sorted(organisation_ids)))
-        identity = f"{generation}|{scope}|{year or ''}|{timezone.localdate().isoformat()}|{get_language()}"
-        key = "programme:dashboard:" + hashlib.sha256(identity.encode()).hexdigest()
-        overview = cache.get(key)
-        if overview is not None:
-            return overview
-    overview = programme(organisation_ids=organisation_ids, year=year, details=False)
-    for row in overview.partners:
-        row.organisation = PartnerRef(row.organisation.pk, row.organisation.slug, row.organisation.name)
-    if cached:
-        cache.set(key, overview, settings.PROGRAMME_FIGURES_CACHE_SECONDS)
-    return overview
+    """`programme(details=False)` for the dashboard, kept in the cache until the next write to a table the
+    figures come from (vielfalt.generation), with light PartnerRefs for the partners."""
+
+    def compute() -> Programme:
+        overview = programme(organisation_ids=organisation_ids, year=year, details=False)
+        for row in overview.partners:
+            row.organisation = PartnerRef(row.organisation.pk, row.organisation.slug, row.organisation.name)
+        return overview
+
+    scope = "all" if organisation_ids is None else ",".join(map(str, sorted(organisation_ids)))
+    return cached_figures("dashboard", compute, scope, year or "")
 
 
 # --- Reports -------------------------------------------------------------------------------------------------

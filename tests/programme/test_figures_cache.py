@@ -1,5 +1,6 @@
-"""The dashboard's aggregates in the cache (vielfalt.programme.figures.dashboard_programme): kept until the next
-write to a table they come from, whatever writes it, and never a reason for the page to fail or lie."""
+"""The programme's aggregates in the cache (vielfalt.generation.cached_figures: the dashboard and the programme's
+survey page): kept until the next write to a table they come from, whatever writes it, and never a reason for
+the page to fail or lie."""
 
 import re
 
@@ -13,8 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from partnerships.models import AnonymisedProcedure
+from surveys.models import Campaign
 from tests.conftest import pass_second_factor
 from tests.processes import SECRET_KEY, Gunicorn
+from tests.surveys.test_results import add_response
 from tests.vielfalt.test_outages import Browser, own_redis  # noqa: F401  (the fixture)
 from vielfalt.generation import SEQUENCE, figures_generation
 
@@ -74,23 +77,36 @@ def test_a_second_visit_reads_no_figures_until_a_write_changes_them(client, staf
     assert cell(dashboard(client), "partner-1", "posts_filled") == "7"
 
 
-def test_every_table_the_dashboard_reads_advances_the_generation(client, staff, partners, settings):
+@pytest.mark.parametrize("url_name", ["dashboard", "surveys:programme"])
+def test_every_table_the_figures_are_read_from_advances_the_generation(
+    client, staff, partners, settings, url_name
+):
     """The triggers sit on exactly what the figures are computed from: a table added to the figures without
     one fails here. A statement that changes no row still counts (the trigger is per statement)."""
     settings.PROGRAMME_FIGURES_CACHE_SECONDS = 0  # computed: every source table is read
     client.force_login(staff)
-    sources = tables_read(client, reverse("dashboard")) - REQUEST_TABLES
+    sources = tables_read(client, reverse(url_name)) - REQUEST_TABLES
     sources = {
         name
         for name in sources
         if name.partition("_")[0] in {"partnerships", "trainings", "surveys", "vielfalt"}
     }
-    assert {"partnerships_agreement", "trainings_stafftally", "surveys_responsetally"} <= sources
+    assert {"surveys_campaign", "surveys_responsetally"} <= sources
     for table in sorted(sources):
         before = figures_generation()
         with connection.cursor() as cursor:
             cursor.execute(f'UPDATE "{table}" SET id = id WHERE false')  # noqa: S608
         assert figures_generation() > before, table
+
+
+def test_the_programme_survey_page_reads_no_tally_until_an_answer_is_released(client, staff, partners):
+    client.force_login(staff)
+    url = reverse("surveys:programme")
+    before = client.get(url).context["results"].respondents
+    assert tables_read(client, url) <= REQUEST_TABLES
+    campaign = Campaign.objects.filter(organisation=partners[0], status=Campaign.Status.CLOSED).get()
+    add_response(campaign, mh="yes")  # released into the responses and their tallies
+    assert client.get(url).context["results"].respondents == before + 1
 
 
 def test_each_language_gets_its_own_labels(client, staff, partners):
