@@ -17,7 +17,7 @@ from celery.signals import worker_process_init
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import OperationalError, close_old_connections, transaction
+from django.db import OperationalError, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -237,7 +237,11 @@ class _Heartbeat:
             self.thread.start()
 
     def stop(self):
+        """Stop stamping and wait for the thread: no stamp after the job ended, and its database connection
+        closed before the task returns."""
         self.stopped.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
 
     def _run(self):
         try:
@@ -248,7 +252,7 @@ class _Heartbeat:
         except Exception:  # noqa: BLE001  (a missed heartbeat only makes the watchdog look sooner)
             logger.warning("Heartbeat of job %s stopped", self.job_id)
         finally:
-            close_old_connections()
+            connections.close_all()  # this thread's own connections (per thread): none left open behind it
 
 
 def jobs_watch() -> dict[str, int]:

@@ -80,24 +80,31 @@ def bench_page_costs(seeded: Seeded) -> list[Row]:
     for role, (user, paths) in _pages(seeded).items():
         client = logged_in(user)
         for path in paths:
-            target = COLD_PAGES.get(path.partition("?")[0], PAGE_TARGET_SECONDS)
-            if target != PAGE_TARGET_SECONDS:
-                continue  # the aggregates' figure measures these cold, with their own target
+            cold_target = COLD_PAGES.get(path.partition("?")[0])
             cpu, backend, sql, count = page_cost(client, path)
             total = cpu + backend
             say(
                 f"page cost {path} ({role}): {cpu * 1000:.1f} ms CPU + {backend * 1000:.1f} ms PostgreSQL CPU "
                 f"({sql * 1000:.1f} ms SQL wall), {count} queries"
             )
+            figure = (
+                f"{path} ({role}) at full scale: cost of one request in-process (test client, median of "
+                f"{COST_REPEAT}): CPU of the process + CPU of its PostgreSQL backend"
+            )
+            if cold_target:
+                # What the mixed load pays for it: its aggregates cached until a write changes them
+                # (vielfalt.generation); the aggregates' own figure measures it cold, against its target.
+                figure += ", its aggregates cached (as under the mixed load)"
             rows.append(
                 Row(
-                    figure=f"{path} ({role}) at full scale: cost of one request in-process (test client, "
-                    f"median of {COST_REPEAT}): CPU of the process + CPU of its PostgreSQL backend",
+                    figure=figure,
                     value=f"{total * 1000:.1f} ms",
                     baseline=f"{cpu * 1000:.1f} ms CPU + {backend * 1000:.1f} ms SQL ({sql * 1000:.1f} ms SQL "
                     f"wall), {count} queries",
-                    target=f"≤ {target * 1000:.0f} ms",
-                    passed=total <= target,
+                    target=f"cold ≤ {cold_target * 1000:.0f} ms (measured cold above)"
+                    if cold_target
+                    else f"≤ {PAGE_TARGET_SECONDS * 1000:.0f} ms",
+                    passed=None if cold_target else total <= PAGE_TARGET_SECONDS,
                 )
             )
     return rows
