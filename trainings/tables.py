@@ -3,62 +3,21 @@
 A table cell in a template costs a variable lookup, a filter call and an escape each (several µs apiece), a
 date through the `date` filter about 15 µs; a page of 25 to 50 rows spent most of its time there. These
 functions give each row as one piece of HTML (every value escaped as the template escapes it), with the same markup
-the templates had, and format dates with the active language's formats as the `date` filter does."""
+the templates had, and format dates as the `date` filter does (vielfalt.formats)."""
 
 from collections.abc import Callable
 from datetime import datetime
 from html import escape as html_escape
 
-from django.template.defaultfilters import date as date_filter
-from django.utils import timezone
-from django.utils.formats import get_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from vielfalt.formats import datetime_formatter
+
 from .models import COURSE_TARGET_GROUPS, Course, duration_text, target_group_labels
 
 FORMAT_LABELS = dict(Course.Format.choices)
-
-# The format characters of `django.utils.dateformat` that need no translation: (attribute, zero-padded width).
-_NUMERIC = {
-    "d": ("day", 2),
-    "j": ("day", 0),
-    "m": ("month", 2),
-    "n": ("month", 0),
-    "Y": ("year", 4),
-    "H": ("hour", 2),
-    "G": ("hour", 0),
-    "i": ("minute", 2),
-    "s": ("second", 2),
-}
-
-
-def datetime_formatter(format_name: str) -> Callable[[datetime | None], str]:
-    """A function that formats an aware datetime in the current time zone like `{{ value|date:format_name }}`
-    in the active language. Formats of numbers only (German "d.m.Y H:i") become a few attribute reads; any
-    other (English "m/d/Y P") is left to the `date` filter itself."""
-    fmt = get_format(format_name)
-    template = []
-    escaped = False
-    for char in fmt:
-        if not escaped and char == "\\":
-            escaped = True
-            continue
-        if not escaped and char in _NUMERIC:
-            field, width = _NUMERIC[char]
-            template.append(f"{{0.{field}:0{width}d}}" if width else f"{{0.{field}}}")
-        elif not escaped and char.isalpha():  # a format character that needs more than a number
-            return lambda value: date_filter(timezone.localtime(value), fmt) if value else ""
-        else:
-            template.append(char.replace("{", "{{").replace("}", "}}"))
-        escaped = False
-    template = "".join(template)
-
-    def format_value(value: datetime | None) -> str:
-        return template.format(timezone.localtime(value)) if value else ""
-
-    return format_value
 
 
 def _join(rows) -> SafeString:

@@ -1,32 +1,17 @@
-"""The table rows the training pages build in Python: dates formatted as the `date` filter formats them, every
-value escaped as a template escapes it."""
+"""The table rows the training pages build in Python: every value escaped as a template escapes it."""
 
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-import pytest
-from django.template.defaultfilters import date as date_filter
-from django.utils import timezone, translation
+from django.utils import translation
 
-from trainings.tables import course_date_rows, datetime_formatter, enrolment_rows
+from trainings.tables import course_date_rows, enrolment_rows
 
 MOMENTS = [
     datetime(2026, 1, 5, 7, 3, tzinfo=UTC),  # winter time, single digits
     datetime(2026, 7, 31, 22, 45, tzinfo=UTC),  # summer time, the next day in Berlin
     datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC),
 ]
-
-
-@pytest.mark.parametrize("language", ["de", "en"])
-@pytest.mark.parametrize(
-    "format_name", ["SHORT_DATETIME_FORMAT", "DATETIME_FORMAT", "SHORT_DATE_FORMAT", "TIME_FORMAT"]
-)
-def test_datetime_formatter_formats_as_the_date_filter(language, format_name):
-    with translation.override(language):
-        formatter = datetime_formatter(format_name)
-        for moment in MOMENTS:
-            assert formatter(moment) == date_filter(timezone.localtime(moment), format_name)
-        assert formatter(None) == ""
 
 
 def test_rows_escape_what_users_typed():
