@@ -1,4 +1,7 @@
+from html import escape as html_escape
+
 from django import template
+from django.utils.functional import Promise
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
@@ -15,8 +18,20 @@ class RowFormatNode(template.Node):
     def render(self, context) -> str:
         pattern = self.nodelist.render(context)
         return mark_safe(  # noqa: S308 - the pattern is the template's (autoescaped), the values escaped here
-            "".join(pattern.format(*map(conditional_escape, row)) for row in self.rows.resolve(context) or ())
+            "".join(pattern.format(*map(_escape, row)) for row in self.rows.resolve(context) or ())
         )
+
+
+def _escape(value) -> str:
+    """`conditional_escape(value)` (the same text) without its wrappers, which cost more than escaping a cell:
+    a long table has hundreds."""
+    if value.__class__ is str:
+        return html_escape(value)
+    if isinstance(value, Promise):
+        value = str(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html_escape(str(value))
 
 
 @register.tag
