@@ -28,9 +28,18 @@ def test_datetime_formatter_formats_as_the_date_filter(language, format_name):
         assert formatter(None) == ""
 
 
-@pytest.mark.parametrize("fmt", [r"j.n.Y \u\m G:i:s", "{d}.{m}.Y", r"Y-m-d\TH:i", "d. F Y"])
-def test_datetime_formatter_keeps_escapes_braces_and_named_formats_as_the_date_filter(fmt):
+@pytest.mark.parametrize(
+    "fmt", [r"j.n.Y \u\m G:i:s", "{d}.{m}.Y", r"Y-m-d\TH:i", "100 % d", "Y", r"\d\a\y", "d. F Y"]
+)
+def test_datetime_formatter_formats_any_format_as_the_date_filter(fmt):
     with translation.override("de"):
         formatter = datetime_formatter(fmt)
         for moment in MOMENTS:
             assert formatter(moment) == date_filter(timezone.localtime(moment), fmt)
+
+
+def test_datetime_formatter_reads_the_time_zone_when_it_is_made():
+    with translation.override("de"), timezone.override("Asia/Tokyo"):
+        formatter = datetime_formatter("SHORT_DATETIME_FORMAT")
+    with translation.override("en"):
+        assert formatter(MOMENTS[0]) == "05.01.2026 16:03"
