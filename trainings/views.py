@@ -1,3 +1,5 @@
+from html import escape as html_escape
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
@@ -12,13 +14,14 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from vielfalt.audit import audit_record
+from vielfalt.formats import datetime_formatter
 from vielfalt.models import AuditEntry, Employee, Organisation, Role
 from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, download
@@ -33,7 +36,15 @@ from .forms import (
     EnrolmentUploadForm,
 )
 from .ical import course_date_ics, ics_file_name
-from .models import Certificate, Course, CourseDate, Enrolment
+from .models import (
+    COURSE_TARGET_GROUPS,
+    Certificate,
+    Course,
+    CourseDate,
+    Enrolment,
+    duration_text,
+    target_group_labels,
+)
 from .privacy import certificate_name_matches
 from .selectors import (
     report_by_date,
@@ -59,7 +70,6 @@ from .services import (
     enrolment_create_many,
     sign_in_sheet_request,
 )
-from .tables import course_date_rows, course_rows, enrolment_rows
 
 RESULT_SESSION_KEY = "trainings_enrolment_result"
 
@@ -121,8 +131,36 @@ class CourseListView(LoginRequiredMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["may_create"] = may(self.request.user, Role.ORGANISER)
-        context["course_rows"] = course_rows(context["courses"], url=pk_url("trainings:course_detail"))
+        context["rows"] = self.rows(context["courses"])
         return context
+
+    @staticmethod
+    def rows(courses) -> list[tuple]:
+        """The table's rows as plain values for {% rowformat %}. The courses of a page share a few durations,
+        sets of target groups and formats: each text is made once."""
+        url = pk_url("trainings:course_detail")
+        short = datetime_formatter("SHORT_DATETIME_FORMAT")
+        formats = dict(Course.Format.choices)
+        texts = {}
+        rows = []
+        for course in courses:
+            key = (course.duration_hours, tuple(course.target_groups), course.format)
+            if key not in texts:
+                texts[key] = (
+                    ", ".join(target_group_labels(course.target_groups)),
+                    str(formats.get(course.format, course.format)),
+                    duration_text(course.duration_hours),
+                )
+            rows.append(
+                (
+                    url(course.pk),
+                    course.title,
+                    course.organiser_name,
+                    *texts[key],
+                    short(course.next_date) or "–",
+                )
+            )
+        return rows
 
 
 class CourseDetailView(LoginRequiredMixin, DetailView):
@@ -178,9 +216,7 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
         paginator.count = course.date_count
         context["page_obj"] = paginator.get_page(self.request.GET.get("page"))
         context["dates"] = list(context["page_obj"].object_list)
-        context["date_rows"] = course_date_rows(
-            context["dates"], url=pk_url("trainings:date_detail"), now=timezone.now()
-        )
+        context["rows"] = self.date_rows(context["dates"])
         context["may_organise"] = may(user, Role.ORGANISER, course.organiser_id)
         context["may_enrol"] = bool(enrolling_organisation_ids(user, course))
         return context
@@ -196,6 +232,43 @@ class CourseDetailView(LoginRequiredMixin, DetailView):
         "seated_count",
         "waiting_count",
     )
+
+    @staticmethod
+    def date_rows(dates) -> list[tuple]:
+        """The dates' rows as plain values for {% rowformat %}, a cancelled or full date's state as a badge."""
+        url = pk_url("trainings:date_detail")
+        short = datetime_formatter("SHORT_DATETIME_FORMAT")
+        now = timezone.now()
+        groups = {value: str(label) for value, label in COURSE_TARGET_GROUPS}
+        online = _("online")
+        states = {
+            "cancelled": format_html('<span class="badge text-bg-danger">{}</span>', _("cancelled")),
+            "full": format_html('<span class="badge text-bg-warning">{}</span>', _("full")),
+            "open": _("open"),
+            "closed": _("closed"),
+        }
+        rows = []
+        for d in dates:
+            if d.cancelled_at is not None:
+                state = "cancelled"
+            elif d.seated_count >= d.capacity:
+                state = "full"
+            else:
+                state = "open" if now <= d.enrolment_deadline else "closed"
+            rows.append(
+                (
+                    url(d.pk),
+                    short(d.starts_at),
+                    groups.get(d.target_group) or d.target_group or "–",
+                    d.location or online,
+                    d.seated_count,
+                    d.capacity,
+                    d.waiting_count,
+                    short(d.enrolment_deadline),
+                    states[state],
+                )
+            )
+        return rows
 
 
 class CourseCreateView(LoginRequiredMixin, FormView):
@@ -365,10 +438,25 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
         enrolling = enrolling_organisation_ids(user, course_date.course)
         hr_may_cancel = course_date.cancellation_open and not course_date.is_cancelled
-        # What each row shows, from one reverse() per kind of link and one translation per text of the page.
+        # The rows as plain values for {% rowformat %}, from one reverse() per kind of link and one translation
+        # per text of the page. The pieces that only some rows have are made once for the page with their texts
+        # escaped, and filled in with a row's link and the person's name (escaped once for the row).
         cancel_url = pk_url("trainings:enrolment_cancel")
         certificate_url = pk_url("trainings:certificate_download")
-        attendance_of = _("Attendance of %(name)s")
+        mail_failed = format_html(' <span class="badge text-bg-warning">{}</span>', _("e-mail not delivered"))
+        cancel_form = format_html(
+            '<form method="post" action="{{0}}" data-confirm="{}">{}<button type="submit" '
+            'class="btn btn-sm btn-outline-danger">{}<span class="visually-hidden"> {{1}}</span></button></form>',
+            _("Really cancel this enrolment?"),
+            # What `{% csrf_token %}` renders, the token read once for every row's form.
+            format_html(
+                '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(self.request)
+            ),
+            _("Cancel enrolment"),
+        )
+        certificate_link = format_html(
+            '<a href="{{0}}">{}<span class="visually-hidden"> {{1}}</span></a>', _("Download")
+        )
         attendance_texts = {value: str(label) for value, label in Enrolment.Attendance.choices}
         attendance_options = {}
         for (
@@ -384,52 +472,52 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             certificate_pk,
             certificate_file,
         ) in enrolments:
-            full_name = f"{first_name} {last_name}"
-            row = {
-                "pk": pk,
-                "name": f"{last_name}, {first_name}",
-                "full_name": full_name,
-                "personnel_number": personnel_number,
-                "organisation": organisation_name,
-                "mail_failed": mail_failed_at is not None,
-                "cancel_url": cancel_url(pk)
+            full_name = SafeString(html_escape(f"{first_name} {last_name}"))  # escaped once for three cells
+            name = f"{last_name}, {first_name}"
+            badge = mail_failed if mail_failed_at is not None else ""
+            cancel = (
+                SafeString(cancel_form.format(cancel_url(pk), full_name))
                 if organiser or (hr_may_cancel and may(user, Role.HR, organisation_id))
-                else None,
-            }
-            if status == Enrolment.Status.SEATED:
-                if attendance not in attendance_options:
-                    attendance_options[attendance] = format_html_join(
-                        "",
-                        '<option value="{}"{}>{}</option>',
-                        (
-                            (value, mark_safe(" selected") if value == attendance else "", label)  # noqa: S308
-                            for value, label in attendance_texts.items()
-                        ),
-                    )
-                row.update(
-                    field=f"attendance-{pk}",
-                    attendance_label=attendance_of % {"name": full_name},
-                    attendance_options=attendance_options[attendance],
-                    attendance_text=attendance_texts.get(attendance, attendance),
-                    certificate_url=certificate_url(certificate_pk) if certificate_file else None,
-                )
-                seated.append(row)
+                else ""
+            )
+            if status != Enrolment.Status.SEATED:
+                waiting.append((positions.get(pk), name, badge, personnel_number, organisation_name, cancel))
+                continue
+            if not organiser:
+                attendance_cell = attendance_texts.get(attendance, attendance)
+            elif attendance in attendance_options:
+                attendance_cell = attendance_options[attendance]
             else:
-                row["position"] = positions.get(pk)
-                waiting.append(row)
-        # One hidden CSRF input for every row's form (what `{% csrf_token %}` renders, the token read once).
-        csrf_input = format_html(
-            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(self.request)
-        )
-        seated_rows, waiting_rows = enrolment_rows(
-            seated + waiting, may_organise=organiser, csrf_input=csrf_input
-        )
+                attendance_cell = attendance_options[attendance] = format_html_join(
+                    "",
+                    '<option value="{}"{}>{}</option>',
+                    (
+                        (value, mark_safe(" selected") if value == attendance else "", label)  # noqa: S308
+                        for value, label in attendance_texts.items()
+                    ),
+                )
+            certificate = (
+                SafeString(certificate_link.format(certificate_url(certificate_pk), full_name))
+                if certificate_file
+                else "–"
+            )
+            seated.append(
+                (
+                    name,
+                    badge,
+                    personnel_number,
+                    organisation_name,
+                    pk,
+                    full_name,
+                    attendance_cell,
+                    certificate,
+                    cancel,
+                )
+            )
         context.update(
             course=course_date.course,
             seated=seated,
             waiting=waiting,
-            seated_rows=seated_rows,
-            waiting_rows=waiting_rows,
             may_organise=organiser,
             may_enrol=bool(enrolling) and course_date.enrolment_open,
             seats=[] if course_date.is_cancelled else seats_for_organisations(course_date, enrolling),

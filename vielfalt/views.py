@@ -6,7 +6,6 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views import View
@@ -16,6 +15,7 @@ from django_filters.views import FilterView
 
 from .audit import audit_record
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
+from .formats import datetime_formatter
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .jobs import job_retry
 from .models import AuditEntry, Employee, Job, Membership, Role, TargetGroup, employee_total
@@ -277,10 +277,11 @@ class AuditLogView(MinistryMixin, FilterView):
         context["filter_controls"] = filter_controls(self.filterset)
         # The cells as plain values for {% rowformat %} (no lookups and filters per cell in the template).
         actions = {action: str(label) for action, label in AuditEntry.Action.choices}
+        short = datetime_formatter("SHORT_DATETIME_FORMAT")
         change = '<div><span class="text-body-secondary">{}:</span> {}</div>'
         context["rows"] = [
             (
-                date_format(timezone.localtime(row["at"]), "SHORT_DATETIME_FORMAT"),
+                short(row["at"]),
                 row["actor_name"] or "–",
                 actions.get(row["action"], row["action"]),
                 row["object_repr"],

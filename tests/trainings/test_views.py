@@ -665,13 +665,87 @@ def test_date_detail_rows_escape_names_and_link_each_enrolment(
 
     client.force_login(hr_duisburg)
     response = client.get(course_date.get_absolute_url(), headers={"accept-language": "en"})
-    assert [row["position"] for row in response.context["waiting"]] == [1]
+    assert [position for position, *_cells in response.context["waiting"]] == [1]
     assert 'form="attendance-form"' not in response.text
     assert "no-show" in response.text
     for enrolment in (seated, waiting):
         assert f'action="{reverse("trainings:enrolment_cancel", args=[enrolment.pk])}"' in response.text
     for enrolment in (other, stranger):
         assert reverse("trainings:enrolment_cancel", args=[enrolment.pk]) not in response.text
+
+
+def test_training_tables_escape_what_users_typed_and_show_each_date_s_state(
+    client, course, duisburg, oberhausen, organiser
+):
+    """The tables of the course list, a course and a date are written by {% rowformat %} from plain values:
+    what users typed is escaped in each, a date's state shows as it always did (badges for cancelled and full)."""
+    Course.objects.filter(pk=course.pk).update(title='<script>alert("Kurs")</script>')
+    oberhausen.name = "Stadt <Ober> & Co"
+    oberhausen.save()
+    now = timezone.now()
+    start = datetime(now.year + 1, 1, 5, 7, 3, tzinfo=UTC)  # 08:03 in Berlin
+    full = CourseDateFactory(
+        course=course, starts_at=start, capacity=1, location="<script>Raum</script>", target_group="manager"
+    )
+    cancelled = CourseDateFactory(course=course, starts_at=start + timedelta(days=1), location="")
+    CourseDate.objects.filter(pk=cancelled.pk).update(cancelled_at=now)
+    closed = CourseDateFactory(
+        course=course, starts_at=start + timedelta(days=2), enrolment_deadline=now - timedelta(days=1)
+    )
+    open_date = CourseDateFactory(course=course, starts_at=start + timedelta(days=3))
+    seated = EnrolmentFactory(
+        course_date=full,
+        employee=EmployeeFactory(organisation=duisburg, first_name="<script>Eve</script>", last_name="Ernst"),
+    )
+    waiting = EnrolmentFactory(
+        course_date=full,
+        employee=EmployeeFactory(organisation=duisburg, first_name="Max", last_name="<script>Mut</script>"),
+        status=Enrolment.Status.WAITING,
+        mail_failed_at=now,
+    )
+    client.force_login(organiser)
+    english = {"accept-language": "en"}
+
+    html = client.get(reverse("trainings:index"), headers=english).text
+    assert (
+        f'<td><a href="{course.get_absolute_url()}">&lt;script&gt;alert(&quot;Kurs&quot;)&lt;/script&gt;</a></td>\n'
+        "      <td>Stadt &lt;Ober&gt; &amp; Co</td>"
+    ) in html
+    assert "<script>alert" not in html
+
+    html = client.get(course.get_absolute_url(), headers=english).text
+    day = f"/{start.year} 8:03 a.m."
+    assert (
+        f'<td><a href="{full.get_absolute_url()}">01/05{day}</a></td>\n      <td>Managers</td>\n'
+        "      <td>&lt;script&gt;Raum&lt;/script&gt;</td>\n      <td>1 / 1</td>\n      <td>1</td>\n"
+        f'      <td>01/02{day}</td>\n      <td><span class="badge text-bg-warning">full</span></td>'
+    ) in html
+    assert (
+        f'<td><a href="{cancelled.get_absolute_url()}">01/06{day}</a></td>\n      <td>–</td>\n'
+        "      <td>online</td>"
+    ) in html
+    assert '<td><span class="badge text-bg-danger">cancelled</span></td>' in html
+    assert f'<a href="{closed.get_absolute_url()}">' in html and "<td>closed</td>" in html
+    assert f'<a href="{open_date.get_absolute_url()}">' in html and "<td>open</td>" in html
+    assert "<script>Raum" not in html
+
+    html = client.get(full.get_absolute_url(), headers=english).text
+    assert "<td>Ernst, &lt;script&gt;Eve&lt;/script&gt;</td>" in html
+    assert (
+        f'<label class="visually-hidden" for="attendance-{seated.pk}">'
+        "Attendance of &lt;script&gt;Eve&lt;/script&gt; Ernst</label>"
+    ) in html
+    assert (
+        "<td>1</td>\n      <td>&lt;script&gt;Mut&lt;/script&gt;, Max"
+        ' <span class="badge text-bg-warning">e-mail not delivered</span></td>'
+    ) in html
+    assert (
+        f'<form method="post" action="{reverse("trainings:enrolment_cancel", args=[waiting.pk])}"'
+    ) in html
+    assert (
+        '<span class="visually-hidden"> Max &lt;script&gt;Mut&lt;/script&gt;</span></button></form>' in html
+    )
+    assert "<script>Eve" not in html and "<script>Mut" not in html
 
 
 def test_course_detail_without_dates(client, course, hr_duisburg):

@@ -1,7 +1,14 @@
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.template import Context, Template, TemplateSyntaxError
-from django.utils.html import format_html
-from django.utils.translation import override
+from django.utils.functional import lazy
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy, override
+
+from vielfalt.templatetags.vielfalt_tags import _filler
 
 
 def render(source: str, **context) -> str:
@@ -16,6 +23,50 @@ def test_rowformat_writes_the_markup_once_per_row_with_the_values_escaped():
         '<tr data-row="1"><td>&lt;b&gt;A&lt;/b&gt;</td><td><i>x</i></td></tr>'
         '<tr data-row="2"><td>B &amp; C</td><td></td></tr>'
     )
+
+
+class Marked(str):
+    def __html__(self):
+        return f"<em>{self}</em>"
+
+
+def test_rowformat_escapes_every_kind_of_value_as_conditional_escape():
+    values = [
+        "<a href='x'>\"&\"</a>",
+        "Stadt Duisburg",
+        "O'Neil",
+        'Kurs "A"',
+        "x > y",
+        "Müller & Söhne",
+        "",
+        gettext_lazy("Stadt <X> & Co"),
+        mark_safe(lazy(lambda: "<b>safe</b>", str)()),  # noqa: S308
+        SafeString("<i>safe</i>"),
+        Marked("<marked>"),
+        Decimal("1.50"),
+        7,
+        None,
+        date(2026, 1, 5),
+    ]
+    pattern = "".join(f"[{{{index}}}]" for index in range(len(values)))
+    expected = "".join(f"[{conditional_escape(value)}]" for value in values)
+    assert render("{% rowformat rows %}" + pattern + "{% endrowformat %}", rows=[values]) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "<td>{0}</td><td>{1}</td>",
+        '<label for="a-{2}">{0} 100 %</label><select id="a-{2}" name="a-{2}">{1}</select>',
+        "<td>{1}</td>",
+        "<td>{{literal}} 50 %% {0}</td>",
+        "<td>no fields, {{ }} 5 %</td>",
+        "<td>{0:>6}|{1!r}|{2}</td>",
+    ],
+)
+def test_rowformat_fills_a_pattern_as_str_format(pattern):
+    values = ["a", "<b>", "7"]
+    assert _filler(pattern)(values) == pattern.format(*values)
 
 
 def test_rowformat_renders_its_tags_once_for_every_row_and_nothing_without_rows():

@@ -1,0 +1,45 @@
+"""vielfalt.formats: dates formatted exactly as the `date` filter formats them."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.template.defaultfilters import date as date_filter
+from django.utils import timezone, translation
+
+from vielfalt.formats import datetime_formatter
+
+MOMENTS = [
+    datetime(2026, 1, 5, 7, 3, tzinfo=UTC),  # winter time, single digits
+    datetime(2026, 7, 31, 22, 45, tzinfo=UTC),  # summer time, the next day in Berlin
+    datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC),
+    datetime(2026, 3, 1, 11, 0, tzinfo=UTC),  # noon in Berlin ("noon" in English)
+]
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+@pytest.mark.parametrize(
+    "format_name", ["SHORT_DATETIME_FORMAT", "DATETIME_FORMAT", "SHORT_DATE_FORMAT", "TIME_FORMAT"]
+)
+def test_datetime_formatter_formats_as_the_date_filter(language, format_name):
+    with translation.override(language):
+        formatter = datetime_formatter(format_name)
+        for moment in MOMENTS:
+            assert formatter(moment) == date_filter(timezone.localtime(moment), format_name)
+        assert formatter(None) == ""
+
+
+@pytest.mark.parametrize(
+    "fmt", [r"j.n.Y \u\m G:i:s", "{d}.{m}.Y", r"Y-m-d\TH:i", "100 % d", "Y", r"\d\a\y", "d. F Y"]
+)
+def test_datetime_formatter_formats_any_format_as_the_date_filter(fmt):
+    with translation.override("de"):
+        formatter = datetime_formatter(fmt)
+        for moment in MOMENTS:
+            assert formatter(moment) == date_filter(timezone.localtime(moment), fmt)
+
+
+def test_datetime_formatter_reads_the_time_zone_when_it_is_made():
+    with translation.override("de"), timezone.override("Asia/Tokyo"):
+        formatter = datetime_formatter("SHORT_DATETIME_FORMAT")
+    with translation.override("en"):
+        assert formatter(MOMENTS[0]) == "05.01.2026 16:03"
