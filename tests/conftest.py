@@ -39,13 +39,14 @@ def _flush_past_the_audit_truncate_guard():
     """Transactional tests end with Django's flush, one TRUNCATE of every table, which the audit log refuses
     (AuditEntry's `audit_no_truncate` trigger). The flush between tests passes that one trigger by name;
     every other path (and UPDATE or DELETE of an entry, always) is still refused."""
-    import pgtrigger
     from django.db.backends.postgresql.operations import DatabaseOperations
+
+    from tests.helpers import triggers_aside
 
     flush = DatabaseOperations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):
-        with pgtrigger.ignore("vielfalt.AuditEntry:audit_no_truncate", databases=[self.connection.alias]):
+        with triggers_aside("vielfalt.AuditEntry:audit_no_truncate", using=self.connection.alias):
             return flush(self, sql_list)
 
     DatabaseOperations.execute_sql_flush = execute_sql_flush

@@ -1,12 +1,31 @@
 """Small helpers shared by the test modules of every app."""
 
+import contextlib
 import io
 import time
 from html.parser import HTMLParser
 
+import pgtrigger
+from django.db import connection, transaction
 from pypdf import PdfReader
 
 from vielfalt.models import Job
+
+
+@contextlib.contextmanager
+def triggers_aside(*uris: str, using: str = "default"):
+    """`pgtrigger.ignore(*uris)` (every registered trigger when none is named) for one transaction, opened
+    here. pgtrigger.ignore puts a second command with a parameter in front of every statement, which a
+    statement bound on the server (the portal's prepared statements, vielfalt.postgresql) cannot hold; its
+    setting, local to the transaction, is made once instead."""
+    names = []
+    for model, trigger in pgtrigger.registered(*uris):
+        pgid = trigger.get_pgid(model)
+        names += [f"{model._meta.db_table}:{pgid}", pgid]  # both forms, as pgtrigger.ignore sets them
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + ",".join(names) + "}"])
+        yield
 
 
 def pdf_text(pdf: bytes) -> str:

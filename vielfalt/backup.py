@@ -68,7 +68,7 @@ def sha256_file(path: Path) -> str:
 
 
 def _is_postgres(database: dict) -> bool:
-    return database["ENGINE"] == "django.db.backends.postgresql"
+    return database["ENGINE"] in ("django.db.backends.postgresql", "vielfalt.postgresql")
 
 
 def _pg_environment(database: dict) -> dict:

@@ -119,10 +119,14 @@ if MIGRATE_DATABASE_URL and sys.argv[1:2] == ["migrate"]:
     DATABASE_RUNTIME_ROLE = DATABASES["default"].get("USER", "")
     DATABASES["default"] = environ.Env.db_url_config(MIGRATE_DATABASE_URL)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that costs no round trip (vielfalt.postgresql.base).
+    DATABASES["default"]["ENGINE"] = "vielfalt.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Named cursors do not survive a transaction-pooling proxy (PgBouncer) and cost a round trip each.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -13,17 +13,17 @@ import io
 import re
 import time
 
-import pgtrigger
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import override_settings
 from django.utils import translation
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import axe_violations
+from tests.helpers import triggers_aside
 
 # Every test starts from the demo data, restored from a snapshot taken once per module (see `demo_snapshot`).
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,7 +107,7 @@ def restore_demo(snapshot: bool) -> None:
     # database's triggers aside, as pg_restore --disable-triggers does (the audit log refuses TRUNCATE, a signed
     # agreement new signatories, and the tally triggers would count the restored rows a second time on top of
     # the restored tallies).
-    with pgtrigger.ignore(), transaction.atomic(), connection.cursor() as cursor:
+    with triggers_aside(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in tables))
         cursor.execute(

@@ -6,7 +6,6 @@ import datetime
 import re
 from html.parser import HTMLParser
 
-import pgtrigger
 import pytest
 from django.core.management import call_command
 from django.db.models.functions import ExtractYear
@@ -14,7 +13,7 @@ from django.utils import translation
 
 from partnerships.models import Agreement, AnonymisedProcedure, Commitment
 from tests.factories import EmployeeFactory, UserFactory, hr_user
-from tests.helpers import pdf_text
+from tests.helpers import pdf_text, triggers_aside
 from tests.partnerships.factories import AgreementFactory
 from tests.trainings.factories import CourseDateFactory, EnrolmentFactory
 from trainings.models import Enrolment
@@ -200,7 +199,7 @@ def test_the_reports_agree_with_the_dashboard_for_a_factory_data_set(client, par
         posts_filled=12,
     )
     later = make_partner(3, posts=(8,))
-    with pgtrigger.ignore():  # signed later than make_partner signs
+    with triggers_aside():  # signed later than make_partner signs
         Agreement.objects.filter(partner=later).update(
             signed_on=datetime.date(2015, 1, 15), valid_from=datetime.date(2015, 1, 15)
         )
