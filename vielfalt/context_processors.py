@@ -2,7 +2,8 @@ import functools
 
 from django.conf import settings
 from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
-from django.utils.translation import get_language_info
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from .models import Role
@@ -42,10 +43,16 @@ class RoleFlags:
 def portal(request):
     user = getattr(request, "user", None)
     urls = _portal_urls(get_resolver(get_urlconf()), get_script_prefix())
+    language_choices = _language_choices(tuple(settings.LANGUAGES))
+    language = get_language()
     return {
         "roles": RoleFlags(user),
         "navigation": _navigation(request, urls),
-        "language_choices": _language_choices(tuple(settings.LANGUAGES)),
+        "language_choices": language_choices,
+        # The header's language switch for {% rowformat %}: (code, " selected" or "", name).
+        "language_options": [
+            (code, " selected" if code == language else "", name) for code, name in language_choices
+        ],
         "portal_urls": urls,
         "portal_operator": settings.PORTAL_OPERATOR,
     }
@@ -91,7 +98,11 @@ def _language_choices(languages: tuple) -> list[tuple[str, str]]:
     return [(code, get_language_info(code)["name_local"]) for code, _name in languages]
 
 
-def _navigation(request, urls: dict[str, str]) -> list[dict]:
+CURRENT_PAGE = mark_safe(' aria-current="page"')
+
+
+def _navigation(request, urls: dict[str, str]) -> list[tuple]:
+    """The header's links for {% rowformat %}: (" active" or "", URL, the aria-current attribute or "", label)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
@@ -114,5 +125,5 @@ def _navigation(request, urls: dict[str, str]) -> list[dict]:
             continue
         url = urls[name]
         active = path == url if url == "/" else path.startswith(url)
-        navigation.append({"url": url, "label": label, "active": active})
+        navigation.append((" active", url, CURRENT_PAGE, str(label)) if active else ("", url, "", str(label)))
     return navigation
