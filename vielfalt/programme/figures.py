@@ -20,6 +20,9 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import ExtractYear
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from partnerships.models import (
@@ -66,6 +69,34 @@ class Chart:
     @property
     def height(self) -> int:
         return 24 * max(len(self.bars), 1)
+
+    # The bars as rows for {% rowformat %} in dashboard/_chart.html, each value as the template would write it
+    # (the dashboard shows seven charts: through the template's loops they took a quarter of its time).
+
+    @property
+    def svg_rows(self) -> list[tuple]:
+        """(offset from the top, label shortened to 32 characters, bar width, value) per bar."""
+        return [
+            (24 * index, Truncator(bar.label).chars(32), bar.width, localize(bar.value))
+            for index, bar in enumerate(self.bars)
+        ]
+
+    @property
+    def table_rows(self) -> list[tuple]:
+        """(label, linked to its list where there is one; key, value) per bar."""
+        return [
+            (
+                format_html('<a href="{}">{}</a>', bar.url, bar.label) if bar.url else bar.label,
+                bar.key,
+                localize(bar.value),
+            )
+            for bar in self.bars
+        ]
+
+    @property
+    def table_rows_unlinked(self) -> list[tuple]:
+        """As table_rows, without links (the PDF report)."""
+        return [(bar.label, bar.key, localize(bar.value)) for bar in self.bars]
 
 
 @dataclass
