@@ -6,6 +6,7 @@ survey invitation tokens, password-reset links, token-like path segments, secret
 the Referer header (a page under /surveys/t/<token>/ sends its own URL as the referrer of its stylesheets)."""
 
 import os
+import traceback
 
 from gunicorn.glogging import Logger, SafeAtoms
 
@@ -49,6 +50,40 @@ class RedactingAtoms(SafeAtoms):
 
 class RedactingLogger(Logger):
     atoms_wrapper_class = RedactingAtoms
+
+    def access(self, resp, req, environ, request_time):
+        """The line of access_log_format above, written directly. gunicorn's general way builds a dictionary of
+        every header and environment variable, escapes each and formats the line from it: about 160 µs of
+        every request's CPU on the bench machine, where this takes about 60 µs. The same line, also escaped
+        (`"` as `\\"`) and redacted; another format (--access-logformat) takes gunicorn's general way."""
+        if not self.access_log_enabled:
+            return
+        if self.cfg.access_log_format != access_log_format:
+            super().access(resp, req, environ, request_time)
+            return
+        status = resp.status
+        if isinstance(status, str):
+            status = status.split(None, 1)[0]
+        sent = getattr(resp, "sent", None)
+        request_line = f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}"
+        try:
+            self.access_log.info(
+                '%s - %s %s "%s" %s %s %sms',
+                _safe(environ.get("REMOTE_ADDR", "-")),
+                _safe(self._get_user(environ) or "-"),
+                self.now(),
+                _safe(request_line),
+                status,
+                "-" if sent is None else sent,
+                request_time.seconds * 1000 + request_time.microseconds // 1000,
+            )
+        except Exception:
+            self.error(traceback.format_exc())
+
+
+def _safe(value: str) -> str:
+    """An atom as SafeAtoms and RedactingAtoms give it: quotes escaped, secrets redacted."""
+    return redact(value.replace('"', '\\"'))
 
 
 logger_class = RedactingLogger

@@ -133,3 +133,92 @@ def test_celery_worker_log_keeps_no_address_and_no_link(transactional_db, redis_
     assert "/surveys/t/" not in log
     for address in addresses:
         assert address not in log
+
+
+def _gunicorn_logger(access_log_format=None):
+    """The project's gunicorn logger (gunicorn.conf.py), writing its access log to a list of lines."""
+    import importlib.util
+    import logging
+    from pathlib import Path
+
+    from django.conf import settings
+    from gunicorn.config import Config
+
+    spec = importlib.util.spec_from_file_location(
+        "gunicorn_conf", Path(settings.BASE_DIR) / "gunicorn.conf.py"
+    )
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", access_log_format or conf.access_log_format)
+    logger = conf.logger_class(config)
+    lines = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    logger.access_log.handlers = [Collect()]
+    return logger, lines
+
+
+class _Response:
+    def __init__(self, status, sent):
+        self.status, self.sent, self.headers = status, sent, [("Content-Type", "text/html")]
+
+
+class _Request:
+    headers = [("HOST", "127.0.0.1"), ("COOKIE", "sessionid=s3cr3t")]
+
+
+@pytest.mark.parametrize(
+    ("raw_uri", "status", "sent", "authorization"),
+    [
+        ("/partnerships/?page=2", "200 OK", 12345, None),
+        (f"/surveys/t/{secrets.token_urlsafe(32)}/", "302 Found", 0, None),
+        ('/employees/?q=O"Brien', "200 OK", None, None),
+        ("/accounts/reset/MQ/cfz5kt-0a1b2c3d4e5f/", 404, 179, "Basic YW5uYTpnZWhlaW0="),  # anna:geheim
+    ],
+)
+def test_the_access_log_line_is_gunicorns_own_redacted_without_building_every_atom(
+    raw_uri, status, sent, authorization, monkeypatch
+):
+    import datetime
+
+    from gunicorn.glogging import Logger
+
+    environ = {
+        "REMOTE_ADDR": "127.0.0.1",
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": raw_uri,
+        "PATH_INFO": raw_uri.partition("?")[0],
+        "QUERY_STRING": raw_uri.partition("?")[2],
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_COOKIE": "sessionid=s3cr3t",
+    }
+    if authorization:
+        environ["HTTP_AUTHORIZATION"] = authorization
+    took = datetime.timedelta(seconds=1, microseconds=23456)
+    frozen = "[03/Dec/2026:12:00:00 +0000]"
+    monkeypatch.setattr(Logger, "now", lambda self: frozen)
+
+    logger, lines = _gunicorn_logger()
+    built = []
+    monkeypatch.setattr(Logger, "atoms", lambda self, *args: built.append(args) or {})
+    logger.access(_Response(status, sent), _Request(), environ, took)
+    monkeypatch.undo()
+    monkeypatch.setattr(Logger, "now", lambda self: frozen)
+    assert built == []  # the portal's format is written directly, not through every header's atom
+
+    # The same line as gunicorn's general way (a format that differs only in a trailing space).
+    general, general_lines = _gunicorn_logger(access_log_format=logger.cfg.access_log_format + " ")
+    general.access(_Response(status, sent), _Request(), environ, took)
+    assert lines == [general_lines[0].removesuffix(" ")]
+    line = lines[0]
+    assert line.endswith(" 1023ms")
+    assert "s3cr3t" not in line
+    if "/surveys/t/" in raw_uri:
+        assert "/surveys/t/[redacted]/" in line and raw_uri not in line
+    if '"' in raw_uri:
+        assert 'O\\"Brien' in line
