@@ -6,7 +6,7 @@ import time
 from html.parser import HTMLParser
 
 import pgtrigger
-from django.db import connection, transaction
+from django.db import connections, transaction
 from pypdf import PdfReader
 
 from vielfalt.models import Job
@@ -23,8 +23,11 @@ def triggers_aside(*uris: str, using: str = "default"):
         pgid = trigger.get_pgid(model)
         names += [f"{model._meta.db_table}:{pgid}", pgid]  # both forms, as pgtrigger.ignore sets them
     with transaction.atomic(using=using):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + ",".join(names) + "}"])
+        if connections[using].vendor == "postgresql":  # elsewhere (SQLite) there are no triggers
+            with connections[using].cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + ",".join(names) + "}"]
+                )
         yield
 
 

@@ -13,13 +13,13 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.conftest import need
 from vielfalt.models import Organisation
 
 
 @pytest.fixture
 def postgres():
-    if connection.vendor != "postgresql":
-        pytest.fail("needs PostgreSQL")
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"]
 
 
