@@ -119,7 +119,8 @@ if MIGRATE_DATABASE_URL and sys.argv[1:2] == ["migrate"]:
     DATABASE_RUNTIME_ROLE = DATABASES["default"].get("USER", "")
     DATABASES["default"] = environ.Env.db_url_config(MIGRATE_DATABASE_URL)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend with a health check that costs no round trip (vielfalt.postgresql.base).
+    # Django's backend, preparing repeated statements and checking a reused connection without a round trip
+    # (vielfalt.postgresql.base).
     DATABASES["default"]["ENGINE"] = "vielfalt.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

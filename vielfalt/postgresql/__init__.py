@@ -1,1 +1,1 @@
-"""Django's PostgreSQL backend with a health check that costs no round trip (base.DatabaseWrapper)."""
+"""Django's PostgreSQL backend with prepared statements and a health check that costs no round trip (base)."""
