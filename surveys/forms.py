@@ -1,6 +1,8 @@
+import copy
+import html
+
 from django import forms
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -88,10 +90,49 @@ class InviteForm(forms.Form):
 CHOOSE_AN_ANSWER = {"required": _("Please choose an answer, or “Prefer not to say”.")}
 
 
+def _escape(value) -> str:
+    """What django.utils.html.escape returns, without its check for lazy arguments (a hundred calls a page)."""
+    return html.escape(str(value))
+
+
+class SharedChoicesMixin:
+    """A choice field whose copies share its choices: Django deep-copies every field of a form (each choice, and
+    the widget's choices, normalised again) for each form made, and the answer page makes one for each
+    respondent. The choices are tuples of strings and lazy translations, and nothing changes them in place: a
+    form that needs others assigns new ones (`field.choices = ...` sets the field's and its widget's)."""
+
+    def __deepcopy__(self, memo):
+        result = copy.copy(self)
+        memo[id(self)] = result
+        result.widget = copy.copy(self.widget)
+        result.widget.attrs = self.widget.attrs.copy()
+        result.error_messages = self.error_messages.copy()
+        result.validators = self.validators[:]
+        return result
+
+
+class RadioField(SharedChoicesMixin, forms.ChoiceField):
+    pass
+
+
+class CheckboxesField(SharedChoicesMixin, forms.MultipleChoiceField):
+    pass
+
+
 def _radio(label, choices, **kwargs):
-    return forms.ChoiceField(
+    return RadioField(
         label=label, choices=choices, widget=forms.RadioSelect, error_messages=CHOOSE_AN_ANSWER, **kwargs
     )
+
+
+class UnitField(RadioField):
+    """The org unit question. With `any_unit` (the answer page's POST, which does not look the campaign up),
+    any unit id passes here: the submission checks it against the units the campaign offers, under its lock."""
+
+    any_unit = False
+
+    def valid_value(self, value):
+        return (self.any_unit and str(value).isdecimal()) or super().valid_value(value)
 
 
 # The questions in easy-to-read language (Leichte Sprache in German): short sentences, one statement each,
@@ -137,8 +178,13 @@ class SurveyForm(forms.Form):
     father_citizenship = _radio(_("Did your father have German citizenship at birth?"), q.Citizenship.choices)
     father_immigrated = _radio(_("Did your father move to Germany in 1950 or later?"), q.YesNo.choices)
     target_group = _radio(_("Which group do you belong to at work?"), q.TargetGroupAnswer.choices)
-    org_unit = _radio(_("In which org unit do you work?"), [])
-    languages = forms.MultipleChoiceField(
+    org_unit = UnitField(
+        label=_("In which org unit do you work?"),
+        choices=[],
+        widget=forms.RadioSelect,
+        error_messages=CHOOSE_AN_ANSWER,
+    )
+    languages = CheckboxesField(
         label=_("Which languages do you use with citizens at work?"),
         help_text=_("Choose all that apply, or “Prefer not to say”."),
         choices=[*q.LANGUAGES, (q.NO_ANSWER, _("Prefer not to say"))],
@@ -147,24 +193,71 @@ class SurveyForm(forms.Form):
     )
 
     def __init__(self, *args, units, easy: bool = False, **kwargs):
+        """`units`: the org units the campaign offers; None to take any unit id (checked by the submission)."""
         super().__init__(*args, **kwargs)
         self.easy = easy
         if easy:
             for name, (label, help_text) in EASY.items():
                 self.fields[name].label = label
                 self.fields[name].help_text = help_text
-        self.units = {str(unit.pk): unit for unit in units}
+        if units is None:
+            self.units = None
+            self.fields["org_unit"].any_unit = True
+            units = []
+        else:
+            self.units = {str(unit.pk): unit for unit in units}
         self.fields["org_unit"].choices = [
-            *((key, unit.name) for key, unit in self.units.items()),
+            *((str(unit.pk), unit.name) for unit in units),
             (OTHER_UNITS, _("Another unit")),
             (q.NO_ANSWER, _("Prefer not to say")),
         ]
 
+    def questions_html(self) -> str:
+        """The questions for surveys/_questions.html: each a fieldset (the year a labelled input) with its help,
+        its errors and its options. Written here with `escape` rather than through the widgets or a template
+        loop: with about a hundred options and ten questions, those were most of the answer page's cost."""
+        blocks = []
+        for field, options in self.questions():
+            auto_id, label, errors = field.auto_id, _escape(field.label), field.errors
+            error_lines = "".join(
+                f'<p class="text-danger fw-semibold mb-1" id="{auto_id}_error">{_escape(error)}</p>'
+                for error in errors
+            )
+            error_id = f" {auto_id}_error" if errors else ""
+            help_text = _escape(field.help_text)
+            if field.name == "immigration_year":
+                value = field.value()
+                blocks.append(
+                    f'  <div class="mb-4" id="{field.html_name}-question" tabindex="-1">\n'
+                    f'    <label class="form-label fw-semibold" for="{field.id_for_label}">{label}</label>\n'
+                    f'    <p class="form-text mt-0" id="{auto_id}_help">{help_text}</p>\n'
+                    f"    {error_lines}\n"
+                    f'    <input type="number" name="{field.html_name}" id="{auto_id}" class="form-control w-auto'
+                    f'{" is-invalid" if errors else ""}" inputmode="numeric" min="1900" autocomplete="off" '
+                    f'value="{"" if value is None else _escape(value)}" aria-describedby="{auto_id}_help{error_id}"'
+                    f"{' aria-invalid="true"' if errors else ''}>\n"
+                    "  </div>"
+                )
+                continue
+            described = (
+                f' aria-describedby="{f"{auto_id}_help" if help_text else ""}{error_id}"'
+                if help_text or errors
+                else ""
+            )
+            help_line = f'<p class="form-text mt-0" id="{auto_id}_help">{help_text}</p>' if help_text else ""
+            blocks.append(
+                f'  <fieldset class="mb-4" id="{field.html_name}-question" tabindex="-1"{described}>\n'
+                f'    <legend class="h6 fw-semibold">{label}</legend>\n'
+                f"    {help_line}\n"
+                f"    {error_lines}\n"
+                f"    {options}\n"
+                "  </fieldset>"
+            )
+        return mark_safe("\n".join(blocks))  # noqa: S308  (every label, text and value escaped)
+
     def questions(self) -> list[tuple]:
-        """The questions for surveys/_questions.html: each bound field with the HTML of its options (none for
-        the year), with the ids of Django's radio and checkbox widgets. Written here with `escape` rather than
-        through the widgets or a template loop: with about a hundred options, those were most of the answer
-        page's cost."""
+        """Each bound field with the HTML of its options (none for the year), with the ids of Django's radio and
+        checkbox widgets."""
         rows = []
         for field in self:
             if field.name == "immigration_year":
@@ -172,11 +265,11 @@ class SurveyForm(forms.Form):
                 continue
             value = field.value()
             chosen = {str(item) for item in (value if isinstance(value, list | tuple) else [value]) if item}
-            kind, name, auto_id = field.field.widget.input_type, escape(field.html_name), field.auto_id
+            kind, name, auto_id = field.field.widget.input_type, _escape(field.html_name), field.auto_id
             options = "".join(
                 f'\n    <div class="form-check">\n      <input class="form-check-input" type="{kind}" name="{name}" '
-                f'id="{auto_id}_{index}" value="{escape(key)}"{" checked" if str(key) in chosen else ""}>\n'
-                f'      <label class="form-check-label" for="{auto_id}_{index}">{escape(label)}</label>\n    </div>'
+                f'id="{auto_id}_{index}" value="{_escape(key)}"{" checked" if str(key) in chosen else ""}>\n'
+                f'      <label class="form-check-label" for="{auto_id}_{index}">{_escape(label)}</label>\n    </div>'
                 for index, (key, label) in enumerate(field.field.choices)
             )
             rows.append((field, mark_safe(options)))  # noqa: S308  (every value and label escaped above)
@@ -214,7 +307,13 @@ class SurveyForm(forms.Form):
             mother_immigrated=data["mother_immigrated"],
             father_immigrated=data["father_immigrated"],
             target_group=data["target_group"],
-            org_unit=self.units.get(unit_answer),
+            org_unit=(
+                self.units.get(unit_answer)
+                if self.units is not None
+                else OrgUnit(pk=int(unit_answer))
+                if unit_answer.isdecimal()
+                else None
+            ),
             org_unit_other=unit_answer == OTHER_UNITS,
             languages=tuple(data["languages"]),
         )

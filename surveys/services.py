@@ -145,6 +145,13 @@ class CampaignNotOpen(Exception):
     """The campaign is not open for answers."""
 
 
+class UnitNotOffered(ValidationError):
+    """An answer names an org unit the campaign does not offer (fewer than k invited there, or not its own)."""
+
+    def __init__(self):
+        super().__init__("unit not offered")
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What one message or code sheet carries: the link's token and the code to type."""
@@ -406,11 +413,19 @@ def _offered_unit_ids(campaign: Campaign) -> list[int]:
 
 
 def offered_units(*, campaign: Campaign) -> list[OrgUnit]:
-    """The org units a respondent may name: those with at least k invitations."""
+    """The org units a respondent may name: those with at least k invitations, by name."""
     ids = campaign.offered_unit_ids
     if ids is None:
         ids = _offered_unit_ids(campaign)
-    return list(OrgUnit.objects.filter(pk__in=ids).order_by("name"))
+    if not ids:
+        return []
+    with connection.cursor() as cursor:  # plain SQL: the answer page needs it for every respondent
+        placeholders = ", ".join(["%s"] * len(ids))
+        cursor.execute(
+            f"SELECT id, name FROM vielfalt_orgunit WHERE id IN ({placeholders}) ORDER BY name, id",  # noqa: S608
+            list(ids),
+        )
+        return [OrgUnit.from_db(connection.alias, ("id", "name"), row) for row in cursor.fetchall()]
 
 
 # --- Responses -----------------------------------------------------------------------------------------------
@@ -494,15 +509,43 @@ def _by_credential(credential: str) -> Q:
     return Q(pk__in=[])
 
 
-def invitation_for_credential(credential: str) -> Invitation:
-    """The invitation a respondent's session refers to, used or not (the pages must not tell); raises
-    InvitationUnknown or CampaignNotOpen."""
-    invitation = Invitation.objects.select_related("campaign").filter(_by_credential(credential)).first()
-    if invitation is None:
+# The campaign of a link or code, with what the questionnaire shows: one statement without the ORM's query
+# building (the answer page runs it for every respondent on launch morning).
+_CAMPAIGN_FIELDS = ("id", "organisation_id", "title", "purpose", "legal_basis", "dpo_contact", "status", "k")
+_QUESTIONNAIRE = """
+    SELECT campaign.id, campaign.organisation_id, campaign.title, campaign.purpose, campaign.legal_basis,
+        campaign.dpo_contact, campaign.status, campaign.k, campaign.offered_unit_ids
+    FROM surveys_invitation AS invitation JOIN surveys_campaign AS campaign ON campaign.id = invitation.campaign_id
+    WHERE invitation.{column} = %s
+"""
+_QUESTIONNAIRE_BY = {
+    "t": _QUESTIONNAIRE.format(column="token_hash"),
+    "c": _QUESTIONNAIRE.format(column="code_hash"),
+}
+
+
+def questionnaire_for_credential(credential: str) -> tuple[Campaign, list[OrgUnit]]:
+    """The open campaign of a respondent's link or code, used or not (the pages must not tell), and the org
+    units it offers, by name; raises InvitationUnknown or CampaignNotOpen. The campaign holds the fields the
+    questionnaire shows (others are deferred)."""
+    kind, _sep, digest = credential.partition(":")
+    if kind not in _QUESTIONNAIRE_BY:
         raise InvitationUnknown
-    if not invitation.campaign.is_open:
+    with connection.cursor() as cursor:
+        cursor.execute(_QUESTIONNAIRE_BY[kind], [digest])
+        row = cursor.fetchone()
+    if row is None:
+        raise InvitationUnknown
+    *values, offered = row
+    loaded = dict(zip(_CAMPAIGN_FIELDS, values, strict=True))
+    # from_db takes the values of the fields loaded in the model's order of fields.
+    names = [field.attname for field in Campaign._meta.concrete_fields if field.attname in loaded]
+    campaign = Campaign.from_db(connection.alias, names, [loaded[name] for name in names])
+    if not campaign.is_open:
         raise CampaignNotOpen
-    return invitation
+    # A JSONField read without the ORM arrives as its text (Django reads jsonb as text, SQLite stores text).
+    campaign.offered_unit_ids = None if offered is None else json.loads(offered)
+    return campaign, offered_units(campaign=campaign)
 
 
 @sensitive_variables()
@@ -579,7 +622,7 @@ def _check_unit(answers: Answers, campaign_id: int, offered_unit_ids: list[int] 
     if offered_unit_ids is None:
         offered_unit_ids = _offered_unit_ids(Campaign.objects.get(pk=campaign_id))
     if answers.org_unit.pk not in offered_unit_ids:
-        raise ValidationError("unit not offered")
+        raise UnitNotOffered
 
 
 @sensitive_variables()

@@ -25,7 +25,7 @@ from django.views.generic import CreateView, DetailView, FormView, ListView, Tem
 from vielfalt.audit import audit_record
 from vielfalt.generation import cached_figures
 from vielfalt.jobs import job_enqueue
-from vielfalt.models import AuditEntry, OrgUnit, Role
+from vielfalt.models import AuditEntry, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
 from vielfalt.tabular import download
 
@@ -36,6 +36,7 @@ from .results import EXPORT_HEADER, campaign_results, export_rows, programme_res
 from .services import (
     CampaignNotOpen,
     InvitationUnknown,
+    UnitNotOffered,
     campaign_close,
     campaign_create,
     campaign_open,
@@ -44,10 +45,9 @@ from .services import (
     credential_for_token,
     invitation_counts,
     invitation_counts_of,
-    invitation_for_credential,
     invitations_create,
-    offered_units,
     pooled_units,
+    questionnaire_for_credential,
     response_submit,
     unit_participation,
 )
@@ -527,24 +527,25 @@ class AnswerView(LanguageSwitchMixin, View):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
         return None
 
-    def _campaign_of_credential(self, request, state):
-        """(the open campaign of the state's link or code, None) or (None, the page that says why not)."""
+    def _questionnaire(self, request, state):
+        """(the open campaign of the state's link or code, the units it offers, None) or (None, None, the page
+        that says why not)."""
         try:
-            return invitation_for_credential(state["credential"]).campaign, None
+            return *questionnaire_for_credential(state["credential"]), None
         except InvitationUnknown:
-            return None, _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+            return None, None, _no_referrer(render(request, "surveys/link_invalid.html", status=404))
         except CampaignNotOpen:
-            return None, _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+            return None, None, _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
 
     def get(self, request):
         state = respondent_state(request)
         page = self._page_without_questions(request, state)
         if page:
             return page
-        campaign, page = self._campaign_of_credential(request, state)
+        campaign, units, page = self._questionnaire(request, state)
         if page:
             return page
-        form = SurveyForm(units=offered_units(campaign=campaign), easy=_easy(request))
+        form = SurveyForm(units=units, easy=_easy(request))
         # The campaign goes into the state, for the POST's submission (no lookup of the invitation there).
         return _set_state(self._render(request, campaign, form, state), {**state, "campaign": campaign.pk})
 
@@ -556,30 +557,36 @@ class AnswerView(LanguageSwitchMixin, View):
         expected = state.get("form_key", "")
         if not expected or not secrets.compare_digest(expected, request.POST.get("form_key", "")):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=403))
-        campaign = Campaign.objects.filter(pk=state["campaign"]).first() if "campaign" in state else None
-        if campaign is None:  # no questionnaire was shown with this state (a form kept from another visit)
-            campaign, page = self._campaign_of_credential(request, state)
+        # The POST reads nothing before the submission: the campaign shown is in the state, and the submission
+        # checks under the campaign's lock that it is open and offers the unit named.
+        campaign_id = state.get("campaign")
+        if campaign_id is None:  # no questionnaire was shown with this state (a form kept from another visit)
+            campaign, _units, page = self._questionnaire(request, state)
             if page:
                 return page
-        if not campaign.is_open:
-            return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
-        # Checking the answer needs only the ids of the units offered (the submission checks them again under
-        # the campaign's lock); their names only when the questionnaire comes back with an error.
-        ids = campaign.offered_unit_ids
-        units = [OrgUnit(pk=pk) for pk in ids] if ids is not None else offered_units(campaign=campaign)
-        form = SurveyForm(request.POST, units=units, easy=_easy(request))
+            campaign_id = campaign.pk
+        form = SurveyForm(request.POST, units=None, easy=_easy(request))
         if not form.is_valid():
-            form = SurveyForm(request.POST, units=offered_units(campaign=campaign), easy=_easy(request))
-            form.is_valid()
-            return self._render(request, campaign, form, state, status=422)
+            return self._questionnaire_again(request, state)
         try:
-            response_submit(credential=state["credential"], answers=form.answers(), campaign_id=campaign.pk)
+            response_submit(credential=state["credential"], answers=form.answers(), campaign_id=campaign_id)
+        except UnitNotOffered:
+            return self._questionnaire_again(request, state)
         except (InvitationUnknown, ValidationError):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
         except CampaignNotOpen:
             return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
         response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
         return _set_state(response, {"done": True, "at": state["at"]})
+
+    def _questionnaire_again(self, request, state):
+        """The questionnaire with the answers posted and what is wrong with them, with the units by name."""
+        campaign, units, page = self._questionnaire(request, state)
+        if page:
+            return page
+        form = SurveyForm(request.POST, units=units, easy=_easy(request))
+        form.is_valid()
+        return self._render(request, campaign, form, state, status=422)
 
     def _render(self, request, campaign, form, state, status=200):
         context = {"campaign": campaign, "form": form, "form_key": state.get("form_key", "")}

@@ -712,7 +712,7 @@ NO_ACTOR = {
     "credential_for_token": "pure",
     "invitation_counts": "read",
     "invitation_counts_of": "read (of campaigns the caller listed through visible_to)",
-    "invitation_for_credential": "read",
+    "questionnaire_for_credential": "read",
     "offered_units": "read",
     "pooled_units": "read",
     "response_fields": "pure",

@@ -329,9 +329,10 @@ def test_inviting_to_an_open_campaign_says_the_invitations_are_being_sent_not_th
 @pytest.mark.django_db
 def test_the_answer_path_writes_nothing_but_the_answer(postgres):
     """Launch morning (issue 13): the link reads and writes nothing in the database (the state goes into a
-    sealed cookie); the page reads the invitation with its campaign and the units offered; the POST reads the
-    campaign (the ids of its units suffice to check the answer), then takes the campaign's lock, marks the invitation used in one statement that
-    returns what it was, and holds the answer: no session row, no separate lookup of the invitation."""
+    sealed cookie); the page reads the invitation with its campaign and the units offered; the POST reads
+    nothing before its submission, which takes the campaign's lock, marks the invitation used in one statement
+    that returns what it was with the campaign's state and units (to check the answer against), and holds the
+    answer: no session row, no separate lookup of the invitation or the campaign."""
     campaign, tokens, _hr = open_campaign_with_invitations(employees=5, k=3)
     respondent = Client()
 
@@ -347,8 +348,8 @@ def test_the_answer_path_writes_nothing_but_the_answer(postgres):
     with CaptureQueriesContext(connection) as queries:
         sent = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": form_key(respondent)})
     assert sent.status_code == 302
-    # The campaign (with the ids of its units); the lock, the invitation marked used, the answer held.
-    assert statements(queries) == ["SELECT", "SELECT", "UPDATE", "INSERT"]
+    # The lock, the invitation marked used, the answer held.
+    assert statements(queries) == ["SELECT", "UPDATE", "INSERT"]
     assert Invitation.objects.filter(used=True).count() == 1
 
 
@@ -416,3 +417,44 @@ def test_an_answer_names_an_offered_unit_and_a_unit_not_offered_comes_back_with_
     assert sent.status_code == 302
     campaign_close(actor=hr, campaign=campaign)
     assert Response.objects.get(campaign=campaign).org_unit == offered
+
+
+def test_survey_forms_share_their_choices_but_nothing_a_form_changes():
+    """SurveyForm's fields share their choices between copies (no deep copy per respondent); what one form
+    changes, its labels in easy-to-read language, its units, taking any unit, stays its own."""
+    from surveys.forms import SurveyForm
+
+    first_unit, second_unit = (
+        OrgUnitFactory.build(pk=1, name="Bauhof"),
+        OrgUnitFactory.build(pk=2, name="Stadtbad"),
+    )
+    easy = SurveyForm(units=[first_unit], easy=True)
+    plain = SurveyForm(units=[second_unit])
+    unchecked = SurveyForm({"org_unit": "99"}, units=None)
+    assert easy.fields["own_citizenship"].label != plain.fields["own_citizenship"].label
+    assert plain.fields["own_citizenship"].label == SurveyForm.base_fields["own_citizenship"].label
+    assert [key for key, _label in easy.fields["org_unit"].choices][:1] == ["1"]
+    assert [key for key, _label in plain.fields["org_unit"].choices][:1] == ["2"]
+    assert [key for key, _label in plain.fields["org_unit"].widget.choices][:1] == ["2"]
+    assert SurveyForm.base_fields["org_unit"].choices == []
+    assert unchecked.fields["org_unit"].valid_value("99")
+    assert not plain.fields["org_unit"].valid_value("99") and not SurveyForm.base_fields["org_unit"].any_unit
+    plain.fields["languages"].widget.attrs["data-x"] = "1"
+    assert "data-x" not in SurveyForm(units=[]).fields["languages"].widget.attrs
+
+
+@pytest.mark.django_db
+def test_an_answer_posted_from_a_state_that_showed_no_questionnaire_is_counted():
+    """A form kept from another visit (its state has no campaign yet) is still submitted: the campaign is
+    looked up by the link then."""
+    from surveys.credentials import respondent_unseal
+    from surveys.views import RESPONDENT_COOKIE
+
+    _campaign, tokens, _hr = open_campaign_with_invitations(employees=4, k=3)
+    respondent = Client()
+    respondent.get(f"/surveys/t/{tokens[0]}/")  # no questionnaire shown with this state
+    state = respondent_unseal(respondent.cookies[RESPONDENT_COOKIE].value)
+    assert "campaign" not in state
+    sent = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": state["form_key"]})
+    assert sent.status_code == 302
+    assert Invitation.objects.filter(used=True).count() == 1
