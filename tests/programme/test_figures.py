@@ -144,3 +144,37 @@ def test_dashboard_progress_counted_in_sql_equals_each_commitments_progress(part
     for figure in reports.commitments:
         counted[figure.progress] = counted.get(figure.progress, 0) + 1
     assert {bar.key: bar.value for bar in dashboard.charts["progress"].bars if bar.value} == counted
+
+
+def test_the_dashboards_cached_partners_are_plain_values_with_the_programmes_figures(partners):
+    """The dashboard reads its figures from the cache on every visit: its partners are plain tuples (cheap to
+    unpickle), with the same figures as the programme's PartnerRows."""
+    import pickle
+
+    from vielfalt.programme.figures import DashboardPartner, dashboard_programme
+
+    plain = dashboard_programme().partners
+    assert all(type(row) is tuple for row in plain)
+
+    def builtin(value) -> bool:
+        if isinstance(value, dict):
+            return all(builtin(key) and builtin(item) for key, item in value.items())
+        return value is None or type(value) in (int, float, str, tuple)
+
+    assert all(builtin(value) for row in plain for value in row)
+    assert b"vielfalt" not in pickle.dumps(plain)  # no class of the portal's in the cached value
+    rows = {row.organisation.slug: row for row in programme().partners}
+    for row in map(DashboardPartner._make, plain):
+        full = rows[row.slug]
+        assert (row.pk, row.name, row.progress, row.trained, row.trained_share) == (
+            full.organisation.pk,
+            full.organisation.name,
+            full.progress,
+            full.trained,
+            full.trained_share,
+        )
+        assert (row.respondents, row.migration_share) == (
+            full.survey.respondents,
+            full.survey.migration_share,
+        )
+        assert (row.procedures, row.posts_filled) == (full.procedures, full.posts_filled)
