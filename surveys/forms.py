@@ -1,4 +1,3 @@
-import copy
 import html
 
 from django import forms
@@ -95,6 +94,13 @@ def _escape(value) -> str:
     return html.escape(str(value))
 
 
+def _shallow_copy(instance):
+    """copy.copy of an object with a plain __dict__, without copy's generic protocol (__reduce_ex__)."""
+    result = object.__new__(type(instance))
+    result.__dict__.update(instance.__dict__)
+    return result
+
+
 class SharedChoicesMixin:
     """A choice field whose copies share its choices: Django deep-copies every field of a form (each choice, and
     the widget's choices, normalised again) for each form made, and the answer page makes one for each
@@ -102,9 +108,9 @@ class SharedChoicesMixin:
     form that needs others assigns new ones (`field.choices = ...` sets the field's and its widget's)."""
 
     def __deepcopy__(self, memo):
-        result = copy.copy(self)
+        result = _shallow_copy(self)
         memo[id(self)] = result
-        result.widget = copy.copy(self.widget)
+        result.widget = _shallow_copy(self.widget)
         result.widget.attrs = self.widget.attrs.copy()
         result.error_messages = self.error_messages.copy()
         result.validators = self.validators[:]

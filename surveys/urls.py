@@ -5,6 +5,11 @@ from . import views
 app_name = "surveys"
 
 urlpatterns = [
+    # The respondents' pages first: on launch morning they are most of the requests, and the resolver tries the
+    # patterns in order. The one URL with a token only sets the state and redirects (never a 404 that would be
+    # logged).
+    re_path(r"^t/(?P<token>[^/]*)/.*$", views.TokenView.as_view(), name="token"),
+    path("answer/", views.AnswerView.as_view(), name="answer"),
     path("", views.IndexView.as_view(), name="index"),
     path("new/", views.CampaignCreateView.as_view(), name="campaign_create"),
     path("programme/", views.ProgrammeResultsView.as_view(), name="programme"),
@@ -23,7 +28,4 @@ urlpatterns = [
         name="results_export",
     ),
     path("<int:pk>/report/", views.ReportView.as_view(), name="report"),
-    # The one URL with a token: it only sets the session and redirects (never a 404 that would be logged).
-    re_path(r"^t/(?P<token>[^/]*)/.*$", views.TokenView.as_view(), name="token"),
-    path("answer/", views.AnswerView.as_view(), name="answer"),
 ]

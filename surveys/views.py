@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
+from django.utils.http import http_date
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views import View
@@ -359,9 +360,16 @@ class ProgrammeResultsView(MinistryMixin, TemplateView):
 # --- Answering, without an account ---------------------------------------------------------------------------
 
 
+# What `never_cache` makes of "no-store", written at once: the respondents' pages set it on every response
+# (through `_no_referrer`), without the decorator parsing and patching the header again on each.
+NEVER_CACHE = "no-store, max-age=0, no-cache, must-revalidate, private"
+
+
 def _no_referrer(response):
+    """A respondent's page: no referrer (its address may hold a token), and kept by no cache."""
     response["Referrer-Policy"] = "no-referrer"
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = NEVER_CACHE
+    response["Expires"] = http_date()
     return response
 
 
@@ -427,7 +435,6 @@ class LanguageSwitchMixin:
         return response
 
 
-@method_decorator(never_cache, name="dispatch")
 class TokenView(View):
     """Exchange the one-time token for a session entry and redirect to a URL without it. Always a redirect:
     an unknown token must not become a 404 whose path (with the token) Django would log."""
@@ -506,7 +513,6 @@ class CodeView(LanguageSwitchMixin, FormView):
         return self.render_to_response(self.get_context_data(form=form), status=422)
 
 
-@method_decorator(never_cache, name="dispatch")
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(sensitive_post_parameters(), name="dispatch")  # error reports show no answer
 class AnswerView(LanguageSwitchMixin, View):

@@ -5,6 +5,8 @@ from . import second_factor, views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    # Early: the resolver tries the patterns in order, and on launch morning most requests are a survey's.
+    path("surveys/", include("surveys.urls")),
     path("accounts/second-factor/", second_factor.VerifyView.as_view(), name="second_factor_verify"),
     path("accounts/second-factor/setup/", second_factor.SetupView.as_view(), name="second_factor_setup"),
     path("accounts/second-factor/manage/", second_factor.ManageView.as_view(), name="second_factor_manage"),
@@ -45,7 +47,6 @@ urlpatterns = [
     path("partnerships/", include("partnerships.urls")),
     path("network/", include("partnerships.network.urls")),
     path("trainings/", include("trainings.urls")),
-    path("surveys/", include("surveys.urls")),
     # Typing a survey code from paper; reverse("survey_code") gives the last one, /umfrage/.
     path("survey/", include("surveys.code_urls")),
     path("umfrage/", include("surveys.code_urls")),

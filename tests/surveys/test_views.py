@@ -458,3 +458,27 @@ def test_an_answer_posted_from_a_state_that_showed_no_questionnaire_is_counted()
     sent = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": state["form_key"]})
     assert sent.status_code == 302
     assert Invitation.objects.filter(used=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_every_response_of_the_respondents_pages_is_kept_by_no_cache_and_sends_no_referrer():
+    from surveys.views import NEVER_CACHE
+
+    _campaign, tokens, _hr = open_campaign_with_invitations(employees=4, k=3)
+    respondent = Client()
+    responses = [
+        respondent.get(f"/surveys/t/{tokens[0]}/"),
+        respondent.get("/surveys/answer/?language=en"),
+        respondent.get("/surveys/answer/"),
+        respondent.post(
+            "/surveys/answer/", {**DEFAULT_ANSWERS, "own_citizenship": "", "form_key": form_key(respondent)}
+        ),
+        respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": form_key(respondent)}),
+        respondent.get("/surveys/answer/"),  # thanks
+        Client().get("/surveys/answer/"),  # no state
+        Client().get("/surveys/t/unknown/"),
+    ]
+    assert [response.status_code for response in responses] == [302, 302, 200, 422, 302, 200, 404, 302]
+    for response in responses:
+        assert response["Cache-Control"] == NEVER_CACHE and response["Expires"]
+        assert response["Referrer-Policy"] == "no-referrer"
