@@ -1,4 +1,5 @@
 import html
+import re
 
 from django import forms
 from django.utils import timezone
@@ -131,6 +132,11 @@ def _radio(label, choices, **kwargs):
     )
 
 
+# What can be a unit's primary key: ASCII digits (str.isdecimal takes other scripts' digits too), short enough
+# for int() and a bigint.
+UNIT_ID = re.compile(r"[1-9][0-9]{0,17}")
+
+
 class UnitField(RadioField):
     """The org unit question. With `any_unit` (the answer page's POST, which does not look the campaign up),
     any unit id passes here: the submission checks it against the units the campaign offers, under its lock."""
@@ -138,7 +144,7 @@ class UnitField(RadioField):
     any_unit = False
 
     def valid_value(self, value):
-        return (self.any_unit and str(value).isdecimal()) or super().valid_value(value)
+        return (self.any_unit and UNIT_ID.fullmatch(str(value)) is not None) or super().valid_value(value)
 
 
 # The questions in easy-to-read language (Leichte Sprache in German): short sentences, one statement each,
@@ -317,7 +323,7 @@ class SurveyForm(forms.Form):
                 self.units.get(unit_answer)
                 if self.units is not None
                 else OrgUnit(pk=int(unit_answer))
-                if unit_answer.isdecimal()
+                if UNIT_ID.fullmatch(unit_answer)
                 else None
             ),
             org_unit_other=unit_answer == OTHER_UNITS,

@@ -482,3 +482,19 @@ def test_every_response_of_the_respondents_pages_is_kept_by_no_cache_and_sends_n
     for response in responses:
         assert response["Cache-Control"] == NEVER_CACHE and response["Expires"]
         assert response["Referrer-Policy"] == "no-referrer"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("unit", ["9" * 5000, "١٢", "0", "-3", "3.0", " 3", "99999999999999999999"])
+def test_a_posted_unit_that_cannot_be_an_offered_units_id_comes_back_with_the_questionnaire(unit):
+    """The POST takes any unit id before the submission checks it: what cannot be a unit's key (too many digits
+    for int(), other scripts' digits, signs, zero) is refused by the form, never a server error."""
+    _campaign, tokens, _hr = open_campaign_with_invitations(employees=6, units=2, k=3)
+    respondent = Client(raise_request_exception=False)
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    respondent.get("/surveys/answer/")
+    refused = respondent.post(
+        "/surveys/answer/", {**DEFAULT_ANSWERS, "org_unit": unit, "form_key": form_key(respondent)}
+    )
+    assert refused.status_code == 422
+    assert not Invitation.objects.filter(used=True).exists()
