@@ -310,6 +310,12 @@ class SurveyForm(forms.Form):
     def answers(self) -> Answers:
         data = self.cleaned_data
         unit_answer = data["org_unit"]
+        if self.units is not None:
+            unit = self.units.get(unit_answer)
+        elif unit_answer in (OTHER_UNITS, q.NO_ANSWER):
+            unit = None
+        else:  # UnitField let only a unit id through; the submission checks that the campaign offers it
+            unit = OrgUnit(pk=int(unit_answer))
         return Answers(
             own_citizenship=data["own_citizenship"],
             birth_country=data["birth_country"],
@@ -319,13 +325,7 @@ class SurveyForm(forms.Form):
             mother_immigrated=data["mother_immigrated"],
             father_immigrated=data["father_immigrated"],
             target_group=data["target_group"],
-            org_unit=(
-                self.units.get(unit_answer)
-                if self.units is not None
-                else OrgUnit(pk=int(unit_answer))
-                if UNIT_ID.fullmatch(unit_answer)
-                else None
-            ),
+            org_unit=unit,
             org_unit_other=unit_answer == OTHER_UNITS,
             languages=tuple(data["languages"]),
         )

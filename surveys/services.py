@@ -510,11 +510,12 @@ def _by_credential(credential: str) -> Q:
 
 
 # The campaign of a link or code, with what the questionnaire shows: one statement without the ORM's query
-# building (the answer page runs it for every respondent on launch morning).
-_CAMPAIGN_FIELDS = ("id", "organisation_id", "title", "purpose", "legal_basis", "dpo_contact", "status", "k")
+# building (the answer page runs it for every respondent on launch morning). The fields in the model's order,
+# which is how Model.from_db takes them; offered_unit_ids last, decoded apart.
+_CAMPAIGN_FIELDS = ("id", "organisation_id", "title", "k", "purpose", "legal_basis", "dpo_contact", "status")
 _QUESTIONNAIRE = """
-    SELECT campaign.id, campaign.organisation_id, campaign.title, campaign.purpose, campaign.legal_basis,
-        campaign.dpo_contact, campaign.status, campaign.k, campaign.offered_unit_ids
+    SELECT campaign.id, campaign.organisation_id, campaign.title, campaign.k, campaign.purpose,
+        campaign.legal_basis, campaign.dpo_contact, campaign.status, campaign.offered_unit_ids
     FROM surveys_invitation AS invitation JOIN surveys_campaign AS campaign ON campaign.id = invitation.campaign_id
     WHERE invitation.{column} = %s
 """
@@ -537,10 +538,7 @@ def questionnaire_for_credential(credential: str) -> tuple[Campaign, list[OrgUni
     if row is None:
         raise InvitationUnknown
     *values, offered = row
-    loaded = dict(zip(_CAMPAIGN_FIELDS, values, strict=True))
-    # from_db takes the values of the fields loaded in the model's order of fields.
-    names = [field.attname for field in Campaign._meta.concrete_fields if field.attname in loaded]
-    campaign = Campaign.from_db(connection.alias, names, [loaded[name] for name in names])
+    campaign = Campaign.from_db(connection.alias, _CAMPAIGN_FIELDS, values)
     if not campaign.is_open:
         raise CampaignNotOpen
     # A JSONField read without the ORM arrives as its text (Django reads jsonb as text, SQLite stores text).

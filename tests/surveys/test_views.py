@@ -22,7 +22,7 @@ from tests.surveys.conftest import (
     respondent_state,
 )
 from tests.surveys.test_results import add_response
-from vielfalt.models import AuditEntry, Job
+from vielfalt.models import AuditEntry, Job, OrgUnit
 
 
 def pdf_text(job: Job) -> str:
@@ -498,3 +498,20 @@ def test_a_posted_unit_that_cannot_be_an_offered_units_id_comes_back_with_the_qu
     )
     assert refused.status_code == 422
     assert not Invitation.objects.filter(used=True).exists()
+
+
+@pytest.mark.django_db
+def test_the_questionnaires_campaign_holds_the_stored_values_of_the_fields_it_loads():
+    """questionnaire_for_credential builds the campaign from a plain row (Model.from_db takes the values in the
+    model's order of fields): each loaded field has the stored value."""
+    from surveys.services import _CAMPAIGN_FIELDS, credential_for_token, questionnaire_for_credential
+
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=6, units=2, k=3)
+    loaded, units = questionnaire_for_credential(credential_for_token(tokens[0]))
+    stored = Campaign.objects.get(pk=campaign.pk)
+    for name in _CAMPAIGN_FIELDS:
+        assert getattr(loaded, name) == getattr(stored, name), name
+    assert loaded.offered_unit_ids == stored.offered_unit_ids
+    assert [unit.pk for unit in units] == sorted(
+        stored.offered_unit_ids, key=lambda pk: OrgUnit.objects.get(pk=pk).name
+    )
