@@ -3,6 +3,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.filters import PortalFilterSet, TypedChoiceFilter
 from vielfalt.models import Organisation
 
 from .models import Agreement, Signatory
@@ -36,7 +37,7 @@ def signing_years_portable():
     return [(day.year, str(day.year)) for day in days]
 
 
-class AgreementFilter(django_filters.FilterSet):
+class AgreementFilter(PortalFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     status = django_filters.ChoiceFilter(choices=Agreement.Status.choices, label=_("Status"))
     partner_kind = django_filters.ChoiceFilter(
@@ -49,7 +50,7 @@ class AgreementFilter(django_filters.FilterSet):
         choices=Organisation.District.choices,
         label=_("Administrative district"),
     )
-    year = django_filters.TypedChoiceFilter(
+    year = TypedChoiceFilter(
         field_name="signed_on__year", choices=signing_years, coerce=int, label=_("Year signed")
     )
     ordering = django_filters.OrderingFilter(

@@ -1,0 +1,129 @@
+"""The list pages' filters (vielfalt.filters.PortalFilterSet): every select can go back to "all", the options
+are those of whoever asks, and what one request sets on its filters stays in that request."""
+
+import datetime
+import re
+
+import django_filters
+import pytest
+from django.http import QueryDict
+from django.urls import reverse
+
+from partnerships.filters import AgreementFilter
+from partnerships.models import Agreement
+from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user, ministry_user
+from tests.partnerships.factories import AgreementFactory
+from vielfalt.filters import EmployeeFilter, PortalFilterSet
+from vielfalt.models import Employee, Membership, Role
+
+pytestmark = pytest.mark.django_db
+
+
+def options(html: str, name: str) -> list[tuple[str, bool, str]]:
+    """(value, selected, label) of each option of the select named `name`."""
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return [
+        (value, bool(selected), label)
+        for value, selected, label in re.findall(
+            r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select
+        )
+    ]
+
+
+def test_every_select_of_the_employee_list_offers_all_and_shows_it_unfiltered(client):
+    city = OrganisationFactory()
+    EmployeeFactory(organisation=city, is_active=False)
+    EmployeeFactory(organisation=city)
+    client.force_login(hr_user(city))
+    html = client.get(reverse("employee_list")).text
+    for name in ("org_unit", "target_group", "is_active", "ordering"):
+        assert options(html, name)[0] == ("", True, "– alle –"), name
+    assert "2 Beschäftigte gefunden" in html  # "all" is what is shown
+    html = client.get(reverse("employee_list"), {"is_active": "false"}).text
+    assert "1 beschäftigte Person gefunden" in html
+    assert ("false", True, "inaktiv") in options(html, "is_active")
+    assert options(html, "is_active")[0] == ("", False, "– alle –")
+
+
+def test_the_year_of_signing_offers_all_and_a_year_signed_since_the_last_request(client):
+    staff = ministry_user()
+    ministry = staff.memberships.get().organisation
+    AgreementFactory(state_party=ministry, status="signed", signed_on=datetime.date(2013, 3, 7))
+    client.force_login(staff)
+    years = options(client.get(reverse("partnerships:index")).text, "year")
+    assert years == [("", True, "– alle –"), ("2013", False, "2013")]
+    AgreementFactory(state_party=ministry, status="signed", signed_on=datetime.date(2019, 1, 2))
+    years = options(client.get(reverse("partnerships:index"), {"year": "2013"}).text, "year")
+    assert years == [("", False, "– alle –"), ("2019", False, "2019"), ("2013", True, "2013")]
+
+
+def test_each_user_is_offered_the_units_of_their_own_organisations_and_can_filter_by_no_other(client):
+    duisburg, oberhausen = OrganisationFactory(name="Duisburg"), OrganisationFactory(name="Oberhausen")
+    ordnungsamt = OrgUnitFactory(organisation=duisburg, name="Ordnungsamt")
+    jugendamt = OrgUnitFactory(organisation=oberhausen, name="Jugendamt")
+    in_duisburg = EmployeeFactory(organisation=duisburg, org_unit=ordnungsamt)
+    EmployeeFactory(organisation=oberhausen, org_unit=jugendamt)
+    for organisation, own, foreign in (
+        (duisburg, ordnungsamt, jugendamt),
+        (oberhausen, jugendamt, ordnungsamt),
+    ):
+        client.force_login(hr_user(organisation))  # one after the other: the form class is shared
+        html = client.get(reverse("employee_list")).text
+        assert options(html, "org_unit") == [("", True, "– alle –"), (str(own.pk), False, own.name)]
+        assert 'name="organisation"' not in html  # one organisation: no choice to make
+        response = client.get(reverse("employee_list"), {"org_unit": foreign.pk})
+        assert list(response.context["object_list"]) == []  # not an option: no rows, not the other city's
+    client.force_login(hr_user(duisburg))
+    response = client.get(reverse("employee_list"), {"org_unit": ordnungsamt.pk})
+    assert [row["pk"] for row in response.context["object_list"]] == [in_duisburg.pk]
+
+
+def test_someone_acting_for_two_organisations_chooses_between_them(client):
+    duisburg, oberhausen = OrganisationFactory(name="Duisburg"), OrganisationFactory(name="Oberhausen")
+    OrganisationFactory(name="Essen")  # not theirs
+    user = hr_user(duisburg)
+    Membership.objects.create(user=user, organisation=oberhausen, role=Role.HR)
+    in_oberhausen = EmployeeFactory(organisation=oberhausen)
+    EmployeeFactory(organisation=duisburg)
+    client.force_login(user)
+    html = client.get(reverse("employee_list")).text
+    assert [label for _value, _selected, label in options(html, "organisation")] == [
+        "– alle –",
+        "Duisburg",
+        "Oberhausen",
+    ]
+    response = client.get(reverse("employee_list"), {"organisation": oberhausen.pk})
+    assert [row["pk"] for row in response.context["object_list"]] == [in_oberhausen.pk]
+
+
+def test_what_one_request_sets_on_its_filters_stays_in_that_request():
+    duisburg, oberhausen = OrganisationFactory(), OrganisationFactory()
+    unit = OrgUnitFactory(organisation=duisburg)
+    EmployeeFactory(organisation=duisburg, org_unit=unit, last_name="Yılmaz")
+    first = EmployeeFilter(
+        QueryDict(f"org_unit={unit.pk}&q=Yıl"), queryset=Employee.objects.all(), user=hr_user(duisburg)
+    )
+    second = EmployeeFilter(
+        QueryDict(f"org_unit={unit.pk}"), queryset=Employee.objects.all(), user=hr_user(oberhausen)
+    )
+    assert first.is_valid() and not second.is_valid()  # the unit is not one of Oberhausen's options
+    assert [e.last_name for e in first.qs] == ["Yılmaz"]  # the search method is bound to its own filterset
+    assert first.filters["q"] is not EmployeeFilter.base_filters["q"]
+    assert first.filters["q"].parent is first and second.filters["q"].parent is second
+    assert first.form.fields["org_unit"] is not second.form.fields["org_unit"]
+    first.filters["target_group"].extra["choices"] = []
+    assert EmployeeFilter.base_filters["target_group"].extra["choices"]  # declared filters untouched
+    assert not hasattr(EmployeeFilter.base_filters["org_unit"], "_field")
+    agreements = AgreementFilter(QueryDict("year=2013"), queryset=Agreement.objects.all())
+    assert type(agreements.form) is type(AgreementFilter(QueryDict(), queryset=Agreement.objects.all()).form)
+
+
+def test_a_filter_that_queries_its_own_options_is_refused():
+    with pytest.raises(TypeError, match="choices_for_request"):
+
+        class UnitFilter(PortalFilterSet):
+            unit = django_filters.ModelChoiceFilter(queryset=Employee.objects.all())
+
+            class Meta:
+                model = Employee
+                fields = ["unit"]
