@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.forms import SharedChoicesMixin
 from vielfalt.models import Organisation, OrgUnit, Role
 from vielfalt.validation import ModelForm
 
@@ -93,29 +94,6 @@ CHOOSE_AN_ANSWER = {"required": _("Please choose an answer, or “Prefer not to 
 def _escape(value) -> str:
     """What django.utils.html.escape returns, without its check for lazy arguments (a hundred calls a page)."""
     return html.escape(str(value))
-
-
-def _shallow_copy(instance):
-    """copy.copy of an object with a plain __dict__, without copy's generic protocol (__reduce_ex__)."""
-    result = object.__new__(type(instance))
-    result.__dict__.update(instance.__dict__)
-    return result
-
-
-class SharedChoicesMixin:
-    """A choice field whose copies share its choices: Django deep-copies every field of a form (each choice, and
-    the widget's choices, normalised again) for each form made, and the answer page makes one for each
-    respondent. The choices are tuples of strings and lazy translations, and nothing changes them in place: a
-    form that needs others assigns new ones (`field.choices = ...` sets the field's and its widget's)."""
-
-    def __deepcopy__(self, memo):
-        result = _shallow_copy(self)
-        memo[id(self)] = result
-        result.widget = _shallow_copy(self.widget)
-        result.widget.attrs = self.widget.attrs.copy()
-        result.error_messages = self.error_messages.copy()
-        result.validators = self.validators[:]
-        return result
 
 
 class RadioField(SharedChoicesMixin, forms.ChoiceField):

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ChoiceField
 from django_filters.filters import FilterMethod, QuerySetRequestMixin
 
+from .forms import copy_sharing_choices
 from .models import AuditEntry, Employee, Organisation, OrgUnit, Role, TargetGroup
 from .permissions import organisation_ids
 
@@ -45,11 +46,19 @@ class _DeclaredFilters(dict):
         return {name: _copy_filter(filter_) for name, filter_ in self.items()}
 
 
+class _SharedFields(dict):
+    """A filter form's fields, which each form copies sharing their choices (vielfalt.forms)."""
+
+    def __deepcopy__(self, memo):
+        return {name: copy_sharing_choices(field, memo) for name, field in self.items()}
+
+
 class PortalFilterSet(django_filters.FilterSet):
     """A FilterSet for pages requested often (every list page).
 
     django-filter builds a new form class and new form fields from the filters on every request, before the
-    form copies those fields again. Here the form class is built once per filterset class and set of filters;
+    form deep-copies those fields again. Here the form class is built once per filterset class and set of
+    filters, and its forms copy its fields sharing their choices;
     options that depend on who asks are not in the filters but set on the form's own fields, from
     `choices_for_request()` (a dict of field name to choices). A filter whose field depends on the request
     (ModelChoiceFilter and its kind, which query their options through the ORM) is not allowed: its options
@@ -75,7 +84,9 @@ class PortalFilterSet(django_filters.FilterSet):
         key = tuple(self.filters)
         form_class = self._form_classes.get(key)
         if form_class is None:
-            form_class = self._form_classes[key] = super().get_form_class()
+            form_class = super().get_form_class()
+            form_class.base_fields = _SharedFields(form_class.base_fields)
+            self._form_classes[key] = form_class
         return form_class
 
     @property

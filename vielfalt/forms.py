@@ -7,6 +7,37 @@ from .models import Employee, Organisation, OrgUnit, Role
 from .validation import ModelForm
 
 
+def shallow_copy(instance):
+    """copy.copy of an object with a plain __dict__, without copy's generic protocol (__reduce_ex__)."""
+    result = object.__new__(type(instance))
+    result.__dict__.update(instance.__dict__)
+    return result
+
+
+def copy_sharing_choices(field, memo=None):
+    """A copy of a form field as independent as Django's deep copy, except that it shares the field's choices
+    (and its widget's). Django deep-copies every field of a form (each choice, and the widget's choices,
+    normalised again) for each form made. Choices are tuples of strings and lazy translations, and nothing
+    changes them in place: a form that needs others assigns new ones (`field.choices = ...` sets the field's and
+    its widget's)."""
+    result = shallow_copy(field)
+    if memo is not None:
+        memo[id(field)] = result
+    result.widget = shallow_copy(field.widget)
+    result.widget.attrs = field.widget.attrs.copy()
+    result.error_messages = field.error_messages.copy()
+    result.validators = field.validators[:]
+    return result
+
+
+class SharedChoicesMixin:
+    """A choice field whose copies share its choices (`copy_sharing_choices`): e.g. the answer page's, which
+    makes a form for each respondent."""
+
+    def __deepcopy__(self, memo):
+        return copy_sharing_choices(self, memo)
+
+
 class EmployeeForm(ModelForm):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
 

@@ -115,7 +115,16 @@ def test_what_one_request_sets_on_its_filters_stays_in_that_request():
     assert EmployeeFilter.base_filters["target_group"].extra["choices"]  # declared filters untouched
     assert not hasattr(EmployeeFilter.base_filters["org_unit"], "_field")
     agreements = AgreementFilter(QueryDict("year=2013"), queryset=Agreement.objects.all())
-    assert type(agreements.form) is type(AgreementFilter(QueryDict(), queryset=Agreement.objects.all()).form)
+    other = AgreementFilter(QueryDict(), queryset=Agreement.objects.all())
+    assert type(agreements.form) is type(other.form)  # one form class, built once
+    # Its forms share the declared choices and nothing else: what one sets stays in it.
+    status, other_status = agreements.form.fields["status"], other.form.fields["status"]
+    assert status is not other_status and status.widget is not other_status.widget
+    assert status.choices is other_status.choices
+    status.widget.attrs["class"] = "form-select"
+    status.choices = [("signed", "unterzeichnet")]
+    assert other_status.widget.attrs == {} and len(list(other_status.choices)) > 2
+    assert len(list(type(other.form).base_fields["status"].choices)) > 2
 
 
 def test_a_filter_that_queries_its_own_options_is_refused():
