@@ -186,6 +186,35 @@ def test_list_filters_search_and_sorting(client, staff, ministry, duisburg, ober
     assert pks(ordering="-partner") == [association.pk, draft.pk, signed.pk]
 
 
+def test_list_rows_escape_what_users_typed_and_write_each_cell(client, staff, ministry, duisburg):
+    duisburg.name = "Duisburg & <Umgebung>"
+    duisburg.save()
+    signed = AgreementFactory(
+        partner=duisburg,
+        state_party=ministry,
+        title=HOSTILE,
+        status="signed",
+        signed_on=datetime.date(2013, 3, 7),
+        valid_until=datetime.date(2018, 3, 6),
+    )
+    draft = AgreementFactory(partner=duisburg, state_party=ministry, title="{0} {1} %s Entwurf")
+    client.force_login(staff)
+    text = client.get(reverse("partnerships:index")).text
+    assert "<script>alert(1)</script>" not in text and '<img src="file' not in text
+    assert (
+        "<tr>\n      <td>Duisburg &amp; &lt;Umgebung&gt;</td>\n"
+        f'      <td><a href="/partnerships/{signed.pk}/">&lt;img src=&quot;file:///etc/passwd&quot;&gt; '
+        "{{ request.user }} {% debug %} &lt;script&gt;alert(1)&lt;/script&gt;</a></td>\n"
+        '      <td><span class="badge status-signed text-bg-success">unterschrieben</span></td>\n'
+        "      <td>07.03.2013</td>\n      <td>06.03.2018</td>\n    </tr>"
+    ) in text
+    assert (
+        f'<td><a href="/partnerships/{draft.pk}/">{{0}} {{1}} %s Entwurf</a></td>\n'
+        '      <td><span class="badge status-draft text-bg-light border">Entwurf</span></td>\n'
+        "      <td>–</td>\n      <td>–</td>"
+    ) in text
+
+
 def test_list_paginates_by_25(client, staff, ministry, duisburg):
     AgreementFactory.create_batch(26, partner=duisburg, state_party=ministry)
     client.force_login(staff)
