@@ -98,20 +98,40 @@ class PortalFilterSet(django_filters.FilterSet):
         return self._form
 
 
-def _id_name_rows(table: str, column: str, ids) -> list[tuple[int, str]]:
-    """(id, name) of the rows of `table` whose `column` is one of `ids` (None: every row), ordered by name.
-    Plain SQL: the ORM took several times longer to build this statement and its model instances than the
-    database took to answer it, on every list page."""
-    sql = f"SELECT id, name FROM {connection.ops.quote_name(table)}"  # noqa: S608
+def _options(select: str, column: str, ids, order: str) -> list[tuple[int, str]]:
+    """(id, label) rows of `select` whose `column` is one of `ids` (None: every row), in `order`. Plain SQL: the
+    ORM took several times longer to build these statements and their model instances than the database took
+    to answer them, on every list page."""
     params = []
     if ids is not None:
         if not ids:
             return []
-        sql += f" WHERE {connection.ops.quote_name(column)} IN ({', '.join(['%s'] * len(ids))})"
+        select += f" WHERE {column} IN ({', '.join(['%s'] * len(ids))})"
         params = sorted(ids)
     with connection.cursor() as cursor:
-        cursor.execute(sql + " ORDER BY name, id", params)
+        cursor.execute(f"{select} ORDER BY {order}", params)
         return cursor.fetchall()
+
+
+def organisation_options(ids) -> list[tuple[int, str]]:
+    """The organisations with these ids (None: every one), by name."""
+    table = connection.ops.quote_name(Organisation._meta.db_table)
+    return _options(f"SELECT id, name FROM {table}", "id", ids, "name, id")  # noqa: S608
+
+
+def org_unit_options(ids, *, name_organisation: bool) -> list[tuple[int, str]]:
+    """The org units of the organisations with these ids (None: of every one), by name. With
+    `name_organisation` each label names its organisation too, "Ordnungsamt (Stadt Duisburg)": units of
+    different organisations often share a name."""
+    units = connection.ops.quote_name(OrgUnit._meta.db_table)
+    if not name_organisation:
+        return _options(f"SELECT id, name FROM {units}", "organisation_id", ids, "name, id")  # noqa: S608
+    organisations = connection.ops.quote_name(Organisation._meta.db_table)
+    select = (
+        f"SELECT u.id, u.name || ' (' || o.name || ')' FROM {units} u"  # noqa: S608
+        f" JOIN {organisations} o ON o.id = u.organisation_id"
+    )
+    return _options(select, "u.organisation_id", ids, "u.name, o.name, u.id")
 
 
 class EmployeeFilter(PortalFilterSet):
@@ -145,17 +165,14 @@ class EmployeeFilter(PortalFilterSet):
         self.organisation_ids = ids = organisation_ids(user, Role.HR)
         # The user's roles name their organisations (no query); only someone acting for every organisation
         # needs them read to know whether there is more than one.
-        self.organisations = (
-            _id_name_rows(Organisation._meta.db_table, "id", ids) if ids is None or len(ids) > 1 else []
-        )
+        self.organisations = organisation_options(ids) if ids is None or len(ids) > 1 else []
         if len(self.organisations) <= 1:
             del self.filters["organisation"]
 
     def choices_for_request(self):
-        choices = {
-            "org_unit": _id_name_rows(OrgUnit._meta.db_table, "organisation_id", self.organisation_ids)
-        }
-        if "organisation" in self.filters:
+        several = "organisation" in self.filters
+        choices = {"org_unit": org_unit_options(self.organisation_ids, name_organisation=several)}
+        if several:
             choices["organisation"] = self.organisations
         return choices
 

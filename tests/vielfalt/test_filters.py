@@ -83,14 +83,26 @@ def test_someone_acting_for_two_organisations_chooses_between_them(client):
     OrganisationFactory(name="Essen")  # not theirs
     user = hr_user(duisburg)
     Membership.objects.create(user=user, organisation=oberhausen, role=Role.HR)
-    in_oberhausen = EmployeeFactory(organisation=oberhausen)
-    EmployeeFactory(organisation=duisburg)
+    jugendamt = OrgUnitFactory(organisation=oberhausen, name="Jugendamt")
+    in_oberhausen = EmployeeFactory(organisation=oberhausen, org_unit=jugendamt)
+    EmployeeFactory(organisation=duisburg, org_unit=OrgUnitFactory(organisation=duisburg, name="Ordnungsamt"))
+    for organisation in (oberhausen, duisburg):  # the same name in both cities
+        OrgUnitFactory(organisation=organisation, name="Amt für Statistik")
     client.force_login(user)
     html = client.get(reverse("employee_list")).text
     assert [label for _value, _selected, label in options(html, "organisation")] == [
         "– alle –",
         "Duisburg",
         "Oberhausen",
+    ]
+    # Each unit named with its city (sorted by unit, then city); none of Essen's.
+    units = [label for _value, _selected, label in options(html, "org_unit")]
+    assert units == [
+        "– alle –",
+        "Amt für Statistik (Duisburg)",
+        "Amt für Statistik (Oberhausen)",
+        "Jugendamt (Oberhausen)",
+        "Ordnungsamt (Duisburg)",
     ]
     response = client.get(reverse("employee_list"), {"organisation": oberhausen.pk})
     assert [row["pk"] for row in response.context["object_list"]] == [in_oberhausen.pk]
