@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.counts import count_triggers, total
 from vielfalt.generation import figures_changed
 from vielfalt.models import Organisation, OrgUnit, Role
 from vielfalt.permissions import scope
@@ -19,9 +20,13 @@ DEFAULT_TITLE = "Vielfalt verbindet. Interkulturelle Öffnung als Erfolgsfaktor"
 
 
 class AgreementQuerySet(models.QuerySet):
+    # Ministry staff and administrators see every agreement, partner HR its own organisations' (the agreement
+    # list's total counts the same: vielfalt.permissions.organisation_ids of these roles).
+    VISIBLE_TO_ROLES = (Role.MINISTRY, Role.HR)
+
     def visible_to(self, user):
         """Ministry staff and administrators see every agreement, partner HR its own organisations'."""
-        return self.filter(scope(user, (Role.MINISTRY, Role.HR), "partner"))
+        return self.filter(scope(user, self.VISIBLE_TO_ROLES, "partner"))
 
 
 class Agreement(models.Model):
@@ -121,6 +126,8 @@ class Agreement(models.Model):
                 condition=pgtrigger.Q(old__status__in=FROZEN),
                 func=REFUSE,
             ),
+            # AgreementCount follows every statement that adds, removes or moves agreements (vielfalt.counts).
+            *count_triggers("agreement_count", "partnerships_agreementcount", "partner_id", "agreements"),
         ]
 
     def __str__(self):
@@ -137,6 +144,27 @@ class Agreement(models.Model):
     @property
     def is_frozen(self) -> bool:
         return self.status in (self.Status.SIGNED, self.Status.ENDED)
+
+
+class AgreementCount(models.Model):
+    """How many agreements a partner has, kept by PostgreSQL triggers on Agreement (vielfalt.counts): the
+    agreement list's total without counting every agreement on every page. Not maintained on SQLite: read
+    through `agreement_total`."""
+
+    # Deleted with its organisation by PostgreSQL itself, also when plain SQL removes organisations.
+    partner = models.OneToOneField(
+        Organisation, on_delete=models.DB_CASCADE, primary_key=True, related_name="agreement_count"
+    )
+    agreements = models.IntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.partner_id}: {self.agreements}"
+
+
+def agreement_total(partner_ids) -> int | None:
+    """The number of agreements of these partners (None: of every partner), from AgreementCount; None where the
+    counts are not kept (SQLite)."""
+    return total(AgreementCount, "agreements", partner_ids)
 
 
 class Side(models.TextChoices):

@@ -19,7 +19,7 @@ from django_filters.views import FilterView
 
 from vielfalt.filters import filter_controls
 from vielfalt.models import Job, Organisation, OrgUnit, Role
-from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin, may
+from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin, may, organisation_ids
 
 from .filters import AgreementFilter
 from .forms import (
@@ -34,7 +34,9 @@ from .forms import (
 )
 from .models import (
     Agreement,
+    AgreementQuerySet,
     AnonymisedProcedure,
+    agreement_total,
     commitment_progress,
 )
 from .selectors import agreement_history, agreement_parts
@@ -98,7 +100,13 @@ class AgreementListView(LoginRequiredMixin, FilterView):
             "pk", "title", "status", "signed_on", "valid_until", partner_name=F("partner__name")
         )
         paginator = super().get_paginator(rows, per_page, **kwargs)
-        paginator.count = queryset.count()
+        # Unfiltered, the total comes from the partners' agreement counts (kept by triggers) for the
+        # organisations whose agreements the user sees; with a filter, PostgreSQL counts the matches.
+        filtered = any(value for key, value in self.request.GET.items() if key not in ("page", "ordering"))
+        total = None
+        if not filtered:
+            total = agreement_total(organisation_ids(self.request.user, AgreementQuerySet.VISIBLE_TO_ROLES))
+        paginator.count = queryset.count() if total is None else total
         return paginator
 
     def get_context_data(self, **kwargs):

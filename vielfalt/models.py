@@ -13,6 +13,7 @@ from django.utils.functional import cached_property
 from django.utils.hashable import make_hashable
 from django.utils.translation import gettext_lazy as _
 
+from .counts import count_triggers, total
 from .generation import figures_changed
 
 
@@ -285,52 +286,7 @@ class Employee(models.Model):
             )
         ]
         # EmployeeCount follows every statement that adds, removes or moves employees (ORM, bulk, COPY, SQL).
-        triggers = [
-            pgtrigger.Trigger(
-                name="employee_count_insert",
-                level=pgtrigger.Statement,
-                when=pgtrigger.After,
-                operation=pgtrigger.Insert,
-                referencing=pgtrigger.Referencing(new="new_rows"),
-                func=(
-                    "INSERT INTO vielfalt_employeecount (organisation_id, employees)"
-                    " SELECT organisation_id, count(*) FROM new_rows GROUP BY organisation_id"
-                    " ON CONFLICT (organisation_id)"
-                    " DO UPDATE SET employees = vielfalt_employeecount.employees + EXCLUDED.employees;"
-                    " RETURN NULL;"
-                ),
-            ),
-            pgtrigger.Trigger(
-                name="employee_count_delete",
-                level=pgtrigger.Statement,
-                when=pgtrigger.After,
-                operation=pgtrigger.Delete,
-                referencing=pgtrigger.Referencing(old="old_rows"),
-                func=(
-                    "UPDATE vielfalt_employeecount c SET employees = c.employees - d.n"
-                    " FROM (SELECT organisation_id, count(*) AS n FROM old_rows GROUP BY organisation_id) d"
-                    " WHERE c.organisation_id = d.organisation_id;"
-                    " RETURN NULL;"
-                ),
-            ),
-            pgtrigger.Trigger(
-                name="employee_count_update",
-                level=pgtrigger.Statement,
-                when=pgtrigger.After,
-                operation=pgtrigger.Update,
-                referencing=pgtrigger.Referencing(old="old_rows", new="new_rows"),
-                func=(
-                    "INSERT INTO vielfalt_employeecount (organisation_id, employees)"
-                    " SELECT organisation_id, sum(n)::integer FROM ("
-                    "  SELECT organisation_id, count(*) AS n FROM new_rows GROUP BY organisation_id"
-                    "  UNION ALL SELECT organisation_id, -count(*) FROM old_rows GROUP BY organisation_id"
-                    " ) moved GROUP BY organisation_id HAVING sum(n) <> 0"
-                    " ON CONFLICT (organisation_id)"
-                    " DO UPDATE SET employees = vielfalt_employeecount.employees + EXCLUDED.employees;"
-                    " RETURN NULL;"
-                ),
-            ),
-        ]
+        triggers = count_triggers("employee_count", "vielfalt_employeecount", "organisation_id", "employees")
 
     def __str__(self):
         return f"{self.last_name}, {self.first_name} ({self.personnel_number})"
@@ -361,20 +317,7 @@ class EmployeeCount(models.Model):
 def employee_total(organisation_ids) -> int | None:
     """The number of employees of these organisations (None: of every organisation), from EmployeeCount; None
     where the counts are not kept (SQLite)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return None
-    # Plain SQL: on the employee list's every page, the ORM took longer to build this than PostgreSQL to answer.
-    table = connection.ops.quote_name(EmployeeCount._meta.db_table)
-    sql = f"SELECT SUM(employees) FROM {table}"  # noqa: S608
-    params = []
-    if organisation_ids is not None:
-        sql += " WHERE organisation_id = ANY(%s::bigint[])"
-        params.append(list(organisation_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0] or 0
+    return total(EmployeeCount, "employees", organisation_ids)
 
 
 class AuditEntryQuerySet(models.QuerySet):
