@@ -58,9 +58,9 @@ class PortalFilterSet(django_filters.FilterSet):
 
     django-filter builds a new form class and new form fields from the filters on every request, before the
     form deep-copies those fields again. Here the form class is built once per filterset class and set of
-    filters, and its forms copy its fields sharing their choices;
-    options that depend on who asks are not in the filters but set on the form's own fields, from
-    `choices_for_request()` (a dict of field name to choices). A filter whose field depends on the request
+    filters, from the declared filters, and its forms copy its fields sharing their choices. Options that depend
+    on who asks are not in the filters but set on each form's own fields, from `choices_for_request()` (a dict
+    of field name to choices). A filter whose field depends on the request
     (ModelChoiceFilter and its kind, which query their options through the ORM) is not allowed: its options
     come from `choices_for_request()` instead, in a typed choice filter."""
 
@@ -84,7 +84,14 @@ class PortalFilterSet(django_filters.FilterSet):
         key = tuple(self.filters)
         form_class = self._form_classes.get(key)
         if form_class is None:
-            form_class = super().get_form_class()
+            # From the declared filters, not this request's copies: nothing one request sets on its filters
+            # reaches the form class that every later request uses (options per request: choices_for_request).
+            fields = {}
+            for name in key:
+                filter_ = _copy_filter(self.base_filters[name])
+                filter_.model = self._meta.model
+                fields[name] = filter_.field
+            form_class = type(f"{type(self).__name__}Form", (self._meta.form,), fields)
             form_class.base_fields = _SharedFields(form_class.base_fields)
             self._form_classes[key] = form_class
         return form_class

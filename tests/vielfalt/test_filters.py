@@ -139,6 +139,24 @@ def test_what_one_request_sets_on_its_filters_stays_in_that_request():
     assert len(list(type(other.form).base_fields["status"].choices)) > 2
 
 
+def test_the_shared_form_class_is_built_from_the_declared_filters_not_a_request_s():
+    class OwnAgreementFilter(AgreementFilter):  # a form class of its own, not yet built
+        pass
+
+    first = OwnAgreementFilter(QueryDict(), queryset=Agreement.objects.all())
+    first.filters["status"].extra["choices"] = [("secret", "Only for the first request")]
+    first.filters["status"].label = "Leaked label"
+    assert "secret" not in dict(
+        first.form.fields["status"].choices
+    )  # options per request: choices_for_request
+    second = OwnAgreementFilter(QueryDict(), queryset=Agreement.objects.all())
+    assert type(second.form) is type(first.form)
+    assert "secret" not in dict(second.form.fields["status"].choices) and "signed" in dict(
+        second.form.fields["status"].choices
+    )
+    assert second.form.fields["status"].label == "Status"
+
+
 def test_a_filter_that_queries_its_own_options_is_refused():
     with pytest.raises(TypeError, match="choices_for_request"):
 
