@@ -55,14 +55,12 @@ class JobTask(Task):
             heartbeat_at=timezone.now(),
             attempts=self.request.retries + 1,
         )
-        self._heartbeat = _Heartbeat(kwargs["job_id"])
-        self._heartbeat.start()
+        _stop_heartbeat(task_id)  # a retry runs under the same task id
+        heartbeat = _HEARTBEATS[task_id] = _Heartbeat(kwargs["job_id"])
+        heartbeat.start()
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo):
-        heartbeat = getattr(self, "_heartbeat", None)
-        if heartbeat is not None:
-            heartbeat.stop()
-            self._heartbeat = None
+        _stop_heartbeat(task_id)
 
     def on_success(self, retval, task_id, args, kwargs):
         Job.objects.filter(pk=kwargs["job_id"]).exclude(status=Job.Status.FAILED).update(
@@ -70,6 +68,9 @@ class JobTask(Task):
         )
 
     def on_retry(self, exc, task_id, args, kwargs, einfo):
+        # Celery calls no after_return for an attempt that is retried: its heartbeat stops here (the next
+        # attempt, perhaps on another worker, starts its own).
+        _stop_heartbeat(task_id)
         Job.objects.filter(pk=kwargs["job_id"]).update(status=Job.Status.WAITING)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
@@ -221,6 +222,18 @@ def job_retry(*, actor: User, job: Job) -> Job:
     job.refresh_from_db()
     transaction.on_commit(lambda: _send(job))
     return job
+
+
+# The heartbeat of each running task, by task id. A task object is one per worker process, shared by every run
+# of its task: a worker with a thread pool runs several at once, and a heartbeat kept on the task object was
+# replaced by the next run's, never stopped, stamping its job for ever (and holding a database connection).
+_HEARTBEATS: dict[str, "_Heartbeat"] = {}
+
+
+def _stop_heartbeat(task_id) -> None:
+    heartbeat = _HEARTBEATS.pop(task_id, None)
+    if heartbeat is not None:
+        heartbeat.stop()
 
 
 class _Heartbeat:

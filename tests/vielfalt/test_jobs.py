@@ -1,5 +1,8 @@
 """Background jobs with a real Celery worker consuming from Redis."""
 
+import threading
+import time
+
 import pytest
 from celery import shared_task
 from django.db import OperationalError
@@ -41,6 +44,35 @@ def task_flaky(*, job_id):
     job_store_result(job_id=job_id, content=b"ok", file_name="ok.txt")
 
 
+BOTH_RUNNING = threading.Barrier(2)
+
+
+@shared_task(base=JobTask, name="tests.overlap")
+def task_overlap(*, job_id):
+    BOTH_RUNNING.wait(timeout=20)  # the worker's two threads run both jobs at once
+    job_store_result(job_id=job_id, content=b"ok", file_name="ok.txt")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jobs_running_at_once_each_stop_their_own_heartbeat(celery_worker):
+    """One task object serves every run of its task; with two runs at once, the first run's heartbeat was
+    replaced by the second's and never stopped (a thread stamping its job, and holding a connection, for ever)."""
+    BOTH_RUNNING.reset()
+    jobs = [job_enqueue(task=task_overlap, kind="overlap") for _ in range(2)]
+    assert [wait_until_finished(job).status for job in jobs] == [Job.Status.READY] * 2
+    assert heartbeats_left(jobs) == set()
+
+
+def heartbeats_left(jobs) -> set[str]:
+    """The heartbeat threads of these jobs still running a few seconds after they finished (after_return runs
+    just after the job is marked ready)."""
+    names = {f"heartbeat-{job.pk}" for job in jobs}
+    deadline = time.monotonic() + 15
+    while names & {thread.name for thread in threading.enumerate()} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return names & {thread.name for thread in threading.enumerate()}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_worker_runs_a_job_to_ready(celery_worker):
     user = UserFactory()
@@ -78,6 +110,9 @@ def test_transient_failures_are_retried(celery_worker):
     job = wait_until_finished(job_enqueue(task=task_flaky, kind="flaky"), timeout=60)
     assert (job.status, job.attempts) == (Job.Status.READY, 2)
     assert FLAKY_CALLS[str(job.pk)] == 2
+    assert (
+        heartbeats_left([job]) == set()
+    )  # the first attempt's heartbeat stopped too (no after_return for it)
 
 
 @pytest.mark.django_db
