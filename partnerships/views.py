@@ -17,7 +17,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
-from vielfalt.filters import filter_controls
+from vielfalt.filters import filter_controls, is_filtered
 from vielfalt.models import Job, Organisation, OrgUnit, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin, may, organisation_ids
 
@@ -102,7 +102,7 @@ class AgreementListView(LoginRequiredMixin, FilterView):
         paginator = super().get_paginator(rows, per_page, **kwargs)
         # Unfiltered, the total comes from the partners' agreement counts (kept by triggers) for the
         # organisations whose agreements the user sees; with a filter, PostgreSQL counts the matches.
-        filtered = any(value for key, value in self.request.GET.items() if key not in ("page", "ordering"))
+        filtered = is_filtered(self.request.GET)
         total = None
         if not filtered:
             total = agreement_total(organisation_ids(self.request.user, AgreementQuerySet.VISIBLE_TO_ROLES))

@@ -24,6 +24,12 @@ class TypedChoiceFilter(django_filters.ChoiceFilter):
     field_class = TypedChoiceField
 
 
+def is_filtered(query) -> bool:
+    """Whether a list's query string narrows the list (not only pages or sorts it): unfiltered, a list's total
+    comes from the counts kept by triggers (vielfalt.counts) instead of counting its rows."""
+    return any(value for key, value in query.items() if key not in ("page", "ordering"))
+
+
 def _copy_filter(filter_):
     """A filter for one request: its attributes shared, its `extra` its own (the one thing a filter changes on
     itself, e.g. a queryset or choices set per request), its `method` bound to itself, no form field built

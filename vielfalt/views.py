@@ -14,7 +14,7 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .audit import audit_record
-from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
+from .filters import AuditEntryFilter, EmployeeFilter, filter_controls, is_filtered
 from .formats import datetime_formatter
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .jobs import job_retry
@@ -95,7 +95,7 @@ class EmployeeListView(PartnerHRMixin, FilterView):
         """Unfiltered, the total comes from the organisations' employee counts (kept by triggers) instead of
         counting up to 100,000 rows on every page; with a filter, PostgreSQL counts the matches."""
         paginator = super().get_paginator(queryset, per_page, **kwargs)
-        filtered = any(value for key, value in self.request.GET.items() if key not in ("page", "ordering"))
+        filtered = is_filtered(self.request.GET)
         if not filtered:
             total = employee_total(organisation_ids(self.request.user, Role.HR))
             if total is not None:
