@@ -4,10 +4,10 @@ same number in-process, to compare the 100th submission with the 20,000th.
 
 Run alone, without the programme's scale data: `BENCH_ONLY=survey_launch BENCH_SKIP_SCALE=1 make bench`."""
 
-import http.client
 import os
 import re
 import secrets
+import socket
 import statistics
 import threading
 import time
@@ -28,10 +28,15 @@ from .server import Gunicorn
 
 ANSWERS = 20_000
 CONCURRENCY = 32
-# 2 cores: two workers with 16 threads each take all 32 connections (keep-alive) at once.
+# As gunicorn.conf.py deploys the portal: gthread workers of 4 threads, here one worker per core. Each worker
+# accepts 16 of the 32 respondents' connections; gthread keeps at most (worker connections - threads) = 12 of
+# them idle and closes a 13th after its response ("Connection: close"; the respondent opens a new one, as a
+# browser does; the run prints how many connections were opened). With 16 threads and 16 connections a worker
+# could keep none, and every request paid for a new connection: 18,000 of them for 6,000 answers, 244 against
+# 330 answers/s with 4 threads, taking turns on 2026-12-03.
 WORKERS, THREADS = (
     int(os.environ.get("BENCH_LAUNCH_WORKERS", 2)),
-    int(os.environ.get("BENCH_LAUNCH_THREADS", 16)),
+    int(os.environ.get("BENCH_LAUNCH_THREADS", 4)),
 )
 CONNECTIONS = CONCURRENCY // WORKERS
 P95_TARGET_MS = 100
@@ -95,6 +100,82 @@ def _remove(campaign: Campaign) -> None:
     campaign.delete()
 
 
+class HTTPError(Exception):
+    pass
+
+
+class KeepAlive:
+    """One keep-alive HTTP/1.1 connection with just what the respondents need: a request, its status, its
+    Set-Cookie values and its body (by Content-Length, which Django's CommonMiddleware sets on every page).
+    http.client parses each response's headers with the e-mail package: the 32 respondents of the benchmark
+    spent more CPU on that than the portal's PostgreSQL, on the same two cores as the server under test."""
+
+    def __init__(self, host: str, port: int, timeout: float = 30):
+        self.address, self.timeout = (host, port), timeout
+        self.host_header = f"Host: {host}:{port}\r\n".encode()
+        self.socket: socket.socket | None = None
+        self.buffer = b""
+        self.connects = 0
+
+    def _connect(self) -> None:
+        self.socket = socket.create_connection(self.address, timeout=self.timeout)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+        self.connects += 1
+
+    def close(self) -> None:
+        if self.socket is not None:
+            self.socket.close()
+            self.socket = None
+
+    def _fill(self) -> None:
+        chunk = self.socket.recv(65536)
+        if not chunk:
+            raise HTTPError("connection closed by the server")
+        self.buffer += chunk
+
+    def request(self, method: str, path: str, *, cookie: str = "", body: bytes | None = None):
+        """(status, [Set-Cookie values], body). As a browser does, a connection the server closes after its
+        response ("Connection: close": a gthread worker keeps only so many idle connections) is opened again
+        for the next request."""
+        if self.socket is None:
+            self._connect()
+        head = [f"{method} {path} HTTP/1.1\r\n".encode(), self.host_header]
+        if cookie:
+            head.append(f"Cookie: {cookie}\r\n".encode())
+        if body is not None:
+            head.append(
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                + f"Content-Length: {len(body)}\r\n".encode()
+            )
+        self.socket.sendall(b"".join(head) + b"\r\n" + (body or b""))
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            self._fill()
+        lines = self.buffer[:end].decode("latin-1").split("\r\n")
+        self.buffer = self.buffer[end + 4 :]
+        status = int(lines[0].split(" ", 2)[1])
+        length, cookies, close = None, [], False
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "set-cookie":
+                cookies.append(value.strip())
+            elif name == "connection":
+                close = value.strip().lower() == "close"
+            elif name == "transfer-encoding":
+                raise HTTPError(f"unexpected Transfer-Encoding: {value.strip()}")
+        if length is None:
+            raise HTTPError(f"{status} without Content-Length")
+        while len(self.buffer) < length:
+            self._fill()
+        content, self.buffer = self.buffer[:length], self.buffer[length:]
+        if close:
+            self.close()
+        return status, cookies, content
+
+
 class Respondents:
     """32 threads, each with one keep-alive connection, taking the next token until none is left."""
 
@@ -106,6 +187,7 @@ class Respondents:
         self.latencies: list[float] = []
         self.errors: list[str] = []
         self.accepted = 0
+        self.connects = 0  # TCP connections opened: one per respondent thread while keep-alive holds
 
     def _take(self) -> str | None:
         with self.lock:
@@ -114,48 +196,37 @@ class Respondents:
             self.next += 1
             return self.tokens[self.next - 1]
 
-    def _request(self, connection, method, path, *, cookie="", body=None):
-        headers = {"Host": f"{self.host}:{self.port}"}
-        if cookie:
-            headers["Cookie"] = cookie
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response, response.read()
-
-    def _answer(self, connection, token: str) -> None:
-        response, _ = self._request(connection, "GET", f"/surveys/t/{token}/")
-        cookie = "; ".join(
-            value.split(";", 1)[0] for key, value in response.getheaders() if key.lower() == "set-cookie"
-        )
-        if response.status != 302 or "surveys_respondent" not in cookie:
-            raise RuntimeError(f"link: {response.status}")
-        response, body = self._request(connection, "GET", "/surveys/answer/", cookie=cookie)
+    def _answer(self, connection: KeepAlive, token: str) -> None:
+        status, cookies, _ = connection.request("GET", f"/surveys/t/{token}/")
+        cookie = "; ".join(value.split(";", 1)[0] for value in cookies)
+        if status != 302 or "surveys_respondent" not in cookie:
+            raise HTTPError(f"link: {status}")
+        status, _, body = connection.request("GET", "/surveys/answer/", cookie=cookie)
         match = FORM_KEY.search(body)
-        if response.status != 200 or match is None:
-            raise RuntimeError(f"page: {response.status}")
-        form = urllib.parse.urlencode({**FORM, "form_key": match.group(1).decode()})
-        response, _ = self._request(connection, "POST", "/surveys/answer/", cookie=cookie, body=form)
-        if response.status != 302:
-            raise RuntimeError(f"post: {response.status}")
+        if status != 200 or match is None:
+            raise HTTPError(f"page: {status}")
+        form = urllib.parse.urlencode({**FORM, "form_key": match.group(1).decode()}).encode()
+        status, _, _ = connection.request("POST", "/surveys/answer/", cookie=cookie, body=form)
+        if status != 302:
+            raise HTTPError(f"post: {status}")
 
     def _run(self) -> None:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        connection = KeepAlive(self.host, self.port)
         while (token := self._take()) is not None:
             started = time.perf_counter()
             try:
                 self._answer(connection, token)
             except Exception as error:  # noqa: BLE001  (counted and reported)
+                connection.close()  # and the next request opens a new connection
                 with self.lock:
                     self.errors.append(f"{type(error).__name__}: {error}")
-                connection.close()
-                connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
                 continue
             with self.lock:
                 self.latencies.append(time.perf_counter() - started)
                 self.accepted += 1
         connection.close()
+        with self.lock:
+            self.connects += connection.connects
 
     def run(self) -> float:
         threads = [threading.Thread(target=self._run) for _ in range(CONCURRENCY)]
@@ -269,7 +340,7 @@ def bench_launch_http(seeded: Seeded) -> list[Row]:
     load = os.getloadavg()[0]
     say(
         f"launch morning: {respondents.accepted:,} in {seconds:.1f} s = {rate:.1f}/s, p50 {p50:.0f} ms, "
-        f"p95 {p95:.0f} ms, {errors} errors {respondents.errors[:3]}; held {held:,}, used {used:,}, "
+        f"p95 {p95:.0f} ms, {errors} errors {respondents.errors[:3]}; {respondents.connects:,} connections; held {held:,}, used {used:,}, "
         f"released {released:,} in {release_seconds:.1f} s, responses {responses:,}"
     )
     if "Traceback" in log or "Error" in log:
@@ -292,7 +363,8 @@ def bench_launch_http(seeded: Seeded) -> list[Row]:
         Row(
             figure="Launch morning: CPU per whole answer during the HTTP run (gunicorn workers, their PostgreSQL "
             "backends, the load generator; 2 cores = 10 ms for 200/s), and the machine's load",
-            value=", ".join(f"{name} {ms:.1f} ms" for name, ms in per_answer.items()) + f"; load {load:.1f}",
+            value=", ".join(f"{name} {ms:.1f} ms" for name, ms in per_answer.items())
+            + f"; load {load:.1f}; {respondents.connects:,} connections opened",
         ),
         Row(
             figure="Launch morning: errors (any status but the expected, or a broken connection)",
