@@ -62,6 +62,8 @@ class AgreementFilter(PortalFilterSet):
             ("updated_at", "updated"),
         ),
         label=_("Sort by"),
+        # Not django-filter's "- all -": unsorted, the list shows the latest change first.
+        empty_label=_("Last change (default)"),
         field_labels={
             "partner__name": _("Partner"),
             "title": _("Title"),

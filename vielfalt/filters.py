@@ -160,6 +160,8 @@ class EmployeeFilter(PortalFilterSet):
             ("org_unit__name", "org_unit"),
         ),
         label=_("Sort by"),
+        # Not django-filter's "- all -": unsorted, the list is by name.
+        empty_label=_("Name (default)"),
         field_labels={
             "last_name": _("Name"),
             "personnel_number": _("Personnel number"),

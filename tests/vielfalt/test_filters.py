@@ -36,13 +36,61 @@ def test_every_select_of_the_employee_list_offers_all_and_shows_it_unfiltered(cl
     EmployeeFactory(organisation=city)
     client.force_login(hr_user(city))
     html = client.get(reverse("employee_list")).text
-    for name in ("org_unit", "target_group", "is_active", "ordering"):
+    for name in ("org_unit", "target_group", "is_active"):
         assert options(html, name)[0] == ("", True, "– alle –"), name
     assert "2 Beschäftigte gefunden" in html  # "all" is what is shown
     html = client.get(reverse("employee_list"), {"is_active": "false"}).text
     assert "1 beschäftigte Person gefunden" in html
     assert ("false", True, "inaktiv") in options(html, "is_active")
     assert options(html, "is_active")[0] == ("", False, "– alle –")
+
+
+@pytest.mark.parametrize(
+    ("language", "employees", "agreements"),
+    [
+        ("de", "Name (Standard)", "Letzte Änderung (Standard)"),
+        ("en", "Name (default)", "Last change (default)"),
+    ],
+)
+def test_the_sort_selects_name_the_order_a_list_has_unsorted(client, language, employees, agreements):
+    """Not django-filter's "- all -", which says nothing about the order of an unsorted list."""
+    city = OrganisationFactory()
+    EmployeeFactory(organisation=city, last_name="Yılmaz")
+    EmployeeFactory(organisation=city, last_name="Becker")
+    client.cookies["django_language"] = language
+    client.force_login(hr_user(city))
+    response = client.get(reverse("employee_list"))
+    assert options(response.text, "ordering")[0] == ("", True, employees)
+    assert [row["last_name"] for row in response.context["object_list"]] == ["Becker", "Yılmaz"]
+    staff = ministry_user()
+    ministry = staff.memberships.get().organisation
+    older = AgreementFactory(state_party=ministry)
+    newer = AgreementFactory(state_party=ministry)
+    Agreement.objects.filter(pk=older.pk).update(updated_at=newer.updated_at - datetime.timedelta(days=1))
+    client.force_login(staff)
+    response = client.get(reverse("partnerships:index"))
+    assert options(response.text, "ordering")[0] == ("", True, agreements)
+    assert [row["pk"] for row in response.context["object_list"]][:2] == [newer.pk, older.pk]
+
+
+@pytest.mark.parametrize(
+    ("language", "found", "page"),
+    [
+        ("de", "1.001 Beschäftigte gefunden.", "Seite 1 von 21"),
+        ("en", "1,001 employees found.", "Page 1 of 21"),
+    ],
+)
+def test_a_list_s_total_and_its_pages_are_grouped_by_thousands(client, language, found, page):
+    """ "100000 Beschäftigte gefunden" is hard to read; the total and the number of pages are written as the
+    language writes numbers."""
+    city = OrganisationFactory()
+    unit = OrgUnitFactory(organisation=city)
+    Employee.objects.bulk_create(EmployeeFactory.build_batch(1001, organisation=city, org_unit=unit))
+    client.cookies["django_language"] = language
+    client.force_login(hr_user(city))
+    html = client.get(reverse("employee_list")).text
+    assert found in html
+    assert page in html
 
 
 def test_the_year_of_signing_offers_all_and_a_year_signed_since_the_last_request(client):
