@@ -27,6 +27,41 @@ class Row:
         return "PASS" if self.passed else "FAIL"
 
 
+class SQLClock:
+    """`with SQLClock() as clock:` the statements Django's default connection runs meanwhile: how many
+    (`count`) and their wall-clock seconds at perf_counter resolution (`seconds`). CaptureQueriesContext keeps
+    each statement's time rounded to whole milliseconds (a page of sub-millisecond statements read 0.0 ms), and
+    its debug cursor formats every statement, which the page then seemed to cost."""
+
+    def __init__(self):
+        self.times: list[float] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.times.append(time.perf_counter() - start)
+
+    def __enter__(self):
+        from django.db import connection
+
+        self._wrapping = connection.execute_wrapper(self)
+        self._wrapping.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._wrapping.__exit__(*exc)
+
+    @property
+    def count(self) -> int:
+        return len(self.times)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.times)
+
+
 def say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 

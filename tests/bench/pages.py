@@ -12,9 +12,8 @@ from pathlib import Path
 
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
-from .common import Row, median, say, seconds_text
+from .common import Row, SQLClock, median, say, seconds_text
 from .employees import session_cookie
 from .programme import _pages
 from .scale import delete_session, logged_in
@@ -51,7 +50,7 @@ def page_cost(client: Client, path: str, *, repeat: int = COST_REPEAT) -> tuple[
     cpu, backend, sql, count = [], [], [], 0
     while len(cpu) < repeat:
         pid, backend_start = _backend_cpu()
-        with CaptureQueriesContext(connection) as queries:
+        with SQLClock() as clock:
             start = time.process_time()
             response = client.get(path)
             cpu_seconds = time.process_time() - start
@@ -62,8 +61,8 @@ def page_cost(client: Client, path: str, *, repeat: int = COST_REPEAT) -> tuple[
             continue  # the connection was replaced during the request (CONN_MAX_AGE): measure again
         cpu.append(cpu_seconds)
         backend.append(backend_end - backend_start)
-        sql.append(sum(float(query["time"]) for query in queries.captured_queries))
-        count = len(queries)
+        sql.append(clock.seconds)
+        count = clock.count
     return median(cpu), median(backend), median(sql), count
 
 

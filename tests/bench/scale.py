@@ -24,7 +24,7 @@ from vielfalt.programme.management.commands.seed_scale import (
     STATE_SLUG,
 )
 
-from .common import Row, say, timed
+from .common import Row, SQLClock, say, timed
 from .employees import pass_second_factor
 from .environment import BASE_DIR, PROCESS_ENV
 from .server import CONNECTIONS, THREADS, WORKERS, Gunicorn, Load, wrk
@@ -124,29 +124,19 @@ def page_cost(client: Client, path: str, *, repeat: int = 5) -> tuple[PageCost, 
     SQL time is the wall-clock time of each query's round trip. Returns the median by total and all runs."""
     from django.core.cache import cache
 
-    spent: list[float] = []
-
-    def timed_query(execute, sql, params, many, context):
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            spent.append(time.perf_counter() - start)
-
     response = client.get(path)  # warm-up: imports, templates, per-process state
     if response.status_code != 200:
         raise AssertionError(f"{path} answered {response.status_code}")
     runs = []
     for _ in range(repeat):
         cache.clear()
-        spent.clear()
-        with connection.execute_wrapper(timed_query):
+        with SQLClock() as clock:
             cpu = time.process_time()
             response = client.get(path)
             cpu = time.process_time() - cpu
         if response.status_code != 200:
             raise AssertionError(f"{path} answered {response.status_code}")
-        runs.append(PageCost(cpu=cpu, sql=sum(spent), queries=len(spent)))
+        runs.append(PageCost(cpu=cpu, sql=clock.seconds, queries=clock.count))
     return sorted(runs, key=lambda run: run.total)[len(runs) // 2], runs
 
 

@@ -22,7 +22,7 @@ from surveys.models import Campaign, HeldAnswer, Invitation, Response
 from surveys.services import Answers, credential_for_token, held_release, response_submit
 from vielfalt.permissions import SYSTEM
 
-from .common import Row, say
+from .common import Row, SQLClock, say
 from .seed import Seeded
 from .server import Gunicorn
 
@@ -418,14 +418,13 @@ def bench_answer_cost_in_process(seeded: Seeded) -> list[Row]:
     production middleware: CPU time of this process and time spent in SQL, medians over COST_SAMPLE respondents.
     On a shared machine this is the figure to compare; wall-clock rates depend on everybody else's load."""
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     campaign, tokens = _campaign(seeded, TITLE + " (cost)", COST_SAMPLE + 20)
     client = Client(HTTP_HOST="127.0.0.1")
     samples = []
     for number, token in enumerate(tokens):
         client.cookies.clear()
-        with CaptureQueriesContext(connection) as queries:
+        with SQLClock() as clock:
             started = time.process_time()
             assert client.get(f"/surveys/t/{token}/").status_code == 302
             page = client.get("/surveys/answer/")
@@ -435,8 +434,7 @@ def bench_answer_cost_in_process(seeded: Seeded) -> list[Row]:
             posted = client.post("/surveys/answer/", form, content_type="application/x-www-form-urlencoded")
             cpu = time.process_time() - started
         assert page.status_code == 200 and posted.status_code == 302
-        sql = sum(float(query["time"]) for query in queries.captured_queries)
-        statements = len(queries.captured_queries)
+        sql, statements = clock.seconds, clock.count
         if number >= 20:  # the first ones warm up templates and connections
             samples.append((cpu, sql, statements))
     cpu = statistics.median(sample[0] for sample in samples) * 1000
