@@ -29,7 +29,8 @@ class Row:
 
 class SQLClock:
     """`with SQLClock() as clock:` the statements Django's default connection runs meanwhile: how many
-    (`count`) and their wall-clock seconds at perf_counter resolution (`seconds`). CaptureQueriesContext keeps
+    (`count`) and their wall-clock seconds at perf_counter resolution (`seconds`); not a transaction's BEGIN
+    and COMMIT, which do not pass through the cursor. CaptureQueriesContext keeps
     each statement's time rounded to whole milliseconds (a page of sub-millisecond statements read 0.0 ms), and
     its debug cursor formats every statement, which the page then seemed to cost."""
 

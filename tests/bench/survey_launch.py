@@ -28,17 +28,17 @@ from .server import Gunicorn
 
 ANSWERS = 20_000
 CONCURRENCY = 32
-# As gunicorn.conf.py deploys the portal: gthread workers of 4 threads, here one worker per core. Each worker
-# accepts 16 of the 32 respondents' connections; gthread keeps at most (worker connections - threads) = 12 of
-# them idle and closes a 13th after its response ("Connection: close"; the respondent opens a new one, as a
-# browser does; the run prints how many connections were opened). With 16 threads and 16 connections a worker
-# could keep none, and every request paid for a new connection: 18,000 of them for 6,000 answers, 244 against
-# 330 answers/s with 4 threads, taking turns on 2026-12-03.
+# As gunicorn.conf.py deploys the portal: gthread workers of 4 threads, here one worker per core, each taking
+# as many connections as it has threads and keeping none alive. Every response closes its connection and the
+# respondent opens a new one for the next request, as the TLS proxy in front does (the run prints how many
+# connections were opened: three per answer); the other respondents wait in the listen queue meanwhile.
+# 2 × 16 threads (the run before 2026-12-03) cost more CPU per answer than 2 × 4: 244 against 291 answers/s,
+# taking turns. With connections kept alive (16 a worker, 4 threads) 327 answers/s: gunicorn.conf.py explains
+# why it keeps none.
 WORKERS, THREADS = (
     int(os.environ.get("BENCH_LAUNCH_WORKERS", 2)),
     int(os.environ.get("BENCH_LAUNCH_THREADS", 4)),
 )
-CONNECTIONS = CONCURRENCY // WORKERS
 P95_TARGET_MS = 100
 RATE_TARGET = 200
 GROWTH_TARGET = 1.5
@@ -104,9 +104,10 @@ class HTTPError(Exception):
     pass
 
 
-class KeepAlive:
-    """One keep-alive HTTP/1.1 connection with just what the respondents need: a request, its status, its
-    Set-Cookie values and its body (by Content-Length, which Django's CommonMiddleware sets on every page).
+class RespondentConnection:
+    """A respondent's HTTP/1.1 connection, with just what the respondents need: a request, its status, its
+    Set-Cookie values and its body (by Content-Length, which Django's CommonMiddleware sets on every page);
+    opened again for the next request when the server closed it.
     http.client parses each response's headers with the e-mail package: the 32 respondents of the benchmark
     spent more CPU on that than the portal's PostgreSQL, on the same two cores as the server under test."""
 
@@ -177,7 +178,7 @@ class KeepAlive:
 
 
 class Respondents:
-    """32 threads, each with one keep-alive connection, taking the next token until none is left."""
+    """32 threads, each a respondent with its own connection, taking the next token until none is left."""
 
     def __init__(self, server: Gunicorn, tokens: list[str]):
         self.host, self.port = "127.0.0.1", server.port
@@ -187,7 +188,7 @@ class Respondents:
         self.latencies: list[float] = []
         self.errors: list[str] = []
         self.accepted = 0
-        self.connects = 0  # TCP connections opened: one per respondent thread while keep-alive holds
+        self.connects = 0  # TCP connections opened: one per request when the server closes each
 
     def _take(self) -> str | None:
         with self.lock:
@@ -196,7 +197,7 @@ class Respondents:
             self.next += 1
             return self.tokens[self.next - 1]
 
-    def _answer(self, connection: KeepAlive, token: str) -> None:
+    def _answer(self, connection: RespondentConnection, token: str) -> None:
         status, cookies, _ = connection.request("GET", f"/surveys/t/{token}/")
         cookie = "; ".join(value.split(";", 1)[0] for value in cookies)
         if status != 302 or "surveys_respondent" not in cookie:
@@ -211,7 +212,7 @@ class Respondents:
             raise HTTPError(f"post: {status}")
 
     def _run(self) -> None:
-        connection = KeepAlive(self.host, self.port)
+        connection = RespondentConnection(self.host, self.port)
         while (token := self._take()) is not None:
             started = time.perf_counter()
             try:
@@ -304,7 +305,7 @@ def _answers() -> Answers:
 
 def bench_launch_http(seeded: Seeded) -> list[Row]:
     campaign, tokens = _campaign(seeded, TITLE, ANSWERS)
-    with Gunicorn(workers=WORKERS, threads=THREADS, connections=CONNECTIONS) as server:
+    with Gunicorn(workers=WORKERS, threads=THREADS) as server:
         for _ in range(8):  # every worker imports and connects before the clock starts
             server.get("/surveys/answer/")
         respondents = Respondents(server, tokens)
@@ -450,7 +451,8 @@ def bench_answer_cost_in_process(seeded: Seeded) -> list[Row]:
     return [
         Row(
             figure="Launch morning, in-process: one whole answer (link, page, POST) through Django with the "
-            f"production middleware, median of {COST_SAMPLE}: CPU of the web process, and SQL",
+            f"production middleware, median of {COST_SAMPLE}: CPU of the web process, and SQL (wall time of the "
+            "statements, besides the submission's BEGIN and COMMIT)",
             value=f"CPU {cpu:.1f} ms, SQL {sql:.1f} ms ({statements:.0f} statements), load {load:.1f}",
         )
     ]

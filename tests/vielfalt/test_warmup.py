@@ -1,6 +1,7 @@
 """A new gunicorn worker's first request costs what its second one does: the master loads the application and
 warms what Django loads lazily before it forks (gunicorn.conf.py, vielfalt.warmup)."""
 
+import http.client
 import runpy
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from tests.processes import production_env
+from tests.processes import Gunicorn, production_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,3 +61,20 @@ def test_after_the_warm_up_a_first_request_reads_no_template_and_imports_nothing
         line.split(" ", 1) for line in result.stdout.splitlines() if line.startswith(("READ", "IMPORTED"))
     )
     assert lines == {"READ": "[]", "IMPORTED": "[]"}
+
+
+def test_gunicorn_as_configured_starts_without_a_warning_and_closes_each_connection():
+    """gunicorn.conf.py keeps no connection alive (each worker takes as many connections as it has threads),
+    and says so: with gunicorn's default keepalive, every worker's start logged 'No keepalived connections can
+    be handled' as a WARNING, which an operator has to look into."""
+    with Gunicorn(workers=2) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        log = server.log()
+    assert response.status == 200
+    assert response.getheader("Connection") == "close"
+    assert "[WARNING]" not in log, log
+    assert "keepalive" not in log.lower(), log
