@@ -68,9 +68,11 @@ class PortalFilterSet(django_filters.FilterSet):
     on who asks are not in the filters but set on each form's own fields, from `choices_for_request()` (a dict
     of field name to choices). A filter whose field depends on the request
     (ModelChoiceFilter and its kind, which query their options through the ORM) is not allowed: its options
-    come from `choices_for_request()` instead, in a typed choice filter."""
+    come from `choices_for_request()` instead, in a typed choice filter. It may also set `control_help`, a
+    dict of field name to a hint shown under that control (includes/filter_form.html)."""
 
     _form_classes = None
+    control_help: dict = {}  # noqa: RUF012  (replaced per request, never changed in place)
 
     @classmethod
     def get_filters(cls):
@@ -111,16 +113,23 @@ class PortalFilterSet(django_filters.FilterSet):
         return self._form
 
 
-def _options(select: str, column: str, ids, order: str) -> list[tuple[int, str]]:
-    """(id, label) rows of `select` whose `column` is one of `ids` (None: every row), in `order`. Plain SQL: the
-    ORM took several times longer to build these statements and their model instances than the database took
-    to answer them, on every list page."""
-    params = []
+def _options(
+    select: str, column: str, ids, order: str, *, unit_id: int | None = None
+) -> list[tuple[int, str]]:
+    """(id, label) rows of `select` whose `column` is one of `ids` (None: every row), and whose unit (`u.id`) is
+    `unit_id` if given, in `order`. Plain SQL: the ORM took several times longer to build these statements and
+    their model instances than the database took to answer them, on every list page."""
+    conditions, params = [], []
     if ids is not None:
         if not ids:
             return []
-        select += f" WHERE {column} IN ({', '.join(['%s'] * len(ids))})"
-        params = sorted(ids)
+        conditions.append(f"{column} IN ({', '.join(['%s'] * len(ids))})")
+        params += sorted(ids)
+    if unit_id is not None:
+        conditions.append("u.id = %s")
+        params.append(unit_id)
+    if conditions:
+        select += " WHERE " + " AND ".join(conditions)
     with connection.cursor() as cursor:
         cursor.execute(f"{select} ORDER BY {order}", params)
         return cursor.fetchall()
@@ -132,19 +141,26 @@ def organisation_options(ids) -> list[tuple[int, str]]:
     return _options(f"SELECT id, name FROM {table}", "id", ids, "name, id")  # noqa: S608
 
 
-def org_unit_options(ids, *, name_organisation: bool) -> list[tuple[int, str]]:
-    """The org units of the organisations with these ids (None: of every one), by name. With
-    `name_organisation` each label names its organisation too, "Ordnungsamt (Stadt Duisburg)": units of
-    different organisations often share a name."""
+def org_unit_options(ids, *, name_organisation: bool, unit_id: int | None = None) -> list[tuple[int, str]]:
+    """The org units of the organisations with these ids (None: of every one), by name; with `unit_id` only that
+    unit, if it is one of theirs. With `name_organisation` each label names its organisation too, "Ordnungsamt
+    (Stadt Duisburg)": units of different organisations often share a name."""
     units = connection.ops.quote_name(OrgUnit._meta.db_table)
     if not name_organisation:
-        return _options(f"SELECT id, name FROM {units}", "organisation_id", ids, "name, id")  # noqa: S608
+        select = f"SELECT u.id, u.name FROM {units} u"  # noqa: S608
+        return _options(select, "u.organisation_id", ids, "u.name, u.id", unit_id=unit_id)
     organisations = connection.ops.quote_name(Organisation._meta.db_table)
     select = (
         f"SELECT u.id, u.name || ' (' || o.name || ')' FROM {units} u"  # noqa: S608
         f" JOIN {organisations} o ON o.id = u.organisation_id"
     )
-    return _options(select, "u.organisation_id", ids, "u.name, o.name, u.id")
+    return _options(select, "u.organisation_id", ids, "u.name, o.name, u.id", unit_id=unit_id)
+
+
+def _chosen_id(data, name: str) -> int | None:
+    """The id a filter form's data names under `name`, if it is one (not whether the user may choose it)."""
+    value = (data or {}).get(name) or ""
+    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 18 else None
 
 
 class EmployeeFilter(PortalFilterSet):
@@ -185,11 +201,25 @@ class EmployeeFilter(PortalFilterSet):
             del self.filters["organisation"]
 
     def choices_for_request(self):
-        several = "organisation" in self.filters
-        choices = {"org_unit": org_unit_options(self.organisation_ids, name_organisation=several)}
-        if several:
-            choices["organisation"] = self.organisations
-        return choices
+        if "organisation" not in self.filters:
+            return {"org_unit": org_unit_options(self.organisation_ids, name_organisation=False)}
+        # Several organisations (an administrator: all of them): the units of the organisation chosen, not
+        # every unit of every organisation (thousands of options nobody can pick from). Before one is chosen,
+        # only a unit the address names (a link kept from before), with its organisation's name.
+        organisation = _chosen_id(self.data, "organisation")
+        if organisation in {pk for pk, _name in self.organisations}:
+            units = org_unit_options([organisation], name_organisation=False)
+        else:
+            self.control_help = {
+                "org_unit": _("To filter by org unit, choose an organisation first and apply the filter.")
+            }
+            unit = _chosen_id(self.data, "org_unit")
+            units = (
+                []
+                if unit is None
+                else org_unit_options(self.organisation_ids, name_organisation=True, unit_id=unit)
+            )
+        return {"organisation": self.organisations, "org_unit": units}
 
     def search(self, queryset, name, value):
         for word in value.split()[:5]:
@@ -222,7 +252,12 @@ def filter_controls(filterset) -> list[dict]:
     controls = []
     for name, field in form.fields.items():
         bound = form[name]
-        control = {"name": name, "label": field.label, "id": bound.id_for_label}
+        control = {
+            "name": name,
+            "label": field.label,
+            "id": bound.id_for_label,
+            "help": filterset.control_help.get(name, ""),
+        }
         if hasattr(field, "choices"):
             selected = str(data.get(name, "") or "")
             # (value, " selected" or "", label): the template writes them through {% rowformat %}.
