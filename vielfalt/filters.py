@@ -113,21 +113,19 @@ class PortalFilterSet(django_filters.FilterSet):
         return self._form
 
 
-def _options(
-    select: str, column: str, ids, order: str, *, unit_id: int | None = None
-) -> list[tuple[int, str]]:
-    """(id, label) rows of `select` whose `column` is one of `ids` (None: every row), and whose unit (`u.id`) is
-    `unit_id` if given, in `order`. Plain SQL: the ORM took several times longer to build these statements and
-    their model instances than the database took to answer them, on every list page."""
+def _options(select: str, column: str, ids, order: str, *, also=None) -> list[tuple[int, str]]:
+    """(id, label) rows of `select` whose `column` is one of `ids` (None: every row) and that meet `also` (a
+    condition and its parameter) if given, in `order`. Plain SQL: the ORM took several times longer to build
+    these statements and their model instances than the database took to answer them, on every list page."""
     conditions, params = [], []
     if ids is not None:
         if not ids:
             return []
         conditions.append(f"{column} IN ({', '.join(['%s'] * len(ids))})")
         params += sorted(ids)
-    if unit_id is not None:
-        conditions.append("u.id = %s")
-        params.append(unit_id)
+    if also is not None:
+        conditions.append(also[0])
+        params.append(also[1])
     if conditions:
         select += " WHERE " + " AND ".join(conditions)
     with connection.cursor() as cursor:
@@ -146,15 +144,16 @@ def org_unit_options(ids, *, name_organisation: bool, unit_id: int | None = None
     unit, if it is one of theirs. With `name_organisation` each label names its organisation too, "Ordnungsamt
     (Stadt Duisburg)": units of different organisations often share a name."""
     units = connection.ops.quote_name(OrgUnit._meta.db_table)
+    also = None if unit_id is None else ("u.id = %s", unit_id)
     if not name_organisation:
         select = f"SELECT u.id, u.name FROM {units} u"  # noqa: S608
-        return _options(select, "u.organisation_id", ids, "u.name, u.id", unit_id=unit_id)
+        return _options(select, "u.organisation_id", ids, "u.name, u.id", also=also)
     organisations = connection.ops.quote_name(Organisation._meta.db_table)
     select = (
         f"SELECT u.id, u.name || ' (' || o.name || ')' FROM {units} u"  # noqa: S608
         f" JOIN {organisations} o ON o.id = u.organisation_id"
     )
-    return _options(select, "u.organisation_id", ids, "u.name, o.name, u.id", unit_id=unit_id)
+    return _options(select, "u.organisation_id", ids, "u.name, o.name, u.id", also=also)
 
 
 def _chosen_id(data, name: str) -> int | None:
