@@ -1,13 +1,13 @@
 import django_filters
 from django import forms
-from django.db import connection
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ChoiceField
 from django_filters.filters import FilterMethod, QuerySetRequestMixin
 
 from .forms import copy_sharing_choices
-from .models import AuditEntry, Employee, Organisation, OrgUnit, Role, TargetGroup
+from .models import AuditEntry, Employee, Organisation, OrgUnit, Role, TargetGroup, employee_total
 from .permissions import organisation_ids
 
 ACTIVE_CHOICES = [("true", _("active")), ("false", _("inactive"))]
@@ -162,6 +162,37 @@ def _chosen_id(data, name: str) -> int | None:
     return int(value) if value.isascii() and value.isdecimal() and len(value) <= 18 else None
 
 
+def search_order(queryset):
+    """A searched queryset in the same order, sorted after the search instead of walked along an index.
+
+    The matches of a search lie together in a list's order (every "Müller" sorts where "Müller" sorts), so
+    PostgreSQL's bet on walking the order's index until a page of matches turns up loses: for a common name it
+    read half of 100,000 employees. Sorted by the same values through expressions no index holds, it reads the
+    matches through the search's (trigram) indexes and sorts only them."""
+    return queryset.order_by(*[_unindexed(term) for term in queryset.query.order_by])
+
+
+def _unindexed(term):
+    """An ordering term (a field name, "-" for descending) as an expression sorting the same but read from no
+    index: the field's text joined to an empty one."""
+    if not isinstance(term, str):
+        return term
+    expression = _Unindexed(F(term.removeprefix("-")))
+    return expression.desc() if term.startswith("-") else expression.asc()
+
+
+class _Unindexed(Func):
+    """`(column || '')`: the column's text (NULL stays NULL, and sorts where it sorted)."""
+
+    template = "(%(expressions)s || '')"
+    output_field = models.TextField()
+
+
+def _given(value):
+    """A filter form's cleaned value, None for "all" (the empty option)."""
+    return None if value in (None, "") else value
+
+
 class EmployeeFilter(PortalFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     organisation = TypedChoiceFilter(choices=(), coerce=int, label=_("Organisation"))
@@ -219,6 +250,29 @@ class EmployeeFilter(PortalFilterSet):
                 else org_unit_options(self.organisation_ids, name_organisation=True, unit_id=unit)
             )
         return {"organisation": self.organisations, "org_unit": units}
+
+    def counted_total(self) -> int | None:
+        """How many employees the list shows, from the counts the triggers keep (EmployeeCount): every filter
+        but the search is one of their columns. None where PostgreSQL has to count the matches: a search, a
+        form with errors (the list is empty), or no counts kept (SQLite)."""
+        if not self.is_bound:  # no query string: every employee in reach
+            return employee_total(self.organisation_ids)
+        if not self.is_valid() or self.form.cleaned_data.get("q"):
+            return None
+        data = self.form.cleaned_data
+        organisation = data.get("organisation")
+        return employee_total(
+            self.organisation_ids if organisation in (None, "") else [organisation],
+            unit=_given(data.get("org_unit")),
+            target_group=_given(data.get("target_group")),
+            is_active=_given(data.get("is_active")),
+        )
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.is_bound and self.form.cleaned_data.get("q"):
+            queryset = search_order(queryset)
+        return queryset
 
     def search(self, queryset, name, value):
         for word in value.split()[:5]:

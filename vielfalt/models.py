@@ -5,8 +5,8 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.encoding import force_str
 from django.utils.functional import cached_property
@@ -283,10 +283,26 @@ class Employee(models.Model):
             models.Index(
                 fields=["organisation", "last_name", "first_name", "personnel_number"],
                 name="employee_org_order",
-            )
+            ),
+            # An org unit's staff (the list filtered by unit) in the same order, without walking everyone's.
+            models.Index(
+                fields=["organisation", "org_unit", "last_name", "first_name", "personnel_number"],
+                name="employee_unit_order",
+            ),
         ]
-        # EmployeeCount follows every statement that adds, removes or moves employees (ORM, bulk, COPY, SQL).
-        triggers = count_triggers("employee_count", "vielfalt_employeecount", "organisation_id", "employees")
+        # The search's trigram indexes are PostgreSQL's only: migration 0017_employee_search_trigram.
+        # EmployeeCount follows every statement that adds, removes or changes employees (ORM, bulk, COPY, SQL).
+        triggers = count_triggers(
+            "employee_count",
+            "vielfalt_employeecount",
+            {
+                "organisation_id": "organisation_id",
+                "unit": "COALESCE(org_unit_id, 0)",
+                "target_group": "target_group",
+                "is_active": "is_active",
+            },
+            "employees",
+        )
 
     def __str__(self):
         return f"{self.last_name}, {self.first_name} ({self.personnel_number})"
@@ -300,24 +316,76 @@ class Employee(models.Model):
 
 
 class EmployeeCount(models.Model):
-    """How many employees an organisation has, kept by PostgreSQL triggers on Employee (every statement that adds,
-    removes or moves employees updates it in the same transaction): the employee list's total without counting
-    100,000 rows on every page. Not maintained on SQLite (no triggers there): read through `employee_total`."""
+    """How many employees an organisation has, per org unit, target group and status, kept by PostgreSQL
+    triggers on Employee (every statement that adds, removes or changes employees updates it in the same
+    transaction): the employee list's total under any filter but a search, and the start page's figures, without
+    counting up to 100,000 rows on every page. Not maintained on SQLite (no triggers there): read through
+    `employee_total` and `employee_figures`."""
 
     # Deleted with its organisation by PostgreSQL itself: also when plain SQL removes organisations (seed_scale).
-    organisation = models.OneToOneField(
-        Organisation, on_delete=models.DB_CASCADE, primary_key=True, related_name="employee_count"
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.DB_CASCADE, related_name="employee_counts"
     )
+    # The org unit's id, 0 for none: a key column the upsert of the triggers can match (NULLs never conflict).
+    unit = models.BigIntegerField(default=0)
+    target_group = models.CharField(max_length=20)
+    is_active = models.BooleanField()
     employees = models.IntegerField(default=0)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "unit", "target_group", "is_active"],
+                name="employee_count_key",
+                violation_error_message=_(
+                    "The employee counts hold one number per organisation, org unit, target group and status."
+                ),
+            )
+        ]
+
     def __str__(self):
-        return f"{self.organisation_id}: {self.employees}"
+        return f"{self.organisation_id}/{self.unit}/{self.target_group}/{self.is_active}: {self.employees}"
 
 
-def employee_total(organisation_ids) -> int | None:
-    """The number of employees of these organisations (None: of every organisation), from EmployeeCount; None
-    where the counts are not kept (SQLite)."""
-    return total(EmployeeCount, "employees", organisation_ids)
+def employee_total(organisation_ids, *, unit=None, target_group=None, is_active=None) -> int | None:
+    """The number of employees of these organisations (None: of every organisation), optionally only of one org
+    unit, target group or status, from EmployeeCount; None where the counts are not kept (SQLite)."""
+    return total(
+        EmployeeCount,
+        "employees",
+        organisation_ids,
+        key="organisation_id",
+        unit=unit,
+        target_group=target_group,
+        is_active=is_active,
+    )
+
+
+# Per organisation: (name, active employees, all employees), of those with any.
+_EMPLOYEE_FIGURES = """
+    SELECT o.name, SUM(c.employees) FILTER (WHERE c.is_active), SUM(c.employees)
+    FROM vielfalt_employeecount c JOIN vielfalt_organisation o ON o.id = c.organisation_id
+    WHERE c.organisation_id = ANY(%s::bigint[])
+    GROUP BY o.id, o.name HAVING SUM(c.employees) > 0 ORDER BY o.name, o.id
+"""
+
+
+def employee_figures(organisation_ids) -> list[dict]:
+    """Per organisation of these, with any employees: {"organisation__name", "active", "total"}, by name.
+    From EmployeeCount on PostgreSQL, counted from the employees elsewhere (SQLite)."""
+    if connection.vendor != "postgresql":
+        return list(
+            Employee.objects.filter(organisation_id__in=organisation_ids)
+            .values("organisation__name")
+            .annotate(active=Count("pk", filter=Q(is_active=True)), total=Count("pk"))
+            .order_by("organisation__name")
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_EMPLOYEE_FIGURES, [list(organisation_ids)])
+        return [
+            {"organisation__name": name, "active": active or 0, "total": all_}
+            for name, active, all_ in cursor.fetchall()
+        ]
 
 
 class AuditEntryQuerySet(models.QuerySet):

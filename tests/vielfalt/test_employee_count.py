@@ -1,25 +1,50 @@
-"""The employee list's total comes from EmployeeCount, kept by PostgreSQL triggers through every kind of write,
-instead of a COUNT over up to 100,000 rows on every page."""
+"""The employee list's total and the start page's figures come from EmployeeCount, kept by PostgreSQL triggers
+through every kind of write per organisation, org unit, target group and status, instead of a COUNT over up to
+100,000 rows on every page. A search reads trigram indexes."""
 
 import re
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.conftest import need
-from tests.factories import EmployeeFactory, OrganisationFactory, hr_user
-from vielfalt.models import Employee, EmployeeCount, employee_total
+from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
+from vielfalt import views
+from vielfalt.models import Employee, EmployeeCount, TargetGroup, employee_total
 from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 
 pytestmark = pytest.mark.django_db
 
+COUNTING = 'COUNT(*) AS "__count" FROM "vielfalt_employee"'
+
 
 def counts(*organisations) -> list[int]:
-    found = dict(EmployeeCount.objects.values_list("organisation_id", "employees"))
-    return [found.get(organisation.pk, 0) for organisation in organisations]
+    return [employee_total([organisation.pk]) for organisation in organisations]
+
+
+def kept() -> dict[tuple, int]:
+    """The counts kept, without the keys that came back to zero."""
+    return {
+        (row.organisation_id, row.unit, row.target_group, row.is_active): row.employees
+        for row in EmployeeCount.objects.all()
+        if row.employees
+    }
+
+
+def counted() -> dict[tuple, int]:
+    """The same counted from the employees."""
+    found: dict[tuple, int] = {}
+    for employee in Employee.objects.all():
+        key = (employee.organisation_id, employee.org_unit_id or 0, employee.target_group, employee.is_active)
+        found[key] = found.get(key, 0) + 1
+    return found
+
+
+def found(response) -> int:
+    return int(re.search(r"([\d.]+) (Beschäftigte|beschäftigte Person) gefunden", response.text).group(1))
 
 
 def test_every_kind_of_write_keeps_the_count():
@@ -33,10 +58,12 @@ def test_every_kind_of_write_keeps_the_count():
     employees_import_file(actor=SYSTEM, organisation=duisburg, data=data)  # bulk_create
     assert counts(duisburg, oberhausen) == [3, 1]
 
-    Employee.objects.filter(pk=first.pk).update(is_active=False)  # no move: no change
+    Employee.objects.filter(pk=first.pk).update(is_active=False)  # a status of its own
     assert counts(duisburg, oberhausen) == [3, 1]
+    assert employee_total([duisburg.pk], is_active=False) == 1
     Employee.objects.filter(pk=first.pk).update(organisation=oberhausen)  # moved
     assert counts(duisburg, oberhausen) == [2, 2]
+    assert kept() == counted()
 
     with connection.cursor() as cursor:  # plain SQL too
         cursor.execute("DELETE FROM vielfalt_employee WHERE organisation_id = %s", [duisburg.pk])
@@ -46,26 +73,149 @@ def test_every_kind_of_write_keeps_the_count():
     assert counts(duisburg, oberhausen) == [0, 1]
     assert employee_total([duisburg.pk, oberhausen.pk]) == 1
     assert employee_total(None) == Employee.objects.count()
+    assert kept() == counted()
 
 
-def test_the_unfiltered_list_counts_no_rows(client):
+def test_units_target_groups_and_status_are_counted_apart():
     need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
     city = OrganisationFactory()
-    EmployeeFactory.create_batch(3, organisation=city, last_name="Schmidt")
-    EmployeeFactory(organisation=city, last_name="Yılmaz")
-    EmployeeFactory(organisation=OrganisationFactory())
-    client.force_login(hr_user(city))
+    office, school = OrgUnitFactory(organisation=city), OrgUnitFactory(organisation=city)
+    EmployeeFactory.create_batch(
+        3, organisation=city, org_unit=office, target_group=TargetGroup.PUBLIC_FACING
+    )
+    trainee = EmployeeFactory(organisation=city, org_unit=school, target_group=TargetGroup.TRAINEE)
+    nowhere = EmployeeFactory(organisation=city, org_unit=None, target_group=TargetGroup.OTHER)
+    assert employee_total([city.pk], unit=office.pk) == 3
+    assert employee_total([city.pk], unit=0) == 1  # without an org unit
+    assert employee_total([city.pk], target_group=TargetGroup.TRAINEE) == 1
 
-    def found(response) -> int:
-        return int(re.search(r"(\d+) (Beschäftigte|beschäftigte Person) gefunden", response.text).group(1))
+    # Moved between units, groups and status in one statement, and back in another.
+    Employee.objects.filter(pk__in=[trainee.pk, nowhere.pk]).update(org_unit=office, is_active=False)
+    assert employee_total([city.pk], unit=office.pk) == 5
+    assert employee_total([city.pk], unit=office.pk, is_active=True) == 3
+    assert employee_total([city.pk], unit=school.pk) == 0
+    Employee.objects.filter(pk=trainee.pk).update(org_unit=school, target_group=TargetGroup.MANAGER)
+    assert employee_total([city.pk], target_group=TargetGroup.MANAGER, is_active=False) == 1
+    assert kept() == counted()
+
+    # A rolled back change leaves the counts as they were.
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Employee.objects.filter(organisation=city).delete()
+        raise RuntimeError
+    assert kept() == counted()
+
+
+def test_the_list_counts_no_rows_unless_searching(client):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    city = OrganisationFactory()
+    office = OrgUnitFactory(organisation=city)
+    EmployeeFactory.create_batch(3, organisation=city, last_name="Schmidt", org_unit=office)
+    EmployeeFactory(organisation=city, last_name="Yılmaz", target_group=TargetGroup.TRAINEE, is_active=False)
+    EmployeeFactory(organisation=OrganisationFactory(), target_group=TargetGroup.TRAINEE)
+    client.force_login(hr_user(city))
+    url = reverse("employee_list")
+
+    for query, expected in [
+        ({}, 4),
+        ({"page": "1", "ordering": "last_name"}, 4),
+        ({"org_unit": office.pk}, 3),
+        ({"target_group": TargetGroup.TRAINEE}, 1),
+        ({"is_active": "false"}, 1),
+        ({"is_active": "true", "org_unit": office.pk, "target_group": ""}, 3),
+        ({"unknown": "x"}, 4),
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, query)
+        assert found(response) == expected, query
+        assert not [q["sql"] for q in queries.captured_queries if COUNTING in q["sql"]], query
 
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("employee_list"))
-    assert found(response) == 4
-    assert not [
-        q["sql"]
-        for q in queries.captured_queries
-        if 'COUNT(*) AS "__count" FROM "vielfalt_employee"' in q["sql"]
-    ]
-    assert found(client.get(reverse("employee_list"), {"q": "Schmidt"})) == 3
-    assert found(client.get(reverse("employee_list"), {"page": "1", "ordering": "last_name"})) == 4
+        assert found(client.get(url, {"q": "Schmidt"})) == 3
+    assert [q["sql"] for q in queries.captured_queries if COUNTING in q["sql"]]
+    # Another city's unit is no option: an empty list, counted (no rows), not another city's figure.
+    other_unit = OrgUnitFactory()
+    EmployeeFactory(organisation=other_unit.organisation, org_unit=other_unit)
+    assert "0 Beschäftigte gefunden" in client.get(url, {"org_unit": other_unit.pk}).text
+
+
+def test_the_start_page_counts_no_rows(client):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    city = OrganisationFactory(name="Stadt Duisburg")
+    EmployeeFactory.create_batch(2, organisation=city)
+    EmployeeFactory(organisation=city, is_active=False)
+    EmployeeFactory(organisation=OrganisationFactory())
+    client.force_login(hr_user(city))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("home"))
+    assert "Stadt Duisburg: 2 von 3 aktiv" in response.text
+    assert not [q["sql"] for q in queries.captured_queries if 'FROM "vielfalt_employee"' in q["sql"]]
+
+
+def test_the_start_page_groups_large_figures(client, monkeypatch):
+    """On SQLite too, where the figures are counted from the employees."""
+    city = OrganisationFactory(name="Stadt Köln")
+    EmployeeFactory.create_batch(3, organisation=city)
+    client.force_login(hr_user(city))
+    assert "Stadt Köln: 3 von 3 aktiv" in client.get(reverse("home")).text
+    figures = [{"organisation__name": "Stadt Köln", "active": 12345, "total": 20000}]
+    monkeypatch.setattr(views, "employee_figures", lambda ids: figures)
+    assert "Stadt Köln: 12.345 von 20.000 aktiv" in client.get(reverse("home")).text
+
+
+def _search_plans(client, query) -> tuple[str, str]:
+    """PostgreSQL's plans for the count and the page of the list's search (sequential scans off: on a table
+    this small, reading it all would be cheaper than any index)."""
+    statements = {}
+
+    def capture(execute, sql, params, many, context):
+        if "vielfalt_employee" in sql and "LIKE" in sql:
+            statements["count" if "__count" in sql else "page"] = (sql, params)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        client.get(reverse("employee_list"), query)
+    plans = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for name in ("count", "page"):
+            cursor.execute("EXPLAIN " + statements[name][0], statements[name][1])
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return plans[0], plans[1]
+
+
+def test_the_search_reads_trigram_indexes_and_sorts_only_the_matches(client):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    city = OrganisationFactory()
+    unit = OrgUnitFactory(organisation=city, name="Bürgeramt")
+    for last_name in ["Müller", "Yılmaz", "Müllerová", "Abel", "Kaya"]:
+        EmployeeFactory(
+            organisation=city, last_name=last_name, org_unit=None if last_name == "Müllerová" else unit
+        )
+    with connection.cursor() as cursor:  # enough employees for the planner to weigh indexes by their use
+        cursor.execute(
+            "INSERT INTO vielfalt_employee (organisation_id, org_unit_id, personnel_number, first_name, last_name,"
+            " email, target_group, is_active, created_at, updated_at)"
+            " SELECT %s, %s, 'F-' || n, 'Lan', 'Ng ' || n, '', 'other', true, now(), now()"
+            " FROM generate_series(1, 20000) n",
+            [city.pk, unit.pk],
+        )
+        for column in ("last_name", "first_name", "personnel_number", "email"):  # as autovacuum would
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [f"employee_search_{column}"])
+        cursor.execute("ANALYZE vielfalt_employee")
+    client.force_login(hr_user(city))
+
+    count, page = _search_plans(client, {"q": "müller"})
+    assert "employee_search_last_name" in count, count
+    # The page sorts the matches instead of walking along the list's order until enough turn up.
+    assert "Sort Key: (((vielfalt_employee.last_name)::text || ''::text))" in page, page
+    assert "employee_org_order" not in page, page
+
+    def names(query) -> list[str]:
+        text = client.get(reverse("employee_list"), query).text
+        return re.findall(r"(Müller(?:ová)?|Yılmaz|Abel|Kaya), ", text)
+
+    assert names({"q": "müller"}) == ["Müller", "Müllerová"]
+    assert names({"q": "müller", "ordering": "-last_name"}) == ["Müllerová", "Müller"]
+    # Without an org unit sorts last, as in the list without a search.
+    assert names({"q": "müller", "ordering": "org_unit"}) == ["Müller", "Müllerová"]
+    assert names({"q": "müller", "ordering": "-org_unit"}) == ["Müllerová", "Müller"]
