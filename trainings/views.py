@@ -21,8 +21,9 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from vielfalt.audit import audit_record
+from vielfalt.filters import search_order
 from vielfalt.formats import datetime_formatter
-from vielfalt.models import AuditEntry, Employee, Organisation, Role
+from vielfalt.models import AuditEntry, Employee, Organisation, Role, employee_total
 from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, download
 from vielfalt.validation import add_errors
@@ -559,38 +560,70 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def employees(self, filter_form):
-        course = self.course_date.course
-        active_here = Enrolment.objects.active().filter(
-            employee=OuterRef("pk"), course_date__course=course, course_date__cancelled_at=None
-        )
-        attended = Enrolment.objects.attended().filter(employee=OuterRef("pk"))
+        """(The employees to choose from, in order; their number where the counts kept by triggers know it
+        without a COUNT, else None.) Whether each is enrolled in this course or trained is marked per page
+        (`_mark`), not computed for every employee of a city."""
         queryset = (
             Employee.objects.visible_to(self.request.user)
             .filter(organisation_id__in=self.organisation_ids, is_active=True)
             .select_related("org_unit")
-            .annotate(enrolled_here=Exists(active_here), trained=Exists(attended))
             .order_by("last_name", "first_name", "personnel_number")
         )
-        if filter_form.is_valid():
-            data = filter_form.cleaned_data
-            for word in data["q"].split()[:5]:
-                queryset = queryset.filter(
-                    Q(last_name__icontains=word)
-                    | Q(first_name__icontains=word)
-                    | Q(personnel_number__icontains=word)
-                )
-            if data["org_unit"]:
-                queryset = queryset.filter(org_unit=data["org_unit"])
-            if data["target_group"]:
-                queryset = queryset.filter(target_group=data["target_group"])
-            if data["trained"] == "1":
-                queryset = queryset.filter(trained=False)
-        return queryset
+        data = filter_form.cleaned_data if filter_form.is_valid() else {}
+        words = data.get("q", "").split()[:5]
+        for word in words:
+            queryset = queryset.filter(
+                Q(last_name__icontains=word)
+                | Q(first_name__icontains=word)
+                | Q(personnel_number__icontains=word)
+            )
+        if data.get("org_unit"):
+            queryset = queryset.filter(org_unit=data["org_unit"])
+        if data.get("target_group"):
+            queryset = queryset.filter(target_group=data["target_group"])
+        if data.get("trained") == "1":
+            queryset = queryset.filter(~Exists(Enrolment.objects.attended().filter(employee=OuterRef("pk"))))
+        if words:
+            return search_order(queryset), None
+        if data.get("trained") == "1":
+            return queryset, None
+        total = employee_total(
+            self.organisation_ids,
+            is_active=True,
+            unit=data["org_unit"].pk if data.get("org_unit") else None,
+            target_group=data.get("target_group") or None,
+        )
+        return queryset, total
+
+    def _mark(self, employees) -> None:
+        """Set `enrolled_here` (an active enrolment in this course) and `trained` on the employees of a page."""
+        ids = [employee.pk for employee in employees]
+        enrolled = set(
+            Enrolment.objects.active()
+            .filter(
+                employee_id__in=ids,
+                course_date__course=self.course_date.course,
+                course_date__cancelled_at=None,
+            )
+            .values_list("employee_id", flat=True)
+        )
+        trained = set(
+            Enrolment.objects.attended().filter(employee_id__in=ids).values_list("employee_id", flat=True)
+        )
+        for employee in employees:
+            employee.enrolled_here = employee.pk in enrolled
+            employee.trained = employee.pk in trained
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filter_form = EmployeeFilterForm(self.request.GET or None, organisation_ids=self.organisation_ids)
-        page = Paginator(self.employees(filter_form), self.paginate_by).get_page(self.request.GET.get("page"))
+        employees, total = self.employees(filter_form)
+        paginator = Paginator(employees, self.paginate_by)
+        if total is not None:
+            paginator.__dict__["count"] = total  # Paginator.count is a cached_property
+        page = paginator.get_page(self.request.GET.get("page"))
+        rows = list(page.object_list)
+        self._mark(rows)
         query = self.request.GET.copy()
         query.pop("page", None)
         context.update(
@@ -600,7 +633,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             page_obj=page,
             paginator=page.paginator,
             is_paginated=page.has_other_pages(),
-            employees=page.object_list,
+            employees=rows,
             filter_query=query.urlencode(),
             upload_form=kwargs.get("upload_form") or EnrolmentUploadForm(),
             free_seats=max(self.course_date.capacity - self.course_date.seated_count, 0),

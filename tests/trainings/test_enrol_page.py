@@ -1,0 +1,82 @@
+"""The enrolment page of a city with many employees: its total from the counts kept by triggers, whether each
+employee is enrolled here or trained read for the page's rows only, a search sorted after matching."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.conftest import need
+from tests.factories import EmployeeFactory, OrgUnitFactory
+from tests.trainings.factories import CourseDateFactory, EnrolmentFactory
+from trainings.models import Enrolment
+from vielfalt.models import TargetGroup
+
+pytestmark = pytest.mark.django_db
+
+COUNTING = 'COUNT(*) AS "__count" FROM "vielfalt_employee"'
+
+
+def _rows(response) -> dict[str, str]:
+    """Last name → the page's training column for that employee."""
+    return {
+        employee.last_name: ("enrolled" if employee.enrolled_here else "trained" if employee.trained else "–")
+        for employee in response.context["employees"]
+    }
+
+
+def test_the_page_marks_who_is_enrolled_here_and_who_is_trained(
+    client, course, course_date, duisburg, hr_duisburg
+):
+    enrolled = EmployeeFactory(organisation=duisburg, last_name="Abel")
+    trained = EmployeeFactory(organisation=duisburg, last_name="Bauer")
+    cancelled = EmployeeFactory(organisation=duisburg, last_name="Celik")
+    elsewhere = EmployeeFactory(organisation=duisburg, last_name="Demir")
+    EmployeeFactory(organisation=duisburg, last_name="Engel")
+    EnrolmentFactory(course_date=course_date, employee=enrolled)
+    EnrolmentFactory(
+        course_date=CourseDateFactory(), employee=trained, attendance=Enrolment.Attendance.ATTENDED
+    )
+    EnrolmentFactory(course_date=course_date, employee=cancelled, status=Enrolment.Status.CANCELLED)
+    EnrolmentFactory(course_date=CourseDateFactory(), employee=elsewhere)  # another course, not attended
+    client.force_login(hr_duisburg)
+    response = client.get(reverse("trainings:enrol", args=[course_date.pk]))
+    assert _rows(response) == {
+        "Abel": "enrolled",
+        "Bauer": "trained",
+        "Celik": "–",
+        "Demir": "–",
+        "Engel": "–",
+    }
+    assert f'value="{enrolled.pk}" id="employee-{enrolled.pk}" disabled' in response.text
+    # Only those not trained yet.
+    response = client.get(reverse("trainings:enrol", args=[course_date.pk]), {"trained": "1"})
+    assert set(_rows(response)) == {"Abel", "Celik", "Demir", "Engel"}
+
+
+def test_the_total_comes_from_the_counts_unless_searching(client, course_date, duisburg, hr_duisburg):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    office = OrgUnitFactory(organisation=duisburg)
+    EmployeeFactory.create_batch(3, organisation=duisburg, org_unit=office, last_name="Schmidt")
+    EmployeeFactory(organisation=duisburg, target_group=TargetGroup.TRAINEE, last_name="Yılmaz")
+    EmployeeFactory(organisation=duisburg, is_active=False)  # not offered
+    client.force_login(hr_duisburg)
+    url = reverse("trainings:enrol", args=[course_date.pk])
+    for query, expected in [
+        ({}, 4),
+        ({"org_unit": office.pk}, 3),
+        ({"target_group": TargetGroup.TRAINEE}, 1),
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, query)
+        assert response.context["paginator"].count == expected, query
+        assert len(response.context["employees"]) == expected, query
+        assert not [q["sql"] for q in queries.captured_queries if COUNTING in q["sql"]], query
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, {"q": "schmidt"})
+    assert response.context["paginator"].count == 3
+    assert [q["sql"] for q in queries.captured_queries if COUNTING in q["sql"]]
+    searched = [q["sql"] for q in queries.captured_queries if "LIKE" in q["sql"] and "LIMIT" in q["sql"]]
+    assert re.search(r'ORDER BY \("vielfalt_employee"\."last_name" \|\| \'\'\)', searched[0])
