@@ -132,7 +132,7 @@ class AgreementListView(LoginRequiredMixin, FilterView):
             for row in context["object_list"]
         ]
         context["filter_query"] = _filter_query(self.request)
-        context["filter_controls"] = filter_controls(self.filterset)
+        context["filter_controls"] = filter_controls(self.filterset.form, self.filterset.control_help)
         context["may_edit"] = may(self.request.user, Role.MINISTRY)
         return context
 

@@ -77,7 +77,12 @@ NOT_TRAINED_CHOICES = [("", _("all")), ("1", _("not yet trained"))]
 
 class EmployeeFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
-    org_unit = forms.ModelChoiceField(label=_("Org unit"), queryset=OrgUnit.objects.none(), required=False)
+    org_unit = forms.ModelChoiceField(
+        label=_("Org unit"),
+        queryset=OrgUnit.objects.none(),
+        required=False,
+        empty_label=settings.FILTERS_EMPTY_CHOICE_LABEL,
+    )
     target_group = forms.ChoiceField(
         label=_("Target group"),
         choices=[("", settings.FILTERS_EMPTY_CHOICE_LABEL), *TargetGroup.choices],

@@ -21,7 +21,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from vielfalt.audit import audit_record
-from vielfalt.filters import search_order
+from vielfalt.filters import filter_controls, search_order
 from vielfalt.formats import datetime_formatter
 from vielfalt.models import AuditEntry, Employee, Organisation, Role, employee_total
 from vielfalt.permissions import RoleRequiredMixin, may
@@ -630,6 +630,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             course_date=self.course_date,
             course=self.course_date.course,
             filter_form=filter_form,
+            filter_controls=filter_controls(filter_form),
             page_obj=page,
             paginator=page.paginator,
             is_paginated=page.has_other_pages(),

@@ -295,13 +295,16 @@ class AuditEntryFilter(PortalFilterSet):
         fields = ["action", "actor_name", "object_repr"]
 
 
-def filter_controls(filterset) -> list[dict]:
-    """The filter form as plain data for `includes/filter_form.html`.
+def filter_controls(form, control_help=None) -> list[dict]:
+    """A filter form (a filterset's, or any form of filter fields) as plain data for `includes/filter_form.html`,
+    with a hint under a control where `control_help` names one (e.g. `filterset.control_help`) and the errors of
+    a bound form.
 
     Rendering a form through Django's widget templates costs a template per option; list pages are hot, so
     they render these few controls directly instead."""
-    form = filterset.form
+    control_help = control_help or {}
     data = form.data
+    errors = form.errors if form.is_bound else {}
     controls = []
     for name, field in form.fields.items():
         bound = form[name]
@@ -309,7 +312,8 @@ def filter_controls(filterset) -> list[dict]:
             "name": name,
             "label": field.label,
             "id": bound.id_for_label,
-            "help": filterset.control_help.get(name, ""),
+            "help": control_help.get(name, ""),
+            "errors": errors.get(name, []),
         }
         if hasattr(field, "choices"):
             selected = str(data.get(name, "") or "")

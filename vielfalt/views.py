@@ -120,7 +120,7 @@ class EmployeeListView(PartnerHRMixin, FilterView):
             )
             for row in context["object_list"]
         ]
-        context["filter_controls"] = filter_controls(self.filterset)
+        context["filter_controls"] = filter_controls(self.filterset.form, self.filterset.control_help)
         query = self.request.GET.copy()
         query.pop("page", None)
         context["filter_query"] = query.urlencode()
@@ -268,7 +268,7 @@ class AuditLogView(MinistryMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["filter_controls"] = filter_controls(self.filterset)
+        context["filter_controls"] = filter_controls(self.filterset.form, self.filterset.control_help)
         # The cells as plain values for {% rowformat %} (no lookups and filters per cell in the template).
         actions = {action: str(label) for action, label in AuditEntry.Action.choices}
         short = datetime_formatter("SHORT_DATETIME_FORMAT")

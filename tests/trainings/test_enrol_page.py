@@ -80,3 +80,19 @@ def test_the_total_comes_from_the_counts_unless_searching(client, course_date, d
     assert [q["sql"] for q in queries.captured_queries if COUNTING in q["sql"]]
     searched = [q["sql"] for q in queries.captured_queries if "LIKE" in q["sql"] and "LIMIT" in q["sql"]]
     assert re.search(r'ORDER BY \("vielfalt_employee"\."last_name" \|\| \'\'\)', searched[0])
+
+
+def test_the_filter_names_a_refused_choice_at_its_control(client, course_date, duisburg, hr_duisburg):
+    """The enrolment page's filter is the lists' filter form: another city's org unit is no option, and the
+    control says so (in German, tied to it for screen readers) instead of quietly showing everyone."""
+    EmployeeFactory(organisation=duisburg, last_name="Abel")
+    foreign = OrgUnitFactory()
+    client.force_login(hr_duisburg)
+    url = reverse("trainings:enrol", args=[course_date.pk])
+    page = client.get(url, {"org_unit": foreign.pk}, HTTP_ACCEPT_LANGUAGE="de").text
+    assert 'id="id_org_unit" class="form-select is-invalid" aria-describedby="id_org_unit_error" aria-invalid="true"' in page
+    assert re.search(r'<div class="invalid-feedback" id="id_org_unit_error">[^<]*gültig', page)
+    assert foreign.name not in page
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="de").text
+    assert "is-invalid" not in page
+    assert '<option value="" selected>' in page  # "all", as in the other lists' filters
