@@ -289,6 +289,12 @@ class Employee(models.Model):
                 fields=["organisation", "org_unit", "last_name", "first_name", "personnel_number"],
                 name="employee_unit_order",
             ),
+            # The few deactivated employees (the list filtered by status) without walking past the active ones.
+            models.Index(
+                fields=["organisation", "last_name", "first_name", "personnel_number"],
+                name="employee_inactive_order",
+                condition=Q(is_active=False),
+            ),
         ]
         # The search's trigram indexes are PostgreSQL's only: migration 0017_employee_search_trigram.
         # EmployeeCount follows every statement that adds, removes or changes employees (ORM, bulk, COPY, SQL).

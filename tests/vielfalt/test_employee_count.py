@@ -44,7 +44,8 @@ def counted() -> dict[tuple, int]:
 
 
 def found(response) -> int:
-    return int(re.search(r"([\d.]+) (Beschäftigte|beschäftigte Person) gefunden", response.text).group(1))
+    number = re.search(r"([\d.]+) (Beschäftigte|beschäftigte Person) gefunden", response.text).group(1)
+    return int(number.replace(".", ""))
 
 
 def test_every_kind_of_write_keeps_the_count():
@@ -219,3 +220,39 @@ def test_the_search_reads_trigram_indexes_and_sorts_only_the_matches(client):
     # Without an org unit sorts last, as in the list without a search.
     assert names({"q": "müller", "ordering": "org_unit"}) == ["Müller", "Müllerová"]
     assert names({"q": "müller", "ordering": "-org_unit"}) == ["Müllerová", "Müller"]
+
+
+def test_a_unit_or_the_deactivated_are_read_in_the_list_order_of_their_own_index(client):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    city = OrganisationFactory()
+    units = [OrgUnitFactory(organisation=city) for _ in range(4)]
+    with connection.cursor() as cursor:  # enough employees for the planner to weigh indexes by their use
+        cursor.execute(
+            "INSERT INTO vielfalt_employee (organisation_id, org_unit_id, personnel_number, first_name, last_name,"
+            " email, target_group, is_active, created_at, updated_at)"
+            " SELECT %s, (ARRAY[%s, %s, %s, %s])[1 + n %% 4], 'F-' || n, 'Lan', 'Ng ' || n, '', 'other',"
+            " n %% 100 <> 0, now(), now() FROM generate_series(1, 20000) n",
+            [city.pk, *[unit.pk for unit in units]],
+        )
+        cursor.execute("ANALYZE vielfalt_employee")
+    client.force_login(hr_user(city))
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if 'FROM "vielfalt_employee"' in sql and "LIMIT" in sql:
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    for query, index, expected in [
+        ({"org_unit": units[1].pk}, "employee_unit_order", 5000),
+        ({"is_active": "false"}, "employee_inactive_order", 200),
+    ]:
+        statements.clear()
+        with connection.execute_wrapper(capture):
+            response = client.get(reverse("employee_list"), query)
+        assert found(response) == expected
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + statements[0][0], statements[0][1])
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert f"Index Scan using {index}" in plan, plan
+        assert "Sort" not in plan, plan
