@@ -76,7 +76,21 @@ def bench_page_costs(seeded: Seeded) -> list[Row]:
             value=f"{(healthz_cpu + healthz_backend) * 1000:.2f} ms",
         )
     ]
-    for role, (user, paths) in _pages(seeded).items():
+    pages = _pages(seeded)
+    # What the HR office of the city with 100,000 employees does besides paging: its start page, a search for a
+    # common name (2,500 matches) and for one personnel number, the list filtered by each filter.
+    pages["partner HR (100,000 employees), searching and filtering"] = (
+        seeded.big_hr,
+        [
+            "/",
+            "/employees/?q=M%C3%BCller",
+            "/employees/?q=BS-012345",
+            f"/employees/?org_unit={seeded.units[3].pk}",
+            "/employees/?target_group=trainee",
+            "/employees/?is_active=false",
+        ],
+    )
+    for role, (user, paths) in pages.items():
         client = logged_in(user)
         for path in paths:
             cold_target = COLD_PAGES.get(path.partition("?")[0])
