@@ -90,8 +90,14 @@ def test_the_filter_names_a_refused_choice_at_its_control(client, course_date, d
     client.force_login(hr_duisburg)
     url = reverse("trainings:enrol", args=[course_date.pk])
     page = client.get(url, {"org_unit": foreign.pk}, HTTP_ACCEPT_LANGUAGE="de").text
-    assert 'id="id_org_unit" class="form-select is-invalid" aria-describedby="id_org_unit_error" aria-invalid="true"' in page
-    assert re.search(r'<div class="invalid-feedback" id="id_org_unit_error">[^<]*gültig', page)
+    assert (
+        'id="id_org_unit" class="form-select is-invalid" aria-describedby="id_org_unit_error" aria-invalid="true"'
+        in page
+    )
+    assert re.search(
+        r'<p class="invalid-feedback d-block mt-0 mb-0" id="id_org_unit_error">Organisationseinheit: [^<]*gültig',
+        page,
+    )
     assert foreign.name not in page
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="de").text
     assert "is-invalid" not in page
