@@ -289,6 +289,8 @@ class Employee(models.Model):
                 fields=["organisation", "org_unit", "last_name", "first_name", "personnel_number"],
                 name="employee_unit_order",
             ),
+            # The list of every organisation (an administrator's) in its order, without sorting 200,000 rows.
+            models.Index(fields=["last_name", "first_name", "personnel_number"], name="employee_name_order"),
             # The few deactivated employees (the list filtered by status) without walking past the active ones.
             models.Index(
                 fields=["organisation", "last_name", "first_name", "personnel_number"],

@@ -16,7 +16,7 @@ from django.test import Client
 from .common import Row, SQLClock, median, say, seconds_text
 from .employees import session_cookie
 from .programme import _pages
-from .scale import delete_session, logged_in
+from .scale import delete_session, logged_in, scale
 from .seed import Seeded
 from .server import Gunicorn
 
@@ -90,6 +90,7 @@ def bench_page_costs(seeded: Seeded) -> list[Row]:
             "/employees/?is_active=false",
         ],
     )
+    pages["administrator, every organisation's employees"] = (scale().admin, ["/employees/"])
     for role, (user, paths) in pages.items():
         client = logged_in(user)
         for path in paths:

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.conftest import need
-from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
+from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, UserFactory, hr_user
 from vielfalt import views
-from vielfalt.models import Employee, EmployeeCount, TargetGroup, employee_total
+from vielfalt.models import Employee, EmployeeCount, Role, TargetGroup, employee_total
 from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 
@@ -256,3 +256,33 @@ def test_a_unit_or_the_deactivated_are_read_in_the_list_order_of_their_own_index
             plan = "\n".join(row[0] for row in cursor.fetchall())
         assert f"Index Scan using {index}" in plan, plan
         assert "Sort" not in plan, plan
+
+
+def test_an_administrators_list_of_every_organisation_walks_the_name_index(client):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    cities = [OrganisationFactory() for _ in range(3)]
+    with connection.cursor() as cursor:  # enough employees for the planner to weigh indexes by their use
+        cursor.execute(
+            "INSERT INTO vielfalt_employee (organisation_id, personnel_number, first_name, last_name, email,"
+            " target_group, is_active, created_at, updated_at)"
+            " SELECT (ARRAY[%s, %s, %s])[1 + n %% 3], 'F-' || n, 'Lan', 'Ng ' || n, '', 'other', true, now(), now()"
+            " FROM generate_series(1, 30000) n",
+            [city.pk for city in cities],
+        )
+        cursor.execute("ANALYZE vielfalt_employee")
+    client.force_login(UserFactory(roles=[(cities[0], Role.ADMIN)]))
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if 'FROM "vielfalt_employee"' in sql and "LIMIT" in sql:
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        response = client.get(reverse("employee_list"))
+    assert found(response) == 30000
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + statements[0][0], statements[0][1])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Scan using employee_name_order" in plan, plan
+    assert "Sort" not in plan, plan
