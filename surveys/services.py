@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -304,12 +304,7 @@ def pooled_units(*, campaign: Campaign) -> list[dict]:
     """The pools of codes (one per org unit with staff without e-mail, `org_unit_id` None for staff without a
     unit), by name: what HR may reprint. No counts: how many codes of a pool are still unused is a
     participation figure."""
-    return list(
-        Invitation.objects.filter(campaign=campaign, employee__isnull=True)
-        .values("org_unit_id", "org_unit__name")
-        .distinct()
-        .order_by("org_unit__name")
-    )
+    return campaign_figures(campaign=campaign).pools
 
 
 @sensitive_variables()
@@ -350,17 +345,62 @@ def code_sheets_reissue(
     return sheets
 
 
+@dataclass(frozen=True)
+class CampaignFigures:
+    """What a campaign's page shows of its invitations, from one statement (`campaign_figures`)."""
+
+    counts: dict  # invited, answered, sent, without_email: as `invitation_counts`
+    units: list[dict]  # per org unit: as `unit_participation`
+    pools: list[dict]  # the pools of codes: as `pooled_units`
+
+
+def campaign_figures(*, campaign: Campaign) -> CampaignFigures:
+    """The campaign's invitation figures, pools and units in one reading of its invitations, grouped by org unit
+    and whether they are pooled codes: a city's campaign has 20,000, which three statements read three times."""
+    rows = (
+        Invitation.objects.filter(campaign=campaign)
+        .annotate(pooled=ExpressionWrapper(Q(employee__isnull=True), output_field=BooleanField()))
+        .values("org_unit_id", "org_unit__name", "pooled")
+        .annotate(
+            invited=Count("pk"),
+            answered=Count("pk", filter=Q(counted=True)),
+            sent=Count("pk", filter=Q(sent_at__isnull=False)),
+        )
+        # By name in the database's collation, staff without a unit last, each unit's rows together.
+        .order_by(F("org_unit__name").asc(nulls_last=True), "org_unit_id", "pooled")
+    )
+    counts = {"invited": 0, "answered": 0, "sent": 0, "without_email": 0}
+    units: dict[int | None, dict] = {}
+    pools = []
+    for row in rows:
+        for name in ("invited", "answered", "sent"):
+            counts[name] += row[name]
+        unit = units.setdefault(
+            row["org_unit_id"],
+            {
+                "org_unit_id": row["org_unit_id"],
+                "org_unit__name": row["org_unit__name"],
+                "invited": 0,
+                "answered": 0,
+            },
+        )
+        unit["invited"] += row["invited"]
+        unit["answered"] += row["answered"]
+        if row["pooled"]:
+            counts["without_email"] += row["invited"]
+            pools.append({"org_unit_id": row["org_unit_id"], "org_unit__name": row["org_unit__name"]})
+    if not campaign.is_closed:
+        for unit in units.values():
+            unit["answered"] = _stepped(unit["answered"], campaign.k)
+    return CampaignFigures(counts=counts, units=list(units.values()), pools=pools)
+
+
 def invitation_counts(*, campaign: Campaign) -> dict:
     """How many were invited and how many answered: never who. `answered` counts the invitations whose answers
     were released into the results (`counted`): while the campaign is open it moves only when a release moves
     at least k answers at once (Celery beat, not the moment someone submits), so that whoever watched one
     person answer cannot see the figure move with that answer. Once closed, every answer is counted."""
-    return Invitation.objects.filter(campaign=campaign).aggregate(
-        invited=Count("pk"),
-        answered=Count("pk", filter=Q(counted=True)),
-        sent=Count("pk", filter=Q(sent_at__isnull=False)),
-        without_email=Count("pk", filter=Q(employee__isnull=True)),
-    )
+    return campaign_figures(campaign=campaign).counts
 
 
 def invitation_counts_of(campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -386,20 +426,11 @@ def _stepped(count: int, k: int) -> int:
 
 
 def unit_participation(*, campaign: Campaign) -> list[dict]:
-    """Invited and answered per org unit the invitations count for (e-mail and pooled codes alike). Answered
-    counts released answers only (as `invitation_counts`); while the campaign is open a release of k answers
-    may still hold one of a small unit, so each unit's figure is also rounded down to a multiple of k: it
-    moves only once k more of the unit's answers have been released."""
-    rows = list(
-        Invitation.objects.filter(campaign=campaign)
-        .values("org_unit_id", "org_unit__name")
-        .annotate(invited=Count("pk"), answered=Count("pk", filter=Q(counted=True)))
-        .order_by("org_unit__name")
-    )
-    if not campaign.is_closed:
-        for row in rows:
-            row["answered"] = _stepped(row["answered"], campaign.k)
-    return rows
+    """Invited and answered per org unit the invitations count for (e-mail and pooled codes alike), by name.
+    Answered counts released answers only (as `invitation_counts`); while the campaign is open a release of k
+    answers may still hold one of a small unit, so each unit's figure is also rounded down to a multiple of k:
+    it moves only once k more of the unit's answers have been released."""
+    return campaign_figures(campaign=campaign).units
 
 
 def _offered_unit_ids(campaign: Campaign) -> list[int]:

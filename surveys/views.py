@@ -40,17 +40,16 @@ from .services import (
     UnitNotOffered,
     campaign_close,
     campaign_create,
+    campaign_figures,
     campaign_open,
     campaign_update,
     credential_for_code,
     credential_for_token,
-    invitation_counts,
     invitation_counts_of,
     invitations_create,
     pooled_units,
     questionnaire_for_credential,
     response_submit,
-    unit_participation,
 )
 from .tasks import EASY_LINK_SUFFIX, task_render_code_sheets, task_render_report, task_send_invitations
 
@@ -151,15 +150,16 @@ class CampaignDetailView(CampaignMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        counts = invitation_counts(campaign=self.object)
+        figures = campaign_figures(campaign=self.object)
+        counts = figures.counts
         context["counts"] = counts
         context["participation"] = (
             round(100 * counts["answered"] / counts["invited"], 1) if counts["invited"] else None
         )
         context["results_visible"] = results_visible(campaign=self.object)
         context["units"] = self.object.units.all()
-        context["unit_participation"] = unit_participation(campaign=self.object)
-        context["pooled_units"] = pooled_units(campaign=self.object) if self.object.is_open else []
+        context["unit_participation"] = figures.units
+        context["pooled_units"] = figures.pools if self.object.is_open else []
         return context
 
 

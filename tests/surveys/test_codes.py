@@ -285,3 +285,30 @@ def test_hr_reprints_a_units_lost_code_sheets_with_fresh_codes_and_the_old_unuse
     # Only a unit with a pool can be reprinted.
     client.post(reverse("surveys:code_sheets", args=[campaign.pk]), {"unit": "999999"})
     assert Job.objects.filter(kind="surveys.render_code_sheets").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_campaign_page_reads_its_invitations_once(client):
+    """A city's campaign has 20,000 invitations: the page's counts, units and pools come from one statement
+    over them, and say what the three separate readings said."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    EmployeeFactory(organisation=campaign.organisation, org_unit=None, email="")  # a pool without a unit
+    services.invitations_create(actor=hr, campaign=campaign)
+    client.force_login(hr)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
+    reading = [q["sql"] for q in queries.captured_queries if 'FROM "surveys_invitation"' in q["sql"]]
+    assert len(reading) == 1, reading
+    figures = services.campaign_figures(campaign=campaign)
+    assert figures.counts == {"invited": 10, "answered": 0, "sent": 0, "without_email": 8}
+    assert [(u["org_unit__name"], u["invited"]) for u in figures.units] == [
+        ("Bauhof", 5),
+        ("Bürgeramt", 4),
+        (None, 1),
+    ]
+    assert [p["org_unit__name"] for p in figures.pools] == ["Bauhof", "Bürgeramt", None]
+    assert response.context["unit_participation"] == figures.units
+    assert response.context["pooled_units"] == figures.pools
