@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -356,43 +356,46 @@ class CampaignFigures:
 
 def campaign_figures(*, campaign: Campaign) -> CampaignFigures:
     """The campaign's invitation figures, pools and units in one reading of its invitations, grouped by org unit
-    and whether they are pooled codes: a city's campaign has 20,000, which three statements read three times."""
+    and whether they are pooled codes (a city's campaign has 20,000, which three statements read three times),
+    and the names of the few units found, in the database's order (staff without a unit last)."""
     rows = (
         Invitation.objects.filter(campaign=campaign)
         .annotate(pooled=ExpressionWrapper(Q(employee__isnull=True), output_field=BooleanField()))
-        .values("org_unit_id", "org_unit__name", "pooled")
+        .values("org_unit_id", "pooled")
         .annotate(
             invited=Count("pk"),
             answered=Count("pk", filter=Q(counted=True)),
             sent=Count("pk", filter=Q(sent_at__isnull=False)),
         )
-        # By name in the database's collation, staff without a unit last, each unit's rows together.
-        .order_by(F("org_unit__name").asc(nulls_last=True), "org_unit_id", "pooled")
+        .order_by("org_unit_id", "pooled")
     )
     counts = {"invited": 0, "answered": 0, "sent": 0, "without_email": 0}
     units: dict[int | None, dict] = {}
-    pools = []
+    pooled = set()
     for row in rows:
         for name in ("invited", "answered", "sent"):
             counts[name] += row[name]
-        unit = units.setdefault(
-            row["org_unit_id"],
-            {
-                "org_unit_id": row["org_unit_id"],
-                "org_unit__name": row["org_unit__name"],
-                "invited": 0,
-                "answered": 0,
-            },
-        )
+        unit = units.setdefault(row["org_unit_id"], {"invited": 0, "answered": 0})
         unit["invited"] += row["invited"]
         unit["answered"] += row["answered"]
         if row["pooled"]:
             counts["without_email"] += row["invited"]
-            pools.append({"org_unit_id": row["org_unit_id"], "org_unit__name": row["org_unit__name"]})
+            pooled.add(row["org_unit_id"])
+    names = list(
+        OrgUnit.objects.filter(pk__in=[pk for pk in units if pk is not None])
+        .order_by("name", "pk")
+        .values_list("pk", "name")
+    )
+    if None in units:
+        names.append((None, None))
     if not campaign.is_closed:
         for unit in units.values():
             unit["answered"] = _stepped(unit["answered"], campaign.k)
-    return CampaignFigures(counts=counts, units=list(units.values()), pools=pools)
+    return CampaignFigures(
+        counts=counts,
+        units=[{"org_unit_id": pk, "org_unit__name": name, **units[pk]} for pk, name in names],
+        pools=[{"org_unit_id": pk, "org_unit__name": name} for pk, name in names if pk in pooled],
+    )
 
 
 def invitation_counts(*, campaign: Campaign) -> dict:
