@@ -1,6 +1,6 @@
 import django_filters
 from django import forms
-from django.db import connection, models
+from django.db import connection
 from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ChoiceField
@@ -174,7 +174,7 @@ def search_order(queryset):
 
 def _unindexed(term):
     """An ordering term (a field name, "-" for descending) as an expression sorting the same but read from no
-    index: the field's text joined to an empty one."""
+    index."""
     if not isinstance(term, str):
         return term
     expression = _Unindexed(F(term.removeprefix("-")))
@@ -182,10 +182,9 @@ def _unindexed(term):
 
 
 class _Unindexed(Func):
-    """`(column || '')`: the column's text (NULL stays NULL, and sorts where it sorted)."""
+    """`COALESCE(column, column)`: the column's value, of its type, NULL where it is NULL, which no index holds."""
 
-    template = "(%(expressions)s || '')"
-    output_field = models.TextField()
+    template = "COALESCE(%(expressions)s, %(expressions)s)"
 
 
 def _given(value):
