@@ -711,6 +711,7 @@ NO_ACTOR = {
     "credential_for_code": "pure",
     "credential_for_token": "pure",
     "invitation_counts": "read",
+    "campaign_figures": "read (of a campaign the caller got through visible_to)",
     "invitation_counts_of": "read (of campaigns the caller listed through visible_to)",
     "questionnaire_for_credential": "read",
     "offered_units": "read",

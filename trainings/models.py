@@ -310,7 +310,15 @@ class Enrolment(models.Model):
                 violation_error_message=_("Attendance can only be recorded for someone with a seat."),
             ),
         ]
-        indexes = [models.Index(fields=["course_date", "status"], name="enrolment_date_status")]
+        indexes = [
+            models.Index(fields=["course_date", "status"], name="enrolment_date_status"),
+            # The no-shows of each date (the training report), without reading its other enrolments.
+            models.Index(
+                fields=["course_date"],
+                name="enrolment_date_no_show",
+                condition=Q(status="seated", attendance="no_show"),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.employee.full_name} – {self.course_date}"

@@ -3,7 +3,18 @@
 from datetime import date, datetime, time
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -20,13 +31,16 @@ def report_organisations(user):
 def report_by_unit(user) -> list[dict]:
     """One row per organisation, org unit and target group: active employees, how many attended a course,
     and the share; computed in the database (a constant number of queries)."""
-    attended = Enrolment.objects.attended().filter(employee=OuterRef("pk"))
-    rows = (
-        Employee.objects.filter(organisation__in=report_organisations(user), is_active=True)
-        .values("organisation__name", "org_unit__name", "target_group")
-        .annotate(employees=Count("pk"), trained=Count("pk", filter=Exists(attended)))
-        .order_by("organisation__name", "org_unit__name", "target_group")
-    )
+    if _tallied():
+        rows = _units_from_counts(report_organisations(user))
+    else:
+        attended = Enrolment.objects.attended().filter(employee=OuterRef("pk"))
+        rows = (
+            Employee.objects.filter(organisation__in=report_organisations(user), is_active=True)
+            .values("organisation__name", "org_unit__name", "target_group")
+            .annotate(employees=Count("pk"), trained=Count("pk", filter=Exists(attended)))
+            .order_by("organisation__name", "org_unit__name", "target_group")
+        )
     labels = dict(TargetGroup.choices)
     result = []
     for row in rows:
@@ -43,23 +57,66 @@ def report_by_unit(user) -> list[dict]:
     return result
 
 
+# Active employees per organisation, org unit and target group from the counts kept by triggers
+# (vielfalt.EmployeeCount), and those of them who attended a course from EmployeeAttendance (kept by triggers
+# too, a row per employee trained): not every employee of the programme checked for an attended enrolment
+# (300 ms for the ministry at full scale). Grouped by names, as the ORM's query for SQLite is.
+_UNITS = """
+    WITH trained AS (
+        SELECT m.organisation_id, COALESCE(m.org_unit_id, 0) AS unit, m.target_group, count(*) AS n
+        FROM trainings_employeeattendance a JOIN vielfalt_employee m ON m.id = a.employee_id
+        WHERE a.year = 0 AND m.is_active AND m.organisation_id IN ({scope})
+        GROUP BY 1, 2, 3
+    )
+    SELECT o.name, u.name, c.target_group, SUM(c.employees)::integer, SUM(COALESCE(t.n, 0))::integer
+    FROM vielfalt_employeecount c
+    JOIN vielfalt_organisation o ON o.id = c.organisation_id
+    LEFT JOIN vielfalt_orgunit u ON u.id = c.unit
+    LEFT JOIN trained t
+        ON t.organisation_id = c.organisation_id AND t.unit = c.unit AND t.target_group = c.target_group
+    WHERE c.is_active AND c.employees > 0 AND c.organisation_id IN ({scope})
+    GROUP BY o.name, u.name, c.target_group
+    ORDER BY o.name, u.name, c.target_group
+"""
+
+
+def _units_from_counts(organisations) -> list[dict]:
+    """`_UNITS` for these organisations (a queryset: its statement goes in as a subquery, its values bound)."""
+    scope, params = organisations.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_UNITS.format(scope=scope), [*params, *params])
+        return [
+            {
+                "organisation__name": organisation,
+                "org_unit__name": unit,
+                "target_group": group,
+                "employees": employees,
+                "trained": trained,
+            }
+            for organisation, unit, group, employees, trained in cursor.fetchall()
+        ]
+
+
 def report_by_date(user):
+    """The dates the user may see, with their seated and waiting enrolments (`with_counts`: kept by triggers on
+    PostgreSQL) and no-shows (a partial index of them): a join grouped over every enrolment of the programme took
+    the ministry's report 180 ms."""
     return (
         CourseDate.objects.visible_to(user)
         .select_related("course")
-        .annotate(
-            seated_count=Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.SEATED)),
-            waiting_count=Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.WAITING)),
-            no_shows=Count(
-                "enrolments",
-                filter=Q(
-                    enrolments__status=Enrolment.Status.SEATED,
-                    enrolments__attendance=Enrolment.Attendance.NO_SHOW,
-                ),
-            ),
-        )
+        .with_counts()
+        .annotate(no_shows=RawSQL(_NO_SHOWS, (), output_field=IntegerField()))  # noqa: S611 (a constant statement)
         .order_by("starts_at", "pk")
     )
+
+
+# The constants written out, not bound: PostgreSQL uses a partial index only where it can see the statement
+# asks for its condition, which a parameter hides from a plan prepared for any value.
+# Enrolment.Status.SEATED and Enrolment.Attendance.NO_SHOW, as the index enrolment_date_no_show names them.
+_NO_SHOWS = (
+    "(SELECT COUNT(*) FROM trainings_enrolment e WHERE e.course_date_id = trainings_coursedate.id"
+    " AND e.status = 'seated' AND e.attendance = 'no_show')"
+)
 
 
 def _tallied() -> bool:
