@@ -124,6 +124,17 @@ def _tallied() -> bool:
     return connection.vendor == "postgresql"
 
 
+def trained_total(*, organisation_ids, target_group=None) -> int | None:
+    """Active employees of these organisations (optionally of one target group) who attended a course, from
+    AttendanceTally; None where the database keeps no tallies (SQLite)."""
+    if not _tallied():
+        return None
+    tally = AttendanceTally.objects.filter(year=0, is_active=True, organisation_id__in=organisation_ids)
+    if target_group:
+        tally = tally.filter(target_group=target_group)
+    return tally.aggregate(n=Sum("employees"))["n"] or 0
+
+
 def trained_by_target_group(*, organisation_ids=None) -> dict[str, int]:
     """Employees who attended at least one course, per target group: the figure the programme dashboard and
     the commitments' indicators ("people trained per target group") read. One query."""

@@ -53,6 +53,7 @@ from .selectors import (
     report_by_unit,
     seats_for_organisations,
     taking_part_names,
+    trained_total,
     visible_employee_names,
 )
 from .services import (
@@ -586,14 +587,16 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             queryset = queryset.filter(~Exists(Enrolment.objects.attended().filter(employee=OuterRef("pk"))))
         if words:
             return search_order(queryset), None
+        unit = data["org_unit"].pk if data.get("org_unit") else None
+        group = data.get("target_group") or None
+        total = employee_total(self.organisation_ids, is_active=True, unit=unit, target_group=group)
         if data.get("trained") == "1":
-            return queryset, None
-        total = employee_total(
-            self.organisation_ids,
-            is_active=True,
-            unit=data["org_unit"].pk if data.get("org_unit") else None,
-            target_group=data.get("target_group") or None,
-        )
+            # Those not trained yet: all, less the trained ones AttendanceTally counts (per organisation and
+            # target group: not per unit, which PostgreSQL then counts).
+            trained = (
+                None if unit else trained_total(organisation_ids=self.organisation_ids, target_group=group)
+            )
+            return queryset, None if total is None or trained is None else total - trained
         return queryset, total
 
     def _mark(self, employees) -> None:

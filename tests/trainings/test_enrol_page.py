@@ -104,3 +104,28 @@ def test_the_filter_names_a_refused_choice_at_its_control(client, course_date, d
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="de").text
     assert "is-invalid" not in page
     assert '<option value="" selected>' in page  # "all", as in the other lists' filters
+
+
+def test_those_not_trained_yet_are_counted_from_the_tallies(
+    client, course, course_date, duisburg, hr_duisburg
+):
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    office = OrgUnitFactory(organisation=duisburg)
+    people = [EmployeeFactory(organisation=duisburg, org_unit=office) for _ in range(3)]
+    trainees = [EmployeeFactory(organisation=duisburg, target_group=TargetGroup.TRAINEE) for _ in range(2)]
+    EmployeeFactory(organisation=duisburg, is_active=False)  # neither offered nor counted
+    attended = CourseDateFactory()
+    for employee in (people[0], trainees[0]):
+        EnrolmentFactory(course_date=attended, employee=employee, attendance=Enrolment.Attendance.ATTENDED)
+    EnrolmentFactory(course_date=attended, employee=people[1], attendance=Enrolment.Attendance.NO_SHOW)
+    client.force_login(hr_duisburg)
+    url = reverse("trainings:enrol", args=[course_date.pk])
+    for query, expected, counted in [
+        ({"trained": "1"}, 3, False),
+        ({"trained": "1", "target_group": TargetGroup.TRAINEE}, 1, False),
+        ({"trained": "1", "org_unit": office.pk}, 2, True),  # per unit: PostgreSQL counts
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, query)
+        assert response.context["paginator"].count == expected == len(response.context["employees"]), query
+        assert bool([q for q in queries.captured_queries if COUNTING in q["sql"]]) == counted, query
