@@ -589,15 +589,15 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             return search_order(queryset), None
         unit = data["org_unit"].pk if data.get("org_unit") else None
         group = data.get("target_group") or None
-        total = employee_total(self.organisation_ids, is_active=True, unit=unit, target_group=group)
+        trained = 0
         if data.get("trained") == "1":
             # Those not trained yet: all, less the trained ones AttendanceTally counts (per organisation and
             # target group: not per unit, which PostgreSQL then counts).
-            trained = (
-                None if unit else trained_total(organisation_ids=self.organisation_ids, target_group=group)
-            )
-            return queryset, None if total is None or trained is None else total - trained
-        return queryset, total
+            if unit:
+                return queryset, None
+            trained = trained_total(organisation_ids=self.organisation_ids, target_group=group)
+        total = employee_total(self.organisation_ids, is_active=True, unit=unit, target_group=group)
+        return queryset, None if total is None or trained is None else total - trained
 
     def _mark(self, employees) -> None:
         """Set `enrolled_here` (an active enrolment in this course) and `trained` on the employees of a page."""
@@ -624,7 +624,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         employees, total = self.employees(filter_form)
         paginator = Paginator(employees, self.paginate_by)
         if total is not None:
-            paginator.__dict__["count"] = total  # Paginator.count is a cached_property
+            paginator.count = total  # as the agreement list sets it
         page = paginator.get_page(self.request.GET.get("page"))
         rows = list(page.object_list)
         self._mark(rows)

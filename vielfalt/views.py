@@ -93,7 +93,7 @@ class EmployeeListView(PartnerHRMixin, FilterView):
         paginator = super().get_paginator(queryset, per_page, **kwargs)
         total = self.filterset.counted_total()
         if total is not None:
-            paginator.__dict__["count"] = total  # Paginator.count is a cached_property
+            paginator.count = total  # as the agreement list sets it
         return paginator
 
     def get_context_data(self, **kwargs):
