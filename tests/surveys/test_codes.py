@@ -289,8 +289,9 @@ def test_hr_reprints_a_units_lost_code_sheets_with_fresh_codes_and_the_old_unuse
 
 @pytest.mark.django_db
 def test_the_campaign_page_reads_its_invitations_once(client):
-    """A city's campaign has 20,000 invitations: the page's counts, units and pools come from one statement
-    over them, and say what the three separate readings said."""
+    """A city's campaign has 20,000 invitations: the page's counts, units and pools come from their counts
+    (PostgreSQL, kept by triggers) or one statement over them (SQLite), and say what the three separate
+    readings said."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -301,7 +302,7 @@ def test_the_campaign_page_reads_its_invitations_once(client):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
     reading = [q["sql"] for q in queries.captured_queries if 'FROM "surveys_invitation"' in q["sql"]]
-    assert len(reading) == 1, reading
+    assert len(reading) == (0 if connection.vendor == "postgresql" else 1), reading
     figures = services.campaign_figures(campaign=campaign)
     assert figures.counts == {"invited": 10, "answered": 0, "sent": 0, "without_email": 8}
     assert [(u["org_unit__name"], u["invited"]) for u in figures.units] == [
