@@ -19,6 +19,7 @@ from .formats import datetime_formatter
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .jobs import job_retry
 from .models import AuditEntry, Employee, Job, Membership, Role, TargetGroup, employee_figures
+from .pagination import WindowCountPaginator
 from .permissions import MinistryMixin, PartnerHRMixin, own_organisation_ids
 from .seal import check_pdf
 from .services import (
@@ -89,11 +90,12 @@ class EmployeeListView(PartnerHRMixin, FilterView):
     def get_paginator(self, queryset, per_page, **kwargs):
         """The total comes from the employee counts kept by triggers (per organisation, org unit, target group
         and status) instead of counting up to 100,000 rows on every page; only a search has PostgreSQL count
-        the matches."""
-        paginator = super().get_paginator(queryset, per_page, **kwargs)
+        the matches, with the page's own statement (the sort of the page reads every match anyway)."""
         total = self.filterset.counted_total()
-        if total is not None:
-            paginator.count = total  # as the agreement list sets it
+        if total is None:
+            return WindowCountPaginator(queryset, per_page, **kwargs)
+        paginator = super().get_paginator(queryset, per_page, **kwargs)
+        paginator.count = total  # as the agreement list sets it
         return paginator
 
     def get_context_data(self, **kwargs):

@@ -132,11 +132,31 @@ def test_the_list_counts_no_rows_unless_searching(client):
 
     with CaptureQueriesContext(connection) as queries:
         assert found(client.get(url, {"q": "Schmidt"})) == 3
-    assert [q["sql"] for q in queries.captured_queries if COUNTING in q["sql"]]
+    # A search counts its matches with the page's own statement (COUNT(*) OVER ()), not in a second one.
+    assert not [q["sql"] for q in queries.captured_queries if COUNTING in q["sql"]]
+    assert len([q for q in queries.captured_queries if 'FROM "vielfalt_employee"' in q["sql"]]) == 1
     # Another city's unit is no option: an empty list, counted (no rows), not another city's figure.
     other_unit = OrgUnitFactory()
     EmployeeFactory(organisation=other_unit.organisation, org_unit=other_unit)
     assert "0 Beschäftigte gefunden" in client.get(url, {"org_unit": other_unit.pk}).text
+
+
+def test_a_search_counts_its_matches_with_its_page(client, monkeypatch):
+    """Every page of a search, the last one and one past the end, with the total of all its matches."""
+    city = OrganisationFactory()
+    for number in range(5):
+        EmployeeFactory(organisation=city, last_name=f"Schmidt {number}")
+    EmployeeFactory(organisation=city, last_name="Yılmaz")
+    monkeypatch.setattr(views.EmployeeListView, "paginate_by", 2)
+    client.force_login(hr_user(city))
+    url = reverse("employee_list")
+    for page, names in [("1", ["Schmidt 0", "Schmidt 1"]), ("3", ["Schmidt 4"]), ("last", ["Schmidt 4"])]:
+        response = client.get(url, {"q": "schmidt", "page": page})
+        assert found(response) == 5, page
+        assert [row[2].partition(",")[0] for row in response.context["rows"]] == names, page
+        assert "Seite 2 von 3" in client.get(url, {"q": "schmidt", "page": "2"}).text
+    assert client.get(url, {"q": "schmidt", "page": "4"}).status_code == 404
+    assert found(client.get(url, {"q": "niemand"})) == 0
 
 
 def test_the_start_page_counts_no_rows(client):
@@ -163,25 +183,23 @@ def test_the_start_page_groups_large_figures(client, monkeypatch):
     assert "Stadt Köln: 12.345 von 20.000 aktiv" in client.get(reverse("home")).text
 
 
-def _search_plans(client, query) -> tuple[str, str]:
-    """PostgreSQL's plans for the count and the page of the list's search (sequential scans off: on a table
-    this small, reading it all would be cheaper than any index)."""
-    statements = {}
+def _search_plan(client, query) -> str:
+    """PostgreSQL's plan for the page of the list's search, which counts its matches too (sequential scans off:
+    on a table this small, reading it all would be cheaper than any index)."""
+    statements = []
 
     def capture(execute, sql, params, many, context):
         if "vielfalt_employee" in sql and "LIKE" in sql:
-            statements["count" if "__count" in sql else "page"] = (sql, params)
+            statements.append((sql, params))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
         client.get(reverse("employee_list"), query)
-    plans = []
+    assert len(statements) == 1, statements
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        for name in ("count", "page"):
-            cursor.execute("EXPLAIN " + statements[name][0], statements[name][1])
-            plans.append("\n".join(row[0] for row in cursor.fetchall()))
-    return plans[0], plans[1]
+        cursor.execute("EXPLAIN " + statements[0][0], statements[0][1])
+        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def test_the_search_reads_trigram_indexes_and_sorts_only_the_matches(client):
@@ -205,8 +223,9 @@ def test_the_search_reads_trigram_indexes_and_sorts_only_the_matches(client):
         cursor.execute("ANALYZE vielfalt_employee")
     client.force_login(hr_user(city))
 
-    count, page = _search_plans(client, {"q": "müller"})
-    assert "employee_search_last_name" in count, count
+    page = _search_plan(client, {"q": "müller"})
+    assert "employee_search_last_name" in page, page
+    assert "WindowAgg" in page, page  # the total with the page
     # The page sorts the matches instead of walking along the list's order until enough turn up.
     assert "Sort Key: (COALESCE(vielfalt_employee.last_name, vielfalt_employee.last_name))" in page, page
     assert "employee_org_order" not in page, page
