@@ -25,6 +25,7 @@ from vielfalt.audit import audit_record
 from vielfalt.filters import filter_controls, search_order
 from vielfalt.formats import datetime_formatter
 from vielfalt.models import AuditEntry, Employee, Organisation, Role, employee_total
+from vielfalt.pagination import WindowCountPaginator
 from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, download
 from vielfalt.validation import add_errors
@@ -622,8 +623,10 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         filter_form = EmployeeFilterForm(self.request.GET or None, organisation_ids=self.organisation_ids)
         employees, total = self.employees(filter_form)
-        paginator = Paginator(employees, self.paginate_by)
-        if total is not None:
+        if total is None:  # a search, or a unit's not yet trained: counted with the page's rows
+            paginator = WindowCountPaginator(employees, self.paginate_by)
+        else:
+            paginator = Paginator(employees, self.paginate_by)
             paginator.count = total  # as the agreement list sets it
         page = paginator.get_page(self.request.GET.get("page"))
         rows = list(page.object_list)
