@@ -25,7 +25,7 @@ from vielfalt.audit import audit_record
 from vielfalt.filters import filter_controls, search_order
 from vielfalt.formats import datetime_formatter
 from vielfalt.models import AuditEntry, Employee, Organisation, Role, employee_total
-from vielfalt.pagination import WindowCountPaginator
+from vielfalt.pagination import CountingPaginator, WindowCountPaginator
 from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, download
 from vielfalt.validation import add_errors
@@ -83,24 +83,6 @@ def pk_url(name: str):
     objects without a reverse() each (about 20 µs a row)."""
     head, _pk, tail = reverse(name, args=[0]).rpartition("/0/")
     return lambda pk: f"{head}/{pk}/{tail}"
-
-
-class CountingPaginator(Paginator):
-    """Counts with the page's own rows where they tell: it reads one row more than a page holds, and a page not
-    followed by more rows ends the list, so the rows before it and on it are all there are. Only a page
-    followed by more (or a number past the end) asks the database to count."""
-
-    def page(self, number):
-        if "count" in self.__dict__ or self.orphans or not isinstance(number, int) or number < 1:
-            return super().page(number)
-        bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
-        if len(rows) > self.per_page:  # more follow: count them
-            return self._get_page(rows[: self.per_page], self.validate_number(number), self)
-        if not rows and (number > 1 or not self.allow_empty_first_page):
-            return super().page(number)  # past the end: refused as Paginator refuses it
-        self.count = bottom + len(rows)
-        return self._get_page(rows, number, self)
 
 
 # --- Courses --------------------------------------------------------------------------------------------------
