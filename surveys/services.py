@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -359,15 +359,19 @@ def _invitation_groups(campaign_ids: list[int]) -> list[tuple[int, int | None, b
     invitation. On PostgreSQL from InvitationCount, a few rows a campaign that its triggers keep; elsewhere
     counted from the invitations (a city's campaign has 20,000)."""
     if connection.vendor == "postgresql":
-        groups: dict[tuple, list[int]] = {}
-        for campaign_id, unit, pooled, counted, sent, number in InvitationCount.objects.filter(
-            campaign_id__in=campaign_ids, invitations__gt=0
-        ).values_list("campaign_id", "unit", "pooled", "counted", "sent", "invitations"):
-            figures = groups.setdefault((campaign_id, unit or None, pooled), [0, 0, 0])
-            figures[0] += number
-            figures[1] += number if counted else 0
-            figures[2] += number if sent else 0
-        return [(*key, *figures) for key, figures in groups.items()]
+        rows = (
+            InvitationCount.objects.filter(campaign_id__in=campaign_ids)
+            .values("campaign_id", "unit", "pooled")
+            .annotate(
+                invited=Sum("invitations"),
+                answered=Sum("invitations", filter=Q(counted=True), default=0),
+                sent=Sum("invitations", filter=Q(sent=True), default=0),
+            )
+            .filter(invited__gt=0)
+            .order_by()
+            .values_list("campaign_id", "unit", "pooled", "invited", "answered", "sent")
+        )
+        return [(campaign_id, unit or None, *figures) for campaign_id, unit, *figures in rows]
     return list(
         Invitation.objects.filter(campaign_id__in=campaign_ids)
         .annotate(pooled=ExpressionWrapper(Q(employee__isnull=True), output_field=BooleanField()))
