@@ -1,5 +1,6 @@
 """A gunicorn serving the portal on loopback with production settings, and wrk to load it."""
 
+import http.client
 import os
 import shutil
 import signal
@@ -7,8 +8,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +26,6 @@ THREADS = 4
 WORKER_CONNECTIONS = THREADS
 CONNECTIONS = 8
 WRK_THREADS = 2
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 def free_port() -> int:
@@ -130,14 +124,16 @@ class Gunicorn:
         return Path(self.log.name).read_text(errors="replace")[-4000:]
 
     def get(self, path: str, *, cookie: str = "", timeout: float = 10) -> tuple[int, bytes]:
-        """One request without following redirects: (status, body)."""
-        request = urllib.request.Request(self.base_url + path, headers={"Cookie": cookie} if cookie else {})
-        opener = urllib.request.build_opener(NoRedirect)
+        """One request on a new connection, without following redirects: (status, body). http.client itself, not
+        urllib's opener: building an opener creates an SSL context, which loads the system's certificates (about
+        20 ms of the client's time in every timed request, more than most pages cost)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            with opener.open(request, timeout=timeout) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
+            connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
 
 
 @dataclass
