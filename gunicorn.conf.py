@@ -27,8 +27,9 @@ worker_connections = threads
 keepalive = 0
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # The application is loaded once, in the master, and what Django loads lazily on first use (templates, URL
-# resolvers, translations, …) is loaded there too before the workers are forked (vielfalt.warmup): a new
-# worker's first request costs what its second one does, and the workers share that memory.
+# resolvers, translations, …) is loaded there too before the workers are forked (vielfalt.warmup), so that a
+# new worker is ready at once; each new worker then opens its connections and takes its own copy of the memory
+# a request writes to before it accepts one (post_worker_init): its first request costs what its second does.
 preload_app = True
 
 
@@ -36,6 +37,20 @@ def when_ready(server):
     from vielfalt.warmup import warm_up
 
     warm_up()
+
+
+def post_worker_init(worker):
+    """A new worker, before it accepts a request: its own copy of the memory a request writes to, and each
+    thread's database connection (vielfalt.warmup.warm_worker). GUNICORN_PREFAULT_MEMORY=0 keeps more memory
+    shared with the master (about 60 MB per worker), at the price of a slower first request."""
+    from vielfalt.warmup import warm_worker
+
+    if hasattr(worker, "tpool"):  # gthread
+        warm_worker(
+            worker.tpool,
+            worker.cfg.threads,
+            copy_memory=os.environ.get("GUNICORN_PREFAULT_MEMORY", "1") != "0",
+        )
 
 
 accesslog = "-"

@@ -13,9 +13,9 @@ from tests.processes import Gunicorn, production_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# In a fresh process, as gunicorn's master: the application, the warm-up; then, as a worker, two requests
-# (anonymous: the login page with its form, the public pages) that must read no template file and import no
-# module the warm-up did not.
+# In a fresh process, as gunicorn's master: the application, the warm-up; then, as a worker, requests
+# (anonymous: the login page with its form, the public pages) that must read no template file, import no
+# module and compile no regular expression (a URL's reverse() checks its result with one) the warm-up did not.
 FIRST_REQUEST = """
 import sys
 from django.core.wsgi import get_wsgi_application
@@ -31,6 +31,13 @@ def get_contents(self, origin):
     read.append(origin.name)
     return original(self, origin)
 FilesystemLoader.get_contents = AppDirectoriesLoader.get_contents = get_contents
+import re
+compiled = []
+original_compile = re._compiler.compile
+def compile(pattern, flags):
+    compiled.append(pattern)
+    return original_compile(pattern, flags)
+re._compiler.compile = compile
 client = Client()
 client.handler.load_middleware()
 before = set(sys.modules)
@@ -38,6 +45,7 @@ for path in ("/accounts/login/", "/imprint/", "/healthz"):
     assert client.get(path).status_code == 200, path
 print("READ", read)
 print("IMPORTED", sorted(set(sys.modules) - before))
+print("COMPILED", compiled)
 """
 
 
@@ -47,7 +55,7 @@ def test_gunicorn_preloads_and_warms_up():
     assert "warm_up()" in (settings.BASE_DIR / "gunicorn.conf.py").read_text()
 
 
-def test_after_the_warm_up_a_first_request_reads_no_template_and_imports_nothing():
+def test_after_the_warm_up_a_first_request_reads_no_template_imports_nothing_and_compiles_nothing():
     result = subprocess.run(
         [sys.executable, "-c", FIRST_REQUEST],
         cwd=settings.BASE_DIR,
@@ -58,9 +66,11 @@ def test_after_the_warm_up_a_first_request_reads_no_template_and_imports_nothing
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = dict(
-        line.split(" ", 1) for line in result.stdout.splitlines() if line.startswith(("READ", "IMPORTED"))
+        line.split(" ", 1)
+        for line in result.stdout.splitlines()
+        if line.startswith(("READ", "IMPORTED", "COMPILED"))
     )
-    assert lines == {"READ": "[]", "IMPORTED": "[]"}
+    assert lines == {"READ": "[]", "IMPORTED": "[]", "COMPILED": "[]"}
 
 
 def test_gunicorn_as_configured_starts_without_a_warning_and_closes_each_connection():
@@ -78,3 +88,18 @@ def test_gunicorn_as_configured_starts_without_a_warning_and_closes_each_connect
     assert response.getheader("Connection") == "close"
     assert "[WARNING]" not in log, log
     assert "keepalive" not in log.lower(), log
+
+
+def test_each_thread_of_a_new_worker_opens_its_database_connection_before_the_first_request(postgres):
+    """post_worker_init (vielfalt.warmup.warm_worker): before the worker accepts a request, each of its threads
+    holds a connection whose backend has read the catalogue of the portal's tables; /healthz, which the start
+    waits for, reads nothing from the database."""
+    threads = runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))["threads"]
+    with Gunicorn(workers=1), postgres.cursor() as cursor:
+        cursor.execute(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        last_statements = [query for (query,) in cursor.fetchall()]
+    assert len(last_statements) == threads == 4
+    assert all(query.startswith("EXPLAIN SELECT * FROM") for query in last_statements), last_statements
