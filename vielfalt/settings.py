@@ -104,8 +104,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "vielfalt.context_processors.portal",
             ],
-            # `{% load i18n %}`: Django's library, a constant `{% translate %}` keeping its translation per catalogue.
-            "libraries": {"i18n": "vielfalt.templatetags.portal_i18n"},
         },
     },
 ]
