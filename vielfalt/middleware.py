@@ -5,6 +5,7 @@ from django.apps import apps
 from django.db import connections, router
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
+from django.utils.functional import LazyObject, empty
 from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
 from django_otp.models import Device
 
@@ -27,6 +28,23 @@ class SessionIdleTimeoutMiddleware:
             if now - session.get(SESSION_TOUCHED_KEY, 0) >= TOUCH_INTERVAL_SECONDS:
                 session[SESSION_TOUCHED_KEY] = now  # marks the session modified: saved with a new expiry
         return response
+
+
+def unwrapped(user):
+    """The user object behind `request.user`'s lazy proxies, once they have been evaluated.
+
+    Authentication (Django) and the second factor (django-otp) each wrap `request.user` in a SimpleLazyObject,
+    one inside the other, so that a request that never asks who it comes from loads no session. Every request
+    asks here (SecondFactorMiddleware), and afterwards a page reads the user 50 to 100 times (permissions,
+    navigation, templates): 2.9 µs a read through both proxies (two failed attribute lookups, two calls)
+    against 0.04 µs, 0.15–0.3 ms of a page's 4–7 ms CPU. django-otp set `otp_device` and `is_verified` on the
+    user object itself, so it carries them."""
+    while isinstance(user, LazyObject):
+        wrapped = user._wrapped
+        if wrapped is empty:  # not evaluated: leave the proxy as it is
+            return user
+        user = wrapped
+    return user
 
 
 class SecondFactorMiddleware:
@@ -53,7 +71,9 @@ class SecondFactorMiddleware:
     def __call__(self, request):
         from .second_factor import owes_second_factor
 
-        if owes_second_factor(request):
+        owes = owes_second_factor(request)  # evaluates request.user: the session's user, or AnonymousUser
+        request.user = unwrapped(request.user)
+        if owes:
             try:
                 match = resolve(request.path_info)
             except Resolver404:

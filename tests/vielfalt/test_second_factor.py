@@ -267,3 +267,34 @@ def test_a_session_naming_a_device_that_does_not_verify_it_owes_the_second_facto
     response = client.get(reverse("home"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("second_factor_verify"))
+
+
+def test_a_page_reads_the_user_itself_not_two_lazy_proxies(client):
+    """Authentication and django-otp each wrap request.user lazily, one proxy inside the other; a page reads the
+    user hundreds of times, about 3 µs each through both. Once the second factor's middleware has evaluated it,
+    the request carries the user object, with django-otp's `otp_device` and `is_verified` on it."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.utils.functional import LazyObject
+
+    anonymous = client.get(reverse("login"))
+    assert type(anonymous.wsgi_request.user) is AnonymousUser
+    assert anonymous.wsgi_request.user.is_verified() is False
+
+    staff = ministry_user(username="mona")
+    device = totp_device(staff)
+    _session_with_device(client, staff, device.persistent_id)
+    page = client.get(reverse("home"))
+    assert page.status_code == 200
+    user = page.wsgi_request.user
+    assert not isinstance(user, LazyObject) and type(user) is type(staff) and user.pk == staff.pk
+    assert user.is_verified() and user.otp_device == device
+    assert page.context["user"] is user  # what the templates read
+
+    # A user who still owes the second factor is still sent to it.
+    hr = hr_user(OrganisationFactory(), username="hanna")
+    totp_device(hr)
+    client.logout()
+    assert login(client, "hanna").status_code == 302
+    owing = client.get(reverse("home"))
+    assert owing.status_code == 302 and owing["Location"].startswith(reverse("second_factor_verify"))
+    assert type(owing.wsgi_request.user) is type(hr) and owing.wsgi_request.user.is_verified() is False
