@@ -271,7 +271,7 @@ def test_a_session_naming_a_device_that_does_not_verify_it_owes_the_second_facto
 
 def test_a_page_reads_the_user_itself_not_two_lazy_proxies(client):
     """Authentication and django-otp each wrap request.user lazily, one proxy inside the other; a page reads the
-    user hundreds of times, about 3 µs each through both. Once the second factor's middleware has evaluated it,
+    user 50 to 100 times, about 3 µs each through both. Once the second factor's middleware has evaluated it,
     the request carries the user object, with django-otp's `otp_device` and `is_verified` on it."""
     from django.contrib.auth.models import AnonymousUser
     from django.utils.functional import LazyObject

@@ -7,8 +7,8 @@ signs on every render: 6 µs a tag against 0.9 µs, and a page of the portal's l
 one process: 6–10 % less CPU on the employee list and on the start page). For a constant message without
 filters or a context the result depends only on the active catalogue and on autoescaping, so a tag keeps it
 per (catalogue, autoescape): two languages, four entries at most. A catalogue reloaded in development (a changed
-.mo file) is a new catalogue object, and so a new key.
-Everything else (a variable, filters, `context`, `noop`, `{% blocktranslate %}`) is Django's tag as it is.
+.mo file) is a new catalogue object, and so a new key. Everything else (a variable, filters, `context`, `noop`,
+`{% blocktranslate %}`) is Django's tag as it is.
 
 Its own label rather than replacing `i18n` in TEMPLATES' "libraries": two modules under one label is what
 `manage.py check --deploy` warns about (templates.W003)."""
