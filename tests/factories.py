@@ -1,4 +1,5 @@
 import factory
+from django.db import connection
 from factory.django import DjangoModelFactory
 
 from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
@@ -54,6 +55,26 @@ class EmployeeFactory(DjangoModelFactory):
     email = factory.LazyAttribute(lambda e: f"{e.personnel_number.lower()}@example.org")
     org_unit = factory.LazyAttribute(lambda e: OrgUnitFactory(organisation=e.organisation))
     target_group = TargetGroup.PUBLIC_FACING
+
+
+def many_employees(places, count: int = 20_000, *, inactive_every: int = 0) -> None:
+    """`count` employees written in plain SQL, in turn of `places` ((organisation, org unit or None) pairs):
+    personnel numbers F-1, F-2, …, named "Lan Ng 1", "Lan Ng 2", …, every `inactive_every`th inactive (0:
+    none). Then the trigram indexes' pending entries are merged and the table analysed, as autovacuum would:
+    enough employees for PostgreSQL's planner to weigh its indexes by their use (PostgreSQL only)."""
+    organisations = [organisation.pk for organisation, _unit in places]
+    units = [unit.pk if unit else None for _organisation, unit in places]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO vielfalt_employee (organisation_id, org_unit_id, personnel_number, first_name, last_name,"
+            " email, target_group, is_active, created_at, updated_at)"
+            " SELECT (%s::bigint[])[1 + n %% %s], (%s::bigint[])[1 + n %% %s], 'F-' || n, 'Lan', 'Ng ' || n, '',"
+            " 'other', %s = 0 OR n %% GREATEST(%s, 1) <> 0, now(), now() FROM generate_series(1, %s) n",
+            [organisations, len(places), units, len(places), inactive_every, inactive_every, count],
+        )
+        for column in ("last_name", "first_name", "personnel_number", "email"):
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [f"employee_search_{column}"])
+        cursor.execute("ANALYZE vielfalt_employee")
 
 
 def hr_user(organisation, **kwargs) -> User:

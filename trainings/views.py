@@ -22,7 +22,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from vielfalt.audit import audit_record
-from vielfalt.filters import filter_controls, search_order
+from vielfalt.filters import SEARCH_HELP_NO_EMAIL, filter_controls, search_order
 from vielfalt.formats import datetime_formatter
 from vielfalt.models import AuditEntry, Employee, Organisation, Role, employee_total
 from vielfalt.pagination import CountingPaginator, WindowCountPaginator
@@ -555,20 +555,16 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             .order_by("last_name", "first_name", "personnel_number")
         )
         data = filter_form.cleaned_data if filter_form.is_valid() else {}
-        words = data.get("q", "").split()[:5]
-        for word in words:
-            queryset = queryset.filter(
-                Q(last_name__icontains=word)
-                | Q(first_name__icontains=word)
-                | Q(personnel_number__icontains=word)
-            )
+        searching = bool(data.get("q", "").split())
+        if searching:
+            queryset = queryset.search(data["q"], email=False)
         if data.get("org_unit"):
             queryset = queryset.filter(org_unit=data["org_unit"])
         if data.get("target_group"):
             queryset = queryset.filter(target_group=data["target_group"])
         if data.get("trained") == "1":
             queryset = queryset.filter(~Exists(Enrolment.objects.attended().filter(employee=OuterRef("pk"))))
-        if words:
+        if searching:
             return search_order(queryset), None
         unit = data["org_unit"].pk if data.get("org_unit") else None
         group = data.get("target_group") or None
@@ -619,7 +615,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             course_date=self.course_date,
             course=self.course_date.course,
             filter_form=filter_form,
-            filter_controls=filter_controls(filter_form),
+            filter_controls=filter_controls(filter_form, {"q": SEARCH_HELP_NO_EMAIL}),
             page_obj=page,
             paginator=page.paginator,
             is_paginated=page.has_other_pages(),

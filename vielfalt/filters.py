@@ -1,7 +1,7 @@
 import django_filters
 from django import forms
 from django.db import connection
-from django.db.models import F, Func, Q
+from django.db.models import F, Func
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ChoiceField
 from django_filters.filters import FilterMethod, QuerySetRequestMixin
@@ -192,6 +192,17 @@ def _given(value):
     return None if value in (None, "") else value
 
 
+# How EmployeeQuerySet.search reads a search, under the search field of the employee list; the enrolment page
+# searches names and personnel numbers only.
+SEARCH_HELP = _(
+    "Name, personnel number or e-mail address. One or two characters find the beginning of a name, "
+    "personnel number or address."
+)
+SEARCH_HELP_NO_EMAIL = _(
+    "Name or personnel number. One or two characters find the beginning of a name or personnel number."
+)
+
+
 class EmployeeFilter(PortalFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     organisation = TypedChoiceFilter(choices=(), coerce=int, label=_("Organisation"))
@@ -213,6 +224,8 @@ class EmployeeFilter(PortalFilterSet):
             "org_unit__name": _("Org unit"),
         },
     )
+
+    control_help = {"q": SEARCH_HELP}  # noqa: RUF012  (replaced, never changed in place)
 
     class Meta:
         model = Employee
@@ -240,7 +253,8 @@ class EmployeeFilter(PortalFilterSet):
             units = org_unit_options([organisation], name_organisation=False)
         else:
             self.control_help = {
-                "org_unit": _("To filter by org unit, choose an organisation first and apply the filter.")
+                **self.control_help,
+                "org_unit": _("To filter by org unit, choose an organisation first and apply the filter."),
             }
             unit = _chosen_id(self.data, "org_unit")
             units = (
@@ -274,14 +288,7 @@ class EmployeeFilter(PortalFilterSet):
         return queryset
 
     def search(self, queryset, name, value):
-        for word in value.split()[:5]:
-            queryset = queryset.filter(
-                Q(last_name__icontains=word)
-                | Q(first_name__icontains=word)
-                | Q(personnel_number__icontains=word)
-                | Q(email__icontains=word)
-            )
-        return queryset
+        return queryset.search(value)
 
 
 class AuditEntryFilter(PortalFilterSet):

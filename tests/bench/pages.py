@@ -85,12 +85,14 @@ def bench_page_costs(seeded: Seeded) -> list[Row]:
     ]
     pages = _pages(seeded)
     # What the HR office of the city with 100,000 employees does besides paging: its start page, a search for a
-    # common name (2,500 matches) and for one personnel number, the list filtered by each filter.
+    # common name (2,500 matches), for a two-letter one (Lê, 2,500 matches: no trigram lies inside two letters)
+    # and for one personnel number, the list filtered by each filter.
     pages["partner HR (100,000 employees), searching and filtering"] = (
         seeded.big_hr,
         [
             "/",
             "/employees/?q=M%C3%BCller",
+            "/employees/?q=L%C3%AA",
             "/employees/?q=BS-012345",
             f"/employees/?org_unit={seeded.units[3].pk}",
             "/employees/?target_group=trainee",

@@ -10,7 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.conftest import need
-from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, UserFactory, hr_user
+from tests.factories import (
+    EmployeeFactory,
+    OrganisationFactory,
+    OrgUnitFactory,
+    UserFactory,
+    hr_user,
+    many_employees,
+)
 from vielfalt import views
 from vielfalt.models import Employee, EmployeeCount, Role, TargetGroup, employee_total
 from vielfalt.permissions import SYSTEM
@@ -183,9 +190,9 @@ def test_the_start_page_groups_large_figures(client, monkeypatch):
     assert "Stadt Köln: 12.345 von 20.000 aktiv" in client.get(reverse("home")).text
 
 
-def _search_plan(client, query) -> str:
+def _search_plan(client, query, *, analyze: bool = False) -> str:
     """PostgreSQL's plan for the page of the list's search, which counts its matches too (sequential scans off:
-    on a table this small, reading it all would be cheaper than any index)."""
+    on a table this small, reading it all would be cheaper than any index); with `analyze`, as run."""
     statements = []
 
     def capture(execute, sql, params, many, context):
@@ -198,7 +205,7 @@ def _search_plan(client, query) -> str:
     assert len(statements) == 1, statements
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + statements[0][0], statements[0][1])
+        cursor.execute(("EXPLAIN (ANALYZE) " if analyze else "EXPLAIN ") + statements[0][0], statements[0][1])
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
@@ -210,17 +217,7 @@ def test_the_search_reads_trigram_indexes_and_sorts_only_the_matches(client):
         EmployeeFactory(
             organisation=city, last_name=last_name, org_unit=None if last_name == "Müllerová" else unit
         )
-    with connection.cursor() as cursor:  # enough employees for the planner to weigh indexes by their use
-        cursor.execute(
-            "INSERT INTO vielfalt_employee (organisation_id, org_unit_id, personnel_number, first_name, last_name,"
-            " email, target_group, is_active, created_at, updated_at)"
-            " SELECT %s, %s, 'F-' || n, 'Lan', 'Ng ' || n, '', 'other', true, now(), now()"
-            " FROM generate_series(1, 20000) n",
-            [city.pk, unit.pk],
-        )
-        for column in ("last_name", "first_name", "personnel_number", "email"):  # as autovacuum would
-            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [f"employee_search_{column}"])
-        cursor.execute("ANALYZE vielfalt_employee")
+    many_employees([(city, unit)])
     client.force_login(hr_user(city))
 
     page = _search_plan(client, {"q": "müller"})
@@ -241,19 +238,32 @@ def test_the_search_reads_trigram_indexes_and_sorts_only_the_matches(client):
     assert names({"q": "müller", "ordering": "-org_unit"}) == ["Müllerová", "Müller"]
 
 
+def test_a_two_letter_search_reads_the_trigram_indexes_not_the_organisation(client):
+    """One or two letters are looked for at the start of a word (EmployeeQuerySet.search), which the trigram
+    indexes hold; inside a word they have no trigram, and every employee of the organisation was read."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    city = OrganisationFactory()
+    unit = OrgUnitFactory(organisation=city)
+    for first_name, last_name in [("Anh", "Lê"), ("Minh", "Nguyễn-Lê"), ("Bao", "Alê")]:
+        EmployeeFactory(organisation=city, org_unit=unit, first_name=first_name, last_name=last_name)
+    many_employees([(city, unit)])
+    client.force_login(hr_user(city))
+
+    page = client.get(reverse("employee_list"), {"q": "lê"}).text
+    assert re.findall(r"(Lê|Nguyễn-Lê|Alê), ", page) == ["Lê", "Nguyễn-Lê"]  # not Alê
+    plan = _search_plan(client, {"q": "lê"}, analyze=True)
+    assert "employee_search_last_name" in plan, plan
+    # No step reads the organisation's 20,000 employees, from the table or from an index.
+    read = [int(rows) for rows in re.findall(r"Scan (?:using|on) .*actual time=\S+ rows=(\d+)", plan)]
+    removed = [int(rows) for rows in re.findall(r"Rows Removed by [\w ]+: (\d+)", plan)]
+    assert read and max(read + removed) < 100, plan
+
+
 def test_a_unit_or_the_deactivated_are_read_in_the_list_order_of_their_own_index(client):
     need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
     city = OrganisationFactory()
     units = [OrgUnitFactory(organisation=city) for _ in range(4)]
-    with connection.cursor() as cursor:  # enough employees for the planner to weigh indexes by their use
-        cursor.execute(
-            "INSERT INTO vielfalt_employee (organisation_id, org_unit_id, personnel_number, first_name, last_name,"
-            " email, target_group, is_active, created_at, updated_at)"
-            " SELECT %s, (ARRAY[%s, %s, %s, %s])[1 + n %% 4], 'F-' || n, 'Lan', 'Ng ' || n, '', 'other',"
-            " n %% 100 <> 0, now(), now() FROM generate_series(1, 20000) n",
-            [city.pk, *[unit.pk for unit in units]],
-        )
-        cursor.execute("ANALYZE vielfalt_employee")
+    many_employees([(city, unit) for unit in units], inactive_every=100)
     client.force_login(hr_user(city))
     statements = []
 
@@ -280,15 +290,7 @@ def test_a_unit_or_the_deactivated_are_read_in_the_list_order_of_their_own_index
 def test_an_administrators_list_of_every_organisation_walks_the_name_index(client):
     need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
     cities = [OrganisationFactory() for _ in range(3)]
-    with connection.cursor() as cursor:  # enough employees for the planner to weigh indexes by their use
-        cursor.execute(
-            "INSERT INTO vielfalt_employee (organisation_id, personnel_number, first_name, last_name, email,"
-            " target_group, is_active, created_at, updated_at)"
-            " SELECT (ARRAY[%s, %s, %s])[1 + n %% 3], 'F-' || n, 'Lan', 'Ng ' || n, '', 'other', true, now(), now()"
-            " FROM generate_series(1, 30000) n",
-            [city.pk for city in cities],
-        )
-        cursor.execute("ANALYZE vielfalt_employee")
+    many_employees([(city, None) for city in cities], 30_000)
     client.force_login(UserFactory(roles=[(cities[0], Role.ADMIN)]))
     statements = []
 
