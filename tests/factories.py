@@ -57,9 +57,11 @@ class EmployeeFactory(DjangoModelFactory):
     target_group = TargetGroup.PUBLIC_FACING
 
 
-def many_employees(places, count: int = 20_000, *, inactive_every: int = 0) -> None:
+def many_employees(
+    places, count: int = 20_000, *, inactive_every: int = 0, first_name: str = "Lan", last_name: str = "Ng"
+) -> None:
     """`count` employees written in plain SQL, in turn of `places` ((organisation, org unit or None) pairs):
-    personnel numbers F-1, F-2, …, named "Lan Ng 1", "Lan Ng 2", …, every `inactive_every`th inactive (0:
+    personnel numbers F-1, F-2, …, named "Lan Ng 1", "Lan Ng 2", … (or `first_name`, `last_name`), every `inactive_every`th inactive (0:
     none). Then the trigram indexes' pending entries are merged and the table analysed, as autovacuum would:
     enough employees for PostgreSQL's planner to weigh its indexes by their use (PostgreSQL only)."""
     organisations = [organisation.pk for organisation, _unit in places]
@@ -68,9 +70,19 @@ def many_employees(places, count: int = 20_000, *, inactive_every: int = 0) -> N
         cursor.execute(
             "INSERT INTO vielfalt_employee (organisation_id, org_unit_id, personnel_number, first_name, last_name,"
             " email, target_group, is_active, created_at, updated_at)"
-            " SELECT (%s::bigint[])[1 + n %% %s], (%s::bigint[])[1 + n %% %s], 'F-' || n, 'Lan', 'Ng ' || n, '',"
+            " SELECT (%s::bigint[])[1 + n %% %s], (%s::bigint[])[1 + n %% %s], 'F-' || n, %s, %s || ' ' || n, '',"
             " 'other', %s = 0 OR n %% GREATEST(%s, 1) <> 0, now(), now() FROM generate_series(1, %s) n",
-            [organisations, len(places), units, len(places), inactive_every, inactive_every, count],
+            [
+                organisations,
+                len(places),
+                units,
+                len(places),
+                first_name,
+                last_name,
+                inactive_every,
+                inactive_every,
+                count,
+            ],
         )
         for column in ("last_name", "first_name", "personnel_number", "email"):
             cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [f"employee_search_{column}"])

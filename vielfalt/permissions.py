@@ -38,7 +38,8 @@ from collections.abc import Iterable
 
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.lookups import Exact, In
 from django.utils.translation import gettext_lazy as _
 
 from .models import Organisation, Role, User
@@ -149,7 +150,19 @@ def scope(user, roles: Roles, field: str = "organisation") -> Q:
         return EVERYTHING
     if not ids:
         return NOTHING
-    return Q(**{f"{field}__in": sorted(ids)})
+    keys = sorted(ids)
+    if len(keys) == 1:  # as cheap to build as the plain `field__in` (a list of expressions costs 40 µs more)
+        return Q(Exact(F(field), _Key(keys[0])))
+    return Q(In(F(field), [_Key(pk) for pk in keys]))
+
+
+class _Key(Value):
+    """An organisation's primary key typed as the key columns are (bigint), not as a bare number (integer):
+    btree_gin has no cross-type operators, and PostgreSQL uses the organisation column of a GIN index (the
+    employee search's, migration vielfalt 0021) only for a bigint."""
+
+    def as_postgresql(self, compiler, connection):
+        return "%s::bigint", [self.value]
 
 
 def own_organisation_ids(user, roles: Roles) -> frozenset[int]:
