@@ -118,6 +118,8 @@ DATABASE_RUNTIME_ROLE = ""
 if MIGRATE_DATABASE_URL and sys.argv[1:2] == ["migrate"]:
     DATABASE_RUNTIME_ROLE = DATABASES["default"].get("USER", "")
     DATABASES["default"] = environ.Env.db_url_config(MIGRATE_DATABASE_URL)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "vielfalt.sqlite"  # Unicode's case rules in LIKE and UPPER
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, preparing repeated statements and checking a reused connection without a round trip
     # (vielfalt.postgresql.base).

@@ -86,12 +86,13 @@ def test_production_settings_are_strict():
 def test_embedded_default_runs_on_sqlite_with_eager_tasks(tmp_path):
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.DEBUG, s.DATABASES['default']['ENGINE'].rsplit('.', 1)[1], s.CELERY_TASK_ALWAYS_EAGER, "
+        "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, "
         "s.CELERY_BROKER_URL, s.MAILERS['default']['BACKEND'].rsplit('.', 2)[1])"
     )
     result = run_manage("shell", "--no-imports", "-v", "0", "-c", code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "sqlite3", "True", "memory://", "console"]
+    # vielfalt.sqlite: Django's SQLite backend with Unicode's case rules in LIKE and UPPER
+    assert result.stdout.split() == ["True", "vielfalt.sqlite", "True", "memory://", "console"]
 
 
 def test_embedded_default_migrates_and_seeds_a_fresh_sqlite_file(tmp_path):
