@@ -13,6 +13,9 @@ from pathlib import Path
 from django.db import connection
 from django.test import Client
 
+from vielfalt.models import AuditEntry
+from vielfalt.programme.management.commands.seed_scale import PARTNER_PREFIX
+
 from .common import Row, SQLClock, median, say, seconds_text
 from .employees import session_cookie
 from .programme import _pages
@@ -34,6 +37,7 @@ FIRST_REQUEST_WORKERS = 5
 CAMPAIGN_TITLE = "Benchmark: Seite einer Befragung"
 CAMPAIGN_INVITATIONS = 20_000
 FIRST_REQUEST_TARGET = 3.0
+AUDIT_MIDDLE = 250_000
 
 
 def _backend_cpu() -> tuple[int, float]:
@@ -100,6 +104,21 @@ def bench_page_costs(seeded: Seeded) -> list[Row]:
         ],
     )
     pages["administrator, every organisation's employees"] = (scale().admin, ["/employees/"])
+    # The audit log the scale data leaves (500,000 entries): a page from its middle, each filter, a search.
+    middle = (
+        AuditEntry.objects.filter(actor_name__startswith=PARTNER_PREFIX)
+        .order_by("-at", "-pk")
+        .values_list("pk", flat=True)[AUDIT_MIDDLE]
+    )
+    pages["administrator, the audit log of 500,000 entries"] = (
+        scale().admin,
+        [
+            f"/audit/?before={middle}",
+            "/audit/?action=export",
+            f"/audit/?actor_name={PARTNER_PREFIX}0017-hr",
+            "/audit/?object_repr=Y%C4%B1lmaz",
+        ],
+    )
     # The city's campaign page while 20,000 are invited (the launch morning's campaign, as survey_launch makes it).
     campaign, _tokens = survey_campaign(seeded, CAMPAIGN_TITLE, CAMPAIGN_INVITATIONS)
     pages["partner HR (100,000 employees), a campaign of 20,000"] = (

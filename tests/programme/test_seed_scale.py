@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from partnerships.models import Agreement, AgreementDocument, Commitment, Signatory
 from surveys.models import Campaign, Invitation, Response
 from trainings.models import CourseDate, Enrolment
-from vielfalt.models import Employee, Organisation
+from vielfalt.models import AuditEntry, Employee, Organisation
 from vielfalt.programme.management.commands.seed_scale import PARTNER_PREFIX, counts_for
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +47,9 @@ def test_counts_at_a_thousandth(postgres, settings, tmp_path):
         assert "skipped" in output
     else:
         assert procedure.objects.filter(organisation__in=partners).count() == expected["procedures"] == 2
+    audit = AuditEntry.objects.filter(actor_name__startswith=PARTNER_PREFIX)
+    assert audit.count() == expected["audit_entries"] == 500
+    assert set(audit.values_list("action", flat=True)) >= {"login", "create", "change", "export"}
     assert "employees:" in output and " s" in output  # timings per table
 
 
@@ -62,6 +65,8 @@ def test_second_run_does_nothing_and_reset_rebuilds(postgres, settings, tmp_path
     seed(reset=True)
     after = set(Employee.objects.filter(personnel_number__startswith="SC-").values_list("pk", flat=True))
     assert len(after) == 100 and not after & first_ids
+    # --reset deleted the scale data's audit entries too (past the log's refusal of deletes, for them only).
+    assert AuditEntry.objects.filter(actor_name__startswith=PARTNER_PREFIX).count() == 500
 
 
 def test_refuses_with_debug_off_unless_forced(postgres, settings):
@@ -90,3 +95,20 @@ def test_practice_entries_are_added_to_older_scale_data(postgres, settings, tmp_
     assert "practice entries" in seed()
     assert entries.count() == 10
     assert "nothing to do" in seed()
+
+
+def test_the_audit_log_is_added_to_older_scale_data(postgres, settings, tmp_path):
+    import pgtrigger
+    from django.db import connection, transaction
+
+    settings.MEDIA_ROOT = tmp_path
+    seed()
+    entries = AuditEntry.objects.filter(actor_name__startswith=PARTNER_PREFIX)
+    # Scale data seeded before it had an audit log: its entries deleted past the trigger, as --reset does.
+    refusal = [t.get_pgid(m) for m, t in pgtrigger.registered() if t.name == "audit_no_delete"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + ",".join(refusal) + "}"])
+        entries._raw_delete(using="default")
+    assert not entries.exists()
+    assert "the audit log: 500 entries" in seed()
+    assert entries.count() == 500

@@ -5,7 +5,8 @@
 agreements with signatories, commitments, progress reports and signed copies, 100,000 employees, 50 courses
 with 5,000 dates and 200,000 enrolments, one closed survey campaign per partner with 500,000 anonymous
 responses (no invitations: a response has no link to any invitation or employee), and 2,000 anonymised
-application procedures where the model exists, and 10,000 practice entries of the partners' network.
+application procedures where the model exists, 10,000 practice entries of the partners' network, and the
+500,000 audit entries all this leaves in about two years.
 `--scale 0.001` makes everything a thousandth as large.
 
 Written by PostgreSQL COPY in one transaction: either all of it is there or none. A second run finds the data
@@ -13,6 +14,7 @@ and does nothing; `--reset` deletes the scale data first. Refused on SQLite, and
 `--force` (it is meant for development and benchmark databases, never for production)."""
 
 import hashlib
+import json
 import random
 import time
 import uuid
@@ -31,7 +33,7 @@ from django.utils import timezone
 
 from partnerships.network.models import PracticeEntry
 from partnerships.network.scale import COLUMNS, practice_rows
-from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
+from vielfalt.models import AuditEntry, Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
 
 PREFIX = "scale-"
 PARTNER_PREFIX = "scale-p"
@@ -52,6 +54,8 @@ FULL = {
     "responses": 500_000,
     "procedures": 2_000,
     "practice_entries": 10_000,
+    # What the rest does to the audit log in about two years: logins, enrolments, changes, exports.
+    "audit_entries": 500_000,
 }
 UNITS_PER_PARTNER = 5
 COURSES = 50
@@ -143,17 +147,10 @@ class Command(BaseCommand):
             existing = Organisation.objects.filter(slug__startswith=PARTNER_PREFIX).count()
             if existing:
                 if existing == self.counts["partners"] and self.complete():
-                    if self.practice_entries_missing():
-                        # Scale data from before the partners' network: add its entries, keep the rest.
-                        self.partner_ids = list(
-                            Organisation.objects.filter(slug__startswith=PARTNER_PREFIX)
-                            .order_by("slug")
-                            .values_list("pk", flat=True)
+                    if not self.add_missing_parts():
+                        self.stdout.write(
+                            "The scale data is already there; nothing to do (--reset rebuilds it)."
                         )
-                        self.step("practice entries of the partners' network", self.practice_entries)
-                        self.step("ANALYZE", self.analyze)
-                        return
-                    self.stdout.write("The scale data is already there; nothing to do (--reset rebuilds it).")
                     return
                 raise CommandError(
                     f"Scale data of another size or incomplete ({existing} partners); run with --reset."
@@ -166,6 +163,7 @@ class Command(BaseCommand):
             self.step("survey campaigns and responses", self.surveys)
             self.step("anonymised procedures", self.procedures)
             self.step("practice entries of the partners' network", self.practice_entries)
+            self.step("the audit log", self.audit_log)
         self.step("ANALYZE", self.analyze)
         self.stdout.write(f"Scale data complete in {time.monotonic() - started:.1f} s.")
 
@@ -174,12 +172,14 @@ class Command(BaseCommand):
     def past_the_signed_agreement_triggers(self) -> None:
         """The scale data's agreements are written signed, with their signatories and commitments after them,
         and --reset deletes them again: in this one transaction the triggers that keep a signed agreement
-        unchanged (partnerships/triggers.py) stand aside, by name. This is what `pgtrigger.ignore` does per
+        unchanged (partnerships/triggers.py) stand aside, by name, and so does the audit log's refusal of a
+        delete, for --reset's deleting the scale data's own entries. This is what `pgtrigger.ignore` does per
         statement, set for the transaction because COPY does not pass Django's execute wrappers."""
         names = [
             trigger.get_pgid(model)
             for model, trigger in pgtrigger.registered()
             if model._meta.app_label == "partnerships"
+            or (model is AuditEntry and trigger.name == "audit_no_delete")  # --reset deletes the scale's
         ]
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + ",".join(names) + "}"])
@@ -241,8 +241,36 @@ class Command(BaseCommand):
             == self.counts["responses"]
         )
 
-    def practice_entries_missing(self) -> bool:
-        return not PracticeEntry.objects.filter(organisation__slug__startswith=PARTNER_PREFIX).exists()
+    def add_missing_parts(self) -> bool:
+        """Scale data from before a part of it existed (the partners' network, the audit log): that part is
+        added, the rest kept. False when nothing was missing."""
+        missing = [
+            (name, function)
+            for name, function, is_missing in (
+                (
+                    "practice entries of the partners' network",
+                    self.practice_entries,
+                    not PracticeEntry.objects.filter(organisation__slug__startswith=PARTNER_PREFIX).exists(),
+                ),
+                (
+                    "the audit log",
+                    self.audit_log,
+                    not AuditEntry.objects.filter(actor_name__startswith=PARTNER_PREFIX).exists(),
+                ),
+            )
+            if is_missing
+        ]
+        if not missing:
+            return False
+        self.partner_ids = list(
+            Organisation.objects.filter(slug__startswith=PARTNER_PREFIX)
+            .order_by("slug")
+            .values_list("pk", flat=True)
+        )
+        for name, function in missing:
+            self.step(name, function)
+        self.step("ANALYZE", self.analyze)
+        return True
 
     # --- reset ------------------------------------------------------------------------------------------------
 
@@ -271,6 +299,7 @@ class Command(BaseCommand):
         if procedure is not None:
             statements.append(f"DELETE FROM {table(procedure)} WHERE organisation_id IN ({orgs})")
         statements += [
+            f"DELETE FROM {table(AuditEntry)} WHERE organisation_id IN ({orgs}) OR actor_name LIKE %s",
             f"DELETE FROM {table(PracticeEntry)} WHERE organisation_id IN ({orgs})",
             f"DELETE FROM {table(Response)} WHERE campaign_id IN ({campaigns})",
             f"DELETE FROM {table(Invitation)} WHERE campaign_id IN ({campaigns})",
@@ -755,6 +784,76 @@ class Command(BaseCommand):
     def practice_entries(self) -> str:
         rows = practice_rows(self.partner_ids, self.counts["practice_entries"], self.rng)
         return f"{self.copy(PracticeEntry, COLUMNS, rows)} entries"
+
+    def audit_log(self) -> str:
+        """The entries the rest of the scale data would have left in about two years, newest every two minutes
+        or so: its users' logins and logouts, enrolments, changes of employees and agreements, exports. Named
+        by made-up users of the partners (`scale-p0001-hr`, …), without an account behind them."""
+        from django.contrib.contenttypes.models import ContentType
+
+        from partnerships.models import Agreement
+        from trainings.models import CourseDate
+
+        count = self.counts["audit_entries"]
+        now = timezone.now()
+        step = timedelta(days=730) / count
+        kinds = {
+            model: ContentType.objects.get_for_model(model).pk
+            for model in (User, Employee, CourseDate, Agreement)
+        }
+        courses = [
+            "Interkulturelle Kompetenz im Bürgeramt",
+            "Vielfalt in der Ausbildung",
+            "Führen in Vielfalt",
+        ]
+        A = AuditEntry.Action
+
+        def rows():
+            for i in range(count):
+                org = self.partner_ids[(i * 7) % len(self.partner_ids)]
+                actor = f"{PARTNER_PREFIX}{1 + (i * 7) % len(self.partner_ids):04d}-hr"
+                person = i % self.counts["employees"]
+                name = (
+                    f"{LAST_NAMES[(person // 7) % len(LAST_NAMES)]}, {FIRST_NAMES[person % len(FIRST_NAMES)]}"
+                )
+                number = f"{PERSONNEL_PREFIX}{person:07d}"
+                kind = i % 20
+                if kind < 8:  # logins and logouts: the user's own entry, of no organisation
+                    action, model, repr_, org, changes = (
+                        (A.LOGIN if kind < 7 else A.LOGOUT),
+                        User,
+                        actor,
+                        None,
+                        {},
+                    )
+                elif kind < 13:
+                    day = now - timedelta(days=i % 700)
+                    action, model, changes = A.CREATE, CourseDate, {"seated": [number], "waiting": []}
+                    repr_ = f"Einschreibungen in {courses[i % len(courses)]}, {day:%d.%m.%Y} 09:00"
+                elif kind < 17:
+                    action, model, repr_ = A.CHANGE, Employee, f"{name} ({number})"
+                    changes = {"email": ["", f"person{person}@scale.example"]}
+                elif kind < 19:
+                    action, model, changes = A.CHANGE, Agreement, {"status": ["draft", "sent"]}
+                    repr_ = f"Partner {1 + (i * 7) % len(self.partner_ids):04d}: Vielfalt verbindet"
+                else:
+                    action, model, repr_, changes = A.EXPORT, Employee, "Beschäftigte (CSV)", {}
+                yield (
+                    now - step * i,
+                    actor,
+                    action.value,
+                    str(i),
+                    repr_,
+                    json.dumps(changes),
+                    kinds[model],
+                    org,
+                )
+
+        columns = [
+            "at", "actor_name", "action", "object_id", "object_repr", "changes", "content_type_id",
+            "organisation_id",
+        ]  # fmt: skip
+        return f"{self.copy(AuditEntry, columns, rows()):,} entries"
 
     def analyze(self) -> str:
         with connection.cursor() as cursor:
