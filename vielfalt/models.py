@@ -461,7 +461,7 @@ class AuditEntry(models.Model):
         LOCKED_OUT = "locked_out", _("was locked out")
         PURGE = "purge", _("purged personal data")
 
-    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    at = models.DateTimeField(_("time"), auto_now_add=True)
     # PROTECT: a user who appears in the log is deactivated, never deleted.
     actor = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
@@ -484,7 +484,15 @@ class AuditEntry(models.Model):
         ordering = ["-at", "-pk"]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
-        indexes = [models.Index(fields=["content_type", "object_id"], name="audit_object")]
+        # The log is read newest first, a page at a time from where the last one ended (AuditLogView): the log
+        # and each filter but the object's description have an index in that order, so that a page reads its
+        # 50 entries and no more, however long the log has grown. On PostgreSQL, migration 0022 adds the user
+        # name's (as `iexact` compares it, upper-case) and a trigram index for searching the description.
+        indexes = [
+            models.Index(fields=["content_type", "object_id"], name="audit_object"),
+            models.Index(fields=["at", "id"], name="audit_time"),
+            models.Index(fields=["action", "at", "id"], name="audit_action_time"),
+        ]
         # Append-only in PostgreSQL too. The one exception is the retention purge's pseudonymisation
         # (vielfalt.privacy.audit_pseudonymise), and only in this shape: the transaction has set
         # `vielfalt.audit_pseudonymise` to 'on', the entry was not pseudonymised before and is marked now, and

@@ -1,5 +1,9 @@
 """Paginators that spare the database a second reading of the rows a page is taken from: each reads the page
-first and learns the total from it where it can, and serves every page number as Django's Paginator does."""
+first and learns the total from it where it can, and serves every page number as Django's Paginator does. A log
+that only grows (the audit log) is read instead from where the last page ended (`newest_first`), without page
+numbers or a total."""
+
+from dataclasses import dataclass
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, Window
@@ -74,3 +78,46 @@ class WindowCountPaginator(PageFirstPaginator):
         if not rows:
             return rows, 0
         return rows, rows[0]["window_total"] if isinstance(rows[0], dict) else rows[0].window_total
+
+
+@dataclass(frozen=True)
+class NewestFirstPage:
+    rows: list
+    newer: int | None  # the id to read newer entries after (`?after=`), None on the newest page
+    older: int | None  # the id to read older entries before (`?before=`), None on the oldest page
+
+
+def cursor(value) -> int | None:
+    """An `?after=`/`?before=` value: the id of an entry, or None for anything else."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
+def newest_first(queryset, *, before=None, after=None, per_page: int, time: str = "at") -> NewestFirstPage:
+    """A page of `queryset` (dictionaries with "pk") newest first, by `time` and then id, read from where the
+    last page ended: the entries right before the entry `before`, or right after the entry `after`, or the
+    newest. Each page reads its rows and one more from an index in this order, so that it costs the same on
+    page 1 as on page 10,000 (an OFFSET reads and drops every row before the page, and a page number needs the
+    total, a COUNT of the whole list), and entries added meanwhile do not push rows onto the next page twice.
+    A cursor that names no entry of `queryset` gives the newest page."""
+    newest = queryset.order_by(f"-{time}", "-pk")
+    mark = before if before is not None else after
+    at = None if mark is None else queryset.filter(pk=mark).values_list(time, flat=True).first()
+    if at is not None and before is not None:
+        rows = list(
+            newest.filter(**{f"{time}__lte": at}).exclude(**{time: at, "pk__gte": mark})[: per_page + 1]
+        )
+        older = rows[per_page - 1]["pk"] if len(rows) > per_page else None
+        rows = rows[:per_page]
+        return NewestFirstPage(rows, rows[0]["pk"] if rows else mark, older)
+    if at is not None:
+        oldest = queryset.order_by(time, "pk")
+        rows = list(
+            oldest.filter(**{f"{time}__gte": at}).exclude(**{time: at, "pk__lte": mark})[: per_page + 1]
+        )
+        if len(rows) > per_page:  # more follow beyond this page; otherwise it is the newest page
+            rows = rows[:per_page][::-1]
+            return NewestFirstPage(rows, rows[0]["pk"], rows[-1]["pk"])
+    rows = list(newest[: per_page + 1])
+    return NewestFirstPage(rows[:per_page], None, rows[per_page - 1]["pk"] if len(rows) > per_page else None)

@@ -19,7 +19,7 @@ from .formats import datetime_formatter
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .jobs import job_retry
 from .models import AuditEntry, Employee, Job, Membership, Role, TargetGroup, employee_figures
-from .pagination import WindowCountPaginator
+from .pagination import WindowCountPaginator, cursor, newest_first
 from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
 from .seal import check_pdf
 from .services import (
@@ -259,9 +259,13 @@ class EmployeeExportView(PartnerHRMixin, View):
 
 
 class AuditLogView(MinistryMixin, FilterView):
+    """The audit log, newest first, a page at a time from where the last one ended (`?before=`/`?after=` an
+    entry's id): the log only grows, by every login and change, and a page of it costs the same however long it
+    has grown. No page numbers and no total: those would count the whole log on every page."""
+
     template_name = "audit/auditentry_list.html"
     filterset_class = AuditEntryFilter
-    paginate_by = 50
+    per_page = 50
 
     def get_queryset(self):
         # Rows as dictionaries of the shown columns (no model instances: see EmployeeListView).
@@ -269,6 +273,7 @@ class AuditLogView(MinistryMixin, FilterView):
             AuditEntry.objects.visible_to(self.request.user)
             .order_by("-at", "-pk")
             .values(
+                "pk",
                 "at",
                 "actor_name",
                 "action",
@@ -282,6 +287,19 @@ class AuditLogView(MinistryMixin, FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filter_controls"] = filter_controls(self.filterset.form, self.filterset.control_help)
+        query = self.request.GET.copy()
+        page = newest_first(
+            context["object_list"],
+            before=cursor(query.pop("before", [None])[-1]),
+            after=cursor(query.pop("after", [None])[-1]),
+            per_page=self.per_page,
+        )
+        query.pop("page", None)  # links kept from when the log had page numbers: the newest page
+        for name, key, mark in (("newer_query", "after", page.newer), ("older_query", "before", page.older)):
+            if mark is not None:
+                link = query.copy()
+                link[key] = str(mark)
+                context[name] = link.urlencode()
         # The cells as plain values for {% rowformat %} (no lookups and filters per cell in the template).
         actions = {action: str(label) for action, label in AuditEntry.Action.choices}
         short = datetime_formatter("SHORT_DATETIME_FORMAT")
@@ -303,11 +321,8 @@ class AuditLogView(MinistryMixin, FilterView):
                 if row["changes"]
                 else "",
             )
-            for row in context["object_list"]
+            for row in page.rows
         ]
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context["filter_query"] = query.urlencode()
         return context
 
 

@@ -211,7 +211,10 @@ def _search_plan(client, query, *, analyze: bool = False) -> str:
 
 def _most_rows_touched(plan: str) -> int:
     """The most rows any step of an analysed plan read (from the table or an index) or removed."""
-    read = [int(rows) for rows in re.findall(r"Scan (?:using|on) .*actual time=\S+ rows=(\d+)", plan)]
+    read = [
+        int(rows)
+        for rows in re.findall(r"Scan (?:Backward )?(?:using|on) .*actual time=\S+ rows=(\d+)", plan)
+    ]
     removed = [int(rows) for rows in re.findall(r"Rows Removed by [\w ]+: (\d+)", plan)]
     assert read, plan
     return max(read + removed)

@@ -1,0 +1,127 @@
+"""The audit log read a page at a time, newest first, from where the last page ended: pages that stay put while
+the log grows, and that cost the same however long it has grown."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from tests.conftest import need
+from tests.factories import ministry_user
+from tests.vielfalt.test_employee_count import _most_rows_touched
+from vielfalt.audit import audit_record
+from vielfalt.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+EXPORT = AuditEntry.Action.EXPORT
+
+
+def _page(client, query: str) -> tuple[list[int], str | None, str | None]:
+    """(the numbers of the entries "Export n" shown, the newer link's query, the older link's query)."""
+    response = client.get(reverse("audit_log") + query)
+    assert response.status_code == 200
+    text = response.text
+
+    def link(label: str) -> str | None:
+        found = re.search(rf'href="\?([^"]*)">{label}</a>', text)
+        return found.group(1).replace("&amp;", "&") if found else None
+
+    numbers = [int(n) for n in re.findall(r"<td>Export (\d+)</td>", text)]
+    return numbers, link("Neuere Einträge"), link("Ältere Einträge")
+
+
+def _exports(first: int, last: int) -> None:
+    for n in range(first, last + 1):
+        audit_record(actor=None, action=EXPORT, object_repr=f"Export {n}")
+
+
+def test_the_log_pages_from_where_the_last_page_ended_while_entries_arrive(client):
+    """Fifty entries a page, newest first. Entries that arrive while someone reads do not push the entries they
+    have seen onto the next page again, as page numbers did (an OFFSET counts from the newest entry)."""
+    client.force_login(ministry_user())
+    audit_record(actor=None, action=AuditEntry.Action.LOGIN, object_repr="not an export")
+    _exports(1, 120)
+    first, newer, older = _page(client, "?action=export")
+    assert first == list(range(120, 70, -1))
+    assert newer is None and older is not None and "action=export" in older
+    _exports(121, 123)  # meanwhile
+    second, newer, older = _page(client, "?" + older)
+    assert second == list(range(70, 20, -1))  # not 73 … 24: nothing of the first page again
+    third, newer_from_third, oldest = _page(client, "?" + older)
+    assert third == list(range(20, 0, -1)) and oldest is None
+    assert _page(client, "?" + newer_from_third)[0] == second
+    # Right before the second page: the first page as it was, and before it what arrived meanwhile.
+    numbers, newest, _older = _page(client, "?" + newer)
+    assert numbers == first
+    assert _page(client, "?" + newest)[0] == list(range(123, 73, -1))
+
+
+@pytest.mark.parametrize(
+    "query", ["?before=999999999", "?after=999999999", "?before=abc", "?after=-1", "?page=7"]
+)
+def test_a_cursor_that_names_no_entry_shows_the_newest_page(client, query):
+    client.force_login(ministry_user())
+    _exports(1, 60)
+    numbers, newer, older = _page(client, query + "&action=export")
+    assert numbers == list(range(60, 10, -1)) and newer is None and older
+
+
+def test_an_entry_outside_the_filter_is_no_cursor(client):
+    """The cursor is read through the same filter as the page: an id of another kind of entry (or one the user
+    could not see) shows the newest page of the filtered log."""
+    client.force_login(ministry_user())
+    login = audit_record(actor=None, action=AuditEntry.Action.LOGIN, object_repr="login")
+    _exports(1, 3)
+    assert _page(client, f"?action=export&before={login.pk}")[0] == [3, 2, 1]
+
+
+def _plans(client, query: str) -> list[str]:
+    """PostgreSQL's plans, as run, of the page's statements that read the audit log."""
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if "vielfalt_auditentry" in sql:
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        assert client.get(reverse("audit_log") + query).status_code == 200
+    assert statements
+    plans = []
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute("EXPLAIN (ANALYZE) " + sql, params)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return plans
+
+
+def test_each_page_of_a_long_log_reads_its_entries_and_no_more(client):
+    """20,000 entries: the newest page, a page deep in the log, and each filter read about a page of entries.
+    Before, every page counted the whole log, a page deep in it read and dropped every entry before it, and a
+    filter by user or a search in the descriptions read every entry."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    client.force_login(ministry_user())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO vielfalt_auditentry (at, actor_name, action, object_id, object_repr, changes)"
+            " SELECT now() - g * interval '1 minute', 'hr-' || (g % 200),"
+            " (ARRAY['login', 'create', 'change', 'export'])[1 + g % 4], '', 'Eintrag ' || g, '{}'"
+            " FROM generate_series(1, 20000) g"
+        )
+        cursor.execute("ANALYZE vielfalt_auditentry")
+        cursor.execute("SELECT id FROM vielfalt_auditentry WHERE object_repr = 'Eintrag 12345'")
+        deep = cursor.fetchone()[0]
+    pages = ["", f"?before={deep}", f"?after={deep}", "?action=export", "?action=purge", "?actor_name=HR-17"]
+    for query in pages:
+        for plan in _plans(client, query):
+            assert "Aggregate" not in plan, (query, plan)
+            assert _most_rows_touched(plan) <= 120, (query, plan)
+    # The search through the trigram index (sequential scans off: 20,000 short entries are cheaper to read
+    # whole than to look up by trigrams as common as these; 500,000 are not).
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    (plan,) = _plans(client, "?object_repr=Eintrag+1234")
+    assert "Bitmap Index Scan on audit_object_search" in plan, plan
+    assert _most_rows_touched(plan) <= 120, plan
