@@ -79,3 +79,23 @@ def test_a_password_set_in_the_admin_is_audited_without_the_password(client, sup
         str(user.pk),
         {"via": "admin", "password": "***"},
     )
+
+
+def test_the_audit_logs_list_reads_no_dates_of_the_whole_log_and_counts_once(client, superuser):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from vielfalt.audit import audit_record
+
+    for name in ("hr-17", "hr-170"):
+        audit_record(
+            actor=UserFactory(username=name), action=AuditEntry.Action.EXPORT, object_repr="Beschäftigte"
+        )
+    client.force_login(superuser)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:vielfalt_auditentry_changelist"), {"q": "HR-17"})
+    assert response.status_code == 200
+    log = [query["sql"] for query in queries.captured_queries if "vielfalt_auditentry" in query["sql"]]
+    assert not [sql for sql in log if "DISTINCT" in sql], log  # no date hierarchy's years of every entry
+    assert len([sql for sql in log if "COUNT(" in sql]) == 1, log
+    assert "hr-17<" in response.text and "hr-170" not in response.text  # the user name as a whole
