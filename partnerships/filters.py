@@ -78,11 +78,15 @@ class AgreementFilter(PortalFilterSet):
         fields = ["q", "status", "partner_kind", "partner_district", "year"]
 
     def search(self, queryset, name, value):
+        """Each word in the title, the place, the partner's name or a signatory's name. The partner's name is
+        matched among the organisations, not through a join: a condition over both tables can only be checked
+        once they are joined, and with a page's LIMIT PostgreSQL joined every agreement to every organisation to
+        check it (2,000 × 403 pairs, 788,085 of them dropped: 40 ms of a search for "0042")."""
         for word in value.split()[:5]:
             queryset = queryset.filter(
                 Q(title__icontains=word)
-                | Q(partner__name__icontains=word)
                 | Q(place__icontains=word)
+                | Q(partner__in=Organisation.objects.filter(name__icontains=word).values("pk"))
                 | Q(pk__in=Signatory.objects.filter(name__icontains=word).values("agreement_id"))
             )
         return queryset

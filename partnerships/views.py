@@ -19,6 +19,7 @@ from django_filters.views import FilterView
 
 from vielfalt.filters import filter_controls, is_filtered
 from vielfalt.models import Job, Organisation, OrgUnit, Role
+from vielfalt.pagination import WindowCountPaginator
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin, may, organisation_ids
 
 from .filters import AgreementFilter
@@ -99,6 +100,10 @@ class AgreementListView(LoginRequiredMixin, FilterView):
         rows = queryset.values(
             "pk", "title", "status", "signed_on", "valid_until", partner_name=F("partner__name")
         )
+        if self.request.GET.get("q"):
+            # A search counts its matches with the page's own statement (COUNT(*) OVER ()): it looks for its
+            # words once, where a COUNT looked for them again.
+            return WindowCountPaginator(rows, per_page, **kwargs)
         paginator = super().get_paginator(rows, per_page, **kwargs)
         # Unfiltered, the total comes from the partners' agreement counts (kept by triggers) for the
         # organisations whose agreements the user sees; with a filter, PostgreSQL counts the matches.

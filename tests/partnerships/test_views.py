@@ -1,6 +1,7 @@
 """Pages of the partnerships app: who sees what, the form with its inline rows, uploads and downloads."""
 
 import datetime
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -184,6 +185,54 @@ def test_list_filters_search_and_sorting(client, staff, ministry, duisburg, ober
     assert pks(q="Oberhausen") == [draft.pk]
     assert pks(ordering="partner") == [signed.pk, draft.pk, association.pk]
     assert pks(ordering="-partner") == [association.pk, draft.pk, signed.pk]
+
+
+def test_the_search_matches_each_table_before_joining_them(client, staff, ministry):
+    """A word may be in the title, the place, the partner's name or a signatory's name. PostgreSQL checks each
+    of them on its own table: no condition over the agreement and its partner together, which it could only
+    check on every pair of the two (and did, for a page: every agreement with every organisation)."""
+    from django.db import connection
+
+    from tests.conftest import need
+    from vielfalt.models import Organisation
+
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    partners = [
+        Organisation.objects.create(slug=f"p{n}", name=f"Partner {n:04d}", kind="city") for n in range(40)
+    ]
+    for n, partner in enumerate(partners):
+        AgreementFactory(partner=partner, state_party=ministry, place="Düsseldorf", title=f"Vereinbarung {n}")
+    SignatoryFactory(agreement=AgreementFactory(partner=partners[0], state_party=ministry), name="Ada Yıldız")
+    client.force_login(staff)
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if "partnerships_agreement" in sql and "LIKE" in sql:
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    def titles(word):
+        with connection.execute_wrapper(capture):
+            rows = client.get(reverse("partnerships:index"), {"q": word}).context["object_list"]
+        return sorted(row["title"] for row in rows)
+
+    assert titles("0017") == ["Vereinbarung 17"]  # the partner's name
+    assert titles("vereinbarung 39") == ["Vereinbarung 39"]  # every word, in the title or elsewhere
+    assert titles("yıldız") == [Agreement.objects.get(signatories__name="Ada Yıldız").title]
+    found = client.get(reverse("partnerships:index"), {"q": "düsseldorf"}).context["paginator"].count
+    assert found == 40  # the place
+    statements.clear()
+    titles("0017")
+    (sql, params) = statements[0]
+    assert len(statements) == 1, statements  # the page's statement counts its matches too (no COUNT again)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE) " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert not re.search(r"Join Filter: .*~~", plan), plan
+        cursor.execute("SET LOCAL enable_seqscan = off")  # 41 signatories: cheaper to read than to look up
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Bitmap Index Scan on signatory_name_search" in plan, plan
 
 
 def test_list_rows_escape_what_users_typed_and_write_each_cell(client, staff, ministry, duisburg):
