@@ -842,7 +842,7 @@ class Command(BaseCommand):
                     now - step * i,
                     actor,
                     action.value,
-                    str(i),
+                    f"scale-{i}",  # no real object's id: no object's history shows these entries
                     repr_,
                     json.dumps(changes),
                     kinds[model],
