@@ -235,6 +235,15 @@ SEARCH_WORDS = 5
 SEARCH_ANYWHERE = 3
 
 
+def word_start(word: str, separators: str = " -") -> str:
+    """A regular expression for `word` at the start of a text or of a word in it (after one of `separators`),
+    every character but letters and digits escaped. For a word too short for the trigram indexes to find
+    anywhere (fewer than SEARCH_ANYWHERE characters): the start of a word is a piece of three characters padded
+    with blanks, which they hold."""
+    escaped = "".join(ch if ch.isalnum() else f"\\{ch}" for ch in word)
+    return f"(^|[{separators}]){escaped}"
+
+
 class EmployeeQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Whose employee records a user may see and change: partner HR its own organisations',
@@ -261,7 +270,7 @@ class EmployeeQuerySet(models.QuerySet):
             else:
                 # The start of either name or of a word in it, as one pattern a name: three (start, after a
                 # blank, after a hyphen) each read the same entries of the index.
-                start = "(^|[ -])" + "".join(ch if ch.isalnum() else f"\\{ch}" for ch in word)
+                start = word_start(word)
                 conditions = [
                     Q(Regex(Upper(column), Upper(Value(start)))) for column in ("last_name", "first_name")
                 ] + [Q(**{f"{column}__istartswith": word}) for column in columns[2:]]

@@ -122,6 +122,28 @@ def test_each_page_of_a_long_log_reads_its_entries_and_no_more(client):
     # whole than to look up by trigrams as common as these; 500,000 are not).
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-    (plan,) = _plans(client, "?object_repr=Eintrag+1234")
-    assert "Bitmap Index Scan on audit_object_search" in plan, plan
-    assert _most_rows_touched(plan) <= 120, plan
+    for search in ["Eintrag+1234", "G"]:  # "G": the start of a word ("Eintrag 1234" has none)
+        (plan,) = _plans(client, "?object_repr=" + search)
+        assert "Bitmap Index Scan on audit_object_search" in plan, plan
+        assert _most_rows_touched(plan) <= 120, plan
+
+
+def test_one_or_two_characters_are_looked_for_at_the_start_of_a_word_of_the_object(client):
+    client.force_login(ministry_user())
+    for text in [
+        "Lê, Anna (SC-1)",
+        "Nguyễn-Lê, Minh (SC-2)",
+        "Kurs (Lê Thị)",
+        "Bolê, Jan (SC-3)",
+        "Öztürk (SC-4)",
+    ]:
+        audit_record(actor=None, action=EXPORT, object_repr=text)
+
+    def found(word):
+        text = client.get(reverse("audit_log"), {"object_repr": word}).text
+        return sorted(re.findall(r"<td>([^<]*\(SC-\d\)|Kurs \(Lê Thị\))</td>", text))
+
+    assert found("lê") == ["Kurs (Lê Thị)", "Lê, Anna (SC-1)", "Nguyễn-Lê, Minh (SC-2)"]
+    assert found("ö") == ["Öztürk (SC-4)"]
+    assert found("l.") == []  # "." is a character like any other, not a pattern
+    assert found("olê") == ["Bolê, Jan (SC-3)"]  # three characters: anywhere
