@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import re
 import time
 from html.parser import HTMLParser
 
@@ -147,3 +148,14 @@ def assert_archival(pdf: bytes, *, title: str | None = None, language: str = "de
     document.close()
     check = check_pdf(pdf)
     assert check.state == "valid", check
+
+
+def most_rows_touched(plan: str) -> int:
+    """The most rows any step of an analysed plan read (from the table or an index) or removed."""
+    read = [
+        int(rows)
+        for rows in re.findall(r"Scan (?:Backward )?(?:using|on) .*actual time=\S+ rows=(\d+)", plan)
+    ]
+    removed = [int(rows) for rows in re.findall(r"Rows Removed by [\w ]+: (\d+)", plan)]
+    assert read, plan
+    return max(read + removed)

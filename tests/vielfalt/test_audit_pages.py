@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tests.conftest import need
 from tests.factories import ministry_user
-from tests.vielfalt.test_employee_count import _most_rows_touched
+from tests.helpers import most_rows_touched
 from vielfalt.audit import audit_record
 from vielfalt.models import AuditEntry
 
@@ -117,7 +117,7 @@ def test_each_page_of_a_long_log_reads_its_entries_and_no_more(client):
     for query in pages:
         for plan in _plans(client, query):
             assert "Aggregate" not in plan, (query, plan)
-            assert _most_rows_touched(plan) <= 120, (query, plan)
+            assert most_rows_touched(plan) <= 120, (query, plan)
     # The search through the trigram index (sequential scans off: 20,000 short entries are cheaper to read
     # whole than to look up by trigrams as common as these; 500,000 are not).
     with connection.cursor() as cursor:

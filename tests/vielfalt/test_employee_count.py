@@ -18,6 +18,7 @@ from tests.factories import (
     hr_user,
     many_employees,
 )
+from tests.helpers import most_rows_touched
 from vielfalt import views
 from vielfalt.models import Employee, EmployeeCount, Role, TargetGroup, employee_total
 from vielfalt.permissions import SYSTEM
@@ -209,17 +210,6 @@ def _search_plan(client, query, *, analyze: bool = False) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def _most_rows_touched(plan: str) -> int:
-    """The most rows any step of an analysed plan read (from the table or an index) or removed."""
-    read = [
-        int(rows)
-        for rows in re.findall(r"Scan (?:Backward )?(?:using|on) .*actual time=\S+ rows=(\d+)", plan)
-    ]
-    removed = [int(rows) for rows in re.findall(r"Rows Removed by [\w ]+: (\d+)", plan)]
-    assert read, plan
-    return max(read + removed)
-
-
 def test_the_search_reads_trigram_indexes_and_sorts_only_the_matches(client):
     need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
     city = OrganisationFactory()
@@ -269,7 +259,7 @@ def test_a_two_letter_search_reads_the_trigram_indexes_not_the_organisation(clie
     # One pattern a name for its start and the start of each of its words, which read the same index entries.
     assert plan.count("Bitmap Index Scan") <= 4, plan
     # No step reads the organisation's 20,000 employees, from the table or from an index.
-    assert _most_rows_touched(plan) < 100, plan
+    assert most_rows_touched(plan) < 100, plan
 
 
 def test_a_search_reads_only_its_own_organisations_matches(client):
@@ -292,7 +282,7 @@ def test_a_search_reads_only_its_own_organisations_matches(client):
     for query in ({"q": "lan"}, {"q": "ng"}):  # anywhere, and (two letters) at the start of a word
         plan = _search_plan(client, query, analyze=True)
         assert re.search(r"Index Cond: \(\(organisation_id = '\d+'::bigint\) AND", plan), plan
-        assert _most_rows_touched(plan) < 100, plan
+        assert most_rows_touched(plan) < 100, plan
 
 
 def test_a_unit_or_the_deactivated_are_read_in_the_list_order_of_their_own_index(client):
