@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
+from django.db.models import Q
 
 from .audit import audit_record, model_changes
+from .filters import object_search, search_order
 from .models import AuditEntry, Employee, Job, Membership, Organisation, OrgUnit, User
 
 # Field values the audit log never keeps, only that they changed.
@@ -13,7 +16,12 @@ SECRET_FIELDS = {"password"}
 class AuditedAdminMixin:
     """Every change the Django admin makes leaves an audit entry, like a change through the portal's services:
     who, what, and field by field before and after; inline rows are counted per inline as the services count
-    signatories and commitments. Every ModelAdmin of the portal uses it (through `AuditedModelAdmin`)."""
+    signatories and commitments. Every ModelAdmin of the portal uses it (through `AuditedModelAdmin`).
+
+    A filtered or searched list counts its matches, not also the whole table for "(n total)": 200,000
+    employees or enrolments, 500,000 audit entries."""
+
+    show_full_result_count = False
 
     def audit_organisation(self, obj) -> Organisation | None:
         """The organisation the entry belongs to; None lets `audit_record` take `obj.organisation`."""
@@ -133,6 +141,16 @@ class OrgUnitAdmin(AuditedModelAdmin):
     search_fields = ["name"]
 
 
+class SearchedEmployeeList(ChangeList):
+    """The admin's employee list, a search's matches sorted as the portal's list sorts them
+    (vielfalt.filters.search_order). Walking the name order's index until a page of matches turned up read
+    77,504 of 200,000 employees to show "Müller" (92 ms)."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return search_order(queryset) if self.query else queryset
+
+
 @admin.register(Employee)
 class EmployeeAdmin(AuditedModelAdmin):
     list_display = [
@@ -149,6 +167,15 @@ class EmployeeAdmin(AuditedModelAdmin):
     list_select_related = ["organisation", "org_unit"]
     raw_id_fields = ["org_unit"]
 
+    def get_search_results(self, request, queryset, search_term):
+        """The portal's employee search (EmployeeQuerySet.search): every word anywhere in a name, the personnel
+        number or the address, one or two characters at the start of a word, each through the trigram indexes.
+        Django's search looked for a short word anywhere, which no index holds: every employee was read."""
+        return queryset.search(search_term), False
+
+    def get_changelist(self, request, **kwargs):
+        return SearchedEmployeeList
+
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(AuditedModelAdmin):
@@ -162,7 +189,15 @@ class AuditEntryAdmin(AuditedModelAdmin):
     list_display = ["at", "actor_name", "action", "object_repr", "organisation"]
     list_filter = ["action"]
     search_fields = ["=actor_name", "object_repr"]
-    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word the whole user name, or in the object's description as the portal's audit page reads it
+        (vielfalt.filters.object_search: one or two characters at the start of a word, through the index).
+        Django's search looked for one or two characters anywhere, which no index holds: the whole log was read
+        (258 ms of 500,000 entries for "qx")."""
+        for word in search_term.split():
+            queryset = queryset.filter(Q(actor_name__iexact=word) | object_search(word))
+        return queryset, False
 
     def has_add_permission(self, request):
         return False

@@ -1,9 +1,13 @@
 """Every change the Django admin makes is in the audit log, like a change through the portal's services."""
 
+import re
+
 import pytest
+from django.db import connection
 from django.urls import reverse
 
-from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory
+from tests.conftest import need
+from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, many_employees
 from tests.helpers import form_data
 from vielfalt.models import AuditEntry, Employee
 
@@ -99,3 +103,73 @@ def test_the_audit_logs_list_reads_no_dates_of_the_whole_log_and_counts_once(cli
     assert not [sql for sql in log if "DISTINCT" in sql], log  # no date hierarchy's years of every entry
     assert len([sql for sql in log if "COUNT(" in sql]) == 1, log
     assert "hr-17<" in response.text and "hr-170" not in response.text  # the user name as a whole
+
+
+def _admin_names(client, query) -> list[str]:
+    response = client.get(reverse("admin:vielfalt_employee_changelist"), query)
+    assert response.status_code == 200
+    return re.findall(r'class="field-last_name">([^<]*)<', response.text)
+
+
+def test_the_employee_admin_searches_as_the_employee_list_does(client, superuser):
+    """Its search is the portal's (EmployeeQuerySet.search): one or two characters at the start of a word of a
+    name, which the trigram indexes hold; Django's own search read every employee for them."""
+    city = OrganisationFactory()
+    for last_name in ["Lê", "Nguyễn-Lê", "Alê", "Müller"]:
+        EmployeeFactory(organisation=city, last_name=last_name)
+    client.force_login(superuser)
+    assert _admin_names(client, {"q": "lê"}) == ["Lê", "Nguyễn-Lê"]  # not Alê
+    assert _admin_names(client, {"q": "LLER"}) == ["Müller"]  # three characters or more: anywhere
+    assert _admin_names(client, {"q": "lê", "o": "-2"}) == ["Nguyễn-Lê", "Lê"]
+
+
+def test_the_employee_admin_counts_its_matches_once_and_sorts_only_them(client, superuser):
+    """A searched list counts its matches, not also every employee for "(n total)"; and it sorts the matches
+    instead of walking the name order's index until a page of them turned up, which read every "Abel" before
+    the first "Müller" (vielfalt.admin.SearchedEmployeeList)."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    abel, mueller = OrganisationFactory(), OrganisationFactory()
+    many_employees([(abel, None)], 18_000, first_name="Ada", last_name="Abel")
+    many_employees([(mueller, None)], 2_000, first_name="Ben", last_name="Müller")
+    client.force_login(superuser)
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if 'FROM "vielfalt_employee"' in sql:
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        names = _admin_names(client, {"q": "müller"})
+    assert len(names) == 100 and all(name.startswith("Müller ") for name in names), names
+    assert names[:2] == ["Müller 1", "Müller 10"], names  # by name
+    assert len([sql for sql, _ in statements if "COUNT(" in sql]) == 1, statements
+    [(page, params)] = [(sql, params) for sql, params in statements if "LIMIT" in sql]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE) " + page, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "employee_search_last_name" in plan and "employee_name_order" not in plan, plan
+    # The employees read from the table, matching or not, are the 2,000 matches: the 18,000 "Abel" stay unread.
+    # (Not the index's candidates: those include other tests' rolled-back employees until a vacuum.)
+    read = int(re.search(r"Bitmap Heap Scan on vielfalt_employee .*actual time=\S+ rows=(\d+)", plan)[1])
+    removed = sum(int(n) for n in re.findall(r"Rows Removed by (?:Index Recheck|Filter): (\d+)", plan))
+    assert read + removed <= 2_000, plan
+
+
+def test_the_audit_admin_finds_one_or_two_characters_at_the_start_of_a_word(client, superuser):
+    """As the portal's audit page (vielfalt.filters.object_search): the trigram index holds no piece of a text
+    that short, and Django's search read the whole log for one."""
+    from vielfalt.audit import audit_record
+
+    for text in ("Lê, Anna", "Kurs (Lê Thị)", "Nguyễn-Lê, Minh", "Bolê, Eva"):
+        audit_record(actor=superuser, action=AuditEntry.Action.EXPORT, object_repr=text)
+    client.force_login(superuser)
+    response = client.get(reverse("admin:vielfalt_auditentry_changelist"), {"q": "lê"})
+    assert sorted(re.findall(r'class="field-object_repr">([^<]*)<', response.text)) == [
+        "Kurs (Lê Thị)",
+        "Lê, Anna",
+        "Nguyễn-Lê, Minh",
+    ]
+    # The whole user name, which no description holds: the four exports and the login.
+    response = client.get(reverse("admin:vielfalt_auditentry_changelist"), {"q": "ROOT"})
+    assert len(re.findall(r'class="field-object_repr">', response.text)) == 5
