@@ -30,13 +30,16 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # resolvers, translations, …) is loaded there too before the workers are forked (vielfalt.warmup), so that a
 # new worker is ready at once; each new worker then opens its connections and takes its own copy of the memory
 # a request writes to before it accepts one (post_worker_init): its first request costs what its second does.
+# Before it forks, the master freezes what it has loaded (gc.freeze): a worker's garbage collector looks only at
+# the worker's own objects, and a full collection no longer holds all its threads for ~190 ms (280,000 objects).
 preload_app = True
 
 
 def when_ready(server):
-    from vielfalt.warmup import warm_up
+    from vielfalt.warmup import freeze, warm_up
 
     warm_up()
+    freeze()
 
 
 def post_worker_init(worker):

@@ -192,6 +192,15 @@ def _public_page() -> None:
         logger.warning("warm-up: the login page answered %s", statuses[0] if statuses else "nothing")
 
 
+def freeze() -> None:
+    """In the master, after warm_up and before it forks the workers: the garbage collector no longer looks at
+    what the master has loaded (gc.freeze)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def warm_worker(pool: Executor, threads: int, *, copy_memory: bool = True, timeout: float = 5) -> None:
     """In a new worker, before it accepts its first request (gunicorn's post_worker_init).
 
@@ -223,7 +232,11 @@ def warm_worker(pool: Executor, threads: int, *, copy_memory: bool = True, timeo
     except Exception as error:
         logger.warning("warm-up of a worker: the login page failed (%s)", type(error).__name__)
     if copy_memory:
-        gc.get_objects()  # the list takes a reference to each object and drops it again: two writes to each
+        # The list takes a reference to each object and drops it again: two writes to each. It lists the
+        # objects the collector looks at, not those frozen in the master (freeze): let it look at them for so long.
+        gc.unfreeze()
+        gc.get_objects()
+        gc.freeze()
     if connections["default"].settings_dict.get("CONN_MAX_AGE") == 0:
         return
     barrier = threading.Barrier(threads)
