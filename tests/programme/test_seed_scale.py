@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from partnerships.models import Agreement, AgreementDocument, Commitment, Signatory
+from partnerships.models import Agreement, AgreementDocument, Commitment, Signatory, agreement_total
 from surveys.models import Campaign, Invitation, Response
 from trainings.models import CourseDate, Enrolment
 from vielfalt.models import AuditEntry, Employee, Organisation
@@ -28,6 +28,9 @@ def test_counts_at_a_thousandth(postgres, settings, tmp_path):
     agreements = Agreement.objects.filter(partner__in=partners)
     assert partners.count() == expected["partners"] == 1
     assert agreements.count() == expected["agreements"] == 2
+    # Counted as any other agreement (AgreementCount): the agreement list shows and pages by that total.
+    assert agreement_total([partner.pk for partner in partners]) == 2
+    assert agreement_total(None) == Agreement.objects.count()
     assert Signatory.objects.filter(agreement__in=agreements).count() == 3 * expected["agreements"]
     assert Commitment.objects.filter(agreement__in=agreements).count() == 5 * expected["agreements"]
     signed = agreements.filter(status__in=[Agreement.Status.SIGNED, Agreement.Status.ENDED])
@@ -65,6 +68,7 @@ def test_second_run_does_nothing_and_reset_rebuilds(postgres, settings, tmp_path
     seed(reset=True)
     after = set(Employee.objects.filter(personnel_number__startswith="SC-").values_list("pk", flat=True))
     assert len(after) == 100 and not after & first_ids
+    assert agreement_total(None) == Agreement.objects.count() == 2  # counted down and up again
     # --reset deleted the scale data's audit entries too (past the log's refusal of deletes, for them only).
     assert AuditEntry.objects.filter(actor_name__startswith=PARTNER_PREFIX).count() == 500
 

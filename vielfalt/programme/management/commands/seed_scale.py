@@ -174,11 +174,16 @@ class Command(BaseCommand):
         and --reset deletes them again: in this one transaction the triggers that keep a signed agreement
         unchanged (partnerships/triggers.py) stand aside, by name, and so does the audit log's refusal of a
         delete, for --reset's deleting the scale data's own entries. This is what `pgtrigger.ignore` does per
-        statement, set for the transaction because COPY does not pass Django's execute wrappers."""
+        statement, set for the transaction because COPY does not pass Django's execute wrappers.
+
+        Only those: the triggers that keep the agreements' counts (AgreementCount, whose total the agreement
+        list shows and pages by) and the programme's figures' generation see the scale data as any other
+        write. When every trigger of the app stood aside, the 2,000 agreements went uncounted, and the
+        ministry's list said "1 agreement found" and showed one row."""
         names = [
             trigger.get_pgid(model)
             for model, trigger in pgtrigger.registered()
-            if model._meta.app_label == "partnerships"
+            if (model._meta.app_label == "partnerships" and trigger.name.startswith("signed_agreement_"))
             or (model is AuditEntry and trigger.name == "audit_no_delete")  # --reset deletes the scale's
         ]
         with connection.cursor() as cursor:
