@@ -113,3 +113,17 @@ def test_the_audit_log_is_added_to_older_scale_data(postgres, settings, tmp_path
     assert not entries.exists()
     assert "the audit log: 500 entries" in seed()
     assert entries.count() == 500
+
+
+def test_uncounted_agreements_of_older_scale_data_are_counted(postgres, settings, tmp_path):
+    from partnerships.models import AgreementCount
+
+    settings.MEDIA_ROOT = tmp_path
+    seed()
+    partners = Organisation.objects.filter(slug__startswith=PARTNER_PREFIX)
+    # Scale data written while the counting triggers stood aside with the others.
+    AgreementCount.objects.filter(partner__in=partners).delete()
+    assert agreement_total([partner.pk for partner in partners]) == 0
+    assert "the agreements' counts: 1 partners" in seed()
+    assert agreement_total([partner.pk for partner in partners]) == 2
+    assert "nothing to do" in seed()

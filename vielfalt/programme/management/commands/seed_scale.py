@@ -247,8 +247,16 @@ class Command(BaseCommand):
         )
 
     def add_missing_parts(self) -> bool:
-        """Scale data from before a part of it existed (the partners' network, the audit log): that part is
-        added, the rest kept. False when nothing was missing."""
+        """Scale data from before a part of it existed (the partners' network, the audit log), or written when
+        its agreements went uncounted: that part is added or counted, the rest kept. False when nothing was
+        missing."""
+        from partnerships.models import Agreement, agreement_total
+
+        self.partner_ids = list(
+            Organisation.objects.filter(slug__startswith=PARTNER_PREFIX)
+            .order_by("slug")
+            .values_list("pk", flat=True)
+        )
         missing = [
             (name, function)
             for name, function, is_missing in (
@@ -262,20 +270,36 @@ class Command(BaseCommand):
                     self.audit_log,
                     not AuditEntry.objects.filter(actor_name__startswith=PARTNER_PREFIX).exists(),
                 ),
+                (
+                    "the agreements' counts",
+                    self.count_agreements,
+                    agreement_total(self.partner_ids)
+                    != Agreement.objects.filter(partner_id__in=self.partner_ids).count(),
+                ),
             )
             if is_missing
         ]
         if not missing:
             return False
-        self.partner_ids = list(
-            Organisation.objects.filter(slug__startswith=PARTNER_PREFIX)
-            .order_by("slug")
-            .values_list("pk", flat=True)
-        )
         for name, function in missing:
             self.step(name, function)
         self.step("ANALYZE", self.analyze)
         return True
+
+    def count_agreements(self) -> str:
+        """The partners' agreement counts (AgreementCount) set to their agreements, where they were written
+        uncounted (before 2026-12-04 every trigger of the agreements stood aside, the counting ones too)."""
+        from partnerships.models import Agreement, AgreementCount
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table(AgreementCount)} (partner_id, agreements)"  # noqa: S608
+                f" SELECT partner_id, count(*) FROM {table(Agreement)} WHERE partner_id = ANY(%s)"
+                " GROUP BY partner_id"
+                " ON CONFLICT (partner_id) DO UPDATE SET agreements = EXCLUDED.agreements",
+                [self.partner_ids],
+            )
+            return f"{cursor.rowcount} partners"
 
     # --- reset ------------------------------------------------------------------------------------------------
 
