@@ -127,3 +127,24 @@ def test_uncounted_agreements_of_older_scale_data_are_counted(postgres, settings
     assert "the agreements' counts: 1 partners" in seed()
     assert agreement_total([partner.pk for partner in partners]) == 2
     assert "nothing to do" in seed()
+
+
+def test_reset_deletes_an_agreement_of_the_scale_state_with_another_partner_whole(
+    postgres, settings, tmp_path
+):
+    """The benchmarks' own agreement (tests/bench/partnerships.py) is bench-stadt's with the scale data's state:
+    --reset deleted it, but not its commitments, and the reset failed at its commit (a foreign key)."""
+    from tests.factories import OrganisationFactory
+    from tests.partnerships.factories import AgreementFactory, CommitmentFactory, SignatoryFactory
+    from vielfalt.programme.management.commands.seed_scale import STATE_SLUG
+
+    settings.MEDIA_ROOT = tmp_path
+    seed()
+    agreement = AgreementFactory(
+        partner=OrganisationFactory(), state_party=Organisation.objects.get(slug=STATE_SLUG)
+    )
+    SignatoryFactory(agreement=agreement)
+    CommitmentFactory(agreement=agreement)
+    seed(reset=True)
+    assert not Agreement.objects.filter(pk=agreement.pk).exists()
+    assert agreement_total(None) == Agreement.objects.count() == 2

@@ -317,7 +317,11 @@ class Command(BaseCommand):
         from trainings.models import Certificate, Course, CourseDate, CourseParticipant, Enrolment
 
         orgs = f"SELECT id FROM {table(Organisation)} WHERE slug LIKE %s"
-        agreements = f"SELECT id FROM {table(Agreement)} WHERE partner_id IN ({orgs})"
+        # The scale partners' agreements, and the state's with any partner (the benchmarks' own agreement with
+        # bench-stadt has the scale data's state as its other party): each with its signatories, commitments, ….
+        agreements = (
+            f"SELECT id FROM {table(Agreement)} WHERE partner_id IN ({orgs}) OR state_party_id IN ({orgs})"
+        )
         campaigns = f"SELECT id FROM {table(Campaign)} WHERE organisation_id IN ({orgs})"
         courses = f"SELECT id FROM {table(Course)} WHERE organiser_id IN ({orgs})"
         dates = f"SELECT id FROM {table(CourseDate)} WHERE course_id IN ({courses})"
@@ -347,8 +351,8 @@ class Command(BaseCommand):
             f"DELETE FROM {table(StatusChange)} WHERE agreement_id IN ({agreements})",
             f"DELETE FROM {table(ExpiryNotice)} WHERE agreement_id IN ({agreements})",
             f"DELETE FROM {table(AgreementDocument)} WHERE agreement_id IN ({agreements})",
-            f"UPDATE {table(Agreement)} SET amends_id = NULL WHERE partner_id IN ({orgs})",
-            f"DELETE FROM {table(Agreement)} WHERE partner_id IN ({orgs}) OR state_party_id IN ({orgs})",
+            f"UPDATE {table(Agreement)} SET amends_id = NULL WHERE id IN ({agreements})",
+            f"DELETE FROM {table(Agreement)} WHERE id IN ({agreements})",
             f"DELETE FROM {table(Employee)} WHERE organisation_id IN ({orgs})",
             f"DELETE FROM {table(OrgUnit)} WHERE organisation_id IN ({orgs})",
             f"DELETE FROM {table(Membership)} WHERE organisation_id IN ({orgs}) OR user_id IN ({users})",
