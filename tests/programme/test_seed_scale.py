@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from partnerships.models import Agreement, AgreementDocument, Commitment, Signatory, agreement_total
 from surveys.models import Campaign, Invitation, Response
 from trainings.models import CourseDate, Enrolment
-from vielfalt.models import AuditEntry, Employee, Organisation
+from vielfalt.models import AuditEntry, Employee, Organisation, User
 from vielfalt.programme.management.commands.seed_scale import PARTNER_PREFIX, counts_for
 
 pytestmark = pytest.mark.django_db
@@ -129,11 +129,10 @@ def test_uncounted_agreements_of_older_scale_data_are_counted(postgres, settings
     assert "nothing to do" in seed()
 
 
-def test_reset_deletes_an_agreement_of_the_scale_state_with_another_partner_whole(
-    postgres, settings, tmp_path
-):
-    """The benchmarks' own agreement (tests/bench/partnerships.py) is bench-stadt's with the scale data's state:
-    --reset deleted it, but not its commitments, and the reset failed at its commit (a foreign key)."""
+def test_reset_deletes_what_a_benchmark_gave_the_scale_data(postgres, settings, tmp_path):
+    """The benchmarks' own agreement (tests/bench/partnerships.py) is bench-stadt's with the scale data's state,
+    and their logins give the scale users second factors: --reset deleted the agreement but not its commitments,
+    the users but not their devices, and failed at its commit (a foreign key)."""
     from tests.factories import OrganisationFactory
     from tests.partnerships.factories import AgreementFactory, CommitmentFactory, SignatoryFactory
     from vielfalt.programme.management.commands.seed_scale import STATE_SLUG
@@ -145,6 +144,16 @@ def test_reset_deletes_an_agreement_of_the_scale_state_with_another_partner_whol
     )
     SignatoryFactory(agreement=agreement)
     CommitmentFactory(agreement=agreement)
+    # A benchmark's login gives the scale ministry user a static device (tests.bench.scale.logged_in).
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from vielfalt.programme.management.commands.seed_scale import MINISTRY_USER
+
+    ministry = User.objects.get(username=MINISTRY_USER)
+    StaticDevice.objects.create(user=ministry, name="bench").token_set.create(token="12345678")
+    TOTPDevice.objects.create(user=ministry, name="bench")
     seed(reset=True)
+    assert not StaticDevice.objects.filter(user__username=MINISTRY_USER).exists()
     assert not Agreement.objects.filter(pk=agreement.pk).exists()
     assert agreement_total(None) == Agreement.objects.count() == 2
