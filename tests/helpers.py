@@ -159,3 +159,19 @@ def most_rows_touched(plan: str) -> int:
     removed = [int(rows) for rows in re.findall(r"Rows Removed by [\w ]+: (\d+)", plan)]
     assert read, plan
     return max(read + removed)
+
+
+@contextlib.contextmanager
+def statements_with(text: str):
+    """The SQL statements run inside the block whose text holds `text`, as (sql, params) pairs."""
+    from django.db import connection
+
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if text in sql:
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        yield statements

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tests.conftest import need
 from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, many_employees
-from tests.helpers import form_data
+from tests.helpers import form_data, statements_with
 from vielfalt.models import AuditEntry, Employee
 
 pytestmark = pytest.mark.django_db
@@ -132,14 +132,7 @@ def test_the_employee_admin_counts_its_matches_once_and_sorts_only_them(client, 
     many_employees([(abel, None)], 18_000, first_name="Ada", last_name="Abel")
     many_employees([(mueller, None)], 2_000, first_name="Ben", last_name="Müller")
     client.force_login(superuser)
-    statements = []
-
-    def capture(execute, sql, params, many, context):
-        if 'FROM "vielfalt_employee"' in sql:
-            statements.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(capture):
+    with statements_with('FROM "vielfalt_employee"') as statements:
         names = _admin_names(client, {"q": "müller"})
     assert len(names) == 100 and all(name.startswith("Müller ") for name in names), names
     assert names[:2] == ["Müller 1", "Müller 10"], names  # by name

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tests.conftest import need
 from tests.factories import ministry_user
-from tests.helpers import most_rows_touched
+from tests.helpers import most_rows_touched, statements_with
 from vielfalt.audit import audit_record
 from vielfalt.models import AuditEntry
 
@@ -79,14 +79,7 @@ def test_an_entry_outside_the_filter_is_no_cursor(client):
 
 def _plans(client, query: str) -> list[str]:
     """PostgreSQL's plans, as run, of the page's statements that read the audit log."""
-    statements = []
-
-    def capture(execute, sql, params, many, context):
-        if "vielfalt_auditentry" in sql:
-            statements.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(capture):
+    with statements_with("vielfalt_auditentry") as statements:
         assert client.get(reverse("audit_log") + query).status_code == 200
     assert statements
     plans = []
