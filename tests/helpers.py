@@ -162,14 +162,14 @@ def most_rows_touched(plan: str) -> int:
 
 
 @contextlib.contextmanager
-def statements_with(text: str):
-    """The SQL statements run inside the block whose text holds `text`, as (sql, params) pairs."""
+def statements_with(*texts: str):
+    """The SQL statements run inside the block whose text holds each of `texts`, as (sql, params) pairs."""
     from django.db import connection
 
     statements = []
 
     def capture(execute, sql, params, many, context):
-        if text in sql:
+        if all(text in sql for text in texts):
             statements.append((sql, params))
         return execute(sql, params, many, context)
 

@@ -18,7 +18,7 @@ from tests.factories import (
     hr_user,
     many_employees,
 )
-from tests.helpers import most_rows_touched
+from tests.helpers import most_rows_touched, statements_with
 from vielfalt import views
 from vielfalt.models import Employee, EmployeeCount, Role, TargetGroup, employee_total
 from vielfalt.permissions import SYSTEM
@@ -194,14 +194,7 @@ def test_the_start_page_groups_large_figures(client, monkeypatch):
 def _search_plan(client, query, *, analyze: bool = False) -> str:
     """PostgreSQL's plan for the page of the list's search, which counts its matches too (sequential scans off:
     on a table this small, reading it all would be cheaper than any index); with `analyze`, as run."""
-    statements = []
-
-    def capture(execute, sql, params, many, context):
-        if "vielfalt_employee" in sql and "LIKE" in sql:
-            statements.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(capture):
+    with statements_with("vielfalt_employee", "LIKE") as statements:
         client.get(reverse("employee_list"), query)
     assert len(statements) == 1, statements
     with connection.cursor() as cursor:
@@ -291,19 +284,11 @@ def test_a_unit_or_the_deactivated_are_read_in_the_list_order_of_their_own_index
     units = [OrgUnitFactory(organisation=city) for _ in range(4)]
     many_employees([(city, unit) for unit in units], inactive_every=100)
     client.force_login(hr_user(city))
-    statements = []
-
-    def capture(execute, sql, params, many, context):
-        if 'FROM "vielfalt_employee"' in sql and "LIMIT" in sql:
-            statements.append((sql, params))
-        return execute(sql, params, many, context)
-
     for query, index, expected in [
         ({"org_unit": units[1].pk}, "employee_unit_order", 5000),
         ({"is_active": "false"}, "employee_inactive_order", 200),
     ]:
-        statements.clear()
-        with connection.execute_wrapper(capture):
+        with statements_with('FROM "vielfalt_employee"', "LIMIT") as statements:
             response = client.get(reverse("employee_list"), query)
         assert found(response) == expected
         with connection.cursor() as cursor:
@@ -318,14 +303,7 @@ def test_an_administrators_list_of_every_organisation_walks_the_name_index(clien
     cities = [OrganisationFactory() for _ in range(3)]
     many_employees([(city, None) for city in cities], 30_000)
     client.force_login(UserFactory(roles=[(cities[0], Role.ADMIN)]))
-    statements = []
-
-    def capture(execute, sql, params, many, context):
-        if 'FROM "vielfalt_employee"' in sql and "LIMIT" in sql:
-            statements.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(capture):
+    with statements_with('FROM "vielfalt_employee"', "LIMIT") as statements:
         response = client.get(reverse("employee_list"))
     assert found(response) == 30000
     with connection.cursor() as cursor:
