@@ -6,7 +6,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
@@ -30,7 +30,7 @@ from .services import (
     employees_import_start,
 )
 from .tabular import TableRefused, download, runs_inline
-from .templatetags.vielfalt_tags import readable_changes
+from .templatetags.vielfalt_tags import ChangeReader
 
 HOME_MEMBERSHIPS = (
     "SELECT m.id, m.user_id, m.organisation_id, m.role, o.name AS organisation_name FROM vielfalt_membership m"
@@ -303,7 +303,7 @@ class AuditLogView(MinistryMixin, FilterView):
         # The cells as plain values for {% rowformat %} (no lookups and filters per cell in the template).
         actions = {action: str(label) for action, label in AuditEntry.Action.choices}
         short = datetime_formatter("SHORT_DATETIME_FORMAT")
-        change = '<div><span class="text-body-secondary">{}:</span> {}</div>'
+        changes = ChangeReader()
         context["rows"] = [
             (
                 short(row["at"]),
@@ -311,15 +311,7 @@ class AuditLogView(MinistryMixin, FilterView):
                 actions.get(row["action"], row["action"]),
                 row["object_repr"],
                 row["organisation_name"] or "–",
-                format_html_join(
-                    "",
-                    change,
-                    readable_changes(
-                        AuditEntry(content_type_id=row["content_type_id"], changes=row["changes"])
-                    ),
-                )
-                if row["changes"]
-                else "",
+                changes.html(row["content_type_id"], row["changes"]) if row["changes"] else "",
             )
             for row in page.rows
         ]

@@ -122,38 +122,79 @@ def query_transform(context, **kwargs) -> str:
     return query.urlencode()
 
 
-@register.filter
-def readable_changes(entry) -> list[tuple[str, str]]:
-    """An audit entry's `changes` in words: a field's label instead of its name, a choice's label instead of
-    its stored value ("nicht erschienen", not "no_show"), "before → after" for a change."""
+class ChangeReader:
+    """Audit entries' `changes` in words: a field's label instead of its name, a choice's label instead of its
+    stored value ("nicht erschienen", not "no_show"), "before → after" for a change.
+
+    One reader serves one page (in one language): it looks up each model's field once, however many of the
+    page's entries changed it, instead of building a model instance and reading a field's lazy label and
+    choices anew for every entry (half the CPU of an audit page of 50 entries)."""
+
+    def __init__(self):
+        self._fields: dict[tuple[int | None, str], tuple[str, dict]] = {}
+
+    def __call__(self, content_type_id: int | None, changes: dict | None) -> list[tuple[str, str]]:
+        rows = []
+        for key, value in (changes or {}).items():
+            label, choices = self._field(content_type_id, key)
+            if (
+                isinstance(value, list)
+                and len(value) == 2
+                and not any(isinstance(v, dict | list) for v in value)
+            ):
+                text = f"{_show(value[0], choices)} → {_show(value[1], choices)}"
+            else:
+                text = _show(value, choices)
+            rows.append((label, text))
+        return rows
+
+    def html(self, content_type_id: int | None, changes: dict | None) -> SafeString:
+        """The changes as the audit log's table shows them: a line each, label and text escaped."""
+        return mark_safe(  # noqa: S308 - every label and text is escaped here
+            "".join(
+                [
+                    f'<div><span class="text-body-secondary">{html_escape(label)}:</span> {html_escape(text)}</div>'
+                    for label, text in self(content_type_id, changes)
+                ]
+            )
+        )
+
+    def _field(self, content_type_id: int | None, key: str) -> tuple[str, dict]:
+        found = self._fields.get((content_type_id, key))
+        if found is None:
+            found = self._fields[content_type_id, key] = _field_words(content_type_id, key)
+        return found
+
+
+def _field_words(content_type_id: int | None, key: str) -> tuple[str, dict]:
+    """(label, {stored value: its label}) of the field `key` of the model of `content_type_id`; the key itself,
+    readable, where there is no such field."""
     from django.contrib.contenttypes.models import ContentType
     from django.core.exceptions import FieldDoesNotExist
     from django.utils.text import capfirst
 
-    model = (
-        ContentType.objects.get_for_id(entry.content_type_id).model_class() if entry.content_type_id else None
+    model = ContentType.objects.get_for_id(content_type_id).model_class() if content_type_id else None
+    try:
+        field = model._meta.get_field(key) if model else None
+    except FieldDoesNotExist:
+        field = None
+    if field is None or not hasattr(field, "verbose_name"):
+        return key.replace("_", " "), {}
+    choices = (
+        {stored: str(label) for stored, label in field.flatchoices} if getattr(field, "choices", None) else {}
     )
-    rows = []
-    for key, value in (entry.changes or {}).items():
-        try:
-            field = model._meta.get_field(key) if model else None
-        except FieldDoesNotExist:
-            field = None
-        choices = dict(field.flatchoices) if getattr(field, "choices", None) else {}
+    return str(capfirst(str(field.verbose_name))).replace("_", " "), choices
 
-        def show(item, choices=choices):
-            if isinstance(item, dict | list):
-                return (
-                    ", ".join(f"{k}: {v}" for k, v in item.items()) if isinstance(item, dict) else str(item)
-                )
-            return str(choices.get(item, item))
 
-        label = (
-            capfirst(str(field.verbose_name)) if field is not None and hasattr(field, "verbose_name") else key
-        )
-        if isinstance(value, list) and len(value) == 2 and not any(isinstance(v, dict | list) for v in value):
-            text = f"{show(value[0])} → {show(value[1])}"
-        else:
-            text = show(value)
-        rows.append((label.replace("_", " "), text))
-    return rows
+def _show(item, choices: dict) -> str:
+    if isinstance(item, dict):
+        return ", ".join(f"{k}: {v}" for k, v in item.items())
+    if isinstance(item, list):
+        return str(item)
+    return str(choices.get(item, item))
+
+
+@register.filter
+def readable_changes(entry) -> list[tuple[str, str]]:
+    """An audit entry's `changes` in words (ChangeReader, for one entry)."""
+    return ChangeReader()(entry.content_type_id, entry.changes)
