@@ -56,6 +56,19 @@ def test_ministry_sees_every_partner_with_figures(client, staff, partners):
     assert f"{reverse('dashboard_commitments')}?progress=behind" in html
 
 
+def test_the_partner_table_escapes_names_and_links_them_percent_encoded(client, staff, partners):
+    Organisation.objects.filter(pk=partners[0].pk).update(name="Stadt \"<Köln> & Söhne'")
+    client.force_login(staff)
+    html = client.get(reverse("dashboard")).text
+    row = re.search(r'<tr data-organisation="partner-1">(.*?)</tr>', html, re.S).group(1)
+    assert '<th scope="row" class="fw-normal">Stadt &quot;&lt;Köln&gt; &amp; Söhne&#x27;</th>' in row
+    assert (
+        f'<a href="{reverse("partnerships:index")}?q=Stadt%20%22%3CK%C3%B6ln%3E%20%26%20S%C3%B6hne%27">'
+        in row
+    )
+    assert "<Köln>" not in html
+
+
 def test_district_bars_link_to_the_filtered_agreement_list(client, staff, partners):
     client.force_login(staff)
     bar = next(b for b in programme().charts["district"].bars if b.key == "koeln")

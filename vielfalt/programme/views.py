@@ -18,6 +18,7 @@ from django.views.generic import TemplateView
 from partnerships.models import Commitment
 from vielfalt.models import Organisation, Role, TargetGroup
 from vielfalt.permissions import RoleRequiredMixin, may
+from vielfalt.templatetags.vielfalt_tags import escape_text
 
 from .figures import (
     DashboardPartner,
@@ -46,7 +47,8 @@ def partner_rows_html(rows: list[tuple]) -> str:
     DashboardPartner names them). Built here rather than in the template language: for 400 partners × 14 cells
     the template engine took most of the page's time (a variable lookup, a localised number and a URL reversal
     per cell); this takes a few milliseconds, for the same HTML. Text is escaped with `html.escape` (what
-    Django's `escape` does, without its check for lazy strings per call); numbers need no escaping."""
+    Django's `escape` does, without its check for lazy strings per call) where it holds a character to escape;
+    numbers and what `quote` returns need no escaping."""
     index_url = reverse("partnerships:index")
     procedures_url = reverse("partnerships:procedure_list")
     suppressed = html_escape(_("suppressed"))
@@ -55,6 +57,8 @@ def partner_rows_html(rows: list[tuple]) -> str:
         (group, f'<td class="text-end" data-key="trained-{html_escape(group)}">')
         for group in TargetGroup.values
     ]
+
+    statuses = {}  # a handful of labels, each escaped once
 
     def share(value: float | None) -> str:
         return "–" if value is None else f"{value:.1f}".replace(".", separator) + " %"
@@ -78,11 +82,12 @@ def partner_rows_html(rows: list[tuple]) -> str:
             respondents = migration = "–"
         else:
             migration = suppressed if migration_share is None else share(migration_share)
+        if (status := statuses.get(status_label)) is None:
+            status = statuses[status_label] = html_escape(status_label or "–")
         lines.append(
-            f'<tr data-organisation="{html_escape(slug)}">'
-            f'<th scope="row" class="fw-normal">{html_escape(name)}</th>'
-            f'<td><a href="{index_url}?q={html_escape(quote(name))}">'
-            f"{html_escape(status_label or '–')}</a></td>"
+            f'<tr data-organisation="{escape_text(slug)}">'
+            f'<th scope="row" class="fw-normal">{escape_text(name)}</th>'
+            f'<td><a href="{index_url}?q={quote(name)}">{status}</a></td>'
             f'<td class="text-end" data-key="on_track">{progress.get("on_track", 0)}</td>'
             f'<td class="text-end" data-key="behind">{progress.get("behind", 0)}</td>'
             f'<td class="text-end" data-key="done">{progress.get("done", 0)}</td>'

@@ -61,7 +61,7 @@ def _escape(value) -> str:
     a long table has hundreds. Most cells hold none of the characters to escape, and looking is cheaper than
     replacing."""
     if value.__class__ is str:
-        return html_escape(value) if _TO_ESCAPE(value) else value
+        return escape_text(value)
     if value.__class__ is SafeString:
         return value
     if value.__class__ is int:
@@ -74,6 +74,12 @@ def _escape(value) -> str:
 
 
 _TO_ESCAPE = re.compile("[&<>\"']").search
+
+
+def escape_text(text: str) -> str:
+    """`html.escape(text)`, looking first: most text holds none of the characters to escape, and looking is
+    cheaper than five replacements."""
+    return html_escape(text) if _TO_ESCAPE(text) else text
 
 
 @register.tag
