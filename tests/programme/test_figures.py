@@ -178,3 +178,24 @@ def test_the_dashboards_cached_partners_are_plain_values_with_the_programmes_fig
             full.survey.migration_share,
         )
         assert (row.procedures, row.posts_filled) == (full.procedures, full.posts_filled)
+
+
+def test_a_charts_rows_shorten_only_long_labels_and_escape_links():
+    from django.utils.text import Truncator
+
+    from vielfalt.programme.figures import Bar, Chart
+
+    long_label = "Bezirksregierung Düsseldorf & Umgebung <Nord>"
+    chart = Chart(
+        "district",
+        "Partner",
+        [Bar("a", "Köln", 3, '/partnerships/?partner_district=koeln&x="1"'), Bar("b", long_label, 1000)],
+    )
+    assert [row[1] for row in chart.svg_rows] == ["Köln", Truncator(long_label).chars(32)]
+    assert len(chart.svg_rows[1][1]) == 32
+    assert (
+        chart.table_rows[0][0]
+        == '<a href="/partnerships/?partner_district=koeln&amp;x=&quot;1&quot;">Köln</a>'
+    )
+    assert chart.table_rows[1][0] == long_label  # unlinked: escaped by the table's {% rowformat %}
+    assert [row[2] for row in chart.table_rows] == ["3", "1000"]

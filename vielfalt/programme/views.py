@@ -102,6 +102,17 @@ def partner_rows_html(rows: list[tuple]) -> str:
     return mark_safe("\n".join(lines))  # noqa: S308  (every value escaped above)
 
 
+def year_options_html(years: list[int], selected: int | None = None) -> str:
+    """The <option>s of a year choice (the page has three, of a dozen years each): numbers, as they are, without
+    the template engine localising each one."""
+    return mark_safe(  # noqa: S308  (numbers only)
+        "".join(
+            f'<option value="{year}"{" selected" if year == selected else ""}>{year}</option>'
+            for year in years
+        )
+    )
+
+
 def partner_options_html(rows: list[tuple]) -> str:
     """The <option>s of the activity report's partner choice: 400 of them, built as the rows above."""
     return mark_safe(  # noqa: S308  (the name escaped, the primary key a number)
@@ -129,9 +140,11 @@ class DashboardView(DashboardMixin, TemplateView):
 
     def content_context(self, organisation_ids, year) -> dict:
         overview = dashboard_programme(organisation_ids=organisation_ids, year=year)
+        years = programme_years()
         context = {
             "programme": overview,
-            "years": programme_years(),
+            "year_options": year_options_html(years, selected=overview.year),
+            "report_year_options": year_options_html(years),
             "target_groups": TargetGroup.choices,
             "may_programme_report": organisation_ids is None,
             "report_partners": partner_options_html(overview.partners),
