@@ -1,4 +1,3 @@
-import html
 import re
 
 from django import forms
@@ -6,6 +5,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.formats import escape_text
 from vielfalt.forms import SharedChoicesMixin
 from vielfalt.models import Organisation, OrgUnit, Role
 from vielfalt.validation import ModelForm
@@ -93,7 +93,7 @@ CHOOSE_AN_ANSWER = {"required": _("Please choose an answer, or “Prefer not to 
 
 def _escape(value) -> str:
     """What django.utils.html.escape returns, without its check for lazy arguments (a hundred calls a page)."""
-    return html.escape(str(value))
+    return escape_text(str(value))
 
 
 class RadioField(SharedChoicesMixin, forms.ChoiceField):

@@ -1,15 +1,27 @@
-"""Dates formatted as the `date` filter formats them, at a fraction of its cost: for the rows of long tables.
+"""Cells of long tables written at a fraction of the template engine's cost: text escaped as `escape` escapes it,
+dates formatted as the `date` filter formats them.
 
 The `date` filter (`django.utils.dateformat`) reads the format character by character for every value and
 looks up the current time zone each time, 15 µs and more a date; a page of 50 rows with a date or two each
 spent a good part of its time there."""
 
+import re
 from collections.abc import Callable
 from datetime import datetime
+from html import escape as html_escape
 from operator import attrgetter
 
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
+
+_TO_ESCAPE = re.compile("[&<>\"']").search
+
+
+def escape_text(text: str) -> str:
+    """`html.escape(text)`, looking first: most text holds none of the characters to escape, and looking is
+    cheaper than five replacements."""
+    return html_escape(text) if _TO_ESCAPE(text) else text
+
 
 # The format characters of `django.utils.dateformat` that need no translation: (attribute, as dateformat
 # writes it).

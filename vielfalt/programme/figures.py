@@ -36,9 +36,9 @@ from surveys.models import Campaign
 from surveys.results import PROGRAMME_K, latest_counted
 from trainings.models import Enrolment
 from trainings.selectors import course_in_period, trained_by_target_group, training_by_organisation
+from vielfalt.formats import escape_text
 from vielfalt.generation import cached_figures
 from vielfalt.models import Organisation, Role, TargetGroup
-from vielfalt.templatetags.vielfalt_tags import escape_text
 
 CHART_WIDTH = 360  # pixels for the longest bar
 SVG_LABEL_LENGTH = 32  # characters of a bar's label beside it (the table beside the chart has it whole)

@@ -16,9 +16,9 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from partnerships.models import Commitment
+from vielfalt.formats import escape_text
 from vielfalt.models import Organisation, Role, TargetGroup
 from vielfalt.permissions import RoleRequiredMixin, may
-from vielfalt.templatetags.vielfalt_tags import escape_text
 
 from .figures import (
     DashboardPartner,

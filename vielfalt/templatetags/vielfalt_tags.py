@@ -1,4 +1,3 @@
-import re
 from collections.abc import Callable
 from functools import lru_cache
 from html import escape as html_escape
@@ -10,6 +9,7 @@ from django.utils.functional import Promise
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from vielfalt.formats import escape_text
 from vielfalt.pdf import STATIC_SCHEME
 
 register = template.Library()
@@ -71,15 +71,6 @@ def _escape(value) -> str:
     if hasattr(value, "__html__"):
         return value.__html__()
     return html_escape(str(value))
-
-
-_TO_ESCAPE = re.compile("[&<>\"']").search
-
-
-def escape_text(text: str) -> str:
-    """`html.escape(text)`, looking first: most text holds none of the characters to escape, and looking is
-    cheaper than five replacements."""
-    return html_escape(text) if _TO_ESCAPE(text) else text
 
 
 @register.tag
@@ -159,7 +150,7 @@ class ChangeReader:
         return mark_safe(  # noqa: S308 - every label and text is escaped here
             "".join(
                 [
-                    f'<div><span class="text-body-secondary">{html_escape(label)}:</span> {html_escape(text)}</div>'
+                    f'<div><span class="text-body-secondary">{escape_text(label)}:</span> {escape_text(text)}</div>'
                     for label, text in self(content_type_id, changes)
                 ]
             )
