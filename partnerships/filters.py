@@ -3,7 +3,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from vielfalt.filters import PortalFilterSet, TypedChoiceFilter
+from vielfalt.filters import PortalFilterSet, TextOrderingFilter, TypedChoiceFilter
 from vielfalt.models import Organisation
 
 from .models import Agreement, Signatory
@@ -53,7 +53,7 @@ class AgreementFilter(PortalFilterSet):
     year = TypedChoiceFilter(
         field_name="signed_on__year", choices=signing_years, coerce=int, label=_("Year signed")
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = TextOrderingFilter(
         fields=(
             ("partner__name", "partner"),
             ("title", "title"),

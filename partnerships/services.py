@@ -23,6 +23,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from vielfalt.audit import audit_record, model_changes
+from vielfalt.collation import text_order
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role, User
 from vielfalt.pdf import letterhead_for, render_pdf
@@ -643,7 +644,9 @@ def zip_entry(name: str, when) -> zipfile.ZipInfo:
 
 def _agreements_export_zip(*, actor: User, agreements, out) -> int:
     agreements = (
-        agreements.select_related("partner").prefetch_related("signatories").order_by("partner__name", "pk")
+        agreements.select_related("partner")
+        .prefetch_related("signatories")
+        .order_by(*text_order(Agreement, "partner__name", "pk"))
     )
     index = io.StringIO()
     writer = csv.writer(index, delimiter=";", lineterminator="\r\n")

@@ -17,6 +17,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
+from vielfalt.collation import text_order
 from vielfalt.filters import filter_controls, is_filtered
 from vielfalt.models import Job, Organisation, OrgUnit, Role
 from vielfalt.pagination import WindowCountPaginator
@@ -155,7 +156,9 @@ class AgreementFormView(MinistryMixin, View):
     def forms(self, agreement, data=None):
         instance = agreement or Agreement()
         extra = 1 if agreement else 3
-        units = OrgUnit.objects.select_related("organisation").order_by("organisation__name", "name")
+        units = OrgUnit.objects.select_related("organisation").order_by(
+            *text_order(OrgUnit, "organisation__name", "name")
+        )
         units = units.filter(organisation=agreement.partner) if agreement else units
         form = AgreementForm(data, instance=agreement)
         signatories = signatory_formset(extra)(data, instance=instance, prefix="signatories")

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.collation import text_order
 from vielfalt.formats import escape_text
 from vielfalt.forms import SharedChoicesMixin
 from vielfalt.models import Organisation, OrgUnit, Role
@@ -83,7 +84,7 @@ class InviteForm(forms.Form):
     def __init__(self, *args, campaign, **kwargs):
         super().__init__(*args, **kwargs)
         units = campaign.units.all() if campaign.units.exists() else campaign.organisation.units.all()
-        self.fields["units"].queryset = units.order_by("name")
+        self.fields["units"].queryset = units.order_by(*text_order(units.model, "name"))
 
 
 # Taking part is voluntary, but each question wants a choice, "Prefer not to say" among them: say so, instead of

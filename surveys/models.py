@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.collation import collated
 from vielfalt.counts import count_triggers
 from vielfalt.generation import figures_changed
 from vielfalt.models import Employee, Organisation, OrgUnit, Role
@@ -87,7 +88,7 @@ class Campaign(models.Model):
 
     class Meta:
         triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
-        ordering = ["-opens_on", "title"]
+        ordering = ["-opens_on", collated("title").asc()]
         verbose_name = _("survey campaign")
         verbose_name_plural = _("survey campaigns")
         constraints = [

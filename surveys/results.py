@@ -21,6 +21,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.collation import NAMES_SQL
 from vielfalt.models import OrgUnit
 
 from . import questionnaire as q
@@ -305,7 +306,7 @@ def _grouped_counts(campaign: Campaign) -> tuple[list[tuple[str, int | None, boo
     invitation_unit = quote(Invitation._meta.get_field("org_unit").column)
     invitation_campaign = quote(Invitation._meta.get_field("campaign").column)
     sql += (
-        f" UNION ALL SELECT 3, {unit_name}, {unit_pk}, NULL, ROW_NUMBER() OVER (ORDER BY {unit_name}), "  # noqa: S608
+        f" UNION ALL SELECT 3, {unit_name}, {unit_pk}, NULL, ROW_NUMBER() OVER (ORDER BY {unit_name} COLLATE {NAMES_SQL}), "  # noqa: S608
         f"{zeros} FROM {unit_table} WHERE {unit_pk} IN (SELECT {invitation_unit} FROM {invitation} "
         f"WHERE {invitation_campaign} = %s AND {invitation_unit} IS NOT NULL GROUP BY {invitation_unit} "
         f"HAVING COUNT(*) >= %s) OR {unit_pk} IN (SELECT {columns['org_unit']} FROM {response} "

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.audit import audit_record, model_changes
+from vielfalt.collation import NAMES_SQL, text_order
 from vielfalt.models import AuditEntry, Employee, Organisation, OrgUnit, Role, User
 from vielfalt.permissions import require
 
@@ -405,7 +406,7 @@ def campaign_figures(*, campaign: Campaign) -> CampaignFigures:
             pooled.add(unit_id)
     names = list(
         OrgUnit.objects.filter(pk__in=[pk for pk in units if pk is not None])
-        .order_by("name", "pk")
+        .order_by(*text_order(OrgUnit, "name", "pk"))
         .values_list("pk", "name")
     )
     if None in units:
@@ -475,7 +476,7 @@ def offered_units(*, campaign: Campaign) -> list[OrgUnit]:
     with connection.cursor() as cursor:  # plain SQL: the answer page needs it for every respondent
         placeholders = ", ".join(["%s"] * len(ids))
         cursor.execute(
-            f"SELECT id, name FROM vielfalt_orgunit WHERE id IN ({placeholders}) ORDER BY name, id",  # noqa: S608
+            f"SELECT id, name FROM vielfalt_orgunit WHERE id IN ({placeholders}) ORDER BY name COLLATE {NAMES_SQL}, id",  # noqa: S608
             list(ids),
         )
         return [OrgUnit.from_db(connection.alias, ("id", "name"), row) for row in cursor.fetchall()]

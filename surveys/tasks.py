@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from vielfalt.collation import text_order
 from vielfalt.jobs import JobError, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, actor_from_id
@@ -158,7 +159,7 @@ def task_render_code_sheets(
         invitations = Invitation.objects.filter(
             campaign=campaign, employee__isnull=True, used=False, sent_at__isnull=True
         ).select_related("org_unit", "campaign")
-        for invitation in invitations.order_by("org_unit__name", "code_hash"):
+        for invitation in invitations.order_by(*text_order(Invitation, "org_unit__name", "code_hash")):
             credentials = invitation_issue(actor=actor, invitation=invitation)
             if credentials is not None:
                 issued.append((invitation, credentials))

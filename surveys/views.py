@@ -24,6 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
 
 from vielfalt.audit import audit_record
+from vielfalt.collation import text_order
 from vielfalt.generation import cached_figures
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Role
@@ -84,7 +85,7 @@ class IndexView(RoleRequiredMixin, ListView):
             Campaign.objects.visible_to(self.request.user)
             .select_related("organisation")
             .only("title", "opens_on", "closes_on", "status", "organisation__name")
-            .order_by("-opens_on", "title", "pk")
+            .order_by(*text_order(Campaign, "-opens_on", "title", "pk"))
         )
 
     def get_context_data(self, **kwargs):

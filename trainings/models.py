@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.collation import collated
 from vielfalt.generation import figures_changed
 from vielfalt.models import Employee, Organisation, Role, TargetGroup
 from vielfalt.permissions import scope
@@ -78,7 +79,7 @@ class Course(models.Model):
     objects = CourseQuerySet.as_manager()
 
     class Meta:
-        ordering = ["title", "pk"]
+        ordering = [collated("title").asc(), "pk"]
         verbose_name = _("course")
         verbose_name_plural = _("courses")
         constraints = [
@@ -120,7 +121,7 @@ class CourseParticipant(models.Model):
     )
 
     class Meta:
-        ordering = ["organisation__name"]
+        ordering = [collated("organisation__name").asc()]
         verbose_name = _("taking part")
         verbose_name_plural = _("taking part")
         constraints = [

@@ -18,6 +18,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from vielfalt.collation import NAMES_SQL, text_order
 from vielfalt.models import Employee, Organisation, Role, TargetGroup
 
 from .models import AttendanceTally, CourseDate, EmployeeAttendance, Enrolment, StaffTally
@@ -39,7 +40,7 @@ def report_by_unit(user) -> list[dict]:
             Employee.objects.filter(organisation__in=report_organisations(user), is_active=True)
             .values("organisation__name", "org_unit__name", "target_group")
             .annotate(employees=Count("pk"), trained=Count("pk", filter=Exists(attended)))
-            .order_by("organisation__name", "org_unit__name", "target_group")
+            .order_by(*text_order(Employee, "organisation__name", "org_unit__name", "target_group"))
         )
     labels = dict(TargetGroup.choices)
     result = []
@@ -76,7 +77,7 @@ _UNITS = """
         ON t.organisation_id = c.organisation_id AND t.unit = c.unit AND t.target_group = c.target_group
     WHERE c.is_active AND c.employees > 0 AND c.organisation_id IN ({scope})
     GROUP BY o.name, u.name, c.target_group
-    ORDER BY o.name, u.name, c.target_group
+    ORDER BY o.name COLLATE {names}, u.name COLLATE {names}, c.target_group
 """
 
 
@@ -84,7 +85,7 @@ def _units_from_counts(organisations) -> list[dict]:
     """`_UNITS` for these organisations (a queryset: its statement goes in as a subquery, its values bound)."""
     scope, params = organisations.values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(_UNITS.format(scope=scope), [*params, *params])
+        cursor.execute(_UNITS.format(scope=scope, names=NAMES_SQL), [*params, *params])
         return [
             {
                 "organisation__name": organisation,
@@ -270,7 +271,7 @@ def seats_for_organisations(course_date: CourseDate, organisation_ids) -> list[d
         )
         .select_related("organisation")
         .annotate(taken=Coalesce(Subquery(taken), 0))
-        .order_by("organisation__name")
+        .order_by(*text_order(CourseParticipant, "organisation__name"))
     )
     rows = []
     for participant in participants:
@@ -305,9 +306,9 @@ def taking_part_names(course_id: int) -> list[tuple[str, int | None]]:
     own, a fraction of what compiling the ORM query costs the course page (a dozen rows, no dates)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT o.name, p.seat_quota FROM trainings_courseparticipant p"
+            "SELECT o.name, p.seat_quota FROM trainings_courseparticipant p"  # noqa: S608 (constants only)
             " JOIN vielfalt_organisation o ON o.id = p.organisation_id"
-            " WHERE p.course_id = %s ORDER BY o.name, p.id",
+            f" WHERE p.course_id = %s ORDER BY o.name COLLATE {NAMES_SQL}, p.id",
             [course_id],
         )
         return cursor.fetchall()

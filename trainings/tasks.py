@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from vielfalt.collation import text_order
 from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import actor_from_id
@@ -186,7 +187,7 @@ def task_render_sign_in_sheet(*, job_id, course_date_id: int) -> None:
     enrolments = (
         course_date.enrolments.filter(status=Enrolment.Status.SEATED)
         .select_related("employee__org_unit", "organisation")
-        .order_by("employee__last_name", "employee__first_name")
+        .order_by(*text_order(Enrolment, "employee__last_name", "employee__first_name"))
     )
     with translation.override("de"):
         content = render_pdf(

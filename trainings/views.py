@@ -22,6 +22,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from vielfalt.audit import audit_record
+from vielfalt.collation import text_order
 from vielfalt.filters import SEARCH_HELP_NO_EMAIL, filter_controls, search_order
 from vielfalt.formats import datetime_formatter
 from vielfalt.models import AuditEntry, Employee, Organisation, Role, employee_total
@@ -108,7 +109,7 @@ class CourseListView(LoginRequiredMixin, ListView):
         return (
             Course.objects.visible_to(self.request.user)
             .annotate(next_date=upcoming, organiser_name=F("organiser__name"))
-            .order_by("title", "pk")
+            .order_by(*text_order(Course, "title", "pk"))
             .values_list(*self.columns, named=True)
         )
 
@@ -552,7 +553,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             Employee.objects.visible_to(self.request.user)
             .filter(organisation_id__in=self.organisation_ids, is_active=True)
             .select_related("org_unit")
-            .order_by("last_name", "first_name", "personnel_number")
+            .order_by(*text_order(Employee, "last_name", "first_name", "personnel_number"))
         )
         data = filter_form.cleaned_data if filter_form.is_valid() else {}
         searching = bool(data.get("q", "").split())
@@ -634,7 +635,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         employees = list(
             Employee.objects.visible_to(request.user)
             .filter(pk__in=ids)
-            .order_by("last_name", "first_name", "personnel_number")
+            .order_by(*text_order(Employee, "last_name", "first_name", "personnel_number"))
         )
         if len(employees) != len(set(ids)):
             raise Http404
@@ -945,7 +946,7 @@ class CourseParticipantsView(OrganiserCourseMixin, TemplateView):
         context.update(
             course=course,
             participants=participants,
-            candidates=Organisation.objects.exclude(pk__in=taken).order_by("name"),
+            candidates=Organisation.objects.exclude(pk__in=taken).order_by(*text_order(Organisation, "name")),
         )
         return context
 

@@ -1,15 +1,14 @@
 import django_filters
 from django import forms
-from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
-from django.db.models import F, Func, Q, Value
-from django.db.models.constants import LOOKUP_SEP
-from django.db.models.functions import Upper
+from django.db.models import F, Func, OrderBy, Q, Value
+from django.db.models.functions import Collate, Upper
 from django.db.models.lookups import Regex
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ChoiceField
 from django_filters.filters import FilterMethod, QuerySetRequestMixin
 
+from .collation import NAMES_SQL, field_at, text_order
 from .forms import copy_sharing_choices
 from .models import (
     SEARCH_ANYWHERE,
@@ -150,7 +149,7 @@ def _options(select: str, column: str, ids, order: str, *, also=None) -> list[tu
 def organisation_options(ids) -> list[tuple[int, str]]:
     """The organisations with these ids (None: every one), by name."""
     table = connection.ops.quote_name(Organisation._meta.db_table)
-    return _options(f"SELECT id, name FROM {table}", "id", ids, "name, id")  # noqa: S608
+    return _options(f"SELECT id, name FROM {table}", "id", ids, f"name COLLATE {NAMES_SQL}, id")  # noqa: S608
 
 
 def org_unit_options(ids, *, name_organisation: bool, unit_id: int | None = None) -> list[tuple[int, str]]:
@@ -161,13 +160,19 @@ def org_unit_options(ids, *, name_organisation: bool, unit_id: int | None = None
     also = None if unit_id is None else ("u.id = %s", unit_id)
     if not name_organisation:
         select = f"SELECT u.id, u.name FROM {units} u"  # noqa: S608
-        return _options(select, "u.organisation_id", ids, "u.name, u.id", also=also)
+        return _options(select, "u.organisation_id", ids, f"u.name COLLATE {NAMES_SQL}, u.id", also=also)
     organisations = connection.ops.quote_name(Organisation._meta.db_table)
     select = (
         f"SELECT u.id, u.name || ' (' || o.name || ')' FROM {units} u"  # noqa: S608
         f" JOIN {organisations} o ON o.id = u.organisation_id"
     )
-    return _options(select, "u.organisation_id", ids, "u.name, o.name, u.id", also=also)
+    return _options(
+        select,
+        "u.organisation_id",
+        ids,
+        f"u.name COLLATE {NAMES_SQL}, o.name COLLATE {NAMES_SQL}, u.id",
+        also=also,
+    )
 
 
 def _chosen_id(data, name: str) -> int | None:
@@ -187,9 +192,14 @@ def search_order(queryset):
 
 
 def _unindexed(term, model):
-    """An ordering term (a field name, "-" for descending) as an expression sorting the same but read from no
-    index. A term that names a relation stays: Django sorts by the related model's ordering there, which a
-    join reads."""
+    """An ordering term (a field name, "-" for descending, or a collated column as `text_order` writes it) as an
+    expression sorting the same but read from no index. A term that names a relation stays: Django sorts by the
+    related model's ordering there, which a join reads."""
+    if isinstance(term, OrderBy) and isinstance(term.expression, Collate):
+        column = term.expression.get_source_expressions()[0]
+        if isinstance(column, F) and not _names_relation(model, column.name):
+            return OrderBy(Collate(_Unindexed(column), term.expression.collation), descending=term.descending)
+        return term
     if not isinstance(term, str) or term == "?" or _names_relation(model, term.removeprefix("-")):
         return term
     expression = _Unindexed(F(term.removeprefix("-")))
@@ -197,23 +207,25 @@ def _unindexed(term, model):
 
 
 def _names_relation(model, path: str) -> bool:
-    field = None
-    for name in path.split(LOOKUP_SEP):
-        if field is not None:
-            if not field.is_relation:
-                return False
-            model = field.related_model
-        try:
-            field = model._meta.pk if name == "pk" else model._meta.get_field(name)
-        except FieldDoesNotExist:
-            return False  # an annotation
-    return field.is_relation
+    field = field_at(model, path)
+    return field is not None and field.is_relation
 
 
 class _Unindexed(Func):
     """`COALESCE(column, column)`: the column's value, of its type, NULL where it is NULL, which no index holds."""
 
     template = "COALESCE(%(expressions)s, %(expressions)s)"
+
+
+class TextOrderingFilter(django_filters.OrderingFilter):
+    """django-filter's sort by a column the user picks, text in the order readers expect (vielfalt.collation)."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.order_by(
+            *text_order(qs.model, *[self.get_ordering_value(param) for param in value if param])
+        )
 
 
 def _given(value):
@@ -238,7 +250,7 @@ class EmployeeFilter(PortalFilterSet):
     org_unit = TypedChoiceFilter(choices=(), coerce=int, label=_("Org unit"))
     target_group = django_filters.ChoiceFilter(choices=TargetGroup.choices, label=_("Target group"))
     is_active = TypedChoiceFilter(choices=ACTIVE_CHOICES, coerce=lambda v: v == "true", label=_("Status"))
-    ordering = django_filters.OrderingFilter(
+    ordering = TextOrderingFilter(
         fields=(
             ("last_name", "last_name"),
             ("personnel_number", "personnel_number"),

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
-from django.db.models import Count, Q, Value
+from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Upper
 from django.db.models.lookups import Regex
 from django.urls import reverse
@@ -16,6 +16,7 @@ from django.utils.functional import cached_property
 from django.utils.hashable import make_hashable
 from django.utils.translation import gettext_lazy as _
 
+from .collation import NAMES_SQL, collated, text_order
 from .counts import count_triggers, total
 from .generation import figures_changed
 
@@ -148,9 +149,12 @@ class Organisation(models.Model):
 
     class Meta:
         triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
-        ordering = ["name"]
+        ordering = [collated("name").asc()]  # as readers expect (vielfalt.collation), as every sort by text
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
+        # The filters' options (every organisation, by name, for an administrator) read in order: sorting 400
+        # names by ICU's rules on every list page cost 0.4 ms of PostgreSQL's CPU, the index 0.1 ms.
+        indexes = [models.Index(collated("name"), F("id"), name="organisation_name_order")]
 
     def __str__(self):
         return self.name
@@ -207,7 +211,7 @@ class OrgUnit(models.Model):
     name = models.CharField(_("name"), max_length=200)
 
     class Meta:
-        ordering = ["name"]
+        ordering = [collated("name").asc()]
         verbose_name = _("org unit")
         verbose_name_plural = _("org units")
         constraints = [
@@ -278,6 +282,10 @@ class EmployeeQuerySet(models.QuerySet):
         return queryset
 
 
+# An employee list's order as an index's columns.
+NAME_ORDER = (collated("last_name"), collated("first_name"), collated("personnel_number"))
+
+
 class Employee(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="employees", verbose_name=_("organisation")
@@ -306,7 +314,11 @@ class Employee(models.Model):
     objects = EmployeeQuerySet.as_manager()
 
     class Meta:
-        ordering = ["last_name", "first_name", "personnel_number"]
+        ordering = [
+            collated("last_name").asc(),
+            collated("first_name").asc(),
+            collated("personnel_number").asc(),
+        ]
         verbose_name = _("employee")
         verbose_name_plural = _("employees")
         constraints = [
@@ -321,24 +333,17 @@ class Employee(models.Model):
                 violation_error_message=_("Please enter the personnel number."),
             ),
         ]
-        # The list's order to the last column: with only the names, PostgreSQL sorted every namesake.
+        # The list's order to the last column: with only the names, PostgreSQL sorted every namesake. The names
+        # in the order a list sorts them by (vielfalt.collation): an index in another collation holds no order.
         indexes = [
-            models.Index(
-                fields=["organisation", "last_name", "first_name", "personnel_number"],
-                name="employee_org_order",
-            ),
+            models.Index(F("organisation"), *NAME_ORDER, name="employee_org_order"),
             # An org unit's staff (the list filtered by unit) in the same order, without walking everyone's.
-            models.Index(
-                fields=["organisation", "org_unit", "last_name", "first_name", "personnel_number"],
-                name="employee_unit_order",
-            ),
+            models.Index(F("organisation"), F("org_unit"), *NAME_ORDER, name="employee_unit_order"),
             # The list of every organisation (an administrator's) in its order, without sorting 200,000 rows.
-            models.Index(fields=["last_name", "first_name", "personnel_number"], name="employee_name_order"),
+            models.Index(*NAME_ORDER, name="employee_name_order"),
             # The few deactivated employees (the list filtered by status) without walking past the active ones.
             models.Index(
-                fields=["organisation", "last_name", "first_name", "personnel_number"],
-                name="employee_inactive_order",
-                condition=Q(is_active=False),
+                F("organisation"), *NAME_ORDER, name="employee_inactive_order", condition=Q(is_active=False)
             ),
         ]
         # The search's trigram indexes, by organisation, are PostgreSQL's only: migrations 0017 and 0021.
@@ -413,12 +418,12 @@ def employee_total(organisation_ids, *, unit=None, target_group=None, is_active=
 
 
 # Per organisation: (name, active employees, all employees), of those with any.
-_EMPLOYEE_FIGURES = """
+_EMPLOYEE_FIGURES = f"""
     SELECT o.name, SUM(c.employees) FILTER (WHERE c.is_active), SUM(c.employees)
     FROM vielfalt_employeecount c JOIN vielfalt_organisation o ON o.id = c.organisation_id
     WHERE c.organisation_id = ANY(%s::bigint[])
-    GROUP BY o.id, o.name HAVING SUM(c.employees) > 0 ORDER BY o.name, o.id
-"""
+    GROUP BY o.id, o.name HAVING SUM(c.employees) > 0 ORDER BY o.name COLLATE {NAMES_SQL}, o.id
+"""  # noqa: S608 (constants only)
 
 
 def employee_figures(organisation_ids) -> list[dict]:
@@ -429,7 +434,7 @@ def employee_figures(organisation_ids) -> list[dict]:
             Employee.objects.filter(organisation_id__in=organisation_ids)
             .values("organisation__name")
             .annotate(active=Count("pk", filter=Q(is_active=True)), total=Count("pk"))
-            .order_by("organisation__name")
+            .order_by(*text_order(Employee, "organisation__name"))
         )
     with connection.cursor() as cursor:
         cursor.execute(_EMPLOYEE_FIGURES, [list(organisation_ids)])

@@ -14,6 +14,7 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .audit import audit_record
+from .collation import NAMES_SQL, text_order
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .formats import datetime_formatter
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
@@ -33,8 +34,9 @@ from .tabular import TableRefused, download, runs_inline
 from .templatetags.vielfalt_tags import ChangeReader
 
 HOME_MEMBERSHIPS = (
-    "SELECT m.id, m.user_id, m.organisation_id, m.role, o.name AS organisation_name FROM vielfalt_membership m"
-    " JOIN vielfalt_organisation o ON o.id = m.organisation_id WHERE m.user_id = %s ORDER BY o.name"
+    "SELECT m.id, m.user_id, m.organisation_id, m.role, o.name AS organisation_name FROM vielfalt_membership m"  # noqa: S608
+    " JOIN vielfalt_organisation o ON o.id = m.organisation_id WHERE m.user_id = %s"
+    f" ORDER BY o.name COLLATE {NAMES_SQL}"
 )
 
 
@@ -80,7 +82,7 @@ class EmployeeListView(PartnerHRMixin, FilterView):
         )
         return (
             Employee.objects.visible_to(self.request.user)
-            .order_by("last_name", "first_name", "personnel_number")
+            .order_by(*text_order(Employee, "last_name", "first_name", "personnel_number"))
             .values(
                 "pk",
                 "personnel_number",
@@ -228,7 +230,9 @@ class EmployeeExportView(PartnerHRMixin, View):
             target_groups = {group: str(label) for group, label in TargetGroup.choices}
         queryset = Employee.objects.visible_to(request.user).select_related("org_unit", "organisation")
         filterset = EmployeeFilter(request.GET, queryset=queryset, user=request.user)
-        employees = filterset.qs.order_by("organisation__name", "last_name", "first_name", "personnel_number")
+        employees = filterset.qs.order_by(
+            *text_order(Employee, "organisation__name", "last_name", "first_name", "personnel_number")
+        )
         rows = (
             [
                 e.personnel_number,

@@ -2,6 +2,7 @@ from django import forms
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.collation import text_order
 from vielfalt.models import Organisation, TargetGroup
 from vielfalt.permissions import acting_for, own_organisation_ids
 from vielfalt.validation import ModelForm
@@ -53,7 +54,11 @@ class OrganisationChoiceMixin:
     organisation_roles = AUTHOR_ROLES
 
     def add_organisation_field(self, user, initial=None):
-        organisations = acting_for(user, self.organisation_roles).only("pk", "name").order_by("name")
+        organisations = (
+            acting_for(user, self.organisation_roles)
+            .only("pk", "name")
+            .order_by(*text_order(Organisation, "name"))
+        )
         self.fields["organisation"] = forms.ModelChoiceField(
             label=_("For organisation"), queryset=organisations, empty_label=None
         )
@@ -150,7 +155,7 @@ class MeetingForm(OrganisationChoiceMixin, ModelForm):
     fields_of_action = fields_of_action_field()
     invited = forms.ModelMultipleChoiceField(
         label=_("Invited organisations"),
-        queryset=Organisation.objects.order_by("name").only("pk", "name"),
+        queryset=Organisation.objects.order_by(*text_order(Organisation, "name")).only("pk", "name"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Only when the meeting is not open to every partner."),

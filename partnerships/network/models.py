@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.collation import collated
 from vielfalt.models import Organisation, Role, TargetGroup
 from vielfalt.permissions import has_role, scope
 
@@ -99,7 +100,7 @@ class ContactPerson(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["name", "pk"]
+        ordering = [collated("name").asc(), "pk"]
         verbose_name = _("contact person")
         verbose_name_plural = _("contact persons")
         constraints = [

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from vielfalt.collation import text_order
 from vielfalt.jobs import TRANSIENT_ERRORS, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
 
@@ -125,7 +126,7 @@ def task_render_participants(*, job_id, meeting_id: int, language: str = "de") -
     registrations = meeting.registrations.filter(status=Registration.Status.SEATED).select_related(
         "organisation"
     )
-    registrations = registrations.order_by("organisation__name", "name")
+    registrations = registrations.order_by(*text_order(registrations.model, "organisation__name", "name"))
     with translation.override(language):
         file_name = _("participants-network-meeting") + f"-{meeting_id}.pdf"
         content = render_pdf(

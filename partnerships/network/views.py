@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from vielfalt.audit import audit_record
+from vielfalt.collation import text_order
 from vielfalt.models import AuditEntry, Organisation, Role, User
 from vielfalt.permissions import RoleRequiredMixin, may, own_organisation_ids, scope
 from vielfalt.validation import add_errors
@@ -203,7 +204,7 @@ class PartnerListView(NetworkMixin, View):
 
     def get(self, request):
         form = self.form_class(request.GET or None)
-        partners = _partners().order_by("name", "pk")
+        partners = _partners().order_by(*text_order(Organisation, "name", "pk"))
         if form.is_valid():
             partners = self.filter_partners(partners, form.cleaned_data)
         page = _paginate(request, partners, 25)

@@ -218,7 +218,9 @@ def test_the_search_reads_trigram_indexes_and_sorts_only_the_matches(client):
     assert "employee_search_last_name" in page, page
     assert "WindowAgg" in page, page  # the total with the page
     # The page sorts the matches instead of walking along the list's order until enough turn up.
-    assert "Sort Key: (COALESCE(last_name, last_name))" in page, page
+    # In the order readers expect (vielfalt.collation).
+    assert "Sort Key: ((COALESCE(last_name, last_name))" in page, page
+    assert "COLLATE vielfalt_names" in page.split("Sort Key:")[1].split("\n")[0], page
     # One organisation's units are named from the filter's options: no join of every match.
     assert "vielfalt_orgunit" not in page, page
     assert "employee_org_order" not in page, page

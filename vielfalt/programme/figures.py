@@ -36,6 +36,7 @@ from surveys.models import Campaign
 from surveys.results import PROGRAMME_K, latest_counted
 from trainings.models import Enrolment
 from trainings.selectors import course_in_period, trained_by_target_group, training_by_organisation
+from vielfalt.collation import text_order
 from vielfalt.formats import escape_text
 from vielfalt.generation import cached_figures
 from vielfalt.models import Organisation, Role, TargetGroup
@@ -396,7 +397,7 @@ def programme(*, organisation_ids=None, year: int | None = None, details: bool =
     partners = (
         _scoped(Organisation.objects.filter(kind__in=partner_kinds), organisation_ids, "pk")
         .filter(Exists(agreements.filter(partner_id=OuterRef("pk"))))
-        .order_by("name")
+        .order_by(*text_order(Organisation, "name"))
     )
 
     # The newest agreement per partner, the agreements per status and those signed per year of the period:
@@ -461,7 +462,7 @@ def programme(*, organisation_ids=None, year: int | None = None, details: bool =
         signed_commitments = list(
             Commitment.objects.filter(agreement__in=signed)
             .select_related("agreement__partner")
-            .order_by("agreement__partner__name", "agreement_id", "order", "pk")
+            .order_by(*text_order(Commitment, "agreement__partner__name", "agreement_id", "order", "pk"))
         )
         _attach_reports(signed_commitments, ProgressReport.objects.filter(commitment__agreement__in=signed))
         for commitment in signed_commitments:

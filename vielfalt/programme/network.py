@@ -16,6 +16,7 @@ from partnerships.network import views as network_views
 from partnerships.network.forms import DirectoryFilterForm
 from partnerships.network.models import Answer, Meeting, PracticeEntry, Question, Registration
 from trainings.models import COURSE_TARGET_GROUPS, Course, CourseParticipant
+from vielfalt.collation import sort_key, text_order
 from vielfalt.models import Organisation
 from vielfalt.permissions import organisation_ids
 
@@ -61,7 +62,7 @@ class PartnerDetailView(network_views.PartnerDetailView):
             .prefetch_related(
                 Prefetch("participants", queryset=CourseParticipant.objects.select_related("organisation"))
             )
-            .order_by("title")
+            .order_by(*text_order(Course, "title"))
         )
         visible = set(
             Course.objects.visible_to(self.request.user)
@@ -118,7 +119,7 @@ class NetworkFiguresView(DashboardMixin, TemplateView):
                 }
                 for key in keys
             ),
-            key=lambda row: (-row["year"], row["organisation"]),
+            key=lambda row: (-row["year"], sort_key(row["organisation"])),
         )
         return context
 

@@ -6,12 +6,15 @@ SQLite's LIKE ignores the case of A–Z only, and its UPPER() changes A–Z only
 the people this programme is about. On PostgreSQL, which production runs on, the same searches compare by the
 database's case rules (UPPER on both sides) and find them. Here LIKE and UPPER are Python's, registered on each
 new connection (SQLite lets an application's function named like or upper take the built-in's place):
-case-insensitive by Python's `re.IGNORECASE`, upper-case by `str.upper`."""
+case-insensitive by Python's `re.IGNORECASE`, upper-case by `str.upper`. The collation every sort by text names
+(vielfalt.collation.NAMES) is registered here too, as `vielfalt.collation.compare`."""
 
 import re
 from functools import lru_cache
 
 from django.db.backends.sqlite3 import base
+
+from vielfalt import collation
 
 
 @lru_cache(maxsize=512)
@@ -48,4 +51,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection.create_function("like", 2, like, deterministic=True)
         connection.create_function("like", 3, like, deterministic=True)
         connection.create_function("upper", 1, upper, deterministic=True)
+        connection.create_collation(collation.NAMES, collation.compare)
         return connection
