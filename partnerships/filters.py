@@ -64,6 +64,7 @@ class AgreementFilter(PortalFilterSet):
         label=_("Sort by"),
         # Not django-filter's "- all -": unsorted, the list shows the latest change first.
         empty_label=_("Last change (default)"),
+        then=("-updated_at", "-pk"),
         field_labels={
             "partner__name": _("Partner"),
             "title": _("Title"),

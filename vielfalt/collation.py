@@ -89,15 +89,24 @@ def field_at(model, path: str):
     return field
 
 
+# Identifiers and codes sort by their characters, as the unique indexes that hold them do: "BS-012345" is no name.
+CODES = frozenset({"personnel_number", "code_hash", "slug", "code"})
+
+
 @lru_cache(maxsize=1024)
 def _is_text(model, path: str) -> bool:
     field = field_at(model, path)  # None: an annotation, sorted as the database computes it
-    return isinstance(field, (models.CharField, models.TextField)) and not field.choices
+    return (
+        isinstance(field, (models.CharField, models.TextField))
+        and not field.choices
+        and field.name not in CODES
+    )
 
 
 def text_order(model, *terms) -> list:
     """Ordering terms (field names, "-" for descending) with the text fields among them in the NAMES order, for
-    `order_by()`. Fields with choices keep their codes' order; other terms stay as they are."""
+    `order_by()`. Fields with choices keep their codes' order, identifiers (CODES) theirs; other terms stay as
+    they are."""
     return [_term(model, term) if isinstance(term, str) else term for term in terms]
 
 

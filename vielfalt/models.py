@@ -283,7 +283,7 @@ class EmployeeQuerySet(models.QuerySet):
 
 
 # An employee list's order as an index's columns.
-NAME_ORDER = (collated("last_name"), collated("first_name"), collated("personnel_number"))
+NAME_ORDER = (collated("last_name"), collated("first_name"), F("personnel_number"))
 
 
 class Employee(models.Model):
@@ -314,11 +314,7 @@ class Employee(models.Model):
     objects = EmployeeQuerySet.as_manager()
 
     class Meta:
-        ordering = [
-            collated("last_name").asc(),
-            collated("first_name").asc(),
-            collated("personnel_number").asc(),
-        ]
+        ordering = [collated("last_name").asc(), collated("first_name").asc(), "personnel_number"]
         verbose_name = _("employee")
         verbose_name_plural = _("employees")
         constraints = [

@@ -236,3 +236,55 @@ def test_a_filter_that_queries_its_own_options_is_refused():
             class Meta:
                 model = Employee
                 fields = ["unit"]
+
+
+def test_a_sort_by_a_column_keeps_the_list_s_order_among_equal_values():
+    """Sorted by a column with many equal values (an org unit, a status), the rows sharing one stay in the list's
+    own order: django-filter's sort by the column alone left each page (LIMIT, OFFSET) free to pick among
+    them anew, so that paging repeated rows and skipped others."""
+    city = OrganisationFactory()
+    units = [OrgUnitFactory(organisation=city, name=name) for name in ("Ordnungsamt", "Bürgeramt")]
+    for number, last_name in enumerate(["Weber", "Çelik", "Abel", "Schulz", "Müller", "Demir"]):
+        EmployeeFactory(organisation=city, org_unit=units[number % 2], last_name=last_name)
+    by_unit = EmployeeFilter(
+        QueryDict("ordering=org_unit"), queryset=Employee.objects.all(), user=hr_user(city)
+    )
+    assert [(e.org_unit.name, e.last_name) for e in by_unit.qs] == [
+        ("Bürgeramt", "Çelik"),
+        ("Bürgeramt", "Demir"),
+        ("Bürgeramt", "Schulz"),
+        ("Ordnungsamt", "Abel"),
+        ("Ordnungsamt", "Müller"),
+        ("Ordnungsamt", "Weber"),
+    ]
+    by_number = EmployeeFilter(
+        QueryDict("ordering=-personnel_number"), queryset=Employee.objects.all(), user=hr_user(city)
+    )
+    assert str(by_number.qs.query).rpartition("ORDER BY")[2].count("personnel_number") == 1  # not twice
+
+    drafts = [AgreementFactory() for _ in range(4)]
+    for days, draft in enumerate(drafts):
+        Agreement.objects.filter(pk=draft.pk).update(
+            updated_at=draft.updated_at - datetime.timedelta(days=days)
+        )
+    by_status = AgreementFilter(QueryDict("ordering=status"), queryset=Agreement.objects.all())
+    assert list(by_status.qs.values_list("pk", flat=True)) == [
+        draft.pk for draft in drafts
+    ]  # latest change first
+
+
+def test_the_list_s_own_first_column_reversed_reverses_the_whole_order():
+    """ "Name, descending" is the list read backwards (along the same index), not the last names backwards with
+    first names forwards (a sort of every namesake)."""
+    city = OrganisationFactory()
+    for first_name in ("Anna", "Zoë", "Émile"):
+        EmployeeFactory(organisation=city, last_name="Müller", first_name=first_name)
+    EmployeeFactory(organisation=city, last_name="Abel", first_name="Max")
+    user = hr_user(city)
+    names = EmployeeFilter(QueryDict("ordering=-last_name"), queryset=Employee.objects.all(), user=user).qs
+    assert [(e.last_name, e.first_name) for e in names] == [
+        ("Müller", "Zoë"),
+        ("Müller", "Émile"),
+        ("Müller", "Anna"),
+        ("Abel", "Max"),
+    ]

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         CreateCollation("vielfalt_names", provider="icu", locale="de"),
         migrations.AlterModelOptions(
             name='employee',
-            options={'ordering': [models.OrderBy(django.db.models.functions.comparison.Collate(models.F('last_name'), 'vielfalt_names')), models.OrderBy(django.db.models.functions.comparison.Collate(models.F('first_name'), 'vielfalt_names')), models.OrderBy(django.db.models.functions.comparison.Collate(models.F('personnel_number'), 'vielfalt_names'))], 'verbose_name': 'employee', 'verbose_name_plural': 'employees'},
+            options={'ordering': [models.OrderBy(django.db.models.functions.comparison.Collate(models.F('last_name'), 'vielfalt_names')), models.OrderBy(django.db.models.functions.comparison.Collate(models.F('first_name'), 'vielfalt_names')), 'personnel_number'], 'verbose_name': 'employee', 'verbose_name_plural': 'employees'},
         ),
         migrations.AlterModelOptions(
             name='organisation',
@@ -48,19 +48,19 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='employee',
-            index=models.Index(models.F('organisation'), django.db.models.functions.comparison.Collate(models.F('last_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('first_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('personnel_number'), 'vielfalt_names'), name='employee_org_order'),
+            index=models.Index(models.F('organisation'), django.db.models.functions.comparison.Collate(models.F('last_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('first_name'), 'vielfalt_names'), models.F('personnel_number'), name='employee_org_order'),
         ),
         migrations.AddIndex(
             model_name='employee',
-            index=models.Index(models.F('organisation'), models.F('org_unit'), django.db.models.functions.comparison.Collate(models.F('last_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('first_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('personnel_number'), 'vielfalt_names'), name='employee_unit_order'),
+            index=models.Index(models.F('organisation'), models.F('org_unit'), django.db.models.functions.comparison.Collate(models.F('last_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('first_name'), 'vielfalt_names'), models.F('personnel_number'), name='employee_unit_order'),
         ),
         migrations.AddIndex(
             model_name='employee',
-            index=models.Index(django.db.models.functions.comparison.Collate(models.F('last_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('first_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('personnel_number'), 'vielfalt_names'), name='employee_name_order'),
+            index=models.Index(django.db.models.functions.comparison.Collate(models.F('last_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('first_name'), 'vielfalt_names'), models.F('personnel_number'), name='employee_name_order'),
         ),
         migrations.AddIndex(
             model_name='employee',
-            index=models.Index(models.F('organisation'), django.db.models.functions.comparison.Collate(models.F('last_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('first_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('personnel_number'), 'vielfalt_names'), condition=models.Q(('is_active', False)), name='employee_inactive_order'),
+            index=models.Index(models.F('organisation'), django.db.models.functions.comparison.Collate(models.F('last_name'), 'vielfalt_names'), django.db.models.functions.comparison.Collate(models.F('first_name'), 'vielfalt_names'), models.F('personnel_number'), condition=models.Q(('is_active', False)), name='employee_inactive_order'),
         ),
         migrations.AddIndex(
             model_name='organisation',
