@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from vielfalt.audit import audit_record
-from vielfalt.collation import text_order
+from vielfalt.collation import sort_key, text_order
 from vielfalt.models import AuditEntry, Organisation, Role, User
 from vielfalt.permissions import RoleRequiredMixin, may, own_organisation_ids, scope
 from vielfalt.validation import add_errors
@@ -231,7 +231,9 @@ class PartnerDetailView(NetworkMixin, View):
             .prefetch_related("commitments")
             .order_by("-signed_on")
         )
-        commitments = sorted({c.field_of_action for a in agreements for c in a.commitments.all()})
+        commitments = sorted(
+            {c.field_of_action for a in agreements for c in a.commitments.all()}, key=sort_key
+        )
         return {
             "partner": partner,
             "profile": getattr(partner, "network_profile", None),
@@ -1063,7 +1065,7 @@ def own_fields_of_action(user) -> list[str]:
         "fields_of_action", flat=True
     ):
         fields.update(values or [])
-    return sorted(fields)
+    return sorted(fields, key=sort_key)
 
 
 def _any_field(name: str, fields: list[str]) -> Q:

@@ -191,3 +191,16 @@ def test_network_model_forms_speak_like_every_other_form_of_the_portal(client, h
     assert response.context["contact_form"].errors["name"] == [
         "Bitte sicherstellen, dass der Wert aus höchstens 200 Zeichen besteht. (Er besteht aus 201 Zeichen.)"
     ]
+
+
+def test_the_partner_page_names_the_fields_of_action_in_reading_order(client, hr_duisburg, duisburg):
+    from tests.partnerships.factories import CommitmentFactory
+
+    agreement = AgreementFactory(partner=duisburg)
+    fields = ["Ausbildung", "Öffentlichkeitsarbeit", "Personalgewinnung"]
+    for field in reversed(fields):
+        CommitmentFactory(agreement=agreement, field_of_action=field)
+    Agreement.objects.filter(pk=agreement.pk).update(status=Agreement.Status.SIGNED, signed_on="2013-05-16")
+    client.force_login(hr_duisburg)
+    content = client.get(reverse("network:partner_detail", args=[duisburg.slug])).content.decode()
+    assert sorted(fields, key=content.index) == fields  # not "Öffentlichkeitsarbeit" after every other letter
