@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Tags, Warning, register
 
 
 @register()
@@ -23,3 +23,28 @@ def check_portal_url(app_configs, **kwargs):
             id="vielfalt.W001",
         )
     ]
+
+
+@register(Tags.database)
+def check_name_collation(app_configs, databases=None, **kwargs):
+    """The ICU library under PostgreSQL has changed since the collation of every sort by text was created
+    (vielfalt.collation): indexes in the old order may skip rows until they are rebuilt."""
+    from django.db import connections
+
+    from .collation import recorded_and_actual_version
+
+    problems = []
+    for alias in databases or ():
+        versions = recorded_and_actual_version(connections[alias])
+        if versions is None or versions[0] == versions[1]:
+            continue
+        problems.append(
+            Warning(
+                f"The collation vielfalt_names was created with ICU {versions[0]}; PostgreSQL now runs ICU "
+                f"{versions[1]}.",
+                hint="Rebuild the indexes sorted in it and record the new version: `manage.py refresh_collation` "
+                "(as the database's owner, with MIGRATE_DATABASE_URL set, like `migrate`).",
+                id="vielfalt.W002",
+            )
+        )
+    return problems

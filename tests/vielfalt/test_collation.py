@@ -2,11 +2,14 @@
 initialised with C.UTF-8 (this machine's) and on SQLite, "Şahin", "Çelik" and "Öztürk" sorted after "Zieliński"
 and "de Vries" after every capitalised name, on every list."""
 
+import io
 import random
 import sqlite3
 
 import pytest
 from django.apps import apps
+from django.core.checks import Tags, run_checks
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import OrderBy
 from django.db.models.functions import Collate
@@ -166,3 +169,28 @@ def test_the_admins_employee_list_sorts_a_column_so(client, city):
     # The admin's second column of list_display (after the actions' check boxes): the last name.
     page = client.get(reverse("admin:vielfalt_employee_changelist"), {"o": "2"}).text
     assert in_order(page, READING_ORDER) == READING_ORDER
+
+
+def test_a_changed_icu_library_is_reported_and_refresh_collation_rebuilds_its_indexes():
+    """After an operating system upgrade or a restore onto another machine, PostgreSQL may compare with another
+    ICU than the one the names' indexes were built with; the system check says so, and
+    `manage.py refresh_collation` rebuilds them and records the version now in use."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+
+    def reported():
+        return [
+            message
+            for message in run_checks(tags=[Tags.database], databases=["default"])
+            if message.id == "vielfalt.W002"
+        ]
+
+    assert reported() == []
+    with connection.cursor() as cursor:  # as a restore onto a machine with another ICU leaves it
+        cursor.execute("UPDATE pg_collation SET collversion = '0.1' WHERE collname = %s", [collation.NAMES])
+    [warning] = reported()
+    assert "created with ICU 0.1" in warning.msg and "refresh_collation" in warning.hint
+    output = io.StringIO()
+    call_command("refresh_collation", stdout=output)
+    for index in ("employee_org_order", "employee_name_order", "organisation_name_order"):
+        assert index in output.getvalue()
+    assert reported() == []

@@ -62,6 +62,17 @@ def test_migrate_as_owner_grants_the_runtime_role_least_privilege(runtime_role):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
+    # The names' indexes are the owner's: refresh_collation connects as the owner, as migrate does.
+    refreshed = subprocess.run(
+        [sys.executable, "manage.py", "refresh_collation"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert "employee_org_order" in refreshed.stdout
 
     with psycopg.connect(_url(runtime_role), autocommit=True) as conn:
         owned = conn.execute(
