@@ -553,7 +553,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             Employee.objects.visible_to(self.request.user)
             .filter(organisation_id__in=self.organisation_ids, is_active=True)
             .select_related("org_unit")
-            .order_by(*text_order(Employee, "last_name", "first_name", "personnel_number"))
+            .order_by(*Employee._meta.ordering)  # by name (vielfalt.collation)
         )
         data = filter_form.cleaned_data if filter_form.is_valid() else {}
         searching = bool(data.get("q", "").split())
@@ -635,7 +635,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         employees = list(
             Employee.objects.visible_to(request.user)
             .filter(pk__in=ids)
-            .order_by(*text_order(Employee, "last_name", "first_name", "personnel_number"))
+            .order_by(*Employee._meta.ordering)  # by name (vielfalt.collation)
         )
         if len(employees) != len(set(ids)):
             raise Http404

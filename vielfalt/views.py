@@ -82,7 +82,7 @@ class EmployeeListView(PartnerHRMixin, FilterView):
         )
         return (
             Employee.objects.visible_to(self.request.user)
-            .order_by(*text_order(Employee, "last_name", "first_name", "personnel_number"))
+            .order_by(*Employee._meta.ordering)  # by name (vielfalt.collation)
             .values(
                 "pk",
                 "personnel_number",
@@ -231,7 +231,7 @@ class EmployeeExportView(PartnerHRMixin, View):
         queryset = Employee.objects.visible_to(request.user).select_related("org_unit", "organisation")
         filterset = EmployeeFilter(request.GET, queryset=queryset, user=request.user)
         employees = filterset.qs.order_by(
-            *text_order(Employee, "organisation__name", "last_name", "first_name", "personnel_number")
+            *text_order(Employee, "organisation__name"), *Employee._meta.ordering
         )
         rows = (
             [

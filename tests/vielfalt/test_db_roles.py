@@ -45,7 +45,9 @@ def refused(conn, statement: str) -> bool:
     return False
 
 
-def test_migrate_as_owner_grants_the_runtime_role_least_privilege(runtime_role):
+def _manage(runtime_role, *args) -> subprocess.CompletedProcess:
+    """`manage.py *args` as the portal runs in production with split roles: DATABASE_URL the runtime role,
+    MIGRATE_DATABASE_URL the owner."""
     env = {
         **os.environ,
         "DATABASE_URL": _url(runtime_role),
@@ -53,24 +55,21 @@ def test_migrate_as_owner_grants_the_runtime_role_least_privilege(runtime_role):
         "DJANGO_DEBUG": "1",
     }
     env.pop("REDIS_URL", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_migrate_as_owner_grants_the_runtime_role_least_privilege(runtime_role):
+    result = _manage(runtime_role, "migrate", "--noinput", "-v", "0")
     assert result.returncode == 0, result.stderr
     # The names' indexes are the owner's: refresh_collation connects as the owner, as migrate does.
-    refreshed = subprocess.run(
-        [sys.executable, "manage.py", "refresh_collation"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    refreshed = _manage(runtime_role, "refresh_collation")
     assert refreshed.returncode == 0, refreshed.stderr
     assert "employee_org_order" in refreshed.stdout
 
@@ -111,21 +110,7 @@ def test_the_runtime_role_pseudonymises_the_audit_log_only_through_the_owners_fu
     """No UPDATE on the audit log at all, not even of single columns; the purge's change goes through
     `vielfalt_audit_pseudonymise` (SECURITY DEFINER, owned by the owner), which takes pseudonyms only and redacts
     the changed values itself."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": _url(runtime_role),
-        "MIGRATE_DATABASE_URL": _url(connection.settings_dict["USER"]),
-        "DJANGO_DEBUG": "1",
-    }
-    env.pop("REDIS_URL", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _manage(runtime_role, "migrate", "--noinput", "-v", "0")
     assert result.returncode == 0, result.stderr
 
     with psycopg.connect(_url(runtime_role), autocommit=True) as conn:
