@@ -19,6 +19,7 @@ from .models import (
     Role,
     TargetGroup,
     employee_total,
+    employee_unit_totals,
     word_start,
 )
 from .permissions import organisation_ids
@@ -333,6 +334,30 @@ class EmployeeFilter(PortalFilterSet):
         organisation = data.get("organisation")
         return employee_total(
             self.organisation_ids if organisation in (None, "") else [organisation],
+            unit=_given(data.get("org_unit")),
+            target_group=_given(data.get("target_group")),
+            is_active=_given(data.get("is_active")),
+        )
+
+    def unit_totals(self) -> list[tuple[int | None, int]] | None:
+        """Sorted by org unit (either way) and not searched, the list of one organisation as its org units in
+        that order with how many employees each shows under the filters (employee_unit_totals), for a paginator
+        reading a page from the units it falls in (GroupedPaginator). None otherwise: a search, several
+        organisations (their units' names repeat), another order, errors, or no counts kept (SQLite)."""
+        if not self.is_bound or not self.is_valid():
+            return None
+        data = self.form.cleaned_data
+        ordering = list(data.get("ordering") or ())
+        if data.get("q") or ordering not in (["org_unit"], ["-org_unit"]):
+            return None
+        organisation = _given(data.get("organisation"))
+        if organisation is None:
+            if self.organisation_ids is None or len(self.organisation_ids) != 1:
+                return None
+            (organisation,) = self.organisation_ids
+        return employee_unit_totals(
+            organisation,
+            descending=ordering[0].startswith("-"),
             unit=_given(data.get("org_unit")),
             target_group=_given(data.get("target_group")),
             is_active=_given(data.get("is_active")),

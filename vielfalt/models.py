@@ -413,6 +413,34 @@ def employee_total(organisation_ids, *, unit=None, target_group=None, is_active=
     )
 
 
+# Per org unit of one organisation (0: no unit), how many employees it has under the list's filters, in the
+# order of the units' names (ascending: no unit last; descending: first, as PostgreSQL sorts NULL names).
+_UNIT_TOTALS = f"""
+    SELECT c.unit, SUM(c.employees) FROM vielfalt_employeecount c LEFT JOIN vielfalt_orgunit u ON u.id = c.unit
+    WHERE c.organisation_id = %s{{conditions}}
+    GROUP BY c.unit, u.name HAVING SUM(c.employees) > 0 ORDER BY u.name COLLATE {NAMES_SQL} {{direction}}
+"""  # noqa: S608 (constants only)
+
+
+def employee_unit_totals(
+    organisation_id: int, *, descending: bool = False, unit=None, target_group=None, is_active=None
+) -> list[tuple[int | None, int]] | None:
+    """[(org unit id or None for no unit, employees)] of one organisation, optionally only of one org unit,
+    target group or status, in the order of the units' names (`descending`: backwards) as the employee list
+    sorted by org unit shows them, from EmployeeCount; None where the counts are not kept (SQLite)."""
+    if connection.vendor != "postgresql":
+        return None
+    conditions, params = [], [organisation_id]
+    for column, value in (("unit", unit), ("target_group", target_group), ("is_active", is_active)):
+        if value is not None:
+            conditions.append(f" AND c.{column} = %s")
+            params.append(value)
+    sql = _UNIT_TOTALS.format(conditions="".join(conditions), direction="DESC" if descending else "ASC")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(unit or None, employees) for unit, employees in cursor.fetchall()]
+
+
 # Per organisation: (name, active employees, all employees), of those with any.
 _EMPLOYEE_FIGURES = f"""
     SELECT o.name, SUM(c.employees) FILTER (WHERE c.is_active), SUM(c.employees)

@@ -90,7 +90,7 @@ def bench_page_costs(seeded: Seeded) -> list[Row]:
     pages = _pages(seeded)
     # What the HR office of the city with 100,000 employees does besides paging: its start page, a search for a
     # common name (2,500 matches), for a two-letter one (Lê, 2,500 matches: no trigram lies inside two letters)
-    # and for one personnel number, the list filtered by each filter.
+    # and for one personnel number, the list filtered by each filter and sorted by org unit.
     pages["partner HR (100,000 employees), searching and filtering"] = (
         seeded.big_hr,
         [
@@ -101,6 +101,10 @@ def bench_page_costs(seeded: Seeded) -> list[Row]:
             f"/employees/?org_unit={seeded.units[3].pk}",
             "/employees/?target_group=trainee",
             "/employees/?is_active=false",
+            # Sorted by org unit: the first page, the first of the second unit (5,000 a unit), backwards.
+            "/employees/?ordering=org_unit",
+            "/employees/?ordering=org_unit&page=101",
+            "/employees/?ordering=-org_unit",
         ],
     )
     pages["administrator, every organisation's employees"] = (scale().admin, ["/employees/"])
