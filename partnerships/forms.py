@@ -1,6 +1,10 @@
+import json
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, OrgUnit
@@ -31,20 +35,31 @@ class AgreementForm(ModelForm):
             "valid_until": DATE_WIDGET,
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, partner_id: int | None = None, **kwargs):
+        """`partner_id`: the partner the form is filled in for (chosen, submitted or the agreement's), whose
+        signed agreements it may amend; none before a partner is chosen. Choosing one in the browser loads its
+        agreements and org units into the form (`partner_choices`)."""
         super().__init__(*args, **kwargs)
         ministries = Organisation.objects.filter(kind=Organisation.Kind.STATE_MINISTRY)
         self.fields["partner"].queryset = Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY)
+        self.fields["partner"].widget.attrs.update(
+            {
+                "hx-get": reverse_lazy("partnerships:partner_choices"),
+                "hx-trigger": "change",
+                "hx-include": "[name='commitments-TOTAL_FORMS']",
+                "hx-swap": "none",
+                # An agreement amends no agreement but another: its own id, left out of the choices.
+                **({"hx-vals": json.dumps({"agreement": self.instance.pk})} if self.instance.pk else {}),
+            }
+        )
         self.fields["state_party"].queryset = ministries
         if not self.instance.pk and len(ministries) == 1:
             self.fields["state_party"].initial = ministries[0]
-        amendable = Agreement.objects.filter(
-            status__in=[Agreement.Status.SIGNED, Agreement.Status.ENDED]
-        ).select_related("partner")
-        if self.instance.pk:
-            amendable = amendable.exclude(pk=self.instance.pk)
-        self.fields["amends"].queryset = amendable
-        self.fields["amends"].help_text = _("Only for an amendment: the signed agreement it changes.")
+        self.fields["amends"].queryset = amendable(partner_id, exclude=self.instance.pk)
+        self.fields["amends"].label_from_instance = amended_label
+        self.fields["amends"].help_text = _(
+            "Only for an amendment: the signed agreement of the partner it changes."
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -59,6 +74,31 @@ class AgreementForm(ModelForm):
         if valid_from and valid_until and valid_until < valid_from:
             self.add_error("valid_until", _("The end of validity lies before its beginning."))
         return cleaned
+
+
+def amendable(partner_id: int | None, *, exclude: int | None = None):
+    """The agreements an agreement of this partner may amend: its signed and ended ones (none without a
+    partner). Not every partner's: at full scale that was a select of 1,100 agreements on every form."""
+    if partner_id is None:
+        return Agreement.objects.none()
+    agreements = Agreement.objects.filter(
+        partner_id=partner_id, status__in=[Agreement.Status.SIGNED, Agreement.Status.ENDED]
+    ).order_by("-signed_on", "-pk")
+    return agreements.exclude(pk=exclude) if exclude else agreements
+
+
+def amended_label(agreement: Agreement) -> str:
+    """An agreement among its partner's: title and date of signing (the partner is chosen above)."""
+    if agreement.signed_on is None:
+        return agreement.title
+    return f"{agreement.title} ({date_format(agreement.signed_on, 'SHORT_DATE_FORMAT')})"
+
+
+def responsible_units(partner_id: int | None):
+    """The org units a commitment of this partner's agreement can name: the partner's (none without one)."""
+    if partner_id is None:
+        return OrgUnit.objects.none()
+    return OrgUnit.objects.filter(organisation_id=partner_id)
 
 
 class SignatoryForm(ModelForm):
@@ -81,7 +121,7 @@ class CommitmentForm(ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["order"].required = False
         self.fields["responsible_unit"].queryset = units if units is not None else OrgUnit.objects.none()
-        self.fields["responsible_unit"].label_from_instance = lambda u: f"{u.organisation.name} – {u.name}"
+        self.fields["responsible_unit"].help_text = _("One of the partner's org units.")
 
 
 def _formset(model, form, extra):

@@ -7,6 +7,7 @@ app_name = "partnerships"
 urlpatterns = [
     path("", views.AgreementListView.as_view(), name="index"),
     path("new/", views.AgreementFormView.as_view(), name="create"),
+    path("partner-choices/", views.PartnerChoicesView.as_view(), name="partner_choices"),
     path("export/", views.ExportView.as_view(), name="export"),
     path("procedures/", views.ProcedureListView.as_view(), name="procedure_list"),
     path("procedures/new/", views.ProcedureFormView.as_view(), name="procedure_create"),

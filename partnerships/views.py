@@ -17,21 +17,24 @@ from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
-from vielfalt.collation import text_order
 from vielfalt.filters import filter_controls, is_filtered
-from vielfalt.models import Job, Organisation, OrgUnit, Role
+from vielfalt.models import Job, Organisation, Role
 from vielfalt.pagination import WindowCountPaginator
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin, may, organisation_ids
 
 from .filters import AgreementFilter
 from .forms import (
     AgreementForm,
+    CommitmentForm,
     ProcedureForm,
     ProgressReportForm,
     SignedCopyForm,
     TransitionReasonForm,
+    amendable,
+    amended_label,
     commitment_formset,
     formset_rows,
+    responsible_units,
     signatory_formset,
 )
 from .models import (
@@ -156,11 +159,12 @@ class AgreementFormView(MinistryMixin, View):
     def forms(self, agreement, data=None):
         instance = agreement or Agreement()
         extra = 1 if agreement else 3
-        units = OrgUnit.objects.select_related("organisation").order_by(
-            *text_order(OrgUnit, "organisation__name", "name")
-        )
-        units = units.filter(organisation=agreement.partner) if agreement else units
-        form = AgreementForm(data, instance=agreement)
+        # The partner the form is filled in for: the one submitted, else the agreement's; its org units and
+        # agreements are the choices (not every partner's: 2,000 units and 1,100 agreements at full scale).
+        partner_id = _chosen_id(data.get("partner")) if data is not None else None
+        partner_id = partner_id or (agreement.partner_id if agreement else None)
+        units = responsible_units(partner_id)
+        form = AgreementForm(data, instance=agreement, partner_id=partner_id)
         signatories = signatory_formset(extra)(data, instance=instance, prefix="signatories")
         commitments = commitment_formset(extra)(
             data, instance=instance, prefix="commitments", form_kwargs={"units": units}
@@ -227,6 +231,41 @@ class AgreementFormView(MinistryMixin, View):
                 for message in error.messages:
                     form.add_error(None, message)
         return self.show(request, agreement, form, signatories, commitments, status=422)
+
+
+def _chosen_id(value) -> int | None:
+    """A submitted id (a select's value), None for anything else."""
+    return (
+        int(value)
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18
+        else None
+    )
+
+
+class PartnerChoicesView(MinistryMixin, View):
+    """The choices of the agreement form that depend on its partner, for the partner chosen (htmx, on change):
+    the partner's org units into each commitment's select, its signed agreements into "amends"; each select
+    back at "none chosen"."""
+
+    def get(self, request):
+        partner = get_object_or_404(
+            Organisation.objects.acting_for(request.user, Role.MINISTRY).exclude(
+                kind=Organisation.Kind.STATE_MINISTRY
+            ),
+            pk=_chosen_id(request.GET.get("partner")) or 0,
+        )
+        forms = _chosen_id(request.GET.get("commitments-TOTAL_FORMS")) or 0
+        context = {
+            "unit_selects": [f"id_commitments-{number}-responsible_unit" for number in range(min(forms, 50))],
+            "units": responsible_units(partner.pk),
+            # The forms' own placeholder ("- Select an option -", translated).
+            "empty_label": CommitmentForm.base_fields["responsible_unit"].empty_label,
+            "agreements": [
+                (agreement.pk, amended_label(agreement))
+                for agreement in amendable(partner.pk, exclude=_chosen_id(request.GET.get("agreement")))
+            ],
+        }
+        return render(request, "partnerships/_partner_choices.html", context)
 
 
 class AgreementDetailView(LoginRequiredMixin, DetailView):

@@ -1,0 +1,70 @@
+"""vielfalt.widgets.Select writes a select in one pass with the markup of Django's templates: the same
+attributes, options, selected option and escaping, whatever the choices."""
+
+import pytest
+from django import forms
+from django.db import connection
+from django.test.html import parse_html
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import OrganisationFactory
+from vielfalt.models import Organisation
+from vielfalt.validation import ModelForm
+from vielfalt.widgets import Select, one_pass
+
+CHOICES = [
+    ("", "- Select an option -"),
+    ("a", "Ämter & <Dienste>"),
+    ("b", 'Bürger "amt"'),
+    (3, "Drei"),
+    ("a", "twice"),
+]
+
+
+def django_and_one_pass(widget: forms.Select, name: str, value, attrs=None) -> tuple[str, str]:
+    return widget.render(name, value, attrs), one_pass(widget).render(name, value, attrs)
+
+
+@pytest.mark.parametrize("value", [None, "", "a", "3", 3, "missing", ["b"]])
+def test_a_select_is_written_as_django_writes_it(value):
+    widget = forms.Select(
+        choices=CHOICES, attrs={"class": "form-select", "hx-get": "/x/?a=1&b=<2>", "disabled": False}
+    )
+    widget.is_required = True
+    django, fast = django_and_one_pass(widget, "unit", value, {"id": "id_unit", "required": True})
+    assert isinstance(one_pass(widget), Select)
+    assert parse_html(fast) == parse_html(django), fast
+
+
+def test_only_plain_selects_are_replaced_and_groups_are_left_to_django():
+    assert type(one_pass(forms.SelectMultiple())) is forms.SelectMultiple
+    assert type(one_pass(forms.RadioSelect())) is forms.RadioSelect
+    grouped = forms.Select(choices=[("Städte", [("1", "Duisburg"), ("2", "Essen")]), ("3", "Land")])
+    django, fast = django_and_one_pass(grouped, "place", "2")
+    assert parse_html(fast) == parse_html(django)
+
+
+@pytest.mark.django_db
+def test_the_portal_s_model_forms_write_their_selects_in_one_pass_reading_the_choices_once():
+    OrganisationFactory(name="Stadt <Köln> & Söhne")
+    OrganisationFactory(name="Stadt Duisburg")
+
+    class ChooseForm(ModelForm):
+        class Meta:
+            model = Organisation.units.field.model
+            fields = ["organisation"]
+
+    form = ChooseForm()
+    assert isinstance(form.fields["organisation"].widget, Select)
+    with CaptureQueriesContext(connection) as queries:
+        html = str(form["organisation"])
+    assert len(queries) == 1, [query["sql"] for query in queries]  # no COUNT before the options
+    assert "Stadt &lt;Köln&gt; &amp; Söhne" in html
+    assert parse_html(html) == parse_html(
+        forms.Select.render(
+            form.fields["organisation"].widget,
+            "organisation",
+            None,
+            {"id": "id_organisation", "required": True},
+        )
+    )
