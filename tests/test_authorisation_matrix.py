@@ -1027,6 +1027,9 @@ URLS = {
     # Agreements: the ministry writes, partner HR reads its own and reports progress.
     "partnerships:index": Url(LOGGED_IN),
     "partnerships:create": Url("login ok 403 403 403 ok"),
+    "partnerships:partner_choices": Url(
+        "login ok 403 403 403 ok", data=lambda w: {"partner": w.city.pk, "commitments-TOTAL_FORMS": "3"}
+    ),
     "partnerships:export": Url("login ok 403 403 403 ok"),
     "partnerships:detail": Url("login ok ok 404 404 ok"),
     "partnerships:update": Url("login ok 403 403 403 ok"),
