@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -21,7 +22,9 @@ from vielfalt.models import Organisation, Role, TargetGroup
 from vielfalt.permissions import RoleRequiredMixin, may
 
 from .figures import (
+    CommitmentFigure,
     DashboardPartner,
+    commitment_rows,
     dashboard_organisation_ids,
     dashboard_programme,
     programme,
@@ -156,23 +159,50 @@ class DashboardView(DashboardMixin, TemplateView):
 
 
 class CommitmentListView(DashboardMixin, TemplateView):
-    """The commitments behind the dashboard's progress chart, optionally of one progress state."""
+    """The commitments behind the dashboard's progress chart, optionally of one progress state or agreement, a
+    page of 50 at a time: their progress from the dashboard's own figures (`commitment_rows`), then only the
+    page's commitments read."""
 
     template_name = "dashboard/commitment_list.html"
+    paginate_by = 50
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        figures = programme(
-            organisation_ids=dashboard_organisation_ids(self.request.user), year=requested_year(self.request)
-        ).commitments
+        organisation_ids = dashboard_organisation_ids(self.request.user)
+        year = requested_year(self.request)
         agreement = self.request.GET.get("agreement", "")
-        if agreement.isdigit():
-            figures = [figure for figure in figures if figure.commitment.agreement_id == int(agreement)]
+        agreement = (
+            int(agreement) if agreement.isascii() and agreement.isdigit() and len(agreement) <= 18 else None
+        )
         progress = self.request.GET.get("progress", "")
-        if progress in Commitment.Progress.values:
-            figures = [figure for figure in figures if figure.progress == progress]
+        progress = progress if progress in Commitment.Progress.values else None
+        if progress:
             context["progress_label"] = Commitment.Progress(progress).label
-        context["figures"] = figures
+        rows = commitment_rows(
+            organisation_ids=organisation_ids, year=year, progress=progress, agreement=agreement
+        )
+        if rows is None:  # SQLite: every commitment's figure computed in Python
+            figures = [
+                figure
+                for figure in programme(organisation_ids=organisation_ids, year=year).commitments
+                if (agreement is None or figure.commitment.agreement_id == agreement)
+                and (progress is None or figure.progress == progress)
+            ]
+            rows = [(figure.commitment.pk, figure.progress, figure.computed) for figure in figures]
+        paginator = Paginator(rows, self.paginate_by)
+        page = paginator.get_page(self.request.GET.get("page"))
+        commitments = Commitment.objects.select_related("agreement__partner").in_bulk(
+            [row[0] for row in page]
+        )
+        context["figures"] = [
+            CommitmentFigure(commitment=commitments[pk], progress=state, computed=computed)
+            for pk, state, computed in page
+            if pk in commitments  # deleted since the figures were read
+        ]
+        context["paginator"], context["page_obj"] = paginator, page
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["filter_query"] = query.urlencode()
         return context
 
 
