@@ -19,3 +19,12 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+// Choices loaded into a select out of band (htmx: the org units and agreements of the partner chosen on the
+// agreement form) start at the option the server marks as selected. htmx inserts the new options before it
+// removes the old ones, and the browser kept the last new option selected.
+document.addEventListener("htmx:oobAfterSwap", (event) => {
+  const select = event.detail.target;
+  if (!(select instanceof HTMLSelectElement)) return;
+  const marked = select.querySelector("option[selected]");
+  select.selectedIndex = marked ? marked.index : 0;
+});

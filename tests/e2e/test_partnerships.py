@@ -49,6 +49,9 @@ def test_agreement_from_draft_to_signed_and_progress(celery_worker, live_server,
     page.goto(f"{base}/partnerships/new/")
     check(page, "form")
     page.select_option("#id_partner", str(duisburg.pk))
+    # The partner's org units are loaded into each commitment's select (htmx), none of them chosen.
+    page.wait_for_selector(f'#id_commitments-2-responsible_unit option[value="{unit.pk}"]', state="attached")
+    assert [page.locator(f"#id_commitments-{n}-responsible_unit").input_value() for n in range(3)] == [""] * 3
     page.select_option("#id_state_party", str(ministry.pk))
     page.fill("#id_place", "Duisburg")
     page.fill("#id_valid_from", "2026-01-01")
