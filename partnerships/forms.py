@@ -44,12 +44,12 @@ class AgreementForm(ModelForm):
         self.fields["partner"].queryset = Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY)
         self.fields["partner"].widget.attrs.update(
             {
-                "hx-get": reverse_lazy("partnerships:partner_choices"),
-                "hx-trigger": "change",
-                "hx-include": "[name='commitments-TOTAL_FORMS']",
-                "hx-swap": "none",
+                "data-hx-get": reverse_lazy("partnerships:partner_choices"),
+                "data-hx-trigger": "change",
+                "data-hx-include": "[name='commitments-TOTAL_FORMS']",
+                "data-hx-swap": "none",
                 # An agreement amends no agreement but another: its own id, left out of the choices.
-                **({"hx-vals": json.dumps({"agreement": self.instance.pk})} if self.instance.pk else {}),
+                **({"data-hx-vals": json.dumps({"agreement": self.instance.pk})} if self.instance.pk else {}),
             }
         )
         self.fields["state_party"].queryset = ministries

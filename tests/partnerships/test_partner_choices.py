@@ -51,8 +51,8 @@ def test_a_new_agreement_offers_units_and_agreements_once_its_partner_is_chosen(
         assert options(html, f"id_commitments-{number}-responsible_unit") == [("", EMPTY)]
     assert options(html, "id_amends") == [("", EMPTY)]
     partner = re.search(r'<select name="partner"[^>]*>', html).group(0)
-    assert f'hx-get="{reverse("partnerships:partner_choices")}"' in partner
-    assert 'hx-trigger="change"' in partner
+    assert f'data-hx-get="{reverse("partnerships:partner_choices")}"' in partner
+    assert 'data-hx-trigger="change"' in partner
 
     # What the browser loads when Duisburg is chosen: its units into each commitment's select, its signed
     # agreement into "amends".
@@ -63,7 +63,7 @@ def test_a_new_agreement_offers_units_and_agreements_once_its_partner_is_chosen(
     expected = [("", EMPTY)] + [(str(unit.pk), unit.name) for unit in sorted(units, key=lambda u: u.name)]
     for number in range(3):
         assert options(response.text, f"id_commitments-{number}-responsible_unit") == expected
-        assert f'id="id_commitments-{number}-responsible_unit" hx-swap-oob="innerHTML"' in response.text
+        assert f'id="id_commitments-{number}-responsible_unit" data-hx-swap-oob="innerHTML"' in response.text
     assert [label for _value, label in options(response.text, "id_amends")] == [EMPTY, "Erste (07.03.2013)"]
     assert "id_commitments-3-" not in response.text
 
@@ -102,7 +102,7 @@ def test_the_edit_form_offers_the_agreement_s_partner_s_choices_only(client, sta
         *sorted(unit.name for unit in units),
     ]
     assert [label for _value, label in options(html, "id_amends")] == [EMPTY, "Erste (07.03.2013)"]
-    assert f'hx-vals="{{&quot;agreement&quot;: {agreement.pk}}}"' in html  # left out of its own choices
+    assert f'data-hx-vals="{{&quot;agreement&quot;: {agreement.pk}}}"' in html  # left out of its own choices
     response = client.get(
         reverse("partnerships:partner_choices"),
         {"partner": agreement.partner_id, "agreement": signed.pk, "commitments-TOTAL_FORMS": "1"},
