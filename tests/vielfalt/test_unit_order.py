@@ -103,6 +103,10 @@ def test_the_pages_sorted_by_org_unit_are_the_plain_sort_s_rows(client, city, si
         city, sign, org_unit=unit
     )
 
+    empty = city.units.get(name="Zentrale Dienste")
+    response = client.get(reverse("employee_list"), {"ordering": ordering, "org_unit": empty.pk})
+    assert shown(response) == []
+    assert "0 Beschäftigte gefunden" in response.text
     response = client.get(reverse("employee_list"), {"ordering": ordering, "target_group": "trainee"})
     assert f"{len(plain_sort(city, sign, target_group='trainee'))} Beschäftigte gefunden" in response.text
 
