@@ -6,6 +6,7 @@ from vielfalt.collation import text_order
 from vielfalt.models import Organisation, TargetGroup
 from vielfalt.permissions import acting_for, own_organisation_ids
 from vielfalt.validation import ModelForm
+from vielfalt.widgets import Select
 
 from ..models import Commitment
 from .models import (
@@ -60,7 +61,7 @@ class OrganisationChoiceMixin:
             .order_by(*text_order(Organisation, "name"))
         )
         self.fields["organisation"] = forms.ModelChoiceField(
-            label=_("For organisation"), queryset=organisations, empty_label=None
+            label=_("For organisation"), queryset=organisations, empty_label=None, widget=Select
         )
         self.fields["organisation"].initial = initial or own_organisation_id(user, self.organisation_roles)
         self.order_fields(["organisation", *[name for name in self.fields if name != "organisation"]])

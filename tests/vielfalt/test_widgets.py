@@ -68,3 +68,45 @@ def test_the_portal_s_model_forms_write_their_selects_in_one_pass_reading_the_ch
             {"id": "id_organisation", "required": True},
         )
     )
+
+
+def _crispy_option_loop():
+    """crispy-bootstrap5's own loop over a field's check boxes, from its template (which the project's copy of
+    the template replaces by `check_options`)."""
+    from pathlib import Path
+
+    import crispy_bootstrap5
+    from django.template import Template
+
+    source = (
+        Path(crispy_bootstrap5.__file__).parent / "templates/bootstrap5/layout/radio_checkbox_select.html"
+    ).read_text()
+    body = source[: source.index("{% if field.errors and inline_class %}")]  # the options' <div>
+    loop = body[body.index("{% for group") : body.rindex("{% endfor %}") + len("{% endfor %}")]
+    return Template("{% load crispy_forms_filters l10n %}" + loop)
+
+
+class Choices(forms.Form):
+    places = forms.MultipleChoiceField(
+        choices=[("1", "Duisburg"), ("2", "Köln & <Bonn>"), ("3", 'Essen "Süd"')],
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "x"}),
+        help_text="Help",
+    )
+    grouped = forms.ChoiceField(
+        choices=[("NRW", [("a", "Aachen"), ("b", "Bochum")]), ("c", "Celle")], widget=forms.RadioSelect
+    )
+
+
+@pytest.mark.parametrize("data", [None, {"places": ["2", "3"], "grouped": "b"}, {"places": ["9"]}])
+@pytest.mark.parametrize("inline_class", ["", "inline"])
+def test_check_boxes_are_written_as_crispy_writes_them(data, inline_class):
+    from django.template import Context
+
+    from vielfalt.widgets import check_options
+
+    form = Choices(data)
+    form.is_valid()
+    for name in ("places", "grouped"):
+        field = form[name]
+        crispy = _crispy_option_loop().render(Context({"field": field, "inline_class": inline_class}))
+        assert parse_html(check_options(field, inline_class)) == parse_html(crispy), (name, data)

@@ -9,6 +9,7 @@ from django.utils.functional import Promise
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from vielfalt import widgets
 from vielfalt.formats import escape_text
 from vielfalt.pdf import STATIC_SCHEME
 
@@ -195,3 +196,9 @@ def _show(item, choices: dict) -> str:
 def readable_changes(entry) -> list[tuple[str, str]]:
     """An audit entry's `changes` in words (ChangeReader, for one entry)."""
     return ChangeReader()(entry.content_type_id, entry.changes)
+
+
+@register.simple_tag
+def check_options(field, inline_class=""):
+    """A field's check boxes or radio buttons in one pass (vielfalt.widgets.check_options)."""
+    return widgets.check_options(field, inline_class)
