@@ -74,9 +74,17 @@ def test_figures_per_partner_and_year(client, cities):
         "answers": 1,
     }
     assert rows[("Stadt Oberhausen", meeting.starts_at.year)]["participants"] == 1
+    # The table as the page writes it (one pass over plain cells): the name escaped, the counts in their columns.
+    Organisation.objects.filter(pk=duisburg.pk).update(name="Stadt <Duisburg> & Co")
+    html = client.get(reverse("dashboard_network")).text
+    assert (
+        f'<tr><td>{year}</td><td>Stadt &lt;Duisburg&gt; &amp; Co</td><td class="text-end">1</td>'
+        '<td class="text-end">0</td><td class="text-end">0</td><td class="text-end">0</td>'
+        '<td class="text-end">1</td></tr>'
+    ) in html
     client.force_login(hr_user(duisburg))
     organisations = {r["organisation"] for r in client.get(reverse("dashboard_network")).context["rows"]}
-    assert organisations == {"Stadt Duisburg"}
+    assert organisations == {"Stadt <Duisburg> & Co"}
 
 
 def test_start_page_part_follows_the_fields_of_action(client, cities):
