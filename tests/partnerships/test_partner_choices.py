@@ -119,3 +119,7 @@ def test_only_ministry_staff_get_a_partner_s_choices(client, hr_duisburg, staff,
     assert client.get(url, {"partner": "1 OR 1=1"}).status_code == 404
     response = client.get(url, {"partner": duisburg.pk, "commitments-TOTAL_FORMS": "100000"})
     assert response.text.count("responsible_unit") == 50  # no more rows than a form may have
+    duisburg.units.create(name='<img src=x onerror="alert(1)">')
+    response = client.get(url, {"partner": duisburg.pk, "commitments-TOTAL_FORMS": "1"})
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in response.text
+    assert "<img" not in response.text
