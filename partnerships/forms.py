@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.forms import chosen_organisation_id, unit_choices_from
 from vielfalt.models import Organisation, OrgUnit
 from vielfalt.validation import ModelForm
 
@@ -211,10 +212,13 @@ class ProcedureForm(ModelForm):
             self.fields["organisation"].initial = organisations[0]
         if self.instance.pk:
             self.fields["organisation"].disabled = True
-        self.fields["org_unit"].queryset = OrgUnit.objects.filter(
-            organisation__in=organisations
-        ).select_related("organisation")
-        self.fields["org_unit"].label_from_instance = lambda u: f"{u.organisation.name} – {u.name}"
+            self.fields["org_unit"].queryset = OrgUnit.objects.filter(
+                organisation_id=self.instance.organisation_id
+            )
+        else:  # the units of the organisation chosen (vielfalt.forms.unit_choices_from)
+            unit_choices_from(
+                self.fields["organisation"], self.fields["org_unit"], chosen_organisation_id(self)
+            )
 
     def clean(self):
         cleaned = super().clean()

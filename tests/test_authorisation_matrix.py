@@ -1001,6 +1001,8 @@ URLS = {
     # Employees: partner HR of their own organisations; another organisation's record answers 404.
     "employee_list": Url("login 403 ok ok 403 ok"),
     "employee_create": Url("login 403 ok ok 403 ok"),
+    # The org units of an organisation the user acts for as HR (a form's choice): another city's answer 404.
+    "org_unit_choices": Url("login 403 ok 404 403 ok", data=lambda w: {"organisation": w.city.pk}),
     "employee_import": Url("login 403 ok ok 403 ok"),
     "employee_export": Url("login 403 ok ok 403 ok"),
     "employee_update": Url("login 403 ok 404 403 ok"),

@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .models import Employee, Organisation, OrgUnit, Role
@@ -38,6 +39,38 @@ class SharedChoicesMixin:
         return copy_sharing_choices(self, memo)
 
 
+def unit_choices_from(organisation_field, unit_field, organisation_id: int | None) -> None:
+    """A form's org unit choice offers the units of the organisation chosen in `organisation_field` (none
+    before one is chosen), and choosing one loads that organisation's units into it (htmx, `org_unit_choices`):
+    not every organisation's units, 2,041 options for an administrator at full scale."""
+    unit_field.queryset = (
+        OrgUnit.objects.filter(organisation_id=organisation_id) if organisation_id else OrgUnit.objects.none()
+    )
+    organisation_field.widget.attrs.update(
+        {
+            "data-hx-get": reverse_lazy("org_unit_choices"),
+            "data-hx-trigger": "change",
+            "data-hx-swap": "none",
+        }
+    )
+
+
+def chosen_organisation_id(form) -> int | None:
+    """The organisation a bound form was submitted for (the select's value), else the initial one."""
+    field = form.fields.get("organisation")
+    value = form.data.get(form.add_prefix("organisation")) if form.is_bound else None
+    if value is None and field is not None:
+        value = form.initial.get("organisation", field.initial)
+    value = getattr(value, "pk", value)
+    if isinstance(value, int):
+        return value
+    return (
+        int(value)
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18
+        else None
+    )
+
+
 class EmployeeForm(ModelForm):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
 
@@ -58,9 +91,6 @@ class EmployeeForm(ModelForm):
         super().__init__(*args, **kwargs)
         organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
-        self.fields["org_unit"].queryset = OrgUnit.objects.filter(
-            organisation__in=organisations
-        ).select_related("organisation")
         if self.instance.pk:
             # An employee stays with the organisation that keeps the record.
             del self.fields["organisation"]
@@ -69,6 +99,10 @@ class EmployeeForm(ModelForm):
             self.fields["organisation"].initial = organisations[0]
             self.fields["organisation"].widget = forms.HiddenInput()
             self.fields["org_unit"].queryset = organisations[0].units.all()
+        else:  # several organisations (an administrator: all): the units of the one chosen
+            unit_choices_from(
+                self.fields["organisation"], self.fields["org_unit"], chosen_organisation_id(self)
+            )
         self.fields["email"].help_text = _("Optional; staff without e-mail receive letters.")
 
     def clean(self):

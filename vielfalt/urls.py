@@ -21,6 +21,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("employees/", views.EmployeeListView.as_view(), name="employee_list"),
     path("employees/new/", views.EmployeeCreateView.as_view(), name="employee_create"),
+    path("org-unit-choices/", views.OrgUnitChoicesView.as_view(), name="org_unit_choices"),
     path("employees/import/", views.EmployeeImportView.as_view(), name="employee_import"),
     re_path(
         r"^employees/export\.(?P<export_format>csv|xlsx)$",

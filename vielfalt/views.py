@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import F
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.html import format_html
@@ -21,7 +21,7 @@ from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .formats import datetime_formatter
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .jobs import job_retry
-from .models import AuditEntry, Employee, Job, Membership, Role, TargetGroup, employee_figures
+from .models import AuditEntry, Employee, Job, Membership, Organisation, Role, TargetGroup, employee_figures
 from .pagination import GroupedPaginator, WindowCountPaginator, cursor, newest_first
 from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
 from .seal import check_pdf
@@ -153,6 +153,21 @@ def _unit_rows(queryset, unit: int | None, start: int, stop: int) -> list:
     """The employees of the (filtered) list in one org unit (None: in none), by name, from `start` to `stop`: a
     walk along the index employee_unit_order."""
     return list(queryset.filter(org_unit=unit).order_by(*Employee._meta.ordering)[start:stop])
+
+
+class OrgUnitChoicesView(PartnerHRMixin, View):
+    """The org units of the organisation chosen on a form (htmx, on change: vielfalt.forms.unit_choices_from)
+    into its org unit select, back at "none chosen": only an organisation the user acts for as HR."""
+
+    def get(self, request):
+        value = request.GET.get("organisation", "")
+        chosen = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else 0
+        organisation = get_object_or_404(Organisation.objects.acting_for(request.user, Role.HR), pk=chosen)
+        context = {
+            "units": organisation.units.all(),
+            "empty_label": EmployeeForm.base_fields["org_unit"].empty_label,
+        }
+        return render(request, "includes/org_unit_choices.html", context)
 
 
 class EmployeeCreateView(PartnerHRMixin, CreateView):
