@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from vielfalt.forms import chosen_organisation_id, unit_choices_from
+from vielfalt.forms import chosen_organisation_id, loads_choices, unit_choices_from
 from vielfalt.models import Organisation, OrgUnit
 from vielfalt.validation import ModelForm
 
@@ -43,15 +43,12 @@ class AgreementForm(ModelForm):
         super().__init__(*args, **kwargs)
         ministries = Organisation.objects.filter(kind=Organisation.Kind.STATE_MINISTRY)
         self.fields["partner"].queryset = Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY)
-        self.fields["partner"].widget.attrs.update(
-            {
-                "data-hx-get": reverse_lazy("partnerships:partner_choices"),
-                "data-hx-trigger": "change",
-                "data-hx-include": "[name='commitments-TOTAL_FORMS']",
-                "data-hx-swap": "none",
-                # An agreement amends no agreement but another: its own id, left out of the choices.
-                **({"data-hx-vals": json.dumps({"agreement": self.instance.pk})} if self.instance.pk else {}),
-            }
+        loads_choices(
+            self.fields["partner"],
+            reverse_lazy("partnerships:partner_choices"),
+            **{"data-hx-include": "[name='commitments-TOTAL_FORMS']"},
+            # An agreement amends no agreement but another: its own id, left out of the choices.
+            **({"data-hx-vals": json.dumps({"agreement": self.instance.pk})} if self.instance.pk else {}),
         )
         self.fields["state_party"].queryset = ministries
         if not self.instance.pk and len(ministries) == 1:

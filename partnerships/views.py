@@ -21,6 +21,7 @@ from vielfalt.filters import filter_controls, is_filtered
 from vielfalt.models import Job, Organisation, Role
 from vielfalt.pagination import WindowCountPaginator
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin, may, organisation_ids
+from vielfalt.validation import submitted_id
 
 from .filters import AgreementFilter
 from .forms import (
@@ -161,7 +162,7 @@ class AgreementFormView(MinistryMixin, View):
         extra = 1 if agreement else 3
         # The partner the form is filled in for: the one submitted, else the agreement's; its org units and
         # agreements are the choices (not every partner's: 2,000 units and 1,100 agreements at full scale).
-        partner_id = _chosen_id(data.get("partner")) if data is not None else None
+        partner_id = submitted_id(data.get("partner")) if data is not None else None
         partner_id = partner_id or (agreement.partner_id if agreement else None)
         units = responsible_units(partner_id)
         form = AgreementForm(data, instance=agreement, partner_id=partner_id)
@@ -233,15 +234,6 @@ class AgreementFormView(MinistryMixin, View):
         return self.show(request, agreement, form, signatories, commitments, status=422)
 
 
-def _chosen_id(value) -> int | None:
-    """A submitted id (a select's value), None for anything else."""
-    return (
-        int(value)
-        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18
-        else None
-    )
-
-
 class PartnerChoicesView(MinistryMixin, View):
     """The choices of the agreement form that depend on its partner, for the partner chosen (htmx, on change):
     the partner's org units into each commitment's select, its signed agreements into "amends"; each select
@@ -252,20 +244,21 @@ class PartnerChoicesView(MinistryMixin, View):
             Organisation.objects.acting_for(request.user, Role.MINISTRY).exclude(
                 kind=Organisation.Kind.STATE_MINISTRY
             ),
-            pk=_chosen_id(request.GET.get("partner")) or 0,
+            pk=submitted_id(request.GET.get("partner")) or 0,
         )
-        forms = _chosen_id(request.GET.get("commitments-TOTAL_FORMS")) or 0
+        forms = submitted_id(request.GET.get("commitments-TOTAL_FORMS")) or 0
+        units = [(unit.pk, unit.name) for unit in responsible_units(partner.pk)]
+        agreements = [
+            (agreement.pk, amended_label(agreement))
+            for agreement in amendable(partner.pk, exclude=submitted_id(request.GET.get("agreement")))
+        ]
+        selects = [(f"id_commitments-{number}-responsible_unit", units) for number in range(min(forms, 50))]
         context = {
-            "unit_selects": [f"id_commitments-{number}-responsible_unit" for number in range(min(forms, 50))],
-            "units": responsible_units(partner.pk),
+            "selects": [*selects, ("id_amends", agreements)],
             # The forms' own placeholder ("- Select an option -", translated).
             "empty_label": CommitmentForm.base_fields["responsible_unit"].empty_label,
-            "agreements": [
-                (agreement.pk, amended_label(agreement))
-                for agreement in amendable(partner.pk, exclude=_chosen_id(request.GET.get("agreement")))
-            ],
         }
-        return render(request, "partnerships/_partner_choices.html", context)
+        return render(request, "includes/choices_swap.html", context)
 
 
 class AgreementDetailView(LoginRequiredMixin, DetailView):

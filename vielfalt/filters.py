@@ -23,6 +23,7 @@ from .models import (
     word_start,
 )
 from .permissions import organisation_ids
+from .validation import submitted_id
 
 ACTIVE_CHOICES = [("true", _("active")), ("false", _("inactive"))]
 
@@ -178,8 +179,7 @@ def org_unit_options(ids, *, name_organisation: bool, unit_id: int | None = None
 
 def _chosen_id(data, name: str) -> int | None:
     """The id a filter form's data names under `name`, if it is one (not whether the user may choose it)."""
-    value = (data or {}).get(name) or ""
-    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 18 else None
+    return submitted_id((data or {}).get(name))
 
 
 def search_order(queryset):

@@ -5,7 +5,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .models import Employee, Organisation, OrgUnit, Role
-from .validation import ModelForm
+from .validation import ModelForm, submitted_id
 
 
 def shallow_copy(instance):
@@ -39,6 +39,14 @@ class SharedChoicesMixin:
         return copy_sharing_choices(self, memo)
 
 
+def loads_choices(field, url, **attrs) -> None:
+    """Choosing a value of `field` loads the choices that depend on it: an htmx GET of `url` with the value, whose
+    response swaps new options into the selects it names (out of band, `includes/choices_swap.html`)."""
+    field.widget.attrs.update(
+        {"data-hx-get": url, "data-hx-trigger": "change", "data-hx-swap": "none", **attrs}
+    )
+
+
 def unit_choices_from(organisation_field, unit_field, organisation_id: int | None) -> None:
     """A form's org unit choice offers the units of the organisation chosen in `organisation_field` (none
     before one is chosen), and choosing one loads that organisation's units into it (htmx, `org_unit_choices`):
@@ -46,13 +54,7 @@ def unit_choices_from(organisation_field, unit_field, organisation_id: int | Non
     unit_field.queryset = (
         OrgUnit.objects.filter(organisation_id=organisation_id) if organisation_id else OrgUnit.objects.none()
     )
-    organisation_field.widget.attrs.update(
-        {
-            "data-hx-get": reverse_lazy("org_unit_choices"),
-            "data-hx-trigger": "change",
-            "data-hx-swap": "none",
-        }
-    )
+    loads_choices(organisation_field, reverse_lazy("org_unit_choices"))
 
 
 def chosen_organisation_id(form) -> int | None:
@@ -62,13 +64,7 @@ def chosen_organisation_id(form) -> int | None:
     if value is None and field is not None:
         value = form.initial.get("organisation", field.initial)
     value = getattr(value, "pk", value)
-    if isinstance(value, int):
-        return value
-    return (
-        int(value)
-        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18
-        else None
-    )
+    return value if isinstance(value, int) else submitted_id(value)
 
 
 class EmployeeForm(ModelForm):

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, Window
 
+from .validation import submitted_id
+
 
 class PageFirstPaginator(Paginator):
     """Reads a page's rows before counting; `_read` says what the rows tell of the total (None: count)."""
@@ -119,9 +121,7 @@ class NewestFirstPage:
 
 def cursor(value) -> int | None:
     """An `?after=`/`?before=` value: the id of an entry, or None for anything else."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
-        return int(value)
-    return None
+    return submitted_id(value)
 
 
 def newest_first(queryset, *, before=None, after=None, per_page: int, time: str = "at") -> NewestFirstPage:

@@ -45,6 +45,14 @@ def constraint_field(constraint, field_names) -> str | None:
     return next((name for name in candidates if name in field_names), None)
 
 
+def submitted_id(value) -> int | None:
+    """A submitted id (a query parameter, a select's value): a number of at most 18 digits, None for anything
+    else (not whether the user may see what it names)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
 class ModelForm(forms.ModelForm):
     """Base of the portal's model forms (see the module docstring)."""
 

@@ -34,6 +34,7 @@ from .services import (
 )
 from .tabular import TableRefused, download, runs_inline
 from .templatetags.vielfalt_tags import ChangeReader
+from .validation import submitted_id
 
 HOME_MEMBERSHIPS = (
     "SELECT m.id, m.user_id, m.organisation_id, m.role, o.name AS organisation_name FROM vielfalt_membership m"  # noqa: S608
@@ -160,14 +161,15 @@ class OrgUnitChoicesView(PartnerHRMixin, View):
     into its org unit select, back at "none chosen": only an organisation the user acts for as HR."""
 
     def get(self, request):
-        value = request.GET.get("organisation", "")
-        chosen = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else 0
-        organisation = get_object_or_404(Organisation.objects.acting_for(request.user, Role.HR), pk=chosen)
+        organisation = get_object_or_404(
+            Organisation.objects.acting_for(request.user, Role.HR),
+            pk=submitted_id(request.GET.get("organisation")) or 0,
+        )
         context = {
-            "units": organisation.units.all(),
+            "selects": [("id_org_unit", [(unit.pk, unit.name) for unit in organisation.units.all()])],
             "empty_label": EmployeeForm.base_fields["org_unit"].empty_label,
         }
-        return render(request, "includes/org_unit_choices.html", context)
+        return render(request, "includes/choices_swap.html", context)
 
 
 class EmployeeCreateView(PartnerHRMixin, CreateView):

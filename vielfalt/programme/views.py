@@ -20,6 +20,7 @@ from partnerships.models import Commitment
 from vielfalt.formats import escape_text
 from vielfalt.models import Organisation, Role, TargetGroup
 from vielfalt.permissions import RoleRequiredMixin, may
+from vielfalt.validation import submitted_id
 
 from .figures import (
     CommitmentFigure,
@@ -170,10 +171,7 @@ class CommitmentListView(DashboardMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         organisation_ids = dashboard_organisation_ids(self.request.user)
         year = requested_year(self.request)
-        agreement = self.request.GET.get("agreement", "")
-        agreement = (
-            int(agreement) if agreement.isascii() and agreement.isdigit() and len(agreement) <= 18 else None
-        )
+        agreement = submitted_id(self.request.GET.get("agreement"))
         progress = self.request.GET.get("progress", "")
         progress = progress if progress in Commitment.Progress.values else None
         if progress:
