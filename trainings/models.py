@@ -421,8 +421,8 @@ class StaffTally(models.Model):
 
 class EmployeeAttendance(models.Model):
     """Per employee who attended a course (seated, marked attended): the first day (local date of the course
-    date's start) they attended one in each year (`year`) and at all (`year` 0), with the organisation,
-    target group and activity they are counted under in `AttendanceTally`."""
+    date's start) they attended one in each year (`year`) and at all (`year` 0), with the organisation, org
+    unit, target group and activity they are counted under in `AttendanceTally`."""
 
     employee = models.ForeignKey(Employee, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     year = models.PositiveSmallIntegerField()
@@ -430,6 +430,8 @@ class EmployeeAttendance(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, db_constraint=False, related_name="+"
     )
+    # The org unit's id, 0 for none (as in vielfalt.EmployeeCount).
+    unit = models.BigIntegerField(default=0)
     target_group = models.CharField(max_length=20)
     is_active = models.BooleanField()
 
@@ -450,12 +452,15 @@ class EmployeeAttendance(models.Model):
 
 
 class AttendanceTally(models.Model):
-    """How many employees of an organisation, target group and activity attended a course in `year` (0: in any
-    year): `EmployeeAttendance` counted."""
+    """How many employees of an organisation, org unit, target group and activity attended a course in `year`
+    (0: in any year): `EmployeeAttendance` counted. Per unit, so that the training report's unit table reads
+    a few rows per unit instead of every employee who attended (migration 0013)."""
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, db_constraint=False, related_name="+"
     )
+    # The org unit's id, 0 for none: a key column the triggers' upsert can match (NULLs never conflict).
+    unit = models.BigIntegerField(default=0)
     target_group = models.CharField(max_length=20)
     is_active = models.BooleanField()
     year = models.PositiveSmallIntegerField()
@@ -465,14 +470,17 @@ class AttendanceTally(models.Model):
         triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "target_group", "is_active", "year"],
+                fields=["organisation", "unit", "target_group", "is_active", "year"],
                 name="attendancetally_unique",
                 violation_error_message=TALLY_EXISTS,
             )
         ]
 
     def __str__(self):
-        return f"{self.organisation_id} {self.target_group} {self.is_active} {self.year}: {self.employees}"
+        return (
+            f"{self.organisation_id} {self.unit} {self.target_group} {self.is_active} {self.year}: "
+            f"{self.employees}"
+        )
 
 
 class DateTally(models.Model):

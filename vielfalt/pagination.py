@@ -82,6 +82,15 @@ class WindowCountPaginator(PageFirstPaginator):
         return rows, rows[0]["window_total"] if isinstance(rows[0], dict) else rows[0].window_total
 
 
+class ReadPaginator(PageFirstPaginator):
+    """Pages of a list that reads them itself: `object_list.read(start, count)` gives the rows of a page and how
+    many there are in all, in one statement (e.g. trainings.selectors.UnitReport); `count()` and slicing as
+    Paginator uses them for a number past the end."""
+
+    def _read(self, bottom):
+        return self.object_list.read(bottom, self.per_page)
+
+
 class GroupedPaginator(Paginator):
     """A list sorted by a group first (an employee's org unit) and within each group along an index, paged from
     the groups' sizes: `groups` are (key, number of rows) in the list's order, `read(key, start, stop)` the

@@ -90,7 +90,7 @@ def bench_page_costs(seeded: Seeded) -> list[Row]:
     pages = _pages(seeded)
     # What the HR office of the city with 100,000 employees does besides paging: its start page, a search for a
     # common name (2,500 matches), for a two-letter one (Lê, 2,500 matches: no trigram lies inside two letters)
-    # and for one personnel number, the list filtered by each filter and sorted by org unit.
+    # and for one personnel number, the list filtered by each filter and sorted by org unit, the training report.
     pages["partner HR (100,000 employees), searching and filtering"] = (
         seeded.big_hr,
         [
@@ -105,6 +105,8 @@ def bench_page_costs(seeded: Seeded) -> list[Row]:
             "/employees/?ordering=org_unit",
             "/employees/?ordering=org_unit&page=101",
             "/employees/?ordering=-org_unit",
+            # The training report (its unit table from the attendance tallies per unit, trainings 0013).
+            "/trainings/report/",
         ],
     )
     pages["administrator, every organisation's employees"] = (scale().admin, ["/employees/"])

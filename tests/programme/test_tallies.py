@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.utils import timezone
 from surveys import results as survey_results
 from surveys import services as survey_services
 from surveys.models import HeldAnswer, LanguageTally, Response, ResponseTally
-from tests.factories import EmployeeFactory, ministry_user
+from tests.factories import EmployeeFactory, OrgUnitFactory, ministry_user
 from tests.processes import free_port
 from tests.surveys.conftest import open_campaign_with_invitations
 from tests.surveys.test_anonymity import _answers
@@ -66,6 +66,20 @@ def assert_training_tallies_agree():
         for group in TargetGroup.values
     }
     assert selectors.trained_by_target_group() == counted_groups
+    # Per org unit too (the training report's unit table, trainings migration 0013).
+    tallied_units = {
+        (organisation, unit, group, active): employees
+        for organisation, unit, group, active, employees in AttendanceTally.objects.filter(year=0)
+        .exclude(employees=0)
+        .values_list("organisation_id", "unit", "target_group", "is_active", "employees")
+    }
+    counted_units = {
+        (row["organisation_id"], row["org_unit_id"] or 0, row["target_group"], row["is_active"]): row["n"]
+        for row in Employee.objects.filter(enrolments__in=Enrolment.objects.attended())
+        .values("organisation_id", "org_unit_id", "target_group", "is_active")
+        .annotate(n=Count("pk", distinct=True))
+    }
+    assert tallied_units == counted_units
 
 
 def test_the_training_tallies_follow_every_kind_of_write(partners, staff):
@@ -94,7 +108,16 @@ def test_the_training_tallies_follow_every_kind_of_write(partners, staff):
         attendance=Enrolment.Attendance.ATTENDED,
     )
     assert_training_tallies_agree()
-    # The employee changes target group, is deactivated, moves to another organisation.
+    # The employee moves to another org unit, to none, changes target group, is deactivated, moves to another
+    # organisation.
+    unit = OrgUnitFactory(organisation=first)
+    Employee.objects.filter(pk=employee.pk).update(org_unit=unit)
+    assert_training_tallies_agree()
+    assert set(EmployeeAttendance.objects.filter(employee=employee).values_list("unit", flat=True)) == {
+        unit.pk
+    }
+    Employee.objects.filter(pk=employee.pk).update(org_unit=None)
+    assert_training_tallies_agree()
     Employee.objects.filter(pk=employee.pk).update(target_group=TargetGroup.TRAINEE)
     assert_training_tallies_agree()
     employee.is_active = False

@@ -413,7 +413,7 @@ def test_report_and_export_neutralise_formulas(client, course_date, duisburg, hr
     assert (row["employees"], row["trained"], row["share"]) == (2, 1, 50.0)
     date_row = response.context["dates"][0]
     assert (date_row["seated_count"], date_row["waiting_count"], date_row["no_shows"]) == (2, 0, 0)
-    assert "2 / 12 (16,7 %)" in response.text  # 2 of 12 seats, as German writes the share
+    assert "2 / 12 (16,7&nbsp;%)" in response.text  # 2 of 12 seats, as German writes the share
     csv_text = client.get(reverse("trainings:report") + "?export=csv").content.decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in csv_text
     xlsx = client.get(reverse("trainings:report") + "?export=xlsx")

@@ -26,15 +26,27 @@ def _upsert(table: str, keys: str, source: str, sign: str) -> str:
 
 STAFF_KEYS = "organisation_id, target_group, is_active"
 ATTENDANCE_KEYS = "organisation_id, target_group, is_active, year"
+
+
+def _moved(columns: str) -> str:
+    """The employees of an UPDATE whose `columns` changed."""
+    old = ", ".join(f"o.{column}" for column in columns.split(", "))
+    new = ", ".join(f"n.{column}" for column in columns.split(", "))
+    return f"old_rows o JOIN new_rows n ON n.id = o.id WHERE ({old}) IS DISTINCT FROM ({new})"
+
+
 # The employees of an UPDATE whose organisation, target group or activity changed.
-MOVED = (
-    "old_rows o JOIN new_rows n ON n.id = o.id WHERE (o.organisation_id, o.target_group, o.is_active) "
-    "IS DISTINCT FROM (n.organisation_id, n.target_group, n.is_active)"
-)
+MOVED = _moved(STAFF_KEYS)
 
 
-def functions_sql(time_zone: str) -> str:
+def functions_sql(time_zone: str, *, units: bool = False) -> str:
+    """The functions as this migration installs them; with `units` (migration 0013), EmployeeAttendance and
+    AttendanceTally also hold the org unit (`unit`: its id, 0 for none), and an employee moved to another unit
+    is counted again there."""
     zone = time_zone.replace("'", "''")
+    attendance_keys = f"{ATTENDANCE_KEYS}, unit" if units else ATTENDANCE_KEYS
+    unit_column, unit_value = (", unit", ", COALESCE(e.org_unit_id, 0)") if units else ("", "")
+    attendance_moved = _moved(f"{STAFF_KEYS}, org_unit_id") if units else MOVED
     return f"""
 CREATE OR REPLACE FUNCTION trainings_attendance_refresh(ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -46,8 +58,8 @@ BEGIN
     -- Take back what these employees counted so far ...
     WITH gone AS (
         DELETE FROM trainings_employeeattendance WHERE employee_id = ANY(ids)
-        RETURNING {ATTENDANCE_KEYS}
-    ) {_upsert("trainings_attendancetally", ATTENDANCE_KEYS, "gone", "-")}
+        RETURNING {attendance_keys}
+    ) {_upsert("trainings_attendancetally", attendance_keys, "gone", "-")}
     -- ... and count them again from their enrolments.
     WITH attended AS (
         SELECT en.employee_id, (cd.starts_at AT TIME ZONE '{zone}')::date AS day
@@ -60,11 +72,11 @@ BEGIN
         GROUP BY employee_id, extract(year FROM day)
     ), added AS (
         INSERT INTO trainings_employeeattendance
-            (employee_id, year, first_day, organisation_id, target_group, is_active)
-        SELECT f.employee_id, f.year, f.first_day, e.organisation_id, e.target_group, e.is_active
+            (employee_id, year, first_day, organisation_id, target_group, is_active{unit_column})
+        SELECT f.employee_id, f.year, f.first_day, e.organisation_id, e.target_group, e.is_active{unit_value}
         FROM first_days f JOIN vielfalt_employee e ON e.id = f.employee_id
-        RETURNING {ATTENDANCE_KEYS}
-    ) {_upsert("trainings_attendancetally", ATTENDANCE_KEYS, "added", "")}
+        RETURNING {attendance_keys}
+    ) {_upsert("trainings_attendancetally", attendance_keys, "added", "")}
 END
 $$;
 
@@ -76,10 +88,10 @@ BEGIN
         {_upsert("trainings_stafftally", STAFF_KEYS, "old_rows", "-")}
         PERFORM trainings_attendance_refresh(ARRAY(SELECT id FROM old_rows));
     ELSE
-        -- Only the rows whose organisation, target group or activity changed.
+        -- Only the rows whose organisation, target group or activity (or, with units, org unit) changed.
         {_upsert("trainings_stafftally", STAFF_KEYS, f"(SELECT o.* FROM {MOVED}) AS m", "-")}
         {_upsert("trainings_stafftally", STAFF_KEYS, f"(SELECT n.* FROM {MOVED}) AS m", "")}
-        PERFORM trainings_attendance_refresh(ARRAY(SELECT o.id FROM {MOVED} ORDER BY 1));
+        PERFORM trainings_attendance_refresh(ARRAY(SELECT o.id FROM {attendance_moved} ORDER BY 1));
     END IF;
     RETURN NULL;
 END
