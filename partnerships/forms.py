@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from vielfalt.forms import chosen_organisation_id, loads_choices, unit_choices_from
+from vielfalt.forms import chosen_organisation_id, loads_choices, only_one, unit_choices_from
 from vielfalt.models import Organisation, OrgUnit
 from vielfalt.validation import ModelForm
 
@@ -205,8 +205,8 @@ class ProcedureForm(ModelForm):
     def __init__(self, *args, organisations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organisation"].queryset = organisations
-        if len(organisations) == 1:
-            self.fields["organisation"].initial = organisations[0]
+        if only := only_one(organisations):
+            self.fields["organisation"].initial = only
         if self.instance.pk:
             self.fields["organisation"].disabled = True
             self.fields["org_unit"].queryset = OrgUnit.objects.filter(

@@ -1,13 +1,14 @@
 import re
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.collation import text_order
 from vielfalt.formats import escape_text
-from vielfalt.forms import SharedChoicesMixin
+from vielfalt.forms import SharedChoicesMixin, chosen_organisation_id, loads_choices, only_one
 from vielfalt.models import Organisation, OrgUnit, Role
 from vielfalt.validation import ModelForm
 
@@ -48,14 +49,19 @@ class CampaignForm(ModelForm):
         super().__init__(*args, **kwargs)
         organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
-        if len(organisations) == 1:
-            self.fields["organisation"].initial = organisations[0]
-        self.fields["units"].queryset = OrgUnit.objects.filter(organisation__in=organisations).select_related(
-            "organisation"
-        )
-        self.fields["units"].label_from_instance = lambda unit: f"{unit.name} ({unit.organisation.name})"
+        if only := only_one(organisations):
+            self.fields["organisation"].initial = only
+        # The units of the campaign's organisation only: of the one chosen (loaded by htmx when another is chosen,
+        # `surveys:campaign_units`), none before one is; not every organisation's (an administrator's form
+        # listed 2,041 check boxes at full scale, 80 ms).
         if self.instance.pk:
             del self.fields["organisation"]
+            organisation_id = self.instance.organisation_id
+        else:
+            organisation_id = chosen_organisation_id(self)
+            loads_choices(self.fields["organisation"], reverse_lazy("surveys:campaign_units"))
+        units = OrgUnit.objects.filter(organisation__in=organisations, organisation_id=organisation_id or 0)
+        self.fields["units"].queryset = units.order_by(*text_order(OrgUnit, "name"))
 
     def clean_opens_on(self):
         opens_on = self.cleaned_data["opens_on"]

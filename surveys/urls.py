@@ -12,6 +12,7 @@ urlpatterns = [
     path("answer/", views.AnswerView.as_view(), name="answer"),
     path("", views.IndexView.as_view(), name="index"),
     path("new/", views.CampaignCreateView.as_view(), name="campaign_create"),
+    path("new/units/", views.CampaignUnitChoicesView.as_view(), name="campaign_units"),
     path("programme/", views.ProgrammeResultsView.as_view(), name="programme"),
     path("<int:pk>/", views.CampaignDetailView.as_view(), name="campaign_detail"),
     path("<int:pk>/edit/", views.CampaignUpdateView.as_view(), name="campaign_update"),

@@ -27,9 +27,10 @@ from vielfalt.audit import audit_record
 from vielfalt.collation import text_order
 from vielfalt.generation import cached_figures
 from vielfalt.jobs import job_enqueue
-from vielfalt.models import AuditEntry, Role
+from vielfalt.models import AuditEntry, Organisation, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
 from vielfalt.tabular import download
+from vielfalt.validation import submitted_id
 
 from .credentials import respondent_seal, respondent_unseal
 from .forms import CampaignForm, CodeForm, InviteForm, SurveyForm
@@ -124,6 +125,19 @@ class CampaignCreateView(PartnerHRMixin, CreateView):
         campaign = campaign_create(actor=self.request.user, organisation=organisation, units=units, **data)
         messages.success(self.request, _("The campaign was created as a draft."))
         return redirect(campaign)
+
+
+class CampaignUnitChoicesView(PartnerHRMixin, View):
+    """The org units of the organisation chosen on the campaign form (htmx, on change), as its check boxes: only
+    an organisation the user acts for as HR."""
+
+    def get(self, request):
+        organisation = get_object_or_404(
+            Organisation.objects.acting_for(request.user, Role.HR),
+            pk=submitted_id(request.GET.get("organisation")) or 0,
+        )
+        form = CampaignForm(user=request.user, initial={"organisation": organisation.pk})
+        return render(request, "surveys/campaign_units_swap.html", {"field": form["units"]})
 
 
 class CampaignUpdateView(CampaignMixin, UpdateView):

@@ -1111,6 +1111,8 @@ URLS = {
     # Surveys: a campaign is its organisation's HR's; the ministry sees only programme-wide figures.
     "surveys:index": Url("login ok ok ok 403 ok"),
     "surveys:campaign_create": Url("login 403 ok ok 403 ok"),
+    # The org units of an organisation the user acts for as HR (the campaign form's check boxes).
+    "surveys:campaign_units": Url("login 403 ok 404 403 ok", data=lambda w: {"organisation": w.city.pk}),
     "surveys:programme": Url("login ok 403 403 403 ok"),
     "surveys:campaign_detail": Url("login 403 ok 404 403 ok"),
     "surveys:campaign_update": Url("login 403 ok 404 403 ok"),

@@ -57,6 +57,13 @@ def unit_choices_from(organisation_field, unit_field, organisation_id: int | Non
     loads_choices(organisation_field, reverse_lazy("org_unit_choices"))
 
 
+def only_one(queryset):
+    """The object of `queryset` if it holds exactly one, else None, from at most two rows: `len()` read every
+    organisation an administrator acts for (403 at full scale) before the form's select read them again."""
+    first_two = list(queryset[:2])
+    return first_two[0] if len(first_two) == 1 else None
+
+
 def chosen_organisation_id(form) -> int | None:
     """The organisation a bound form was submitted for (the select's value), else the initial one."""
     field = form.fields.get("organisation")
@@ -91,10 +98,10 @@ class EmployeeForm(ModelForm):
             # An employee stays with the organisation that keeps the record.
             del self.fields["organisation"]
             self.fields["org_unit"].queryset = self.instance.organisation.units.all()
-        elif len(organisations) == 1:
-            self.fields["organisation"].initial = organisations[0]
+        elif only := only_one(organisations):
+            self.fields["organisation"].initial = only
             self.fields["organisation"].widget = forms.HiddenInput()
-            self.fields["org_unit"].queryset = organisations[0].units.all()
+            self.fields["org_unit"].queryset = only.units.all()
         else:  # several organisations (an administrator: all): the units of the one chosen
             unit_choices_from(
                 self.fields["organisation"], self.fields["org_unit"], chosen_organisation_id(self)
@@ -140,8 +147,8 @@ class EmployeeImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
-        if len(organisations) == 1:
-            self.fields["organisation"].initial = organisations[0]
+        if only := only_one(organisations):
+            self.fields["organisation"].initial = only
             self.fields["organisation"].widget = forms.HiddenInput()
 
     def clean_file(self):

@@ -16,8 +16,6 @@ from django.db import router
 from django.db.models import F, Q, UniqueConstraint
 from django.db.models.constants import LOOKUP_SEP
 
-from .widgets import one_pass
-
 
 def _condition_fields(node) -> list[str]:
     """Field names a constraint's condition refers to, in the order written: the left-hand side first."""
@@ -60,7 +58,6 @@ class ModelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs.pop("maxlength", None)
-            field.widget = one_pass(field.widget)  # a select written in one pass (vielfalt.widgets)
 
     def validate_constraints(self):
         exclude = self._get_validation_exclusions()

@@ -7,10 +7,16 @@ there (the agreement form at full scale: 580 ms for 6,100 options). `Select` wri
 crispy-bootstrap5 writes a list of check boxes or radio buttons through a template loop with an include per
 option (the meeting form's 400 invited organisations: 60–90 ms); `check_options` writes the same options in one
 pass, for the project's copy of its template (templates/bootstrap5/layout/radio_checkbox_select.html).
+
+Every form of the portal writes its selects through `Select`: the project's form renderer (`FormRenderer`,
+settings.FORM_RENDERER) gives each form fields (`BoundField`) that render a plain `forms.Select` as `Select`,
+whatever the form's class (a model form, a plain form, a filter form).
 """
 
 from crispy_forms.templatetags.crispy_forms_filters import optgroups
 from django import forms
+from django.forms.boundfield import BoundField as DjangoBoundField
+from django.forms.renderers import DjangoTemplates
 from django.template.loader import get_template
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
@@ -66,6 +72,20 @@ def one_pass(widget: forms.Widget) -> forms.Widget:
     fast = Select.__new__(Select)
     fast.__dict__ = widget.__dict__.copy()
     return fast
+
+
+class BoundField(DjangoBoundField):
+    """A form's field that writes a plain `forms.Select` in one pass (`one_pass`), as `str(field)`, crispy-forms
+    and `{{ form }}` render it."""
+
+    def as_widget(self, widget=None, attrs=None, only_initial=False):
+        return super().as_widget(one_pass(widget or self.field.widget), attrs, only_initial)
+
+
+class FormRenderer(DjangoTemplates):
+    """Django's default renderer, whose forms' fields are `BoundField`s (settings.FORM_RENDERER)."""
+
+    bound_field_class = BoundField
 
 
 def check_options(field, inline_class: str = "") -> str:
