@@ -10,6 +10,19 @@ from django.db.models import Count, Window
 
 from .validation import submitted_id
 
+# The highest page number a paginator reads from the database: a page past it lies past the end of any list.
+# Its offset must fit PostgreSQL's OFFSET (a bigint): "?page=99999999999999999999" answered 500 ("bigint out of
+# range") wherever a page is read before the total is known.
+MAX_PAGE = 10**9
+
+
+def page_number(value) -> int:
+    """A page number from a request as the paginators here read it: 1 for none or garbage, at most MAX_PAGE."""
+    try:
+        return min(max(int(value), 1), MAX_PAGE)
+    except (TypeError, ValueError):
+        return 1
+
 
 class PageFirstPaginator(Paginator):
     """Reads a page's rows before counting; `_read` says what the rows tell of the total (None: count)."""
@@ -44,8 +57,13 @@ class PageFirstPaginator(Paginator):
         return number
 
     def page(self, number):
-        if "count" in self.__dict__ or self.orphans or not isinstance(number, int) or number < 1:
-            return super().page(number)
+        if (
+            "count" in self.__dict__
+            or self.orphans
+            or not isinstance(number, int)
+            or not 1 <= number <= MAX_PAGE
+        ):
+            return super().page(number)  # validated against the total (past MAX_PAGE: past the end)
         bottom = (number - 1) * self.per_page
         rows, total = self._read(bottom)
         if not rows and (number > 1 or not self.allow_empty_first_page):

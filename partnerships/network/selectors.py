@@ -8,6 +8,8 @@ from django.db.models.functions import Concat, Left
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from vielfalt.pagination import page_number
+
 from .models import PracticeEntry
 
 MAX_QUERY = 200
@@ -117,10 +119,7 @@ def counted_page(queryset, number, per_page: int = 20, *, rows=None) -> Page:
     by their rank beneath the window, so the window keeps only keys and sort values (a window under the page's
     ORDER BY keeps every column the ordering needs, the search vector included, and spilled to disk for common
     words)."""
-    try:
-        number = max(int(number), 1)
-    except (TypeError, ValueError):
-        number = 1
+    number = page_number(number)
     offset = (number - 1) * per_page
     window = Window(Count("pk"), order_by=_window_ordering(queryset) or None, frame=RowRange(None, None))
     keys = list(
