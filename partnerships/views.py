@@ -19,7 +19,7 @@ from django_filters.views import FilterView
 
 from vielfalt.filters import filter_controls, is_filtered
 from vielfalt.models import Job, Organisation, Role
-from vielfalt.pagination import WindowCountPaginator
+from vielfalt.pagination import WindowCountPaginator, query_without
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin, may, organisation_ids
 from vielfalt.validation import submitted_id
 
@@ -71,12 +71,6 @@ class AgreementReaderMixin(RoleRequiredMixin):
     """Ministry staff read and write; partner HR reads its own organisations' agreements."""
 
     roles = (Role.MINISTRY, Role.HR)
-
-
-def _filter_query(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 def _requested_job(request):
@@ -141,7 +135,7 @@ class AgreementListView(LoginRequiredMixin, FilterView):
             )
             for row in context["object_list"]
         ]
-        context["filter_query"] = _filter_query(self.request)
+        context["filter_query"] = query_without(self.request.GET)
         context["filter_controls"] = filter_controls(self.filterset.form, self.filterset.control_help)
         context["may_edit"] = may(self.request.user, Role.MINISTRY)
         return context
@@ -504,7 +498,7 @@ class ExportView(MinistryMixin, TemplateView):
         context["export_filters"] = [
             (name, value) for name, value in filterset.data.items() if name in EXPORT_FILTERS and value
         ]
-        context["filter_query"] = _filter_query(self.request)
+        context["filter_query"] = query_without(self.request.GET)
         context["job"] = _requested_job(self.request)
         return context
 
@@ -543,7 +537,7 @@ class ProcedureListView(AgreementReaderMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["may_record"] = may(self.request.user, Role.HR)
-        context["filter_query"] = _filter_query(self.request)
+        context["filter_query"] = query_without(self.request.GET)
         return context
 
 

@@ -26,7 +26,7 @@ from vielfalt.collation import text_order
 from vielfalt.filters import SEARCH_HELP_NO_EMAIL, filter_controls, search_order
 from vielfalt.formats import datetime_formatter
 from vielfalt.models import AuditEntry, Employee, Organisation, Role, employee_total
-from vielfalt.pagination import CountingPaginator, ReadPaginator, WindowCountPaginator
+from vielfalt.pagination import CountingPaginator, ReadPaginator, WindowCountPaginator, query_without
 from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, download
 from vielfalt.validation import add_errors
@@ -610,8 +610,6 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         page = paginator.get_page(self.request.GET.get("page"))
         rows = list(page.object_list)
         self._mark(rows)
-        query = self.request.GET.copy()
-        query.pop("page", None)
         context.update(
             course_date=self.course_date,
             course=self.course_date.course,
@@ -621,7 +619,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             paginator=page.paginator,
             is_paginated=page.has_other_pages(),
             employees=rows,
-            filter_query=query.urlencode(),
+            filter_query=query_without(self.request.GET),
             upload_form=kwargs.get("upload_form") or EnrolmentUploadForm(),
             free_seats=max(self.course_date.capacity - self.course_date.seated_count, 0),
             seats=seats_for_organisations(self.course_date, self.organisation_ids),
@@ -905,8 +903,8 @@ class ReportView(RoleRequiredMixin, TemplateView):
             units_page=units_page,
             dates=dates,
             dates_page=dates_page,
-            units_query=_without(query, "page"),
-            dates_query=_without(query, "dates_page"),
+            units_query=query_without(query),
+            dates_query=query_without(query, "dates_page"),
             unit_rows=[
                 (
                     r["organisation"],
@@ -934,13 +932,6 @@ class ReportView(RoleRequiredMixin, TemplateView):
             ],
         )
         return context
-
-
-def _without(query, name: str) -> str:
-    """The query string without `name` (the parameter a pagination sets itself)."""
-    query = query.copy()
-    query.pop(name, None)
-    return query.urlencode()
 
 
 class CourseParticipantsView(OrganiserCourseMixin, TemplateView):

@@ -24,6 +24,13 @@ def page_number(value) -> int:
         return 1
 
 
+def query_without(query, name: str = "page") -> str:
+    """A request's query string without `name` (the parameter a pagination's links set themselves)."""
+    query = query.copy()
+    query.pop(name, None)
+    return query.urlencode()
+
+
 class PageFirstPaginator(Paginator):
     """Reads a page's rows before counting; `_read` says what the rows tell of the total (None: count)."""
 

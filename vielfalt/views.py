@@ -22,7 +22,7 @@ from .formats import datetime_formatter
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .jobs import job_retry
 from .models import AuditEntry, Employee, Job, Membership, Organisation, Role, TargetGroup, employee_figures
-from .pagination import GroupedPaginator, WindowCountPaginator, cursor, newest_first
+from .pagination import GroupedPaginator, WindowCountPaginator, cursor, newest_first, query_without
 from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
 from .seal import check_pdf
 from .services import (
@@ -144,9 +144,7 @@ class EmployeeListView(PartnerHRMixin, FilterView):
             for row in context["object_list"]
         ]
         context["filter_controls"] = filter_controls(self.filterset.form, self.filterset.control_help)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context["filter_query"] = query.urlencode()
+        context["filter_query"] = query_without(self.request.GET)
         return context
 
 

@@ -20,6 +20,7 @@ from django.views.generic import TemplateView
 from vielfalt.audit import audit_record
 from vielfalt.collation import sort_key, text_order
 from vielfalt.models import AuditEntry, Organisation, Role, User
+from vielfalt.pagination import query_without
 from vielfalt.permissions import RoleRequiredMixin, may, own_organisation_ids, scope
 from vielfalt.validation import add_errors
 
@@ -119,12 +120,6 @@ def _rerender(view_class, request, **kwargs):
     return view.get(request, **kwargs)
 
 
-def _query_without_page(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
 def _paginate(request, queryset, per_page=20):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
@@ -215,7 +210,7 @@ class PartnerListView(NetworkMixin, View):
                 "form": form,
                 "page_obj": page,
                 "partners": page.object_list,
-                "filter_query": _query_without_page(request),
+                "filter_query": query_without(request.GET),
             },
         )
 
@@ -369,7 +364,7 @@ class PracticeListView(NetworkMixin, View):
                 "query": text,
                 "in_progress": in_progress,
                 "may_write": may(user, AUTHOR_ROLES),
-                "filter_query": _query_without_page(request),
+                "filter_query": query_without(request.GET),
             },
         )
 
@@ -570,7 +565,7 @@ class MeetingListView(NetworkMixin, View):
                 "meetings": page.object_list,
                 "past": past,
                 "may_write": may(request.user, AUTHOR_ROLES),
-                "filter_query": _query_without_page(request),
+                "filter_query": query_without(request.GET),
             },
         )
 
@@ -815,7 +810,7 @@ class QuestionListView(NetworkMixin, View):
                 "page_obj": page,
                 "questions": page.object_list,
                 "show": show,
-                "filter_query": _query_without_page(request),
+                "filter_query": query_without(request.GET),
             },
         )
 

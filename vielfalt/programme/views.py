@@ -19,6 +19,7 @@ from django.views.generic import TemplateView
 from partnerships.models import Commitment
 from vielfalt.formats import escape_text
 from vielfalt.models import Organisation, Role, TargetGroup
+from vielfalt.pagination import query_without
 from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.validation import submitted_id
 
@@ -198,9 +199,7 @@ class CommitmentListView(DashboardMixin, TemplateView):
             if pk in commitments  # deleted since the figures were read
         ]
         context["paginator"], context["page_obj"] = paginator, page
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context["filter_query"] = query.urlencode()
+        context["filter_query"] = query_without(self.request.GET)
         return context
 
 
