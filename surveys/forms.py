@@ -60,6 +60,10 @@ class CampaignForm(ModelForm):
         else:
             organisation_id = chosen_organisation_id(self)
             loads_choices(self.fields["organisation"], reverse_lazy("surveys:campaign_units"))
+            if not only_one(organisations):
+                self.fields["units"].help_text = _(
+                    "The units of the organisation chosen above. Leave empty for the whole organisation."
+                )
         units = OrgUnit.objects.filter(organisation__in=organisations, organisation_id=organisation_id or 0)
         self.fields["units"].queryset = units.order_by(*text_order(OrgUnit, "name"))
 

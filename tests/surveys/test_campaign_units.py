@@ -53,8 +53,9 @@ def _campaign(organisation, units) -> dict:
 def test_an_administrator_chooses_the_organisation_first_and_gets_its_units(client, cities):
     duisburg, essen, units = cities
     client.force_login(UserFactory(is_superuser=True))
-    page = client.get(reverse("surveys:campaign_create")).text
+    page = client.get(reverse("surveys:campaign_create"), HTTP_ACCEPT_LANGUAGE="de").text
     assert UNITS in page and _offered(page) == []  # none before an organisation is chosen
+    assert "Die Einheiten der oben gewählten Organisation." in page
     assert f'data-hx-get="{reverse("surveys:campaign_units")}"' in page
     swap = client.get(reverse("surveys:campaign_units"), {"organisation": duisburg.pk}).text
     assert f'<div {UNITS} data-hx-swap-oob="innerHTML">' in swap
