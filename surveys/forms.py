@@ -49,7 +49,8 @@ class CampaignForm(ModelForm):
         super().__init__(*args, **kwargs)
         organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
-        if only := only_one(organisations):
+        only = only_one(organisations)
+        if only:
             self.fields["organisation"].initial = only
         # The units of the campaign's organisation only: of the one chosen (loaded by htmx when another is chosen,
         # `surveys:campaign_units`), none before one is; not every organisation's (an administrator's form
@@ -60,7 +61,7 @@ class CampaignForm(ModelForm):
         else:
             organisation_id = chosen_organisation_id(self)
             loads_choices(self.fields["organisation"], reverse_lazy("surveys:campaign_units"))
-            if not only_one(organisations):
+            if not only:
                 self.fields["units"].help_text = _(
                     "The units of the organisation chosen above. Leave empty for the whole organisation."
                 )

@@ -44,15 +44,16 @@ class UnitReport:
         self.organisations = report_organisations(user)
 
     def count(self) -> int:
-        return self.read(0, 1)[1]
+        return self.read(0, 1)[1] or 0
 
     def __getitem__(self, window: slice) -> list[dict]:
         """Rows as a slice of a list gives them (what Paginator takes once it has counted)."""
         start = window.start or 0
         return self.read(start, None if window.stop is None else window.stop - start)[0]
 
-    def read(self, start: int, count: int | None) -> tuple[list[dict], int]:
-        """The rows from `start` (`count` of them, None: all) and the number of rows in all."""
+    def read(self, start: int, count: int | None) -> tuple[list[dict], int | None]:
+        """The rows from `start` (`count` of them, None: all) and the number of rows in all (None past the end,
+        where no row tells it)."""
         if _tallied():
             rows, total = _units_from_counts(self.organisations, start, count)
         else:
@@ -100,15 +101,13 @@ _UNITS = """
 """
 
 
-def _units_from_counts(organisations, start: int, count: int | None) -> tuple[list[dict], int]:
+def _units_from_counts(organisations, start: int, count: int | None) -> tuple[list[dict], int | None]:
     """`_UNITS` for these organisations (a queryset: its statement goes in as a subquery, its values bound), from
-    `start`, `count` rows (None: all), and the number of rows in all."""
+    `start`, `count` rows (None: all), and the number of rows in all (None past the end)."""
     scope, params = organisations.values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(_UNITS.format(scope=scope, names=NAMES_SQL), [*params, count, start])
         rows = cursor.fetchall()
-    if not rows and start:  # past the end: the total from the first row
-        return [], _units_from_counts(organisations, 0, 1)[1]
     return [
         {
             "organisation__name": organisation,
@@ -118,7 +117,7 @@ def _units_from_counts(organisations, start: int, count: int | None) -> tuple[li
             "trained": trained,
         }
         for organisation, unit, group, employees, trained, _total in rows
-    ], rows[0][5] if rows else 0
+    ], rows[0][5] if rows else (None if start else 0)
 
 
 REPORT_DATE_ORDER = ("starts_at", "pk")

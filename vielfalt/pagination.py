@@ -109,8 +109,8 @@ class WindowCountPaginator(PageFirstPaginator):
 
 class ReadPaginator(PageFirstPaginator):
     """Pages of a list that reads them itself: `object_list.read(start, count)` gives the rows of a page and how
-    many there are in all, in one statement (e.g. trainings.selectors.UnitReport); `count()` and slicing as
-    Paginator uses them for a number past the end."""
+    many there are in all (None where no row tells: past the end), in one statement (e.g.
+    trainings.selectors.UnitReport); `count()` and slicing as Paginator uses them for a number past the end."""
 
     def _read(self, bottom):
         return self.object_list.read(bottom, self.per_page)
