@@ -576,7 +576,9 @@ class AnswerView(LanguageSwitchMixin, View):
         if page:
             return page
         expected = state.get("form_key", "")
-        if not expected or not secrets.compare_digest(expected, request.POST.get("form_key", "")):
+        # As bytes: compare_digest refuses str with characters beyond ASCII (a TypeError, a server error).
+        posted = request.POST.get("form_key", "").encode()
+        if not expected or not secrets.compare_digest(expected.encode(), posted):
             return _no_referrer(render(request, "surveys/link_invalid.html", status=403))
         # The POST reads nothing before the submission: the campaign shown is in the state, and the submission
         # checks under the campaign's lock that it is open and offers the unit named.

@@ -251,6 +251,9 @@ def test_a_post_without_the_session_bound_form_key_is_refused():
     respondent = Client(enforce_csrf_checks=True)
     respondent.get(f"/surveys/t/{tokens[0]}/")
     assert respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": "forged"}).status_code == 403
+    # Characters beyond ASCII are a forged key too, not a server error (compare_digest refuses such str).
+    for forged in ("２０２６", "🙂", "ü" * 43):
+        assert respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": forged}).status_code == 403
     assert respondent.post("/surveys/answer/", DEFAULT_ANSWERS, HTTP_ORIGIN="null").status_code == 403
     key = form_key(respondent)
     # With the key, a POST from a no-referrer page (Origin: null) goes through.
