@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import get_format
+from django.utils.formats import get_format, number_format
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -29,7 +29,7 @@ from vielfalt.models import AuditEntry, Employee, Organisation, Role, employee_t
 from vielfalt.pagination import CountingPaginator, ReadPaginator, WindowCountPaginator, query_without
 from vielfalt.permissions import RoleRequiredMixin, may
 from vielfalt.tabular import TableRefused, download
-from vielfalt.validation import add_errors
+from vielfalt.validation import add_errors, submitted_id
 
 from .forms import (
     AttendanceForm,
@@ -934,6 +934,21 @@ class ReportView(RoleRequiredMixin, TemplateView):
         return context
 
 
+# More seats per date than any course room holds; well inside the column's range (PostgreSQL's integer).
+MAX_SEAT_QUOTA = 10_000
+
+
+def seat_quota(raw: str) -> int | None:
+    """A submitted seat quota: None for none (empty), else a whole number from 0 to MAX_SEAT_QUOTA (ValueError
+    for anything else)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_SEAT_QUOTA:
+        raise ValueError(raw)
+    return int(raw)
+
+
 class CourseParticipantsView(OrganiserCourseMixin, TemplateView):
     """The organisations taking part in a course and each one's seat quota per date."""
 
@@ -948,6 +963,7 @@ class CourseParticipantsView(OrganiserCourseMixin, TemplateView):
             course=course,
             participants=participants,
             candidates=Organisation.objects.exclude(pk__in=taken).order_by(*text_order(Organisation, "name")),
+            max_seat_quota=MAX_SEAT_QUOTA,
         )
         return context
 
@@ -958,22 +974,26 @@ class CourseParticipantsView(OrganiserCourseMixin, TemplateView):
         for participant in course.participants.select_related("organisation"):
             if request.POST.get(f"remove-{participant.pk}"):
                 continue
-            raw = request.POST.get(f"quota-{participant.pk}", "").strip()
-            if raw and not raw.isdigit():
+            try:
+                quotas[participant.organisation] = seat_quota(request.POST.get(f"quota-{participant.pk}", ""))
+            except ValueError:
                 errors.append(
-                    _("The seat quota of %(name)s must be a whole number.")
-                    % {"name": participant.organisation}
+                    _("The seat quota of %(name)s must be a whole number from 0 to %(max)s.")
+                    % {
+                        "name": participant.organisation,
+                        "max": number_format(MAX_SEAT_QUOTA, force_grouping=True),
+                    }
                 )
-                continue
-            quotas[participant.organisation] = int(raw) if raw else None
         new_id = request.POST.get("add-organisation", "")
-        if new_id.isdigit():
-            organisation = get_object_or_404(Organisation, pk=new_id)
-            raw = request.POST.get("add-quota", "").strip()
-            if raw and not raw.isdigit():
-                errors.append(_("The seat quota must be a whole number."))
-            else:
-                quotas[organisation] = int(raw) if raw else None
+        if new_id:
+            organisation = get_object_or_404(Organisation, pk=submitted_id(new_id) or 0)
+            try:
+                quotas[organisation] = seat_quota(request.POST.get("add-quota", ""))
+            except ValueError:
+                errors.append(
+                    _("The seat quota must be a whole number from 0 to %(max)s.")
+                    % {"max": number_format(MAX_SEAT_QUOTA, force_grouping=True)}
+                )
         if not errors:
             try:
                 course_participants_set(actor=request.user, course=course, quotas=quotas)

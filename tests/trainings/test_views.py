@@ -584,6 +584,24 @@ def test_organiser_sets_organisations_and_quotas(client, course, duisburg, hr_du
     assert course.participants.filter(organisation=duisburg).exists()
     response = client.post(url, {f"quota-{duisburg_part.pk}": "x"})
     assert response.status_code == 422
+    # Past any room (and PostgreSQL's integer: a server error before), negative, or not a number at all: the
+    # form again, saying what is allowed; nothing saved.
+    for quota in ("99999999999999999999", "10001", "-1", "２", "1.5"):
+        response = client.post(url, {f"quota-{duisburg_part.pk}": quota})
+        assert response.status_code == 422, quota
+        assert "muss eine ganze Zahl von 0 bis 10.000 sein" in response.content.decode()
+        response = client.post(
+            url, {f"quota-{duisburg_part.pk}": "5", "add-organisation": added.pk, "add-quota": quota}
+        )
+        assert response.status_code == 422, quota
+    assert client.post(url, {f"quota-{duisburg_part.pk}": "10000"}).status_code == 302
+    assert course.participants.get(organisation=duisburg).seat_quota == 10_000
+    # An organisation that is no number at all (or one too big for any id) is none.
+    for garbage in ("abc", "99999999999999999999"):
+        assert (
+            client.post(url, {f"quota-{duisburg_part.pk}": "5", "add-organisation": garbage}).status_code
+            == 404
+        )
 
 
 def test_enrolment_screens_explain_the_quota_and_why_people_wait(client, oberhausen, duisburg, hr_duisburg):
