@@ -487,12 +487,9 @@ class ExportView(MinistryMixin, TemplateView):
 
     template_name = "partnerships/export.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, filterset=None, **kwargs):
         context = super().get_context_data(**kwargs)
-        filterset = AgreementFilter(
-            self.request.GET or {"status": Agreement.Status.SIGNED},
-            queryset=Agreement.objects.visible_to(self.request.user),
-        )
+        filterset = filterset or self._filterset(self.request.GET or {"status": Agreement.Status.SIGNED})
         context["filter"] = filterset
         context["count"] = filterset.qs.count() if filterset.is_valid() else 0
         context["export_filters"] = [
@@ -502,7 +499,15 @@ class ExportView(MinistryMixin, TemplateView):
         context["job"] = _requested_job(self.request)
         return context
 
+    def _filterset(self, data) -> AgreementFilter:
+        return AgreementFilter(data, queryset=Agreement.objects.visible_to(self.request.user))
+
     def post(self, request):
+        # The job keeps the filters and applies them again: only filters the list's form accepts (a hand-made
+        # request's NUL character, unknown status or year is the form again, saying which).
+        filterset = self._filterset(request.POST)
+        if not filterset.is_valid():
+            return self.render_to_response(self.get_context_data(filterset=filterset), status=422)
         filters = {key: value for key, value in request.POST.items() if key in EXPORT_FILTERS and value}
         job = agreements_export_job(actor=request.user, filters=filters)
         messages.info(request, _("The export has started."))

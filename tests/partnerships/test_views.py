@@ -12,7 +12,7 @@ from partnerships.models import Agreement, AgreementDocument, ProgressReport
 from partnerships.services import SIGNED_COPY_MAX_BYTES, agreement_sign
 from tests.helpers import statements_with
 from vielfalt.audit import audit_entries_for
-from vielfalt.models import AuditEntry
+from vielfalt.models import AuditEntry, Job
 
 from .conftest import MINIMAL_PDF
 from .factories import AgreementFactory, CommitmentFactory, SignatoryFactory
@@ -480,6 +480,27 @@ def test_export_page_starts_a_job(client, staff, signed_agreement, admin_user, h
     response = client.post(reverse("partnerships:export"), {"status": "signed"})
     assert response.status_code == 302
     assert "job=" in response.url
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"status": "\x00"},
+        {"q": "a\x00b"},
+        {"partner_district": "a\x00b"},
+        {"status": "<script>"},
+        {"partner_kind": "-1"},
+        {"year": "1999"},
+    ],
+)
+def test_export_refuses_filters_the_list_does_not_accept(client, staff, signed_agreement, filters):
+    """A hand-made export request: a NUL character was a server error (PostgreSQL refuses it in the job's
+    JSON), other junk a job keeping it. Now the form again, saying which filter; no job."""
+    client.force_login(staff)
+    response = client.post(reverse("partnerships:export"), filters)
+    assert response.status_code == 422
+    assert response.context["filter"].errors
+    assert not Job.objects.exists()
 
 
 def test_signing_years_are_the_distinct_years_of_signing_newest_first(ministry, duisburg):
