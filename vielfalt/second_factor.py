@@ -36,6 +36,7 @@ from django_otp_webauthn.views import CompleteCredentialAuthenticationView
 
 from .models import Organisation, Role
 from .permissions import may
+from .validation import submitted_id
 
 # What the session owes, decided at login (vielfalt.accounts): "required", "enrolled" (set up voluntarily),
 # or "" (nothing). Roles that always require one are checked on every request besides.
@@ -294,7 +295,9 @@ class ManageView(LoginRequiredMixin, TemplateView):
             )
         if action in ("remove-app", "remove-passkey"):
             model = TOTPDevice if action == "remove-app" else WebAuthnCredential
-            device = model.objects.filter(user=user, confirmed=True, pk=request.POST.get("device")).first()
+            device = model.objects.filter(
+                user=user, confirmed=True, pk=submitted_id(request.POST.get("device")) or 0
+            ).first()
             others = [
                 d
                 for d in devices_for_user(user, confirmed=True)

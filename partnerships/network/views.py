@@ -22,7 +22,7 @@ from vielfalt.collation import sort_key, text_order
 from vielfalt.models import AuditEntry, Organisation, Role, User
 from vielfalt.pagination import query_without
 from vielfalt.permissions import RoleRequiredMixin, may, own_organisation_ids, scope
-from vielfalt.validation import add_errors
+from vielfalt.validation import add_errors, submitted_id
 
 from ..models import Agreement
 from .forms import (
@@ -978,7 +978,9 @@ class HelpfulAnswerView(NetworkMixin, View):
         question = get_object_or_404(Question.objects.visible_to(request.user), pk=pk)
         answer_pk = request.POST.get("answer", "")
         answer = (
-            get_object_or_404(Answer.objects.filter(question=question), pk=answer_pk) if answer_pk else None
+            get_object_or_404(Answer.objects.filter(question=question), pk=submitted_id(answer_pk) or 0)
+            if answer_pk
+            else None
         )
         try:
             answer_mark_helpful(actor=request.user, question=question, answer=answer)

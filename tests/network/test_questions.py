@@ -95,6 +95,12 @@ def test_helpful_mark_only_by_the_asker(client, question, hr_duisburg, hr_oberha
     question.refresh_from_db()
     assert question.helpful_answer == reply
     assert list(Question.objects.open()) == []
+    # An answer that is no id is none (it was a server error: the ORM refused it as an id).
+    for garbage in ("abc", "1e309", "\x00", "🙂", "99999999999999999999"):
+        url = reverse("network:answer_helpful", args=[question.pk])
+        assert client.post(url, {"answer": garbage}).status_code == 404, garbage
+    question.refresh_from_db()
+    assert question.helpful_answer == reply
 
 
 def test_ministry_turns_a_thread_into_a_draft_entry(question, hr_duisburg, staff, duisburg, hr_oberhausen):

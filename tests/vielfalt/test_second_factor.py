@@ -168,6 +168,12 @@ def test_course_organiser_may_set_one_up_and_remove_it(client):
     client.get(reverse("second_factor_setup"))
     device = TOTPDevice.objects.get(user=sven)
     assert client.post(reverse("second_factor_setup"), {"token": code_for(device)}).status_code == 200
+    # A device that is no id is none: back to the page (it was a server error), nothing removed.
+    for garbage in ("abc", "1e309", "🙂"):
+        for action in ("remove-app", "remove-passkey"):
+            response = client.post(reverse("second_factor_manage"), {"action": action, "device": garbage})
+            assert response.status_code == 302, (action, garbage)
+    assert TOTPDevice.objects.filter(user=sven).exists()
     client.post(reverse("second_factor_manage"), {"action": "remove-app", "device": device.pk})
     assert not TOTPDevice.objects.filter(user=sven).exists()
     assert not StaticDevice.objects.filter(user=sven).exists()
