@@ -740,6 +740,16 @@ class AttendanceView(OrganiserDateMixin, View):
             ngettext("Attendance saved (%(count)s change).", "Attendance saved (%(count)s changes).", changed)
             % {"count": changed},
         )
+        if form.errors:  # a mark no choice of the page has (a page from before a change, or a hand-made one)
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)s mark was not understood and not saved: please check the list.",
+                    "%(count)s marks were not understood and not saved: please check the list.",
+                    len(form.errors),
+                )
+                % {"count": len(form.errors)},
+            )
         return redirect(course_date)
 
 

@@ -388,6 +388,35 @@ def test_sign_in_sheet_prints_each_name_on_one_line_and_asks_the_trainer_to_conf
 
 
 @pytest.mark.allow_error_log  # Celery logs the task's refusal
+def test_attendance_says_which_marks_it_did_not_understand(
+    client, course_date, duisburg, hr_duisburg, organiser
+):
+    """A mark no choice of the page has was skipped under "Attendance saved": now the page says so."""
+    seated = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 3)
+    ).seated
+    client.force_login(organiser)
+    response = client.post(
+        reverse("trainings:attendance", args=[course_date.pk]),
+        {
+            f"attendance-{seated[0].pk}": "attended",
+            f"attendance-{seated[1].pk}": "999999",
+            f"attendance-{seated[2].pk}": "<script>",
+        },
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "Anwesenheit gespeichert (1 Änderung)" in text
+    assert "2 Einträge waren unverständlich und wurden nicht gespeichert" in text
+    assert sorted(
+        Enrolment.objects.filter(pk__in=[e.pk for e in seated]).values_list("attendance", flat=True)
+    ) == [
+        "attended",
+        "unknown",
+        "unknown",
+    ]
+
+
 def test_building_certificates_without_attendance_fails_visibly(
     client, course_date, organiser, django_capture_on_commit_callbacks
 ):
