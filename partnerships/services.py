@@ -27,7 +27,7 @@ from vielfalt.collation import text_order
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role, User
 from vielfalt.pdf import letterhead_for, render_pdf
-from vielfalt.permissions import actor_from_id, recorded_user, require, require_role
+from vielfalt.permissions import actor_from_id, recorded_user, require, require_for_partner, require_role
 from vielfalt.seal import SealCheck, check_pdf, seal_pdf
 
 from .models import (
@@ -817,8 +817,9 @@ def _check_procedure(procedure: AnonymisedProcedure) -> None:
 
 @transaction.atomic
 def procedure_create(*, actor: User, organisation: Organisation, **fields) -> AnonymisedProcedure:
-    """Partner HR records an anonymised application procedure of its organisation."""
-    require(actor, Role.HR, organisation)
+    """Partner HR records an anonymised application procedure of its organisation (the ministry is no partner:
+    its own organisation's HR records none)."""
+    require_for_partner(actor, Role.HR, organisation)
     procedure = AnonymisedProcedure(
         organisation=organisation,
         created_by=recorded_user(actor),
@@ -838,7 +839,7 @@ def procedure_create(*, actor: User, organisation: Organisation, **fields) -> An
 
 @transaction.atomic
 def procedure_update(*, actor: User, procedure: AnonymisedProcedure, **fields) -> AnonymisedProcedure:
-    require(actor, Role.HR, procedure.organisation_id)
+    require_for_partner(actor, Role.HR, procedure.organisation)
     procedure = AnonymisedProcedure.objects.select_for_update().get(pk=procedure.pk)
     before = {name: getattr(procedure, name) for name in PROCEDURE_FIELDS}
     for name in PROCEDURE_FIELDS:

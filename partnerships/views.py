@@ -20,7 +20,14 @@ from django_filters.views import FilterView
 from vielfalt.filters import filter_controls, is_filtered
 from vielfalt.models import Job, Organisation, Role
 from vielfalt.pagination import WindowCountPaginator, query_without
-from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin, may, organisation_ids
+from vielfalt.permissions import (
+    MinistryMixin,
+    RoleRequiredMixin,
+    acting_for_partners,
+    may,
+    may_for_partner,
+    organisation_ids,
+)
 from vielfalt.validation import submitted_id
 
 from .filters import AgreementFilter
@@ -541,20 +548,29 @@ class ProcedureListView(AgreementReaderMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["may_record"] = may(self.request.user, Role.HR)
+        # Links only where the form opens (ProcedureFormView): the ministry reads every partner's procedures,
+        # and an HR role in its own organisation records none of them.
+        user = self.request.user
+        context["may_record"] = _recording_organisations(user).exists()
+        for procedure in context["object_list"]:
+            procedure.may_edit = may_for_partner(user, Role.HR, procedure.organisation)
         context["filter_query"] = query_without(self.request.GET)
         return context
 
 
 def _recording_organisations(user):
-    """The partners whose procedures `user` records (the ministry itself runs none)."""
-    return Organisation.objects.acting_for(user, Role.HR).exclude(kind=Organisation.Kind.STATE_MINISTRY)
+    """The partners whose procedures `user` records: HR of a partner (the ministry itself runs none)."""
+    return acting_for_partners(user, Role.HR)
 
 
-class ProcedureFormView(PartnerHRMixin, View):
-    """Record (or correct) an anonymised procedure; HR only for its own organisations (others: 404)."""
+class ProcedureFormView(RoleRequiredMixin, View):
+    """Record (or correct) an anonymised procedure; HR only for its own organisations (others: 404). A user
+    who is HR of no partner (only of the ministry's own organisation) has no organisation to choose: 403."""
 
     template_name = "partnerships/procedure_form.html"
+
+    def test_func(self):
+        return _recording_organisations(self.request.user).exists()
 
     def get_object(self):
         if "pk" not in self.kwargs:

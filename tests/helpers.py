@@ -115,6 +115,33 @@ def form_data(html: str, form_id: str | None = None) -> dict:
     return data
 
 
+class _LinkReader(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href") or ""
+        if tag == "a" and href.startswith("/") and not href.startswith("//"):
+            self.links.append(href)
+
+
+def page_links(html: str) -> list[str]:
+    """The portal's own links in a page (the paths of its <a href="/…"> elements, in order, once each)."""
+    reader = _LinkReader()
+    reader.feed(html)
+    return list(dict.fromkeys(reader.links))
+
+
+def assert_links_open(client, html: str) -> list[str]:
+    """Follow every link of a page as its reader would (GET, following redirects) and assert that each
+    answers 200: a page shows no link to something its reader may not open. Returns the links."""
+    links = page_links(html)
+    statuses = {link: client.get(link, follow=True).status_code for link in links}
+    assert {link: status for link, status in statuses.items() if status != 200} == {}
+    return links
+
+
 def assert_archival(pdf: bytes, *, title: str | None = None, language: str = "de") -> None:
     """A PDF as the portal issues it for the archive: PDF/A-3b and PDF/UA-1 in its XMP metadata, tagged (one
     structure tree whose parent tree knows every page), title and language set, sealed by the portal with the

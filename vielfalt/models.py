@@ -91,6 +91,11 @@ class OrganisationQuerySet(models.QuerySet):
 
         return self.filter(scope(user, role, field="pk"))
 
+    def partners(self):
+        """The programme's partners: every organisation but the state ministry, which runs the programme (it
+        has no partner page and records no partner's figures of its own). See `Organisation.is_partner`."""
+        return self.exclude(kind=Organisation.Kind.STATE_MINISTRY)
+
 
 class Organisation(models.Model):
     class Kind(models.TextChoices):
@@ -171,6 +176,11 @@ class Organisation(models.Model):
     @property
     def name_nominative(self) -> str:
         return f"{self.article} {self.name}" if self.article else self.name
+
+    @property
+    def is_partner(self) -> bool:
+        """Whether the organisation is one of the programme's partners (as `Organisation.objects.partners()`)."""
+        return self.kind != self.Kind.STATE_MINISTRY
 
 
 class Membership(models.Model):

@@ -15,7 +15,11 @@ The API, smallest first:
   `visible_to(user)` is built from it; the "everything" filter is safe to combine with `|`);
 - `acting_for(user, roles)` (also `Organisation.objects.acting_for`): the organisations, for form choices;
 - `may(user, roles, organisation=None)` (also `user.may(...)`): one yes/no, for views and templates' flags;
-- `require(actor, roles, organisation=None)`: for services, raises `PermissionDenied`;
+- `acting_for_partners(user, roles)` and `may_for_partner(user, roles, organisation)`: the same two for what
+  only a partner of the programme does (record its anonymised procedures), which a role held in the
+  ministry's own organisation does not reach;
+- `require(actor, roles, organisation=None)`: for services, raises `PermissionDenied` (`require_for_partner`
+  for what only a partner does);
 - `recorded_user(actor)`: the `User` row to store as "created by" (None for `SYSTEM`), `actor_from_id(pk)`
   for tasks, which take the actor's primary key and load the user again;
 - `own_organisation_ids(user, roles)`: the user's own memberships without an administrator's reach, for what
@@ -48,13 +52,16 @@ __all__ = [
     "SYSTEM",
     "SystemActor",
     "acting_for",
+    "acting_for_partners",
     "actor_from_id",
     "has_role",
     "may",
+    "may_for_partner",
     "organisation_ids",
     "own_organisation_ids",
     "recorded_user",
     "require",
+    "require_for_partner",
     "require_role",
     "scope",
     "RoleRequiredMixin",
@@ -191,12 +198,32 @@ def may(user, roles: Roles, organisation: Organisation | int | None = None) -> b
     return organisation_id in ids
 
 
+def acting_for_partners(user, roles: Roles):
+    """The programme's partners `user` acts for in any of `roles`, for what only a partner does (its
+    anonymised application procedures). The ministry is no partner: ministry staff who also hold HR in the
+    ministry's own organisation (for its employees and courses) record no procedures of its own."""
+    return acting_for(user, roles).partners()
+
+
+def may_for_partner(user, roles: Roles, organisation: Organisation) -> bool:
+    """Whether `organisation` is among `acting_for_partners(user, roles)`: what a list asks of each row
+    before it links to a page that offers `acting_for_partners`."""
+    return organisation.is_partner and may(user, roles, organisation)
+
+
 def require(actor, roles: Roles, organisation: Organisation | int | None = None) -> None:
     """For services: raise PermissionDenied unless `actor` may act in any of `roles` for `organisation`.
     A missing actor is a programming error, never a pass."""
     if actor is None:
         raise TypeError("A service that changes data needs an actor (use permissions.SYSTEM for commands).")
     if not may(actor, roles, organisation):
+        raise PermissionDenied(_("You may not do this for this organisation."))
+
+
+def require_for_partner(actor, roles: Roles, organisation: Organisation) -> None:
+    """`require` for what only a partner of the programme does (`may_for_partner`)."""
+    require(actor, roles, organisation)
+    if not organisation.is_partner:
         raise PermissionDenied(_("You may not do this for this organisation."))
 
 

@@ -166,7 +166,7 @@ def _partners():
         .values("first")
     )
     return (
-        Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY)
+        Organisation.objects.partners()  # a link to a partner's page asks `Organisation.is_partner`
         .select_related("network_profile")
         .annotate(signed_since=Subquery(signed_since))
     )
@@ -249,9 +249,7 @@ class ProfileEditView(NetworkMixin, View):
     """The organisation's own HR (and the ministry) edit the profile and its contact persons."""
 
     def get_partner(self, slug):
-        partner = get_object_or_404(
-            Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY), slug=slug
-        )
+        partner = get_object_or_404(Organisation.objects.partners(), slug=slug)
         if not may(self.request.user, AUTHOR_ROLES, partner):
             raise Http404
         return partner

@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from partnerships.network import services
 from partnerships.network.models import MeetingDocument, Registration
+from tests.helpers import assert_links_open, page_links
 from vielfalt.models import Job
 from vielfalt.permissions import SYSTEM
 
@@ -292,3 +293,20 @@ def test_english_meeting_page_has_one_date_format(client, ministry, staff):
     with translation.override("en"):
         short, long = (formats.date_format(starts_at, name) for name in ("SHORT_DATE_FORMAT", "DATE_FORMAT"))
     assert (short in html, long in html) == (True, False)
+
+
+def test_meeting_page_links_the_host_only_when_it_has_a_partner_page(
+    client, ministry, duisburg, staff, hr_duisburg
+):
+    """The ministry hosts meetings but has no partner page: its name is text, and every link opens."""
+    by_ministry, by_partner = make_meeting(ministry), make_meeting(duisburg)
+    partner_page = reverse("network:partner_detail", args=[duisburg.slug])
+    for user in (staff, hr_duisburg):
+        client.force_login(user)
+        html = client.get(by_ministry.get_absolute_url()).text
+        assert ministry.name in html
+        assert reverse("network:partner_detail", args=[ministry.slug]) not in page_links(html)
+        assert_links_open(client, html)
+        html = client.get(by_partner.get_absolute_url()).text
+        assert partner_page in page_links(html)
+        assert_links_open(client, html)

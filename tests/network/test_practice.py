@@ -9,6 +9,7 @@ from django.urls import reverse
 from partnerships.network import selectors, services
 from partnerships.network.models import FieldOfAction, PracticeEntry
 from partnerships.network.selectors import practice_search, practice_snippets
+from tests.helpers import assert_links_open, page_links
 from vielfalt.models import AuditEntry
 from vielfalt.permissions import SYSTEM
 
@@ -344,3 +345,12 @@ def test_practice_list_queries_do_not_grow(client, hr_oberhausen, duisburg, djan
 def test_system_actor_is_allowed(duisburg):
     assert make_entry(duisburg, status=Status.DRAFT, title="System").created_by is None
     assert SYSTEM.is_system
+
+
+def test_entry_page_links_its_organisation_only_when_it_has_a_partner_page(client, ministry, hr_duisburg):
+    entry = make_entry(ministry)
+    client.force_login(hr_duisburg)
+    html = client.get(reverse("network:practice_detail", args=[entry.pk])).text
+    assert ministry.name in html
+    assert reverse("network:partner_detail", args=[ministry.slug]) not in page_links(html)
+    assert_links_open(client, html)

@@ -10,8 +10,10 @@ from django.urls import reverse
 
 from partnerships.models import AnonymisedProcedure
 from partnerships.services import procedure_create, procedure_update
+from tests.factories import UserFactory
+from tests.helpers import assert_links_open, page_links
 from vielfalt.audit import audit_entries_for
-from vielfalt.models import AuditEntry
+from vielfalt.models import AuditEntry, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +93,26 @@ def test_only_the_partners_hr_records(hr_oberhausen, staff, duisburg):
                 invited=1,
                 posts_filled=1,
             )
+
+
+def test_the_ministrys_own_hr_records_no_procedure_of_its_own(ministry, duisburg):
+    """HR of the ministry's own organisation (its employees and courses) is no partner's HR: the services refuse
+    a procedure of the ministry, not only the pages (which offer none)."""
+    ministry_hr = UserFactory(roles=[(ministry, Role.MINISTRY), (ministry, Role.HR)])
+    with pytest.raises(PermissionDenied):
+        procedure_create(
+            actor=ministry_hr,
+            organisation=ministry,
+            post="Stelle",
+            held_on=DAY,
+            method="standard_form",
+            applications=1,
+            invited=1,
+            posts_filled=1,
+        )
+    recorded = make(ministry)  # one recorded before the rule (as the demo data's script could)
+    with pytest.raises(PermissionDenied):
+        procedure_update(actor=ministry_hr, procedure=recorded, applications=2)
 
 
 def test_service_refuses_unit_of_another_organisation(hr_duisburg, duisburg, oberhausen):
@@ -197,3 +219,51 @@ def test_edit_through_the_page(client, hr_duisburg, duisburg):
     assert response.status_code == 302
     procedure.refresh_from_db()
     assert procedure.posts_filled == 3
+
+
+def procedure_links(html: str) -> list[str]:
+    create = reverse("partnerships:procedure_create")
+    return [
+        link for link in page_links(html) if link.startswith(create.removesuffix("new/")) and link != create
+    ]
+
+
+def test_ministry_with_hr_of_its_own_organisation_sees_no_link_that_fails(
+    client, ministry, duisburg, oberhausen
+):
+    """The demo's `ministerium`: ministry staff and HR of the ministry's own organisation. The ministry records
+    no procedures (they are the partners'), so the list links to none, and the empty form answers 403."""
+    make(duisburg)
+    make(oberhausen, post="Stelle Oberhausen")
+    user = UserFactory(username="ministerium", roles=[(ministry, Role.MINISTRY), (ministry, Role.HR)])
+    client.force_login(user)
+    response = client.get(reverse("partnerships:procedure_list"))
+    assert len(response.context["object_list"]) == 2
+    assert procedure_links(response.text) == []
+    assert reverse("partnerships:procedure_create") not in page_links(response.text)
+    assert_links_open(client, response.text)
+    assert client.get(reverse("partnerships:procedure_create")).status_code == 403
+
+
+def test_hr_of_a_partner_and_the_ministry_links_its_own_procedures_only(
+    client, ministry, duisburg, oberhausen
+):
+    own = make(duisburg)
+    make(oberhausen, post="Stelle Oberhausen")
+    user = UserFactory(roles=[(ministry, Role.MINISTRY), (duisburg, Role.HR)])
+    client.force_login(user)
+    response = client.get(reverse("partnerships:procedure_list"))
+    assert len(response.context["object_list"]) == 2
+    assert procedure_links(response.text) == [own.get_absolute_url()]
+    assert reverse("partnerships:procedure_create") in page_links(response.text)
+    assert_links_open(client, response.text)
+    form = client.get(reverse("partnerships:procedure_create")).context["form"]
+    assert list(form.fields["organisation"].queryset) == [duisburg]
+
+
+def test_administrator_links_every_partners_procedures(client, admin_user, duisburg, oberhausen):
+    procedures = [make(duisburg), make(oberhausen, post="Stelle Oberhausen")]
+    client.force_login(admin_user)
+    response = client.get(reverse("partnerships:procedure_list"))
+    assert sorted(procedure_links(response.text)) == sorted(p.get_absolute_url() for p in procedures)
+    assert_links_open(client, response.text)
