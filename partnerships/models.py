@@ -68,7 +68,12 @@ class Agreement(models.Model):
     )
     status = models.CharField(_("status"), max_length=30, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
@@ -173,7 +178,9 @@ class Side(models.TextChoices):
 
 
 class Signatory(models.Model):
-    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signatories")
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="signatories", verbose_name=_("agreement")
+    )
     side = models.CharField(_("side"), max_length=10, choices=Side.choices)
     name = models.CharField(_("name"), max_length=200)
     function = models.CharField(_("function"), max_length=200)
@@ -213,7 +220,9 @@ class Commitment(models.Model):
         SURVEY_MIGRATION_SHARE = "survey_migration_share", _("survey: share with a migration background (%)")
         ANONYMISED_POSTS_FILLED = "anonymised_posts_filled", _("posts filled through anonymised procedures")
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="commitments")
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="commitments", verbose_name=_("agreement")
+    )
     field_of_action = models.CharField(_("field of action"), max_length=200)
     description = models.TextField(_("description"), max_length=5000)
     indicator = models.CharField(_("indicator"), max_length=200, blank=True)
@@ -327,12 +336,18 @@ def commitment_progress(
 
 
 class ProgressReport(models.Model):
-    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="progress_reports")
+    commitment = models.ForeignKey(
+        Commitment, on_delete=models.CASCADE, related_name="progress_reports", verbose_name=_("commitment")
+    )
     reported_on = models.DateField(_("date"))
     value_reached = models.DecimalField(_("value reached"), max_digits=12, decimal_places=2)
     text = models.TextField(_("report"), max_length=2000, blank=True)
     reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("reported by"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -354,13 +369,19 @@ class ProgressReport(models.Model):
 
 
 class StatusChange(models.Model):
-    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=30, choices=Agreement.Status.choices)
-    to_status = models.CharField(max_length=30, choices=Agreement.Status.choices)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="status_changes", verbose_name=_("agreement")
     )
-    changed_at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(_("from status"), max_length=30, choices=Agreement.Status.choices)
+    to_status = models.CharField(_("to status"), max_length=30, choices=Agreement.Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
 
     class Meta:
         ordering = ["changed_at", "pk"]
@@ -385,14 +406,21 @@ class AgreementDocument(models.Model):
         GENERATED = "generated", _("generated PDF")
         SIGNED = "signed", _("signed copy")
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="documents")
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.PROTECT, related_name="documents", verbose_name=_("agreement")
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     version = models.PositiveIntegerField(_("version"))
-    file = models.FileField(upload_to=document_path)
+    file = models.FileField(_("file"), upload_to=document_path)
     sha256 = models.CharField("SHA-256", max_length=64)
     size = models.PositiveBigIntegerField(_("size"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -488,7 +516,12 @@ class AnonymisedProcedure(models.Model):
         ),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -76,7 +76,9 @@ class Campaign(models.Model):
         blank=True,
         help_text=_("Printed on the code sheets, e.g. “Personalamt, Frau Beispiel, 0203 123-4567”."),
     )
-    questionnaire_version = models.CharField(max_length=20, default=q.VERSION, editable=False)
+    questionnaire_version = models.CharField(
+        _("questionnaire version"), max_length=20, default=q.VERSION, editable=False
+    )
     # The units a respondent may name (at least k invited), fixed when invitations are made: a submission
     # must not count the campaign's invitations to know them.
     # (None: not known yet, work it out from the invitations).

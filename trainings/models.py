@@ -77,6 +77,8 @@ class Course(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CourseQuerySet.as_manager()
+    # The choices of the items of the list fields (a JSONField has none), for the audit log (ChangeReader).
+    item_choices = {"target_groups": TargetGroup.choices}
 
     class Meta:
         ordering = [collated("title").asc(), "pk"]
@@ -112,7 +114,9 @@ class Course(models.Model):
 class CourseParticipant(models.Model):
     """An organisation taking part in a (joint) course, with an optional seat quota per date."""
 
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="participants")
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, related_name="participants", verbose_name=_("course")
+    )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
     )
@@ -181,7 +185,7 @@ class CourseDate(models.Model):
     cancellation_deadline = models.DateTimeField(_("cancellation deadline"))
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     # iCalendar SEQUENCE: raised on every change so calendars replace the earlier invitation.
-    sequence = models.PositiveIntegerField(default=0)
+    sequence = models.PositiveIntegerField(_("calendar version"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CourseDateQuerySet.as_manager()
@@ -282,13 +286,18 @@ class Enrolment(models.Model):
     )
     # Enrolments are created while the date is locked, so the primary key is the order of requests:
     # the waiting list is ordered by it.
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("enrolled"), auto_now_add=True)
     enrolled_by = models.ForeignKey(
-        "vielfalt.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "vielfalt.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("enrolled by"),
     )
-    promoted_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    promoted_at = models.DateTimeField(_("moved up from the waiting list"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("enrolment cancelled"), null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
     # The last e-mail about this enrolment could not be handed to the mail server, even after its retries.
     mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True)
 
@@ -348,7 +357,9 @@ class Certificate(models.Model):
     """A Teilnahmebescheinigung. What it states is copied here when it is issued, so that the verify page
     shows exactly what the paper says, even if the course is edited later."""
 
-    enrolment = models.OneToOneField(Enrolment, on_delete=models.PROTECT, related_name="certificate")
+    enrolment = models.OneToOneField(
+        Enrolment, on_delete=models.PROTECT, related_name="certificate", verbose_name=_("enrolment")
+    )
     code = models.CharField(_("verification code"), max_length=20, unique=True, default=new_verification_code)
     issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
     holder_name = models.CharField(_("name"), max_length=310)
@@ -357,7 +368,7 @@ class Certificate(models.Model):
     date_text = models.CharField(_("date"), max_length=100)
     duration_hours = models.DecimalField(_("duration (hours)"), max_digits=5, decimal_places=1)
     organiser_name = models.CharField(_("organiser"), max_length=200)
-    file = models.FileField(upload_to="certificates/%Y/", blank=True)
+    file = models.FileField(_("file"), upload_to="certificates/%Y/", blank=True)
     # When the retention purge removes the holder's name, a keyed digest of code and name stays, so that the
     # verify page can still confirm the name printed on the paper (trainings.privacy).
     holder_name_digest = models.CharField(max_length=64, blank=True, editable=False)

@@ -186,8 +186,12 @@ class Organisation(models.Model):
 class Membership(models.Model):
     """A role a user holds in an organisation; every permission follows from these."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("organisation")
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
 
     class Meta:
@@ -209,7 +213,9 @@ class OrgUnit(models.Model):
     """A department of an organisation; units form a tree. Names are unique per organisation so that
     an import can refer to a unit by its name."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="units")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="units", verbose_name=_("organisation")
+    )
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -516,11 +522,18 @@ class AuditEntry(models.Model):
     )
     actor_name = models.CharField(_("by"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("kind of object")
+    )
+    object_id = models.CharField(_("object ID"), max_length=64, blank=True)
     object_repr = models.CharField(_("object"), max_length=300, blank=True)
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation"),
     )
     changes = models.JSONField(_("details"), default=dict, blank=True)
     # Set once, by the retention purge, when the people in this entry were replaced by pseudonyms.
@@ -617,40 +630,50 @@ class Job(models.Model):
         READY = "ready", _("ready")
         FAILED = "failed", _("failed")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(_("job"), max_length=100)
     description = models.CharField(_("description"), max_length=300, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WAITING)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="jobs",
+        verbose_name=_("requested by"),
     )
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
+        Organisation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="jobs",
+        verbose_name=_("organisation"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    result_file = models.FileField(upload_to="jobs/%Y/%m/", blank=True)
-    result_name = models.CharField(max_length=200, blank=True)
-    result_url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    result_file = models.FileField(_("result file"), upload_to="jobs/%Y/%m/", blank=True)
+    result_name = models.CharField(_("file name of the result"), max_length=200, blank=True)
+    result_url = models.CharField(_("link to the result"), max_length=300, blank=True)
     error = models.TextField(_("error"), blank=True)
     # A job that reads a file (a large import): the upload, kept until the job has a result, then deleted.
-    input_file = models.FileField(upload_to="job-input/%Y/%m/", blank=True)
+    input_file = models.FileField(_("input file"), upload_to="job-input/%Y/%m/", blank=True)
     # What a finished job says beyond its file: an import's summary, or every problem (line, column, message)
     # of a refused file.
-    outcome = models.CharField(max_length=300, blank=True)
-    problems = models.JSONField(default=list, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=300, blank=True)
+    problems = models.JSONField(_("problems"), default=list, blank=True)
     # What to send again: by the retry button of a failed job, or by the watchdog when a worker died.
-    task_name = models.CharField(max_length=200, blank=True)
-    task_kwargs = models.JSONField(default=dict, blank=True)
+    task_name = models.CharField(_("task"), max_length=200, blank=True)
+    task_kwargs = models.JSONField(_("arguments of the task"), default=dict, blank=True)
     # Refreshed by the worker while it runs the job (vielfalt.jobs); a running job whose heartbeat stopped lost
     # its worker. Re-queued once (`requeues`), then failed.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    requeues = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    requeues = models.PositiveSmallIntegerField(_("times queued again"), default=0)
     # What the job belongs to (a course date, a campaign, an agreement, the overview): its page links back there.
-    origin_url = models.CharField(max_length=300, blank=True)
-    origin_name = models.CharField(max_length=300, blank=True)
+    origin_url = models.CharField(_("link to its origin"), max_length=300, blank=True)
+    origin_name = models.CharField(_("origin"), max_length=300, blank=True)
 
     objects = JobQuerySet.as_manager()
 

@@ -65,6 +65,8 @@ class PartnerProfile(models.Model):
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
     objects = ProgrammeQuerySet.as_manager()
+    # The choices of the items of the list fields (a JSONField has none), for the audit log (ChangeReader).
+    item_choices = {"fields_of_action": FieldOfAction.choices}
 
     class Meta:
         verbose_name = _("partner profile")
@@ -260,7 +262,12 @@ class PracticeEntry(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
     return_comment = models.TextField(_("comment of the ministry"), blank=True, max_length=5000)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
@@ -273,6 +280,8 @@ class PracticeEntry(models.Model):
     )
 
     objects = PracticeEntryQuerySet.as_manager()
+    # The choices of the items of the list fields (a JSONField has none), for the audit log (ChangeReader).
+    item_choices = {"target_groups": TargetGroup.choices}
 
     class Meta:
         ordering = ["-published_at", "-pk"]
@@ -326,14 +335,21 @@ class Attachment(models.Model):
         ODT = "odt", "ODT"
         XLSX = "xlsx", "XLSX"
 
-    entry = models.ForeignKey(PracticeEntry, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=attachment_path)
+    entry = models.ForeignKey(
+        PracticeEntry, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("practice entry")
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path)
     name = models.CharField(_("file name"), max_length=200)
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices)
     size = models.PositiveIntegerField(_("size"))
     sha256 = models.CharField("SHA-256", max_length=64)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
     )
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
 
@@ -385,13 +401,21 @@ class Meeting(models.Model):
     )
     fields_of_action = models.JSONField(_("fields of action"), default=list, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
-    sequence = models.PositiveIntegerField(default=0)  # iCalendar SEQUENCE, raised on every change
+    # iCalendar SEQUENCE, raised on every change
+    sequence = models.PositiveIntegerField(_("calendar version"), default=0)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = MeetingQuerySet.as_manager()
+    # The choices of the items of the list fields (a JSONField has none), for the audit log (ChangeReader).
+    item_choices = {"fields_of_action": FieldOfAction.choices}
 
     class Meta:
         ordering = ["starts_at", "pk"]
@@ -439,26 +463,38 @@ class Registration(models.Model):
         WAITING = "waiting", _("waiting list")
         CANCELLED = "cancelled", _("cancelled")
 
-    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="registrations")
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="registrations", verbose_name=_("network meeting")
+    )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
     )
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("e-mail"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("registered by"),
     )
     # Created while the meeting is locked: the primary key is the order of requests (the waiting list's order).
-    created_at = models.DateTimeField(auto_now_add=True)
-    promoted_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("registered"), auto_now_add=True)
+    promoted_at = models.DateTimeField(_("moved up from the waiting list"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("registration cancelled"), null=True, blank=True)
     # Set when its last e-mail could not be handed to the mail server after every retry (shown to the host and
     # the registering organisation); cleared by the next one that gets through.
-    mail_failed_at = models.DateTimeField(null=True, blank=True)
+    mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True)
     # The language of the request that wrote this row: the network's e-mails about it are written in it.
     language = models.CharField(_("language"), max_length=10, default="de")
 
@@ -539,6 +575,7 @@ class Question(models.Model):
         null=True,
         blank=True,
         related_name="network_questions",
+        verbose_name=_("asked by"),
     )
     title = models.CharField(_("question"), max_length=300)
     body = models.TextField(_("details"), blank=True, max_length=10_000)
@@ -552,7 +589,12 @@ class Question(models.Model):
         verbose_name=_("helpful answer"),
     )
     practice_entry = models.ForeignKey(
-        PracticeEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="source_questions"
+        PracticeEntry,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="source_questions",
+        verbose_name=_("practice entry"),
     )
     created_at = models.DateTimeField(_("asked"), auto_now_add=True)
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
@@ -560,6 +602,8 @@ class Question(models.Model):
     language = models.CharField(_("language"), max_length=10, default="de")
 
     objects = QuestionQuerySet.as_manager()
+    # The choices of the items of the list fields (a JSONField has none), for the audit log (ChangeReader).
+    item_choices = {"fields_of_action": FieldOfAction.choices}
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -585,19 +629,26 @@ class Question(models.Model):
 
 
 class Answer(models.Model):
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="answers", verbose_name=_("question")
+    )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by"),
     )
     body = models.TextField(_("answer"), max_length=10_000)
     created_at = models.DateTimeField(_("answered"), auto_now_add=True)
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
     # Set when the e-mail telling the asker could not be handed to the mail server after every retry (shown to
     # the answer's author).
-    mail_failed_at = models.DateTimeField(null=True, blank=True)
+    mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -1,8 +1,13 @@
 """German is the default language: the catalogue must be complete."""
 
 import re
+import shutil
+import subprocess
+import sys
 
 from django.conf import settings
+
+from tests.conftest import need
 
 PO = settings.BASE_DIR / "locale" / "de" / "LC_MESSAGES" / "django.po"
 
@@ -34,3 +39,35 @@ def translations(block: str) -> list[str]:
 def test_every_entry_is_translated():
     untranslated = [block for block in entries() if "" in translations(block)]
     assert untranslated == []
+
+
+# What makemessages reads: the project's code and templates (the tests' strings are no user's).
+SOURCES = ["manage.py", "vielfalt", "partnerships", "trainings", "surveys", "templates", "locale"]
+
+
+def test_every_message_of_the_code_and_templates_is_in_the_catalogue(tmp_path):
+    """makemessages, run on a copy of the project (never on the catalogue itself: it rewrites the whole file),
+    finds no message without its German translation (a changed message comes back as a fuzzy entry)."""
+    need(shutil.which("xgettext") is not None, "gettext (Debian package gettext)")
+    for name in SOURCES:
+        source, copy = settings.BASE_DIR / name, tmp_path / name
+        if source.is_dir():
+            shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+        else:
+            shutil.copy(source, copy)
+    subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "de", "--no-location", "-v", "0"],
+        cwd=tmp_path,
+        check=True,
+    )
+    blocks = [
+        block
+        for block in (tmp_path / PO.relative_to(settings.BASE_DIR))
+        .read_text(encoding="utf-8")
+        .split("\n\n")[1:]
+        if block.strip() and not block.lstrip().startswith("#~")
+    ]
+    missing = [
+        block for block in blocks if "" in translations(block) or re.search(r"^#,.*\bfuzzy\b", block, re.M)
+    ]
+    assert missing == []
