@@ -21,6 +21,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from .audit import ChangeReader, actor_text
 from .models import AuditEntry, Employee, Job
 
 PSEUDONYM_PREFIX = "P-"
@@ -82,12 +83,6 @@ def model_rows(obj: models.Model, names: list) -> dict[str, str]:
         value = display() if display and model_field.choices else getattr(obj, name)
         row[str(label or model_field.verbose_name)] = as_text(value)
     return row
-
-
-def _change_text(value) -> str:
-    if isinstance(value, list | tuple) and len(value) == 2:
-        return f"{value[0]} → {value[1]}"
-    return str(value)
 
 
 # --- Periods -----------------------------------------------------------------------------------------------------
@@ -347,19 +342,16 @@ def employee_access(employee: Employee) -> list[AccessSection]:
 def audit_access(record_keys: list[str]) -> AccessSection:
     """The audit entries about the records of the export: who did what to them, and when."""
     entries = list(audit_entries_about(record_keys).select_related("content_type"))
+    changes = ChangeReader()
     return AccessSection(
         title=_("Audit log entries about these records"),
         rows=[
             {
                 _("time"): as_text(entry.at),
-                _("by"): entry.actor_name or "–",
+                _("by"): actor_text(entry.actor_name, entry.actor_id),
                 _("action"): entry.get_action_display(),
                 _("object"): entry.object_repr,
-                _("details"): "; ".join(
-                    f"{key}: {_change_text(value)}" for key, value in sorted(entry.changes.items())
-                )
-                if isinstance(entry.changes, dict)
-                else "",
+                _("details"): changes.line(entry.content_type_id, entry.changes),
             }
             for entry in entries
         ],

@@ -6,8 +6,8 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import F
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -16,7 +16,7 @@ from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
-from .audit import audit_record
+from .audit import ChangeReader, actor_text, audit_record
 from .collation import NAMES_SQL, text_order
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .formats import datetime_formatter
@@ -34,7 +34,6 @@ from .services import (
     employees_import_start,
 )
 from .tabular import TableRefused, download, runs_inline
-from .templatetags.vielfalt_tags import ChangeReader
 from .validation import submitted_id
 
 HOME_MEMBERSHIPS = (
@@ -314,6 +313,7 @@ class AuditLogView(MinistryMixin, FilterView):
                 "pk",
                 "at",
                 "actor_name",
+                "actor_id",
                 "action",
                 "object_repr",
                 "content_type_id",
@@ -345,7 +345,7 @@ class AuditLogView(MinistryMixin, FilterView):
         context["rows"] = [
             (
                 short(row["at"]),
-                row["actor_name"] or "–",
+                actor_text(row["actor_name"], row["actor_id"]),
                 actions.get(row["action"], row["action"]),
                 row["object_repr"],
                 row["organisation_name"] or "–",

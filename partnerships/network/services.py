@@ -772,6 +772,6 @@ def unsubscribe(*, token: str) -> Unsubscribed:
         action=AuditEntry.Action.CHANGE,
         obj=settings,
         organisation=None,
-        changes={kind: ["True", "False"]},
+        changes={kind: [True, False]},
     )
     return Unsubscribed(user=user, kind=kind)

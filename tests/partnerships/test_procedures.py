@@ -77,7 +77,7 @@ def test_create_and_update_are_audited(hr_duisburg, duisburg):
     procedure_update(actor=hr_duisburg, procedure=procedure, posts_filled=7)
     actions = [entry.action for entry in audit_entries_for(procedure)]
     assert actions == [AuditEntry.Action.CHANGE, AuditEntry.Action.CREATE]
-    assert audit_entries_for(procedure).first().changes == {"posts_filled": ["6", "7"]}
+    assert audit_entries_for(procedure).first().changes == {"posts_filled": [6, 7]}
 
 
 def test_only_the_partners_hr_records(hr_oberhausen, staff, duisburg):

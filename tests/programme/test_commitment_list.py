@@ -77,3 +77,20 @@ def test_one_agreement_s_commitments(client, staff, many):
     assert [pk for pk, _progress, _computed in rows] == list(
         agreement.commitments.order_by("order", "pk").values_list("pk", flat=True)
     )
+
+
+@pytest.mark.parametrize(
+    ("progress", "title"),
+    [
+        ("", "Maßnahmen"),
+        ("behind", "Maßnahmen: im Verzug"),
+        ("on_track", "Maßnahmen: im Plan"),
+        ("done", "Maßnahmen: erledigt"),
+        ("nonsense", "Maßnahmen"),
+    ],
+)
+def test_the_title_names_the_filter_as_the_heading_does(client, staff, progress, title):
+    client.force_login(staff)
+    html = client.get(reverse("dashboard_commitments"), {"progress": progress}).text
+    assert re.search(r"<title>(.*?) – Vielfalt verbindet</title>", html).group(1) == title
+    assert re.search(r"<h1>(.*?)</h1>", html).group(1) == title

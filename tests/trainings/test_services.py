@@ -337,4 +337,4 @@ def test_every_write_is_audited(course_date, duisburg, hr_duisburg, organiser):
     ]
     assert entries[1].changes == {"status": ["seated", "cancelled"]}
     assert entries[2].changes == {"attendance": ["unknown", "attended"]}
-    assert entries[3].changes == {"capacity": ["12", "20"]}
+    assert entries[3].changes == {"capacity": [12, 20]}

@@ -1,11 +1,12 @@
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import translation
 
 from tests.factories import EmployeeFactory, OrganisationFactory, hr_user, ministry_user
-from vielfalt.audit import audit_record
-from vielfalt.models import AuditEntry
+from vielfalt.audit import ChangeReader, actor_text, audit_record
+from vielfalt.models import AuditEntry, Employee, Organisation, TargetGroup
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +111,7 @@ def test_audit_log_shows_labels_not_stored_values():
                 str(Enrolment._meta.get_field("attendance").verbose_name).capitalize(),
                 f"{Enrolment.Attendance.UNKNOWN.label} → {Enrolment.Attendance.NO_SHOW.label}",
             ),
-            ("enrolments cancelled", "3"),
+            ("Abgesagte Anmeldungen", "3"),
         ]
     assert rows == expected
     assert "no_show" not in str(rows)
@@ -189,3 +190,136 @@ def test_a_page_of_the_log_looks_up_each_changed_field_once(client, monkeypatch)
         assert sorted(looked_up) == ["last_name", "target_group"]
         assert text.count(f"{surname}:</span> A → B</div>") == 40
         assert text.count(f"{other} → {trainee}</div>") == 40
+
+
+# --- Changes in words, in the reader's language -----------------------------------------------------------------
+
+
+def _profile_entry():
+    """A partner profile's change as the service records it: a boolean, a list of choices and a choice."""
+    from partnerships.network.models import FieldOfAction
+    from partnerships.network.services import profile_update
+
+    city = OrganisationFactory(kind=Organisation.Kind.CITY)
+    profile_update(
+        actor=ministry_user(),
+        organisation=city,
+        kind=Organisation.Kind.DISTRICT,
+        fields_of_action=[FieldOfAction.SENSITISATION, FieldOfAction.JOINT_TRAINING],
+        open_for_visits=True,
+    )
+    return AuditEntry.objects.get(action=AuditEntry.Action.CHANGE)
+
+
+def test_changes_are_recorded_as_what_they_mean_not_as_text():
+    entry = _profile_entry()
+    assert entry.changes == {
+        "open_for_visits": [False, True],
+        "fields_of_action": [[], ["sensitisation", "joint_training"]],
+        "kind": ["city", "district"],
+    }
+
+
+def test_the_log_shows_booleans_choices_and_lists_of_choices_in_german(client):
+    _profile_entry()
+    client.force_login(ministry_user())
+    text = client.get(reverse("audit_log")).text
+    assert "Offen für Besuche und Hospitationen:</span> nein → ja</div>" in text
+    assert (
+        "Handlungsfelder:</span> – → Interkulturelle Sensibilisierung, Gemeinsame Schulungen mit anderen Partnern"
+        "</div>"
+    ) in text
+    with translation.override("de"):
+        kind = f"{Organisation.Kind.CITY.label} → {Organisation.Kind.DISTRICT.label}</div>"
+    assert kind in text
+    assert "False" not in text and "FieldOfAction" not in text and "sensitisation" not in text
+
+
+def test_the_log_shows_the_changes_in_english_to_an_english_reader(client):
+    _profile_entry()
+    client.force_login(ministry_user())
+    text = client.get(reverse("audit_log"), headers={"accept-language": "en"}).text
+    assert "Open for visits and job shadowing:</span> no → yes</div>" in text
+    assert (
+        "Fields of action:</span> – → Intercultural sensitisation, Joint training with other partners</div>"
+    ) in text
+
+
+def test_entries_written_before_values_were_recorded_as_json_read_the_same():
+    """Production logs hold `str()` of the values (append-only: never rewritten)."""
+    from partnerships.network.models import PartnerProfile
+
+    entry = AuditEntry(
+        content_type_id=ContentType.objects.get_for_model(PartnerProfile).pk,
+        changes={
+            "open_for_visits": ["False", "True"],
+            "fields_of_action": ["[]", "[FieldOfAction.SENSITISATION, FieldOfAction.JOINT_TRAINING]"],
+            "website": ["", "https://www.duisburg.de"],
+        },
+    )
+    with translation.override("de"):
+        rows = ChangeReader()(entry.content_type_id, entry.changes)
+    assert rows == [
+        ("Offen für Besuche und Hospitationen", "nein → ja"),
+        (
+            "Handlungsfelder",
+            "– → Interkulturelle Sensibilisierung, Gemeinsame Schulungen mit anderen Partnern",
+        ),
+        ("Website", "– → https://www.duisburg.de"),
+    ]
+
+
+def test_keys_of_no_field_and_fields_since_removed_read_as_well_as_they_can():
+    from surveys.models import Campaign
+
+    campaign = ContentType.objects.get_for_model(Campaign).pk
+    gone = ContentType.objects.create(app_label="vielfalt", model="removedmodel").pk
+    employee = ContentType.objects.get_for_model(Employee).pk
+    reader = ChangeReader()
+    with translation.override("de"):
+        assert reader(campaign, {"invitations": 40}) == [("Einladungen", "40")]
+        assert reader(None, {"employees": 2, "audit_entries": 5}) == [
+            ("Beschäftigte", "2"),
+            ("Protokolleinträge", "5"),
+        ]
+        assert reader(employee, {"salary_band": ["A 12", "A 13"], "was_trained": [False, True]}) == [
+            ("Salary band", "A 12 → A 13"),
+            ("Was trained", "nein → ja"),
+        ]
+        assert reader(gone, {"colour": ["red", None], "tags": ["x", "y", "z"]}) == [
+            ("Colour", "red → –"),
+            ("Tags", "x, y, z"),
+        ]
+    with translation.override("en"):
+        assert ChangeReader()(campaign, {"invitations": 40}) == [("Invitations", "40")]
+
+
+def test_the_system_actor_is_named_in_the_readers_language(client):
+    from vielfalt.permissions import SYSTEM
+
+    audit_record(actor=SYSTEM, action=AuditEntry.Action.EXPORT, object_repr="Nachtlauf")
+    assert AuditEntry.objects.get().actor_name == "system"  # stored as it was, untranslated
+    client.force_login(ministry_user())
+    assert "<td>System</td>" in client.get(reverse("audit_log")).text
+    with translation.override("de"):
+        assert actor_text("system", None) == "System"
+        assert actor_text("system", 7) == "system"  # a person who chose that user name
+        assert actor_text("", None) == "–"
+
+
+def test_the_access_page_shows_changes_and_the_system_in_words(client):
+    from vielfalt.permissions import SYSTEM
+    from vielfalt.services import employee_update
+
+    city = OrganisationFactory()
+    employee = EmployeeFactory(organisation=city, target_group=TargetGroup.PUBLIC_FACING, is_active=True)
+    employee_update(actor=SYSTEM, employee=employee, target_group=TargetGroup.MANAGER, is_active=False)
+    client.force_login(hr_user(city))
+    text = client.get(reverse("employee_access", args=[employee.pk])).text
+    details = text.split('<dt class="col-sm-4">Details</dt><dd class="col-sm-8">')[1].split("</dd>")[0]
+    assert sorted(details.split("; ")) == [
+        "Aktiv: ja → nein",
+        "Zielgruppe: Beschäftigte mit Publikumskontakt → Führungskräfte",
+    ]
+    assert '<dd class="col-sm-8">System</dd>' in text
+    assert "public_facing" not in text and "True" not in text

@@ -1,11 +1,14 @@
-"""The page header: each user's own navigation, the current section marked, this request's path and CSRF token."""
+"""The page header: each user's own navigation, the current section marked, this request's path and CSRF token;
+the page title, which says first when a submission came back with errors."""
 
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import OrganisationFactory, hr_user, ministry_user
+from tests.surveys.conftest import answer, open_campaign_with_invitations
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +71,33 @@ def test_no_template_uses_htmx_attributes_the_html_standard_does_not_know():
         for match in bare.findall(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+def title(html: str) -> str:
+    return re.search(r"<title>(.*?) – Vielfalt verbindet</title>", html, flags=re.S).group(1)
+
+
+def test_a_form_answered_with_errors_says_so_in_the_title(client):
+    hr = hr_user(OrganisationFactory())
+    client.force_login(hr)
+    url = reverse("partnerships:procedure_create")
+    assert title(client.get(url).text) == "Verfahren erfassen"
+    response = client.post(url, {"post": ""})
+    assert response.status_code == 422
+    assert title(response.text) == "Fehler: Verfahren erfassen"
+    response = client.post(url, {"post": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    assert title(response.text) == "Error: Record a procedure"
+
+
+def test_the_survey_pages_answered_with_errors_say_so_in_the_title():
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=2)
+    respondent = Client()
+    response = respondent.get("/umfrage/")
+    assert not title(response.text).startswith("Fehler")
+    response = respondent.post("/umfrage/", {"code": "AAAA-BBBB-CCCC"})
+    assert response.status_code == 422
+    assert title(response.text).startswith("Fehler: ")
+    response = answer(respondent, tokens[0], birth_country="germany", immigration_year="1990")
+    assert response.status_code == 422
+    assert title(response.text) == f"Fehler: {campaign.title}"
+    assert title(Client().get(f"/surveys/t/{tokens[1]}/", follow=True).text) == campaign.title

@@ -80,3 +80,32 @@ def test_rowformat_renders_its_tags_once_for_every_row_and_nothing_without_rows(
 def test_rowformat_takes_one_argument():
     with pytest.raises(TemplateSyntaxError):
         Template("{% load vielfalt_tags %}{% rowformat %}x{% endrowformat %}")
+
+
+def test_shows_errors_finds_forms_formsets_and_lists_that_failed_and_loads_no_lazy_object():
+    from django import forms
+    from django.utils.functional import SimpleLazyObject
+
+    class PersonForm(forms.Form):
+        name = forms.CharField()
+        age = forms.IntegerField(required=False)
+
+    PersonFormSet = forms.formset_factory(PersonForm)
+    template = Template("{% load vielfalt_tags %}{% shows_errors as failed %}{{ failed }}")
+
+    def loaded():
+        raise AssertionError("the lazy object was loaded")
+
+    quiet = {"user": SimpleLazyObject(loaded), "form": PersonForm(), "other": PersonForm({"name": "Anna"})}
+    management = {"form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "0"}
+    cases = [
+        ({}, "False"),
+        ({"form": PersonForm({"age": "3"})}, "True"),
+        ({"people": PersonFormSet({**management, "form-0-name": "Anna"})}, "False"),
+        ({"people": PersonFormSet({**management, "form-0-age": "3"})}, "True"),
+        ({"problems": ["Zeile 3: unbekannte Einheit"]}, "True"),
+        ({"problems": []}, "False"),
+    ]
+    assert [template.render(Context({**quiet, **extra})) for extra, _ in cases] == [
+        shown for _, shown in cases
+    ]

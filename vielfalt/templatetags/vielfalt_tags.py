@@ -5,11 +5,14 @@ from operator import itemgetter
 from string import Formatter
 
 from django import template
+from django.forms import BaseForm, BaseFormSet
 from django.utils.functional import Promise
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+from django_filters.filterset import BaseFilterSet
 
 from vielfalt import widgets
+from vielfalt.audit import ChangeReader
 from vielfalt.formats import escape_text
 from vielfalt.pdf import STATIC_SCHEME
 
@@ -120,78 +123,6 @@ def query_transform(context, **kwargs) -> str:
     return query.urlencode()
 
 
-class ChangeReader:
-    """Audit entries' `changes` in words: a field's label instead of its name, a choice's label instead of its
-    stored value ("nicht erschienen", not "no_show"), "before → after" for a change.
-
-    One reader serves one page (in one language): it looks up each model's field once, however many of the
-    page's entries changed it, instead of building a model instance and reading a field's lazy label and
-    choices anew for every entry (half the CPU of an audit page of 50 entries)."""
-
-    def __init__(self):
-        self._fields: dict[tuple[int | None, str], tuple[str, dict]] = {}
-
-    def __call__(self, content_type_id: int | None, changes: dict | None) -> list[tuple[str, str]]:
-        rows = []
-        for key, value in (changes or {}).items():
-            label, choices = self._field(content_type_id, key)
-            if (
-                isinstance(value, list)
-                and len(value) == 2
-                and not any(isinstance(v, dict | list) for v in value)
-            ):
-                text = f"{_show(value[0], choices)} → {_show(value[1], choices)}"
-            else:
-                text = _show(value, choices)
-            rows.append((label, text))
-        return rows
-
-    def html(self, content_type_id: int | None, changes: dict | None) -> SafeString:
-        """The changes as the audit log's table shows them: a line each, label and text escaped."""
-        return mark_safe(  # noqa: S308 - every label and text is escaped here
-            "".join(
-                [
-                    f'<div><span class="text-body-secondary">{escape_text(label)}:</span> {escape_text(text)}</div>'
-                    for label, text in self(content_type_id, changes)
-                ]
-            )
-        )
-
-    def _field(self, content_type_id: int | None, key: str) -> tuple[str, dict]:
-        found = self._fields.get((content_type_id, key))
-        if found is None:
-            found = self._fields[content_type_id, key] = _field_words(content_type_id, key)
-        return found
-
-
-def _field_words(content_type_id: int | None, key: str) -> tuple[str, dict]:
-    """(label, {stored value: its label}) of the field `key` of the model of `content_type_id`; the key itself,
-    readable, where there is no such field."""
-    from django.contrib.contenttypes.models import ContentType
-    from django.core.exceptions import FieldDoesNotExist
-    from django.utils.text import capfirst
-
-    model = ContentType.objects.get_for_id(content_type_id).model_class() if content_type_id else None
-    try:
-        field = model._meta.get_field(key) if model else None
-    except FieldDoesNotExist:
-        field = None
-    if field is None or not hasattr(field, "verbose_name"):
-        return key.replace("_", " "), {}
-    choices = (
-        {stored: str(label) for stored, label in field.flatchoices} if getattr(field, "choices", None) else {}
-    )
-    return str(capfirst(str(field.verbose_name))).replace("_", " "), choices
-
-
-def _show(item, choices: dict) -> str:
-    if isinstance(item, dict):
-        return ", ".join(f"{k}: {v}" for k, v in item.items())
-    if isinstance(item, list):
-        return str(item)
-    return str(choices.get(item, item))
-
-
 @register.filter
 def readable_changes(entry) -> list[tuple[str, str]]:
     """An audit entry's `changes` in words (ChangeReader, for one entry)."""
@@ -202,3 +133,30 @@ def readable_changes(entry) -> list[tuple[str, str]]:
 def check_options(field, inline_class=""):
     """A field's check boxes or radio buttons in one pass (vielfalt.widgets.check_options)."""
     return widgets.check_options(field, inline_class)
+
+
+# Lists of messages that a page shows instead of a form's errors (an import's refused rows).
+_ERROR_LISTS = ("problems", "errors")
+
+
+@register.simple_tag(takes_context=True)
+def shows_errors(context) -> bool:
+    """Whether the page shows errors in what was submitted: a bound form, formset or filter set in the context
+    that did not validate, or a non-empty list of `problems` or `errors`. The layouts then begin the <title>
+    with "Error:" (WCAG 2.4.2), the first thing a screen reader says of the page answered to a submission.
+
+    Values are told by their type, not by `isinstance`: that would load a lazy object (the request's user)."""
+    for layer in context.dicts:
+        for name, value in layer.items():
+            kind = type(value)
+            if issubclass(kind, BaseForm):
+                failed = value.is_bound and bool(value.errors)
+            elif issubclass(kind, BaseFormSet):
+                failed = value.is_bound and not value.is_valid()
+            elif issubclass(kind, BaseFilterSet):
+                failed = value.is_bound and bool(value.form.errors)
+            else:
+                failed = name in _ERROR_LISTS and kind in (list, tuple) and bool(value)
+            if failed:
+                return True
+    return False
