@@ -64,3 +64,32 @@ def test_dashboard_and_procedures(live_server, page):
     assert page.url.endswith("/partnerships/procedures/")
     assert AnonymisedProcedure.objects.filter(organisation=first, post="Sachbearbeitung Bürgeramt").exists()
     check(page, "procedures-hr")
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_dashboard_charts_keep_their_labels_readable_and_whole(live_server, page, width):
+    """As the survey results' charts (test_surveys.test_results_and_the_code_page_fit_a_phone): the bars
+    scale to the width, their labels stay at least 12 px and are not cut, the page scrolls only down."""
+    OrganisationFactory(slug="mais-nrw", name="MAIS NRW", kind=Organisation.Kind.STATE_MINISTRY)
+    make_partner(1, trained=(1, 2, 1, 0), survey=(6, 14), posts=(3, 4))
+    make_partner(2, kind=Organisation.Kind.COMPANY, district=Organisation.District.KOELN, survey=(2, 20))
+    viewer = page.context.browser.new_context(
+        bypass_csp=True, locale="de-DE", viewport={"width": width, "height": 812}, is_mobile=width < 500
+    ).new_page()
+    browser_login(viewer, live_server, ministry_user(username="ministerium"))
+    viewer.goto(f"{live_server.url}/dashboard/")
+    check(viewer, f"charts-{width}")
+    assert viewer.evaluate("document.documentElement.scrollWidth") <= width
+    labels = viewer.evaluate(
+        """() => [...document.querySelectorAll('.dashboard-chart-label, .dashboard-chart-value')].map(el => ({
+            text: el.textContent.trim(), size: parseFloat(getComputedStyle(el).fontSize),
+            cut: el.scrollWidth > el.clientWidth + 1, right: el.getBoundingClientRect().right}))"""
+    )
+    assert labels and all(label["size"] >= 12 for label in labels), labels
+    assert [label for label in labels if label["cut"] or label["right"] > width] == []
+    assert "Beschäftigte mit Publikumskontakt" in [label["text"] for label in labels]
+    bars = viewer.evaluate(
+        "() => [...document.querySelectorAll('.dashboard-chart-bar')].map(el => el.getBoundingClientRect().right)"
+    )
+    assert bars and max(bars) <= width
+    viewer.context.close()

@@ -180,9 +180,7 @@ def test_the_dashboards_cached_partners_are_plain_values_with_the_programmes_fig
         assert (row.procedures, row.posts_filled) == (full.procedures, full.posts_filled)
 
 
-def test_a_charts_rows_shorten_only_long_labels_and_escape_links():
-    from django.utils.text import Truncator
-
+def test_a_charts_rows_keep_whole_labels_scale_bars_to_the_longest_and_escape_links():
     from vielfalt.programme.figures import Bar, Chart
 
     long_label = "Bezirksregierung Düsseldorf & Umgebung <Nord>"
@@ -191,8 +189,8 @@ def test_a_charts_rows_shorten_only_long_labels_and_escape_links():
         "Partner",
         [Bar("a", "Köln", 3, '/partnerships/?partner_district=koeln&x="1"'), Bar("b", long_label, 1000)],
     )
-    assert [row[1] for row in chart.svg_rows] == ["Köln", Truncator(long_label).chars(32)]
-    assert len(chart.svg_rows[1][1]) == 32
+    assert chart.bar_rows == [("Köln", "0.3", "3"), (long_label, "100.0", "1000")]
+    assert Chart("kind", "Partner", [Bar("a", "Stadt", 0)]).bar_rows == [("Stadt", "0.0", "0")]
     assert (
         chart.table_rows[0][0]
         == '<a href="/partnerships/?partner_district=koeln&amp;x=&quot;1&quot;">Köln</a>'
