@@ -81,7 +81,7 @@ def test_dashboard_charts_keep_their_labels_readable_and_whole(live_server, page
     check(viewer, f"charts-{width}")
     assert viewer.evaluate("document.documentElement.scrollWidth") <= width
     labels = viewer.evaluate(
-        """() => [...document.querySelectorAll('.dashboard-chart-label, .dashboard-chart-value')].map(el => ({
+        """() => [...document.querySelectorAll('.bar-chart-label, .bar-chart-value')].map(el => ({
             text: el.textContent.trim(), size: parseFloat(getComputedStyle(el).fontSize),
             cut: el.scrollWidth > el.clientWidth + 1, right: el.getBoundingClientRect().right}))"""
     )
@@ -89,7 +89,7 @@ def test_dashboard_charts_keep_their_labels_readable_and_whole(live_server, page
     assert [label for label in labels if label["cut"] or label["right"] > width] == []
     assert "Beschäftigte mit Publikumskontakt" in [label["text"] for label in labels]
     bars = viewer.evaluate(
-        "() => [...document.querySelectorAll('.dashboard-chart-bar')].map(el => el.getBoundingClientRect().right)"
+        "() => [...document.querySelectorAll('.bar-chart-bar')].map(el => el.getBoundingClientRect().right)"
     )
     assert bars and max(bars) <= width
     viewer.context.close()

@@ -256,7 +256,7 @@ def test_results_and_the_code_page_fit_a_phone(live_server, page):
     check(phone, "13-results-phone")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     labels = phone.evaluate(
-        """() => [...document.querySelectorAll('.results-chart-label, .results-chart-value')].map(el => ({
+        """() => [...document.querySelectorAll('.bar-chart-label, .bar-chart-value')].map(el => ({
             text: el.textContent.trim(), size: parseFloat(getComputedStyle(el).fontSize),
             cut: el.scrollWidth > el.clientWidth + 1}))"""
     )
