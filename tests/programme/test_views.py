@@ -1,5 +1,6 @@
 """The dashboard pages: who sees what, figures on the page, constant query count, reports as jobs."""
 
+import datetime
 import io
 import re
 
@@ -54,6 +55,30 @@ def test_ministry_sees_every_partner_with_figures(client, staff, partners):
     # Each figure links to its detail list.
     assert reverse("partnerships:procedure_list") in html
     assert f"{reverse('dashboard_commitments')}?progress=behind" in html
+
+
+def test_key_figures_are_grouped_as_the_reader_writes_numbers(client, staff, ministry):
+    """A programme of thousands read "100000" and "500012" on the cards and in the annual report: now with the
+    language's thousands separator, as the lists' counts already were."""
+    from partnerships.models import AnonymisedProcedure
+
+    partner = make_partner(1, posts=())
+    AnonymisedProcedure.objects.create(
+        organisation=partner,
+        post="Stelle",
+        held_on=datetime.date(2014, 6, 1),
+        method=AnonymisedProcedure.Method.STANDARD_FORM,
+        applications=90_000,
+        invited=20_000,
+        posts_filled=12_345,
+    )
+    client.force_login(staff)
+    html = client.get(reverse("dashboard")).text
+    assert figure(html, "posts_filled") == "12.345"
+    text = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(programme_report_pdf(year=2014))).pages
+    )
+    assert "12.345" in text
 
 
 def test_the_partner_table_escapes_names_and_links_them_percent_encoded(client, staff, partners):
