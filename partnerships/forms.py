@@ -42,7 +42,7 @@ class AgreementForm(ModelForm):
         agreements and org units into the form (`partner_choices`)."""
         super().__init__(*args, **kwargs)
         ministries = Organisation.objects.filter(kind=Organisation.Kind.STATE_MINISTRY)
-        self.fields["partner"].queryset = Organisation.objects.exclude(kind=Organisation.Kind.STATE_MINISTRY)
+        self.fields["partner"].queryset = Organisation.objects.partners()
         loads_choices(
             self.fields["partner"],
             reverse_lazy("partnerships:partner_choices"),

@@ -18,7 +18,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
 from vielfalt.filters import filter_controls, is_filtered
-from vielfalt.models import Job, Organisation, Role
+from vielfalt.models import Job, Role
 from vielfalt.pagination import WindowCountPaginator, query_without
 from vielfalt.permissions import (
     MinistryMixin,
@@ -242,9 +242,7 @@ class PartnerChoicesView(MinistryMixin, View):
 
     def get(self, request):
         partner = get_object_or_404(
-            Organisation.objects.acting_for(request.user, Role.MINISTRY).exclude(
-                kind=Organisation.Kind.STATE_MINISTRY
-            ),
+            acting_for_partners(request.user, Role.MINISTRY),
             pk=submitted_id(request.GET.get("partner")) or 0,
         )
         forms = submitted_id(request.GET.get("commitments-TOTAL_FORMS")) or 0

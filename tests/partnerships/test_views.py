@@ -660,3 +660,17 @@ def test_detail_history_and_latest_reports_are_the_agreements_own(
     assert set(history) == expected
     assert set(audit_entries_for(document).filter(action=AuditEntry.Action.DOWNLOAD)) <= set(history)
     assert history == sorted(history, key=lambda entry: (entry.at, entry.pk), reverse=True)
+
+
+def test_detail_history_names_the_system_actor_in_the_readers_language(client, staff, agreement):
+    """An entry the system wrote (a command, a scheduled task) read "system" as stored: now as the audit log
+    shows it, translated."""
+    from vielfalt.audit import audit_record
+    from vielfalt.permissions import SYSTEM
+
+    audit_record(
+        actor=SYSTEM, action=AuditEntry.Action.CHANGE, obj=agreement, changes={"status": ["draft", "signed"]}
+    )
+    client.force_login(staff)
+    text = client.get(agreement.get_absolute_url()).text
+    assert re.search(r"– System (geändert|bearbeitet|Änderung)", text), re.findall(r"– [Ss]ystem \w+", text)

@@ -18,9 +18,9 @@ from django.views.generic import TemplateView
 
 from partnerships.models import Commitment
 from vielfalt.formats import escape_text
-from vielfalt.models import Organisation, Role, TargetGroup
+from vielfalt.models import Role, TargetGroup
 from vielfalt.pagination import query_without
-from vielfalt.permissions import RoleRequiredMixin, may
+from vielfalt.permissions import RoleRequiredMixin, acting_for_partners, may
 from vielfalt.validation import submitted_id
 
 from .figures import (
@@ -216,11 +216,10 @@ class ReportRequestView(DashboardMixin, View):
                 raise PermissionDenied
             job = report_request(actor=request.user, year=year)
         elif kind == "partner":
-            organisations = Organisation.objects.acting_for(request.user, (Role.MINISTRY, Role.HR)).exclude(
-                kind=Organisation.Kind.STATE_MINISTRY
-            )
-            value = request.POST.get("organisation", "")
-            organisation = organisations.filter(pk=int(value)).first() if value.isdigit() else None
+            organisations = acting_for_partners(request.user, (Role.MINISTRY, Role.HR))
+            organisation = organisations.filter(
+                pk=submitted_id(request.POST.get("organisation")) or 0
+            ).first()
             if organisation is None:
                 raise Http404
             job = report_request(actor=request.user, year=year, organisation=organisation)

@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django_filters.filterset import BaseFilterSet
 
 from vielfalt import widgets
-from vielfalt.audit import ChangeReader
+from vielfalt.audit import ChangeReader, actor_text
 from vielfalt.formats import escape_text
 from vielfalt.pdf import STATIC_SCHEME
 
@@ -121,6 +121,12 @@ def query_transform(context, **kwargs) -> str:
         else:
             query[key] = value
     return query.urlencode()
+
+
+@register.filter
+def actor(entry) -> str:
+    """Who made an audit entry, as a reader sees it (vielfalt.audit.actor_text: the system actor translated)."""
+    return actor_text(entry.actor_name, entry.actor_id)
 
 
 @register.filter
