@@ -6,6 +6,7 @@ and the answers, under a random primary key, and nothing about who, when or from
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -17,6 +18,7 @@ from vielfalt.counts import count_triggers
 from vielfalt.generation import figures_changed
 from vielfalt.models import Employee, Organisation, OrgUnit, Role
 from vielfalt.permissions import scope
+from vielfalt.validation import span_error
 
 from . import questionnaire as q
 
@@ -31,6 +33,10 @@ class CampaignQuerySet(models.QuerySet):
         """Partner HR sees its own organisations' campaigns, administrators every campaign. The ministry sees
         the programme-wide figures (and the campaigns of the organisations where it holds the HR role)."""
         return self.filter(scope(user, Role.HR))
+
+
+# A campaign open for more than a year is a year typed wrong (Campaign.clean): results need it closed.
+CAMPAIGN_MAX_DAYS = 366
 
 
 class Campaign(models.Model):
@@ -111,6 +117,10 @@ class Campaign(models.Model):
 
     def get_absolute_url(self):
         return reverse("surveys:campaign_detail", args=[self.pk])
+
+    def clean(self):
+        if message := span_error(self.opens_on, self.closes_on, days=CAMPAIGN_MAX_DAYS):
+            raise ValidationError({"closes_on": message})
 
     @property
     def is_draft(self) -> bool:

@@ -16,6 +16,7 @@ from vielfalt.collation import collated
 from vielfalt.generation import figures_changed
 from vielfalt.models import Employee, Organisation, Role, TargetGroup
 from vielfalt.permissions import scope
+from vielfalt.validation import span_error
 
 # The tallies are kept by database triggers; a user never meets their constraints, but each gets a sentence.
 TALLY_EXISTS = _("This count exists already; the database keeps it.")
@@ -168,6 +169,10 @@ _TALLIED_COUNT = (
 _ENROLMENT_COUNT = "(SELECT COUNT(*) FROM trainings_enrolment e WHERE e.course_date_id = trainings_coursedate.id AND e.status = %s)"
 
 
+# A course date of more than a month is a year typed wrong (CourseDate.clean).
+COURSE_DATE_MAX_DAYS = 31
+
+
 class CourseDate(models.Model):
     course = models.ForeignKey(
         Course, on_delete=models.CASCADE, related_name="dates", verbose_name=_("course")
@@ -223,6 +228,8 @@ class CourseDate(models.Model):
             errors["enrolment_deadline"] = _("The enrolment deadline must not be after the start.")
         if self.starts_at and self.cancellation_deadline and self.cancellation_deadline > self.starts_at:
             errors["cancellation_deadline"] = _("The cancellation deadline must not be after the start.")
+        if message := span_error(self.starts_at, self.ends_at, days=COURSE_DATE_MAX_DAYS):
+            errors["ends_at"] = message
         if errors:
             raise ValidationError(errors)
 

@@ -10,11 +10,14 @@ One place for what every model form of the portal does the same way:
   browser (no `maxlength` attribute; the server's length check says how long the text is).
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import router
 from django.db.models import F, Q, UniqueConstraint
 from django.db.models.constants import LOOKUP_SEP
+from django.utils.translation import gettext as _
 
 
 def _condition_fields(node) -> list[str]:
@@ -41,6 +44,16 @@ def constraint_field(constraint, field_names) -> str | None:
     else:
         candidates = _condition_fields(getattr(constraint, "condition", None))
     return next((name for name in candidates if name in field_names), None)
+
+
+def span_error(start, end, *, days: int) -> str | None:
+    """The message when `end` lies more than `days` days after `start`: a year typed wrong (2062 for 2026, or
+    9999), which the form's date fields accept. None when the span is plausible or a date is missing."""
+    if start is None or end is None or end - start <= timedelta(days=days):
+        return None
+    return _("The end lies more than %(days)s days after the start: please check the dates (the year?).") % {
+        "days": days
+    }
 
 
 def submitted_id(value) -> int | None:

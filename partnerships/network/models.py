@@ -5,6 +5,7 @@ queryset's `visible_to(user)`."""
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from vielfalt.collation import collated
 from vielfalt.models import Organisation, Role, TargetGroup
 from vielfalt.permissions import has_role, scope
+from vielfalt.validation import span_error
 
 # Who takes part in the network: everyone who holds a role in the programme.
 PROGRAMME_ROLES = (Role.HR, Role.ORGANISER, Role.MINISTRY, Role.ADMIN)
@@ -376,6 +378,10 @@ class MeetingQuerySet(ProgrammeQuerySet):
         return self.filter(ends_at__gte=timezone.now(), cancelled_at__isnull=True)
 
 
+# A meeting of more than a week is a year typed wrong (Meeting.clean).
+MEETING_MAX_DAYS = 7
+
+
 class Meeting(models.Model):
     class Kind(models.TextChoices):
         MEETING = "meeting", _("Network meeting")
@@ -439,6 +445,10 @@ class Meeting(models.Model):
 
     def get_absolute_url(self):
         return reverse("network:meeting_detail", args=[self.pk])
+
+    def clean(self):
+        if message := span_error(self.starts_at, self.ends_at, days=MEETING_MAX_DAYS):
+            raise ValidationError({"ends_at": message})
 
     @property
     def organisation(self):
