@@ -18,6 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -81,7 +82,7 @@ def model_rows(obj: models.Model, names: list) -> dict[str, str]:
         model_field = obj._meta.get_field(name)
         display = getattr(obj, f"get_{name}_display", None)
         value = display() if display and model_field.choices else getattr(obj, name)
-        row[str(label or model_field.verbose_name)] = as_text(value)
+        row[str(capfirst(label or model_field.verbose_name))] = as_text(value)  # a heading, as the admin's
     return row
 
 
@@ -347,11 +348,11 @@ def audit_access(record_keys: list[str]) -> AccessSection:
         title=_("Audit log entries about these records"),
         rows=[
             {
-                _("time"): as_text(entry.at),
-                _("by"): actor_text(entry.actor_name, entry.actor_id),
-                _("action"): entry.get_action_display(),
-                _("object"): entry.object_repr,
-                _("details"): changes.line(entry.content_type_id, entry.changes),
+                capfirst(_("time")): as_text(entry.at),
+                capfirst(_("by")): actor_text(entry.actor_name, entry.actor_id),
+                capfirst(_("action")): entry.get_action_display(),
+                capfirst(_("object")): entry.object_repr,
+                capfirst(_("details")): changes.line(entry.content_type_id, entry.changes),
             }
             for entry in entries
         ],

@@ -2,6 +2,7 @@
 export (checked against every row that refers to the employee), the Art. 30 record, and their pages."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -429,6 +430,11 @@ def test_access_pages_json_and_pdf(demo, client, django_capture_on_commit_callba
     page = client.get(url)
     assert page.status_code == 200
     assert person.last_name in page.content.decode()
+    # The record's labels are headings ("Aktiv", as the admin writes them), not "aktiv".
+    labels = re.findall(r'<dt class="col-sm-4">([^<]*)</dt>', page.content.decode())
+    assert "Aktiv" in labels, labels
+    lower = [label for label in labels if label[:1].islower()]
+    assert not lower, lower
     download = client.get(url, {"format": "json"})
     assert download["Content-Disposition"].startswith("attachment;")
     assert json.loads(download.content)["employee"] == f"vielfalt.employee:{person.pk}"
