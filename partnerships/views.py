@@ -494,7 +494,8 @@ class ExportView(MinistryMixin, TemplateView):
 
     def get_context_data(self, filterset=None, **kwargs):
         context = super().get_context_data(**kwargs)
-        filterset = filterset or self._filterset(self.request.GET or {"status": Agreement.Status.SIGNED})
+        if filterset is None:
+            filterset = self._filterset(self.request.GET or {"status": Agreement.Status.SIGNED})
         context["filter"] = filterset
         context["count"] = filterset.qs.count() if filterset.is_valid() else 0
         context["export_filters"] = [

@@ -80,19 +80,23 @@ def test_create_and_update_are_audited(hr_duisburg, duisburg):
     assert audit_entries_for(procedure).first().changes == {"posts_filled": [6, 7]}
 
 
+def create_one(actor, organisation):
+    return procedure_create(
+        actor=actor,
+        organisation=organisation,
+        post="Stelle",
+        held_on=DAY,
+        method="standard_form",
+        applications=1,
+        invited=1,
+        posts_filled=1,
+    )
+
+
 def test_only_the_partners_hr_records(hr_oberhausen, staff, duisburg):
     for actor in (hr_oberhausen, staff):
         with pytest.raises(PermissionDenied):
-            procedure_create(
-                actor=actor,
-                organisation=duisburg,
-                post="Stelle",
-                held_on=DAY,
-                method="standard_form",
-                applications=1,
-                invited=1,
-                posts_filled=1,
-            )
+            create_one(actor, duisburg)
 
 
 def test_the_ministrys_own_hr_records_no_procedure_of_its_own(ministry, duisburg):
@@ -100,16 +104,7 @@ def test_the_ministrys_own_hr_records_no_procedure_of_its_own(ministry, duisburg
     a procedure of the ministry, not only the pages (which offer none)."""
     ministry_hr = UserFactory(roles=[(ministry, Role.MINISTRY), (ministry, Role.HR)])
     with pytest.raises(PermissionDenied):
-        procedure_create(
-            actor=ministry_hr,
-            organisation=ministry,
-            post="Stelle",
-            held_on=DAY,
-            method="standard_form",
-            applications=1,
-            invited=1,
-            posts_filled=1,
-        )
+        create_one(ministry_hr, ministry)
     recorded = make(ministry)  # one recorded before the rule (as the demo data's script could)
     with pytest.raises(PermissionDenied):
         procedure_update(actor=ministry_hr, procedure=recorded, applications=2)
