@@ -10,6 +10,7 @@ import traceback
 
 from gunicorn.glogging import Logger, SafeAtoms
 
+from vielfalt import lingering
 from vielfalt.logging import redact
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
@@ -33,6 +34,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # Before it forks, the master freezes what it has loaded (gc.freeze): a worker's garbage collector looks only at
 # the worker's own objects, and a full collection no longer holds all its threads for ~190 ms (280,000 objects).
 preload_app = True
+# A connection is closed without waiting for its client to close its end: gunicorn waited for it in the worker's
+# main loop, so that one client keeping its end open held up every request of the worker (vielfalt.lingering).
+lingering.install()
 
 
 def when_ready(server):
