@@ -52,12 +52,11 @@ def post_worker_init(worker):
     shared with the master (about 60 MB per worker), at the price of a slower first request."""
     from vielfalt.warmup import warm_worker
 
-    if hasattr(worker, "tpool"):  # gthread
-        warm_worker(
-            worker.tpool,
-            worker.cfg.threads,
-            copy_memory=os.environ.get("GUNICORN_PREFAULT_MEMORY", "1") != "0",
-        )
+    warm_worker(
+        getattr(worker, "tpool", None),  # gthread's pool of threads; a sync worker serves in this thread
+        worker.cfg.threads,
+        copy_memory=os.environ.get("GUNICORN_PREFAULT_MEMORY", "1") != "0",
+    )
 
 
 accesslog = "-"

@@ -201,7 +201,7 @@ def freeze() -> None:
     gc.freeze()
 
 
-def warm_worker(pool: Executor, threads: int, *, copy_memory: bool = True, timeout: float = 5) -> None:
+def warm_worker(pool: Executor | None, threads: int, *, copy_memory: bool = True, timeout: float = 5) -> None:
     """In a new worker, before it accepts its first request (gunicorn's post_worker_init).
 
     **Its own copy of the memory.** A forked worker shares the master's memory until it writes to it; its
@@ -218,7 +218,8 @@ def warm_worker(pool: Executor, threads: int, *, copy_memory: bool = True, timeo
     Otherwise the first request on each thread pays for both: the connection (about 5 ms) and a new
     backend's catalogue look-ups on its first statements. A barrier holds every task until all have started,
     so that the pool starts a thread for each (a thread pool reuses an idle thread before it starts another).
-    Without persistent connections (CONN_MAX_AGE = 0) a connection is closed after each request: there is
+    A sync worker (no pool) serves its requests in the thread that runs this: it connects here, as its first
+    request would have. Without persistent connections (CONN_MAX_AGE = 0) a connection is closed after each request: there is
     nothing to keep.
 
     Nothing here may keep the worker from serving: a failure is logged, the whole takes at most `timeout`, and
@@ -239,6 +240,12 @@ def warm_worker(pool: Executor, threads: int, *, copy_memory: bool = True, timeo
         gc.freeze()
     if connections["default"].settings_dict.get("CONN_MAX_AGE") == 0:
         return
+    if pool is None:  # a sync worker serves its requests in the thread that runs this
+        try:
+            _warm_thread(None, timeout)
+        except Exception as error:
+            logger.warning("warm-up of a worker: its database connection failed (%s)", type(error).__name__)
+        return
     barrier = threading.Barrier(threads)
     futures = [pool.submit(_warm_thread, barrier, timeout) for _ in range(threads)]
     # At most `timeout` in all, well within gunicorn's worker timeout: a database that does not answer must
@@ -257,12 +264,13 @@ def warm_collation() -> str:
     return f"SELECT 'a' < 'b' COLLATE {NAMES_SQL}"
 
 
-def _warm_thread(barrier: threading.Barrier, timeout: float) -> None:
+def _warm_thread(barrier: threading.Barrier | None, timeout: float) -> None:
     from django.apps import apps
     from django.db import connections
 
-    with contextlib.suppress(threading.BrokenBarrierError):
-        barrier.wait(timeout)
+    if barrier is not None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout)
     connection = connections["default"]
     connection.ensure_connection()
     if connection.vendor != "postgresql":

@@ -108,6 +108,23 @@ def test_each_thread_of_a_new_worker_opens_its_database_connection_before_the_fi
     assert last_statements == [warm_collation()] * threads, last_statements
 
 
+def test_a_sync_worker_opens_its_database_connection_before_the_first_request(postgres):
+    """The same for gunicorn's sync workers (`--worker-class sync`, one thread each), which serve requests in
+    the thread that runs post_worker_init: its connection is the one the first request uses."""
+    with (
+        Gunicorn(workers=1, GUNICORN_THREADS="1", GUNICORN_CMD_ARGS="--worker-class sync") as server,
+        postgres.cursor() as cursor,
+    ):
+        cursor.execute(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        last_statements = [query for (query,) in cursor.fetchall()]
+        log = server.log()
+    assert "Using worker: sync" in log, log
+    assert last_statements == [warm_collation()], last_statements
+
+
 # As gunicorn runs gunicorn.conf.py: the master's when_ready, then a worker's post_worker_init (with its prefault
 # of the memory), in one fresh process.
 FROZEN = """
