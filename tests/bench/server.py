@@ -18,8 +18,9 @@ HERE = Path(__file__).resolve().parent
 # 2 cores: two worker processes (one per core) with 4 threads each give the 8 concurrent requests of the
 # benchmark a thread each, so that a request waiting for PostgreSQL does not hold up the others. The same
 # server answers the trivial view and the page under test.
-WORKERS = 2
-THREADS = 4
+WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
+THREADS = int(os.environ.get("BENCH_THREADS", 4))
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
 # A gthread worker accepts every connection it can get: wrk's 8 keep-alive connections, opened at once, were
 # seen to land all on one worker while the other core idled. Capping each worker at as many connections as it
 # has threads leaves the rest in the listen queue for the other worker (as the Dockerfile runs it).
@@ -43,10 +44,11 @@ class Gunicorn:
         workers: int = WORKERS,
         threads: int = THREADS,
         connections: int | None = None,
+        worker_class: str = WORKER_CLASS,
         **env_overrides: str,
     ):
         self.env = {**SERVER_ENV, **env_overrides}
-        self.workers, self.threads = workers, threads
+        self.workers, self.threads, self.worker_class = workers, threads, worker_class
         self.connections = connections or threads  # per worker
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -59,7 +61,7 @@ class Gunicorn:
             "vielfalt.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers),
-            "--worker-class", "gthread",
+            "--worker-class", self.worker_class,
             "--threads", str(self.threads),
             "--worker-connections", str(self.connections),
             "--log-level", "warning",

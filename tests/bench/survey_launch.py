@@ -24,6 +24,7 @@ from vielfalt.permissions import SYSTEM
 
 from .common import Row, SQLClock, say
 from .seed import Seeded
+from .server import WORKER_CLASS as DEPLOYED_WORKER_CLASS
 from .server import Gunicorn
 
 ANSWERS = 20_000
@@ -39,6 +40,7 @@ WORKERS, THREADS = (
     int(os.environ.get("BENCH_LAUNCH_WORKERS", 2)),
     int(os.environ.get("BENCH_LAUNCH_THREADS", 4)),
 )
+WORKER_CLASS = os.environ.get("BENCH_LAUNCH_WORKER_CLASS", DEPLOYED_WORKER_CLASS)
 P95_TARGET_MS = 100
 RATE_TARGET = 200
 GROWTH_TARGET = 1.5
@@ -313,7 +315,7 @@ def _answers() -> Answers:
 
 def bench_launch_http(seeded: Seeded) -> list[Row]:
     campaign, tokens = _campaign(seeded, TITLE, ANSWERS)
-    with Gunicorn(workers=WORKERS, threads=THREADS) as server:
+    with Gunicorn(workers=WORKERS, threads=THREADS, worker_class=WORKER_CLASS) as server:
         for _ in range(8):  # every worker imports and connects before the clock starts
             server.get("/surveys/answer/")
         respondents = Respondents(server, tokens)
