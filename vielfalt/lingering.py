@@ -11,12 +11,14 @@ such clients, without sending anything else, held the portal at 5 s a request (t
 Here the half-close and the reading of what is already there happen at once, as gunicorn does them; a
 connection whose client has not closed yet is left to one thread per worker process, which reads and closes
 it when the client closes, after `timeout` or after `max_drain` bytes, as gunicorn would, and never blocks:
-the worker goes on with the next request at once. At most MAX_LINGERING connections wait at a time; beyond
-that a connection is closed without waiting (what gunicorn did before version 26)."""
+the worker goes on with the next request at once. At most MAX_LINGERING connections wait at a time (fewer
+where the process may open few files); beyond that a connection is closed without waiting (what gunicorn did
+before version 26)."""
 
 import contextlib
 import logging
 import os
+import resource
 import selectors
 import socket
 import ssl
@@ -26,8 +28,17 @@ from collections import deque
 
 logger = logging.getLogger(__name__)
 
-MAX_LINGERING = 1024
+MAX_LINGERING = 1024  # and at most a quarter of the file descriptors the process may open (max_lingering)
 _CHUNK = 4096
+
+
+def max_lingering() -> int:
+    """How many connections may wait at once: a worker must keep descriptors for the connections it serves,
+    its database connection and its files (a container's limit is often 1,024)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_LINGERING
+    return max(0, min(MAX_LINGERING, soft // 4))
 
 
 def _close(sock: socket.socket) -> None:
@@ -63,6 +74,7 @@ class Lingerer:
 
     def __init__(self):
         self.pid = os.getpid()
+        self.limit = max_lingering()
         self.incoming: deque[tuple[socket.socket, float, int]] = deque()
         # fd → (socket, deadline, bytes it may still read); every connection waits as long, so the order of
         # arrival is the order of the deadlines.
@@ -73,7 +85,7 @@ class Lingerer:
         self.thread.start()
 
     def add(self, sock: socket.socket, deadline: float, budget: int) -> bool:
-        if len(self.waiting) + len(self.incoming) >= MAX_LINGERING:
+        if len(self.waiting) + len(self.incoming) >= self.limit:
             return False
         self.incoming.append((sock, deadline, budget))
         if not self.busy.is_set():
