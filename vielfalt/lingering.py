@@ -110,7 +110,7 @@ class Lingerer:
             sock, deadline, budget = self.incoming.popleft()
             try:
                 self.selector.register(sock, selectors.EVENT_READ)
-            except (OSError, ValueError):
+            except (OSError, ValueError, KeyError):  # closed meanwhile, or its number registered still
                 _close(sock)
                 continue
             self.waiting[sock.fileno()] = (sock, deadline, budget)
@@ -155,7 +155,8 @@ def lingerer() -> Lingerer:
 def close_graceful(sock: socket.socket, timeout: float = 2.0, max_drain: int = 65536) -> None:
     """gunicorn.util.close_graceful's signature and contract (half-close, read until the client closes, at most
     `timeout` and `max_drain`, then close), without waiting in the caller's thread."""
-    if isinstance(sock, ssl.SSLSocket) and _gunicorns is not None:  # gunicorn's own TLS (a proxy's here)
+    # gunicorn's own TLS (here a proxy in front does TLS): gunicorn's way.
+    if isinstance(sock, ssl.SSLSocket) and _gunicorns is not None:
         _gunicorns(sock, timeout=timeout, max_drain=max_drain)
         return
     try:
