@@ -80,7 +80,7 @@ def test_create_and_update_are_audited(hr_duisburg, duisburg):
     assert audit_entries_for(procedure).first().changes == {"posts_filled": [6, 7]}
 
 
-def create_one(actor, organisation):
+def create_one(actor, organisation, **fields):
     return procedure_create(
         actor=actor,
         organisation=organisation,
@@ -90,6 +90,7 @@ def create_one(actor, organisation):
         applications=1,
         invited=1,
         posts_filled=1,
+        **fields,
     )
 
 
@@ -113,17 +114,7 @@ def test_the_ministrys_own_hr_records_no_procedure_of_its_own(ministry, duisburg
 def test_service_refuses_unit_of_another_organisation(hr_duisburg, duisburg, oberhausen):
     unit = oberhausen.units.create(name="Amt 1")
     with pytest.raises(ValidationError):
-        procedure_create(
-            actor=hr_duisburg,
-            organisation=duisburg,
-            org_unit=unit,
-            post="Stelle",
-            held_on=DAY,
-            method="standard_form",
-            applications=1,
-            invited=1,
-            posts_filled=1,
-        )
+        create_one(hr_duisburg, duisburg, org_unit=unit)
 
 
 @pytest.mark.parametrize(

@@ -20,10 +20,10 @@ from tests.processes import Gunicorn
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _request(port: int, path: str = "/healthz") -> tuple[socket.socket, bytes]:
-    """A request and its whole response; the connection is left open (the caller closes it)."""
+def _request(port: int) -> tuple[socket.socket, bytes]:
+    """A request to /healthz and its whole response ("ok"); the connection is left open (the caller closes it)."""
     client = socket.create_connection(("127.0.0.1", port), timeout=10)
-    client.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    client.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
     response = b""
     while b"\r\n\r\n" not in response or not response.endswith(b"ok"):
         chunk = client.recv(65536)
