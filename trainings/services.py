@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 
 from vielfalt.audit import audit_record, model_changes
 from vielfalt.jobs import job_enqueue, send_after_commit
-from vielfalt.models import AuditEntry, Employee, Job, Role, User
+from vielfalt.models import AuditEntry, Employee, Job, Role, User, personnel_number_text
 from vielfalt.permissions import may, organisation_ids, recorded_user, require
 from vielfalt.seal import SealCheck, check_pdf
 from vielfalt.seats import Seats, fill_free_seats, seat_counts
@@ -432,7 +432,7 @@ def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: 
     numbers: list[tuple[int, str]] = []
     problems = []
     for line, cells in rows:
-        number = cells[column].strip() if column < len(cells) else ""
+        number = personnel_number_text(cells[column]) if column < len(cells) else ""
         if not number:
             problems.append(Refusal(_("The personnel number is missing."), line))
         else:

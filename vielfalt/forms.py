@@ -4,7 +4,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .models import Employee, Organisation, OrgUnit, Role
+from .models import Employee, Organisation, OrgUnit, Role, personnel_number_text
 from .validation import ModelForm, submitted_id
 
 
@@ -107,6 +107,10 @@ class EmployeeForm(ModelForm):
                 self.fields["organisation"], self.fields["org_unit"], chosen_organisation_id(self)
             )
         self.fields["email"].help_text = _("Optional; staff without e-mail receive letters.")
+
+    def clean_personnel_number(self):
+        # As the model keeps it, before `clean` looks for another employee with the number.
+        return personnel_number_text(self.cleaned_data["personnel_number"])
 
     def clean(self):
         cleaned = super().clean()

@@ -1,4 +1,5 @@
 import operator
+import unicodedata
 import uuid
 from functools import partialmethod, reduce
 
@@ -264,6 +265,15 @@ def word_start(word: str, separators: str = " -") -> str:
     return f"(^|[{separators}]){escaped}"
 
 
+def personnel_number_text(value: str) -> str:
+    """A personnel number as the portal keeps and looks it up: in Unicode's compatibility form (NFKC), without
+    the blanks around it. Full-width digits, letters and hyphens (typed through an input method, or written by
+    a spreadsheet set to an East Asian locale) are then the ASCII ones, so that "ＢＳ－０１２３４５" is the
+    number BS-012345: kept as typed, it was a second employee under a number that looks the same, which the
+    search for "BS-012345" and an enrolment list naming BS-012345 did not find."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 class EmployeeQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Whose employee records a user may see and change: partner HR its own organisations',
@@ -284,7 +294,8 @@ class EmployeeQuerySet(models.QuerySet):
         start of a word is a piece padded with blanks, which the indexes hold."""
         columns = ["last_name", "first_name", "personnel_number", *(["email"] if email else [])]
         queryset = self
-        for word in text.split()[:SEARCH_WORDS]:
+        # Typed in full-width characters (an input method), a personnel number is the one the portal keeps.
+        for word in unicodedata.normalize("NFKC", text).split()[:SEARCH_WORDS]:
             if len(word) >= SEARCH_ANYWHERE:
                 conditions = [Q(**{f"{column}__icontains": word}) for column in columns]
             else:
@@ -377,6 +388,10 @@ class Employee(models.Model):
 
     def get_absolute_url(self):
         return reverse("employee_update", args=[self.pk])
+
+    def clean(self):
+        # Every way an employee is written (the form, the services, the admin) keeps the number in one form.
+        self.personnel_number = personnel_number_text(self.personnel_number or "")
 
     @property
     def full_name(self) -> str:

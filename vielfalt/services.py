@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from .audit import audit_record, model_changes
 from .jobs import JobError, job_enqueue
-from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup, User
+from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup, User, personnel_number_text
 from .permissions import actor_from_id, require
 from .tabular import (
     PERSONNEL_NUMBER_COLUMNS,
@@ -259,7 +259,7 @@ def _validated_records(*, organisation: Organisation, table: Table) -> list[dict
         def problem(field: str, message: str, line=line, row_problems=row_problems) -> None:
             row_problems.append(Problem(line, labels.get(field, field), message))
 
-        number = cell(cells, "personnel_number")
+        number = personnel_number_text(cell(cells, "personnel_number"))
         if not number:
             problem("personnel_number", _("The personnel number is missing."))
         elif len(number) > 40:

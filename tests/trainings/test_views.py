@@ -239,6 +239,20 @@ def test_faulty_file_is_refused_whole_with_line_numbers(client, course, course_d
     assert course_date.enrolments.count() == 0
 
 
+def test_an_enrolment_list_in_full_width_digits_enrols_the_employees_it_names(
+    client, course, course_date, duisburg, hr_duisburg
+):
+    person = EmployeeFactory(organisation=duisburg, personnel_number="DU-4711")
+    client.force_login(hr_duisburg)
+    upload = io.BytesIO("Personalnummer\n ＤＵ－４７１１\n".encode())  # DU-4711 as an input method writes it
+    upload.name = "liste.csv"
+    response = client.post(
+        reverse("trainings:enrol", args=[course_date.pk]), {"action": "upload", "file": upload}
+    )
+    assert response.status_code == 302
+    assert list(course_date.enrolments.values_list("employee", flat=True)) == [person.pk]
+
+
 def test_hr_cancels_and_the_first_waiting_is_promoted(client, course, duisburg, hr_duisburg):
     course_date = CourseDateFactory(course=course, capacity=2)
     people = employees_of(duisburg, 3)
