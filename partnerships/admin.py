@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from vielfalt.admin import AuditedModelAdmin
+from vielfalt.admin import AuditedModelAdmin, TabularInline
 
 from .models import (
     Agreement,
@@ -26,7 +26,7 @@ class FrozenWithAgreementMixin:
         return not (obj and obj.is_frozen) and super().has_delete_permission(request, obj)
 
 
-class SignatoryInline(FrozenWithAgreementMixin, admin.TabularInline):
+class SignatoryInline(FrozenWithAgreementMixin, TabularInline):
     model = Signatory
     extra = 0
 
@@ -36,14 +36,14 @@ class CommitmentInline(FrozenWithAgreementMixin, admin.StackedInline):
     extra = 0
 
 
-class DocumentInline(admin.TabularInline):
+class DocumentInline(TabularInline):
     model = AgreementDocument
     extra = 0
     readonly_fields = ["kind", "version", "file", "sha256", "size", "created_by", "created_at"]
     can_delete = False
 
 
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(TabularInline):
     model = StatusChange
     extra = 0
     readonly_fields = ["from_status", "to_status", "changed_by", "changed_at"]

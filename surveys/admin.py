@@ -14,4 +14,5 @@ class CampaignAdmin(AuditedModelAdmin):
     list_filter = ["status", "organisation"]
     search_fields = ["title", "organisation__name"]
     readonly_fields = ["questionnaire_version", "status"]
-    filter_horizontal = ["units"]
+    # The units as a plain labelled list (no filter_horizontal): Django's filter widget names its search boxes
+    # with an aria-label on a <span>, which ARIA prohibits (axe: aria-prohibited-attr).

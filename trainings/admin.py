@@ -1,14 +1,15 @@
 from django.contrib import admin
 
-from vielfalt.admin import AuditedModelAdmin
+from vielfalt.admin import AuditedModelAdmin, TabularInline
 
 from .models import Certificate, Course, CourseDate, CourseParticipant, Enrolment
 
 
-class CourseParticipantInline(admin.TabularInline):
+class CourseParticipantInline(TabularInline):
     model = CourseParticipant
     extra = 1
-    autocomplete_fields = ["organisation"]
+    # A plain select, named by its column (TabularInline): select2's box of an autocomplete field has no
+    # accessible name (axe: aria-input-field-name), and a select finds an organisation by typing its name.
 
 
 @admin.register(Course)

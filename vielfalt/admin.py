@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
 
@@ -21,6 +23,38 @@ class TextOrderChangeList(ChangeList):
         return text_order(queryset.model, *super().get_ordering(request, queryset))
 
 
+def name_controls(form) -> None:
+    """Each control of `form` named by its field's label (aria-label), where the admin shows no <label> for it:
+    the rows of a tabular inline (a column heading names them for the eye only) and a file field, which
+    Django 6.1 puts under a <legend> (axe: "Form elements must have labels", WCAG 1.3.1 and 4.1.2)."""
+    for field in form.fields.values():
+        if field.label:
+            _inner(field.widget).attrs.setdefault("aria-label", field.label)
+
+
+def _inner(widget):
+    """The widget that renders the control: the one inside the admin's wrapper of a relation's select (its
+    add and change links), whose own `attrs` are not the copy a form renders."""
+    return getattr(widget, "widget", widget)
+
+
+class NamedControlsFormSet:
+    """An inline formset whose every control (also "Delete") is named by its column's heading."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        name_controls(form)
+
+
+class TabularInline(admin.TabularInline):
+    """The portal's tabular inline: Django's, each control named (name_controls). Every tabular inline of the
+    portal uses it."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (NamedControlsFormSet, formset), {})
+
+
 class AuditedAdminMixin:
     """Every change the Django admin makes leaves an audit entry, like a change through the portal's services:
     who, what, and field by field before and after; inline rows are counted per inline as the services count
@@ -37,6 +71,12 @@ class AuditedAdminMixin:
 
     def get_changelist(self, request, **kwargs):
         return TextOrderChangeList
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.FileField) and formfield is not None and formfield.label:
+            _inner(formfield.widget).attrs.setdefault("aria-label", formfield.label)  # see name_controls
+        return formfield
 
     def save_model(self, request, obj, form, change):
         fields = [f.name for f in obj._meta.concrete_fields if f.name in form.changed_data]
@@ -106,15 +146,19 @@ class AuditedModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The base of every ModelAdmin of the portal."""
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TabularInline):
     model = Membership
     extra = 1
-    autocomplete_fields = ["organisation"]
+    # A plain select, named by its column (TabularInline): select2's box of an autocomplete field has no
+    # accessible name (axe: aria-input-field-name), and a select finds an organisation by typing its name.
 
 
 @admin.register(User)
 class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     inlines = [MembershipInline]
+    # Plain labelled lists: Django's filter widget names its search boxes with an aria-label on a <span>,
+    # which ARIA prohibits (axe: aria-prohibited-attr). The portal's roles are memberships, not groups.
+    filter_horizontal = ()
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
@@ -130,7 +174,15 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "last_login"]
 
 
-class OrgUnitInline(admin.TabularInline):
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedAdminMixin, BaseGroupAdmin):
+    filter_horizontal = ()  # as UserAdmin's
+
+
+class OrgUnitInline(TabularInline):
     model = OrgUnit
     extra = 0
     fields = ["name", "parent"]

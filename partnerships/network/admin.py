@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from vielfalt.admin import AuditedModelAdmin
+from vielfalt.admin import AuditedModelAdmin, TabularInline
 
 from .models import (
     Answer,
@@ -26,7 +26,7 @@ class ContactPersonAdmin(AuditedModelAdmin):
     search_fields = ["name", "organisation__name"]
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(TabularInline):
     model = Attachment
     extra = 0
     readonly_fields = ["name", "kind", "size", "sha256", "uploaded_by", "uploaded_at"]
@@ -43,7 +43,7 @@ class PracticeEntryAdmin(AuditedModelAdmin):
     inlines = [AttachmentInline]
 
 
-class RegistrationInline(admin.TabularInline):
+class RegistrationInline(TabularInline):
     model = Registration
     extra = 0
     readonly_fields = ["organisation", "name", "email", "status", "created_at"]
@@ -58,7 +58,7 @@ class MeetingAdmin(AuditedModelAdmin):
     inlines = [RegistrationInline]
 
 
-class AnswerInline(admin.TabularInline):
+class AnswerInline(TabularInline):
     model = Answer
     extra = 0
 

@@ -59,3 +59,17 @@ def test_the_admin_asks_for_no_favicon(client):
     for url in (reverse("admin:index"), reverse("admin:vielfalt_organisation_changelist")):
         html = client.get(url).text
         assert html.count('<link rel="icon" href="data:,">') == 1
+
+
+def test_the_german_admin_names_its_calendar_links_in_german(client):
+    """The names (aria-label) of the date widget's "Heute", "Gestern", "Morgen" links and month buttons, which
+    Django 6.1's German catalog lacks (locale/de/LC_MESSAGES/djangojs.po): a name must hold the visible text."""
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    catalog = client.get(reverse("admin:jsi18n"), headers={"accept-language": "de"}).text
+    for english, german in (
+        ("Today (%(date)s)", "Heute (%(date)s)"),
+        ("Yesterday (%(date)s)", "Gestern (%(date)s)"),
+        ("%(month)s %(day)s, %(year)s", "%(day)s. %(month)s %(year)s"),
+    ):
+        assert f'"{english}": "{german}"' in catalog
+    assert '"Today": "Heute"' in catalog  # Django's own translations are still there
