@@ -21,8 +21,9 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from vielfalt.audit import audit_record, model_changes
+from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.collation import text_order
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role, User
@@ -689,7 +690,7 @@ def _agreements_export_zip(*, actor: User, agreements, out) -> int:
     audit_record(
         actor=actor,
         action=AuditEntry.Action.EXPORT,
-        object_repr=_("Agreements (ZIP)"),
+        object_repr=record_text(gettext_noop("Agreements (ZIP)")),
         changes={"agreements": count},
     )
     return count

@@ -28,9 +28,10 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.debug import sensitive_variables
 
-from vielfalt.audit import audit_record, model_changes
+from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.collation import NAMES_SQL, text_order
 from vielfalt.models import AuditEntry, Employee, Organisation, OrgUnit, Role, User
 from vielfalt.permissions import require
@@ -255,7 +256,7 @@ def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[I
         actor=actor,
         action=AuditEntry.Action.CREATE,
         obj=campaign,
-        object_repr=_("Invitations for %(campaign)s") % {"campaign": campaign},
+        object_repr=record_text(gettext_noop("Invitations for %(campaign)s"), campaign=campaign),
         changes={"invitations": len(invitations)},
     )
     return invitations
@@ -339,9 +340,17 @@ def code_sheets_reissue(
             actor=actor,
             action=AuditEntry.Action.CHANGE,
             obj=campaign,
-            object_repr=_("Code sheets of %(unit)s reprinted for %(campaign)s")
-            % {"unit": unit.name if unit else _("staff without an org unit"), "campaign": campaign},
-            changes={"code sheets": [_("earlier unused codes"), _("replaced by new ones")]},
+            object_repr=record_text(
+                gettext_noop("Code sheets of %(unit)s reprinted for %(campaign)s"),
+                unit=unit.name if unit else gettext_lazy("staff without an org unit"),
+                campaign=campaign,
+            ),
+            changes={
+                "code sheets": [
+                    record_text(gettext_noop("earlier unused codes")),
+                    record_text(gettext_noop("replaced by new ones")),
+                ]
+            },
         )
     return sheets
 

@@ -15,7 +15,7 @@ from django.utils.decorators import method_decorator
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.http import http_date
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, gettext_noop, ngettext
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
 
-from vielfalt.audit import audit_record
+from vielfalt.audit import audit_record, record_text
 from vielfalt.collation import text_order
 from vielfalt.generation import cached_figures
 from vielfalt.jobs import job_enqueue
@@ -335,8 +335,11 @@ class ResultsExportView(ResultsMixin, View):
             actor=request.user,
             action=AuditEntry.Action.EXPORT,
             obj=self.campaign,
-            object_repr=_("Results of %(campaign)s (%(format)s)")
-            % {"campaign": self.campaign, "format": export_format.upper()},
+            object_repr=record_text(
+                gettext_noop("Results of %(campaign)s (%(format)s)"),
+                campaign=self.campaign,
+                format=export_format.upper(),
+            ),
         )
         name = f"befragung-{self.campaign.pk}-ergebnisse-{timezone.localdate().isoformat()}"
         return download(export_format, EXPORT_HEADER, export_rows(results), filename=name, title="Ergebnisse")

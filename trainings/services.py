@@ -14,9 +14,9 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
-from vielfalt.audit import audit_record, model_changes
+from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.jobs import job_enqueue, send_after_commit
 from vielfalt.models import AuditEntry, Employee, Job, Role, User, personnel_number_text
 from vielfalt.permissions import may, organisation_ids, recorded_user, require
@@ -345,7 +345,7 @@ def enrolment_create_many(
             action=AuditEntry.Action.CREATE,
             obj=locked,
             organisation=employees[0].organisation,
-            object_repr=_("Enrolments in %(date)s") % {"date": locked},
+            object_repr=record_text(gettext_noop("Enrolments in %(date)s"), date=locked),
             changes={
                 "seated": [e.employee.personnel_number for e in result.seated],
                 "waiting": [e.employee.personnel_number for e, _position in result.waiting],

@@ -17,11 +17,11 @@ from django.utils.formats import get_format, number_format
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from vielfalt.audit import audit_record
+from vielfalt.audit import audit_record, record_text
 from vielfalt.collation import text_order
 from vielfalt.filters import SEARCH_HELP_NO_EMAIL, filter_controls, search_order
 from vielfalt.formats import datetime_formatter
@@ -873,7 +873,7 @@ class ReportView(RoleRequiredMixin, TemplateView):
         audit_record(
             actor=request.user,
             action=AuditEntry.Action.EXPORT,
-            object_repr=_("Training report (%(format)s)") % {"format": export.upper()},
+            object_repr=record_text(gettext_noop("Training report (%(format)s)"), format=export.upper()),
         )
         stamp = timezone.localdate().isoformat()
         return download(

@@ -6,10 +6,11 @@ import enum
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.utils import formats
+from django.utils import formats, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
@@ -20,6 +21,17 @@ from django.utils.translation import gettext_lazy
 from .formats import datetime_formatter, escape_text
 from .models import AuditEntry, Organisation, User
 from .permissions import SYSTEM
+
+
+def record_text(message: str, /, **params) -> str:
+    """A text for the audit log in the portal's language (settings.LANGUAGE_CODE), whatever language the person
+    acting reads the portal in: `message` (marked with gettext_noop) translated, each of `params` (an object, a
+    lazy text) put in as text in that language. Written in the actor's language, the log held "Employees of …"
+    beside "Beschäftigte der Organisation …" for the same kind of event, and a search for either missed the
+    other. (Labels of fields and actions are translated when read: ChangeReader.)"""
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _(message)
+        return text % {name: str(value) for name, value in params.items()} if params else text
 
 
 def audit_record(
@@ -41,13 +53,16 @@ def audit_record(
         actor_name = actor.get_username()
     if organisation is None and obj is not None:
         organisation = obj if isinstance(obj, Organisation) else getattr(obj, "organisation", None)
+    if not object_repr and obj is not None:
+        with translation.override(settings.LANGUAGE_CODE):  # as record_text
+            object_repr = str(obj)
     return AuditEntry.objects.create(
         actor=actor,
         actor_name=actor_name,
         action=action,
         content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=(object_repr or (str(obj) if obj is not None else ""))[:300],
+        object_repr=object_repr[:300],
         organisation=organisation,
         changes=changes or {},
     )

@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, gettext_noop, ngettext
 from django.utils.translation import gettext as _
 
-from .audit import audit_record, model_changes
+from .audit import audit_record, model_changes, record_text
 from .jobs import JobError, job_enqueue
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup, User, personnel_number_text
 from .permissions import actor_from_id, require
@@ -218,7 +218,7 @@ def employees_import(*, actor: User, organisation: Organisation, table: Table) -
             actor=actor,
             action=AuditEntry.Action.IMPORT,
             obj=organisation,
-            object_repr=_("Employees of %(organisation)s") % {"organisation": organisation},
+            object_repr=record_text(gettext_noop("Employees of %(organisation)s"), organisation=organisation),
             changes={"created": result.created, "updated": result.updated},
         )
     return result

@@ -11,12 +11,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
-from .audit import ChangeReader, actor_text, audit_record
+from .audit import ChangeReader, actor_text, audit_record, record_text
 from .collation import NAMES_SQL, text_order
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .formats import datetime_formatter
@@ -281,7 +282,7 @@ class EmployeeExportView(PartnerHRMixin, View):
         audit_record(
             actor=request.user,
             action=AuditEntry.Action.EXPORT,
-            object_repr=_("Employees (%(format)s)") % {"format": export_format.upper()},
+            object_repr=record_text(gettext_noop("Employees (%(format)s)"), format=export_format.upper()),
             changes={"filters": {k: v for k, v in request.GET.items() if v and k in filterset.filters}},
         )
         stamp = timezone.localdate().isoformat()

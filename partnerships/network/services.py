@@ -8,10 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
-from vielfalt.audit import audit_record, model_changes
+from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.jobs import send_after_commit
 from vielfalt.models import AuditEntry, Organisation, Role, User
 from vielfalt.permissions import may, organisation_ids, require
@@ -128,7 +128,9 @@ def contact_delete(*, actor: User, contact: ContactPerson) -> None:
         action=AuditEntry.Action.DELETE,
         obj=contact,
         organisation=contact.organisation,
-        object_repr=_("Contact person of %(organisation)s") % {"organisation": contact.organisation},
+        object_repr=record_text(
+            gettext_noop("Contact person of %(organisation)s"), organisation=contact.organisation
+        ),
     )
     contact.delete()
 
@@ -431,7 +433,7 @@ def registration_create(
             action=AuditEntry.Action.CREATE,
             obj=registration,
             organisation=organisation,
-            object_repr=_("Registration for %(meeting)s") % {"meeting": locked},
+            object_repr=record_text(gettext_noop("Registration for %(meeting)s"), meeting=locked),
             changes={"status": status},
         )
         _mail_on_commit([registration.pk], "registered")
@@ -513,7 +515,7 @@ def participants_pdf_job(*, actor: User, meeting: Meeting):
         actor=actor,
         action=AuditEntry.Action.EXPORT,
         obj=meeting,
-        object_repr=_("Participants of %(meeting)s") % {"meeting": meeting},
+        object_repr=record_text(gettext_noop("Participants of %(meeting)s"), meeting=meeting),
     )
     return job_enqueue(
         task=task_render_participants,
@@ -658,8 +660,12 @@ def question_delete(*, actor: User, question: Question) -> None:
         actor=actor,
         action=AuditEntry.Action.DELETE,
         obj=question,
-        object_repr=_("Question %(pk)s of %(organisation)s with %(count)s answers")
-        % {"pk": question.pk, "organisation": question.organisation, "count": question.answers.count()},
+        object_repr=record_text(
+            gettext_noop("Question %(pk)s of %(organisation)s with %(count)s answers"),
+            pk=question.pk,
+            organisation=question.organisation,
+            count=question.answers.count(),
+        ),
     )
     question.delete()
 
@@ -695,8 +701,12 @@ def answer_delete(*, actor: User, answer: Answer) -> None:
         action=AuditEntry.Action.DELETE,
         obj=answer,
         organisation=answer.organisation,
-        object_repr=_("Answer %(pk)s of %(organisation)s to question %(question)s")
-        % {"pk": answer.pk, "organisation": answer.organisation, "question": answer.question_id},
+        object_repr=record_text(
+            gettext_noop("Answer %(pk)s of %(organisation)s to question %(question)s"),
+            pk=answer.pk,
+            organisation=answer.organisation,
+            question=answer.question_id,
+        ),
     )
     answer.delete()
 

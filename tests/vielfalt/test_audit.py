@@ -3,10 +3,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from tests.factories import EmployeeFactory, OrganisationFactory, hr_user, ministry_user
-from vielfalt.audit import ChangeReader, actor_text, audit_record
+from vielfalt.audit import ChangeReader, actor_text, audit_record, record_text
 from vielfalt.models import AuditEntry, Employee, Organisation, TargetGroup
+from vielfalt.services import employees_import_file
 
 pytestmark = pytest.mark.django_db
 
@@ -323,3 +325,25 @@ def test_the_access_page_shows_changes_and_the_system_in_words(client):
     ]
     assert '<dd class="col-sm-8">System</dd>' in text
     assert "public_facing" not in text and "True" not in text
+
+
+def test_a_description_is_written_in_the_portal_s_language_whatever_the_actor_reads():
+    """Written in the actor's language, the log held "Employees of …" beside "Beschäftigte der Organisation …"
+    for the same kind of event, and a search for either missed the other (vielfalt.audit.record_text)."""
+    city = OrganisationFactory(name="Stadt Duisburg")
+    data = "Personalnummer;Nachname;Vorname\r\nDU-1;Yılmaz;Ayşe\r\n".encode("utf-8-sig")
+    with translation.override("en"):
+        employees_import_file(actor=hr_user(city), organisation=city, data=data)
+        assert record_text(gettext_noop("Retention purge")) == "Löschlauf"
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.IMPORT)
+    assert entry.object_repr == "Beschäftigte der Organisation Stadt Duisburg"
+
+
+def test_a_text_put_into_a_description_is_in_the_portal_s_language_too():
+    with translation.override("en"):
+        text = record_text(
+            gettext_noop("Code sheets of %(unit)s reprinted for %(campaign)s"),
+            unit=gettext_lazy("staff without an org unit"),
+            campaign="Befragung 2026",
+        )
+    assert text == "Codeblätter von Beschäftigte ohne Organisationseinheit neu gedruckt für Befragung 2026"

@@ -21,12 +21,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from partnerships import privacy as partnerships_privacy
 from surveys import privacy as surveys_privacy
 from trainings import privacy as trainings_privacy
 from vielfalt import privacy as core
-from vielfalt.audit import audit_record
+from vielfalt.audit import audit_record, record_text
 from vielfalt.models import AuditEntry, Employee, Role
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, require
@@ -93,7 +94,7 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
         audit_record(
             actor=actor,
             action=AuditEntry.Action.PURGE,
-            object_repr=_("Retention purge"),
+            object_repr=record_text(gettext_noop("Retention purge")),
             changes=counts,
         )
     return counts
