@@ -1,5 +1,6 @@
 """The Django admin, where administrators keep organisations, users and records, meets WCAG 2.1 AA like the
-portal's own pages: every registered model's list, add and change pages pass axe-core in Chromium."""
+portal's own pages: every registered model's list, add and change pages pass axe-core in Chromium, in German and
+in English."""
 
 import pytest
 from django.contrib import admin
@@ -30,14 +31,19 @@ def admin_pages(user) -> list[str]:
     return pages
 
 
-def test_every_admin_page_passes_axe(live_server, page, settings):
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_admin_page_passes_axe(live_server, page, settings, language):
     settings.DEBUG = True
     call_command("seed_demo", password="demo-password-1")
     administrator = User.objects.get(username="admin")
     browser_login(page, live_server, administrator)
+    page.context.add_cookies(
+        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}]
+    )
     found = {}
     for path in admin_pages(administrator):
         assert page.goto(live_server.url + path).status == 200, path
+        assert page.locator("html").get_attribute("lang") == language, path
         if violations := axe_violations(page):
             found[path] = violations
     assert found == {}, "\n".join(f"{path}: {v}" for path, v in found.items())
