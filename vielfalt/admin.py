@@ -28,14 +28,15 @@ def name_controls(form) -> None:
     the rows of a tabular inline (a column heading names them for the eye only) and a file field, which
     Django 6.1 puts under a <legend> (axe: "Form elements must have labels", WCAG 1.3.1 and 4.1.2)."""
     for field in form.fields.values():
-        if field.label:
-            _inner(field.widget).attrs.setdefault("aria-label", field.label)
+        name_control(field)
 
 
-def _inner(widget):
-    """The widget that renders the control: the one inside the admin's wrapper of a relation's select (its
-    add and change links), whose own `attrs` are not the copy a form renders."""
-    return getattr(widget, "widget", widget)
+def name_control(field) -> None:
+    """`field`'s control named by its label. The widget named is the one that renders the control: inside the
+    admin's wrapper of a relation's select (its add and change links), whose own `attrs` are not the copy a form
+    renders."""
+    if field.label:
+        getattr(field.widget, "widget", field.widget).attrs.setdefault("aria-label", field.label)
 
 
 class NamedControlsFormSet:
@@ -74,8 +75,8 @@ class AuditedAdminMixin:
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if isinstance(db_field, models.FileField) and formfield is not None and formfield.label:
-            _inner(formfield.widget).attrs.setdefault("aria-label", formfield.label)  # see name_controls
+        if isinstance(db_field, models.FileField) and formfield is not None:
+            name_control(formfield)  # see name_controls
         return formfield
 
     def save_model(self, request, obj, form, change):
