@@ -7,6 +7,7 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Upper
@@ -390,8 +391,14 @@ class Employee(models.Model):
         return reverse("employee_update", args=[self.pk])
 
     def clean(self):
-        # Every way an employee is written (the form, the services, the admin) keeps the number in one form.
+        # Every way an employee is written (the form, the services, the admin) keeps the number in one form,
+        # checked again as the field checks it: a few characters can stand for many ("ﷺ" for 18), and a number
+        # that grew past 40 was refused by PostgreSQL only, as a server error.
         self.personnel_number = personnel_number_text(self.personnel_number or "")
+        try:
+            self._meta.get_field("personnel_number").run_validators(self.personnel_number)
+        except ValidationError as error:
+            raise ValidationError({"personnel_number": error.error_list}) from None
 
     @property
     def full_name(self) -> str:

@@ -7,9 +7,10 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
+from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, UserFactory, hr_user
 from vielfalt.models import Employee
 from vielfalt.permissions import SYSTEM
 from vielfalt.services import employee_create, employees_import_file
@@ -108,3 +109,22 @@ def test_the_migration_turns_kept_full_width_numbers_into_ascii_unless_taken(cit
         (city.pk, "XY-1", "Ito"),
         (other.pk, "XY-1", "Abe"),
     }
+
+
+@pytest.mark.parametrize("writer", ["service", "admin"])
+def test_a_number_that_grows_past_40_characters_is_refused_not_a_server_error(client, city, writer):
+    """NFKC turns one character into many ("ﷺ" into 18): the number is checked again after it."""
+    number = "\ufdfa" * 3  # 3 characters typed, 54 kept
+    if writer == "service":
+        with pytest.raises(ValidationError) as refused:
+            employee_create(
+                actor=SYSTEM, organisation=city, personnel_number=number, last_name="Sato", first_name="Ren"
+            )
+        assert "personnel_number" in refused.value.message_dict
+    else:
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))
+        data = {**form_data(city, number), "is_active": "on"}
+        response = client.post(reverse("admin:vielfalt_employee_add"), data)
+        assert response.status_code == 200
+        assert "personnel_number" in response.context["adminform"].form.errors
+    assert not Employee.objects.filter(organisation=city).exists()
