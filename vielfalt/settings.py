@@ -71,17 +71,20 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # The middleware of accounts (session, user, second factor, messages) is skipped by the survey's respondent
+    # pages, which serve people without one (ACCOUNTLESS_PATHS below, vielfalt.middleware.accounts_only); the
+    # idle timeout and django-otp have nothing to do there without a session and a user.
+    "vielfalt.middleware.SessionMiddleware",
     "vielfalt.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "vielfalt.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session passed a second factor (django-otp) ...
     "vielfalt.middleware.OTPMiddleware",
     # ... and no page but the second factor's own for a user who still owes one (vielfalt.second_factor).
     "vielfalt.middleware.SecondFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "vielfalt.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -392,6 +395,13 @@ FILTERS_EMPTY_CHOICE_LABEL = _("- all -")
 
 # Where users reach the portal: absolute links in e-mails, letters and PDFs (no request is at hand there).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# The survey's respondent pages (surveys.urls, surveys.code_urls): the link, the questionnaire and the code form,
+# for people without an account. They never read a session or a user, and the middleware of accounts skips them
+# (vielfalt.middleware.accounts_only): a respondent who is logged in to the portal in the same browser is not
+# recognised there, and answering neither loads nor extends that session. Path prefixes of `request.path_info`;
+# tests/surveys/test_accountless.py checks that they hold the respondent pages and nothing else.
+ACCOUNTLESS_PATHS = ("/surveys/t/", "/surveys/answer/", "/umfrage/", "/survey/")
 
 # Typing survey codes at /umfrage/: wrong codes allowed per client address before a pause.
 SURVEY_CODE_FAILURE_LIMIT = env.int("SURVEY_CODE_FAILURE_LIMIT", default=30)
