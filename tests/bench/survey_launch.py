@@ -179,6 +179,20 @@ class RespondentConnection:
         return status, cookies, content
 
 
+def _store(jar: dict[str, str], cookies: list[str]) -> None:
+    """Set-Cookie values into the jar, as a browser keeps them (the portal sets each for the paths asked)."""
+    for value in cookies:
+        name, _, rest = value.split(";", 1)[0].partition("=")
+        if "max-age=0" in value.lower():  # deleted
+            jar.pop(name.strip(), None)
+        else:
+            jar[name.strip()] = rest
+
+
+def _header(jar: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+
 class Respondents:
     """32 threads, each a respondent with its own connection, taking the next token until none is left."""
 
@@ -200,16 +214,20 @@ class Respondents:
             return self.tokens[self.next - 1]
 
     def _answer(self, connection: RespondentConnection, token: str) -> None:
+        """A respondent's browser: each response's cookies replace those it had (the questionnaire's response
+        adds the campaign to the respondent's state, which the POST then need not look up)."""
+        jar: dict[str, str] = {}
         status, cookies, _ = connection.request("GET", f"/surveys/t/{token}/")
-        cookie = "; ".join(value.split(";", 1)[0] for value in cookies)
-        if status != 302 or "surveys_respondent" not in cookie:
+        _store(jar, cookies)
+        if status != 302 or "surveys_respondent" not in jar:
             raise HTTPError(f"link: {status}")
-        status, _, body = connection.request("GET", "/surveys/answer/", cookie=cookie)
+        status, cookies, body = connection.request("GET", "/surveys/answer/", cookie=_header(jar))
+        _store(jar, cookies)
         match = FORM_KEY.search(body)
         if status != 200 or match is None:
             raise HTTPError(f"page: {status}")
         form = urllib.parse.urlencode({**FORM, "form_key": match.group(1).decode()}).encode()
-        status, _, _ = connection.request("POST", "/surveys/answer/", cookie=cookie, body=form)
+        status, _, _ = connection.request("POST", "/surveys/answer/", cookie=_header(jar), body=form)
         if status != 302:
             raise HTTPError(f"post: {status}")
 

@@ -18,3 +18,36 @@ def test_the_backends_cpu_leaves_the_benchmarks_own_connection_out(postgres):
     backends = BackendsCPU()
     time.sleep(1.2)  # the sampler looks twice; nothing else uses the database meanwhile
     assert backends.stop() < 0.05
+
+
+class _RecordingConnection:
+    """The server's side of one respondent, as the portal answers: the link sets the respondent's state, the
+    questionnaire sets it again with the campaign in it."""
+
+    def __init__(self):
+        self.requests = []
+
+    def request(self, method, path, *, cookie="", body=None):
+        self.requests.append((method, path, cookie))
+        state = "surveys_respondent={}; HttpOnly; Path=/surveys/; SameSite=Lax"
+        if path.startswith("/surveys/t/"):
+            return 302, [state.format("link"), "surveys_easy=; Max-Age=0; Path=/"], b""
+        if method == "GET":
+            return 200, [state.format("link-and-campaign")], b'<input name="form_key" value="key">'
+        return 302, [], b""
+
+
+def test_the_respondents_keep_their_cookies_as_a_browser_does():
+    """The POST carries the state the questionnaire's response set (with the campaign, which the POST then
+    need not look up), not the link's: the benchmark's respondents sent the link's, so every one of their
+    POSTs cost the portal two statements a browser's does not."""
+    from tests.bench.survey_launch import Respondents
+
+    connection = _RecordingConnection()
+    Respondents.__new__(Respondents)._answer(connection, "token")
+
+    assert [cookie for _method, _path, cookie in connection.requests] == [
+        "",
+        "surveys_respondent=link",
+        "surveys_respondent=link-and-campaign",
+    ]
