@@ -22,8 +22,8 @@ def accounts_only(middleware_class):
     messages) and that the pages for people without an account skip: the survey's respondent pages
     (settings.ACCOUNTLESS_PATHS). They read no session and no user, so a respondent who is logged in to the
     portal in the same browser stays unknown to them: answering neither loads that session nor extends it (which
-    would write the session row at the moment of the answer), and their responses carry no `Vary: Cookie`. That
-    machinery was also a fifth of a respondent request's CPU on launch morning, spent on nothing those pages use.
+    would write the session row at the moment of the answer), and their responses carry no `Vary: Cookie`. On
+    launch morning that is also a few per cent of a respondent request's CPU, spent on nothing those pages use.
 
     A subclass of the same name: Django's checks find the classes they ask for (admin.E408 and so on)."""
 
