@@ -69,6 +69,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import http.client, os, sys; h = (os.environ.get('DJANGO_ALLOWED_HOSTS') or 'localhost').split(',')[0].strip().lstrip('.'); h = 'localhost' if h in ('', '*') else h; c = http.client.HTTPConnection('127.0.0.1', 8000, timeout=4); c.request('GET', '/healthz', headers={'Host': h, 'X-Forwarded-Proto': 'https'}); sys.exit(0 if c.getresponse().status in (200, 301) else 1)"]
 
-# gunicorn reads gunicorn.conf.py from the working directory: WEB_CONCURRENCY workers (3 by default) of 4 threads,
+# gunicorn reads gunicorn.conf.py from the working directory: WEB_CONCURRENCY workers (3 by default) of 3 threads,
 # and an access log on stdout in which survey tokens and password-reset links are redacted.
 CMD ["gunicorn", "vielfalt.wsgi:application"]

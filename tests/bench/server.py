@@ -21,6 +21,9 @@ HERE = Path(__file__).resolve().parent
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
 THREADS = int(os.environ.get("BENCH_THREADS", 4))
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
+# The portal as deployed (the Dockerfile's WEB_CONCURRENCY, gunicorn.conf.py's default threads), for the figures
+# that measure the deployment rather than a configuration an issue names (tests/vielfalt/test_gunicorn_config.py).
+DEPLOYED_WORKERS, DEPLOYED_THREADS = 3, 3
 # A gthread worker accepts every connection it can get: wrk's 8 keep-alive connections, opened at once, were
 # seen to land all on one worker while the other core idled. Capping each worker at as many connections as it
 # has threads leaves the rest in the listen queue for the other worker (as the Dockerfile runs it).

@@ -24,21 +24,22 @@ from vielfalt.permissions import SYSTEM
 
 from .common import Row, SQLClock, say
 from .seed import Seeded
+from .server import DEPLOYED_THREADS, DEPLOYED_WORKERS, Gunicorn
 from .server import WORKER_CLASS as DEPLOYED_WORKER_CLASS
-from .server import Gunicorn
 
 ANSWERS = 20_000
 CONCURRENCY = 32
-# As gunicorn.conf.py deploys the portal: gthread workers of 4 threads, here one worker per core, each taking
-# as many connections as it has threads and keeping none alive. Every response closes its connection and the
-# respondent opens a new one for the next request, as the TLS proxy in front does (the run prints how many
-# connections were opened: three per answer); the other respondents wait in the listen queue meanwhile.
-# 2 × 16 threads (the run before 2026-12-03) cost more CPU per answer than 2 × 4: 244 against 291 answers/s,
-# taking turns. With connections kept alive (16 a worker, 4 threads) 327 answers/s: gunicorn.conf.py explains
-# why it keeps none.
+# As the portal is deployed (the Dockerfile's WEB_CONCURRENCY, gunicorn.conf.py's threads): 3 gthread workers of
+# 3 threads, each taking as many connections as it has threads and keeping none alive. Every response closes its
+# connection and the respondent opens a new one for the next request, as the TLS proxy in front does (the run
+# prints how many connections were opened: three per answer); the other respondents wait in the listen queue
+# meanwhile. Taking turns on 2 cores (2026-12-05): 3 × 3 453, 454 and 428 answers/s, 2 × 4 420, 395 and 380,
+# 3 × 4 320 against 3 × 3's 375 at a slower hour. Before 2026-12-03 the run used 2 × 16 threads, which cost more
+# CPU per answer than 2 × 4 (244 against 291 answers/s); with connections kept alive (16 a worker, 4 threads)
+# 327 answers/s: gunicorn.conf.py explains why it keeps none.
 WORKERS, THREADS = (
-    int(os.environ.get("BENCH_LAUNCH_WORKERS", 2)),
-    int(os.environ.get("BENCH_LAUNCH_THREADS", 4)),
+    int(os.environ.get("BENCH_LAUNCH_WORKERS", DEPLOYED_WORKERS)),
+    int(os.environ.get("BENCH_LAUNCH_THREADS", DEPLOYED_THREADS)),
 )
 WORKER_CLASS = os.environ.get("BENCH_LAUNCH_WORKER_CLASS", DEPLOYED_WORKER_CLASS)
 P95_TARGET_MS = 100

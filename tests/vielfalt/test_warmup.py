@@ -102,7 +102,7 @@ def test_each_thread_of_a_new_worker_opens_its_database_connection_before_the_fi
             " AND backend_type = 'client backend'"
         )
         last_statements = [query for (query,) in cursor.fetchall()]
-    assert len(last_statements) == threads == 4
+    assert len(last_statements) == threads == 3
     # After planning a statement on every table (which reads their catalogue entries), a comparison in the
     # collation of every sort by text (its collator, 1–2 ms on a backend's first sorted list).
     assert last_statements == [warm_collation()] * threads, last_statements
