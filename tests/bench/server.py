@@ -15,9 +15,9 @@ from .common import say
 from .environment import BASE_DIR, SERVER_ENV, VENV_BIN
 
 HERE = Path(__file__).resolve().parent
-# 2 cores: two worker processes (one per core) with 4 threads each give the 8 concurrent requests of the
-# benchmark a thread each, so that a request waiting for PostgreSQL does not hold up the others. The same
-# server answers the trivial view and the page under test.
+# Issue 11's figures name their gunicorn: 2 workers × 4 threads (one process per core), which give the 8
+# concurrent requests of the benchmark a thread each. The same server answers the trivial view and the page under
+# test. The deployment itself runs 3 × 3 (DEPLOYED_*, below), which the launch morning measures.
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
 THREADS = int(os.environ.get("BENCH_THREADS", 4))
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
