@@ -18,13 +18,14 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # request waiting for PostgreSQL or Redis does not hold up the others. On 2 cores, 3 workers × 3 threads served
 # more than 3 × 4 or 2 × 4 and cost less CPU a request (fewer threads per interpreter lock, more processes):
 # the launch morning 453, 454 and 428 answers/s against 420, 395 and 380 (2 × 4), 375 against 320 (3 × 4); the
-# mixed load 426.7 req/s, p95 57 ms against 370.3 and 366.0 req/s, p95 62 and 72 ms (README, 2026-12-05). A worker takes at most as many connections as it has
-# threads, and keeps none alive (gthread keeps at most worker_connections - threads idle): each response closes
-# its connection, and the next request goes to whichever worker accepts it first, so that requests spread over
-# all workers instead of piling up on the one that took a pool of kept connections. The TLS proxy in front keeps
-# the browsers' connections; a new connection from it costs a worker about 0.06 ms (/healthz through gunicorn:
-# 0.55 against 0.48 ms of CPU with keep-alive). `keepalive = 0` says so outright: gunicorn no longer warns at
-# every start that "No keepalived connections can be handled".
+# mixed load 426.7 req/s, p95 57 ms against 370.3 and 366.0 req/s, p95 62 and 72 ms (README, 2026-12-05).
+# A worker takes at most as many connections as it has threads, and keeps none alive (gthread keeps at most
+# worker_connections - threads idle): each response closes its connection, and the next request goes to
+# whichever worker accepts it first, so that requests spread over all workers instead of piling up on the one
+# that took a pool of kept connections. The TLS proxy in front keeps the browsers' connections; a new connection
+# from it costs a worker about 0.06 ms (/healthz through gunicorn: 0.55 against 0.48 ms of CPU with keep-alive).
+# `keepalive = 0` says so outright: gunicorn no longer warns at every start that "No keepalived connections can
+# be handled".
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "3"))
 worker_connections = threads
