@@ -28,7 +28,7 @@ from vielfalt.permissions import (
     may_for_partner,
     organisation_ids,
 )
-from vielfalt.validation import submitted_id
+from vielfalt.validation import submitted_id, submitted_year
 
 from .filters import AgreementFilter
 from .forms import (
@@ -534,12 +534,12 @@ class ProcedureListView(AgreementReaderMixin, ListView):
         procedures = AnonymisedProcedure.objects.visible_to(self.request.user).select_related(
             "organisation", "org_unit"
         )
-        organisation = self.request.GET.get("organisation", "")
-        year = self.request.GET.get("year", "")
-        if organisation.isdigit():
-            procedures = procedures.filter(organisation_id=int(organisation))
-        if year.isdigit():
-            procedures = procedures.filter(held_on__year=int(year))
+        organisation = submitted_id(self.request.GET.get("organisation"))
+        year = submitted_year(self.request.GET.get("year"))
+        if organisation is not None:
+            procedures = procedures.filter(organisation_id=organisation)
+        if year is not None:
+            procedures = procedures.filter(held_on__year=year)
         method = self.request.GET.get("method", "")
         if method in AnonymisedProcedure.Method.values:
             procedures = procedures.filter(method=method)

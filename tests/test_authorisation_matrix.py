@@ -1194,6 +1194,52 @@ def test_url(name, world):
     assert _check_url(world, name, _project_urls()[name], URL_ARGS.get(name), entry) == entry.expected
 
 
+# The query parameters the portal's pages read (filters, pages, years, formats, ...), each given a value that is
+# not what the page expects: every page must answer them with a page (the filter ignored or refused, the last
+# page, a 404), never a server error.
+QUERY_PARAMETERS = (
+    "page", "q", "organisation", "org_unit", "year", "method", "status", "partner_kind", "partner_district",
+    "progress", "ordering", "target_group", "is_active", "kind", "before", "after", "format", "job", "show",
+    "past", "export", "language", "units_page", "dates_page", "action", "actor_name", "object_repr", "partner",
+    "agreement", "course", "campaign", "unit", "next",
+)  # fmt: skip
+HOSTILE_VALUES = (
+    "²",  # a digit to str.isdigit(), not to int()
+    "０",  # a full-width zero
+    "0",
+    "-1",
+    "99999999999999999999",
+    "999999999999999999",  # 18 digits: an id to submitted_id, more than an int column holds
+    "\x00",
+    "2026-13-45",
+    "x" * 200,
+)
+
+
+def _pages() -> list[str]:
+    """The URLs read with GET (not a form's POST)."""
+    return sorted(
+        name
+        for name, entry in URLS.items()
+        if (entry.method or _method(_project_urls()[name])) == "get" and entry.data is None
+    )
+
+
+@pytest.mark.parametrize("name", _pages())
+def test_hostile_query_strings_get_a_page_not_a_server_error(name, world):
+    url = reverse(name, kwargs=URL_ARGS[name](_fresh(world)) if name in URL_ARGS else {})
+    failures = []
+    for code in ("M", "H", "G", "X"):
+        client = Client()
+        client.cookies = copy.deepcopy(world["cookies"][code])
+        for value in HOSTILE_VALUES:  # every parameter at once: a page reads those it knows
+            query = dict.fromkeys(QUERY_PARAMETERS, value)
+            status = _in_savepoint(functools.partial(lambda c, q: c.get(url, q).status_code, client, query))
+            if status >= 500:
+                failures.append(f"{ROLES[code]}: every parameter {value[:20]!r}: {status}")
+    assert failures == []
+
+
 # The admin asks only whether the user is active staff: anonymous, one logged-in user without staff status (the
 # other roles are no different there) and the administrator.
 ADMIN_ROLES = ("A", "H", "X")

@@ -629,10 +629,12 @@ class EnrolView(LoginRequiredMixin, TemplateView):
     def post(self, request, pk):
         if "file" in request.FILES or request.POST.get("action") == "upload":
             return self.post_upload(request)
-        ids = [value for value in request.POST.getlist("employees") if value.isdigit()]
+        # Every id submitted must name an employee the user may see: anything else (another city's employee, a
+        # value that is no id) is not found.
+        ids = [submitted_id(value) for value in request.POST.getlist("employees")]
         employees = list(
             Employee.objects.visible_to(request.user)
-            .filter(pk__in=ids)
+            .filter(pk__in=[pk for pk in ids if pk is not None])
             .order_by(*Employee._meta.ordering)  # by name (vielfalt.collation)
         )
         if len(employees) != len(set(ids)):

@@ -21,9 +21,10 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.generic import FormView, TemplateView
@@ -108,6 +109,17 @@ def _next_url(request) -> str:
     return reverse(settings.LOGIN_REDIRECT_URL)
 
 
+def _continue(request) -> HttpResponseRedirect:
+    """On to where the login was going: `next` is a URL of this site (any text without a slash was taken for
+    a view's name by `redirect()`, and a `?next=foo` a server error)."""
+    return HttpResponseRedirect(_next_url(request))
+
+
+def _step(name: str, request) -> str:
+    """The address of another step of the login, passing `next` on (encoded: it has a query string of its own)."""
+    return f"{reverse(name)}?{urlencode({'next': _next_url(request)})}"
+
+
 def new_recovery_codes(user) -> list[str]:
     """Replace the user's recovery codes with new ones (each works once) and return them for showing once."""
     device, _created = StaticDevice.objects.get_or_create(
@@ -159,10 +171,9 @@ class VerifyView(LoginRequiredMixin, FormView):
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             if request.user.is_verified():
-                return redirect(_next_url(request))
+                return _continue(request)
             if not has_second_factor(request.user):
-                setup = reverse("second_factor_setup")
-                return redirect(f"{setup}?next={_next_url(request)}")
+                return redirect(_step("second_factor_setup", request))
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -204,7 +215,7 @@ class VerifyView(LoginRequiredMixin, FormView):
                 )
                 % {"count": left},
             )
-        return redirect(_next_url(request))
+        return _continue(request)
 
 
 class SetupView(LoginRequiredMixin, FormView):
@@ -220,7 +231,7 @@ class SetupView(LoginRequiredMixin, FormView):
             and not request.user.is_verified()
             and has_second_factor(request.user)
         ):
-            return redirect(f"{reverse('second_factor_verify')}?next={_next_url(request)}")
+            return redirect(_step("second_factor_verify", request))
         return super().dispatch(request, *args, **kwargs)
 
     def _device(self) -> TOTPDevice:

@@ -10,7 +10,7 @@ One place for what every model form of the portal does the same way:
   browser (no `maxlength` attribute; the server's length check says how long the text is).
 """
 
-from datetime import timedelta
+from datetime import MAXYEAR, MINYEAR, timedelta
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -62,6 +62,12 @@ def submitted_id(value) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)
     return None
+
+
+def submitted_year(value) -> int | None:
+    """A submitted year (a query parameter): a number a date can have (1 to 9999), None for anything else."""
+    year = submitted_id(value)
+    return year if year is not None and MINYEAR <= year <= MAXYEAR else None
 
 
 class ModelForm(forms.ModelForm):

@@ -174,6 +174,20 @@ def test_enrol_refuses_other_organisations_employee_by_404(client, course_date, 
     assert Enrolment.objects.count() == 0
 
 
+@pytest.mark.parametrize("value", ["²", "abc", "99999999999999999999", ""])
+def test_enrol_refuses_a_value_that_is_no_employee_id_by_404(
+    client, course_date, duisburg, hr_duisburg, value
+):
+    """ "²" is a digit to str.isdigit() but not to int(): it was a server error."""
+    person = EmployeeFactory(organisation=duisburg)
+    client.force_login(hr_duisburg)
+    response = client.post(
+        reverse("trainings:enrol", args=[course_date.pk]), {"employees": [person.pk, value]}
+    )
+    assert response.status_code == 404
+    assert Enrolment.objects.count() == 0
+
+
 def test_enrol_after_deadline_shows_the_reason(client, course, duisburg, hr_duisburg):
     course_date = CourseDateFactory(course=course, enrolment_deadline=timezone.now() - timedelta(hours=1))
     person = EmployeeFactory(organisation=duisburg)

@@ -41,10 +41,8 @@ def programme_years() -> list[int]:
 
 
 def requested_year(request) -> int | None:
-    value = request.GET.get("year", "") or request.POST.get("year", "")
-    if value.isdigit() and int(value) in programme_years():
-        return int(value)
-    return None
+    year = submitted_id(request.GET.get("year", "") or request.POST.get("year", ""))
+    return year if year in programme_years() else None
 
 
 def partner_rows_html(rows: list[tuple]) -> str:
