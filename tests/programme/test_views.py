@@ -197,6 +197,14 @@ def test_programme_report_reads_back_with_the_dashboards_figures(
     assert (behind.key, f"{behind.label} {behind.value}" in text) == ("behind", True)
 
 
+@pytest.mark.parametrize("year", ["²", "٢٠١٤", "２０１４", "0", "99999999999999999999", ""])
+def test_a_report_for_a_year_that_is_none_of_the_programme_is_not_found(client, staff, partners, year):
+    """ "²" is a digit to str.isdigit() but not to int(): the report's form answered it with a server error."""
+    client.force_login(staff)
+    assert client.post(reverse("dashboard_report"), {"kind": "programme", "year": year}).status_code == 404
+    assert not Job.objects.exists()
+
+
 def test_partner_report_for_hr_own_organisation_only(
     client, hr_first, partners, django_capture_on_commit_callbacks
 ):
