@@ -1229,9 +1229,10 @@ def _pages() -> list[str]:
 def test_hostile_query_strings_get_a_page_not_a_server_error(name, world):
     url = reverse(name, kwargs=URL_ARGS[name](_fresh(world)) if name in URL_ARGS else {})
     failures = []
-    for code in ("M", "H", "G", "X"):
+    for code in ("A", "M", "H", "G", "X"):
         client = Client()
-        client.cookies = copy.deepcopy(world["cookies"][code])
+        if code != "A":
+            client.cookies = copy.deepcopy(world["cookies"][code])
         for value in HOSTILE_VALUES:  # every parameter at once: a page reads those it knows
             query = dict.fromkeys(QUERY_PARAMETERS, value)
             status = _in_savepoint(functools.partial(lambda c, q: c.get(url, q).status_code, client, query))
