@@ -37,6 +37,7 @@ from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.views.generic.edit import FormMixin
 
 from partnerships import services as partnership_services
 from partnerships.models import Agreement, AgreementDocument, AnonymisedProcedure, Side
@@ -1239,6 +1240,25 @@ def test_hostile_query_strings_get_a_page_not_a_server_error(name, world):
             if status >= 500:
                 failures.append(f"{ROLES[code]}: every parameter {value[:20]!r}: {status}")
     assert failures == []
+
+
+def test_a_form_view_that_takes_a_post_says_where_a_valid_one_goes():
+    """Django's FormView answers a valid POST with a redirect to `success_url`; a form view without one (e.g. a
+    form sent by GET, whose view still took a POST) answered a valid POST with a server error."""
+    unanswered = []
+    for name, view in _project_urls().items():
+        view_class = getattr(view, "view_class", None)
+        if name.startswith("admin:") or view_class is None or not issubclass(view_class, FormMixin):
+            continue
+        if "post" not in view_class.http_method_names or not hasattr(view_class, "post"):
+            continue
+        if (
+            view_class.form_valid is FormMixin.form_valid
+            and view_class.get_success_url is FormMixin.get_success_url
+            and not view_class.success_url
+        ):
+            unanswered.append(name)
+    assert unanswered == []
 
 
 # The admin asks only whether the user is active staff: anonymous, one logged-in user without staff status (the

@@ -786,6 +786,8 @@ class CertificateVerifyFormView(FormView):
 
     template_name = "trainings/verify_form.html"
     form_class = CertificateCodeForm
+    # The form is sent by GET: a POST (FormView would redirect a valid one to a success_url it has not) is refused.
+    http_method_names = ["get", "head", "options"]
 
     def get(self, request, *args, **kwargs):
         if "code" not in request.GET:

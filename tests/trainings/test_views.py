@@ -509,6 +509,8 @@ def test_verify_form_takes_a_code_as_typed_from_paper(client):
     wrong = client.get(reverse("trainings:verify_form"), {"code": "123"})
     assert wrong.status_code == 200
     assert "Ein Prüfcode hat 12 Buchstaben und Ziffern" in wrong.content.decode()
+    # The form is sent by GET; a POST of a valid code was a server error (FormView had no success_url).
+    assert client.post(reverse("trainings:verify_form"), {"code": "ABCD-EFGH-JKLM"}).status_code == 405
 
 
 def test_verify_page_shows_the_seal_state_of_the_stored_certificate(
