@@ -223,6 +223,50 @@ def test_hr_duisburg(journey, width):
     j.validate_html()
 
 
+# An address pasted into a question, a meeting's place, a course date's room: one word wider than a phone.
+LONG_WORD = (
+    "https://www.integration.nrw.de/dokumente/Leitfaden_Interkulturelle_Oeffnung_Stadtverwaltung_2026.pdf"
+)
+UNCUT = """(word) => [...document.querySelectorAll("main *")]
+  .filter((el) => el.children.length === 0 && el.textContent.includes(word) && el.checkVisibility())
+  .map((el) => el.getBoundingClientRect().right - document.documentElement.clientWidth)"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_long_word_people_type_wraps_instead_of_widening_or_being_cut(journey, width):
+    """A question's title of one long word ran off the start page's network panel (cut at the window's edge at
+    1280 px) and widened the question's page to 4,914 px at 375 px; a meeting's long place its page."""
+    from partnerships.network import services as network
+    from vielfalt.models import Organisation
+    from vielfalt.permissions import SYSTEM
+
+    duisburg = Organisation.objects.get(slug="duisburg")
+    question = network.question_ask(actor=SYSTEM, organisation=duisburg, title=LONG_WORD, body=LONG_WORD)
+    now = timezone.now()
+    meeting = network.meeting_create(
+        actor=SYSTEM,
+        host=duisburg,
+        title=LONG_WORD[:200],
+        agenda=LONG_WORD,
+        location=LONG_WORD,
+        registration_deadline=now + timedelta(days=2),
+        starts_at=now + timedelta(days=3),
+        ends_at=now + timedelta(days=3, hours=2),
+        capacity=5,
+    )
+    j = journey("hr-duisburg", width)
+    for path, label in (
+        ("/", "start"),
+        (f"/network/questions/{question.pk}/", "question"),
+        (f"/network/meetings/{meeting.pk}/", "meeting"),
+    ):
+        j.go(path, label)
+        j.page.wait_for_load_state("networkidle")  # the start page's network panel comes by htmx
+        beyond = j.page.evaluate(UNCUT, LONG_WORD[:60])
+        assert beyond and max(beyond) <= 0, (label, beyond)
+    j.validate_html()
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_organiser(journey, width):
     j = journey("schulung-oberhausen", width)
