@@ -3,6 +3,8 @@
 import contextlib
 import io
 import re
+import shutil
+import subprocess
 import time
 from html.parser import HTMLParser
 
@@ -35,6 +37,24 @@ def triggers_aside(*uris: str, using: str = "default"):
 def pdf_text(pdf: bytes) -> str:
     """The text of every page of a PDF, read back as a reader would."""
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def printed_beyond_the_margin(pdf: bytes, *, right_margin_mm: float = 20) -> list[str]:
+    """The words of a PDF that reach into its right margin or past the page's edge (where poppler, as a printer,
+    cuts them), as `pdftotext -bbox` places them."""
+    from tests.conftest import need
+
+    need(bool(shutil.which("pdftotext")), "pdftotext (Debian package poppler-utils)")
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True, timeout=60
+    ).stdout.decode()
+    beyond = []
+    for page in re.finditer(r'<page width="([\d.]+)".*?</page>', bbox, re.S):
+        limit = float(page.group(1)) - right_margin_mm * 72 / 25.4 + 1  # 1 pt for rounding
+        for x_max, word in re.findall(r'<word [^>]*xMax="([\d.]+)"[^>]*>([^<]*)</word>', page.group(0)):
+            if float(x_max) > limit:
+                beyond.append(word)
+    return beyond
 
 
 def wait_until_finished(job: Job, timeout: float = 60) -> Job:

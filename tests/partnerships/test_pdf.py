@@ -6,7 +6,7 @@ import pytest
 
 from partnerships.models import Side
 from partnerships.services import agreement_pdf_bytes, agreement_render_pdf
-from tests.helpers import pdf_text
+from tests.helpers import pdf_text, printed_beyond_the_margin
 
 from .factories import AgreementFactory, CommitmentFactory, SignatoryFactory
 
@@ -98,6 +98,23 @@ def test_hostile_text_in_every_field_is_printed_and_fetches_nothing(
     assert "READ-FROM-DISK" not in text
     assert "FETCHED-FROM-NETWORK" not in text
     assert "root:" not in text
+
+
+def test_a_word_longer_than_the_line_breaks_instead_of_running_off_the_page(duisburg, ministry):
+    """An address pasted into the title was cut at the page's edge: the document to sign lacked its end."""
+    address = (
+        "https://www.integration.nrw.de/dokumente/Leitfaden_Interkulturelle_Oeffnung_Stadtverwaltung_2026.pdf"
+    )
+    compound = "Integrationsbeauftragtenstellenbesetzungsverfahrensdurchführungsverordnungsentwurf"
+    agreement = AgreementFactory(
+        partner=duisburg, state_party=ministry, title=f"Vereinbarung {compound}", body=f"Siehe {address}."
+    )
+    SignatoryFactory(agreement=agreement, side=Side.PARTNER, name="Sören Link", function=compound[:120])
+    CommitmentFactory(agreement=agreement, description=f"{compound} {address}", indicator=compound[:200])
+    pdf = agreement_pdf_bytes(agreement, sealed=False)
+    assert printed_beyond_the_margin(pdf) == []
+    flat = compact(pdf_text(pdf))
+    assert flat.count(compound) >= 3 and address in flat
 
 
 def text_positions(pdf: bytes, label: str) -> list[tuple[int, float, float]]:
