@@ -1195,9 +1195,9 @@ def test_url(name, world):
     assert _check_url(world, name, _project_urls()[name], URL_ARGS.get(name), entry) == entry.expected
 
 
-# The query parameters the portal's pages read (filters, pages, years, formats, ...), each given a value that is
-# not what the page expects: every page must answer them with a page (the filter ignored or refused, the last
-# page, a 404), never a server error.
+# The query parameters the portal's pages read (pages, years, formats, ...; every filter set's own names are added
+# by _query_parameters), each given a value that is not what the page expects: every page must answer them with a
+# page (the filter ignored or refused, the last page, a 404), never a server error.
 QUERY_PARAMETERS = (
     "page", "q", "organisation", "org_unit", "year", "method", "status", "partner_kind", "partner_district",
     "progress", "ordering", "target_group", "is_active", "kind", "before", "after", "format", "job", "show",
@@ -1217,6 +1217,23 @@ HOSTILE_VALUES = (
 )
 
 
+def _query_parameters() -> list[str]:
+    """QUERY_PARAMETERS and the name of every filter of the portal's filter sets (a filter added later is covered
+    without being listed here)."""
+    import django_filters
+
+    def subclasses(cls):
+        for subclass in cls.__subclasses__():
+            yield subclass
+            yield from subclasses(subclass)
+
+    get_resolver().url_patterns  # noqa: B018 (the views, and with them every filter set, imported)
+    names = {
+        name for cls in subclasses(django_filters.FilterSet) for name in getattr(cls, "base_filters", {})
+    }
+    return sorted(names | set(QUERY_PARAMETERS))
+
+
 def _pages() -> list[str]:
     """The URLs read with GET (not a form's POST)."""
     return sorted(
@@ -1229,13 +1246,14 @@ def _pages() -> list[str]:
 @pytest.mark.parametrize("name", _pages())
 def test_hostile_query_strings_get_a_page_not_a_server_error(name, world):
     url = reverse(name, kwargs=URL_ARGS[name](_fresh(world)) if name in URL_ARGS else {})
+    parameters = _query_parameters()
     failures = []
     for code in ("A", "M", "H", "G", "X"):
         client = Client()
         if code != "A":
             client.cookies = copy.deepcopy(world["cookies"][code])
         for value in HOSTILE_VALUES:  # every parameter at once: a page reads those it knows
-            query = dict.fromkeys(QUERY_PARAMETERS, value)
+            query = dict.fromkeys(parameters, value)
             status = _in_savepoint(functools.partial(lambda c, q: c.get(url, q).status_code, client, query))
             if status >= 500:
                 failures.append(f"{ROLES[code]}: every parameter {value[:20]!r}: {status}")
