@@ -267,6 +267,47 @@ def test_a_long_word_people_type_wraps_instead_of_widening_or_being_cut(journey,
     j.validate_html()
 
 
+# Every option of a filter form's select that is wider than the room its select leaves for it: the chosen one is
+# shown cut ("Name (Stand" for "Name (Standard)", "Kommunal" for the kind of partner filtered by).
+OPTIONS_CUT = """() => {
+  const measure = document.createElement("canvas").getContext("2d"), cut = [];
+  for (const select of document.querySelectorAll("main form[role=search] select")) {
+    if (!select.checkVisibility()) continue;
+    const style = getComputedStyle(select);
+    measure.font = style.font;
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    for (const option of select.options) {
+      if (measure.measureText(option.text).width > room + 0.5) cut.push(`${select.name}: ${option.text}`);
+    }
+  }
+  return cut;
+}"""
+
+
+@pytest.mark.parametrize("username", ["hr-duisburg", "ministerium"])
+def test_a_filter_shows_the_option_chosen_whole(journey, username):
+    """The filter forms gave every control an equal share of the row: at 1,280 px the employee list's sort order
+    read "Name (Stand" and the partner directory's kind of partner "Kommunal"; the directory's six filters had
+    48 to 87 px each. From 576 px (below, each control takes the whole line) a select is as wide as its widest
+    option, and the controls move onto another line when the row is full."""
+    paths = {
+        "hr-duisburg": [
+            "/employees/",
+            f"/trainings/dates/{_open_date().pk}/enrol/",
+            "/network/partners/",
+            "/network/practice/",
+        ],
+        "ministerium": ["/partnerships/", "/partnerships/export/", "/audit/", "/network/partners/"],
+    }[username]
+    j = journey(username, 1280)
+    for width in (576, 768, 992, 1280, 1400):
+        j.page.set_viewport_size({"width": width, "height": 900})
+        for path in paths:
+            assert j.page.goto(j.base + path).status == 200, path
+            assert j.page.locator("main form[role=search] select").count() > 0, path
+            assert j.page.evaluate(OPTIONS_CUT) == [], (width, path)
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_organiser(journey, width):
     j = journey("schulung-oberhausen", width)
