@@ -23,6 +23,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from partnerships.models import Agreement
 from tests.conftest import axe_violations, browser_login, need
 from tests.e2e.test_journeys import SCREENSHOTS, demo, demo_snapshot  # noqa: F401 (fixtures)
 from trainings.models import CourseDate
@@ -267,44 +268,66 @@ def test_a_long_word_people_type_wraps_instead_of_widening_or_being_cut(journey,
     j.validate_html()
 
 
-# Every option of a filter form's select that is wider than the room its select leaves for it: the chosen one is
-# shown cut ("Name (Stand" for "Name (Standard)", "Kommunal" for the kind of partner filtered by).
+# Every option of a select in `main` that is wider than the room its select leaves for it (the chosen one is shown
+# cut: "Name (Stand" for "Name (Standard)", "Kommunal" for the kind of partner filtered by, "teilgenom" for a
+# participant's attendance), unless it is wider than the page's content, where no layout could show it whole.
 OPTIONS_CUT = """() => {
   const measure = document.createElement("canvas").getContext("2d"), cut = [];
-  for (const select of document.querySelectorAll("main form[role=search] select")) {
+  const content = document.querySelector("main").clientWidth;
+  for (const select of document.querySelectorAll("main select:not([multiple])")) {
     if (!select.checkVisibility()) continue;
     const style = getComputedStyle(select);
     measure.font = style.font;
-    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    const room = select.clientWidth - padding;
     for (const option of select.options) {
-      if (measure.measureText(option.text).width > room + 0.5) cut.push(`${select.name}: ${option.text}`);
+      const width = measure.measureText(option.text).width;
+      if (width > room + 0.5 && width + padding < content) cut.push(`${select.name}: ${option.text}`);
     }
   }
   return cut;
 }"""
 
 
-@pytest.mark.parametrize("username", ["hr-duisburg", "ministerium"])
-def test_a_filter_shows_the_option_chosen_whole(journey, username):
+@pytest.mark.parametrize("username", ["hr-duisburg", "ministerium", "schulung-oberhausen"])
+def test_a_select_shows_the_option_chosen_whole(journey, username):
     """The filter forms gave every control an equal share of the row: at 1,280 px the employee list's sort order
-    read "Name (Stand" and the partner directory's kind of partner "Kommunal"; the directory's six filters had
-    48 to 87 px each. From 576 px (below, each control takes the whole line) a select is as wide as its widest
-    option, and the controls move onto another line when the row is full."""
+    read "Name (Stand" and the partner directory's kind of partner "Kommunal" (its six filters had 48 to 87 px
+    each). Now a filter's select is as wide as its widest option, and the controls move onto another line when
+    the row is full (below 576 px each takes the whole line). A participant's attendance read "teilgenom" in the
+    table of a course date at 576 px; an agreement's signatory side "– bitte auswä" at 1,280 px, the indicator
+    "Anteil der aktiven Beschäftigten, die einen Kurs besucht haben" and the ministry's name as state party cut
+    from 768 to 1,280 px."""
+    date = CourseDate.objects.filter(enrolments__isnull=False).order_by("pk").first()
+    draft = Agreement.objects.filter(status=Agreement.Status.DRAFT).order_by("pk").first()
+    # The narrowest width each page is checked at: below 576 px a filter's longest options (a unit of the city,
+    # a field of action) and below 768 px the agreement form's (the ministry's name, an indicator) are wider
+    # than a phone; the attendance table scrolls at any width.
     paths = {
-        "hr-duisburg": [
-            "/employees/",
-            f"/trainings/dates/{_open_date().pk}/enrol/",
-            "/network/partners/",
-            "/network/practice/",
-        ],
-        "ministerium": ["/partnerships/", "/partnerships/export/", "/audit/", "/network/partners/"],
+        "hr-duisburg": {
+            "/employees/": 576,
+            f"/trainings/dates/{_open_date().pk}/enrol/": 576,
+            "/network/partners/": 576,
+            "/network/practice/": 576,
+        },
+        "ministerium": {
+            "/partnerships/": 576,
+            "/partnerships/export/": 576,
+            "/audit/": 576,
+            "/network/partners/": 576,
+            "/partnerships/new/": 768,
+            f"/partnerships/{draft.pk}/edit/": 768,
+        },
+        "schulung-oberhausen": {f"/trainings/dates/{date.pk}/": 375},
     }[username]
     j = journey(username, 1280)
-    for width in (576, 768, 992, 1280, 1400):
+    for width in (375, 576, 768, 992, 1280, 1400):
         j.page.set_viewport_size({"width": width, "height": 900})
-        for path in paths:
+        for path, narrowest in paths.items():
+            if width < narrowest:
+                continue
             assert j.page.goto(j.base + path).status == 200, path
-            assert j.page.locator("main form[role=search] select").count() > 0, path
+            assert j.page.locator("main select").count() > 0, path
             assert j.page.evaluate(OPTIONS_CUT) == [], (width, path)
 
 
