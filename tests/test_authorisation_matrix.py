@@ -1260,6 +1260,25 @@ def test_hostile_query_strings_get_a_page_not_a_server_error(name, world):
     assert failures == []
 
 
+@pytest.mark.parametrize("name", sorted(URLS))
+def test_a_method_no_page_takes_is_refused(name, world):
+    """TRACE, PUT, PATCH and DELETE are no method of the portal's: every URL refuses them (405, or the login or
+    "not found" its roles get before), for every role. /healthz, a plain function, answered them all with 200."""
+    url = reverse(name, kwargs=URL_ARGS[name](_fresh(world)) if name in URL_ARGS else {})
+    answered = []
+    for code in ("A", "M", "H", "G", "X"):
+        client = Client()
+        if code != "A":
+            client.cookies = copy.deepcopy(world["cookies"][code])
+        for method in ("trace", "patch", "delete"):
+            status = _in_savepoint(
+                lambda client=client, method=method: getattr(client, method)(url).status_code
+            )
+            if status < 300 or status >= 500:
+                answered.append(f"{ROLES[code]}: {method.upper()} {status}")
+    assert answered == []
+
+
 def test_a_form_view_that_takes_a_post_says_where_a_valid_one_goes():
     """Django's FormView answers a valid POST with a redirect to `success_url`; a form view without one (e.g. a
     form sent by GET, whose view still took a POST) answered a valid POST with a server error."""

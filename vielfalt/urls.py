@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.decorators.http import require_http_methods
 
 from . import second_factor, views
 
@@ -17,6 +19,12 @@ urlpatterns = [
         name="second_factor_passkey_complete",
     ),
     path("accounts/passkeys/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
+    # Before the library's own: its view renders the invalid-link page whatever the method (TRACE, DELETE).
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        require_http_methods(["GET", "HEAD", "POST"])(auth_views.PasswordResetConfirmView.as_view()),
+        name="password_reset_confirm",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("employees/", views.EmployeeListView.as_view(), name="employee_list"),

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views import View
+from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
@@ -435,6 +436,7 @@ class PublicPageView(TemplateView):
     """Accessibility statement, imprint and privacy: open to everyone."""
 
 
+@require_safe
 def healthz(request):
     """Liveness probe for the container, and the trivial view the benchmarks compare against."""
     return HttpResponse("ok", content_type="text/plain")
