@@ -30,6 +30,7 @@ from vielfalt.models import AuditEntry, Job, Organisation, Role, User
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import actor_from_id, recorded_user, require, require_for_partner, require_role
 from vielfalt.seal import SealCheck, check_pdf, seal_pdf
+from vielfalt.validation import one_line
 
 from .models import (
     Agreement,
@@ -767,7 +768,7 @@ def agreements_announce_expiring(*, actor: User, today: date | None = None) -> i
                     send_mail(
                         _("Agreement with %(partner)s ends on %(date)s")
                         % {
-                            "partner": agreement.partner.name,
+                            "partner": one_line(agreement.partner.name),
                             "date": agreement.valid_until.strftime("%d.%m.%Y"),
                         },
                         _(

@@ -10,7 +10,7 @@ from vielfalt.collation import text_order
 from vielfalt.formats import escape_text
 from vielfalt.forms import SharedChoicesMixin, chosen_organisation_id, loads_choices, only_one
 from vielfalt.models import Organisation, OrgUnit, Role
-from vielfalt.validation import ModelForm
+from vielfalt.validation import ModelForm, OneLineField
 
 from . import questionnaire as q
 from .models import Campaign
@@ -322,7 +322,7 @@ class SurveyForm(forms.Form):
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(
+    code = OneLineField(
         label=_("Your code"),
         help_text=_("12 characters, as on your code sheet or in your e-mail, for example ABCD-EFGH-JKMN."),
         max_length=40,

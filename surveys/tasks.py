@@ -18,6 +18,7 @@ from vielfalt.collation import text_order
 from vielfalt.jobs import JobError, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, actor_from_id
+from vielfalt.validation import one_line
 
 from .credentials import format_code
 from .models import Campaign, HeldAnswer, Invitation
@@ -101,7 +102,9 @@ def task_send_invitations(self, *, job_id, campaign_id: int, actor_id: int, remi
                     )
                     subject = _("Reminder: %(title)s") if reminder else "%(title)s"
                     message = EmailMessage(
-                        subject=subject % {"title": campaign.title}, body=body, to=[invitation.employee.email]
+                        subject=subject % {"title": one_line(campaign.title)},
+                        body=body,
+                        to=[invitation.employee.email],
                     )
                     try:
                         connection.send_messages([message])

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.models import Organisation, OrgUnit, TargetGroup
-from vielfalt.validation import ModelForm
+from vielfalt.validation import ModelForm, OneLineField
 
 from .models import COURSE_TARGET_GROUPS, Course, CourseDate, Enrolment
 from .services import DATE_FIELDS
@@ -76,7 +76,7 @@ NOT_TRAINED_CHOICES = [("", _("all")), ("1", _("not yet trained"))]
 
 
 class EmployeeFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False)
+    q = OneLineField(label=_("Search"), required=False)
     org_unit = forms.ModelChoiceField(
         label=_("Org unit"),
         queryset=OrgUnit.objects.none(),
@@ -116,7 +116,7 @@ class EnrolmentUploadForm(forms.Form):
 class CertificateCodeForm(forms.Form):
     """The verification code printed on a certificate, typed from paper (any case, with or without dashes)."""
 
-    code = forms.CharField(
+    code = OneLineField(
         label=_("Verification code"),
         max_length=30,
         help_text=_("As printed on the certificate, e.g. ABCD-EFGH-JKLM."),

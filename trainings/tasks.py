@@ -17,6 +17,7 @@ from vielfalt.collation import text_order
 from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import actor_from_id
+from vielfalt.validation import one_line
 
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, CourseDate, Enrolment
@@ -33,7 +34,7 @@ MAIL_EVENTS = {
 
 
 def _subject(event: str, enrolment: Enrolment) -> str:
-    title = enrolment.course_date.course.title
+    title = one_line(enrolment.course_date.course.title)  # stored with a line break (see OneLineField)
     if event == "enrolled" and enrolment.status == Enrolment.Status.WAITING:
         return _("Waiting list: %(title)s") % {"title": title}
     return {

@@ -37,7 +37,7 @@ from django_otp_webauthn.views import CompleteCredentialAuthenticationView
 
 from .models import Organisation, Role
 from .permissions import may
-from .validation import submitted_id
+from .validation import OneLineField, submitted_id
 
 # What the session owes, decided at login (vielfalt.accounts): "required", "enrolled" (set up voluntarily),
 # or "" (nothing). Roles that always require one are checked on every request besides.
@@ -137,7 +137,7 @@ def totp_secret(device: TOTPDevice) -> str:
 
 
 class CodeForm(forms.Form):
-    token = forms.CharField(
+    token = OneLineField(
         label=_("Code"),
         max_length=16,
         help_text=_("The six-digit code from your authenticator app, or one of your recovery codes."),
@@ -151,7 +151,7 @@ class CodeForm(forms.Form):
 
 
 class SetupForm(forms.Form):
-    token = forms.CharField(
+    token = OneLineField(
         label=_("Code from the app"),
         max_length=16,
         help_text=_("Enter the six-digit code your authenticator app shows after scanning."),

@@ -7,9 +7,11 @@ One place for what every model form of the portal does the same way:
 - every problem of a submission is reported at once: field errors, the model's `clean()` and the constraints
   are all checked in the same round;
 - a text longer than its field's maximum is refused with a message instead of being cut off silently by the
-  browser (no `maxlength` attribute; the server's length check says how long the text is).
+  browser (no `maxlength` attribute; the server's length check says how long the text is);
+- a one-line text (a title, a name, a place) stays on one line (`OneLineField`).
 """
 
+import re
 from datetime import MAXYEAR, MINYEAR, timedelta
 
 from django import forms
@@ -70,6 +72,30 @@ def submitted_year(value) -> int | None:
     return year if year is not None and MINYEAR <= year <= MAXYEAR else None
 
 
+# Where a line ends for Python's str.splitlines(), with the spaces around it.
+LINE_BREAKS = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: each line break, with the spaces around it, becomes one space."""
+    return LINE_BREAKS.sub(" ", text)
+
+
+class OneLineField(forms.CharField):
+    """A text typed into a one-line input. A browser's input takes no line break (pasted text loses them), but a
+    request made by hand can send one, and a title with a line break broke every e-mail whose subject names it
+    (Python refuses a header with one): each becomes a space, as the browser's input would have made it."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return one_line(value) if value else value
+
+
+def is_one_line_text(field) -> bool:
+    """A plain text field with a one-line input (not a text area, an e-mail address or a choice)."""
+    return type(field) is forms.CharField and isinstance(field.widget, forms.TextInput)
+
+
 class ModelForm(forms.ModelForm):
     """Base of the portal's model forms (see the module docstring)."""
 
@@ -77,6 +103,8 @@ class ModelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs.pop("maxlength", None)
+            if is_one_line_text(field):  # a model's CharField: the form's copy, made per form
+                field.__class__ = OneLineField
 
     def validate_constraints(self):
         exclude = self._get_validation_exclusions()

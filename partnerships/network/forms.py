@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from vielfalt.collation import text_order
 from vielfalt.models import Organisation, TargetGroup
 from vielfalt.permissions import acting_for, own_organisation_ids
-from vielfalt.validation import ModelForm
+from vielfalt.validation import ModelForm, OneLineField
 from vielfalt.widgets import Select
 
 from ..models import Commitment
@@ -183,7 +183,7 @@ class MeetingForm(OrganisationChoiceMixin, ModelForm):
 
 class RegistrationForm(OrganisationChoiceMixin, forms.Form):
     organisation_roles = PROGRAMME_ROLES
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = OneLineField(label=_("Name"), max_length=200)
     email = forms.EmailField(label=_("E-mail"))
 
     def __init__(self, *args, user, **kwargs):
@@ -196,7 +196,7 @@ class RegistrationForm(OrganisationChoiceMixin, forms.Form):
 
 class QuestionForm(OrganisationChoiceMixin, forms.Form):
     organisation_roles = PROGRAMME_ROLES
-    title = forms.CharField(label=_("Your question"), max_length=300)
+    title = OneLineField(label=_("Your question"), max_length=300)
     body = forms.CharField(
         label=_("Details"), widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=10_000
     )
@@ -254,7 +254,7 @@ class FilterForm(forms.Form):
 
 
 class PracticeFilterForm(FilterForm):
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    q = OneLineField(label=_("Search"), required=False, max_length=200)
     field = forms.ChoiceField(
         label=_("Field of action"), choices=[("", _("all")), *FieldOfAction.choices], required=False
     )
@@ -264,7 +264,7 @@ class PracticeFilterForm(FilterForm):
 
 
 class DirectoryFilterForm(FilterForm):
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    q = OneLineField(label=_("Search"), required=False, max_length=200)
     district = forms.ChoiceField(
         label=_("Administrative district"),
         choices=[("", _("all")), *Organisation.District.choices],

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vielfalt.models import User
+from vielfalt.validation import one_line
 
 from .ical import ics_file_name, meeting_ics
 from .models import Answer, Meeting, NotificationSettings, PracticeEntry, Question, Registration, in_programme
@@ -44,7 +45,7 @@ def _user_message(*, user: User, kind: str, subject: str, template: str, context
     link = unsubscribe_url(user, kind)
     body = render_to_string(template, {**context, "user": user, "unsubscribe_url": link})
     return EmailMessage(
-        subject=subject,
+        subject=one_line(subject),  # a title stored with a line break (before OneLineField, or by the admin)
         body=body,
         to=[user.email],
         headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
@@ -136,7 +137,7 @@ def registration_mail(registration: Registration, event: str) -> EmailMessage:
         },
     )
     message = EmailMessage(
-        subject=subjects[event_key] % {"title": meeting.title}, body=body, to=[registration.email]
+        subject=one_line(subjects[event_key] % {"title": meeting.title}), body=body, to=[registration.email]
     )
     if event in ("cancelled", "meeting_cancelled"):
         status = "CANCELLED"
