@@ -24,6 +24,7 @@ from .tabular import (
     normalise_header,
     read_table,
 )
+from .validation import one_line
 
 EMPLOYEE_FIELDS = [
     "personnel_number",
@@ -251,7 +252,8 @@ def _validated_records(*, organisation: Organisation, table: Table) -> list[dict
         index = columns.get(field)
         if index is None or index >= len(cells):
             return ""
-        return cells[index].strip()
+        # A cell written on several lines (Alt+Enter in Excel) holds one name, unit or group.
+        return one_line(cells[index].strip())
 
     for line, cells in table.rows:
         row_problems = []

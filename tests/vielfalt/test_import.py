@@ -93,6 +93,22 @@ def test_xlsx_input(duisburg):
     )
 
 
+def test_a_cell_written_on_several_lines_is_one_name_or_unit(duisburg):
+    """Alt+Enter in Excel breaks a cell's text onto a second line: the unit was not found ("Amt für Personal und
+    Organisation" written over two lines), a name was stored with the line break."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Personalnummer", "Nachname", "Vorname", "E-Mail", "Organisationseinheit"])
+    workbook.active.append(["DU-7", "Schmidt", "Anna\nMaria", "", "Amt für Personal\nund Organisation"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    employees_import_file(actor=SYSTEM, organisation=duisburg, data=buffer.getvalue())
+    employee = Employee.objects.get(personnel_number="DU-7")
+    assert (employee.first_name, employee.org_unit.name) == (
+        "Anna Maria",
+        "Amt für Personal und Organisation",
+    )
+
+
 def test_reimport_updates_by_personnel_number(duisburg):
     employees_import_file(actor=SYSTEM, organisation=duisburg, data=SAMPLE.read_bytes())
     text = HEADER + "DU-10001;Nowak-Demir;Fatma;fatma.nowak@duisburg.example;Jugendamt;Publikumsverkehr\r\n"
