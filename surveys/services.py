@@ -264,21 +264,29 @@ def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[I
 
 @sensitive_variables()
 def invitation_issue(
-    *, actor: User, invitation: Invitation, reminder: bool = False, mark_sent: bool = True
+    *,
+    actor: User,
+    invitation: Invitation,
+    reminder: bool = False,
+    mark_sent: bool = True,
+    due: Q | None = None,
 ) -> Credentials | None:
     """A new link and code for an unused invitation (the old ones stop working); None if it was used
     meanwhile. The caller puts them into one message or sheet and forgets them. (Callers looping over many
     invitations load them with `select_related("campaign")`.) `mark_sent=False`: the caller stamps the
-    invitation with `invitation_mark_sent` once its message was handed to the mail server."""
+    invitation with `invitation_mark_sent` once its message was handed to the mail server. `due`: None too
+    unless the invitation still matches it (not sent yet, say), checked as the row is written: a second
+    sending job waits for the first's transaction and then finds the invitation sent."""
     require(actor, Role.HR, invitation.campaign.organisation_id)
     token, digest = new_token()
     code, code_digest = new_code()
-    updated = Invitation.objects.filter(pk=invitation.pk, used=False).update(
-        token_hash=digest, code_hash=code_digest
+    updated = (
+        Invitation.objects.filter(pk=invitation.pk, used=False)
+        .filter(due or Q())
+        .update(token_hash=digest, code_hash=code_digest)
     )
     if not updated:
         return None
-    invitation.token_hash, invitation.code_hash = digest, code_digest  # what invitation_restore compares
     if mark_sent:
         invitation_mark_sent(actor=actor, invitation=invitation, reminder=reminder)
     return Credentials(token=token, code=code)
@@ -290,16 +298,6 @@ def invitation_mark_sent(*, actor: User, invitation: Invitation, reminder: bool 
     require(actor, Role.HR, invitation.campaign.organisation_id)
     stamp = {"reminded_at": timezone.now()} if reminder else {"sent_at": timezone.now()}
     Invitation.objects.filter(pk=invitation.pk).update(**stamp)
-
-
-def invitation_restore(*, actor: User, invitation: Invitation, hashes: tuple[str, str]) -> None:
-    """The message with a new link and code never reached the mail server: the invitation keeps the link and code
-    it had (a first invitation had none that anyone holds), unless it was used meanwhile."""
-    require(actor, Role.HR, invitation.campaign.organisation_id)
-    token_hash, code_hash = hashes
-    Invitation.objects.filter(
-        pk=invitation.pk, used=False, token_hash=invitation.token_hash, code_hash=invitation.code_hash
-    ).update(token_hash=token_hash, code_hash=code_hash)
 
 
 def pooled_units(*, campaign: Campaign) -> list[dict]:

@@ -7,7 +7,8 @@ import smtplib
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
-from django.db import OperationalError
+from django.db import OperationalError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -16,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.collation import text_order
 from vielfalt.jobs import JobError, JobTask, job_store_result
+from vielfalt.models import Job
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, actor_from_id
 from vielfalt.validation import one_line
@@ -28,7 +30,6 @@ from .services import (
     held_release,
     invitation_issue,
     invitation_mark_sent,
-    invitation_restore,
 )
 
 logger = logging.getLogger(__name__)
@@ -47,18 +48,52 @@ def code_address() -> str:
     return settings.PORTAL_URL + reverse("survey_code")
 
 
-def _invitations_to_send(campaign_id: int, *, reminder: bool):
-    """E-mail invitations only: pooled codes go out on paper. Reminders go only to those not yet answered."""
+def _invitations_to_send(campaign_id: int, *, reminder: bool, since):
+    """E-mail invitations only: pooled codes go out on paper. Reminders go only to those not yet answered, and
+    not again to those reminded since `since` (the job was requested: a retry continues where the last attempt
+    stopped). Each invitation is checked again as it is written (`due`), so that two jobs at once (a second
+    click, a colleague) do not both write to one person, the second link breaking the first."""
     invitations = Invitation.objects.filter(
         campaign_id=campaign_id, used=False, employee__isnull=False
     ).exclude(employee__email="")
     if reminder:
-        return invitations.filter(sent_at__isnull=False)
-    return invitations.filter(sent_at__isnull=True)
+        due = Q(sent_at__isnull=False) & (Q(reminded_at__isnull=True) | Q(reminded_at__lt=since))
+    else:
+        due = Q(sent_at__isnull=True)
+    return invitations.filter(due), due
 
 
 # Every error of handing a message to the mail server: a refused or lost connection, a timeout, SMTP's own.
 MAIL_ERRORS = (smtplib.SMTPException, OSError)
+
+
+@sensitive_variables()
+def _send_one(actor, campaign, invitation, *, connection, reminder: bool, due: Q) -> int:
+    """Hand one invitation's message with a new link and code to the mail server and stamp it; 0 if it was
+    answered or written to by another job meanwhile. Runs inside the caller's transaction."""
+    credentials = invitation_issue(
+        actor=actor, invitation=invitation, reminder=reminder, mark_sent=False, due=due
+    )
+    if credentials is None:
+        return 0
+    body = render_to_string(
+        "surveys/email/invitation.txt",
+        {
+            "campaign": campaign,
+            "link": survey_link(credentials.token),
+            "easy_link": survey_link(credentials.token, easy=True),
+            "code": format_code(credentials.code),
+            "code_address": code_address(),
+            "reminder": reminder,
+        },
+    )
+    subject = _("Reminder: %(title)s") if reminder else "%(title)s"
+    message = EmailMessage(
+        subject=subject % {"title": one_line(campaign.title)}, body=body, to=[invitation.employee.email]
+    )
+    connection.send_messages([message])
+    invitation_mark_sent(actor=actor, invitation=invitation, reminder=reminder)
+    return 1
 
 
 @shared_task(base=JobTask, name="surveys.send_invitations", bind=True)
@@ -72,10 +107,9 @@ def task_send_invitations(self, *, job_id, campaign_id: int, actor_id: int, remi
     stopped; after the last one the job fails saying how many e-mails were handed over and how many were not."""
     actor = actor_from_id(actor_id)
     campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
-    started = timezone.now()
-    invitations = _invitations_to_send(campaign_id, reminder=reminder).select_related("employee", "campaign")
-    if reminder:
-        invitations = invitations.exclude(reminded_at__gte=started)
+    requested = Job.objects.values_list("created_at", flat=True).get(pk=job_id)
+    invitations, due = _invitations_to_send(campaign_id, reminder=reminder, since=requested)
+    invitations = invitations.select_related("employee", "campaign")
     pending = invitations.count()
     handed_over = 0
     connection = mailers.default
@@ -83,36 +117,13 @@ def task_send_invitations(self, *, job_id, campaign_id: int, actor_id: int, remi
         try:
             with connection:
                 for invitation in invitations.iterator(chunk_size=500):
-                    previous = (invitation.token_hash, invitation.code_hash)
-                    credentials = invitation_issue(
-                        actor=actor, invitation=invitation, reminder=reminder, mark_sent=False
-                    )
-                    if credentials is None:
-                        continue
-                    body = render_to_string(
-                        "surveys/email/invitation.txt",
-                        {
-                            "campaign": campaign,
-                            "link": survey_link(credentials.token),
-                            "easy_link": survey_link(credentials.token, easy=True),
-                            "code": format_code(credentials.code),
-                            "code_address": code_address(),
-                            "reminder": reminder,
-                        },
-                    )
-                    subject = _("Reminder: %(title)s") if reminder else "%(title)s"
-                    message = EmailMessage(
-                        subject=subject % {"title": one_line(campaign.title)},
-                        body=body,
-                        to=[invitation.employee.email],
-                    )
-                    try:
-                        connection.send_messages([message])
-                    except MAIL_ERRORS:
-                        invitation_restore(actor=actor, invitation=invitation, hashes=previous)
-                        raise
-                    invitation_mark_sent(actor=actor, invitation=invitation, reminder=reminder)
-                    handed_over += 1
+                    # One transaction per invitation: the new link and code, the message handed over, the stamp.
+                    # A message the mail server did not take rolls the new link back (the first e-mail's keeps
+                    # working); a second job writing to this invitation waits for the first's stamp.
+                    with transaction.atomic():
+                        handed_over += _send_one(
+                            actor, campaign, invitation, connection=connection, reminder=reminder, due=due
+                        )
         except MAIL_ERRORS as exc:
             logger.warning("Survey e-mails: the mail server did not take a message (%s)", type(exc).__name__)
             if self.request.retries < self.max_retries:

@@ -689,10 +689,6 @@ SERVICES = {
     "invitation_mark_sent": Case(
         "HX", lambda w, a: survey_services.invitation_mark_sent(actor=a, invitation=w.invitation)
     ),
-    "invitation_restore": Case(
-        "HX",
-        lambda w, a: survey_services.invitation_restore(actor=a, invitation=w.invitation, hashes=("a", "b")),
-    ),
     "held_release": Case("HX", lambda w, a: survey_services.held_release(actor=a, campaign=w.open_campaign)),
     "code_sheets_reissue": Case(
         "HX",
