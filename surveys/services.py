@@ -280,24 +280,27 @@ def invitation_issue(
     require(actor, Role.HR, invitation.campaign.organisation_id)
     token, digest = new_token()
     code, code_digest = new_code()
+    # The stamp in the same statement: between two, a second job would still find the invitation due.
+    stamp = _sent_stamp(reminder=reminder) if mark_sent else {}
     updated = (
         Invitation.objects.filter(pk=invitation.pk, used=False)
         .filter(due or Q())
-        .update(token_hash=digest, code_hash=code_digest)
+        .update(token_hash=digest, code_hash=code_digest, **stamp)
     )
     if not updated:
         return None
-    if mark_sent:
-        invitation_mark_sent(actor=actor, invitation=invitation, reminder=reminder)
     return Credentials(token=token, code=code)
+
+
+def _sent_stamp(*, reminder: bool) -> dict:
+    return {"reminded_at": timezone.now()} if reminder else {"sent_at": timezone.now()}
 
 
 def invitation_mark_sent(*, actor: User, invitation: Invitation, reminder: bool = False) -> None:
     """The invitation's link and code reached its holder: its e-mail was handed to the mail server, or its sheet
     was printed. Only then does it count as sent (or reminded)."""
     require(actor, Role.HR, invitation.campaign.organisation_id)
-    stamp = {"reminded_at": timezone.now()} if reminder else {"sent_at": timezone.now()}
-    Invitation.objects.filter(pk=invitation.pk).update(**stamp)
+    Invitation.objects.filter(pk=invitation.pk).update(**_sent_stamp(reminder=reminder))
 
 
 def pooled_units(*, campaign: Campaign) -> list[dict]:

@@ -174,7 +174,9 @@ def task_render_code_sheets(
             campaign=campaign, employee__isnull=True, used=False, sent_at__isnull=True
         ).select_related("org_unit", "campaign")
         for invitation in invitations.order_by(*text_order(Invitation, "org_unit__name", "code_hash")):
-            credentials = invitation_issue(actor=actor, invitation=invitation)
+            # Checked again as it is written: a second print job at once waits for this one's stamp and leaves
+            # the code alone (a new one would make the sheet printed here worthless).
+            credentials = invitation_issue(actor=actor, invitation=invitation, due=Q(sent_at__isnull=True))
             if credentials is not None:
                 issued.append((invitation, credentials))
     sheets = []

@@ -5,19 +5,23 @@ person, the second message's link breaking the first's."""
 import re
 import smtplib
 import threading
+import time
 from collections import Counter
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection
+from django.db import connection, transaction
+from pypdf import PdfReader
 
-from surveys.credentials import token_hash
+from surveys.credentials import code_hash, normalise_code, token_hash
 from surveys.models import Invitation
-from surveys.tasks import task_send_invitations
+from surveys.services import campaign_open, invitations_create
+from surveys.tasks import task_render_code_sheets, task_send_invitations
+from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
 from vielfalt.models import Job
 
-from .conftest import open_campaign_with_invitations
+from .conftest import make_campaign, open_campaign_with_invitations
 
 LOCMEM = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
@@ -115,3 +119,70 @@ def test_two_sending_jobs_at_once_write_to_each_person_once(postgres, settings):
     assert links == dict(
         Invitation.objects.filter(campaign=campaign).values_list("employee__email", "token_hash")
     )
+
+
+def _printed_codes(job: Job) -> list[str]:
+    if not job.result_file:
+        return []
+    text = "\n".join(page.extract_text() for page in PdfReader(job.result_file.open("rb")).pages)
+    return re.findall(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", text)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_print_jobs_at_once_print_each_code_once_and_every_printed_code_works(postgres):
+    """Code sheets for staff without e-mail: two print jobs at once both gave the same pooled invitations new
+    codes, so that sheets of the first PDF, handed out in the unit, held codes that no longer worked."""
+    organisation = OrganisationFactory()
+    hr = hr_user(organisation)
+    unit = OrgUnitFactory(organisation=organisation, name="Bauhof")
+    EmployeeFactory.create_batch(4, organisation=organisation, org_unit=unit, email="")
+    campaign = make_campaign(organisation=organisation, actor=hr, k=3)
+    campaign_open(actor=hr, campaign=campaign)
+    invitations_create(actor=hr, campaign=campaign)
+    pooled = list(
+        Invitation.objects.filter(campaign=campaign).order_by("code_hash").values_list("pk", flat=True)
+    )
+    jobs = {}
+
+    def run(name):
+        try:
+            job = Job.objects.create(
+                kind="surveys.render_code_sheets", requested_by=hr, organisation=organisation
+            )
+            task_render_code_sheets.apply(
+                kwargs={"job_id": str(job.pk), "campaign_id": campaign.pk, "actor_id": hr.pk}
+            )
+            job.refresh_from_db()
+            jobs[name] = job
+        finally:
+            connection.close()
+
+    # Someone else's transaction holds one pooled invitation (as a respondent's answer would): the first job
+    # stops there, the second starts beside it.
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                Invitation.objects.select_for_update().get(pk=pooled[1])
+                holding.set()
+                assert release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(30)
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+        time.sleep(1)
+    release.set()
+    for thread in [holder, *threads]:
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    assert {job.status for job in jobs.values()} == {Job.Status.READY}
+    printed = _printed_codes(jobs["first"]) + _printed_codes(jobs["second"])
+    assert len(printed) == 4
+    working = set(Invitation.objects.filter(campaign=campaign).values_list("code_hash", flat=True))
+    assert {code_hash(normalise_code(code)) for code in printed} == working
