@@ -24,6 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
 
 from vielfalt.audit import audit_record, record_text
+from vielfalt.clients import client_address
 from vielfalt.collation import text_order
 from vielfalt.generation import cached_figures
 from vielfalt.jobs import job_enqueue
@@ -469,7 +470,7 @@ class TokenView(View):
 
 def _client_key(request) -> str:
     """A keyed hash of the client's address: the throttle needs to recognise it, not to know it."""
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_address(request)  # not the TLS proxy's, which every request comes from
     return hmac.new(
         settings.SECRET_KEY.encode(), f"survey-code:{address}".encode(), hashlib.sha256
     ).hexdigest()[:32]

@@ -1,5 +1,6 @@
 """Short codes to type from paper, code sheets without names, and `/umfrage/` (issue 13)."""
 
+import ipaddress
 import math
 import re
 import uuid
@@ -196,6 +197,36 @@ def test_typing_attempts_are_limited_per_address(settings):
     assert b'id="code-throttled"' in refused.content
     # Another address is not affected.
     assert Client(REMOTE_ADDR=f"other-{uuid.uuid4()}").post("/umfrage/", {"code": code}).status_code == 302
+
+
+def _address() -> str:
+    """An address of its own (the throttle's counts live in the shared cache across test runs)."""
+    return str(ipaddress.IPv6Address(uuid.uuid4().int))
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_typing_attempts_are_limited_per_client_not_for_everyone(settings):
+    """Behind the TLS proxy every request came from the proxy's address: a city's typing mistakes were counted
+    together, and thirty of them closed the code form for everyone. The client is the address the proxy
+    appended to X-Forwarded-For; what the client wrote before it does not count."""
+    settings.SURVEY_CODE_FAILURE_LIMIT, settings.TRUSTED_PROXIES = 3, 1
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    code = services.invitation_issue(
+        actor=hr, invitation=Invitation.objects.filter(campaign=campaign).first()
+    ).code
+    proxy, guesser = _address(), _address()
+    for _ in range(3):
+        forged = _address()  # a new made-up address before the one the proxy appends, each time
+        response = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"{forged}, {guesser}").post(
+            "/umfrage/", {"code": "AAAA-BBBB-CCCC"}
+        )
+        assert response.status_code == 422
+    refused = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"{_address()}, {guesser}").post(
+        "/umfrage/", {"code": code}
+    )
+    assert refused.status_code == 429
+    colleague = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=_address())
+    assert colleague.post("/umfrage/", {"code": code}).status_code == 302
 
 
 @pytest.mark.django_db
