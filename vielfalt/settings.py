@@ -293,8 +293,8 @@ BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many proxies append to X-Forwarded-For in front of gunicorn: the client is the entry that many places from
-# the end (vielfalt.clients). 0: REMOTE_ADDR is the client.
-TRUSTED_PROXIES = env.int("DJANGO_TRUSTED_PROXIES", default=1 if BEHIND_TLS_PROXY else 0)
+# the end (vielfalt.clients). 0: REMOTE_ADDR is the client. Empty (docker-compose passes it so): the default.
+TRUSTED_PROXIES = int(env.str("DJANGO_TRUSTED_PROXIES", default="").strip() or (1 if BEHIND_TLS_PROXY else 0))
 SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("DJANGO_HSTS_SECONDS", default=31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
