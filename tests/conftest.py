@@ -61,6 +61,10 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Every test client loads the middleware anew, and WhiteNoise then read every collected file's size, date
+    # and compressed variants (about 0.1 s a client; the authorisation matrix makes thousands): it looks a file
+    # up when asked for it instead, as in development.
+    settings.WHITENOISE_AUTOREFRESH = True
 
 
 @pytest.fixture(autouse=True)
