@@ -2,6 +2,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -28,7 +29,7 @@ from vielfalt.clients import client_address
 from vielfalt.collation import text_order
 from vielfalt.generation import cached_figures
 from vielfalt.jobs import job_enqueue
-from vielfalt.models import AuditEntry, Organisation, Role
+from vielfalt.models import AuditEntry, Job, Organisation, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
 from vielfalt.tabular import download
 from vielfalt.validation import submitted_id
@@ -244,7 +245,29 @@ class InviteView(CampaignMixin, FormView):
         return redirect(self.campaign)
 
 
+def _started_already(request, campaign, kind: str, **task_kwargs) -> Job | None:
+    """The user's own job of `kind` for `campaign` with these arguments that has not finished yet (started in the
+    last ten minutes: one that hung longer does not stand in the way): a second click goes to it instead of
+    starting the same work again beside it. (Two jobs at once are safe, tasks.py: the second finds the work done
+    and prints or sends nothing, which is not what the person who clicked twice wants to see.)"""
+    recent = Job.objects.filter(
+        kind=kind,
+        requested_by=request.user,
+        origin_url=campaign.get_absolute_url(),
+        status__in=(Job.Status.WAITING, Job.Status.RUNNING),
+        created_at__gte=timezone.now() - timedelta(minutes=10),
+    ).order_by("-created_at")
+    wanted = {"campaign_id": campaign.pk, **task_kwargs}
+    return next(
+        (job for job in recent if all(job.task_kwargs.get(key) == value for key, value in wanted.items())),
+        None,
+    )
+
+
 def _enqueue_sending(request, campaign, *, reminder: bool):
+    if job := _started_already(request, campaign, "surveys.send_invitations", reminder=reminder):
+        messages.info(request, _("These e-mails are being sent already: this page shows when they are out."))
+        return job
     job = job_enqueue(
         task=task_send_invitations,
         kind="surveys.send_invitations",
@@ -296,6 +319,19 @@ class CodeSheetsView(CampaignMixin, View):
             }
         else:
             description = _("Code sheets for %(campaign)s") % {"campaign": campaign}
+        easy = request.POST.get("easy") == "1"
+        if job := _started_already(
+            request,
+            campaign,
+            "surveys.render_code_sheets",
+            easy=easy,
+            reprint=reprint.get("reprint"),
+            unit_id=reprint.get("unit_id"),
+        ):
+            messages.info(
+                request, _("These code sheets are being prepared already: this page offers them when ready.")
+            )
+            return redirect(job)
         job = job_enqueue(
             task=task_render_code_sheets,
             origin=campaign,
@@ -305,7 +341,7 @@ class CodeSheetsView(CampaignMixin, View):
             organisation=campaign.organisation,
             campaign_id=campaign.pk,
             actor_id=request.user.pk,
-            easy=request.POST.get("easy") == "1",
+            easy=easy,
             **reprint,
         )
         return redirect(job)

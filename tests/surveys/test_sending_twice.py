@@ -7,11 +7,14 @@ import smtplib
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from surveys.credentials import code_hash, normalise_code, token_hash
@@ -186,3 +189,32 @@ def test_two_print_jobs_at_once_print_each_code_once_and_every_printed_code_work
     assert len(printed) == 4
     working = set(Invitation.objects.filter(campaign=campaign).values_list("code_hash", flat=True))
     assert {code_hash(normalise_code(code)) for code in printed} == working
+
+
+@pytest.mark.django_db
+def test_a_second_click_goes_to_the_job_already_started(client):
+    """No worker runs here: the first job waits, and a second click on the same button is sent to it instead of
+    starting the same work beside it (which would send or print nothing, shown to the one who clicked)."""
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=3, issue_tokens=False)
+    client.force_login(hr)
+    send = reverse("surveys:send", args=[campaign.pk])
+    first, second = client.post(send), client.post(send, HTTP_ACCEPT_LANGUAGE="de")
+    assert first["Location"] == second["Location"]
+    assert Job.objects.filter(kind="surveys.send_invitations").count() == 1
+    assert "Diese E-Mails werden bereits versandt" in client.get(second["Location"]).content.decode()
+    # Other work is not held up by it: reminders, code sheets, and code sheets in easy-to-read language.
+    client.post(reverse("surveys:remind", args=[campaign.pk]))
+    sheets = reverse("surveys:code_sheets", args=[campaign.pk])
+    assert client.post(sheets)["Location"] == client.post(sheets)["Location"]
+    client.post(sheets, {"easy": "1"})
+    kinds = Counter(Job.objects.values_list("kind", "task_kwargs__reminder", "task_kwargs__easy"))
+    assert kinds == {
+        ("surveys.send_invitations", False, None): 1,
+        ("surveys.send_invitations", True, None): 1,
+        ("surveys.render_code_sheets", None, False): 1,
+        ("surveys.render_code_sheets", None, True): 1,
+    }
+    # A job that hung for more than ten minutes does not stand in the way.
+    Job.objects.update(created_at=timezone.now() - timedelta(minutes=11))
+    client.post(send)
+    assert Job.objects.filter(kind="surveys.send_invitations").count() == 3
