@@ -474,7 +474,7 @@ class LanguageSwitchMixin:
     def _switch_language(self, request, language):
         response = _no_referrer(HttpResponseRedirect(request.path))
         if language == "easy":  # easy-to-read language (Leichte Sprache), in the current language
-            response.set_cookie(EASY_COOKIE, "1", max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+            _remember_easy(response)
         elif language == "standard":
             response.delete_cookie(EASY_COOKIE, samesite="Lax")
         elif language in dict(settings.LANGUAGES):
@@ -500,8 +500,21 @@ class TokenView(View):
             _no_referrer(HttpResponseRedirect(reverse("surveys:answer"))), credential_for_token(token)
         )
         if request.path.endswith(f"/{EASY_LINK_SUFFIX}"):  # the link for easy-to-read language
-            response.set_cookie(EASY_COOKIE, "1", max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+            _remember_easy(response)
         return response
+
+
+def _remember_easy(response) -> None:
+    """The respondent chose easy-to-read language: kept as the language choice is (only over HTTPS, not for
+    scripts), on a device that others may use after them."""
+    response.set_cookie(
+        EASY_COOKIE,
+        "1",
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite="Lax",
+    )
 
 
 def _client_key(request) -> str:

@@ -149,3 +149,20 @@ def test_easy_to_read_code_sheets_link_to_the_easy_survey(client, django_capture
     job = Job.objects.get(kind="surveys.render_code_sheets")
     text = "".join(p.extract_text() for p in PdfReader(job.result_file.open("rb")).pages)
     assert "/leicht/" in "".join(text.split())
+
+
+@pytest.mark.django_db
+def test_the_easy_language_choice_is_kept_like_the_language_choice(settings):
+    """Over HTTPS only and out of scripts' reach, as the language cookie (the survey may be answered on a device
+    that others use after the respondent); it was set without either."""
+    settings.LANGUAGE_COOKIE_SECURE = True
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5, k=3)
+    switched = Client().get("/surveys/answer/?language=easy").cookies["surveys_easy"]
+    opened = Client().get(f"/surveys/t/{tokens[0]}/leicht/").cookies["surveys_easy"]
+    for cookie in (switched, opened):
+        assert (cookie.value, cookie["secure"], cookie["httponly"], cookie["samesite"]) == (
+            "1",
+            True,
+            True,
+            "Lax",
+        )
