@@ -864,13 +864,23 @@ def _observed(response) -> str:
     raise AssertionError(f"{response.status_code}")
 
 
+def _client(world_keys, code, **options) -> Client:
+    """A test client logged in as the role `code` (anonymous for "A"), with a copy of its session cookie."""
+    client = Client(**options)
+    if code != "A":
+        client.cookies = copy.deepcopy(world_keys["cookies"][code])
+    return client
+
+
+def _page_url(world_keys, name) -> str:
+    return reverse(name, kwargs=URL_ARGS[name](_fresh(world_keys)) if name in URL_ARGS else {})
+
+
 def _request(world_keys, code, name, view, url_kwargs, data=None, method=None):
     world = _fresh(world_keys)
     kwargs = url_kwargs(world) if url_kwargs else {}
     url = reverse(name, kwargs=kwargs)
-    client = Client(raise_request_exception=True)
-    if code != "A":
-        client.cookies = copy.deepcopy(world_keys["cookies"][code])
+    client = _client(world_keys, code, raise_request_exception=True)
     method = method or _method(view)
     return _in_savepoint(lambda: _observed(getattr(client, method)(url, data(world) if data else {})))
 
@@ -1241,13 +1251,11 @@ def _pages() -> list[str]:
 
 @pytest.mark.parametrize("name", _pages())
 def test_hostile_query_strings_get_a_page_not_a_server_error(name, world):
-    url = reverse(name, kwargs=URL_ARGS[name](_fresh(world)) if name in URL_ARGS else {})
+    url = _page_url(world, name)
     parameters = _query_parameters()
     failures = []
     for code in ("A", "M", "H", "G", "X"):
-        client = Client()
-        if code != "A":
-            client.cookies = copy.deepcopy(world["cookies"][code])
+        client = _client(world, code)
         for value in HOSTILE_VALUES:  # every parameter at once: a page reads those it knows
             query = dict.fromkeys(parameters, value)
             status = _in_savepoint(lambda client=client, query=query: client.get(url, query).status_code)
@@ -1262,16 +1270,14 @@ def test_a_method_no_page_takes_is_refused(name, world):
     "not found" its roles get before), anonymously and for every role it lets in. /healthz, a plain function,
     answered every method with 200, the password reset's link page rendered itself for any. (PUT reaches Django's form views as a POST
     without data, answered like an empty form.)"""
-    url = reverse(name, kwargs=URL_ARGS[name](_fresh(world)) if name in URL_ARGS else {})
+    url = _page_url(world, name)
     answered = []
     # The roles the view lets in (the others are turned away before the method is looked at), and anonymous.
     admitted = [
         code for code, outcome in zip(ROLES, URLS[name].expected.split(), strict=True) if outcome == "ok"
     ]
     for code in dict.fromkeys(["A", *admitted]):
-        client = Client()
-        if code != "A":
-            client.cookies = copy.deepcopy(world["cookies"][code])
+        client = _client(world, code)
         # One method for all: Django's views refuse TRACE, PATCH and DELETE alike (not in their handlers).
         status = _in_savepoint(lambda client=client: client.trace(url).status_code)
         if status < 300 or status >= 500:
