@@ -28,3 +28,27 @@ document.addEventListener("htmx:oobAfterSwap", (event) => {
   const marked = select.querySelector("option[selected]");
   select.selectedIndex = marked ? marked.index : 0;
 });
+// A form that was sent is not sent again by a second click or Enter while its answer is on the way: the server
+// would have done the work twice (a question posted twice, a course date created twice). Listening on the
+// document, this runs after a form's own handlers: a cancelled confirmation and htmx's forms (which send
+// themselves) are left alone. After ten seconds without an answer the form can be sent again (a lost
+// connection); a page restored by the back button starts unsent.
+const SENDING_FOR_MS = 10000;
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (event.defaultPrevented || form.method !== "post") return;
+  if (form.hasAttribute("data-sending")) {
+    event.preventDefault();
+    return;
+  }
+  form.setAttribute("data-sending", "");
+  form.setAttribute("aria-busy", "true");
+  window.setTimeout(() => formSendable(form), SENDING_FOR_MS);
+});
+function formSendable(form) {
+  form.removeAttribute("data-sending");
+  form.removeAttribute("aria-busy");
+}
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) document.querySelectorAll("form[data-sending]").forEach(formSendable);
+});

@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import subprocess
+import threading
 from datetime import timedelta
 from functools import cache
 
@@ -329,6 +330,38 @@ def test_a_select_shows_the_option_chosen_whole(journey, username):
             assert j.page.goto(j.base + path).status == 200, path
             assert j.page.locator("main select").count() > 0, path
             assert j.page.evaluate(OPTIONS_CUT) == [], (width, path)
+
+
+def test_a_second_click_does_not_send_a_form_again(journey, monkeypatch):
+    """A question posted with a double click (or a second click while the answer is slow) reached the server
+    twice and stood twice in the network. The browser now sends a form once while its answer is on the way."""
+    from partnerships.network.models import Question
+    from partnerships.network.views import QuestionCreateView
+
+    answer = threading.Event()  # the server answers a question's POST only when the test lets it
+    post = QuestionCreateView.post
+    monkeypatch.setattr(
+        QuestionCreateView, "post", lambda *args, **kwargs: answer.wait(20) and post(*args, **kwargs)
+    )
+    j = journey("hr-oberhausen", 1280)
+    page = j.page
+    posts = []
+    page.on("request", lambda request: request.method == "POST" and posts.append(request.url))
+    page.goto(j.base + "/network/questions/new/")
+    page.get_by_label("Ihre Frage").fill("Wie gewinnt ihr Auszubildende mit Migrationsgeschichte?")
+    send = page.get_by_role("button", name="Frage senden")
+    # Clicks and keys as the person gives them: Playwright's own actions would wait for the page to load.
+    box = send.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    with page.expect_request(lambda request: request.method == "POST"):
+        page.mouse.click(x, y)
+    page.mouse.click(x, y)  # a double click, then Enter in the field
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    answer.set()
+    page.wait_for_url(re.compile(r"/network/questions/\d+/$"))
+    assert len(posts) == 1
+    assert Question.objects.filter(title__startswith="Wie gewinnt ihr Auszubildende").count() == 1
 
 
 @pytest.mark.parametrize("width", WIDTHS)
