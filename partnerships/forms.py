@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.concurrency import OpenedVersionMixin
 from vielfalt.forms import chosen_organisation_id, loads_choices, only_one, unit_choices_from
 from vielfalt.models import Organisation, OrgUnit
 from vielfalt.validation import ModelForm
@@ -24,7 +25,7 @@ from .services import (
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class AgreementForm(ModelForm):
+class AgreementForm(OpenedVersionMixin, ModelForm):
     class Meta:
         model = Agreement
         fields = AGREEMENT_FIELDS

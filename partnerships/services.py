@@ -7,7 +7,7 @@ import hashlib
 import io
 import tempfile
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import zip_longest
 from pathlib import Path
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_noop
 
 from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.collation import text_order
+from vielfalt.concurrency import check_opened_version
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role, User
 from vielfalt.pdf import letterhead_for, render_pdf
@@ -172,12 +173,17 @@ def agreement_update(
     agreement: Agreement,
     signatories: list[dict] | None = None,
     commitments: list[dict] | None = None,
+    opened_version: datetime | None = None,
     **fields,
 ) -> Agreement:
+    """`opened_version`: the agreement's `updated_at` when the form was opened; EditConflict when it has changed
+    since (vielfalt.concurrency): the form's signatories and commitments are the whole list, so saving it over
+    a newer version would also delete what the other save added."""
     require(actor, Role.MINISTRY, agreement.partner_id)
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     if agreement.is_frozen:
         raise AgreementFrozen()
+    check_opened_version(agreement, opened_version, actor=actor)
     before = {name: getattr(agreement, name) for name in AGREEMENT_FIELDS}
     for name, value in fields.items():
         if name not in AGREEMENT_FIELDS:

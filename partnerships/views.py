@@ -17,6 +17,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
+from vielfalt.concurrency import EditConflict
 from vielfalt.filters import filter_controls, is_filtered
 from vielfalt.models import Job, Role
 from vielfalt.pagination import WindowCountPaginator, query_without
@@ -223,12 +224,15 @@ class AgreementFormView(MinistryMixin, View):
                         agreement=agreement,
                         signatories=formset_rows(signatories),
                         commitments=formset_rows(commitments),
+                        opened_version=form.opened_version,
                         **fields,
                     )
                     messages.success(request, _("The changes were saved."))
                 return redirect(agreement)
             except AgreementFrozen:
                 return self.frozen(request, agreement)
+            except EditConflict as conflict:
+                form.edit_conflict(conflict)
             except ValidationError as error:
                 for message in error.messages:
                     form.add_error(None, message)

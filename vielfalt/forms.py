@@ -4,6 +4,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from .concurrency import OpenedVersionMixin
 from .models import Employee, Organisation, OrgUnit, Role, personnel_number_text
 from .validation import ModelForm, submitted_id
 
@@ -74,7 +75,7 @@ def chosen_organisation_id(form) -> int | None:
     return value if isinstance(value, int) else submitted_id(value)
 
 
-class EmployeeForm(ModelForm):
+class EmployeeForm(OpenedVersionMixin, ModelForm):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
 
     class Meta:

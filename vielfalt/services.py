@@ -3,6 +3,7 @@ keyword-only `actor` (partner HR of the employee's organisation, an administrato
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -12,6 +13,7 @@ from django.utils.translation import get_language, gettext_noop, ngettext
 from django.utils.translation import gettext as _
 
 from .audit import audit_record, model_changes, record_text
+from .concurrency import check_opened_version
 from .jobs import JobError, job_enqueue
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup, User, personnel_number_text
 from .permissions import actor_from_id, require
@@ -48,10 +50,16 @@ def employee_create(*, actor: User, organisation: Organisation, **fields) -> Emp
 
 
 @transaction.atomic
-def employee_update(*, actor: User, employee: Employee, **fields) -> Employee:
+def employee_update(
+    *, actor: User, employee: Employee, opened_version: datetime | None = None, **fields
+) -> Employee:
+    """`opened_version`: the record's `updated_at` when the form was opened; EditConflict when a colleague or an
+    import has changed it since (vielfalt.concurrency). The record is read again under its row's lock."""
     require(actor, Role.HR, employee.organisation_id)
     if "organisation" in fields:  # moving a record needs the right to both organisations
         require(actor, Role.HR, fields["organisation"])
+    employee = Employee.objects.select_for_update().get(pk=employee.pk)
+    check_opened_version(employee, opened_version, actor=actor)
     before = {name: getattr(employee, name) for name in EMPLOYEE_FIELDS}
     for name, value in fields.items():
         setattr(employee, name, value)

@@ -20,6 +20,7 @@ from django_filters.views import FilterView
 
 from .audit import ChangeReader, actor_text, audit_record, record_text
 from .collation import NAMES_SQL, text_order
+from .concurrency import EditConflict
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .formats import datetime_formatter
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
@@ -201,7 +202,16 @@ class EmployeeUpdateView(PartnerHRMixin, UpdateView):
     def form_valid(self, form):
         # The form has already copied its values onto the instance; reload it so the service sees the change.
         employee = Employee.objects.get(pk=self.object.pk)
-        employee_update(actor=self.request.user, employee=employee, **form.cleaned_data)
+        try:
+            employee_update(
+                actor=self.request.user,
+                employee=employee,
+                opened_version=form.opened_version,
+                **form.cleaned_data,
+            )
+        except EditConflict as conflict:
+            form.edit_conflict(conflict)
+            return self.form_invalid(form)
         messages.success(self.request, _("The changes were saved."))
         return redirect("employee_list")
 

@@ -3,6 +3,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.collation import text_order
+from vielfalt.concurrency import OpenedVersionMixin
 from vielfalt.models import Organisation, TargetGroup
 from vielfalt.permissions import acting_for, own_organisation_ids
 from vielfalt.validation import ModelForm, OneLineField
@@ -97,7 +98,7 @@ class ContactForm(ModelForm):
         fields = CONTACT_FIELDS
 
 
-class PracticeEntryForm(OrganisationChoiceMixin, ModelForm):
+class PracticeEntryForm(OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
     target_groups = forms.MultipleChoiceField(
         label=_("Target groups"),
         choices=TargetGroup.choices,

@@ -3,6 +3,7 @@
 row lock."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -12,6 +13,7 @@ from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from vielfalt.audit import audit_record, model_changes, record_text
+from vielfalt.concurrency import check_opened_version
 from vielfalt.jobs import send_after_commit
 from vielfalt.models import AuditEntry, Organisation, Role, User
 from vielfalt.permissions import may, organisation_ids, require
@@ -161,10 +163,14 @@ def practice_create(*, actor: User, organisation: Organisation, **fields) -> Pra
 
 
 @transaction.atomic
-def practice_update(*, actor: User, entry: PracticeEntry, **fields) -> PracticeEntry:
-    """Authors edit drafts and returned entries; the ministry edits any entry."""
+def practice_update(
+    *, actor: User, entry: PracticeEntry, opened_version: datetime | None = None, **fields
+) -> PracticeEntry:
+    """Authors edit drafts and returned entries; the ministry edits any entry. `opened_version`: the entry's
+    `updated_at` when the form was opened; EditConflict when a colleague has changed it since."""
     require(actor, AUTHOR_ROLES, entry.organisation_id)
     entry = PracticeEntry.objects.select_for_update().get(pk=entry.pk)
+    check_opened_version(entry, opened_version, actor=actor)
     if not entry.is_editable and not may(actor, Role.MINISTRY):
         raise ValidationError(_("A submitted or published entry can be changed by the ministry only."))
     before = {name: getattr(entry, name) for name in PRACTICE_FIELDS}

@@ -19,6 +19,7 @@ from django.views.generic import TemplateView
 
 from vielfalt.audit import audit_record
 from vielfalt.collation import sort_key, text_order
+from vielfalt.concurrency import EditConflict
 from vielfalt.models import AuditEntry, Organisation, Role, User
 from vielfalt.pagination import query_without
 from vielfalt.permissions import RoleRequiredMixin, may, own_organisation_ids, scope
@@ -447,7 +448,14 @@ class PracticeEditView(NetworkMixin, View):
         )
         if form.is_valid():
             try:
-                practice_update(actor=request.user, entry=entry, **_practice_fields(form))
+                practice_update(
+                    actor=request.user,
+                    entry=entry,
+                    opened_version=form.opened_version,
+                    **_practice_fields(form),
+                )
+            except EditConflict as conflict:
+                form.edit_conflict(conflict)
             except ValidationError as error:
                 _add_errors(form, error)
             else:

@@ -354,3 +354,29 @@ def test_entry_page_links_its_organisation_only_when_it_has_a_partner_page(clien
     assert ministry.name in html
     assert reverse("network:partner_detail", args=[ministry.slug]) not in page_links(html)
     assert_links_open(client, html)
+
+
+def test_a_colleague_saving_meanwhile_is_not_undone(duisburg):
+    """Two of a city's HR staff edit the same draft: the second save undid the first (vielfalt.concurrency)."""
+    from django.test import Client
+
+    from tests.factories import hr_user
+    from tests.helpers import form_data
+
+    entry = make_entry(duisburg, status=Status.DRAFT, effort="")
+    first, second = Client(), Client()
+    first.force_login(hr_user(duisburg, username="hr-duisburg-1"))
+    second.force_login(hr_user(duisburg, username="hr-duisburg-2"))
+    url = reverse("network:practice_edit", args=[entry.pk])
+    mine, theirs = form_data(first.get(url).content.decode()), form_data(second.get(url).content.decode())
+    mine["effort"] = "Zwei Personentage"
+    assert first.post(url, mine).status_code == 302
+    theirs["summary"] = "Kürzer gefasst"
+    response = second.post(url, theirs)
+    assert "hr-duisburg-1 hat diesen Datensatz am" in response.content.decode()
+    entry.refresh_from_db()
+    assert entry.effort == "Zwei Personentage"
+    assert entry.summary != "Kürzer gefasst"
+    again = form_data(response.content.decode())
+    assert again["summary"] == "Kürzer gefasst"
+    assert second.post(url, again).status_code == 302

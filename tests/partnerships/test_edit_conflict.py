@@ -1,0 +1,93 @@
+"""Two people editing one agreement (two colleagues, or one in two tabs): the second save no longer undoes the
+first. It undid every field the first had changed and deleted the commitment the first had added (the form's
+rows are the agreement's whole list). Now the second form is shown again with its input, says who changed the
+agreement and when, and saving it again replaces the agreement knowingly (vielfalt.concurrency)."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from partnerships.models import Agreement
+from tests.factories import ministry_user
+from tests.helpers import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _errors(response) -> str:
+    return (
+        response.content.decode()
+        .split('class="alert alert-danger error-summary"', 1)[1]
+        .split("</div>", 1)[0]
+    )
+
+
+def test_a_second_save_does_not_undo_the_first(staff, agreement):
+    colleague = ministry_user(username="ministerium-referat-2")
+    first, second = _client(staff), _client(colleague)
+    url = reverse("partnerships:update", args=[agreement.pk])
+    mine, theirs = form_data(first.get(url).content.decode()), form_data(second.get(url).content.decode())
+
+    mine["place"] = "Duisburg-Mitte"
+    mine["commitments-2-field_of_action"] = "Ausbildung"
+    mine["commitments-2-description"] = "Mehr Auszubildende mit Einwanderungsgeschichte"
+    assert first.post(url, mine).status_code == 302
+
+    theirs["title"] = "Vielfalt verbindet: Vereinbarung mit der Stadt Duisburg"
+    response = second.post(url, theirs)
+    assert response.status_code == 422
+    assert "ministerium hat diesen Datensatz am" in _errors(response)
+    agreement.refresh_from_db()
+    assert agreement.place == "Duisburg-Mitte"
+    assert agreement.title != theirs["title"]
+    assert agreement.commitments.count() == 3
+
+    # Nothing of the second person's input is lost, and saving it again replaces the agreement knowingly.
+    again = form_data(response.content.decode())
+    assert again["title"] == theirs["title"]
+    assert second.post(url, again).status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.title == theirs["title"]
+    assert agreement.place != "Duisburg-Mitte"
+
+
+def test_saving_twice_in_a_row_is_no_conflict(staff, agreement):
+    """One person saving, then editing and saving again, has opened the form at the latest version each time."""
+    client = _client(staff)
+    url = reverse("partnerships:update", args=[agreement.pk])
+    for place in ("Duisburg-Mitte", "Duisburg-Süd"):
+        data = form_data(client.get(url).content.decode())
+        data["place"] = place
+        assert client.post(url, data).status_code == 302
+    assert Agreement.objects.get(pk=agreement.pk).place == "Duisburg-Süd"
+
+
+def test_a_form_opened_before_the_check_existed_still_saves(staff, agreement):
+    """A form without the opened version (opened before a deployment, or a hand-made request) saves as before."""
+    client = _client(staff)
+    url = reverse("partnerships:update", args=[agreement.pk])
+    data = form_data(client.get(url).content.decode())
+    del data["opened_version"]
+    data["place"] = "Duisburg-Nord"
+    assert client.post(url, data).status_code == 302
+    assert Agreement.objects.get(pk=agreement.pk).place == "Duisburg-Nord"
+
+
+def test_the_same_person_in_two_tabs_is_told_so(staff, agreement):
+    client = _client(staff)
+    url = reverse("partnerships:update", args=[agreement.pk])
+    first_tab, second_tab = (
+        form_data(client.get(url).content.decode()),
+        form_data(client.get(url).content.decode()),
+    )
+    first_tab["place"] = "Duisburg-Mitte"
+    assert client.post(url, first_tab).status_code == 302
+    response = client.post(url, second_tab)
+    assert "Sie haben diesen Datensatz am" in _errors(response)
+    assert "in einem anderen Fenster geändert" in _errors(response)

@@ -1,0 +1,115 @@
+"""Saving a form over what someone else saved after it was opened (a colleague, another tab, an import).
+
+An edit form carries the version of the record it was opened at (its `updated_at`, `OpenedVersionMixin`); the
+service compares it with the record's version under the row's lock (`check_opened_version`) and refuses to
+overwrite a newer one (`EditConflict`). The form is shown again with the person's input and says who changed
+the record and when; it now carries the newer version, so that saving again replaces the record with what the
+form shows, knowingly. Without the check the second save silently undid the first: every field it had changed,
+and on an agreement the signatories and commitments it had added (the form's rows are the whole list).
+"""
+
+from datetime import datetime
+
+from django import forms
+from django.contrib.contenttypes.models import ContentType
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from .validation import OneLineField
+
+FIELD_NAME = "opened_version"
+
+
+class EditConflict(Exception):
+    """The record changed after the form was opened."""
+
+    def __init__(self, record, actor=None):
+        super().__init__(record)
+        self.record, self.actor = record, actor
+        self.changed_at = record.updated_at
+
+    @property
+    def message(self) -> str:
+        from .models import AuditEntry
+
+        content_type = ContentType.objects.get_for_model(type(self.record))
+        entry = (
+            AuditEntry.objects.filter(
+                content_type=content_type, object_id=str(self.record.pk), at__gte=self.changed_at
+            )
+            .order_by("-at", "-pk")
+            .values_list("actor_name", flat=True)
+            .first()
+        )
+        when = formats.date_format(timezone.localtime(self.changed_at), "SHORT_DATETIME_FORMAT")
+        if entry and self.actor is not None and entry == self.actor.get_username():
+            changed = _(
+                "You changed this record at %(time)s in another window, after you opened this form."
+            ) % {"time": when}
+        elif entry:
+            changed = _("%(name)s changed this record at %(time)s, after you opened this form.") % {
+                "name": entry,
+                "time": when,
+            }
+        else:
+            changed = _("This record was changed at %(time)s, after you opened this form.") % {"time": when}
+        return " ".join(
+            [
+                changed,
+                _(
+                    "Your changes have not been saved. Open the record in another tab to see what changed; "
+                    "saving this form again replaces it with what you see here."
+                ),
+            ]
+        )
+
+
+def version_text(record) -> str:
+    return record.updated_at.isoformat() if record is not None and record.updated_at else ""
+
+
+def opened_version(value) -> datetime | None:
+    """The version a form was opened at, from its hidden field; None for a form without one (opened before
+    the check existed, or a record that is new)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if timezone.is_aware(parsed) else None
+
+
+def check_opened_version(record, opened: datetime | None, *, actor=None) -> None:
+    """Raise EditConflict when `record` (read under its row's lock) is newer than the version the form was
+    opened at. `actor`: who is saving (the message tells them apart from a colleague)."""
+    if opened is not None and record.updated_at != opened:
+        raise EditConflict(record, actor)
+
+
+class OpenedVersionMixin:
+    """A model form that carries the version of its instance it was opened at (hidden), for the service's
+    `check_opened_version`; `cleaned_data` does not hold it (the service's fields stay the model's)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[FIELD_NAME] = OneLineField(
+            widget=forms.HiddenInput,
+            required=False,
+            initial=version_text(self.instance if self.instance.pk else None),
+        )
+
+    @property
+    def opened_version(self) -> datetime | None:
+        return opened_version(self.data.get(self.add_prefix(FIELD_NAME)) if self.is_bound else None)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        cleaned_data.pop(FIELD_NAME, None)
+        return cleaned_data
+
+    def edit_conflict(self, conflict: EditConflict) -> None:
+        """Show the conflict, and carry the newer version: saving again overwrites it knowingly."""
+        self.add_error(None, conflict.message)
+        self.data = self.data.copy()
+        self.data[self.add_prefix(FIELD_NAME)] = version_text(conflict.record)
