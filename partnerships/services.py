@@ -7,7 +7,7 @@ import hashlib
 import io
 import tempfile
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import zip_longest
 from pathlib import Path
@@ -173,7 +173,7 @@ def agreement_update(
     agreement: Agreement,
     signatories: list[dict] | None = None,
     commitments: list[dict] | None = None,
-    opened_version: datetime | None = None,
+    opened_version: str | None = None,
     **fields,
 ) -> Agreement:
     """`opened_version`: the agreement's `updated_at` when the form was opened; EditConflict when it has changed

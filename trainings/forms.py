@@ -4,6 +4,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vielfalt.concurrency import OpenedVersionMixin
 from vielfalt.models import Organisation, OrgUnit, TargetGroup
 from vielfalt.validation import ModelForm, OneLineField
 
@@ -53,7 +54,7 @@ class CourseForm(ModelForm):
             del self.fields["participants"]
 
 
-class CourseDateForm(ModelForm):
+class CourseDateForm(OpenedVersionMixin, ModelForm):
     class Meta:
         model = CourseDate
         fields = DATE_FIELDS

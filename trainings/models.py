@@ -191,6 +191,9 @@ class CourseDate(models.Model):
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     # iCalendar SEQUENCE: raised on every change so calendars replace the earlier invitation.
     sequence = models.PositiveIntegerField(_("calendar version"), default=0)
+    # What an edit form compares before it saves (vielfalt.concurrency): the calendar version grows with every
+    # change of the date's fields.
+    edit_version_field = "sequence"
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CourseDateQuerySet.as_manager()

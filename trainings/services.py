@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from vielfalt.audit import audit_record, model_changes, record_text
+from vielfalt.concurrency import check_opened_version
 from vielfalt.jobs import job_enqueue, send_after_commit
 from vielfalt.models import AuditEntry, Employee, Job, Role, User, personnel_number_text
 from vielfalt.permissions import may, organisation_ids, recorded_user, require
@@ -184,12 +185,17 @@ def course_date_create(*, actor: User, course: Course, **fields) -> CourseDate:
     return course_date
 
 
-def course_date_update(*, actor: User, course_date: CourseDate, **fields) -> CourseDate:
+def course_date_update(
+    *, actor: User, course_date: CourseDate, opened_version: str | None = None, **fields
+) -> CourseDate:
+    """`opened_version`: the date's calendar version when the form was opened; EditConflict when a colleague
+    has changed it since (vielfalt.concurrency)."""
     with transaction.atomic():
         locked = CourseDate.objects.select_for_update().select_related("course").get(pk=course_date.pk)
         require(actor, Role.ORGANISER, locked.course.organiser_id)
         if locked.is_cancelled:
             raise ValidationError(_("A cancelled date cannot be changed."))
+        check_opened_version(locked, opened_version, actor=actor)
         before = {name: getattr(locked, name) for name in DATE_FIELDS}
         for name, value in fields.items():
             setattr(locked, name, value)

@@ -23,6 +23,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from vielfalt.audit import audit_record, record_text
 from vielfalt.collation import text_order
+from vielfalt.concurrency import EditConflict
 from vielfalt.filters import SEARCH_HELP_NO_EMAIL, filter_controls, search_order
 from vielfalt.formats import datetime_formatter
 from vielfalt.models import AuditEntry, Employee, Organisation, Role, employee_total
@@ -363,7 +364,15 @@ class CourseDateUpdateView(OrganiserDateMixin, FormView):
 
     def form_valid(self, form):
         try:
-            course_date_update(actor=self.request.user, course_date=self.course_date, **form.cleaned_data)
+            course_date_update(
+                actor=self.request.user,
+                course_date=self.course_date,
+                opened_version=form.opened_version,
+                **form.cleaned_data,
+            )
+        except EditConflict as conflict:
+            form.edit_conflict(conflict)
+            return self.form_invalid(form)
         except ValidationError as error:
             add_errors(form, error)
             return self.form_invalid(form)

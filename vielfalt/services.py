@@ -3,7 +3,6 @@ keyword-only `actor` (partner HR of the employee's organisation, an administrato
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -51,7 +50,7 @@ def employee_create(*, actor: User, organisation: Organisation, **fields) -> Emp
 
 @transaction.atomic
 def employee_update(
-    *, actor: User, employee: Employee, opened_version: datetime | None = None, **fields
+    *, actor: User, employee: Employee, opened_version: str | None = None, **fields
 ) -> Employee:
     """`opened_version`: the record's `updated_at` when the form was opened; EditConflict when a colleague or an
     import has changed it since (vielfalt.concurrency). The record is read again under its row's lock."""

@@ -3,7 +3,6 @@
 row lock."""
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -164,7 +163,7 @@ def practice_create(*, actor: User, organisation: Organisation, **fields) -> Pra
 
 @transaction.atomic
 def practice_update(
-    *, actor: User, entry: PracticeEntry, opened_version: datetime | None = None, **fields
+    *, actor: User, entry: PracticeEntry, opened_version: str | None = None, **fields
 ) -> PracticeEntry:
     """Authors edit drafts and returned entries; the ministry edits any entry. `opened_version`: the entry's
     `updated_at` when the form was opened; EditConflict when a colleague has changed it since."""

@@ -1,0 +1,55 @@
+"""Two organisers editing one course date: the second save undid the first (a new room, more seats), and with it
+the calendar update the participants had been sent. The date's calendar version (`sequence`) is the version the
+form compares (vielfalt.concurrency)."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import UserFactory
+from tests.helpers import form_data
+from trainings.models import CourseDate
+from vielfalt.models import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_colleague_saving_meanwhile_is_not_undone(organiser, oberhausen, course_date):
+    colleague = UserFactory(username="schulung-oberhausen-2", roles=[(oberhausen, Role.ORGANISER)])
+    mine, theirs = _client(organiser), _client(colleague)
+    url = reverse("trainings:date_update", args=[course_date.pk])
+    opened, other = form_data(mine.get(url).content.decode()), form_data(theirs.get(url).content.decode())
+    other["location"] = "Rathaus Oberhausen, Raum 214"
+    assert theirs.post(url, other).status_code == 302
+
+    opened["capacity"] = "20"
+    response = mine.post(url, opened)
+    assert response.status_code == 200
+    assert "schulung-oberhausen-2 hat diesen Datensatz am" in response.content.decode()
+    course_date.refresh_from_db()
+    assert (course_date.location, course_date.capacity) == ("Rathaus Oberhausen, Raum 214", 12)
+
+    again = form_data(response.content.decode())
+    assert again["capacity"] == "20"
+    assert mine.post(url, again).status_code == 302
+    assert CourseDate.objects.get(pk=course_date.pk).capacity == 20
+
+
+def test_saving_without_a_change_is_no_conflict(organiser, course_date):
+    """The calendar version grows only with a change: a colleague's save that changed nothing is none."""
+    client = _client(organiser)
+    url = reverse("trainings:date_update", args=[course_date.pk])
+    # Once through the form: the factory's times have seconds, which the form's minutes drop (a change).
+    assert client.post(url, form_data(client.get(url).content.decode())).status_code == 302
+    opened = form_data(client.get(url).content.decode())
+    unchanged = client.post(url, form_data(client.get(url).content.decode()))
+    assert unchanged.status_code == 302, unchanged.content.decode().split("error-summary")[1][:1500]
+    opened["capacity"] = "14"
+    assert client.post(url, opened).status_code == 302
+    assert CourseDate.objects.get(pk=course_date.pk).capacity == 14
