@@ -222,3 +222,16 @@ def statements_with(*texts: str):
 
     with connection.execute_wrapper(capture):
         yield statements
+
+
+def opened_forms(url: str, *users) -> list[tuple]:
+    """(client, fields) for each of `users`: logged in, with the form at `url` as each opened it (`form_data`),
+    for tests of two people editing one record."""
+    from django.test import Client
+
+    opened = []
+    for user in users:
+        client = Client()
+        client.force_login(user)
+        opened.append((client, form_data(client.get(url).content.decode())))
+    return opened

@@ -358,17 +358,14 @@ def test_entry_page_links_its_organisation_only_when_it_has_a_partner_page(clien
 
 def test_a_colleague_saving_meanwhile_is_not_undone(duisburg):
     """Two of a city's HR staff edit the same draft: the second save undid the first (vielfalt.concurrency)."""
-    from django.test import Client
-
     from tests.factories import hr_user
-    from tests.helpers import form_data
+    from tests.helpers import form_data, opened_forms
 
     entry = make_entry(duisburg, status=Status.DRAFT, effort="")
-    first, second = Client(), Client()
-    first.force_login(hr_user(duisburg, username="hr-duisburg-1"))
-    second.force_login(hr_user(duisburg, username="hr-duisburg-2"))
     url = reverse("network:practice_edit", args=[entry.pk])
-    mine, theirs = form_data(first.get(url).content.decode()), form_data(second.get(url).content.decode())
+    (first, mine), (second, theirs) = opened_forms(
+        url, hr_user(duisburg, username="hr-duisburg-1"), hr_user(duisburg, username="hr-duisburg-2")
+    )
     mine["effort"] = "Zwei Personentage"
     assert first.post(url, mine).status_code == 302
     theirs["summary"] = "Kürzer gefasst"

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from partnerships.models import Agreement
 from tests.factories import ministry_user
-from tests.helpers import form_data
+from tests.helpers import form_data, opened_forms
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +30,8 @@ def _errors(response) -> str:
 
 def test_a_second_save_does_not_undo_the_first(staff, agreement):
     colleague = ministry_user(username="ministerium-referat-2")
-    first, second = _client(staff), _client(colleague)
     url = reverse("partnerships:update", args=[agreement.pk])
-    mine, theirs = form_data(first.get(url).content.decode()), form_data(second.get(url).content.decode())
+    (first, mine), (second, theirs) = opened_forms(url, staff, colleague)
 
     mine["place"] = "Duisburg-Mitte"
     mine["commitments-2-field_of_action"] = "Ausbildung"

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import UserFactory
-from tests.helpers import form_data
+from tests.helpers import form_data, opened_forms
 from trainings.models import CourseDate
 from vielfalt.models import Role
 
@@ -22,9 +22,8 @@ def _client(user) -> Client:
 
 def test_a_colleague_saving_meanwhile_is_not_undone(organiser, oberhausen, course_date):
     colleague = UserFactory(username="schulung-oberhausen-2", roles=[(oberhausen, Role.ORGANISER)])
-    mine, theirs = _client(organiser), _client(colleague)
     url = reverse("trainings:date_update", args=[course_date.pk])
-    opened, other = form_data(mine.get(url).content.decode()), form_data(theirs.get(url).content.decode())
+    (mine, opened), (theirs, other) = opened_forms(url, organiser, colleague)
     other["location"] = "Rathaus Oberhausen, Raum 214"
     assert theirs.post(url, other).status_code == 302
 

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import EmployeeFactory, OrganisationFactory, hr_user
-from tests.helpers import form_data
+from tests.helpers import form_data, opened_forms
 from vielfalt.models import Employee
 from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
@@ -65,12 +65,10 @@ def test_an_import_meanwhile_is_not_undone(city):
 
 def test_a_colleague_meanwhile_is_named(city):
     employee = EmployeeFactory(organisation=city, org_unit=city.units.get(name="Bürgeramt"))
-    mine, theirs = (
-        _client(hr_user(city, username="hr-duisburg")),
-        _client(hr_user(city, username="hr-duisburg-2")),
-    )
     url = reverse("employee_update", args=[employee.pk])
-    opened, other = form_data(mine.get(url).content.decode()), form_data(theirs.get(url).content.decode())
+    (mine, opened), (theirs, other) = opened_forms(
+        url, hr_user(city, username="hr-duisburg"), hr_user(city, username="hr-duisburg-2")
+    )
     other["org_unit"] = str(city.units.get(name="Jugendamt").pk)
     assert theirs.post(url, other).status_code == 302
     opened["last_name"] = "Yılmaz"
