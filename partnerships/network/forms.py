@@ -153,7 +153,7 @@ class MeetingDocumentForm(UploadForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=MeetingDocument.Kind.choices)
 
 
-class MeetingForm(OrganisationChoiceMixin, ModelForm):
+class MeetingForm(OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
     fields_of_action = fields_of_action_field()
     invited = forms.ModelMultipleChoiceField(
         label=_("Invited organisations"),

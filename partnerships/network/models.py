@@ -409,6 +409,8 @@ class Meeting(models.Model):
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     # iCalendar SEQUENCE, raised on every change
     sequence = models.PositiveIntegerField(_("calendar version"), default=0)
+    # What the edit form compares before it saves (vielfalt.concurrency).
+    edit_version_field = "sequence"
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

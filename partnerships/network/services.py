@@ -326,12 +326,17 @@ def _seats(meeting: Meeting) -> Seats:
     return Seats(capacity=meeting.capacity, by_organisation=seat_counts(seated))
 
 
-def meeting_update(*, actor: User, meeting: Meeting, invited=None, **fields) -> Meeting:
+def meeting_update(
+    *, actor: User, meeting: Meeting, invited=None, opened_version: str | None = None, **fields
+) -> Meeting:
+    """`opened_version`: the meeting's calendar version when the form was opened; EditConflict when a colleague
+    has changed it since (vielfalt.concurrency)."""
     require(actor, AUTHOR_ROLES, meeting.host_id)
     with transaction.atomic():
         locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
         if locked.is_cancelled:
             raise ValidationError(_("A cancelled meeting cannot be changed."))
+        check_opened_version(locked, opened_version, actor=actor)
         before = {name: getattr(locked, name) for name in MEETING_FIELDS}
         for name, value in fields.items():
             setattr(locked, name, value)

@@ -633,8 +633,11 @@ class MeetingEditView(MeetingHostMixin, View):
                     actor=request.user,
                     meeting=meeting,
                     invited=form.cleaned_data["invited"],
+                    opened_version=form.opened_version,
                     **_meeting_fields(form),
                 )
+            except EditConflict as conflict:
+                form.edit_conflict(conflict)
             except ValidationError as error:
                 _add_errors(form, error)
             else:

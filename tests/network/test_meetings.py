@@ -310,3 +310,28 @@ def test_meeting_page_links_the_host_only_when_it_has_a_partner_page(
         html = client.get(by_partner.get_absolute_url()).text
         assert partner_page in page_links(html)
         assert_links_open(client, html)
+
+
+def test_a_colleague_saving_meanwhile_is_not_undone(duisburg):
+    """Two of the host's staff edit one meeting: the second save undid the first (another room, and the calendar
+    update its registrants had been sent). The meeting's calendar version is what the form compares."""
+    from partnerships.network.models import Meeting
+    from tests.factories import hr_user
+    from tests.helpers import form_data, opened_forms
+
+    meeting = make_meeting(duisburg, capacity=10)
+    url = reverse("network:meeting_edit", args=[meeting.pk])
+    (first, mine), (second, theirs) = opened_forms(
+        url, hr_user(duisburg, username="hr-duisburg-1"), hr_user(duisburg, username="hr-duisburg-2")
+    )
+    mine["location"] = "Rathaus Duisburg, Ratssaal"
+    assert first.post(url, mine).status_code == 302
+    theirs["capacity"] = "30"
+    response = second.post(url, theirs)
+    assert "hr-duisburg-1 hat diesen Datensatz am" in response.content.decode()
+    meeting.refresh_from_db()
+    assert (meeting.location, meeting.capacity) == ("Rathaus Duisburg, Ratssaal", 10)
+    again = form_data(response.content.decode())
+    assert again["capacity"] == "30"
+    assert second.post(url, again).status_code == 302
+    assert Meeting.objects.get(pk=meeting.pk).capacity == 30
