@@ -227,11 +227,13 @@ def statements_with(*texts: str):
 def opened_forms(url: str, *users) -> list[tuple]:
     """(client, fields) for each of `users`: logged in, with the form at `url` as each opened it (`form_data`),
     for tests of two people editing one record."""
+    return [(client, form_data(client.get(url).content.decode())) for client in map(logged_in, users)]
+
+
+def logged_in(user):
+    """A test client logged in as `user`."""
     from django.test import Client
 
-    opened = []
-    for user in users:
-        client = Client()
-        client.force_login(user)
-        opened.append((client, form_data(client.get(url).content.decode())))
-    return opened
+    client = Client()
+    client.force_login(user)
+    return client

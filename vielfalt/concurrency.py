@@ -78,12 +78,6 @@ class EditConflict(Exception):
         )
 
 
-def opened_version(value) -> str | None:
-    """The version a form was opened at, from its hidden field; None for a form without one (opened before
-    the check existed, or a record that is new)."""
-    return value if isinstance(value, str) and value else None
-
-
 def check_opened_version(record, opened: str | None, *, actor=None) -> None:
     """Raise EditConflict when `record` (read under its row's lock) is newer than the version the form was
     opened at. `actor`: who is saving (the message tells them apart from a colleague)."""
@@ -105,7 +99,9 @@ class OpenedVersionMixin:
 
     @property
     def opened_version(self) -> str | None:
-        return opened_version(self.data.get(self.add_prefix(FIELD_NAME)) if self.is_bound else None)
+        """The version the form was opened at; None for a form without one (opened before the check existed,
+        or a new record)."""
+        return (self.data.get(self.add_prefix(FIELD_NAME)) or None) if self.is_bound else None
 
     def clean(self):
         cleaned_data = super().clean()

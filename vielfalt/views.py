@@ -200,12 +200,11 @@ class EmployeeUpdateView(PartnerHRMixin, UpdateView):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
     def form_valid(self, form):
-        # The form has already copied its values onto the instance; reload it so the service sees the change.
-        employee = Employee.objects.get(pk=self.object.pk)
+        # The service reads the record again under its row's lock and applies the form's values to it.
         try:
             employee_update(
                 actor=self.request.user,
-                employee=employee,
+                employee=self.object,
                 opened_version=form.opened_version,
                 **form.cleaned_data,
             )

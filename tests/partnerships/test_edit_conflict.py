@@ -4,20 +4,13 @@ rows are the agreement's whole list). Now the second form is shown again with it
 agreement and when, and saving it again replaces the agreement knowingly (vielfalt.concurrency)."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from partnerships.models import Agreement
 from tests.factories import ministry_user
-from tests.helpers import form_data, opened_forms
+from tests.helpers import form_data, logged_in, opened_forms
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _errors(response) -> str:
@@ -58,7 +51,7 @@ def test_a_second_save_does_not_undo_the_first(staff, agreement):
 
 def test_saving_twice_in_a_row_is_no_conflict(staff, agreement):
     """One person saving, then editing and saving again, has opened the form at the latest version each time."""
-    client = _client(staff)
+    client = logged_in(staff)
     url = reverse("partnerships:update", args=[agreement.pk])
     for place in ("Duisburg-Mitte", "Duisburg-Süd"):
         data = form_data(client.get(url).content.decode())
@@ -69,7 +62,7 @@ def test_saving_twice_in_a_row_is_no_conflict(staff, agreement):
 
 def test_a_form_opened_before_the_check_existed_still_saves(staff, agreement):
     """A form without the opened version (opened before a deployment, or a hand-made request) saves as before."""
-    client = _client(staff)
+    client = logged_in(staff)
     url = reverse("partnerships:update", args=[agreement.pk])
     data = form_data(client.get(url).content.decode())
     del data["opened_version"]
@@ -79,7 +72,7 @@ def test_a_form_opened_before_the_check_existed_still_saves(staff, agreement):
 
 
 def test_the_same_person_in_two_tabs_is_told_so(staff, agreement):
-    client = _client(staff)
+    client = logged_in(staff)
     url = reverse("partnerships:update", args=[agreement.pk])
     first_tab, second_tab = (
         form_data(client.get(url).content.decode()),

@@ -3,21 +3,14 @@ the calendar update the participants had been sent. The date's calendar version 
 form compares (vielfalt.concurrency)."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from tests.factories import UserFactory
-from tests.helpers import form_data, opened_forms
+from tests.helpers import form_data, logged_in, opened_forms
 from trainings.models import CourseDate
 from vielfalt.models import Role
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_a_colleague_saving_meanwhile_is_not_undone(organiser, oberhausen, course_date):
@@ -42,7 +35,7 @@ def test_a_colleague_saving_meanwhile_is_not_undone(organiser, oberhausen, cours
 
 def test_saving_without_a_change_is_no_conflict(organiser, course_date):
     """The calendar version grows only with a change: a colleague's save that changed nothing is none."""
-    client = _client(organiser)
+    client = logged_in(organiser)
     url = reverse("trainings:date_update", args=[course_date.pk])
     # Once through the form: the factory's times have seconds, which the form's minutes drop (a change).
     assert client.post(url, form_data(client.get(url).content.decode())).status_code == 302

@@ -3,11 +3,10 @@ undid the other change (the import's new e-mail address, the colleague's org uni
 with its input and says so (vielfalt.concurrency)."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from tests.factories import EmployeeFactory, OrganisationFactory, hr_user
-from tests.helpers import form_data, opened_forms
+from tests.helpers import form_data, logged_in, opened_forms
 from vielfalt.models import Employee
 from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
@@ -25,12 +24,6 @@ def city():
     return city
 
 
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def _errors(response) -> str:
     return response.content.decode().split("error-summary", 1)[1].split("</div>", 1)[0]
 
@@ -39,7 +32,7 @@ def test_an_import_meanwhile_is_not_undone(city):
     employee = EmployeeFactory(
         organisation=city, personnel_number="DU-1", last_name="Schäfer", first_name="Jürgen", email=""
     )
-    client = _client(hr_user(city, username="hr-duisburg"))
+    client = logged_in(hr_user(city, username="hr-duisburg"))
     url = reverse("employee_update", args=[employee.pk])
     opened = form_data(client.get(url).content.decode())
     employees_import_file(
