@@ -178,7 +178,8 @@ def agreement_update(
 ) -> Agreement:
     """`opened_version`: the agreement's `updated_at` when the form was opened; EditConflict when it has changed
     since (vielfalt.concurrency): the form's signatories and commitments are the whole list, so saving it over
-    a newer version would also delete what the other save added."""
+    a newer version would also delete what the other save added. A save that changes nothing writes nothing,
+    so that it is no newer version for a colleague's open form."""
     require(actor, Role.MINISTRY, agreement.partner_id)
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     if agreement.is_frozen:
@@ -192,8 +193,9 @@ def agreement_update(
     if agreement.partner_id != before["partner"].pk:
         require(actor, Role.MINISTRY, agreement.partner_id)
     agreement.full_clean()
-    agreement.save()
     changes = model_changes(agreement, AGREEMENT_FIELDS, before)
+    if changes:
+        agreement.save()
     if signatories is not None:
         counts = _sync_children(
             agreement=agreement, model=Signatory, rows=signatories, fields=SIGNATORY_FIELDS
@@ -207,6 +209,8 @@ def agreement_update(
         )
         if any(counts.values()):
             changes["commitments"] = counts
+    if changes.keys() - set(AGREEMENT_FIELDS):  # only its rows changed: still a new version (EditConflict)
+        agreement.save(update_fields=["updated_at"])
     if changes:
         audit_record(
             actor=actor,

@@ -59,11 +59,13 @@ def employee_update(
         require(actor, Role.HR, fields["organisation"])
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
     check_opened_version(employee, opened_version, actor=actor)
-    before = {name: getattr(employee, name) for name in EMPLOYEE_FIELDS}
+    names = [*EMPLOYEE_FIELDS, *(name for name in fields if name not in EMPLOYEE_FIELDS)]
+    before = {name: getattr(employee, name) for name in names}
     for name, value in fields.items():
         setattr(employee, name, value)
     employee.full_clean()
-    employee.save()
+    if model_changes(employee, names, before):  # else no newer version for a colleague's open form
+        employee.save()
     changes = model_changes(employee, EMPLOYEE_FIELDS, before)
     if changes:
         audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=employee, changes=changes)

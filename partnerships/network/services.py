@@ -174,12 +174,14 @@ def practice_update(
         raise ValidationError(_("A submitted or published entry can be changed by the ministry only."))
     before = {name: getattr(entry, name) for name in PRACTICE_FIELDS}
     for name, value in fields.items():
+        if name not in PRACTICE_FIELDS:
+            raise TypeError(f"{name} is not a practice entry field")
         setattr(entry, name, value)
     entry.full_clean(exclude=["search_vector"])
     _check_practice_links(entry)
-    entry.save()
     changes = model_changes(entry, PRACTICE_FIELDS, before)
-    if changes:
+    if changes:  # else no newer version for a colleague's open form
+        entry.save()
         audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=entry, changes=changes)
     return entry
 

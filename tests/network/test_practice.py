@@ -377,3 +377,19 @@ def test_a_colleague_saving_meanwhile_is_not_undone(duisburg):
     again = form_data(response.content.decode())
     assert again["summary"] == "Kürzer gefasst"
     assert second.post(url, again).status_code == 302
+
+
+def test_a_colleague_saving_without_a_change_does_not_refuse_mine(duisburg):
+    from tests.factories import hr_user
+    from tests.helpers import opened_forms
+
+    entry = make_entry(duisburg, status=Status.DRAFT, effort="")
+    url = reverse("network:practice_edit", args=[entry.pk])
+    (first, unchanged), (second, theirs) = opened_forms(
+        url, hr_user(duisburg, username="hr-duisburg-1"), hr_user(duisburg, username="hr-duisburg-2")
+    )
+    assert first.post(url, unchanged).status_code == 302
+    theirs["summary"] = "Kürzer gefasst"
+    assert second.post(url, theirs).status_code == 302
+    entry.refresh_from_db()
+    assert entry.summary == "Kürzer gefasst"

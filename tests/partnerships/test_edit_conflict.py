@@ -83,3 +83,33 @@ def test_the_same_person_in_two_tabs_is_told_so(staff, agreement):
     response = client.post(url, second_tab)
     assert "Sie haben diesen Datensatz am" in _errors(response)
     assert "in einem anderen Fenster geändert" in _errors(response)
+
+
+def test_a_colleague_saving_without_a_change_does_not_refuse_mine(staff, agreement):
+    """Saving a form unchanged (to close it) writes nothing: it made no newer version that would refuse a
+    colleague's real change as a conflict with nobody's change."""
+    colleague = ministry_user(username="ministerium-referat-2")
+    url = reverse("partnerships:update", args=[agreement.pk])
+    client = logged_in(staff)  # once through the form: its rows numbered from 1, as the form numbers them
+    assert client.post(url, form_data(client.get(url).content.decode())).status_code == 302
+    (first, unchanged), (second, theirs) = opened_forms(url, staff, colleague)
+    assert first.post(url, unchanged).status_code == 302
+
+    theirs["place"] = "Duisburg-Hamborn"
+    assert second.post(url, theirs).status_code == 302
+    assert Agreement.objects.get(pk=agreement.pk).place == "Duisburg-Hamborn"
+
+
+def test_a_colleague_adding_only_a_commitment_is_a_newer_version(staff, agreement):
+    """The rows alone changed: the agreement's own fields did not, its version still does (the second form's
+    rows are the whole list and would delete the commitment added)."""
+    colleague = ministry_user(username="ministerium-referat-2")
+    url = reverse("partnerships:update", args=[agreement.pk])
+    (first, mine), (second, theirs) = opened_forms(url, staff, colleague)
+    mine["commitments-2-field_of_action"] = "Ausbildung"
+    mine["commitments-2-description"] = "Mehr Auszubildende mit Einwanderungsgeschichte"
+    assert first.post(url, mine).status_code == 302
+
+    theirs["place"] = "Duisburg-Hamborn"
+    assert second.post(url, theirs).status_code == 422
+    assert agreement.commitments.count() == 3

@@ -68,3 +68,15 @@ def test_a_colleague_meanwhile_is_named(city):
     response = mine.post(url, opened)
     assert "hr-duisburg-2 hat diesen Datensatz am" in _errors(response)
     assert Employee.objects.get(pk=employee.pk).org_unit.name == "Jugendamt"
+
+
+def test_a_colleague_saving_without_a_change_does_not_refuse_mine(city):
+    employee = EmployeeFactory(organisation=city, org_unit=city.units.get(name="Bürgeramt"))
+    url = reverse("employee_update", args=[employee.pk])
+    (mine, opened), (theirs, unchanged) = opened_forms(
+        url, hr_user(city, username="hr-duisburg"), hr_user(city, username="hr-duisburg-2")
+    )
+    assert theirs.post(url, unchanged).status_code == 302
+    opened["last_name"] = "Yılmaz"
+    assert mine.post(url, opened).status_code == 302
+    assert Employee.objects.get(pk=employee.pk).last_name == "Yılmaz"
