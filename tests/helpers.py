@@ -224,10 +224,12 @@ def statements_with(*texts: str):
         yield statements
 
 
-def opened_forms(url: str, *users) -> list[tuple]:
-    """(client, fields) for each of `users`: logged in, with the form at `url` as each opened it (`form_data`),
-    for tests of two people editing one record."""
-    return [(client, form_data(client.get(url).content.decode())) for client in map(logged_in, users)]
+def opened_forms(url: str, *users, form_id: str | None = None) -> list[tuple]:
+    """(client, fields) for each of `users`: logged in, with the form at `url` as each opened it (`form_data`;
+    `form_id` on a page of several forms), for tests of two people editing one record."""
+    return [
+        (client, form_data(client.get(url).content.decode(), form_id)) for client in map(logged_in, users)
+    ]
 
 
 def logged_in(user):

@@ -68,7 +68,10 @@ class OrganisationChoiceMixin:
         self.order_fields(["organisation", *[name for name in self.fields if name != "organisation"]])
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(OpenedVersionMixin, forms.Form):
+    """A partner's profile and its organisation's kind and district; it carries the profile's version
+    (`instance`: the profile it was opened at) for `profile_update`'s check."""
+
     kind = forms.ChoiceField(label=_("Kind"), choices=Organisation.Kind.choices)
     district = forms.ChoiceField(
         label=_("Administrative district"),
@@ -85,6 +88,10 @@ class ProfileForm(forms.Form):
         help_text=_("Other partners may ask to visit you or to shadow your staff."),
     )
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
+
+    def __init__(self, *args, instance=None, **kwargs):
+        self.instance = instance
+        super().__init__(*args, **kwargs)
 
 
 class ContactForm(ModelForm):

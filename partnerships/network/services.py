@@ -77,12 +77,19 @@ def profile_of(organisation: Organisation) -> PartnerProfile:
 
 
 @transaction.atomic
-def profile_update(*, actor: User, organisation: Organisation, **fields) -> PartnerProfile:
-    """The organisation's own HR (or the ministry) edits its profile, including its kind and district."""
+def profile_update(
+    *, actor: User, organisation: Organisation, opened_version: str | None = None, **fields
+) -> PartnerProfile:
+    """The organisation's own HR (or the ministry) edits its profile, including its kind and district.
+    `opened_version`: the profile's `updated_at` when the form was opened; EditConflict when a colleague has
+    changed it (or the organisation's kind or district) since. A save that changes nothing writes nothing."""
     require(actor, AUTHOR_ROLES, organisation)
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
-    profile = profile_of(organisation)
+    profile = profile_of(organisation)  # under the organisation's lock: the profile's lock as well
+    check_opened_version(profile, opened_version, actor=actor)
     org_fields = {name: fields.pop(name) for name in ORGANISATION_FIELDS if name in fields}
+    if unknown := fields.keys() - set(PROFILE_FIELDS):
+        raise TypeError(f"{', '.join(sorted(unknown))}: not a profile field")
     before = {name: getattr(profile, name) for name in PROFILE_FIELDS}
     org_before = {name: getattr(organisation, name) for name in ORGANISATION_FIELDS}
     for name, value in fields.items():
@@ -91,12 +98,12 @@ def profile_update(*, actor: User, organisation: Organisation, **fields) -> Part
         setattr(organisation, name, value)
     profile.full_clean()
     organisation.full_clean()
-    profile.save()
-    organisation.save(update_fields=list(org_fields) or None)
-    changes = model_changes(profile, PROFILE_FIELDS, before) | model_changes(
-        organisation, ORGANISATION_FIELDS, org_before
-    )
-    if changes:
+    org_changes = model_changes(organisation, ORGANISATION_FIELDS, org_before)
+    changes = model_changes(profile, PROFILE_FIELDS, before) | org_changes
+    if org_changes:
+        organisation.save(update_fields=list(org_changes))
+    if changes:  # the profile's version also when only the kind or the district changed
+        profile.save()
         audit_record(
             actor=actor,
             action=AuditEntry.Action.CHANGE,

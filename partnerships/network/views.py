@@ -258,6 +258,7 @@ class ProfileEditView(NetworkMixin, View):
     def render(self, partner, form=None, contact_form=None):
         profile = profile_of(partner)
         form = form or ProfileForm(
+            instance=profile,
             initial={
                 "kind": partner.kind,
                 "district": partner.district,
@@ -265,7 +266,7 @@ class ProfileEditView(NetworkMixin, View):
                 "fields_of_action": profile.fields_of_action,
                 "open_for_visits": profile.open_for_visits,
                 "website": profile.website,
-            }
+            },
         )
         return render(
             self.request,
@@ -296,10 +297,17 @@ class ProfileEditView(NetworkMixin, View):
                     messages.success(request, _("The contact person was added."))
                     return redirect("network:profile_edit", slug=slug)
             return self.render(partner, contact_form=contact_form)
-        form = ProfileForm(request.POST)
+        form = ProfileForm(request.POST, instance=profile_of(partner))
         if form.is_valid():
             try:
-                profile_update(actor=request.user, organisation=partner, **form.cleaned_data)
+                profile_update(
+                    actor=request.user,
+                    organisation=partner,
+                    opened_version=form.opened_version,
+                    **form.cleaned_data,
+                )
+            except EditConflict as conflict:
+                form.edit_conflict(conflict)
             except ValidationError as error:
                 _add_errors(form, error)
             else:

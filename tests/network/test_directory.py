@@ -204,3 +204,65 @@ def test_the_partner_page_names_the_fields_of_action_in_reading_order(client, hr
     client.force_login(hr_duisburg)
     content = client.get(reverse("network:partner_detail", args=[duisburg.slug])).content.decode()
     assert sorted(fields, key=content.index) == fields  # not "Öffentlichkeitsarbeit" after every other letter
+
+
+def test_a_colleague_saving_the_profile_meanwhile_is_not_undone(duisburg):
+    """Two of a city's HR staff edit its profile: the second save undid the first (vielfalt.concurrency)."""
+    from tests.factories import hr_user
+    from tests.helpers import form_data, opened_forms
+
+    url = reverse("network:profile_edit", args=[duisburg.slug])
+    (first, mine), (second, theirs) = opened_forms(
+        url,
+        hr_user(duisburg, username="hr-duisburg-1"),
+        hr_user(duisburg, username="hr-duisburg-2"),
+        form_id="profile-form",
+    )
+    mine["description"] = "Größte Stadt am Niederrhein"
+    assert first.post(url, mine).status_code == 302
+    theirs["website"] = "https://www.duisburg.de"
+    response = second.post(url, theirs)
+    assert "hr-duisburg-1 hat diesen Datensatz am" in response.content.decode()
+    profile = services.profile_of(duisburg)
+    assert (profile.description, profile.website) == ("Größte Stadt am Niederrhein", "")
+
+    again = form_data(response.content.decode(), "profile-form")
+    assert again["website"] == "https://www.duisburg.de"
+    assert second.post(url, again).status_code == 302
+    assert services.profile_of(duisburg).website == "https://www.duisburg.de"
+
+
+def test_a_colleague_changing_only_the_district_is_a_newer_profile(duisburg):
+    from tests.factories import hr_user
+    from tests.helpers import opened_forms
+
+    url = reverse("network:profile_edit", args=[duisburg.slug])
+    (first, mine), (second, theirs) = opened_forms(
+        url,
+        hr_user(duisburg, username="hr-duisburg-1"),
+        hr_user(duisburg, username="hr-duisburg-2"),
+        form_id="profile-form",
+    )
+    mine["district"] = "muenster"
+    assert first.post(url, mine).status_code == 302
+    theirs["description"] = "Neu"
+    assert second.post(url, theirs).status_code == 200
+    duisburg.refresh_from_db()
+    assert duisburg.district == "muenster"
+
+
+def test_a_colleague_saving_the_profile_unchanged_does_not_refuse_mine(duisburg):
+    from tests.factories import hr_user
+    from tests.helpers import opened_forms
+
+    url = reverse("network:profile_edit", args=[duisburg.slug])
+    (first, unchanged), (second, theirs) = opened_forms(
+        url,
+        hr_user(duisburg, username="hr-duisburg-1"),
+        hr_user(duisburg, username="hr-duisburg-2"),
+        form_id="profile-form",
+    )
+    assert first.post(url, unchanged).status_code == 302
+    theirs["description"] = "Größte Stadt am Niederrhein"
+    assert second.post(url, theirs).status_code == 302
+    assert services.profile_of(duisburg).description == "Größte Stadt am Niederrhein"
