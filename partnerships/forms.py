@@ -197,7 +197,7 @@ class SignedCopyForm(forms.Form):
         return upload
 
 
-class ProcedureForm(ModelForm):
+class ProcedureForm(OpenedVersionMixin, ModelForm):
     class Meta:
         model = AnonymisedProcedure
         fields = ["organisation", *PROCEDURE_FIELDS]

@@ -850,9 +850,14 @@ def procedure_create(*, actor: User, organisation: Organisation, **fields) -> An
 
 
 @transaction.atomic
-def procedure_update(*, actor: User, procedure: AnonymisedProcedure, **fields) -> AnonymisedProcedure:
+def procedure_update(
+    *, actor: User, procedure: AnonymisedProcedure, opened_version: str | None = None, **fields
+) -> AnonymisedProcedure:
+    """`opened_version`: the procedure's `updated_at` when the form was opened; EditConflict when a colleague
+    has corrected it since (vielfalt.concurrency)."""
     require_for_partner(actor, Role.HR, procedure.organisation)
     procedure = AnonymisedProcedure.objects.select_for_update().get(pk=procedure.pk)
+    check_opened_version(procedure, opened_version, actor=actor)
     before = {name: getattr(procedure, name) for name in PROCEDURE_FIELDS}
     for name in PROCEDURE_FIELDS:
         if name in fields:

@@ -605,7 +605,11 @@ class ProcedureFormView(RoleRequiredMixin, View):
                         actor=request.user, organisation=form.cleaned_data["organisation"], **data
                     )
                 else:
-                    procedure_update(actor=request.user, procedure=procedure, **data)
+                    procedure_update(
+                        actor=request.user, procedure=procedure, opened_version=form.opened_version, **data
+                    )
+            except EditConflict as conflict:
+                form.edit_conflict(conflict)
             except ValidationError as error:
                 form.add_error(None, error)
             else:

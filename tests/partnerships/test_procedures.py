@@ -253,3 +253,28 @@ def test_administrator_links_every_partners_procedures(client, admin_user, duisb
     response = client.get(reverse("partnerships:procedure_list"))
     assert sorted(procedure_links(response.text)) == sorted(p.get_absolute_url() for p in procedures)
     assert_links_open(client, response.text)
+
+
+def test_a_colleague_correcting_the_procedure_meanwhile_is_not_undone(duisburg):
+    """Two of a city's HR staff correct the same procedure: the second save undid the first
+    (vielfalt.concurrency)."""
+    from tests.factories import hr_user
+    from tests.helpers import form_data as page_form
+    from tests.helpers import opened_forms
+
+    procedure = make(duisburg)
+    url = reverse("partnerships:procedure_update", args=[procedure.pk])
+    (first, mine), (second, theirs) = opened_forms(
+        url, hr_user(duisburg, username="hr-duisburg-1"), hr_user(duisburg, username="hr-duisburg-2")
+    )
+    mine["posts_filled"] = "3"
+    assert first.post(url, mine).status_code == 302
+    theirs["invited"] = "9"
+    response = second.post(url, theirs)
+    assert response.status_code == 422
+    assert "hr-duisburg-1 hat diesen Datensatz am" in response.content.decode()
+    procedure.refresh_from_db()
+    assert (procedure.posts_filled, procedure.invited) == (3, 8)
+    again = page_form(response.content.decode())
+    assert again["invited"] == "9"
+    assert second.post(url, again).status_code == 302
