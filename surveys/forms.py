@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.collation import text_order
+from vielfalt.concurrency import OpenedVersionMixin
 from vielfalt.formats import escape_text
 from vielfalt.forms import SharedChoicesMixin, chosen_organisation_id, loads_choices, only_one
 from vielfalt.models import Organisation, OrgUnit, Role
@@ -19,7 +20,7 @@ from .services import Answers
 OTHER_UNITS = "other"
 
 
-class CampaignForm(ModelForm):
+class CampaignForm(OpenedVersionMixin, ModelForm):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
 
     class Meta:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -91,6 +92,9 @@ class Campaign(models.Model):
     offered_unit_ids = models.JSONField(null=True, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The version an edit form was opened at (vielfalt.concurrency); the database fills it in for rows it is
+    # given directly (seed_scale's COPY).
+    updated_at = models.DateTimeField(_("changed"), auto_now=True, db_default=Now())
 
     objects = CampaignQuerySet.as_manager()
 

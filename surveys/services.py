@@ -33,6 +33,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.collation import NAMES_SQL, text_order
+from vielfalt.concurrency import check_opened_version
 from vielfalt.models import AuditEntry, Employee, Organisation, OrgUnit, Role, User
 from vielfalt.permissions import require
 
@@ -70,22 +71,32 @@ def campaign_create(*, actor: User, organisation: Organisation, units=(), **fiel
 
 
 @transaction.atomic
-def campaign_update(*, actor: User, campaign: Campaign, units=None, **fields) -> Campaign:
+def campaign_update(
+    *, actor: User, campaign: Campaign, units=None, opened_version: str | None = None, **fields
+) -> Campaign:
+    """`opened_version`: the campaign's `updated_at` when the form was opened; EditConflict when a colleague
+    has changed it since (vielfalt.concurrency). A save that changes nothing writes nothing."""
     require(actor, Role.HR, campaign.organisation_id)
     if "organisation" in fields:
         require(actor, Role.HR, fields["organisation"])
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if not campaign.is_draft:
         raise ValidationError(_("Only a draft campaign can be changed."))
-    before = {name: getattr(campaign, name) for name in CAMPAIGN_FIELDS}
+    check_opened_version(campaign, opened_version, actor=actor)
+    names = [*CAMPAIGN_FIELDS, *(name for name in fields if name not in CAMPAIGN_FIELDS)]
+    before = {name: getattr(campaign, name) for name in names}
     for name, value in fields.items():
         setattr(campaign, name, value)
     campaign.full_clean()
-    campaign.save()
-    changes = model_changes(campaign, CAMPAIGN_FIELDS, before)
+    changes = model_changes(campaign, names, before)
     if units is not None:
-        campaign.units.set(units)
-    audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=campaign, changes=changes)
+        old_units = dict(campaign.units.values_list("pk", "name"))
+        if set(old_units) != {unit.pk for unit in units}:
+            campaign.units.set(units)
+            changes["units"] = [sorted(old_units.values()), sorted(unit.name for unit in units)]
+    if changes:
+        campaign.save()
+        audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=campaign, changes=changes)
     return campaign
 
 

@@ -27,6 +27,7 @@ from django.views.generic import CreateView, DetailView, FormView, ListView, Tem
 from vielfalt.audit import audit_record, record_text
 from vielfalt.clients import client_address
 from vielfalt.collation import text_order
+from vielfalt.concurrency import EditConflict
 from vielfalt.generation import cached_figures
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role
@@ -156,7 +157,20 @@ class CampaignUpdateView(CampaignMixin, UpdateView):
         data = dict(form.cleaned_data)
         units = data.pop("units")
         campaign = Campaign.objects.get(pk=self.object.pk)
-        campaign_update(actor=self.request.user, campaign=campaign, units=units, **data)
+        try:
+            campaign_update(
+                actor=self.request.user,
+                campaign=campaign,
+                units=units,
+                opened_version=form.opened_version,
+                **data,
+            )
+        except EditConflict as conflict:
+            form.edit_conflict(conflict)
+            return self.form_invalid(form)
+        except ValidationError as error:  # opened meanwhile: only a draft can be changed
+            form.add_error(None, error)
+            return self.form_invalid(form)
         messages.success(self.request, _("The changes were saved."))
         return redirect(campaign)
 

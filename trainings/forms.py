@@ -19,7 +19,7 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-class CourseForm(ModelForm):
+class CourseForm(OpenedVersionMixin, ModelForm):
     target_groups = forms.MultipleChoiceField(
         label=_("Target groups"), choices=COURSE_TARGET_GROUPS, widget=forms.CheckboxSelectMultiple
     )

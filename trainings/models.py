@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Now
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
@@ -76,6 +77,9 @@ class Course(models.Model):
     format = models.CharField(_("format"), max_length=20, choices=Format.choices, default=Format.IN_PERSON)
     language = models.CharField(_("language"), max_length=10, choices=Language.choices, default="de")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The version an edit form was opened at (vielfalt.concurrency); the database fills it in for rows it is
+    # given directly (seed_scale's COPY).
+    updated_at = models.DateTimeField(_("changed"), auto_now=True, db_default=Now())
 
     objects = CourseQuerySet.as_manager()
     # The choices of the items of the list fields (a JSONField has none), for the audit log (ChangeReader).

@@ -119,18 +119,24 @@ def course_create(*, actor: User, participants: dict | None = None, **fields) ->
 
 
 @transaction.atomic
-def course_update(*, actor: User, course: Course, **fields) -> Course:
+def course_update(*, actor: User, course: Course, opened_version: str | None = None, **fields) -> Course:
+    """`opened_version`: the course's `updated_at` when the form was opened; EditConflict when a colleague has
+    changed it since (vielfalt.concurrency). The course is read again under its row's lock; a save that
+    changes nothing writes nothing."""
     require(actor, Role.ORGANISER, course.organiser_id)
     if "organiser" in fields:  # handing a course over needs the right to both organisers
         require(actor, Role.ORGANISER, fields["organiser"])
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    require(actor, Role.ORGANISER, course.organiser_id)  # as it is now, not as the caller read it
+    check_opened_version(course, opened_version, actor=actor)
     names = list(fields)
     before = {name: getattr(course, name) for name in names}
     for name, value in fields.items():
         setattr(course, name, value)
     course.full_clean()
-    course.save()
     changes = model_changes(course, names, before)
     if changes:
+        course.save()
         audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=course, changes=changes)
     return course
 

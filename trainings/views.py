@@ -308,8 +308,16 @@ class CourseUpdateView(OrganiserCourseMixin, FormView):
         }
 
     def form_valid(self, form):
-        course = Course.objects.get(pk=self.course.pk)
-        course_update(actor=self.request.user, course=course, **form.cleaned_data)
+        try:
+            course = course_update(
+                actor=self.request.user,
+                course=self.course,
+                opened_version=form.opened_version,
+                **form.cleaned_data,
+            )
+        except EditConflict as conflict:
+            form.edit_conflict(conflict)
+            return self.form_invalid(form)
         messages.success(self.request, _("The changes were saved."))
         return redirect(course)
 

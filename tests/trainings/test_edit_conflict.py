@@ -45,3 +45,37 @@ def test_saving_without_a_change_is_no_conflict(organiser, course_date):
     opened["capacity"] = "14"
     assert client.post(url, opened).status_code == 302
     assert CourseDate.objects.get(pk=course_date.pk).capacity == 14
+
+
+def test_a_colleague_editing_the_course_meanwhile_is_not_undone(organiser, oberhausen, course):
+    """The course itself (title, description, duration): the same as its dates."""
+    from trainings.models import Course
+
+    colleague = UserFactory(username="schulung-oberhausen-2", roles=[(oberhausen, Role.ORGANISER)])
+    url = reverse("trainings:course_update", args=[course.pk])
+    (mine, opened), (theirs, other) = opened_forms(url, organiser, colleague)
+    other["description"] = "Mit Rollenspielen aus dem Bürgeramt"
+    assert theirs.post(url, other).status_code == 302
+
+    opened["duration_hours"] = "6"
+    response = mine.post(url, opened)
+    assert "schulung-oberhausen-2 hat diesen Datensatz am" in response.content.decode()
+    course = Course.objects.get(pk=course.pk)
+    assert course.description == "Mit Rollenspielen aus dem Bürgeramt"
+    assert str(course.duration_hours) != "6"
+
+    again = form_data(response.content.decode())
+    assert mine.post(url, again).status_code == 302
+    assert str(Course.objects.get(pk=course.pk).duration_hours).rstrip("0").rstrip(".") == "6"
+
+
+def test_a_colleague_saving_the_course_unchanged_does_not_refuse_mine(organiser, oberhausen, course):
+    from trainings.models import Course
+
+    colleague = UserFactory(username="schulung-oberhausen-2", roles=[(oberhausen, Role.ORGANISER)])
+    url = reverse("trainings:course_update", args=[course.pk])
+    (mine, opened), (theirs, unchanged) = opened_forms(url, organiser, colleague)
+    assert theirs.post(url, unchanged).status_code == 302
+    opened["title"] = "Interkulturelle Sensibilisierung im Bürgeramt"
+    assert mine.post(url, opened).status_code == 302
+    assert Course.objects.get(pk=course.pk).title == "Interkulturelle Sensibilisierung im Bürgeramt"
