@@ -360,12 +360,18 @@ def meeting_update(
                 }
             )
         changes = model_changes(locked, MEETING_FIELDS, before)
+        if invited is not None:
+            was_invited = dict(locked.invited.values_list("pk", "name"))
+            if set(was_invited) != {organisation.pk for organisation in invited}:
+                locked.invited.set(invited)
+                # A change of its own, and a new version for a colleague's open form (which would undo it).
+                changes["invited"] = [
+                    sorted(was_invited.values()),
+                    sorted(organisation.name for organisation in invited),
+                ]
         if changes:
             locked.sequence += 1
-        locked.save()
-        if invited is not None:
-            locked.invited.set(invited)
-        if changes:
+            locked.save()
             audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=locked, changes=changes)
         promoted = _fill_free_seats(locked)
         _mail_on_commit([r.pk for r in promoted], "promoted")

@@ -335,3 +335,29 @@ def test_a_colleague_saving_meanwhile_is_not_undone(duisburg):
     assert again["capacity"] == "30"
     assert second.post(url, again).status_code == 302
     assert Meeting.objects.get(pk=meeting.pk).capacity == 30
+
+
+def test_a_colleague_inviting_another_partner_meanwhile_is_not_undone(duisburg, oberhausen):
+    """The invited organisations alone changed: the meeting's version still changes (and the audit log says so),
+    so that a colleague's form opened before cannot take the invitation back."""
+    from partnerships.network.models import Meeting
+    from tests.factories import hr_user
+    from tests.helpers import form_data, logged_in, opened_forms
+    from vielfalt.models import AuditEntry
+
+    meeting = make_meeting(duisburg, capacity=10, open_to_all=False)
+    url = reverse("network:meeting_edit", args=[meeting.pk])
+    host = logged_in(hr_user(duisburg, username="hr-duisburg-0"))
+    # Once through the form: make_meeting's times have seconds, which the form's minutes drop (a change).
+    assert host.post(url, form_data(host.get(url).content.decode())).status_code == 302
+    (first, mine), (second, theirs) = opened_forms(
+        url, hr_user(duisburg, username="hr-duisburg-1"), hr_user(duisburg, username="hr-duisburg-2")
+    )
+    mine["invited"] = [str(oberhausen.pk)]
+    assert first.post(url, mine).status_code == 302
+    entry = AuditEntry.objects.filter(object_id=str(meeting.pk), action=AuditEntry.Action.CHANGE).latest("at")
+    assert entry.changes == {"invited": [[], [oberhausen.name]]}
+
+    theirs["capacity"] = "30"
+    assert "hr-duisburg-1 hat diesen Datensatz am" in second.post(url, theirs).content.decode()
+    assert list(Meeting.objects.get(pk=meeting.pk).invited.all()) == [oberhausen]
