@@ -206,18 +206,21 @@ def test_the_partner_page_names_the_fields_of_action_in_reading_order(client, hr
     assert sorted(fields, key=content.index) == fields  # not "Öffentlichkeitsarbeit" after every other letter
 
 
+def _profile_opened_by_two_colleagues(city) -> tuple[str, tuple, tuple]:
+    """The profile's edit page, and (client, fields) of two of the city's HR staff who opened its form."""
+    from tests.factories import hr_user
+    from tests.helpers import opened_forms
+
+    url = reverse("network:profile_edit", args=[city.slug])
+    colleagues = [hr_user(city, username=f"hr-{city.slug}-{number}") for number in (1, 2)]
+    return url, *opened_forms(url, *colleagues, form_id="profile-form")
+
+
 def test_a_colleague_saving_the_profile_meanwhile_is_not_undone(duisburg):
     """Two of a city's HR staff edit its profile: the second save undid the first (vielfalt.concurrency)."""
-    from tests.factories import hr_user
-    from tests.helpers import form_data, opened_forms
+    from tests.helpers import form_data
 
-    url = reverse("network:profile_edit", args=[duisburg.slug])
-    (first, mine), (second, theirs) = opened_forms(
-        url,
-        hr_user(duisburg, username="hr-duisburg-1"),
-        hr_user(duisburg, username="hr-duisburg-2"),
-        form_id="profile-form",
-    )
+    url, (first, mine), (second, theirs) = _profile_opened_by_two_colleagues(duisburg)
     mine["description"] = "Größte Stadt am Niederrhein"
     assert first.post(url, mine).status_code == 302
     theirs["website"] = "https://www.duisburg.de"
@@ -233,16 +236,7 @@ def test_a_colleague_saving_the_profile_meanwhile_is_not_undone(duisburg):
 
 
 def test_a_colleague_changing_only_the_district_is_a_newer_profile(duisburg):
-    from tests.factories import hr_user
-    from tests.helpers import opened_forms
-
-    url = reverse("network:profile_edit", args=[duisburg.slug])
-    (first, mine), (second, theirs) = opened_forms(
-        url,
-        hr_user(duisburg, username="hr-duisburg-1"),
-        hr_user(duisburg, username="hr-duisburg-2"),
-        form_id="profile-form",
-    )
+    url, (first, mine), (second, theirs) = _profile_opened_by_two_colleagues(duisburg)
     mine["district"] = "muenster"
     assert first.post(url, mine).status_code == 302
     theirs["description"] = "Neu"
@@ -252,16 +246,7 @@ def test_a_colleague_changing_only_the_district_is_a_newer_profile(duisburg):
 
 
 def test_a_colleague_saving_the_profile_unchanged_does_not_refuse_mine(duisburg):
-    from tests.factories import hr_user
-    from tests.helpers import opened_forms
-
-    url = reverse("network:profile_edit", args=[duisburg.slug])
-    (first, unchanged), (second, theirs) = opened_forms(
-        url,
-        hr_user(duisburg, username="hr-duisburg-1"),
-        hr_user(duisburg, username="hr-duisburg-2"),
-        form_id="profile-form",
-    )
+    url, (first, unchanged), (second, theirs) = _profile_opened_by_two_colleagues(duisburg)
     assert first.post(url, unchanged).status_code == 302
     theirs["description"] = "Größte Stadt am Niederrhein"
     assert second.post(url, theirs).status_code == 302
