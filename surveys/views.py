@@ -147,8 +147,24 @@ class CampaignUpdateView(CampaignMixin, UpdateView):
     form_class = CampaignForm
     template_name = "surveys/campaign_form.html"
 
-    def get_queryset(self):
-        return super().get_queryset().filter(status=Campaign.Status.DRAFT)
+    def _opened(self):
+        """Only a draft can be changed: a campaign opened meanwhile (by a colleague, or in another tab) leads to
+        its page, which says so, instead of a 404 that looked as if the campaign were gone."""
+        campaign = self.get_campaign()
+        if campaign.is_draft:
+            return None
+        messages.error(
+            self.request,
+            _("The campaign is %(status)s: only a draft can be changed.")
+            % {"status": campaign.get_status_display()},
+        )
+        return redirect(campaign)
+
+    def get(self, request, *args, **kwargs):
+        return self._opened() or super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        return self._opened() or super().post(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}

@@ -76,3 +76,22 @@ def test_a_colleague_saving_unchanged_does_not_refuse_mine(city):
     theirs["title"] = "Befragung 2024/25"
     assert second.post(url, theirs).status_code == 302
     assert Campaign.objects.get(pk=campaign.pk).title == "Befragung 2024/25"
+
+
+def test_a_campaign_opened_meanwhile_says_so_instead_of_404(city):
+    """A colleague opened the campaign while the form was open: saving leads to the campaign's page, which says
+    that only a draft can be changed (it answered 404, as if the campaign were gone)."""
+    from surveys.services import campaign_open
+
+    campaign = make_campaign(organisation=city)
+    url = reverse("surveys:campaign_update", args=[campaign.pk])
+    (mine, opened), (colleague, _opened) = opened_forms(
+        url, hr_user(city, username="hr-duisburg-1"), hr_user(city, username="hr-duisburg-2")
+    )
+    campaign_open(actor=hr_user(city, username="hr-duisburg-3"), campaign=campaign)
+    opened["title"] = "Befragung 2024/25"
+    response = mine.post(url, opened, follow=True)
+    assert response.redirect_chain == [(campaign.get_absolute_url(), 302)]
+    assert "Nur eine Befragung im Entwurf kann geändert werden." in response.content.decode()
+    assert Campaign.objects.get(pk=campaign.pk).title == "Befragung 2024"
+    assert colleague.get(url).status_code == 302
