@@ -13,6 +13,7 @@ from datetime import datetime
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.utils import formats, timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from .validation import OneLineField
@@ -109,7 +110,20 @@ class OpenedVersionMixin:
         return cleaned_data
 
     def edit_conflict(self, conflict: EditConflict) -> None:
-        """Show the conflict, and carry the newer version: saving again overwrites it knowingly."""
-        self.add_error(None, conflict.message)
+        """Show the conflict, with a link to the record as it is now (a new tab: this form keeps the person's
+        input), and carry the newer version: saving again overwrites it knowingly."""
+        url = conflict.record.get_absolute_url() if hasattr(conflict.record, "get_absolute_url") else None
+        if url:
+            self.add_error(
+                None,
+                format_html(
+                    '{} <a href="{}" target="_blank" rel="noopener" class="alert-link">{}</a>',
+                    conflict.message,
+                    url,
+                    _("The record as it is now (opens in a new tab)"),
+                ),
+            )
+        else:
+            self.add_error(None, conflict.message)
         self.data = self.data.copy()
         self.data[self.add_prefix(FIELD_NAME)] = version_text(conflict.record)

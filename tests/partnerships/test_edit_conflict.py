@@ -35,6 +35,9 @@ def test_a_second_save_does_not_undo_the_first(staff, agreement):
     response = second.post(url, theirs)
     assert response.status_code == 422
     assert "ministerium hat diesen Datensatz am" in _errors(response)
+    # A link to the agreement as it is now, in a new tab (this form keeps the second person's input).
+    assert f'<a href="{agreement.get_absolute_url()}" target="_blank" rel="noopener"' in _errors(response)
+    assert "Der Datensatz, wie er jetzt ist (öffnet in einem neuen Tab)" in _errors(response)
     agreement.refresh_from_db()
     assert agreement.place == "Duisburg-Mitte"
     assert agreement.title != theirs["title"]
