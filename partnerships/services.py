@@ -194,7 +194,8 @@ def agreement_update(
         require(actor, Role.MINISTRY, agreement.partner_id)
     agreement.full_clean()
     changes = model_changes(agreement, AGREEMENT_FIELDS, before)
-    if changes:
+    saved = bool(changes)
+    if saved:
         agreement.save()
     if signatories is not None:
         counts = _sync_children(
@@ -209,7 +210,7 @@ def agreement_update(
         )
         if any(counts.values()):
             changes["commitments"] = counts
-    if changes.keys() - set(AGREEMENT_FIELDS):  # only its rows changed: still a new version (EditConflict)
+    if changes and not saved:  # only its rows changed: still a new version (EditConflict)
         agreement.save(update_fields=["updated_at"])
     if changes:
         audit_record(
