@@ -150,7 +150,7 @@ class CampaignUpdateView(CampaignMixin, UpdateView):
     def _opened(self):
         """Only a draft can be changed: a campaign opened meanwhile (by a colleague, or in another tab) leads to
         its page, which says so, instead of a 404 that looked as if the campaign were gone."""
-        campaign = self.get_campaign()
+        self.campaign = campaign = self.get_campaign()
         if campaign.is_draft:
             return None
         messages.error(
@@ -166,13 +166,16 @@ class CampaignUpdateView(CampaignMixin, UpdateView):
     def post(self, request, *args, **kwargs):
         return self._opened() or super().post(request, *args, **kwargs)
 
+    def get_object(self, queryset=None):
+        return self.campaign  # read by `_opened`
+
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
     def form_valid(self, form):
         data = dict(form.cleaned_data)
         units = data.pop("units")
-        campaign = Campaign.objects.get(pk=self.object.pk)
+        campaign = self.object  # the service reads it again under its row's lock
         try:
             campaign_update(
                 actor=self.request.user,

@@ -112,8 +112,7 @@ class OpenedVersionMixin:
     def edit_conflict(self, conflict: EditConflict) -> None:
         """Show the conflict, with a link to the record as it is now (a new tab: this form keeps the person's
         input), and carry the newer version: saving again overwrites it knowingly."""
-        url = conflict.record.get_absolute_url() if hasattr(conflict.record, "get_absolute_url") else None
-        if url:
+        if url := getattr(conflict.record, "get_absolute_url", lambda: None)():
             self.add_error(
                 None,
                 format_html(

@@ -297,7 +297,7 @@ class ProfileEditView(NetworkMixin, View):
                     messages.success(request, _("The contact person was added."))
                     return redirect("network:profile_edit", slug=slug)
             return self.render(partner, contact_form=contact_form)
-        form = ProfileForm(request.POST, instance=profile_of(partner))
+        form = ProfileForm(request.POST)  # its version is in the data; profile_update reads the profile
         if form.is_valid():
             try:
                 profile_update(
