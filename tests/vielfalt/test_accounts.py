@@ -140,6 +140,22 @@ def test_security_headers_on_every_page(client, city):
         assert response["Referrer-Policy"] == "same-origin"
 
 
+def test_permissions_policy_refuses_unused_browser_features(client, city):
+    """Staff pages and a respondent's page refuse camera, microphone, location, payment and devices to
+    themselves and to anything they embed; passkeys (the second factor) stay allowed for the portal itself."""
+    client.force_login(hr_user(city))
+    for url in [reverse("login"), reverse("home"), reverse("employee_list"), "/umfrage/"]:
+        policy = {
+            feature.strip(): allowed
+            for feature, _sep, allowed in (
+                part.partition("=") for part in client.get(url)["Permissions-Policy"].split(",")
+            )
+        }
+        for feature in ("camera", "microphone", "geolocation", "payment", "usb", "display-capture"):
+            assert policy[feature] == "()", (url, feature)
+        assert policy["publickey-credentials-get"] == policy["publickey-credentials-create"] == "(self)"
+
+
 def test_pages_carry_no_inline_script(client, city):
     """Every <script> has a src and the request's nonce: the CSP forbids inline code."""
     import re
