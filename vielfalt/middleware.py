@@ -66,6 +66,28 @@ class SessionIdleTimeoutMiddleware:
         return response
 
 
+# What a logged-in user's page says to caches (the browser's included): keep nothing of it. A page without this
+# stayed in the browser after "Abmelden": Back showed the employee list, names and e-mail addresses, from the
+# back/forward cache, to whoever used the office's computer next.
+PRIVATE_PAGE = "private, no-store"
+
+
+@accounts_only
+class PrivatePagesMiddleware:
+    """Every response to a logged-in user (a page, an export, a PDF) is kept by no cache, unless its view said
+    otherwise: `Cache-Control: private, no-store`. The public pages (login, accessibility, imprint) are not
+    touched, nor the respondents' pages, which set their own (`surveys.views._no_referrer`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Cache-Control" not in response and request.user.is_authenticated:
+            response["Cache-Control"] = PRIVATE_PAGE
+        return response
+
+
 def unwrapped(user):
     """The user object behind `request.user`'s lazy proxies, once they have been evaluated.
 

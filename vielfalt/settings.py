@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "vielfalt.middleware.AuthenticationMiddleware",
+    # A logged-in user's pages are kept by no cache: not after logging out, not for the next person at the desk.
+    "vielfalt.middleware.PrivatePagesMiddleware",
     # request.user.is_verified(): whether this session passed a second factor (django-otp) ...
     "vielfalt.middleware.OTPMiddleware",
     # ... and no page but the second factor's own for a user who still owes one (vielfalt.second_factor).

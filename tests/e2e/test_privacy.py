@@ -65,3 +65,34 @@ def test_privacy_pages(live_server, page, settings):
     page.wait_for_load_state()
     assert "ist der Name" in page.locator("#name-check-result").inner_text()
     check(page, "verify-after-purge")
+
+
+def test_after_logging_out_back_shows_no_personal_data(live_server, browser, chromium_path):
+    """A clerk at a shared office computer logs out; the next person presses Back. The browser must not show the
+    employee list from its back/forward cache (which Playwright turns off by default, and real browsers keep on):
+    it asks the portal again, which asks for a login."""
+    from tests.conftest import CHROMIUM_ARGS
+    from tests.factories import EmployeeFactory, OrganisationFactory, hr_user
+
+    city = OrganisationFactory()
+    EmployeeFactory(organisation=city, last_name="Yılmaz-Kowalczyk")
+    user = hr_user(city)
+    with_cache = browser.browser_type.launch(  # the same Playwright, a browser that keeps pages for Back
+        executable_path=chromium_path,
+        args=CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
+    try:
+        page = with_cache.new_page(locale="de-DE")
+        page.set_default_timeout(15_000)
+        browser_login(page, live_server, user)
+        page.goto(f"{live_server.url}/employees/")
+        assert "Yılmaz-Kowalczyk" in page.locator("main").inner_text()
+        page.get_by_role("button", name="Abmelden").click()
+        page.wait_for_url("**/accounts/login/")
+        page.go_back(wait_until="commit")  # a page from the back/forward cache fires no "load"
+        page.wait_for_url("**/accounts/login/?next=/employees/")
+        page.wait_for_load_state()
+        assert "Yılmaz-Kowalczyk" not in page.content()
+    finally:
+        with_cache.close()

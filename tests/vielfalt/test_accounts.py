@@ -156,6 +156,32 @@ def test_permissions_policy_refuses_unused_browser_features(client, city):
         assert policy["publickey-credentials-get"] == policy["publickey-credentials-create"] == "(self)"
 
 
+def test_a_logged_in_users_pages_are_kept_by_no_cache(client, city):
+    """Pages, exports and the recovery codes of a logged-in user: `no-store`, so that neither the browser's cache
+    nor its back/forward cache keeps them for whoever uses the computer after them. A public page
+    is not touched; the survey's pages keep their own header."""
+    from tests.factories import EmployeeFactory
+
+    employee = EmployeeFactory(organisation=city)
+    assert "Cache-Control" not in client.get(reverse("accessibility"))  # public, and nobody logged in
+    client.force_login(hr_user(city))
+    for url in [
+        reverse("home"),
+        reverse("employee_list"),
+        reverse("employee_update", args=[employee.pk]),
+        reverse("employee_export", args=["csv"]),
+        reverse("accessibility"),
+        reverse("second_factor_setup"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response["Cache-Control"], url
+        assert "private" in response["Cache-Control"], url
+    assert client.get("/umfrage/")["Cache-Control"].startswith(
+        "max-age=0"
+    )  # the survey's own: no session read
+
+
 def test_pages_carry_no_inline_script(client, city):
     """Every <script> has a src and the request's nonce: the CSP forbids inline code."""
     import re
