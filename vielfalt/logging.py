@@ -1,6 +1,7 @@
 """What no log may keep: the secrets that travel in URLs. Survey invitation tokens (/surveys/t/<token>/),
 password-reset links (/accounts/reset/<uid>/<token>/), and any later link of the same kind (a path segment
-that looks like a token, e.g. an unsubscribe link), plus query parameters that carry a secret or a link.
+that looks like a token, e.g. an unsubscribe link), plus query parameters that carry a secret or a link, and
+what somebody typed to find a person.
 
 `redact` is used by the Django logging filter below and by gunicorn's access log (gunicorn.conf.py)."""
 
@@ -20,8 +21,14 @@ SECRET_PATHS = [
         r"(?=[A-Za-z0-9_:-]*[0-9])(?=[A-Za-z0-9_:-]*[A-Za-z])[A-Za-z0-9_:-]{20,}(?=[/?#\s\"']|$)"
     ),
 ]
+# Query parameters whose value is a secret, a link, or what somebody typed to find a person: a search (`q`: the
+# employee list, agreements, enrolment, the practice library) or the audit log's user and object filters hold
+# names of employees and colleagues, which an access log has no use for (data minimisation).
 SECRET_PARAMETERS = re.compile(
-    r"([?&](?:token|code|key|secret|password|signature|sig|next|uid)=)[^&\s\"']*", re.IGNORECASE
+    r"([?&](?:token|code|key|secret|password|signature|sig|next|uid|q|search|actor_name|object_repr)=)"
+    # the value: up to the next parameter, a space or a quote (a quote the access log escaped is part of it)
+    r"(?:\\\"|[^&\s\"'])*",
+    re.IGNORECASE,
 )
 REDACTED = "[redacted]"
 

@@ -44,6 +44,18 @@ def test_redact_keeps_ordinary_paths_and_removes_secrets():
     assert redact("GET /accounts/reset/MQ/cfz5kt-0a1b2c3d/") == "GET /accounts/reset/[redacted]/"
     assert "Zm9vYmFy" not in redact("GET /whatever/Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5/")
     assert redact("GET /login/?next=%2Fsurveys%2Ft%2Fsecret%2F") == "GET /login/?next=[redacted]"
+    # Searches for people: names of employees and colleagues are no business of an access log.
+    assert (
+        redact("GET /employees/?q=Y%C4%B1lmaz&page=2 HTTP/1.1")
+        == "GET /employees/?q=[redacted]&page=2 HTTP/1.1"
+    )
+    assert redact("GET /audit/?actor_name=anna&object_repr=Kowalczyk") == (
+        "GET /audit/?actor_name=[redacted]&object_repr=[redacted]"
+    )
+    assert (
+        redact("GET /employees/?target_group=trainee&quota=3")
+        == "GET /employees/?target_group=trainee&quota=3"
+    )
 
 
 def test_gunicorn_access_log_keeps_no_token_and_no_reset_link(transactional_db):
@@ -84,6 +96,9 @@ def test_gunicorn_access_log_keeps_no_token_and_no_reset_link(transactional_db):
         assert response.status == 302
         response, _ = request(server, "GET", f"/accounts/reset/{uid}/{reset_token}/", headers=https)
         assert response.status == 302  # to the set-password form, the token now in the session
+        request(
+            server, "GET", "/employees/?q=Kowalczyk", headers=https
+        )  # a search for a person (to the login)
         time.sleep(0.5)
         log = server.log()
 
@@ -92,6 +107,7 @@ def test_gunicorn_access_log_keeps_no_token_and_no_reset_link(transactional_db):
     assert reset_token not in log
     assert "/accounts/reset/[redacted]/" in log
     assert "anna.geheim" not in log
+    assert "/employees/?q=[redacted]" in log and "Kowalczyk" not in log
     assert "e-mail(s) not delivered" in log
 
 
@@ -177,7 +193,8 @@ class _Request:
     [
         ("/partnerships/?page=2", "200 OK", 12345, None),
         (f"/surveys/t/{secrets.token_urlsafe(32)}/", "302 Found", 0, None),
-        ('/employees/?q=O"Brien', "200 OK", None, None),
+        ('/partnerships/?status=O"Brien', "200 OK", None, None),
+        ('/employees/?q=O"Brien&page=2', "200 OK", None, None),
         ("/accounts/reset/MQ/cfz5kt-0a1b2c3d4e5f/", 404, 179, "Basic YW5uYTpnZWhlaW0="),  # anna:geheim
     ],
 )
@@ -220,5 +237,7 @@ def test_the_access_log_line_is_gunicorns_own_redacted_without_building_every_at
     assert "s3cr3t" not in line
     if "/surveys/t/" in raw_uri:
         assert "/surveys/t/[redacted]/" in line and raw_uri not in line
-    if '"' in raw_uri:
+    if "?q=" in raw_uri:  # a search for a person, quotes and all
+        assert "/employees/?q=[redacted]&page=2" in line and "Brien" not in line
+    elif '"' in raw_uri:
         assert 'O\\"Brien' in line

@@ -18,6 +18,8 @@ def test_survey_tokens_are_redacted_from_log_lines():
 
 
 def test_other_lines_are_left_alone():
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "GET /employees/?q=%s", ("Öztürk",), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "GET /employees/?org_unit=%s", ("Öztürk",), None
+    )
     RedactSurveyTokens().filter(record)
-    assert record.getMessage() == "GET /employees/?q=Öztürk"
+    assert record.getMessage() == "GET /employees/?org_unit=Öztürk"
