@@ -1,12 +1,9 @@
-import hashlib
-import hmac
 import secrets
 import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,8 +21,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
 
+from vielfalt import throttle
 from vielfalt.audit import audit_record, record_text
-from vielfalt.clients import client_address
 from vielfalt.collation import text_order
 from vielfalt.concurrency import EditConflict
 from vielfalt.generation import cached_figures
@@ -33,6 +30,7 @@ from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role
 from vielfalt.permissions import MinistryMixin, PartnerHRMixin, RoleRequiredMixin
 from vielfalt.tabular import download
+from vielfalt.throttle import Throttle
 from vielfalt.validation import submitted_id
 
 from .credentials import respondent_seal, respondent_unseal
@@ -550,28 +548,10 @@ def _remember_easy(response) -> None:
     )
 
 
-def _client_key(request) -> str:
-    """A keyed hash of the client's address: the throttle needs to recognise it, not to know it."""
-    address = client_address(request)  # not the TLS proxy's, which every request comes from
-    return hmac.new(
-        settings.SECRET_KEY.encode(), f"survey-code:{address}".encode(), hashlib.sha256
-    ).hexdigest()[:32]
-
-
-def _code_failures(request) -> int:
-    try:
-        return cache.get(f"surveys:code-failures:{_client_key(request)}", 0)
-    except Exception:  # noqa: BLE001  (no cache: no throttle, never an error page)
-        return 0
-
-
-def _count_code_failure(request) -> None:
-    key = f"surveys:code-failures:{_client_key(request)}"
-    try:
-        if not cache.add(key, 1, settings.SURVEY_CODE_COOLOFF_SECONDS):
-            cache.incr(key)
-    except Exception:  # noqa: BLE001, S110
-        pass
+# Wrong codes per client address (vielfalt.throttle: a keyed hash of it, not the address, in the cache).
+CODE_FAILURES = Throttle(
+    "survey-code", limit="SURVEY_CODE_FAILURE_LIMIT", seconds="SURVEY_CODE_COOLOFF_SECONDS"
+)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -586,7 +566,7 @@ class CodeView(LanguageSwitchMixin, FormView):
     template_name = "surveys/code.html"
 
     def _throttled(self):
-        return _code_failures(self.request) >= settings.SURVEY_CODE_FAILURE_LIMIT
+        return CODE_FAILURES.exceeded(throttle.client(self.request))
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "easy": _easy(self.request)}
@@ -600,7 +580,7 @@ class CodeView(LanguageSwitchMixin, FormView):
         try:
             credential = credential_for_code(form.cleaned_data["code"])
         except InvitationUnknown:
-            _count_code_failure(self.request)
+            CODE_FAILURES.add(throttle.client(self.request))
             form.add_error(
                 "code",
                 _("This code does not work. Please check the code. Then try again.")
