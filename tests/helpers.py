@@ -239,3 +239,12 @@ def logged_in(user):
     client = Client()
     client.force_login(user)
     return client
+
+
+def point_celery_at(app, url: str) -> None:
+    """Point the test process's Celery app at another broker: its connection and producer pools are dropped.
+    Not through `app.close()`, which also takes the app off Celery's list of apps, so that a task module
+    imported later (a `shared_task`) no longer registered its task with it: NotRegistered in a later test."""
+    app._pool = None
+    app.amqp._producer_pool = None
+    app.conf.broker_url = url

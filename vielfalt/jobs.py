@@ -31,6 +31,8 @@ from .permissions import may, recorded_user
 logger = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (OperationalError, BrokerOperationalError, ConnectionError, TimeoutError)
+# What handing a task to the broker raises when the broker cannot be reached.
+NOT_QUEUED_ERRORS = (BrokerOperationalError, RedisError, OSError)
 
 
 class JobError(Exception):
@@ -187,7 +189,7 @@ def _send(job: Job) -> None:
     try:
         # The registered task (not send_task): without a broker it runs eagerly, in-process.
         celery_app.tasks[job.task_name].apply_async(kwargs={"job_id": str(job.pk), **job.task_kwargs})
-    except (BrokerOperationalError, RedisError, OSError) as exc:
+    except NOT_QUEUED_ERRORS as exc:
         logger.warning("Job %s (%s) could not be queued: %s", job.pk, job.task_name, type(exc).__name__)
         Job.objects.filter(pk=job.pk).update(
             status=Job.Status.FAILED, finished_at=timezone.now(), error=NOT_QUEUED
@@ -202,7 +204,7 @@ def send_after_commit(task, **kwargs) -> None:
     def send():
         try:
             task.apply_async(kwargs=kwargs)
-        except (BrokerOperationalError, RedisError, OSError) as exc:
+        except NOT_QUEUED_ERRORS as exc:
             logger.warning("Task %s could not be queued: %s", task.name, type(exc).__name__)
 
     transaction.on_commit(send)

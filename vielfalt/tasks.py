@@ -1,6 +1,9 @@
+from urllib.parse import urlsplit
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import PermissionDenied
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -14,6 +17,18 @@ from .services import employees_import_for_job
 def task_watch_jobs() -> dict[str, int]:
     """Every JOB_WATCH_SECONDS (Celery beat): jobs whose worker died are re-queued once, then failed."""
     return jobs_watch()
+
+
+@shared_task(name="vielfalt.password_reset", ignore_result=True)
+def task_password_reset(*, email: str, language: str = "de") -> None:
+    """The e-mail with a link to choose a new password, if an active account with a password uses `email`
+    (Django's form, e-mail and token; vielfalt.password_reset). In the worker, so that the page asking for it
+    answers alike whether one does or not."""
+    portal = urlsplit(settings.PORTAL_URL)
+    with translation.override(language):
+        form = PasswordResetForm({"email": email})
+        if form.is_valid():
+            form.save(domain_override=portal.netloc, use_https=portal.scheme == "https")
 
 
 @shared_task(

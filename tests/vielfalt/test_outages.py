@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from tests.conftest import need
 from tests.factories import PASSWORD, OrganisationFactory, OrgUnitFactory, hr_user
+from tests.helpers import point_celery_at
 from tests.processes import SECRET_KEY, Gunicorn, free_port
 from vielfalt.jobs import NOT_QUEUED
 from vielfalt.models import Employee, Job
@@ -172,13 +173,6 @@ def test_page_views_write_nothing_to_redis(own_redis):
     assert redis.Redis.from_url(own_redis.url).keys("*") == []
 
 
-def _reconnect(app, url: str) -> None:
-    """Point the test process's Celery app at another broker: its connection and producer pools are dropped."""
-    app.close()
-    app.amqp._producer_pool = None
-    app.conf.broker_url = url
-
-
 def test_a_job_that_cannot_be_queued_says_so_and_can_be_retried(client, own_redis, settings):
     need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
     import partnerships.tasks  # noqa: F401  (imports WeasyPrint: seconds, once per process, not what is timed)
@@ -191,7 +185,7 @@ def test_a_job_that_cannot_be_queued_says_so_and_can_be_retried(client, own_redi
     agreement = AgreementFactory()
     client.force_login(staff)
     own_redis.stop()  # the broker is gone
-    _reconnect(app, own_redis.url)
+    point_celery_at(app, own_redis.url)
     app.conf.task_always_eager = False
     try:
         started = time.monotonic()
@@ -206,7 +200,7 @@ def test_a_job_that_cannot_be_queued_says_so_and_can_be_retried(client, own_redi
         assert "konnte nicht eingereiht werden" in page.text
         assert "Erneut versuchen" in page.text
     finally:
-        _reconnect(app, settings.CELERY_BROKER_URL)
+        point_celery_at(app, settings.CELERY_BROKER_URL)
         app.conf.task_always_eager = True
     # Once the service is back (here: tasks run in-process), the retry button finishes the job.
     client.post(reverse("job_retry", args=[job.pk]))

@@ -1,0 +1,57 @@
+"""Asking for a new password without an account: the page tells nobody whether an account uses the address, and
+nobody can flood an address (a colleague's, the ministry's) with e-mails.
+
+Django's own view looks the address up and sends the e-mail while the asker waits: the page took as long as the
+mail server for an address with an account and no time for one without, which told whoever measured it which
+addresses have accounts, and it sent as many e-mails as it was asked for. Here the page only counts and queues;
+the worker (`vielfalt.tasks.task_password_reset`) looks the address up and sends Django's e-mail with Django's
+token, its link built from PORTAL_URL as every e-mail of the portal is."""
+
+import logging
+
+from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from . import throttle
+from .jobs import NOT_QUEUED_ERRORS
+from .throttle import Throttle
+
+logger = logging.getLogger(__name__)
+
+PER_ADDRESS = Throttle(
+    "password-reset-address", limit="PASSWORD_RESET_LIMIT_PER_ADDRESS", seconds="PASSWORD_RESET_LIMIT_SECONDS"
+)
+PER_CLIENT = Throttle(
+    "password-reset-client", limit="PASSWORD_RESET_LIMIT_PER_CLIENT", seconds="PASSWORD_RESET_LIMIT_SECONDS"
+)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """The same answer, after the same work, whether an account uses the address or not: at most
+    PASSWORD_RESET_LIMIT_PER_ADDRESS e-mails to one address and PASSWORD_RESET_LIMIT_PER_CLIENT requests from
+    one client within PASSWORD_RESET_LIMIT_SECONDS; beyond that nothing is sent, and the page says the same."""
+
+    def form_valid(self, form):
+        from .tasks import task_password_reset
+
+        address, client = form.cleaned_data["email"].casefold(), throttle.client(self.request)
+        if not (PER_ADDRESS.exceeded(address) or PER_CLIENT.exceeded(client)):
+            try:
+                task_password_reset.apply_async(
+                    kwargs={"email": form.cleaned_data["email"], "language": get_language()}
+                )
+            except NOT_QUEUED_ERRORS as exc:  # whatever the address: it says nothing about an account
+                logger.warning("A password reset could not be queued: %s", type(exc).__name__)
+                form.add_error(
+                    None,
+                    _(
+                        "The e-mail could not be sent: the background service is not reachable. "
+                        "Please try again in a few minutes."
+                    ),
+                )
+                return self.render_to_response(self.get_context_data(form=form), status=503)
+            PER_ADDRESS.add(address)
+            PER_CLIENT.add(client)
+        return HttpResponseRedirect(self.get_success_url())
