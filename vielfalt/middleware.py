@@ -74,16 +74,19 @@ PRIVATE_PAGE = "private, no-store"
 
 @accounts_only
 class PrivatePagesMiddleware:
-    """Every response to a logged-in user (a page, an export, a PDF) is kept by no cache, unless its view said
-    otherwise: `Cache-Control: private, no-store`. The public pages (login, accessibility, imprint) are not
-    touched, nor the respondents' pages, which set their own (`surveys.views._no_referrer`)."""
+    """Every response to a request with a session (a logged-in user's page, export or PDF) is kept by no cache,
+    unless its view said otherwise: `Cache-Control: private, no-store`. Decided by the session cookie, not by
+    looking the user up, so that it holds also when the database does not answer. The public pages seen without
+    a session (accessibility, imprint) are not touched, nor the respondents' pages, which set their own
+    (`surveys.views._no_referrer`) and skip this middleware."""
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.cookie = settings.SESSION_COOKIE_NAME
 
     def __call__(self, request):
         response = self.get_response(request)
-        if "Cache-Control" not in response and request.user.is_authenticated:
+        if "Cache-Control" not in response and self.cookie in request.COOKIES:
             response["Cache-Control"] = PRIVATE_PAGE
         return response
 
