@@ -157,8 +157,8 @@ def test_permissions_policy_refuses_unused_browser_features(client, city):
 
 
 def test_a_logged_in_users_pages_are_kept_by_no_cache(client, city):
-    """Pages, exports and the recovery codes of a logged-in user: `no-store`, so that neither the browser's cache
-    nor its back/forward cache keeps them for whoever uses the computer after them. A public page
+    """Pages, exports and the second factor's setup page (its secret) of a logged-in user: `no-store`, so that
+    neither the browser's cache nor its back/forward cache keeps them for whoever uses the computer after them. A public page
     is not touched; the survey's pages keep their own header."""
     from tests.factories import EmployeeFactory
 
