@@ -21,8 +21,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import CreateView, DetailView, FormView, ListView, TemplateView, UpdateView
 
-from vielfalt import throttle
 from vielfalt.audit import audit_record, record_text
+from vielfalt.clients import client_address
 from vielfalt.collation import text_order
 from vielfalt.concurrency import EditConflict
 from vielfalt.generation import cached_figures
@@ -566,7 +566,7 @@ class CodeView(LanguageSwitchMixin, FormView):
     template_name = "surveys/code.html"
 
     def _throttled(self):
-        return CODE_FAILURES.exceeded(throttle.client(self.request))
+        return CODE_FAILURES.exceeded(client_address(self.request))
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "easy": _easy(self.request)}
@@ -580,7 +580,7 @@ class CodeView(LanguageSwitchMixin, FormView):
         try:
             credential = credential_for_code(form.cleaned_data["code"])
         except InvitationUnknown:
-            CODE_FAILURES.add(throttle.client(self.request))
+            CODE_FAILURES.add(client_address(self.request))
             form.add_error(
                 "code",
                 _("This code does not work. Please check the code. Then try again.")

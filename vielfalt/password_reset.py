@@ -14,7 +14,7 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from . import throttle
+from .clients import client_address
 from .jobs import NOT_QUEUED_ERRORS
 from .throttle import Throttle
 
@@ -36,7 +36,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
         from .tasks import task_password_reset
 
-        address, client = form.cleaned_data["email"].casefold(), throttle.client(self.request)
+        address, client = form.cleaned_data["email"].casefold(), client_address(self.request)
         if not (PER_ADDRESS.exceeded(address) or PER_CLIENT.exceeded(client)):
             try:
                 task_password_reset.apply_async(

@@ -447,12 +447,12 @@ PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 # tests/surveys/test_accountless.py checks that they hold the respondent pages and nothing else.
 ACCOUNTLESS_PATHS = ("/surveys/t/", "/surveys/answer/", "/umfrage/", "/survey/")
 
-# Typing survey codes at /umfrage/: wrong codes allowed per client address before a pause.
 # Asking for a new password (vielfalt.password_reset): e-mails to one address, and requests from one client address
 # (a city hall's staff share one), within the hour.
 PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=3)
 PASSWORD_RESET_LIMIT_PER_CLIENT = env.int("PASSWORD_RESET_LIMIT_PER_CLIENT", default=30)
 PASSWORD_RESET_LIMIT_SECONDS = env.int("PASSWORD_RESET_LIMIT_SECONDS", default=60 * 60)
+# Typing survey codes at /umfrage/: wrong codes allowed per client address before a pause.
 SURVEY_CODE_FAILURE_LIMIT = env.int("SURVEY_CODE_FAILURE_LIMIT", default=30)
 SURVEY_CODE_COOLOFF_SECONDS = env.int("SURVEY_CODE_COOLOFF_SECONDS", default=15 * 60)
 

@@ -9,8 +9,6 @@ import hmac
 from django.conf import settings
 from django.core.cache import cache
 
-from .clients import client_address
-
 
 class Throttle:
     """At most `limit` of `name` per counted value within `seconds` (counted from the first); both are the names
@@ -39,8 +37,3 @@ class Throttle:
                 cache.incr(key)
         except Exception:  # noqa: BLE001, S110
             pass
-
-
-def client(request) -> str:
-    """The client's address as the throttles count it: not the TLS proxy's, which every request comes from."""
-    return client_address(request)
