@@ -56,13 +56,19 @@ from .services import (
 )
 from .tasks import EASY_LINK_SUFFIX, task_render_code_sheets, task_render_report, task_send_invitations
 
-EASY_COOKIE = "surveys_easy"  # "1": the questionnaire and its help in easy-to-read language
+# In production with the prefixes of the portal's other cookies (settings.COOKIE_PREFIX): the easy-language
+# cookie with __Host-; the respondent's state with __Secure- (HTTPS only), as __Host- would widen its path to the
+# whole portal. What another site of the domain could toss into it is a sealed state of its own, which replaces
+# nothing a respondent holds: their link or code starts a new state.
+EASY_COOKIE = (
+    f"{settings.COOKIE_PREFIX}surveys_easy"  # "1": the questionnaire and its help in easy-to-read language
+)
 # The respondent's state, sealed (surveys.credentials.respondent_seal): "credential" (the hash of the link or
 # code, never the token), "form_key" (the synchronizer token of the questionnaire), "campaign" (once the
 # questionnaire was shown), "done" (answered), "at" (when the link or code was used: the state expires
 # SESSION_COOKIE_AGE later, as a session would). No session row: a respondent's pages write nothing but
 # the answer.
-RESPONDENT_COOKIE = "surveys_respondent"
+RESPONDENT_COOKIE = f"{'__Secure-' if settings.COOKIE_PREFIX else ''}surveys_respondent"
 RESPONDENT_COOKIE_PATH = "/surveys/"
 
 
@@ -459,6 +465,11 @@ def _no_referrer(response):
     return response
 
 
+def _page(request, template: str, status: int = 200, **context):
+    """A respondent's page, in easy-to-read language if they chose it."""
+    return _no_referrer(render(request, template, {"easy": _easy(request), **context}, status=status))
+
+
 def _easy(request) -> bool:
     return request.COOKIES.get(EASY_COOKIE) == "1"
 
@@ -610,8 +621,8 @@ class AnswerView(LanguageSwitchMixin, View):
     def _page_without_questions(self, request, state):
         if not state.get("credential"):
             if state.get("done"):
-                return _no_referrer(render(request, "surveys/thanks.html"))
-            return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+                return _page(request, "surveys/thanks.html")
+            return _page(request, "surveys/link_invalid.html", 404)
         return None
 
     def _questionnaire(self, request, state):
@@ -620,9 +631,9 @@ class AnswerView(LanguageSwitchMixin, View):
         try:
             return *questionnaire_for_credential(state["credential"]), None
         except InvitationUnknown:
-            return None, None, _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+            return None, None, _page(request, "surveys/link_invalid.html", 404)
         except CampaignNotOpen:
-            return None, None, _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+            return None, None, _page(request, "surveys/campaign_not_open.html", 410)
 
     def get(self, request):
         state = respondent_state(request)
@@ -645,7 +656,7 @@ class AnswerView(LanguageSwitchMixin, View):
         # As bytes: compare_digest refuses str with characters beyond ASCII (a TypeError, a server error).
         posted = request.POST.get("form_key", "").encode()
         if not expected or not secrets.compare_digest(expected.encode(), posted):
-            return _no_referrer(render(request, "surveys/link_invalid.html", status=403))
+            return _page(request, "surveys/link_invalid.html", 403)
         # The POST reads nothing before the submission: the campaign shown is in the state, and the submission
         # checks under the campaign's lock that it is open and offers the unit named.
         campaign_id = state.get("campaign")
@@ -662,9 +673,9 @@ class AnswerView(LanguageSwitchMixin, View):
         except UnitNotOffered:
             return self._questionnaire_again(request, state)
         except (InvitationUnknown, ValidationError):
-            return _no_referrer(render(request, "surveys/link_invalid.html", status=404))
+            return _page(request, "surveys/link_invalid.html", 404)
         except CampaignNotOpen:
-            return _no_referrer(render(request, "surveys/campaign_not_open.html", status=410))
+            return _page(request, "surveys/campaign_not_open.html", 410)
         response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
         return _set_state(response, {"done": True, "at": state["at"]})
 
@@ -679,4 +690,4 @@ class AnswerView(LanguageSwitchMixin, View):
 
     def _render(self, request, campaign, form, state, status=200):
         context = {"campaign": campaign, "form": form, "form_key": state.get("form_key", "")}
-        return _no_referrer(render(request, self.template_name, context, status=status))
+        return _page(request, self.template_name, status, **context)

@@ -288,7 +288,9 @@ def browser_login(page, live_server, user) -> None:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     pass_second_factor(session, user)
     session.save()
-    page.context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": live_server.url}])
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url}]
+    )
 
 
 class _CountingHandler(http.server.BaseHTTPRequestHandler):

@@ -18,6 +18,9 @@ from django.db import connection
 
 VENV_BIN = Path(sys.executable).parent
 SECRET_KEY = secrets.token_urlsafe(45)
+# The cookies' names with production settings (settings.COOKIE_PREFIX), as a browser sends them back.
+SESSION_COOKIE = "__Host-sessionid"
+CSRF_COOKIE = "__Host-csrftoken"
 
 
 def free_port() -> int:

@@ -285,6 +285,16 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 LANGUAGE_COOKIE_SECURE = not DEBUG
+# In production the cookies' names carry the __Host- prefix: a browser then takes such a cookie only from this
+# very host over HTTPS, with Path=/ and without Domain. Another site under the ministry's domain (an intranet
+# page, a forgotten test system) can otherwise set a cookie for the whole domain that the portal reads as its own
+# ("cookie tossing"): a CSRF cookie of the attacker's choosing defeats Django's CSRF check, a session cookie of
+# theirs logs the victim into the attacker's account (OWASP ASVS 3.4.4). The survey's own cookies follow
+# (surveys.views). Plain names in debug mode, which serves plain HTTP.
+COOKIE_PREFIX = "" if DEBUG else "__Host-"
+SESSION_COOKIE_NAME = f"{COOKIE_PREFIX}sessionid"
+CSRF_COOKIE_NAME = f"{COOKIE_PREFIX}csrftoken"
+LANGUAGE_COOKIE_NAME = f"{COOKIE_PREFIX}django_language"
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 

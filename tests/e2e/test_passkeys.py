@@ -7,6 +7,7 @@ import re
 
 import pytest
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
@@ -65,7 +66,9 @@ def wrong_password(page, base: str, username: str) -> None:
 
 
 def session_key(page) -> str:
-    return next(cookie["value"] for cookie in page.context.cookies() if cookie["name"] == "sessionid")
+    return next(
+        cookie["value"] for cookie in page.context.cookies() if cookie["name"] == settings.SESSION_COOKIE_NAME
+    )
 
 
 def test_a_passkey_registered_in_the_browser_is_the_second_factor_of_the_next_login(passkey_site, page):

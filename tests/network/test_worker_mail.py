@@ -9,6 +9,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -89,7 +90,7 @@ def test_answer_mail_from_the_worker_with_working_links_and_unsubscribe(
     assert page.status_code == 200
     assert "Abbestellen" in page.content.decode()
     assert NotificationSettings.objects.filter(user=hr_oberhausen, answers=False).exists() is False
-    token = browser.cookies.get("csrftoken")
+    token = browser.cookies.get(settings.CSRF_COOKIE_NAME)
     data = {"csrfmiddlewaretoken": token.value} if token else {}
     assert browser.post(unsubscribe, data).status_code == 200
     assert NotificationSettings.objects.get(user=hr_oberhausen).answers is False

@@ -16,7 +16,7 @@ from django.urls import reverse
 from partnerships.models import AnonymisedProcedure
 from surveys.models import Campaign
 from tests.conftest import pass_second_factor
-from tests.processes import SECRET_KEY, Gunicorn
+from tests.processes import SECRET_KEY, SESSION_COOKIE, Gunicorn
 from tests.surveys.test_results import add_response
 from tests.vielfalt.test_outages import Browser, own_redis  # noqa: F401  (the fixture)
 from vielfalt.generation import SEQUENCE, figures_generation
@@ -129,7 +129,7 @@ def test_without_redis_the_dashboard_computes_its_figures(staff, partners, own_r
         pass_second_factor(session, staff)
         session.save()
     with Gunicorn(DJANGO_BEHIND_TLS_PROXY="1", REDIS_URL=own_redis.url) as server:
-        browser = Browser(server, {"sessionid": session.session_key})
+        browser = Browser(server, {SESSION_COOKIE: session.session_key})
         status, html, _seconds = browser.request("GET", "/dashboard/")
         assert status == 200
         assert redis.Redis.from_url(own_redis.url).keys("*") != []  # the aggregates went into the cache

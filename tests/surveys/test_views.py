@@ -179,7 +179,7 @@ def test_the_respondents_cookie_keeps_no_token_and_forgets_the_invitation_after_
     assert "credential" not in respondent_state(respondent)
     assert respondent_state(respondent)["done"] is True
     assert not Session.objects.exists()
-    assert "sessionid" not in respondent.cookies
+    assert settings.SESSION_COOKIE_NAME not in respondent.cookies
 
 
 @pytest.mark.django_db

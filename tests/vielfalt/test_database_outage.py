@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import path
 
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
-from tests.processes import Gunicorn
+from tests.processes import SESSION_COOKIE, Gunicorn
 from tests.vielfalt.test_import_limits import _session_cookie
 
 PAGES = ["/", "/employees/", "/employees/?q=Name", "/healthz"]
@@ -46,7 +46,7 @@ class Load:
 
     def _run(self, offset: int):
         headers = {
-            "Cookie": f"sessionid={self.session_key}",
+            "Cookie": f"{SESSION_COOKIE}={self.session_key}",
             "X-Forwarded-Proto": "https",
             "Host": f"127.0.0.1:{self.server.port}",
         }

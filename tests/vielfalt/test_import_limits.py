@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from tests.conftest import need
 from tests.factories import OrganisationFactory, OrgUnitFactory, hr_user
 from tests.helpers import wait_until_finished
-from tests.processes import SECRET_KEY, CeleryWorker, Gunicorn
+from tests.processes import CSRF_COOKIE, SECRET_KEY, SESSION_COOKIE, CeleryWorker, Gunicorn
 from vielfalt.models import Employee, Job
 from vielfalt.tabular import TableRefused, read_table
 
@@ -137,11 +137,11 @@ def _session_cookie(user) -> str:
 def _upload(server, session_key: str, name: str, content: bytes, organisation_id: int):
     https = {"X-Forwarded-Proto": "https", "Host": f"127.0.0.1:{server.port}"}
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    conn.request("GET", "/employees/import/", headers={**https, "Cookie": f"sessionid={session_key}"})
+    conn.request("GET", "/employees/import/", headers={**https, "Cookie": f"{SESSION_COOKIE}={session_key}"})
     response = conn.getresponse()
     page = response.read().decode()
     assert response.status == 200, page[:500]
-    csrf_cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie")).group(1)
+    csrf_cookie = re.search(rf"{CSRF_COOKIE}=([^;]+)", response.getheader("Set-Cookie")).group(1)
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     boundary = "----vielfalt-test-boundary"
     body = b"".join(
@@ -161,7 +161,7 @@ def _upload(server, session_key: str, name: str, content: bytes, organisation_id
         body=body,
         headers={
             **https,
-            "Cookie": f"sessionid={session_key}; csrftoken={csrf_cookie}",
+            "Cookie": f"{SESSION_COOKIE}={session_key}; {CSRF_COOKIE}={csrf_cookie}",
             "Origin": f"https://127.0.0.1:{server.port}",
             "Content-Type": f"multipart/form-data; boundary={boundary}",
         },

@@ -17,7 +17,7 @@ from django.utils.http import urlsafe_base64_encode
 from surveys.tasks import task_send_invitations
 from tests.conftest import need
 from tests.factories import OrganisationFactory, hr_user
-from tests.processes import SECRET_KEY, CeleryWorker, Gunicorn
+from tests.processes import CSRF_COOKIE, SECRET_KEY, CeleryWorker, Gunicorn
 from tests.surveys.conftest import open_campaign_with_invitations
 from vielfalt.jobs import job_enqueue
 from vielfalt.logging import redact
@@ -80,7 +80,7 @@ def test_gunicorn_access_log_keeps_no_token_and_no_reset_link(transactional_db):
         )
         # Ask for a password-reset link (the e-mail goes to no log), then open it.
         response, form = request(server, "GET", "/accounts/password_reset/", headers=https)
-        cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie")).group(1)
+        cookie = re.search(rf"{CSRF_COOKIE}=([^;]+)", response.getheader("Set-Cookie")).group(1)
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
         response, _ = request(
             server,
@@ -89,7 +89,7 @@ def test_gunicorn_access_log_keeps_no_token_and_no_reset_link(transactional_db):
             body=f"csrfmiddlewaretoken={csrf}&email=anna.geheim%40stadt.example",
             headers={
                 **https,
-                "Cookie": f"csrftoken={cookie}",
+                "Cookie": f"{CSRF_COOKIE}={cookie}",
                 "Origin": f"https://127.0.0.1:{server.port}",
                 "Content-Type": "application/x-www-form-urlencoded",
             },

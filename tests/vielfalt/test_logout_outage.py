@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from tests.conftest import need
 from tests.factories import PASSWORD, OrganisationFactory, hr_user
-from tests.processes import Gunicorn
+from tests.processes import SESSION_COOKIE, Gunicorn
 from tests.vielfalt.test_outages import Browser, own_redis  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,7 +40,7 @@ def test_a_logout_while_redis_is_unreachable_stays_a_logout_when_redis_returns(o
     with Gunicorn(DJANGO_BEHIND_TLS_PROXY="1", REDIS_URL=own_redis.url, CACHE_OUTAGE_SECONDS="1") as server:
         browser = Browser(server)
         _log_in(browser, "anna")
-        old_session = browser.cookies["sessionid"]
+        old_session = browser.cookies[SESSION_COOKIE]
         for _ in range(3):  # served from Redis's copy of the session (cached_db) and of the user
             assert browser.request("GET", "/employees/")[0] == 200
 
@@ -55,7 +55,7 @@ def test_a_logout_while_redis_is_unreachable_stays_a_logout_when_redis_returns(o
             own_redis.process.send_signal(signal.SIGCONT)
         time.sleep(2)  # past CACHE_OUTAGE_SECONDS: the portal uses Redis again
 
-        thief = Browser(server, {"sessionid": old_session})
+        thief = Browser(server, {SESSION_COOKIE: old_session})
         for path in ("/", "/employees/"):
             status, page, _ = thief.request("GET", path)
             assert status == 302, (path, status, page[:300])  # to the login page: the session is gone

@@ -18,7 +18,7 @@ from django.urls import reverse
 from tests.conftest import need
 from tests.factories import PASSWORD, OrganisationFactory, OrgUnitFactory, hr_user
 from tests.helpers import point_celery_at
-from tests.processes import SECRET_KEY, Gunicorn, free_port
+from tests.processes import CSRF_COOKIE, SECRET_KEY, SESSION_COOKIE, Gunicorn, free_port
 from vielfalt.jobs import NOT_QUEUED
 from vielfalt.models import Employee, Job
 
@@ -87,7 +87,7 @@ class Browser:
         }
         body = None
         if form is not None:
-            body = urlencode({**form, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")})
+            body = urlencode({**form, "csrfmiddlewaretoken": self.cookies.get(CSRF_COOKIE, "")})
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             headers["Origin"] = f"https://127.0.0.1:{self.server.port}"
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
@@ -115,7 +115,7 @@ def test_with_redis_stopped_pages_writes_and_logins_go_on(own_redis):
         )  # as production hashes it (the tests' fast hasher is not configured there)
         anna.save()
     with Gunicorn(DJANGO_BEHIND_TLS_PROXY="1", REDIS_URL=own_redis.url) as server:
-        browser = Browser(server, {"sessionid": _session(anna)})
+        browser = Browser(server, {SESSION_COOKIE: _session(anna)})
         for path in ("/", "/employees/", "/partnerships/"):
             assert browser.request("GET", path)[0] == 200, path
 
@@ -164,7 +164,7 @@ def test_page_views_write_nothing_to_redis(own_redis):
     OrgUnitFactory(organisation=city, name="Bürgerservice")
     anna = hr_user(city, username="anna")
     with Gunicorn(DJANGO_BEHIND_TLS_PROXY="1", REDIS_URL=own_redis.url) as server:
-        browser = Browser(server, {"sessionid": _session(anna)})
+        browser = Browser(server, {SESSION_COOKIE: _session(anna)})
         for _round in range(2):
             for path in ("/", "/employees/", "/partnerships/", "/trainings/", "/surveys/"):
                 assert browser.request("GET", path)[0] == 200, path

@@ -83,6 +83,34 @@ def test_production_settings_are_strict():
     ]
 
 
+def test_production_cookies_carry_the_host_prefix():
+    """Against cookie tossing from other sites of the ministry's domain (tests/vielfalt/test_cookies.py)."""
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "from surveys.views import EASY_COOKIE, RESPONDENT_COOKIE; "
+        "print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.LANGUAGE_COOKIE_NAME, EASY_COOKIE, RESPONDENT_COOKIE)"
+    )
+    database = {"DATABASE_URL": "postgres://portal@db.invalid:5432/vielfalt"}
+    result = run_manage("shell", "--no-imports", "-v", "0", "-c", code, **{**PRODUCTION, **database})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "__Host-sessionid",
+        "__Host-csrftoken",
+        "__Host-django_language",
+        "__Host-surveys_easy",
+        "__Secure-surveys_respondent",  # its path is /surveys/, which __Host- does not allow
+    ]
+    # In debug mode (plain HTTP, where a browser refuses both prefixes) the plain names.
+    result = run_manage("shell", "--no-imports", "-v", "0", "-c", code)
+    assert result.stdout.split() == [
+        "sessionid",
+        "csrftoken",
+        "django_language",
+        "surveys_easy",
+        "surveys_respondent",
+    ]
+
+
 def test_embedded_default_runs_on_sqlite_with_eager_tasks(tmp_path):
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
