@@ -20,6 +20,7 @@ from django.db import connection
 from surveys.credentials import new_code, token_hash
 from surveys.models import Campaign, HeldAnswer, Invitation, Response
 from surveys.services import Answers, credential_for_token, held_release, response_submit
+from surveys.views import RESPONDENT_COOKIE
 from vielfalt.permissions import SYSTEM
 
 from .common import Row, SQLClock, say
@@ -221,7 +222,7 @@ class Respondents:
         jar: dict[str, str] = {}
         status, cookies, _ = connection.request("GET", f"/surveys/t/{token}/")
         _store(jar, cookies)
-        if status != 302 or "surveys_respondent" not in jar:
+        if status != 302 or RESPONDENT_COOKIE not in jar:
             raise HTTPError(f"link: {status}")
         status, cookies, body = connection.request("GET", "/surveys/answer/", cookie=_header(jar))
         _store(jar, cookies)

@@ -8,6 +8,7 @@ from pypdf import PdfReader
 
 from surveys.credentials import unseal
 from surveys.models import HeldAnswer, Invitation
+from surveys.views import EASY_COOKIE
 from tests.factories import EmployeeFactory
 from tests.surveys.conftest import DEFAULT_ANSWERS, form_key, open_campaign_with_invitations
 from vielfalt.models import Job
@@ -26,7 +27,7 @@ def test_easy_to_read_questions_give_the_same_derived_values():
     easy = Client()
     switched = easy.get("/surveys/answer/?language=easy")
     assert switched.status_code == 302
-    assert switched.cookies["surveys_easy"].value == "1"
+    assert switched.cookies[EASY_COOKIE].value == "1"
     answers = {
         "own_citizenship": "german",
         "mother_citizenship": "not_german",
@@ -49,7 +50,7 @@ def test_easy_to_read_questions_give_the_same_derived_values():
     assert first["migration_background"] == "yes" and first["immigration_history"] == "yes"
     # And back to the standard language.
     easy.get("/surveys/answer/?language=standard")
-    assert "surveys_easy" not in easy.cookies or easy.cookies["surveys_easy"].value == ""
+    assert EASY_COOKIE not in easy.cookies or easy.cookies[EASY_COOKIE].value == ""
 
 
 @pytest.mark.django_db
@@ -98,7 +99,7 @@ def test_invitation_and_reminder_mails_carry_an_easy_to_read_part_whose_link_ope
     easy_link = next(line for line in body.splitlines() if line.endswith("/leicht/"))
     respondent = Client()
     opened = respondent.get(easy_link.split("127.0.0.1:8000")[-1].split("testserver")[-1])
-    assert opened.status_code == 302 and opened.cookies["surveys_easy"].value == "1"
+    assert opened.status_code == 302 and opened.cookies[EASY_COOKIE].value == "1"
     assert "Bitte lesen Sie das zuerst" in respondent.get(opened["Location"]).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("surveys:remind", args=[campaign.pk]))
@@ -111,7 +112,7 @@ def test_invitation_and_reminder_mails_carry_an_easy_to_read_part_whose_link_ope
 def test_every_page_a_respondent_sees_is_offered_in_easy_to_read_language():
     campaign, tokens, _hr = open_campaign_with_invitations(employees=3, k=3)
     easy = Client()
-    easy.cookies["surveys_easy"] = "1"
+    easy.cookies[EASY_COOKIE] = "1"
     code_page = easy.get("/umfrage/").content.decode()
     assert "Hier tippen Sie Ihren Code ein." in code_page
     assert "Der Code hat 12 Buchstaben und Zahlen." in code_page
@@ -157,8 +158,8 @@ def test_the_easy_language_choice_is_kept_like_the_language_choice(settings):
     that others use after the respondent); it was set without either."""
     settings.LANGUAGE_COOKIE_SECURE = True
     campaign, tokens, _hr = open_campaign_with_invitations(employees=5, k=3)
-    switched = Client().get("/surveys/answer/?language=easy").cookies["surveys_easy"]
-    opened = Client().get(f"/surveys/t/{tokens[0]}/leicht/").cookies["surveys_easy"]
+    switched = Client().get("/surveys/answer/?language=easy").cookies[EASY_COOKIE]
+    opened = Client().get(f"/surveys/t/{tokens[0]}/leicht/").cookies[EASY_COOKIE]
     for cookie in (switched, opened):
         assert (cookie.value, cookie["secure"], cookie["httponly"], cookie["samesite"]) == (
             "1",

@@ -6,6 +6,8 @@ import time
 import pytest
 from django.db import connection
 
+from surveys.views import EASY_COOKIE, RESPONDENT_COOKIE
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -29,9 +31,9 @@ class _RecordingConnection:
 
     def request(self, method, path, *, cookie="", body=None):
         self.requests.append((method, path, cookie))
-        state = "surveys_respondent={}; HttpOnly; Path=/surveys/; SameSite=Lax"
+        state = f"{RESPONDENT_COOKIE}={{}}; HttpOnly; Path=/surveys/; SameSite=Lax"
         if path.startswith("/surveys/t/"):
-            return 302, [state.format("link"), "surveys_easy=; Max-Age=0; Path=/"], b""
+            return 302, [state.format("link"), f"{EASY_COOKIE}=; Max-Age=0; Path=/"], b""
         if method == "GET":
             return 200, [state.format("link-and-campaign")], b'<input name="form_key" value="key">'
         return 302, [], b""
@@ -48,6 +50,6 @@ def test_the_respondents_keep_their_cookies_as_a_browser_does():
 
     assert [cookie for _method, _path, cookie in connection.requests] == [
         "",
-        "surveys_respondent=link",
-        "surveys_respondent=link-and-campaign",
+        f"{RESPONDENT_COOKIE}=link",
+        f"{RESPONDENT_COOKIE}=link-and-campaign",
     ]
