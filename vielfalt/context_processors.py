@@ -66,6 +66,7 @@ PORTAL_URL_NAMES = (
     "set_language",
     "password_change",
     "second_factor_manage",
+    "my_data",
     "logout",
     "accessibility",
     "imprint",

@@ -360,6 +360,185 @@ def audit_access(record_keys: list[str]) -> AccessSection:
     )
 
 
+# --- Art. 15: what the portal holds about one of its users ---------------------------------------------------------
+
+USER_FIELDS = ["username", "first_name", "last_name", "email", "is_active", "date_joined", "last_login"]
+
+
+def user_access(user) -> list[AccessSection]:
+    """What the portal holds about one of its users: the account, roles, second factor, login records,
+    background jobs, audit entries, and every other row that names the user (as creator, author, registrant;
+    found through the foreign keys to the user, so that a model added later is listed too). No secret: no
+    password hash, no authenticator key, no recovery code, no passkey's key. Rows that name other people (an
+    enrolment names an employee) are listed by kind and number only (Art. 15(4) GDPR)."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    sections = [
+        AccessSection(title=_("Account"), rows=[model_rows(user, USER_FIELDS)], records=[record_key(user)]),
+        _memberships_access(user),
+        _second_factor_access(user),
+    ]
+    logins = [
+        (entry, label)
+        for model, label in (
+            (AccessLog, _("login")),
+            (AccessFailureLog, _("failed login")),
+            (AccessAttempt, _("failed logins not yet reset")),
+        )
+        for entry in model.objects.filter(username=user.get_username()).order_by("attempt_time", "pk")
+    ]
+    sections.append(
+        AccessSection(
+            title=_("Login records"),
+            rows=[
+                {
+                    capfirst(_("time")): as_text(entry.attempt_time),
+                    capfirst(_("what")): str(label),
+                    capfirst(_("IP address")): entry.ip_address or "",
+                    capfirst(_("browser")): entry.user_agent,
+                }
+                for entry, label in logins
+            ],
+            records=[record_key(entry) for entry, _label in logins],
+            note=_(
+                "While you are logged in, the portal also keeps a session: a random key, your user number and "
+                "when it expires. Logging out deletes it."
+            ),
+        )
+    )
+    jobs = list(Job.objects.filter(requested_by=user).order_by("created_at", "pk"))
+    sections.append(
+        AccessSection(
+            title=_("Background jobs you started"),
+            rows=[model_rows(job, ["created_at", "description", "status"]) for job in jobs],
+            records=[record_key(job) for job in jobs],
+        )
+    )
+    sections.append(_user_audit_access(user))
+    sections.append(_records_naming(user))
+    return sections
+
+
+def _memberships_access(user) -> AccessSection:
+    memberships = list(user.memberships.select_related("organisation").order_by("organisation__name", "role"))
+    return AccessSection(
+        title=_("Roles"),
+        rows=[model_rows(membership, ["role", "organisation"]) for membership in memberships],
+        records=[record_key(membership) for membership in memberships],
+    )
+
+
+def _second_factor_access(user) -> AccessSection:
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from django_otp_webauthn.models import WebAuthnCredential, WebAuthnUserHandle
+
+    rows, records = [], []
+    for model, kind in (
+        (TOTPDevice, _("authenticator app")),
+        (StaticDevice, _("recovery codes")),
+        (WebAuthnCredential, _("passkey")),
+    ):
+        for device in model.objects.filter(user=user).order_by("created_at", "pk"):
+            row = {capfirst(_("kind")): str(kind)}
+            row.update(model_rows(device, ["name", "confirmed", "created_at", "last_used_at"]))
+            if model is StaticDevice:
+                row[capfirst(_("unused codes"))] = str(device.token_set.count())
+            rows.append(row)
+            records.append(record_key(device))
+    for handle in WebAuthnUserHandle.objects.filter(user=user):
+        rows.append(
+            {capfirst(_("kind")): _("identifier for passkeys"), capfirst(_("value")): handle.handle_hex}
+        )
+        records.append(record_key(handle))
+    return AccessSection(title=_("Second factor"), rows=rows, records=records)
+
+
+def _user_audit_access(user) -> AccessSection:
+    """The entries the user's actions wrote, and those about the account (an administrator's change of it)."""
+    entries = list(
+        (
+            AuditEntry.objects.filter(actor=user)
+            | AuditEntry.objects.filter(pk__in=audit_entries_about([record_key(user)]).values("pk"))
+        )
+        .select_related("content_type")
+        .order_by("at", "pk")
+    )
+    changes = ChangeReader()
+    return AccessSection(
+        title=_("Audit log entries by you or about your account"),
+        rows=[
+            {
+                capfirst(_("time")): as_text(entry.at),
+                capfirst(_("by")): actor_text(entry.actor_name, entry.actor_id),
+                capfirst(_("action")): entry.get_action_display(),
+                capfirst(_("object")): entry.object_repr,
+                capfirst(_("details")): changes.line(entry.content_type_id, entry.changes),
+            }
+            for entry in entries
+        ],
+        records=[record_key(entry) for entry in entries],
+    )
+
+
+# The user's rows that the sections above show in full; every other foreign key to the user is listed by
+# _records_naming.
+_SHOWN_IN_FULL = {
+    ("vielfalt.membership", "user"),
+    ("vielfalt.auditentry", "actor"),
+    ("vielfalt.job", "requested_by"),
+    ("otp_totp.totpdevice", "user"),
+    ("otp_static.staticdevice", "user"),
+    ("django_otp_webauthn.webauthncredential", "user"),
+    ("django_otp_webauthn.webauthnuserhandle", "user"),
+}
+
+
+def user_foreign_keys() -> list[models.ForeignKey]:
+    """Every foreign key (and one-to-one field) of any installed model to the user model."""
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    return [
+        model_field
+        for model in apps.get_models()
+        for model_field in model._meta.concrete_fields
+        if model_field.is_relation and model_field.related_model is user_model
+    ]
+
+
+def _records_naming(user) -> AccessSection:
+    """Records of the programme that name the user (an agreement they created, a question they asked, an
+    enrolment they made): by kind and number, in what role."""
+    rows, records = [], []
+    for model_field in user_foreign_keys():
+        model = model_field.model
+        if (model._meta.label_lower, model_field.name) in _SHOWN_IN_FULL:
+            continue
+        for pk in (
+            model.objects.filter(**{model_field.name: user}).order_by("pk").values_list("pk", flat=True)
+        ):
+            rows.append(
+                {
+                    capfirst(_("kind")): str(capfirst(model._meta.verbose_name)),
+                    capfirst(_("number")): str(pk),
+                    capfirst(_("you are named as")): str(model_field.verbose_name),
+                }
+            )
+            records.append(f"{model._meta.label_lower}:{pk}")
+    return AccessSection(
+        title=_("Other records that name you"),
+        rows=rows,
+        records=records,
+        note=_(
+            "Agreements, reports, enrolments, network entries and the like that you created or that name you, "
+            "by kind and number. Their content is shown in the portal to whoever may see it; the data "
+            "protection officer gives you copies on request."
+        ),
+    )
+
+
 # --- Art. 30: the core's processing activities ------------------------------------------------------------------
 
 

@@ -273,6 +273,12 @@ def test_ministry_staff_set_up_a_second_factor_before_any_page(demo, page, conso
     page.wait_for_url(re.compile(r".*/employees/$"))
     page.goto(f"{demo}/accounts/second-factor/manage/")
     check_page(page, "ministerium-second-factor-manage")
+    # "Meine Daten" (Art. 15), from the user name in the header: the new authenticator app is listed.
+    link = page.locator("header a", has_text="Meine Daten")
+    assert link.text_content() == "ministerium: Meine Daten"  # the visible user name, then hidden words
+    page.goto(demo + link.get_attribute("href"))  # (in the collapsed menu at this width)
+    assert page.get_by_role("heading", name="Zweiter Faktor").is_visible()
+    check_page(page, "ministerium-my-data")
 
 
 def test_login_page(demo, page, console):

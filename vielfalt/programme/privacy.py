@@ -2,7 +2,7 @@
 
 - `purge`: the retention purge (Löschkonzept) behind `manage.py purge_personal_data` and the daily beat task;
 - `access_export`: everything the portal holds about one employee (Art. 15 GDPR), as a dictionary for JSON and
-  PDF;
+  PDF; `user_access_export` the same about a user of the portal, for the user;
 - `processing_record`: the record of processing activities (Art. 30 GDPR) from the apps' declarations and the
   configured periods.
 
@@ -227,6 +227,28 @@ def access_export_record(*, actor, employee: Employee, export_format: str) -> No
         obj=employee,
         changes={"format": export_format, "kind": "art15"},
     )
+
+
+def user_access_export(*, user) -> dict:
+    """Everything the portal holds about `user`, for the user themself (their own account: no role needed)."""
+    return {
+        "title": _("Information on the personal data held (Art. 15 GDPR)"),
+        "generated_at": timezone.now(),
+        "controller": settings.PORTAL_OPERATOR["name"],
+        "user": core.record_key(user),
+        "subject": user.get_full_name() or user.get_username(),
+        "sections": [asdict(section) for section in core.user_access(user)],
+        "purposes": [asdict(record) for record in processing_record()],
+    }
+
+
+def user_access_export_json(*, user) -> bytes:
+    """The JSON download, recorded in the audit log as the employee export is."""
+    content = json.dumps(user_access_export(user=user), cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+    audit_record(
+        actor=user, action=AuditEntry.Action.EXPORT, obj=user, changes={"format": "json", "kind": "art15"}
+    )
+    return content.encode()
 
 
 # --- Art. 30 -----------------------------------------------------------------------------------------------------

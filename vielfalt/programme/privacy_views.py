@@ -1,7 +1,9 @@
 """Data protection pages: retention overview (administrators), record of processing (ministry, administrators),
-Art. 15 access export of one employee (partner HR of the employee's organisation)."""
+Art. 15 access export of one employee (partner HR of the employee's organisation) and of one's own account
+(every user)."""
 
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.functional import cached_property
@@ -21,6 +23,8 @@ from .privacy import (
     employee_erase,
     processing_record,
     retention_overview,
+    user_access_export,
+    user_access_export_json,
 )
 from .tasks import task_access_export_pdf, task_processing_record_pdf
 
@@ -107,3 +111,23 @@ class EmployeeAccessView(PartnerHRMixin, TemplateView):
         )
         messages.info(request, _("The PDF is being created; this page shows when it is ready."))
         return redirect(job)
+
+
+class MyDataView(LoginRequiredMixin, TemplateView):
+    """What the portal holds about the logged-in user (Art. 15 GDPR), on screen and as JSON (`?format=json`).
+    Only one's own account, as changing one's password or second factor: no role is needed and no other
+    user's data can be asked for."""
+
+    template_name = "privacy/my_data.html"
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("format") == "json":
+            response = HttpResponse(
+                user_access_export_json(user=request.user), content_type="application/json; charset=utf-8"
+            )
+            response["Content-Disposition"] = 'attachment; filename="auskunft-art15-konto.json"'
+            return response
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "export": user_access_export(user=self.request.user)}

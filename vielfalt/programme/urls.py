@@ -18,4 +18,5 @@ urlpatterns = [
     path("privacy/retention/", privacy_views.RetentionView.as_view(), name="privacy_retention"),
     path("privacy/record/", privacy_views.ProcessingRecordView.as_view(), name="privacy_record"),
     path("employees/<int:pk>/access/", privacy_views.EmployeeAccessView.as_view(), name="employee_access"),
+    path("accounts/my-data/", privacy_views.MyDataView.as_view(), name="my_data"),
 ]
