@@ -508,25 +508,35 @@ def user_foreign_keys() -> list[models.ForeignKey]:
     ]
 
 
+NUMBERS_SHOWN = 50
+
+
 def _records_naming(user) -> AccessSection:
-    """Records of the programme that name the user (an agreement they created, a question they asked, an
-    enrolment they made): by kind and number, in what role."""
+    """Records of the programme that name the user (agreements they created, questions they asked, enrolments
+    they made): one row per kind and role with how many and their numbers, so that the page stays short for an
+    HR clerk who enrolled thousands; `records` names every one of them."""
     rows, records = [], []
     for model_field in user_foreign_keys():
         model = model_field.model
         if (model._meta.label_lower, model_field.name) in _SHOWN_IN_FULL:
             continue
-        for pk in (
+        pks = list(
             model.objects.filter(**{model_field.name: user}).order_by("pk").values_list("pk", flat=True)
-        ):
-            rows.append(
-                {
-                    capfirst(_("kind")): str(capfirst(model._meta.verbose_name)),
-                    capfirst(_("number")): str(pk),
-                    capfirst(_("you are named as")): str(model_field.verbose_name),
-                }
-            )
-            records.append(f"{model._meta.label_lower}:{pk}")
+        )
+        if not pks:
+            continue
+        numbers = ", ".join(str(pk) for pk in pks[:NUMBERS_SHOWN]) + (
+            ", …" if len(pks) > NUMBERS_SHOWN else ""
+        )
+        rows.append(
+            {
+                capfirst(_("kind")): str(capfirst(model._meta.verbose_name_plural)),
+                capfirst(_("you are named as")): str(model_field.verbose_name),
+                capfirst(_("how many")): str(len(pks)),
+                capfirst(_("numbers")): numbers,
+            }
+        )
+        records += [f"{model._meta.label_lower}:{pk}" for pk in pks]
     return AccessSection(
         title=_("Other records that name you"),
         rows=rows,

@@ -128,3 +128,26 @@ def test_my_data_page_and_json_only_of_ones_own_account(demo, client):
     assert json.loads(client.get(url, {"format": "json", "user": "1", "pk": "1"}).content)["user"] == (
         f"vielfalt.user:{hr.pk}"
     )
+
+
+def test_my_data_page_stays_short_for_a_clerk_with_thousands_of_entries(demo, client):
+    """Each section shows its latest hundred rows and says how many more the JSON holds; the rows naming the user
+    elsewhere come one line per kind."""
+    hr = User.objects.get(username="hr-duisburg")
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=hr, actor_name=hr.username, action=AuditEntry.Action.EXPORT, object_repr=f"Export {n}"
+            )
+            for n in range(250)
+        ]
+    )
+    client.force_login(hr)
+    content = client.get(reverse("my_data")).content.decode()
+    assert "Export 249" in content and "Export 149" not in content
+    assert "frühere stehen im JSON-Download" in content
+    export = user_access_export(user=hr)
+    audit = next(
+        section for section in export["sections"] if section["title"].startswith("Einträge im Audit")
+    )
+    assert sum(row["Objekt"].startswith("Export ") for row in audit["rows"]) == 250

@@ -129,5 +129,16 @@ class MyDataView(LoginRequiredMixin, TemplateView):
             return response
         return super().get(request, *args, **kwargs)
 
+    rows_shown = 100  # per section on the page; the JSON has every row
+
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "export": user_access_export(user=self.request.user)}
+        export = user_access_export(user=self.request.user)
+        export["sections"] = [
+            {
+                **section,
+                "rows": section["rows"][-self.rows_shown :],
+                "more": len(section["rows"]) - self.rows_shown,
+            }
+            for section in export["sections"]
+        ]
+        return {**super().get_context_data(**kwargs), "export": export}
