@@ -275,7 +275,7 @@ def test_ministry_staff_set_up_a_second_factor_before_any_page(demo, page, conso
     check_page(page, "ministerium-second-factor-manage")
     # "Meine Daten" (Art. 15), from the user name in the header: the new authenticator app is listed.
     link = page.locator("header a", has_text="Meine Daten")
-    assert link.text_content() == "ministerium: Meine Daten"  # the visible user name, then hidden words
+    assert link.text_content() == "ministerium – Meine Daten"  # the visible user name, then hidden words
     page.goto(demo + link.get_attribute("href"))  # (in the collapsed menu at this width)
     assert page.get_by_role("heading", name="Zweiter Faktor").is_visible()
     check_page(page, "ministerium-my-data")
