@@ -342,10 +342,14 @@ def employee_access(employee: Employee) -> list[AccessSection]:
 
 def audit_access(record_keys: list[str]) -> AccessSection:
     """The audit entries about the records of the export: who did what to them, and when."""
-    entries = list(audit_entries_about(record_keys).select_related("content_type"))
+    return _audit_section(_("Audit log entries about these records"), audit_entries_about(record_keys))
+
+
+def _audit_section(title: str, entries) -> AccessSection:
+    entries = list(entries.select_related("content_type"))
     changes = ChangeReader()
     return AccessSection(
-        title=_("Audit log entries about these records"),
+        title=title,
         rows=[
             {
                 capfirst(_("time")): as_text(entry.at),
@@ -456,29 +460,9 @@ def _second_factor_access(user) -> AccessSection:
 
 def _user_audit_access(user) -> AccessSection:
     """The entries the user's actions wrote, and those about the account (an administrator's change of it)."""
-    entries = list(
-        (
-            AuditEntry.objects.filter(actor=user)
-            | AuditEntry.objects.filter(pk__in=audit_entries_about([record_key(user)]).values("pk"))
-        )
-        .select_related("content_type")
-        .order_by("at", "pk")
-    )
-    changes = ChangeReader()
-    return AccessSection(
-        title=_("Audit log entries by you or about your account"),
-        rows=[
-            {
-                capfirst(_("time")): as_text(entry.at),
-                capfirst(_("by")): actor_text(entry.actor_name, entry.actor_id),
-                capfirst(_("action")): entry.get_action_display(),
-                capfirst(_("object")): entry.object_repr,
-                capfirst(_("details")): changes.line(entry.content_type_id, entry.changes),
-            }
-            for entry in entries
-        ],
-        records=[record_key(entry) for entry in entries],
-    )
+    about = audit_entries_about([record_key(user)]).values("pk")
+    entries = AuditEntry.objects.filter(actor=user) | AuditEntry.objects.filter(pk__in=about)
+    return _audit_section(_("Audit log entries by you or about your account"), entries.order_by("at", "pk"))
 
 
 # The user's rows that the sections above show in full; every other foreign key to the user is listed by
