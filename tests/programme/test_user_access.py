@@ -124,6 +124,9 @@ def test_my_data_page_and_json_only_of_ones_own_account(demo, client):
     assert AuditEntry.objects.filter(
         actor=hr, action=AuditEntry.Action.EXPORT, object_id=str(hr.pk), changes__kind="art15"
     ).exists()
+    # The privacy notice says where to look.
+    notice = client.get(reverse("privacy")).content.decode()
+    assert "„Meine Daten“" in notice and f'href="{url}"' in notice
     # No parameter names another account.
     assert json.loads(client.get(url, {"format": "json", "user": "1", "pk": "1"}).content)["user"] == (
         f"vielfalt.user:{hr.pk}"
