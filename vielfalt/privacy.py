@@ -579,7 +579,7 @@ def processing_records() -> list[Processing]:
                 "pseudonyms after %(period)s"
             )
             % {"login": retention_text("login"), "period": retention_text("audit")},
-            recipients=_("Administrators"),
+            recipients=_("Administrators; each user their own, under “My data”"),
         ),
         Processing(
             app="vielfalt",
