@@ -55,6 +55,7 @@ class AccessSection:
     rows: list[dict[str, str]] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
     note: str = ""
+    more: int = 0  # rows left out (a page shows the latest; a download has them all)
 
 
 def record_key(obj: models.Model) -> str:
@@ -345,11 +346,20 @@ def audit_access(record_keys: list[str]) -> AccessSection:
     return _audit_section(_("Audit log entries about these records"), audit_entries_about(record_keys))
 
 
-def _audit_section(title: str, entries) -> AccessSection:
-    entries = list(entries.select_related("content_type"))
+def _latest(queryset, latest: int | None, *order: str) -> tuple[list, int]:
+    """(the rows of `queryset` in `order`, how many were left out): the last `latest` of them, or all."""
+    if latest is None:
+        return list(queryset.order_by(*order)), 0
+    rows = list(queryset.order_by(*(f"-{name}" for name in order))[:latest])[::-1]
+    return rows, (queryset.count() - len(rows) if len(rows) == latest else 0)
+
+
+def _audit_section(title: str, entries, latest: int | None = None) -> AccessSection:
+    entries, more = _latest(entries.select_related("content_type"), latest, "at", "pk")
     changes = ChangeReader()
     return AccessSection(
         title=title,
+        more=more,
         rows=[
             {
                 capfirst(_("time")): as_text(entry.at),
@@ -369,12 +379,13 @@ def _audit_section(title: str, entries) -> AccessSection:
 USER_FIELDS = ["username", "first_name", "last_name", "email", "is_active", "date_joined", "last_login"]
 
 
-def user_access(user) -> list[AccessSection]:
+def user_access(user, *, latest: int | None = None) -> list[AccessSection]:
     """What the portal holds about one of its users: the account, roles, second factor, login records,
     background jobs, audit entries, and every other row that names the user (as creator, author, registrant;
     found through the foreign keys to the user, so that a model added later is listed too). No secret: no
     password hash, no authenticator key, no recovery code, no passkey's key. Rows that name other people (an
-    enrolment names an employee) are listed by kind and number only (Art. 15(4) GDPR)."""
+    enrolment names an employee) are listed by kind and number only (Art. 15(4) GDPR). `latest`: at most that many
+    rows of a section (the latest; the page's bound), and the records naming the user counted, not listed."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
     sections = [
@@ -382,18 +393,21 @@ def user_access(user) -> list[AccessSection]:
         _memberships_access(user),
         _second_factor_access(user),
     ]
-    logins = [
-        (entry, label)
-        for model, label in (
-            (AccessLog, _("login")),
-            (AccessFailureLog, _("failed login")),
-            (AccessAttempt, _("failed logins not yet reset")),
+    logins, more = [], 0
+    for model, label in (
+        (AccessLog, _("login")),
+        (AccessFailureLog, _("failed login")),
+        (AccessAttempt, _("failed logins not yet reset")),
+    ):
+        entries, left_out = _latest(
+            model.objects.filter(username=user.get_username()), latest, "attempt_time", "pk"
         )
-        for entry in model.objects.filter(username=user.get_username()).order_by("attempt_time", "pk")
-    ]
+        logins += [(entry, label) for entry in entries]
+        more += left_out
     sections.append(
         AccessSection(
             title=_("Login records"),
+            more=more,
             rows=[
                 {
                     capfirst(_("time")): as_text(entry.attempt_time),
@@ -410,16 +424,17 @@ def user_access(user) -> list[AccessSection]:
             ),
         )
     )
-    jobs = list(Job.objects.filter(requested_by=user).order_by("created_at", "pk"))
+    jobs, more = _latest(Job.objects.filter(requested_by=user), latest, "created_at", "pk")
     sections.append(
         AccessSection(
             title=_("Background jobs you started"),
+            more=more,
             rows=[model_rows(job, ["created_at", "description", "status"]) for job in jobs],
             records=[record_key(job) for job in jobs],
         )
     )
-    sections.append(_user_audit_access(user))
-    sections.append(_records_naming(user))
+    sections.append(_user_audit_access(user, latest))
+    sections.append(_records_naming(user, listed=latest is None))
     return sections
 
 
@@ -458,11 +473,11 @@ def _second_factor_access(user) -> AccessSection:
     return AccessSection(title=_("Second factor"), rows=rows, records=records)
 
 
-def _user_audit_access(user) -> AccessSection:
+def _user_audit_access(user, latest: int | None) -> AccessSection:
     """The entries the user's actions wrote, and those about the account (an administrator's change of it)."""
     about = audit_entries_about([record_key(user)]).values("pk")
     entries = AuditEntry.objects.filter(actor=user) | AuditEntry.objects.filter(pk__in=about)
-    return _audit_section(_("Audit log entries by you or about your account"), entries.order_by("at", "pk"))
+    return _audit_section(_("Audit log entries by you or about your account"), entries, latest)
 
 
 # The user's rows that the sections above show in full; every other foreign key to the user is listed by
@@ -495,32 +510,31 @@ def user_foreign_keys() -> list[models.ForeignKey]:
 NUMBERS_SHOWN = 50
 
 
-def _records_naming(user) -> AccessSection:
+def _records_naming(user, *, listed: bool = True) -> AccessSection:
     """Records of the programme that name the user (agreements they created, questions they asked, enrolments
-    they made): one row per kind and role with how many and their numbers, so that the page stays short for an
-    HR clerk who enrolled thousands; `records` names every one of them."""
+    they made): one row per kind and role with how many and their first numbers, so that the page stays short
+    for an HR clerk who enrolled thousands; with `listed`, `records` names every one of them (the download)."""
     rows, records = [], []
     for model_field in user_foreign_keys():
         model = model_field.model
         if (model._meta.label_lower, model_field.name) in _SHOWN_IN_FULL:
             continue
-        pks = list(
-            model.objects.filter(**{model_field.name: user}).order_by("pk").values_list("pk", flat=True)
-        )
+        naming = model.objects.filter(**{model_field.name: user}).order_by("pk").values_list("pk", flat=True)
+        pks = list(naming if listed else naming[: NUMBERS_SHOWN + 1])
         if not pks:
             continue
-        numbers = ", ".join(str(pk) for pk in pks[:NUMBERS_SHOWN]) + (
-            ", …" if len(pks) > NUMBERS_SHOWN else ""
-        )
+        count = len(pks) if listed or len(pks) <= NUMBERS_SHOWN else naming.count()
+        numbers = ", ".join(str(pk) for pk in pks[:NUMBERS_SHOWN]) + (", …" if count > NUMBERS_SHOWN else "")
         rows.append(
             {
                 capfirst(_("kind")): str(capfirst(model._meta.verbose_name_plural)),
                 capfirst(_("you are named as")): str(model_field.verbose_name),
-                capfirst(_("how many")): str(len(pks)),
+                capfirst(_("how many")): str(count),
                 capfirst(_("numbers")): numbers,
             }
         )
-        records += [f"{model._meta.label_lower}:{pk}" for pk in pks]
+        if listed:
+            records += [f"{model._meta.label_lower}:{pk}" for pk in pks]
     return AccessSection(
         title=_("Other records that name you"),
         rows=rows,

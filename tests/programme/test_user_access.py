@@ -149,8 +149,17 @@ def test_my_data_page_stays_short_for_a_clerk_with_thousands_of_entries(demo, cl
     content = client.get(reverse("my_data")).content.decode()
     assert "Export 249" in content and "Export 149" not in content
     assert "frühere stehen im JSON-Download" in content
-    export = user_access_export(user=hr)
-    audit = next(
-        section for section in export["sections"] if section["title"].startswith("Einträge im Audit")
+
+    def audit(export):
+        return next(
+            section for section in export["sections"] if section["title"].startswith("Einträge im Audit")
+        )
+
+    assert (
+        sum(row["Objekt"].startswith("Export ") for row in audit(user_access_export(user=hr))["rows"]) == 250
     )
-    assert sum(row["Objekt"].startswith("Export ") for row in audit["rows"]) == 250
+    # The page reads no more than it shows.
+    shown = audit(user_access_export(user=hr, latest=100))
+    assert len(shown["rows"]) == 100 and shown["more"] >= 150
+    objects = [row["Objekt"] for row in shown["rows"]]
+    assert "Export 249" in objects and "Export 149" not in objects

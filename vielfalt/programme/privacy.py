@@ -229,15 +229,16 @@ def access_export_record(*, actor, employee: Employee, export_format: str) -> No
     )
 
 
-def user_access_export(*, user) -> dict:
-    """Everything the portal holds about `user`, for the user themself (their own account: no role needed)."""
+def user_access_export(*, user, latest: int | None = None) -> dict:
+    """Everything the portal holds about `user`, for the user themself (their own account: no role needed);
+    with `latest`, a section's latest rows only (`core.user_access`)."""
     return {
         "title": _("Information on the personal data held (Art. 15 GDPR)"),
         "generated_at": timezone.now(),
         "controller": settings.PORTAL_OPERATOR["name"],
         "user": core.record_key(user),
         "subject": user.get_full_name() or user.get_username(),
-        "sections": [asdict(section) for section in core.user_access(user)],
+        "sections": [asdict(section) for section in core.user_access(user, latest=latest)],
         "purposes": [asdict(record) for record in processing_record()],
     }
 

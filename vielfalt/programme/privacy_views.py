@@ -119,6 +119,7 @@ class MyDataView(LoginRequiredMixin, TemplateView):
     user's data can be asked for."""
 
     template_name = "privacy/my_data.html"
+    rows_shown = 100  # per section on the page, the latest (read no further); the JSON has every row
 
     def get(self, request, *args, **kwargs):
         if request.GET.get("format") == "json":
@@ -129,16 +130,6 @@ class MyDataView(LoginRequiredMixin, TemplateView):
             return response
         return super().get(request, *args, **kwargs)
 
-    rows_shown = 100  # per section on the page; the JSON has every row
-
     def get_context_data(self, **kwargs):
-        export = user_access_export(user=self.request.user)
-        export["sections"] = [
-            {
-                **section,
-                "rows": section["rows"][-self.rows_shown :],
-                "more": len(section["rows"]) - self.rows_shown,
-            }
-            for section in export["sections"]
-        ]
+        export = user_access_export(user=self.request.user, latest=self.rows_shown)
         return {**super().get_context_data(**kwargs), "export": export}
