@@ -187,6 +187,30 @@ def test_the_header_fits_an_administrators_links(journey, width):
     assert box["x"] + box["width"] <= width
 
 
+def test_the_header_gives_a_ministry_officials_links_a_row_of_their_own(journey):
+    """Ministry staff see nine links (German). Beside the brand they did not fit at 1,280 px: the last broke onto
+    a second line, the brand sat between the two, the user's tools on a third. The brand and the tools share the
+    first row, the links one row below; the Tab key meets tools and links in the order they are seen."""
+    j = journey("ministerium", 1280)
+    j.go("/partnerships/", "header")
+    header = j.page.locator("header")
+    links = header.locator(".nav-link")
+    assert links.count() == 9
+    tops = {round(links.nth(index).bounding_box()["y"]) for index in range(links.count())}
+    assert len(tops) == 1, tops
+    brand = header.locator(".navbar-brand").bounding_box()
+    logout = header.get_by_role("button", name="Abmelden").bounding_box()
+    assert abs((brand["y"] + brand["height"] / 2) - (logout["y"] + logout["height"] / 2)) < 8
+    assert min(tops) >= logout["y"] + logout["height"]
+    assert header.evaluate(
+        """(header) => {
+            const focusable = [...header.querySelectorAll("a, button, select")].filter((el) => el.checkVisibility());
+            const tops = focusable.map((el) => el.getBoundingClientRect().top);
+            return tops.every((top, index) => index === 0 || top >= tops[index - 1] - 8);
+        }"""
+    )
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_hr_duisburg(journey, width):
     j = journey("hr-duisburg", width)
