@@ -984,6 +984,7 @@ URLS = {
     "second_factor_setup": Url(LOGGED_IN),
     "second_factor_manage": Url(LOGGED_IN),
     "my_data": Url(LOGGED_IN),
+    "session_keepalive": Url(LOGGED_IN),  # POST only: the idle timeout's "Stay logged in"
     # django-otp-webauthn's JSON endpoints refuse a POST without a session (CSRF/session checks: 403).
     "otp_webauthn:credential-registration-begin": Url("403 ok ok ok ok ok"),
     "otp_webauthn:credential-registration-complete": Url("403 ok ok ok ok ok"),

@@ -1,6 +1,8 @@
-"""Login events go to the audit log. Django and django-axes announce them only through signals."""
+"""Login events go to the audit log, and a login starts the session's lifetime. Django and django-axes announce
+them only through signals."""
 
 import logging
+import time
 
 from axes.signals import user_locked_out
 from axes.utils import reset as axes_reset
@@ -9,6 +11,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from .audit import audit_record
+from .middleware import LOGGED_IN_AT_KEY
 from .models import AuditEntry
 from .second_factor import STATE_SESSION_KEY, second_factor_state
 
@@ -30,6 +33,13 @@ def second_factor_at_login(sender, request, user, **kwargs):
     request.session[STATE_SESSION_KEY] = state
     if not state:
         axes_reset(username=user.get_username())
+
+
+@receiver(user_logged_in, dispatch_uid="session_lifetime_at_login")
+def session_lifetime_at_login(sender, request, user, **kwargs):
+    """The session's SESSION_ABSOLUTE_AGE counts from here (vielfalt.middleware.SessionLifetimeMiddleware)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LOGGED_IN_AT_KEY] = int(time.time())
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")

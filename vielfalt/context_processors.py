@@ -1,4 +1,5 @@
 import functools
+import time
 
 from django.conf import settings
 from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
@@ -6,6 +7,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext_lazy as _
 
+from .middleware import LOGGED_IN_AT_KEY, TOUCH_INTERVAL_SECONDS
 from .models import Role
 from .permissions import may
 
@@ -55,6 +57,30 @@ def portal(request):
         ],
         "portal_urls": urls,
         "portal_operator": settings.PORTAL_OPERATOR,
+        "session_timing": _session_timing(request, user),
+    }
+
+
+# How long before a session's end the page warns (static/js/portal.js; WCAG 2.2.1 asks for at least 20 seconds).
+SESSION_WARNING_SECONDS = 120
+
+
+def _session_timing(request, user) -> dict | None:
+    """For a logged-in user's page: when their session ends, for the warning before it (base.html, portal.js).
+    `idle`: seconds without a request; `slack`: how much earlier than that it may end (the session is extended
+    at most once a minute, vielfalt.middleware); `ends`: the end 12 hours after the login (seconds since the
+    epoch)."""
+    if user is None or not user.is_authenticated:
+        return None
+    logged_in_at = request.session.get(LOGGED_IN_AT_KEY) or int(time.time())
+    return {
+        "idle": settings.SESSION_COOKIE_AGE,
+        "slack": TOUCH_INTERVAL_SECONDS,
+        "warn": SESSION_WARNING_SECONDS,
+        "ends": logged_in_at + settings.SESSION_ABSOLUTE_AGE,
+        "idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+        "hours": settings.SESSION_ABSOLUTE_AGE // 3600,
+        "warn_minutes": SESSION_WARNING_SECONDS // 60,
     }
 
 
@@ -67,6 +93,8 @@ PORTAL_URL_NAMES = (
     "password_change",
     "second_factor_manage",
     "my_data",
+    "session_keepalive",
+    "login",
     "logout",
     "accessibility",
     "imprint",

@@ -77,6 +77,8 @@ MIDDLEWARE = [
     # idle timeout and django-otp have nothing to do there without a session and a user.
     "vielfalt.middleware.SessionMiddleware",
     "vielfalt.middleware.SessionIdleTimeoutMiddleware",
+    # A new login 12 hours after the last, however busy the session (SESSION_ABSOLUTE_AGE).
+    "vielfalt.middleware.SessionLifetimeMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -88,6 +90,8 @@ MIDDLEWARE = [
     # ... and no page but the second factor's own for a user who still owes one (vielfalt.second_factor).
     "vielfalt.middleware.SecondFactorMiddleware",
     "vielfalt.middleware.MessageMiddleware",
+    # Inside MessageMiddleware: a request sent to log in because its session has ended is told so.
+    "vielfalt.middleware.SessionEndedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -277,6 +281,9 @@ SESSION_COOKIE_AGE = 30 * 60
 # The 30 minutes count from the last request (an idle timeout): vielfalt.middleware extends the session at most
 # once a minute, so a page view does not cost a database write.
 SESSION_SAVE_EVERY_REQUEST = False
+# However busy: a new login this long after the last (OWASP ASVS 3.3.2, level 2: 12 hours), also for a session kept
+# alive by a page that polls (vielfalt.middleware.SessionLifetimeMiddleware).
+SESSION_ABSOLUTE_AGE = env.int("SESSION_ABSOLUTE_AGE", default=12 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("surveys/", include("surveys.urls")),
     path("accounts/second-factor/", second_factor.VerifyView.as_view(), name="second_factor_verify"),
     path("accounts/second-factor/setup/", second_factor.SetupView.as_view(), name="second_factor_setup"),
+    path("accounts/session/keep-alive/", views.SessionKeepAliveView.as_view(), name="session_keepalive"),
     path("accounts/second-factor/manage/", second_factor.ManageView.as_view(), name="second_factor_manage"),
     # Before the library's own view of the same address: a passkey login ends as a code login does.
     path(

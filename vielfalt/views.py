@@ -1,3 +1,4 @@
+import time
 from functools import partial
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .formats import datetime_formatter
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .jobs import job_retry
+from .middleware import SESSION_TOUCHED_KEY
 from .models import AuditEntry, Employee, Job, Membership, Organisation, Role, TargetGroup, employee_figures
 from .pagination import GroupedPaginator, WindowCountPaginator, cursor, newest_first, query_without
 from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
@@ -439,6 +441,18 @@ class DocumentCheckView(FormView):
         return self.render_to_response(
             self.get_context_data(form=self.get_form_class()(), check=check, file_name=upload.name)
         )
+
+
+class SessionKeepAliveView(LoginRequiredMixin, View):
+    """ "Stay logged in" in the warning before the idle timeout (static/js/portal.js, WCAG 2.2.1): the session's
+    30 minutes start again now. Only the caller's own session, and not past its 12 hours after the login
+    (vielfalt.middleware.SessionLifetimeMiddleware ends it first)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        request.session[SESSION_TOUCHED_KEY] = int(time.time())  # saved with a new expiry
+        return HttpResponse(status=204)
 
 
 class PublicPageView(TemplateView):

@@ -20,15 +20,17 @@ from functools import cache
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from partnerships.models import Agreement
 from tests.conftest import axe_violations, browser_login, need
 from tests.e2e.test_journeys import SCREENSHOTS, demo, demo_snapshot  # noqa: F401 (fixtures)
 from trainings.models import CourseDate
-from vielfalt.models import User
+from vielfalt.models import Job, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -209,6 +211,75 @@ def test_the_header_gives_a_ministry_officials_links_a_row_of_their_own(journey)
             return tops.every((top, index) => index === 0 || top >= tops[index - 1] - 8);
         }"""
     )
+
+
+def test_a_page_polling_a_job_goes_to_the_login_page_when_the_session_ends(journey):
+    """A job's page asks for its status every two seconds. Logged out in another tab (or timed out), the next
+    request was sent to the login page, and htmx put that whole page, header and all, into the status box, the
+    page around it still showing the user as logged in. Now the window goes to the login page, which says why,
+    and comes back to the job after logging in."""
+    j = journey("hr-duisburg", 1280)
+    clerk = User.objects.get(username="hr-duisburg")
+    job = Job.objects.create(
+        kind="test", description="Beschäftigte einlesen", status=Job.Status.RUNNING, requested_by=clerk
+    )
+    j.go(f"/jobs/{job.pk}/", "job-polling")
+    Session.objects.all().delete()
+    j.page.wait_for_url(re.compile(r"/accounts/login/"), timeout=10_000)
+    assert j.page.url == f"{j.base}/accounts/login/?next=/jobs/{job.pk}/"
+    assert "Ihre Sitzung ist beendet" in j.page.locator("main").inner_text()
+    assert j.page.locator("header").count() == 1 and j.page.locator("h1").count() == 1
+    j.step("session-ended")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_page_warns_before_the_session_ends_and_one_button_keeps_it(journey, width):
+    """WCAG 2.2.1 (Timing Adjustable): 30 minutes without a request ended the session without a word, and with it
+    the form being filled in. Two minutes before (a minute earlier still: the server extends a session at most once
+    a minute), the page says so; "Angemeldet bleiben" starts the 30 minutes again, as often as wanted. Unheeded, the
+    page says that the session has ended and links to the login, back to this page."""
+    j = journey("hr-duisburg", width)
+    page = j.page
+    page.clock.install()
+    j.go("/employees/new/", "form")
+    warning = page.locator("#session-warning")
+    page.clock.run_for("26:30")
+    assert warning.is_hidden()
+    page.clock.run_for("01:00")
+    keep = warning.get_by_role("button", name="Angemeldet bleiben")
+    assert warning.is_visible() and keep.is_visible()
+    assert "fast 30 Minuten" in warning.inner_text()
+    j.step("session-warning")
+    for _ in range(2):  # as often as wanted
+        with page.expect_response(re.compile(r"/accounts/session/keep-alive/$")) as kept:
+            keep.click()
+        assert kept.value.status == 204
+        expect(warning).to_be_hidden()
+        page.clock.run_for("26:30")
+        assert warning.is_hidden()
+        page.clock.run_for("01:00")
+        assert warning.is_visible()
+    page.clock.run_for("02:00")
+    login = warning.get_by_role("link", name="Erneut anmelden")
+    assert login.is_visible() and not keep.is_visible()
+    assert login.get_attribute("href") == "/accounts/login/?next=/employees/new/"
+    j.step("session-ended-here")
+
+
+def test_someone_typing_is_not_idle(journey):
+    """Typing makes no request: a clerk writing a long text for 28 minutes was idle to the server. Input in the page
+    extends the session without asking, and no warning interrupts."""
+    j = journey("hr-duisburg", 1280)
+    page = j.page
+    page.clock.install()
+    j.go("/employees/new/", "form")
+    page.clock.run_for("20:00")
+    page.locator("#id_last_name").press_sequentially("Yılmaz")
+    with page.expect_response(re.compile(r"/accounts/session/keep-alive/$")) as kept:
+        page.clock.run_for("07:30")
+    assert kept.value.status == 204
+    assert page.locator("#session-warning").is_hidden()
+    assert page.locator("#id_last_name").input_value() == "Yılmaz"
 
 
 @pytest.mark.parametrize("width", WIDTHS)
