@@ -224,13 +224,14 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 @accounts_only
 class SessionEndedMiddleware:
-    """A request whose session has ended (logged out in another tab, 30 minutes idle, 12 hours after the login,
-    the password changed elsewhere) is sent to the login page like any request without a login. Two things
-    were wrong with that:
+    """A request whose session has ended (30 minutes idle, 12 hours after the login, the password changed on
+    another device), or that has none left (logged out in another tab, which took the cookie), is sent to the
+    login page like any request without a login. Two things were wrong with that:
 
     - The login page did not say why: a clerk in the middle of their work found themselves logged out without
-      a word. The redirect now carries a message (in Django's message cookie, signed; nothing is written to
-      the database for a session that no longer exists).
+      a word. When the browser still brings the ended session's cookie (not after logging out, which removes
+      it), the redirect now carries a message (in Django's message cookie, signed; nothing is written to the
+      database for a session that no longer exists).
     - A request of htmx (a job's status every two seconds, a select's options) followed the redirect and put
       the whole login page into the status box, header and all, while the page around it still showed the
       user as logged in. htmx now gets the login page as a navigation of the whole window (`HX-Redirect`),
@@ -256,8 +257,8 @@ class SessionEndedMiddleware:
             messages.info(
                 request,
                 _(
-                    "Your session has ended: after %(minutes)s minutes without activity, %(hours)s hours after "
-                    "logging in, or by logging out in another window. Please log in again."
+                    "Your session has ended, for example after %(minutes)s minutes without activity or %(hours)s "
+                    "hours after logging in. Please log in again."
                 )
                 % {
                     "minutes": settings.SESSION_COOKIE_AGE // 60,

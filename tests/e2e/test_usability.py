@@ -214,7 +214,7 @@ def test_the_header_gives_a_ministry_officials_links_a_row_of_their_own(journey)
 
 
 def test_a_page_polling_a_job_goes_to_the_login_page_when_the_session_ends(journey):
-    """A job's page asks for its status every two seconds. Logged out in another tab (or timed out), the next
+    """A job's page asks for its status every two seconds. Timed out (or logged out in another tab), the next
     request was sent to the login page, and htmx put that whole page, header and all, into the status box, the
     page around it still showing the user as logged in. Now the window goes to the login page, which says why,
     and comes back to the job after logging in."""

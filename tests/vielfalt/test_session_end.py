@@ -72,8 +72,8 @@ def test_a_session_from_before_the_limit_counts_from_its_next_request(client, cl
     assert abs(client.session[LOGGED_IN_AT_KEY] - time.time()) < 60
 
 
-def test_the_login_page_says_why_after_logging_out_in_another_window(logged_in):
-    Session.objects.all().delete()  # "Abmelden" in another tab, or 30 minutes without a request
+def test_the_login_page_says_why_after_the_session_has_expired(logged_in):
+    Session.objects.all().delete()  # 30 minutes without a request, or ended on another device
     response = logged_in.get(reverse("employee_list"), follow=True)
     assert response.redirect_chain[-1][0].startswith(reverse("login"))
     assert ENDED in response.text
