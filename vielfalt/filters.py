@@ -4,6 +4,9 @@ from django.db import connection
 from django.db.models import F, Func, OrderBy, Q, Value
 from django.db.models.functions import Collate, Upper
 from django.db.models.lookups import Regex
+from django.forms.utils import pretty_name
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ChoiceField
 from django_filters.filters import FilterMethod, QuerySetRequestMixin
@@ -218,6 +221,10 @@ class _Unindexed(Func):
     template = "COALESCE(%(expressions)s, %(expressions)s)"
 
 
+# django-filter's own words, translated when shown.
+_descending = lazy(lambda label: gettext("%s (descending)") % label, str)
+
+
 class TextOrderingFilter(django_filters.OrderingFilter):
     """django-filter's sort by a column the user picks, text in the order readers expect (vielfalt.collation),
     ties broken by `then` (the list's own order). django-filter's replaced the list's order by the column alone:
@@ -228,6 +235,16 @@ class TextOrderingFilter(django_filters.OrderingFilter):
     def __init__(self, *args, then=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.then = tuple(then)
+
+    def build_choices(self, fields, labels):
+        """django-filter's options, each column ascending then descending, with the descending ones named in the
+        language of the request. django-filter formats "%s (descending)" where the filter is declared, on import,
+        so that an English page offered "Datum der Unterzeichnung (absteigend)"."""
+        choices = []
+        for field, param in fields.items():
+            label = labels.get(field) or pretty_name(param)
+            choices += [(param, label), (f"-{param}", labels.get(f"-{param}") or _descending(label))]
+        return choices
 
     def filter(self, qs, value):
         chosen = [self.get_ordering_value(param) for param in value or () if param]

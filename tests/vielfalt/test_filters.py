@@ -74,6 +74,31 @@ def test_the_sort_selects_name_the_order_a_list_has_unsorted(client, language, e
 
 
 @pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("de", ["Name (absteigend)", "Personalnummer (absteigend)", "Datum der Unterzeichnung (absteigend)"]),
+        ("en", ["Name (descending)", "Personnel number (descending)", "Date of signing (descending)"]),
+    ],
+)
+def test_the_descending_sort_options_are_named_in_the_request_s_language(client, language, expected):
+    """django-filter names them on import, in the language active then: an English page offered "(absteigend)"."""
+    client.cookies["django_language"] = language
+    client.force_login(hr_user(OrganisationFactory()))
+    employees = [
+        label for _value, _selected, label in options(client.get(reverse("employee_list")).text, "ordering")
+    ]
+    client.force_login(ministry_user())
+    agreements = [
+        label
+        for _value, _selected, label in options(client.get(reverse("partnerships:index")).text, "ordering")
+    ]
+    assert expected[0] in employees and expected[1] in employees
+    assert expected[2] in agreements
+    descending = expected[0].rpartition(" ")[2]  # every column's, in one language
+    assert sum(label.endswith(descending) for label in employees + agreements) == 3 + 5
+
+
+@pytest.mark.parametrize(
     ("language", "found", "page"),
     [
         ("de", "1.001 Beschäftigte gefunden.", "Seite 1 von 21"),
