@@ -301,6 +301,7 @@ LANGUAGE_COOKIE_SECURE = not DEBUG
 COOKIE_PREFIX = "" if DEBUG else "__Host-"
 SESSION_COOKIE_NAME = f"{COOKIE_PREFIX}sessionid"
 CSRF_COOKIE_NAME = f"{COOKIE_PREFIX}csrftoken"
+CSRF_FAILURE_VIEW = "vielfalt.views.csrf_failure"  # the portal's page, not Django's bare English one
 LANGUAGE_COOKIE_NAME = f"{COOKIE_PREFIX}django_language"
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"

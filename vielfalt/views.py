@@ -1,5 +1,6 @@
 import time
 from functools import partial
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views import View
@@ -457,6 +459,24 @@ class SessionKeepAliveView(LoginRequiredMixin, View):
 
 class PublicPageView(TemplateView):
     """Accessibility statement, imprint and privacy: open to everyone."""
+
+
+def csrf_failure(request, reason=""):
+    """`CSRF_FAILURE_VIEW`: a form refused by the CSRF check, in the portal's layout and the user's language.
+    Django's own page is a bare English document ("Forbidden (403)", `lang="en"`) without a way on. People meet it
+    with a form opened before they logged in or out in another tab, since the login gives a new token."""
+    from django.middleware.csrf import REASON_NO_CSRF_COOKIE
+
+    back = request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(back)
+        back = parts.path + (f"?{parts.query}" if parts.query else "")
+    else:
+        back = ""
+    context = {"back": back, "no_cookie": reason == REASON_NO_CSRF_COOKIE}
+    return render(request, "403_csrf.html", context, status=403)
 
 
 @require_safe

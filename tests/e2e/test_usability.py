@@ -517,3 +517,31 @@ def test_employee_through_the_survey_link(journey, width, browser):
     j.step("answer-errors")
     j.validate_html()
     context.close()
+
+
+def test_a_form_sent_from_a_page_older_than_the_login_is_refused_on_a_page_that_leads_back(journey):
+    """A form open in one tab, then logging out and in again in another: the login gives a new CSRF token, so
+    the form is refused. That was Django's bare English "Forbidden (403)" page (`lang="en"`, no way on); now the
+    portal's page says nothing was saved and why, the back button still has the entries, and a link opens the
+    form again."""
+    from tests.e2e.test_journeys import login
+
+    j = journey("hr-duisburg", 375)
+    form = j.page
+    j.go("/employees/new/", "form-before-login-elsewhere")
+    form.locator("input[name=last_name]").fill("Yılmaz")
+    other = form.context.new_page()
+    other.goto(f"{j.base}/")
+    other.get_by_role("button", name="Abmelden").click()
+    other.wait_for_url(re.compile(r"/accounts/login/|/$"))
+    login(other, j.base, "hr-duisburg")
+    other.close()
+    with form.expect_response(re.compile(r"/employees/new/$")) as sent:
+        form.locator("main form button[type=submit]").last.click()
+    assert sent.value.status == 403
+    assert form.locator("h1").inner_text() == "Das Formular konnte nicht gesendet werden"
+    assert form.locator("html").get_attribute("lang") == "de"
+    j.step("form-refused")  # German, axe, no horizontal scroll at 375 px
+    assert form.get_by_role("link", name="Formular neu öffnen").get_attribute("href") == "/employees/new/"
+    form.go_back()
+    expect(form.locator("input[name=last_name]")).to_have_value("Yılmaz")  # what the page promises
