@@ -285,3 +285,30 @@ class SessionEndedMiddleware:
             parts = urlsplit(current)
             return redirect_to_login(parts.path + (f"?{parts.query}" if parts.query else ""))["Location"]
         return resolve_url(settings.LOGIN_URL)
+
+
+class _MethodNotAllowedPage:
+    """An address that only a button or a form sends to (a bookmarked "Abmelden", an action's address from the
+    browser's history) opened as a link answered with Django's 405 and an empty body: a blank page. It gets the
+    portal's page instead, which says that nothing was changed and leads on; the status and `Allow` stay."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and request.method == "GET"
+            and not response.streaming
+            and not response.content
+        ):
+            from django.shortcuts import render
+
+            page = render(request, "405.html", status=405)
+            page["Allow"] = response["Allow"]
+            return page
+        return response
+
+
+MethodNotAllowedMiddleware = accounts_only(_MethodNotAllowedPage)

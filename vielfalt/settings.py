@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "vielfalt.middleware.MessageMiddleware",
     # Inside MessageMiddleware: a request sent to log in because its session has ended is told so.
     "vielfalt.middleware.SessionEndedMiddleware",
+    # An address of a button or a form opened as a link: the portal's page rather than a blank one.
+    "vielfalt.middleware.MethodNotAllowedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",

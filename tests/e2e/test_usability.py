@@ -545,3 +545,15 @@ def test_a_form_sent_from_a_page_older_than_the_login_is_refused_on_a_page_that_
     assert form.get_by_role("link", name="Formular neu öffnen").get_attribute("href") == "/employees/new/"
     form.go_back()
     expect(form.locator("input[name=last_name]")).to_have_value("Yılmaz")  # what the page promises
+
+
+def test_a_bookmarked_log_out_opens_the_portal_s_page_not_a_blank_one(journey):
+    """Django answered an address of a button (here "Abmelden") opened as a link with 405 and nothing to show."""
+    j = journey("hr-duisburg", 375)
+    response = j.page.goto(f"{j.base}/accounts/logout/")
+    assert response.status == 405
+    assert j.page.locator("h1").inner_text() == "Diese Adresse lässt sich nicht als Seite öffnen"
+    j.step("method-not-allowed")  # German, axe, no horizontal scroll at 375 px
+    j.page.get_by_role("link", name="Zurück zur Startseite").click()
+    j.page.wait_for_url(f"{j.base}/")
+    assert j.page.get_by_role("button", name="Abmelden", include_hidden=True).count() == 1  # still logged in
