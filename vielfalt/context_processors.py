@@ -61,12 +61,13 @@ def portal(request):
     }
 
 
-# How long before a session's end the page warns (static/js/portal.js; WCAG 2.2.1 asks for at least 20 seconds).
+# How long before a session's end the page warns (static/js/session.js; WCAG 2.2.1 asks for at least 20 seconds).
 SESSION_WARNING_SECONDS = 120
 
 
 def _session_timing(request, user) -> dict | None:
-    """For a logged-in user's page: when their session ends, for the warning before it (base.html, portal.js).
+    """For a logged-in user's page: when their session ends, for the warning before it
+    (includes/session_warning.html, static/js/session.js; the portal's pages and the Django admin).
     `idle`: seconds without a request; `slack`: how much earlier than that it may end (the session is extended
     at most once a minute, vielfalt.middleware); `ends`: the end 12 hours after the login (seconds since the
     epoch)."""

@@ -446,7 +446,7 @@ class DocumentCheckView(FormView):
 
 
 class SessionKeepAliveView(LoginRequiredMixin, View):
-    """ "Stay logged in" in the warning before the idle timeout (static/js/portal.js, WCAG 2.2.1): the session's
+    """ "Stay logged in" in the warning before the idle timeout (static/js/session.js, WCAG 2.2.1): the session's
     30 minutes start again now. Only the caller's own session, and not past its 12 hours after the login
     (vielfalt.middleware.SessionLifetimeMiddleware ends it first)."""
 

@@ -47,3 +47,35 @@ def test_every_admin_page_passes_axe(live_server, page, settings, language):
         if violations := axe_violations(page):
             found[path] = violations
     assert found == {}, "\n".join(f"{path}: {v}" for path, v in found.items())
+
+
+def test_the_admin_warns_before_the_session_ends_as_the_portal_does(live_server, page, settings):
+    """Administrators edit long forms in the admin too, which showed no warning: 30 minutes without a request ended
+    the session and took the change being typed with it (WCAG 2.2.1)."""
+    from playwright.sync_api import expect
+
+    settings.DEBUG = True
+    call_command("seed_demo", password="demo-password-1")
+    administrator = User.objects.get(username="admin")
+    browser_login(page, live_server, administrator)
+    page.clock.install()
+    form = reverse(
+        "admin:vielfalt_organisation_change", args=[administrator.memberships.first().organisation_id]
+    )
+    assert page.goto(live_server.url + form).status == 200
+    warning = page.locator("#session-warning")
+    page.clock.run_for("26:30")
+    assert warning.is_hidden()
+    page.clock.run_for("01:00")
+    keep = warning.get_by_role("button", name="Angemeldet bleiben")
+    expect(keep).to_be_visible()
+    assert axe_violations(page) == []
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    save, shown = page.locator("input[name=_save]").bounding_box(), warning.bounding_box()
+    assert save["y"] + save["height"] <= shown["y"] or save["x"] + save["width"] <= shown["x"]  # not covered
+    with page.expect_response(
+        lambda response: response.url.endswith("/accounts/session/keep-alive/")
+    ) as kept:
+        keep.click()
+    assert kept.value.status == 204
+    expect(warning).to_be_hidden()

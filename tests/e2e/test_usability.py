@@ -232,6 +232,15 @@ def test_a_page_polling_a_job_goes_to_the_login_page_when_the_session_ends(journ
     j.step("session-ended")
 
 
+def _overlap(a: dict, b: dict) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_page_warns_before_the_session_ends_and_one_button_keeps_it(journey, width):
     """WCAG 2.2.1 (Timing Adjustable): 30 minutes without a request ended the session without a word, and with it
@@ -249,6 +258,10 @@ def test_the_page_warns_before_the_session_ends_and_one_button_keeps_it(journey,
     keep = warning.get_by_role("button", name="Angemeldet bleiben")
     assert warning.is_visible() and keep.is_visible()
     assert "fast 30 Minuten" in warning.inner_text()
+    # It covers nothing of the page scrolled to its end: not the button it asks to save with, not the footer.
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    for element in (page.locator("main form [type=submit]").last, page.locator("footer a").last):
+        assert not _overlap(element.bounding_box(), warning.bounding_box()), element
     j.step("session-warning")
     for _ in range(2):  # as often as wanted
         with page.expect_response(re.compile(r"/accounts/session/keep-alive/$")) as kept:

@@ -111,7 +111,7 @@ def test_htmx_gets_the_login_page_for_the_whole_window_back_to_the_page_it_was_c
 
 
 def test_a_logged_in_page_carries_the_sessions_end_for_its_warning(logged_in, settings):
-    """WCAG 2.2.1: the page warns before the session ends (static/js/portal.js) and needs to know when."""
+    """WCAG 2.2.1: the page warns before the session ends (static/js/session.js) and needs to know when."""
     page = logged_in.get(reverse("employee_list")).text
     ends = logged_in.session[LOGGED_IN_AT_KEY] + settings.SESSION_ABSOLUTE_AGE
     assert f'data-session-idle="{settings.SESSION_COOKIE_AGE}"' in page
@@ -133,3 +133,14 @@ def test_stay_logged_in_keeps_only_ones_own_live_session(client, clerk):
     guarded.force_login(clerk)
     assert guarded.post(reverse("session_keepalive")).status_code == 403  # no CSRF token
     assert guarded.get(reverse("session_keepalive")).status_code == 405
+
+
+def test_an_admin_page_carries_the_warning_too(client, settings):
+    """The Django admin's pages (templates/admin/base_site.html) warn as the portal's do; its login page does not."""
+    from tests.factories import UserFactory
+
+    assert "session-warning" not in client.get(reverse("admin:login")).text
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get(reverse("admin:index")).text
+    assert 'id="session-warning"' in page and f'data-session-idle="{settings.SESSION_COOKIE_AGE}"' in page
+    assert "js/session.js" in page and "css/admin.css" in page
