@@ -1,10 +1,10 @@
-// The warning before the session ends, on the portal's pages and in the Django admin (includes/session_warning.html).
-// The session's time limits, announced before they end (WCAG 2.2.1 Timing Adjustable; vielfalt.middleware): after
-// 30 minutes without a request, which "Stay logged in" extends as often as wanted, and 12 hours after the login,
-// which only a new login ends. The page reads both from the warning's data-session-* (includes/session_warning.html). The server extends a session at most
-// once a minute, so the idle time counts from a minute before the page's load. Another tab of the portal that loads
-// a page or is kept logged in moves the time on here too (localStorage). Someone typing or clicking in a page is
-// not idle, though the server has not heard of it: their session is extended without asking, not their work lost.
+// The session's time limits, announced before they end (WCAG 2.2.1 Timing Adjustable; vielfalt.middleware), on the
+// portal's pages and in the Django admin: after 30 minutes without a request, which "Stay logged in" extends as
+// often as wanted, and 12 hours after the login, which only a new login ends. The page reads both from the
+// warning's data-session-* (includes/session_warning.html). The server extends a session at most once a minute, so
+// the idle time counts from a minute before the page's load. Another tab of the portal that loads a page or is kept
+// logged in moves the time on here too (localStorage). Someone typing or clicking in a page is not idle, though the
+// server has not heard of it: their session is extended without asking, not their work lost.
 const SESSION_ACTIVITY_KEY = "vielfalt.session.activity";
 document.addEventListener("DOMContentLoaded", () => {
   const warning = document.getElementById("session-warning");
