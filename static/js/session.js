@@ -34,7 +34,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const keepAlive = () => {
     keeping ??= fetch(timing.sessionKeepAlive, {
       method: "POST",
-      headers: { "X-CSRFToken": timing.sessionCsrf },
+      headers: { "X-CSRFToken": timing.sessionCsrf || JSON.parse(document.body.dataset.hxHeaders)["X-CSRFToken"] },
       credentials: "same-origin",
       redirect: "manual",
     })
