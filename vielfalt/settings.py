@@ -379,6 +379,8 @@ SECURE_CSP = {
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates that a reader in Germany cannot misread (Django's English writes 7 March 2013 as "03/07/2013").
+FORMAT_MODULE_PATH = ["vielfalt.locale_formats"]
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
 USE_TZ = True

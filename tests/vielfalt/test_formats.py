@@ -43,3 +43,29 @@ def test_datetime_formatter_reads_the_time_zone_when_it_is_made():
         formatter = datetime_formatter("SHORT_DATETIME_FORMAT")
     with translation.override("en"):
         assert formatter(MOMENTS[0]) == "05.01.2026 16:03"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "short", "long"),
+    [("de", "07.03.2013", "7. März 2013"), ("en", "2013-03-07", "7 March 2013")],
+)
+def test_no_reader_in_germany_can_misread_a_date(client, language, short, long):
+    """Django's English wrote 7 March 2013 as "03/07/2013", which British and European readers (and Germans
+    reading the portal in English) take for 3 July. vielfalt.locale_formats: the year first, or the month named."""
+    from datetime import date
+
+    from django.urls import reverse
+
+    from tests.factories import ministry_user
+    from tests.partnerships.factories import AgreementFactory
+
+    with translation.override(language):
+        assert date_filter(date(2013, 3, 7), "SHORT_DATE_FORMAT") == short
+        assert date_filter(date(2013, 3, 7), "DATE_FORMAT") == long
+    staff = ministry_user()
+    AgreementFactory(state_party=staff.memberships.get().organisation, signed_on=date(2013, 3, 7))
+    client.cookies["django_language"] = language
+    client.force_login(staff)
+    page = client.get(reverse("partnerships:index")).text
+    assert short in page and "03/07/2013" not in page
