@@ -467,13 +467,12 @@ def csrf_failure(request, reason=""):
     with a form opened before they logged in or out in another tab, since the login gives a new token."""
     from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 
-    back = request.headers.get("Referer", "")
-    if url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    back, host = request.headers.get("Referer", ""), {request.get_host()}
+    if url_has_allowed_host_and_scheme(back, allowed_hosts=host, require_https=request.is_secure()):
         parts = urlsplit(back)
         back = parts.path + (f"?{parts.query}" if parts.query else "")
-    else:
+    # The path alone again: "https://portal//evil.example/" is this host's, its path "//evil.example/" is not.
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts=host):
         back = ""
     context = {"back": back, "no_cookie": reason == REASON_NO_CSRF_COOKIE}
     return render(request, "403_csrf.html", context, status=403)

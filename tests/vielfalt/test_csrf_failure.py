@@ -62,7 +62,14 @@ def test_no_cookie_is_named_as_the_cause_and_the_page_follows_the_language(clerk
 
 
 @pytest.mark.parametrize(
-    "referer", ["https://evil.example/employees/new/", "//evil.example/x", "javascript:alert(1)"]
+    "referer",
+    [
+        "https://evil.example/employees/new/",
+        "//evil.example/x",
+        "javascript:alert(1)",
+        "http://testserver//evil.example/x",  # this host's address, whose path alone leads elsewhere
+        "http://testserver/\\evil.example/x",
+    ],
 )
 def test_the_way_back_leads_only_to_this_portal(clerk, referer):
     client = Client(enforce_csrf_checks=True)
