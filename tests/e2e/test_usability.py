@@ -570,3 +570,15 @@ def test_a_bookmarked_log_out_opens_the_portal_s_page_not_a_blank_one(journey):
     j.page.get_by_role("link", name="Zurück zur Startseite").click()
     j.page.wait_for_url(f"{j.base}/")
     assert j.page.get_by_role("button", name="Abmelden", include_hidden=True).count() == 1  # still logged in
+
+
+@pytest.mark.allow_error_log  # django.security.TooManyFieldsSent, as it should be
+def test_a_request_django_refuses_gets_a_german_page_that_passes_axe(live_server, page, settings):
+    """400.html and 500.html, Django's pages rendered without a request (error_standalone.html)."""
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    query = "&".join(f"field{number}=x" for number in range(10))
+    response = page.goto(f"{live_server.url}/accounts/login/?{query}")
+    assert response.status == 400
+    assert page.locator("html").get_attribute("lang") == "de"
+    assert page.locator("h1").inner_text() == "Die Anfrage konnte nicht verarbeitet werden"
+    assert axe_violations(page) == []
