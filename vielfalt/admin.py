@@ -6,11 +6,16 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .audit import audit_record, model_changes
 from .collation import text_order
 from .filters import object_search, search_order
 from .models import AuditEntry, Employee, Job, Membership, Organisation, OrgUnit, User
+
+# The portal's name where Django's admin said "Django-Verwaltung" (its header) and "Website-Verwaltung" (its titles).
+admin.site.site_header = _("Vielfalt verbindet – administration")
+admin.site.site_title = _("Vielfalt verbindet – administration")
 
 # Field values the audit log never keeps, only that they changed.
 SECRET_FIELDS = {"password"}

@@ -73,3 +73,13 @@ def test_the_german_admin_names_its_calendar_links_in_german(client):
     ):
         assert f'"{english}": "{german}"' in catalog
     assert '"Today": "Heute"' in catalog  # Django's own translations are still there
+
+
+def test_the_admin_is_named_after_the_portal_not_django(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    html = client.get(reverse("admin:index")).text
+    assert (
+        "Vielfalt verbindet – Verwaltung</a>" in html
+        and "<title>Website-Verwaltung | Vielfalt verbindet – Verwaltung" in html
+    )
+    assert "Django" not in html
