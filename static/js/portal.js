@@ -52,3 +52,28 @@ function formSendable(form) {
 window.addEventListener("pageshow", (event) => {
   if (event.persisted) document.querySelectorAll("form[data-sending]").forEach(formSendable);
 });
+// A request of htmx that fails (the server answers with an error, or cannot be reached) changed nothing on the page,
+// without a word: a job's status kept saying "Läuft …" while the portal was unreachable, a select kept the options
+// of the partner chosen before. The part of the page says so (role="alert") until one of its requests succeeds
+// again: polling goes on by itself, and the swapped-in answer replaces the note.
+const htmxFailures = new WeakMap();
+function htmxFailed(event) {
+  const element = event.detail.elt;
+  if (!(element instanceof Element) || htmxFailures.has(element)) return;
+  const note = document.createElement("p");
+  note.className = "htmx-failure text-danger small mt-1 mb-0";
+  note.setAttribute("role", "alert");
+  note.textContent = document.body.dataset.htmxFailed;
+  if (element.matches("select, input, textarea")) element.insertAdjacentElement("afterend", note);
+  else element.append(note);
+  htmxFailures.set(element, note);
+}
+for (const type of ["htmx:responseError", "htmx:sendError", "htmx:timeout"]) {
+  document.addEventListener(type, htmxFailed);
+}
+document.addEventListener("htmx:afterRequest", (event) => {
+  const element = event.detail.elt;
+  if (!event.detail.successful || !htmxFailures.has(element)) return;
+  htmxFailures.get(element).remove();
+  htmxFailures.delete(element);
+});

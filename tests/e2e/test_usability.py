@@ -582,3 +582,33 @@ def test_a_request_django_refuses_gets_a_german_page_that_passes_axe(live_server
     assert page.locator("html").get_attribute("lang") == "de"
     assert page.locator("h1").inner_text() == "Die Anfrage konnte nicht verarbeitet werden"
     assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("failure", ["error", "unreachable"])
+def test_a_job_page_says_when_the_portal_does_not_answer_its_polling(journey, failure):
+    """htmx left the page as it was when a request failed: a job's status said "Läuft …" for as long as the portal
+    answered with an error or could not be reached. The status box says so until a request succeeds again."""
+    j = journey("hr-duisburg", 375)
+    clerk = User.objects.get(username="hr-duisburg")
+    job = Job.objects.create(
+        kind="test", description="Beschäftigte einlesen", status=Job.Status.RUNNING, requested_by=clerk
+    )
+    j.go(f"/jobs/{job.pk}/", "job-running")
+    status = j.page.locator("#main .job-status")
+    polled = f"**/jobs/{job.pk}/"
+    if failure == "error":
+        j.page.route(polled, lambda route: route.fulfill(status=502, body="Bad Gateway"))
+    else:
+        j.page.route(polled, lambda route: route.abort("connectionrefused"))
+    note = status.get_by_role("alert")
+    expect(note).to_contain_text("Das Portal hat nicht geantwortet", timeout=10_000)
+    assert status.get_by_role("alert").count() == 1  # once, however often the polling fails
+    j.page.wait_for_timeout(2500)
+    assert status.get_by_role("alert").count() == 1
+    j.step("job-unanswered")  # German, axe, no horizontal scroll at 375 px
+    j.page.unroute(polled)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.READY, outcome="12 Beschäftigte eingelesen.")
+    expect(j.page.locator("#main .job-status[data-status=ready]")).to_contain_text(
+        "12 Beschäftigte eingelesen"
+    )
+    expect(j.page.locator(".htmx-failure")).to_have_count(0)
