@@ -280,8 +280,8 @@ def test_participants_list_in_the_requesters_language(
     assert [word in text for word in words] == [True, True, True]
     assert job.result_name == f"{file_name}-{meeting.pk}.pdf"
     # every date in the reader's format, the letterhead's date of the document too
-    date_format = "%d.%m.%Y" if language == "de" else "%m/%d/%Y"
-    dates = set(re.findall(r"\d\d[./]\d\d[./]\d{4}", text))
+    date_format = "%d.%m.%Y" if language == "de" else "%Y-%m-%d"
+    dates = set(re.findall(r"\d\d[./]\d\d[./]\d{4}|\d{4}-\d\d-\d\d", text))
     assert dates == {timezone.localtime(meeting.starts_at).strftime(date_format)}
 
 

@@ -110,10 +110,10 @@ def assert_partner_page(text: str, row: dict, organisation: Organisation, year: 
     assert figure(text, "Posts filled through anonymised procedures") == row["posts_filled"]
     # The agreement shown is one the year knows: not signed after it.
     signed = re.search(
-        r"Agreement .*?\((?:[^()]*), (\d+)/(\d+)/(\d{4})\)", text[: text.index("Employees trained")]
+        r"Agreement .*?\((?:[^()]*), (\d{4})-(\d\d)-(\d\d)\)", text[: text.index("Employees trained")]
     )
     if signed:
-        assert int(signed.group(3)) <= year
+        assert int(signed.group(1)) <= year
     # Trained per target group, in the dashboard's order.
     groups = " ".join(row[f"trained-{group}"] for group in TargetGroup.values)
     assert (
@@ -128,9 +128,9 @@ def assert_partner_page(text: str, row: dict, organisation: Organisation, year: 
         assert len(re.findall(rf"(?<= ){re.escape(label)}(?= |$)", commitments)) == int(row[value]), label
     # The year's procedures add up to the figures beside them.
     procedures = text[text.index(f"Anonymised procedures in {year}") :]
-    listed = re.findall(r"(\d{1,2})/(\d{1,2})/(\d{4}) [^\d]+? (\d+) (\d+) (\d+)(?= |$)", procedures)
+    listed = re.findall(r"(\d{4})-(\d\d)-(\d\d) [^\d]+? (\d+) (\d+) (\d+)(?= |$)", procedures)
     assert len(listed) == int(row["procedures"])
-    assert {int(date_year) for _m, _d, date_year, *_ in listed} <= {year}
+    assert {int(date_year) for date_year, _m, _d, *_ in listed} <= {year}
     assert sum(int(filled) for *_, filled in listed) == int(row["posts_filled"])
     if not listed:
         assert "No anonymised procedures in this year." in procedures
@@ -142,7 +142,7 @@ def assert_programme_report_agrees(client, ministry_staff, year: int):
     shown = dashboard(client, ministry_staff, year)
     with translation.override("en"):
         text = flat(programme_report_pdf(year=year))
-    assert re.search(rf"Figures of Jan\. 1, {year} to \w+\.? \d+, {year} only", text)
+    assert re.search(rf"Figures of 1 January {year} to \d+ \w+ {year} only", text)
     summary = text[: text.index("Partners by kind")]
     assert figure(summary, "Partners") == shown.figures["partners"]
     assert figure(summary, "Employees trained") == shown.figures["trained"]
