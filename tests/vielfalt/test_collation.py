@@ -117,8 +117,14 @@ def city():
     city = OrganisationFactory()
     unit = OrgUnitFactory(organisation=city, name="Bürgeramt")
     for number, last_name in enumerate(reversed(READING_ORDER)):
+        # One first name for all: Faker's German first names include "Yilmaz" and "Abel", which, shown before
+        # their row's last name, would be taken for it.
         EmployeeFactory(
-            organisation=city, org_unit=unit, last_name=last_name, personnel_number=f"P-{number:03}"
+            organisation=city,
+            org_unit=unit,
+            first_name="Kim",
+            last_name=last_name,
+            personnel_number=f"P-{number:03}",
         )
     return city
 
