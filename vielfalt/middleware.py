@@ -12,7 +12,7 @@ from django.contrib.messages.middleware import MessageMiddleware as DjangoMessag
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.db import connections, router
 from django.http import HttpResponse
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import Resolver404, resolve, reverse
 from django.utils.functional import LazyObject, empty
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -287,7 +287,8 @@ class SessionEndedMiddleware:
         return resolve_url(settings.LOGIN_URL)
 
 
-class _MethodNotAllowedPage:
+@accounts_only
+class MethodNotAllowedMiddleware:
     """An address that only a button or a form sends to (a bookmarked "Abmelden", an action's address from the
     browser's history) opened as a link answered with Django's 405 and an empty body: a blank page. It gets the
     portal's page instead, which says that nothing was changed and leads on; the status and `Allow` stay."""
@@ -303,12 +304,7 @@ class _MethodNotAllowedPage:
             and not response.streaming
             and not response.content
         ):
-            from django.shortcuts import render
-
             page = render(request, "405.html", status=405)
             page["Allow"] = response["Allow"]
             return page
         return response
-
-
-MethodNotAllowedMiddleware = accounts_only(_MethodNotAllowedPage)

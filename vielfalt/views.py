@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import F
 from django.http import FileResponse, Http404, HttpResponse
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -465,8 +466,6 @@ def csrf_failure(request, reason=""):
     """`CSRF_FAILURE_VIEW`: a form refused by the CSRF check, in the portal's layout and the user's language.
     Django's own page is a bare English document ("Forbidden (403)", `lang="en"`) without a way on. People meet it
     with a form opened before they logged in or out in another tab, since the login gives a new token."""
-    from django.middleware.csrf import REASON_NO_CSRF_COOKIE
-
     back, host = request.headers.get("Referer", ""), {request.get_host()}
     if url_has_allowed_host_and_scheme(back, allowed_hosts=host, require_https=request.is_secure()):
         parts = urlsplit(back)
