@@ -4,6 +4,7 @@ them only through signals."""
 import logging
 import time
 
+from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
@@ -16,6 +17,21 @@ from .models import AuditEntry
 from .second_factor import STATE_SESSION_KEY, second_factor_state
 
 logger = logging.getLogger("vielfalt.accounts")
+
+
+def login_attempt_username(request, credentials=None) -> str | None:
+    """`AXES_USERNAME_CALLABLE`: the name a login was tried with, as axes records and counts it, cut to what its
+    tables hold (255 characters). Django's login forms do not refuse a longer name (`UsernameField` only leaves it
+    unnormalised), so a scanner's 3,000-character name reached axes, whose insert failed on PostgreSQL: a 500 on
+    the public login page and the admin's, and an error in the log, for every such try (django-axes #1381). No
+    account's name is that long (150 characters at most), so a cut name still counts against nobody's."""
+    if credentials:
+        username = credentials.get("username")
+    else:
+        username = getattr(request, "data", request.POST).get("username")
+    if username is None:
+        return None
+    return str(username)[: AccessAttempt._meta.get_field("username").max_length]
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")

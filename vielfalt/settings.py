@@ -264,6 +264,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_CLIENT_IP_CALLABLE = "vielfalt.clients.client_address"  # the address in its login records
+AXES_USERNAME_CALLABLE = "vielfalt.accounts.login_attempt_username"  # cut to what its records hold
 # axes warns that locking by account alone lets an attacker spread guesses over many accounts; locking by
 # address would lock out a whole city behind one proxy, which the programme cannot accept.
 # On SQLite (the embedded default) an index's INCLUDE columns are ignored: the index that lets PostgreSQL count
