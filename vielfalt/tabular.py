@@ -20,6 +20,8 @@ from openpyxl.styles import Font
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
+UTF8_BOM = b"\xef\xbb\xbf"
+NOT_ASCII = re.compile("[^\\x00-\\x7f\ufffd]")  # nor the replacement of a broken byte
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -109,18 +111,60 @@ def read_table(data: bytes) -> Table:
 
 
 def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data.decode("utf-8-sig")
+    """The text of a CSV: UTF-8 (with the BOM of Excel's "CSV UTF-8" or without), or else Windows-1252 (German
+    Excel's plain "CSV"). A file that is neither is refused at each line where it breaks: reading a UTF-8 file
+    with one broken byte (a file cut off inside a letter, two files put together) as Windows-1252 turned every
+    "ü" of it into "Ã¼", and the import then renamed everyone."""
+    body = data.removeprefix(UTF8_BOM)
     try:
-        return data.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
-        # German Excel without "UTF-8" in its save dialogue writes Windows-1252.
-        return data.decode("cp1252", errors="replace")
+        pass
+    # Letters of more than one byte that are valid UTF-8 say that the file is UTF-8 where it breaks; Windows-1252
+    # text hardly ever forms them ("Ã¼" would).
+    utf8 = data.startswith(UTF8_BOM) or bool(NOT_ASCII.search(body.decode("utf-8", errors="replace")))
+    encoding, message = (
+        (
+            "utf-8",
+            _(
+                "This character is not valid UTF-8, although the rest of the file is UTF-8. Please save the file "
+                "as “CSV UTF-8” and upload it again."
+            ),
+        )
+        if utf8
+        else (
+            "cp1252",
+            _(
+                "This character is neither UTF-8 nor Windows-1252. Please save the file as “CSV UTF-8” and upload "
+                "it again."
+            ),
+        )
+    )
+    try:
+        return body.decode(encoding)
+    except UnicodeDecodeError:
+        pass
+    lines = body.splitlines()
+    delimiter = _delimiter(lines[0].decode(encoding, errors="replace"))
+    header = next(csv.reader([lines[0].decode(encoding, errors="replace")], delimiter=delimiter), [])
+    problems = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode(encoding)
+        except UnicodeDecodeError as error:
+            before = line[: error.start].decode(encoding, errors="replace")
+            index = len(next(csv.reader([before], delimiter=delimiter), [""])) - 1
+            column = header[index].strip() if 0 <= index < len(header) else ""
+            problems.append(Problem(number, column, message))
+    raise TableRefused(problems)
+
+
+def _delimiter(first_line: str) -> str:
+    return max([";", ",", "\t"], key=first_line.count)
 
 
 def _read_csv(text: str) -> Table:
-    first_line = text.split("\n", 1)[0]
-    delimiter = max([";", ",", "\t"], key=first_line.count)
+    delimiter = _delimiter(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows = []

@@ -66,6 +66,41 @@ def test_windows_1252_input(duisburg):
     )
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Excel's "CSV UTF-8" (with its BOM), one letter broken in the second data line.
+        (HEADER + "DU-1;Schäfer;Jürgen;;Feuerwehr;Führungskraft\r\nDU-2;Gü").encode("utf-8-sig")
+        + b"\xed\xa0\x80"
+        + "l;Ayşe;;Jugendamt;Auszubildende\r\n".encode(),
+        # UTF-8 without a BOM, cut off inside its last "ü" (read as Windows-1252, "Schäfer" became "SchÃ¤fer").
+        (HEADER + "DU-1;Schäfer;Jürgen;;Feuerwehr;Führungskraft\r\nDU-2;Gü").encode() + "lü".encode()[:-1],
+    ],
+    ids=["bom", "cut-off"],
+)
+def test_a_utf8_file_with_a_broken_letter_is_refused_where_it_breaks(client, duisburg, data):
+    with pytest.raises(TableRefused) as refused:
+        employees_import_file(actor=SYSTEM, organisation=duisburg, data=data)
+    assert [(p.line, p.column) for p in refused.value.problems] == [(3, "Nachname")]
+    assert "nicht gültiges UTF-8" in refused.value.problems[0].message
+    client.force_login(hr_user(duisburg))
+    upload = SimpleUploadedFile("beschaeftigte.csv", data, content_type="text/csv")
+    response = client.post(reverse("employee_import"), {"organisation": duisburg.pk, "file": upload})
+    assert response.status_code == 422 and "nicht gültiges UTF-8" in response.text
+    assert [(p.line, p.column) for p in response.context["problems"]] == [(3, "Nachname")]
+    assert Employee.objects.count() == 0
+
+
+def test_a_byte_that_windows_1252_does_not_define_is_refused_not_replaced(duisburg):
+    data = (HEADER + "DU-1;Schäfer;Jürgen;;Feuerwehr;Führungskraft\r\n").encode("cp1252")
+    data += b"DU-2;M\x81ller;Kai;;Jugendamt;Auszubildende\r\nDU-3;Ok;Kai;;Jugendamt;Auszubildende\r\n"
+    with pytest.raises(TableRefused) as refused:
+        employees_import_file(actor=SYSTEM, organisation=duisburg, data=data)
+    assert [(p.line, p.column) for p in refused.value.problems] == [(3, "Nachname")]
+    assert "weder UTF-8 noch Windows-1252" in refused.value.problems[0].message
+    assert Employee.objects.count() == 0
+
+
 def test_comma_separated_utf8_with_english_headers(duisburg):
     text = "personnel_number,last_name,first_name,email,org_unit,target_group\nDU-2,Öztürk,Ayşe,,Jugendamt,trainee\n"
     employees_import_file(actor=SYSTEM, organisation=duisburg, data=text.encode())
