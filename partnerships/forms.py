@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from vielfalt.concurrency import OpenedVersionMixin
 from vielfalt.forms import chosen_organisation_id, loads_choices, only_one, unit_choices_from
 from vielfalt.models import Organisation, OrgUnit
-from vielfalt.validation import ModelForm
+from vielfalt.validation import ModelForm, MultiLineField
 
 from .models import Agreement, AnonymisedProcedure, Commitment, ProgressReport, Signatory
 from .services import (
@@ -176,7 +176,7 @@ class TransitionReasonForm(forms.Form):
     """A step back in the life cycle or the step to "signed": confirmed, with a reason for the audit log."""
 
     to = forms.CharField(widget=forms.HiddenInput)
-    reason = forms.CharField(
+    reason = MultiLineField(
         label=_("Reason"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),

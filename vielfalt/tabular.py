@@ -16,7 +16,10 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+
+from .validation import CONTROL_CHARACTERS, control_character_error
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
@@ -100,14 +103,31 @@ def read_table(data: bytes) -> Table:
     if not data.strip():
         raise TableRefused([Problem(1, "", _("The file is empty."))])
     if data.startswith(XLSX_MAGIC):
-        return _read_xlsx(data)
+        return _read_xlsx(data)  # XML carries no control characters (openpyxl leaves "_x0007_" as it is)
     if data.startswith(OLE_MAGIC):
         raise TableRefused(
             [Problem(1, "", _("This is an old Excel file (.xls). Please save it as .xlsx or .csv."))]
         )
     if b"\x00" in data[:4096]:
         raise TableRefused([Problem(1, "", _("The file is neither a CSV nor an XLSX file."))])
-    return _read_csv(_decode(data))
+    text = _decode(data)
+    table = _read_csv(text)
+    if CONTROL_CHARACTERS.search(text):  # once over the text; cell by cell only to say where
+        _refuse_control_characters(table)
+    return table
+
+
+def _refuse_control_characters(table: Table) -> None:
+    """Every cell holding a control character, with its line and column: a NUL reached the database, which
+    refuses it (a 500), any other went into the names and broke every XLSX export after (XML cannot carry it)."""
+    problems = []
+    for line, cells in [(1, table.header), *table.rows]:
+        for index, text in enumerate(cells):
+            if message := control_character_error(text):
+                column = table.header[index] if index < len(table.header) and line > 1 else ""
+                problems.append(Problem(line, column, message))
+    if problems:
+        raise TableRefused(problems)
 
 
 def _decode(data: bytes) -> str:
@@ -273,21 +293,26 @@ def _read_xlsx(data: bytes) -> Table:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise TableRefused([Problem(1, "", _("The XLSX file cannot be read."))]) from exc
+    header: list[str] | None = None
+    rows = []
+    line = 0  # the last row read
     try:
-        sheet = workbook.worksheets[0]
-        header: list[str] | None = None
-        rows = []
-        limit = settings.IMPORT_MAX_ROWS
-        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        # Read-only, openpyxl reads the sheet only here, row by row: a broken sheet (cut off, missing from the
+        # archive, a cell at an address no sheet has) shows only now.
+        for line, values in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1):
             cells = [_cell_text(v) for v in values]
             if header is None:
                 header = [c.strip() for c in cells]
                 continue
             if not any(c.strip() for c in cells):
                 continue
-            if len(rows) >= limit:
+            if len(rows) >= settings.IMPORT_MAX_ROWS:
                 raise _too_many_rows()
             rows.append((line, cells))
+    except TableRefused:
+        raise
+    except Exception as exc:
+        raise TableRefused([Problem(line + 1, "", _("The XLSX file cannot be read from here on."))]) from exc
     finally:
         workbook.close()
     return Table(header=header or [], rows=rows)
@@ -340,10 +365,16 @@ def xlsx_bytes(header: list[str], rows: Iterable[Iterable], *, title: str = "Exp
         head.append(cell)
     sheet.append(head)
     for row in rows:
-        sheet.append([neutralise(v) for v in row])
+        sheet.append([_xml_text(neutralise(v)) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _xml_text(text: str) -> str:
+    """`text` as a worksheet can hold it: a control character that a text saved before the portal refused them
+    still holds (openpyxl refuses to write one: the whole export failed) shows as "\ufffd"."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
 
 
 def download(

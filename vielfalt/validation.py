@@ -8,7 +8,8 @@ One place for what every model form of the portal does the same way:
   are all checked in the same round;
 - a text longer than its field's maximum is refused with a message instead of being cut off silently by the
   browser (no `maxlength` attribute; the server's length check says how long the text is);
-- a one-line text (a title, a name, a place) stays on one line (`OneLineField`).
+- a one-line text (a title, a name, a place) stays on one line (`OneLineField`);
+- no text holds an invisible control character (`control_character_error`; `MultiLineField` for text areas).
 """
 
 import re
@@ -76,12 +77,35 @@ def submitted_year(value) -> int | None:
 LINE_BREAKS = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
 
 
+# Characters that nothing typed or pasted means, and that XML cannot carry (an XLSX export with one failed): the C0
+# controls but tab and the line breaks (LINE_BREAKS), DEL, and the C1 controls but NEL (a line break).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
+def control_character_error(text: str) -> str | None:
+    """The message when `text` holds a control character (from a file, pasted from another program, or a request
+    made by hand), naming it and where it is; None when it holds none."""
+    match = CONTROL_CHARACTERS.search(text)
+    if match is None:
+        return None
+    return _(
+        "The text contains an invisible control character (U+%(code)s) at position %(position)s. Please remove it."
+    ) % {"code": f"{ord(match.group()):04X}", "position": match.start() + 1}
+
+
+class _PlainText:
+    def validate(self, value):
+        super().validate(value)
+        if value and (message := control_character_error(value)):
+            raise ValidationError(message, code="control_character")
+
+
 def one_line(text: str) -> str:
     """`text` on one line: each line break, with the spaces around it, becomes one space."""
     return LINE_BREAKS.sub(" ", text)
 
 
-class OneLineField(forms.CharField):
+class OneLineField(_PlainText, forms.CharField):
     """A text typed into a one-line input. A browser's input takes no line break (pasted text loses them), but a
     request made by hand can send one, and a title with a line break broke every e-mail whose subject names it
     (Python refuses a header with one): each becomes a space, as the browser's input would have made it."""
@@ -89,6 +113,10 @@ class OneLineField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
         return one_line(value) if value else value
+
+
+class MultiLineField(_PlainText, forms.CharField):
+    """A text typed into a text area: any line breaks, no control characters."""
 
 
 def is_one_line_text(field) -> bool:
@@ -105,6 +133,8 @@ class ModelForm(forms.ModelForm):
             field.widget.attrs.pop("maxlength", None)
             if is_one_line_text(field):  # a model's CharField: the form's copy, made per form
                 field.__class__ = OneLineField
+            elif type(field) is forms.CharField:  # a model's TextField, or a CharField with a text area
+                field.__class__ = MultiLineField
 
     def validate_constraints(self):
         exclude = self._get_validation_exclusions()

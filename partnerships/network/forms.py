@@ -6,7 +6,7 @@ from vielfalt.collation import text_order
 from vielfalt.concurrency import OpenedVersionMixin
 from vielfalt.models import Organisation, TargetGroup
 from vielfalt.permissions import acting_for, own_organisation_ids
-from vielfalt.validation import ModelForm, OneLineField
+from vielfalt.validation import ModelForm, MultiLineField, OneLineField
 from vielfalt.widgets import Select
 
 from ..models import Commitment
@@ -78,7 +78,7 @@ class ProfileForm(OpenedVersionMixin, forms.Form):
         choices=[("", "–"), *Organisation.District.choices],
         required=False,
     )
-    description = forms.CharField(
+    description = MultiLineField(
         label=_("About us"), widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=5000
     )
     fields_of_action = fields_of_action_field()
@@ -143,7 +143,7 @@ class PracticeEntryForm(OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
 
 
 class ReturnForm(forms.Form):
-    comment = forms.CharField(
+    comment = MultiLineField(
         label=_("What should be changed"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
 
@@ -205,7 +205,7 @@ class RegistrationForm(OrganisationChoiceMixin, forms.Form):
 class QuestionForm(OrganisationChoiceMixin, forms.Form):
     organisation_roles = PROGRAMME_ROLES
     title = OneLineField(label=_("Your question"), max_length=300)
-    body = forms.CharField(
+    body = MultiLineField(
         label=_("Details"), widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=10_000
     )
     fields_of_action = fields_of_action_field()
@@ -217,9 +217,7 @@ class QuestionForm(OrganisationChoiceMixin, forms.Form):
 
 class AnswerForm(OrganisationChoiceMixin, forms.Form):
     organisation_roles = PROGRAMME_ROLES
-    body = forms.CharField(
-        label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 5}), max_length=10_000
-    )
+    body = MultiLineField(label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 5}), max_length=10_000)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

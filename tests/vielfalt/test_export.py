@@ -83,3 +83,19 @@ def test_export_audits_only_the_list_filters(hr_client):
     b"".join(response.streaming_content)
     entry = AuditEntry.objects.get(action=AuditEntry.Action.EXPORT)
     assert entry.changes == {"filters": {"q": "DU-1"}}
+
+
+def test_a_name_saved_with_a_control_character_does_not_break_the_xlsx_export(client):
+    """Forms and imports refuse control characters now (tests/vielfalt/test_validation.py, test_import.py); a name
+    saved before still holds one, and openpyxl refused to write it: the whole export was a 500."""
+    city = OrganisationFactory()
+    EmployeeFactory(
+        organisation=city, personnel_number="DU-1", last_name="Bel\x07l", first_name="Esc\x1b[31m"
+    )
+    client.force_login(hr_user(city))
+    response = client.get(reverse("employee_export", args=["xlsx"]))
+    assert response.status_code == 200
+    row = next(
+        openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(min_row=2, values_only=True)
+    )
+    assert row[:3] == ("DU-1", "Bel\ufffdl", "Esc\ufffd[31m")

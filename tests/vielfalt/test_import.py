@@ -282,3 +282,23 @@ def test_sample_has_the_layout_we_parse():
     assert data.startswith(b"\xef\xbb\xbfPersonalnummer;Nachname;Vorname")
     assert b"\r\n" in data
     assert io.BytesIO(data).read().count(b"\r\n") == 121
+
+
+def test_a_control_character_anywhere_in_the_file_is_refused_at_its_cell(client, duisburg):
+    """The NUL test looked at the first 4 KB only: a NUL further down reached PostgreSQL (a 500), and any other
+    control character went into the names, where it broke every XLSX export after."""
+    rows = "".join(f"DU-{n};Name{n};Kai;;Jugendamt;Auszubildende\r\n" for n in range(200))  # past 4 KB
+    text = (
+        HEADER
+        + rows
+        + "DU-900;Na\x00me;Kai;;Jugendamt;Auszubildende\r\nDU-901;Ok;K\x1b[31mai;;Jugendamt;\r\n"
+    )
+    with pytest.raises(TableRefused) as refused:
+        employees_import_file(actor=SYSTEM, organisation=duisburg, data=text.encode("utf-8-sig"))
+    assert [(p.line, p.column) for p in refused.value.problems] == [(202, "Nachname"), (203, "Vorname")]
+    assert "Stelle 3 ein unsichtbares Steuerzeichen" in refused.value.problems[0].message
+    client.force_login(hr_user(duisburg))
+    upload = SimpleUploadedFile("beschaeftigte.csv", text.encode(), content_type="text/csv")
+    response = client.post(reverse("employee_import"), {"organisation": duisburg.pk, "file": upload})
+    assert response.status_code == 422 and "U+001B" in response.text
+    assert Employee.objects.count() == 0

@@ -182,3 +182,30 @@ def test_every_form_page_lists_its_problems_once_above_the_form():
         and "error-summary" not in path.read_text(encoding="utf-8")  # a summary of its own (agreement form)
     ]
     assert missing == []
+
+
+def test_no_form_takes_a_control_character(client):
+    """A one-line field (the portal's model forms make every plain one a OneLineField) and a text area
+    (MultiLineField) refuse an invisible control character, where it is; tabs and line breaks stay text."""
+    from partnerships.network.forms import QuestionForm
+    from vielfalt.forms import EmployeeForm
+
+    city = OrganisationFactory()
+    user = hr_user(city)
+    data = {"personnel_number": "P-1", "last_name": "Ka\x07ya", "first_name": "Ayşe", "target_group": "other"}
+    with translation.override("de"):
+        form = EmployeeForm(data, user=user)
+        assert not form.is_valid()
+        assert form.errors["last_name"] == [
+            "Der Text enthält an Stelle 3 ein unsichtbares Steuerzeichen (U+0007). Bitte entfernen Sie es."
+        ]
+        assert "first_name" not in form.errors
+        question = QuestionForm({"title": "Frage", "body": "Zeile\tund\r\nZeile\x00"}, user=user)
+        assert not question.is_valid() and "U+0000" in str(question.errors["body"])
+        question = QuestionForm({"title": "Frage", "body": "Zeile\tund\r\nZeile"}, user=user)
+        assert "body" not in question.errors
+    # Through the page: refused, nothing saved.
+    client.force_login(user)
+    response = client.post(reverse("employee_create"), data)
+    assert response.status_code == 200 and "U+0007" in response.text
+    assert not city.employees.exists()
