@@ -260,3 +260,39 @@ def test_an_enrolment_list_is_bounded_before_it_is_parsed(client, settings):
         "Zeile 1: Eine Anmeldeliste hat höchstens 2.000 Zeilen. Bitte teilen Sie sie auf mehrere Dateien auf."
     ]
     assert Enrolment.objects.count() == 0
+
+
+def _broken_sheet(change) -> bytes:
+    """A workbook of four rows whose sheet's XML is `change`d (None: left out of the archive)."""
+    book = Workbook()
+    for row in (["Personalnummer", "Nachname", "Vorname"], ["P-1", "Aydın", "Ela"], ["P-2", "Berg", "Jan"]):
+        book.active.append(row)
+    book.active.append(["P-3", "Cakir", "Nur"])
+    plain, out = io.BytesIO(), io.BytesIO()
+    book.save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as broken:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = change(content)
+            if content is not None:
+                broken.writestr(item, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "change, line",
+    [
+        (lambda xml: xml.replace(b'r="B3"', b'r="ZZZZZZ3"'), 3),  # a cell at an address no sheet has
+        (lambda xml: None, 1),  # the sheet missing from the archive
+        (lambda xml: xml[: xml.index(b'r="A4"')], None),  # cut off
+    ],
+    ids=["address", "missing", "cut-off"],
+)
+def test_a_workbook_whose_sheet_is_broken_is_refused_where_it_breaks(change, line):
+    """Read-only, openpyxl reads the sheet only row by row, after the workbook opened: what broke then was a 500."""
+    with pytest.raises(TableRefused) as refused:
+        read_table(_broken_sheet(change))
+    (problem,) = refused.value.problems
+    assert problem.message == "Die XLSX-Datei kann ab hier nicht gelesen werden."
+    assert line is None or problem.line == line
