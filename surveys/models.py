@@ -74,8 +74,10 @@ class Campaign(models.Model):
         blank=True,
         help_text=_("The share of staff with a migration background assumed so far, e.g. “2–3 %”."),
     )
-    purpose = models.TextField(_("purpose of the survey"))
-    legal_basis = models.TextField(_("legal basis"))
+    # Printed on every code sheet, a one-page letter whose text cannot flow on: a longer purpose pushed the code,
+    # the link and the closing off the page's end (tests/surveys/test_codes.py measures the longest).
+    purpose = models.TextField(_("purpose of the survey"), max_length=600)
+    legal_basis = models.TextField(_("legal basis"), max_length=2000)
     dpo_contact = models.CharField(_("contact of the data protection officer"), max_length=300)
     contact = models.CharField(
         _("contact for questions"),

@@ -344,3 +344,50 @@ def test_the_campaign_page_reads_its_invitations_once(client):
     assert [p["org_unit__name"] for p in figures.pools] == ["Bauhof", "Bürgeramt", None]
     assert response.context["unit_participation"] == figures.units
     assert response.context["pooled_units"] == figures.pools
+
+
+@pytest.mark.django_db
+def test_a_code_sheet_holds_its_code_and_closing_with_the_longest_texts_a_campaign_takes(
+    client, django_capture_on_commit_callbacks
+):
+    """Each sheet is a one-page letter whose text cannot flow onto a second page: a purpose of 1,400 characters
+    (the field took any length) pushed the closing off the page's end, one of 4,000 the code and the link too, on
+    every sheet, without a word. The form now takes what fits, and the longest of everything fits."""
+    from surveys.forms import CampaignForm
+
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    longest = {
+        name: (text * 100)[: Campaign._meta.get_field(name).max_length]
+        for name, text in (
+            (
+                "purpose",
+                "Wir möchten wissen, wie vielfältig unsere Verwaltung ist, um Angebote zu verbessern. ",
+            ),
+            ("contact", "Personalamt, Frau Beispiel, 0203 123-4567; "),
+            ("dpo_contact", "Datenschutzbeauftragte der Stadt, datenschutz@stadt.example; "),
+        )
+    }
+    Campaign.objects.filter(pk=campaign.pk).update(**longest)
+    client.force_login(hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("surveys:code_sheets", args=[campaign.pk]))
+    job = Job.objects.get(kind="surveys.render_code_sheets")
+    assert job.status == Job.Status.READY, job.error
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(job.result_file.open("rb")).pages]
+    assert len(pages) == 7
+    for text in pages:
+        assert re.search(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", text) and "/surveys/t/" in text
+        assert "Mit freundlichen Grüßen" in text and "maschinell erstellt" in text
+    # One character more is refused, with the form's message at the field.
+    data = {
+        "title": "Befragung",
+        "opens_on": "2099-01-01",
+        "closes_on": "2099-01-31",
+        "k": "5",
+        "purpose": longest["purpose"] + "x",
+        "legal_basis": "Einwilligung",
+        "dpo_contact": "dsb@stadt.example",
+        "organisation": campaign.organisation.pk,
+    }
+    form = CampaignForm(data, user=hr)
+    assert not form.is_valid() and list(form.errors) == ["purpose"]
