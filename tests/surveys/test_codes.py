@@ -365,6 +365,7 @@ def test_a_code_sheet_holds_its_code_and_closing_with_the_longest_texts_a_campai
             ),
             ("contact", "Personalamt, Frau Beispiel, 0203 123-4567; "),
             ("dpo_contact", "Datenschutzbeauftragte der Stadt, datenschutz@stadt.example; "),
+            ("title", "Beschäftigtenbefragung zur Vielfalt "),
         )
     }
     Campaign.objects.filter(pk=campaign.pk).update(**longest)
