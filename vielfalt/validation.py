@@ -77,9 +77,9 @@ def submitted_year(value) -> int | None:
 LINE_BREAKS = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
 
 
-# Characters that nothing typed or pasted means, and that XML cannot carry (an XLSX export with one failed): the C0
-# controls but tab and the line breaks (LINE_BREAKS), DEL, and the C1 controls but NEL (a line break).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+# Characters that nothing typed or pasted means: the C0 controls but tab and the line breaks (LINE_BREAKS), DEL, and
+# the C1 controls but NEL (a line break). XML cannot carry the C0 ones: an XLSX export with one failed.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
 
 
 def control_character_error(text: str) -> str | None:
