@@ -1,6 +1,7 @@
 import re
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -21,6 +22,10 @@ OTHER_UNITS = "other"
 
 
 class CampaignForm(OpenedVersionMixin, ModelForm):
+    # The contact is printed twice on every code sheet, a one-page letter (its information block and its last
+    # paragraph): what fits there with the longest purpose. The column keeps 300 for campaigns saved before.
+    CONTACT_MAX_LENGTH = 200
+
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
 
     class Meta:
@@ -48,6 +53,9 @@ class CampaignForm(OpenedVersionMixin, ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        contact = self.fields["contact"]
+        contact.max_length = self.CONTACT_MAX_LENGTH
+        contact.validators.append(MaxLengthValidator(self.CONTACT_MAX_LENGTH))
         organisations = Organisation.objects.acting_for(user, Role.HR)
         self.fields["organisation"].queryset = organisations
         only = only_one(organisations)

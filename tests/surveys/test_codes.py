@@ -346,18 +346,33 @@ def test_the_campaign_page_reads_its_invitations_once(client):
     assert response.context["pooled_units"] == figures.pools
 
 
+def _lines(page) -> list[tuple[str, float]]:
+    """The page's runs of text in reading order, each with its baseline's height from the bottom (points)."""
+    lines = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            lines.append((text.strip(), tm[5] * cm[3] + cm[5]))
+
+    page.extract_text(visitor_text=visit)
+    return lines
+
+
 @pytest.mark.django_db
 def test_a_code_sheet_holds_its_code_and_closing_with_the_longest_texts_a_campaign_takes(
     client, django_capture_on_commit_callbacks
 ):
     """Each sheet is a one-page letter whose text cannot flow onto a second page: a purpose of 1,400 characters
     (the field took any length) pushed the closing off the page's end, one of 4,000 the code and the link too, on
-    every sheet, without a word. The form now takes what fits, and the longest of everything fits."""
+    every sheet, without a word. The form now takes what fits, and the longest of everything fits; a long unit name
+    or contact, which lay over the letter's subject, pushes the text down instead."""
     from surveys.forms import CampaignForm
 
     campaign, hr, works, yard = _campaign_with_staff_without_email()
+    limits = {field.name: field.max_length for field in Campaign._meta.fields}
+    limits["contact"] = CampaignForm.CONTACT_MAX_LENGTH
     longest = {
-        name: (text * 100)[: Campaign._meta.get_field(name).max_length]
+        name: (text * 100)[: limits[name]]
         for name, text in (
             (
                 "purpose",
@@ -369,13 +384,27 @@ def test_a_code_sheet_holds_its_code_and_closing_with_the_longest_texts_a_campai
         )
     }
     Campaign.objects.filter(pk=campaign.pk).update(**longest)
+    works.name = ("Fachbereich Kinder, Jugend und Familie / Abteilung Tagesbetreuung " * 5)[
+        :200
+    ]  # the longest
+    works.save()
     client.force_login(hr)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("surveys:code_sheets", args=[campaign.pk]))
     job = Job.objects.get(kind="surveys.render_code_sheets")
     assert job.status == Job.Status.READY, job.error
-    pages = [" ".join(page.extract_text().split()) for page in PdfReader(job.result_file.open("rb")).pages]
+    reader = PdfReader(job.result_file.open("rb"))
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]
     assert len(pages) == 7
+    for page in reader.pages:
+        lines = _lines(page)
+        subject = next(y for text, y in lines if text.startswith("Freiwillige, anonyme"))
+        above = lines[
+            : [text for text, _ in lines].index(next(t for t, _ in lines if t.startswith("Freiwillige")))
+        ]
+        assert (
+            min(y for _, y in above) > subject + 10
+        )  # the address field and the information block end above it
     for text in pages:
         assert re.search(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", text) and "/surveys/t/" in text
         assert "Mit freundlichen Grüßen" in text and "maschinell erstellt" in text
@@ -392,3 +421,6 @@ def test_a_code_sheet_holds_its_code_and_closing_with_the_longest_texts_a_campai
     }
     form = CampaignForm(data, user=hr)
     assert not form.is_valid() and list(form.errors) == ["purpose"]
+    data.update(purpose=longest["purpose"], contact=longest["contact"] + "x")
+    form = CampaignForm(data, user=hr)
+    assert not form.is_valid() and list(form.errors) == ["contact"]
