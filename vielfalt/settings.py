@@ -80,6 +80,7 @@ MIDDLEWARE = [
     # A new login 12 hours after the last, however busy the session (SESSION_ABSOLUTE_AGE).
     "vielfalt.middleware.SessionLifetimeMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "vielfalt.middleware.NulInAddressMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "vielfalt.middleware.AuthenticationMiddleware",
