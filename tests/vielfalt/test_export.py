@@ -62,17 +62,28 @@ def test_export_respects_filters(hr_client):
 
 
 @pytest.mark.parametrize(
-    "query", ["q=%00", "q=a%00b", "org_unit=%00", "target_group=nobody", "is_active=maybe"]
+    "query, status",
+    [
+        ("q=%00", 400),
+        ("q=a%00b", 400),
+        ("org_unit=%00", 400),
+        ("target_group=nobody", 302),
+        ("is_active=maybe", 302),
+    ],
 )
 @pytest.mark.parametrize("export_format", ["csv", "xlsx"])
-def test_export_with_a_filter_the_list_cannot_read_exports_nothing(hr_client, query, export_format):
+def test_export_with_a_filter_the_list_cannot_read_exports_nothing(hr_client, query, status, export_format):
     """A NUL character in the search was a server error (PostgreSQL refuses it in the audit entry's JSON); a
-    filter django-filter cannot read was left out, so that the file held everybody. Now nothing is exported and
-    the list, with the same query, says what is wrong."""
+    filter django-filter cannot read was left out, so that the file held everybody. Now nothing is exported: a NUL,
+    which nothing typed makes, is a bad request (vielfalt.middleware.NulInAddressMiddleware), and for another
+    filter the list, with the same query, says what is wrong."""
     response = hr_client.get(reverse("employee_export", args=[export_format]) + "?" + query)
-    assert response.status_code == 302
-    assert response.url == reverse("employee_list") + "?" + query
+    assert response.status_code == status
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).exists()
+    if status == 400:
+        assert "Die Anfrage konnte nicht verarbeitet werden" in response.text
+        return
+    assert response.url == reverse("employee_list") + "?" + query
     page = hr_client.get(response.url)
     assert "Es wurde nichts exportiert" in page.content.decode()
     assert page.context["filter"].errors
