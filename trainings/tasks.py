@@ -142,6 +142,9 @@ def certificate_pdf(certificate: Certificate) -> bytes:
             "document_date": timezone.localtime(certificate.issued_at).date(),
             "reference": certificate.code,
         },
+        # One page: the statement, the issuer and the verification. Contents too long to fit beside them are
+        # printed on the page after, and the first page says so.
+        beyond_one_page={"contents_apart": True},
     )
 
 

@@ -113,20 +113,38 @@ def render_pdf(
     fetcher: StaticOnlyURLFetcher | None = None,
     tagged: bool = True,
     sealed: bool = True,
+    beyond_one_page: dict | None = None,
 ) -> bytes:
     """Render a template from ``templates/pdf/`` to a sealed PDF/A (A4, page numbers, letterhead and fonts for
     German, Turkish, Polish and Vietnamese come from the base layout ``pdf/base.html``). Tagged (structure
     for screen readers) unless `tagged` is False; `sealed=False` gives the PDF/A before the seal (the same
-    content gives the same bytes then)."""
-    html = render_to_string(template_name, house_context(context))
-    return render_pdf_from_html(html, fetcher=fetcher, tagged=tagged, sealed=sealed)
+    content gives the same bytes then).
+
+    A document meant for one page (a certificate) gives in `beyond_one_page` what changes in its context when
+    its texts are too long for that: it is then laid out again with those changes (which move what may follow
+    onto a page of its own). Which layout a document gets depends on its content alone."""
+    fetcher = fetcher or StaticOnlyURLFetcher()
+    document = _layout(render_to_string(template_name, house_context(context)), fetcher, tagged=tagged)
+    if beyond_one_page is not None and len(document.pages) > 1:
+        html = render_to_string(template_name, house_context({**context, **beyond_one_page}))
+        document = _layout(html, fetcher, tagged=tagged)
+    return _write(document, fetcher, tagged=tagged, sealed=sealed)
 
 
 def render_pdf_from_html(
     html: str, *, fetcher: StaticOnlyURLFetcher | None = None, tagged: bool = True, sealed: bool = True
 ) -> bytes:
     fetcher = fetcher or StaticOnlyURLFetcher()
-    document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=fetcher)
+    return _write(_layout(html, fetcher, tagged=tagged), fetcher, tagged=tagged, sealed=sealed)
+
+
+def _layout(html: str, fetcher: StaticOnlyURLFetcher, *, tagged: bool):
+    return HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=fetcher).render(
+        pdf_identifier=b"vielfalt", pdf_tags=tagged, pdf_variant=PDF_VARIANT
+    )
+
+
+def _write(document, fetcher: StaticOnlyURLFetcher, *, tagged: bool, sealed: bool) -> bytes:
     # A fixed identifier and no creation date keep the same content the same file before the seal
     # (idempotent jobs, stable SHA-256 of the sealed revision).
     pdf = document.write_pdf(
