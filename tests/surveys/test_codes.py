@@ -1,8 +1,10 @@
 """Short codes to type from paper, code sheets without names, and `/umfrage/` (issue 13)."""
 
+import io
 import ipaddress
 import math
 import re
+import subprocess
 import uuid
 
 import pytest
@@ -14,6 +16,7 @@ from pypdf import PdfReader
 from surveys import credentials, services
 from surveys.models import Campaign, HeldAnswer, Invitation
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
+from tests.helpers import printed_beyond_the_margin
 from tests.surveys.conftest import DEFAULT_ANSWERS, form_key, make_campaign
 from vielfalt.models import AuditEntry, Job
 
@@ -110,11 +113,12 @@ def test_code_sheets_are_din_letters_without_names_whose_codes_work_logged_out(
             assert part in text, (part, text)
     assert sum("Bauhof" in text for text in pages) == 3
     for text in pages:
-        # DIN 5008: the return address is one line; a letter without a signature says why it needs none.
-        sender = f"{campaign.organisation.name} · Personalamt"
-        (line,) = [line for line in text.splitlines() if line.startswith(sender)]
-        assert line.endswith(campaign.organisation.address.splitlines()[-1]), line
-        assert "maschinell erstellt und ist ohne Unterschrift gültig" in " ".join(text.split())
+        # DIN 5008: the return address above the address (here on two lines of its zone: on one, it ran 10 mm past
+        # the envelope's window); a letter without a signature says why it needs none.
+        flowing = " ".join(text.split())
+        address = " · ".join(campaign.organisation.address.splitlines())
+        assert f"{campaign.organisation.name} · Personalamt · {address}" in flowing
+        assert "maschinell erstellt und ist ohne Unterschrift gültig" in flowing
     codes = [re.search(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", text).group(0) for text in pages]
     assert len(set(codes)) == 7
     # Printing again prints only codes not yet printed: none.
@@ -346,6 +350,21 @@ def test_the_campaign_page_reads_its_invitations_once(client):
     assert response.context["pooled_units"] == figures.pools
 
 
+def _words(pdf: bytes, *, page: int) -> list[tuple[float, float, float, float, str]]:
+    """The words of a page with their boxes in millimetres from the top left (`pdftotext -bbox`)."""
+    bbox = subprocess.run(
+        ["pdftotext", "-f", str(page), "-l", str(page), "-bbox", "-", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.decode()
+    found = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', bbox
+    )
+    return [(*(float(value) * 25.4 / 72 for value in box), word) for *box, word in found]
+
+
 def _lines(page) -> list[tuple[str, float]]:
     """The page's runs of text in reading order, each with its baseline's height from the bottom (points)."""
     lines = []
@@ -365,7 +384,9 @@ def test_a_code_sheet_holds_its_code_and_closing_with_the_longest_texts_a_campai
     """Each sheet is a one-page letter whose text cannot flow onto a second page: a purpose of 1,400 characters
     (the field took any length) pushed the closing off the page's end, one of 4,000 the code and the link too, on
     every sheet, without a word. The form now takes what fits, and the longest of everything fits; a long unit name
-    or contact, which lay over the letter's subject, pushes the text down instead."""
+    or contact, which lay over the letter's subject, pushes the text down instead; the issuer's name at its
+    longest stays in the letterhead, its return address in the envelope's window, and the closing names the
+    personnel office only (the name took three more lines there and pushed "maschinell erstellt" off the page)."""
     from surveys.forms import CampaignForm
 
     campaign, hr, works, yard = _campaign_with_staff_without_email()
@@ -388,12 +409,26 @@ def test_a_code_sheet_holds_its_code_and_closing_with_the_longest_texts_a_campai
         :200
     ]  # the longest
     works.save()
+    organisation = campaign.organisation
+    organisation.name = ("Landschaftsverband Westfalen-Lippe, Abteilung Personal " * 4)[:200]
+    organisation.address = "Freiherr-vom-Stein-Platz 1\n48133 Münster"
+    organisation.save()
     client.force_login(hr)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("surveys:code_sheets", args=[campaign.pk]))
     job = Job.objects.get(kind="surveys.render_code_sheets")
     assert job.status == Job.Status.READY, job.error
-    reader = PdfReader(job.result_file.open("rb"))
+    pdf = job.result_file.open("rb").read()
+    # The return address stays in the envelope's window (its zone: 25 to 110 mm across, 45 to 62.7 mm down) and
+    # the letterhead above it: on one line, a name of 25 characters with its address ran past the window, one of
+    # 110 past the paper's edge.
+    assert not printed_beyond_the_margin(pdf, right_margin_mm=10)  # DIN 5008's information block ends there
+    for x_min, y_min, x_max, y_max, word in _words(pdf, page=1):
+        if y_min < 45:
+            assert y_max <= 45, word  # the letterhead
+        elif y_min < 62.7 and x_min < 110:
+            assert x_max <= 110 and y_max <= 62.7, word  # the return address
+    reader = PdfReader(io.BytesIO(pdf))
     pages = [" ".join(page.extract_text().split()) for page in reader.pages]
     assert len(pages) == 7
     for page in reader.pages:
