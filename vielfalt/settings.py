@@ -126,10 +126,11 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Least privilege (vielfalt.dbroles): DATABASE_URL is the runtime role, which owns nothing; `manage.py migrate`
 # connects with MIGRATE_DATABASE_URL (the owner) when it is set, and then grants the runtime role its rights;
-# so does `manage.py refresh_collation`, which rebuilds the owner's indexes (vielfalt.collation).
+# so do `manage.py refresh_collation`, which rebuilds the owner's indexes (vielfalt.collation), and `manage.py
+# restore`, which creates the tables (the runtime role may create nothing).
 MIGRATE_DATABASE_URL = env.str("MIGRATE_DATABASE_URL", default="")
 DATABASE_RUNTIME_ROLE = ""
-if MIGRATE_DATABASE_URL and sys.argv[1:2] in (["migrate"], ["refresh_collation"]):
+if MIGRATE_DATABASE_URL and sys.argv[1:2] in (["migrate"], ["refresh_collation"], ["restore"]):
     DATABASE_RUNTIME_ROLE = DATABASES["default"].get("USER", "")
     DATABASES["default"] = environ.Env.db_url_config(MIGRATE_DATABASE_URL)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

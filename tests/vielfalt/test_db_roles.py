@@ -29,9 +29,9 @@ def runtime_role():
         cursor.execute(f'DROP ROLE "{role}"')
 
 
-def _url(user: str) -> str:
+def _url(user: str, database: str | None = None) -> str:
     db = connection.settings_dict
-    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{database or db['NAME']}"
 
 
 def refused(conn, statement: str) -> bool:
@@ -45,14 +45,15 @@ def refused(conn, statement: str) -> bool:
     return False
 
 
-def _manage(runtime_role, *args) -> subprocess.CompletedProcess:
+def _manage(runtime_role, *args, database: str | None = None, **extra_env) -> subprocess.CompletedProcess:
     """`manage.py *args` as the portal runs in production with split roles: DATABASE_URL the runtime role,
-    MIGRATE_DATABASE_URL the owner."""
+    MIGRATE_DATABASE_URL the owner (of the test database, or of `database`)."""
     env = {
         **os.environ,
-        "DATABASE_URL": _url(runtime_role),
-        "MIGRATE_DATABASE_URL": _url(connection.settings_dict["USER"]),
+        "DATABASE_URL": _url(runtime_role, database),
+        "MIGRATE_DATABASE_URL": _url(connection.settings_dict["USER"], database),
         "DJANGO_DEBUG": "1",
+        **extra_env,
     }
     env.pop("REDIS_URL", None)
     return subprocess.run(
@@ -156,3 +157,44 @@ def test_the_runtime_role_pseudonymises_the_audit_log_only_through_the_owners_fu
             "CREATE OR REPLACE FUNCTION vielfalt_audit_pseudonymise(bigint, text, text, timestamptz) "
             "RETURNS integer LANGUAGE sql AS 'SELECT 1'",
         )
+
+
+def test_a_backup_taken_as_the_runtime_role_restores_as_the_owner_into_a_new_installation(
+    runtime_role, tmp_path
+):
+    """The README's way with split roles (Docker Compose): `backup` as the portal's runtime role, `restore` into
+    a new, empty database with the installation's environment. `restore` connected as the runtime role, which may
+    create nothing (pg_restore: "permission denied for schema public"); it now connects as the owner, as
+    `migrate` does, and grants the runtime role its rights afterwards (the archive holds none)."""
+    assert _manage(runtime_role, "migrate", "--noinput", "-v", "0").returncode == 0
+    with psycopg.connect(_url(runtime_role), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO vielfalt_organisation (slug, name, kind, district, article, address, require_second_factor) "
+            "VALUES ('rt-backup', 'Stadt Sicherung', 'city', '', 'die', '', false)"
+        )
+    backup = _manage(runtime_role, "backup", "--output-dir", str(tmp_path / "backups"))
+    assert backup.returncode == 0, backup.stderr
+    [archive] = (tmp_path / "backups").glob("vielfalt-*.tar")
+
+    new = f"{connection.settings_dict['NAME']}_new_{uuid.uuid4().hex[:6]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{new}"')
+    try:
+        with psycopg.connect(_url(connection.settings_dict["USER"], new), autocommit=True) as owner:
+            owner.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")  # as docker/postgres-runtime-role.sh
+        restore = _manage(
+            runtime_role, "restore", str(archive), database=new, MEDIA_ROOT=str(tmp_path / "media")
+        )
+        assert restore.returncode == 0, restore.stderr
+        with psycopg.connect(_url(runtime_role, new), autocommit=True) as conn:
+            assert conn.execute(
+                "SELECT name FROM vielfalt_organisation WHERE slug = 'rt-backup'"
+            ).fetchone() == ("Stadt Sicherung",)
+            owned = conn.execute(
+                "SELECT count(*) FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+            ).fetchone()[0]
+            assert owned == 0
+            assert refused(conn, "DELETE FROM vielfalt_auditentry")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)')

@@ -5,8 +5,10 @@ from pathlib import Path
 import environ
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from vielfalt.backup import BackupError, Target, backup_restore
+from vielfalt.dbroles import grant_runtime_role
 
 
 class Command(BaseCommand):
@@ -34,6 +36,11 @@ class Command(BaseCommand):
             manifest = backup_restore(archive=path, target=target)
         except BackupError as error:
             raise CommandError(str(error)) from error
+        # Restored as the owner (MIGRATE_DATABASE_URL): the runtime role gets its rights, as after `migrate`
+        # (the archive holds no privileges: they belong to the installation, not to the data).
+        role = settings.DATABASE_RUNTIME_ROLE
+        if not database_url and manifest["engine"] == "postgresql" and role and role != database.get("USER"):
+            grant_runtime_role(connection, role)
         files = sum(1 for name in manifest["files"] if name.startswith("media/"))
         rows = sum(manifest["tables"].values())
         self.stdout.write(
