@@ -49,12 +49,13 @@ def code_address() -> str:
 
 
 def _invitations_to_send(campaign_id: int, *, reminder: bool, since):
-    """E-mail invitations only: pooled codes go out on paper. Reminders go only to those not yet answered, and
-    not again to those reminded since `since` (the job was requested: a retry continues where the last attempt
-    stopped). Each invitation is checked again as it is written (`due`), so that two jobs at once (a second
-    click, a colleague) do not both write to one person, the second link breaking the first."""
+    """E-mail invitations only: pooled codes go out on paper. Only to those still employed: someone who left since
+    being invited is neither invited nor reminded. Reminders go only to those not yet answered, and not again to
+    those reminded since `since` (the job was requested: a retry continues where the last attempt stopped). Each
+    invitation is checked again as it is written (`due`), so that two jobs at once (a second click, a colleague)
+    do not both write to one person, the second link breaking the first."""
     invitations = Invitation.objects.filter(
-        campaign_id=campaign_id, used=False, employee__isnull=False
+        campaign_id=campaign_id, used=False, employee__isnull=False, employee__is_active=True
     ).exclude(employee__email="")
     if reminder:
         due = Q(sent_at__isnull=False) & (Q(reminded_at__isnull=True) | Q(reminded_at__lt=since))

@@ -517,11 +517,56 @@ def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
                 raise EnrolmentRefused(
                     [Refusal(_("The cancellation deadline has passed; only the organiser can cancel now."))]
                 )
-        was_seated = enrolment.status == Enrolment.Status.SEATED
+        return _cancel(actor=actor, locked_date=locked_date, enrolments=[enrolment])
+
+
+def enrolments_end_for_leavers(*, actor: User, employee_ids: list[int]) -> int:
+    """Cancel the enrolments of employees who left their organisation (`vielfalt.signals.employees_left`) on dates
+    that have not begun, also after the cancellation deadline (nobody will come): their seats go to the waiting
+    list, and nobody reminds them or lists them on a sign-in sheet. Dates that have begun keep them (attendance,
+    certificates). Runs in the caller's transaction, which made them inactive; returns how many it cancelled."""
+    now = timezone.now()
+
+    def upcoming(**filters):  # in parts: an import may mark tens of thousands as left
+        for start in range(0, len(employee_ids), 5000):
+            yield from (
+                Enrolment.objects.active()
+                .select_related("employee", "course_date__course")
+                .filter(
+                    employee_id__in=employee_ids[start : start + 5000],
+                    course_date__starts_at__gt=now,
+                    course_date__cancelled_at=None,
+                    **filters,
+                )
+            )
+
+    date_ids = {enrolment.course_date_id for enrolment in upcoming()}
+    ended = 0
+    # Locked in the order of their keys, as every other write that locks more than one date.
+    for locked_date in (
+        CourseDate.objects.select_for_update().select_related("course").filter(pk__in=date_ids).order_by("pk")
+    ):
+        enrolments = sorted(
+            (e for e in upcoming(course_date=locked_date) if may(actor, Role.HR, e.organisation_id)),
+            key=lambda enrolment: enrolment.pk,
+        )
+        _cancel(actor=actor, locked_date=locked_date, enrolments=enrolments)
+        ended += len(enrolments)
+    return ended
+
+
+def _cancel(*, actor: User, locked_date: CourseDate, enrolments: list[Enrolment]) -> list[Enrolment]:
+    """Cancel `enrolments` of the date locked by the caller; seats they free go to the first on the waiting list
+    who fit the quota, and everyone concerned gets an e-mail once the transaction commits. Returns who was
+    promoted."""
+    now = timezone.now()
+    seat_freed = False
+    for enrolment in enrolments:
         before = enrolment.status
+        seat_freed = seat_freed or before == Enrolment.Status.SEATED
         enrolment.status = Enrolment.Status.CANCELLED
         enrolment.attendance = Enrolment.Attendance.UNKNOWN
-        enrolment.cancelled_at = timezone.now()
+        enrolment.cancelled_at = now
         enrolment.save(update_fields=["status", "attendance", "cancelled_at"])
         audit_record(
             actor=actor,
@@ -529,16 +574,16 @@ def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
             obj=enrolment,
             changes={"status": [before, enrolment.status]},
         )
-        promoted = _fill_free_seats(locked_date) if was_seated else []
-        for other in promoted:
-            audit_record(
-                actor=actor,
-                action=AuditEntry.Action.CHANGE,
-                obj=other,
-                changes={"status": [Enrolment.Status.WAITING, Enrolment.Status.SEATED]},
-            )
-        _send_on_commit([enrolment.pk], "cancelled")
-        _send_on_commit([e.pk for e in promoted], "promoted")
+    promoted = _fill_free_seats(locked_date) if seat_freed else []
+    for other in promoted:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=other,
+            changes={"status": [Enrolment.Status.WAITING, Enrolment.Status.SEATED]},
+        )
+    _send_on_commit([e.pk for e in enrolments], "cancelled")
+    _send_on_commit([e.pk for e in promoted], "promoted")
     return promoted
 
 

@@ -12,6 +12,7 @@ from .audit import audit_record, model_changes
 from .collation import text_order
 from .filters import object_search, search_order
 from .models import AuditEntry, Employee, Job, Membership, Organisation, OrgUnit, User
+from .signals import employees_left
 
 # The portal's name where Django's admin said "Django-Verwaltung" (its header) and "Website-Verwaltung" (its titles).
 admin.site.site_header = _("Vielfalt verbindet – administration")
@@ -244,6 +245,12 @@ class EmployeeAdmin(AuditedModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return SearchedEmployeeList
+
+    def save_model(self, request, obj, form, change):
+        left = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        if left:  # as the portal's form does (vielfalt.services.employee_update), in the admin's transaction
+            employees_left.send(sender=Employee, actor=request.user, employee_ids=[obj.pk])
 
 
 @admin.register(AuditEntry)

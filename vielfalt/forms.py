@@ -108,6 +108,10 @@ class EmployeeForm(OpenedVersionMixin, ModelForm):
                 self.fields["organisation"], self.fields["org_unit"], chosen_organisation_id(self)
             )
         self.fields["email"].help_text = _("Optional; staff without e-mail receive letters.")
+        self.fields["is_active"].help_text = _(
+            "Clear it when the person has left: their enrolments on course dates that have not begun are "
+            "cancelled (their seats go to the waiting list), and survey e-mails no longer go to them."
+        )
 
     def clean_personnel_number(self):
         # As the model keeps it, before `clean` looks for another employee with the number.
@@ -142,8 +146,9 @@ class EmployeeImportForm(forms.Form):
     file = forms.FileField(
         label=_("File (CSV or XLSX)"),
         help_text=_(
-            "Columns: Personalnummer, Nachname, Vorname, E-Mail, Organisationseinheit, Zielgruppe. "
-            "CSV as saved by Excel (semicolons, UTF-8 or Windows-1252) or with commas."
+            "Columns: Personalnummer, Nachname, Vorname, E-Mail, Organisationseinheit, Zielgruppe, Aktiv (ja or "
+            "nein; nein for someone who has left: their enrolments on course dates that have not begun are "
+            "cancelled). CSV as saved by Excel (semicolons, UTF-8 or Windows-1252) or with commas."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
     )

@@ -16,6 +16,7 @@ from .concurrency import check_opened_version
 from .jobs import JobError, job_enqueue
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup, User, personnel_number_text
 from .permissions import actor_from_id, require
+from .signals import employees_left
 from .tabular import (
     PERSONNEL_NUMBER_COLUMNS,
     Problem,
@@ -69,6 +70,8 @@ def employee_update(
     changes = model_changes(employee, EMPLOYEE_FIELDS, before)
     if changes:
         audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=employee, changes=changes)
+    if before["is_active"] and not employee.is_active:
+        employees_left.send(sender=Employee, actor=actor, employee_ids=[employee.pk])
     return employee
 
 
@@ -200,6 +203,7 @@ def employees_import(*, actor: User, organisation: Organisation, table: Table) -
     require(actor, Role.HR, organisation)
     records = _validated_records(organisation=organisation, table=table)
     numbers = [r["personnel_number"] for r in records]
+    leaving_numbers = [r["personnel_number"] for r in records if not r["is_active"]]
     with transaction.atomic():
         existing = set()
         for start in range(0, len(numbers), 5000):
@@ -207,6 +211,15 @@ def employees_import(*, actor: User, organisation: Organisation, table: Table) -
                 Employee.objects.filter(
                     organisation=organisation, personnel_number__in=numbers[start : start + 5000]
                 ).values_list("personnel_number", flat=True)
+            )
+        leaving = []  # active until this import marks them inactive
+        for start in range(0, len(leaving_numbers), 5000):
+            leaving.extend(
+                Employee.objects.filter(
+                    organisation=organisation,
+                    is_active=True,
+                    personnel_number__in=leaving_numbers[start : start + 5000],
+                ).values_list("pk", flat=True)
             )
         Employee.objects.bulk_create(
             [Employee(organisation=organisation, **record) for record in records],
@@ -223,6 +236,8 @@ def employees_import(*, actor: User, organisation: Organisation, table: Table) -
                 "updated_at",
             ],
         )
+        if leaving:
+            employees_left.send(sender=Employee, actor=actor, employee_ids=leaving)
         result = ImportResult(created=len(records) - len(existing), updated=len(existing))
         audit_record(
             actor=actor,

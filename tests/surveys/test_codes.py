@@ -264,6 +264,38 @@ def test_reminders_go_only_to_email_invitees_who_have_not_answered(django_captur
     assert Campaign.objects.get(pk=campaign.pk).is_open
 
 
+@pytest.mark.django_db
+def test_someone_who_has_left_is_neither_invited_nor_reminded(django_capture_on_commit_callbacks):
+    """An invitation stays (it counts for the response rate as before), but its e-mail no longer goes out once HR
+    has marked the person as left: the invitation and the reminders went to people no longer on the staff."""
+    from django.core import mail
+
+    from surveys.tasks import task_send_invitations
+    from vielfalt.jobs import job_enqueue
+    from vielfalt.services import employee_update
+
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    first, second = (i.employee for i in Invitation.objects.filter(campaign=campaign, employee__isnull=False))
+
+    def send(**kwargs) -> list[str]:
+        mail.outbox = []
+        with django_capture_on_commit_callbacks(execute=True):
+            job_enqueue(
+                task=task_send_invitations,
+                kind="surveys.send_invitations",
+                campaign_id=campaign.pk,
+                actor_id=hr.pk,
+                **kwargs,
+            )
+        return [message.to[0] for message in mail.outbox]
+
+    employee_update(actor=hr, employee=first, is_active=False)
+    assert send() == [second.email]
+    employee_update(actor=hr, employee=second, is_active=False)
+    assert send(reminder=True) == []
+    assert Invitation.objects.filter(campaign=campaign, employee__isnull=False).count() == 2
+
+
 def _sheet_codes(job) -> list[str]:
     reader = PdfReader(job.result_file.open("rb"))
     texts = [page.extract_text() for page in reader.pages]
