@@ -92,6 +92,8 @@ def _require_enrolling(actor, course: Course) -> set[int]:
 
 # --- Courses and dates ----------------------------------------------------------------------------------------
 
+# What everyone enrolled (seated or waiting) is told of when it changes, with a calendar entry that replaces theirs.
+DATE_FIELDS_TOLD = {"starts_at", "ends_at", "location", "online_link"}
 DATE_FIELDS = [
     "target_group",
     "starts_at",
@@ -232,6 +234,9 @@ def course_date_update(
             )
         promoted = _fill_free_seats(locked)
         _send_on_commit([e.pk for e in promoted], "promoted")
+        if changes.keys() & DATE_FIELDS_TOLD:  # the promoted learn the new details from their own e-mail
+            told = locked.enrolments.active().exclude(pk__in=[e.pk for e in promoted])
+            _send_on_commit(list(told.values_list("pk", flat=True)), "changed")
     return locked
 
 

@@ -29,6 +29,7 @@ MAIL_EVENTS = {
     "promoted": "trainings/mail/promoted.txt",
     "cancelled": "trainings/mail/cancelled.txt",
     "date_cancelled": "trainings/mail/date_cancelled.txt",
+    "changed": "trainings/mail/changed.txt",
     "reminder": "trainings/mail/reminder.txt",
 }
 
@@ -42,6 +43,7 @@ def _subject(event: str, enrolment: Enrolment) -> str:
         "promoted": _("You have a seat: %(title)s"),
         "cancelled": _("Enrolment cancelled: %(title)s"),
         "date_cancelled": _("Date cancelled: %(title)s"),
+        "changed": _("Date changed: %(title)s"),
         "reminder": _("Reminder: %(title)s tomorrow"),
     }[event] % {"title": title}
 

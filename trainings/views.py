@@ -62,6 +62,7 @@ from .selectors import (
     visible_employee_names,
 )
 from .services import (
+    DATE_FIELDS_TOLD,
     EnrolmentRefused,
     attendance_mark,
     certificate_seal_check,
@@ -384,7 +385,13 @@ class CourseDateUpdateView(OrganiserDateMixin, FormView):
         except ValidationError as error:
             add_errors(form, error)
             return self.form_invalid(form)
-        messages.success(self.request, _("The changes were saved."))
+        if set(form.changed_data) & DATE_FIELDS_TOLD and self.course_date.enrolments.active().exists():
+            messages.success(
+                self.request,
+                _("The changes were saved; everyone enrolled is being told the new time or place by e-mail."),
+            )
+        else:
+            messages.success(self.request, _("The changes were saved."))
         return redirect(self.course_date)
 
 

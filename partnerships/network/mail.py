@@ -123,6 +123,7 @@ def registration_mail(registration: Registration, event: str) -> EmailMessage:
         "promoted": _("You have a seat: %(title)s"),
         "cancelled": _("Registration cancelled: %(title)s"),
         "meeting_cancelled": _("Meeting cancelled: %(title)s"),
+        "changed": _("Meeting changed: %(title)s"),
     }
     url = absolute(meeting.get_absolute_url())
     body = render_to_string(

@@ -52,6 +52,8 @@ PRACTICE_FIELDS = [
     "contact",
     "commitment",
 ]
+# What everyone registered (seated or waiting) is told of when it changes, with a calendar entry replacing theirs.
+MEETING_FIELDS_TOLD = {"starts_at", "ends_at", "location", "online_link"}
 MEETING_FIELDS = [
     "kind",
     "title",
@@ -375,6 +377,11 @@ def meeting_update(
             audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=locked, changes=changes)
         promoted = _fill_free_seats(locked)
         _mail_on_commit([r.pk for r in promoted], "promoted")
+        if changes.keys() & MEETING_FIELDS_TOLD:  # the promoted learn the new details from their own e-mail
+            told = locked.registrations.exclude(status=Registration.Status.CANCELLED).exclude(
+                pk__in=[r.pk for r in promoted]
+            )
+            _mail_on_commit(list(told.values_list("pk", flat=True)), "changed")
     return locked
 
 

@@ -62,6 +62,7 @@ from .models import (
 from .selectors import counted_page, practice_search, snippet_html, with_snippets
 from .services import (
     MEETING_FIELDS,
+    MEETING_FIELDS_TOLD,
     PRACTICE_FIELDS,
     answer_create,
     answer_delete,
@@ -649,7 +650,19 @@ class MeetingEditView(MeetingHostMixin, View):
             except ValidationError as error:
                 _add_errors(form, error)
             else:
-                messages.success(request, _("The changes were saved."))
+                if (
+                    set(form.changed_data) & MEETING_FIELDS_TOLD
+                    and meeting.registrations.exclude(status=Registration.Status.CANCELLED).exists()
+                ):
+                    messages.success(
+                        request,
+                        _(
+                            "The changes were saved; everyone registered is being told the new time or place by "
+                            "e-mail."
+                        ),
+                    )
+                else:
+                    messages.success(request, _("The changes were saved."))
                 return redirect(meeting)
         meeting.refresh_from_db()
         return render(request, "network/meeting_form.html", {"form": form, "meeting": meeting})

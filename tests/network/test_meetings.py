@@ -135,6 +135,31 @@ def test_capacity_cannot_drop_below_the_seats_taken_and_raising_it_promotes(mini
         services.meeting_update(actor=staff, meeting=meeting, capacity=1)
 
 
+def test_moving_a_meeting_tells_everyone_registered_with_a_calendar_entry_that_replaces_theirs(
+    ministry, duisburg, staff, outbox, django_capture_on_commit_callbacks
+):
+    """Before, the change was saved and the calendar version raised, but nobody registered was told."""
+    meeting = make_meeting(ministry, capacity=1)
+    anna = register(SYSTEM, meeting, duisburg, "Anna")
+    bernd = register(SYSTEM, meeting, duisburg, "Bernd")
+    gone = register(SYSTEM, meeting, duisburg, "Carla")
+    services.registration_cancel(actor=SYSTEM, registration=gone)
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.meeting_update(actor=staff, meeting=meeting, location="Köln, Rathaus")
+    assert sorted(m.to[0] for m in outbox) == sorted([anna.email, bernd.email])
+    for message in outbox:
+        assert message.subject == f"Treffen geändert: {meeting.title}" and "Köln, Rathaus" in message.body
+        (attachment,) = message.attachments
+        event = Calendar.from_ical(attachment[1]).walk("VEVENT")[0]
+        assert (str(event["LOCATION"]), int(event["SEQUENCE"])) == ("Köln, Rathaus", 1)
+    # The agenda is not the time or place: nobody is written to.
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.meeting_update(actor=staff, meeting=meeting, agenda="Begrüßung; Austausch")
+    assert outbox == []
+
+
 def test_cancelling_the_meeting_cancels_every_registration(ministry, duisburg, staff, hr_duisburg):
     meeting = make_meeting(ministry, capacity=1)
     register(SYSTEM, meeting, duisburg, "Anna")

@@ -1,0 +1,89 @@
+"""When the organiser moves a date or changes its place, everyone enrolled on it (seated or waiting) is told by
+e-mail with a calendar entry that replaces theirs (same UID, higher SEQUENCE). Before, the change was saved and the
+calendar version raised, but nobody was told: the people enrolled came at the old time to the old room. (The
+e-mails are in German, as the task writes them.)"""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from icalendar import Calendar
+
+from tests.helpers import form_data
+from tests.trainings.conftest import employees_of
+from tests.trainings.factories import EnrolmentFactory
+from trainings.models import Enrolment
+from trainings.services import course_date_update
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def outbox(settings):
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    mail.outbox = []
+    return mail.outbox
+
+
+def _event(message):
+    (attachment,) = message.attachments
+    return Calendar.from_ical(attachment[1]).walk("VEVENT")[0]
+
+
+def test_moving_a_date_tells_everyone_enrolled_with_a_calendar_entry_that_replaces_theirs(
+    course_date, duisburg, organiser, outbox, django_capture_on_commit_callbacks
+):
+    course_date.capacity = 2
+    course_date.save()
+    seated_1, seated_2, waiting, cancelled = employees_of(duisburg, 4)
+    for employee in (seated_1, seated_2):
+        EnrolmentFactory(course_date=course_date, employee=employee)
+    EnrolmentFactory(course_date=course_date, employee=waiting, status=Enrolment.Status.WAITING)
+    EnrolmentFactory(course_date=course_date, employee=cancelled, status=Enrolment.Status.CANCELLED)
+    later = (course_date.starts_at + timedelta(days=1, hours=1)).replace(microsecond=0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = course_date_update(
+            actor=organiser,
+            course_date=course_date,
+            starts_at=later,
+            ends_at=later + timedelta(hours=6),
+            location="Rathaus Oberhausen, Ratssaal",
+        )
+
+    by_person = {message.to[0]: message for message in outbox}
+    assert sorted(by_person) == sorted([seated_1.email, seated_2.email, waiting.email])
+    for address, message in by_person.items():
+        assert message.subject == f"Termin geändert: {course_date.course.title}"
+        assert "Ratssaal" in message.body
+        event = _event(message)
+        assert event.decoded("DTSTART") == later
+        assert int(event["SEQUENCE"]) == changed.sequence == 1
+        assert str(event["STATUS"]) == ("TENTATIVE" if address == waiting.email else "CONFIRMED")
+    assert "weiterhin auf der Warteliste, auf Platz 1" in by_person[waiting.email].body
+
+    # A change nobody needs to hear of (the capacity) tells only whom it gives a seat, with their own e-mail.
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        course_date_update(actor=organiser, course_date=changed, capacity=3)
+    assert [(m.to[0], m.subject) for m in outbox] == [
+        (waiting.email, f"Sie haben einen Platz: {course_date.course.title}")
+    ]
+
+
+def test_the_organiser_learns_that_everyone_enrolled_is_told(
+    client, course_date, duisburg, organiser, outbox, django_capture_on_commit_callbacks
+):
+    (employee,) = employees_of(duisburg, 1)
+    EnrolmentFactory(course_date=course_date, employee=employee)
+    client.force_login(organiser)
+    url = reverse("trainings:date_update", args=[course_date.pk])
+    data = form_data(client.get(url).content.decode())
+    data["location"] = "Online"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data, follow=True)
+    assert (
+        "alle Angemeldeten erhalten die neue Zeit bzw. den neuen Ort per E-Mail" in response.content.decode()
+    )
+    assert [m.to[0] for m in outbox] == [employee.email]
