@@ -81,6 +81,25 @@ def answer_mail(answer: Answer) -> EmailMessage | None:
     )
 
 
+def practice_mail(entry: PracticeEntry, event: str) -> EmailMessage | None:
+    """To whoever wrote the entry, when the ministry returns it (with its request) or publishes it; a message
+    about their own work, so without an unsubscribe link. None if they cannot be written to."""
+    author = entry.created_by
+    if author is None or not author.email or not author.is_active or not in_programme(author):
+        return None
+    subjects = {
+        "returned": _("Practice example returned: %(title)s"),
+        "published": _("Practice example published: %(title)s"),
+    }
+    body = render_to_string(
+        "network/mail/practice.txt",
+        {"entry": entry, "event": event, "user": author, "entry_url": absolute(entry.get_absolute_url())},
+    )
+    return EmailMessage(
+        subject=one_line(subjects[event] % {"title": entry.title[:120]}), body=body, to=[author.email]
+    )
+
+
 def digest_content(since):
     return {
         "entries": list(

@@ -239,6 +239,13 @@ def practice_transition(*, actor: User, entry: PracticeEntry, to: str, comment: 
     if comment:
         changes["comment"] = comment
     audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=entry, changes=changes)
+    if to in (Status.RETURNED, Status.PUBLISHED) and entry.created_by_id not in (
+        None,
+        getattr(actor, "pk", None),
+    ):
+        from .tasks import task_send_practice_mail
+
+        send_after_commit(task_send_practice_mail, entry_id=entry.pk, event=to)
     return entry
 
 

@@ -4,6 +4,7 @@ import smtplib
 from datetime import timedelta
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.core.mail import mailers
 from django.db import transaction
 from django.utils import timezone, translation
@@ -13,8 +14,8 @@ from vielfalt.collation import text_order
 from vielfalt.jobs import TRANSIENT_ERRORS, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
 
-from .mail import answer_mail, digest_content, digest_mail, registration_mail
-from .models import Answer, Meeting, NotificationSettings, Registration
+from .mail import answer_mail, digest_content, digest_mail, practice_mail, registration_mail
+from .models import Answer, Meeting, NotificationSettings, PracticeEntry, Registration
 
 MAIL_RETRY = {
     "acks_late": True,
@@ -77,6 +78,16 @@ def task_send_answer_mail(*, answer_id: int) -> int:
         return 0
     with translation.override(answer.question.language):
         message = answer_mail(answer)
+    return message.send() if message else 0
+
+
+@shared_task(name="network.send_practice_mail", **MAIL_RETRY)
+def task_send_practice_mail(*, entry_id: int, event: str) -> int:
+    entry = PracticeEntry.objects.select_related("created_by").filter(pk=entry_id).first()
+    if entry is None:
+        return 0
+    with translation.override(settings.LANGUAGE_CODE):
+        message = practice_mail(entry, event)
     return message.send() if message else 0
 
 

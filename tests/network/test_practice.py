@@ -62,6 +62,35 @@ def test_return_needs_a_comment_and_hides_the_entry_again(hr_duisburg, hr_oberha
     services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
 
 
+def test_the_author_is_told_when_the_ministry_returns_or_publishes_the_entry(
+    hr_duisburg, staff, duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """Before, the author learned of a return (and the ministry's request) or of the publication only by looking."""
+    entry = services.practice_create(
+        actor=hr_duisburg,
+        organisation=duisburg,
+        title="Mentoring für Auszubildende",
+        field_of_action=FieldOfAction.JOINT_TRAINING,
+        summary="Kurz",
+        what_was_done="Lang",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
+        services.practice_transition(
+            actor=staff, entry=entry, to=Status.RETURNED, comment="Bitte Kosten ergänzen."
+        )
+    ((to, subject, body),) = [(m.to, m.subject, m.body) for m in outbox]
+    assert (to, subject) == ([hr_duisburg.email], "Praxisbeispiel zurückgegeben: Mentoring für Auszubildende")
+    assert "Bitte Kosten ergänzen." in body and entry.get_absolute_url() in body
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
+        services.practice_transition(actor=staff, entry=entry, to=Status.PUBLISHED)
+    assert [(m.to, m.subject) for m in outbox] == [
+        ([hr_duisburg.email], "Praxisbeispiel veröffentlicht: Mentoring für Auszubildende")
+    ]
+
+
 def test_entries_in_progress_are_the_visible_unpublished_ones(
     hr_duisburg, hr_oberhausen, staff, duisburg, oberhausen
 ):
