@@ -52,3 +52,13 @@ def _english():
     """Assertions on messages read the English source text, whatever the translators have done."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def outbox(settings):
+    """The e-mails the tasks send, in memory (tasks run eagerly once the transaction commits)."""
+    from django.core import mail
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    mail.outbox = []
+    return mail.outbox

@@ -6,7 +6,6 @@ e-mails are in German, as the task writes them.)"""
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.urls import reverse
 from icalendar import Calendar
 
@@ -17,13 +16,6 @@ from trainings.models import Enrolment
 from trainings.services import course_date_update
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def outbox(settings):
-    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-    mail.outbox = []
-    return mail.outbox
 
 
 def _event(message):

@@ -6,7 +6,6 @@ the waiting list stood still, and the day before the date the reminder went to t
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,20 +21,13 @@ from vielfalt.tabular import Table
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def locmem_mail(settings):
-    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-    mail.outbox = []
-    return mail.outbox
-
-
 def _state(enrolment) -> str:
     enrolment.refresh_from_db()
     return enrolment.status
 
 
 def test_leaving_frees_the_seat_on_a_date_not_begun_for_the_waiting_list(
-    course, duisburg, hr_duisburg, locmem_mail, django_capture_on_commit_callbacks
+    course, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
 ):
     leaver, waiting = employees_of(duisburg, 2)
     upcoming = CourseDateFactory(course=course, capacity=1)
@@ -58,7 +50,7 @@ def test_leaving_frees_the_seat_on_a_date_not_begun_for_the_waiting_list(
 
     assert [_state(e) for e in (seated, late, history)] == ["cancelled", "cancelled", "seated"]
     assert _state(in_line) == "seated"
-    assert sorted(m.to[0] for m in locmem_mail) == sorted([leaver.email, leaver.email, waiting.email])
+    assert sorted(m.to[0] for m in outbox) == sorted([leaver.email, leaver.email, waiting.email])
     changes = AuditEntry.objects.filter(changes__has_key="status", actor_id=hr_duisburg.pk)
     assert sorted(changes.values_list("object_id", flat=True)) == sorted(
         str(e.pk) for e in (seated, in_line, late)
@@ -70,7 +62,7 @@ def test_leaving_frees_the_seat_on_a_date_not_begun_for_the_waiting_list(
 
 
 def test_an_import_that_marks_someone_as_left_frees_their_seat(
-    course, course_date, duisburg, hr_duisburg, locmem_mail, django_capture_on_commit_callbacks
+    course, course_date, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
 ):
     leaver, staying, waiting = employees_of(duisburg, 3)
     course_date.capacity = 2
@@ -91,7 +83,7 @@ def test_an_import_that_marks_someone_as_left_frees_their_seat(
     with django_capture_on_commit_callbacks(execute=True):
         employees_import(actor=hr_duisburg, organisation=duisburg, table=table)
     assert [_state(e) for e in (*seats, in_line)] == ["cancelled", "seated", "seated"]
-    assert sorted(m.to[0] for m in locmem_mail) == sorted([leaver.email, waiting.email])
+    assert sorted(m.to[0] for m in outbox) == sorted([leaver.email, waiting.email])
 
 
 def test_clearing_active_in_the_admin_frees_the_seat_too(client, course_date, duisburg):
