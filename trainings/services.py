@@ -224,6 +224,8 @@ def course_date_update(
         if changes:
             locked.sequence += 1
         locked.save()
+        if "starts_at" in changes:  # the day before the new start, everyone is reminded again
+            locked.enrolments.filter(reminder_sent_at__isnull=False).update(reminder_sent_at=None)
         if changes:
             audit_record(
                 actor=actor,

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from icalendar import Calendar
 
 from tests.helpers import form_data
@@ -29,8 +30,8 @@ def test_moving_a_date_tells_everyone_enrolled_with_a_calendar_entry_that_replac
     course_date.capacity = 2
     course_date.save()
     seated_1, seated_2, waiting, cancelled = employees_of(duisburg, 4)
-    for employee in (seated_1, seated_2):
-        EnrolmentFactory(course_date=course_date, employee=employee)
+    reminded = EnrolmentFactory(course_date=course_date, employee=seated_1, reminder_sent_at=timezone.now())
+    EnrolmentFactory(course_date=course_date, employee=seated_2)
     EnrolmentFactory(course_date=course_date, employee=waiting, status=Enrolment.Status.WAITING)
     EnrolmentFactory(course_date=course_date, employee=cancelled, status=Enrolment.Status.CANCELLED)
     later = (course_date.starts_at + timedelta(days=1, hours=1)).replace(microsecond=0)
@@ -54,6 +55,9 @@ def test_moving_a_date_tells_everyone_enrolled_with_a_calendar_entry_that_replac
         assert int(event["SEQUENCE"]) == changed.sequence == 1
         assert str(event["STATUS"]) == ("TENTATIVE" if address == waiting.email else "CONFIRMED")
     assert "weiterhin auf der Warteliste, auf Platz 1" in by_person[waiting.email].body
+    # Reminded the day before the old start (the date was moved at the last minute): reminded again before the new.
+    reminded.refresh_from_db()
+    assert reminded.reminder_sent_at is None
 
     # A change nobody needs to hear of (the capacity) tells only whom it gives a seat, with their own e-mail.
     outbox.clear()
