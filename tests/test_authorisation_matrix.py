@@ -643,6 +643,12 @@ SERVICES = {
     "enrolment_cancel": Case(
         "GHX", lambda w, a: training_services.enrolment_cancel(actor=a, enrolment=w.enrolment)
     ),
+    "enrolments_end_for_leavers": Case(
+        "HX",
+        lambda w, a: training_services.enrolments_end_for_leavers(
+            actor=a, employee_ids=[w.enrolment.employee_id]
+        ),
+    ),
     "attendance_mark": Case(
         "GX",
         lambda w, a: training_services.attendance_mark(

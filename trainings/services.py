@@ -528,19 +528,27 @@ def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
 
 
 def enrolments_end_for_leavers(*, actor: User, employee_ids: list[int]) -> int:
-    """Cancel the enrolments of employees who left their organisation (`vielfalt.signals.employees_left`) on dates
-    that have not begun, also after the cancellation deadline (nobody will come): their seats go to the waiting
-    list, and nobody reminds them or lists them on a sign-in sheet. Dates that have begun keep them (attendance,
-    certificates). Runs in the caller's transaction, which made them inactive; returns how many it cancelled."""
+    """Cancel the enrolments of employees who left their organisation (`vielfalt.signals.employees_left`: HR of
+    their organisation marked them inactive) on dates that have not begun, also after the cancellation deadline
+    (nobody will come): their seats go to the waiting list, and nobody reminds them or lists them on a sign-in
+    sheet. Dates that have begun keep them (attendance, certificates); employees still active keep theirs. Runs in
+    the caller's transaction, which made them inactive; returns how many it cancelled."""
     now = timezone.now()
+    parts = [employee_ids[start : start + 5000] for start in range(0, len(employee_ids), 5000)]  # an import's
+    for part in parts:
+        for organisation_id in set(
+            Employee.objects.filter(pk__in=part).values_list("organisation_id", flat=True)
+        ):
+            require(actor, Role.HR, organisation_id)
 
-    def upcoming(**filters):  # in parts: an import may mark tens of thousands as left
-        for start in range(0, len(employee_ids), 5000):
+    def upcoming(**filters):
+        for part in parts:
             yield from (
                 Enrolment.objects.active()
                 .select_related("employee", "course_date__course")
                 .filter(
-                    employee_id__in=employee_ids[start : start + 5000],
+                    employee_id__in=part,
+                    employee__is_active=False,
                     course_date__starts_at__gt=now,
                     course_date__cancelled_at=None,
                     **filters,
@@ -553,10 +561,7 @@ def enrolments_end_for_leavers(*, actor: User, employee_ids: list[int]) -> int:
     for locked_date in (
         CourseDate.objects.select_for_update().select_related("course").filter(pk__in=date_ids).order_by("pk")
     ):
-        enrolments = sorted(
-            (e for e in upcoming(course_date=locked_date) if may(actor, Role.HR, e.organisation_id)),
-            key=lambda enrolment: enrolment.pk,
-        )
+        enrolments = sorted(upcoming(course_date=locked_date), key=lambda enrolment: enrolment.pk)
         _cancel(actor=actor, locked_date=locked_date, enrolments=enrolments)
         ended += len(enrolments)
     return ended
