@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vielfalt.models import User
+from vielfalt.models import Role, User
 from vielfalt.validation import one_line
 
 from .ical import ics_file_name, meeting_ics
@@ -98,6 +98,23 @@ def practice_mail(entry: PracticeEntry, event: str) -> EmailMessage | None:
     return EmailMessage(
         subject=one_line(subjects[event] % {"title": entry.title[:120]}), body=body, to=[author.email]
     )
+
+
+def practice_submitted_mails(entry: PracticeEntry) -> list[EmailMessage]:
+    """To the ministry's staff, who publish or return practice examples: one was submitted (one message each)."""
+    recipients = sorted(
+        set(
+            User.objects.filter(is_active=True, memberships__role=Role.MINISTRY, email__gt="").values_list(
+                "email", flat=True
+            )
+        )
+    )
+    subject = one_line(_("Practice example submitted: %(title)s") % {"title": entry.title[:120]})
+    body = render_to_string(
+        "network/mail/practice_submitted.txt",
+        {"entry": entry, "entry_url": absolute(entry.get_absolute_url())},
+    )
+    return [EmailMessage(subject=subject, body=body, to=[address]) for address in recipients]
 
 
 def digest_content(since):

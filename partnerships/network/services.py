@@ -239,10 +239,9 @@ def practice_transition(*, actor: User, entry: PracticeEntry, to: str, comment: 
     if comment:
         changes["comment"] = comment
     audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=entry, changes=changes)
-    if to in (Status.RETURNED, Status.PUBLISHED) and entry.created_by_id not in (
-        None,
-        getattr(actor, "pk", None),
-    ):
+    # The ministry hears of a submission, the author of the ministry's decision (unless it was the author's own).
+    decided = to in (Status.RETURNED, Status.PUBLISHED)
+    if to == Status.SUBMITTED or (decided and entry.created_by_id not in (None, getattr(actor, "pk", None))):
         from .tasks import task_send_practice_mail
 
         send_after_commit(task_send_practice_mail, entry_id=entry.pk, event=to)

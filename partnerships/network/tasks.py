@@ -14,7 +14,14 @@ from vielfalt.collation import text_order
 from vielfalt.jobs import TRANSIENT_ERRORS, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
 
-from .mail import answer_mail, digest_content, digest_mail, practice_mail, registration_mail
+from .mail import (
+    answer_mail,
+    digest_content,
+    digest_mail,
+    practice_mail,
+    practice_submitted_mails,
+    registration_mail,
+)
 from .models import Answer, Meeting, NotificationSettings, PracticeEntry, Registration
 
 MAIL_RETRY = {
@@ -87,8 +94,11 @@ def task_send_practice_mail(*, entry_id: int, event: str) -> int:
     if entry is None:
         return 0
     with translation.override(settings.LANGUAGE_CODE):
-        message = practice_mail(entry, event)
-    return message.send() if message else 0
+        if event == PracticeEntry.Status.SUBMITTED:
+            messages = practice_submitted_mails(entry)
+        else:
+            messages = [message] if (message := practice_mail(entry, event)) else []
+    return mailers.default.send_messages(messages) or 0 if messages else 0
 
 
 def _digests_due():

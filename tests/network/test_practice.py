@@ -62,10 +62,11 @@ def test_return_needs_a_comment_and_hides_the_entry_again(hr_duisburg, hr_oberha
     services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
 
 
-def test_the_author_is_told_when_the_ministry_returns_or_publishes_the_entry(
+def test_the_ministry_hears_of_a_submission_and_the_author_of_its_decision(
     hr_duisburg, staff, duisburg, outbox, django_capture_on_commit_callbacks
 ):
-    """Before, the author learned of a return (and the ministry's request) or of the publication only by looking."""
+    """Before, the ministry learned of a submission, and the author of a return (with the ministry's request) or
+    of the publication, only by looking."""
     entry = services.practice_create(
         actor=hr_duisburg,
         organisation=duisburg,
@@ -74,19 +75,22 @@ def test_the_author_is_told_when_the_ministry_returns_or_publishes_the_entry(
         summary="Kurz",
         what_was_done="Lang",
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
-        services.practice_transition(
-            actor=staff, entry=entry, to=Status.RETURNED, comment="Bitte Kosten ergänzen."
-        )
-    ((to, subject, body),) = [(m.to, m.subject, m.body) for m in outbox]
+
+    def mails(to, **kwargs):
+        outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.practice_transition(entry=entry, to=to, **kwargs)
+        return [(m.to, m.subject, m.body) for m in outbox]
+
+    ((to, subject, body),) = mails(Status.SUBMITTED, actor=hr_duisburg)
+    assert (to, subject) == ([staff.email], "Praxisbeispiel eingereicht: Mentoring für Auszubildende")
+    assert "Stadt Duisburg hat ein Praxisbeispiel zur Prüfung eingereicht" in body
+    assert entry.get_absolute_url() in body
+    ((to, subject, body),) = mails(Status.RETURNED, actor=staff, comment="Bitte Kosten ergänzen.")
     assert (to, subject) == ([hr_duisburg.email], "Praxisbeispiel zurückgegeben: Mentoring für Auszubildende")
     assert "Bitte Kosten ergänzen." in body and entry.get_absolute_url() in body
-    outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
-        services.practice_transition(actor=staff, entry=entry, to=Status.PUBLISHED)
-    assert [(m.to, m.subject) for m in outbox] == [
+    assert len(mails(Status.SUBMITTED, actor=hr_duisburg)) == 1
+    assert [(to, subject) for to, subject, _ in mails(Status.PUBLISHED, actor=staff)] == [
         ([hr_duisburg.email], "Praxisbeispiel veröffentlicht: Mentoring für Auszubildende")
     ]
 
