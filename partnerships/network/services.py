@@ -3,7 +3,9 @@
 row lock."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -239,13 +241,29 @@ def practice_transition(*, actor: User, entry: PracticeEntry, to: str, comment: 
     if comment:
         changes["comment"] = comment
     audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=entry, changes=changes)
-    # The ministry hears of a submission, the author of the ministry's decision (unless it was the author's own).
+    # The ministry hears of a submission (not again of one withdrawn and submitted anew within a day: a partner's
+    # clicks do not fill every ministry inbox), the author of the ministry's decision (unless it was their own).
+    submitted = to == Status.SUBMITTED and not (before == Status.DRAFT and _submitted_since(entry, hours=24))
     decided = to in (Status.RETURNED, Status.PUBLISHED)
-    if to == Status.SUBMITTED or (decided and entry.created_by_id not in (None, getattr(actor, "pk", None))):
+    if submitted or (decided and entry.created_by_id not in (None, getattr(actor, "pk", None))):
         from .tasks import task_send_practice_mail
 
         send_after_commit(task_send_practice_mail, entry_id=entry.pk, event=to)
     return entry
+
+
+def _submitted_since(entry: PracticeEntry, *, hours: int) -> bool:
+    """Whether the entry was submitted before, within the last `hours`, besides the submission just recorded (the
+    audit log holds every change of status)."""
+    return (
+        AuditEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(PracticeEntry),
+            object_id=str(entry.pk),
+            changes__status__1=Status.SUBMITTED,
+            at__gte=timezone.now() - timedelta(hours=hours),
+        )[:2].count()
+        > 1
+    )
 
 
 @transaction.atomic

@@ -86,10 +86,13 @@ def test_the_ministry_hears_of_a_submission_and_the_author_of_its_decision(
     assert (to, subject) == ([staff.email], "Praxisbeispiel eingereicht: Mentoring für Auszubildende")
     assert "Stadt Duisburg hat ein Praxisbeispiel zur Prüfung eingereicht" in body
     assert entry.get_absolute_url() in body
+    # Withdrawn and submitted again the same day: the ministry is not written to again (clicks are no spam).
+    assert mails(Status.DRAFT, actor=hr_duisburg) == []
+    assert mails(Status.SUBMITTED, actor=hr_duisburg) == []
     ((to, subject, body),) = mails(Status.RETURNED, actor=staff, comment="Bitte Kosten ergänzen.")
     assert (to, subject) == ([hr_duisburg.email], "Praxisbeispiel zurückgegeben: Mentoring für Auszubildende")
     assert "Bitte Kosten ergänzen." in body and entry.get_absolute_url() in body
-    assert len(mails(Status.SUBMITTED, actor=hr_duisburg)) == 1
+    assert len(mails(Status.SUBMITTED, actor=hr_duisburg)) == 1  # the changed entry, after a return
     assert [(to, subject) for to, subject, _ in mails(Status.PUBLISHED, actor=staff)] == [
         ([hr_duisburg.email], "Praxisbeispiel veröffentlicht: Mentoring für Auszubildende")
     ]
