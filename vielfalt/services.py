@@ -203,24 +203,17 @@ def employees_import(*, actor: User, organisation: Organisation, table: Table) -
     require(actor, Role.HR, organisation)
     records = _validated_records(organisation=organisation, table=table)
     numbers = [r["personnel_number"] for r in records]
-    leaving_numbers = [r["personnel_number"] for r in records if not r["is_active"]]
+    marked_inactive = {r["personnel_number"] for r in records if not r["is_active"]}
     with transaction.atomic():
         existing = set()
-        for start in range(0, len(numbers), 5000):
-            existing.update(
-                Employee.objects.filter(
-                    organisation=organisation, personnel_number__in=numbers[start : start + 5000]
-                ).values_list("personnel_number", flat=True)
-            )
         leaving = []  # active until this import marks them inactive
-        for start in range(0, len(leaving_numbers), 5000):
-            leaving.extend(
-                Employee.objects.filter(
-                    organisation=organisation,
-                    is_active=True,
-                    personnel_number__in=leaving_numbers[start : start + 5000],
-                ).values_list("pk", flat=True)
-            )
+        for start in range(0, len(numbers), 5000):
+            for number, pk, is_active in Employee.objects.filter(
+                organisation=organisation, personnel_number__in=numbers[start : start + 5000]
+            ).values_list("personnel_number", "pk", "is_active"):
+                existing.add(number)
+                if is_active and number in marked_inactive:
+                    leaving.append(pk)
         Employee.objects.bulk_create(
             [Employee(organisation=organisation, **record) for record in records],
             batch_size=2000,
