@@ -333,7 +333,19 @@ def _upload(name="scan.pdf", content=MINIMAL_PDF):
     return SimpleUploadedFile(name, content, "application/pdf")
 
 
+def _invited_account() -> User:
+    """An account an administrator created, waiting for its holder to choose a password."""
+    user = UserFactory(email="neu@stadt.example")
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
 SERVICES = {
+    # vielfalt.services: accounts are the administrators'.
+    "account_invitation_send": Case(
+        "X", lambda w, a: core_services.account_invitation_send(actor=a, user=_invited_account())
+    ),
     # vielfalt.services: employees are their HR's.
     "employee_create": Case(
         "HX",

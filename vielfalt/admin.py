@@ -1,17 +1,26 @@
-from django.contrib import admin
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .audit import audit_record, model_changes
 from .collation import text_order
 from .filters import object_search, search_order
+from .invitations import AccountAddForm
 from .models import AuditEntry, Employee, Job, Membership, Organisation, OrgUnit, User
+from .services import account_invitation_send
 from .signals import employees_left
 
 # The portal's name where Django's admin said "Django-Verwaltung" (its header) and "Website-Verwaltung" (its titles).
@@ -162,7 +171,16 @@ class MembershipInline(TabularInline):
 
 @admin.register(User)
 class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
+    """A new account gets no password from the administrator: the person chooses it through a link sent by
+    e-mail (vielfalt.invitations), which the list's action sends again while they have not."""
+
     inlines = [MembershipInline]
+    add_form = AccountAddForm
+    add_form_template = "admin/vielfalt/user/add_form.html"
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "first_name", "last_name", "email")}),
+    )
+    actions = ["send_password_link"]
     # Plain labelled lists: Django's filter widget names its search boxes with an aria-label on a <span>,
     # which ARIA prohibits (axe: aria-prohibited-attr). The portal's roles are memberships, not groups.
     filter_horizontal = ()
@@ -179,6 +197,44 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
         return response
 
     list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "last_login"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # the roles first: the e-mail names them
+        if not change:
+            self._send_password_links(request, [form.instance])
+
+    @admin.action(description=_("Send a link to choose a password"), permissions=["change"])
+    def send_password_link(self, request, queryset):
+        self._send_password_links(request, queryset)
+
+    def _send_password_links(self, request, users) -> None:
+        sent = []
+        for user in users:
+            try:
+                account_invitation_send(actor=request.user, user=user)
+            except ValidationError as refused:
+                self.message_user(request, " ".join(refused.messages), messages.WARNING)
+            else:
+                sent.append(user)
+        if sent:
+            self.message_user(
+                request,
+                ngettext(
+                    "A link to choose a password is being sent to %(addresses)s. It works once and until %(date)s.",
+                    "Links to choose a password are being sent to %(addresses)s. They work once and until %(date)s.",
+                    len(sent),
+                )
+                % {
+                    "addresses": ", ".join(user.email for user in sent),
+                    "date": date_format(
+                        timezone.localtime(
+                            timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+                        ),
+                        "DATETIME_FORMAT",
+                    ),
+                },
+                messages.SUCCESS,
+            )
 
 
 admin.site.unregister(Group)

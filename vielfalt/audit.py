@@ -140,6 +140,7 @@ KEY_LABELS = {
     "login_records": gettext_lazy("login records"),
     "organisation": gettext_lazy("organisation"),
     "password": gettext_lazy("Password"),
+    "password_link": gettext_lazy("link to choose a password"),
     "reason": gettext_lazy("Reason"),
     "recipients": gettext_lazy("recipients"),
     "registrations_cancelled": gettext_lazy("registrations cancelled"),

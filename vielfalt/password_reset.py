@@ -8,14 +8,18 @@ the worker (`vielfalt.tasks.task_password_reset`) looks the address up and sends
 token, its link built from PORTAL_URL as every e-mail of the portal is."""
 
 import logging
+import unicodedata
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpResponseRedirect
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from .clients import client_address
+from .invitations import awaits_password
 from .jobs import NOT_QUEUED_ERRORS
+from .models import User
 from .throttle import Throttle
 
 logger = logging.getLogger(__name__)
@@ -26,6 +30,25 @@ PER_ADDRESS = Throttle(
 PER_CLIENT = Throttle(
     "password-reset-client", limit="PASSWORD_RESET_LIMIT_PER_CLIENT", seconds="PASSWORD_RESET_LIMIT_SECONDS"
 )
+
+
+def _same_address(one: str, other: str) -> bool:
+    return unicodedata.normalize("NFKC", one).casefold() == unicodedata.normalize("NFKC", other).casefold()
+
+
+class PortalPasswordResetForm(PasswordResetForm):
+    """Django's form, which also answers an account invited by an administrator that has not chosen its password
+    yet and never logged in (vielfalt.invitations): its link expired, and the page with the expired link tells the
+    person to ask for a new one. Django's own form skips every account without a usable password, so the request
+    went unanswered. An account whose password was disabled after it had been used stays skipped."""
+
+    def get_users(self, email):
+        accounts = User._default_manager.filter(email__iexact=email, is_active=True)
+        return (
+            user
+            for user in accounts
+            if (user.has_usable_password() or awaits_password(user)) and _same_address(email, user.email)
+        )
 
 
 class PasswordResetView(auth_views.PasswordResetView):

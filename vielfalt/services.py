@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from .audit import audit_record, model_changes, record_text
 from .concurrency import check_opened_version
-from .jobs import JobError, job_enqueue
+from .jobs import JobError, job_enqueue, send_after_commit
 from .models import AuditEntry, Employee, Job, Organisation, Role, TargetGroup, User, personnel_number_text
 from .permissions import actor_from_id, require
 from .signals import employees_left
@@ -77,6 +77,32 @@ def employee_update(
 
 def employee_deactivate(*, actor: User, employee: Employee) -> Employee:
     return employee_update(actor=actor, employee=employee, is_active=False)
+
+
+# --- Accounts -------------------------------------------------------------------------------------------------
+
+
+def account_invitation_send(*, actor: User, user: User) -> None:
+    """E-mail `user` a link to choose their password (vielfalt.invitations), once the transaction commits: a new
+    account, or one whose link expired before a password was chosen. Only administrators, who create accounts.
+    An account that has a password (or has logged in) gets none: its holder uses "Forgotten your password?"."""
+    from .invitations import awaits_password
+    from .tasks import task_account_invitation  # the tasks module imports this one
+
+    require(actor, Role.ADMIN)
+    if not awaits_password(user):
+        raise ValidationError(
+            _("%(user)s has chosen a password already or is inactive: no link was sent.") % {"user": user}
+        )
+    if not user.email:
+        raise ValidationError(_("%(user)s has no e-mail address: no link was sent.") % {"user": user})
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CHANGE,
+        obj=user,
+        changes={"password_link": record_text(gettext_noop("sent to %(email)s"), email=user.email)},
+    )
+    send_after_commit(task_account_invitation, user_id=user.pk)
 
 
 # --- Import --------------------------------------------------------------------------------------------------

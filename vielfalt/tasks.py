@@ -1,15 +1,19 @@
+import smtplib
 from urllib.parse import urlsplit
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import PermissionDenied
+from django.core.mail import mailers
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .jobs import JobError, JobTask, job_input_discard, jobs_watch, memory_cap
+from .invitations import awaits_password, invitation_mail
+from .jobs import TRANSIENT_ERRORS, JobError, JobTask, job_input_discard, jobs_watch, memory_cap
+from .models import User
+from .password_reset import PortalPasswordResetForm
 from .services import employees_import_for_job
 
 
@@ -21,14 +25,34 @@ def task_watch_jobs() -> dict[str, int]:
 
 @shared_task(name="vielfalt.password_reset", ignore_result=True)
 def task_password_reset(*, email: str, language: str = "de") -> None:
-    """The e-mail with a link to choose a new password, if an active account with a password uses `email`
-    (Django's form, e-mail and token; vielfalt.password_reset). In the worker, so that the page asking for it
-    answers alike whether one does or not."""
+    """The e-mail with a link to choose a new password, if an active account with a password, or one invited
+    that has not chosen its password yet, uses `email` (Django's e-mail and token; vielfalt.password_reset). In
+    the worker, so that the page asking for it answers alike whether one does or not."""
     portal = urlsplit(settings.PORTAL_URL)
     with translation.override(language):
-        form = PasswordResetForm({"email": email})
+        form = PortalPasswordResetForm({"email": email})
         if form.is_valid():
             form.save(domain_override=portal.netloc, use_https=portal.scheme == "https")
+
+
+@shared_task(
+    name="vielfalt.account_invitation",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(*TRANSIENT_ERRORS, smtplib.SMTPException),
+    retry_backoff=5,
+    max_retries=5,
+)
+def task_account_invitation(*, user_id: int) -> None:
+    """The e-mail to a new account with a link to choose its password (vielfalt.invitations), in the portal's
+    language; nothing if a password was chosen meanwhile (a retry, a second click)."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not awaits_password(user) or not user.email:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        message = invitation_mail(user)
+    mailers.default.send_messages([message])
 
 
 @shared_task(
