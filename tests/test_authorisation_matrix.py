@@ -1011,6 +1011,8 @@ URLS = {
     "otp_webauthn:js-i18n-catalog": Url(PUBLIC),
     # The portal's own view at the library's address (vielfalt.second_factor.PasskeyCompleteView).
     "second_factor_passkey_complete": Url("403 ok ok ok ok ok"),
+    # The library's registration step at its own address, recorded and told (second_factor.PasskeyRegisteredView).
+    "second_factor_passkey_registered": Url("403 ok ok ok ok ok"),
     "login": Url(PUBLIC),
     "logout": Url("login login login login login login", method="post"),  # back to the login page
     "password_change": Url(LOGGED_IN),

@@ -14,7 +14,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
+from .account_events import account_changed
 from .audit import audit_record, model_changes
 from .collation import text_order
 from .filters import object_search, search_order
@@ -188,12 +192,15 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, unquote(id))
             audit_record(
                 actor=request.user,
                 action=AuditEntry.Action.CHANGE,
-                obj=self.get_object(request, unquote(id)),
+                obj=user,
                 changes={"via": "admin", "password": "***"},
             )
+            if user.last_login is not None:  # a password in use, not an invited account's first
+                account_changed(user=user, actor=request.user, event="password", audit=False)
         return response
 
     list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "last_login"]
@@ -235,6 +242,57 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
                 },
                 messages.SUCCESS,
             )
+
+
+class SecondFactorAdmin(AuditedModelAdmin):
+    """An account's second factors as administrators see them: whose, which, when set up and last used. Never a
+    key, a recovery code or a QR code: with one, an administrator could pass a ministry official's second
+    factor (django-otp's own pages showed and let them edit the app's key, and listed the recovery codes). Never
+    added or changed here: a factor an administrator planted on someone's account would be theirs to use. What
+    an administrator does here is remove a factor for someone who lost it; that is recorded, and the holder is
+    told by e-mail (vielfalt.account_events). Passkeys are listed too (django-otp-webauthn registers no admin, so
+    a lost passkey could not be removed at all)."""
+
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_filter = ["confirmed"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email", "name"]
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    readonly_fields = fields
+    removed_event = ""  # vielfalt.account_events
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def audit_organisation(self, obj):
+        return None
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        account_changed(
+            user=obj.user, actor=request.user, event=self.removed_event, name=obj.name, audit=False
+        )
+
+    def delete_queryset(self, request, queryset):
+        removed = list(queryset.select_related("user"))
+        super().delete_queryset(request, queryset)
+        for obj in removed:
+            account_changed(
+                user=obj.user, actor=request.user, event=self.removed_event, name=obj.name, audit=False
+            )
+
+
+for model, event in (
+    (TOTPDevice, "app_removed"),
+    (WebAuthnCredential, "passkey_removed"),
+    (StaticDevice, "recovery_codes_removed"),
+):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)  # django-otp's own, which shows keys and codes
+    admin.site.register(model, type(f"{model.__name__}Admin", (SecondFactorAdmin,), {"removed_event": event}))
 
 
 admin.site.unregister(Group)

@@ -146,6 +146,7 @@ KEY_LABELS = {
     "registrations_cancelled": gettext_lazy("registrations cancelled"),
     "request": gettext_lazy("request"),
     "seated": gettext_lazy("seat confirmed"),
+    "second_factor": gettext_lazy("second factor"),
     "sha256": gettext_lazy("SHA-256 checksum"),
     "updated": gettext_lazy("updated"),
     "via": gettext_lazy("via"),

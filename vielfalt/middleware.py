@@ -155,6 +155,7 @@ class SecondFactorMiddleware:
             "second_factor_verify",
             "second_factor_setup",
             "second_factor_passkey_complete",
+            "second_factor_passkey_registered",  # the library's registration, recorded (vielfalt.account_events)
             "session_keepalive",  # a session waiting for its second factor may wait
             "logout",
             "set_language",

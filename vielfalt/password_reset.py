@@ -16,6 +16,7 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from .account_events import account_changed
 from .clients import client_address
 from .invitations import awaits_password
 from .jobs import NOT_QUEUED_ERRORS
@@ -78,3 +79,25 @@ class PasswordResetView(auth_views.PasswordResetView):
             PER_ADDRESS.add(address)
             PER_CLIENT.add(client)
         return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's page behind the e-mailed link. A password in use that is replaced here is recorded and told to
+    the holder (vielfalt.account_events): whoever got hold of the mailbox and reset the password does not go
+    unnoticed. An invited account's first password is not a change."""
+
+    def form_valid(self, form):
+        replaced = form.user.has_usable_password()
+        response = super().form_valid(form)
+        if replaced:
+            account_changed(user=form.user, actor=form.user, event="password")
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's page for changing one's password, recorded and told to the holder (vielfalt.account_events)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        account_changed(user=form.user, actor=form.user, event="password")
+        return response

@@ -9,6 +9,7 @@ Wrong codes count towards the account's lockout (django-axes, as wrong passwords
 only when the whole login succeeded (see `vielfalt.accounts`)."""
 
 import base64
+import json
 
 import segno
 from axes.handlers.proxy import AxesProxyHandler
@@ -24,6 +25,8 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -33,8 +36,9 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
-from django_otp_webauthn.views import CompleteCredentialAuthenticationView
+from django_otp_webauthn.views import CompleteCredentialAuthenticationView, CompleteCredentialRegistrationView
 
+from .account_events import account_changed
 from .models import Organisation, Role
 from .permissions import may
 from .validation import OneLineField, submitted_id
@@ -98,6 +102,25 @@ class PasskeyCompleteView(CompleteCredentialAuthenticationView):
         if not self.request.user.is_authenticated:
             raise PermissionDenied
         _complete_login(self.request, device)
+
+
+class PasskeyRegisteredView(CompleteCredentialRegistrationView):
+    """The library's last step of registering a passkey, recorded and told to the holder
+    (vielfalt.account_events). Its errors answer before this records anything."""
+
+    def post(self, *args, **kwargs):
+        response = super().post(*args, **kwargs)
+        credential = WebAuthnCredential.objects.get(pk=json.loads(response.content)["id"])
+        if (
+            not credential.name
+        ):  # the library names none: "Passkey" beside "Passkey" on the page to remove one
+            registered = date_format(timezone.localtime(credential.created_at), "SHORT_DATETIME_FORMAT")
+            credential.name = _("Passkey of %(date)s") % {"date": registered}
+            credential.save(update_fields=["name"])
+        account_changed(
+            user=self.request.user, actor=self.request.user, event="passkey_added", name=credential.name
+        )
+        return response
 
 
 def _next_url(request) -> str:
@@ -267,6 +290,7 @@ class SetupView(LoginRequiredMixin, FormView):
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = new_recovery_codes(request.user)
+        account_changed(user=request.user, actor=request.user, event="app_added", name=device.name)
         _complete_login(request, device)
         return render(
             request,
@@ -299,10 +323,12 @@ class ManageView(LoginRequiredMixin, TemplateView):
         if action == "recovery-codes":
             if not has_second_factor(user):
                 return redirect("second_factor_manage")
+            codes = new_recovery_codes(user)
+            account_changed(user=user, actor=user, event="recovery_codes")
             return render(
                 request,
                 "registration/second_factor_codes.html",
-                {"codes": new_recovery_codes(user), "next": reverse("second_factor_manage")},
+                {"codes": codes, "next": reverse("second_factor_manage")},
             )
         if action in ("remove-app", "remove-passkey"):
             model = TOTPDevice if action == "remove-app" else WebAuthnCredential
@@ -322,6 +348,12 @@ class ManageView(LoginRequiredMixin, TemplateView):
                 )
                 return redirect("second_factor_manage")
             device.delete()
+            account_changed(
+                user=user,
+                actor=user,
+                event="app_removed" if action == "remove-app" else "passkey_removed",
+                name=device.name,
+            )
             if not others:  # nothing left to log in with: the recovery codes go too
                 StaticDevice.objects.filter(user=user).delete()
                 request.session[STATE_SESSION_KEY] = NONE

@@ -491,6 +491,9 @@ OTP_TOTP_ISSUER = "Vielfalt verbindet"
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
 RECOVERY_CODE_COUNT = 10
+# No page shows a factor's key, QR code or recovery codes to anyone but its holder at setup (the admin's device
+# pages are the portal's own, vielfalt.admin.SecondFactorAdmin; this hides them in the libraries' too).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Passkeys (django-otp-webauthn) after the password, never instead of it.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 OTP_WEBAUTHN_RP_NAME = "Vielfalt verbindet"

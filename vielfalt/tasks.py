@@ -1,4 +1,5 @@
 import smtplib
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from celery import shared_task
@@ -10,6 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .account_events import account_notice_mail
 from .invitations import awaits_password, invitation_mail
 from .jobs import TRANSIENT_ERRORS, JobError, JobTask, job_input_discard, jobs_watch, memory_cap
 from .models import User
@@ -52,6 +54,27 @@ def task_account_invitation(*, user_id: int) -> None:
         return
     with translation.override(settings.LANGUAGE_CODE):
         message = invitation_mail(user)
+    mailers.default.send_messages([message])
+
+
+@shared_task(
+    name="vielfalt.account_notice",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(*TRANSIENT_ERRORS, smtplib.SMTPException),
+    retry_backoff=5,
+    max_retries=5,
+)
+def task_account_notice(*, user_id: int, event: str, name: str, at: str, by_administrator: bool) -> None:
+    """The e-mail telling an account's holder that its password or second factor changed
+    (vielfalt.account_events)."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not user.email:
+        return
+    message = account_notice_mail(
+        user=user, event=event, name=name, at=datetime.fromisoformat(at), by_administrator=by_administrator
+    )
     mailers.default.send_messages([message])
 
 

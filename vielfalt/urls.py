@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_http_methods
 
@@ -19,13 +18,21 @@ urlpatterns = [
         second_factor.PasskeyCompleteView.as_view(),
         name="second_factor_passkey_complete",
     ),
+    # Before the library's own: a passkey registered is recorded and told to its holder.
+    path(
+        "accounts/passkeys/registration/complete/",
+        second_factor.PasskeyRegisteredView.as_view(),
+        name="second_factor_passkey_registered",
+    ),
     path("accounts/passkeys/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     # Before the library's own: its view renders the invalid-link page whatever the method (TRACE, DELETE).
     path(
         "accounts/reset/<uidb64>/<token>/",
-        require_http_methods(["GET", "HEAD", "POST"])(auth_views.PasswordResetConfirmView.as_view()),
+        require_http_methods(["GET", "HEAD", "POST"])(password_reset.PasswordResetConfirmView.as_view()),
         name="password_reset_confirm",
     ),
+    # Before the library's own: a changed password is recorded and told to its holder (vielfalt.account_events).
+    path("accounts/password_change/", password_reset.PasswordChangeView.as_view(), name="password_change"),
     # Before the library's own: asked for in the background and throttled (vielfalt.password_reset).
     path("accounts/password_reset/", password_reset.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -14,6 +14,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from tests.conftest import axe_violations
 from tests.factories import PASSWORD, ministry_user
+from vielfalt.models import AuditEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,6 +84,12 @@ def test_a_passkey_registered_in_the_browser_is_the_second_factor_of_the_next_lo
     page.wait_for_function("document.querySelector('#passkey-register-status-message')?.textContent.trim()")
     credential = WebAuthnCredential.objects.get(user=user)
     assert credential.confirmed
+    # Recorded, and told to her (vielfalt.account_events).
+    [entry] = AuditEntry.objects.filter(object_id=str(user.pk), changes__has_key="second_factor")
+    assert credential.name.startswith("Passkey vom ")  # told apart from the next one on the page
+    assert (
+        entry.actor == user and entry.changes["second_factor"] == f"Passkey „{credential.name}“ eingerichtet"
+    )
     assert len(cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]) == 1
     page.goto(f"{base}/employees/")  # registering it passed the second factor for this session
     assert "/accounts/second-factor/" not in page.url

@@ -1,0 +1,95 @@
+"""What changes how an account logs in is recorded and told to its holder.
+
+A password replaced, a second factor set up or removed, recovery codes made anew: each is an audit entry (who
+did it, to which account) and an e-mail to the account's holder, with the time and whether an administrator did
+it. Someone who took over a password, or an administrator who reset a factor, cannot do so unnoticed: the holder
+reads "if this was not you, tell the administration" the same minute. Neither the entry nor the e-mail holds a
+secret (no password, key or code), only the factor's name.
+
+Before, none of these left a trace: the second-factor pages and the admin's device pages wrote no audit entry,
+and a changed password told nobody."""
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from .audit import audit_record, record_text
+from .jobs import send_after_commit
+from .models import AuditEntry, User
+
+# event: (the audit log's words, the e-mail's words); both take the factor's name as %(name)s.
+EVENTS = {
+    "password": (None, gettext_noop("Your password was changed.")),
+    "app_added": (
+        gettext_noop("authenticator app “%(name)s” set up"),
+        gettext_noop("An authenticator app (“%(name)s”) was set up as a second factor."),
+    ),
+    "passkey_added": (
+        gettext_noop("passkey “%(name)s” set up"),
+        gettext_noop("A passkey (“%(name)s”) was set up as a second factor."),
+    ),
+    "app_removed": (
+        gettext_noop("authenticator app “%(name)s” removed"),
+        gettext_noop("The authenticator app “%(name)s” was removed as a second factor."),
+    ),
+    "passkey_removed": (
+        gettext_noop("passkey “%(name)s” removed"),
+        gettext_noop("The passkey “%(name)s” was removed as a second factor."),
+    ),
+    "recovery_codes": (
+        gettext_noop("new recovery codes"),
+        gettext_noop("New recovery codes were made; the earlier ones no longer work."),
+    ),
+    "recovery_codes_removed": (
+        gettext_noop("recovery codes removed"),
+        gettext_noop("Your recovery codes were removed."),
+    ),
+}
+
+
+def account_changed(*, user: User, actor, event: str, name: str = "", audit: bool = True) -> None:
+    """Record `event` (a key of EVENTS) on `user`'s account, done by `actor` (the holder or an administrator),
+    and e-mail the holder once the transaction commits. `audit=False` where the caller records the change
+    itself (the admin's password form)."""
+    entry, _mail = EVENTS[event]
+    if audit:
+        changes = (
+            {"password": "***"}
+            if entry is None
+            else {"second_factor": record_text(entry, name=name or _("unnamed"))}
+        )
+        audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=user, changes=changes)
+    if not user.email:
+        return
+    from .tasks import task_account_notice  # the tasks module imports what imports this one
+
+    send_after_commit(
+        task_account_notice,
+        user_id=user.pk,
+        event=event,
+        name=name,
+        at=timezone.now().isoformat(),
+        by_administrator=getattr(actor, "pk", None) != user.pk,
+    )
+
+
+def account_notice_mail(*, user: User, event: str, name: str, at, by_administrator: bool) -> EmailMessage:
+    """The e-mail to `user` about `event`, in the portal's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        body = render_to_string(
+            "registration/account_notice.txt",
+            {
+                "user": user,
+                "what": _(EVENTS[event][1]) % {"name": name or _("unnamed")},
+                "at": timezone.localtime(at),
+                "by_administrator": by_administrator,
+                "manage_url": settings.PORTAL_URL + reverse("second_factor_manage"),
+                "second_factor": event != "password",
+            },
+        )
+        subject = _("Your account for the portal “Vielfalt verbindet” was changed")
+    return EmailMessage(subject=subject, body=body, to=[user.email])
