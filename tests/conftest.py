@@ -118,6 +118,14 @@ def pass_second_factor(session, user) -> None:
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
 
 
+@pytest.fixture
+def superuser(db):
+    """An administrator of the Django admin (force_login passes the second factor)."""
+    from tests.factories import UserFactory
+
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
 @pytest.fixture(autouse=True)
 def _force_login_passes_second_factor(monkeypatch):
     from django.test import Client

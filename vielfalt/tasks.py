@@ -37,15 +37,18 @@ def task_password_reset(*, email: str, language: str = "de") -> None:
             form.save(domain_override=portal.netloc, use_https=portal.scheme == "https")
 
 
-@shared_task(
-    name="vielfalt.account_invitation",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(*TRANSIENT_ERRORS, smtplib.SMTPException),
-    retry_backoff=5,
-    max_retries=5,
-)
+# An e-mail to one account: delivered once the mail server takes it, retried while it does not.
+MAIL_TASK = {
+    "ignore_result": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (*TRANSIENT_ERRORS, smtplib.SMTPException),
+    "retry_backoff": 5,
+    "max_retries": 5,
+}
+
+
+@shared_task(name="vielfalt.account_invitation", **MAIL_TASK)
 def task_account_invitation(*, user_id: int) -> None:
     """The e-mail to a new account with a link to choose its password (vielfalt.invitations), in the portal's
     language; nothing if a password was chosen meanwhile (a retry, a second click)."""
@@ -57,15 +60,7 @@ def task_account_invitation(*, user_id: int) -> None:
     mailers.default.send_messages([message])
 
 
-@shared_task(
-    name="vielfalt.account_notice",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(*TRANSIENT_ERRORS, smtplib.SMTPException),
-    retry_backoff=5,
-    max_retries=5,
-)
+@shared_task(name="vielfalt.account_notice", **MAIL_TASK)
 def task_account_notice(*, user_id: int, event: str, name: str, at: str, by_administrator: bool) -> None:
     """The e-mail telling an account's holder that its password or second factor changed
     (vielfalt.account_events)."""

@@ -5,21 +5,12 @@ import pytest
 from django.urls import reverse
 
 from partnerships.models import Agreement
-from tests.factories import UserFactory
 from tests.helpers import form_data
 from vielfalt.models import AuditEntry
 
 from .conftest import make_signed
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser(db):
-    user = UserFactory(username="root")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    return user
 
 
 def change_url(agreement) -> str:

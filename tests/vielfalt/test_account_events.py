@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def superuser(db):
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
 def official(db):
     user = ministry_user(username="miriam", email="miriam@mais.nrw.example", first_name="Miriam")
     user.last_login = timezone.now()

@@ -14,14 +14,6 @@ from vielfalt.models import AuditEntry, Employee
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def superuser(db):
-    user = UserFactory(username="root")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    return user
-
-
 def test_an_employee_changed_and_deleted_in_the_admin_is_audited(client, superuser):
     city = OrganisationFactory()
     employee = EmployeeFactory(organisation=city, last_name="Schmidt")

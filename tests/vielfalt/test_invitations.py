@@ -18,14 +18,6 @@ pytestmark = pytest.mark.django_db
 PORTAL = "https://vielfalt.nrw.example"
 
 
-@pytest.fixture
-def superuser(db):
-    user = UserFactory(username="root")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    return user
-
-
 def _address() -> str:  # the reset throttle counts per address in Redis, across runs
     return f"kim.{uuid.uuid4().hex[:10]}@stadt.example"
 
