@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -117,13 +117,8 @@ class AuditedAdminMixin:
             if field.name in form.changed_data:
                 changes[field.name] = [str(value) for value in form.cleaned_data[field.name]]
         for formset in formsets:
-            counts = {
-                "created": len(getattr(formset, "new_objects", ())),
-                "changed": len(getattr(formset, "changed_objects", ())),
-                "deleted": len(getattr(formset, "deleted_objects", ())),
-            }
-            if any(counts.values()):
-                changes[formset.prefix] = counts
+            if rows := self.formset_changes(formset):
+                changes[formset.prefix] = rows
         if change and not changes:
             return
         audit_record(
@@ -133,6 +128,15 @@ class AuditedAdminMixin:
             organisation=self.audit_organisation(obj),
             changes={"via": "admin", **changes},
         )
+
+    def formset_changes(self, formset) -> dict:
+        """What an inline's rows changed, for the audit entry: counts (a ModelAdmin may say more)."""
+        counts = {
+            "created": len(getattr(formset, "new_objects", ())),
+            "changed": len(getattr(formset, "changed_objects", ())),
+            "deleted": len(getattr(formset, "deleted_objects", ())),
+        }
+        return counts if any(counts.values()) else {}
 
     def _audit_deletion(self, request, obj) -> None:
         if isinstance(obj, Organisation):
@@ -164,6 +168,11 @@ class AuditedAdminMixin:
 
 class AuditedModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The base of every ModelAdmin of the portal."""
+
+
+def role_text(membership: Membership) -> str:
+    """ "Personalverwaltung – Stadt Duisburg": a role in words."""
+    return f"{membership.get_role_display()} – {membership.organisation}"
 
 
 class MembershipInline(TabularInline):
@@ -203,7 +212,34 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
                 account_changed(user=user, actor=request.user, event="password", audit=False)
         return response
 
-    list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "last_login"]
+    list_display = ["username", "email", "first_name", "last_name", "roles", "is_active", "last_login"]
+    # A review of who may do what: by role and organisation (the portal's roles are memberships, not groups).
+    list_filter = ["memberships__role", "is_active", "is_superuser", "is_staff"]
+    search_fields = ["username", "first_name", "last_name", "email", "memberships__organisation__name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("memberships__organisation")
+
+    @admin.display(description=_("roles"))
+    def roles(self, user) -> str:
+        return "; ".join(sorted(role_text(membership) for membership in user.memberships.all()))
+
+    def formset_changes(self, formset) -> dict:
+        """Which roles were granted and withdrawn, in which organisations: the change an audit of access rights
+        looks for (counts said "roles: 1 created", not that it was the ministry's)."""
+        if formset.model is not Membership:
+            return super().formset_changes(formset)
+        with translation.override(settings.LANGUAGE_CODE):  # the audit log's language (vielfalt.audit)
+            granted = [role_text(membership) for membership in formset.new_objects]
+            withdrawn = [role_text(membership) for membership in formset.deleted_objects]
+            before = {form.instance.pk: form.initial for form in formset.initial_forms}
+            for membership, _fields in formset.changed_objects:
+                initial = before[membership.pk]
+                earlier = Membership(role=initial["role"], organisation_id=initial["organisation"])
+                withdrawn.append(role_text(earlier))
+                granted.append(role_text(membership))
+        rows = {"granted": "; ".join(granted), "withdrawn": "; ".join(withdrawn)}
+        return {key: value for key, value in rows.items() if value}
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)  # the roles first: the e-mail names them

@@ -132,6 +132,7 @@ KEY_LABELS = {
     "enrolments_cancelled": gettext_lazy("enrolments cancelled"),
     "expiry_notice": gettext_lazy("expiry notice (days before the end)"),
     "fields": gettext_lazy("fields changed"),
+    "granted": gettext_lazy("granted"),
     "filters": gettext_lazy("filters"),
     "format": gettext_lazy("format"),
     "invitations": gettext_lazy("invitations"),
@@ -151,6 +152,7 @@ KEY_LABELS = {
     "updated": gettext_lazy("updated"),
     "via": gettext_lazy("via"),
     "waiting": gettext_lazy("waiting list"),
+    "withdrawn": gettext_lazy("withdrawn"),
 }
 # Keys whose value is a list of items (field names, personnel numbers), never a change "before → after".
 LIST_KEYS = {"fields", "seated", "waiting"}

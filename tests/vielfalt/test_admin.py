@@ -9,7 +9,7 @@ from django.urls import reverse
 from tests.conftest import need
 from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, many_employees
 from tests.helpers import form_data, statements_with
-from vielfalt.models import AuditEntry, Employee
+from vielfalt.models import AuditEntry, Employee, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +158,33 @@ def test_the_audit_admin_finds_one_or_two_characters_at_the_start_of_a_word(clie
     # The whole user name, which no description holds: the four exports and the login.
     response = client.get(reverse("admin:vielfalt_auditentry_changelist"), {"q": "ROOT"})
     assert len(re.findall(r'class="field-object_repr">', response.text)) == 5
+
+
+def test_granting_and_withdrawing_roles_in_the_admin_names_them_in_the_audit_log(client, superuser):
+    """An audit of access rights asks who gave whom which role where; the entry said "roles: 1 created"."""
+    duisburg, ministry = OrganisationFactory(name="Stadt Duisburg"), OrganisationFactory(name="MAIS NRW")
+    essen = OrganisationFactory(name="Stadt Essen")
+    user = UserFactory(username="kim", roles=[(duisburg, Role.HR), (essen, Role.ORGANISER)])
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_user_change", args=[user.pk])
+    data = form_data(client.get(url).content.decode(), "user_form")
+    rows = {data[f"memberships-{i}-organisation"]: i for i in range(2)}
+    data[f"memberships-{rows[str(duisburg.pk)]}-DELETE"] = "on"  # HR of Duisburg withdrawn
+    data[f"memberships-{rows[str(essen.pk)]}-role"] = Role.HR  # organiser → HR in Essen
+    data.update({"memberships-2-organisation": str(ministry.pk), "memberships-2-role": Role.MINISTRY})
+    data["memberships-TOTAL_FORMS"] = "3"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CHANGE, object_id=str(user.pk))
+    assert entry.actor == superuser
+    assert entry.changes["memberships"] == {
+        "granted": "Beschäftigte des Ministeriums – MAIS NRW; Personalverwaltung – Stadt Essen",
+        "withdrawn": "Personalverwaltung – Stadt Duisburg; Kursveranstalter – Stadt Essen",
+    }
+
+    # The list reviews who holds a role: filtered by it, with every role of each account.
+    listing = client.get(
+        reverse("admin:vielfalt_user_changelist"), {"memberships__role__exact": Role.MINISTRY}
+    )
+    assert re.findall(r'class="field-username"><a [^>]*>([^<]*)<', listing.text) == ["kim"]
+    assert "Beschäftigte des Ministeriums – MAIS NRW; Personalverwaltung – Stadt Essen" in listing.text
