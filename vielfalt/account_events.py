@@ -44,6 +44,13 @@ EVENTS = {
         gettext_noop("new recovery codes"),
         gettext_noop("New recovery codes were made; the earlier ones no longer work."),
     ),
+    "email": (
+        gettext_noop("e-mail address changed to %(name)s"),
+        gettext_noop(
+            "The e-mail address of your account was changed to %(name)s. From now on the portal's e-mails go "
+            "there, and so would a link to choose a new password."
+        ),
+    ),
     "recovery_codes_removed": (
         gettext_noop("recovery codes removed"),
         gettext_noop("Your recovery codes were removed."),
@@ -51,10 +58,12 @@ EVENTS = {
 }
 
 
-def account_changed(*, user: User, actor, event: str, name: str = "", audit: bool = True) -> None:
+def account_changed(
+    *, user: User, actor, event: str, name: str = "", audit: bool = True, address: str = ""
+) -> None:
     """Record `event` (a key of EVENTS) on `user`'s account, done by `actor` (the holder or an administrator),
-    and e-mail the holder once the transaction commits. `audit=False` where the caller records the change
-    itself (the admin's password form)."""
+    and e-mail the holder once the transaction commits, at `address` if given (a changed address is told at the
+    earlier one). `audit=False` where the caller records the change itself (the admin's forms)."""
     entry, _mail = EVENTS[event]
     if audit:
         changes = (
@@ -63,7 +72,7 @@ def account_changed(*, user: User, actor, event: str, name: str = "", audit: boo
             else {"second_factor": record_text(entry, name=name or _("unnamed"))}
         )
         audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=user, changes=changes)
-    if not user.email:
+    if not (address or user.email):
         return
     from .tasks import task_account_notice  # the tasks module imports what imports this one
 
@@ -74,10 +83,13 @@ def account_changed(*, user: User, actor, event: str, name: str = "", audit: boo
         name=name,
         at=timezone.now().isoformat(),
         by_administrator=getattr(actor, "pk", None) != user.pk,
+        address=address,
     )
 
 
-def account_notice_mail(*, user: User, event: str, name: str, at, by_administrator: bool) -> EmailMessage:
+def account_notice_mail(
+    *, user: User, event: str, name: str, at, by_administrator: bool, address: str = ""
+) -> EmailMessage:
     """The e-mail to `user` about `event`, in the portal's language."""
     with translation.override(settings.LANGUAGE_CODE):
         body = render_to_string(
@@ -88,8 +100,8 @@ def account_notice_mail(*, user: User, event: str, name: str, at, by_administrat
                 "at": timezone.localtime(at),
                 "by_administrator": by_administrator,
                 "manage_url": settings.PORTAL_URL + reverse("second_factor_manage"),
-                "second_factor": event != "password",
+                "second_factor": event not in ("password", "email"),
             },
         )
         subject = _("Your account for the portal “Vielfalt verbindet” was changed")
-    return EmailMessage(subject=subject, body=body, to=[user.email])
+    return EmailMessage(subject=subject, body=body, to=[address or user.email])

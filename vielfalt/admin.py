@@ -220,6 +220,16 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("memberships__organisation")
 
+    def save_model(self, request, obj, form, change):
+        earlier = ""
+        if change and "email" in form.changed_data:
+            earlier = User.objects.filter(pk=obj.pk).values_list("email", flat=True).first() or ""
+        super().save_model(request, obj, form, change)
+        if earlier:  # told at the earlier address: a link to a new password would now go elsewhere
+            account_changed(
+                user=obj, actor=request.user, event="email", name=obj.email, address=earlier, audit=False
+            )
+
     @admin.display(description=_("roles"))
     def roles(self, user) -> str:
         return "; ".join(sorted(role_text(membership) for membership in user.memberships.all()))

@@ -61,14 +61,21 @@ def task_account_invitation(*, user_id: int) -> None:
 
 
 @shared_task(name="vielfalt.account_notice", **MAIL_TASK)
-def task_account_notice(*, user_id: int, event: str, name: str, at: str, by_administrator: bool) -> None:
-    """The e-mail telling an account's holder that its password or second factor changed
+def task_account_notice(
+    *, user_id: int, event: str, name: str, at: str, by_administrator: bool, address: str = ""
+) -> None:
+    """The e-mail telling an account's holder that its password, second factor or e-mail address changed
     (vielfalt.account_events)."""
     user = User.objects.filter(pk=user_id).first()
-    if user is None or not user.email:
+    if user is None or not (address or user.email):
         return
     message = account_notice_mail(
-        user=user, event=event, name=name, at=datetime.fromisoformat(at), by_administrator=by_administrator
+        user=user,
+        event=event,
+        name=name,
+        at=datetime.fromisoformat(at),
+        by_administrator=by_administrator,
+        address=address,
     )
     mailers.default.send_messages([message])
 

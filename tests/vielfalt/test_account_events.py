@@ -14,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory, ministry_user
+from tests.helpers import form_data
 from tests.vielfalt.test_second_factor import code_for, login, second_step, totp_device
 from vielfalt.models import AuditEntry, Role
 
@@ -170,3 +171,22 @@ def test_a_password_reset_by_link_is_told_and_an_invited_accounts_first_password
         assert user.check_password(new)
     notices = [message for message in mail.outbox if "wurde geändert" in message.subject]
     assert [message.to for message in notices] == [[official.email]]
+
+
+def test_an_address_changed_in_the_admin_is_told_at_the_earlier_one(
+    client, superuser, official, django_capture_on_commit_callbacks
+):
+    """Whoever changes the address next receives the link to a new password: the holder hears of it at the address
+    they still read."""
+    earlier = official.email
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_user_change", args=[official.pk])
+    data = form_data(client.get(url).content.decode(), "user_form")
+    data["email"] = "jemand@anders.example"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, data).status_code == 302
+    [message] = mail.outbox
+    assert message.to == [earlier]
+    assert (
+        "jemand@anders.example" in message.body and "Administration des Portals vorgenommen" in message.body
+    )
