@@ -20,6 +20,7 @@ from django.utils.translation import gettext_noop
 from .audit import audit_record, record_text
 from .jobs import send_after_commit
 from .models import AuditEntry, User
+from .permissions import recorded_user
 
 # event: (the audit log's words, the e-mail's words); both take the factor's name as %(name)s.
 EVENTS = {
@@ -51,6 +52,13 @@ EVENTS = {
             "there, and so would a link to choose a new password."
         ),
     ),
+    "deactivated": (
+        gettext_noop("no login for %(name)s days"),
+        gettext_noop(
+            "Your account was deactivated because nobody logged in with it for %(name)s days. If you still need "
+            "it, the portal's administration can activate it again."
+        ),
+    ),
     "recovery_codes_removed": (
         gettext_noop("recovery codes removed"),
         gettext_noop("Your recovery codes were removed."),
@@ -66,11 +74,12 @@ def account_changed(
     earlier one). `audit=False` where the caller records the change itself (the admin's forms)."""
     entry, _mail = EVENTS[event]
     if audit:
-        changes = (
-            {"password": "***"}
-            if entry is None
-            else {"second_factor": record_text(entry, name=name or _("unnamed"))}
-        )
+        if entry is None:
+            changes = {"password": "***"}
+        elif event == "deactivated":
+            changes = {"is_active": [True, False], "reason": record_text(entry, name=name)}
+        else:
+            changes = {"second_factor": record_text(entry, name=name or _("unnamed"))}
         audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=user, changes=changes)
     if not (address or user.email):
         return
@@ -82,7 +91,7 @@ def account_changed(
         event=event,
         name=name,
         at=timezone.now().isoformat(),
-        by_administrator=getattr(actor, "pk", None) != user.pk,
+        by_administrator=recorded_user(actor) not in (None, user),
         address=address,
     )
 
@@ -100,7 +109,7 @@ def account_notice_mail(
                 "at": timezone.localtime(at),
                 "by_administrator": by_administrator,
                 "manage_url": settings.PORTAL_URL + reverse("second_factor_manage"),
-                "second_factor": event not in ("password", "email"),
+                "second_factor": event not in ("password", "email", "deactivated"),
             },
         )
         subject = _("Your account for the portal “Vielfalt verbindet” was changed")

@@ -189,6 +189,16 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
 
     inlines = [MembershipInline]
     add_form = AccountAddForm
+    # When the account was last used, (re)activated, deactivated and pseudonymised: the dormancy and retention
+    # periods count from these (vielfalt.privacy).
+    fieldsets = (
+        *BaseUserAdmin.fieldsets[:-1],
+        (
+            BaseUserAdmin.fieldsets[-1][0],
+            {"fields": ("last_login", "date_joined", "active_since", "deactivated_at", "pseudonymised_at")},
+        ),
+    )
+    readonly_fields = ("active_since", "deactivated_at", "pseudonymised_at")
     add_form_template = "admin/vielfalt/user/add_form.html"
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "first_name", "last_name", "email")}),

@@ -119,6 +119,8 @@ def actor_text(actor_name: str, actor_id: int | None) -> str:
 # (counts, notes). A field's key (and a reverse relation's, e.g. a campaign's "invitations") is read through the
 # model instead; keys in neither stay as they are.
 KEY_LABELS = {
+    "accounts": gettext_lazy("accounts pseudonymised"),
+    "accounts_deactivated": gettext_lazy("accounts deactivated"),
     "agreements": gettext_lazy("agreements"),
     "amendment": gettext_lazy("amendment"),
     "audit_entries": gettext_lazy("audit entries"),

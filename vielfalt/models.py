@@ -13,6 +13,7 @@ from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Upper
 from django.db.models.lookups import Regex
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.functional import cached_property
 from django.utils.hashable import make_hashable
@@ -33,11 +34,34 @@ class Role(models.TextChoices):
 class User(AbstractUser):
     """A person who logs in. Employees kept by HR are `Employee` records and mostly never log in."""
 
+    # When the account was last (re)activated and deactivated: an account unused for ACCOUNT_DORMANT_DAYS since
+    # its last login or activation is deactivated, and one deactivated for RETENTION_ACCOUNT_DAYS is
+    # pseudonymised (vielfalt.privacy). Kept by `save` whenever `is_active` changes.
+    active_since = models.DateTimeField(_("active since"), null=True, blank=True, editable=False)
+    deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True, editable=False)
+    pseudonymised_at = models.DateTimeField(_("pseudonymised"), null=True, blank=True, editable=False)
+
     objects = UserManager()
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if self.pk and (update_fields is None or "is_active" in update_fields):
+            was_active = (
+                type(self)._default_manager.filter(pk=self.pk).values_list("is_active", flat=True).first()
+            )
+            if was_active is not None and was_active != self.is_active:
+                now = timezone.now()
+                if self.is_active:
+                    self.active_since, self.deactivated_at = now, None
+                else:
+                    self.deactivated_at = now
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*update_fields, "active_since", "deactivated_at"}
+        super().save(*args, **kwargs)
 
     @cached_property
     def _role_org_ids(self) -> dict[str, frozenset[int]]:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from .audit import ChangeReader, actor_text
-from .models import AuditEntry, Employee, Job
+from .models import AuditEntry, Employee, Job, Membership, User
 
 PSEUDONYM_PREFIX = "P-"
 REDACTED = "…"
@@ -97,6 +97,12 @@ PERIOD_LABELS = {
         "Survey invitations' token hashes and e-mail stamps, after their campaign closed"
     ),
     "login": gettext_lazy("Login records (user name, IP address, browser) and expired sessions"),
+    "dormant": gettext_lazy(
+        "Accounts of the portal without a login, after which they are deactivated (0: never; not superusers)"
+    ),
+    "account": gettext_lazy(
+        "Deactivated accounts, after which user name, names and e-mail address are replaced by a pseudonym"
+    ),
 }
 PERIOD_SETTINGS = {
     "employee": "RETENTION_EMPLOYEE_DAYS",
@@ -104,6 +110,8 @@ PERIOD_SETTINGS = {
     "audit": "RETENTION_AUDIT_DAYS",
     "invitation": "RETENTION_INVITATION_DAYS",
     "login": "RETENTION_LOGIN_DAYS",
+    "dormant": "ACCOUNT_DORMANT_DAYS",
+    "account": "RETENTION_ACCOUNT_DAYS",
 }
 
 
@@ -155,6 +163,63 @@ def employees_pseudonymise(*, employee_ids, now: datetime) -> int:
             updated_at=now,
         )
     return count
+
+
+# --- Accounts of the portal ------------------------------------------------------------------------------------
+
+
+def accounts_dormant(*, now: datetime):
+    """Active accounts without a login for the dormancy period since they were made, last activated or last
+    used (an invitation never taken up, too). Superusers are the operators' own and stay: the portal would lock
+    out the people who reactivate the others."""
+    days = retention_days("dormant")
+    if not days:
+        return User.objects.none()
+    before = now - timedelta(days=days)
+    return User.objects.filter(is_active=True, is_superuser=False, date_joined__lt=before).filter(
+        models.Q(last_login__isnull=True) | models.Q(last_login__lt=before),
+        models.Q(active_since__isnull=True) | models.Q(active_since__lt=before),
+    )
+
+
+def accounts_deactivate(*, user_ids, now: datetime) -> int:
+    """Deactivate dormant accounts: their sessions end at the next request, and logging in fails."""
+    return User.objects.filter(pk__in=list(user_ids), is_active=True).update(
+        is_active=False, deactivated_at=now
+    )
+
+
+def accounts_due(*, now: datetime):
+    """Accounts deactivated for the retention period and not pseudonymised yet."""
+    return User.objects.filter(
+        is_active=False, pseudonymised_at__isnull=True, deactivated_at__lt=cutoff("account", now)
+    )
+
+
+def accounts_pseudonymise(*, user_ids, now: datetime) -> int:
+    """Replace user name, names and e-mail address of deactivated accounts by a pseudonym, and delete what lets
+    them log in (password, roles, second factors). The row stays: agreements, reports and audit entries point to
+    it (the audit log names the person until its own period ends)."""
+    from django.contrib.auth.hashers import make_password
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from django_otp_webauthn.models import WebAuthnCredential, WebAuthnUserHandle
+
+    ids = list(
+        User.objects.filter(pk__in=list(user_ids), pseudonymised_at__isnull=True).values_list("pk", flat=True)
+    )
+    for user_id in ids:
+        User.objects.filter(pk=user_id).update(
+            username=pseudonym("user", user_id),  # the audit log's pseudonym for the same person as actor
+            first_name="",
+            last_name="",
+            email="",
+            password=make_password(None),
+            pseudonymised_at=now,
+        )
+    for model in (Membership, TOTPDevice, StaticDevice, WebAuthnCredential, WebAuthnUserHandle):
+        model.objects.filter(user_id__in=ids).delete()
+    return len(ids)
 
 
 # --- Jobs --------------------------------------------------------------------------------------------------------
@@ -589,10 +654,17 @@ def processing_records() -> list[Processing]:
             purpose=_("Access control and accountability of the portal (Art. 32 GDPR)"),
             legal_basis=_("Art. 6(1)(c) and (e), Art. 32 GDPR"),
             retention=_(
-                "While the account exists; login records for %(login)s; in the audit log, people are named by "
+                "An account without a login for %(dormant)s is deactivated; %(account)s after it was "
+                "deactivated, user name, names and e-mail address are replaced by a pseudonym and password, roles "
+                "and second factors deleted; login records for %(login)s; in the audit log, people are named by "
                 "pseudonyms after %(period)s"
             )
-            % {"login": retention_text("login"), "period": retention_text("audit")},
+            % {
+                "dormant": retention_text("dormant"),
+                "account": retention_text("account"),
+                "login": retention_text("login"),
+                "period": retention_text("audit"),
+            },
             recipients=_("Administrators; each user their own, under “My data”"),
         ),
         Processing(

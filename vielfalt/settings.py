@@ -238,6 +238,11 @@ RETENTION_PERIODS = {
     "invitation": env.int("RETENTION_INVITATION_DAYS", default=0),
     # Login records of django-axes (user name, IP address, browser of every login and failed attempt).
     "login": env.int("RETENTION_LOGIN_DAYS", default=90),
+    # An account of the portal without a login this long since it was made or last activated is deactivated
+    # (superusers, the operators' own, excepted); 0: never.
+    "dormant": env.int("ACCOUNT_DORMANT_DAYS", default=365),
+    # An account deactivated this long loses its user name, names and e-mail address to a pseudonym.
+    "account": env.int("RETENTION_ACCOUNT_DAYS", default=365),
 }
 if any(days < 0 for days in RETENTION_PERIODS.values()) or RETENTION_PERIODS["audit"] < 180:
     raise ImproperlyConfigured(

@@ -115,15 +115,18 @@ def test_purge_pseudonymises_inactive_employees_and_keeps_the_figures(
         assert old.pseudonymised_at == now
         assert printed_name.split()[-1] not in old.object_repr + json.dumps(old.changes)
 
-    # A second run finds nothing left but the first run's own entry (written today, older than the audit period
-    # by the moved clock).
+    # A second run finds nothing left but the first run's own entries (written today, older than the audit period
+    # by the moved clock): its summary, and one for each demo account it found unused for four years.
+    assert counts["accounts_deactivated"] == User.objects.filter(is_active=False).count() > 0
     assert purge(actor=SYSTEM, now=now, dry_run=True) == {
         "employees": 0,
         "certificates": 0,
         "invitations": 0,
         "jobs": 0,
         "login_records": 0,
-        "audit_entries": 1,
+        "audit_entries": 1 + counts["accounts_deactivated"],
+        "accounts_deactivated": 0,
+        "accounts": 0,
     }
 
 
@@ -198,7 +201,11 @@ def test_purge_deletes_old_login_records_and_expired_sessions(db, settings):
     assert list(Session.objects.values_list("session_key", flat=True)) == ["new"]
 
 
-def test_audit_entries_are_pseudonymised_after_their_period(db):
+def test_audit_entries_are_pseudonymised_after_their_period(db, settings):
+    settings.RETENTION_PERIODS = {
+        **settings.RETENTION_PERIODS,
+        "dormant": 0,
+    }  # no account deactivated meanwhile
     hr = UserFactory(username="hr-mueller")
     employee = EmployeeFactory(last_name="Öztürk")
     audit_record(

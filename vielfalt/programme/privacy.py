@@ -27,6 +27,7 @@ from partnerships import privacy as partnerships_privacy
 from surveys import privacy as surveys_privacy
 from trainings import privacy as trainings_privacy
 from vielfalt import privacy as core
+from vielfalt.account_events import account_changed
 from vielfalt.audit import audit_record, record_text
 from vielfalt.models import AuditEntry, Employee, Role
 from vielfalt.pdf import letterhead_for, render_pdf
@@ -69,8 +70,11 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
     require(actor, Role.ADMIN)
     now = now or timezone.now()
     ids = list(employees_due(now=now).order_by("pk").values_list("pk", flat=True))
+    dormant = list(core.accounts_dormant(now=now).order_by("pk"))
     if dry_run:
         return {
+            "accounts_deactivated": len(dormant),
+            "accounts": core.accounts_due(now=now).count(),
             "employees": len(ids),
             "certificates": trainings_privacy.certificates_of(ids).count(),
             "invitations": surveys_privacy.invitations_due(now=now).count(),
@@ -87,6 +91,16 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
         counts.update(surveys_privacy.invitations_purge(now=now))
         counts["jobs"] = core.jobs_purge(now=now)
         counts["login_records"] = core.login_records_purge(now=now)
+        counts["accounts"] = core.accounts_pseudonymise(
+            user_ids=core.accounts_due(now=now).values_list("pk", flat=True), now=now
+        )
+        counts["accounts_deactivated"] = core.accounts_deactivate(
+            user_ids=[user.pk for user in dormant], now=now
+        )
+        for user in dormant:  # an entry each, and each holder told why (after the commit)
+            account_changed(
+                user=user, actor=actor, event="deactivated", name=str(core.retention_days("dormant"))
+            )
         counts["audit_entries"] = core.audit_pseudonymise(
             entries=AuditEntry.objects.filter(pk__in=audit_entries), personal_models=PERSONAL_MODELS, now=now
         )
@@ -100,7 +114,16 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
     return counts
 
 
-PURGE_KINDS = ("employees", "certificates", "invitations", "jobs", "login_records", "audit_entries")
+PURGE_KINDS = (
+    "employees",
+    "certificates",
+    "invitations",
+    "jobs",
+    "login_records",
+    "audit_entries",
+    "accounts_deactivated",
+    "accounts",
+)
 
 
 class ErasureRefused(Exception):
@@ -148,6 +171,8 @@ def purge_labels() -> dict[str, str]:
         "jobs": _("Background jobs deleted with their files"),
         "login_records": _("Login records and expired sessions deleted"),
         "audit_entries": _("Audit entries pseudonymised"),
+        "accounts_deactivated": _("Accounts without a login deactivated"),
+        "accounts": _("Deactivated accounts pseudonymised"),
     }
 
 

@@ -1,0 +1,121 @@
+"""Accounts of the portal have a life cycle in the retention purge too: one without a login for
+ACCOUNT_DORMANT_DAYS is deactivated and its holder told; one deactivated for RETENTION_ACCOUNT_DAYS loses its
+user name, names and e-mail address to a pseudonym, and password, roles and second factors go. Before, an account
+was kept with everything in it for as long as nobody deleted it by hand, which the audit log's references forbid."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.factories import OrganisationFactory, UserFactory, hr_user
+from vielfalt.models import AuditEntry, Membership, Role, User
+from vielfalt.permissions import SYSTEM
+from vielfalt.privacy import PSEUDONYM_PREFIX
+from vielfalt.programme.privacy import purge, retention_overview
+
+pytestmark = pytest.mark.django_db
+
+YEAR = timedelta(days=365)
+
+
+def _aged(user: User, **moments) -> User:
+    User.objects.filter(pk=user.pk).update(**moments)
+    user.refresh_from_db()
+    return user
+
+
+def test_an_account_unused_for_the_period_is_deactivated_and_its_holder_told(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "dormant": 365}
+    now = timezone.now()
+    city = OrganisationFactory()
+    long_ago = now - YEAR - timedelta(days=1)
+    unused = _aged(
+        hr_user(city, username="unused", email="unused@stadt.example"),
+        date_joined=long_ago,
+        last_login=long_ago,
+    )
+    never = _aged(hr_user(city, username="never", email="never@stadt.example"), date_joined=long_ago)
+    recent = _aged(
+        hr_user(city, username="recent"), date_joined=long_ago, last_login=now - timedelta(days=30)
+    )
+    reactivated = _aged(
+        hr_user(city, username="reactivated"), date_joined=long_ago, last_login=long_ago, active_since=now
+    )
+    operator = _aged(
+        UserFactory(username="root", is_superuser=True, is_staff=True),
+        date_joined=long_ago,
+        last_login=long_ago,
+    )
+
+    assert purge(actor=SYSTEM, now=now, dry_run=True)["accounts_deactivated"] == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = purge(actor=SYSTEM, now=now)
+    assert counts["accounts_deactivated"] == 2
+    assert {user.username for user in User.objects.filter(is_active=False)} == {"unused", "never"}
+    assert all(User.objects.get(pk=user.pk).is_active for user in (recent, reactivated, operator))
+    assert User.objects.get(pk=unused.pk).deactivated_at == now
+    entries = AuditEntry.objects.filter(
+        changes__has_key="reason", object_id__in=[str(unused.pk), str(never.pk)]
+    )
+    assert entries.count() == 2 and {entry.actor_name for entry in entries} == {"system"}
+    assert sorted(message.to[0] for message in mail.outbox) == ["never@stadt.example", "unused@stadt.example"]
+    assert "365 Tage lang niemand damit angemeldet" in mail.outbox[0].body
+    assert "Administration des Portals vorgenommen" not in mail.outbox[0].body  # the purge, not a person
+
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "dormant": 0}  # off
+    _aged(recent, last_login=long_ago)
+    assert purge(actor=SYSTEM, now=now, dry_run=True)["accounts_deactivated"] == 0
+
+
+def test_a_deactivated_account_is_pseudonymised_after_the_period(client, settings):
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "account": 365}
+    now = timezone.now()
+    city = OrganisationFactory()
+    gone = hr_user(
+        city, username="kim.yilmaz", first_name="Kim", last_name="Yılmaz", email="kim@stadt.example"
+    )
+    TOTPDevice.objects.create(user=gone, name="Telefon", confirmed=True)
+    gone.is_active = False
+    gone.save()  # the admin's or the portal's path: the clock starts
+    assert gone.deactivated_at is not None
+    recently = hr_user(city, username="recently")
+    recently.is_active = False
+    recently.save()
+    _aged(gone, deactivated_at=now - YEAR - timedelta(days=1))
+
+    assert purge(actor=SYSTEM, now=now, dry_run=True)["accounts"] == 1
+    assert purge(actor=SYSTEM, now=now)["accounts"] == 1
+    gone.refresh_from_db()
+    assert gone.username.startswith(PSEUDONYM_PREFIX)
+    assert (gone.first_name, gone.last_name, gone.email) == ("", "", "")
+    assert not gone.has_usable_password() and gone.pseudonymised_at == now
+    assert not Membership.objects.filter(user=gone).exists()
+    assert not TOTPDevice.objects.filter(user=gone).exists()
+    assert not User.objects.filter(username="kim.yilmaz").exists()
+    assert User.objects.get(pk=recently.pk).username == "recently"  # not due yet
+    assert purge(actor=SYSTEM, now=now, dry_run=True)["accounts"] == 0
+
+    # Activated again in the admin, an account counts as used from then on.
+    recently.is_active = True
+    recently.save()
+    assert recently.active_since is not None and recently.deactivated_at is None
+
+
+def test_the_retention_page_and_the_record_of_processing_name_the_account_periods(client, settings):
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "dormant": 180, "account": 400}
+    overview = retention_overview()
+    periods = {period["setting"]: period["days"] for period in overview["periods"]}
+    assert periods["ACCOUNT_DORMANT_DAYS"] == 180 and periods["RETENTION_ACCOUNT_DAYS"] == 400
+    assert {row["kind"] for row in overview["next_run"]} >= {"accounts_deactivated", "accounts"}
+    administrator = UserFactory(username="root", is_superuser=True, is_staff=True)
+    client.force_login(administrator)
+    record = client.get(reverse("privacy_record")).content.decode()
+    assert "180 Tage lang niemand angemeldet hat, wird deaktiviert" in record
+    assert "400 Tage nach der Deaktivierung" in record
+    assert Role.ADMIN
