@@ -111,9 +111,8 @@ class PasskeyRegisteredView(CompleteCredentialRegistrationView):
     def post(self, *args, **kwargs):
         response = super().post(*args, **kwargs)
         credential = WebAuthnCredential.objects.get(pk=json.loads(response.content)["id"])
-        if (
-            not credential.name
-        ):  # the library names none: "Passkey" beside "Passkey" on the page to remove one
+        # The library names none: "Passkey" beside "Passkey" on the page to remove one.
+        if not credential.name:
             registered = date_format(timezone.localtime(credential.created_at), "SHORT_DATETIME_FORMAT")
             credential.name = _("Passkey of %(date)s") % {"date": registered}
             credential.save(update_fields=["name"])

@@ -61,6 +61,8 @@ def test_the_admin_shows_no_key_or_recovery_code_and_neither_adds_nor_changes_a_
     assert listing.status_code == 200 and "qrcode" not in listing.text.lower()
     codes = client.get(reverse("admin:otp_static_staticdevice_change", args=[recovery.pk]))
     assert codes.status_code == 200 and "geheim42" not in codes.text
+    removing = client.get(reverse("admin:otp_static_staticdevice_delete", args=[recovery.pk]))
+    assert removing.status_code == 200 and "geheim42" not in removing.text  # the objects it would delete
     passkeys = client.get(reverse("admin:django_otp_webauthn_webauthncredential_changelist"))
     assert passkeys.status_code == 200 and "YubiKey" in passkeys.text  # listed, so it can be removed
 

@@ -80,10 +80,21 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
             "invitations": surveys_privacy.invitations_due(now=now).count(),
             "jobs": core.jobs_due(now=now).count(),
             "login_records": core.login_records_due(now=now),
-            "audit_entries": _audit_to_pseudonymise(now=now, employee_ids=ids).count(),
+            # With the entries a run writes for the accounts it deactivates, which are due in a run --as-of a day
+            # the audit period after today.
+            "audit_entries": _audit_to_pseudonymise(now=now, employee_ids=ids).count()
+            + (len(dormant) if timezone.now() < core.cutoff("audit", now) else 0),
         }
     counts: dict[str, int] = {}
     with transaction.atomic():
+        # First, so that the entries it writes are judged with the rest (due only in a run --as-of a later day).
+        counts["accounts_deactivated"] = core.accounts_deactivate(
+            user_ids=[user.pk for user in dormant], now=now
+        )
+        for user in dormant:  # an entry each, and each holder told why (after the commit)
+            account_changed(
+                user=user, actor=actor, event="deactivated", name=str(core.retention_days("dormant"))
+            )
         audit_entries = list(_audit_to_pseudonymise(now=now, employee_ids=ids).values_list("pk", flat=True))
         for app in APPS:
             counts.update(app.employees_purge(employee_ids=ids, now=now))
@@ -94,13 +105,6 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
         counts["accounts"] = core.accounts_pseudonymise(
             user_ids=core.accounts_due(now=now).values_list("pk", flat=True), now=now
         )
-        counts["accounts_deactivated"] = core.accounts_deactivate(
-            user_ids=[user.pk for user in dormant], now=now
-        )
-        for user in dormant:  # an entry each, and each holder told why (after the commit)
-            account_changed(
-                user=user, actor=actor, event="deactivated", name=str(core.retention_days("dormant"))
-            )
         counts["audit_entries"] = core.audit_pseudonymise(
             entries=AuditEntry.objects.filter(pk__in=audit_entries), personal_models=PERSONAL_MODELS, now=now
         )
