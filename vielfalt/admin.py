@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -10,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -22,7 +20,7 @@ from .account_events import account_changed
 from .audit import audit_record, model_changes
 from .collation import text_order
 from .filters import object_search, search_order
-from .invitations import AccountAddForm
+from .invitations import AccountAddForm, link_valid_until
 from .models import AuditEntry, Employee, Job, Membership, Organisation, OrgUnit, User
 from .services import account_invitation_send
 from .signals import employees_left
@@ -289,12 +287,7 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
                 )
                 % {
                     "addresses": ", ".join(user.email for user in sent),
-                    "date": date_format(
-                        timezone.localtime(
-                            timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
-                        ),
-                        "DATETIME_FORMAT",
-                    ),
+                    "date": date_format(link_valid_until(), "DATETIME_FORMAT"),
                 },
                 messages.SUCCESS,
             )
@@ -328,17 +321,18 @@ class SecondFactorAdmin(AuditedModelAdmin):
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        account_changed(
-            user=obj.user, actor=request.user, event=self.removed_event, name=obj.name, audit=False
-        )
+        self._tell_holder(request, obj)
 
     def delete_queryset(self, request, queryset):
         removed = list(queryset.select_related("user"))
         super().delete_queryset(request, queryset)
         for obj in removed:
-            account_changed(
-                user=obj.user, actor=request.user, event=self.removed_event, name=obj.name, audit=False
-            )
+            self._tell_holder(request, obj)
+
+    def _tell_holder(self, request, obj) -> None:  # the deletion itself is audited by AuditedAdminMixin
+        account_changed(
+            user=obj.user, actor=request.user, event=self.removed_event, name=obj.name, audit=False
+        )
 
 
 for model, event in (

@@ -72,6 +72,11 @@ def password_link(user: User) -> str:
     return settings.PORTAL_URL + reverse("password_reset_confirm", args=[uid, token])
 
 
+def link_valid_until():
+    """Until when a link sent now works (Django's token lives PASSWORD_RESET_TIMEOUT seconds), in local time."""
+    return timezone.localtime(timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT))
+
+
 def invitation_mail(user: User) -> EmailMessage:
     """The e-mail with the user's name, roles and a link to choose a password, in the current language."""
     roles = [
@@ -80,7 +85,6 @@ def invitation_mail(user: User) -> EmailMessage:
             "organisation__name", "role"
         )
     ]
-    valid_until = timezone.localtime(timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT))
     body = render_to_string(
         "registration/invitation_email.txt",
         {
@@ -88,7 +92,7 @@ def invitation_mail(user: User) -> EmailMessage:
             "roles": roles,
             "administrator": user.is_superuser and not roles,
             "link": password_link(user),
-            "valid_until": valid_until,
+            "valid_until": link_valid_until(),
             "reset_url": settings.PORTAL_URL + reverse("password_reset"),
             "portal_url": settings.PORTAL_URL + "/",
             "second_factor": second_factor_required(user),

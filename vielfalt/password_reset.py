@@ -8,10 +8,9 @@ the worker (`vielfalt.tasks.task_password_reset`) looks the address up and sends
 token, its link built from PORTAL_URL as every e-mail of the portal is."""
 
 import logging
-import unicodedata
 
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import PasswordResetForm, _unicode_ci_compare  # Django's own comparison
 from django.http import HttpResponseRedirect
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -33,10 +32,6 @@ PER_CLIENT = Throttle(
 )
 
 
-def _same_address(one: str, other: str) -> bool:
-    return unicodedata.normalize("NFKC", one).casefold() == unicodedata.normalize("NFKC", other).casefold()
-
-
 class PortalPasswordResetForm(PasswordResetForm):
     """Django's form, which also answers an account invited by an administrator that has not chosen its password
     yet and never logged in (vielfalt.invitations): its link expired, and the page with the expired link tells the
@@ -48,7 +43,8 @@ class PortalPasswordResetForm(PasswordResetForm):
         return (
             user
             for user in accounts
-            if (user.has_usable_password() or awaits_password(user)) and _same_address(email, user.email)
+            if (user.has_usable_password() or awaits_password(user))
+            and _unicode_ci_compare(email, user.email)
         )
 
 
