@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -17,7 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from .account_events import account_changed
-from .audit import audit_record, model_changes
+from .audit import ChangeReader, actor_text, audit_record, model_changes
 from .collation import text_order
 from .filters import object_search, search_order
 from .invitations import AccountAddForm, link_valid_until
@@ -82,6 +83,53 @@ class AuditedAdminMixin:
     employees or enrolments, 500,000 audit entries."""
 
     show_full_result_count = False
+
+    # The portal's audit log is the admin's one record of changes. Django's own (LogEntry, `django_admin_log`)
+    # was a second: the same changes under the object's name ("Yılmaz, Ayşe", a user name) kept for ever, which
+    # neither the retention purge nor an erasure (Art. 17 GDPR) pseudonymised, and which the runtime role could
+    # change and delete. Nothing writes it; the object's history page and the index's "Recent actions" read the
+    # audit log (`history_view`, templates/admin/index.html).
+
+    def log_addition(self, request, obj, message):
+        return None
+
+    def log_change(self, request, obj, message):
+        return None
+
+    def log_deletions(self, request, queryset):
+        return None
+
+    def history_view(self, request, object_id, extra_context=None):
+        """Django's history page of an object, from the audit log: every change to it, through the admin or the
+        portal's pages, with its details in words, as the audit log's page shows them."""
+        entries = (
+            AuditEntry.objects.visible_to(request.user)
+            .filter(content_type=ContentType.objects.get_for_model(self.model), object_id=unquote(object_id))
+            .order_by("at", "pk")
+        )
+        page = self.get_paginator(request, entries, 100).get_page(request.GET.get(PAGE_VAR, 1))
+        actions = dict(AuditEntry.Action.choices)
+        changes = ChangeReader()
+        rows = [
+            {
+                "at": entry.at,
+                "actor": actor_text(entry.actor_name, entry.actor_id),
+                "action": actions.get(entry.action, entry.action),
+                "details": changes.html(entry.content_type_id, entry.changes) if entry.changes else "",
+            }
+            for entry in page
+        ]
+        return super().history_view(
+            request,
+            object_id,
+            extra_context={
+                "action_list": page,
+                "history_rows": rows,
+                "page_range": page.paginator.get_elided_page_range(page.number),
+                "pagination_required": page.paginator.num_pages > 1,
+                **(extra_context or {}),
+            },
+        )
 
     def audit_organisation(self, obj) -> Organisation | None:
         """The organisation the entry belongs to; None lets `audit_record` take `obj.organisation`."""

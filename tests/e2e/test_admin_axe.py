@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def admin_pages(user) -> list[str]:
-    """The index, and of every registered model the list, the add page (where there is one) and the change page
-    of its first object."""
+    """The index, and of every registered model the list, the add page (where there is one) and the change and
+    history pages of its first object."""
     request = RequestFactory().get("/admin/")
     request.user = user
     pages = [reverse("admin:index")]
@@ -28,6 +28,7 @@ def admin_pages(user) -> list[str]:
         first = model._default_manager.order_by("pk").first()
         if first is not None:
             pages.append(reverse("admin:{}_{}_change".format(*info), args=[first.pk]))
+            pages.append(reverse("admin:{}_{}_history".format(*info), args=[first.pk]))
     return pages
 
 

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.urls import reverse
 
@@ -10,6 +11,7 @@ from tests.conftest import need
 from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, many_employees
 from tests.helpers import form_data, statements_with
 from vielfalt.models import AuditEntry, Employee, Role
+from vielfalt.programme.privacy import employee_erase
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +80,6 @@ def test_a_password_set_in_the_admin_is_audited_without_the_password(client, sup
 
 
 def test_the_audit_logs_list_reads_no_dates_of_the_whole_log_and_counts_once(client, superuser):
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from vielfalt.audit import audit_record
@@ -188,3 +189,30 @@ def test_granting_and_withdrawing_roles_in_the_admin_names_them_in_the_audit_log
     )
     assert re.findall(r'class="field-username"><a [^>]*>([^<]*)<', listing.text) == ["kim"]
     assert "Beschäftigte des Ministeriums – MAIS NRW; Personalverwaltung – Stadt Essen" in listing.text
+
+
+def test_the_admin_keeps_no_log_of_its_own_and_its_history_is_the_audit_log(client, superuser):
+    """Django's admin log kept "Yılmaz, Ayşe" for ever, beside the audit log that an erasure pseudonymises."""
+    city = OrganisationFactory()
+    employee = EmployeeFactory(organisation=city, first_name="Ayşe", last_name="Yılmaz", is_active=True)
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_employee_change", args=[employee.pk])
+    data = form_data(client.get(url).content.decode(), "employee_form")
+    data["last_name"] = "Yılmaz-Demir"
+    assert client.post(url, data).status_code == 302
+    assert not LogEntry.objects.exists()
+
+    history_url = reverse("admin:vielfalt_employee_history", args=[employee.pk])
+    history = client.get(history_url).content.decode()
+    assert "Yılmaz → Yılmaz-Demir" in history
+    assert superuser.username in history
+    index = client.get(reverse("admin:index")).content.decode()
+    assert f'<a href="{url}">{employee.last_name}-Demir, Ayşe ({employee.personnel_number})</a>' in index
+
+    data.pop("is_active", None)
+    assert client.post(url, data, follow=True).status_code == 200  # its message read
+    employee.refresh_from_db()
+    employee_erase(actor=UserFactory(roles=[(city, Role.HR)]), employee=employee)
+    for page in (history_url, reverse("admin:index")):
+        assert "Yılmaz" not in client.get(page).content.decode()
+    assert not LogEntry.objects.exists()
