@@ -114,3 +114,31 @@ def account_notice_mail(
         )
         subject = _("Your account for the portal “Vielfalt verbindet” was changed")
     return EmailMessage(subject=subject, body=body, to=[address or user.email])
+
+
+def dormancy_notice(*, user: User, deactivate_on) -> None:
+    """Tell the holder of an unused account, once the transaction commits, that it will be deactivated on
+    `deactivate_on` unless they log in before (vielfalt.privacy.accounts_to_notify)."""
+    if not user.email:
+        return
+    from .tasks import task_account_dormancy_notice
+
+    send_after_commit(task_account_dormancy_notice, user_id=user.pk, deactivate_on=deactivate_on.isoformat())
+
+
+def dormancy_notice_mail(*, user: User, deactivate_on, last_used) -> EmailMessage:
+    """The notice before an unused account is deactivated, in the portal's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        body = render_to_string(
+            "registration/account_dormancy_notice.txt",
+            {
+                "user": user,
+                "deactivate_on": deactivate_on,
+                "last_used": timezone.localtime(last_used),
+                "dormant_days": settings.RETENTION_PERIODS["dormant"],
+                "account_days": settings.RETENTION_PERIODS["account"],
+                "login_url": settings.PORTAL_URL + reverse("login"),
+            },
+        )
+        subject = _("Your account for the portal “Vielfalt verbindet” will be deactivated")
+    return EmailMessage(subject=subject, body=body, to=[user.email])

@@ -241,10 +241,19 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
         *BaseUserAdmin.fieldsets[:-1],
         (
             BaseUserAdmin.fieldsets[-1][0],
-            {"fields": ("last_login", "date_joined", "active_since", "deactivated_at", "pseudonymised_at")},
+            {
+                "fields": (
+                    "last_login",
+                    "date_joined",
+                    "active_since",
+                    "dormancy_notice_at",
+                    "deactivated_at",
+                    "pseudonymised_at",
+                )
+            },
         ),
     )
-    readonly_fields = ("active_since", "deactivated_at", "pseudonymised_at")
+    readonly_fields = ("active_since", "dormancy_notice_at", "deactivated_at", "pseudonymised_at")
     add_form_template = "admin/vielfalt/user/add_form.html"
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "first_name", "last_name", "email")}),

@@ -121,6 +121,7 @@ def actor_text(actor_name: str, actor_id: int | None) -> str:
 KEY_LABELS = {
     "accounts": gettext_lazy("accounts pseudonymised"),
     "accounts_deactivated": gettext_lazy("accounts deactivated"),
+    "accounts_notified": gettext_lazy("holders told of deactivation"),
     "agreements": gettext_lazy("agreements"),
     "amendment": gettext_lazy("amendment"),
     "audit_entries": gettext_lazy("audit entries"),

@@ -40,6 +40,11 @@ class User(AbstractUser):
     active_since = models.DateTimeField(_("active since"), null=True, blank=True, editable=False)
     deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True, editable=False)
     pseudonymised_at = models.DateTimeField(_("pseudonymised"), null=True, blank=True, editable=False)
+    # When the holder was last told that the unused account will be deactivated (ACCOUNT_DORMANT_NOTICE_DAYS
+    # later); a notice from before the account's last use no longer counts.
+    dormancy_notice_at = models.DateTimeField(
+        _("told of deactivation"), null=True, blank=True, editable=False
+    )
 
     objects = UserManager()
 

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import capfirst
@@ -100,6 +102,9 @@ PERIOD_LABELS = {
     "dormant": gettext_lazy(
         "Accounts of the portal without a login, after which they are deactivated (0: never; not superusers)"
     ),
+    "dormant_notice": gettext_lazy(
+        "Notice to the holder before an account is deactivated, and no deactivation sooner after it (0: none)"
+    ),
     "account": gettext_lazy(
         "Deactivated accounts, after which user name, names and e-mail address are replaced by a pseudonym"
     ),
@@ -111,6 +116,7 @@ PERIOD_SETTINGS = {
     "invitation": "RETENTION_INVITATION_DAYS",
     "login": "RETENTION_LOGIN_DAYS",
     "dormant": "ACCOUNT_DORMANT_DAYS",
+    "dormant_notice": "ACCOUNT_DORMANT_NOTICE_DAYS",
     "account": "RETENTION_ACCOUNT_DAYS",
 }
 
@@ -168,18 +174,53 @@ def employees_pseudonymise(*, employee_ids, now: datetime) -> int:
 # --- Accounts of the portal ------------------------------------------------------------------------------------
 
 
-def accounts_dormant(*, now: datetime):
-    """Active accounts without a login for the dormancy period since they were made, last activated or last
-    used (an invitation never taken up, too). Superusers are the operators' own and stay: the portal would lock
-    out the people who reactivate the others."""
-    days = retention_days("dormant")
-    if not days:
-        return User.objects.none()
-    before = now - timedelta(days=days)
+def last_activity():
+    """When an account was last used, made or (re)activated, whichever is latest."""
+    return Greatest(
+        Coalesce("last_login", "date_joined"), Coalesce("active_since", "date_joined"), "date_joined"
+    )
+
+
+def _unused_since(before: datetime):
+    """Active accounts, superusers excepted, without a login since `before`, made and last activated before it
+    (an invitation never taken up, too). Superusers are the operators' own and stay: the portal would lock out
+    the people who reactivate the others."""
     return User.objects.filter(is_active=True, is_superuser=False, date_joined__lt=before).filter(
         models.Q(last_login__isnull=True) | models.Q(last_login__lt=before),
         models.Q(active_since__isnull=True) | models.Q(active_since__lt=before),
     )
+
+
+def accounts_to_notify(*, now: datetime):
+    """Accounts that will be dormant in the notice period and whose holder has not been told since the account
+    was last used: the holder is told now, and the account is deactivated no sooner than the notice period
+    later (a login meanwhile keeps it)."""
+    days, notice = retention_days("dormant"), retention_days("dormant_notice")
+    if not days or not notice:
+        return User.objects.none()
+    return (
+        _unused_since(now - timedelta(days=days - notice))
+        .alias(activity=last_activity())
+        .filter(models.Q(dormancy_notice_at__isnull=True) | models.Q(dormancy_notice_at__lte=F("activity")))
+    )
+
+
+def accounts_notify(*, user_ids, now: datetime) -> int:
+    return User.objects.filter(pk__in=list(user_ids)).update(dormancy_notice_at=now)
+
+
+def accounts_dormant(*, now: datetime):
+    """Active accounts without a login for the dormancy period since they were made, last activated or last
+    used, whose holder was told at least the notice period ago and has not used the account since."""
+    days = retention_days("dormant")
+    if not days:
+        return User.objects.none()
+    dormant = _unused_since(now - timedelta(days=days))
+    if notice := retention_days("dormant_notice"):
+        dormant = dormant.alias(activity=last_activity()).filter(
+            dormancy_notice_at__gt=F("activity"), dormancy_notice_at__lte=now - timedelta(days=notice)
+        )
+    return dormant
 
 
 def accounts_deactivate(*, user_ids, now: datetime) -> int:
@@ -654,13 +695,15 @@ def processing_records() -> list[Processing]:
             purpose=_("Access control and accountability of the portal (Art. 32 GDPR)"),
             legal_basis=_("Art. 6(1)(c) and (e), Art. 32 GDPR"),
             retention=_(
-                "An account without a login for %(dormant)s is deactivated; %(account)s after it was "
+                "An account without a login for %(dormant)s is deactivated, its holder told %(notice)s before; "
+                "%(account)s after it was "
                 "deactivated, user name, names and e-mail address are replaced by a pseudonym and password, roles "
                 "and second factors deleted; login records for %(login)s; in the audit log, people are named by "
                 "pseudonyms after %(period)s"
             )
             % {
                 "dormant": retention_text("dormant"),
+                "notice": retention_text("dormant_notice"),
                 "account": retention_text("account"),
                 "login": retention_text("login"),
                 "period": retention_text("audit"),

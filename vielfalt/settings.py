@@ -241,6 +241,9 @@ RETENTION_PERIODS = {
     # An account of the portal without a login this long since it was made or last activated is deactivated
     # (superusers, the operators' own, excepted); 0: never.
     "dormant": env.int("ACCOUNT_DORMANT_DAYS", default=365),
+    # Its holder is told this many days before (and it is deactivated no sooner than that after they were told);
+    # 0: no notice.
+    "dormant_notice": env.int("ACCOUNT_DORMANT_NOTICE_DAYS", default=14),
     # An account deactivated this long loses its user name, names and e-mail address to a pseudonym.
     "account": env.int("RETENTION_ACCOUNT_DAYS", default=365),
 }
@@ -248,6 +251,8 @@ if any(days < 0 for days in RETENTION_PERIODS.values()) or RETENTION_PERIODS["au
     raise ImproperlyConfigured(
         "Retention periods must not be negative; the audit log needs at least 180 days."
     )
+if RETENTION_PERIODS["dormant"] and RETENTION_PERIODS["dormant_notice"] >= RETENTION_PERIODS["dormant"]:
+    raise ImproperlyConfigured("ACCOUNT_DORMANT_NOTICE_DAYS must be shorter than ACCOUNT_DORMANT_DAYS.")
 
 # --- Accounts, sessions, login throttling ------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 import smtplib
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from celery import shared_task
@@ -11,11 +11,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .account_events import account_notice_mail
+from .account_events import account_notice_mail, dormancy_notice_mail
 from .invitations import awaits_password, invitation_mail
 from .jobs import TRANSIENT_ERRORS, JobError, JobTask, job_input_discard, jobs_watch, memory_cap
 from .models import User
 from .password_reset import PortalPasswordResetForm
+from .privacy import last_activity
 from .services import employees_import_for_job
 
 
@@ -76,6 +77,24 @@ def task_account_notice(
         at=datetime.fromisoformat(at),
         by_administrator=by_administrator,
         address=address,
+    )
+    mailers.default.send_messages([message])
+
+
+@shared_task(name="vielfalt.account_dormancy_notice", **MAIL_TASK)
+def task_account_dormancy_notice(*, user_id: int, deactivate_on: str) -> None:
+    """The notice before an unused account is deactivated (vielfalt.account_events.dormancy_notice); nothing if
+    the account was used or deactivated meanwhile."""
+    user = User.objects.filter(pk=user_id, is_active=True).annotate(last_used=last_activity()).first()
+    if (
+        user is None
+        or not user.email
+        or not user.dormancy_notice_at
+        or user.dormancy_notice_at <= user.last_used
+    ):
+        return
+    message = dormancy_notice_mail(
+        user=user, deactivate_on=date.fromisoformat(deactivate_on), last_used=user.last_used
     )
     mailers.default.send_messages([message])
 

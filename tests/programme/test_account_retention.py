@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import OrganisationFactory, UserFactory, hr_user
@@ -16,6 +17,7 @@ from vielfalt.models import AuditEntry, Membership, Role, User
 from vielfalt.permissions import SYSTEM
 from vielfalt.privacy import PSEUDONYM_PREFIX
 from vielfalt.programme.privacy import purge, retention_overview
+from vielfalt.tasks import task_account_dormancy_notice
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +33,7 @@ def _aged(user: User, **moments) -> User:
 def test_an_account_unused_for_the_period_is_deactivated_and_its_holder_told(
     settings, django_capture_on_commit_callbacks
 ):
-    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "dormant": 365}
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "dormant": 365, "dormant_notice": 0}
     now = timezone.now()
     city = OrganisationFactory()
     long_ago = now - YEAR - timedelta(days=1)
@@ -119,3 +121,68 @@ def test_the_retention_page_and_the_record_of_processing_name_the_account_period
     assert "180 Tage lang niemand angemeldet hat, wird deaktiviert" in record
     assert "400 Tage nach der Deaktivierung" in record
     assert Role.ADMIN
+
+
+def test_the_holder_is_told_before_an_unused_account_is_deactivated_and_a_login_keeps_it(
+    settings, django_capture_on_commit_callbacks
+):
+    """Before, an account was deactivated on the day its year ran out, and its holder read of it afterwards."""
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "dormant": 365, "dormant_notice": 14}
+    now = timezone.now()
+    city = OrganisationFactory()
+    almost = now - timedelta(days=352)  # a year unused in 13 days
+    told = _aged(
+        hr_user(city, username="told", email="told@stadt.example", first_name="Kim", last_name="Ay"),
+        date_joined=almost,
+        last_login=almost,
+    )
+    keeps = _aged(
+        hr_user(city, username="keeps", email="keeps@stadt.example"), date_joined=almost, last_login=almost
+    )
+    _aged(  # unused for two years when the notice came in: told first all the same
+        hr_user(city, username="overdue", email="overdue@stadt.example"), date_joined=now - 2 * YEAR
+    )
+    _aged(
+        hr_user(city, username="later"),
+        date_joined=now - timedelta(days=340),
+        last_login=now - timedelta(days=340),
+    )
+
+    assert purge(actor=SYSTEM, now=now, dry_run=True)["accounts_notified"] == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = purge(actor=SYSTEM, now=now)
+    assert (counts["accounts_notified"], counts["accounts_deactivated"]) == (3, 0)
+    assert User.objects.filter(is_active=False).count() == 0
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "keeps@stadt.example",
+        "overdue@stadt.example",
+        "told@stadt.example",
+    ]
+    notice = next(message for message in mail.outbox if message.to == ["told@stadt.example"])
+    assert notice.subject == "Ihr Zugang zum Portal „Vielfalt verbindet“ wird deaktiviert"
+    on = date_format(timezone.localdate(now + timedelta(days=14)), "DATE_FORMAT")
+    since = date_format(timezone.localtime(almost), "DATE_FORMAT")
+    assert notice.body.startswith("Guten Tag Kim Ay,")
+    assert (
+        f"„told“ zum Portal „Vielfalt verbindet“ hat sich seit dem {since} niemand angemeldet" in notice.body
+    )
+    assert f"Ihr Zugang wird am {on} deaktiviert." in notice.body
+    assert "http://" in notice.body and reverse("login") in notice.body
+    assert User.objects.get(pk=told.pk).dormancy_notice_at == now
+
+    mail.outbox.clear()  # the next day: nobody is told twice, nobody deactivated before their notice ran out
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = purge(actor=SYSTEM, now=now + timedelta(days=1))
+    assert (counts["accounts_notified"], counts["accounts_deactivated"], len(mail.outbox)) == (0, 0, 0)
+
+    _aged(keeps, last_login=now + timedelta(days=3))  # its holder logs in
+    task_account_dormancy_notice.apply(kwargs={"user_id": keeps.pk, "deactivate_on": on})  # a late retry
+    assert mail.outbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = purge(actor=SYSTEM, now=now + timedelta(days=14))
+    assert (counts["accounts_deactivated"], counts["accounts_notified"]) == (2, 1)  # "later" is told now
+    assert set(User.objects.filter(is_active=False).values_list("username", flat=True)) == {"told", "overdue"}
+    # Unused again: told again, counted from its last login.
+    again = now + timedelta(days=3 + 352)
+    assert purge(actor=SYSTEM, now=again - timedelta(days=2), dry_run=True)["accounts_notified"] == 0
+    assert purge(actor=SYSTEM, now=again, dry_run=True)["accounts_notified"] == 1

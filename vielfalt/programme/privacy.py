@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -27,7 +27,7 @@ from partnerships import privacy as partnerships_privacy
 from surveys import privacy as surveys_privacy
 from trainings import privacy as trainings_privacy
 from vielfalt import privacy as core
-from vielfalt.account_events import account_changed
+from vielfalt.account_events import account_changed, dormancy_notice
 from vielfalt.audit import audit_record, record_text
 from vielfalt.models import AuditEntry, Employee, Role
 from vielfalt.pdf import letterhead_for, render_pdf
@@ -71,8 +71,10 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
     now = now or timezone.now()
     ids = list(employees_due(now=now).order_by("pk").values_list("pk", flat=True))
     dormant = list(core.accounts_dormant(now=now).order_by("pk"))
+    to_notify = list(core.accounts_to_notify(now=now).order_by("pk"))
     if dry_run:
         return {
+            "accounts_notified": len(to_notify),
             "accounts_deactivated": len(dormant),
             "accounts": core.accounts_due(now=now).count(),
             "employees": len(ids),
@@ -87,6 +89,10 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
         }
     counts: dict[str, int] = {}
     with transaction.atomic():
+        counts["accounts_notified"] = core.accounts_notify(user_ids=[user.pk for user in to_notify], now=now)
+        deactivate_on = timezone.localdate(now + timedelta(days=core.retention_days("dormant_notice")))
+        for user in to_notify:  # told after the commit
+            dormancy_notice(user=user, deactivate_on=deactivate_on)
         # First, so that the entries it writes are judged with the rest (due only in a run --as-of a later day).
         counts["accounts_deactivated"] = core.accounts_deactivate(
             user_ids=[user.pk for user in dormant], now=now
@@ -125,6 +131,7 @@ PURGE_KINDS = (
     "jobs",
     "login_records",
     "audit_entries",
+    "accounts_notified",
     "accounts_deactivated",
     "accounts",
 )
@@ -175,6 +182,7 @@ def purge_labels() -> dict[str, str]:
         "jobs": _("Background jobs deleted with their files"),
         "login_records": _("Login records and expired sessions deleted"),
         "audit_entries": _("Audit entries pseudonymised"),
+        "accounts_notified": _("Holders of unused accounts told of the deactivation"),
         "accounts_deactivated": _("Accounts without a login deactivated"),
         "accounts": _("Deactivated accounts pseudonymised"),
     }
