@@ -25,6 +25,9 @@ from .permissions import recorded_user
 # event: (the audit log's words, the e-mail's words); both take the factor's name as %(name)s.
 EVENTS = {
     "password": (None, gettext_noop("Your password was changed.")),
+    # An invited account's first password (vielfalt.invitations): the account can be used from now on. Recorded,
+    # not told: the holder has just chosen it through the link the invitation sent them.
+    "password_chosen": (gettext_noop("first password chosen"), None),
     "app_added": (
         gettext_noop("authenticator app “%(name)s” set up"),
         gettext_noop("An authenticator app (“%(name)s”) was set up as a second factor."),
@@ -76,12 +79,14 @@ def account_changed(
     if audit:
         if entry is None:
             changes = {"password": "***"}
+        elif event == "password_chosen":
+            changes = {"password": record_text(entry)}
         elif event == "deactivated":
             changes = {"is_active": [True, False], "reason": record_text(entry, name=name)}
         else:
             changes = {"second_factor": record_text(entry, name=name or _("unnamed"))}
         audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=user, changes=changes)
-    if not (address or user.email):
+    if _mail is None or not (address or user.email):
         return
     from .tasks import task_account_notice  # the tasks module imports what imports this one
 

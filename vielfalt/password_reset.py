@@ -80,13 +80,12 @@ class PasswordResetView(auth_views.PasswordResetView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Django's page behind the e-mailed link. A password in use that is replaced here is recorded and told to
     the holder (vielfalt.account_events): whoever got hold of the mailbox and reset the password does not go
-    unnoticed. An invited account's first password is not a change."""
+    unnoticed. An invited account's first password is not a change: it is recorded, not told."""
 
     def form_valid(self, form):
         replaced = form.user.has_usable_password()
         response = super().form_valid(form)
-        if replaced:
-            account_changed(user=form.user, actor=form.user, event="password")
+        account_changed(user=form.user, actor=form.user, event="password" if replaced else "password_chosen")
         return response
 
 

@@ -75,10 +75,16 @@ def test_an_administrator_creates_an_account_and_the_person_chooses_the_password
     assert "Passwort wählen" in page or "Choose your password" in page
     assert "hr-duisburg-2" in page  # the person learns the name to log in with
     chosen = "Vielfalt-verbindet-2026"
-    response = client.post(set_password, {"new_password1": chosen, "new_password2": chosen})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(set_password, {"new_password1": chosen, "new_password2": chosen})
     assert response.status_code == 302 and response["Location"] == reverse("password_reset_complete")
     user.refresh_from_db()
     assert user.check_password(chosen)
+    # The account usable from now on is recorded (before, nothing showed when it was taken up), not told as a
+    # change: the holder has just chosen it.
+    chosen_entry = AuditEntry.objects.filter(object_id=str(user.pk), changes__has_key="password").get()
+    assert (chosen_entry.actor, chosen_entry.changes) == (user, {"password": "erstes Passwort gewählt"})
+    assert len(mail.outbox) == 1
     again = client.get(link.removeprefix(PORTAL), follow=True)
     assert "nicht mehr gültig" in again.content.decode() or "no longer valid" in again.content.decode()
 
