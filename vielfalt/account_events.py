@@ -70,11 +70,20 @@ EVENTS = {
 
 
 def account_changed(
-    *, user: User, actor, event: str, name: str = "", audit: bool = True, address: str = ""
+    *,
+    user: User,
+    actor,
+    event: str,
+    name: str = "",
+    audit: bool = True,
+    address: str = "",
+    by_administrator: bool | None = None,
 ) -> None:
     """Record `event` (a key of EVENTS) on `user`'s account, done by `actor` (the holder or an administrator),
     and e-mail the holder once the transaction commits, at `address` if given (a changed address is told at the
-    earlier one). `audit=False` where the caller records the change itself (the admin's forms)."""
+    earlier one). `audit=False` where the caller records the change itself (the admin's forms). The e-mail says
+    an administrator did it when `actor` is someone else than the holder, or where `by_administrator` says so
+    (an operator's command, run as the system actor)."""
     entry, _mail = EVENTS[event]
     if audit:
         if entry is None:
@@ -96,7 +105,9 @@ def account_changed(
         event=event,
         name=name,
         at=timezone.now().isoformat(),
-        by_administrator=recorded_user(actor) not in (None, user),
+        by_administrator=recorded_user(actor) not in (None, user)
+        if by_administrator is None
+        else by_administrator,
         address=address,
     )
 

@@ -2,11 +2,13 @@
 to the holder by e-mail; administrators can remove a lost factor but never read, add or change one
 (vielfalt.account_events, vielfalt.admin.SecondFactorAdmin)."""
 
+import io
 import re
 import uuid
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -192,3 +194,20 @@ def test_an_address_changed_in_the_admin_is_told_at_the_earlier_one(
     assert (
         "jemand@anders.example" in message.body and "Administration des Portals vorgenommen" in message.body
     )
+
+
+def test_a_password_set_by_an_operator_on_the_command_line_is_recorded_and_told(
+    official, monkeypatch, django_capture_on_commit_callbacks
+):
+    """`manage.py changepassword` replaced a password without a trace."""
+    new = "Vom-Betrieb-gesetzt-2026"
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": new)  # what the operator types, twice
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("changepassword", "miriam", stdout=io.StringIO())
+    official.refresh_from_db()
+    assert official.check_password(new)
+    entry = AuditEntry.objects.get(object_id=str(official.pk), changes__has_key="password")
+    assert (entry.actor_name, entry.changes) == ("system", {"password": "***"})
+    [message] = mail.outbox
+    assert message.to == [official.email] and "Ihr Passwort wurde geändert." in message.body
+    assert "Administration des Portals vorgenommen" in message.body and new not in message.body
