@@ -29,6 +29,7 @@ from .signals import employees_left
 # The portal's name where Django's admin said "Django-Verwaltung" (its header) and "Website-Verwaltung" (its titles).
 admin.site.site_header = _("Vielfalt verbindet – administration")
 admin.site.site_title = _("Vielfalt verbindet – administration")
+admin.site.index_title = _("Administration of the portal")  # Django's "Website-Verwaltung"
 
 # Field values the audit log never keeps, only that they changed.
 SECRET_FIELDS = {"password"}

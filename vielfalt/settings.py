@@ -57,14 +57,15 @@ INSTALLED_APPS = [
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
-    "axes",
+    "vielfalt.apps.LoginAttemptsConfig",  # axes
     # the database-level rules (append-only audit log, frozen signed agreements) as migrated triggers
     "pgtrigger",
     # The second factor: authenticator apps (TOTP), recovery codes (static tokens) and passkeys (WebAuthn).
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
-    "django_otp_webauthn",
+    # (the apps under names an administrator understands: vielfalt.apps)
+    "vielfalt.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
+    "vielfalt.apps.RecoveryCodesConfig",  # django_otp.plugins.otp_static
+    "vielfalt.apps.PasskeysConfig",  # django_otp_webauthn
 ]
 
 MIDDLEWARE = [

@@ -216,3 +216,19 @@ def test_the_admin_keeps_no_log_of_its_own_and_its_history_is_the_audit_log(clie
     for page in (history_url, reverse("admin:index")):
         assert "Yılmaz" not in client.get(page).content.decode()
     assert not LogEntry.objects.exists()
+
+
+def test_the_admin_names_the_libraries_sections_for_administrators(client, superuser):
+    """An administrator looking for a lost second factor found "OTP_TOTP" and "OTP_STATIC"."""
+    client.force_login(superuser)
+    index = client.get(reverse("admin:index")).content.decode()
+    for name in (
+        "Zweiter Faktor: Authenticator-Apps (TOTP)",
+        "Zweiter Faktor: Wiederherstellungscodes (Static devices)",
+        "Zweiter Faktor: Passkeys (WebAuthn)",
+        "Anmeldungen und Fehlversuche (django-axes)",
+        "Verwaltung des Portals",
+    ):
+        assert name in index
+    for technical in ("Otp_Totp", "Otp_Static", "OTP WebAuthn", ">Axes</", "Website-Verwaltung"):
+        assert technical not in index
