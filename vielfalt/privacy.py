@@ -482,7 +482,21 @@ def _audit_section(title: str, entries, latest: int | None = None) -> AccessSect
 
 # --- Art. 15: what the portal holds about one of its users ---------------------------------------------------------
 
-USER_FIELDS = ["username", "first_name", "last_name", "email", "is_active", "date_joined", "last_login"]
+# Every field of the account but its key, its password hash and the two flags of the operators' own accounts.
+USER_FIELDS = [
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_active",
+    "date_joined",
+    "last_login",
+    "active_since",
+    "dormancy_notice_at",
+    "deactivated_at",
+    "pseudonymised_at",
+]
+USER_FIELDS_LEFT_OUT = {"id", "password", "is_staff", "is_superuser"}
 
 
 def user_access(user, *, latest: int | None = None) -> list[AccessSection]:

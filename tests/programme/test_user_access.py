@@ -2,6 +2,7 @@
 secret of theirs, and nobody else's."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from axes.models import AccessFailureLog, AccessLog
@@ -15,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vielfalt.audit import audit_record
 from vielfalt.models import AuditEntry, Job, User
-from vielfalt.privacy import user_foreign_keys
+from vielfalt.privacy import USER_FIELDS, USER_FIELDS_LEFT_OUT, user_foreign_keys
 from vielfalt.programme.privacy import user_access_export
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +103,17 @@ def test_my_data_holds_no_secret(demo):
     for device in TOTPDevice.objects.filter(user=user):
         assert device.key not in text
     assert "rcv3x7kq" not in text
+
+
+def test_my_data_lists_every_field_of_the_account(demo):
+    """The account's life cycle (active since, told of deactivation) was missing from "Meine Daten"."""
+    assert {field.name for field in User._meta.concrete_fields} == set(USER_FIELDS) | USER_FIELDS_LEFT_OUT
+    user = User.objects.get(username="ministerium")
+    User.objects.filter(pk=user.pk).update(dormancy_notice_at=datetime(2026, 11, 30, 3, 0, tzinfo=UTC))
+    user.refresh_from_db()
+    [account] = user_access_export(user=user)["sections"][:1]
+    assert account["rows"][0]["Auf Deaktivierung hingewiesen"] == "30.11.2026 04:00"
+    assert "Aktiv seit" in account["rows"][0]
 
 
 def test_my_data_page_and_json_only_of_ones_own_account(demo, client):
