@@ -54,12 +54,17 @@ def test_backup_and_restore_round_trip_the_demo_data(postgres, fresh_database, s
     call_command("backup", output_dir=str(tmp_path / "backups"))
     [archive] = (tmp_path / "backups").glob("vielfalt-*.tar")
     restored_media = tmp_path / "restored-media"
+    output = io.StringIO()
     call_command(
         "restore",
         str(archive),
         database_url="postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**fresh_database),
         media_root=str(restored_media),
+        stdout=output,
     )
+    # The operator is told that what was purged or erased since is back, and what to do.
+    assert "run `manage.py purge_personal_data` on this database" in output.getvalue()
+    assert "repeat every erasure on request (Art. 17 GDPR) made since" in output.getvalue()
 
     assert table_counts(fresh_database) == source_counts
     assert _files(restored_media) == source_files

@@ -47,3 +47,14 @@ class Command(BaseCommand):
             f"Restored {len(manifest['tables'])} tables ({rows} rows) and {files} files from {path.name}; "
             "all sums and counts match."
         )
+        # What was pseudonymised or erased after the archive was written is back (GDPR Art. 5(1)(e), 17): the
+        # operator must apply the retention periods again before the portal serves the data, and repeat the
+        # erasures on request since then from their own record (the audit log saying so is not in the archive).
+        written = manifest["created_at"][:16].replace("T", " ")
+        self.stdout.write(
+            self.style.WARNING(
+                f"The archive was written at {written} UTC: personal data pseudonymised or erased since then is "
+                "back. Before the portal serves it, run `manage.py purge_personal_data` on this database, and "
+                f"repeat every erasure on request (Art. 17 GDPR) made since {written[:10]}."
+            )
+        )
