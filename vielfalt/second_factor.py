@@ -26,12 +26,13 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.generic import FormView, TemplateView
-from django_otp import devices_for_user, match_token
+from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -142,15 +143,49 @@ def _step(name: str, request) -> str:
     return f"{reverse(name)}?{urlencode({'next': _next_url(request)})}"
 
 
+def recovery_code_hash(code: str, secret: str | None = None) -> str:
+    """What the database keeps of a recovery code: a keyed hash (HMAC-SHA256 with the portal's secret key, 64 bits
+    shown as 16 hex digits, the width of django-otp's token column), like a password's hash and unlike
+    django-otp, which keeps the codes as they are. Whoever reads the table, or a stolen backup, cannot log in
+    with what they find there. The code is compared as the login form cleans it (no spaces, lower case)."""
+    return salted_hmac(RECOVERY_CODE_SALT, code, secret=secret, algorithm="sha256").hexdigest()[:16]
+
+
+RECOVERY_CODE_SALT = "vielfalt.second_factor.recovery_code"
+
+
 def new_recovery_codes(user) -> list[str]:
-    """Replace the user's recovery codes with new ones (each works once) and return them for showing once."""
+    """Replace the user's recovery codes with new ones (each works once) and return them for showing once; only
+    their hashes are kept (recovery_code_hash)."""
     device, _created = StaticDevice.objects.get_or_create(
         user=user, name="recovery", defaults={"confirmed": True}
     )
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(settings.RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    StaticToken.objects.bulk_create(
+        StaticToken(device=device, token=recovery_code_hash(code)) for code in codes
+    )
     return codes
+
+
+def match_token(user, token: str):
+    """The user's device that accepts `token`, or None: django_otp.match_token, except that a recovery code is
+    looked up by its hash, under the current secret key or one of SECRET_KEY_FALLBACKS (a rotated key does not
+    lock anyone out of their codes). Each device counts a failure towards its own throttle, as django-otp's
+    does."""
+    with transaction.atomic():
+        for device in devices_for_user(user, for_verify=True):
+            candidate = token
+            if isinstance(device, StaticDevice):
+                hashes = [
+                    recovery_code_hash(token, secret)
+                    for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+                ]
+                stored = device.token_set.filter(token__in=hashes).values_list("token", flat=True).first()
+                candidate = stored or hashes[0]
+            if device.verify_token(candidate):
+                return device
+    return None
 
 
 def totp_secret(device: TOTPDevice) -> str:

@@ -10,11 +10,12 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils.encoding import iri_to_uri
 from django_otp.oath import totp
-from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory, hr_user, ministry_user
 from vielfalt.models import AuditEntry, Role
+from vielfalt.second_factor import new_recovery_codes, recovery_code_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,7 @@ def test_next_login_asks_for_the_code_and_a_recovery_code_works_once(client):
     user = ministry_user(username="miriam")
     device = totp_device(user)
     recovery = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
-    recovery.token_set.create(token="abcd2345")
+    recovery.token_set.create(token=recovery_code_hash("abcd2345"))
 
     login(client, "miriam")
     assert (
@@ -196,9 +197,10 @@ def test_ministry_staff_cannot_remove_their_last_second_factor(client):
     codes = re.findall(r"<li>([a-z2-7]{8})</li>", second.text)
     assert len(codes) == 10
     assert set(codes).isdisjoint(re.findall(r"<li>([a-z2-7]{8})</li>", first.text))
-    assert sorted(
-        StaticDevice.objects.get(user=user, name="recovery").token_set.values_list("token", flat=True)
-    ) == (sorted(codes))
+    # The table keeps a keyed hash of each, never the code (django-otp keeps them as they are).
+    stored = StaticDevice.objects.get(user=user, name="recovery").token_set.values_list("token", flat=True)
+    assert sorted(stored) == sorted(recovery_code_hash(code) for code in codes)
+    assert set(stored).isdisjoint(codes)
 
 
 def test_admin_login_of_django_admin_also_needs_the_second_factor(client):
@@ -323,3 +325,25 @@ def test_the_second_step_passes_next_on_whole_and_takes_it_for_an_address(client
         response = client.get(reverse("second_factor_verify"), {"next": next_url})
         assert response.status_code == 302
         assert response["Location"] == iri_to_uri(next_url)
+
+
+def test_recovery_codes_are_kept_as_hashes_and_survive_a_rotated_secret_key(client, settings):
+    """A stolen backup or a look into the table gave working recovery codes: django-otp keeps them as they are."""
+    user = ministry_user(username="miriam")
+    totp_device(user)
+    codes = new_recovery_codes(user)
+    dump = " ".join(StaticToken.objects.values_list("token", flat=True))
+    assert not any(code in dump for code in codes)
+
+    login(client, "miriam")
+    assert (
+        second_step(client, recovery_code_hash(codes[0])).status_code == 200
+    )  # what the table holds is no code
+    assert second_step(client, codes[0].upper()).status_code == 302
+
+    client.post(reverse("logout"))
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-key-" + "x" * 50  # rotated, the old one kept as a fallback
+    login(client, "miriam")
+    assert second_step(client, codes[1]).status_code == 302
+    assert StaticToken.objects.count() == len(codes) - 2
