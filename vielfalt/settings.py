@@ -57,15 +57,15 @@ INSTALLED_APPS = [
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
-    "vielfalt.apps.LoginAttemptsConfig",  # axes
+    "vielfalt.library_apps.LoginAttemptsConfig",  # axes
     # the database-level rules (append-only audit log, frozen signed agreements) as migrated triggers
     "pgtrigger",
     # The second factor: authenticator apps (TOTP), recovery codes (static tokens) and passkeys (WebAuthn).
     "django_otp",
-    # (the apps under names an administrator understands: vielfalt.apps)
-    "vielfalt.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
-    "vielfalt.apps.RecoveryCodesConfig",  # django_otp.plugins.otp_static
-    "vielfalt.apps.PasskeysConfig",  # django_otp_webauthn
+    # (the apps under names an administrator understands: vielfalt.library_apps)
+    "vielfalt.library_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
+    "vielfalt.library_apps.RecoveryCodesConfig",  # django_otp.plugins.otp_static
+    "vielfalt.library_apps.PasskeysConfig",  # django_otp_webauthn
 ]
 
 MIDDLEWARE = [

@@ -232,3 +232,15 @@ def test_the_admin_names_the_libraries_sections_for_administrators(client, super
         assert name in index
     for technical in ("Otp_Totp", "Otp_Static", "OTP WebAuthn", ">Axes</", "Website-Verwaltung"):
         assert technical not in index
+
+
+def test_the_portals_own_app_configuration_is_the_one_in_use():
+    """With the libraries' configurations beside it in vielfalt/apps.py, Django fell back to a bare AppConfig for
+    the portal: its ready() never ran, and no login was audited."""
+    from django.apps import apps
+    from django.contrib.auth.signals import user_logged_in
+
+    from vielfalt.apps import VielfaltConfig
+
+    assert type(apps.get_app_config("vielfalt")) is VielfaltConfig
+    assert "audit_login" in {key[0] for key, *_receiver in user_logged_in.receivers}
