@@ -37,6 +37,10 @@ else:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG=0.")
 
+# Earlier secret keys, newest first, while a new DJANGO_SECRET_KEY takes over (README, "Rotating the secret key"):
+# what they signed or sealed is still read, and only the new key signs and seals.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

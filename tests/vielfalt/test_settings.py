@@ -131,3 +131,25 @@ def test_embedded_default_migrates_and_seeds_a_fresh_sqlite_file(tmp_path):
     assert "120 employees of Duisburg" in seeded.stdout
     check = run_manage("check", DATABASE_URL=database)
     assert check.returncode == 0, check.stderr
+
+
+def test_earlier_secret_keys_are_read_from_the_environment():
+    """A new secret key without its predecessor as a fallback ends every session, loses the survey answers still
+    held and invalidates every recovery code; the fallbacks could not be set (README, "Rotating the secret key")."""
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; print(s.SECRET_KEY_FALLBACKS)"
+    )
+    database = {"DATABASE_URL": "postgres://portal@db.invalid:5432/vielfalt"}
+    old = "old-" + "a" * 50
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-v",
+        "0",
+        "-c",
+        code,
+        **{**PRODUCTION, **database},
+        DJANGO_SECRET_KEY_FALLBACKS=old,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str([old])
