@@ -18,11 +18,11 @@ SHOWN = {
 def _change_url(entry: AuditEntry) -> str:
     if entry.action == AuditEntry.Action.DELETE or not entry.content_type_id or not entry.object_id:
         return ""
-    opts = entry.content_type.model_class()
-    if opts is None:
+    model = entry.content_type.model_class()
+    if model is None:
         return ""
     try:
-        return reverse(f"admin:{opts._meta.app_label}_{opts._meta.model_name}_change", args=[entry.object_id])
+        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[entry.object_id])
     except NoReverseMatch:  # a model without an admin page
         return ""
 
