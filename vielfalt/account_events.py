@@ -143,7 +143,10 @@ def dormancy_notice(*, user: User, deactivate_on) -> None:
 
 
 def dormancy_notice_mail(*, user: User, deactivate_on, last_used) -> EmailMessage:
-    """The notice before an unused account is deactivated, in the portal's language."""
+    """The notice before an unused account is deactivated, in the portal's language. An invitation never taken up
+    is told how to choose the password first: the login alone would not let its holder in."""
+    from .invitations import awaits_password  # it imports the second factor's views, which import this module
+
     with translation.override(settings.LANGUAGE_CODE):
         body = render_to_string(
             "registration/account_dormancy_notice.txt",
@@ -154,6 +157,9 @@ def dormancy_notice_mail(*, user: User, deactivate_on, last_used) -> EmailMessag
                 "dormant_days": settings.RETENTION_PERIODS["dormant"],
                 "account_days": settings.RETENTION_PERIODS["account"],
                 "login_url": settings.PORTAL_URL + reverse("login"),
+                "password_url": settings.PORTAL_URL + reverse("password_reset")
+                if awaits_password(user)
+                else "",
             },
         )
         subject = _("Your account for the portal “Vielfalt verbindet” will be deactivated")

@@ -147,17 +147,25 @@ def test_the_holder_is_told_before_an_unused_account_is_deactivated_and_a_login_
         date_joined=now - timedelta(days=340),
         last_login=now - timedelta(days=340),
     )
+    invited = hr_user(city, username="invited", email="invited@stadt.example")
+    invited.set_unusable_password()  # an invitation never taken up: the login alone would not let them in
+    invited.save()
+    _aged(invited, date_joined=almost)
 
-    assert purge(actor=SYSTEM, now=now, dry_run=True)["accounts_notified"] == 3
+    assert purge(actor=SYSTEM, now=now, dry_run=True)["accounts_notified"] == 4
     with django_capture_on_commit_callbacks(execute=True):
         counts = purge(actor=SYSTEM, now=now)
-    assert (counts["accounts_notified"], counts["accounts_deactivated"]) == (3, 0)
+    assert (counts["accounts_notified"], counts["accounts_deactivated"]) == (4, 0)
     assert User.objects.filter(is_active=False).count() == 0
     assert sorted(message.to[0] for message in mail.outbox) == [
+        "invited@stadt.example",
         "keeps@stadt.example",
         "overdue@stadt.example",
         "told@stadt.example",
     ]
+    to_invited = next(message for message in mail.outbox if message.to == ["invited@stadt.example"])
+    assert "Sie haben noch kein Passwort gewählt." in to_invited.body
+    assert reverse("password_reset") in to_invited.body and reverse("login") not in to_invited.body
     notice = next(message for message in mail.outbox if message.to == ["told@stadt.example"])
     assert notice.subject == "Ihr Zugang zum Portal „Vielfalt verbindet“ wird deaktiviert"
     on = date_format(timezone.localdate(now + timedelta(days=14)), "DATE_FORMAT")
@@ -180,8 +188,12 @@ def test_the_holder_is_told_before_an_unused_account_is_deactivated_and_a_login_
     assert mail.outbox == []
     with django_capture_on_commit_callbacks(execute=True):
         counts = purge(actor=SYSTEM, now=now + timedelta(days=14))
-    assert (counts["accounts_deactivated"], counts["accounts_notified"]) == (2, 1)  # "later" is told now
-    assert set(User.objects.filter(is_active=False).values_list("username", flat=True)) == {"told", "overdue"}
+    assert (counts["accounts_deactivated"], counts["accounts_notified"]) == (3, 1)  # "later" is told now
+    assert set(User.objects.filter(is_active=False).values_list("username", flat=True)) == {
+        "told",
+        "overdue",
+        "invited",
+    }
     # Unused again: told again, counted from its last login.
     again = now + timedelta(days=3 + 352)
     assert purge(actor=SYSTEM, now=again - timedelta(days=2), dry_run=True)["accounts_notified"] == 0

@@ -22,7 +22,9 @@ def _change_url(entry: AuditEntry) -> str:
     if model is None:
         return ""
     try:
-        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[entry.object_id])
+        return reverse(
+            f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[entry.object_id]
+        )
     except NoReverseMatch:  # a model without an admin page
         return ""
 
