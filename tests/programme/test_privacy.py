@@ -511,6 +511,9 @@ def test_retention_page_only_for_administrators(demo, client):
         "label": "Pseudonymisierte Beschäftigtendatensätze",
         "count": 1,
     }
+    purge(actor=SYSTEM, now=timezone.now())
+    english = client.get(reverse("privacy_retention"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r"Last run: [^<]*[ap]\.m\.</p>", english)  # not "1:45 a.m.."
     for username in ("ministerium", "hr-duisburg"):
         client.force_login(User.objects.get(username=username))
         assert client.get(reverse("privacy_retention")).status_code == 403
