@@ -69,3 +69,17 @@ def test_no_reader_in_germany_can_misread_a_date(client, language, short, long):
     client.force_login(staff)
     page = client.get(reverse("partnerships:index")).text
     assert short in page and "03/07/2013" not in page
+
+
+@pytest.mark.parametrize(
+    ("moment", "time"),
+    [(MOMENTS[0], "08:03"), (MOMENTS[3], "12:00"), (datetime(2026, 3, 1, 23, 0, tzinfo=UTC), "00:00")],
+)
+def test_english_times_are_on_the_24_hour_clock(moment, time):
+    """Django's English "8:03 a.m." ended a sentence in "a.m.." ("Last run: 2026-12-07 1:45 a.m..") and wrote
+    midnight as "midnight" or "12 a.m."."""
+    with translation.override("en"):
+        local = timezone.localtime(moment)
+        assert date_filter(local, "TIME_FORMAT") == time
+        assert date_filter(local, "SHORT_DATETIME_FORMAT").endswith(f" {time}")
+        assert date_filter(local, "DATETIME_FORMAT").endswith(f", {time}")
