@@ -80,6 +80,6 @@ def test_the_admin_is_named_after_the_portal_not_django(client):
     html = client.get(reverse("admin:index")).text
     assert (
         "Vielfalt verbindet – Verwaltung</a>" in html
-        and "<title>Website-Verwaltung | Vielfalt verbindet – Verwaltung" in html
+        and "<title>Verwaltung des Portals | Vielfalt verbindet – Verwaltung" in html
     )
     assert "Django" not in html
