@@ -42,8 +42,8 @@ def test_privacy_pages(live_server, page, settings):
     page.context.clear_cookies()
     browser_login(page, live_server, User.objects.get(username="admin"))
     page.goto(f"{base}/privacy/retention/")
-    assert page.locator("#retention-periods tbody tr").count() == 7
-    assert "ACCOUNT_DORMANT_DAYS" in page.locator("#retention-periods").inner_text()
+    assert page.locator("#retention-periods tbody tr").count() == 8
+    assert "ACCOUNT_DORMANT_NOTICE_DAYS" in page.locator("#retention-periods").inner_text()
     check(page, "retention")
 
     page.context.clear_cookies()
