@@ -215,12 +215,23 @@ def accounts_dormant(*, now: datetime):
     days = retention_days("dormant")
     if not days:
         return User.objects.none()
-    dormant = _unused_since(now - timedelta(days=days))
-    if notice := retention_days("dormant_notice"):
-        dormant = dormant.alias(activity=last_activity()).filter(
-            dormancy_notice_at__gt=F("activity"), dormancy_notice_at__lte=now - timedelta(days=notice)
-        )
-    return dormant
+    if not retention_days("dormant_notice"):
+        return _unused_since(now - timedelta(days=days))
+    # The notice named the day: every run of that day deactivates, also one that starts a little earlier in the
+    # day than the run that told (the period is then a few seconds short of full, never more than a day).
+    return (
+        _unused_since(now - timedelta(days=days - 1))
+        .alias(activity=last_activity())
+        .filter(dormancy_notice_at__gt=F("activity"), dormancy_notice_at__lt=notice_given_before(now))
+    )
+
+
+def notice_given_before(now: datetime) -> datetime:
+    """The end of the day, the notice period before `now`'s day: a notice given at any time of that day has run
+    out, whatever the time of day of the run that told and of the run that deactivates (the nightly purge
+    starts a little earlier or later each night, and the notice names the day, not the hour)."""
+    day = timezone.localdate(now) - timedelta(days=retention_days("dormant_notice") - 1)
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
 def accounts_deactivate(*, user_ids, now: datetime) -> int:

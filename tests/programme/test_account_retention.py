@@ -3,7 +3,7 @@ ACCOUNT_DORMANT_DAYS is deactivated and its holder told; one deactivated for RET
 user name, names and e-mail address to a pseudonym, and password, roles and second factors go. Before, an account
 was kept with everything in it for as long as nobody deleted it by hand, which the audit log's references forbid."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.core import mail
@@ -147,17 +147,25 @@ def test_the_holder_is_told_before_an_unused_account_is_deactivated_and_a_login_
         date_joined=now - timedelta(days=340),
         last_login=now - timedelta(days=340),
     )
+    # Told on the first night it could be (a year unused in 14 days and a minute): deactivated on the day named
+    # all the same, though that night's run starts earlier in the day than the run that told.
+    _aged(
+        hr_user(city, username="edge", email="edge@stadt.example"),
+        date_joined=almost,
+        last_login=now - timedelta(days=351, minutes=1),
+    )
     invited = hr_user(city, username="invited", email="invited@stadt.example")
     invited.set_unusable_password()  # an invitation never taken up: the login alone would not let them in
     invited.save()
     _aged(invited, date_joined=almost)
 
-    assert purge(actor=SYSTEM, now=now, dry_run=True)["accounts_notified"] == 4
+    assert purge(actor=SYSTEM, now=now, dry_run=True)["accounts_notified"] == 5
     with django_capture_on_commit_callbacks(execute=True):
         counts = purge(actor=SYSTEM, now=now)
-    assert (counts["accounts_notified"], counts["accounts_deactivated"]) == (4, 0)
+    assert (counts["accounts_notified"], counts["accounts_deactivated"]) == (5, 0)
     assert User.objects.filter(is_active=False).count() == 0
     assert sorted(message.to[0] for message in mail.outbox) == [
+        "edge@stadt.example",
         "invited@stadt.example",
         "keeps@stadt.example",
         "overdue@stadt.example",
@@ -186,13 +194,18 @@ def test_the_holder_is_told_before_an_unused_account_is_deactivated_and_a_login_
     _aged(keeps, last_login=now + timedelta(days=3))  # its holder logs in
     task_account_dormancy_notice.apply(kwargs={"user_id": keeps.pk, "deactivate_on": on})  # a late retry
     assert mail.outbox == []
+    # The night of the day the notice named, at an earlier time of day than the run that told.
+    named_day = timezone.make_aware(
+        datetime.combine(timezone.localdate(now + timedelta(days=14)), time(0, 1))
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        counts = purge(actor=SYSTEM, now=now + timedelta(days=14))
-    assert (counts["accounts_deactivated"], counts["accounts_notified"]) == (3, 1)  # "later" is told now
+        counts = purge(actor=SYSTEM, now=named_day)
+    assert (counts["accounts_deactivated"], counts["accounts_notified"]) == (4, 1)  # "later" is told now
     assert set(User.objects.filter(is_active=False).values_list("username", flat=True)) == {
         "told",
         "overdue",
         "invited",
+        "edge",
     }
     # Unused again: told again, counted from its last login.
     again = now + timedelta(days=3 + 352)
