@@ -211,3 +211,18 @@ def test_a_password_set_by_an_operator_on_the_command_line_is_recorded_and_told(
     [message] = mail.outbox
     assert message.to == [official.email] and "Ihr Passwort wurde geändert." in message.body
     assert "Administration des Portals vorgenommen" in message.body and new not in message.body
+
+
+def test_a_superuser_made_on_the_command_line_is_recorded(monkeypatch):
+    """`manage.py createsuperuser` made the most powerful account without a trace."""
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "Betrieb-Root-2026-x")
+    call_command(
+        "createsuperuser",
+        "--noinput",
+        username="root-ops",
+        email="ops@mais.nrw.example",
+        stdout=io.StringIO(),
+    )
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CREATE, object_repr="root-ops")
+    assert (entry.actor_name, entry.changes) == ("system", {"via": "createsuperuser", "is_superuser": True})
+    assert "Betrieb-Root" not in str(entry.changes)
