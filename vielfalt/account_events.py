@@ -62,6 +62,12 @@ EVENTS = {
             "it, the portal's administration can activate it again."
         ),
     ),
+    # Roles granted or withdrawn by an administrator (vielfalt.admin.UserAdmin, which records them itself): the
+    # holder learns what they may now do, and of a role given to their account without their knowing.
+    "roles": (
+        gettext_noop("roles changed: %(name)s"),
+        gettext_noop("The roles of your account were changed: %(name)s."),
+    ),
     "recovery_codes_removed": (
         gettext_noop("recovery codes removed"),
         gettext_noop("Your recovery codes were removed."),
@@ -125,7 +131,7 @@ def account_notice_mail(
                 "at": timezone.localtime(at),
                 "by_administrator": by_administrator,
                 "manage_url": settings.PORTAL_URL + reverse("second_factor_manage"),
-                "second_factor": event not in ("password", "email", "deactivated"),
+                "second_factor": event not in ("password", "email", "deactivated", "roles"),
             },
         )
         subject = _("Your account for the portal “Vielfalt verbindet” was changed")

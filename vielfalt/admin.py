@@ -321,6 +321,13 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
         super().save_related(request, form, formsets, change)  # the roles first: the e-mail names them
         if not change:
             self._send_password_links(request, [form.instance])
+            return
+        for formset in formsets:  # the holder told of roles granted and withdrawn (recorded by the mixin)
+            if formset.model is Membership and (rows := self.formset_changes(formset)):
+                with translation.override(settings.LANGUAGE_CODE):  # the e-mail's language
+                    labels = {"granted": _("granted"), "withdrawn": _("withdrawn")}
+                    text = "; ".join(f"{labels[key]}: {value}" for key, value in rows.items())
+                account_changed(user=form.instance, actor=request.user, event="roles", name=text, audit=False)
 
     @admin.action(description=_("Send a link to choose a password"), permissions=["change"])
     def send_password_link(self, request, queryset):

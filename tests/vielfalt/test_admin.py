@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
@@ -161,7 +162,9 @@ def test_the_audit_admin_finds_one_or_two_characters_at_the_start_of_a_word(clie
     assert len(re.findall(r'class="field-object_repr">', response.text)) == 5
 
 
-def test_granting_and_withdrawing_roles_in_the_admin_names_them_in_the_audit_log(client, superuser):
+def test_granting_and_withdrawing_roles_in_the_admin_names_them_in_the_audit_log(
+    client, superuser, django_capture_on_commit_callbacks
+):
     """An audit of access rights asks who gave whom which role where; the entry said "roles: 1 created"."""
     duisburg, ministry = OrganisationFactory(name="Stadt Duisburg"), OrganisationFactory(name="MAIS NRW")
     essen = OrganisationFactory(name="Stadt Essen")
@@ -174,7 +177,8 @@ def test_granting_and_withdrawing_roles_in_the_admin_names_them_in_the_audit_log
     data[f"memberships-{rows[str(essen.pk)]}-role"] = Role.HR  # organiser → HR in Essen
     data.update({"memberships-2-organisation": str(ministry.pk), "memberships-2-role": Role.MINISTRY})
     data["memberships-TOTAL_FORMS"] = "3"
-    response = client.post(url, data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = AuditEntry.objects.get(action=AuditEntry.Action.CHANGE, object_id=str(user.pk))
     assert entry.actor == superuser
@@ -182,6 +186,15 @@ def test_granting_and_withdrawing_roles_in_the_admin_names_them_in_the_audit_log
         "granted": "Beschäftigte des Ministeriums – MAIS NRW; Personalverwaltung – Stadt Essen",
         "withdrawn": "Personalverwaltung – Stadt Duisburg; Kursveranstalter – Stadt Essen",
     }
+    # The holder is told: what they may do now, and a role given to their account without their knowing.
+    [notice] = mail.outbox
+    assert notice.to == [user.email]
+    assert (
+        "Die Rollen Ihres Zugangs wurden geändert: erteilt: Beschäftigte des Ministeriums – MAIS NRW; "
+        "Personalverwaltung – Stadt Essen; entzogen: Personalverwaltung – Stadt Duisburg; Kursveranstalter – "
+        "Stadt Essen."
+    ) in notice.body
+    assert "Administration des Portals vorgenommen" in notice.body
 
     # The list reviews who holds a role: filtered by it, with every role of each account.
     listing = client.get(
