@@ -143,15 +143,15 @@ def _step(name: str, request) -> str:
     return f"{reverse(name)}?{urlencode({'next': _next_url(request)})}"
 
 
+RECOVERY_CODE_SALT = "vielfalt.second_factor.recovery_code"  # migration 0029 writes it out as it stands
+
+
 def recovery_code_hash(code: str, secret: str | None = None) -> str:
     """What the database keeps of a recovery code: a keyed hash (HMAC-SHA256 with the portal's secret key, 64 bits
     shown as 16 hex digits, the width of django-otp's token column), like a password's hash and unlike
     django-otp, which keeps the codes as they are. Whoever reads the table, or a stolen backup, cannot log in
     with what they find there. The code is compared as the login form cleans it (no spaces, lower case)."""
     return salted_hmac(RECOVERY_CODE_SALT, code, secret=secret, algorithm="sha256").hexdigest()[:16]
-
-
-RECOVERY_CODE_SALT = "vielfalt.second_factor.recovery_code"
 
 
 def new_recovery_codes(user) -> list[str]:
