@@ -166,6 +166,7 @@ class AuditedAdminMixin:
         for formset in formsets:
             if rows := self.formset_changes(formset):
                 changes[formset.prefix] = rows
+        form._audit_changes = changes  # what a ModelAdmin may also tell (UserAdmin: the roles)
         if change and not changes:
             return
         audit_record(
@@ -322,12 +323,14 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
         if not change:
             self._send_password_links(request, [form.instance])
             return
-        for formset in formsets:  # the holder told of roles granted and withdrawn (recorded by the mixin)
-            if formset.model is Membership and (rows := self.formset_changes(formset)):
-                with translation.override(settings.LANGUAGE_CODE):  # the e-mail's language
-                    labels = {"granted": _("granted"), "withdrawn": _("withdrawn")}
-                    text = "; ".join(f"{labels[key]}: {value}" for key, value in rows.items())
-                account_changed(user=form.instance, actor=request.user, event="roles", name=text, audit=False)
+        # The holder told of roles granted and withdrawn, as the mixin recorded them.
+        if rows := form._audit_changes.get(
+            "memberships"
+        ):  # the inline's prefix: the memberships' related name
+            with translation.override(settings.LANGUAGE_CODE):  # the e-mail's language
+                labels = {"granted": _("granted"), "withdrawn": _("withdrawn")}
+                text = "; ".join(f"{labels[key]}: {value}" for key, value in rows.items())
+            account_changed(user=form.instance, actor=request.user, event="roles", name=text, audit=False)
 
     @admin.action(description=_("Send a link to choose a password"), permissions=["change"])
     def send_password_link(self, request, queryset):
