@@ -55,9 +55,9 @@ from tests.network.conftest import make_entry, make_meeting, pdf_bytes
 from tests.partnerships.conftest import MINIMAL_PDF, make_signed
 from tests.partnerships.factories import AgreementFactory, CommitmentFactory, SignatoryFactory
 from tests.surveys.conftest import make_campaign
-from tests.trainings.factories import CourseDateFactory, CourseFactory, CourseParticipantFactory
+from tests.trainings.factories import CourseDateFactory, CourseFactory, CourseParticipantFactory, begin
 from trainings import services as training_services
-from trainings.models import Enrolment
+from trainings.models import CourseDate, Enrolment
 from vielfalt import services as core_services
 from vielfalt.models import Job, Organisation, Role, User
 from vielfalt.permissions import SYSTEM
@@ -71,6 +71,7 @@ ROLES = {
     "G": "course organiser",
     "X": "administrator",
 }
+DATE_TIMES = ("starts_at", "ends_at", "enrolment_deadline", "cancellation_deadline")
 
 
 # --- The world ------------------------------------------------------------------------------------------------
@@ -143,7 +144,11 @@ def _build_world() -> dict:
         status=Enrolment.Status.SEATED,
         attendance=Enrolment.Attendance.ATTENDED,
     )
+    # Issued on the date's day; the date itself lies ahead again (for enrolments and cancellations).
+    ahead = CourseDate.objects.filter(pk=course_date.pk).values(*DATE_TIMES).get()
+    begin(course_date)
     certificate = training_services.certificate_issue(actor=SYSTEM, enrolment=enrolment)
+    CourseDate.objects.filter(pk=course_date.pk).update(**ahead)
     certificate.file.save("bescheinigung.pdf", ContentFile(MINIMAL_PDF), save=True)
 
     # Surveys: a draft and an open campaign with invitations.
@@ -327,6 +332,12 @@ class Case:
     allowed: str
     call: object
     by_id: bool = False
+
+
+def _on_its_day(enrolment: Enrolment) -> Enrolment:
+    """The enrolment with its date begun: attendance and certificates are for dates that have begun."""
+    begin(enrolment.course_date)
+    return enrolment
 
 
 def _upload(name="scan.pdf", content=MINIMAL_PDF):
@@ -664,11 +675,12 @@ SERVICES = {
     "attendance_mark": Case(
         "GX",
         lambda w, a: training_services.attendance_mark(
-            actor=a, course_date=w.course_date, marks={w.enrolment.pk: Enrolment.Attendance.NO_SHOW}
+            actor=a, course_date=begin(w.course_date), marks={w.enrolment.pk: Enrolment.Attendance.NO_SHOW}
         ),
     ),
     "certificate_issue": Case(
-        "GX", lambda w, a: training_services.certificate_issue(actor=a, enrolment=w.enrolment)
+        "GX",
+        lambda w, a: training_services.certificate_issue(actor=a, enrolment=_on_its_day(w.enrolment)),
     ),
     "sign_in_sheet_request": Case(
         "GX", lambda w, a: training_services.sign_in_sheet_request(actor=a, course_date=w.course_date)

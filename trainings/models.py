@@ -256,6 +256,13 @@ class CourseDate(models.Model):
     def cancellation_open(self) -> bool:
         return timezone.now() <= self.cancellation_deadline
 
+    @property
+    def has_begun(self) -> bool:
+        """From its start a date is a record of what happened: attendance is taken and certificates are issued,
+        and who takes part no longer changes (no cancellation of it or of an enrolment, nobody moves up from the
+        waiting list)."""
+        return timezone.now() >= self.starts_at
+
 
 class EnrolmentQuerySet(models.QuerySet):
     def visible_to(self, user):

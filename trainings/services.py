@@ -243,12 +243,17 @@ def course_date_update(
 
 
 def course_date_cancel(*, actor: User, course_date: CourseDate) -> CourseDate:
-    """Cancel the date and every enrolment on it; everyone enrolled (seated or waiting) is told."""
+    """Cancel the date, until it begins, and every enrolment on it; everyone enrolled (seated or waiting) is
+    told."""
     with transaction.atomic():
         locked = CourseDate.objects.select_for_update().select_related("course").get(pk=course_date.pk)
         require(actor, Role.ORGANISER, locked.course.organiser_id)
         if locked.is_cancelled:
             return locked
+        if locked.has_begun:
+            raise ValidationError(
+                _("A date that has begun cannot be cancelled; record who attended instead.")
+            )
         locked.cancelled_at = timezone.now()
         locked.sequence += 1
         locked.save(update_fields=["cancelled_at", "sequence"])
@@ -288,8 +293,9 @@ class _Seats(Seats):
 
 
 def _fill_free_seats(course_date: CourseDate) -> list[Enrolment]:
-    """Promote, in waiting-list order, everyone who now fits (capacity and quota). The date must be locked."""
-    if course_date.is_cancelled:
+    """Promote, in waiting-list order, everyone who now fits (capacity and quota). The date must be locked. Once
+    it has begun nobody moves up: a seat that comes free then is of no use to anyone waiting."""
+    if course_date.is_cancelled or course_date.has_begun:
         return []
     now = timezone.now()
 
@@ -510,7 +516,7 @@ def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: 
 
 def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
     """Cancel an enrolment. HR of its organisation may do so until the cancellation deadline, the organiser
-    always. A freed seat goes to the first on the waiting list who fits the quota. Returns who was promoted."""
+    until the date begins. A freed seat goes to the first on the waiting list who fits the quota. Returns who was promoted."""
     with transaction.atomic():
         locked_date = (
             CourseDate.objects.select_for_update().select_related("course").get(pk=enrolment.course_date_id)
@@ -518,12 +524,23 @@ def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
         enrolment = Enrolment.objects.select_related("employee").get(pk=enrolment.pk)
         if enrolment.status == Enrolment.Status.CANCELLED:
             raise EnrolmentRefused([Refusal(_("This enrolment has already been cancelled."))])
-        if not may(actor, Role.ORGANISER, locked_date.course.organiser_id):
+        organiser = may(actor, Role.ORGANISER, locked_date.course.organiser_id)
+        if not organiser:
             require(actor, Role.HR, enrolment.organisation_id)
-            if timezone.now() > locked_date.cancellation_deadline:
-                raise EnrolmentRefused(
-                    [Refusal(_("The cancellation deadline has passed; only the organiser can cancel now."))]
-                )
+        if locked_date.has_begun:
+            raise EnrolmentRefused(
+                [
+                    Refusal(
+                        _(
+                            "The date has begun; its enrolments can no longer be cancelled, only marked as no-show."
+                        )
+                    )
+                ]
+            )
+        if not organiser and timezone.now() > locked_date.cancellation_deadline:
+            raise EnrolmentRefused(
+                [Refusal(_("The cancellation deadline has passed; only the organiser can cancel now."))]
+            )
         return _cancel(actor=actor, locked_date=locked_date, enrolments=[enrolment])
 
 
@@ -604,8 +621,11 @@ def _cancel(*, actor: User, locked_date: CourseDate, enrolments: list[Enrolment]
 
 @transaction.atomic
 def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, str]) -> int:
-    """`marks`: enrolment pk → Enrolment.Attendance value, for seated enrolments of this date only."""
+    """`marks`: enrolment pk → Enrolment.Attendance value, for seated enrolments of this date only, once the
+    date has begun (before, nobody can have attended it)."""
     require(actor, Role.ORGANISER, course_date.course.organiser_id)
+    if not course_date.has_begun:
+        raise ValidationError(_("Attendance can be recorded once the date has begun."))
     valid = set(Enrolment.Attendance.values)
     changed = 0
     enrolments = course_date.enrolments.filter(status=Enrolment.Status.SEATED, pk__in=list(marks))
@@ -629,7 +649,11 @@ def certificate_issue(*, actor: User, enrolment: Enrolment) -> Certificate:
     """The certificate of an attended enrolment, issued by the course's organiser; issuing again returns the
     same one."""
     require(actor, Role.ORGANISER, enrolment.course_date.course.organiser_id)
-    if enrolment.status != Enrolment.Status.SEATED or enrolment.attendance != Enrolment.Attendance.ATTENDED:
+    if (
+        enrolment.status != Enrolment.Status.SEATED
+        or enrolment.attendance != Enrolment.Attendance.ATTENDED
+        or not enrolment.course_date.has_begun
+    ):
         raise EnrolmentRefused([Refusal(_("Only attended enrolments get a certificate."))])
     existing = Certificate.objects.filter(enrolment=enrolment).first()
     if existing:

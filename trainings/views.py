@@ -397,8 +397,13 @@ class CourseDateUpdateView(OrganiserDateMixin, FormView):
 
 class CourseDateCancelView(OrganiserDateMixin, View):
     def post(self, request, pk):
-        course_date = course_date_cancel(actor=request.user, course_date=self.get_course_date())
-        messages.success(request, _("The date was cancelled; everyone enrolled is being notified."))
+        course_date = self.get_course_date()
+        try:
+            course_date_cancel(actor=request.user, course_date=course_date)
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+        else:
+            messages.success(request, _("The date was cancelled; everyone enrolled is being notified."))
         return redirect(course_date)
 
 
@@ -450,7 +455,10 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         )
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
         enrolling = enrolling_organisation_ids(user, course_date.course)
-        hr_may_cancel = course_date.cancellation_open and not course_date.is_cancelled
+        begun = course_date.has_begun
+        hr_may_cancel = course_date.cancellation_open and not course_date.is_cancelled and not begun
+        organiser_may_cancel = organiser and not begun
+        attendance_taken = organiser and begun  # before the start the page shows what is recorded: nothing
         # The rows as plain values for {% rowformat %}, from one reverse() per kind of link and one translation
         # per text of the page. The pieces that only some rows have are made once for the page with their texts
         # escaped, and filled in with a row's link and the person's name (escaped once for the row).
@@ -490,13 +498,13 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             badge = mail_failed if mail_failed_at is not None else ""
             cancel = (
                 SafeString(cancel_form.format(cancel_url(pk), full_name))
-                if organiser or (hr_may_cancel and may(user, Role.HR, organisation_id))
+                if organiser_may_cancel or (hr_may_cancel and may(user, Role.HR, organisation_id))
                 else ""
             )
             if status != Enrolment.Status.SEATED:
                 waiting.append((positions.get(pk), name, badge, personnel_number, organisation_name, cancel))
                 continue
-            if not organiser:
+            if not attendance_taken:
                 attendance_cell = attendance_texts.get(attendance, attendance)
             elif attendance in attendance_options:
                 attendance_cell = attendance_options[attendance]
@@ -532,6 +540,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             seated=seated,
             waiting=waiting,
             may_organise=organiser,
+            attendance_taken=attendance_taken,
             may_enrol=bool(enrolling) and course_date.enrolment_open,
             seats=[] if course_date.is_cancelled else seats_for_organisations(course_date, enrolling),
             starts_at=timezone.localtime(course_date.starts_at),
@@ -760,7 +769,11 @@ class AttendanceView(OrganiserDateMixin, View):
         course_date = self.get_course_date()
         seated = course_date.enrolments.filter(status=Enrolment.Status.SEATED).values_list("pk", flat=True)
         form = AttendanceForm(request.POST, enrolment_ids=list(seated))
-        changed = attendance_mark(actor=request.user, course_date=course_date, marks=form.marks())
+        try:
+            changed = attendance_mark(actor=request.user, course_date=course_date, marks=form.marks())
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+            return redirect(course_date)
         messages.success(
             request,
             ngettext("Attendance saved (%(count)s change).", "Attendance saved (%(count)s changes).", changed)

@@ -1,6 +1,6 @@
 """Chromium journey through the trainings app: HR of Duisburg enrols 15 employees into a date with 12 free
-seats (3 wait), cancels one (the first waiting is promoted), the organiser marks attendance and builds the
-certificates, HR downloads one, anyone verifies it. axe-core must find nothing on every page.
+seats (3 wait), cancels one (the first waiting is promoted), the organiser marks attendance once the date has
+begun and builds the certificates, HR downloads one, anyone verifies it. axe-core must find nothing on every page.
 
 Screenshots land in test-artifacts/screenshots/trainings-*.png (git-ignored)."""
 
@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tests.conftest import axe_violations, browser_login
+from tests.trainings.factories import begin
 from trainings.models import Certificate, Course, CourseDate, Enrolment
 from vielfalt.models import Employee, User
 
@@ -105,8 +106,14 @@ def test_enrol_cancel_attend_certify_download_verify(demo, live_server, page):
     check(page, "enrol-file-refused")
     assert page.locator("#problems tbody tr td:first-child").all_inner_texts() == ["3"]
 
-    # the organiser marks attendance and builds the certificates
+    # the organiser sees the date before it begins (nothing to mark yet), then on its day marks attendance and
+    # builds the certificates
     switch_user(page, live_server, "schulung-oberhausen")
+    page.goto(f"{demo}{course_date.get_absolute_url()}")
+    check(page, "date-detail-organiser-before")
+    assert page.locator("#attendance-later").is_visible()
+    assert page.locator("#seated-table select").count() == 0
+    begin(course_date)
     page.goto(f"{demo}{course_date.get_absolute_url()}")
     check(page, "date-detail-organiser")
     selects = page.locator("#seated-table select")

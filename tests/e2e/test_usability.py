@@ -407,7 +407,12 @@ def test_a_select_shows_the_option_chosen_whole(journey, username):
     table of a course date at 576 px; an agreement's signatory side "– bitte auswä" at 1,280 px, the indicator
     "Anteil der aktiven Beschäftigten, die einen Kurs besucht haben" and the ministry's name as state party cut
     from 768 to 1,280 px."""
-    date = CourseDate.objects.filter(enrolments__isnull=False).order_by("pk").first()
+    # A date that has begun: its attendance is taken on its page.
+    date = (
+        CourseDate.objects.filter(enrolments__isnull=False, starts_at__lt=timezone.now())
+        .order_by("pk")
+        .first()
+    )
     draft = Agreement.objects.filter(status=Agreement.Status.DRAFT).order_by("pk").first()
     # The narrowest width each page is checked at: below 576 px a filter's longest options (a unit of the city,
     # a field of action) and below 768 px the agreement form's (the ministry's name, an indicator) are wider

@@ -51,3 +51,17 @@ class EnrolmentFactory(DjangoModelFactory):
     employee = None
     organisation = factory.LazyAttribute(lambda e: e.employee.organisation)
     status = Enrolment.Status.SEATED
+
+
+def begin(course_date: CourseDate, *, ago: timedelta = timedelta(hours=1)) -> CourseDate:
+    """Let `course_date` have begun `ago` (as the clock moves on after HR enrolled): its start and deadlines
+    move into the past, its length stays. Returns it read again."""
+    starts_at = timezone.now() - ago
+    CourseDate.objects.filter(pk=course_date.pk).update(
+        starts_at=starts_at,
+        ends_at=starts_at + (course_date.ends_at - course_date.starts_at),
+        enrolment_deadline=starts_at - timedelta(days=3),
+        cancellation_deadline=starts_at - timedelta(days=2),
+    )
+    course_date.refresh_from_db()
+    return course_date

@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from tests.factories import EmployeeFactory
 from tests.helpers import assert_archival, printed_beyond_the_margin
+from tests.trainings.factories import begin
 from trainings.services import attendance_mark, certificate_issue, enrolment_create_many
 from trainings.tasks import certificate_pdf
 
@@ -22,7 +23,7 @@ PARAGRAPH = (
 
 def _certificate(course_date, employee, hr, organiser):
     (enrolment,) = enrolment_create_many(actor=hr, course_date=course_date, employees=[employee]).seated
-    attendance_mark(actor=organiser, course_date=course_date, marks={enrolment.pk: "attended"})
+    attendance_mark(actor=organiser, course_date=begin(course_date), marks={enrolment.pk: "attended"})
     enrolment.refresh_from_db()
     return certificate_issue(actor=organiser, enrolment=enrolment)
 

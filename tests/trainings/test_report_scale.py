@@ -11,7 +11,7 @@ from django.urls import reverse
 from tests.conftest import need
 from tests.factories import EmployeeFactory, OrgUnitFactory, ministry_user
 from tests.trainings.conftest import employees_of
-from tests.trainings.factories import CourseDateFactory, CourseFactory, CourseParticipantFactory
+from tests.trainings.factories import CourseDateFactory, CourseFactory, CourseParticipantFactory, begin
 from trainings.models import Enrolment
 from trainings.selectors import report_by_unit
 from trainings.services import attendance_mark, enrolment_create_many
@@ -58,7 +58,7 @@ def test_the_unit_table_from_the_kept_counts_says_what_counting_says(
     seated = enrolment_create_many(actor=hr_duisburg, course_date=first, employees=people[:6]).seated
     attendance_mark(
         actor=organiser,
-        course_date=first,
+        course_date=begin(first),
         marks={
             seated[0].pk: "attended",
             seated[1].pk: "attended",
@@ -67,7 +67,9 @@ def test_the_unit_table_from_the_kept_counts_says_what_counting_says(
         },
     )
     again = enrolment_create_many(actor=hr_duisburg, course_date=second, employees=[people[0]]).seated
-    attendance_mark(actor=organiser, course_date=second, marks={again[0].pk: "attended"})  # trained twice
+    attendance_mark(
+        actor=organiser, course_date=begin(second), marks={again[0].pk: "attended"}
+    )  # trained twice
     # Who is counted where moves with the employee: another unit, another group, deactivated.
     Employee.objects.filter(pk=people[1].pk).update(org_unit=school, target_group=TargetGroup.MANAGER)
     Employee.objects.filter(pk=people[4].pk).update(is_active=False)

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.trainings.conftest import employees_of
+from tests.trainings.factories import begin
 from trainings.models import Enrolment
 from trainings.selectors import trained_by_target_group, visible_employee_names
 from trainings.services import attendance_mark, enrolment_create_many
@@ -15,7 +16,7 @@ def test_trained_by_target_group(course_date, duisburg, oberhausen, hr_duisburg,
     seated += enrolment_create_many(actor=hr_oberhausen, course_date=course_date, employees=manager).seated
     attendance_mark(
         actor=organiser,
-        course_date=course_date,
+        course_date=begin(course_date),
         marks={seated[0].pk: "attended", seated[1].pk: "no_show", seated[2].pk: "attended"},
     )
     assert trained_by_target_group() == {"trainee": 1, "public_facing": 0, "manager": 1, "other": 0}

@@ -6,13 +6,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
-from tests.factories import EmployeeFactory
+from tests.factories import EmployeeFactory, OrganisationFactory, hr_user
 from tests.trainings.conftest import employees_of
-from tests.trainings.factories import CourseDateFactory, EnrolmentFactory
+from tests.trainings.factories import CourseDateFactory, EnrolmentFactory, begin
 from trainings.models import Enrolment
 from trainings.services import (
     EnrolmentRefused,
@@ -179,6 +179,7 @@ def test_attendance_and_certificate(course_date, duisburg, hr_duisburg, organise
     seated = enrolment_create_many(
         actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 2)
     ).seated
+    begin(course_date)
     with pytest.raises(PermissionDenied):
         attendance_mark(actor=hr_duisburg, course_date=course_date, marks={seated[0].pk: "attended"})
     attendance_mark(
@@ -193,6 +194,52 @@ def test_attendance_and_certificate(course_date, duisburg, hr_duisburg, organise
     assert len(certificate.code) == 14
     with pytest.raises(EnrolmentRefused):
         certificate_issue(actor=organiser, enrolment=seated[1])
+
+
+def test_a_date_is_a_record_from_its_start(course, duisburg, hr_duisburg, organiser):
+    """Before its start nobody can have attended a date; from its start who took part no longer changes. The
+    organiser could mark a date of next month as attended and have its certificates sealed, and cancel an
+    enrolment of a date held last week: the attendance was wiped, the first on the waiting list was moved up
+    into the past date and e-mailed that a seat was free."""
+    course_date = CourseDateFactory(course=course, capacity=2)
+    result = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 3)
+    )
+    (first, second), ((third, _position),) = result.seated, result.waiting
+    with pytest.raises(ValidationError, match="once the date has begun"):
+        attendance_mark(actor=organiser, course_date=course_date, marks={first.pk: "attended"})
+    Enrolment.objects.filter(pk=first.pk).update(attendance="attended")  # however it got there
+    first.refresh_from_db()
+    with pytest.raises(EnrolmentRefused):
+        certificate_issue(actor=organiser, enrolment=first)
+    Enrolment.objects.filter(pk=first.pk).update(attendance="unknown")
+
+    begin(course_date)
+    attendance_mark(
+        actor=organiser, course_date=course_date, marks={first.pk: "attended", second.pk: "no_show"}
+    )
+    first.refresh_from_db()
+    assert certificate_issue(actor=organiser, enrolment=first).holder_name == first.employee.full_name
+    for actor, enrolment in ((organiser, first), (organiser, second), (hr_duisburg, second)):
+        with pytest.raises(EnrolmentRefused, match="begun"):
+            enrolment_cancel(actor=actor, enrolment=enrolment)
+    with pytest.raises(PermissionDenied):  # who may not is told so first
+        enrolment_cancel(actor=hr_user(OrganisationFactory()), enrolment=second)
+    with pytest.raises(ValidationError, match="begun"):
+        course_date_cancel(actor=organiser, course_date=course_date)
+    course_date_update(actor=organiser, course_date=course_date, capacity=3)  # a seat more: nobody moves up
+    assert dict(course_date.enrolments.values_list("pk", "status")) == {
+        first.pk: "seated",
+        second.pk: "seated",
+        third.pk: "waiting",
+    }
+    assert dict(course_date.enrolments.values_list("pk", "attendance")) == {
+        first.pk: "attended",
+        second.pk: "no_show",
+        third.pk: "unknown",
+    }
+    course_date.refresh_from_db()
+    assert not course_date.is_cancelled
 
 
 # --- Concurrency (real PostgreSQL) ------------------------------------------------------------------------------
@@ -324,9 +371,9 @@ def test_every_write_is_audited(course_date, duisburg, hr_duisburg, organiser):
         actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 2)
     ).seated
     enrolment_cancel(actor=hr_duisburg, enrolment=seated[0])
-    attendance_mark(actor=organiser, course_date=course_date, marks={seated[1].pk: "attended"})
     course_date_update(actor=organiser, course_date=course_date, capacity=20)
-    course_date_cancel(actor=organiser, course_date=course_date)
+    course_date_cancel(actor=organiser, course_date=CourseDateFactory(course=course_date.course))
+    attendance_mark(actor=organiser, course_date=begin(course_date), marks={seated[1].pk: "attended"})
     entries = AuditEntry.objects.order_by("pk")
     assert [(e.actor_name, e.action) for e in entries] == [
         ("hr-duisburg", "create"),
@@ -336,5 +383,5 @@ def test_every_write_is_audited(course_date, duisburg, hr_duisburg, organiser):
         ("schulung-oberhausen", "change"),
     ]
     assert entries[1].changes == {"status": ["seated", "cancelled"]}
-    assert entries[2].changes == {"attendance": ["unknown", "attended"]}
-    assert entries[3].changes == {"capacity": [12, 20]}
+    assert entries[2].changes == {"capacity": [12, 20]}
+    assert entries[4].changes == {"attendance": ["unknown", "attended"]}

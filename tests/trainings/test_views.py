@@ -17,6 +17,7 @@ from tests.trainings.factories import (
     CourseFactory,
     CourseParticipantFactory,
     EnrolmentFactory,
+    begin,
 )
 from trainings.models import Certificate, Course, CourseDate, Enrolment
 from trainings.services import attendance_mark, enrolment_create_many
@@ -326,6 +327,7 @@ def test_attendance_certificates_and_verify(
     seated = enrolment_create_many(
         actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 3)
     ).seated
+    begin(course_date)
     client.force_login(organiser)
     response = client.post(
         reverse("trainings:attendance", args=[course_date.pk]),
@@ -423,6 +425,7 @@ def test_attendance_says_which_marks_it_did_not_understand(
     seated = enrolment_create_many(
         actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 3)
     ).seated
+    begin(course_date)
     client.force_login(organiser)
     response = client.post(
         reverse("trainings:attendance", args=[course_date.pk]),
@@ -445,6 +448,50 @@ def test_attendance_says_which_marks_it_did_not_understand(
     ]
 
 
+def test_the_organiser_records_a_date_from_its_start_and_no_longer_changes_who_takes_part(
+    client, course_date, duisburg, hr_duisburg, organiser
+):
+    """Before its start the page takes no attendance and builds no certificates; from its start it offers no
+    cancellation, and a form from before (or a hand-made request) is refused with a message."""
+    (seated,) = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
+    ).seated
+    client.force_login(organiser)
+    url = course_date.get_absolute_url()
+    german = {"accept-language": "de"}
+    html = client.get(url, headers=german).text
+    assert 'id="attendance-later"' in html and 'form="attendance-form"' not in html
+    assert reverse("trainings:certificates_build", args=[course_date.pk]) not in html
+    assert reverse("trainings:date_cancel", args=[course_date.pk]) in html
+    response = client.post(
+        reverse("trainings:attendance", args=[course_date.pk]),
+        {f"attendance-{seated.pk}": "attended"},
+        headers=german,
+        follow=True,
+    )
+    assert "Die Anwesenheit kann erfasst werden, sobald der Termin begonnen hat." in response.text
+    seated.refresh_from_db()
+    assert seated.attendance == "unknown"
+
+    begin(course_date)
+    html = client.get(url, headers=german).text
+    assert 'form="attendance-form"' in html and 'id="attendance-later"' not in html
+    assert reverse("trainings:certificates_build", args=[course_date.pk]) in html
+    assert reverse("trainings:date_cancel", args=[course_date.pk]) not in html
+    assert reverse("trainings:enrolment_cancel", args=[seated.pk]) not in html
+    response = client.post(
+        reverse("trainings:date_cancel", args=[course_date.pk]), headers=german, follow=True
+    )
+    assert "Ein Termin, der begonnen hat, kann nicht mehr abgesagt werden" in response.text
+    response = client.post(
+        reverse("trainings:enrolment_cancel", args=[seated.pk]), headers=german, follow=True
+    )
+    assert "Der Termin hat begonnen; seine Anmeldungen können nicht mehr storniert" in response.text
+    course_date.refresh_from_db()
+    seated.refresh_from_db()
+    assert not course_date.is_cancelled and seated.status == "seated"
+
+
 def test_building_certificates_without_attendance_fails_visibly(
     client, course_date, organiser, django_capture_on_commit_callbacks
 ):
@@ -462,7 +509,7 @@ def test_report_and_export_neutralise_formulas(client, course_date, duisburg, hr
     people[0].org_unit = unit
     people[0].save()
     seated = enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people).seated
-    attendance_mark(actor=organiser, course_date=course_date, marks={seated[0].pk: "attended"})
+    attendance_mark(actor=organiser, course_date=begin(course_date), marks={seated[0].pk: "attended"})
     client.force_login(hr_duisburg)
     response = client.get(reverse("trainings:report"))
     assert response.status_code == 200
@@ -525,6 +572,7 @@ def test_verify_page_shows_the_seal_state_of_the_stored_certificate(
     ).seated
     enrolment.attendance = "attended"
     enrolment.save(update_fields=["attendance"])
+    enrolment.course_date = begin(course_date)
     certificate = certificate_issue(enrolment=enrolment, actor=SYSTEM)
     certificate_store_file(certificate)
     page = client.get(reverse("trainings:verify", args=[certificate.code])).content.decode()
@@ -729,18 +777,11 @@ def test_date_detail_rows_escape_names_and_link_each_enrolment(
     html = client.get(course_date.get_absolute_url(), headers={"accept-language": "en"}).text
     assert "<b>" not in html
     assert "O&#x27;Neil &amp; Co, &lt;b&gt;&quot;Ann&quot;&lt;/b&gt;" in html
-    assert (
-        f'<label class="visually-hidden" for="attendance-{seated.pk}">Attendance of &lt;b&gt;&quot;Ann&quot;'
-        "&lt;/b&gt; O&#x27;Neil &amp; Co</label>"
-    ) in html
-    assert (
-        '<option value="unknown">not recorded</option><option value="attended">attended</option>'
-        '<option value="no_show" selected>no-show</option>'
-    ) in html
-    assert f'name="attendance-{other.pk}" id="attendance-{other.pk}"' in html
     assert f'href="{reverse("trainings:certificate_download", args=[certificate.pk])}"' in html
     for enrolment in (seated, other, waiting, stranger):
         assert f'action="{reverse("trainings:enrolment_cancel", args=[enrolment.pk])}"' in html
+    assert 'form="attendance-form"' not in html  # before the start: what is recorded, nothing to mark yet
+    assert "no-show" in html
 
     client.force_login(hr_duisburg)
     response = client.get(course_date.get_absolute_url(), headers={"accept-language": "en"})
@@ -751,6 +792,22 @@ def test_date_detail_rows_escape_names_and_link_each_enrolment(
         assert f'action="{reverse("trainings:enrolment_cancel", args=[enrolment.pk])}"' in response.text
     for enrolment in (other, stranger):
         assert reverse("trainings:enrolment_cancel", args=[enrolment.pk]) not in response.text
+
+    begin(course_date)
+    client.force_login(organiser)
+    html = client.get(course_date.get_absolute_url(), headers={"accept-language": "en"}).text
+    assert (
+        f'<label class="visually-hidden" for="attendance-{seated.pk}">Attendance of &lt;b&gt;&quot;Ann&quot;'
+        "&lt;/b&gt; O&#x27;Neil &amp; Co</label>"
+    ) in html
+    assert (
+        '<option value="unknown">not recorded</option><option value="attended">attended</option>'
+        '<option value="no_show" selected>no-show</option>'
+    ) in html
+    assert f'name="attendance-{other.pk}" id="attendance-{other.pk}"' in html
+    assert f'href="{reverse("trainings:certificate_download", args=[certificate.pk])}"' in html
+    for enrolment in (seated, other, waiting, stranger):  # the date has begun: nobody's enrolment ends now
+        assert reverse("trainings:enrolment_cancel", args=[enrolment.pk]) not in html
 
 
 def test_training_tables_escape_what_users_typed_and_show_each_date_s_state(
@@ -772,7 +829,7 @@ def test_training_tables_escape_what_users_typed_and_show_each_date_s_state(
         course=course, starts_at=start + timedelta(days=2), enrolment_deadline=now - timedelta(days=1)
     )
     open_date = CourseDateFactory(course=course, starts_at=start + timedelta(days=3))
-    seated = EnrolmentFactory(
+    EnrolmentFactory(
         course_date=full,
         employee=EmployeeFactory(organisation=duisburg, first_name="<script>Eve</script>", last_name="Ernst"),
     )
@@ -811,9 +868,8 @@ def test_training_tables_escape_what_users_typed_and_show_each_date_s_state(
     html = client.get(full.get_absolute_url(), headers=english).text
     assert "<td>Ernst, &lt;script&gt;Eve&lt;/script&gt;</td>" in html
     assert (
-        f'<label class="visually-hidden" for="attendance-{seated.pk}">'
-        "Attendance of &lt;script&gt;Eve&lt;/script&gt; Ernst</label>"
-    ) in html
+        '<span class="visually-hidden"> &lt;script&gt;Eve&lt;/script&gt; Ernst</span></button></form>' in html
+    )
     assert (
         "<td>1</td>\n      <td>&lt;script&gt;Mut&lt;/script&gt;, Max"
         ' <span class="badge text-bg-warning">e-mail not delivered</span></td>'
