@@ -465,6 +465,12 @@ class Meeting(models.Model):
         return not self.is_cancelled and timezone.now() <= self.registration_deadline
 
     @property
+    def has_begun(self) -> bool:
+        """From its start a meeting is a record of who took part (the participants list, who reads the minutes):
+        neither it nor a registration can be cancelled any more, and nobody moves up from the waiting list."""
+        return timezone.now() >= self.starts_at
+
+    @property
     def field_labels(self) -> list[str]:
         return field_labels(self.fields_of_action)
 

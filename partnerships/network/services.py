@@ -342,8 +342,8 @@ def meeting_create(*, actor: User, host: Organisation, invited=(), **fields) -> 
 
 
 def _fill_free_seats(meeting: Meeting) -> list[Registration]:
-    """Promote from the waiting list in strict order (the meeting must be locked)."""
-    if meeting.is_cancelled:
+    """Promote from the waiting list in strict order (the meeting must be locked); nobody once it has begun."""
+    if meeting.is_cancelled or meeting.has_begun:
         return []
     now = timezone.now()
 
@@ -415,6 +415,8 @@ def meeting_cancel(*, actor: User, meeting: Meeting) -> Meeting:
         locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
         if locked.is_cancelled:
             return locked
+        if locked.has_begun:
+            raise ValidationError(_("A meeting that has begun cannot be cancelled."))
         locked.cancelled_at = timezone.now()
         locked.sequence += 1
         locked.save(update_fields=["cancelled_at", "sequence"])
@@ -497,7 +499,8 @@ def registration_create(
 
 
 def registration_cancel(*, actor: User, registration: Registration) -> list[Registration]:
-    """Cancel a registration (its organisation or the host); a freed seat goes to the first waiting."""
+    """Cancel a registration (its organisation or the host) until the meeting begins; a freed seat goes to the
+    first waiting."""
     with transaction.atomic():
         meeting = Meeting.objects.select_for_update().get(pk=registration.meeting_id)
         registration = Registration.objects.get(pk=registration.pk)
@@ -508,6 +511,8 @@ def registration_cancel(*, actor: User, registration: Registration) -> list[Regi
             raise PermissionDenied(_("You may not cancel this registration."))
         if registration.status == Registration.Status.CANCELLED:
             raise ValidationError(_("This registration has already been cancelled."))
+        if meeting.has_begun:
+            raise ValidationError(_("The meeting has begun; its registrations can no longer be cancelled."))
         was_seated = registration.status == Registration.Status.SEATED
         before = registration.status
         registration.status = Registration.Status.CANCELLED

@@ -670,8 +670,13 @@ class MeetingEditView(MeetingHostMixin, View):
 
 class MeetingCancelView(MeetingHostMixin, View):
     def post(self, request, pk):
-        meeting = meeting_cancel(actor=request.user, meeting=self.get_meeting(pk))
-        messages.success(request, _("The meeting was cancelled; everyone registered is told."))
+        meeting = self.get_meeting(pk)
+        try:
+            meeting_cancel(actor=request.user, meeting=meeting)
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+        else:
+            messages.success(request, _("The meeting was cancelled; everyone registered is told."))
         return redirect(meeting)
 
 

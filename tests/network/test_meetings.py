@@ -15,7 +15,7 @@ from icalendar import Calendar
 from pypdf import PdfReader
 
 from partnerships.network import services
-from partnerships.network.models import MeetingDocument, Registration
+from partnerships.network.models import Meeting, MeetingDocument, Registration
 from tests.helpers import assert_links_open, page_links
 from vielfalt.models import Job
 from vielfalt.permissions import SYSTEM
@@ -170,6 +170,62 @@ def test_cancelling_the_meeting_cancels_every_registration(ministry, duisburg, s
     assert set(meeting.registrations.values_list("status", flat=True)) == {CANCELLED}
     event = Calendar.from_ical(services_ics(meeting)).walk("VEVENT")[0]
     assert str(event["STATUS"]) == "CANCELLED"
+
+
+def begin(meeting):
+    """Let the meeting have begun an hour ago (the clock moved on after the registrations)."""
+    now = timezone.now()
+    Meeting.objects.filter(pk=meeting.pk).update(
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=3),
+        registration_deadline=now - timedelta(days=1),
+    )
+    meeting.refresh_from_db()
+    return meeting
+
+
+def test_a_meeting_is_a_record_from_its_start(
+    client,
+    ministry,
+    duisburg,
+    oberhausen,
+    staff,
+    hr_duisburg,
+    hr_oberhausen,
+    outbox,
+    django_capture_on_commit_callbacks,
+):
+    """Cancelling a registration after the meeting moved the first on the waiting list up into it (with an
+    e-mail offering a seat at a meeting already held) and gave that organisation the minutes, while the one that
+    took part lost them; the host could cancel a meeting held last week and tell everyone so."""
+    meeting = make_meeting(ministry, capacity=1)
+    anna = register(hr_duisburg, meeting, duisburg, "Anna")
+    register(hr_oberhausen, meeting, oberhausen, "Olga")
+    begin(meeting)
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        for actor in (hr_duisburg, staff):
+            with pytest.raises(ValidationError, match="begonnen|begun"):
+                services.registration_cancel(actor=actor, registration=anna)
+        with pytest.raises(PermissionDenied):  # who may not is told so first
+            services.registration_cancel(actor=hr_oberhausen, registration=anna)
+        with pytest.raises(ValidationError, match="begonnen|begun"):
+            services.meeting_cancel(actor=staff, meeting=meeting)
+        services.meeting_update(actor=staff, meeting=meeting, capacity=2)  # a place more: nobody moves up
+    assert outbox == []
+    assert dict(meeting.registrations.values_list("name", "status")) == {"Anna": SEATED, "Olga": WAITING}
+    meeting.refresh_from_db()
+    assert not meeting.is_cancelled
+    assert services.may_read_documents(hr_duisburg, meeting)
+    assert not services.may_read_documents(hr_oberhausen, meeting)
+    client.force_login(staff)
+    html = client.get(meeting.get_absolute_url()).text
+    assert reverse("network:meeting_cancel", args=[meeting.pk]) not in html
+    assert reverse("network:registration_cancel", args=[meeting.pk, anna.pk]) not in html
+    response = client.post(
+        reverse("network:meeting_cancel", args=[meeting.pk]), headers={"accept-language": "de"}, follow=True
+    )
+    assert "Ein Netzwerktreffen, das begonnen hat, kann nicht mehr abgesagt werden." in response.text
 
 
 def services_ics(meeting):
