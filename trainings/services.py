@@ -146,8 +146,9 @@ def course_update(*, actor: User, course: Course, opened_version: str | None = N
 @transaction.atomic
 def course_participants_set(*, actor: User, course: Course, quotas: dict) -> None:
     """Make exactly the organisations in `quotas` (organisation → seat quota or None) take part. An
-    organisation whose employees hold active enrolments cannot be removed. Lowering a quota keeps the seats
-    already taken; further enrolments of that organisation wait."""
+    organisation whose employees hold active enrolments on dates that have not begun cannot be removed (the
+    enrolments of dates that have begun are records and stay). Lowering a quota keeps the seats already taken;
+    further enrolments of that organisation wait."""
     require(actor, Role.ORGANISER, course.organiser_id)
     current = {p.organisation_id: p for p in course.participants.select_for_update()}
     wanted = {organisation.pk: (organisation, quota) for organisation, quota in quotas.items()}
@@ -156,7 +157,11 @@ def course_participants_set(*, actor: User, course: Course, quotas: dict) -> Non
     if removed:
         busy = (
             Enrolment.objects.active()
-            .filter(course_date__course=course, organisation_id__in=removed)
+            .filter(
+                course_date__course=course,
+                course_date__starts_at__gt=timezone.now(),
+                organisation_id__in=removed,
+            )
             .values_list("organisation__name", flat=True)
             .distinct()
         )

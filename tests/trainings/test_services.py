@@ -20,6 +20,7 @@ from trainings.services import (
     certificate_issue,
     course_date_cancel,
     course_date_update,
+    course_participants_set,
     enrolment_cancel,
     enrolment_create_many,
 )
@@ -240,6 +241,24 @@ def test_a_date_is_a_record_from_its_start(course, duisburg, hr_duisburg, organi
     }
     course_date.refresh_from_db()
     assert not course_date.is_cancelled
+
+
+def test_an_organisation_leaves_a_course_once_its_dates_lie_behind_it(
+    course, duisburg, hr_duisburg, organiser
+):
+    """Enrolments on dates that have begun are records and cannot be cancelled: they must not keep their
+    organisation in the course for ever."""
+    course_date = CourseDateFactory(course=course)
+    (seat,) = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
+    ).seated
+    with pytest.raises(ValidationError, match="Stadt Duisburg"):
+        course_participants_set(actor=organiser, course=course, quotas={})
+    attendance_mark(actor=organiser, course_date=begin(course_date), marks={seat.pk: "attended"})
+    course_participants_set(actor=organiser, course=course, quotas={})
+    assert not course.participants.exists()
+    seat.refresh_from_db()
+    assert (seat.status, seat.attendance) == ("seated", "attended")
 
 
 # --- Concurrency (real PostgreSQL) ------------------------------------------------------------------------------
