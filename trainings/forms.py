@@ -9,7 +9,7 @@ from vielfalt.models import Organisation, OrgUnit, TargetGroup
 from vielfalt.validation import ModelForm, OneLineField
 
 from .models import COURSE_TARGET_GROUPS, Course, CourseDate, Enrolment
-from .services import DATE_FIELDS
+from .services import DATE_FIELDS, DATE_FIELDS_FIXED_ONCE_BEGUN
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -65,7 +65,25 @@ class CourseDateForm(OpenedVersionMixin, ModelForm):
             "cancellation_deadline": DateTimeInput(),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and self.instance.has_begun:
+            for name in DATE_FIELDS_FIXED_ONCE_BEGUN:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _(
+                    "The date has begun; its start and deadlines stay as they were."
+                )
+
+    def clean(self):
+        cleaned_data = super().clean()
+        for name in DATE_FIELDS_FIXED_ONCE_BEGUN:
+            if self.fields[name].disabled:  # kept as they are: their initial values lost the microseconds
+                cleaned_data[name] = getattr(self.instance, name)
+        return cleaned_data
+
     def clean_starts_at(self):
+        if self.fields["starts_at"].disabled:
+            return self.instance.starts_at
         starts_at = self.cleaned_data["starts_at"]
         changed = self.instance.pk is None or starts_at != self.instance.starts_at
         if changed and starts_at < timezone.now():

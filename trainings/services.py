@@ -94,6 +94,8 @@ def _require_enrolling(actor, course: Course) -> set[int]:
 
 # What everyone enrolled (seated or waiting) is told of when it changes, with a calendar entry that replaces theirs.
 DATE_FIELDS_TOLD = {"starts_at", "ends_at", "location", "online_link"}
+# What a date that has begun keeps: moved, it would leave its attendance and certificates on a date to come.
+DATE_FIELDS_FIXED_ONCE_BEGUN = ("starts_at", "enrolment_deadline", "cancellation_deadline")
 DATE_FIELDS = [
     "target_group",
     "starts_at",
@@ -209,6 +211,19 @@ def course_date_update(
         if locked.is_cancelled:
             raise ValidationError(_("A cancelled date cannot be changed."))
         check_opened_version(locked, opened_version, actor=actor)
+        if locked.has_begun:
+            fixed = [
+                name
+                for name in DATE_FIELDS_FIXED_ONCE_BEGUN
+                if name in fields and fields[name] != getattr(locked, name)
+            ]
+            if fixed:
+                raise ValidationError(
+                    {
+                        name: _("The date has begun; its start and deadlines stay as they were.")
+                        for name in fixed
+                    }
+                )
         before = {name: getattr(locked, name) for name in DATE_FIELDS}
         for name, value in fields.items():
             setattr(locked, name, value)

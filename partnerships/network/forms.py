@@ -21,7 +21,13 @@ from .models import (
     PracticeEntry,
     Question,
 )
-from .services import CONTACT_FIELDS, MEETING_FIELDS, PRACTICE_FIELDS, QUESTION_FIELDS
+from .services import (
+    CONTACT_FIELDS,
+    MEETING_FIELDS,
+    MEETING_FIELDS_FIXED_ONCE_BEGUN,
+    PRACTICE_FIELDS,
+    QUESTION_FIELDS,
+)
 from .uploads import MAX_BYTES
 
 
@@ -187,6 +193,19 @@ class MeetingForm(OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
             self.fields["organisation"].label = _("Host")
         elif self.instance.pk:
             self.fields["invited"].initial = list(self.instance.invited.values_list("pk", flat=True))
+            if self.instance.has_begun:
+                for name in MEETING_FIELDS_FIXED_ONCE_BEGUN:
+                    self.fields[name].disabled = True
+                    self.fields[name].help_text = _(
+                        "The meeting has begun; its start and deadline stay as they were."
+                    )
+
+    def clean(self):
+        cleaned_data = super().clean()
+        for name in MEETING_FIELDS_FIXED_ONCE_BEGUN:
+            if self.fields[name].disabled:  # kept as they are: their initial values lost the microseconds
+                cleaned_data[name] = getattr(self.instance, name)
+        return cleaned_data
 
 
 class RegistrationForm(OrganisationChoiceMixin, forms.Form):

@@ -56,6 +56,9 @@ PRACTICE_FIELDS = [
 ]
 # What everyone registered (seated or waiting) is told of when it changes, with a calendar entry replacing theirs.
 MEETING_FIELDS_TOLD = {"starts_at", "ends_at", "location", "online_link"}
+# What a meeting that has begun keeps: moved, its registrations, minutes and participants list would belong to a
+# meeting to come.
+MEETING_FIELDS_FIXED_ONCE_BEGUN = ("starts_at", "registration_deadline")
 MEETING_FIELDS = [
     "kind",
     "title",
@@ -372,6 +375,19 @@ def meeting_update(
         if locked.is_cancelled:
             raise ValidationError(_("A cancelled meeting cannot be changed."))
         check_opened_version(locked, opened_version, actor=actor)
+        if locked.has_begun:
+            fixed = [
+                name
+                for name in MEETING_FIELDS_FIXED_ONCE_BEGUN
+                if name in fields and fields[name] != getattr(locked, name)
+            ]
+            if fixed:
+                raise ValidationError(
+                    {
+                        name: _("The meeting has begun; its start and deadline stay as they were.")
+                        for name in fixed
+                    }
+                )
         before = {name: getattr(locked, name) for name in MEETING_FIELDS}
         for name, value in fields.items():
             setattr(locked, name, value)

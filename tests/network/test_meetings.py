@@ -214,11 +214,22 @@ def test_a_meeting_is_a_record_from_its_start(
         services.meeting_update(actor=staff, meeting=meeting, capacity=2)  # a place more: nobody moves up
     assert outbox == []
     assert dict(meeting.registrations.values_list("name", "status")) == {"Anna": SEATED, "Olga": WAITING}
+    later = timezone.now() + timedelta(days=7)
+    with pytest.raises(ValidationError, match="begonnen|begun") as refused:  # it would un-begin it
+        services.meeting_update(
+            actor=staff, meeting=meeting, starts_at=later, ends_at=later + timedelta(hours=2)
+        )
+    assert list(refused.value.message_dict) == ["starts_at"]
     meeting.refresh_from_db()
     assert not meeting.is_cancelled
     assert services.may_read_documents(hr_duisburg, meeting)
     assert not services.may_read_documents(hr_oberhausen, meeting)
     client.force_login(staff)
+    form = client.get(reverse("network:meeting_edit", args=[meeting.pk])).context["form"]
+    assert [name for name, field in form.fields.items() if field.disabled] == [
+        "starts_at",
+        "registration_deadline",
+    ]
     html = client.get(meeting.get_absolute_url()).text
     assert reverse("network:meeting_cancel", args=[meeting.pk]) not in html
     assert reverse("network:registration_cancel", args=[meeting.pk, anna.pk]) not in html

@@ -229,6 +229,12 @@ def test_a_date_is_a_record_from_its_start(course, duisburg, hr_duisburg, organi
     with pytest.raises(ValidationError, match="begun"):
         course_date_cancel(actor=organiser, course_date=course_date)
     course_date_update(actor=organiser, course_date=course_date, capacity=3)  # a seat more: nobody moves up
+    later = timezone.now() + timedelta(days=7)
+    with pytest.raises(ValidationError, match="begonnen|begun") as refused:  # it would un-begin it
+        course_date_update(
+            actor=organiser, course_date=course_date, starts_at=later, ends_at=later + timedelta(hours=7)
+        )
+    assert list(refused.value.message_dict) == ["starts_at"]
     assert dict(course_date.enrolments.values_list("pk", "status")) == {
         first.pk: "seated",
         second.pk: "seated",

@@ -490,6 +490,28 @@ def test_the_organiser_records_a_date_from_its_start_and_no_longer_changes_who_t
     course_date.refresh_from_db()
     seated.refresh_from_db()
     assert not course_date.is_cancelled and seated.status == "seated"
+    # Its edit form keeps the start and the deadlines: what is sent for them is not taken.
+    edit_url = reverse("trainings:date_update", args=[course_date.pk])
+    form = client.get(edit_url).context["form"]
+    assert [name for name, field in form.fields.items() if field.disabled] == [
+        "starts_at",
+        "enrolment_deadline",
+        "cancellation_deadline",
+    ]
+    later = timezone.localtime() + timedelta(days=7)
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(
+        starts_at=later.strftime("%Y-%m-%dT%H:%M"),
+        ends_at=(timezone.localtime(course_date.ends_at) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        enrolment_deadline="",
+        cancellation_deadline="",
+        trainer="Dr. Aylin Demir und Team",
+    )
+    response = client.post(edit_url, data)
+    assert response.status_code == 302, response.context["form"].errors
+    starts_at = course_date.starts_at
+    course_date.refresh_from_db()
+    assert (course_date.starts_at, course_date.trainer) == (starts_at, "Dr. Aylin Demir und Team")
 
 
 def test_building_certificates_without_attendance_fails_visibly(
