@@ -11,6 +11,8 @@ from django.db import connection
 from .models import Membership, User
 
 BACKEND_PATH = "vielfalt.auth.PortalBackend"
+# Set on a request whose login named an account that is deactivated, with its right password.
+INACTIVE_ACCOUNT_ATTRIBUTE = "portal_inactive_account"
 
 
 def _user_with_roles_sql() -> str:
@@ -23,6 +25,25 @@ def _user_with_roles_sql() -> str:
 
 
 class PortalBackend(ModelBackend):
+    _request = None  # while authenticate() runs (Django makes a backend for each call)
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        self._request = request
+        try:
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        finally:
+            self._request = None
+
+    def user_can_authenticate(self, user):
+        """As ModelBackend (active accounts only). In authenticate() it is asked only once the password was
+        right: a deactivated account's holder is then told so by the login form (`vielfalt.forms.LoginForm`)
+        instead of "wrong name or password", which sent them to a password reset that sends nothing to a
+        deactivated account. Nobody without the password learns whether an account exists or is deactivated."""
+        allowed = super().user_can_authenticate(user)
+        if not allowed and self._request is not None:
+            setattr(self._request, INACTIVE_ACCOUNT_ATTRIBUTE, True)
+        return allowed
+
     def get_user(self, user_id):
         if connection.vendor != "postgresql":
             return super().get_user(user_id)

@@ -1,9 +1,11 @@
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from .auth import INACTIVE_ACCOUNT_ATTRIBUTE
 from .concurrency import OpenedVersionMixin
 from .models import Employee, Organisation, OrgUnit, Role, personnel_number_text
 from .validation import ModelForm, submitted_id
@@ -188,3 +190,20 @@ class DocumentCheckForm(forms.Form):
                 _("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
             )
         return upload
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, which tells the holder of a deactivated account (right name and password) that the
+    account is deactivated and whom to ask, rather than that name or password are wrong."""
+
+    def get_invalid_login_error(self):
+        if getattr(self.request, INACTIVE_ACCOUNT_ATTRIBUTE, False):
+            return forms.ValidationError(
+                _(
+                    "Your account is deactivated (for instance because it was not used for a long time). If you "
+                    "still need it, ask the portal's administration to activate it again: %(email)s."
+                ),
+                code="inactive",
+                params={"email": settings.PORTAL_OPERATOR["email"]},
+            )
+        return super().get_invalid_login_error()

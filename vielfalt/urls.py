@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_http_methods
 
 from . import password_reset, second_factor, views
+from .forms import LoginForm
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -35,6 +37,8 @@ urlpatterns = [
     path("accounts/password_change/", password_reset.PasswordChangeView.as_view(), name="password_change"),
     # Before the library's own: asked for in the background and throttled (vielfalt.password_reset).
     path("accounts/password_reset/", password_reset.PasswordResetView.as_view(), name="password_reset"),
+    # Before the library's own: the holder of a deactivated account is told so (vielfalt.forms.LoginForm).
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("employees/", views.EmployeeListView.as_view(), name="employee_list"),

@@ -237,3 +237,25 @@ def test_a_name_longer_than_any_account_s_is_refused_like_a_wrong_one(client, ci
     attempt = AccessAttempt.objects.get()
     assert attempt.username == overlong[:255] and attempt.failures_since_start == 5
     assert login(client, "anna", PASSWORD).status_code == 302
+
+
+def test_the_holder_of_a_deactivated_account_is_told_so_and_nobody_else(client, city, settings):
+    """A deactivated account (the purge deactivates one unused for a year, after telling its holder) answered
+    its right password with "wrong name or password"; its holder then asked for a new password, and the portal
+    sends none to a deactivated account. Now the right password gets the reason and whom to ask; a wrong one,
+    or a name nobody has, gets the same answer as before, so nobody learns whether an account exists."""
+    user = hr_user(city, username="anna")
+    user.is_active = False
+    user.save()
+    told = login(client, "anna", PASSWORD)
+    assert told.status_code == 200
+    text = " ".join(told.text.split())
+    assert "Ihr Zugang ist deaktiviert" in text
+    assert settings.PORTAL_OPERATOR["email"] in text
+    assert "_auth_user_id" not in client.session
+    generic = login(client, "nobody", PASSWORD).context["form"].non_field_errors()
+    assert login(client, "anna", "wrong-password").context["form"].non_field_errors() == generic
+    assert "deaktiviert" not in str(generic)
+    assert list(
+        AuditEntry.objects.filter(object_repr="anna").values_list("action", flat=True).order_by("pk")
+    ) == ["login_failed", "login_failed"]
