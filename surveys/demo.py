@@ -7,6 +7,8 @@ never stored, only their hashes), so the printed links are always the ones that 
 import datetime
 import random
 
+from django.utils import timezone
+
 from vielfalt.models import Organisation, TargetGroup, User
 
 from . import questionnaire as q
@@ -43,12 +45,15 @@ def _duisburg(stdout) -> None:
     if Campaign.objects.filter(organisation=organisation, title="Beschäftigtenbefragung 2024").exists():
         return
     actor = User.objects.get(username="hr-duisburg")
+    # Run through the services today (a campaign whose closing day has passed is not opened), dated to spring 2024
+    # once closed.
+    today = timezone.localdate()
     campaign = campaign_create(
         actor=actor,
         organisation=organisation,
         title="Beschäftigtenbefragung 2024",
-        opens_on=datetime.date(2024, 3, 1),
-        closes_on=datetime.date(2024, 3, 31),
+        opens_on=today,
+        closes_on=today + datetime.timedelta(days=30),
         k=5,
         previous_estimate="2–3 %",
         dpo_contact="Datenschutzbeauftragte der Stadt Duisburg, datenschutz@stadt-duisburg.example",
@@ -105,6 +110,9 @@ def _duisburg(stdout) -> None:
     rng.shuffle(responses)
     Response.objects.bulk_create(responses)
     campaign_close(actor=actor, campaign=campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        opens_on=datetime.date(2024, 3, 1), closes_on=datetime.date(2024, 3, 31)
+    )
     stdout.write(f"Survey: closed campaign of Duisburg with {len(responses)} of {len(invitations)} answers.")
 
 

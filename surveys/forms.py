@@ -92,6 +92,12 @@ class CampaignForm(OpenedVersionMixin, ModelForm):
         return data
 
 
+class CampaignExtendForm(forms.Form):
+    closes_on = forms.DateField(
+        label=_("New closing day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+
 class InviteForm(forms.Form):
     units = forms.ModelMultipleChoiceField(
         queryset=OrgUnit.objects.none(),

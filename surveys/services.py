@@ -15,6 +15,7 @@ first. A release (`held_release`, run by Celery beat and by closing the campaign
 transaction: every response then shares its transaction id with at least k used invitations, never with its
 own."""
 
+import datetime
 import json
 import logging
 import random
@@ -35,7 +36,7 @@ from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.collation import NAMES_SQL, text_order
 from vielfalt.concurrency import check_opened_version
 from vielfalt.models import AuditEntry, Employee, Organisation, OrgUnit, Role, User
-from vielfalt.permissions import require
+from vielfalt.permissions import SYSTEM, require
 
 from . import questionnaire as q
 from .credentials import code_hashes, new_code, new_token, normalise_code, seal, token_hash, unseal
@@ -115,11 +116,58 @@ def _campaign_set_status(*, actor: User, campaign: Campaign, expected: str, stat
 
 @transaction.atomic
 def campaign_open(*, actor: User, campaign: Campaign) -> Campaign:
-    """From now on the questionnaire (its version) and the campaign's settings are frozen."""
+    """From now on the questionnaire (its version) and the campaign's settings are frozen, except that its
+    closing day can move later (`campaign_extend`). A campaign whose closing day has passed is not opened: it
+    would close within the hour (`surveys.close_due_campaigns`)."""
     campaign = _campaign_set_status(
         actor=actor, campaign=campaign, expected=Campaign.Status.DRAFT, status=Campaign.Status.OPEN
     )
+    if campaign.closes_on < timezone.localdate():
+        raise ValidationError(
+            _("Its closing day has passed: please choose a later one before opening the campaign.")
+        )
     return campaign
+
+
+@transaction.atomic
+def campaign_extend(*, actor: User, campaign: Campaign, closes_on: datetime.date) -> Campaign:
+    """Move an open campaign's closing day later (answers are taken until its end; the campaign then closes
+    and publishes its results by itself, `surveys.close_due_campaigns`). Letters and e-mails already sent keep
+    the day they named; reminders and code sheets from now on name the new one."""
+    require(actor, Role.HR, campaign.organisation_id)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if not campaign.is_open:
+        raise ValidationError(_("Only an open campaign can be extended."))
+    if closes_on <= campaign.closes_on or closes_on < timezone.localdate():
+        raise ValidationError(
+            {"closes_on": _("Please choose a day after the current closing day and not in the past.")}
+        )
+    before = campaign.closes_on
+    campaign.closes_on = closes_on
+    campaign.full_clean()  # the longest period a campaign may have
+    campaign.save(update_fields=["closes_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CHANGE,
+        obj=campaign,
+        changes={"closes_on": [before.isoformat(), closes_on.isoformat()]},
+    )
+    return campaign
+
+
+def campaigns_close_due(*, today: datetime.date | None = None) -> int:
+    """Close every open campaign whose closing day has passed and publish its results (Celery beat, hourly):
+    the day its letters name is the last day to answer, and nobody has to remember to close it. Returns how
+    many it closed; a campaign HR closed meanwhile is left as it is."""
+    today = today or timezone.localdate()
+    closed = 0
+    for campaign in Campaign.objects.filter(status=Campaign.Status.OPEN, closes_on__lt=today).order_by("pk"):
+        try:
+            campaign_close(actor=SYSTEM, campaign=campaign)
+        except ValidationError:  # closed by HR since the list was read
+            continue
+        closed += 1
+    return closed
 
 
 def campaign_close(*, actor: User, campaign: Campaign) -> Campaign:

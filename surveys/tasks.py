@@ -26,6 +26,7 @@ from .credentials import format_code
 from .models import Campaign, HeldAnswer, Invitation
 from .results import campaign_results, results_visible
 from .services import (
+    campaigns_close_due,
     code_sheets_reissue,
     held_release,
     invitation_issue,
@@ -219,6 +220,19 @@ def task_release_held_answers():
     )
     for campaign in Campaign.objects.filter(pk__in=list(campaign_ids)):
         held_release(actor=SYSTEM, campaign=campaign)
+
+
+@shared_task(
+    name="surveys.close_due_campaigns",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def task_close_due_campaigns() -> int:
+    """Celery beat, hourly: close the open campaigns whose closing day has passed (an hour missed while no worker
+    ran is made up by the next)."""
+    return campaigns_close_due()
 
 
 @shared_task(base=JobTask, name="surveys.render_report")

@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.CampaignUpdateView.as_view(), name="campaign_update"),
     path("<int:pk>/open/", views.CampaignOpenView.as_view(), name="campaign_open"),
     path("<int:pk>/close/", views.CampaignCloseView.as_view(), name="campaign_close"),
+    path("<int:pk>/extend/", views.CampaignExtendView.as_view(), name="campaign_extend"),
     path("<int:pk>/invite/", views.InviteView.as_view(), name="invite"),
     path("<int:pk>/send/", views.SendView.as_view(), name="send"),
     path("<int:pk>/remind/", views.SendView.as_view(reminder=True), name="remind"),

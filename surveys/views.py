@@ -34,7 +34,7 @@ from vielfalt.throttle import Throttle
 from vielfalt.validation import submitted_id
 
 from .credentials import respondent_seal, respondent_unseal
-from .forms import CampaignForm, CodeForm, InviteForm, SurveyForm
+from .forms import CampaignExtendForm, CampaignForm, CodeForm, InviteForm, SurveyForm
 from .models import Campaign
 from .results import EXPORT_HEADER, campaign_results, export_rows, programme_results, results_visible
 from .services import (
@@ -43,6 +43,7 @@ from .services import (
     UnitNotOffered,
     campaign_close,
     campaign_create,
+    campaign_extend,
     campaign_figures,
     campaign_open,
     campaign_update,
@@ -239,6 +240,27 @@ class CampaignOpenView(CampaignStatusView):
 
 class CampaignCloseView(CampaignStatusView):
     action = staticmethod(campaign_close)
+
+
+class CampaignExtendView(CampaignMixin, View):
+    def post(self, request, pk):
+        campaign = self.get_campaign()
+        form = CampaignExtendForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise ValidationError(form.errors["closes_on"])
+            campaign = campaign_extend(
+                actor=request.user, campaign=campaign, closes_on=form.cleaned_data["closes_on"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("The campaign now takes answers until the end of %(date)s.")
+                % {"date": date_format(campaign.closes_on, "DATE_FORMAT")},
+            )
+        return redirect(campaign)
 
 
 class InviteView(CampaignMixin, FormView):

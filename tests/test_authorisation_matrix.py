@@ -720,6 +720,14 @@ SERVICES = {
         "HX", lambda w, a: survey_services.invitation_mark_sent(actor=a, invitation=w.invitation)
     ),
     "held_release": Case("HX", lambda w, a: survey_services.held_release(actor=a, campaign=w.open_campaign)),
+    "campaign_extend": Case(
+        "HX",
+        lambda w, a: survey_services.campaign_extend(
+            actor=a,
+            campaign=w.open_campaign,
+            closes_on=w.open_campaign.closes_on + datetime.timedelta(days=7),
+        ),
+    ),
     "code_sheets_reissue": Case(
         "HX",
         lambda w, a: survey_services.code_sheets_reissue(actor=a, campaign=w.open_campaign, unit_id=None),
@@ -761,6 +769,8 @@ NO_ACTOR = {
     # reads that create the organisation's (or user's) empty default row on first use
     "profile_of": "default row",
     "mail_settings_of": "default row",
+    # the system's own (Celery beat), with the system as actor of what it changes
+    "campaigns_close_due": "system (closes campaigns past their closing day)",
     # authorised by a token, not by a user (test_token_services)
     "response_submit": "token",
     "unsubscribe": "token",
@@ -981,6 +991,7 @@ URL_ARGS = {
     "surveys:campaign_update": lambda w: {"pk": w.campaign.pk},
     "surveys:campaign_open": lambda w: {"pk": w.campaign.pk},
     "surveys:campaign_close": lambda w: {"pk": w.open_campaign.pk},
+    "surveys:campaign_extend": lambda w: {"pk": w.open_campaign.pk},
     "surveys:invite": lambda w: {"pk": w.open_campaign.pk},
     "surveys:send": lambda w: {"pk": w.open_campaign.pk},
     "surveys:remind": lambda w: {"pk": w.open_campaign.pk},
@@ -1159,6 +1170,7 @@ URLS = {
     "surveys:campaign_update": Url("login 403 ok 404 403 ok"),
     "surveys:campaign_open": Url("login 403 ok 404 403 ok"),
     "surveys:campaign_close": Url("login 403 ok 404 403 ok"),
+    "surveys:campaign_extend": Url("login 403 ok 404 403 ok"),
     "surveys:invite": Url("login 403 ok 404 403 ok"),
     "surveys:send": Url("login 403 ok 404 403 ok"),
     "surveys:remind": Url("login 403 ok 404 403 ok"),

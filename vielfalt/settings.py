@@ -221,6 +221,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.release_held_answers",
         "schedule": env.int("SURVEY_RELEASE_SECONDS", default=600),
     },
+    # Survey campaigns close (and publish their results) once their closing day has passed.
+    "close-due-survey-campaigns": {"task": "surveys.close_due_campaigns", "schedule": crontab(minute=5)},
     # The retention purge (Löschkonzept): vielfalt/programme/privacy.py.
     "purge-personal-data": {"task": "programme.purge_personal_data", "schedule": crontab(hour=3, minute=15)},
     # The partners' network: the opt-in weekly digest, Monday mornings.

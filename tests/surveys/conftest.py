@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from surveys.models import Campaign, Invitation
 from surveys.services import campaign_create, campaign_open, invitation_issue, invitations_create
@@ -28,8 +29,8 @@ def make_campaign(*, organisation=None, actor=None, k=5, **fields) -> Campaign:
         actor=actor,
         organisation=organisation,
         title=fields.pop("title", "Befragung 2024"),
-        opens_on=datetime.date(2024, 3, 1),
-        closes_on=datetime.date(2024, 3, 31),
+        opens_on=fields.pop("opens_on", timezone.localdate()),
+        closes_on=fields.pop("closes_on", timezone.localdate() + datetime.timedelta(days=30)),
         k=k,
         previous_estimate="2–3 %",
         purpose="Wie vielfältig ist unsere Belegschaft?",

@@ -2,6 +2,8 @@
 purpose, the org units a respondent may name). Now the second form comes back with its input and says who
 changed the campaign and when (vielfalt.concurrency)."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
 
@@ -30,14 +32,15 @@ def test_a_colleague_saving_meanwhile_is_not_undone(city):
         url, hr_user(city, username="hr-duisburg-1"), hr_user(city, username="hr-duisburg-2")
     )
     mine["units"] = [str(unit.pk) for unit in city.units.all()]
-    mine["closes_on"] = "2024-04-15"
+    closes_on = str(campaign.opens_on + datetime.timedelta(days=45))
+    mine["closes_on"] = closes_on
     assert first.post(url, mine).status_code == 302
 
     theirs["purpose"] = "Wie vielfältig sind wir?"
     response = second.post(url, theirs)
     assert "hr-duisburg-1 hat diesen Datensatz am" in response.content.decode()
     campaign = Campaign.objects.get(pk=campaign.pk)
-    assert (str(campaign.closes_on), campaign.units.count()) == ("2024-04-15", 2)
+    assert (str(campaign.closes_on), campaign.units.count()) == (closes_on, 2)
     assert campaign.purpose != "Wie vielfältig sind wir?"
 
     again = form_data(response.content.decode())
