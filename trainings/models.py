@@ -390,6 +390,10 @@ class Certificate(models.Model):
     duration_hours = models.DecimalField(_("duration (hours)"), max_digits=5, decimal_places=1)
     organiser_name = models.CharField(_("organiser"), max_length=200)
     file = models.FileField(_("file"), upload_to="certificates/%Y/", blank=True)
+    # Set when the organiser corrects the holder's attendance away from "attended" (trainings.services
+    # .attendance_mark); the verification page then says the certificate no longer stands. Cleared when the
+    # attendance is put back.
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     # When the retention purge removes the holder's name, a keyed digest of code and name stays, so that the
     # verify page can still confirm the name printed on the paper (trainings.privacy).
     holder_name_digest = models.CharField(max_length=64, blank=True, editable=False)

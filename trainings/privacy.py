@@ -96,7 +96,15 @@ ENROLMENT_FIELDS = [
     ("cancelled_at", gettext_lazy("Cancelled")),
     ("reminder_sent_at", gettext_lazy("Reminder sent")),
 ]
-CERTIFICATE_FIELDS = ["code", "issued_at", "holder_name", "course_title", "date_text", "duration_hours"]
+CERTIFICATE_FIELDS = [
+    "code",
+    "issued_at",
+    "holder_name",
+    "course_title",
+    "date_text",
+    "duration_hours",
+    "revoked_at",
+]
 
 
 def employee_access(employee: Employee) -> list[AccessSection]:

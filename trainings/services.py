@@ -661,8 +661,30 @@ def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, st
         )
         enrolment.attendance = value
         enrolment.save(update_fields=["attendance"])
+        _certificate_follows_attendance(actor=actor, enrolment=enrolment)
         changed += 1
     return changed
+
+
+def _certificate_follows_attendance(*, actor: User, enrolment: Enrolment) -> None:
+    """A certificate stands only while its holder's attendance says "attended": corrected away from it, the
+    certificate is revoked (its verification page says so, it is no longer handed out); put back, it stands
+    again."""
+    certificate = Certificate.objects.select_for_update().filter(enrolment=enrolment).first()
+    if certificate is None:
+        return
+    attended = enrolment.attendance == Enrolment.Attendance.ATTENDED
+    if attended == (certificate.revoked_at is None):
+        return
+    before = certificate.revoked_at
+    certificate.revoked_at = None if attended else timezone.now()
+    certificate.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CHANGE,
+        obj=certificate,
+        changes={"revoked": [str(before or ""), str(certificate.revoked_at or "")]},
+    )
 
 
 def certificate_issue(*, actor: User, enrolment: Enrolment) -> Certificate:

@@ -440,6 +440,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
                 "employee__personnel_number",
                 "certificate__pk",
                 "certificate__file",
+                "certificate__revoked_at",
             )
         )
         seated, waiting = [], []
@@ -478,6 +479,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         certificate_link = format_html(
             '<a href="{{0}}">{}<span class="visually-hidden"> {{1}}</span></a>', _("Download")
         )
+        revoked = format_html('<span class="badge text-bg-secondary">{}</span>', _("revoked"))
         attendance_texts = {value: str(label) for value, label in Enrolment.Attendance.choices}
         attendance_options = {}
         for (
@@ -492,6 +494,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             personnel_number,
             certificate_pk,
             certificate_file,
+            certificate_revoked_at,
         ) in enrolments:
             full_name = SafeString(html_escape(f"{first_name} {last_name}"))  # escaped once for three cells
             name = f"{last_name}, {first_name}"
@@ -517,11 +520,12 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
                         for value, label in attendance_texts.items()
                     ),
                 )
-            certificate = (
-                SafeString(certificate_link.format(certificate_url(certificate_pk), full_name))
-                if certificate_file
-                else "–"
-            )
+            if certificate_revoked_at is not None:
+                certificate = revoked
+            elif certificate_file:
+                certificate = SafeString(certificate_link.format(certificate_url(certificate_pk), full_name))
+            else:
+                certificate = "–"
             seated.append(
                 (
                     name,
@@ -806,7 +810,10 @@ class CertificatesBuildView(OrganiserDateMixin, View):
 
 class CertificateDownloadView(LoginRequiredMixin, View):
     def get(self, request, pk):
-        certificate = get_object_or_404(Certificate.objects.visible_to(request.user), pk=pk)
+        # A revoked certificate is no longer handed out (its verification page says it no longer stands).
+        certificate = get_object_or_404(
+            Certificate.objects.visible_to(request.user).filter(revoked_at=None), pk=pk
+        )
         if not certificate.file:
             raise Http404
         audit_record(

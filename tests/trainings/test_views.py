@@ -22,7 +22,7 @@ from tests.trainings.factories import (
 from trainings.models import Certificate, Course, CourseDate, Enrolment
 from trainings.services import attendance_mark, enrolment_create_many
 from vielfalt.management.commands.seed_demo import ORGANISATIONS
-from vielfalt.models import Employee, Job, OrgUnit
+from vielfalt.models import AuditEntry, Employee, Job, OrgUnit
 from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 
@@ -512,6 +512,51 @@ def test_the_organiser_records_a_date_from_its_start_and_no_longer_changes_who_t
     starts_at = course_date.starts_at
     course_date.refresh_from_db()
     assert (course_date.starts_at, course_date.trainer) == (starts_at, "Dr. Aylin Demir und Team")
+
+
+def test_a_certificate_no_longer_stands_once_its_holder_s_attendance_is_corrected(
+    client, course_date, duisburg, hr_duisburg, organiser
+):
+    """The organiser marked someone as attended by mistake, built the certificates, and corrected the mark to
+    no-show: the certificate's verification page still said it was genuine, and HR could still download it."""
+    from trainings.services import certificate_issue
+    from trainings.tasks import certificate_store_file
+
+    (seat,) = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
+    ).seated
+    attendance_mark(actor=organiser, course_date=begin(course_date), marks={seat.pk: "attended"})
+    seat.refresh_from_db()
+    certificate = certificate_issue(actor=organiser, enrolment=seat)
+    certificate_store_file(certificate)
+    verify = reverse("trainings:verify", args=[certificate.code])
+    download = reverse("trainings:certificate_download", args=[certificate.pk])
+    german = {"accept-language": "de"}
+    assert 'id="certificate-revoked"' not in client.get(verify, headers=german).text
+
+    client.force_login(organiser)
+    client.post(reverse("trainings:attendance", args=[course_date.pk]), {f"attendance-{seat.pk}": "no_show"})
+    page = client.get(course_date.get_absolute_url(), headers=german).text
+    assert "widerrufen" in page and download not in page
+    client.force_login(hr_duisburg)
+    assert client.get(download).status_code == 404
+    client.logout()
+    page = client.get(verify, headers=german).text
+    assert 'id="certificate-revoked"' in page
+    assert "Sie bescheinigt keine Teilnahme." in page
+    assert "ist echt" not in page
+
+    client.force_login(organiser)
+    client.post(reverse("trainings:attendance", args=[course_date.pk]), {f"attendance-{seat.pk}": "attended"})
+    assert 'id="certificate-revoked"' not in client.get(verify, headers=german).text
+    client.force_login(hr_duisburg)
+    assert client.get(download).status_code == 200
+    changes = [
+        entry.changes
+        for entry in AuditEntry.objects.filter(object_id=str(certificate.pk)).order_by("pk")
+        if "revoked" in entry.changes
+    ]
+    assert [bool(before) for before, _after in (c["revoked"] for c in changes)] == [False, True]
 
 
 def test_building_certificates_without_attendance_fails_visibly(
