@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vielfalt.concurrency import OpenedVersionMixin
 from vielfalt.models import Organisation, OrgUnit, TargetGroup
-from vielfalt.validation import ModelForm, OneLineField
+from vielfalt.validation import KeptOnceBegunMixin, ModelForm, OneLineField
 
 from .models import COURSE_TARGET_GROUPS, Course, CourseDate, Enrolment
 from .services import DATE_FIELDS, DATE_FIELDS_FIXED_ONCE_BEGUN
@@ -54,7 +54,10 @@ class CourseForm(OpenedVersionMixin, ModelForm):
             del self.fields["participants"]
 
 
-class CourseDateForm(OpenedVersionMixin, ModelForm):
+class CourseDateForm(KeptOnceBegunMixin, OpenedVersionMixin, ModelForm):
+    kept_once_begun = DATE_FIELDS_FIXED_ONCE_BEGUN
+    kept_once_begun_help = _("The date has begun; its start and deadlines stay as they were.")
+
     class Meta:
         model = CourseDate
         fields = DATE_FIELDS
@@ -67,19 +70,7 @@ class CourseDateForm(OpenedVersionMixin, ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk is not None and self.instance.has_begun:
-            for name in DATE_FIELDS_FIXED_ONCE_BEGUN:
-                self.fields[name].disabled = True
-                self.fields[name].help_text = _(
-                    "The date has begun; its start and deadlines stay as they were."
-                )
-
-    def clean(self):
-        cleaned_data = super().clean()
-        for name in DATE_FIELDS_FIXED_ONCE_BEGUN:
-            if self.fields[name].disabled:  # kept as they are: their initial values lost the microseconds
-                cleaned_data[name] = getattr(self.instance, name)
-        return cleaned_data
+        self.keep_once_begun()
 
     def clean_starts_at(self):
         if self.fields["starts_at"].disabled:

@@ -33,6 +33,7 @@ from vielfalt.tabular import (
     normalise_header,
     read_table,
 )
+from vielfalt.validation import refuse_moving
 
 from .models import Certificate, Course, CourseDate, Enrolment
 
@@ -212,18 +213,12 @@ def course_date_update(
             raise ValidationError(_("A cancelled date cannot be changed."))
         check_opened_version(locked, opened_version, actor=actor)
         if locked.has_begun:
-            fixed = [
-                name
-                for name in DATE_FIELDS_FIXED_ONCE_BEGUN
-                if name in fields and fields[name] != getattr(locked, name)
-            ]
-            if fixed:
-                raise ValidationError(
-                    {
-                        name: _("The date has begun; its start and deadlines stay as they were.")
-                        for name in fixed
-                    }
-                )
+            refuse_moving(
+                locked,
+                fields,
+                DATE_FIELDS_FIXED_ONCE_BEGUN,
+                _("The date has begun; its start and deadlines stay as they were."),
+            )
         before = {name: getattr(locked, name) for name in DATE_FIELDS}
         for name, value in fields.items():
             setattr(locked, name, value)

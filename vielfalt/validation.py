@@ -158,3 +158,39 @@ def add_errors(form, error: ValidationError) -> None:
             form.add_error(name if name in form.fields and name != NON_FIELD_ERRORS else None, errors)
     else:
         form.add_error(None, error)
+
+
+# --- What an event keeps once it has begun ---------------------------------------------------------------------
+# A course date and a network meeting are records from their start: their start and deadlines no longer move
+# (moved into the future, a held date's attendance and certificates, a meeting's registrations and minutes would
+# belong to one to come).
+
+
+def refuse_moving(instance, fields: dict, names, message) -> None:
+    """In a service, for an `instance` that has begun: ValidationError at each of `names` that `fields` would
+    change."""
+    moved = [name for name in names if name in fields and fields[name] != getattr(instance, name)]
+    if moved:
+        raise ValidationError(dict.fromkeys(moved, message))
+
+
+class KeptOnceBegunMixin:
+    """A model form of an event (`instance.has_begun`) whose `kept_once_begun` fields are shown disabled once it
+    has begun, and keep the instance's values (the initial values of a disabled date field lose their
+    microseconds, so they would read as a change)."""
+
+    kept_once_begun: tuple[str, ...] = ()
+    kept_once_begun_help = ""
+
+    def keep_once_begun(self) -> None:
+        if self.instance.pk is not None and self.instance.has_begun:
+            for name in self.kept_once_begun:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = self.kept_once_begun_help
+
+    def clean(self):
+        cleaned_data = super().clean()
+        for name in self.kept_once_begun:
+            if self.fields[name].disabled:
+                cleaned_data[name] = getattr(self.instance, name)
+        return cleaned_data

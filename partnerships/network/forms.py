@@ -6,7 +6,7 @@ from vielfalt.collation import text_order
 from vielfalt.concurrency import OpenedVersionMixin
 from vielfalt.models import Organisation, TargetGroup
 from vielfalt.permissions import acting_for, own_organisation_ids
-from vielfalt.validation import ModelForm, MultiLineField, OneLineField
+from vielfalt.validation import KeptOnceBegunMixin, ModelForm, MultiLineField, OneLineField
 from vielfalt.widgets import Select
 
 from ..models import Commitment
@@ -166,7 +166,10 @@ class MeetingDocumentForm(UploadForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=MeetingDocument.Kind.choices)
 
 
-class MeetingForm(OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
+class MeetingForm(KeptOnceBegunMixin, OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
+    kept_once_begun = MEETING_FIELDS_FIXED_ONCE_BEGUN
+    kept_once_begun_help = _("The meeting has begun; its start and deadline stay as they were.")
+
     fields_of_action = fields_of_action_field()
     invited = forms.ModelMultipleChoiceField(
         label=_("Invited organisations"),
@@ -193,19 +196,7 @@ class MeetingForm(OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
             self.fields["organisation"].label = _("Host")
         elif self.instance.pk:
             self.fields["invited"].initial = list(self.instance.invited.values_list("pk", flat=True))
-            if self.instance.has_begun:
-                for name in MEETING_FIELDS_FIXED_ONCE_BEGUN:
-                    self.fields[name].disabled = True
-                    self.fields[name].help_text = _(
-                        "The meeting has begun; its start and deadline stay as they were."
-                    )
-
-    def clean(self):
-        cleaned_data = super().clean()
-        for name in MEETING_FIELDS_FIXED_ONCE_BEGUN:
-            if self.fields[name].disabled:  # kept as they are: their initial values lost the microseconds
-                cleaned_data[name] = getattr(self.instance, name)
-        return cleaned_data
+            self.keep_once_begun()
 
 
 class RegistrationForm(OrganisationChoiceMixin, forms.Form):

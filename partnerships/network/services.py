@@ -19,6 +19,7 @@ from vielfalt.jobs import send_after_commit
 from vielfalt.models import AuditEntry, Organisation, Role, User
 from vielfalt.permissions import may, organisation_ids, require
 from vielfalt.seats import Seats, fill_free_seats, seat_counts
+from vielfalt.validation import refuse_moving
 
 from .models import (
     AUTHOR_ROLES,
@@ -376,18 +377,12 @@ def meeting_update(
             raise ValidationError(_("A cancelled meeting cannot be changed."))
         check_opened_version(locked, opened_version, actor=actor)
         if locked.has_begun:
-            fixed = [
-                name
-                for name in MEETING_FIELDS_FIXED_ONCE_BEGUN
-                if name in fields and fields[name] != getattr(locked, name)
-            ]
-            if fixed:
-                raise ValidationError(
-                    {
-                        name: _("The meeting has begun; its start and deadline stay as they were.")
-                        for name in fixed
-                    }
-                )
+            refuse_moving(
+                locked,
+                fields,
+                MEETING_FIELDS_FIXED_ONCE_BEGUN,
+                _("The meeting has begun; its start and deadline stay as they were."),
+            )
         before = {name: getattr(locked, name) for name in MEETING_FIELDS}
         for name, value in fields.items():
             setattr(locked, name, value)
