@@ -204,13 +204,17 @@ def task_render_code_sheets(
     job_store_result(job_id=job_id, content=pdf, file_name=f"codes-{campaign.pk}.pdf")
 
 
-@shared_task(
-    name="surveys.release_held_answers",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+# Beat's own tasks: acknowledged once done (a worker that dies mid-way leaves the message for another), and tried
+# again a little later when PostgreSQL is briefly unavailable.
+BEAT_TASK_OPTIONS = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(name="surveys.release_held_answers", **BEAT_TASK_OPTIONS)
 def task_release_held_answers():
     """Celery beat: move the held answers of every open campaign with at least k of them into the results."""
     campaign_ids = (
@@ -222,13 +226,7 @@ def task_release_held_answers():
         held_release(actor=SYSTEM, campaign=campaign)
 
 
-@shared_task(
-    name="surveys.close_due_campaigns",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="surveys.close_due_campaigns", **BEAT_TASK_OPTIONS)
 def task_close_due_campaigns() -> int:
     """Celery beat, hourly: close the open campaigns whose closing day has passed (an hour missed while no worker
     ran is made up by the next)."""
