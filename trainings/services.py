@@ -531,7 +531,8 @@ def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: 
 
 def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
     """Cancel an enrolment. HR of its organisation may do so until the cancellation deadline, the organiser
-    until the date begins. A freed seat goes to the first on the waiting list who fits the quota. Returns who was promoted."""
+    until the date begins. A freed seat goes to the first on the waiting list who fits the quota. Returns who
+    was promoted."""
     with transaction.atomic():
         locked_date = (
             CourseDate.objects.select_for_update().select_related("course").get(pk=enrolment.course_date_id)
