@@ -645,7 +645,8 @@ def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, st
     valid = set(Enrolment.Attendance.values)
     changed = 0
     enrolments = course_date.enrolments.filter(status=Enrolment.Status.SEATED, pk__in=list(marks))
-    for enrolment in enrolments.select_for_update():
+    # Each with its certificate, if any, in the same statement (the lock is the enrolment's own).
+    for enrolment in enrolments.select_related("certificate").select_for_update(of=("self",)):
         value = marks[enrolment.pk]
         if value not in valid or value == enrolment.attendance:
             continue
@@ -665,9 +666,10 @@ def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, st
 def _certificate_follows_attendance(*, actor: User, enrolment: Enrolment) -> None:
     """A certificate stands only while its holder's attendance says "attended": corrected away from it, the
     certificate is revoked (its verification page says so, it is no longer handed out); put back, it stands
-    again."""
-    certificate = Certificate.objects.select_for_update().filter(enrolment=enrolment).first()
-    if certificate is None:
+    again. `enrolment` comes with its certificate (select_related)."""
+    try:
+        certificate = enrolment.certificate
+    except Certificate.DoesNotExist:
         return
     attended = enrolment.attendance == Enrolment.Attendance.ATTENDED
     if attended == (certificate.revoked_at is None):
