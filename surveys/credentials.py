@@ -11,10 +11,7 @@ import hmac
 import json
 import secrets
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
-from django.utils.encoding import force_bytes
+from vielfalt import encryption
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12
@@ -30,11 +27,12 @@ def new_token() -> tuple[str, str]:
     return token, token_hash(token)
 
 
+def _namespace(purpose: str) -> str:
+    return f"vielfalt.surveys.{purpose}"
+
+
 def _keys(purpose: str) -> list[bytes]:
-    secrets_ = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return [
-        hashlib.sha256(force_bytes(f"vielfalt.surveys.{purpose}:{secret}")).digest() for secret in secrets_
-    ]
+    return encryption.keys(_namespace(purpose))
 
 
 def normalise_code(typed: str) -> str | None:
@@ -65,20 +63,16 @@ def format_code(code: str) -> str:
 
 
 def seal(fields: dict, *, purpose: str = "held-answer") -> str:
-    """AES-GCM with a random nonce under the current key (Fernet would carry the time of sealing in clear)."""
-    nonce = secrets.token_bytes(12)
-    data = AESGCM(_keys(purpose)[0]).encrypt(nonce, json.dumps(fields, separators=(",", ":")).encode(), None)
-    return base64.b64encode(nonce + data).decode()
+    """AES-GCM with a random nonce under the current key (vielfalt.encryption; Fernet would carry the time of
+    sealing in clear)."""
+    data = json.dumps(fields, separators=(",", ":")).encode()
+    return base64.b64encode(encryption.encrypt(data, namespace=_namespace(purpose))).decode()
 
 
 def unseal(sealed: str, *, purpose: str = "held-answer") -> dict:
-    raw = base64.b64decode(sealed)
-    for key in _keys(purpose):
-        try:
-            return json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], None))
-        except InvalidTag:
-            continue
-    raise ValueError("A sealed value cannot be decrypted with the portal's secrets (a secret rotated away).")
+    """ValueError if no secret of the portal decrypts it (a secret rotated away)."""
+    data, _current = encryption.decrypt(base64.b64decode(sealed), namespace=_namespace(purpose))
+    return json.loads(data)
 
 
 RESPONDENT = "respondent"

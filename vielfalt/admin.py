@@ -14,7 +14,6 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from .account_events import account_changed
@@ -22,7 +21,7 @@ from .audit import ChangeReader, actor_text, audit_record, model_changes
 from .collation import text_order
 from .filters import object_search, search_order
 from .invitations import AccountAddForm, link_valid_until
-from .models import AuditEntry, Employee, Job, Membership, Organisation, OrgUnit, User
+from .models import AuditEntry, AuthenticatorApp, Employee, Job, Membership, Organisation, OrgUnit, User
 from .services import account_invitation_send
 from .signals import employees_left
 
@@ -404,7 +403,7 @@ class SecondFactorAdmin(AuditedModelAdmin):
 
 
 for model, event in (
-    (TOTPDevice, "app_removed"),
+    (AuthenticatorApp, "app_removed"),
     (WebAuthnCredential, "passkey_removed"),
     (StaticDevice, "recovery_codes_removed"),
 ):

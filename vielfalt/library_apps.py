@@ -1,5 +1,5 @@
 """The libraries' apps under names an administrator understands: the admin's index and breadcrumbs showed
-"OTP_TOTP", "OTP_STATIC", "OTP WEBAUTHN" and "AXES" (in German too) where one looks for a lost second factor or
+"OTP_STATIC", "OTP WEBAUTHN" and "AXES" (in German too) where one looks for a lost second factor or
 a locked-out account. Their labels, and so their tables and migrations, stay the same.
 
 Not in vielfalt/apps.py: Django picks an app's configuration from its apps module only when that module holds
@@ -8,12 +8,7 @@ exactly one, and the portal's own (VielfaltConfig, whose ready() connects the lo
 from axes.apps import AppConfig as AxesConfig
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.apps import DefaultConfig as StaticConfig
-from django_otp.plugins.otp_totp.apps import DefaultConfig as TOTPConfig
 from django_otp_webauthn.apps import OtpWebauthnConfig
-
-
-class AuthenticatorAppsConfig(TOTPConfig):
-    verbose_name = _("Second factor: authenticator apps (TOTP)")
 
 
 class RecoveryCodesConfig(StaticConfig):

@@ -1,7 +1,12 @@
+import base64
+import logging
 import operator
+import secrets
+import time
 import unicodedata
 import uuid
 from functools import partialmethod, reduce
+from urllib.parse import quote, urlencode
 
 import pgtrigger
 from django.conf import settings
@@ -18,10 +23,15 @@ from django.utils.encoding import force_str
 from django.utils.functional import cached_property
 from django.utils.hashable import make_hashable
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
 
+from . import encryption
 from .collation import NAMES_SQL, collated, text_order
 from .counts import count_triggers, total
 from .generation import figures_changed
+
+logger = logging.getLogger(__name__)
 
 
 class Role(models.TextChoices):
@@ -107,6 +117,108 @@ class User(AbstractUser):
         if self.is_superuser and str(Role.ADMIN.label) not in labels:
             labels.append(str(Role.ADMIN.label))
         return labels
+
+
+class AuthenticatorApp(TimestampMixin, ThrottlingMixin, Device):
+    """An authenticator app (TOTP, RFC 6238: six digits every 30 seconds) as a second factor: django-otp's
+    TOTPDevice, except that its key is kept encrypted (vielfalt.encryption, bound to its holder), as a password
+    is kept only as its hash. Whoever reads the table, or a stolen backup, without the portal's secret key cannot
+    compute anyone's codes; nor can a database administrator give the key to another account."""
+
+    STEP, DIGITS, TOLERANCE = 30, 6, 1  # what every authenticator app understands; one step either way
+    KEY_BYTES = 20  # 160 bits, as RFC 4226 recommends for HMAC-SHA1
+    NAMESPACE = "vielfalt.authenticator-app"
+
+    encrypted_key = models.BinaryField(editable=False)
+    # Steps the app's clock is known to be off, and the last step a code was accepted for (a code is taken once).
+    drift = models.SmallIntegerField(default=0, editable=False)
+    last_t = models.BigIntegerField(default=-1, editable=False)
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("second factor: authenticator apps")  # beside the other factors in the admin
+
+    def _bound_to(self) -> bytes:
+        return f"user:{self.user_id}".encode()
+
+    def set_key(self, key: bytes) -> None:
+        self.encrypted_key = encryption.encrypt(key, namespace=self.NAMESPACE, bound_to=self._bound_to())
+
+    def _key(self) -> tuple[bytes, bool]:
+        return encryption.decrypt(self.encrypted_key, namespace=self.NAMESPACE, bound_to=self._bound_to())
+
+    @property
+    def bin_key(self) -> bytes:
+        return self._key()[0]
+
+    def encrypt_again(self) -> bool:
+        """Encrypt the key under the current secret key if it is under a fallback; whether it was. ValueError if
+        no secret of the portal decrypts it."""
+        key, current = self._key()
+        if not current:
+            self.set_key(key)
+            self.save(update_fields=["encrypted_key"])
+        return not current
+
+    def save(self, *args, **kwargs):
+        if not self.encrypted_key:
+            self.set_key(secrets.token_bytes(self.KEY_BYTES))
+        super().save(*args, **kwargs)
+
+    def verify_token(self, token) -> bool:
+        """django-otp's TOTPDevice.verify_token: within one step either way of the app's known drift, never a
+        code of a step already used; failures count towards the device's throttle. A key still encrypted under
+        a secret key being rotated out is encrypted again under the current one."""
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            token = int(token)
+        except (TypeError, ValueError):
+            verified = False
+        else:
+            try:
+                key, current = self._key()
+            except (
+                ValueError
+            ):  # the secret key it was encrypted under is gone (README, "Rotating the secret key")
+                logger.warning("The key of authenticator app %s cannot be decrypted.", self.pk)
+                key = None
+            if key is None:
+                verified = False
+            else:
+                totp = TOTP(key, self.STEP, 0, self.DIGITS, self.drift)
+                totp.time = time.time()
+                verified = totp.verify(token, self.TOLERANCE, self.last_t + 1)
+        if not verified:
+            self.throttle_increment(commit=True)
+            return False
+        self.last_t = totp.t()
+        self.drift = totp.drift
+        if not current:
+            self.set_key(key)
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True
+
+    def get_throttle_factor(self):
+        return settings.OTP_TOTP_THROTTLE_FACTOR
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// address an app takes from the QR code (Key Uri Format of Google Authenticator)."""
+        issuer = settings.OTP_TOTP_ISSUER.replace(":", "")
+        label = quote(f"{issuer}:{self.user.get_username()}")
+        params = urlencode(
+            {
+                "secret": base64.b32encode(self.bin_key),
+                "algorithm": "SHA1",
+                "digits": self.DIGITS,
+                "period": self.STEP,
+            }
+        )
+        return f"otpauth://totp/{label}?{params}&issuer={quote(issuer)}"
 
 
 class OrganisationQuerySet(models.QuerySet):

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from .audit import ChangeReader, actor_text
-from .models import AuditEntry, Employee, Job, Membership, User
+from .models import AuditEntry, AuthenticatorApp, Employee, Job, Membership, User
 
 PSEUDONYM_PREFIX = "P-"
 REDACTED = "…"
@@ -254,7 +254,6 @@ def accounts_pseudonymise(*, user_ids, now: datetime) -> int:
     it (the audit log names the person until its own period ends)."""
     from django.contrib.auth.hashers import make_password
     from django_otp.plugins.otp_static.models import StaticDevice
-    from django_otp.plugins.otp_totp.models import TOTPDevice
     from django_otp_webauthn.models import WebAuthnCredential, WebAuthnUserHandle
 
     ids = list(
@@ -269,7 +268,7 @@ def accounts_pseudonymise(*, user_ids, now: datetime) -> int:
             password=make_password(None),
             pseudonymised_at=now,
         )
-    for model in (Membership, TOTPDevice, StaticDevice, WebAuthnCredential, WebAuthnUserHandle):
+    for model in (Membership, AuthenticatorApp, StaticDevice, WebAuthnCredential, WebAuthnUserHandle):
         model.objects.filter(user_id__in=ids).delete()
     return len(ids)
 
@@ -580,12 +579,11 @@ def _memberships_access(user) -> AccessSection:
 
 def _second_factor_access(user) -> AccessSection:
     from django_otp.plugins.otp_static.models import StaticDevice
-    from django_otp.plugins.otp_totp.models import TOTPDevice
     from django_otp_webauthn.models import WebAuthnCredential, WebAuthnUserHandle
 
     rows, records = [], []
     for model, kind in (
-        (TOTPDevice, _("authenticator app")),
+        (AuthenticatorApp, _("authenticator app")),
         (StaticDevice, _("recovery codes")),
         (WebAuthnCredential, _("passkey")),
     ):
@@ -617,7 +615,7 @@ _SHOWN_IN_FULL = {
     ("vielfalt.membership", "user"),
     ("vielfalt.auditentry", "actor"),
     ("vielfalt.job", "requested_by"),
-    ("otp_totp.totpdevice", "user"),
+    ("vielfalt.authenticatorapp", "user"),
     ("otp_static.staticdevice", "user"),
     ("django_otp_webauthn.webauthncredential", "user"),
     ("django_otp_webauthn.webauthnuserhandle", "user"),

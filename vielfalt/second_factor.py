@@ -1,5 +1,5 @@
-"""The second factor after the password: an authenticator app (TOTP), a passkey (WebAuthn) or a recovery code,
-all through django-otp and django-otp-webauthn.
+"""The second factor after the password: an authenticator app (TOTP, vielfalt.models.AuthenticatorApp), a passkey
+(WebAuthn) or a recovery code, all through django-otp and django-otp-webauthn.
 
 Who owes one: ministry staff, administrators (and Django staff) always; anyone with a role in an organisation
 that requires it (`Organisation.require_second_factor`); and everyone who has set one up. Until the session
@@ -35,12 +35,11 @@ from django.views.generic import FormView, TemplateView
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 from django_otp_webauthn.views import CompleteCredentialAuthenticationView, CompleteCredentialRegistrationView
 
 from .account_events import account_changed
-from .models import Organisation, Role
+from .models import AuthenticatorApp, Organisation, Role
 from .permissions import may
 from .validation import OneLineField, submitted_id
 
@@ -188,7 +187,7 @@ def match_token(user, token: str):
     return None
 
 
-def totp_secret(device: TOTPDevice) -> str:
+def totp_secret(device: AuthenticatorApp) -> str:
     """The device's key as the Base32 text authenticator apps (and oathtool) accept."""
     return base64.b32encode(device.bin_key).decode()
 
@@ -291,11 +290,13 @@ class SetupView(LoginRequiredMixin, FormView):
             return redirect(_step("second_factor_verify", request))
         return super().dispatch(request, *args, **kwargs)
 
-    def _device(self) -> TOTPDevice:
+    def _device(self) -> AuthenticatorApp:
         # The same unconfirmed device across reloads, so the QR code already scanned stays valid.
-        device = TOTPDevice.objects.filter(user=self.request.user, confirmed=False).order_by("pk").first()
+        device = (
+            AuthenticatorApp.objects.filter(user=self.request.user, confirmed=False).order_by("pk").first()
+        )
         if device is None:
-            device = TOTPDevice.objects.create(
+            device = AuthenticatorApp.objects.create(
                 user=self.request.user, name=str(_("Authenticator app")), confirmed=False
             )
         return device
@@ -342,7 +343,7 @@ class ManageView(LoginRequiredMixin, TemplateView):
         user = self.request.user
         recovery = StaticDevice.objects.filter(user=user, name="recovery", confirmed=True).first()
         return super().get_context_data(
-            apps=TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk"),
+            apps=AuthenticatorApp.objects.filter(user=user, confirmed=True).order_by("pk"),
             passkeys=WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("pk"),
             recovery_left=recovery.token_set.count() if recovery else 0,
             required=second_factor_required(user),
@@ -365,7 +366,7 @@ class ManageView(LoginRequiredMixin, TemplateView):
                 {"codes": codes, "next": reverse("second_factor_manage")},
             )
         if action in ("remove-app", "remove-passkey"):
-            model = TOTPDevice if action == "remove-app" else WebAuthnCredential
+            model = AuthenticatorApp if action == "remove-app" else WebAuthnCredential
             device = model.objects.filter(
                 user=user, confirmed=True, pk=submitted_id(request.POST.get("device")) or 0
             ).first()

@@ -64,10 +64,10 @@ INSTALLED_APPS = [
     "vielfalt.library_apps.LoginAttemptsConfig",  # axes
     # the database-level rules (append-only audit log, frozen signed agreements) as migrated triggers
     "pgtrigger",
-    # The second factor: authenticator apps (TOTP), recovery codes (static tokens) and passkeys (WebAuthn).
+    # The second factor: authenticator apps (vielfalt.models.AuthenticatorApp, django-otp's TOTP with the key
+    # encrypted), recovery codes (static tokens) and passkeys (WebAuthn).
     "django_otp",
     # (the apps under names an administrator understands: vielfalt.library_apps)
-    "vielfalt.library_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
     "vielfalt.library_apps.RecoveryCodesConfig",  # django_otp.plugins.otp_static
     "vielfalt.library_apps.PasskeysConfig",  # django_otp_webauthn
 ]

@@ -20,10 +20,10 @@ from django.db import connection
 from django.test.utils import override_settings
 from django.utils import translation
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import axe_violations
 from tests.helpers import triggers_aside
+from vielfalt.models import AuthenticatorApp
 
 # Every test starts from the demo data, restored from a snapshot taken once per module (see `demo_snapshot`).
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -179,7 +179,7 @@ def check_page(page, name: str) -> None:
 def totp_code(username: str) -> str:
     """What the demo user's authenticator app shows now (seed_demo's TOTP device), waiting for the next 30 s
     window if this window's code was already used (a code works once)."""
-    device = TOTPDevice.objects.get(user__username=username, name="Demo", confirmed=True)
+    device = AuthenticatorApp.objects.get(user__username=username, name="Demo", confirmed=True)
     while device.last_t >= int(time.time() - device.t0) // device.step:
         time.sleep(1)
         device.refresh_from_db()
@@ -248,7 +248,7 @@ def test_navigation_offers_only_pages_the_user_may_open(demo, page, username):
 def test_ministry_staff_set_up_a_second_factor_before_any_page(demo, page, console):
     """Without a device, the password leads to the set-up page (QR code, key, code), then the recovery codes;
     only then the start page. The start page itself redirects back to the second factor before."""
-    TOTPDevice.objects.filter(user__username="ministerium").delete()
+    AuthenticatorApp.objects.filter(user__username="ministerium").delete()
     page.goto(f"{demo}/accounts/login/")
     form = page.locator("main form")
     form.locator("input[name=username]").fill("ministerium")

@@ -9,12 +9,11 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from tests.conftest import axe_violations
 from tests.factories import PASSWORD, ministry_user
-from vielfalt.models import AuditEntry
+from vielfalt.models import AuditEntry, AuthenticatorApp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,7 +124,7 @@ def test_with_the_password_alone_no_passkey_can_be_added_to_an_account_with_a_se
     on the verify step's pages: refused (django-otp-webauthn asks for a verified session first)."""
     base = passkey_site
     user = ministry_user(username="moritz")
-    TOTPDevice.objects.create(user=user, name="App", confirmed=True)
+    AuthenticatorApp.objects.create(user=user, name="App", confirmed=True)
     virtual_authenticator(page)
     password_step(page, base, "moritz")
     assert page.url.startswith(f"{base}/accounts/second-factor/?")

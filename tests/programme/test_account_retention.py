@@ -10,10 +10,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import OrganisationFactory, UserFactory, hr_user
-from vielfalt.models import AuditEntry, Membership, Role, User
+from vielfalt.models import AuditEntry, AuthenticatorApp, Membership, Role, User
 from vielfalt.permissions import SYSTEM
 from vielfalt.privacy import PSEUDONYM_PREFIX
 from vielfalt.programme.privacy import purge, retention_overview
@@ -82,7 +81,7 @@ def test_a_deactivated_account_is_pseudonymised_after_the_period(client, setting
     gone = hr_user(
         city, username="kim.yilmaz", first_name="Kim", last_name="Yılmaz", email="kim@stadt.example"
     )
-    TOTPDevice.objects.create(user=gone, name="Telefon", confirmed=True)
+    AuthenticatorApp.objects.create(user=gone, name="Telefon", confirmed=True)
     gone.is_active = False
     gone.save()  # the admin's or the portal's path: the clock starts
     assert gone.deactivated_at is not None
@@ -98,7 +97,7 @@ def test_a_deactivated_account_is_pseudonymised_after_the_period(client, setting
     assert (gone.first_name, gone.last_name, gone.email) == ("", "", "")
     assert not gone.has_usable_password() and gone.pseudonymised_at == now
     assert not Membership.objects.filter(user=gone).exists()
-    assert not TOTPDevice.objects.filter(user=gone).exists()
+    assert not AuthenticatorApp.objects.filter(user=gone).exists()
     assert not User.objects.filter(username="kim.yilmaz").exists()
     assert User.objects.get(pk=recently.pk).username == "recently"  # not due yet
     assert purge(actor=SYSTEM, now=now, dry_run=True)["accounts"] == 0

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from partnerships.models import Agreement, AgreementDocument, Commitment, Signatory, agreement_total
 from surveys.models import Campaign, Invitation, Response
 from trainings.models import CourseDate, Enrolment
-from vielfalt.models import AuditEntry, Employee, Organisation, User
+from vielfalt.models import AuditEntry, AuthenticatorApp, Employee, Organisation, User
 from vielfalt.programme.management.commands.seed_scale import PARTNER_PREFIX, counts_for
 
 pytestmark = pytest.mark.django_db
@@ -146,13 +146,12 @@ def test_reset_deletes_what_a_benchmark_gave_the_scale_data(postgres, settings, 
     CommitmentFactory(agreement=agreement)
     # A benchmark's login gives the scale ministry user a static device (tests.bench.scale.logged_in).
     from django_otp.plugins.otp_static.models import StaticDevice
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from vielfalt.programme.management.commands.seed_scale import MINISTRY_USER
 
     ministry = User.objects.get(username=MINISTRY_USER)
     StaticDevice.objects.create(user=ministry, name="bench").token_set.create(token="12345678")
-    TOTPDevice.objects.create(user=ministry, name="bench")
+    AuthenticatorApp.objects.create(user=ministry, name="bench")
     seed(reset=True)
     assert not StaticDevice.objects.filter(user__username=MINISTRY_USER).exists()
     assert not Agreement.objects.filter(pk=agreement.pk).exists()

@@ -12,10 +12,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vielfalt.audit import audit_record
-from vielfalt.models import AuditEntry, Job, User
+from vielfalt.models import AuditEntry, AuthenticatorApp, Job, User
 from vielfalt.privacy import USER_FIELDS, USER_FIELDS_LEFT_OUT, user_foreign_keys
 from vielfalt.programme.privacy import user_access_export
 
@@ -34,7 +33,7 @@ def _own_traces(user: User) -> None:
     AccessLog.objects.create(username=user.username, ip_address="192.0.2.7", user_agent="Firefox/140.0")
     AccessFailureLog.objects.create(username=user.username, ip_address="192.0.2.8", user_agent="Edge/140.0")
     Job.objects.create(kind="employee_export", description="Export", requested_by=user)
-    TOTPDevice.objects.get_or_create(user=user, name="Handy", defaults={"confirmed": True})
+    AuthenticatorApp.objects.get_or_create(user=user, name="Handy", defaults={"confirmed": True})
     device, _ = StaticDevice.objects.get_or_create(user=user, name="backup")
     StaticToken.objects.create(device=device, token="rcv3x7kq")
     audit_record(actor=user, action=AuditEntry.Action.EXPORT, obj=user, changes={"format": "csv"})
@@ -76,7 +75,7 @@ def test_my_data_lists_every_row_that_names_the_user(demo, username):
         "vielfalt.membership",
         "vielfalt.auditentry",
         "vielfalt.job",
-        "otp_totp.totpdevice",
+        "vielfalt.authenticatorapp",
         "axes.accesslog",
     } <= {
         key.split(":")[0] for key in expected
@@ -100,8 +99,8 @@ def test_my_data_holds_no_secret(demo):
     text = json.dumps(user_access_export(user=user), default=str)
     assert user.username in text and "192.0.2.7" in text and "Handy" in text
     assert user.password not in text
-    for device in TOTPDevice.objects.filter(user=user):
-        assert device.key not in text
+    for device in AuthenticatorApp.objects.filter(user=user):
+        assert device.bin_key.hex() not in text
     assert "rcv3x7kq" not in text
 
 
@@ -123,7 +122,7 @@ def test_my_data_page_and_json_only_of_ones_own_account(demo, client):
     _own_traces(hr)
     client.force_login(hr)
     session = client.session  # past the authenticator app that _own_traces gave the account
-    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=hr, name="Handy").persistent_id
+    session[DEVICE_ID_SESSION_KEY] = AuthenticatorApp.objects.get(user=hr, name="Handy").persistent_id
     session.save()
     page = client.get(url)
     assert page.status_code == 200

@@ -12,13 +12,12 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory, ministry_user
 from tests.helpers import form_data
 from tests.vielfalt.test_second_factor import code_for, login, second_step, totp_device
-from vielfalt.models import AuditEntry, Role
+from vielfalt.models import AuditEntry, AuthenticatorApp, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -55,11 +54,11 @@ def test_the_admin_shows_no_key_or_recovery_code_and_neither_adds_nor_changes_a_
     _passkey(official)
     client.force_login(superuser)
 
-    page = client.get(reverse("admin:otp_totp_totpdevice_change", args=[app.pk]))
+    page = client.get(reverse("admin:vielfalt_authenticatorapp_change", args=[app.pk]))
     assert page.status_code == 200 and "miriam" in page.text
-    assert app.key not in page.text and "qrcode" not in page.text.lower()
+    assert app.bin_key.hex() not in page.text and "qrcode" not in page.text.lower()
     assert 'name="key"' not in page.text  # nothing to edit: a key typed in here would be the administrator's
-    listing = client.get(reverse("admin:otp_totp_totpdevice_changelist"))
+    listing = client.get(reverse("admin:vielfalt_authenticatorapp_changelist"))
     assert listing.status_code == 200 and "qrcode" not in listing.text.lower()
     codes = client.get(reverse("admin:otp_static_staticdevice_change", args=[recovery.pk]))
     assert codes.status_code == 200 and "geheim42" not in codes.text
@@ -68,14 +67,14 @@ def test_the_admin_shows_no_key_or_recovery_code_and_neither_adds_nor_changes_a_
     passkeys = client.get(reverse("admin:django_otp_webauthn_webauthncredential_changelist"))
     assert passkeys.status_code == 200 and "YubiKey" in passkeys.text  # listed, so it can be removed
 
-    assert client.get(reverse("admin:otp_totp_totpdevice_add")).status_code == 403
+    assert client.get(reverse("admin:vielfalt_authenticatorapp_add")).status_code == 403
     planted = client.post(
-        reverse("admin:otp_totp_totpdevice_change", args=[app.pk]),
+        reverse("admin:vielfalt_authenticatorapp_change", args=[app.pk]),
         {"user": official.pk, "name": "Telefon", "key": "00" * 20, "confirmed": "on"},
     )
     assert planted.status_code == 403
     app.refresh_from_db()
-    assert app.key != "00" * 20
+    assert app.bin_key != bytes(20)
 
 
 def test_an_administrator_removes_a_lost_factor_and_the_holder_is_told(
@@ -89,13 +88,13 @@ def test_an_administrator_removes_a_lost_factor_and_the_holder_is_told(
         assert client.post(url, {"post": "yes"}).status_code == 302
         assert (
             client.post(
-                reverse("admin:otp_totp_totpdevice_changelist"),
+                reverse("admin:vielfalt_authenticatorapp_changelist"),
                 {"action": "delete_selected", "_selected_action": [app.pk], "post": "yes"},
             ).status_code
             == 302
         )
     assert not WebAuthnCredential.objects.filter(user=official).exists()
-    assert not TOTPDevice.objects.filter(user=official).exists()
+    assert not AuthenticatorApp.objects.filter(user=official).exists()
     deleted = AuditEntry.objects.filter(action=AuditEntry.Action.DELETE, actor=superuser)
     assert deleted.count() == 2
     assert [message.to for message in mail.outbox] == [[official.email], [official.email]]
@@ -112,7 +111,7 @@ def test_setting_up_renewing_and_removing_a_factor_is_recorded_and_told(
     )
     client.force_login(sven)
     client.get(reverse("second_factor_setup"))
-    device = TOTPDevice.objects.get(user=sven)
+    device = AuthenticatorApp.objects.get(user=sven)
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(reverse("second_factor_setup"), {"token": code_for(device)}).status_code == 200
         renewed = client.post(reverse("second_factor_manage"), {"action": "recovery-codes"})

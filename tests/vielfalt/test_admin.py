@@ -236,7 +236,7 @@ def test_the_admin_names_the_libraries_sections_for_administrators(client, super
     client.force_login(superuser)
     index = client.get(reverse("admin:index")).content.decode()
     for name in (
-        "Zweiter Faktor: Authenticator-Apps (TOTP)",
+        "Zweiter Faktor: Authenticator-Apps",
         "Zweiter Faktor: Wiederherstellungscodes (Static devices)",
         "Zweiter Faktor: Passkeys (WebAuthn)",
         "Anmeldungen und Fehlversuche (django-axes)",

@@ -11,10 +11,9 @@ from django.urls import reverse
 from django.utils.encoding import iri_to_uri
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory, hr_user, ministry_user
-from vielfalt.models import AuditEntry, Role
+from vielfalt.models import AuditEntry, AuthenticatorApp, Role
 from vielfalt.second_factor import new_recovery_codes, recovery_code_hash
 
 pytestmark = pytest.mark.django_db
@@ -26,17 +25,17 @@ def login(client, username, password=PASSWORD):
     return client.post(reverse("login"), {"username": username, "password": password}, **SAME_OFFICE)
 
 
-def code_for(device: TOTPDevice) -> str:
+def code_for(device: AuthenticatorApp) -> str:
     """The code an authenticator app shows now."""
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    return f"{totp(device.bin_key, step=device.STEP, digits=device.DIGITS):06d}"
 
 
 def second_step(client, token, next_url=""):
     return client.post(reverse("second_factor_verify"), {"token": token, "next": next_url}, **SAME_OFFICE)
 
 
-def totp_device(user) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="Telefon", confirmed=True)
+def totp_device(user) -> AuthenticatorApp:
+    return AuthenticatorApp.objects.create(user=user, name="Telefon", confirmed=True)
 
 
 def test_ministry_staff_reach_no_page_before_setting_up_a_second_factor(client):
@@ -55,7 +54,7 @@ def test_ministry_staff_reach_no_page_before_setting_up_a_second_factor(client):
     assert setup.status_code == 200
     assert 'src="data:image/svg+xml' in setup.text  # the QR code
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', setup.text).group(1).replace(" ", "")
-    device = TOTPDevice.objects.get(user__username="miriam", confirmed=False)
+    device = AuthenticatorApp.objects.get(user__username="miriam", confirmed=False)
     assert base64.b32decode(secret) == device.bin_key
     # The page again shows the same key (the app already scanned keeps working).
     assert secret.encode() in client.get(reverse("second_factor_setup")).content.replace(b" ", b"")
@@ -168,16 +167,16 @@ def test_course_organiser_may_set_one_up_and_remove_it(client):
     manage = client.get(reverse("second_factor_manage"))
     assert manage.status_code == 200 and "freiwillig" in manage.text
     client.get(reverse("second_factor_setup"))
-    device = TOTPDevice.objects.get(user=sven)
+    device = AuthenticatorApp.objects.get(user=sven)
     assert client.post(reverse("second_factor_setup"), {"token": code_for(device)}).status_code == 200
     # A device that is no id is none: back to the page (it was a server error), nothing removed.
     for garbage in ("abc", "1e309", "🙂"):
         for action in ("remove-app", "remove-passkey"):
             response = client.post(reverse("second_factor_manage"), {"action": action, "device": garbage})
             assert response.status_code == 302, (action, garbage)
-    assert TOTPDevice.objects.filter(user=sven).exists()
+    assert AuthenticatorApp.objects.filter(user=sven).exists()
     client.post(reverse("second_factor_manage"), {"action": "remove-app", "device": device.pk})
-    assert not TOTPDevice.objects.filter(user=sven).exists()
+    assert not AuthenticatorApp.objects.filter(user=sven).exists()
     assert not StaticDevice.objects.filter(user=sven).exists()
     client.post(reverse("logout"))
     login(client, "sven")
@@ -190,7 +189,7 @@ def test_ministry_staff_cannot_remove_their_last_second_factor(client):
     login(client, "miriam")
     second_step(client, code_for(device))
     client.post(reverse("second_factor_manage"), {"action": "remove-app", "device": device.pk})
-    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+    assert AuthenticatorApp.objects.filter(pk=device.pk).exists()
     # New recovery codes replace the old ones.
     first = client.post(reverse("second_factor_manage"), {"action": "recovery-codes"})
     second = client.post(reverse("second_factor_manage"), {"action": "recovery-codes"})
@@ -257,7 +256,7 @@ def test_the_sessions_device_is_loaded_with_one_plain_query(client):
     _session_with_device(client, staff, device.persistent_id)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("home")).status_code == 200
-    device_queries = [q["sql"] for q in queries if "otp_totp_totpdevice" in q["sql"]]
+    device_queries = [q["sql"] for q in queries if "vielfalt_authenticatorapp" in q["sql"]]
     assert len(device_queries) == 1
     assert "ORDER BY" not in device_queries[0]
 
@@ -267,9 +266,11 @@ def test_a_session_naming_a_device_that_does_not_verify_it_owes_the_second_facto
     staff, other = ministry_user(username="mona"), ministry_user(username="otto")
     persistent_id = {
         "other user's": lambda: totp_device(other).persistent_id,
-        "unconfirmed": lambda: TOTPDevice.objects.create(user=staff, name="x", confirmed=False).persistent_id,
-        "missing": lambda: "otp_totp.totpdevice/999999",
-        "malformed": lambda: "otp_totp.totpdevice/abc",
+        "unconfirmed": lambda: (
+            AuthenticatorApp.objects.create(user=staff, name="x", confirmed=False).persistent_id
+        ),
+        "missing": lambda: "vielfalt.authenticatorapp/999999",
+        "malformed": lambda: "vielfalt.authenticatorapp/abc",
         "not a device": lambda: f"vielfalt.user/{staff.pk}",
     }[which]()
     _session_with_device(client, staff, persistent_id)
@@ -347,3 +348,70 @@ def test_recovery_codes_are_kept_as_hashes_and_survive_a_rotated_secret_key(clie
     login(client, "miriam")
     assert second_step(client, codes[1]).status_code == 302
     assert StaticToken.objects.count() == len(codes) - 2
+
+
+def _database_values():
+    """Every value of every table of the portal's database, as PostgreSQL (or SQLite) returns it."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {quote(table)}")  # noqa: S608
+            for row in cursor.fetchall():
+                yield from (value for value in row if value is not None)
+
+
+def test_no_authenticator_app_s_key_can_be_read_from_the_database(client):
+    """django-otp kept the app's key in clear (hex): whoever read the table, or a stolen backup, computed every
+    official's codes. Now it is encrypted under the portal's secret key and bound to its holder."""
+    ministry_user(username="miriam")
+    login(client, "miriam")
+    setup = client.get(reverse("second_factor_setup"))
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', setup.text).group(1).replace(" ", "")
+    key = base64.b32decode(secret)
+    code = f"{totp(key, step=30, digits=6):06d}"
+    assert client.post(reverse("second_factor_setup"), {"token": code}).status_code == 200
+    assert client.get("/partnerships/").status_code == 200
+
+    readable = {key.hex(), key.hex().upper(), secret, secret.lower()}
+    for value in _database_values():
+        if isinstance(value, bytes | memoryview):
+            assert key not in bytes(value)
+            value = bytes(value).decode("latin-1")
+        assert not any(form in str(value) for form in readable)
+
+
+def test_an_authenticator_app_works_through_a_rotated_secret_key(client, settings):
+    user, other = ministry_user(username="miriam"), ministry_user(username="otto")
+    device, unused = totp_device(user), totp_device(other)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-key-" + "x" * 50  # rotated, the old one kept as a fallback
+
+    login(client, "miriam")
+    assert second_step(client, code_for(device)).status_code == 302
+    device.refresh_from_db()
+    assert device._key()[1]  # used: encrypted again under the new key
+
+    out = io.StringIO()
+    call_command("encrypt_again", stdout=out)
+    assert "1 authenticator app key(s) encrypted again" in out.getvalue()  # the one not used meanwhile
+    settings.SECRET_KEY_FALLBACKS = []
+    for app in (device, unused):
+        app.refresh_from_db()
+        assert app._key()[1]
+
+
+def test_an_authenticator_app_s_key_copied_to_another_account_does_not_work(client, caplog):
+    """A database administrator cannot give an official's app to an account of theirs (nor read its key)."""
+    official, planted = ministry_user(username="miriam"), ministry_user(username="mallory")
+    device = totp_device(official)
+    AuthenticatorApp.objects.create(
+        user=planted, name="Telefon", confirmed=True, encrypted_key=device.encrypted_key
+    )
+
+    login(client, "mallory")
+    response = second_step(client, code_for(device))
+    assert response.status_code == 200 and "nicht gültig" in response.text
+    assert client.get("/").status_code == 302
+    assert "cannot be decrypted" in caplog.text

@@ -2,6 +2,7 @@
 
 import base64
 import random
+import secrets
 from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
@@ -10,11 +11,18 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_otp.util import random_hex
 
 from vielfalt import seal
-from vielfalt.models import Employee, Membership, Organisation, OrgUnit, Role, TargetGroup, User
+from vielfalt.models import (
+    AuthenticatorApp,
+    Employee,
+    Membership,
+    Organisation,
+    OrgUnit,
+    Role,
+    TargetGroup,
+    User,
+)
 from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 
@@ -154,11 +162,14 @@ class Command(BaseCommand):
         for username in TOTP_USERS:
             user = User.objects.get(username=username)
             secret = secrets_by_user.get(username)
-            key = base64.b32decode(secret).hex() if secret else random_hex(20)
-            device, _created = TOTPDevice.objects.update_or_create(
-                user=user, name="Demo", defaults={"key": key, "confirmed": True}
+            key = base64.b32decode(secret) if secret else secrets.token_bytes(AuthenticatorApp.KEY_BYTES)
+            device = AuthenticatorApp.objects.filter(user=user, name="Demo").first() or AuthenticatorApp(
+                user=user, name="Demo"
             )
-            secrets_by_user[username] = base64.b32encode(device.bin_key).decode()
+            device.confirmed = True
+            device.set_key(key)
+            device.save()
+            secrets_by_user[username] = base64.b32encode(key).decode()
             self.stdout.write(f"Second factor (TOTP) of {username}: {secrets_by_user[username]}")
         path.write_text("".join(f"{name} {secret}\n" for name, secret in secrets_by_user.items()))
         path.chmod(0o600)

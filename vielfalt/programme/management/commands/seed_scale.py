@@ -381,7 +381,7 @@ class Command(BaseCommand):
                 f"DELETE FROM {table(model(app, name))} WHERE {column} IN ({users})"
                 for app, name, column in (
                     ("otp_static", "StaticDevice", "user_id"),
-                    ("otp_totp", "TOTPDevice", "user_id"),
+                    ("vielfalt", "AuthenticatorApp", "user_id"),
                     ("django_otp_webauthn", "WebAuthnCredential", "user_id"),
                     ("django_otp_webauthn", "WebAuthnUserHandle", "user_id"),
                     ("admin", "LogEntry", "user_id"),
