@@ -263,6 +263,17 @@ class CourseDate(models.Model):
         waiting list)."""
         return timezone.now() >= self.starts_at
 
+    def told_of_changes(self):
+        """Whom a change of its time or place is told (with a calendar entry replacing theirs): everyone enrolled,
+        seated or waiting, until it begins; from then on only the seated (nobody moves up any more), and nobody
+        once it has ended: a change then corrects the record, and an e-mail about it would only confuse."""
+        enrolments = self.enrolments.active()
+        if timezone.now() >= self.ends_at:
+            return enrolments.none()
+        if self.has_begun:
+            return enrolments.filter(status=Enrolment.Status.SEATED)
+        return enrolments
+
 
 class EnrolmentQuerySet(models.QuerySet):
     def visible_to(self, user):

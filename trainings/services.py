@@ -252,7 +252,7 @@ def course_date_update(
         promoted = _fill_free_seats(locked)
         _send_on_commit([e.pk for e in promoted], "promoted")
         if changes.keys() & DATE_FIELDS_TOLD:  # the promoted learn the new details from their own e-mail
-            told = locked.enrolments.active().exclude(pk__in=[e.pk for e in promoted])
+            told = locked.told_of_changes().exclude(pk__in=[e.pk for e in promoted])
             _send_on_commit(list(told.values_list("pk", flat=True)), "changed")
     return locked
 

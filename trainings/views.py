@@ -373,7 +373,7 @@ class CourseDateUpdateView(OrganiserDateMixin, FormView):
 
     def form_valid(self, form):
         try:
-            course_date_update(
+            updated = course_date_update(
                 actor=self.request.user,
                 course_date=self.course_date,
                 opened_version=form.opened_version,
@@ -385,7 +385,7 @@ class CourseDateUpdateView(OrganiserDateMixin, FormView):
         except ValidationError as error:
             add_errors(form, error)
             return self.form_invalid(form)
-        if set(form.changed_data) & DATE_FIELDS_TOLD and self.course_date.enrolments.active().exists():
+        if set(form.changed_data) & DATE_FIELDS_TOLD and updated.told_of_changes().exists():
             messages.success(
                 self.request,
                 _("The changes were saved; everyone enrolled is being told the new time or place by e-mail."),

@@ -470,6 +470,17 @@ class Meeting(models.Model):
         neither it nor a registration can be cancelled any more, and nobody moves up from the waiting list."""
         return timezone.now() >= self.starts_at
 
+    def told_of_changes(self):
+        """Whom a change of its time or place is told (with a calendar entry replacing theirs): everyone
+        registered, seated or waiting, until it begins; from then on only the seated (nobody moves up any more),
+        and nobody once it has ended: a change then corrects the record."""
+        registrations = self.registrations.exclude(status=Registration.Status.CANCELLED)
+        if timezone.now() >= self.ends_at:
+            return registrations.none()
+        if self.has_begun:
+            return registrations.filter(status=Registration.Status.SEATED)
+        return registrations
+
     @property
     def field_labels(self) -> list[str]:
         return field_labels(self.fields_of_action)

@@ -413,9 +413,7 @@ def meeting_update(
         promoted = _fill_free_seats(locked)
         _mail_on_commit([r.pk for r in promoted], "promoted")
         if changes.keys() & MEETING_FIELDS_TOLD:  # the promoted learn the new details from their own e-mail
-            told = locked.registrations.exclude(status=Registration.Status.CANCELLED).exclude(
-                pk__in=[r.pk for r in promoted]
-            )
+            told = locked.told_of_changes().exclude(pk__in=[r.pk for r in promoted])
             _mail_on_commit(list(told.values_list("pk", flat=True)), "changed")
     return locked
 

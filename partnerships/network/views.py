@@ -638,7 +638,7 @@ class MeetingEditView(MeetingHostMixin, View):
         form = MeetingForm(request.POST, instance=meeting, user=request.user, creating=False)
         if form.is_valid():
             try:
-                meeting_update(
+                updated = meeting_update(
                     actor=request.user,
                     meeting=meeting,
                     invited=form.cleaned_data["invited"],
@@ -650,10 +650,7 @@ class MeetingEditView(MeetingHostMixin, View):
             except ValidationError as error:
                 _add_errors(form, error)
             else:
-                if (
-                    set(form.changed_data) & MEETING_FIELDS_TOLD
-                    and meeting.registrations.exclude(status=Registration.Status.CANCELLED).exists()
-                ):
+                if set(form.changed_data) & MEETING_FIELDS_TOLD and updated.told_of_changes().exists():
                     messages.success(
                         request,
                         _(

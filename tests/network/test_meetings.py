@@ -184,6 +184,35 @@ def begin(meeting):
     return meeting
 
 
+def test_a_change_to_a_meeting_under_way_tells_those_there_and_one_held_nobody(
+    ministry, duisburg, staff, outbox, django_capture_on_commit_callbacks
+):
+    """The host correcting the room of a meeting held last week e-mailed every registered person a "changed"
+    meeting with a calendar entry, the waiting list too, who could no longer move up."""
+    meeting = make_meeting(ministry, capacity=1)
+    anna, bernd = register(SYSTEM, meeting, duisburg, "Anna"), register(SYSTEM, meeting, duisburg, "Bernd")
+    assert bernd.status == WAITING
+    begin(meeting)
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # under way: to the rooms after the break
+        services.meeting_update(actor=staff, meeting=meeting, location="Köln, Rathaus, Raum 2")
+    assert [(m.to[0], m.subject) for m in outbox] == [(anna.email, f"Treffen geändert: {meeting.title}")]
+
+    week = timedelta(days=7)
+    Meeting.objects.filter(pk=meeting.pk).update(
+        starts_at=meeting.starts_at - week,
+        ends_at=meeting.ends_at - week,
+        registration_deadline=meeting.registration_deadline - week,
+    )
+    meeting.refresh_from_db()
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.meeting_update(actor=staff, meeting=meeting, location="Köln, Rathaus, Raum 3")
+    assert outbox == []
+    meeting.refresh_from_db()
+    assert meeting.location == "Köln, Rathaus, Raum 3"
+
+
 def test_a_meeting_is_a_record_from_its_start(
     client,
     ministry,

@@ -12,7 +12,7 @@ from icalendar import Calendar
 
 from tests.helpers import form_data
 from tests.trainings.conftest import employees_of
-from tests.trainings.factories import EnrolmentFactory
+from tests.trainings.factories import EnrolmentFactory, begin
 from trainings.models import Enrolment
 from trainings.services import course_date_update
 
@@ -83,3 +83,35 @@ def test_the_organiser_learns_that_everyone_enrolled_is_told(
         "alle Angemeldeten erhalten die neue Zeit bzw. den neuen Ort per E-Mail" in response.content.decode()
     )
     assert [m.to[0] for m in outbox] == [employee.email]
+
+
+def test_a_change_to_a_date_under_way_tells_those_seated_and_one_held_nobody(
+    client, course_date, duisburg, organiser, outbox, django_capture_on_commit_callbacks
+):
+    """The organiser correcting the room of a date held last week e-mailed everyone enrolled "Termin geändert"
+    with a calendar entry, the waiting list too, who could no longer move up; the page said they were all told."""
+    course_date.capacity = 1
+    course_date.save()
+    seated, waiting = employees_of(duisburg, 2)
+    EnrolmentFactory(course_date=course_date, employee=seated)
+    EnrolmentFactory(course_date=course_date, employee=waiting, status=Enrolment.Status.WAITING)
+    begin(course_date)
+    with django_capture_on_commit_callbacks(execute=True):  # under way: to another room after the break
+        course_date_update(actor=organiser, course_date=course_date, location="Rathaus, Raum 2")
+    assert [(m.to[0], m.subject) for m in outbox] == [
+        (seated.email, f"Termin geändert: {course_date.course.title}")
+    ]
+
+    held = begin(course_date, ago=timedelta(days=7))
+    outbox.clear()
+    client.force_login(organiser)
+    url = reverse("trainings:date_update", args=[held.pk])
+    data = form_data(client.get(url).content.decode())
+    data["location"] = "Rathaus, Raum 3"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data, follow=True)
+    assert "Die Änderungen wurden gespeichert." in response.text
+    assert "per E-Mail" not in response.text
+    assert outbox == []
+    held.refresh_from_db()
+    assert held.location == "Rathaus, Raum 3"
