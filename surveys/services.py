@@ -35,6 +35,7 @@ from django.views.decorators.debug import sensitive_variables
 from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.collation import NAMES_SQL, text_order
 from vielfalt.concurrency import check_opened_version
+from vielfalt.jobs import send_after_commit
 from vielfalt.models import AuditEntry, Employee, Organisation, OrgUnit, Role, User
 from vielfalt.permissions import SYSTEM, require
 
@@ -157,8 +158,10 @@ def campaign_extend(*, actor: User, campaign: Campaign, closes_on: datetime.date
 
 def campaigns_close_due(*, today: datetime.date | None = None) -> int:
     """Close every open campaign whose closing day has passed and publish its results (Celery beat, hourly):
-    the day its letters name is the last day to answer, and nobody has to remember to close it. Returns how
-    many it closed; a campaign HR closed meanwhile is left as it is."""
+    the day its letters name is the last day to answer, and nobody has to remember to close it. HR is told
+    by e-mail. Returns how many it closed; a campaign HR closed meanwhile is left as it is."""
+    from .tasks import task_tell_campaign_closed
+
     today = today or timezone.localdate()
     closed = 0
     for campaign in Campaign.objects.filter(status=Campaign.Status.OPEN, closes_on__lt=today).order_by("pk"):
@@ -166,6 +169,7 @@ def campaigns_close_due(*, today: datetime.date | None = None) -> int:
             campaign_close(actor=SYSTEM, campaign=campaign)
         except ValidationError:  # closed by HR since the list was read
             continue
+        send_after_commit(task_tell_campaign_closed, campaign_id=campaign.pk)
         closed += 1
     return closed
 

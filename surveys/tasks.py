@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.collation import text_order
 from vielfalt.jobs import JobError, JobTask, job_store_result
-from vielfalt.models import Job
+from vielfalt.models import Job, Role, User
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, actor_from_id
 from vielfalt.validation import one_line
@@ -224,6 +224,43 @@ def task_release_held_answers():
     )
     for campaign in Campaign.objects.filter(pk__in=list(campaign_ids)):
         held_release(actor=SYSTEM, campaign=campaign)
+
+
+@shared_task(
+    name="surveys.tell_campaign_closed",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, smtplib.SMTPException),
+    retry_backoff=5,
+    max_retries=5,
+)
+def task_tell_campaign_closed(*, campaign_id: int) -> int:
+    """Tell the organisation's HR office that its campaign closed by itself on its closing day
+    (`campaigns_close_due`), and where its results are; one e-mail to each, in the portal's language. HR who
+    closed it themselves saw it happen and are not written to."""
+    campaign = Campaign.objects.select_related("organisation").filter(pk=campaign_id).first()
+    if campaign is None:
+        return 0
+    addresses = (
+        User.objects.filter(
+            is_active=True,
+            email__gt="",
+            memberships__organisation_id=campaign.organisation_id,
+            memberships__role=Role.HR,
+        )
+        .values_list("email", flat=True)
+        .distinct()
+        .order_by("email")
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Survey closed: %(title)s") % {"title": one_line(campaign.title)}
+        body = render_to_string(
+            "surveys/email/campaign_closed.txt",
+            {"campaign": campaign, "url": settings.PORTAL_URL + campaign.get_absolute_url()},
+        )
+    messages = [EmailMessage(subject=subject, body=body, to=[address]) for address in addresses]
+    return mailers.default.send_messages(messages) if messages else 0
 
 
 @shared_task(name="surveys.close_due_campaigns", **BEAT_TASK_OPTIONS)

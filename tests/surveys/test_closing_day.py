@@ -5,14 +5,16 @@ nobody at HR remembered to close it, and published nothing until somebody did.""
 import datetime
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from surveys.models import Campaign, HeldAnswer, Response
 from surveys.results import results_visible
-from surveys.services import campaign_extend, campaign_open
+from surveys.services import campaign_close, campaign_extend, campaign_open
 from surveys.tasks import task_close_due_campaigns
+from tests.factories import UserFactory, hr_user
 from tests.surveys.conftest import answer, make_campaign, open_campaign_with_invitations
 from vielfalt.models import AuditEntry
 
@@ -43,6 +45,34 @@ def test_a_campaign_closes_by_itself_after_its_closing_day_and_publishes_its_res
     assert (entry.changes, entry.actor_id) == ({"status": ["open", "closed"]}, None)  # the system closed it
     assert task_close_due_campaigns() == 0
     assert answer(client.__class__(), tokens[3]).status_code == 410  # the page that says it is closed
+
+
+def test_hr_learns_by_e_mail_that_its_campaign_closed_by_itself(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    """The campaign closed by itself at night, and nobody at HR knew that its results were out until someone
+    happened to look."""
+    today = timezone.localdate()
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=2)
+    colleague = hr_user(campaign.organisation)
+    hr_user(campaign.organisation, is_active=False)
+    hr_user(campaign.organisation, email="")
+    UserFactory(roles=[(campaign.organisation, "organiser")])
+    other, _other_tokens, other_hr = open_campaign_with_invitations(employees=2)
+    Campaign.objects.filter(pk__in=[campaign.pk, other.pk]).update(
+        opens_on=today - 30 * DAY, closes_on=today - DAY
+    )
+    campaign_close(actor=other_hr, campaign=other)  # closed by HR by hand: they know
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task_close_due_campaigns() == 1
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([hr.email, colleague.email])
+    message = mailoutbox[0]
+    campaign.refresh_from_db()
+    assert message.subject == f"Umfrage beendet: {campaign.title}"
+    body = " ".join(message.body.split())
+    assert f"bis zu ihrem Schließtag, {campaign.closes_on:%d.%m.%Y}, beantwortet" in body
+    assert f"{settings.PORTAL_URL}{campaign.get_absolute_url()}" in body
 
 
 def test_hr_extends_an_open_campaign_and_cannot_open_one_whose_closing_day_has_passed(client):
