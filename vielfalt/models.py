@@ -129,6 +129,12 @@ class AuthenticatorApp(TimestampMixin, ThrottlingMixin, Device):
     KEY_BYTES = 20  # 160 bits, as RFC 4226 recommends for HMAC-SHA1
     NAMESPACE = "vielfalt.authenticator-app"
 
+    # django-otp's fields (Device, TimestampMixin) as they are, under names the admin shows in German too.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=64)
+    confirmed = models.BooleanField(_("confirmed"), default=True)
+    created_at = models.DateTimeField(_("set up"), null=True, auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     encrypted_key = models.BinaryField(editable=False)
     # Steps the app's clock is known to be off, and the last step a code was accepted for (a code is taken once).
     drift = models.SmallIntegerField(default=0, editable=False)

@@ -54,7 +54,9 @@ def move_devices(apps, schema_editor):
             [[*(row[column] for column in kept), encrypted(row["key"], row["user_id"])] for row in rows],
         )
         if rows and connection.vendor == "postgresql":
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {quote(table)}))")
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {quote(table)}))"
+            )
     schema_editor.execute(f"DROP TABLE {quote(OLD_TABLE)}")
     schema_editor.execute("DELETE FROM django_migrations WHERE app = 'otp_totp'")
 
@@ -68,9 +70,14 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="AuthenticatorApp",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(help_text="The human-readable name of this device.", max_length=64)),
-                ("confirmed", models.BooleanField(default=True, help_text="Is this device ready for use?")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="name")),
+                ("confirmed", models.BooleanField(default=True, verbose_name="confirmed")),
                 (
                     "throttling_failure_timestamp",
                     models.DateTimeField(
@@ -84,29 +91,17 @@ class Migration(migrations.Migration):
                     "throttling_failure_count",
                     models.PositiveIntegerField(default=0, help_text="Number of successive failed attempts."),
                 ),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        auto_now_add=True,
-                        help_text="The date and time when this device was initially created in the system.",
-                        null=True,
-                    ),
-                ),
-                (
-                    "last_used_at",
-                    models.DateTimeField(
-                        blank=True, help_text="The most recent date and time this device was used.", null=True
-                    ),
-                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, null=True, verbose_name="set up")),
+                ("last_used_at", models.DateTimeField(blank=True, null=True, verbose_name="last used")),
                 ("encrypted_key", models.BinaryField()),
                 ("drift", models.SmallIntegerField(default=0, editable=False)),
                 ("last_t", models.BigIntegerField(default=-1, editable=False)),
                 (
                     "user",
                     models.ForeignKey(
-                        help_text="The user that this device belongs to.",
                         on_delete=django.db.models.deletion.CASCADE,
                         to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
                     ),
                 ),
             ],
