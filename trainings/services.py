@@ -644,9 +644,17 @@ def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, st
         raise ValidationError(_("Attendance can be recorded once the date has begun."))
     valid = set(Enrolment.Attendance.values)
     changed = 0
-    enrolments = course_date.enrolments.filter(status=Enrolment.Status.SEATED, pk__in=list(marks))
-    # Each with its certificate, if any, in the same statement (the lock is the enrolment's own).
-    for enrolment in enrolments.select_related("certificate").select_for_update(of=("self",)):
+    enrolments = list(
+        course_date.enrolments.filter(status=Enrolment.Status.SEATED, pk__in=list(marks))
+        .order_by("pk")  # locked in one order by everyone: two saves of the same page wait, never deadlock
+        .select_for_update()
+    )
+    # Their certificates read once the enrolments are locked, in a statement of its own: a certificate the
+    # certificates job issued while this waited for the lock is seen (the locking statement would not see it).
+    certificates = Certificate.objects.in_bulk(
+        [enrolment.pk for enrolment in enrolments], field_name="enrolment_id"
+    )
+    for enrolment in enrolments:
         value = marks[enrolment.pk]
         if value not in valid or value == enrolment.attendance:
             continue
@@ -658,19 +666,16 @@ def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, st
         )
         enrolment.attendance = value
         enrolment.save(update_fields=["attendance"])
-        _certificate_follows_attendance(actor=actor, enrolment=enrolment)
+        if certificate := certificates.get(enrolment.pk):
+            _certificate_follows_attendance(actor=actor, enrolment=enrolment, certificate=certificate)
         changed += 1
     return changed
 
 
-def _certificate_follows_attendance(*, actor: User, enrolment: Enrolment) -> None:
+def _certificate_follows_attendance(*, actor: User, enrolment: Enrolment, certificate: Certificate) -> None:
     """A certificate stands only while its holder's attendance says "attended": corrected away from it, the
     certificate is revoked (its verification page says so, it is no longer handed out); put back, it stands
-    again. `enrolment` comes with its certificate (select_related)."""
-    try:
-        certificate = enrolment.certificate
-    except Certificate.DoesNotExist:
-        return
+    again. `enrolment` is locked."""
     attended = enrolment.attendance == Enrolment.Attendance.ATTENDED
     if attended == (certificate.revoked_at is None):
         return
@@ -685,40 +690,40 @@ def _certificate_follows_attendance(*, actor: User, enrolment: Enrolment) -> Non
     )
 
 
+@transaction.atomic
 def certificate_issue(*, actor: User, enrolment: Enrolment) -> Certificate:
     """The certificate of an attended enrolment, issued by the course's organiser; issuing again returns the
-    same one."""
+    same one. Decided on the enrolment as it stands, locked: the certificates job, working through a date's
+    list read earlier, issues none to someone whose attendance the organiser corrected meanwhile (and a
+    correction waiting for the lock revokes the certificate issued before it, `attendance_mark`)."""
     require(actor, Role.ORGANISER, enrolment.course_date.course.organiser_id)
+    course_date = enrolment.course_date
+    enrolment = Enrolment.objects.select_for_update().select_related("employee").get(pk=enrolment.pk)
     if (
         enrolment.status != Enrolment.Status.SEATED
         or enrolment.attendance != Enrolment.Attendance.ATTENDED
-        or not enrolment.course_date.has_begun
+        or not course_date.has_begun
     ):
         raise EnrolmentRefused([Refusal(_("Only attended enrolments get a certificate."))])
     existing = Certificate.objects.filter(enrolment=enrolment).first()
     if existing:
         return existing
-    course_date = enrolment.course_date
     course = course_date.course
     start = timezone.localtime(course_date.starts_at)
     end = timezone.localtime(course_date.ends_at)
     date_text = formats.date_format(start, "d.m.Y")
     if end.date() != start.date():
         date_text = f"{date_text} – {formats.date_format(end, 'd.m.Y')}"
-    with transaction.atomic():
-        certificate, created = Certificate.objects.get_or_create(
-            enrolment=enrolment,
-            defaults={
-                "holder_name": enrolment.employee.full_name,
-                "course_title": course.title,
-                "course_content": course.description,
-                "date_text": date_text,
-                "duration_hours": Decimal(course.duration_hours),
-                "organiser_name": course.organiser.name,
-            },
-        )
-        if created:
-            audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=certificate)
+    certificate = Certificate.objects.create(  # none can be added meanwhile: the enrolment is locked
+        enrolment=enrolment,
+        holder_name=enrolment.employee.full_name,
+        course_title=course.title,
+        course_content=course.description,
+        date_text=date_text,
+        duration_hours=Decimal(course.duration_hours),
+        organiser_name=course.organiser.name,
+    )
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=certificate)
     return certificate
 
 

@@ -21,7 +21,7 @@ from vielfalt.validation import one_line
 
 from .ical import course_date_ics, ics_file_name
 from .models import Certificate, CourseDate, Enrolment
-from .services import certificate_issue
+from .services import EnrolmentRefused, certificate_issue
 
 MAIL_EVENTS = {
     # event → (template, subject)
@@ -172,14 +172,21 @@ def task_build_certificates(*, job_id, course_date_id: int, actor_id: int) -> No
     if not enrolments:
         raise JobError(_("No enrolment of this date is marked as attended."))
     buffer = io.BytesIO()
+    written = 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, translation.override("de"):
         for enrolment in enrolments:
-            certificate = certificate_issue(actor=actor, enrolment=enrolment)
+            try:
+                certificate = certificate_issue(actor=actor, enrolment=enrolment)
+            except EnrolmentRefused:  # the organiser corrected this attendance since the list was read
+                continue
+            written += 1
             name = f"{enrolment.employee.personnel_number}-{certificate.file_name}"
             # Dated when the certificate was issued: its real date, and the same for every run of the job.
             entry = zipfile.ZipInfo(name, date_time=timezone.localtime(certificate.issued_at).timetuple()[:6])
             entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, certificate_store_file(certificate))
+    if not written:
+        raise JobError(_("No enrolment of this date is marked as attended."))
     job_store_result(
         job_id=job_id,
         content=buffer.getvalue(),

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from tests.factories import EmployeeFactory, OrganisationFactory, hr_user
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import CourseDateFactory, EnrolmentFactory, begin
-from trainings.models import Enrolment
+from trainings.models import Certificate, Enrolment
 from trainings.services import (
     EnrolmentRefused,
     attendance_mark,
@@ -195,6 +195,58 @@ def test_attendance_and_certificate(course_date, duisburg, hr_duisburg, organise
     assert len(certificate.code) == 14
     with pytest.raises(EnrolmentRefused):
         certificate_issue(actor=organiser, enrolment=seated[1])
+
+
+def test_the_certificates_job_issues_none_for_an_attendance_corrected_after_it_read_the_list(
+    course_date, duisburg, hr_duisburg, organiser
+):
+    """The job reads the date's attended enrolments, then renders one certificate after another; the organiser
+    correcting a mark meanwhile ("nicht erschienen") still got that person a certificate that stood."""
+    (seat,) = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
+    ).seated
+    begin(course_date)
+    attendance_mark(actor=organiser, course_date=course_date, marks={seat.pk: "attended"})
+    read_by_the_job = Enrolment.objects.attended().get(pk=seat.pk)
+    attendance_mark(actor=organiser, course_date=course_date, marks={seat.pk: "no_show"})
+    with pytest.raises(EnrolmentRefused):
+        certificate_issue(actor=organiser, enrolment=read_by_the_job)
+    assert not Certificate.objects.filter(enrolment=seat).exists()
+
+
+def test_a_correction_waiting_for_the_certificates_job_revokes_what_it_issued(
+    transactional_db, postgres, course_date, duisburg, hr_duisburg, organiser
+):
+    """The job holds the enrolment while it issues its certificate; the organiser's correction waits for it. The
+    correction's read of the enrolments had begun before the certificate existed and did not see it: the
+    certificate of someone marked "nicht erschienen" stood."""
+    (seat,) = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
+    ).seated
+    begin(course_date)
+    attendance_mark(actor=organiser, course_date=course_date, marks={seat.pk: "attended"})
+    errors = []
+
+    def correct():
+        try:
+            attendance_mark(actor=organiser, course_date=course_date, marks={seat.pk: "no_show"})
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        Enrolment.objects.select_for_update().get(pk=seat.pk)  # the job's lock, as certificate_issue takes it
+        correction = threading.Thread(target=correct)
+        correction.start()
+        time.sleep(0.5)  # the correction is now waiting for the lock
+        certificate = certificate_issue(actor=organiser, enrolment=Enrolment.objects.get(pk=seat.pk))
+    correction.join(timeout=30)
+    assert errors == [] and not correction.is_alive()
+    seat.refresh_from_db()
+    certificate.refresh_from_db()
+    assert seat.attendance == "no_show"
+    assert certificate.revoked_at is not None
 
 
 def test_a_date_is_a_record_from_its_start(course, duisburg, hr_duisburg, organiser):
