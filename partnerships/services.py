@@ -808,6 +808,27 @@ def agreements_announce_expiring(*, actor: User, today: date | None = None) -> i
     return sent
 
 
+def agreements_end_expired(*, actor: User, today: date | None = None) -> int:
+    """End every signed agreement whose validity has run out (Celery beat, daily, as `permissions.SYSTEM`):
+    the day after its "valid until" it is no longer in force, and the lists, figures and the partner's page say
+    so. The step is recorded as any other (status history, audit log with the reason). Returns how many."""
+    require_role(actor, Role.MINISTRY)
+    today = today or timezone.localdate()
+    ended = 0
+    expired = Agreement.objects.filter(status=Status.SIGNED, valid_until__lt=today).order_by("pk")
+    for agreement in expired:
+        with translation.override(settings.LANGUAGE_CODE):  # kept in the audit log, read by the ministry
+            reason = _("Its validity ended on %(date)s.") % {
+                "date": formats.date_format(agreement.valid_until, "SHORT_DATE_FORMAT")
+            }
+        try:
+            agreement_transition(actor=actor, agreement=agreement, to_status=Status.ENDED, reason=reason)
+        except ValidationError:  # ended by hand since the list was read
+            continue
+        ended += 1
+    return ended
+
+
 # --- Anonymised application procedures ------------------------------------------------------------------------
 
 PROCEDURE_FIELDS = [

@@ -7,7 +7,12 @@ from vielfalt.jobs import JobError, JobTask, job_link_result
 from vielfalt.permissions import SYSTEM
 
 from .models import Agreement
-from .services import agreement_render_pdf, agreements_announce_expiring, agreements_export_for_job
+from .services import (
+    agreement_render_pdf,
+    agreements_announce_expiring,
+    agreements_end_expired,
+    agreements_export_for_job,
+)
 
 
 @shared_task(base=JobTask, name="partnerships.agreement_render_pdf")
@@ -28,3 +33,9 @@ def task_export_agreements(*, job_id, actor_id: int, filters: dict):
 def task_announce_expiring_agreements():
     """Daily (Celery beat), as the system actor."""
     return agreements_announce_expiring(actor=SYSTEM)
+
+
+@shared_task(name="partnerships.end_expired_agreements")
+def task_end_expired_agreements():
+    """Daily (Celery beat), as the system actor: signed agreements whose validity has run out are ended."""
+    return agreements_end_expired(actor=SYSTEM)

@@ -469,6 +469,7 @@ SERVICES = {
     "agreements_announce_expiring": Case(
         "MX", lambda w, a: partnership_services.agreements_announce_expiring(actor=a)
     ),
+    "agreements_end_expired": Case("MX", lambda w, a: partnership_services.agreements_end_expired(actor=a)),
     "procedure_create": Case(
         "HX",
         lambda w, a: partnership_services.procedure_create(

@@ -215,6 +215,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partnerships.announce_expiring_agreements",
         "schedule": crontab(hour=6, minute=30),
     },
+    # Signed agreements whose validity ran out yesterday are ended (after midnight, before anyone looks).
+    "end-expired-agreements": {
+        "task": "partnerships.end_expired_agreements",
+        "schedule": crontab(hour=0, minute=20),
+    },
     "remind-course-dates": {"task": "trainings.send_date_reminders", "schedule": crontab(hour=7, minute=0)},
     # Held survey answers move into the results in batches of at least k (surveys.services.held_release).
     "release-held-survey-answers": {

@@ -7,15 +7,21 @@ import zipfile
 
 import pytest
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from partnerships.models import Agreement, AgreementDocument, ExpiryNotice
-from partnerships.services import agreement_request_pdf, agreements_announce_expiring, agreements_export_job
+from partnerships.services import (
+    agreement_request_pdf,
+    agreements_announce_expiring,
+    agreements_end_expired,
+    agreements_export_job,
+)
 from partnerships.tasks import task_render_agreement_pdf
 from tests.factories import UserFactory
 from tests.helpers import wait_until_finished
 from vielfalt.jobs import job_enqueue
-from vielfalt.models import Job
+from vielfalt.models import AuditEntry, Job
 from vielfalt.permissions import SYSTEM
 
 from .conftest import make_signed
@@ -113,3 +119,41 @@ def test_beat_schedules_the_expiry_announcement_under_its_task_name(settings):
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "partnerships.announce_expiring_agreements" in scheduled
     assert "partnerships.announce_expiring_agreements" in app.tasks
+
+
+@pytest.mark.django_db
+def test_a_signed_agreement_ends_the_day_after_its_validity_runs_out(staff, duisburg, ministry, client):
+    """An agreement valid until last year stayed "signed" for ever: the list, the partner's page and the
+    programme's figures showed it as in force."""
+    today = datetime.date(2026, 7, 1)
+    expiring = make_signed(AgreementFactory(partner=duisburg, state_party=ministry, valid_until=today))
+    open_ended = make_signed(AgreementFactory(partner=duisburg, state_party=ministry, valid_until=None))
+    draft = AgreementFactory(
+        partner=duisburg, state_party=ministry, valid_until=today - datetime.timedelta(days=9)
+    )
+    with pytest.raises(PermissionDenied):
+        agreements_end_expired(actor=UserFactory(), today=today)
+    assert agreements_end_expired(actor=SYSTEM, today=today) == 0  # its last day
+
+    assert agreements_end_expired(actor=SYSTEM, today=today + datetime.timedelta(days=1)) == 1
+    statuses = dict(Agreement.objects.values_list("pk", "status"))
+    assert statuses == {expiring.pk: "ended", open_ended.pk: "signed", draft.pk: "draft"}
+    change = expiring.status_changes.get(to_status="ended")
+    assert (change.from_status, change.changed_by) == ("signed", None)
+    entry = AuditEntry.objects.filter(object_id=str(expiring.pk)).order_by("pk").last()
+    assert entry.actor_id is None
+    assert entry.changes == {"status": ["signed", "ended"], "reason": "Ihre Gültigkeit endete am 01.07.2026."}
+    assert agreements_end_expired(actor=SYSTEM, today=today + datetime.timedelta(days=2)) == 0
+    client.force_login(staff)
+    assert "beendet" in client.get(expiring.get_absolute_url()).text
+
+
+def test_beat_ends_expired_agreements_under_its_task_name(settings):
+    from partnerships.tasks import task_end_expired_agreements
+    from vielfalt.celery import app
+
+    assert task_end_expired_agreements.name == "partnerships.end_expired_agreements"
+    assert "partnerships.end_expired_agreements" in {
+        e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    assert "partnerships.end_expired_agreements" in app.tasks
