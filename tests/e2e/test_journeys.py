@@ -180,10 +180,10 @@ def totp_code(username: str) -> str:
     """What the demo user's authenticator app shows now (seed_demo's TOTP device), waiting for the next 30 s
     window if this window's code was already used (a code works once)."""
     device = AuthenticatorApp.objects.get(user__username=username, name="Demo", confirmed=True)
-    while device.last_t >= int(time.time() - device.t0) // device.step:
+    while device.last_t >= int(time.time()) // device.STEP:
         time.sleep(1)
         device.refresh_from_db()
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    return f"{totp(device.bin_key, step=device.STEP, digits=device.DIGITS):06d}"
 
 
 def login(page, base: str, username: str, password: str = PASSWORD) -> None:
