@@ -334,8 +334,8 @@ def invitation_issue(
     mark_sent: bool = True,
     due: Q | None = None,
 ) -> Credentials | None:
-    """A new link and code for an unused invitation (the old ones stop working); None if it was used
-    meanwhile. The caller puts them into one message or sheet and forgets them. (Callers looping over many
+    """A new link and code for an unused invitation of an open campaign (the old ones stop working); None if it
+    was used meanwhile, or the campaign closed. The caller puts them into one message or sheet and forgets them. (Callers looping over many
     invitations load them with `select_related("campaign")`.) `mark_sent=False`: the caller stamps the
     invitation with `invitation_mark_sent` once its message was handed to the mail server. `due`: None too
     unless the invitation still matches it (not sent yet, say), checked as the row is written: a second
@@ -343,7 +343,13 @@ def invitation_issue(
     require(actor, Role.HR, invitation.campaign.organisation_id)
     token, digest = new_token()
     code, code_digest = new_code()
-    # The stamp in the same statement: between two, a second job would still find the invitation due.
+    # Closing the campaign waits for the caller's transaction (its message handed over) to end.
+    _lock_campaign(invitation.campaign_id, shared=True)
+    if not Campaign.objects.filter(pk=invitation.campaign_id, status=Campaign.Status.OPEN).exists():
+        return None
+    # The stamp in the same statement: between two, a second job would still find the invitation due. (No
+    # join in it: PostgreSQL would check the joined conditions against the row as it was before the other
+    # job's stamp.)
     stamp = _sent_stamp(reminder=reminder) if mark_sent else {}
     updated = (
         Invitation.objects.filter(pk=invitation.pk, used=False)

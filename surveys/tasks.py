@@ -98,6 +98,17 @@ def _send_one(actor, campaign, invitation, *, connection, reminder: bool, due: Q
     return 1
 
 
+def _refuse_unless_open(campaign: Campaign, *, under_way: bool = False) -> None:
+    """A job of a campaign closed since it was requested (a retry days later, a job waiting while HR or beat
+    closed it) sends no links and prints no codes: they would lead to a closed questionnaire. No numbers: how
+    many e-mails were still due is a participation figure."""
+    if campaign.is_open:
+        return
+    if under_way:
+        raise JobError(_("The campaign was closed while the e-mails went out; the rest were not sent."))
+    raise JobError(_("The campaign is closed: nothing was sent or printed."))
+
+
 @shared_task(base=JobTask, name="surveys.send_invitations", bind=True)
 @sensitive_variables()
 def task_send_invitations(self, *, job_id, campaign_id: int, actor_id: int, reminder: bool = False):
@@ -109,6 +120,7 @@ def task_send_invitations(self, *, job_id, campaign_id: int, actor_id: int, remi
     stopped; after the last one the job fails saying how many e-mails were handed over and how many were not."""
     actor = actor_from_id(actor_id)
     campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
+    _refuse_unless_open(campaign)
     requested = Job.objects.values_list("created_at", flat=True).get(pk=job_id)
     invitations, due = _invitations_to_send(campaign_id, reminder=reminder, since=requested)
     invitations = invitations.select_related("employee", "campaign")
@@ -146,6 +158,9 @@ def task_send_invitations(self, *, job_id, campaign_id: int, actor_id: int, remi
                 )
                 % {"handed_over": handed_over, "pending": pending, "left": pending - handed_over}
             ) from None
+    if handed_over < pending:  # some not sent: answered meanwhile, or the campaign closed
+        campaign.refresh_from_db(fields=["status"])
+        _refuse_unless_open(campaign, under_way=True)
 
 
 @shared_task(base=JobTask, name="surveys.render_code_sheets")
@@ -168,6 +183,7 @@ def task_render_code_sheets(
 
     actor = actor_from_id(actor_id)
     campaign = Campaign.objects.select_related("organisation").get(pk=campaign_id)
+    _refuse_unless_open(campaign)
     if reprint:
         issued = code_sheets_reissue(actor=actor, campaign=campaign, unit_id=unit_id)
     else:

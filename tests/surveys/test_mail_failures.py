@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 
 from surveys.models import Invitation
+from surveys.services import campaign_close, invitation_issue
 from surveys.tasks import task_send_invitations
 from tests.helpers import wait_until_finished
 from tests.mailfailure import few_retries, unreachable_mail_server
@@ -83,3 +84,37 @@ def test_a_reminder_that_did_not_get_out_keeps_the_first_link_and_is_not_marked(
     assert Invitation.objects.filter(campaign=campaign, reminded_at__isnull=False).count() == 0
     # The first e-mail's link still works: the reminder's new one never left the portal.
     assert dict(Invitation.objects.filter(campaign=campaign).values_list("pk", "token_hash")) == first_links
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sending_job_retried_after_the_campaign_closed_sends_nothing(
+    celery_worker, client, settings, monkeypatch
+):
+    """The mail server was down, the job failed; the campaign closed (by HR, or by itself on its closing day);
+    days later someone pressed "Erneut versuchen": every employee got a personal link to a closed survey."""
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=3, issue_tokens=False)
+    unreachable_mail_server(settings)
+    few_retries(monkeypatch, task_send_invitations)
+    job = _send(campaign, hr)
+    assert job.status == Job.Status.FAILED
+    links = dict(Invitation.objects.filter(campaign=campaign).values_list("pk", "token_hash"))
+
+    campaign_close(actor=hr, campaign=campaign)
+    settings.MAILERS = LOCMEM
+    mail.outbox = []
+    client.force_login(hr)
+    client.post(f"/jobs/{job.pk}/retry/")
+    job = wait_until_finished(job, timeout=60)
+    assert job.status == Job.Status.FAILED
+    assert job.error == "Die Befragung ist geschlossen: Es wurde nichts versandt oder gedruckt."
+    assert mail.outbox == []
+    assert dict(Invitation.objects.filter(campaign=campaign).values_list("pk", "token_hash")) == links
+    assert not Invitation.objects.filter(campaign=campaign, sent_at__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_no_link_or_code_is_issued_for_a_closed_campaign():
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=2, issue_tokens=False)
+    invitation = Invitation.objects.filter(campaign=campaign).first()
+    campaign_close(actor=hr, campaign=campaign)
+    assert invitation_issue(actor=hr, invitation=invitation) is None
