@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.collation import collated
@@ -131,6 +132,11 @@ class Campaign(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    @property
+    def first_day_to_come(self) -> bool:
+        """Its first day lies ahead: it is opened from that day on (`campaign_open`)."""
+        return self.opens_on > timezone.localdate()
 
     @property
     def is_open(self) -> bool:

@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.debug import sensitive_variables
@@ -119,13 +120,22 @@ def _campaign_set_status(*, actor: User, campaign: Campaign, expected: str, stat
 def campaign_open(*, actor: User, campaign: Campaign) -> Campaign:
     """From now on the questionnaire (its version) and the campaign's settings are frozen, except that its
     closing day can move later (`campaign_extend`). A campaign whose closing day has passed is not opened: it
-    would close within the hour (`surveys.close_due_campaigns`)."""
+    would close within the hour (`surveys.close_due_campaigns`); nor one before its first day, which its
+    recorded period would then misstate (answers taken before it)."""
     campaign = _campaign_set_status(
         actor=actor, campaign=campaign, expected=Campaign.Status.DRAFT, status=Campaign.Status.OPEN
     )
     if campaign.closes_on < timezone.localdate():
         raise ValidationError(
             _("Its closing day has passed: please choose a later one before opening the campaign.")
+        )
+    if campaign.first_day_to_come:  # the period on record (the DPO's documentation, the page) stays true
+        raise ValidationError(
+            _(
+                "The campaign's first day is %(date)s: it can be opened from that day, or choose today as its "
+                "first day."
+            )
+            % {"date": date_format(campaign.opens_on, "SHORT_DATE_FORMAT")}
         )
     return campaign
 

@@ -106,3 +106,28 @@ def test_hr_extends_an_open_campaign_and_cannot_open_one_whose_closing_day_has_p
         campaign_open(actor=hr, campaign=draft)
     draft.refresh_from_db()
     assert draft.is_draft
+
+
+def test_a_campaign_opens_from_its_first_day(client):
+    """HR could open a campaign whose first day was next month: it took answers before the period its page
+    and the data protection officer's documentation give."""
+    today = timezone.localdate()
+    campaign = make_campaign(opens_on=today + DAY, closes_on=today + 30 * DAY)
+    hr = campaign.organisation.memberships.get().user
+    client.force_login(hr)
+    german = {"accept-language": "de"}
+    page = client.get(campaign.get_absolute_url(), headers=german).text
+    assert "Sie kann ab ihrem ersten Tag" in page
+    assert reverse("surveys:campaign_open", args=[campaign.pk]) not in page
+    response = client.post(reverse("surveys:campaign_open", args=[campaign.pk]), headers=german, follow=True)
+    assert "Der erste Tag der Befragung ist der" in response.text
+    campaign.refresh_from_db()
+    assert campaign.is_draft
+    with pytest.raises(ValidationError, match="first day|ersten Tag"):
+        campaign_open(actor=hr, campaign=campaign)
+
+    Campaign.objects.filter(pk=campaign.pk).update(opens_on=today)  # its day has come (or HR chose today)
+    assert (
+        reverse("surveys:campaign_open", args=[campaign.pk]) in client.get(campaign.get_absolute_url()).text
+    )
+    assert campaign_open(actor=hr, campaign=campaign).is_open
