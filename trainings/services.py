@@ -35,7 +35,7 @@ from vielfalt.tabular import (
 )
 from vielfalt.validation import refuse_moving
 
-from .models import Certificate, Course, CourseDate, Enrolment
+from .models import Certificate, Course, CourseDate, CourseParticipant, Enrolment
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,9 @@ def course_participants_set(*, actor: User, course: Course, quotas: dict) -> Non
     enrolments of dates that have begun are records and stay). Lowering a quota keeps the seats already taken;
     further enrolments of that organisation wait."""
     require(actor, Role.ORGANISER, course.organiser_id)
-    current = {p.organisation_id: p for p in course.participants.select_for_update()}
+    # In the order enrolments lock them (`_lock_enrolling`): an enrolment under way for an organisation removed
+    # here is waited for, and then seen below.
+    current = {p.organisation_id: p for p in course.participants.order_by("pk").select_for_update()}
     wanted = {organisation.pk: (organisation, quota) for organisation, quota in quotas.items()}
     wanted.pop(course.organiser_id, None)
     removed = set(current) - set(wanted)
@@ -347,6 +349,8 @@ def enrolment_create_many(
         locked = CourseDate.objects.select_for_update().get(pk=course_date.pk)
         course = Course.objects.select_related("organiser").get(pk=locked.course_id)
         locked.course = course
+        _lock_enrolling(course, employees)
+        _require_enrolling(actor, course)  # again, now that no organisation can leave the course meanwhile
         problems = _enrolment_problems(actor=actor, course_date=locked, employees=employees, lines=lines)
         if problems:
             raise EnrolmentRefused(problems)
@@ -394,6 +398,29 @@ def enrolment_create_many(
         if notify:
             _send_on_commit([e.pk for e in created], "enrolled")
     return result
+
+
+def _lock_enrolling(course: Course, employees: list[Employee]) -> None:
+    """Lock the participation of the employees' organisations in `course` and the employees themselves, in the
+    order every caller takes them (date, participations, employees; each by pk): removing an organisation from
+    the course (`course_participants_set`) then waits for this enrolment, or this one for the removal, and
+    sees what the other did; and enrolling the same person on another date of the course at the same moment
+    waits and then finds them enrolled. (No key lock: the new enrolments' own references to the employees
+    do not wait for it.)"""
+    list(
+        CourseParticipant.objects.filter(
+            course=course, organisation_id__in={employee.organisation_id for employee in employees}
+        )
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+    list(
+        Employee.objects.filter(pk__in=[employee.pk for employee in employees])
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
 
 
 def _enrolment_problems(*, actor, course_date, employees, lines) -> list[Refusal]:

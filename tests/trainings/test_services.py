@@ -375,6 +375,69 @@ def run_in_threads(calls, *, hold_date):
     return outcomes
 
 
+def _while_held(work, then):
+    """Run `then` in another thread while this one is inside a transaction that did `work`; wait until `then`
+    queues on a lock (or finishes), commit, and return what `then` returned or raised."""
+    outcome = {}
+
+    def other():
+        try:
+            with translation.override("en"):
+                outcome["result"] = then()
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            outcome["result"] = exc
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        work()
+        thread = threading.Thread(target=other)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while waiting_on_locks() < 1 and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    thread.join(30)
+    assert not thread.is_alive()
+    return outcome["result"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_enrolment_racing_the_organisation_s_removal_from_the_course_is_refused(
+    postgres, course, duisburg, hr_duisburg, organiser
+):
+    """The organiser removed Duisburg from the joint course while Duisburg's HR enrolled someone: the removal
+    found no enrolment yet, the enrolment found Duisburg still taking part, and both went through. The course
+    then held an enrolment of an organisation not taking part, which nobody could see or cancel."""
+    course_date = CourseDateFactory(course=course)
+    people = employees_of(duisburg, 1)
+    hr_duisburg.organisation_ids("hr")  # fill the cache before the threads share the user
+    outcome = _while_held(
+        lambda: course_participants_set(actor=organiser, course=course, quotas={}),
+        lambda: enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people),
+    )
+    assert isinstance(outcome, PermissionDenied), outcome
+    assert not course.participants.exists()
+    assert not Enrolment.objects.filter(course_date=course_date).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_person_enrolled_on_two_dates_of_a_course_at_once_gets_one(
+    postgres, course, duisburg, hr_duisburg
+):
+    """Two colleagues enrolled the same person on two dates of the course at the same moment: each date's lock
+    was its own, neither saw the other's enrolment, and the person held two seats of one course."""
+    first, second = CourseDateFactory(course=course), CourseDateFactory(course=course)
+    (person,) = employees_of(duisburg, 1)
+    hr_duisburg.organisation_ids("hr")
+    outcome = _while_held(
+        lambda: enrolment_create_many(actor=hr_duisburg, course_date=first, employees=[person]),
+        lambda: enrolment_create_many(actor=hr_duisburg, course_date=second, employees=[person]),
+    )
+    assert isinstance(outcome, EnrolmentRefused), outcome
+    assert "already enrolled in this course" in str(outcome)
+    assert list(Enrolment.objects.filter(employee=person).values_list("course_date", flat=True)) == [first.pk]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_enrolments_for_the_last_seat(postgres, course, duisburg, hr_duisburg):
     course_date = CourseDateFactory(course=course, capacity=5)
