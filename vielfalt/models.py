@@ -157,6 +157,16 @@ class AuthenticatorApp(TimestampMixin, ThrottlingMixin, Device):
     def bin_key(self) -> bytes:
         return self._key()[0]
 
+    @property
+    def key_readable(self) -> bool:
+        """Whether a secret key of the portal decrypts the key (not after the one it was encrypted under was
+        rotated away without a fallback)."""
+        try:
+            self._key()
+        except ValueError:
+            return False
+        return True
+
     def encrypt_again(self) -> bool:
         """Encrypt the key under the current secret key if it is under a fallback; whether it was. ValueError if
         no secret of the portal decrypts it."""

@@ -295,6 +295,9 @@ class SetupView(LoginRequiredMixin, FormView):
         device = (
             AuthenticatorApp.objects.filter(user=self.request.user, confirmed=False).order_by("pk").first()
         )
+        if device is not None and not device.key_readable:  # its secret key was rotated away: start anew
+            device.delete()
+            device = None
         if device is None:
             device = AuthenticatorApp.objects.create(
                 user=self.request.user, name=str(_("Authenticator app")), confirmed=False

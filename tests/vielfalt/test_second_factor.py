@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
 from django.urls import reverse
 from django.utils.encoding import iri_to_uri
 from django_otp.oath import totp
@@ -394,7 +395,7 @@ def test_an_authenticator_app_works_through_a_rotated_secret_key(client, setting
     assert device._key()[1]  # used: encrypted again under the new key
 
     out = io.StringIO()
-    call_command("encrypt_again", stdout=out)
+    call_command("encrypt_again", stdout=out)  # before the fallback goes
     assert "1 authenticator app key(s) encrypted again" in out.getvalue()  # the one not used meanwhile
     settings.SECRET_KEY_FALLBACKS = []
     for app in (device, unused):
@@ -415,3 +416,21 @@ def test_an_authenticator_app_s_key_copied_to_another_account_does_not_work(clie
     assert response.status_code == 200 and "nicht gültig" in response.text
     assert client.get("/").status_code == 302
     assert "cannot be decrypted" in caplog.text
+
+
+def test_an_app_being_set_up_under_a_secret_key_rotated_away_starts_anew(client):
+    ministry_user(username="miriam")
+    login(client, "miriam")
+    first = client.get(reverse("second_factor_setup"))
+    assert first.status_code == 200
+    device = AuthenticatorApp.objects.get(user__username="miriam")
+    with override_settings(SECRET_KEY="a-key-rotated-away-" + "x" * 50):  # and no fallback kept
+        device.set_key(bytes(20))
+        device.save()
+    assert not device.key_readable
+    again = client.get(reverse("second_factor_setup"))
+    assert again.status_code == 200  # not a server error: a new key, to scan again
+    (device,) = AuthenticatorApp.objects.filter(user__username="miriam")
+    assert device.key_readable
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', again.text).group(1).replace(" ", "")
+    assert base64.b32decode(secret) == device.bin_key
