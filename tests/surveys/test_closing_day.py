@@ -117,7 +117,7 @@ def test_a_campaign_opens_from_its_first_day(client):
     client.force_login(hr)
     german = {"accept-language": "de"}
     page = client.get(campaign.get_absolute_url(), headers=german).text
-    assert "Sie kann ab ihrem ersten Tag" in page
+    assert "Die Befragung kann ab ihrem ersten Tag" in page
     assert reverse("surveys:campaign_open", args=[campaign.pk]) not in page
     response = client.post(reverse("surveys:campaign_open", args=[campaign.pk]), headers=german, follow=True)
     assert "Der erste Tag der Befragung ist der" in response.text
