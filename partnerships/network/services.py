@@ -406,6 +406,8 @@ def meeting_update(
                     sorted(was_invited.values()),
                     sorted(organisation.name for organisation in invited),
                 ]
+        if changes.keys() & {"invited", "open_to_all"}:
+            _refuse_shutting_out_registered(locked)
         if changes:
             locked.sequence += 1
             locked.save()
@@ -443,6 +445,31 @@ def meeting_cancel(*, actor: User, meeting: Meeting) -> Meeting:
         )
         _mail_on_commit(affected, "meeting_cancelled")
     return locked
+
+
+def _refuse_shutting_out_registered(meeting: Meeting) -> None:
+    """An organisation whose people have registered stays invited: narrowed away from the meeting, their seats
+    would belong to an organisation that may not take part, and nobody would tell them."""
+    if meeting.open_to_all:
+        return
+    audience = [meeting.host_id, *meeting.invited.values_list("pk", flat=True)]
+    shut_out = sorted(
+        set(
+            meeting.registrations.exclude(status=Registration.Status.CANCELLED)
+            .exclude(organisation_id__in=audience)
+            .values_list("organisation__name", flat=True)
+        )
+    )
+    if shut_out:
+        raise ValidationError(
+            {
+                "invited": _(
+                    "%(names)s registered for this meeting: cancel those registrations first, or keep inviting "
+                    "them."
+                )
+                % {"names": ", ".join(shut_out)}
+            }
+        )
 
 
 def may_register(user, meeting: Meeting, organisation: Organisation | int) -> bool:

@@ -184,6 +184,30 @@ def begin(meeting):
     return meeting
 
 
+def test_an_organisation_whose_people_registered_stays_invited(ministry, duisburg, oberhausen, staff):
+    """The host narrowed the invitation (or closed the meeting to those invited) after Duisburg's people had
+    registered: they kept their seats for a meeting their organisation may no longer take part in, and nobody told
+    them."""
+    meeting = make_meeting(ministry, open_to_all=False, invited=[duisburg, oberhausen])
+    anna = register(SYSTEM, meeting, duisburg, "Anna")
+    with pytest.raises(ValidationError, match="Stadt Duisburg") as refused:
+        services.meeting_update(actor=staff, meeting=meeting, invited=[oberhausen])
+    assert list(refused.value.message_dict) == ["invited"]
+    assert set(meeting.invited.all()) == {duisburg, oberhausen}
+    services.meeting_update(actor=staff, meeting=meeting, invited=[duisburg])  # Oberhausen had nobody
+
+    open_meeting = make_meeting(ministry, open_to_all=True)
+    register(SYSTEM, open_meeting, oberhausen, "Olga")
+    with pytest.raises(ValidationError, match="Stadt Oberhausen"):
+        services.meeting_update(actor=staff, meeting=open_meeting, open_to_all=False, invited=[duisburg])
+    open_meeting.refresh_from_db()
+    assert open_meeting.open_to_all
+
+    services.registration_cancel(actor=staff, registration=anna)
+    services.meeting_update(actor=staff, meeting=meeting, invited=[oberhausen])
+    assert list(meeting.invited.all()) == [oberhausen]
+
+
 def test_a_change_to_a_meeting_under_way_tells_those_there_and_one_held_nobody(
     ministry, duisburg, staff, outbox, django_capture_on_commit_callbacks
 ):
