@@ -788,14 +788,17 @@ class AuditEntry(models.Model):
 
 class JobQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Everyone sees the jobs they started, administrators every job."""
-        from .permissions import may
+        """Everyone sees the jobs they started while they still act for the job's organisation, in any role (a
+        clerk moved to another office, or whose account lost its roles, no longer downloads the staff list or
+        the code sheets made there); the ministry's own jobs (no organisation) while they are ministry staff.
+        Administrators see every job."""
+        from .permissions import may, scope
 
         if not user.is_authenticated:
             return self.none()
         if may(user, Role.ADMIN):
             return self
-        return self.filter(requested_by=user)
+        return self.filter(scope(user, Role.values, "organisation"), requested_by=user)
 
 
 class Job(models.Model):

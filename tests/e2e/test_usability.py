@@ -221,7 +221,11 @@ def test_a_page_polling_a_job_goes_to_the_login_page_when_the_session_ends(journ
     j = journey("hr-duisburg", 1280)
     clerk = User.objects.get(username="hr-duisburg")
     job = Job.objects.create(
-        kind="test", description="Beschäftigte einlesen", status=Job.Status.RUNNING, requested_by=clerk
+        kind="test",
+        description="Beschäftigte einlesen",
+        status=Job.Status.RUNNING,
+        requested_by=clerk,
+        organisation=clerk.memberships.get(role="hr").organisation,
     )
     j.go(f"/jobs/{job.pk}/", "job-polling")
     Session.objects.all().delete()
@@ -596,7 +600,11 @@ def test_a_job_page_says_when_the_portal_does_not_answer_its_polling(journey, fa
     j = journey("hr-duisburg", 375)
     clerk = User.objects.get(username="hr-duisburg")
     job = Job.objects.create(
-        kind="test", description="Beschäftigte einlesen", status=Job.Status.RUNNING, requested_by=clerk
+        kind="test",
+        description="Beschäftigte einlesen",
+        status=Job.Status.RUNNING,
+        requested_by=clerk,
+        organisation=clerk.memberships.get(role="hr").organisation,
     )
     j.go(f"/jobs/{job.pk}/", "job-running")
     status = j.page.locator("#main .job-status")

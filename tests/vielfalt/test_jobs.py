@@ -9,7 +9,7 @@ from django.db import OperationalError
 from django.template import Context, Template
 from django.urls import reverse
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, ministry_user
 from tests.helpers import wait_until_finished
 from vielfalt.jobs import JobError, JobTask, job_enqueue, job_store_result
 from vielfalt.models import Job
@@ -75,7 +75,7 @@ def heartbeats_left(jobs) -> set[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_runs_a_job_to_ready(celery_worker):
-    user = UserFactory()
+    user = ministry_user()
     job = job_enqueue(task=task_render_letter, kind="letter", requested_by=user, name="Sören Link")
     assert job.status == Job.Status.WAITING
     job = wait_until_finished(job)
@@ -127,7 +127,7 @@ def test_without_a_broker_tasks_run_eagerly_once_the_transaction_commits(django_
 
 @pytest.mark.django_db
 def test_status_fragment_polls_until_finished(client):
-    user = UserFactory()
+    user = ministry_user()
     client.force_login(user)
     job = Job.objects.create(kind="letter", description="Brief", requested_by=user)
     fragment = client.get(reverse("job_detail", args=[job.pk]), headers={"HX-Request": "true"})
@@ -154,7 +154,7 @@ def test_browser_sees_the_job_finish_without_reloading(celery_worker, live_serve
     """htmx polls the status fragment: the page flips from waiting to ready by itself."""
     from tests.conftest import browser_login
 
-    user = UserFactory()
+    user = ministry_user()
     browser_login(page, live_server, user)
     job = Job.objects.create(kind="letter", description="Brief an Zülfiye Kaykin", requested_by=user)
     page.goto(live_server.url + reverse("job_detail", args=[job.pk]))
@@ -173,7 +173,7 @@ def task_nothing(*, job_id):
 def test_job_page_links_back_to_what_it_belongs_to_and_the_polling_page_reloads_when_done(client):
     from tests.trainings.factories import CourseDateFactory
 
-    user = UserFactory()
+    user = ministry_user()
     course_date = CourseDateFactory()
     job = job_enqueue(task=task_nothing, kind="nothing", requested_by=user, origin=course_date)
     client.force_login(user)
@@ -191,9 +191,40 @@ def test_job_page_links_back_to_what_it_belongs_to_and_the_polling_page_reloads_
 @pytest.mark.django_db
 def test_htmx_attributes_are_valid_html(client):
     """The Nu HTML checker knows no `hx-*` attribute; htmx reads the same with a `data-` prefix."""
-    user = UserFactory()
+    user = ministry_user()
     job = Job.objects.create(kind="waiting", requested_by=user)
     client.force_login(user)
     html = client.get(job.get_absolute_url()).content.decode()
     assert " hx-" not in html
     assert 'data-hx-headers=\'{"X-CSRFToken": ' in html and "data-hx-get=" in html
+
+
+@pytest.mark.django_db
+def test_a_job_s_file_stays_with_the_office_its_requester_left(client):
+    """A clerk of Duisburg's HR exported the staff, then moved to another city's office (or lost the role): the
+    job page and its file, with every colleague's name, still opened for them for as long as the file was kept.
+    Likewise a ministry export for someone no longer ministry staff."""
+    from django.core.files.base import ContentFile
+
+    from tests.factories import OrganisationFactory, hr_user
+    from vielfalt.models import Membership, Role
+
+    duisburg, oberhausen = OrganisationFactory(), OrganisationFactory()
+    clerk = hr_user(duisburg)
+    job = Job.objects.create(kind="test", requested_by=clerk, organisation=duisburg, status=Job.Status.READY)
+    job.result_file.save("beschaeftigte.csv", ContentFile(b"Personalnummer;Name\n1;Aylin Demir\n"))
+    official = ministry_user()
+    export = Job.objects.create(kind="test", requested_by=official, status=Job.Status.READY, result_url="/")
+    client.force_login(clerk)
+    assert client.get(reverse("job_download", args=[job.pk])).status_code == 200
+
+    Membership.objects.filter(user=clerk).update(organisation=oberhausen)  # moved to Oberhausen's HR office
+    assert client.get(reverse("job_detail", args=[job.pk])).status_code == 404
+    assert client.get(reverse("job_download", args=[job.pk])).status_code == 404
+    Membership.objects.filter(user=official).delete()
+    client.force_login(official)
+    assert client.get(reverse("job_detail", args=[export.pk])).status_code == 404
+
+    administrator = UserFactory(roles=[(duisburg, Role.ADMIN)])
+    client.force_login(administrator)
+    assert client.get(reverse("job_detail", args=[job.pk])).status_code == 200

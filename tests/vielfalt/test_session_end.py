@@ -95,7 +95,12 @@ def test_a_first_visit_is_not_an_ended_session(client, clerk):
 def test_htmx_gets_the_login_page_for_the_whole_window_back_to_the_page_it_was_called_from(logged_in, clerk):
     """A job's page asks for its status every two seconds: once the session had ended, htmx followed the redirect
     and put the whole login page, header and all, into the status box."""
-    job = Job.objects.create(kind="test", status=Job.Status.RUNNING, requested_by=clerk)
+    job = Job.objects.create(
+        kind="test",
+        status=Job.Status.RUNNING,
+        requested_by=clerk,
+        organisation=clerk.memberships.get().organisation,
+    )
     status = reverse("job_detail", args=[job.pk])
     page = f"http://testserver{status}?job=1"
     assert logged_in.get(status, HTTP_HX_CURRENT_URL=page, **HTMX).status_code == 200
