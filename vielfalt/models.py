@@ -2,7 +2,6 @@ import base64
 import logging
 import operator
 import secrets
-import time
 import unicodedata
 import uuid
 from functools import partialmethod, reduce
@@ -188,25 +187,19 @@ class AuthenticatorApp(TimestampMixin, ThrottlingMixin, Device):
         allowed, _details = self.verify_is_allowed()
         if not allowed:
             return False
+        # A key no secret decrypts: the secret key it was encrypted under is gone (README, "Rotating the secret
+        # key"). Its holder's codes fail until an administrator removes the app and they set it up again.
         try:
-            token = int(token)
-        except (TypeError, ValueError):
-            verified = False
-        else:
-            try:
-                key, current = self._key()
-            except (
-                ValueError
-            ):  # the secret key it was encrypted under is gone (README, "Rotating the secret key")
-                logger.warning("The key of authenticator app %s cannot be decrypted.", self.pk)
-                key = None
-            if key is None:
-                verified = False
-            else:
-                totp = TOTP(key, self.STEP, 0, self.DIGITS, self.drift)
-                totp.time = time.time()
-                verified = totp.verify(token, self.TOLERANCE, self.last_t + 1)
-        if not verified:
+            key, current = self._key()
+        except ValueError:
+            logger.warning("The key of authenticator app %s cannot be decrypted.", self.pk)
+            key = current = None
+        totp = TOTP(key, self.STEP, 0, self.DIGITS, self.drift) if key else None  # at the time of asking
+        if (
+            totp is None
+            or not str(token).isdigit()
+            or not totp.verify(int(token), self.TOLERANCE, self.last_t + 1)
+        ):
             self.throttle_increment(commit=True)
             return False
         self.last_t = totp.t()
