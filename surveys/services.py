@@ -345,8 +345,8 @@ def invitation_issue(
     due: Q | None = None,
 ) -> Credentials | None:
     """A new link and code for an unused invitation of an open campaign (the old ones stop working); None if it
-    was used meanwhile, or the campaign closed. The caller puts them into one message or sheet and forgets them. (Callers looping over many
-    invitations load them with `select_related("campaign")`.) `mark_sent=False`: the caller stamps the
+    was used meanwhile, or the campaign closed. The caller puts them into one message or sheet and forgets
+    them. (Callers looping over many invitations load them with `select_related("campaign")`.) `mark_sent=False`: the caller stamps the
     invitation with `invitation_mark_sent` once its message was handed to the mail server. `due`: None too
     unless the invitation still matches it (not sent yet, say), checked as the row is written: a second
     sending job waits for the first's transaction and then finds the invitation sent."""
