@@ -4,7 +4,7 @@ from decimal import Decimal
 import pgtrigger
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +27,21 @@ class AgreementQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Ministry staff and administrators see every agreement, partner HR its own organisations'."""
         return self.filter(scope(user, self.VISIBLE_TO_ROLES, "partner"))
+
+    def replaced(self, *, signed_by: date | None = None):
+        """Agreements replaced by a signed amendment (signed by `signed_by`, if given): the amendment, a copy of
+        the whole agreement as changed, is what is in force and counts in their place."""
+        return self.filter(Exists(_signed_amendments(signed_by)))
+
+    def not_replaced(self, *, signed_by: date | None = None):
+        return self.filter(~Exists(_signed_amendments(signed_by)))
+
+
+def _signed_amendments(signed_by: date | None):
+    amendments = Agreement.objects.filter(
+        amends=OuterRef("pk"), status__in=(Agreement.Status.SIGNED, Agreement.Status.ENDED)
+    )
+    return amendments.filter(signed_on__lte=signed_by) if signed_by else amendments
 
 
 class Agreement(models.Model):

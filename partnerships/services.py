@@ -253,7 +253,27 @@ def agreement_sign_problems(agreement: Agreement) -> list[str]:
         problems.append(problem)
     if not agreement.documents.filter(kind=AgreementDocument.Kind.SIGNED).exists():
         problems.append(_("The signed copy has not been uploaded."))
+    if replacement := _replacement_of(agreement.amends_id, besides=agreement.pk):
+        problems.append(
+            _(
+                "The agreement it amends has already been replaced by the amendment “%(title)s” signed on "
+                "%(date)s: please amend that one."
+            )
+            % {
+                "title": replacement.title,
+                "date": formats.date_format(replacement.signed_on, "SHORT_DATE_FORMAT"),
+            }
+        )
     return problems
+
+
+def _replacement_of(agreement_id: int | None, *, besides: int | None = None) -> Agreement | None:
+    """The signed (or since ended) amendment that replaced the agreement, if one did."""
+    if agreement_id is None:
+        return None
+    amendments = Agreement.objects.filter(amends_id=agreement_id, status__in=(Status.SIGNED, Status.ENDED))
+    amendments = amendments.exclude(pk=besides) if besides else amendments
+    return amendments.order_by("signed_on", "pk").first()
 
 
 STATUS_ORDER = [Status.DRAFT, Status.IN_REVIEW, Status.READY_FOR_SIGNATURE, Status.SIGNED, Status.ENDED]
@@ -289,6 +309,10 @@ def agreement_transition(*, actor: User, agreement: Agreement, to_status: str, r
             code="reason_missing",
         )
     if to_status == Status.SIGNED:
+        if (
+            agreement.amends_id
+        ):  # one amendment at a time replaces it: a second one signing now waits, then sees it
+            Agreement.objects.select_for_update().filter(pk=agreement.amends_id).first()
         problems = agreement_sign_problems(agreement)
         if problems:
             raise ValidationError(problems, code="not_signable")
@@ -308,7 +332,27 @@ def agreement_transition(*, actor: User, agreement: Agreement, to_status: str, r
         changes={"status": [from_status, to_status], **({"reason": reason} if reason else {})},
     )
     given.status, given.updated_at = agreement.status, agreement.updated_at
+    if to_status == Status.SIGNED and agreement.amends_id:
+        _end_when_replaced(actor=actor, amendment=agreement, today=timezone.localdate())
     return agreement
+
+
+def _end_when_replaced(*, actor: User, amendment: Agreement, today: date) -> bool:
+    """An amendment is the agreement as changed, in full: the agreement it amends ends when the amendment takes
+    effect (its "valid from", or its signing without one), so that one of them is in force, once in every list,
+    figure and expiry notice. One that takes effect later ends it that night (`agreements_end_expired`)."""
+    if amendment.valid_from and amendment.valid_from > today:
+        return False
+    amended = Agreement.objects.select_for_update().get(pk=amendment.amends_id)
+    if amended.status != Status.SIGNED:  # ended already (by hand, or its validity ran out)
+        return False
+    with translation.override(settings.LANGUAGE_CODE):  # kept in the audit log, read by the ministry
+        reason = _("Replaced by the amendment “%(title)s” signed on %(date)s.") % {
+            "title": amendment.title,
+            "date": formats.date_format(amendment.signed_on, "SHORT_DATE_FORMAT"),
+        }
+    agreement_transition(actor=actor, agreement=amended, to_status=Status.ENDED, reason=reason)
+    return True
 
 
 def agreement_sign(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
@@ -321,6 +365,11 @@ def amendment_create(*, actor: User, agreement: Agreement) -> Agreement:
     require(actor, Role.MINISTRY, agreement.partner_id)
     if not agreement.is_frozen:
         raise ValidationError(_("Only a signed agreement can be amended; edit this one directly."))
+    if replacement := _replacement_of(agreement.pk):
+        raise ValidationError(
+            _("This agreement has been replaced by the amendment “%(title)s”: please amend that one.")
+            % {"title": replacement.title}
+        )
     amendment = agreement_create(
         actor=actor,
         partner=agreement.partner,
@@ -762,9 +811,13 @@ def agreements_announce_expiring(*, actor: User, today: date | None = None) -> i
     )
     sent = 0
     longest = max(EXPIRY_NOTICE_DAYS)
-    candidates = Agreement.objects.filter(
-        status=Status.SIGNED, valid_until__gt=today, valid_until__lte=today + timedelta(days=longest)
-    ).select_related("partner")
+    candidates = (
+        Agreement.objects.filter(
+            status=Status.SIGNED, valid_until__gt=today, valid_until__lte=today + timedelta(days=longest)
+        )
+        .not_replaced()  # its amendment, in force from a later day, is announced instead
+        .select_related("partner")
+    )
     for agreement in candidates:
         remaining = (agreement.valid_until - today).days
         due = [days for days in EXPIRY_NOTICE_DAYS if remaining <= days]
@@ -811,10 +864,19 @@ def agreements_announce_expiring(*, actor: User, today: date | None = None) -> i
 def agreements_end_expired(*, actor: User, today: date | None = None) -> int:
     """End every signed agreement whose validity has run out (Celery beat, daily, as `permissions.SYSTEM`):
     the day after its "valid until" it is no longer in force, and the lists, figures and the partner's page say
-    so. The step is recorded as any other (status history, audit log with the reason). Returns how many."""
+    so; and every one replaced by an amendment that takes effect today. The step is recorded as any other (status
+    history, audit log with the reason). Returns how many."""
     require_role(actor, Role.MINISTRY)
     today = today or timezone.localdate()
     ended = 0
+    taking_effect = Agreement.objects.filter(
+        status=Status.SIGNED, amends__status=Status.SIGNED, valid_from__lte=today
+    ).order_by("pk")
+    for amendment in taking_effect:
+        with transaction.atomic():
+            amendment = Agreement.objects.select_for_update().get(pk=amendment.pk)
+            if amendment.status == Status.SIGNED:  # not ended since the list was read
+                ended += _end_when_replaced(actor=actor, amendment=amendment, today=today)
     expired = Agreement.objects.filter(status=Status.SIGNED, valid_until__lt=today).order_by("pk")
     for agreement in expired:
         with translation.override(settings.LANGUAGE_CODE):  # kept in the audit log, read by the ministry

@@ -10,7 +10,7 @@ commitments, assessed at its end). Without a year: everything up to today.
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import NamedTuple
 from urllib.parse import urlencode
@@ -29,6 +29,7 @@ from partnerships.models import (
     AnonymisedProcedure,
     Commitment,
     ProgressReport,
+    StatusChange,
     commitment_progress,
 )
 from surveys.models import Campaign
@@ -376,7 +377,7 @@ def commitment_rows(
     if connection.vendor != "postgresql":
         return None
     overview = dashboard_programme(organisation_ids=organisation_ids, year=year)
-    signed = _agreements(organisation_ids, year).filter(status=Agreement.Status.SIGNED)
+    signed = _in_force(_agreements(organisation_ids, year), year)
     return _progress_query(
         _PROGRESS_ROWS, signed, overview.as_of, overview.indicators, state=progress, agreement=agreement
     )
@@ -410,6 +411,24 @@ def _agreements(organisation_ids, year: int | None) -> QuerySet:
             Q(valid_until__isnull=True) | Q(valid_until__gte=_start_of(year)),
         )
     return agreements
+
+
+def _in_force(agreements: QuerySet, year: int | None) -> QuerySet:
+    """The agreements whose commitments count. Today: the signed ones, less those a signed amendment replaces
+    (it counts in their place). For a year: those in force during it, also when they have ended since (their
+    validity ran out, or the ministry ended them), less those ended before it began and those replaced by an
+    amendment signed by its end: the figures of a past year stay what they were at its end."""
+    if year is None:
+        return agreements.filter(status=Agreement.Status.SIGNED).not_replaced()
+    began = timezone.make_aware(datetime.combine(_start_of(year), time.min))
+    ended_before = StatusChange.objects.filter(
+        agreement=OuterRef("pk"), to_status=Agreement.Status.ENDED, changed_at__lt=began
+    )
+    return (
+        agreements.filter(status__in=(Agreement.Status.SIGNED, Agreement.Status.ENDED))
+        .exclude(Exists(ended_before))
+        .not_replaced(signed_by=_end_of(year))
+    )
 
 
 def programme(*, organisation_ids=None, year: int | None = None, details: bool = True) -> Programme:
@@ -455,7 +474,7 @@ def programme(*, organisation_ids=None, year: int | None = None, details: bool =
     procedures, method_counts = _procedures_by_partner(organisation_ids, as_of, start)
 
     # Commitments of signed agreements, with their reports.
-    signed = agreements.filter(status=Agreement.Status.SIGNED)
+    signed = _in_force(agreements, year)
 
     partner_values: dict[int, dict] = {}
 

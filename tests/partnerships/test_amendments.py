@@ -1,0 +1,130 @@
+"""An amendment is the agreement as changed, in full (a copy of its text, signatories and commitments): once it
+takes effect, the agreement it amends ends. Before, both stayed "signed": the partner had two agreements in force,
+the programme counted every commitment twice and the ministry got two expiry notices for one agreement."""
+
+import datetime
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from partnerships.models import Agreement, AgreementDocument
+from partnerships.services import (
+    agreement_sign,
+    agreements_announce_expiring,
+    agreements_end_expired,
+    amendment_create,
+    document_store,
+)
+from vielfalt.models import AuditEntry
+from vielfalt.permissions import SYSTEM
+
+from .conftest import MINIMAL_PDF, make_signed
+
+pytestmark = pytest.mark.django_db
+
+Status = Agreement.Status
+
+
+def ready_to_sign(amendment: Agreement, *, signed_on: datetime.date, valid_from=None) -> Agreement:
+    """The amendment as the ministry takes it to signing: dates set, the signed copy uploaded."""
+    Agreement.objects.filter(pk=amendment.pk).update(
+        status=Status.READY_FOR_SIGNATURE, signed_on=signed_on, valid_from=valid_from
+    )
+    amendment.refresh_from_db()
+    document_store(actor=SYSTEM, agreement=amendment, kind=AgreementDocument.Kind.SIGNED, content=MINIMAL_PDF)
+    return amendment
+
+
+def test_signing_an_amendment_ends_the_agreement_it_amends(staff, signed_agreement, client):
+    amendment = ready_to_sign(
+        amendment_create(actor=staff, agreement=signed_agreement), signed_on=timezone.localdate()
+    )
+    agreement_sign(actor=staff, agreement=amendment, reason="Unterschrieben")
+
+    statuses = dict(Agreement.objects.values_list("pk", "status"))
+    assert statuses == {signed_agreement.pk: "ended", amendment.pk: "signed"}
+    change = signed_agreement.status_changes.get(to_status="ended")
+    assert (change.from_status, change.changed_by) == ("signed", staff)
+    entry = AuditEntry.objects.filter(object_id=str(signed_agreement.pk)).order_by("pk").last()
+    today = timezone.localdate().strftime("%d.%m.%Y")
+    assert entry.changes == {
+        "status": ["signed", "ended"],
+        "reason": f"Ersetzt durch die Änderungsvereinbarung „{amendment.title}“, unterzeichnet am {today}.",
+    }
+    client.force_login(staff)
+    page = client.get(signed_agreement.get_absolute_url()).text
+    assert "Ersetzt durch die Änderungsvereinbarung" in page  # the status history with its reason
+
+
+def test_an_amendment_valid_from_a_later_day_ends_it_that_night(staff, signed_agreement):
+    today = timezone.localdate()
+    later = today + datetime.timedelta(days=10)
+    amendment = ready_to_sign(
+        amendment_create(actor=staff, agreement=signed_agreement), signed_on=today, valid_from=later
+    )
+    agreement_sign(actor=staff, agreement=amendment, reason="Unterschrieben")
+    signed_agreement.refresh_from_db()
+    assert signed_agreement.status == Status.SIGNED  # still in force until the amendment takes effect
+
+    assert agreements_end_expired(actor=SYSTEM, today=later - datetime.timedelta(days=1)) == 0
+    assert agreements_end_expired(actor=SYSTEM, today=later) == 1
+    signed_agreement.refresh_from_db()
+    amendment.refresh_from_db()
+    assert (signed_agreement.status, amendment.status) == (Status.ENDED, Status.SIGNED)
+    assert agreements_end_expired(actor=SYSTEM, today=later) == 0
+
+
+def test_an_agreement_is_replaced_once(staff, signed_agreement):
+    """Two amendments of one agreement drafted side by side: the first signed replaces it; the second cannot be
+    signed (it would be a second agreement in force beside the first), and nothing amends the replaced one."""
+    first = amendment_create(actor=staff, agreement=signed_agreement)
+    second = amendment_create(actor=staff, agreement=signed_agreement)
+    today = timezone.localdate()
+    agreement_sign(actor=staff, agreement=ready_to_sign(first, signed_on=today), reason="Unterschrieben")
+
+    second = ready_to_sign(second, signed_on=today)
+    with pytest.raises(ValidationError) as refused:
+        agreement_sign(actor=staff, agreement=second, reason="Unterschrieben")
+    assert f"bereits durch die Änderungsvereinbarung „{first.title}“ vom" in refused.value.messages[-1]
+    second.refresh_from_db()
+    assert second.status == Status.READY_FOR_SIGNATURE
+
+    with pytest.raises(ValidationError) as refused:
+        amendment_create(actor=staff, agreement=signed_agreement)
+    assert "ersetzt" in refused.value.messages[0]
+    assert Agreement.objects.filter(amends=signed_agreement).count() == 2
+    amendment_create(actor=staff, agreement=first)  # the one in force is amended
+
+
+def test_the_sign_page_says_why_a_second_amendment_cannot_be_signed(staff, signed_agreement, client):
+    first = amendment_create(actor=staff, agreement=signed_agreement)
+    second = ready_to_sign(
+        amendment_create(actor=staff, agreement=signed_agreement), signed_on=timezone.localdate()
+    )
+    agreement_sign(
+        actor=staff, agreement=ready_to_sign(first, signed_on=timezone.localdate()), reason="Unterschrieben"
+    )
+    client.force_login(staff)
+    page = client.get(second.get_absolute_url()).text
+    assert "bitte ändern Sie diese" in page
+    response = client.post(reverse("partnerships:amend", args=[signed_agreement.pk]), follow=True)
+    assert "ersetzt" in response.text
+    assert Agreement.objects.count() == 3
+
+
+def test_only_the_amendment_in_force_is_announced_before_it_expires(staff, agreement):
+    today = timezone.localdate()
+    Agreement.objects.filter(pk=agreement.pk).update(valid_until=today + datetime.timedelta(days=60))
+    signed_agreement = make_signed(agreement)
+    amendment = ready_to_sign(
+        amendment_create(actor=staff, agreement=signed_agreement),
+        signed_on=today,
+        valid_from=today + datetime.timedelta(days=5),
+    )
+    agreement_sign(actor=staff, agreement=amendment, reason="Unterschrieben")
+    assert agreements_announce_expiring(actor=SYSTEM, today=today) == 1
+    assert len(mail.outbox) == 1
+    assert amendment.get_absolute_url() in mail.outbox[0].body
