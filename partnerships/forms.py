@@ -57,7 +57,8 @@ class AgreementForm(OpenedVersionMixin, ModelForm):
         self.fields["amends"].queryset = amendable(partner_id, exclude=self.instance.pk)
         self.fields["amends"].label_from_instance = amended_label
         self.fields["amends"].help_text = _(
-            "Only for an amendment: the signed agreement of the partner it changes."
+            "Only for an amendment: the signed agreement of the partner it changes. The amendment holds the "
+            "whole agreement as changed and replaces it once it takes effect."
         )
 
     def clean(self):

@@ -8,11 +8,13 @@ pytestmark = pytest.mark.django_db
 HELP_TEXTS = {
     "de": [
         "Nur bei einer Änderungsvereinbarung: die unterschriebene Partnervereinbarung des Partners, die geändert "
-        "wird.",
+        "wird. Die Änderungsvereinbarung enthält die ganze Vereinbarung in geänderter Fassung und ersetzt sie, "
+        "sobald sie gilt.",
         "Eine der Organisationseinheiten des Partners.",
     ],
     "en": [
-        "Only for an amendment: the signed agreement of the partner it changes.",
+        "Only for an amendment: the signed agreement of the partner it changes. The amendment holds the whole "
+        "agreement as changed and replaces it once it takes effect.",
         "One of the partner's org units.",
     ],
 }
