@@ -283,6 +283,9 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
         context["partner_signatories"] = [s for s in signatories if s.side == "partner"]
         context["state_signatories"] = [s for s in signatories if s.side == "state"]
         context["amendments"] = parts["amendments"]
+        context["replaced_by"] = next(
+            (amendment for amendment in parts["amendments"] if amendment.is_frozen), None
+        )
         context["commitments"] = commitment_rows(agreement, parts["commitments"])
         documents = parts["documents"]
         for document in documents:

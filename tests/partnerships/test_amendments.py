@@ -57,6 +57,9 @@ def test_signing_an_amendment_ends_the_agreement_it_amends(staff, signed_agreeme
     client.force_login(staff)
     page = client.get(signed_agreement.get_absolute_url()).text
     assert "Ersetzt durch die Änderungsvereinbarung" in page  # the status history with its reason
+    assert "ist durch ihre Änderungsvereinbarung ersetzt" in page
+    assert reverse("partnerships:amend", args=[signed_agreement.pk]) not in page  # amend the one in force
+    assert reverse("partnerships:amend", args=[amendment.pk]) in client.get(amendment.get_absolute_url()).text
 
 
 def test_an_amendment_valid_from_a_later_day_ends_it_that_night(staff, signed_agreement):
