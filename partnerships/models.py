@@ -263,6 +263,16 @@ class Commitment(models.Model):
         help_text=_("Optional: the portal computes the value reached from its own data."),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    # The commitment of the amended agreement this one was copied from: its progress reports carry over when
+    # the amendment is signed (partnerships.services.amendment_create).
+    continues = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("continues"),
+    )
 
     class Meta:
         ordering = ["order", "pk"]

@@ -155,7 +155,12 @@ def agreement_create(
     agreement.save()
     _clean_commitment_rows(partner, list(commitments))
     _sync_children(agreement=agreement, model=Signatory, rows=list(signatories), fields=SIGNATORY_FIELDS)
-    _sync_children(agreement=agreement, model=Commitment, rows=list(commitments), fields=COMMITMENT_FIELDS)
+    _sync_children(
+        agreement=agreement,
+        model=Commitment,
+        rows=list(commitments),
+        fields=[*COMMITMENT_FIELDS, "continues"],  # an amendment's copies (amendment_create), never a form's
+    )
     audit_record(
         actor=actor,
         action=AuditEntry.Action.CREATE,
@@ -333,8 +338,39 @@ def agreement_transition(*, actor: User, agreement: Agreement, to_status: str, r
     )
     given.status, given.updated_at = agreement.status, agreement.updated_at
     if to_status == Status.SIGNED and agreement.amends_id:
+        _take_over_reports(actor=actor, amendment=agreement)
         _end_when_replaced(actor=actor, amendment=agreement, today=timezone.localdate())
     return agreement
+
+
+def _take_over_reports(*, actor: User, amendment: Agreement) -> None:
+    """The progress reported on the amended agreement's commitments, carried over to the amendment's copies of
+    them (the facts reached stay facts when a target or wording changes), so that a partner's progress does not
+    start afresh with an amendment; from its signing on, progress is reported on the amendment."""
+    copies = dict(
+        Commitment.objects.filter(
+            agreement=amendment, continues__agreement_id=amendment.amends_id
+        ).values_list("continues_id", "pk")
+    )
+    reports = [
+        ProgressReport(
+            commitment_id=copies[report.commitment_id],
+            reported_on=report.reported_on,
+            value_reached=report.value_reached,
+            text=report.text,
+            reported_by_id=report.reported_by_id,
+        )
+        for report in ProgressReport.objects.filter(commitment_id__in=copies).order_by("reported_on", "pk")
+    ]
+    if reports:
+        ProgressReport.objects.bulk_create(reports)
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=amendment,
+            organisation=amendment.partner,
+            changes={"progress_reports_taken_over": len(reports)},
+        )
 
 
 def _end_when_replaced(*, actor: User, amendment: Agreement, today: date) -> bool:
@@ -385,7 +421,8 @@ def amendment_create(*, actor: User, agreement: Agreement) -> Agreement:
             {name: getattr(s, name) for name in SIGNATORY_FIELDS} for s in agreement.signatories.all()
         ],
         commitments=[
-            {name: getattr(c, name) for name in COMMITMENT_FIELDS} for c in agreement.commitments.all()
+            {**{name: getattr(c, name) for name in COMMITMENT_FIELDS}, "continues": c}
+            for c in agreement.commitments.all()
         ],
     )
     audit_record(
@@ -408,8 +445,14 @@ def progress_report_create(
     text: str = "",
 ) -> ProgressReport:
     """Partner HR (or an administrator) reports what came of a commitment of a signed agreement."""
-    agreement = commitment.agreement
-    require(actor, Role.HR, agreement.partner_id)
+    require(actor, Role.HR, commitment.agreement.partner_id)
+    # Locked: an amendment being signed takes over the reports made until then (_take_over_reports).
+    agreement = Agreement.objects.select_for_update(no_key=True).get(pk=commitment.agreement_id)
+    if replacement := _replacement_of(agreement.pk):
+        raise ValidationError(
+            _("This agreement has been replaced by the amendment “%(title)s”: please report progress there.")
+            % {"title": replacement.title}
+        )
     if agreement.status != Status.SIGNED:
         raise ValidationError(_("Progress is reported for signed agreements only."))
     report = ProgressReport(

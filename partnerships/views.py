@@ -292,8 +292,10 @@ class AgreementDetailView(LoginRequiredMixin, DetailView):
             document.seal = document_seal_check(document)
         context["documents"] = documents
         context["may_edit"] = may(user, Role.MINISTRY)
-        context["may_report"] = agreement.status == Agreement.Status.SIGNED and may(
-            user, Role.HR, agreement.partner_id
+        context["may_report"] = (
+            agreement.status == Agreement.Status.SIGNED
+            and not context["replaced_by"]
+            and may(user, Role.HR, agreement.partner_id)
         )
         context["transitions"] = [
             (status, Agreement.Status(status).label)

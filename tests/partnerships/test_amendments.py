@@ -13,10 +13,12 @@ from django.utils import timezone
 from partnerships.models import Agreement, AgreementDocument
 from partnerships.services import (
     agreement_sign,
+    agreement_update,
     agreements_announce_expiring,
     agreements_end_expired,
     amendment_create,
     document_store,
+    progress_report_create,
 )
 from vielfalt.models import AuditEntry
 from vielfalt.permissions import SYSTEM
@@ -131,3 +133,58 @@ def test_only_the_amendment_in_force_is_announced_before_it_expires(staff, agree
     assert agreements_announce_expiring(actor=SYSTEM, today=today) == 1
     assert len(mail.outbox) == 1
     assert amendment.get_absolute_url() in mail.outbox[0].body
+
+
+def test_progress_reported_on_the_amended_agreement_carries_over(
+    staff, hr_duisburg, signed_agreement, client
+):
+    """The amendment's commitments are copies of the agreement's: what the partner reported on them stays their
+    progress, also where the amendment changed a target, instead of starting afresh with "no report"."""
+    first, second = signed_agreement.commitments.order_by("order", "pk")
+    progress_report_create(
+        actor=hr_duisburg, commitment=first, reported_on=datetime.date(2014, 1, 10), value_reached=40
+    )
+    progress_report_create(
+        actor=hr_duisburg,
+        commitment=first,
+        reported_on=datetime.date(2015, 1, 10),
+        value_reached=70,
+        text="Gut",
+    )
+    amendment = amendment_create(actor=staff, agreement=signed_agreement)
+    copy_of_first, copy_of_second = amendment.commitments.order_by("order", "pk")
+    agreement_update(
+        actor=staff,
+        agreement=amendment,
+        commitments=[
+            {"id": copy_of_first.pk, "field_of_action": first.field_of_action, "description": "Neu",
+             "target_value": 200},
+            {"id": copy_of_second.pk, "field_of_action": second.field_of_action, "description": "Neu"},
+        ],
+    )  # fmt: skip
+    agreement_sign(
+        actor=staff,
+        agreement=ready_to_sign(amendment, signed_on=timezone.localdate()),
+        reason="Unterschrieben",
+    )
+
+    assert list(copy_of_first.progress_reports.values_list("reported_on", "value_reached", "text")) == [
+        (datetime.date(2015, 1, 10), 70, "Gut"),
+        (datetime.date(2014, 1, 10), 40, ""),
+    ]
+    assert copy_of_first.progress_reports.first().reported_by == hr_duisburg
+    assert not copy_of_second.progress_reports.exists()
+    assert first.progress_reports.count() == 2  # the ended agreement keeps its own
+
+    # From now on progress is reported on the amendment.
+    with pytest.raises(ValidationError) as refused:
+        progress_report_create(
+            actor=hr_duisburg, commitment=first, reported_on=timezone.localdate(), value_reached=90
+        )
+    assert "ersetzt" in refused.value.messages[0]
+    progress_report_create(
+        actor=hr_duisburg, commitment=copy_of_first, reported_on=timezone.localdate(), value_reached=90
+    )
+    client.force_login(hr_duisburg)
+    assert "Fortschritt melden" not in client.get(signed_agreement.get_absolute_url()).text
+    assert "Fortschritt melden" in client.get(amendment.get_absolute_url()).text
