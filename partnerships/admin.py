@@ -34,6 +34,7 @@ class SignatoryInline(FrozenWithAgreementMixin, TabularInline):
 class CommitmentInline(FrozenWithAgreementMixin, admin.StackedInline):
     model = Commitment
     extra = 0
+    readonly_fields = ["continues"]  # set by amendment_create; a select of every commitment otherwise
 
 
 class DocumentInline(TabularInline):

@@ -81,3 +81,13 @@ def test_the_status_is_not_edited_in_the_admin(client, superuser, agreement):
     data["status"] = Agreement.Status.SIGNED
     assert client.post(change_url(agreement), data).status_code == 302
     assert Agreement.objects.get(pk=agreement.pk).status == Agreement.Status.DRAFT
+
+
+def test_which_commitment_a_commitment_continues_is_shown_not_chosen(client, superuser, agreement):
+    """Set by an amendment's copy; as a field, each commitment of the draft would list every commitment of the
+    programme (4,000 at full scale) as options."""
+    client.force_login(superuser)
+    html = client.get(change_url(agreement)).content.decode()
+    fields = form_data(html, "agreement_form")
+    assert "commitments-0-field_of_action" in fields
+    assert "commitments-0-continues" not in fields
