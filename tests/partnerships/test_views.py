@@ -674,3 +674,10 @@ def test_detail_history_names_the_system_actor_in_the_readers_language(client, s
     client.force_login(staff)
     text = client.get(agreement.get_absolute_url()).text
     assert re.search(r"– System (geändert|bearbeitet|Änderung)", text), re.findall(r"– [Ss]ystem \w+", text)
+
+
+def test_validity_without_dates_reads_from_signing_open_ended(client, staff, agreement):
+    """Before: "– – unbefristet", a dash for the first day and another between the two."""
+    Agreement.objects.filter(pk=agreement.pk).update(valid_from=None, valid_until=None)
+    client.force_login(staff)
+    assert "ab Unterzeichnung – unbefristet" in client.get(agreement.get_absolute_url()).text
