@@ -36,3 +36,18 @@ def test_home_lists_the_roles_by_organisation_and_the_users_own_five_latest_jobs
         in text
     )
     assert "Fremder Export" not in text and str(foreign.pk) not in text  # not even for an administrator
+
+
+def test_partner_hr_finds_its_agreement_and_the_yearly_progress_report_from_the_start_page(client):
+    """Reporting progress on the agreement's commitments is partner HR's yearly duty; the start page had no way
+    to it (only the ministry's card led to the agreements)."""
+    duisburg = OrganisationFactory(name="Stadt Duisburg")
+    client.force_login(UserFactory(roles=[(duisburg, Role.HR)]))
+    text = client.get(reverse("home")).text
+    card = text[
+        text.index('id="card-partnerships"') : text.index("</section>", text.index('id="card-partnerships"'))
+    ]
+    assert "melden Sie einmal im Jahr, was erreicht wurde" in card
+    assert f'href="{reverse("partnerships:index")}"' in card
+    client.force_login(UserFactory(roles=[(duisburg, Role.ORGANISER)]))
+    assert 'id="card-partnerships"' not in client.get(reverse("home")).text
