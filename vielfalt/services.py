@@ -149,17 +149,28 @@ NO = {"nein", "n", "no", "0", "falsch", "false"}
 class ImportResult:
     created: int
     updated: int
+    unchanged: int = 0  # in the file as they are in the portal: not written (their retention clock runs on)
 
     @property
     def total(self) -> int:
-        return self.created + self.updated
+        return self.created + self.updated + self.unchanged
 
     def summary(self) -> str:
         added = ngettext("%(count)s employee added", "%(count)s employees added", self.created) % {
             "count": self.created
         }
         updated = ngettext("%(count)s updated", "%(count)s updated", self.updated) % {"count": self.updated}
+        if self.unchanged:
+            return _("Import complete: %(added)s, %(updated)s, %(unchanged)s unchanged.") % {
+                "added": added,
+                "updated": updated,
+                "unchanged": self.unchanged,
+            }
         return _("Import complete: %(added)s, %(updated)s.") % {"added": added, "updated": updated}
+
+
+# What an import writes of an employee; a record the file repeats as it stands is left alone.
+IMPORTED_FIELDS = ["first_name", "last_name", "email", "org_unit", "target_group", "is_active"]
 
 
 def employees_import_file(*, actor: User, organisation: Organisation, data: bytes) -> ImportResult:
@@ -230,40 +241,45 @@ def employees_import(*, actor: User, organisation: Organisation, table: Table) -
     records = _validated_records(organisation=organisation, table=table)
     numbers = [r["personnel_number"] for r in records]
     marked_inactive = {r["personnel_number"] for r in records if not r["is_active"]}
+    columns = [f"{name}_id" if name == "org_unit" else name for name in IMPORTED_FIELDS]
     with transaction.atomic():
-        existing = set()
+        existing = {}  # personnel number → the imported fields as stored
         leaving = []  # active until this import marks them inactive
         for start in range(0, len(numbers), 5000):
-            for number, pk, is_active in Employee.objects.filter(
+            for number, pk, *stored in Employee.objects.filter(
                 organisation=organisation, personnel_number__in=numbers[start : start + 5000]
-            ).values_list("personnel_number", "pk", "is_active"):
-                existing.add(number)
-                if is_active and number in marked_inactive:
+            ).values_list("personnel_number", "pk", *columns):
+                existing[number] = tuple(stored)
+                if stored[-1] and number in marked_inactive:  # is_active
                     leaving.append(pk)
+        # Only what is new or changed is written: a yearly export that repeats a leaver as "nein" must not
+        # make the record "changed" again, or its retention period (after it was last changed) never ends.
+        written = [
+            record
+            for record in records
+            if existing.get(record["personnel_number"])
+            != tuple(getattr(record["org_unit"], "pk", None) if name == "org_unit" else record[name]
+                     for name in IMPORTED_FIELDS)
+        ]  # fmt: skip
         Employee.objects.bulk_create(
-            [Employee(organisation=organisation, **record) for record in records],
+            [Employee(organisation=organisation, **record) for record in written],
             batch_size=2000,
             update_conflicts=True,
             unique_fields=["organisation", "personnel_number"],
-            update_fields=[
-                "first_name",
-                "last_name",
-                "email",
-                "org_unit",
-                "target_group",
-                "is_active",
-                "updated_at",
-            ],
+            update_fields=[*IMPORTED_FIELDS, "updated_at"],
         )
         if leaving:
             employees_left.send(sender=Employee, actor=actor, employee_ids=leaving)
-        result = ImportResult(created=len(records) - len(existing), updated=len(existing))
+        created = len(records) - len(existing)
+        result = ImportResult(
+            created=created, updated=len(written) - created, unchanged=len(records) - len(written)
+        )
         audit_record(
             actor=actor,
             action=AuditEntry.Action.IMPORT,
             obj=organisation,
             object_repr=record_text(gettext_noop("Employees of %(organisation)s"), organisation=organisation),
-            changes={"created": result.created, "updated": result.updated},
+            changes={"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
         )
     return result
 

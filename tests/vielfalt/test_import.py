@@ -1,5 +1,6 @@
 """Employee import: German Excel CSV, Windows-1252, commas, XLSX; all or nothing; re-import updates."""
 
+import datetime
 import io
 
 import openpyxl
@@ -9,10 +10,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import OrganisationFactory, OrgUnitFactory, hr_user
 from vielfalt.models import AuditEntry, Employee, TargetGroup
 from vielfalt.permissions import SYSTEM
+from vielfalt.privacy import employees_due
 from vielfalt.services import employees_import_file
 from vielfalt.tabular import TableRefused
 
@@ -52,7 +55,7 @@ def test_sample_imports_with_every_letter_intact(duisburg):
     assert Employee.objects.get(personnel_number="DU-10010").target_group == TargetGroup.PUBLIC_FACING
     assert Employee.objects.get(personnel_number="DU-10003").target_group == TargetGroup.TRAINEE
     entry = AuditEntry.objects.get(action=AuditEntry.Action.IMPORT)
-    assert entry.changes == {"created": 120, "updated": 0}
+    assert entry.changes == {"created": 120, "updated": 0, "unchanged": 0}
 
 
 def test_windows_1252_input(duisburg):
@@ -157,6 +160,33 @@ def test_reimport_updates_by_personnel_number(duisburg):
         "Jugendamt",
         TargetGroup.PUBLIC_FACING,
     )
+
+
+def test_a_record_the_file_repeats_unchanged_is_not_written(duisburg, settings):
+    """A leaver's record is pseudonymised once it has been inactive and unchanged for the retention period. Every
+    import rewrote every record of the file, so a yearly export that repeats the leaver as "nein" made it
+    "changed" again each year: its period never ended, and the person's name stayed for good."""
+    text = HEADER.replace("\r\n", ";Aktiv\r\n")
+    text += "DU-1;Schäfer;Jürgen;j.schaefer@duisburg.example;Ausländerbehörde;Führungskraft;nein\r\n"
+    text += "DU-2;Yılmaz;Zülfiye;;Feuerwehr;Auszubildende;ja\r\n"
+    employees_import_file(actor=SYSTEM, organisation=duisburg, data=text.encode("utf-8"))
+    long_ago = timezone.now() - datetime.timedelta(days=settings.RETENTION_PERIODS["employee"] + 1)
+    Employee.objects.update(updated_at=long_ago)
+
+    again = text + "DU-3;Neu;Nina;;Feuerwehr;Auszubildende;ja\r\n"
+    again = again.replace("Zülfiye;;Feuerwehr", "Zülfiye;;Jugendamt")
+    result = employees_import_file(actor=SYSTEM, organisation=duisburg, data=again.encode("utf-8"))
+    assert (result.created, result.updated, result.unchanged) == (1, 1, 1)
+    assert (
+        result.summary()
+        == "Import abgeschlossen: 1 beschäftigte Person neu angelegt, 1 aktualisiert, 1 unverändert."
+    )
+    stamps = dict(Employee.objects.values_list("personnel_number", "updated_at"))
+    assert stamps["DU-1"] == long_ago  # the leaver's retention period runs on
+    assert stamps["DU-2"] > long_ago and stamps["DU-3"] > long_ago
+    assert [e.personnel_number for e in employees_due(now=timezone.now())] == ["DU-1"]
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.IMPORT).order_by("pk").last()
+    assert entry.changes == {"created": 1, "updated": 1, "unchanged": 1}
 
 
 def test_faulty_file_is_refused_whole_with_line_and_column(duisburg):
