@@ -62,10 +62,7 @@ class AgreementForm(OpenedVersionMixin, ModelForm):
         )
 
     def clean(self):
-        cleaned = super().clean()
-        amends, partner = cleaned.get("amends"), cleaned.get("partner")
-        if amends and partner and amends.partner_id != partner.pk:
-            self.add_error("amends", _("The amended agreement belongs to another partner."))
+        cleaned = super().clean()  # which agreement it may amend: Agreement.clean
         if problem := signing_date_problem(
             self.instance if self.instance.pk else None, cleaned.get("signed_on")
         ):

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pgtrigger
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
@@ -155,6 +156,19 @@ class Agreement(models.Model):
 
     def get_absolute_url(self):
         return reverse("partnerships:detail", args=[self.pk])
+
+    def clean(self):
+        """An amendment replaces the agreement it amends once it takes effect (partnerships.services): only a
+        signed agreement of the same partner, whichever path sets it (the form offers no other; the admin and
+        the services check it here)."""
+        super().clean()
+        if self.amends_id is None or self.is_frozen:
+            return
+        amended = Agreement.objects.only("partner_id", "status").get(pk=self.amends_id)
+        if amended.partner_id != self.partner_id:
+            raise ValidationError({"amends": _("The amended agreement belongs to another partner.")})
+        if not amended.is_frozen:
+            raise ValidationError({"amends": _("Only a signed agreement can be amended.")})
 
     @property
     def reference(self) -> str:

@@ -24,6 +24,7 @@ from vielfalt.models import AuditEntry
 from vielfalt.permissions import SYSTEM
 
 from .conftest import MINIMAL_PDF, make_signed
+from .factories import AgreementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +189,25 @@ def test_progress_reported_on_the_amended_agreement_carries_over(
     client.force_login(hr_duisburg)
     assert "Fortschritt melden" not in client.get(signed_agreement.get_absolute_url()).text
     assert "Fortschritt melden" in client.get(amendment.get_absolute_url()).text
+
+
+def test_only_a_signed_agreement_of_the_same_partner_can_be_amended_whichever_path_sets_it(
+    staff, signed_agreement, oberhausen, ministry
+):
+    """Signing an amendment ends the agreement it amends: set through the admin (a raw id) or a service to
+    another partner's agreement, or to a draft, it would have ended that one."""
+    foreign = AgreementFactory(partner=oberhausen, state_party=ministry)
+    draft = AgreementFactory(partner=signed_agreement.partner, state_party=ministry)
+    amendment = amendment_create(actor=staff, agreement=signed_agreement)
+    with pytest.raises(ValidationError) as refused:
+        agreement_update(actor=staff, agreement=amendment, amends=foreign)
+    assert refused.value.message_dict == {
+        "amends": ["Die geänderte Partnervereinbarung gehört zu einem anderen Partner."]
+    }
+    with pytest.raises(ValidationError) as refused:
+        agreement_update(actor=staff, agreement=amendment, amends=draft)
+    assert refused.value.message_dict == {
+        "amends": ["Nur eine unterschriebene Partnervereinbarung kann geändert werden."]
+    }
+    amendment.refresh_from_db()
+    assert amendment.amends == signed_agreement
