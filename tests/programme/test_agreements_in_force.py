@@ -86,3 +86,19 @@ def test_a_past_year_keeps_the_commitments_of_an_agreement_ended_since(partner):
     StatusChange.objects.filter(agreement=stopped, to_status=Status.ENDED).update(changed_at=ended_on)
     assert counted(2016) == {"Abgelaufen": 2, "Beendet": 3}
     assert counted(2017) == {}
+
+
+def test_a_past_year_does_not_count_a_partner_whose_agreement_was_drawn_up_after_it(partners):
+    """The 2014 report, made today, counted a city whose first draft the ministry began this year: as a partner
+    of 2014, with a draft under way in 2014."""
+    newcomer = OrganisationFactory(slug="partner-8", name="Partner 008")
+    AgreementFactory(partner=newcomer)  # a draft, created today
+    assert programme(year=2014).partner_count == 2
+    assert programme(year=2014, details=False).partner_count == 2
+    assert programme().partner_count == 3
+    assert programme(year=timezone.localdate().year).partner_count == 3
+    last_year = timezone.make_aware(datetime.datetime(2013, 12, 31, 23, 30))
+    Agreement.objects.filter(partner=newcomer).update(created_at=last_year)
+    assert programme(year=2014).partner_count == 3  # drawn up before 2014: under way in it
+    assert programme(year=2013).partner_count == 3
+    assert {bar.key: bar.value for bar in programme(year=2012).charts["status"].bars}.get("draft", 0) == 0

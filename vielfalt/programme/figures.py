@@ -10,7 +10,7 @@ commitments, assessed at its end). Without a year: everything up to today.
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 from urllib.parse import urlencode
@@ -403,11 +403,13 @@ def _attach_reports(commitments: list[Commitment], reports) -> None:
 
 def _agreements(organisation_ids, year: int | None) -> QuerySet:
     """The agreements the figures of `year` (None: up to today) count: not signed after it, not expired before
-    it began (drafts count as under way)."""
+    it began (drafts drawn up by its end count as under way)."""
     agreements = _scoped(Agreement.objects.all(), organisation_ids, "partner_id")
     if year:
+        # A draft counts from the day it was drawn up: one begun after the year was not under way in it.
+        after = timezone.make_aware(datetime.combine(_end_of(year) + timedelta(days=1), time.min))
         agreements = agreements.filter(
-            Q(signed_on__isnull=True) | Q(signed_on__lte=_end_of(year)),
+            Q(signed_on__isnull=True, created_at__lt=after) | Q(signed_on__lte=_end_of(year)),
             Q(valid_until__isnull=True) | Q(valid_until__gte=_start_of(year)),
         )
     return agreements
