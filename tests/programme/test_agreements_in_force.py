@@ -102,3 +102,31 @@ def test_a_past_year_does_not_count_a_partner_whose_agreement_was_drawn_up_after
     assert programme(year=2014).partner_count == 3  # drawn up before 2014: under way in it
     assert programme(year=2013).partner_count == 3
     assert {bar.key: bar.value for bar in programme(year=2012).charts["status"].bars}.get("draft", 0) == 0
+
+
+def status_chart(year=None) -> dict[str, int]:
+    reports, dashboard = programme(year=year), programme(year=year, details=False)
+    statuses = {bar.key: bar.value for bar in reports.charts["status"].bars if bar.value}
+    assert {bar.key: bar.value for bar in dashboard.charts["status"].bars if bar.value} == statuses
+    assert [row.agreement_status for row in reports.partners] == [
+        row.agreement_status for row in dashboard.partners
+    ]
+    return statuses
+
+
+def test_a_past_year_shows_the_statuses_agreements_had_at_its_end(partner):
+    """A report of 2015 made today showed agreements in force all through 2015 as "ended" (they ended since)."""
+    stopped = signed(partner, "Beendet")
+    signed(partner, "Abgelaufen", valid_until=datetime.date(2016, 12, 31))  # the newest: the partner's row
+    agreements_end_expired(actor=SYSTEM)
+    agreement_transition(actor=SYSTEM, agreement=stopped, to_status=Status.ENDED, reason="Gekündigt")
+    ended_on = timezone.make_aware(datetime.datetime(2016, 5, 10, 9, 0))
+    StatusChange.objects.filter(agreement=stopped, to_status=Status.ENDED).update(changed_at=ended_on)
+
+    assert status_chart() == {"ended": 2}
+    assert status_chart(2015) == {"signed": 2}
+    assert status_chart(2016) == {"signed": 1, "ended": 1}  # valid until 31.12.2016: ended the day after
+    assert status_chart(2017) == {"ended": 1}
+    assert [row.agreement_status for row in programme(year=2015).partners] == ["signed"]
+    assert [row.agreement_status for row in programme(year=2016).partners] == ["signed"]
+    assert [row.agreement_status for row in programme().partners] == ["ended"]

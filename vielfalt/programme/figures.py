@@ -16,7 +16,20 @@ from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import ExtractYear
 from django.urls import reverse
 from django.utils import timezone
@@ -433,6 +446,28 @@ def _in_force(agreements: QuerySet, year: int | None) -> QuerySet:
     )
 
 
+def _ended_by(year: int) -> Q:
+    """An agreement (signed by the end of `year`) that had ended by then: its validity ran out in the year, or
+    the ministry ended it (or an amendment replaced it) before the year was over."""
+    after = timezone.make_aware(datetime.combine(_end_of(year) + timedelta(days=1), time.min))
+    ended = StatusChange.objects.filter(
+        agreement=OuterRef("pk"), to_status=Agreement.Status.ENDED, changed_at__lt=after
+    )
+    return Q(valid_until__lt=_end_of(year)) | Q(Exists(ended))
+
+
+def _status_at_end(year: int | None):
+    """An agreement's status as it stood at the end of `year` (today's without one): one ended since was still
+    signed then, so a past year's report says what it said at the time."""
+    if year is None:
+        return F("status")
+    return Case(
+        When(Q(status=Agreement.Status.ENDED) & ~_ended_by(year), then=Value(Agreement.Status.SIGNED.value)),
+        default=F("status"),
+        output_field=CharField(),
+    )
+
+
 def programme(*, organisation_ids=None, year: int | None = None, details: bool = True) -> Programme:
     """The programme's figures. Without `details` (the dashboard, which shows only counts) `commitments` stays
     empty and the agreements come without their texts; every figure is the same."""
@@ -449,20 +484,30 @@ def programme(*, organisation_ids=None, year: int | None = None, details: bool =
     # The newest agreement per partner, the agreements per status and those signed per year of the period:
     # three aggregate queries, a row per partner, status or year (not a row per agreement).
     newest_first = agreements.filter(partner_id=OuterRef("pk")).order_by("-created_at", "-pk")
+    status_then = _status_at_end(year)
     newest: dict[int, Agreement | None] = {}
     if details:  # the reports show the newest agreements themselves
         partners = list(partners.annotate(newest_id=Subquery(newest_first.values("pk")[:1])))
-        found = Agreement.objects.in_bulk([partner.newest_id for partner in partners])
+        found = Agreement.objects.annotate(status_then=status_then).in_bulk(
+            [partner.newest_id for partner in partners]
+        )
         newest = {partner.pk: found[partner.newest_id] for partner in partners}
-        newest_status = {partner_id: agreement.status for partner_id, agreement in newest.items()}
+        newest_status = {partner_id: agreement.status_then for partner_id, agreement in newest.items()}
     else:  # the dashboard shows a partner's name and counts it by kind and district
         partners = list(
             partners.only("pk", "slug", "name", "kind", "district").annotate(
-                newest_status=Subquery(newest_first.values("status")[:1])
+                newest_status=Subquery(
+                    newest_first.annotate(status_then=status_then).values("status_then")[:1]
+                )
             )
         )
         newest_status = {partner.pk: partner.newest_status for partner in partners}
-    status_counts = dict(agreements.order_by().values_list("status").annotate(n=Count("pk")))
+    status_counts = dict(
+        agreements.annotate(status_then=status_then)
+        .order_by()
+        .values_list("status_then")
+        .annotate(n=Count("pk"))
+    )
     year_counts = dict(
         agreements.filter(_in_period("signed_on", start, as_of))
         .annotate(signed_year=ExtractYear("signed_on"))
