@@ -1,5 +1,7 @@
 from django import forms
+from django.db.models import Exists, OuterRef, Q
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.collation import text_order
@@ -9,7 +11,8 @@ from vielfalt.permissions import acting_for, own_organisation_ids
 from vielfalt.validation import KeptOnceBegunMixin, ModelForm, MultiLineField, OneLineField
 from vielfalt.widgets import Select
 
-from ..models import Commitment
+from ..models import Agreement, Commitment
+from ..triggers import FROZEN
 from .models import (
     AUTHOR_ROLES,
     PROGRAMME_ROLES,
@@ -111,6 +114,17 @@ class ContactForm(ModelForm):
         fields = CONTACT_FIELDS
 
 
+def commitment_label(commitment: Commitment) -> str:
+    """A commitment among the partner's: its field of action and the agreement's date of signing (an amendment
+    repeats the fields of action of the agreement it replaced)."""
+    if commitment.agreement.signed_on is None:
+        return commitment.field_of_action
+    return _("%(field)s (agreement of %(date)s)") % {
+        "field": commitment.field_of_action,
+        "date": date_format(commitment.agreement.signed_on, "SHORT_DATE_FORMAT"),
+    }
+
+
 class PracticeEntryForm(OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
     target_groups = forms.MultipleChoiceField(
         label=_("Target groups"),
@@ -142,9 +156,17 @@ class PracticeEntryForm(OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
         except (TypeError, ValueError):
             organisation_id = None
         self.fields["contact"].queryset = ContactPerson.objects.filter(organisation_id=organisation_id)
-        self.fields["commitment"].queryset = Commitment.objects.filter(
-            agreement__partner_id=organisation_id
-        ).select_related("agreement")
+        # The commitments of the partner's agreements in force (signed, or ended by the end of their validity;
+        # not a draft's, nor those of one an amendment replaced: its copies are offered), and the entry's own.
+        replaced = Exists(Agreement.objects.filter(amends=OuterRef("agreement_id"), status__in=FROZEN))
+        in_force = Q(agreement__status__in=FROZEN) & ~Q(replaced)
+        self.fields["commitment"].queryset = (
+            Commitment.objects.filter(agreement__partner_id=organisation_id)
+            .filter(in_force | Q(pk=self.instance.commitment_id or 0))
+            .select_related("agreement")
+            .order_by("agreement__signed_on", "order", "pk")
+        )
+        self.fields["commitment"].label_from_instance = commitment_label
         self.fields["contact"].help_text = _("Contact persons are managed on your organisation's profile.")
 
 

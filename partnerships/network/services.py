@@ -154,13 +154,21 @@ def contact_delete(*, actor: User, contact: ContactPerson) -> None:
 # --- Practice library -----------------------------------------------------------------------------------------
 
 
-def _check_practice_links(entry: PracticeEntry) -> None:
+def _check_practice_links(entry: PracticeEntry, *, linked_before: int | None = None) -> None:
+    """The contact and the commitment are the organisation's own; a commitment newly linked is one of an
+    agreement signed (a draft's is not yet a commitment). `linked_before`: the entry's commitment until now."""
     if entry.contact_id and entry.contact.organisation_id != entry.organisation_id:
         raise ValidationError({"contact": _("The contact person belongs to another organisation.")})
     if entry.commitment_id and entry.commitment.agreement.partner_id != entry.organisation_id:
         raise ValidationError(
             {"commitment": _("The commitment belongs to another organisation's agreement.")}
         )
+    if (
+        entry.commitment_id
+        and entry.commitment_id != linked_before
+        and not entry.commitment.agreement.is_frozen
+    ):
+        raise ValidationError({"commitment": _("The commitment belongs to an agreement not yet signed.")})
 
 
 @transaction.atomic
@@ -188,12 +196,13 @@ def practice_update(
     if not entry.is_editable and not may(actor, Role.MINISTRY):
         raise ValidationError(_("A submitted or published entry can be changed by the ministry only."))
     before = {name: getattr(entry, name) for name in PRACTICE_FIELDS}
+    linked_before = entry.commitment_id
     for name, value in fields.items():
         if name not in PRACTICE_FIELDS:
             raise TypeError(f"{name} is not a practice entry field")
         setattr(entry, name, value)
     entry.full_clean(exclude=["search_vector"])
-    _check_practice_links(entry)
+    _check_practice_links(entry, linked_before=linked_before)
     changes = model_changes(entry, PRACTICE_FIELDS, before)
     if changes:  # else no newer version for a colleague's open form
         entry.save()
