@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import formats, timezone, translation
@@ -912,9 +913,11 @@ def agreements_end_expired(*, actor: User, today: date | None = None) -> int:
     require_role(actor, Role.MINISTRY)
     today = today or timezone.localdate()
     ended = 0
-    taking_effect = Agreement.objects.filter(
-        status=Status.SIGNED, amends__status=Status.SIGNED, valid_from__lte=today
-    ).order_by("pk")
+    taking_effect = (  # also one signed before amendments ended what they amend: both stayed "signed"
+        Agreement.objects.filter(status=Status.SIGNED, amends__status=Status.SIGNED)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
+        .order_by("pk")
+    )
     for amendment in taking_effect:
         with transaction.atomic():
             amendment = Agreement.objects.select_for_update().get(pk=amendment.pk)

@@ -211,3 +211,13 @@ def test_only_a_signed_agreement_of_the_same_partner_can_be_amended_whichever_pa
     }
     amendment.refresh_from_db()
     assert amendment.amends == signed_agreement
+
+
+def test_an_amendment_signed_before_this_release_ends_what_it_amends_the_first_night(staff, signed_agreement):
+    """Both stayed "signed" when amendments did not end what they amend; the nightly run puts that right."""
+    amendment = amendment_create(actor=staff, agreement=signed_agreement)
+    Agreement.objects.filter(pk=amendment.pk).update(status=Status.SIGNED, signed_on=timezone.localdate())
+    assert agreements_end_expired(actor=SYSTEM) == 1
+    signed_agreement.refresh_from_db()
+    assert signed_agreement.status == Status.ENDED
+    assert agreements_end_expired(actor=SYSTEM) == 0
