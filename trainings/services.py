@@ -147,14 +147,22 @@ def course_update(*, actor: User, course: Course, opened_version: str | None = N
 
 
 @transaction.atomic
-def course_participants_set(*, actor: User, course: Course, quotas: dict) -> None:
+def course_participants_set(*, actor: User, course: Course, quotas: dict) -> int:
     """Make exactly the organisations in `quotas` (organisation → seat quota or None) take part. An
     organisation whose employees hold active enrolments on dates that have not begun cannot be removed (the
     enrolments of dates that have begun are records and stay). Lowering a quota keeps the seats already taken;
-    further enrolments of that organisation wait."""
+    further enrolments of that organisation wait. Raising one (or lifting it) moves that organisation's waiting
+    employees up, in waiting-list order, on every date that has not begun, as far as seats are free. Returns how
+    many moved up."""
     require(actor, Role.ORGANISER, course.organiser_id)
-    # In the order enrolments lock them (`_lock_enrolling`): an enrolment under way for an organisation removed
-    # here is waited for, and then seen below.
+    # In the order enrolments lock them (`_lock_enrolling`): first the dates, then the participations. An
+    # enrolment under way for an organisation removed here is waited for, and then seen below.
+    dates = list(
+        CourseDate.objects.filter(course=course, starts_at__gt=timezone.now(), cancelled_at__isnull=True)
+        .select_related("course")
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    )
     current = {p.organisation_id: p for p in course.participants.order_by("pk").select_for_update()}
     wanted = {organisation.pk: (organisation, quota) for organisation, quota in quotas.items()}
     wanted.pop(course.organiser_id, None)
@@ -187,10 +195,17 @@ def course_participants_set(*, actor: User, course: Course, quotas: dict) -> Non
             changes[str(organisation)] = [str(participant.seat_quota), str(quota)]
             participant.seat_quota = quota
             participant.save(update_fields=["seat_quota"])
+    promoted = 0
     if changes:
         audit_record(
             actor=actor, action=AuditEntry.Action.CHANGE, obj=course, changes={"participants": changes}
         )
+        # A quota raised or lifted frees seats for those of its organisation waiting.
+        for course_date in dates:
+            moved = [e.pk for e in _fill_free_seats(course_date)]
+            _send_on_commit(moved, "promoted")
+            promoted += len(moved)
+    return promoted
 
 
 @transaction.atomic

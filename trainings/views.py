@@ -1054,10 +1054,20 @@ class CourseParticipantsView(OrganiserCourseMixin, TemplateView):
                 )
         if not errors:
             try:
-                course_participants_set(actor=request.user, course=course, quotas=quotas)
+                promoted = course_participants_set(actor=request.user, course=course, quotas=quotas)
             except ValidationError as error:
                 errors.extend(error.messages)
         if errors:
             return self.render_to_response(self.get_context_data(errors=errors), status=422)
         messages.success(request, _("The organisations taking part were saved."))
+        if promoted:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)s person on a waiting list has a seat now and was told by e-mail.",
+                    "%(count)s people on waiting lists have a seat now and were told by e-mail.",
+                    promoted,
+                )
+                % {"count": promoted},
+            )
         return redirect(course)

@@ -114,6 +114,36 @@ def test_quota_sends_the_rest_to_the_waiting_list_and_leaves_seats_to_others(
     assert len(result.seated) == 4 and result.waiting == []
 
 
+def test_raising_a_quota_moves_that_organisation_s_waiting_employees_up(
+    course, duisburg, oberhausen, hr_duisburg, organiser, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The organiser raised Duisburg's quota on a joint course with free seats: its waiting employees stayed
+    waiting (until somebody else happened to cancel)."""
+    course.participants.filter(organisation=duisburg).update(seat_quota=1)
+    course_date = CourseDateFactory(course=course, capacity=5)
+    held = begin(CourseDateFactory(course=course, capacity=5))  # begun: nobody moves up any more
+    d1, d2, d3 = employees_of(duisburg, 3, email="")
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=[d1, d2, d3])
+    assert statuses(course_date) == [
+        (d1.personnel_number, "seated"),
+        (d2.personnel_number, "waiting"),
+        (d3.personnel_number, "waiting"),
+    ]
+    Enrolment.objects.filter(employee=d3).update(course_date=held)  # waiting on a date since begun
+    d2.email = "d2@duisburg.example"
+    d2.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        course_participants_set(actor=organiser, course=course, quotas={duisburg: 3})
+    assert statuses(course_date) == [(d1.personnel_number, "seated"), (d2.personnel_number, "seated")]
+    assert statuses(held) == [(d3.personnel_number, "waiting")]
+    assert [message.to for message in mailoutbox] == [["d2@duisburg.example"]]
+
+    Enrolment.objects.filter(employee=d3).update(course_date=course_date)
+    with django_capture_on_commit_callbacks(execute=True):  # no quota at all: the capacity decides
+        course_participants_set(actor=organiser, course=course, quotas={duisburg: None})
+    assert Enrolment.objects.get(employee=d3).status == "seated"
+
+
 def test_hr_cancellation_promotes_the_first_waiting_who_fits_the_quota(
     course, duisburg, oberhausen, hr_duisburg, hr_oberhausen, django_capture_on_commit_callbacks
 ):

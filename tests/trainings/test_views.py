@@ -982,3 +982,16 @@ def test_course_list_pages_count_where_the_rows_do_not_tell(client, django_asser
     Course.objects.all().delete()
     response = client.get(url)
     assert (response.status_code, list(response.context["courses"])) == (200, [])
+
+
+def test_raising_a_quota_says_who_moved_up(client, course, duisburg, hr_duisburg, organiser):
+    course.participants.filter(organisation=duisburg).update(seat_quota=1)
+    course_date = CourseDateFactory(course=course, capacity=5)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 3))
+    part = course.participants.get(organisation=duisburg)
+    client.force_login(organiser)
+    response = client.post(
+        reverse("trainings:course_participants", args=[course.pk]), {f"quota-{part.pk}": "2"}, follow=True
+    )
+    assert "1 Person von einer Warteliste hat jetzt einen Platz" in response.text
+    assert course_date.enrolments.filter(status="seated").count() == 2
