@@ -799,6 +799,8 @@ def sign_in_sheet_request(*, actor: User, course_date: CourseDate) -> Job:
     from .tasks import task_render_sign_in_sheet  # the tasks module imports this one
 
     require(actor, Role.ORGANISER, course_date.course.organiser_id)
+    if course_date.is_cancelled:
+        raise ValidationError(_("A cancelled date has no sign-in sheet."))
     return job_enqueue(
         task=task_render_sign_in_sheet,
         origin=course_date,

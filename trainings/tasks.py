@@ -197,6 +197,8 @@ def task_build_certificates(*, job_id, course_date_id: int, actor_id: int) -> No
 @shared_task(base=JobTask, name="trainings.render_sign_in_sheet")
 def task_render_sign_in_sheet(*, job_id, course_date_id: int) -> None:
     course_date = CourseDate.objects.select_related("course__organiser").get(pk=course_date_id)
+    if course_date.is_cancelled:  # since the sheet was asked for (a job retried later)
+        raise JobError(_("A cancelled date has no sign-in sheet."))
     enrolments = (
         course_date.enrolments.filter(status=Enrolment.Status.SEATED)
         .select_related("employee__org_unit", "organisation")

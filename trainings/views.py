@@ -799,7 +799,11 @@ class AttendanceView(OrganiserDateMixin, View):
 class SignInSheetView(OrganiserDateMixin, View):
     def post(self, request, pk):
         course_date = self.get_course_date()
-        return redirect(sign_in_sheet_request(actor=request.user, course_date=course_date))
+        try:
+            return redirect(sign_in_sheet_request(actor=request.user, course_date=course_date))
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+            return redirect(course_date)
 
 
 class CertificatesBuildView(OrganiserDateMixin, View):

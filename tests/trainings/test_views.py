@@ -400,6 +400,33 @@ def test_sign_in_sheet_job(
     assert people[0].last_name in text and people[1].last_name in text
 
 
+def test_a_cancelled_date_has_no_sign_in_sheet(
+    client, course_date, duisburg, hr_duisburg, organiser, django_capture_on_commit_callbacks
+):
+    """Offered and made for a cancelled date: a PDF "Anwesenheitsliste" with nobody on it; and a sheet asked for
+    before the cancellation, its job run after it (the worker was down), made the same."""
+    from trainings.services import course_date_cancel, sign_in_sheet_request
+
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 2))
+    with django_capture_on_commit_callbacks() as callbacks:
+        asked_before = sign_in_sheet_request(actor=organiser, course_date=course_date)
+    course_date_cancel(actor=organiser, course_date=course_date)
+    for callback in callbacks:  # the job runs now
+        callback()
+    asked_before.refresh_from_db()
+    assert (asked_before.status, asked_before.error) == (
+        "failed",
+        "A cancelled date has no sign-in sheet.",
+    )
+
+    client.force_login(organiser)
+    url = reverse("trainings:sign_in_sheet", args=[course_date.pk])
+    assert url not in client.get(course_date.get_absolute_url()).text
+    response = client.post(url, follow=True)
+    assert "Ein abgesagter Termin hat keine Anwesenheitsliste." in response.text
+    assert Job.objects.filter(kind="trainings.sign_in_sheet").count() == 1
+
+
 def test_sign_in_sheet_prints_each_name_on_one_line_and_asks_the_trainer_to_confirm(
     course_date, duisburg, hr_duisburg, organiser, django_capture_on_commit_callbacks
 ):
