@@ -617,6 +617,8 @@ def participants_pdf_job(*, actor: User, meeting: Meeting):
     from .tasks import task_render_participants
 
     require(actor, AUTHOR_ROLES, meeting.host_id)
+    if meeting.is_cancelled:
+        raise ValidationError(_("A cancelled meeting has no participants list."))
     audit_record(
         actor=actor,
         action=AuditEntry.Action.EXPORT,

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from vielfalt.collation import text_order
-from vielfalt.jobs import TRANSIENT_ERRORS, JobTask, job_store_result
+from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
 
 from .mail import (
@@ -144,6 +144,9 @@ def task_send_weekly_digest() -> int:
 def task_render_participants(*, job_id, meeting_id: int, language: str = "de") -> None:
     """The participants list in the language of the user who asked for it."""
     meeting = Meeting.objects.select_related("host").get(pk=meeting_id)
+    if meeting.is_cancelled:  # since the list was asked for (a job retried later)
+        with translation.override(language):
+            raise JobError(_("A cancelled meeting has no participants list."))
     registrations = meeting.registrations.filter(status=Registration.Status.SEATED).select_related(
         "organisation"
     )

@@ -816,8 +816,12 @@ class MeetingDocumentDownloadView(NetworkMixin, View):
 
 class MeetingParticipantsView(MeetingHostMixin, View):
     def post(self, request, pk):
-        job = participants_pdf_job(actor=request.user, meeting=self.get_meeting(pk))
-        return redirect(job)
+        meeting = self.get_meeting(pk)
+        try:
+            return redirect(participants_pdf_job(actor=request.user, meeting=meeting))
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+            return redirect(meeting)
 
 
 # --- Questions to the network ---------------------------------------------------------------------------------

@@ -506,3 +506,29 @@ def test_a_colleague_inviting_another_partner_meanwhile_is_not_undone(duisburg, 
     theirs["capacity"] = "30"
     assert "hr-duisburg-1 hat diesen Datensatz am" in second.post(url, theirs).content.decode()
     assert list(Meeting.objects.get(pk=meeting.pk).invited.all()) == [oberhausen]
+
+
+def test_a_cancelled_meeting_has_no_participants_list(
+    client, ministry, duisburg, staff, django_capture_on_commit_callbacks
+):
+    """Offered and made for a cancelled meeting: a list with nobody on it; and a list asked for before the
+    cancellation, its job run after it, made the same."""
+    meeting = make_meeting(ministry, title="Netzwerktreffen Düsseldorf")
+    register(SYSTEM, meeting, duisburg, "Anna")
+    with django_capture_on_commit_callbacks() as callbacks:
+        asked_before = services.participants_pdf_job(actor=staff, meeting=meeting)
+    services.meeting_cancel(actor=staff, meeting=meeting)
+    for callback in callbacks:  # the job runs now
+        callback()
+    asked_before.refresh_from_db()
+    assert (asked_before.status, asked_before.error) == (
+        "failed",
+        "Ein abgesagtes Treffen hat keine Teilnehmendenliste.",
+    )
+
+    client.force_login(staff)
+    url = reverse("network:meeting_participants", args=[meeting.pk])
+    assert url not in client.get(meeting.get_absolute_url()).text
+    response = client.post(url, follow=True)
+    assert "Ein abgesagtes Treffen hat keine Teilnehmendenliste." in response.text
+    assert Job.objects.count() == 1
