@@ -37,9 +37,18 @@ def signing_years_portable():
     return [(day.year, str(day.year)) for day in days]
 
 
+# Every agreement that was signed, in force or ended since (its validity ran out, an amendment replaced it): what
+# an archive of the signed agreements holds, and what the export offers first.
+CONCLUDED = "concluded"
+
+
 class AgreementFilter(PortalFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    status = django_filters.ChoiceFilter(choices=Agreement.Status.choices, label=_("Status"))
+    status = django_filters.ChoiceFilter(
+        choices=[*Agreement.Status.choices, (CONCLUDED, _("signed or ended"))],
+        label=_("Status"),
+        method="filter_status",
+    )
     partner_kind = django_filters.ChoiceFilter(
         field_name="partner__kind",
         choices=[c for c in Organisation.Kind.choices if c[0] != Organisation.Kind.STATE_MINISTRY],
@@ -78,6 +87,9 @@ class AgreementFilter(PortalFilterSet):
         model = Agreement
         fields = ["q", "status", "partner_kind", "partner_district", "year"]
 
+    def filter_status(self, queryset, name, value):
+        return with_status(queryset, value)
+
     def search(self, queryset, name, value):
         """Each word in the title, the place, the partner's name or a signatory's name. The partner's name is
         matched among the organisations, not through a join: a condition over both tables can only be checked
@@ -91,3 +103,10 @@ class AgreementFilter(PortalFilterSet):
                 | Q(pk__in=Signatory.objects.filter(name__icontains=word).values("agreement_id"))
             )
         return queryset
+
+
+def with_status(agreements, status: str):
+    """The agreements of a status, or (CONCLUDED) every one signed."""
+    if status == CONCLUDED:
+        return agreements.filter(status__in=(Agreement.Status.SIGNED, Agreement.Status.ENDED))
+    return agreements.filter(status=status)

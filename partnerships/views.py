@@ -31,7 +31,7 @@ from vielfalt.permissions import (
 )
 from vielfalt.validation import submitted_id, submitted_year
 
-from .filters import AgreementFilter
+from .filters import CONCLUDED, AgreementFilter
 from .forms import (
     AgreementForm,
     CommitmentForm,
@@ -504,7 +504,7 @@ class ExportView(MinistryMixin, TemplateView):
     def get_context_data(self, filterset=None, **kwargs):
         context = super().get_context_data(**kwargs)
         if filterset is None:
-            filterset = self._filterset(self.request.GET or {"status": Agreement.Status.SIGNED})
+            filterset = self._filterset(self.request.GET or {"status": CONCLUDED})
         context["filter"] = filterset
         context["count"] = filterset.qs.count() if filterset.is_valid() else 0
         context["export_filters"] = [

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -681,3 +682,26 @@ def test_validity_without_dates_reads_from_signing_open_ended(client, staff, agr
     Agreement.objects.filter(pk=agreement.pk).update(valid_from=None, valid_until=None)
     client.force_login(staff)
     assert "ab Unterzeichnung – unbefristet" in client.get(agreement.get_absolute_url()).text
+
+
+def test_the_export_offers_every_signed_agreement_first_ended_ones_too(
+    client, staff, signed_agreement, tmp_path
+):
+    """An archive of the signed agreements: those ended since (validity run out, replaced by an amendment) were
+    left out of the export's first offer ("unterschrieben"), so an archive made that way missed them."""
+    from django.core.management import call_command
+
+    from partnerships.services import agreement_transition
+    from vielfalt.permissions import SYSTEM
+
+    agreement_transition(actor=SYSTEM, agreement=signed_agreement, to_status="ended", reason="Abgelaufen")
+    AgreementFactory(partner=signed_agreement.partner, state_party=signed_agreement.state_party)  # a draft
+    client.force_login(staff)
+    page = client.get(reverse("partnerships:export"))
+    assert page.context["count"] == 1
+    assert page.context["export_filters"] == [("status", "concluded")]
+    assert '<option value="concluded" selected>unterschrieben oder beendet</option>' in page.text
+    listed = client.get(reverse("partnerships:index"), {"status": "concluded"})
+    assert [row["pk"] for row in listed.context["object_list"]] == [signed_agreement.pk]
+    call_command("export_agreements", "--status", "concluded", "--out", str(tmp_path / "all.zip"))
+    assert zipfile.ZipFile(tmp_path / "all.zip").namelist() != ["index.csv"]
