@@ -286,9 +286,12 @@ STATUS_ORDER = [Status.DRAFT, Status.IN_REVIEW, Status.READY_FOR_SIGNATURE, Stat
 
 
 def transition_needs_reason(from_status: str, to_status: str) -> bool:
-    """Steps back in the life cycle and the step to "signed" are confirmed with a reason (kept in the audit
-    log): they undo work or make the agreement binding."""
-    return to_status == Status.SIGNED or STATUS_ORDER.index(to_status) < STATUS_ORDER.index(from_status)
+    """Steps back in the life cycle, the step to "signed" and the step to "ended" are confirmed with a reason
+    (kept in the audit log): they undo work, make the agreement binding, or end it for good (nothing follows
+    "ended")."""
+    if to_status in (Status.SIGNED, Status.ENDED):
+        return True
+    return STATUS_ORDER.index(to_status) < STATUS_ORDER.index(from_status)
 
 
 @transaction.atomic

@@ -359,8 +359,8 @@ class AgreementObjectMixin:
 
 
 class AgreementTransitionView(MinistryMixin, AgreementObjectMixin, View):
-    """Changes the status. A step back or to "signed" first shows a page that asks for confirmation and a
-    reason (the buttons of the agreement page post here without them)."""
+    """Changes the status. A step back, to "signed" or to "ended" first shows a page that asks for confirmation
+    and a reason (the buttons of the agreement page post here without them)."""
 
     def post(self, request, pk):
         agreement = self.get_agreement(pk)

@@ -705,3 +705,21 @@ def test_the_export_offers_every_signed_agreement_first_ended_ones_too(
     assert [row["pk"] for row in listed.context["object_list"]] == [signed_agreement.pk]
     call_command("export_agreements", "--status", "concluded", "--out", str(tmp_path / "all.zip"))
     assert zipfile.ZipFile(tmp_path / "all.zip").namelist() != ["index.csv"]
+
+
+def test_ending_a_signed_agreement_asks_for_confirmation_and_a_reason(client, staff, signed_agreement):
+    """ "Status setzen: beendet" ended the agreement at one click, for good (nothing follows "ended"), and the
+    audit log said nothing of why."""
+    client.force_login(staff)
+    url = reverse("partnerships:transition", args=[signed_agreement.pk])
+    asked = client.post(url, {"to": "ended"})
+    assert asked.status_code == 200
+    assert 'name="reason"' in asked.text and 'name="confirm"' in asked.text
+    signed_agreement.refresh_from_db()
+    assert signed_agreement.status == "signed"
+    confirmed = client.post(url, {"to": "ended", "reason": "Gekündigt zum Jahresende", "confirm": "on"})
+    assert confirmed.status_code == 302
+    signed_agreement.refresh_from_db()
+    assert signed_agreement.status == "ended"
+    entry = AuditEntry.objects.filter(object_id=str(signed_agreement.pk)).order_by("pk").last()
+    assert entry.changes == {"status": ["signed", "ended"], "reason": "Gekündigt zum Jahresende"}
