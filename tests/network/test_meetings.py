@@ -532,3 +532,17 @@ def test_a_cancelled_meeting_has_no_participants_list(
     response = client.post(url, follow=True)
     assert "Ein abgesagtes Treffen hat keine Teilnehmendenliste." in response.text
     assert Job.objects.count() == 1
+
+
+def test_cancelling_a_registration_asks_first(client, ministry, duisburg, hr_duisburg):
+    """One click cancelled a colleague's registration, for good: the seat went to the next on the waiting list."""
+    meeting = make_meeting(ministry)
+    services.registration_create(
+        actor=SYSTEM, meeting=meeting, organisation=duisburg, name='Anna "<b>" Kaya', email="anna@example.org"
+    )
+    client.force_login(hr_duisburg)
+    page = client.get(meeting.get_absolute_url()).text
+    assert (
+        'data-confirm="Die Anmeldung von Anna &quot;&lt;b&gt;&quot; Kaya wirklich stornieren? Der Platz geht an die '
+        'nächste Person auf der Warteliste."' in page
+    )
