@@ -89,6 +89,11 @@ def test_contact_needs_consent_and_removal_removes_it_everywhere(
     assert client.post(reverse("network:contact_delete", args=[contact.pk])).status_code == 404
 
     client.force_login(hr_duisburg)
+    profile = client.get(reverse("network:profile_edit", args=[duisburg.slug])).text
+    assert (  # asked first: listing them again needs their consent again
+        'data-confirm="Dana Demir wirklich aus dem Verzeichnis entfernen? Für einen neuen Eintrag braucht es '
+        'erneut die Einwilligung."' in profile
+    )
     assert client.post(reverse("network:contact_delete", args=[contact.pk])).status_code == 302
     assert not ContactPerson.objects.exists()
     entry.refresh_from_db()
