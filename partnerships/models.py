@@ -29,12 +29,9 @@ class AgreementQuerySet(models.QuerySet):
         """Ministry staff and administrators see every agreement, partner HR its own organisations'."""
         return self.filter(scope(user, self.VISIBLE_TO_ROLES, "partner"))
 
-    def replaced(self, *, signed_by: date | None = None):
-        """Agreements replaced by a signed amendment (signed by `signed_by`, if given): the amendment, a copy of
-        the whole agreement as changed, is what is in force and counts in their place."""
-        return self.filter(Exists(_signed_amendments(signed_by)))
-
     def not_replaced(self, *, signed_by: date | None = None):
+        """Less the agreements replaced by a signed amendment (signed by `signed_by`, if given): the amendment, a
+        copy of the whole agreement as changed, is what is in force and counts in their place."""
         return self.filter(~Exists(_signed_amendments(signed_by)))
 
 

@@ -318,9 +318,8 @@ def agreement_transition(*, actor: User, agreement: Agreement, to_status: str, r
             code="reason_missing",
         )
     if to_status == Status.SIGNED:
-        if (
-            agreement.amends_id
-        ):  # one amendment at a time replaces it: a second one signing now waits, then sees it
+        # One amendment at a time replaces the agreement it amends: a second one signed now waits, then sees it.
+        if agreement.amends_id:
             Agreement.objects.select_for_update().filter(pk=agreement.amends_id).first()
         problems = agreement_sign_problems(agreement)
         if problems:
@@ -911,7 +910,7 @@ def agreements_announce_expiring(*, actor: User, today: date | None = None) -> i
 def agreements_end_expired(*, actor: User, today: date | None = None) -> int:
     """End every signed agreement whose validity has run out (Celery beat, daily, as `permissions.SYSTEM`):
     the day after its "valid until" it is no longer in force, and the lists, figures and the partner's page say
-    so; and every one replaced by an amendment that takes effect today. The step is recorded as any other (status
+    so; and every one replaced by an amendment in effect by today. The step is recorded as any other (status
     history, audit log with the reason). Returns how many."""
     require_role(actor, Role.MINISTRY)
     today = today or timezone.localdate()

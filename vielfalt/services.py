@@ -250,17 +250,11 @@ def employees_import(*, actor: User, organisation: Organisation, table: Table) -
                 organisation=organisation, personnel_number__in=numbers[start : start + 5000]
             ).values_list("personnel_number", "pk", *columns):
                 existing[number] = tuple(stored)
-                if stored[-1] and number in marked_inactive:  # is_active
+                if stored[IMPORTED_FIELDS.index("is_active")] and number in marked_inactive:
                     leaving.append(pk)
         # Only what is new or changed is written: a yearly export that repeats a leaver as "nein" must not
         # make the record "changed" again, or its retention period (after it was last changed) never ends.
-        written = [
-            record
-            for record in records
-            if existing.get(record["personnel_number"])
-            != tuple(getattr(record["org_unit"], "pk", None) if name == "org_unit" else record[name]
-                     for name in IMPORTED_FIELDS)
-        ]  # fmt: skip
+        written = [r for r in records if existing.get(r["personnel_number"]) != _as_stored(r)]
         Employee.objects.bulk_create(
             [Employee(organisation=organisation, **record) for record in written],
             batch_size=2000,
@@ -282,6 +276,14 @@ def employees_import(*, actor: User, organisation: Organisation, table: Table) -
             changes={"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
         )
     return result
+
+
+def _as_stored(record: dict) -> tuple:
+    """An import's record as `employees_import` reads the stored one: IMPORTED_FIELDS, the org unit's id."""
+    return tuple(
+        getattr(record["org_unit"], "pk", None) if name == "org_unit" else record[name]
+        for name in IMPORTED_FIELDS
+    )
 
 
 def _validated_records(*, organisation: Organisation, table: Table) -> list[dict]:

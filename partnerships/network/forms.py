@@ -156,8 +156,8 @@ class PracticeEntryForm(OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
         except (TypeError, ValueError):
             organisation_id = None
         self.fields["contact"].queryset = ContactPerson.objects.filter(organisation_id=organisation_id)
-        # The commitments of the partner's agreements in force (signed, or ended by the end of their validity;
-        # not a draft's, nor those of one an amendment replaced: its copies are offered), and the entry's own.
+        # The commitments of the partner's signed agreements (in force or ended since; not a draft's, nor those of
+        # one an amendment replaced: the amendment's copies are offered), and the entry's own.
         replaced = Exists(Agreement.objects.filter(amends=OuterRef("agreement_id"), status__in=FROZEN))
         in_force = Q(agreement__status__in=FROZEN) & ~Q(replaced)
         self.fields["commitment"].queryset = (
