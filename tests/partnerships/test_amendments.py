@@ -20,7 +20,7 @@ from partnerships.services import (
     document_store,
     progress_report_create,
 )
-from vielfalt.models import AuditEntry
+from vielfalt.models import AuditEntry, Role
 from vielfalt.permissions import SYSTEM
 
 from .conftest import MINIMAL_PDF, make_signed
@@ -221,3 +221,27 @@ def test_an_amendment_signed_before_this_release_ends_what_it_amends_the_first_n
     signed_agreement.refresh_from_db()
     assert signed_agreement.status == Status.ENDED
     assert agreements_end_expired(actor=SYSTEM) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_amendments_signed_at_once_replace_the_agreement_once(postgres, staff, signed_agreement):
+    """Two colleagues sign two amendments of one agreement at the same moment (real PostgreSQL, a thread each):
+    one replaces it, the other is refused, saying which one did. Without the lock on the amended agreement both
+    saw no replacement yet, and the partner had two amendments in force."""
+    from tests.trainings.test_services import run_in_threads
+
+    today = timezone.localdate()
+    first = ready_to_sign(amendment_create(actor=staff, agreement=signed_agreement), signed_on=today)
+    second = ready_to_sign(amendment_create(actor=staff, agreement=signed_agreement), signed_on=today)
+    staff.organisation_ids(Role.MINISTRY)
+    calls = [
+        lambda amendment=amendment: agreement_sign(actor=staff, agreement=amendment, reason="Unterschrieben")
+        for amendment in (first, second)
+    ]
+    outcomes = run_in_threads(calls, hold_date=signed_agreement)  # both queue on the amended agreement
+    refused = [outcome for outcome in outcomes if isinstance(outcome, ValidationError)]
+    assert len(refused) == 1, outcomes
+    statuses = dict(Agreement.objects.values_list("pk", "status"))
+    assert statuses[signed_agreement.pk] == Status.ENDED
+    assert sorted([statuses[first.pk], statuses[second.pk]]) == [Status.READY_FOR_SIGNATURE, Status.SIGNED]
+    assert "already been replaced by the amendment" in refused[0].messages[-1]
