@@ -184,6 +184,11 @@ def _start_of(year: int | None) -> date | None:
     return date(year, 1, 1) if year else None
 
 
+def _midnight_after(day: date) -> datetime:
+    """The first moment after `day` (local time): what happened before it happened by the end of `day`."""
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
 def _in_period(field_name: str, start: date | None, as_of: date) -> Q:
     """`field_name` (a date) within the year's period, or up to `as_of` without a year."""
     condition = Q(**{f"{field_name}__lte": as_of})
@@ -420,9 +425,9 @@ def _agreements(organisation_ids, year: int | None) -> QuerySet:
     agreements = _scoped(Agreement.objects.all(), organisation_ids, "partner_id")
     if year:
         # A draft counts from the day it was drawn up: one begun after the year was not under way in it.
-        after = timezone.make_aware(datetime.combine(_end_of(year) + timedelta(days=1), time.min))
         agreements = agreements.filter(
-            Q(signed_on__isnull=True, created_at__lt=after) | Q(signed_on__lte=_end_of(year)),
+            Q(signed_on__isnull=True, created_at__lt=_midnight_after(_end_of(year)))
+            | Q(signed_on__lte=_end_of(year)),
             Q(valid_until__isnull=True) | Q(valid_until__gte=_start_of(year)),
         )
     return agreements
@@ -435,9 +440,10 @@ def _in_force(agreements: QuerySet, year: int | None) -> QuerySet:
     amendment signed by its end: the figures of a past year stay what they were at its end."""
     if year is None:
         return agreements.filter(status=Agreement.Status.SIGNED).not_replaced()
-    began = timezone.make_aware(datetime.combine(_start_of(year), time.min))
     ended_before = StatusChange.objects.filter(
-        agreement=OuterRef("pk"), to_status=Agreement.Status.ENDED, changed_at__lt=began
+        agreement=OuterRef("pk"),
+        to_status=Agreement.Status.ENDED,
+        changed_at__lt=_midnight_after(date(year - 1, 12, 31)),  # before the year began
     )
     return (
         agreements.filter(status__in=(Agreement.Status.SIGNED, Agreement.Status.ENDED))
@@ -449,9 +455,10 @@ def _in_force(agreements: QuerySet, year: int | None) -> QuerySet:
 def _ended_by(year: int) -> Q:
     """An agreement (signed by the end of `year`) that had ended by then: its validity ran out in the year, or
     the ministry ended it (or an amendment replaced it) before the year was over."""
-    after = timezone.make_aware(datetime.combine(_end_of(year) + timedelta(days=1), time.min))
     ended = StatusChange.objects.filter(
-        agreement=OuterRef("pk"), to_status=Agreement.Status.ENDED, changed_at__lt=after
+        agreement=OuterRef("pk"),
+        to_status=Agreement.Status.ENDED,
+        changed_at__lt=_midnight_after(_end_of(year)),
     )
     return Q(valid_until__lt=_end_of(year)) | Q(Exists(ended))
 
