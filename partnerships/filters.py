@@ -7,6 +7,7 @@ from vielfalt.filters import PortalFilterSet, TextOrderingFilter, TypedChoiceFil
 from vielfalt.models import Organisation
 
 from .models import Agreement, Signatory
+from .triggers import FROZEN
 
 # The years in which agreements were signed, newest first: from the latest date of signing, one index probe
 # (agreement_signed_on) for the latest date before each year found, instead of reading every agreement.
@@ -108,5 +109,5 @@ class AgreementFilter(PortalFilterSet):
 def with_status(agreements, status: str):
     """The agreements of a status, or (CONCLUDED) every one signed."""
     if status == CONCLUDED:
-        return agreements.filter(status__in=(Agreement.Status.SIGNED, Agreement.Status.ENDED))
+        return agreements.filter(status__in=FROZEN)
     return agreements.filter(status=status)

@@ -36,9 +36,7 @@ class AgreementQuerySet(models.QuerySet):
 
 
 def _signed_amendments(signed_by: date | None):
-    amendments = Agreement.objects.filter(
-        amends=OuterRef("pk"), status__in=(Agreement.Status.SIGNED, Agreement.Status.ENDED)
-    )
+    amendments = Agreement.objects.filter(amends=OuterRef("pk"), status__in=FROZEN)
     return amendments.filter(signed_on__lte=signed_by) if signed_by else amendments
 
 

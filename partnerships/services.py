@@ -45,6 +45,7 @@ from .models import (
     Signatory,
     StatusChange,
 )
+from .triggers import FROZEN
 
 AGREEMENT_FIELDS = [
     "partner",
@@ -277,7 +278,7 @@ def _replacement_of(agreement_id: int | None, *, besides: int | None = None) -> 
     """The signed (or since ended) amendment that replaced the agreement, if one did."""
     if agreement_id is None:
         return None
-    amendments = Agreement.objects.filter(amends_id=agreement_id, status__in=(Status.SIGNED, Status.ENDED))
+    amendments = Agreement.objects.filter(amends_id=agreement_id, status__in=FROZEN)
     amendments = amendments.exclude(pk=besides) if besides else amendments
     return amendments.order_by("signed_on", "pk").first()
 

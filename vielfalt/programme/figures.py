@@ -45,6 +45,7 @@ from partnerships.models import (
     StatusChange,
     commitment_progress,
 )
+from partnerships.triggers import FROZEN
 from surveys.models import Campaign
 from surveys.results import PROGRAMME_K, latest_counted
 from trainings.models import Enrolment
@@ -446,7 +447,7 @@ def _in_force(agreements: QuerySet, year: int | None) -> QuerySet:
         changed_at__lt=_midnight_after(date(year - 1, 12, 31)),  # before the year began
     )
     return (
-        agreements.filter(status__in=(Agreement.Status.SIGNED, Agreement.Status.ENDED))
+        agreements.filter(status__in=FROZEN)
         .exclude(Exists(ended_before))
         .not_replaced(signed_by=_end_of(year))
     )
