@@ -155,6 +155,13 @@ class PracticeEntryForm(OpenedVersionMixin, OrganisationChoiceMixin, ModelForm):
             organisation_id = int(organisation_id)
         except (TypeError, ValueError):
             organisation_id = None
+        if (
+            organisation is None
+            and not self.fields["organisation"].queryset.filter(pk=organisation_id).exists()
+        ):
+            organisation_id = (
+                None  # one the user does not act for: no other organisation's contacts or commitments
+            )
         self.fields["contact"].queryset = ContactPerson.objects.filter(organisation_id=organisation_id)
         # The commitments of the partner's signed agreements (in force or ended since; not a draft's, nor those of
         # one an amendment replaced: the amendment's copies are offered), and the entry's own.

@@ -75,3 +75,23 @@ def test_a_draft_s_commitment_cannot_be_linked(duisburg, ministry, hr_duisburg):
     entry = make_entry(duisburg, status="draft", field_of_action=FieldOfAction.ANONYMISED_APPLICATIONS)
     with pytest.raises(ValidationError):
         services.practice_update(actor=hr_duisburg, entry=entry, commitment=draft)
+
+
+def test_a_form_for_another_organisation_offers_none_of_its_contacts_or_commitments(
+    duisburg, oberhausen, ministry, hr_duisburg
+):
+    """The choices followed the organisation the request named, before the form checked it: HR of Duisburg
+    sending Oberhausen's id got the form back with Oberhausen's contact persons and commitments to choose from."""
+    from partnerships.network.models import ContactPerson
+
+    agreement_with(
+        oberhausen, ministry, "Oberhausener Maßnahme", status="signed", signed_on=datetime.date(2014, 1, 2)
+    )
+    ContactPerson.objects.create(
+        organisation=oberhausen, name="Olga Obst", function="Personalamt", email="olga@example.org",
+        consent_given_at=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
+    )  # fmt: skip
+    form = PracticeEntryForm({"organisation": str(oberhausen.pk)}, user=hr_duisburg)
+    assert not form.is_valid() and "organisation" in form.errors
+    assert options(form) == []
+    assert [label for value, label in form.fields["contact"].choices if value] == []
