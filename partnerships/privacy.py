@@ -1,14 +1,18 @@
-"""What the partnerships app holds about people (Art. 30), what it purges and what it holds about an employee
-(Art. 15: nothing, it keeps no employee records). Assembled by vielfalt/programme/privacy.py."""
+"""What the partnerships app holds about people (Art. 30), what it purges (the names and e-mail addresses of
+meeting registrations, a period after the meeting) and what it holds about an employee (Art. 15: nothing, it keeps
+no employee records). Assembled by vielfalt/programme/privacy.py."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from vielfalt.models import Employee
-from vielfalt.privacy import AccessSection, Processing
+from vielfalt.privacy import AccessSection, Processing, cutoff, pseudonym, record_key, retention_text
+
+from .network.models import Registration
 
 PERSONAL_MODELS = {"partnerships.signatory", "network.contactperson", "network.registration"}
 
@@ -23,6 +27,36 @@ def employee_records(employee_ids) -> list[str]:
 
 def employee_access(employee: Employee) -> list[AccessSection]:
     return []
+
+
+def registrations_due(*, now: datetime):
+    """Registrations, of any status, for meetings that ended (or were cancelled) the retention period ago and that
+    still name their person."""
+    before = cutoff("registration", now)
+    return Registration.objects.filter(pseudonymised_at=None).filter(
+        Q(meeting__ends_at__lt=before) | Q(meeting__cancelled_at__lt=before)
+    )
+
+
+def registrations_purge(*, registrations: list[Registration], now: datetime) -> int:
+    """Replace name and e-mail address by a pseudonym and unlink the user: the meeting keeps how many came, from
+    which organisation, who registered them (a colleague acting for the organisation, as everywhere in the audit
+    log) and when."""
+    for registration in registrations:
+        registration.name = pseudonym("network.registration", registration.pk)
+        registration.email = ""
+        registration.user = None
+        registration.pseudonymised_at = now
+    Registration.objects.bulk_update(
+        registrations, ["name", "email", "user", "pseudonymised_at"], batch_size=1000
+    )
+    return len(registrations)
+
+
+def registration_records(registrations: list[Registration]) -> list[str]:
+    """The registrations' keys, whose audit entries (which may describe them by name) are pseudonymised with
+    them."""
+    return [record_key(registration) for registration in registrations]
 
 
 def processing_records() -> list[Processing]:
@@ -72,7 +106,11 @@ def processing_records() -> list[Processing]:
             data=_("Name, e-mail address, organisation, registration status, waiting list position"),
             purpose=_("Organising network meetings"),
             legal_basis=_("Art. 6(1)(e) GDPR"),
-            retention=_("Kept with the meeting; not yet purged by the portal"),
+            retention=_(
+                "Name and e-mail address are replaced by a pseudonym %(period)s after the meeting ended or was "
+                "cancelled; the counts per organisation stay"
+            )
+            % {"period": retention_text("registration")},
             recipients=_(
                 "The ministry as host, partner HR of the participant's organisation; administrators"
             ),

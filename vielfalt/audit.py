@@ -147,6 +147,7 @@ KEY_LABELS = {
     "password_link": gettext_lazy("link to choose a password"),
     "reason": gettext_lazy("Reason"),
     "recipients": gettext_lazy("recipients"),
+    "registrations": gettext_lazy("meeting registrations"),
     "registrations_cancelled": gettext_lazy("registrations cancelled"),
     "request": gettext_lazy("request"),
     "seated": gettext_lazy("seat confirmed"),

@@ -108,6 +108,10 @@ PERIOD_LABELS = {
     "account": gettext_lazy(
         "Deactivated accounts, after which user name, names and e-mail address are replaced by a pseudonym"
     ),
+    "registration": gettext_lazy(
+        "Registrations for network meetings, after the meeting ended, after which name and e-mail address are "
+        "replaced by a pseudonym"
+    ),
 }
 PERIOD_SETTINGS = {
     "employee": "RETENTION_EMPLOYEE_DAYS",
@@ -118,6 +122,7 @@ PERIOD_SETTINGS = {
     "dormant": "ACCOUNT_DORMANT_DAYS",
     "dormant_notice": "ACCOUNT_DORMANT_NOTICE_DAYS",
     "account": "RETENTION_ACCOUNT_DAYS",
+    "registration": "RETENTION_REGISTRATION_DAYS",
 }
 
 

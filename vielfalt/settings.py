@@ -258,6 +258,9 @@ RETENTION_PERIODS = {
     "dormant_notice": env.int("ACCOUNT_DORMANT_NOTICE_DAYS", default=14),
     # An account deactivated this long loses its user name, names and e-mail address to a pseudonym.
     "account": env.int("RETENTION_ACCOUNT_DAYS", default=365),
+    # Registrations for a network meeting lose name and e-mail address this long after the meeting ended (or was
+    # cancelled); how many came from which organisation stays.
+    "registration": env.int("RETENTION_REGISTRATION_DAYS", default=365),
 }
 if any(days < 0 for days in RETENTION_PERIODS.values()) or RETENTION_PERIODS["audit"] < 180:
     raise ImproperlyConfigured(

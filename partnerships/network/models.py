@@ -526,6 +526,8 @@ class Registration(models.Model):
     mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True)
     # The language of the request that wrote this row: the network's e-mails about it are written in it.
     language = models.CharField(_("language"), max_length=10, default="de")
+    # Set by the retention purge (partnerships.privacy): name, e-mail address and the link to the user are gone.
+    pseudonymised_at = models.DateTimeField(_("pseudonymised"), null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]
@@ -534,7 +536,7 @@ class Registration(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["meeting", "email"],
-                condition=~Q(status="cancelled"),
+                condition=~Q(status="cancelled") & Q(pseudonymised_at=None),
                 name="network_registration_one_active",
                 violation_error_message=_("This e-mail address is registered for the meeting already."),
             ),

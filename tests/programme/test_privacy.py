@@ -125,6 +125,7 @@ def test_purge_pseudonymises_inactive_employees_and_keeps_the_figures(
         "invitations": 0,
         "jobs": 0,
         "login_records": 0,
+        "registrations": 0,
         "audit_entries": 1,
         "accounts_notified": 0,
         "accounts_deactivated": 0,

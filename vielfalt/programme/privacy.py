@@ -56,9 +56,10 @@ def records_about(employee_ids) -> list[str]:
     return keys
 
 
-def _audit_to_pseudonymise(*, now: datetime, employee_ids):
+def _audit_to_pseudonymise(*, now: datetime, employee_ids, registrations=()):
     due = core.audit_due(now=now)
-    about = core.audit_entries_about(records_about(employee_ids)).filter(pseudonymised_at__isnull=True)
+    keys = records_about(employee_ids) + partnerships_privacy.registration_records(list(registrations))
+    about = core.audit_entries_about(keys).filter(pseudonymised_at__isnull=True)
     return AuditEntry.objects.filter(pk__in=due.values("pk")) | AuditEntry.objects.filter(
         pk__in=about.values("pk")
     )
@@ -72,6 +73,7 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
     ids = list(employees_due(now=now).order_by("pk").values_list("pk", flat=True))
     dormant = list(core.accounts_dormant(now=now).order_by("pk"))
     to_notify = list(core.accounts_to_notify(now=now).order_by("pk"))
+    registrations = list(partnerships_privacy.registrations_due(now=now).order_by("pk"))
     if dry_run:
         return {
             "accounts_notified": len(to_notify),
@@ -82,9 +84,12 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
             "invitations": surveys_privacy.invitations_due(now=now).count(),
             "jobs": core.jobs_due(now=now).count(),
             "login_records": core.login_records_due(now=now),
+            "registrations": len(registrations),
             # With the entries a run writes for the accounts it deactivates, which are due in a run --as-of a day
             # the audit period after today.
-            "audit_entries": _audit_to_pseudonymise(now=now, employee_ids=ids).count()
+            "audit_entries": _audit_to_pseudonymise(
+                now=now, employee_ids=ids, registrations=registrations
+            ).count()
             + (len(dormant) if timezone.now() < core.cutoff("audit", now) else 0),
         }
     counts: dict[str, int] = {}
@@ -101,13 +106,20 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
             account_changed(
                 user=user, actor=actor, event="deactivated", name=str(core.retention_days("dormant"))
             )
-        audit_entries = list(_audit_to_pseudonymise(now=now, employee_ids=ids).values_list("pk", flat=True))
+        audit_entries = list(
+            _audit_to_pseudonymise(now=now, employee_ids=ids, registrations=registrations).values_list(
+                "pk", flat=True
+            )
+        )
         for app in APPS:
             counts.update(app.employees_purge(employee_ids=ids, now=now))
         counts["employees"] = core.employees_pseudonymise(employee_ids=ids, now=now)
         counts.update(surveys_privacy.invitations_purge(now=now))
         counts["jobs"] = core.jobs_purge(now=now)
         counts["login_records"] = core.login_records_purge(now=now)
+        counts["registrations"] = partnerships_privacy.registrations_purge(
+            registrations=registrations, now=now
+        )
         counts["accounts"] = core.accounts_pseudonymise(
             user_ids=core.accounts_due(now=now).values_list("pk", flat=True), now=now
         )
@@ -130,6 +142,7 @@ PURGE_KINDS = (
     "invitations",
     "jobs",
     "login_records",
+    "registrations",
     "audit_entries",
     "accounts_notified",
     "accounts_deactivated",
@@ -181,6 +194,7 @@ def purge_labels() -> dict[str, str]:
         "invitations": _("Survey invitations without token hash and e-mail stamps"),
         "jobs": _("Background jobs deleted with their files"),
         "login_records": _("Login records and expired sessions deleted"),
+        "registrations": _("Registrations for network meetings pseudonymised"),
         "audit_entries": _("Audit entries pseudonymised"),
         "accounts_notified": _("Holders of unused accounts told of the deactivation"),
         "accounts_deactivated": _("Accounts without a login deactivated"),
