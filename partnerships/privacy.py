@@ -1,32 +1,72 @@
 """What the partnerships app holds about people (Art. 30), what it purges (the names and e-mail addresses of
-meeting registrations, a period after the meeting) and what it holds about an employee (Art. 15: nothing, it keeps
-no employee records). Assembled by vielfalt/programme/privacy.py."""
+meeting registrations, a period after the meeting, or with the employee they name) and what it holds about an
+employee (Art. 15: the meeting registrations a colleague made under the employee's e-mail address; it keeps no
+employee records). Assembled by vielfalt/programme/privacy.py."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from vielfalt.models import Employee
-from vielfalt.privacy import AccessSection, Processing, cutoff, pseudonym, record_key, retention_text
+from vielfalt.privacy import (
+    AccessSection,
+    Processing,
+    cutoff,
+    model_rows,
+    pseudonym,
+    record_key,
+    retention_text,
+)
 
 from .network.models import Registration
 
 PERSONAL_MODELS = {"partnerships.signatory", "network.contactperson", "network.registration"}
 
 
+def registrations_of(employee_ids):
+    """Registrations for network meetings that name these employees: made for their organisation under their
+    e-mail address (HR registers colleagues by name and address; the registration has no link to the employee
+    record). Still naming them: the purge's pseudonym replaced the address of the others."""
+    employees = Employee.objects.filter(pk__in=list(employee_ids)).exclude(email="")
+    same_person = employees.filter(
+        organisation_id=OuterRef("organisation_id"), email__iexact=OuterRef("email")
+    )
+    return Registration.objects.filter(Exists(same_person), pseudonymised_at=None)
+
+
 def employees_purge(*, employee_ids, now: datetime) -> dict[str, int]:
-    return {}
+    """With the employee record (the retention purge, or an erasure on request), the registrations naming them."""
+    return {
+        "registrations": registrations_purge(
+            registrations=list(registrations_of(employee_ids).order_by("pk")), now=now
+        )
+    }
 
 
 def employee_records(employee_ids) -> list[str]:
-    return []
+    return registration_records(list(registrations_of(employee_ids).order_by("pk")))
+
+
+REGISTRATION_FIELDS = ["name", "email", "organisation", "status", "created_at", "cancelled_at"]
 
 
 def employee_access(employee: Employee) -> list[AccessSection]:
-    return []
+    registrations = list(
+        registrations_of([employee.pk]).select_related("meeting", "organisation").order_by("created_at", "pk")
+    )
+    return [
+        AccessSection(
+            title=_("Registrations for network meetings"),
+            rows=[
+                {_("Meeting"): str(registration.meeting), **model_rows(registration, REGISTRATION_FIELDS)}
+                for registration in registrations
+            ],
+            records=[record_key(registration) for registration in registrations],
+        )
+    ]
 
 
 def registrations_due(*, now: datetime):
@@ -41,7 +81,13 @@ def registrations_due(*, now: datetime):
 def registrations_purge(*, registrations: list[Registration], now: datetime) -> int:
     """Replace name and e-mail address by a pseudonym and unlink the user: the meeting keeps how many came, from
     which organisation, who registered them (a colleague acting for the organisation, as everywhere in the audit
-    log) and when."""
+    log) and when. Those pseudonymised meanwhile (by another path of the same run) stay as they are."""
+    done = set(
+        Registration.objects.filter(
+            pk__in=[registration.pk for registration in registrations], pseudonymised_at__isnull=False
+        ).values_list("pk", flat=True)
+    )
+    registrations = [registration for registration in registrations if registration.pk not in done]
     for registration in registrations:
         registration.name = pseudonym("network.registration", registration.pk)
         registration.email = ""

@@ -58,7 +58,7 @@ def records_about(employee_ids) -> list[str]:
 
 def _audit_to_pseudonymise(*, now: datetime, employee_ids, registrations=()):
     due = core.audit_due(now=now)
-    keys = records_about(employee_ids) + partnerships_privacy.registration_records(list(registrations))
+    keys = records_about(employee_ids) + partnerships_privacy.registration_records(registrations)
     about = core.audit_entries_about(keys).filter(pseudonymised_at__isnull=True)
     return AuditEntry.objects.filter(pk__in=due.values("pk")) | AuditEntry.objects.filter(
         pk__in=about.values("pk")
@@ -73,7 +73,12 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
     ids = list(employees_due(now=now).order_by("pk").values_list("pk", flat=True))
     dormant = list(core.accounts_dormant(now=now).order_by("pk"))
     to_notify = list(core.accounts_to_notify(now=now).order_by("pk"))
-    registrations = list(partnerships_privacy.registrations_due(now=now).order_by("pk"))
+    # Due by their own period; those naming an employee due go with the employee (employees_purge).
+    registrations = list(
+        partnerships_privacy.registrations_due(now=now)
+        .exclude(pk__in=partnerships_privacy.registrations_of(ids).values("pk"))
+        .order_by("pk")
+    )
     if dry_run:
         return {
             "accounts_notified": len(to_notify),
@@ -84,7 +89,7 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
             "invitations": surveys_privacy.invitations_due(now=now).count(),
             "jobs": core.jobs_due(now=now).count(),
             "login_records": core.login_records_due(now=now),
-            "registrations": len(registrations),
+            "registrations": len(registrations) + partnerships_privacy.registrations_of(ids).count(),
             # With the entries a run writes for the accounts it deactivates, which are due in a run --as-of a day
             # the audit period after today.
             "audit_entries": _audit_to_pseudonymise(
@@ -117,7 +122,7 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
         counts.update(surveys_privacy.invitations_purge(now=now))
         counts["jobs"] = core.jobs_purge(now=now)
         counts["login_records"] = core.login_records_purge(now=now)
-        counts["registrations"] = partnerships_privacy.registrations_purge(
+        counts["registrations"] += partnerships_privacy.registrations_purge(
             registrations=registrations, now=now
         )
         counts["accounts"] = core.accounts_pseudonymise(
@@ -176,7 +181,9 @@ def employee_erase(*, actor, employee: Employee) -> dict[str, int]:
         counts["audit_entries"] = core.audit_pseudonymise(
             entries=AuditEntry.objects.filter(pk__in=audit_entries), personal_models=PERSONAL_MODELS, now=now
         )
-        counts = {key: counts.get(key, 0) for key in ("employees", "certificates", "audit_entries")}
+        counts = {
+            key: counts.get(key, 0) for key in ("employees", "certificates", "registrations", "audit_entries")
+        }
         audit_record(
             actor=actor,
             action=AuditEntry.Action.PURGE,
