@@ -334,6 +334,7 @@ def _enqueue_sending(request, campaign, *, reminder: bool):
         % {"campaign": campaign},
         requested_by=request.user,
         organisation=campaign.organisation,
+        role=Role.HR,
         origin=campaign,
         campaign_id=campaign.pk,
         actor_id=request.user.pk,
@@ -398,6 +399,7 @@ class CodeSheetsView(CampaignMixin, View):
             description=description,
             requested_by=request.user,
             organisation=campaign.organisation,
+            role=Role.HR,
             campaign_id=campaign.pk,
             actor_id=request.user.pk,
             easy=easy,
@@ -452,6 +454,7 @@ class ReportView(ResultsMixin, View):
             description=_("Results report of %(campaign)s") % {"campaign": self.campaign},
             requested_by=request.user,
             organisation=self.campaign.organisation,
+            role=Role.HR,
             campaign_id=self.campaign.pk,
             language=get_language(),
         )

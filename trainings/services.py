@@ -808,6 +808,7 @@ def sign_in_sheet_request(*, actor: User, course_date: CourseDate) -> Job:
         description=_("Sign-in sheet: %(date)s") % {"date": course_date},
         requested_by=actor,
         organisation=course_date.course.organiser,
+        role=Role.ORGANISER,
         course_date_id=course_date.pk,
     )
 
@@ -825,6 +826,7 @@ def certificates_request(*, actor: User, course_date: CourseDate) -> Job:
         description=_("Certificates: %(date)s") % {"date": course_date},
         requested_by=actor,
         organisation=course_date.course.organiser,
+        role=Role.ORGANISER,
         course_date_id=course_date.pk,
         actor_id=actor.pk,
     )

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 
 from .celery import app as celery_app
 from .models import Job, Organisation, Role, User
-from .permissions import may, recorded_user
+from .permissions import may, recorded_user, role_acted_in
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ def job_enqueue(
     description: str = "",
     requested_by: User | None = None,
     organisation: Organisation | None = None,
+    role: str | tuple[str, ...] = "",
     origin=None,
     input_file: tuple[str, bytes] | None = None,
     **task_kwargs,
@@ -105,8 +106,10 @@ def job_enqueue(
 
     `origin`: what the job belongs to, an object with `get_absolute_url` or a pair (url, name); the job's page
     links back to it. `input_file`: (name, content) of a file the task reads (`job.input_file`), stored before
-    the task is sent. Without a broker the task runs eagerly in-process, so the job is already finished when
-    this returns."""
+    the task is sent. `role`: the role the job is started in, or the roles the service allowed (the first the
+    requester holds for `organisation` is kept); the requester sees the job and its file while they hold it
+    there (`JobQuerySet.visible_to`). Without a broker the task runs eagerly in-process, so the job is already
+    finished when this returns."""
     origin_url, origin_name = (
         origin
         if isinstance(origin, tuple)
@@ -119,6 +122,7 @@ def job_enqueue(
         description=description[:300],
         requested_by=recorded_user(requested_by),
         organisation=organisation,
+        role=role_acted_in(requested_by, role, organisation),
         task_name=task.name,
         task_kwargs=task_kwargs,
         origin_url=origin_url,

@@ -781,17 +781,22 @@ class AuditEntry(models.Model):
 
 class JobQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Everyone sees the jobs they started while they still act for the job's organisation, in any role (a
-        clerk moved to another office, or whose account lost its roles, no longer downloads the staff list or
-        the code sheets made there); the ministry's own jobs (no organisation) while they are ministry staff.
-        Administrators see every job."""
+        """Everyone sees the jobs they started while they still hold, for the job's organisation, the role they
+        started it in (`Job.role`): a clerk moved to another office, or who lost the role, no longer downloads
+        the staff list, the Art. 15 export or the sign-in sheet made there, also when the account keeps another
+        role in the same organisation (HR withdrawn, course organiser kept); the ministry's own jobs (no
+        organisation) while they are ministry staff. Administrators see every job."""
         from .permissions import may, scope
 
         if not user.is_authenticated:
             return self.none()
         if may(user, Role.ADMIN):
             return self
-        return self.filter(scope(user, Role.values, "organisation"), requested_by=user)
+        # A job without a role (made before jobs kept theirs): while the user holds any role there.
+        held = Q(role="") & scope(user, Role.values, "organisation")
+        for role in Role.values:
+            held |= Q(role=role) & scope(user, role, "organisation")
+        return self.filter(held, requested_by=user)
 
 
 class Job(models.Model):
@@ -825,6 +830,9 @@ class Job(models.Model):
         related_name="jobs",
         verbose_name=_("organisation"),
     )
+    # The role the requester started the job in (HR for a staff export, organiser for a sign-in sheet): its
+    # page and file are theirs while they hold that role for the organisation (JobQuerySet.visible_to).
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

@@ -20,6 +20,8 @@ The API, smallest first:
   ministry's own organisation does not reach;
 - `require(actor, roles, organisation=None)`: for services, raises `PermissionDenied` (`require_for_partner`
   for what only a partner does);
+- `role_acted_in(user, roles, organisation)`: which of the roles a user acts in there, kept on a background
+  job so that its file stays with that role;
 - `recorded_user(actor)`: the `User` row to store as "created by" (None for `SYSTEM`), `actor_from_id(pk)`
   for tasks, which take the actor's primary key and load the user again;
 - `own_organisation_ids(user, roles)`: the user's own memberships without an administrator's reach, for what
@@ -63,6 +65,7 @@ __all__ = [
     "require",
     "require_for_partner",
     "require_role",
+    "role_acted_in",
     "scope",
     "RoleRequiredMixin",
     "PartnerHRMixin",
@@ -209,6 +212,15 @@ def may_for_partner(user, roles: Roles, organisation: Organisation) -> bool:
     """Whether `organisation` is among `acting_for_partners(user, roles)`: what a list asks of each row
     before it links to a page that offers `acting_for_partners`."""
     return organisation.is_partner and may(user, roles, organisation)
+
+
+def role_acted_in(user, roles: Roles, organisation: Organisation | int | None = None) -> str:
+    """Which of `roles` `user` acts in for `organisation`: the first they hold there (the first of `roles` for
+    the system actor and for no user; "" for no roles). What a job keeps as the role its file belongs to."""
+    roles = tuple(role for role in _roles(roles) if role)
+    if user is None or getattr(user, "is_system", False):
+        return roles[0] if roles else ""
+    return next((role for role in roles if may(user, role, organisation)), roles[0] if roles else "")
 
 
 def require(actor, roles: Roles, organisation: Organisation | int | None = None) -> None:

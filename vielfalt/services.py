@@ -195,6 +195,7 @@ def employees_import_start(*, actor: User, organisation: Organisation, data: byt
         description=_("Employee import: %(organisation)s") % {"organisation": organisation},
         requested_by=actor,
         organisation=organisation,
+        role=Role.HR,
         origin=(reverse("employee_import"), _("Import employees")),
         input_file=(f"{uuid.uuid4().hex}.upload", data),
         actor_id=actor.pk,

@@ -631,6 +631,7 @@ def participants_pdf_job(*, actor: User, meeting: Meeting):
         description=_("Participants list: %(meeting)s") % {"meeting": meeting},
         requested_by=actor,
         organisation=meeting.host,
+        role=AUTHOR_ROLES,
         meeting_id=meeting.pk,
         language=get_language(),
     )

@@ -228,3 +228,48 @@ def test_a_job_s_file_stays_with_the_office_its_requester_left(client):
     administrator = UserFactory(roles=[(duisburg, Role.ADMIN)])
     client.force_login(administrator)
     assert client.get(reverse("job_detail", args=[job.pk])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_job_s_file_stays_with_the_role_it_was_made_in(client, django_capture_on_commit_callbacks):
+    """A clerk of Duisburg, HR and course organiser there, made the Art. 15 export of a colleague; then the HR
+    role was withdrawn and only the organiser's kept. The job page and its PDF, with everything the portal holds
+    about the colleague, still opened for them: a job was theirs while they held any role in its organisation."""
+    from django.core.files.base import ContentFile
+
+    from tests.factories import EmployeeFactory, OrganisationFactory
+    from vielfalt.models import Membership, Role
+
+    duisburg = OrganisationFactory()
+    clerk = UserFactory(roles=[(duisburg, Role.HR), (duisburg, Role.ORGANISER)])
+    employee = EmployeeFactory(organisation=duisburg, is_active=False)
+    client.force_login(clerk)
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("employee_access", args=[employee.pk]))
+    job = Job.objects.get(kind="access_export_pdf")
+    job.result_file.save("auskunft.pdf", ContentFile(b"%PDF-1.7 Auskunft"), save=False)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.READY, result_file=job.result_file.name)
+    assert client.get(reverse("job_download", args=[job.pk])).status_code == 200
+
+    Membership.objects.filter(user=clerk, role=Role.HR).delete()
+    assert client.get(reverse("job_detail", args=[job.pk])).status_code == 404
+    assert client.get(reverse("job_download", args=[job.pk])).status_code == 404
+
+
+def test_every_job_the_apps_start_names_the_role_it_is_started_in():
+    """A job without a role would open for its requester in any role they keep in the organisation."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    missing = []
+    for app in ("vielfalt", "partnerships", "trainings", "surveys"):
+        for path in (root / app).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", getattr(node.func, "attr", None)) == "job_enqueue"
+                    and "role" not in {keyword.arg for keyword in node.keywords}
+                ):
+                    missing.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert missing == []

@@ -54,6 +54,7 @@ class ProcessingRecordView(RoleRequiredMixin, TemplateView):
             kind="processing_record_pdf",
             description=_("Record of processing activities (PDF)"),
             requested_by=request.user,
+            role=(Role.MINISTRY, Role.ADMIN),
             language=get_language(),
         )
         messages.info(request, _("The PDF is being created; this page shows when it is ready."))
@@ -105,6 +106,7 @@ class EmployeeAccessView(PartnerHRMixin, TemplateView):
             description=_("Access export (Art. 15 GDPR) of employee no. %(pk)s") % {"pk": employee.pk},
             requested_by=request.user,
             organisation=employee.organisation,
+            role=Role.HR,
             employee_id=employee.pk,
             actor_id=request.user.pk,
             language=get_language(),
