@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from vielfalt.models import Employee
+from vielfalt.models import Employee, Job
 from vielfalt.privacy import (
     AccessSection,
     Processing,
@@ -57,6 +57,19 @@ def employees_active_since(when: datetime):
 
 def certificates_of(employee_ids):
     return Certificate.objects.filter(enrolment__employee_id__in=employee_ids).exclude(holder_name="")
+
+
+# The jobs of a course date whose file names everyone enrolled (trainings.services).
+NAMING_JOBS = ("trainings.sign_in_sheet", "trainings.certificates")
+
+
+def employee_jobs(employee_ids):
+    """The sign-in sheets and certificates made for a course date one of these employees was enrolled in: their
+    files print the names (a new one can be made from the date's page)."""
+    course_dates = Enrolment.objects.filter(employee_id__in=list(employee_ids)).values_list(
+        "course_date_id", flat=True
+    )
+    return Job.objects.filter(kind__in=NAMING_JOBS, task_kwargs__course_date_id__in=list(course_dates))
 
 
 def employees_purge(*, employee_ids, now: datetime) -> dict[str, int]:

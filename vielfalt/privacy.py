@@ -287,14 +287,29 @@ def jobs_due(*, now: datetime):
 
 def jobs_purge(*, now: datetime) -> int:
     """Delete old jobs with their files (exports and reports can name people; the user fetches them at once)."""
+    return jobs_delete(jobs_due(now=now))
+
+
+def jobs_delete(jobs) -> int:
+    """Delete `jobs` with their files, the files once the transaction has committed."""
     count = 0
-    for job in jobs_due(now=now).iterator():
+    for job in jobs.iterator():
         for file in (job.result_file, job.input_file):  # an import's upload, if its job never finished
             if file:
                 delete_file_on_commit(file)
         job.delete()
         count += 1
     return count
+
+
+# What `vielfalt.programme.privacy_views` starts for an employee's Art. 15 export as a PDF.
+ACCESS_EXPORT_JOB = "access_export_pdf"
+
+
+def employee_jobs(employee_ids):
+    """The jobs whose file is an Art. 15 export of one of these employees: everything the portal held about
+    them, names first."""
+    return Job.objects.filter(kind=ACCESS_EXPORT_JOB, task_kwargs__employee_id__in=list(employee_ids))
 
 
 def delete_file_on_commit(file) -> None:

@@ -363,6 +363,43 @@ def test_hr_erases_an_inactive_employee_on_request(demo, client, django_capture_
         employee_erase(actor=User.objects.get(username="hr-duisburg"), employee=person)
 
 
+def test_erasure_deletes_the_job_files_that_name_the_employee(
+    demo, client, django_capture_on_commit_callbacks
+):
+    """HR erased a former employee on request (Art. 17) and was told her names were replaced; the Art. 15 export
+    made of her the week before, and the sign-in sheet of her course date, stayed on their job pages with her
+    name, for download, until the jobs' own period ran out (30 days)."""
+    from django.core.files.base import ContentFile
+
+    person = certified_employee()
+    other = Employee.objects.filter(organisation=person.organisation).exclude(pk=person.pk).first()
+    clerk = User.objects.get(username="hr-duisburg")
+    course_date = person.enrolments.first().course_date
+
+    def job_with_file(kind, **task_kwargs):
+        job = Job.objects.create(
+            kind=kind, requested_by=clerk, organisation=person.organisation, task_kwargs=task_kwargs
+        )
+        job.result_file.save("datei.pdf", ContentFile(person.last_name.encode()), save=False)
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.READY, result_file=job.result_file.name)
+        return Job.objects.get(pk=job.pk)
+
+    export = job_with_file("access_export_pdf", employee_id=person.pk, actor_id=clerk.pk)
+    sheet = job_with_file("trainings.sign_in_sheet", course_date_id=course_date.pk)
+    others_export = job_with_file("access_export_pdf", employee_id=other.pk, actor_id=clerk.pk)
+    employee_deactivate(actor=SYSTEM, employee=person)
+    client.force_login(clerk)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("employee_access", args=[person.pk]), {"action": "erase"})
+
+    assert Employee.objects.get(pk=person.pk).pseudonymised_at is not None
+    assert client.get(reverse("job_download", args=[export.pk])).status_code == 404
+    assert not Job.objects.filter(pk__in=[export.pk, sheet.pk]).exists()
+    assert not export.result_file.storage.exists(export.result_file.name)
+    assert not sheet.result_file.storage.exists(sheet.result_file.name)
+    assert Job.objects.filter(pk=others_export.pk).exists()
+
+
 # --- Art. 15 ---------------------------------------------------------------------------------------------------
 
 

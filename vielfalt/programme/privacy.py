@@ -87,7 +87,7 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
             "employees": len(ids),
             "certificates": trainings_privacy.certificates_of(ids).count(),
             "invitations": surveys_privacy.invitations_due(now=now).count(),
-            "jobs": core.jobs_due(now=now).count(),
+            "jobs": (core.jobs_due(now=now) | employee_jobs(ids)).count(),
             "login_records": core.login_records_due(now=now),
             "registrations": len(registrations) + partnerships_privacy.registrations_of(ids).count(),
             # With the entries a run writes for the accounts it deactivates, which are due in a run --as-of a day
@@ -120,7 +120,7 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
             counts.update(app.employees_purge(employee_ids=ids, now=now))
         counts["employees"] = core.employees_pseudonymise(employee_ids=ids, now=now)
         counts.update(surveys_privacy.invitations_purge(now=now))
-        counts["jobs"] = core.jobs_purge(now=now)
+        counts["jobs"] = employee_jobs_delete(ids) + core.jobs_purge(now=now)
         counts["login_records"] = core.login_records_purge(now=now)
         counts["registrations"] += partnerships_privacy.registrations_purge(
             registrations=registrations, now=now
@@ -178,11 +178,13 @@ def employee_erase(*, actor, employee: Employee) -> dict[str, int]:
         for app in APPS:
             counts.update(app.employees_purge(employee_ids=ids, now=now))
         counts["employees"] = core.employees_pseudonymise(employee_ids=ids, now=now)
+        counts["jobs"] = employee_jobs_delete(ids)
         counts["audit_entries"] = core.audit_pseudonymise(
             entries=AuditEntry.objects.filter(pk__in=audit_entries), personal_models=PERSONAL_MODELS, now=now
         )
         counts = {
-            key: counts.get(key, 0) for key in ("employees", "certificates", "registrations", "audit_entries")
+            key: counts.get(key, 0)
+            for key in ("employees", "certificates", "registrations", "jobs", "audit_entries")
         }
         audit_record(
             actor=actor,
@@ -192,6 +194,18 @@ def employee_erase(*, actor, employee: Employee) -> dict[str, int]:
             changes={"request": "art17", **counts},
         )
     return counts
+
+
+def employee_jobs(employee_ids):
+    """Background jobs whose files name these employees: their Art. 15 exports, the sign-in sheets and
+    certificates of their course dates."""
+    return core.employee_jobs(employee_ids) | trainings_privacy.employee_jobs(employee_ids)
+
+
+def employee_jobs_delete(employee_ids) -> int:
+    """Deleted with the files when the employees are pseudonymised: an erased name must not stay downloadable
+    from a job page for the rest of the jobs' own period."""
+    return core.jobs_delete(employee_jobs(employee_ids))
 
 
 def purge_labels() -> dict[str, str]:

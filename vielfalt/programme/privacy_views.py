@@ -14,6 +14,7 @@ from django.views.generic import TemplateView
 from vielfalt.jobs import job_enqueue
 from vielfalt.models import Employee, Role
 from vielfalt.permissions import PartnerHRMixin, RoleRequiredMixin
+from vielfalt.privacy import ACCESS_EXPORT_JOB
 
 from .privacy import (
     ErasureRefused,
@@ -102,7 +103,7 @@ class EmployeeAccessView(PartnerHRMixin, TemplateView):
         access_export_record(actor=request.user, employee=employee, export_format="pdf")
         job = job_enqueue(
             task=task_access_export_pdf,
-            kind="access_export_pdf",
+            kind=ACCESS_EXPORT_JOB,
             description=_("Access export (Art. 15 GDPR) of employee no. %(pk)s") % {"pk": employee.pk},
             requested_by=request.user,
             organisation=employee.organisation,
