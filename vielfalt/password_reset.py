@@ -82,6 +82,14 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     the holder (vielfalt.account_events): whoever got hold of the mailbox and reset the password does not go
     unnoticed. An invited account's first password is not a change: it is recorded, not told."""
 
+    def get_user(self, uidb64):
+        """Django's, for active accounts only: a link sent before an administrator deactivated the account (the
+        invitation of someone who left before starting, a reset asked for on the last day) no longer sets a
+        password, which whoever held the link would otherwise keep for the day the account is activated again.
+        The page says the link is invalid, as for any other link that no longer works."""
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_active else None
+
     def form_valid(self, form):
         replaced = form.user.has_usable_password()
         response = super().form_valid(form)

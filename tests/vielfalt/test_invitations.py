@@ -141,3 +141,28 @@ def test_an_invited_person_whose_link_expired_can_ask_for_a_new_one(client, sett
     assert message.to == [waiting.email]
     response = client.get(_link(message).removeprefix(PORTAL))
     assert response.status_code == 302 and response["Location"].endswith("/set-password/")
+
+
+@pytest.mark.django_db
+def test_a_deactivated_account_s_link_no_longer_sets_a_password(client, settings):
+    """An administrator invited a new clerk, then deactivated the account (she did not start); the e-mailed link
+    still let whoever held it choose the password, which was then waiting for the day the account is activated
+    again. Django's page behind the link asks only the token, not whether the account is active."""
+    from vielfalt.invitations import password_link
+
+    settings.PORTAL_URL = PORTAL
+    invited = UserFactory(username="neu-gesperrt", email=_address())
+    invited.set_unusable_password()
+    invited.save()
+    path = password_link(invited).removeprefix(PORTAL)
+    invited.is_active = False
+    invited.save()
+
+    response = client.get(path, follow=True)
+    client.post(
+        response.redirect_chain[-1][0] if response.redirect_chain else path,
+        {"new_password1": "Ein-langes-Passwort-2026", "new_password2": "Ein-langes-Passwort-2026"},
+    )
+    invited.refresh_from_db()
+    assert not invited.has_usable_password()
+    assert response.context["validlink"] is False
