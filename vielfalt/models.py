@@ -549,6 +549,16 @@ class Employee(models.Model):
             self._meta.get_field("personnel_number").run_validators(self.personnel_number)
         except ValidationError as error:
             raise ValidationError({"personnel_number": error.error_list}) from None
+        # Whatever the path (the form checks it too, for its message next to the field): a unit of another
+        # organisation would put the employee into its figures and its survey units.
+        if (
+            self.org_unit_id
+            and self.organisation_id
+            and OrgUnit.objects.filter(pk=self.org_unit_id)
+            .exclude(organisation_id=self.organisation_id)
+            .exists()
+        ):
+            raise ValidationError({"org_unit": _("This unit belongs to another organisation.")})
 
     @property
     def full_name(self) -> str:

@@ -102,3 +102,37 @@ def test_a_recorded_procedure_offers_its_organisation_s_units(client, admin, cit
     client.force_login(admin)
     html = client.get(reverse("partnerships:procedure_update", args=[procedure.pk])).text
     assert unit_options(html) == [EMPTY, "Bürgeramt", "Ordnungsamt"]
+
+
+def test_no_path_gives_an_employee_a_unit_of_another_organisation(cities):
+    """The form checks the unit; the services (and the admin, an import's code, a script) went by the model,
+    which took any unit: an employee of Duisburg counted in Essen's Jugendamt."""
+    from django.core.exceptions import ValidationError
+
+    from vielfalt.services import employee_create, employee_update
+
+    duisburg, essen = cities
+    hr = hr_user(duisburg)
+    jugendamt = essen.units.get()
+    with pytest.raises(ValidationError) as refused:
+        employee_create(
+            actor=hr,
+            organisation=duisburg,
+            personnel_number="4711",
+            first_name="Anna",
+            last_name="Yılmaz",
+            org_unit=jugendamt,
+        )
+    assert "org_unit" in refused.value.message_dict
+    employee = employee_create(
+        actor=hr,
+        organisation=duisburg,
+        personnel_number="4711",
+        first_name="Anna",
+        last_name="Yılmaz",
+        org_unit=duisburg.units.get(name="Bürgeramt"),
+    )
+    with pytest.raises(ValidationError):
+        employee_update(actor=hr, employee=employee, org_unit=jugendamt)
+    employee.refresh_from_db()
+    assert employee.org_unit.organisation == duisburg
