@@ -78,6 +78,12 @@ def registrations_due(*, now: datetime):
     )
 
 
+def registrations_of_accounts(user_ids):
+    """Registrations made with these accounts, still naming their person: the account's pseudonymisation takes
+    them too (name and e-mail address typed into the registration would name the person it no longer names)."""
+    return Registration.objects.filter(user_id__in=list(user_ids), pseudonymised_at=None)
+
+
 def registrations_purge(*, registrations: list[Registration], now: datetime) -> int:
     """Replace name and e-mail address by a pseudonym and unlink the user: the meeting keeps how many came, from
     which organisation, who registered them (a colleague acting for the organisation, as everywhere in the audit

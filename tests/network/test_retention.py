@@ -185,3 +185,30 @@ def test_purge_counts_a_registration_due_twice_once(
     assert purge(actor=SYSTEM, now=now, dry_run=True)["registrations"] == 1
     counts = purge(actor=SYSTEM, now=now)
     assert (counts["employees"], counts["registrations"]) == (1, 1)
+
+
+def test_registrations_made_with_an_account_go_with_the_accounts_pseudonym(
+    ministry, duisburg, hr_duisburg, settings, django_capture_on_commit_callbacks
+):
+    """An account deactivated for RETENTION_ACCOUNT_DAYS loses user name, names and address; a registration made
+    with it kept both, next to the link to the account, for a meeting whose own period had not run out."""
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "registration": 3650}
+    meeting = make_meeting(ministry)
+    with django_capture_on_commit_callbacks(execute=True):
+        registration = services.registration_create(
+            actor=hr_duisburg,
+            meeting=meeting,
+            organisation=duisburg,
+            name="Dirk Schmitz",
+            email=hr_duisburg.email,
+            user=hr_duisburg,
+        )
+    hr_duisburg.is_active = False
+    hr_duisburg.save()
+    now = timezone.now() + timedelta(days=settings.RETENTION_PERIODS["account"] + 30)
+    assert purge(actor=SYSTEM, now=now, dry_run=True)["registrations"] == 1
+    counts = purge(actor=SYSTEM, now=now)
+    assert (counts["accounts"], counts["registrations"]) == (1, 1)
+    registration.refresh_from_db()
+    assert registration.name.startswith(PSEUDONYM_PREFIX)
+    assert (registration.email, registration.user) == ("", None)

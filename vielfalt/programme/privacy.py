@@ -89,7 +89,15 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
             "invitations": surveys_privacy.invitations_due(now=now).count(),
             "jobs": (core.jobs_due(now=now) | employee_jobs(ids)).count(),
             "login_records": core.login_records_due(now=now),
-            "registrations": len(registrations) + partnerships_privacy.registrations_of(ids).count(),
+            "registrations": len(
+                {registration.pk for registration in registrations}
+                | set(partnerships_privacy.registrations_of(ids).values_list("pk", flat=True))
+                | set(
+                    partnerships_privacy.registrations_of_accounts(
+                        core.accounts_due(now=now).values_list("pk", flat=True)
+                    ).values_list("pk", flat=True)
+                )
+            ),
             # With the entries a run writes for the accounts it deactivates, which are due in a run --as-of a day
             # the audit period after today.
             "audit_entries": _audit_to_pseudonymise(
@@ -125,9 +133,12 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
         counts["registrations"] += partnerships_privacy.registrations_purge(
             registrations=registrations, now=now
         )
-        counts["accounts"] = core.accounts_pseudonymise(
-            user_ids=core.accounts_due(now=now).values_list("pk", flat=True), now=now
+        accounts = list(core.accounts_due(now=now).values_list("pk", flat=True))
+        counts["registrations"] += partnerships_privacy.registrations_purge(
+            registrations=list(partnerships_privacy.registrations_of_accounts(accounts).order_by("pk")),
+            now=now,
         )
+        counts["accounts"] = core.accounts_pseudonymise(user_ids=accounts, now=now)
         counts["audit_entries"] = core.audit_pseudonymise(
             entries=AuditEntry.objects.filter(pk__in=audit_entries), personal_models=PERSONAL_MODELS, now=now
         )
