@@ -60,6 +60,8 @@ def employee_records(employee_ids) -> list[str]:
 
 
 def employee_access(employee: Employee) -> list[AccessSection]:
+    """HR produces this export. Not whether or when a reminder was sent: reminders go only to invitations not
+    used yet, so the stamp (or its absence) would tell HR whether the employee had answered by then."""
     invitations = list(
         Invitation.objects.filter(employee=employee).select_related("campaign").order_by("campaign__opens_on")
     )
@@ -73,15 +75,15 @@ def employee_access(employee: Employee) -> list[AccessSection]:
                         "period"
                     ): f"{as_text(invitation.campaign.opens_on)} – {as_text(invitation.campaign.closes_on)}",
                     _("invitation e-mail sent"): as_text(invitation.sent_at),
-                    _("reminder sent"): as_text(invitation.reminded_at),
                 }
                 for invitation in invitations
             ],
             records=[record_key(invitation) for invitation in invitations],
             note=_(
                 "Answers are stored without any link to a person and cannot be part of this export. Whether an "
-                "invitation was used is stored but not shown here: not even HR, who produce this export, may learn "
-                "who took part. The person can ask the data protection officer for it."
+                "invitation was used, and whether a reminder was sent (only to those who had not answered), is "
+                "stored but not shown here: not even HR, who produce this export, may learn who took part. The "
+                "person can ask the data protection officer for it."
             ),
         )
     ]
