@@ -476,6 +476,25 @@ def _invitation_groups(campaign_ids: list[int]) -> list[tuple[int, int | None, b
     )
 
 
+def _participation_hidden(units: dict[int | None, dict], k: int) -> set:
+    """The org units whose answered figure is not shown: HR knows whom it invited in each unit, so a unit where
+    fewer than k answered (none, say) or fewer than k did not (all of them) tells HR who took part. Then, as the
+    results' secondary suppression does, more units (the fewest answered first) until what the hidden units
+    add up to (the campaign's total minus the units shown) is itself at least k answered and k not: a single
+    hidden unit's figure would be the total minus the others."""
+
+    def exposed(unit_ids) -> bool:
+        answered = sum(units[unit_id]["answered"] for unit_id in unit_ids)
+        invited = sum(units[unit_id]["invited"] for unit_id in unit_ids)
+        return answered < k or invited - answered < k
+
+    hidden = {unit_id for unit_id in units if exposed([unit_id])}
+    while hidden and exposed(hidden) and len(hidden) < len(units):
+        shown = [unit_id for unit_id in units if unit_id not in hidden]
+        hidden.add(min(shown, key=lambda unit_id: (units[unit_id]["answered"], units[unit_id]["invited"])))
+    return hidden
+
+
 def campaign_figures(*, campaign: Campaign) -> CampaignFigures:
     """The campaign's invitation figures, pools and units, from the counts of its invitations per org unit and
     kind (`_invitation_groups`), and the names of the few units found, in the database's order (staff without a
@@ -500,8 +519,11 @@ def campaign_figures(*, campaign: Campaign) -> CampaignFigures:
     )
     if None in units:
         names.append((None, None))
-    if not campaign.is_closed:
-        for unit in units.values():
+    hidden = _participation_hidden(units, campaign.k)
+    for unit_id, unit in units.items():
+        if unit_id in hidden:
+            unit["answered"] = None
+        elif not campaign.is_closed:
             unit["answered"] = _stepped(unit["answered"], campaign.k)
     return CampaignFigures(
         counts=counts,
@@ -541,7 +563,8 @@ def unit_participation(*, campaign: Campaign) -> list[dict]:
     """Invited and answered per org unit the invitations count for (e-mail and pooled codes alike), by name.
     Answered counts released answers only (as `invitation_counts`); while the campaign is open a release of k
     answers may still hold one of a small unit, so each unit's figure is also rounded down to a multiple of k:
-    it moves only once k more of the unit's answers have been released."""
+    it moves only once k more of the unit's answers have been released. Answered is None where it would tell
+    who took part (`_participation_hidden`), open or closed."""
     return campaign_figures(campaign=campaign).units
 
 

@@ -214,6 +214,7 @@ class CampaignDetailView(CampaignMixin, DetailView):
         context["results_visible"] = results_visible(campaign=self.object)
         context["units"] = self.object.units.all()
         context["unit_participation"] = figures.units
+        context["unit_participation_suppressed"] = any(row["answered"] is None for row in figures.units)
         context["pooled_units"] = figures.pools if self.object.is_open else []
         return context
 

@@ -142,9 +142,11 @@ def test_one_answer_moves_no_participation_figure_on_any_page_hr_or_the_ministry
     exact = dict(
         Invitation.objects.filter(counted=True).values_list("org_unit__name").annotate(n=Count("pk"))
     )
-    assert {row["org_unit__name"]: row["answered"] for row in detail.context["unit_participation"]} == {
-        unit: n - n % 3 for unit, n in exact.items()
-    }
+    # Each unit's figure rounded down to a multiple of k, or not shown at all (where it would tell who took
+    # part: test_per_unit_participation_never_tells_hr_that_all_or_none_of_a_small_unit_took_part).
+    for row in detail.context["unit_participation"]:
+        n = exact.get(row["org_unit__name"], 0)
+        assert row["answered"] in (None, n - n % 3)
 
     assert answer(Client(), tokens[10], own_citizenship="not_german", languages=["tr"]).status_code == 302
     assert _every_figure(client_hr, client_ministry, campaign) == before
@@ -157,11 +159,18 @@ def test_one_answer_moves_no_participation_figure_on_any_page_hr_or_the_ministry
     assert services.held_release(actor=SYSTEM, campaign=campaign) == 3
     detail = client_hr.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
     assert detail.context["counts"]["answered"] == 13
-    assert all(row["answered"] % 3 == 0 for row in detail.context["unit_participation"])
-    # Closed: the exact figures.
+    assert all(
+        row["answered"] is None or row["answered"] % 3 == 0 for row in detail.context["unit_participation"]
+    )
+    # Closed: the exact figures (of the units shown).
     services.campaign_close(actor=hr, campaign=campaign)
     detail = client_hr.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
-    assert sum(row["answered"] for row in detail.context["unit_participation"]) == 13
+    assert detail.context["counts"]["answered"] == 13
+    exact = dict(
+        Invitation.objects.filter(counted=True).values_list("org_unit__name").annotate(n=Count("pk"))
+    )
+    for row in detail.context["unit_participation"]:
+        assert row["answered"] in (None, exact.get(row["org_unit__name"], 0))
 
 
 @pytest.mark.django_db
@@ -369,3 +378,55 @@ def test_a_used_and_an_unused_credential_cost_a_submission_the_same_work(postgre
     services.campaign_close(actor=hr, campaign=campaign)
     assert sorted(_index(r.languages) for r in Response.objects.all()) == [1, 2]
     assert HeldAnswer.objects.count() == 0
+
+
+def _campaign_of_units(sizes: dict[str, tuple[int, int]], k: int):
+    """An open campaign whose org units have (invited, answering) employees each; the answers submitted and
+    released. Returns (campaign, hr user)."""
+    from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user
+    from tests.surveys.conftest import make_campaign
+
+    organisation = OrganisationFactory()
+    hr = hr_user(organisation)
+    answering = []
+    for name, (invited, answered) in sizes.items():
+        unit = OrgUnitFactory(organisation=organisation, name=name)
+        employees = EmployeeFactory.create_batch(invited, organisation=organisation, org_unit=unit)
+        answering += employees[:answered]
+    campaign = make_campaign(organisation=organisation, actor=hr, k=k)
+    services.campaign_open(actor=hr, campaign=campaign)
+    services.invitations_create(actor=hr, campaign=campaign)
+    for number, invitation in enumerate(
+        Invitation.objects.filter(employee__in=answering).select_related("campaign")
+    ):
+        token = services.invitation_issue(actor=hr, invitation=invitation).token
+        services.response_submit(credential=services.credential_for_token(token), answers=_answers(number))
+    assert services.held_release(actor=SYSTEM, campaign=campaign) == len(answering)
+    return campaign, hr
+
+
+@pytest.mark.django_db
+def test_per_unit_participation_never_tells_hr_that_all_or_none_of_a_small_unit_took_part(client):
+    """HR knows whom it invited in each unit. A unit's answered figure equal to its invited (or zero, or within
+    k of either) told HR that each of them had (or had not) taken part: Amt D's 3 of 3 while open (3 is a
+    multiple of k), Amt B's 2 of 2 once closed. Those are not shown, nor one more unit, so that the total minus
+    the units shown covers at least k who answered and k who did not."""
+    campaign, hr = _campaign_of_units(
+        {"Amt A": (10, 5), "Amt B": (2, 2), "Amt C": (10, 4), "Amt D": (3, 3)}, k=3
+    )
+    client.force_login(hr)
+
+    def rows():
+        page = client.get(reverse("surveys:campaign_detail", args=[campaign.pk]))
+        assert page.context["counts"]["answered"] == 14
+        return {
+            row["org_unit__name"]: (row["invited"], row["answered"])
+            for row in page.context["unit_participation"]
+        }
+
+    hidden = {"Amt B": (2, None), "Amt C": (10, None), "Amt D": (3, None)}
+    assert rows() == {"Amt A": (10, 3), **hidden}  # open: Amt A's 5 rounded down to a multiple of k
+    services.campaign_close(actor=hr, campaign=campaign)
+    assert rows() == {"Amt A": (10, 5), **hidden}
+    page = client.get(reverse("surveys:campaign_detail", args=[campaign.pk])).content.decode()
+    assert 'id="unit-participation-suppressed"' in page
