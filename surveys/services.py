@@ -97,10 +97,27 @@ def campaign_update(
         if set(old_units) != {unit.pk for unit in units}:
             campaign.units.set(units)
             changes["units"] = [sorted(old_units.values()), sorted(unit.name for unit in units)]
+            if withdrawn := _invitations_withdraw_outside(campaign, units):
+                changes["invitations"] = withdrawn
     if changes:
+        # Invited already: the units a respondent may name, under the new k and units.
+        if campaign.offered_unit_ids is not None:
+            campaign.offered_unit_ids = _offered_unit_ids(campaign)
         campaign.save()
         audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=campaign, changes=changes)
     return campaign
+
+
+def _invitations_withdraw_outside(campaign: Campaign, units) -> list[int] | None:
+    """A draft's invitations (none sent or issued yet: only an open campaign issues links and codes) of the org
+    units no longer taking part, deleted: otherwise their staff were e-mailed and counted once the campaign
+    opened, though its page named only the units kept. [invitations before, after], or None if none went."""
+    if not units:  # the whole organisation: every invitation still fits
+        return None
+    invitations = Invitation.objects.filter(campaign=campaign)
+    before = invitations.count()
+    withdrawn, _by_model = invitations.exclude(org_unit__in=units).delete()
+    return [before, before - withdrawn] if withdrawn else None
 
 
 def _campaign_set_status(*, actor: User, campaign: Campaign, expected: str, status: str) -> Campaign:

@@ -141,3 +141,32 @@ def test_only_units_with_at_least_k_invited_are_offered():
     assert len(services.offered_units(campaign=campaign)) == 3
     campaign, _tokens, _hr = open_campaign_with_invitations(employees=12, units=3, k=5)
     assert services.offered_units(campaign=campaign) == []
+
+
+@pytest.mark.django_db
+def test_a_draft_s_invitations_follow_its_units_and_k_when_they_are_changed():
+    """A draft can be invited before it opens. Narrowing its units afterwards left the invitations of the units
+    taken out: the page named only the units kept, yet their staff were counted and e-mailed once the campaign
+    opened, and respondents were offered units chosen under the old units and the old k."""
+    campaign = make_campaign(k=3)
+    hr = AuditEntry.objects.get(object_id=str(campaign.pk)).actor
+    kept, dropped = (OrgUnitFactory(organisation=campaign.organisation, name=n) for n in ("A", "B"))
+    EmployeeFactory.create_batch(4, organisation=campaign.organisation, org_unit=kept)
+    EmployeeFactory.create_batch(3, organisation=campaign.organisation, org_unit=dropped)
+    EmployeeFactory(organisation=campaign.organisation, org_unit=None)
+    services.campaign_update(actor=hr, campaign=campaign, units=[kept, dropped])
+    assert len(services.invitations_create(actor=hr, campaign=campaign)) == 7
+    assert [unit.name for unit in services.offered_units(campaign=Campaign.objects.get(pk=campaign.pk))] == [
+        "A",
+        "B",
+    ]
+
+    services.campaign_update(actor=hr, campaign=campaign, units=[kept])
+    campaign.refresh_from_db()
+    assert set(Invitation.objects.filter(campaign=campaign).values_list("org_unit__name", flat=True)) == {"A"}
+    assert services.invitation_counts(campaign=campaign)["invited"] == 4
+    assert [unit.name for unit in services.offered_units(campaign=campaign)] == ["A"]
+
+    services.campaign_update(actor=hr, campaign=campaign, k=5)
+    campaign.refresh_from_db()
+    assert services.offered_units(campaign=campaign) == []  # 4 invited in A: fewer than the new k
