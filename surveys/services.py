@@ -413,8 +413,10 @@ def code_sheets_reissue(
     """Reprint a unit's code sheets (sheets were lost): a fresh code and link for every code of the unit's pool
     not used yet, replacing the old ones, which stop working. The pool keeps its size, so the unit's count
     stays right: a lost sheet cannot turn up and answer beside its replacement, and nobody gets an extra
-    code. A used code keeps working as before (the same pages, its answer not counted again). The caller prints
-    the sheets without names and forgets the codes. `unit_id` None: the pool of staff without an org unit.
+    code. The used codes of the pool stop working too (their answers stay counted): every old sheet of the
+    unit then fails alike, so whoever holds one cannot tell from it whether its holder answered. The caller
+    prints the sheets without names and forgets the codes. `unit_id` None: the pool of staff without an org
+    unit.
 
     The audit entry names the unit, not how many sheets were printed (that is the number of the pool's codes
     not used yet)."""
@@ -432,6 +434,7 @@ def code_sheets_reissue(
             credentials = invitation_issue(actor=actor, invitation=invitation)
             if credentials is not None:
                 sheets.append((invitation, credentials))
+        _used_codes_retire(campaign=campaign, unit_id=unit_id)
         unit = OrgUnit.objects.filter(pk=unit_id).first() if unit_id else None
         audit_record(
             actor=actor,
@@ -450,6 +453,15 @@ def code_sheets_reissue(
             },
         )
     return sheets
+
+
+def _used_codes_retire(*, campaign: Campaign, unit_id: int | None) -> None:
+    """Give the used codes of a unit's pool a link and code nobody ever sees. Left working, they answered an old
+    sheet with the questionnaire after a reprint, where an unused old sheet said "not valid": a test of whether
+    the sheet's holder had answered, for whoever collected the old sheets or noted whom each went to."""
+    used = Invitation.objects.filter(campaign=campaign, employee__isnull=True, org_unit_id=unit_id, used=True)
+    for pk in used.values_list("pk", flat=True).order_by("pk"):
+        Invitation.objects.filter(pk=pk).update(**_unissued())
 
 
 @dataclass(frozen=True)

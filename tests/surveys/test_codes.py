@@ -322,10 +322,11 @@ def test_hr_reprints_a_units_lost_code_sheets_with_fresh_codes_and_the_old_unuse
     assert len(fresh) == 2 and not set(fresh) & set(first)
     assert pool.count() == 3
     assert services.unit_participation(campaign=campaign)[0]["invited"] == 5  # 2 e-mail + 3 codes, as before
-    # The lost sheets no longer open the survey; the fresh ones do; the used one looks as before.
-    for lost in works_codes[1:]:
-        assert Client().post("/umfrage/", {"code": lost}).status_code == 422
-    assert _walk(fresh[0]) == _walk(used)
+    # The lost sheets no longer open the survey, nor does the used one (old sheets all fail alike); the fresh
+    # ones do.
+    for old in works_codes:
+        assert Client().post("/umfrage/", {"code": old}).status_code == 422
+    assert [step[0] for step in _walk(fresh[0])] == [302, 200, 302, 200]
     assert Invitation.objects.filter(campaign=campaign, used=True).count() == 2
     # The other unit's sheets still work; the reprint is in the audit log, by unit, not by number.
     assert _walk(first[-1])[0][:2] == (302, "/surveys/answer/")
@@ -473,3 +474,48 @@ def test_a_code_sheet_holds_its_code_and_closing_with_the_longest_texts_a_campai
     data.update(purpose=longest["purpose"], contact=longest["contact"] + "x")
     form = CampaignForm(data, user=hr)
     assert not form.is_valid() and list(form.errors) == ["contact"]
+
+
+@pytest.mark.django_db
+def test_after_a_reprint_an_old_used_sheet_and_an_old_unused_one_fail_alike():
+    """A reprint replaces the codes of the unit's unused sheets. The used sheets' codes kept working, so
+    whoever holds an old sheet (HR collects them, or noted which sheet it handed to whom) could type it after
+    the reprint: the questionnaire meant its holder had answered, "not valid" that they had not. Now every old
+    sheet of the unit stops working, used or not."""
+    campaign, hr, works, _yard = _campaign_with_staff_without_email()
+    campaign.refresh_from_db()
+    pool = Invitation.objects.filter(campaign=campaign, org_unit=works, employee__isnull=True)
+    printed = [
+        services.invitation_issue(actor=hr, invitation=invitation)
+        for invitation in pool.select_related("campaign")
+    ]
+    used, unused = printed[0], printed[1]
+    answers = services.Answers(
+        own_citizenship="german",
+        birth_country="germany",
+        immigration_year=None,
+        mother_citizenship="german",
+        father_citizenship="german",
+        mother_immigrated="no",
+        father_immigrated="no",
+        target_group="other",
+        org_unit=None,
+        org_unit_other=False,
+        languages=(),
+    )
+    services.response_submit(credential=services.credential_for_code(used.code), answers=answers)
+    services.code_sheets_reissue(actor=hr, campaign=campaign, unit_id=works.pk)
+
+    def typed(code) -> tuple:
+        response = Client().post("/umfrage/", {"code": code})
+        return response.status_code, response.get("Location")
+
+    def linked(token) -> tuple:
+        client = Client()
+        client.get(f"/surveys/t/{token}/")
+        response = client.get("/surveys/answer/")
+        return response.status_code, response.templates[0].name
+
+    assert typed(used.code) == typed(unused.code) == (422, None)
+    assert linked(used.token) == linked(unused.token) == (404, "surveys/link_invalid.html")
+    assert pool.filter(used=True).count() == 1  # the answer stays counted
