@@ -322,18 +322,7 @@ def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[I
         .annotate(n=Count("pk"))
         .values_list("org_unit_id", "n")
     )
-    pooled = dict(
-        Invitation.objects.filter(
-            campaign=campaign, employee__isnull=True, org_unit_id__in=list(without_email)
-        )
-        .values("org_unit_id")
-        .annotate(n=Count("pk"))
-        .values_list("org_unit_id", "n")
-    )
-    if None in without_email:  # employees without a unit: a pool of the whole organisation
-        pooled[None] = Invitation.objects.filter(
-            campaign=campaign, employee__isnull=True, org_unit__isnull=True
-        ).count()
+    pooled = _pools_trim(campaign, units or list(campaign.units.all()), without_email)
     for unit_id, count in without_email.items():
         new += [
             Invitation(campaign=campaign, employee=None, org_unit_id=unit_id, **_unissued())
@@ -350,6 +339,25 @@ def invitations_create(*, actor: User, campaign: Campaign, units=None) -> list[I
         changes={"invitations": len(invitations)},
     )
     return invitations
+
+
+def _pools_trim(campaign: Campaign, units, without_email: dict) -> dict:
+    """{org unit id: codes in its pool} for the pools of `units` (all, if none are named; None: staff without a
+    unit), each first cut down to the unit's active staff without e-mail by deleting codes not printed yet:
+    someone given an e-mail address since gets an e-mail invitation, and their code would count them twice and
+    be a sheet for nobody (so would the code of someone who left). Printed sheets are out and stay."""
+    pools = Invitation.objects.filter(campaign=campaign, employee__isnull=True)
+    in_scope = pools.filter(org_unit__in=units) if units else pools
+    pooled = dict(in_scope.values("org_unit_id").annotate(n=Count("pk")).values_list("org_unit_id", "n"))
+    for unit_id, count in pooled.items():
+        surplus = count - without_email.get(unit_id, 0)
+        if surplus <= 0:
+            continue
+        unprinted = pools.filter(org_unit_id=unit_id, used=False, sent_at__isnull=True)
+        pks = list(unprinted.order_by("pk").values_list("pk", flat=True)[:surplus])
+        Invitation.objects.filter(pk__in=pks).delete()
+        pooled[unit_id] = count - len(pks)
+    return pooled
 
 
 @sensitive_variables()

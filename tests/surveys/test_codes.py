@@ -519,3 +519,33 @@ def test_after_a_reprint_an_old_used_sheet_and_an_old_unused_one_fail_alike():
     assert typed(used.code) == typed(unused.code) == (422, None)
     assert linked(used.token) == linked(unused.token) == (404, "surveys/link_invalid.html")
     assert pool.filter(used=True).count() == 1  # the answer stays counted
+
+
+@pytest.mark.django_db
+def test_an_employee_given_an_e_mail_address_leaves_the_unit_s_pool_of_unprinted_codes():
+    """The pool of a unit has a code for each of its staff without e-mail. When HR then recorded an address for
+    one of them and invited again, the employee got an e-mail invitation, but the pool kept their code: one
+    person counted twice as invited, and a sheet printed for nobody (a working code in HR's hands)."""
+    campaign, hr, works, yard = _campaign_with_staff_without_email()
+    pool = Invitation.objects.filter(campaign=campaign, org_unit=yard, employee__isnull=True)
+    assert pool.count() == 4
+    # The Bürgeramt's codes are printed; then two of its staff get an address.
+    campaign.refresh_from_db()
+    for invitation in pool.select_related("campaign")[:4]:
+        services.invitation_issue(actor=hr, invitation=invitation)
+    staff = list(campaign.organisation.employees.filter(org_unit=yard))
+    for number, employee in enumerate(staff[:2]):
+        employee.email = f"person{number}@stadt.example"
+        employee.save()
+    services.invitations_create(actor=hr, campaign=campaign)
+    # Printed sheets are out and stay; the count says so.
+    assert pool.count() == 4
+    # The Bauhof's codes are not printed yet: one of its staff without e-mail gets an address.
+    works_pool = Invitation.objects.filter(campaign=campaign, org_unit=works, employee__isnull=True)
+    employee = campaign.organisation.employees.filter(org_unit=works, email="").first()
+    employee.email = "bauhof@stadt.example"
+    employee.save()
+    assert len(services.invitations_create(actor=hr, campaign=campaign)) == 1
+    assert works_pool.count() == 2
+    rows = {row["org_unit__name"]: row["invited"] for row in services.unit_participation(campaign=campaign)}
+    assert rows == {"Bauhof": 5, "Bürgeramt": 6}
