@@ -34,6 +34,20 @@ MAIL_EVENTS = {
 }
 
 
+# The statuses in which what each e-mail tells is still true when it goes out. A message waits for the worker
+# (a queue behind a bulk enrolment, a broker down for a while) and is retried for minutes when the mail server
+# refuses it; meanwhile the enrolment may have been cancelled, and the cancellation's own e-mail may even have gone
+# out first. A "seat confirmed" sent after that would be the last word the employee reads.
+MAIL_EVENT_STATUSES = {
+    "enrolled": (Enrolment.Status.SEATED, Enrolment.Status.WAITING),
+    "promoted": (Enrolment.Status.SEATED,),
+    "changed": (Enrolment.Status.SEATED, Enrolment.Status.WAITING),
+    "reminder": (Enrolment.Status.SEATED,),
+    "cancelled": (Enrolment.Status.CANCELLED,),
+    "date_cancelled": (Enrolment.Status.CANCELLED,),
+}
+
+
 def _subject(event: str, enrolment: Enrolment) -> str:
     title = one_line(enrolment.course_date.course.title)  # stored with a line break (see OneLineField)
     if event == "enrolled" and enrolment.status == Enrolment.Status.WAITING:
@@ -100,9 +114,10 @@ class EnrolmentMailTask(Task):
     max_retries=5,
 )
 def task_send_enrolment_mails(*, enrolment_ids: list[int], event: str) -> int:
-    enrolments = Enrolment.objects.filter(pk__in=enrolment_ids).select_related(
-        "employee", "course_date__course__organiser"
-    )
+    """Sends only to the enrolments whose status still bears out the e-mail (`MAIL_EVENT_STATUSES`)."""
+    enrolments = Enrolment.objects.filter(
+        pk__in=enrolment_ids, status__in=MAIL_EVENT_STATUSES[event]
+    ).select_related("employee", "course_date__course__organiser")
     with translation.override("de"):
         messages = [m for m in (enrolment_mail(e, event) for e in enrolments) if m is not None]
     if not messages:

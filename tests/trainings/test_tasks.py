@@ -14,7 +14,7 @@ from tests.trainings.factories import CourseDateFactory
 from trainings.ical import course_date_ics
 from trainings.models import Enrolment
 from trainings.services import course_date_cancel, enrolment_cancel, enrolment_create_many
-from trainings.tasks import task_send_date_reminders
+from trainings.tasks import task_send_date_reminders, task_send_enrolment_mails
 
 LOCMEM = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
@@ -151,3 +151,37 @@ def test_reminder_the_day_before_is_sent_once(celery_worker, locmem_mail, course
     task_send_date_reminders.delay()
     time.sleep(2)
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_an_e_mail_that_no_longer_holds_when_it_goes_out_is_not_sent(
+    course, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """An e-mail waits for the worker and is retried for minutes while the mail server refuses it; meanwhile HR
+    may cancel the enrolment, and the cancellation's own e-mail may go out first. Before, the late "enrolled" or
+    "promoted" e-mail still went out: "your seat is confirmed" (or "on the waiting list at position None") with
+    a confirmed calendar entry, the last word the employee read about an enrolment that had ended."""
+    course_date = CourseDateFactory(course=course, capacity=1)
+    first, second = employees_of(duisburg, 2)
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=[first, second], notify=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        (promoted,) = enrolment_cancel(actor=hr_duisburg, enrolment=Enrolment.objects.get(employee=first))
+    with django_capture_on_commit_callbacks(execute=True):
+        enrolment_cancel(actor=hr_duisburg, enrolment=promoted)
+    assert sorted((m.to[0], m.subject.split(":")[0]) for m in outbox) == sorted(
+        [
+            (first.email, "Anmeldung storniert"),
+            (second.email, "Sie haben einen Platz"),
+            (second.email, "Anmeldung storniert"),
+        ]
+    )
+    outbox.clear()
+
+    # The e-mails of the enrolments and of the promotion, retried only now.
+    ids = list(Enrolment.objects.filter(course_date=course_date).values_list("pk", flat=True))
+    assert task_send_enrolment_mails(enrolment_ids=ids, event="enrolled") == 0
+    assert task_send_enrolment_mails(enrolment_ids=[promoted.pk], event="promoted") == 0
+    assert task_send_enrolment_mails(enrolment_ids=ids, event="changed") == 0
+    assert outbox == []
+    # A cancellation's e-mail still goes out late: it is still true.
+    assert task_send_enrolment_mails(enrolment_ids=ids, event="cancelled") == 2
