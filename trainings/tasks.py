@@ -9,6 +9,8 @@ from celery import Task, shared_task
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, mailers
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -87,8 +89,28 @@ def enrolment_mail(enrolment: Enrolment, event: str) -> EmailMessage | None:
         status = "TENTATIVE"
     else:
         status = "CONFIRMED"
-    message.attach(ics_file_name(course_date), course_date_ics(course_date, status=status), "text/calendar")
+    ics = course_date_ics(
+        course_date, status=status, earlier_enrolments=getattr(enrolment, "earlier_enrolments", 0)
+    )
+    message.attach(ics_file_name(course_date), ics, "text/calendar")
     return message
+
+
+def _earlier_enrolments():
+    """How many enrolments the same employee had on the same date before this one (each cancelled: only one
+    is active at a time), for the calendar entry's version (`course_date_ics`)."""
+    earlier = (
+        Enrolment.objects.filter(
+            course_date_id=OuterRef("course_date_id"),
+            employee_id=OuterRef("employee_id"),
+            pk__lt=OuterRef("pk"),
+        )
+        .order_by()
+        .values("employee_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(earlier), 0)
 
 
 class EnrolmentMailTask(Task):
@@ -115,9 +137,11 @@ class EnrolmentMailTask(Task):
 )
 def task_send_enrolment_mails(*, enrolment_ids: list[int], event: str) -> int:
     """Sends only to the enrolments whose status still bears out the e-mail (`MAIL_EVENT_STATUSES`)."""
-    enrolments = Enrolment.objects.filter(
-        pk__in=enrolment_ids, status__in=MAIL_EVENT_STATUSES[event]
-    ).select_related("employee", "course_date__course__organiser")
+    enrolments = (
+        Enrolment.objects.filter(pk__in=enrolment_ids, status__in=MAIL_EVENT_STATUSES[event])
+        .select_related("employee", "course_date__course__organiser")
+        .annotate(earlier_enrolments=_earlier_enrolments())
+    )
     with translation.override("de"):
         messages = [m for m in (enrolment_mail(e, event) for e in enrolments) if m is not None]
     if not messages:

@@ -8,12 +8,13 @@ from datetime import UTC, timedelta
 import pytest
 from django.core import mail
 from django.utils import timezone
+from icalendar import Calendar
 
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import CourseDateFactory
 from trainings.ical import course_date_ics
 from trainings.models import Enrolment
-from trainings.services import course_date_cancel, enrolment_cancel, enrolment_create_many
+from trainings.services import course_date_cancel, course_date_update, enrolment_cancel, enrolment_create_many
 from trainings.tasks import task_send_date_reminders, task_send_enrolment_mails
 
 LOCMEM = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
@@ -185,3 +186,35 @@ def test_an_e_mail_that_no_longer_holds_when_it_goes_out_is_not_sent(
     assert outbox == []
     # A cancellation's e-mail still goes out late: it is still true.
     assert task_send_enrolment_mails(enrolment_ids=ids, event="cancelled") == 2
+
+
+@pytest.mark.django_db
+def test_enrolled_again_after_a_cancellation_the_calendar_entry_replaces_the_cancelled_one(
+    course_date, duisburg, hr_duisburg, organiser, outbox, django_capture_on_commit_callbacks
+):
+    """Calendars keep the entry of a UID with the highest SEQUENCE and ignore a lower one. The cancellation of an
+    enrolment is sent one version above the date's; before, someone HR enrolled again on the same date got the
+    date's version, below it: their calendar kept the course cancelled (or refused the entry as outdated)."""
+    (person,) = employees_of(duisburg, 1)
+
+    def sequence_sent(action) -> int:
+        outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            action()
+        (message,) = outbox
+        return int(Calendar.from_ical(ics_of(message)).walk("VEVENT")[0]["SEQUENCE"])
+
+    def enrol():
+        enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=[person])
+
+    def cancel():
+        enrolment_cancel(actor=hr_duisburg, enrolment=Enrolment.objects.active().get(employee=person))
+
+    def move():
+        later = course_date.starts_at + timedelta(hours=1)
+        course_date_update(
+            actor=organiser, course_date=course_date, starts_at=later, ends_at=later + timedelta(hours=6)
+        )
+
+    sent = [sequence_sent(step) for step in (enrol, cancel, enrol, cancel, enrol, move, cancel, enrol)]
+    assert sent == sorted(sent) and len(set(sent)) == len(sent), sent
