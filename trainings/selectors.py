@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from vielfalt.collation import NAMES_SQL, text_order
 from vielfalt.models import Employee, Organisation, Role, TargetGroup
+from vielfalt.permissions import organisation_ids
 
 from .models import AttendanceTally, CourseDate, EmployeeAttendance, Enrolment, StaffTally
 
@@ -131,7 +132,7 @@ def report_by_date(user):
         CourseDate.objects.visible_to(user)
         .select_related("course")
         .with_counts()
-        .annotate(no_shows=RawSQL(_NO_SHOWS, (), output_field=IntegerField()))  # noqa: S611 (a constant statement)
+        .annotate(no_shows=_no_shows(user))
         .order_by(*REPORT_DATE_ORDER)
     )
 
@@ -170,6 +171,36 @@ _NO_SHOWS = (
     "(SELECT COUNT(*) FROM trainings_enrolment e WHERE e.course_date_id = trainings_coursedate.id"
     " AND e.status = 'seated' AND e.attendance = 'no_show')"
 )
+
+
+def no_shows_of_all(user) -> bool:
+    """Whether the no-shows `user` is shown count every organisation's employees (the ministry,
+    administrators), not only those of their own (`_no_shows`)."""
+    return organisation_ids(user, Role.MINISTRY) is None
+
+
+def _no_shows(user) -> RawSQL:
+    """Each date's no-shows among the enrolments `user` may see (as `Enrolment.visible_to`): every one for the
+    ministry and for the organiser of the course, else those of the organisations the user is HR of. A partner's
+    HR was shown the no-shows of every city on a joint date: other cities' attendance, which the page's own
+    seated list does not show it, read as its own staff's. Organisation ids are written as parameters after the
+    constant conditions, which the partial index still sees."""
+    if no_shows_of_all(user):
+        return RawSQL(_NO_SHOWS, (), output_field=IntegerField())  # noqa: S611 (a constant statement)
+    scopes = (
+        (organisation_ids(user, Role.HR), "e.organisation_id IN ({})"),
+        (
+            organisation_ids(user, Role.ORGANISER),
+            "trainings_coursedate.course_id IN (SELECT c.id FROM trainings_course c WHERE c.organiser_id IN ({}))",
+        ),
+    )
+    conditions, params = [], []
+    for ids, condition in scopes:
+        if ids:
+            conditions.append(condition.format(", ".join(["%s"] * len(ids))))
+            params += sorted(ids)
+    scoped = f"{_NO_SHOWS[:-1]} AND ({' OR '.join(conditions) or '1 = 0'}))"
+    return RawSQL(scoped, params, output_field=IntegerField())  # noqa: S611 (constants and bound ids)
 
 
 def _tallied() -> bool:

@@ -54,6 +54,7 @@ from .privacy import certificate_name_matches
 from .selectors import (
     DateReport,
     UnitReport,
+    no_shows_of_all,
     report_by_date,
     report_by_unit,
     seats_for_organisations,
@@ -901,6 +902,11 @@ class ReportView(RoleRequiredMixin, TemplateView):
         "Warteliste",
         "Nicht erschienen",
     ]
+    # HR is shown the no-shows of its own organisations' employees only (trainings.selectors._no_shows).
+    DATE_HEADER_OWN_NO_SHOWS = [
+        *DATE_HEADER[:-1],
+        "Nicht erschienen (bei Kursen anderer: eigene Beschäftigte)",
+    ]
 
     def get(self, request, *args, **kwargs):
         export = request.GET.get("export")
@@ -922,6 +928,7 @@ class ReportView(RoleRequiredMixin, TemplateView):
             ]
             for d in report_by_date(request.user)
         ]
+        date_header = self.DATE_HEADER if no_shows_of_all(request.user) else self.DATE_HEADER_OWN_NO_SHOWS
         audit_record(
             actor=request.user,
             action=AuditEntry.Action.EXPORT,
@@ -934,7 +941,7 @@ class ReportView(RoleRequiredMixin, TemplateView):
             units,
             filename=f"schulungsbericht-{stamp}",
             title="Schulungen",
-            more_csv=[(self.DATE_HEADER, dates)],
+            more_csv=[(date_header, dates)],
         )
 
     def get_context_data(self, **kwargs):
@@ -961,6 +968,7 @@ class ReportView(RoleRequiredMixin, TemplateView):
         url_prefix, _pk, url_suffix = reverse("trainings:date_detail", args=[0]).rpartition("0")
         cancelled = f" ({_('cancelled')})"
         context.update(
+            no_shows_own=not no_shows_of_all(self.request.user),
             units=units_page.object_list,
             units_page=units_page,
             dates=dates,

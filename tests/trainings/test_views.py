@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from pypdf import PdfReader
 
-from tests.factories import EmployeeFactory, OrganisationFactory, hr_user, ministry_user
+from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, hr_user, ministry_user
 from tests.helpers import assert_archival
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import (
@@ -22,7 +22,7 @@ from tests.trainings.factories import (
 from trainings.models import Certificate, Course, CourseDate, Enrolment
 from trainings.services import attendance_mark, enrolment_create_many
 from vielfalt.management.commands.seed_demo import ORGANISATIONS
-from vielfalt.models import AuditEntry, Employee, Job, OrgUnit
+from vielfalt.models import AuditEntry, Employee, Job, OrgUnit, Role
 from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 
@@ -618,6 +618,38 @@ def test_report_and_export_neutralise_formulas(client, course_date, duisburg, hr
     assert xlsx.content.startswith(b"PK")
     client.force_login(organiser)
     assert client.get(reverse("trainings:report")).status_code == 403
+
+
+def test_the_report_shows_hr_the_no_shows_of_its_own_employees_only(
+    client, course_date, duisburg, oberhausen, hr_duisburg, organiser
+):
+    """A joint date: Duisburg's employee attended, Mülheim's did not come. Before, Duisburg's HR read
+    "Nicht erschienen: 1" beside the date (in the page and the export): another city's attendance, which the
+    date's page does not show it, taken for its own staff's."""
+    muelheim = OrganisationFactory(name="Stadt Mülheim an der Ruhr")
+    CourseParticipantFactory(course=course_date.course, organisation=muelheim)
+    (ours,) = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
+    ).seated
+    (theirs,) = enrolment_create_many(
+        actor=hr_user(muelheim), course_date=course_date, employees=employees_of(muelheim, 1)
+    ).seated
+    attendance_mark(
+        actor=organiser, course_date=begin(course_date), marks={ours.pk: "attended", theirs.pk: "no_show"}
+    )
+    organising_hr = UserFactory(roles=[(oberhausen, Role.HR), (oberhausen, Role.ORGANISER)])
+    seen = {}
+    for name, user in (("hr", hr_duisburg), ("ministry", ministry_user()), ("organiser", organising_hr)):
+        client.force_login(user)
+        response = client.get(reverse("trainings:report"))
+        (row,) = response.context["dates"]
+        seen[name] = (row["seated_count"], row["no_shows"], 'id="no-shows-own"' in response.text)
+    # The seats count everyone enrolled; the organiser of the course sees every no-show, as on the date's page.
+    assert seen == {"hr": (2, 0, True), "ministry": (2, 1, False), "organiser": (2, 1, True)}
+    client.force_login(hr_duisburg)
+    csv_text = client.get(reverse("trainings:report") + "?export=csv").content.decode("utf-8-sig")
+    assert "Nicht erschienen (bei Kursen anderer: eigene Beschäftigte)" in csv_text
+    assert csv_text.strip().splitlines()[-1].endswith(";0")
 
 
 @pytest.mark.parametrize("count", [1, 3])
