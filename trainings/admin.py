@@ -6,10 +6,19 @@ from .models import Certificate, Course, CourseDate, CourseParticipant, Enrolmen
 
 
 class CourseParticipantInline(TabularInline):
+    """Organisations can be added here; a quota is changed and an organisation removed on the course's page
+    (course_participants_set), which moves the waiting list up when a quota is raised and keeps an organisation
+    whose employees are enrolled on dates to come. Saved here, a raised quota left its employees waiting beside
+    free seats, and an organisation removed left its enrolments on a course its HR could no longer see."""
+
     model = CourseParticipant
     extra = 1
+    can_delete = False
     # A plain select, named by its column (TabularInline): select2's box of an autocomplete field has no
     # accessible name (axe: aria-input-field-name), and a select finds an organisation by typing its name.
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Course)
@@ -22,6 +31,13 @@ class CourseAdmin(AuditedModelAdmin):
 
 @admin.register(CourseDate)
 class CourseDateAdmin(AuditedModelAdmin):
+    """Read-only once saved: a date changes and is cancelled through the portal's date pages (administrators act
+    as every organiser there), whose services tell everyone enrolled with a calendar entry that replaces theirs,
+    remind them again before a new start, move the waiting list up into new seats, end the enrolments of a
+    cancelled date and keep a date that has begun as it was. Saved here, none of that happened: a date
+    "cancelled" in the admin kept its people seated and nobody was told, a moved one was reminded and
+    attended at its old time."""
+
     list_display = ["course", "starts_at", "capacity", "enrolment_deadline", "cancelled_at"]
     list_filter = ["course", "target_group"]
     date_hierarchy = "starts_at"
@@ -29,6 +45,9 @@ class CourseDateAdmin(AuditedModelAdmin):
 
     def audit_organisation(self, obj):
         return obj.course.organiser
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Enrolment)

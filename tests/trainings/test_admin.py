@@ -1,0 +1,73 @@
+"""The Django admin changes no course date and no organisation's quota: those go through the portal's pages,
+whose services tell the people enrolled, move the waiting list and keep what has begun."""
+
+import pytest
+from django.urls import reverse
+
+from tests.helpers import form_data
+from tests.trainings.conftest import employees_of
+from tests.trainings.factories import EnrolmentFactory
+from trainings.models import CourseDate, CourseParticipant, Enrolment
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_course_date_is_not_changed_or_cancelled_in_the_admin(client, superuser, course_date, duisburg):
+    """Before, an administrator could set "cancelled" (or move the start, or raise the capacity) in the admin:
+    the people enrolled kept their seats on a cancelled date and nobody was told, nobody moved up."""
+    (person,) = employees_of(duisburg, 1)
+    seat = EnrolmentFactory(course_date=course_date, employee=person)
+    client.force_login(superuser)
+    url = reverse("admin:trainings_coursedate_change", args=[course_date.pk])
+    before = CourseDate.objects.get(pk=course_date.pk)
+    data = {
+        "course": course_date.course_id,
+        "starts_at_0": "01.01.2030",
+        "starts_at_1": "09:00:00",
+        "ends_at_0": "01.01.2030",
+        "ends_at_1": "16:00:00",
+        "capacity": "40",
+        "enrolment_deadline_0": "01.12.2029",
+        "enrolment_deadline_1": "09:00:00",
+        "cancellation_deadline_0": "01.12.2029",
+        "cancellation_deadline_1": "09:00:00",
+        "cancelled_at_0": "01.06.2029",
+        "cancelled_at_1": "09:00:00",
+        "sequence": "0",
+    }
+    assert client.post(url, data).status_code == 403
+    after = CourseDate.objects.get(pk=course_date.pk)
+    assert (after.starts_at, after.capacity, after.cancelled_at, after.sequence) == (
+        before.starts_at,
+        before.capacity,
+        None,
+        before.sequence,
+    )
+    seat.refresh_from_db()
+    assert seat.status == Enrolment.Status.SEATED
+    page = client.get(url)
+    assert page.status_code == 200  # to look at
+    assert 'name="_save"' not in page.text
+
+
+def test_a_quota_is_not_changed_nor_an_organisation_removed_in_the_admin(client, superuser, course, duisburg):
+    """Before, a quota raised in the admin left that organisation's employees waiting beside free seats, and an
+    organisation removed there left its enrolments on a course its HR could no longer see."""
+    participant = CourseParticipant.objects.get(course=course, organisation=duisburg)
+    client.force_login(superuser)
+    url = reverse("admin:trainings_course_change", args=[course.pk])
+    data = form_data(client.get(url).text, "course_form")
+    data.update(
+        {
+            "participants-0-id": str(participant.pk),
+            "participants-0-course": str(course.pk),
+            "participants-0-organisation": str(duisburg.pk),
+            "participants-0-seat_quota": "5",
+            "participants-0-DELETE": "on",
+        }
+    )
+    data["participants-INITIAL_FORMS"] = "1"
+    data["participants-TOTAL_FORMS"] = max(data.get("participants-TOTAL_FORMS", "1"), "1")
+    client.post(url, data)
+    participant.refresh_from_db()
+    assert participant.seat_quota is None
