@@ -525,7 +525,11 @@ def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: 
     found: dict[str, list[Employee]] = {}
     wanted = [number for _line, number in numbers]
     for start in range(0, len(wanted), 5000):
-        for employee in Employee.objects.filter(personnel_number__in=wanted[start : start + 5000]):
+        # Only among the employees the actor may see: another organisation's personnel number is unknown to
+        # them, as its record is (404), not confirmed to exist.
+        for employee in Employee.objects.visible_to(actor).filter(
+            personnel_number__in=wanted[start : start + 5000]
+        ):
             found.setdefault(employee.personnel_number, []).append(employee)
     employees: list[Employee] = []
     lines: dict[int, int] = {}
@@ -550,7 +554,10 @@ def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: 
         elif candidates:
             problems.append(
                 Refusal(
-                    _("The personnel number %(number)s belongs to an employee of another organisation.")
+                    _(
+                        "The personnel number %(number)s belongs to an employee of an organisation that does "
+                        "not take part in this course."
+                    )
                     % {"number": number},
                     line,
                 )

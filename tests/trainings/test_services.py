@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
-from tests.factories import EmployeeFactory, OrganisationFactory, hr_user
+from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, hr_user
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import CourseDateFactory, EnrolmentFactory, begin
 from trainings.models import Certificate, Enrolment
@@ -22,9 +22,10 @@ from trainings.services import (
     course_date_update,
     course_participants_set,
     enrolment_cancel,
+    enrolment_create_from_file,
     enrolment_create_many,
 )
-from vielfalt.models import AuditEntry
+from vielfalt.models import AuditEntry, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -555,3 +556,31 @@ def test_every_write_is_audited(course_date, duisburg, hr_duisburg, organiser):
     assert entries[1].changes == {"status": ["seated", "cancelled"]}
     assert entries[2].changes == {"capacity": [12, 20]}
     assert entries[4].changes == {"attendance": ["unknown", "attended"]}
+
+
+def test_an_enrolment_list_does_not_confirm_another_organisation_s_personnel_numbers(
+    course, course_date, duisburg, oberhausen, hr_duisburg
+):
+    """Another organisation's employee answers 404 on every page, and the list of employees to tick offers
+    only one's own. Before, an uploaded list told Duisburg's HR which of the numbers it tried belong to an
+    employee of some other organisation and which exist nowhere: a list of guesses found every other
+    organisation's personnel numbers."""
+    elsewhere = EmployeeFactory(organisation=oberhausen, personnel_number="OB-1")
+    own_not_taking_part = OrganisationFactory(name="Duisburger Verkehrsbetriebe")
+    both = UserFactory(roles=[(duisburg, Role.HR), (own_not_taking_part, Role.HR)])
+    not_taking_part = EmployeeFactory(organisation=own_not_taking_part, personnel_number="DVG-1")
+    content = f"Personalnummer\n{elsewhere.personnel_number}\nNIEMAND-1\n".encode()
+    with pytest.raises(EnrolmentRefused) as refused:
+        enrolment_create_from_file(actor=hr_duisburg, course_date=course_date, data=content)
+    assert [p.message for p in refused.value.problems] == [
+        "The personnel number OB-1 is unknown.",
+        "The personnel number NIEMAND-1 is unknown.",
+    ]
+    # An employee of one's own organisation that does not take part is named as such.
+    content = f"Personalnummer\n{not_taking_part.personnel_number}\n".encode()
+    with pytest.raises(EnrolmentRefused) as refused:
+        enrolment_create_from_file(actor=both, course_date=course_date, data=content)
+    assert [p.message for p in refused.value.problems] == [
+        "The personnel number DVG-1 belongs to an employee of an organisation that does not take part in this "
+        "course."
+    ]
