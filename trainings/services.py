@@ -202,7 +202,7 @@ def course_participants_set(*, actor: User, course: Course, quotas: dict) -> int
         )
         # A quota raised or lifted frees seats for those of its organisation waiting.
         for course_date in dates:
-            moved = [e.pk for e in _fill_free_seats(course_date)]
+            moved = [e.pk for e in _fill_free_seats(course_date, actor=actor)]
             _send_on_commit(moved, "promoted")
             promoted += len(moved)
     return promoted
@@ -266,7 +266,7 @@ def course_date_update(
                 organisation=locked.course.organiser,
                 changes=changes,
             )
-        promoted = _fill_free_seats(locked)
+        promoted = _fill_free_seats(locked, actor=actor)
         _send_on_commit([e.pk for e in promoted], "promoted")
         if changes.keys() & DATE_FIELDS_TOLD:  # the promoted learn the new details from their own e-mail
             told = locked.told_of_changes().exclude(pk__in=[e.pk for e in promoted])
@@ -324,9 +324,10 @@ class _Seats(Seats):
         )
 
 
-def _fill_free_seats(course_date: CourseDate) -> list[Enrolment]:
-    """Promote, in waiting-list order, everyone who now fits (capacity and quota). The date must be locked. Once
-    it has begun nobody moves up: a seat that comes free then is of no use to anyone waiting."""
+def _fill_free_seats(course_date: CourseDate, *, actor: User) -> list[Enrolment]:
+    """Promote, in waiting-list order, everyone who now fits (capacity and quota), each move in the audit log
+    under the actor whose change freed the seat (a cancellation, a capacity or a quota raised). The date must be
+    locked. Once it has begun nobody moves up: a seat that comes free then is of no use to anyone waiting."""
     if course_date.is_cancelled or course_date.has_begun:
         return []
     now = timezone.now()
@@ -335,6 +336,12 @@ def _fill_free_seats(course_date: CourseDate) -> list[Enrolment]:
         enrolment.status = Enrolment.Status.SEATED
         enrolment.promoted_at = now
         enrolment.save(update_fields=["status", "promoted_at"])
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=enrolment,
+            changes={"status": [Enrolment.Status.WAITING, Enrolment.Status.SEATED]},
+        )
 
     waiting = course_date.enrolments.filter(status=Enrolment.Status.WAITING).order_by("pk")
     return fill_free_seats(_Seats(course_date), waiting, promote=promote)
@@ -668,14 +675,7 @@ def _cancel(*, actor: User, locked_date: CourseDate, enrolments: list[Enrolment]
             obj=enrolment,
             changes={"status": [before, enrolment.status]},
         )
-    promoted = _fill_free_seats(locked_date) if seat_freed else []
-    for other in promoted:
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.CHANGE,
-            obj=other,
-            changes={"status": [Enrolment.Status.WAITING, Enrolment.Status.SEATED]},
-        )
+    promoted = _fill_free_seats(locked_date, actor=actor) if seat_freed else []
     _send_on_commit([e.pk for e in enrolments], "cancelled")
     _send_on_commit([e.pk for e in promoted], "promoted")
     return promoted

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 
 from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, hr_user
@@ -584,3 +585,35 @@ def test_an_enrolment_list_does_not_confirm_another_organisation_s_personnel_num
         "The personnel number DVG-1 belongs to an employee of an organisation that does not take part in this "
         "course."
     ]
+
+
+def test_every_move_up_from_the_waiting_list_is_audited_whatever_freed_the_seat(
+    course, duisburg, hr_duisburg, organiser
+):
+    """A cancellation recorded who moved up in its place; a capacity raised on the date or a quota raised on the
+    course moved people up with no entry in the audit log, so an enrolment's history (and the person's Art. 15
+    record of it) lacked how they got their seat."""
+    course_date = CourseDateFactory(course=course, capacity=1)
+    first, by_capacity, by_quota, by_cancellation = employees_of(duisburg, 4)
+    enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=[first, by_capacity, by_quota, by_cancellation]
+    )
+    course_date_update(actor=organiser, course_date=course_date, capacity=2)
+    # A seat more, kept from Duisburg by its quota (written directly: no service moves anybody up here).
+    course.participants.filter(organisation=duisburg).update(seat_quota=2)
+    type(course_date).objects.filter(pk=course_date.pk).update(capacity=3, sequence=F("sequence") + 1)
+    course_participants_set(actor=organiser, course=course, quotas={duisburg: 3})
+    enrolment_cancel(actor=hr_duisburg, enrolment=Enrolment.objects.get(employee=first))
+    moves = {
+        entry.object_id: entry.actor_name
+        for entry in AuditEntry.objects.filter(
+            content_type__model="enrolment", changes={"status": ["waiting", "seated"]}
+        )
+    }
+    promoted = Enrolment.objects.filter(employee__in=[by_capacity, by_quota, by_cancellation])
+    assert sorted(promoted.values_list("status", flat=True)) == ["seated"] * 3
+    assert moves == {
+        str(promoted.get(employee=by_capacity).pk): "schulung-oberhausen",
+        str(promoted.get(employee=by_quota).pk): "schulung-oberhausen",
+        str(promoted.get(employee=by_cancellation).pk): "hr-duisburg",
+    }
