@@ -51,8 +51,10 @@ def certificate_name_matches(certificate: Certificate, name: str) -> bool:
 
 
 def employees_active_since(when: datetime):
-    """Employees with a course date ending after `when`: not yet due for pseudonymisation."""
-    return Enrolment.objects.filter(course_date__ends_at__gte=when).values("employee_id")
+    """Employees enrolled on a course date ending after `when`: not yet due for pseudonymisation. A cancelled
+    enrolment is no activity: someone who left gives up their enrolments on dates to come, and those dates
+    (months ahead, perhaps) must not keep their record past its period."""
+    return Enrolment.objects.active().filter(course_date__ends_at__gte=when).values("employee_id")
 
 
 def certificates_of(employee_ids):
