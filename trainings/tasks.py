@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from vielfalt.collation import text_order
 from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, job_store_result
+from vielfalt.models import Membership, Role
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import actor_from_id
 from vielfalt.validation import one_line
@@ -66,7 +67,8 @@ def _subject(event: str, enrolment: Enrolment) -> str:
 
 def enrolment_mail(enrolment: Enrolment, event: str) -> EmailMessage | None:
     """The message for one enrolment and event, with the date as an iCalendar attachment; None without an
-    e-mail address (HR informs those staff on paper)."""
+    e-mail address (HR informs those staff on paper; of what others did, it is told by
+    `hr_mails_for_staff_without_email`)."""
     if not enrolment.employee.email:
         return None
     course_date = enrolment.course_date
@@ -113,6 +115,59 @@ def _earlier_enrolments():
     return Coalesce(Subquery(earlier), 0)
 
 
+# What others did to an enrolment, which an employee without an e-mail address learns from their HR office on paper
+# (HR knows what it did itself: enrolling and cancelling).
+TOLD_THROUGH_HR = {"promoted", "changed", "date_cancelled"}
+
+
+def hr_mails_for_staff_without_email(enrolments: list[Enrolment], event: str) -> list[EmailMessage]:
+    """For the enrolments of employees without an e-mail address, one message per date to each HR user of their
+    organisation, naming them, so that they are told on paper. Before, nobody was told when the organiser moved
+    or cancelled the date of such an employee, or when they moved up from the waiting list (another city's HR
+    cancelled): they came at the old time, to a cancelled course, or not at all."""
+    if event not in TOLD_THROUGH_HR:
+        return []
+    groups: dict[tuple[int, int], list[Enrolment]] = {}
+    for enrolment in enrolments:
+        if not enrolment.employee.email:
+            groups.setdefault((enrolment.organisation_id, enrolment.course_date_id), []).append(enrolment)
+    if not groups:
+        return []
+    addresses: dict[int, list[str]] = {}
+    for organisation_id, email in (
+        Membership.objects.filter(
+            organisation_id__in={organisation_id for organisation_id, _date in groups},
+            role=Role.HR,
+            user__is_active=True,
+            user__email__gt="",
+        )
+        .values_list("organisation_id", "user__email")
+        .distinct()
+        .order_by("organisation_id", "user__email")
+    ):
+        addresses.setdefault(organisation_id, []).append(email)
+    messages = []
+    for (organisation_id, _date), group in groups.items():
+        if not addresses.get(organisation_id):
+            continue
+        course_date = group[0].course_date
+        body = render_to_string(
+            "trainings/mail/hr_without_email.txt",
+            {
+                "enrolments": sorted(group, key=lambda e: (e.employee.last_name, e.employee.first_name)),
+                "event": event,
+                "course_date": course_date,
+                "course": course_date.course,
+                "organisation_name": group[0].organisation.name,
+                "starts_at": timezone.localtime(course_date.starts_at),
+                "ends_at": timezone.localtime(course_date.ends_at),
+            },
+        )
+        subject = _("Please tell your employees: %(title)s") % {"title": one_line(course_date.course.title)}
+        messages += [EmailMessage(subject=subject, body=body, to=[to]) for to in addresses[organisation_id]]
+    return messages
+
+
 class EnrolmentMailTask(Task):
     """Records on the enrolments whether their e-mail reached the mail server: a failure after the last retry
     marks them (shown to HR and the organiser on the date's page), a later success clears the mark."""
@@ -137,13 +192,14 @@ class EnrolmentMailTask(Task):
 )
 def task_send_enrolment_mails(*, enrolment_ids: list[int], event: str) -> int:
     """Sends only to the enrolments whose status still bears out the e-mail (`MAIL_EVENT_STATUSES`)."""
-    enrolments = (
+    enrolments = list(
         Enrolment.objects.filter(pk__in=enrolment_ids, status__in=MAIL_EVENT_STATUSES[event])
-        .select_related("employee", "course_date__course__organiser")
+        .select_related("employee", "organisation", "course_date__course__organiser")
         .annotate(earlier_enrolments=_earlier_enrolments())
     )
     with translation.override("de"):
         messages = [m for m in (enrolment_mail(e, event) for e in enrolments) if m is not None]
+        messages += hr_mails_for_staff_without_email(enrolments, event)
     if not messages:
         return 0
     # One connection for the whole batch (a bulk enrolment sends hundreds).

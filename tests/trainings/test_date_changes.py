@@ -14,7 +14,7 @@ from tests.helpers import form_data
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import EnrolmentFactory, begin
 from trainings.models import Enrolment
-from trainings.services import course_date_update
+from trainings.services import course_date_cancel, course_date_update
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +115,53 @@ def test_a_change_to_a_date_under_way_tells_those_seated_and_one_held_nobody(
     assert outbox == []
     held.refresh_from_db()
     assert held.location == "Rathaus, Raum 3"
+
+
+def test_hr_is_asked_to_tell_on_paper_whom_the_portal_cannot_reach(
+    course_date,
+    duisburg,
+    oberhausen,
+    hr_duisburg,
+    hr_oberhausen,
+    organiser,
+    outbox,
+    django_capture_on_commit_callbacks,
+):
+    """Employees without an e-mail address are told by their HR office on paper. Before, when the organiser moved or
+    cancelled their date, or when they moved up from the waiting list, nobody was told at all: HR had done nothing
+    and learned nothing, and they came at the old time, to a cancelled course, or not at all."""
+    course_date.capacity = 2
+    course_date.save()
+    (with_address,) = employees_of(duisburg, 1)
+    on_paper = employees_of(duisburg, 2, email="")
+    EnrolmentFactory(course_date=course_date, employee=with_address)
+    EnrolmentFactory(course_date=course_date, employee=on_paper[0])
+    EnrolmentFactory(course_date=course_date, employee=on_paper[1], status=Enrolment.Status.WAITING)
+    later = (course_date.starts_at + timedelta(hours=2)).replace(microsecond=0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        course_date_update(
+            actor=organiser,
+            course_date=course_date,
+            starts_at=later,
+            ends_at=later + timedelta(hours=6),
+            capacity=3,
+        )
+    title = course_date.course.title
+    assert [m.to for m in outbox if m.subject == f"Termin geändert: {title}"] == [[with_address.email]]
+    to_hr = [m for m in outbox if m.subject == f"Bitte informieren Sie Ihre Beschäftigten: {title}"]
+    assert [m.to for m in to_hr] == [[hr_duisburg.email]] * 2  # the date moved, and one moved up
+    assert not [m for m in outbox if m.to == [hr_oberhausen.email]]
+    moved_up, moved = sorted(to_hr, key=lambda m: "geändert" in m.body)
+    assert on_paper[1].full_name in moved_up.body and on_paper[0].full_name not in moved_up.body
+    assert "nachgerückt" in moved_up.body
+    assert on_paper[0].full_name in moved.body and on_paper[0].personnel_number in moved.body
+    assert with_address.full_name not in moved.body  # told by e-mail themselves
+    assert "geändert" in moved.body and "schriftlich" in moved.body
+
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        course_date_cancel(actor=organiser, course_date=course_date)
+    (cancelled,) = [m for m in outbox if m.to == [hr_duisburg.email]]
+    assert "abgesagt" in cancelled.body
+    assert on_paper[0].full_name in cancelled.body and on_paper[1].full_name in cancelled.body
