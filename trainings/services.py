@@ -676,7 +676,11 @@ def _cancel(*, actor: User, locked_date: CourseDate, enrolments: list[Enrolment]
             changes={"status": [before, enrolment.status]},
         )
     promoted = _fill_free_seats(locked_date, actor=actor) if seat_freed else []
-    _send_on_commit([e.pk for e in enrolments], "cancelled")
+    # The HR office of an employee whose enrolment the organiser cancelled did not do it, and is told it when
+    # the employee has no e-mail address (trainings.tasks.TOLD_THROUGH_HR).
+    by_organiser = {e.pk for e in enrolments if not may(actor, Role.HR, e.organisation_id)}
+    _send_on_commit([e.pk for e in enrolments if e.pk not in by_organiser], "cancelled")
+    _send_on_commit(sorted(by_organiser), "cancelled_by_organiser")
     _send_on_commit([e.pk for e in promoted], "promoted")
     return promoted
 

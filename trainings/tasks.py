@@ -31,6 +31,8 @@ MAIL_EVENTS = {
     "enrolled": "trainings/mail/enrolled.txt",
     "promoted": "trainings/mail/promoted.txt",
     "cancelled": "trainings/mail/cancelled.txt",
+    # Cancelled by the organiser, not by the employee's HR office (trainings.services._cancel).
+    "cancelled_by_organiser": "trainings/mail/cancelled.txt",
     "date_cancelled": "trainings/mail/date_cancelled.txt",
     "changed": "trainings/mail/changed.txt",
     "reminder": "trainings/mail/reminder.txt",
@@ -47,6 +49,7 @@ MAIL_EVENT_STATUSES = {
     "changed": (Enrolment.Status.SEATED, Enrolment.Status.WAITING),
     "reminder": (Enrolment.Status.SEATED,),
     "cancelled": (Enrolment.Status.CANCELLED,),
+    "cancelled_by_organiser": (Enrolment.Status.CANCELLED,),
     "date_cancelled": (Enrolment.Status.CANCELLED,),
 }
 
@@ -59,6 +62,7 @@ def _subject(event: str, enrolment: Enrolment) -> str:
         "enrolled": _("Enrolment confirmed: %(title)s"),
         "promoted": _("You have a seat: %(title)s"),
         "cancelled": _("Enrolment cancelled: %(title)s"),
+        "cancelled_by_organiser": _("Enrolment cancelled: %(title)s"),
         "date_cancelled": _("Date cancelled: %(title)s"),
         "changed": _("Date changed: %(title)s"),
         "reminder": _("Reminder: %(title)s tomorrow"),
@@ -85,7 +89,7 @@ def enrolment_mail(enrolment: Enrolment, event: str) -> EmailMessage | None:
         },
     )
     message = EmailMessage(subject=_subject(event, enrolment), body=body, to=[enrolment.employee.email])
-    if event in ("cancelled", "date_cancelled"):
+    if event in ("cancelled", "cancelled_by_organiser", "date_cancelled"):
         status = "CANCELLED"
     elif enrolment.status == Enrolment.Status.WAITING:
         status = "TENTATIVE"
@@ -117,14 +121,14 @@ def _earlier_enrolments():
 
 # What others did to an enrolment, which an employee without an e-mail address learns from their HR office on paper
 # (HR knows what it did itself: enrolling and cancelling).
-TOLD_THROUGH_HR = {"promoted", "changed", "date_cancelled"}
+TOLD_THROUGH_HR = {"promoted", "changed", "date_cancelled", "cancelled_by_organiser"}
 
 
 def hr_mails_for_staff_without_email(enrolments: list[Enrolment], event: str) -> list[EmailMessage]:
     """For the enrolments of employees without an e-mail address, one message per date to each HR user of their
     organisation, naming them, so that they are told on paper. Before, nobody was told when the organiser moved
-    or cancelled the date of such an employee, or when they moved up from the waiting list (another city's HR
-    cancelled): they came at the old time, to a cancelled course, or not at all."""
+    or cancelled the date of such an employee or their enrolment, or when they moved up from the waiting list
+    (another city's HR cancelled): they came at the old time, to a cancelled course, or not at all."""
     if event not in TOLD_THROUGH_HR:
         return []
     groups: dict[tuple[int, int], list[Enrolment]] = {}

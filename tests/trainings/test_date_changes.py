@@ -14,7 +14,7 @@ from tests.helpers import form_data
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import EnrolmentFactory, begin
 from trainings.models import Enrolment
-from trainings.services import course_date_cancel, course_date_update
+from trainings.services import course_date_cancel, course_date_update, enrolment_cancel
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +165,23 @@ def test_hr_is_asked_to_tell_on_paper_whom_the_portal_cannot_reach(
     (cancelled,) = [m for m in outbox if m.to == [hr_duisburg.email]]
     assert "abgesagt" in cancelled.body
     assert on_paper[0].full_name in cancelled.body and on_paper[1].full_name in cancelled.body
+
+
+def test_hr_is_asked_to_tell_on_paper_whose_enrolment_the_organiser_cancelled(
+    course_date, duisburg, hr_duisburg, organiser, outbox, django_capture_on_commit_callbacks
+):
+    """The organiser may cancel any enrolment of its courses until the date begins. Before, an employee without an
+    e-mail address whose enrolment the organiser cancelled was never told, nor was their HR office."""
+    by_organiser, by_hr = employees_of(duisburg, 2, email="")
+    EnrolmentFactory(course_date=course_date, employee=by_organiser)
+    EnrolmentFactory(course_date=course_date, employee=by_hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        enrolment_cancel(actor=organiser, enrolment=Enrolment.objects.get(employee=by_organiser))
+    (message,) = outbox
+    assert message.to == [hr_duisburg.email]
+    assert "storniert" in message.body and by_organiser.full_name in message.body
+
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # HR knows what it did itself
+        enrolment_cancel(actor=hr_duisburg, enrolment=Enrolment.objects.get(employee=by_hr))
+    assert outbox == []
