@@ -68,9 +68,24 @@ class DigestTask(Task):
         _digests_due().update(digest_failed_at=timezone.now())
 
 
+# The statuses for which each e-mail still holds when it goes out: a registration cancelled (or a meeting
+# cancelled) while its "registered" or "changed" e-mail waited in the queue or for a retry is not told of a seat
+# it no longer has, after the cancellation's own e-mail. Nobody is written to once the purge took the address.
+MAIL_EVENT_STATUSES = {
+    "registered": (Registration.Status.SEATED, Registration.Status.WAITING),
+    "promoted": (Registration.Status.SEATED,),
+    "changed": (Registration.Status.SEATED, Registration.Status.WAITING),
+    "cancelled": (Registration.Status.CANCELLED,),
+    "meeting_cancelled": (Registration.Status.CANCELLED,),
+}
+
+
 @shared_task(base=RegistrationMailTask, name="network.send_registration_mails", **MAIL_RETRY)
 def task_send_registration_mails(*, registration_ids: list[int], event: str) -> int:
-    registrations = Registration.objects.filter(pk__in=registration_ids).select_related("meeting")
+    """Sends only to the registrations whose status still bears out the e-mail (`MAIL_EVENT_STATUSES`)."""
+    registrations = Registration.objects.filter(
+        pk__in=registration_ids, status__in=MAIL_EVENT_STATUSES[event], pseudonymised_at=None
+    ).select_related("meeting")
     messages = []
     for registration in registrations:
         with translation.override(registration.language):

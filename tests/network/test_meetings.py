@@ -546,3 +546,26 @@ def test_cancelling_a_registration_asks_first(client, ministry, duisburg, hr_dui
         'data-confirm="Die Anmeldung von Anna &quot;&lt;b&gt;&quot; Kaya wirklich stornieren? Der Platz geht an die '
         'nächste Person auf der Warteliste."' in page
     )
+
+
+def test_a_registration_e_mail_goes_out_only_while_what_it_says_still_holds(
+    ministry, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """The "registered" e-mail waited in the queue (or for a retry after the mail server failed) while the
+    registration was cancelled: it went out after the cancellation's, telling of a seat and a CONFIRMED calendar
+    entry the person no longer had."""
+    from partnerships.network.tasks import task_send_registration_mails
+
+    meeting = make_meeting(ministry, capacity=2)
+    # Registered, its e-mail not sent yet (the commit's callbacks not run).
+    with django_capture_on_commit_callbacks(execute=False):
+        anna = register(hr_duisburg, meeting, duisburg, "Anna")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.registration_cancel(actor=hr_duisburg, registration=anna)
+    assert [message.subject for message in outbox] == [f"Anmeldung storniert: {meeting.title}"]
+    # Now the queued e-mail goes out: nothing is sent.
+    assert task_send_registration_mails(registration_ids=[anna.pk], event="registered") == 0
+    assert task_send_registration_mails(registration_ids=[anna.pk], event="changed") == 0
+    assert len(outbox) == 1
+    # What still holds is sent.
+    assert task_send_registration_mails(registration_ids=[anna.pk], event="cancelled") == 1
