@@ -52,10 +52,19 @@ class RegistrationInline(TabularInline):
 
 @admin.register(Meeting)
 class MeetingAdmin(AuditedModelAdmin):
+    """Read-only once saved: a meeting changes and is cancelled on its own page (administrators act for every
+    host there), whose services tell everyone registered with a calendar entry that replaces theirs, move the
+    waiting list up into new seats, cancel the registrations of a cancelled meeting and keep a meeting that has
+    begun as it was. Saved here, none of that happened: a meeting "cancelled" in the admin kept its people
+    registered and nobody was told, a moved one was attended at its old time."""
+
     list_display = ["title", "host", "starts_at", "capacity", "cancelled_at"]
     list_filter = ["kind"]
     search_fields = ["title", "host__name"]
     inlines = [RegistrationInline]
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class AnswerInline(TabularInline):

@@ -569,3 +569,42 @@ def test_a_registration_e_mail_goes_out_only_while_what_it_says_still_holds(
     assert len(outbox) == 1
     # What still holds is sent.
     assert task_send_registration_mails(registration_ids=[anna.pk], event="cancelled") == 1
+
+
+def test_a_meeting_is_not_changed_or_cancelled_in_the_admin(
+    client, superuser, ministry, duisburg, hr_duisburg
+):
+    """Saved in the Django admin, a meeting "cancelled" (or moved, or given more seats) kept its people registered,
+    told nobody and moved nobody up: the admin only shows it; its own page changes it."""
+    meeting = make_meeting(ministry, capacity=1)
+    seated = register(hr_duisburg, meeting, duisburg, "Anna")
+    client.force_login(superuser)
+    url = reverse("admin:network_meeting_change", args=[meeting.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.text
+    when = timezone.localtime(meeting.starts_at)
+    data = {
+        "host": ministry.pk,
+        "kind": meeting.kind,
+        "title": meeting.title,
+        "agenda": meeting.agenda,
+        "starts_at_0": when.strftime("%d.%m.%Y"),
+        "starts_at_1": "09:00:00",
+        "ends_at_0": when.strftime("%d.%m.%Y"),
+        "ends_at_1": "16:00:00",
+        "location": "Köln",
+        "capacity": "40",
+        "registration_deadline_0": when.strftime("%d.%m.%Y"),
+        "registration_deadline_1": "08:00:00",
+        "cancelled_at_0": when.strftime("%d.%m.%Y"),
+        "cancelled_at_1": "07:00:00",
+        "sequence": "0",
+    }
+    assert client.post(url, data).status_code == 403
+    meeting.refresh_from_db()
+    seated.refresh_from_db()
+    assert (meeting.location, meeting.capacity, meeting.cancelled_at) == ("Düsseldorf", 1, None)
+    assert seated.status == SEATED
+    # An administrator changes it on the meeting's own page.
+    assert client.get(reverse("network:meeting_edit", args=[meeting.pk])).status_code == 200
