@@ -42,7 +42,7 @@ def test_privacy_pages(live_server, page, settings):
     page.context.clear_cookies()
     browser_login(page, live_server, User.objects.get(username="admin"))
     page.goto(f"{base}/privacy/retention/")
-    assert page.locator("#retention-periods tbody tr").count() == 8
+    assert page.locator("#retention-periods tbody tr").count() == 9
     assert "ACCOUNT_DORMANT_NOTICE_DAYS" in page.locator("#retention-periods").inner_text()
     check(page, "retention")
 
