@@ -347,3 +347,45 @@ class LanguageTally(models.Model):
 
     def __str__(self):
         return f"{self.campaign_id} {self.code}: {self.n}"
+
+
+# The cells of a campaign's results that the programme's figures add up: the overall row and each target group's
+# row (each with COUNT_COLUMNS) and each language (its respondents), as field names of `PublishedCounts`.
+COUNT_COLUMNS = ["n", "mh_yes", "mh_not", "eg_yes", "eg_not"]
+
+
+def published_field(row: str, column: str = "n") -> str:
+    """The field of `PublishedCounts` for a results row ("overall", a target group, "language_<code>")."""
+    return f"{row}_{column}"
+
+
+PUBLISHED_FIELDS = [
+    published_field(row, column)
+    for row in ["overall", *q.TargetGroupAnswer.values]
+    for column in COUNT_COLUMNS
+] + [published_field(f"language_{code}") for code in q.LANGUAGE_CODES]
+
+
+class PublishedCounts(models.Model):
+    """What a closed campaign's own results publish (`surveys.results.campaign_results`), with every cell they
+    suppress stored as 0: the programme's figures are sums of these rows, never of the exact tallies. Otherwise
+    the ministry could save the programme page before and after one city closes and subtract, and read that
+    city's unsuppressed table. Written when the campaign closes (its answers are final then) and, for a campaign
+    closed otherwise, the first time the programme's figures need it (`surveys.results.published_counts_store`);
+    dropped by triggers when its responses change (migration 0018).
+
+    One row per campaign with a column per cell (added below), rather than a row per target group or language:
+    a write then names no group and no language, only numbers (tests/surveys/test_logging.py reads the SQL
+    log for answers' values)."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        triggers = [figures_changed()]  # the programme's figures (vielfalt.generation)
+
+    def __str__(self):
+        return f"{self.campaign_id}: {self.overall_n}"
+
+
+for _name in PUBLISHED_FIELDS:
+    PublishedCounts.add_to_class(_name, models.IntegerField(default=0))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.formats import localize, number_format
@@ -25,20 +25,22 @@ from vielfalt.collation import NAMES_SQL
 from vielfalt.models import OrgUnit
 
 from . import questionnaire as q
-from .models import Campaign, Invitation, LanguageTally, Response, ResponseTally
+from .models import (
+    COUNT_COLUMNS,
+    PUBLISHED_FIELDS,
+    Campaign,
+    Invitation,
+    LanguageTally,
+    PublishedCounts,
+    Response,
+    ResponseTally,
+    published_field,
+)
 
 # Per measure: yes, and "no or unknown" (published apart, "unknown" would mostly be a tiny cell whose
 # suppression would take the yes figures with it).
-COLUMNS = ["n", "mh_yes", "mh_not", "eg_yes", "eg_not"]
+COLUMNS = COUNT_COLUMNS
 MEASURES = {"mh": "migration_background", "eg": "immigration_history"}
-
-
-def _count_expressions() -> dict:
-    expressions = {"n": Count("pk")}
-    for prefix, field_name in MEASURES.items():
-        expressions[f"{prefix}_yes"] = Count("pk", filter=Q(**{field_name: q.Derived.YES}))
-        expressions[f"{prefix}_not"] = Count("pk", filter=~Q(**{field_name: q.Derived.YES}))
-    return expressions
 
 
 @dataclass
@@ -436,70 +438,90 @@ def latest_counted(campaigns):
     )
 
 
-def _programme_counts(campaign_ids) -> tuple[dict, dict[str, dict], dict[str, int]]:
-    """Of the responses of `campaign_ids`: the counts overall, per target group and per language, counted
-    from the responses (where the database keeps no tallies)."""
-    responses = Response.objects.filter(campaign_id__in=campaign_ids)
-    by_group = {
-        row.pop("target_group"): row
-        for row in responses.values("target_group").annotate(**_count_expressions()).order_by()
-    }
-    overall = responses.aggregate(**_count_expressions())
-    languages = responses.aggregate(
-        **{code: Count("pk", filter=Q(languages__contains=f"|{code}|")) for code in q.LANGUAGE_CODES}
-    )
-    return overall, by_group, languages
+def _published_counts(campaign: Campaign) -> PublishedCounts:
+    """The cells of `campaign`'s own results that the programme adds up (overall, per target group, per
+    language), each suppressed cell as 0: the same computation and suppression as the campaign's results page."""
+    results = campaign_results(campaign)
+    counts = PublishedCounts(campaign_id=campaign.pk)
+    for row_name, row in [("overall", results.overall), *((row.key, row) for row in results.by_target_group)]:
+        for column in COLUMNS:
+            setattr(
+                counts, published_field(row_name, column), 0 if row[column].suppressed else row[column].value
+            )
+    for language in results.languages:
+        setattr(
+            counts,
+            published_field(f"language_{language.code}"),
+            0 if language.cell.suppressed else language.cell.value,
+        )
+    return counts
 
 
-def _programme_tallies(campaigns) -> tuple[dict, dict[str, dict], dict[str, int], int]:
-    """Of the campaigns of the queryset `campaigns` (their pk): the counts overall, per target group and per
-    language, and how many campaigns there are. One round trip over ResponseTally and LanguageTally, the
+def published_counts_store(campaigns) -> None:
+    """Store (anew) what each of the closed `campaigns` publishes, as `PublishedCounts`. Called when a
+    campaign closes, in the closing transaction, and by `programme_results` for an included campaign that has
+    none (closed before these rows existed, or made closed by the scale data or by hand). A closed campaign's
+    answers are final, so computing its row twice gives the same row; a change to its responses by hand drops
+    it (the triggers of migration 0018) and the next programme view stores it anew."""
+    rows = [_published_counts(campaign) for campaign in campaigns]
+    with transaction.atomic():
+        PublishedCounts.objects.filter(campaign_id__in=[row.campaign_id for row in rows]).delete()
+        # A request storing the same campaign at the same moment stores the same row: keep either.
+        PublishedCounts.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _programme_sums(campaigns) -> tuple[dict[str, int], int, list[int]]:
+    """Of the campaigns of the queryset `campaigns` (their pk): the sums of their `PublishedCounts` per field,
+    how many campaigns there are, and those of them without a row (to be stored first). One round trip, the
     campaigns chosen once (a CTE)."""
     campaigns_sql, params = campaigns.query.sql_with_params()
-    sums = ", ".join(f"SUM({column})" for column in COLUMNS)
-    zeros = ", ".join(["0"] * (len(COLUMNS) - 1))
-    response_tally, language_tally = ResponseTally._meta.db_table, LanguageTally._meta.db_table
+    table = PublishedCounts._meta.db_table
+    sums = ", ".join(f"SUM({name})" for name in PUBLISHED_FIELDS)
+    zeros = ", ".join(["0"] * (len(PUBLISHED_FIELDS) - 1))
     sql = (
         f"WITH included (pk) AS ({campaigns_sql}) "  # noqa: S608 (table and column names only)
-        f"SELECT 0, target_group, {sums} FROM {response_tally} "
-        "WHERE campaign_id IN (SELECT pk FROM included) GROUP BY target_group "
-        f"UNION ALL SELECT 1, code, SUM(n), {zeros} FROM {language_tally} "
-        "WHERE campaign_id IN (SELECT pk FROM included) GROUP BY code "
-        f"UNION ALL SELECT 2, NULL, COUNT(*), {zeros} FROM included"
+        f"SELECT 0, {sums} FROM {table} WHERE campaign_id IN (SELECT pk FROM included) "
+        f"UNION ALL SELECT 1, COUNT(*), {zeros} FROM included "
+        f"UNION ALL SELECT 2, pk, {zeros} FROM included "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE campaign_id = included.pk)"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    by_group, languages, campaign_count = {}, dict.fromkeys(q.LANGUAGE_CODES, 0), 0
-    for kind, key, *values in fetched:
-        if kind == 0:
-            by_group[key] = dict(zip(COLUMNS, values, strict=True))
-        elif kind == 1:
-            if key in languages:
-                languages[key] = values[0]
-        else:
+    sums_by_field, campaign_count, missing = dict.fromkeys(PUBLISHED_FIELDS, 0), 0, []
+    for part, *values in fetched:
+        if part == 0:
+            sums_by_field = {name: value or 0 for name, value in zip(PUBLISHED_FIELDS, values, strict=True)}
+        elif part == 1:
             campaign_count = values[0]
-    overall = {column: sum(row[column] for row in by_group.values()) for column in COLUMNS}
-    return overall, by_group, languages, campaign_count
+        else:
+            missing.append(values[0])
+    return sums_by_field, campaign_count, missing
 
 
 def programme_results() -> Results:
-    """Across organisations: each organisation's latest closed campaign, counted only where it reached its k.
-    One query over the tallies the database keeps, however many answers and organisations there are: the
-    campaigns are chosen inside each query (a subquery), not sent to the database as a list of ids."""
+    """Across organisations: each organisation's latest closed campaign, counted only where it reached its k,
+    and only with what that campaign's own results publish (`PublishedCounts`, a suppressed cell as 0). Summing
+    the exact counts instead let whoever saves the page before and after one organisation's campaign closes
+    subtract, and read that organisation's unsuppressed table; now the difference between any two views is
+    made of figures the organisations published themselves. One query however many organisations there are
+    (the campaigns are chosen inside it, a subquery); once more, after storing them, for campaigns without rows."""
     included = (
         latest_counted(Campaign.objects.filter(status=Campaign.Status.CLOSED))
         .filter(n__gte=F("k"))
         .values("pk")
     )
-    if _tallied():
-        overall, by_group, languages, organisations = _programme_tallies(included)
-    else:
-        overall, by_group, languages = _programme_counts(included)
-        organisations = included.count()
-    group_rows = [
-        (value, str(label), by_group.get(value, _zero())) for value, label in q.TargetGroupAnswer.choices
-    ]
+    sums, organisations, missing = _programme_sums(included)
+    if missing:
+        published_counts_store(Campaign.objects.filter(pk__in=missing))
+        sums, organisations, _missing = _programme_sums(included)
+
+    def row(name):
+        return {column: sums[published_field(name, column)] for column in COLUMNS}
+
+    overall = row("overall")
+    group_rows = [(value, str(label), row(value)) for value, label in q.TargetGroupAnswer.choices]
+    languages = {code: sums[published_field(f"language_{code}")] for code in q.LANGUAGE_CODES}
     overall_row, tables = _build(counts_overall=overall, groups={"target_group": group_rows}, k=PROGRAMME_K)
     return Results(
         k=PROGRAMME_K,

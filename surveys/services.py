@@ -43,6 +43,7 @@ from vielfalt.permissions import SYSTEM, require
 from . import questionnaire as q
 from .credentials import code_hashes, new_code, new_token, normalise_code, seal, token_hash, unseal
 from .models import Campaign, HeldAnswer, Invitation, InvitationCount, Response
+from .results import published_counts_store
 
 logger = logging.getLogger(__name__)
 
@@ -214,6 +215,8 @@ def _campaign_close(*, actor: User, campaign: Campaign) -> Campaign:
         actor=actor, campaign=campaign, expected=Campaign.Status.OPEN, status=Campaign.Status.CLOSED
     )
     _release(campaign, closing=True)
+    # Its results are final now: what they publish is what the programme's figures add up (results.py).
+    published_counts_store([campaign])
     return campaign
 
 

@@ -463,9 +463,9 @@ class ReportView(ResultsMixin, View):
 
 
 class ProgrammeResultsView(MinistryMixin, TemplateView):
-    """The programme-wide figures, from the counts of released responses that the database keeps
-    (surveys.ResponseTally, LanguageTally): one query however many answers there are, kept in the cache until the
-    next write to those tables (vielfalt.generation)."""
+    """The programme-wide figures, summed from what each organisation's latest closed campaign publishes
+    (surveys.PublishedCounts, `programme_results`): one query however many answers there are, kept in the cache
+    until the next write to those tables (vielfalt.generation)."""
 
     template_name = "surveys/programme_results.html"
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from partnerships.models import Agreement, AnonymisedProcedure, Commitment
 from surveys.models import Campaign
+from surveys.results import published_counts_store
 from tests.factories import EmployeeFactory, OrganisationFactory, hr_user, ministry_user
 from tests.partnerships.factories import AgreementFactory, CommitmentFactory
 from tests.surveys.test_results import add_response
@@ -42,6 +43,8 @@ def closed_campaign(organisation, *, yes: int, no: int, k: int = 5):
         add_response(campaign, mh="yes")
     for _ in range(no):
         add_response(campaign, mh="no")
+    # What closing stores: its published counts, which the programme's figures add up.
+    published_counts_store([campaign])
     return campaign
 
 

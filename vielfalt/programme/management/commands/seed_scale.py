@@ -313,7 +313,7 @@ class Command(BaseCommand):
             Signatory,
             StatusChange,
         )
-        from surveys.models import Campaign, Invitation, Response
+        from surveys.models import Campaign, Invitation, PublishedCounts, Response
         from trainings.models import Certificate, Course, CourseDate, CourseParticipant, Enrolment
 
         orgs = f"SELECT id FROM {table(Organisation)} WHERE slug LIKE %s"
@@ -334,6 +334,7 @@ class Command(BaseCommand):
         statements += [
             f"DELETE FROM {table(AuditEntry)} WHERE organisation_id IN ({orgs}) OR actor_name LIKE %s",
             f"DELETE FROM {table(PracticeEntry)} WHERE organisation_id IN ({orgs})",
+            f"DELETE FROM {table(PublishedCounts)} WHERE campaign_id IN ({campaigns})",
             f"DELETE FROM {table(Response)} WHERE campaign_id IN ({campaigns})",
             f"DELETE FROM {table(Invitation)} WHERE campaign_id IN ({campaigns})",
             f"DELETE FROM {Campaign.units.through._meta.db_table} WHERE campaign_id IN ({campaigns})",
@@ -716,6 +717,7 @@ class Command(BaseCommand):
     def surveys(self) -> str:
         from surveys import questionnaire as q
         from surveys.models import Campaign, Response
+        from surveys.results import published_counts_store
 
         now = timezone.now()
         self.copy(
@@ -830,6 +832,9 @@ class Command(BaseCommand):
             "migration_background", "immigration_history",
         ]  # fmt: skip
         self.copy(Response, columns, rows())
+        # What each campaign's results publish, as closing a campaign stores it: the programme's figures add
+        # these up (surveys.results.programme_results).
+        published_counts_store(Campaign.objects.filter(pk__in=campaign_ids))
         return f"{len(campaign_ids):,} closed campaigns, {count:,} responses (no invitations)"
 
     # --- anonymised procedures ------------------------------------------------------------------------------
