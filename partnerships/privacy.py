@@ -29,7 +29,7 @@ PERSONAL_MODELS = {"partnerships.signatory", "network.contactperson", "network.r
 def registrations_of(employee_ids):
     """Registrations for network meetings that name these employees: made for their organisation under their
     e-mail address (HR registers colleagues by name and address; the registration has no link to the employee
-    record). Still naming them: the purge's pseudonym replaced the address of the others."""
+    record). Only those still naming them: a pseudonymised registration has no address left."""
     employees = Employee.objects.filter(pk__in=list(employee_ids)).exclude(email="")
     same_person = employees.filter(
         organisation_id=OuterRef("organisation_id"), email__iexact=OuterRef("email")
@@ -87,13 +87,8 @@ def registrations_of_accounts(user_ids):
 def registrations_purge(*, registrations: list[Registration], now: datetime) -> int:
     """Replace name and e-mail address by a pseudonym and unlink the user: the meeting keeps how many came, from
     which organisation, who registered them (a colleague acting for the organisation, as everywhere in the audit
-    log) and when. Those pseudonymised meanwhile (by another path of the same run) stay as they are."""
-    done = set(
-        Registration.objects.filter(
-            pk__in=[registration.pk for registration in registrations], pseudonymised_at__isnull=False
-        ).values_list("pk", flat=True)
-    )
-    registrations = [registration for registration in registrations if registration.pk not in done]
+    log) and when. The callers pass registrations not pseudonymised yet (the purge leaves those of the employees
+    it purges to `employees_purge`, and reads the accounts' after both)."""
     for registration in registrations:
         registration.name = pseudonym("network.registration", registration.pk)
         registration.email = ""
