@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.db.models import F
 
 from vielfalt.admin import AuditedModelAdmin, TabularInline
 
 from .models import Certificate, Course, CourseDate, CourseParticipant, Enrolment
+from .services import COURSE_FIELDS_IN_CALENDAR
 
 
 class CourseParticipantInline(TabularInline):
@@ -27,6 +29,14 @@ class CourseAdmin(AuditedModelAdmin):
     list_filter = ["format", "language", "organiser"]
     search_fields = ["title", "description"]
     inlines = [CourseParticipantInline]
+
+    def save_model(self, request, obj, form, change):
+        # Renamed here as on the course's page (course_update): calendars replace its dates' entries.
+        if change and set(form.changed_data) & COURSE_FIELDS_IN_CALENDAR:
+            obj.calendar_version = F("calendar_version") + 1
+        super().save_model(request, obj, form, change)
+        if change:
+            obj.refresh_from_db(fields=["calendar_version"])
 
 
 @admin.register(CourseDate)

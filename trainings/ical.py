@@ -18,7 +18,9 @@ def course_date_ics(course_date, *, status: str = "", url: str = "", earlier_enr
         status = "CANCELLED"
     status = status or "CONFIRMED"
     personal_cancel = status == "CANCELLED" and not course_date.is_cancelled
-    sequence = course_date.sequence + 2 * earlier_enrolments + (1 if personal_cancel else 0)
+    # The date's version and its course's: renaming the course changes every date's entry.
+    version = course_date.sequence + course.calendar_version
+    sequence = version + 2 * earlier_enrolments + (1 if personal_cancel else 0)
     description = course.description
     if course_date.online_link:
         description = f"{description}\n\n{course_date.online_link}"

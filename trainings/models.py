@@ -80,6 +80,12 @@ class Course(models.Model):
     # The version an edit form was opened at (vielfalt.concurrency); the database fills it in for rows it is
     # given directly (seed_scale's COPY).
     updated_at = models.DateTimeField(_("changed"), auto_now=True, db_default=Now())
+    # Part of each date's iCalendar SEQUENCE (`course_date_ics`): raised when what their calendar entries show
+    # of the course (title, content) changes, so that calendars replace the entries. Kept here rather than
+    # raised on every date: a date's own `sequence` is also the version its edit form was opened at.
+    calendar_version = models.PositiveIntegerField(
+        _("calendar version"), default=0, db_default=0, editable=False
+    )
 
     objects = CourseQuerySet.as_manager()
     # The choices of the items of the list fields (a JSONField has none), for the audit log (ChangeReader).

@@ -93,6 +93,8 @@ def _require_enrolling(actor, course: Course) -> set[int]:
 
 # --- Courses and dates ----------------------------------------------------------------------------------------
 
+# What a date's calendar entry shows of its course (`course_date_ics`).
+COURSE_FIELDS_IN_CALENDAR = {"title", "description"}
 # What everyone enrolled (seated or waiting) is told of when it changes, with a calendar entry that replaces theirs.
 DATE_FIELDS_TOLD = {"starts_at", "ends_at", "location", "online_link"}
 # What a date that has begun keeps: moved, it would leave its attendance and certificates on a date to come.
@@ -140,6 +142,8 @@ def course_update(*, actor: User, course: Course, opened_version: str | None = N
         setattr(course, name, value)
     course.full_clean()
     changes = model_changes(course, names, before)
+    if changes.keys() & COURSE_FIELDS_IN_CALENDAR:  # calendars replace the entries of its dates
+        course.calendar_version += 1
     if changes:
         course.save()
         audit_record(actor=actor, action=AuditEntry.Action.CHANGE, obj=course, changes=changes)

@@ -3,10 +3,12 @@ whose services tell the people enrolled, move the waiting list and keep what has
 
 import pytest
 from django.urls import reverse
+from icalendar import Calendar
 
 from tests.helpers import form_data
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import EnrolmentFactory
+from trainings.ical import course_date_ics
 from trainings.models import CourseDate, CourseParticipant, Enrolment
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +73,24 @@ def test_a_quota_is_not_changed_nor_an_organisation_removed_in_the_admin(client,
     client.post(url, data)
     participant.refresh_from_db()
     assert participant.seat_quota is None
+
+
+def test_renaming_a_course_in_the_admin_raises_the_calendar_version_of_its_dates(
+    client, superuser, course_date
+):
+    """As on the course's page (tests/trainings/test_date_changes.py): before, the dates' calendar entries kept
+    their version, and calendars the old title."""
+    course = course_date.course
+    held = course_date_ics(CourseDate.objects.select_related("course").get(pk=course_date.pk))
+    client.force_login(superuser)
+    url = reverse("admin:trainings_course_change", args=[course.pk])
+    data = form_data(client.get(url).text, "course_form")
+    data["title"] = "Vielfalt im Bürgerbüro"
+    assert client.post(url, data).status_code == 302
+    renamed = course_date_ics(CourseDate.objects.select_related("course").get(pk=course_date.pk))
+
+    def entry(ics):
+        return Calendar.from_ical(ics).walk("VEVENT")[0]
+
+    assert str(entry(renamed)["SUMMARY"]) == "Vielfalt im Bürgerbüro"
+    assert int(entry(renamed)["SEQUENCE"]) > int(entry(held)["SEQUENCE"])

@@ -4,6 +4,7 @@ calendar version raised, but nobody was told: the people enrolled came at the ol
 e-mails are in German, as the task writes them.)"""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -14,7 +15,7 @@ from tests.helpers import form_data
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import EnrolmentFactory, begin
 from trainings.models import Enrolment
-from trainings.services import course_date_cancel, course_date_update, enrolment_cancel
+from trainings.services import course_date_cancel, course_date_update, course_update, enrolment_cancel
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +186,29 @@ def test_hr_is_asked_to_tell_on_paper_whose_enrolment_the_organiser_cancelled(
     with django_capture_on_commit_callbacks(execute=True):  # HR knows what it did itself
         enrolment_cancel(actor=hr_duisburg, enrolment=Enrolment.objects.get(employee=by_hr))
     assert outbox == []
+
+
+def test_renaming_a_course_raises_the_calendar_version_of_its_dates(course_date, organiser, client):
+    """A date's calendar entry is titled with its course's title and carries its content. Calendars replace an
+    entry only by one with a higher SEQUENCE; before, renaming the course sent the next entry (a reminder, a
+    seat, the download on the date's page) at the version the calendar already held, so it kept the old title."""
+    url = reverse("trainings:date_ics", args=[course_date.pk])
+    client.force_login(organiser)
+
+    def entry():
+        return Calendar.from_ical(client.get(url).content).walk("VEVENT")[0]
+
+    held = entry()
+    course_update(actor=organiser, course=course_date.course, title="Vielfalt im Bürgerbüro")
+    renamed = entry()
+    assert str(renamed["SUMMARY"]) == "Vielfalt im Bürgerbüro"
+    assert int(renamed["SEQUENCE"]) > int(held["SEQUENCE"])
+
+    course_update(actor=organiser, course=course_date.course, description="Neue Inhalte")
+    described = entry()
+    assert "Neue Inhalte" in str(described["DESCRIPTION"])
+    assert int(described["SEQUENCE"]) > int(renamed["SEQUENCE"])
+
+    # What the entry does not show leaves its version as it was.
+    course_update(actor=organiser, course=course_date.course, duration_hours=Decimal("7.5"))
+    assert int(entry()["SEQUENCE"]) == int(described["SEQUENCE"])
