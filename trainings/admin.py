@@ -30,6 +30,13 @@ class CourseAdmin(AuditedModelAdmin):
     search_fields = ["title", "description"]
     inlines = [CourseParticipantInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Its dates, enrolments, quotas, jobs and certificates hang on the organiser, and its people's HR offices
+        # take part by it: handed to another organisation here, all of them moved to another city unasked.
+        if obj is not None:
+            return [*super().get_readonly_fields(request, obj), "organiser"]
+        return super().get_readonly_fields(request, obj)
+
     def save_model(self, request, obj, form, change):
         # Renamed here as on the course's page (course_update): calendars replace its dates' entries.
         if change and set(form.changed_data) & COURSE_FIELDS_IN_CALENDAR:

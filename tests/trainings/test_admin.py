@@ -94,3 +94,26 @@ def test_renaming_a_course_in_the_admin_raises_the_calendar_version_of_its_dates
 
     assert str(entry(renamed)["SUMMARY"]) == "Vielfalt im Bürgerbüro"
     assert int(entry(renamed)["SEQUENCE"]) > int(entry(held)["SEQUENCE"])
+
+
+def test_a_course_is_not_handed_to_another_organiser_in_the_admin(client, superuser, course_date, duisburg):
+    """A course's dates, enrolments, quotas and certificates hang on its organiser. Before, an administrator could
+    pick another one in the admin: the course, its dates and everyone enrolled moved to another city's
+    organisers at a click, the organiser's own employees were left enrolled by an organisation not taking part,
+    and nobody was asked or told."""
+    course = course_date.course
+    organiser = course.organiser
+    (person,) = employees_of(duisburg, 1)
+    EnrolmentFactory(course_date=course_date, employee=person)
+    client.force_login(superuser)
+    url = reverse("admin:trainings_course_change", args=[course.pk])
+    page = client.get(url).text
+    data = form_data(page, "course_form")
+    data["organiser"] = str(duisburg.pk)
+    data["title"] = "Vielfalt im Bürgerbüro"
+    client.post(url, data)
+    course.refresh_from_db()
+    assert (course.organiser, course.title) == (organiser, "Vielfalt im Bürgerbüro")
+    assert 'name="organiser"' not in page
+    # A new course still gets its organiser here.
+    assert 'name="organiser"' in client.get(reverse("admin:trainings_course_add")).text
