@@ -49,6 +49,7 @@ def every_pdf_type() -> dict[str, bytes]:
         "sign-in sheet": job_result(
             task_render_sign_in_sheet,
             course_date_id=CourseDate.objects.filter(enrolments__status="seated").order_by("pk").first().pk,
+            actor_id=admin.pk,
         ),
         "code sheet letters": job_result(
             task_render_code_sheets, campaign_id=pooled.campaign_id, actor_id=admin.pk

@@ -825,6 +825,7 @@ def sign_in_sheet_request(*, actor: User, course_date: CourseDate) -> Job:
         organisation=course_date.course.organiser,
         role=Role.ORGANISER,
         course_date_id=course_date.pk,
+        actor_id=actor.pk,
     )
 
 

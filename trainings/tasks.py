@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 
 from vielfalt.collation import text_order
 from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, job_store_result
-from vielfalt.models import Membership, Role
+from vielfalt.models import Job, Membership, Role
 from vielfalt.pdf import letterhead_for, render_pdf
-from vielfalt.permissions import actor_from_id
+from vielfalt.permissions import actor_from_id, require
 from vielfalt.validation import one_line
 
 from .ical import course_date_ics, ics_file_name
@@ -294,8 +294,14 @@ def task_build_certificates(*, job_id, course_date_id: int, actor_id: int) -> No
 
 
 @shared_task(base=JobTask, name="trainings.render_sign_in_sheet")
-def task_render_sign_in_sheet(*, job_id, course_date_id: int) -> None:
+def task_render_sign_in_sheet(*, job_id, course_date_id: int, actor_id: int | None = None) -> None:
+    """`actor_id`: who asked for the sheet, checked again as the job runs (the role may have been withdrawn
+    since); jobs queued before it was passed name their requester on the job."""
+    if actor_id is None:
+        actor_id = Job.objects.values_list("requested_by_id", flat=True).get(pk=job_id)
+    actor = actor_from_id(actor_id)
     course_date = CourseDate.objects.select_related("course__organiser").get(pk=course_date_id)
+    require(actor, Role.ORGANISER, course_date.course.organiser_id)
     if course_date.is_cancelled:  # since the sheet was asked for (a job retried later)
         raise JobError(_("A cancelled date has no sign-in sheet."))
     enrolments = (

@@ -22,7 +22,7 @@ from tests.trainings.factories import (
 from trainings.models import Certificate, Course, CourseDate, Enrolment
 from trainings.services import attendance_mark, enrolment_create_many
 from vielfalt.management.commands.seed_demo import ORGANISATIONS
-from vielfalt.models import AuditEntry, Employee, Job, OrgUnit, Role
+from vielfalt.models import AuditEntry, Employee, Job, Membership, OrgUnit, Role
 from vielfalt.permissions import SYSTEM
 from vielfalt.services import employees_import_file
 
@@ -425,6 +425,28 @@ def test_a_cancelled_date_has_no_sign_in_sheet(
     response = client.post(url, follow=True)
     assert "Ein abgesagter Termin hat keine Anwesenheitsliste." in response.text
     assert Job.objects.filter(kind="trainings.sign_in_sheet").count() == 1
+
+
+def test_a_sign_in_sheet_is_not_made_for_an_organiser_who_lost_the_role_before_it_ran(
+    course_date, duisburg, hr_duisburg, organiser, django_capture_on_commit_callbacks
+):
+    """The job waits for a worker (a queue, a broker down, a retry later); meanwhile the organiser's role may be
+    withdrawn. Before, the task rendered and stored the list of everyone seated, with their offices, all the
+    same: personal data made for someone who may no longer see the date. Now it checks the requester again."""
+    from trainings.services import sign_in_sheet_request
+
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 2))
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = sign_in_sheet_request(actor=organiser, course_date=course_date)
+    Membership.objects.filter(user=organiser, role=Role.ORGANISER).delete()
+    for callback in callbacks:  # the job runs now
+        callback()
+    job.refresh_from_db()
+    assert (job.status, job.error, bool(job.result_file)) == (
+        "failed",
+        "You may not do this for this organisation.",
+        False,
+    )
 
 
 def test_sign_in_sheet_prints_each_name_on_one_line_and_asks_the_trainer_to_confirm(
