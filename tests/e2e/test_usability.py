@@ -30,7 +30,7 @@ from partnerships.models import Agreement
 from tests.conftest import axe_violations, browser_login, need
 from tests.e2e.test_journeys import SCREENSHOTS, demo, demo_snapshot  # noqa: F401 (fixtures)
 from trainings.models import CourseDate
-from vielfalt.models import Job, User
+from vielfalt.models import Employee, Job, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -153,6 +153,23 @@ def _open_date() -> CourseDate:
         .order_by("starts_at")
         .first()
     )
+
+
+def _past_date() -> CourseDate:
+    """A date that has begun, with people seated: its attendance is taken on its page."""
+    return (
+        CourseDate.objects.filter(enrolments__status="seated", starts_at__lt=timezone.now())
+        .order_by("pk")
+        .first()
+    )
+
+
+# An employee import that is refused: a line without a personnel number, an address that is none.
+FAULTY_EMPLOYEES = (
+    "Personalnummer;Nachname;Vorname;E-Mail;Organisationseinheit;Zielgruppe\r\n"
+    ";Krüger;Jürgen;juergen@duisburg.example;Ausländerbehörde;Publikumsverkehr\r\n"
+    "DU-X3;Kowalczyk;Małgorzata;keine-adresse;Ausländerbehörde;Publikumsverkehr\r\n"
+)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -307,12 +324,31 @@ def test_hr_duisburg(journey, width):
     j.go("/employees/new/", "employee-form")
     j.page.locator("main form [type=submit]").click()
     j.step("employee-form-errors")
+    employee = Employee.objects.filter(organisation__slug="duisburg").order_by("pk").first()
+    j.go(f"/employees/{employee.pk}/", "employee-edit")
+    j.page.locator("input[name=email]").fill("keine-adresse")
+    j.page.locator("main form [type=submit]").first.click()
+    j.step("employee-edit-errors")
+    j.go(f"/employees/{employee.pk}/access/", "employee-access")
     j.go("/employees/import/", "import")
+    j.page.locator("input[type=file]").set_input_files(
+        files=[{"name": "liste.csv", "mimeType": "text/csv", "buffer": FAULTY_EMPLOYEES.encode()}]
+    )
+    j.page.locator("main form [type=submit]").click()
+    j.step("import-problems")
     j.go("/trainings/", "trainings")
     course_date = _open_date()
+    j.go(f"/trainings/courses/{course_date.course_id}/", "course")
+    j.go(f"/trainings/dates/{_past_date().pk}/", "date-past")
+    j.go("/trainings/report/", "report")
     j.go(f"/trainings/dates/{course_date.pk}/", "date")
     assert j.page.locator(".seats-for-organisation").count() == 1
     j.go(f"/trainings/dates/{course_date.pk}/enrol/", "enrol")
+    j.page.locator("#upload-form input[type=file]").set_input_files(
+        files=[{"name": "liste.csv", "mimeType": "text/csv", "buffer": b"Personalnummer\nXX-1\n"}]
+    )
+    j.page.locator("#upload-form [type=submit]").click()
+    j.step("enrol-file-refused")
     boxes = j.page.locator("main input[name=employees]:not([disabled])")
     for index in range(2):
         boxes.nth(index).check()
@@ -488,6 +524,13 @@ def test_organiser(journey, width):
     j.go("/trainings/", "trainings")
     course_date = _open_date()
     j.go(f"/trainings/courses/{course_date.course_id}/", "course")
+    j.go("/trainings/courses/new/", "course-form")
+    j.page.locator("main form [type=submit]").click()
+    j.step("course-form-errors")
+    j.go(f"/trainings/courses/{course_date.course_id}/edit/", "course-edit")
+    j.go(f"/trainings/courses/{course_date.course_id}/participants/", "participants")
+    j.go(f"/trainings/dates/{course_date.pk}/edit/", "date-edit")
+    j.go(f"/trainings/dates/{_past_date().pk}/", "date-past")
     j.go(f"/trainings/courses/{course_date.course_id}/dates/new/", "date-form")
     start = timezone.localtime() + timedelta(days=20)
     j.page.locator("#id_starts_at").fill(start.strftime("%Y-%m-%dT10:00"))
@@ -498,6 +541,10 @@ def test_organiser(journey, width):
     text = j.page.locator("main").inner_text()
     assert text.count("Das Ende muss nach dem Beginn liegen.") == 2  # summary and field
     j.go(f"/trainings/dates/{course_date.pk}/", "date")
+    j.page.locator(f"form[action$='/dates/{course_date.pk}/sign-in-sheet/'] button").click()
+    j.page.wait_for_url(re.compile(r"/jobs/"))
+    j.page.locator(".job-status[data-status=ready]").wait_for()
+    j.step("sign-in-sheet-job")
     j.validate_html()
 
 
