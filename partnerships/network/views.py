@@ -874,16 +874,21 @@ class QuestionCreateView(NetworkMixin, View):
 class QuestionDetailView(NetworkMixin, View):
     def get(self, request, pk, form=None):
         question = get_object_or_404(
-            Question.objects.visible_to(request.user).select_related(
-                "organisation", "asked_by", "practice_entry"
-            ),
-            pk=pk,
+            Question.objects.visible_to(request.user).select_related("organisation", "asked_by"), pk=pk
+        )
+        # The entry made from the thread, if the user may read it: a draft (or one returned) is its
+        # organisation's and the ministry's until it is published.
+        practice_entry = (
+            PracticeEntry.objects.visible_to(request.user).filter(pk=question.practice_entry_id).first()
+            if question.practice_entry_id
+            else None
         )
         answers = list(question.answers.select_related("organisation", "author"))
         for answer in answers:
             answer.may_change = may_change_answer(request.user, answer)
         context = {
             "question": question,
+            "practice_entry": practice_entry,
             "answers": answers,
             "may_change": may_change_question(request.user, question),
             "form": form or AnswerForm(user=request.user),

@@ -323,3 +323,28 @@ def test_who_left_the_programme_gets_no_more_network_mail(
         answer(hr_duisburg, question, duisburg)
     assert task_send_weekly_digest() == 0
     assert outbox == []
+
+
+def test_the_thread_links_its_practice_entry_only_for_those_who_may_read_it(
+    client, question, hr_duisburg, hr_oberhausen, duisburg, staff
+):
+    """The ministry turned the thread into a draft of Oberhausen's (the asker's; no answer was marked helpful) and
+    gave it a working title: the question's page showed that title and a link to every partner, while the draft
+    itself answers 404 to all but Oberhausen and the ministry."""
+    answer(hr_duisburg, question, duisburg)
+    entry = services.question_to_practice(actor=staff, question=question)
+    services.practice_update(actor=staff, entry=entry, title="Entwurf: Dienstvereinbarung Personalrat")
+
+    def shown(user):
+        client.force_login(user)
+        return (
+            "Entwurf: Dienstvereinbarung Personalrat"
+            in client.get(question.get_absolute_url()).content.decode()
+        )
+
+    assert (shown(staff), shown(hr_oberhausen), shown(hr_duisburg)) == (True, True, False)
+    assert client.get(entry.get_absolute_url()).status_code == 404  # Duisburg may not read the draft
+
+    services.practice_transition(actor=hr_oberhausen, entry=entry, to=PracticeEntry.Status.SUBMITTED)
+    services.practice_transition(actor=staff, entry=entry, to=PracticeEntry.Status.PUBLISHED)
+    assert shown(hr_duisburg) is True
