@@ -105,7 +105,9 @@ def task_send_answer_mail(*, answer_id: int) -> int:
 
 @shared_task(name="network.send_practice_mail", **MAIL_RETRY)
 def task_send_practice_mail(*, entry_id: int, event: str) -> int:
-    entry = PracticeEntry.objects.select_related("created_by").filter(pk=entry_id).first()
+    """Sends only while the entry is still in the status the e-mail tells of (`event`): a submission withdrawn, or
+    an entry returned or published again, while the e-mail waited in the queue or for a retry is not told of."""
+    entry = PracticeEntry.objects.select_related("created_by").filter(pk=entry_id, status=event).first()
     if entry is None:
         return 0
     with translation.override(settings.LANGUAGE_CODE):

@@ -98,6 +98,40 @@ def test_the_ministry_hears_of_a_submission_and_the_author_of_its_decision(
     ]
 
 
+def test_a_practice_e_mail_goes_out_only_while_what_it_says_still_holds(
+    hr_duisburg, staff, duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """The e-mail waited in the queue (or for a retry after the mail server failed) while the entry moved on: the
+    author was told "published" of an entry the ministry had returned meanwhile, after the return's own e-mail,
+    and the ministry of a submission already withdrawn."""
+    from partnerships.network.tasks import task_send_practice_mail
+
+    entry = services.practice_create(
+        actor=hr_duisburg,
+        organisation=duisburg,
+        title="Mentoring für Auszubildende",
+        field_of_action=FieldOfAction.JOINT_TRAINING,
+        summary="Kurz",
+        what_was_done="Lang",
+    )
+    with django_capture_on_commit_callbacks(execute=False):  # its e-mail not sent yet
+        services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
+    services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.DRAFT)
+    assert task_send_practice_mail(entry_id=entry.pk, event=Status.SUBMITTED) == 0
+
+    services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.practice_transition(actor=staff, entry=entry, to=Status.PUBLISHED)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.practice_transition(
+            actor=staff, entry=entry, to=Status.RETURNED, comment="Bitte Kosten ergänzen."
+        )
+    assert [m.subject for m in outbox] == ["Praxisbeispiel zurückgegeben: Mentoring für Auszubildende"]
+    assert task_send_practice_mail(entry_id=entry.pk, event=Status.PUBLISHED) == 0
+    assert len(outbox) == 1
+    assert task_send_practice_mail(entry_id=entry.pk, event=Status.RETURNED) == 1  # what still holds is sent
+
+
 def test_entries_in_progress_are_the_visible_unpublished_ones(
     hr_duisburg, hr_oberhausen, staff, duisburg, oberhausen
 ):
