@@ -682,7 +682,8 @@ def answer_create(*, actor: User, question: Question, organisation: Organisation
 
 
 def may_mark_helpful(user, question: Question) -> bool:
-    return bool(user.is_authenticated and question.asked_by_id == user.pk) or may(
+    """The asker, while still acting for the asking organisation, and that organisation's HR (or the ministry)."""
+    return _is_author(user, question.asked_by_id, question.organisation_id) or may(
         user, AUTHOR_ROLES, question.organisation_id
     )
 

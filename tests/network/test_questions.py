@@ -263,6 +263,28 @@ def test_an_author_who_left_the_organisation_no_longer_changes_it(question, hr_o
         services.question_update(actor=former, question=question, title="Noch da?")
 
 
+def test_an_asker_who_moved_to_another_organisation_no_longer_marks_the_helpful_answer(
+    client, question, hr_oberhausen, hr_duisburg, duisburg
+):
+    """Olga asked for Oberhausen and then moved to Duisburg's personnel office: she could still mark (and take
+    back) the helpful answer of Oberhausen's question, which decides for Oberhausen which answer solved it and
+    whose organisation a practice entry made from the thread belongs to; editing it she could not."""
+    from vielfalt.models import Membership, Role
+
+    reply = answer(hr_duisburg, question, duisburg)
+    hr_oberhausen.memberships.all().delete()
+    Membership.objects.create(user=hr_oberhausen, organisation=duisburg, role=Role.HR)
+    moved = type(hr_oberhausen).objects.get(pk=hr_oberhausen.pk)  # roles are read once per user object
+    with pytest.raises(PermissionDenied):
+        services.answer_mark_helpful(actor=moved, question=question, answer=reply)
+    client.force_login(moved)
+    url = reverse("network:answer_helpful", args=[question.pk])
+    assert client.post(url, {"answer": reply.pk}).status_code == 404
+    assert "Als hilfreich markieren" not in client.get(question.get_absolute_url()).content.decode()
+    question.refresh_from_db()
+    assert question.helpful_answer is None
+
+
 def test_the_ministry_moderates(question, staff, hr_duisburg, duisburg):
     from vielfalt.models import AuditEntry
 
