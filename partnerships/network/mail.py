@@ -12,10 +12,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vielfalt.models import Role, User
+from vielfalt.permissions import may
 from vielfalt.validation import one_line
 
 from .ical import ics_file_name, meeting_ics
-from .models import Answer, Meeting, NotificationSettings, PracticeEntry, Question, Registration, in_programme
+from .models import (
+    AUTHOR_ROLES,
+    Answer,
+    Meeting,
+    NotificationSettings,
+    PracticeEntry,
+    Question,
+    Registration,
+    in_programme,
+)
 
 SALT = "network.unsubscribe"
 KINDS = ("answers", "weekly_digest")
@@ -83,9 +93,12 @@ def answer_mail(answer: Answer) -> EmailMessage | None:
 
 def practice_mail(entry: PracticeEntry, event: str) -> EmailMessage | None:
     """To whoever wrote the entry, when the ministry returns it (with its request) or publishes it; a message
-    about their own work, so without an unsubscribe link. None if they cannot be written to."""
+    about their own work, so without an unsubscribe link. None if they cannot be written to, or no longer write
+    for the entry's organisation (a returned entry and the ministry's request are that organisation's)."""
     author = entry.created_by
-    if author is None or not author.email or not author.is_active or not in_programme(author):
+    if author is None or not author.email or not author.is_active:
+        return None
+    if not may(author, AUTHOR_ROLES, entry.organisation_id):
         return None
     subjects = {
         "returned": _("Practice example returned: %(title)s"),

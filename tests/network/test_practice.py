@@ -132,6 +132,24 @@ def test_a_practice_e_mail_goes_out_only_while_what_it_says_still_holds(
     assert task_send_practice_mail(entry_id=entry.pk, event=Status.RETURNED) == 1  # what still holds is sent
 
 
+def test_an_author_who_moved_to_another_organisation_is_not_sent_the_ministrys_decision(
+    hr_duisburg, staff, duisburg, oberhausen, outbox, django_capture_on_commit_callbacks
+):
+    """Dirk wrote Duisburg's entry and moved to Oberhausen's personnel office before the ministry returned it: the
+    e-mail with the ministry's request (which only Duisburg and the ministry may read) still went to him."""
+    from vielfalt.models import Membership, Role
+
+    entry = make_entry(duisburg, status=Status.DRAFT)
+    PracticeEntry.objects.filter(pk=entry.pk).update(created_by=hr_duisburg)
+    services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
+    hr_duisburg.memberships.all().delete()
+    Membership.objects.create(user=hr_duisburg, organisation=oberhausen, role=Role.HR)
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.practice_transition(actor=staff, entry=entry, to=Status.RETURNED, comment="Interne Kosten?")
+    assert outbox == []
+
+
 def test_entries_in_progress_are_the_visible_unpublished_ones(
     hr_duisburg, hr_oberhausen, staff, duisburg, oberhausen
 ):
