@@ -141,8 +141,13 @@ class NetworkHomeView(NetworkMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
+        # Explicit orders: Meta.ordering does not apply to the grouped queries of the counts.
         context["meetings"] = (
-            Meeting.objects.visible_to(user).upcoming().select_related("host").with_counts()[:3]
+            Meeting.objects.visible_to(user)
+            .upcoming()
+            .select_related("host")
+            .with_counts()
+            .order_by("starts_at", "pk")[:3]
         )
         context["entries"] = (
             PracticeEntry.objects.visible_to(user).published().select_related("organisation")[:5]
@@ -151,7 +156,8 @@ class NetworkHomeView(NetworkMixin, TemplateView):
             Question.objects.visible_to(user)
             .open()
             .select_related("organisation")
-            .annotate(answer_count=Count("answers"))[:5]
+            .annotate(answer_count=Count("answers"))
+            .order_by("-created_at", "-pk")[:5]
         )
         return context
 

@@ -150,6 +150,34 @@ def test_meeting_list_pages_an_ordered_list(client, ministry, hr_oberhausen, que
     assert len(seen) == 25 and len(set(seen)) == 25
 
 
+def test_the_overview_shows_the_next_meetings_and_the_newest_open_questions(
+    client, ministry, duisburg, hr_oberhausen
+):
+    """Meta.ordering does not apply to the grouped queries with the seat and answer counts: the overview showed
+    three upcoming meetings and five open questions in no particular order (in practice the first announced and
+    the oldest), not the next meetings and the newest questions."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    for days in (90, 60, 30, 20, 10):  # announced in the opposite order of their dates
+        start = now + timedelta(days=days)
+        make_meeting(
+            ministry,
+            title=f"In {days} Tagen",
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+            registration_deadline=start - timedelta(days=1),
+        )
+    for number in range(7):
+        services.question_ask(actor=SYSTEM, organisation=duisburg, title=f"Frage {number}", body="")
+    client.force_login(hr_oberhausen)
+    context = client.get(reverse("network:index")).context
+    assert [meeting.title for meeting in context["meetings"]] == ["In 10 Tagen", "In 20 Tagen", "In 30 Tagen"]
+    assert [question.title for question in context["questions"]] == [f"Frage {n}" for n in (6, 5, 4, 3, 2)]
+
+
 def _listing_world(count, ministry, duisburg, oberhausen):
     from datetime import timedelta
 
