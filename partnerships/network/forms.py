@@ -77,11 +77,17 @@ class OrganisationChoiceMixin:
         self.order_fields(["organisation", *[name for name in self.fields if name != "organisation"]])
 
 
+# The kinds a partner of the programme can be: every kind but the state ministry, which runs the programme.
+PARTNER_KINDS = [
+    (value, label) for value, label in Organisation.Kind.choices if value != Organisation.Kind.STATE_MINISTRY
+]
+
+
 class ProfileForm(OpenedVersionMixin, forms.Form):
     """A partner's profile and its organisation's kind and district; it carries the profile's version
     (`instance`: the profile it was opened at) for `profile_update`'s check."""
 
-    kind = forms.ChoiceField(label=_("Kind"), choices=Organisation.Kind.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=PARTNER_KINDS)
     district = forms.ChoiceField(
         label=_("Administrative district"),
         choices=[("", "–"), *Organisation.District.choices],
@@ -315,9 +321,7 @@ class DirectoryFilterForm(FilterForm):
         choices=[("", _("all")), *Organisation.District.choices],
         required=False,
     )
-    kind = forms.ChoiceField(
-        label=_("Kind"), choices=[("", _("all")), *Organisation.Kind.choices], required=False
-    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("all")), *PARTNER_KINDS], required=False)
     field = forms.ChoiceField(
         label=_("Field of action"), choices=[("", _("all")), *FieldOfAction.choices], required=False
     )

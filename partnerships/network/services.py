@@ -96,6 +96,11 @@ def profile_update(
     profile = profile_of(organisation)  # under the organisation's lock: the profile's lock as well
     check_opened_version(profile, opened_version, actor=actor)
     org_fields = {name: fields.pop(name) for name in ORGANISATION_FIELDS if name in fields}
+    if (
+        org_fields.get("kind") == Organisation.Kind.STATE_MINISTRY
+        and organisation.kind != Organisation.Kind.STATE_MINISTRY
+    ):  # it would leave the programme's partners, its own profile page and every partner list
+        raise ValidationError({"kind": _("A partner of the programme cannot be the state ministry.")})
     if unknown := fields.keys() - set(PROFILE_FIELDS):
         raise TypeError(f"{', '.join(sorted(unknown))}: not a profile field")
     before = {name: getattr(profile, name) for name in PROFILE_FIELDS}

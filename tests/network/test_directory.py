@@ -59,6 +59,25 @@ def test_profile_form(client, hr_duisburg, duisburg):
     assert duisburg.network_profile.fields_of_action == ["sensitisation"]
 
 
+def test_a_partner_cannot_make_itself_the_state_ministry(client, hr_duisburg, staff, duisburg):
+    """The profile's kind offered "State ministry": Duisburg's HR could make the city one. It then left the
+    directory and every partner list, its own profile page answered 404 (so nobody could set it back there),
+    and the ministry's agreement form offered Duisburg as the state side."""
+    client.force_login(hr_duisburg)
+    url = reverse("network:profile_edit", args=[duisburg.slug])
+    assert ("ministry", "Landesministerium") not in client.get(url).context["form"].fields["kind"].choices
+    response = client.post(url, {"kind": "ministry", "district": "duesseldorf"})
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["kind"]
+    for actor in (hr_duisburg, staff):
+        with pytest.raises(ValidationError) as refused:
+            services.profile_update(actor=actor, organisation=duisburg, kind=Organisation.Kind.STATE_MINISTRY)
+        assert list(refused.value.message_dict) == ["kind"]
+    duisburg.refresh_from_db()
+    assert duisburg.is_partner
+    assert client.get(url).status_code == 200
+
+
 def test_contact_needs_consent_and_removal_removes_it_everywhere(
     client, hr_duisburg, hr_oberhausen, duisburg
 ):
