@@ -313,6 +313,26 @@ class MethodNotAllowedMiddleware:
         return response
 
 
+class RequestSizeMiddleware:
+    """A request whose body is larger than any upload the portal takes (REQUEST_MAX_BYTES) is refused before
+    its body is read, with a page in the user's language (413). Django streams an upload of any size to a
+    temporary file before a form can look at its size: a few gigabytes sent to an upload form held a worker
+    thread for as long as they took to arrive and filled the disk, and only then did the form refuse the file.
+    A body without a length (chunked) is not read by Django at all."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.REQUEST_MAX_BYTES:
+            return render(request, "413.html", {"limit": settings.REQUEST_MAX_BYTES}, status=413)
+        return self.get_response(request)
+
+
 class NulInAddressMiddleware:
     """An address whose parameters hold a NUL character ("%00") is a bad request (400). Nothing typed or chosen
     makes one, and PostgreSQL refuses NUL in any text it compares, so that wherever a parameter reaches a query

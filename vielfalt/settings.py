@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "vielfalt.middleware.MessageMiddleware",
     # Inside MessageMiddleware: a request sent to log in because its session has ended is told so.
     "vielfalt.middleware.SessionEndedMiddleware",
+    # Before anything reads the body (CSRF's check reads a form): a body larger than any upload, refused unread.
+    "vielfalt.middleware.RequestSizeMiddleware",
     # An address of a button or a form opened as a link: the portal's page rather than a blank one.
     "vielfalt.middleware.MethodNotAllowedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -431,6 +433,9 @@ STORAGES = {
 }
 WHITENOISE_KEEP_ONLY_HASHED_FILES = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# No request body may be larger than this (vielfalt.middleware.RequestSizeMiddleware): the largest upload the
+# portal takes (a signed copy of an agreement, a PDF whose seal is checked: 20 MiB) and the rest of its form.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=21 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EMPLOYEE_IMPORT_MAX_BYTES = env.int("EMPLOYEE_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 # Every import stops after this many data rows, and an XLSX (a zip archive) is refused before it is unpacked
