@@ -258,8 +258,29 @@ def agreement_sign_problems(agreement: Agreement) -> list[str]:
         problems.append(_("The date of signing is missing."))
     elif problem := signing_date_problem(agreement, agreement.signed_on):
         problems.append(problem)
-    if not agreement.documents.filter(kind=AgreementDocument.Kind.SIGNED).exists():
+    signed_copy = (
+        agreement.documents.filter(kind=AgreementDocument.Kind.SIGNED)
+        .order_by("-version")
+        .only("created_at")
+        .first()
+    )
+    if signed_copy is None:
         problems.append(_("The signed copy has not been uploaded."))
+    elif signed_copy.created_at < agreement.updated_at:
+        # A copy is uploaded once the agreement is ready for signature; anything that changed the agreement since
+        # (an edit of its text, signatories or commitments, a step back into review) may have changed what the
+        # paper says: the status "signed" would freeze a text that nobody signed.
+        problems.append(
+            _(
+                "The agreement has changed since the signed copy was uploaded (%(date)s). Please upload the copy "
+                "signed on its current text."
+            )
+            % {
+                "date": formats.date_format(
+                    timezone.localtime(signed_copy.created_at), "SHORT_DATETIME_FORMAT"
+                )
+            }
+        )
     if replacement := _replacement_of(agreement.amends_id, besides=agreement.pk):
         problems.append(
             _(

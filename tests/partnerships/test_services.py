@@ -107,6 +107,28 @@ def test_signing_needs_signatories_on_both_sides_a_date_and_the_signed_copy(staf
     assert agreement.status == Status.SIGNED
 
 
+def test_a_signed_copy_uploaded_before_the_text_changed_does_not_sign_the_changed_text(staff, agreement):
+    """The copy signed on paper holds the text as it was when it was uploaded: an edit after that (the form stays
+    open while the agreement is ready for signature) would freeze a text that nobody signed."""
+    _ready(agreement)
+    signed_copy_upload(actor=staff, agreement=agreement, upload=ContentFile(MINIMAL_PDF, name="scan.pdf"))
+    agreement_update(actor=staff, agreement=agreement, body="§ 1 Ein Satz, der nicht unterschrieben wurde.")
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        agreement_sign(actor=staff, agreement=agreement, reason="Beide Seiten haben unterschrieben.")
+    assert len(refused.value.messages) == 1
+    assert refused.value.messages[0].startswith(
+        "The agreement has changed since the signed copy was uploaded"
+    )
+    agreement.refresh_from_db()
+    assert agreement.status == Status.READY_FOR_SIGNATURE
+
+    # The copy signed on the text as it now is: signed.
+    signed_copy_upload(actor=staff, agreement=agreement, upload=ContentFile(MINIMAL_PDF, name="scan2.pdf"))
+    agreement_sign(actor=staff, agreement=agreement, reason="Beide Seiten haben unterschrieben.")
+    agreement.refresh_from_db()
+    assert agreement.status == Status.SIGNED
+
+
 def test_signing_refused_with_partner_signatories_only(staff, duisburg, ministry):
     agreement = agreement_create(
         actor=staff,
