@@ -32,6 +32,7 @@ from vielfalt.models import AuditEntry, Job, Organisation, Role, User
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import actor_from_id, recorded_user, require, require_for_partner, require_role
 from vielfalt.seal import SealCheck, check_pdf, seal_pdf
+from vielfalt.tabular import neutralise
 from vielfalt.validation import one_line
 
 from .models import (
@@ -804,15 +805,19 @@ def _agreements_export_zip(*, actor: User, agreements, out) -> int:
                 pdf = agreement_pdf_bytes(agreement)
                 digest.update(pdf)
                 archive.writestr(zip_entry(name, agreement.updated_at), pdf)
+            # Opened in a spreadsheet: a title or a name typed as a formula stays text (as in every export).
             writer.writerow(
                 [
-                    agreement.partner.name,
-                    agreement.title,
-                    agreement.get_status_display(),
-                    agreement.signed_on.isoformat() if agreement.signed_on else "",
-                    ", ".join(f"{s.name} ({s.function})" for s in agreement.signatories.all()),
-                    name,
-                    digest.hexdigest(),
+                    neutralise(value)
+                    for value in (
+                        agreement.partner.name,
+                        agreement.title,
+                        agreement.get_status_display(),
+                        agreement.signed_on.isoformat() if agreement.signed_on else "",
+                        ", ".join(f"{s.name} ({s.function})" for s in agreement.signatories.all()),
+                        name,
+                        digest.hexdigest(),
+                    )
                 ]
             )
             count += 1

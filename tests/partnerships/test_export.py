@@ -82,3 +82,16 @@ def test_empty_export_still_has_an_index(tmp_path):
     call_command("export_agreements", "--out", str(out))
     rows, files = read_export(out)
     assert (rows, files) == ([], {})
+
+
+def test_the_index_neutralises_what_a_spreadsheet_would_run_as_a_formula(tmp_path, agreement):
+    """index.csv is opened in Excel (`;`, BOM): a title or a signatory's name typed as a formula must stay text, as
+    in every other export of the portal (vielfalt.tabular.neutralise)."""
+    Agreement.objects.filter(pk=agreement.pk).update(title='=HYPERLINK("https://evil.example";"Klick")')
+    agreement.signatories.filter(name="Sören Link").update(name="@SUM(1+1)")
+    make_signed(agreement)
+    with (tmp_path / "x.zip").open("wb") as out:
+        agreements_export_zip(actor=SYSTEM, agreements=Agreement.objects.filter(status="signed"), out=out)
+    (row,), _files = read_export((tmp_path / "x.zip").read_bytes())
+    assert row["Titel"] == '\'=HYPERLINK("https://evil.example";"Klick")'
+    assert row["Unterzeichnende"].startswith("'@SUM(1+1) (Oberbürgermeister)")
