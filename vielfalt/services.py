@@ -219,7 +219,9 @@ def employees_import_for_job(*, job_id, actor_id: int) -> ImportResult:
         count = len(refused.problems)
         Job.objects.filter(pk=job_id).update(
             problems=[
-                {"line": p.line, "column": p.column, "message": p.message}
+                # Kept with the job for its retention: what kind of problem, where; never the cell's content (an
+                # employee's address or personnel number), which went with the upload (job_input_discard).
+                {"line": p.line, "column": p.column, "message": p.kept_message}
                 for p in refused.problems[:JOB_PROBLEMS_SHOWN]
             ]
         )
@@ -320,8 +322,10 @@ def _validated_records(*, organisation: Organisation, table: Table) -> list[dict
     for line, cells in table.rows:
         row_problems = []
 
-        def problem(field: str, message: str, line=line, row_problems=row_problems) -> None:
-            row_problems.append(Problem(line, labels.get(field, field), message))
+        def problem(
+            field: str, message: str, general: str = "", line=line, row_problems=row_problems
+        ) -> None:
+            row_problems.append(Problem(line, labels.get(field, field), message, general))
 
         number = personnel_number_text(cell(cells, "personnel_number"))
         if not number:
@@ -329,7 +333,12 @@ def _validated_records(*, organisation: Organisation, table: Table) -> list[dict
         elif len(number) > 40:
             problem("personnel_number", _("The personnel number is longer than 40 characters."))
         elif twice := listed_twice(first_line_of, number, line):
-            problem("personnel_number", twice)
+            problem(
+                "personnel_number",
+                twice,
+                _("The personnel number appears twice (first in line %(line)s).")
+                % {"line": first_line_of[number]},
+            )
 
         names = {}
         for field, message in (
@@ -347,7 +356,11 @@ def _validated_records(*, organisation: Organisation, table: Table) -> list[dict
             try:
                 validate_email(email)
             except ValidationError:
-                problem("email", _("“%(value)s” is not a valid e-mail address.") % {"value": email[:100]})
+                problem(
+                    "email",
+                    _("“%(value)s” is not a valid e-mail address.") % {"value": email[:100]},
+                    _("This is not a valid e-mail address."),
+                )
 
         unit_name = cell(cells, "org_unit")
         unit = None
@@ -358,6 +371,7 @@ def _validated_records(*, organisation: Organisation, table: Table) -> list[dict
                     "org_unit",
                     _("The org unit “%(value)s” does not exist in %(organisation)s.")
                     % {"value": unit_name[:100], "organisation": organisation},
+                    _("This org unit does not exist in %(organisation)s.") % {"organisation": organisation},
                 )
 
         group_value = cell(cells, "target_group")
@@ -369,6 +383,8 @@ def _validated_records(*, organisation: Organisation, table: Table) -> list[dict
                     "target_group",
                     _("“%(value)s” is not a target group (%(groups)s).")
                     % {"value": group_value[:100], "groups": ", ".join(map(str, TargetGroup.labels))},
+                    _("This is not a target group (%(groups)s).")
+                    % {"groups": ", ".join(map(str, TargetGroup.labels))},
                 )
 
         active_value = normalise_header(cell(cells, "is_active"))

@@ -38,6 +38,13 @@ class Problem:
     line: int
     column: str
     message: str
+    # The message without the cell's content where `message` quotes it (an e-mail address, a personnel number):
+    # what a record kept beyond the upload says (a job's problems, `kept_message`); line and column find the cell.
+    general: str = ""
+
+    @property
+    def kept_message(self) -> str:
+        return self.general or self.message
 
     def __str__(self):
         if self.column:

@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
@@ -14,8 +15,10 @@ from django.utils import translation
 from tests.factories import OrganisationFactory, OrgUnitFactory, hr_user
 from tests.helpers import wait_until_finished
 from tests.processes import CeleryWorker
+from vielfalt.jobs import JobError
 from vielfalt.models import Employee, Job
-from vielfalt.services import employees_import_start
+from vielfalt.services import employees_import, employees_import_for_job, employees_import_start
+from vielfalt.tabular import TableRefused, read_table
 
 HEADER = "Personalnummer;Nachname;Vorname;E-Mail;Organisationseinheit;Zielgruppe\r\n"
 
@@ -83,9 +86,10 @@ def test_a_refused_large_file_shows_every_problem_on_the_job_page(celery_worker,
     job = wait_until_finished(Job.objects.get(), timeout=120)
     assert job.status == Job.Status.FAILED
     assert job.error == "Die Datei wurde nicht importiert: 2 Probleme. Es wurde nichts gespeichert."
+    # Kept with the job for weeks: where and what, never the cell's content (the upload itself is gone).
     assert job.problems == [
-        {"line": 18, "column": "E-Mail", "message": "„kein-at“ ist keine gültige E-Mail-Adresse."},
-        {"line": 5000, "column": "E-Mail", "message": "„kein-at“ ist keine gültige E-Mail-Adresse."},
+        {"line": 18, "column": "E-Mail", "message": "Dies ist keine gültige E-Mail-Adresse."},
+        {"line": 5000, "column": "E-Mail", "message": "Dies ist keine gültige E-Mail-Adresse."},
     ]
     assert Employee.objects.count() == 0  # all or nothing
     assert not job.input_file
@@ -93,6 +97,41 @@ def test_a_refused_large_file_shows_every_problem_on_the_job_page(celery_worker,
     assert "<td>5000</td><td>E-Mail</td>" in page
     assert "Erneut versuchen" not in page  # the same file would fail again: upload a corrected one
     assert f'href="{reverse("employee_import")}"' in page
+
+
+def test_the_problems_a_job_keeps_name_line_column_and_kind_but_no_cell_content(city):
+    """The upload (employees' names, addresses, personnel numbers) is deleted once the job is done; its problems
+    stay with the job until the job is purged (RETENTION_JOB_FILE_DAYS): they say where and what, never what the
+    cell held. Shown at once in the request (a small file), they may quote it: nothing keeps them."""
+    hr = hr_user(city)
+    content = (
+        HEADER
+        + "P-7;Muster;Erika;erika.muster(at)stadt.example;Amt 9;Chefin\r\n"
+        + "P-7;Muster;Max;max.muster@stadt.example;Amt;Sonstige\r\n"
+    ).encode()
+    job = Job.objects.create(kind="vielfalt.employee_import", requested_by=hr, organisation=city)
+    job.input_file.save("liste.upload", ContentFile(content))
+    with pytest.raises(JobError):
+        employees_import_for_job(job_id=job.pk, actor_id=hr.pk)
+    job.refresh_from_db()
+    assert [(p["line"], p["column"]) for p in job.problems] == [
+        (2, "E-Mail"),
+        (2, "Organisationseinheit"),
+        (2, "Zielgruppe"),
+        (3, "Personalnummer"),
+    ]
+    assert job.problems[0]["message"] == "Dies ist keine gültige E-Mail-Adresse."
+    assert job.problems[3]["message"] == "Die Personalnummer kommt doppelt vor (zuerst in Zeile 2)."
+    kept = repr(job.problems)
+    for cell in ("erika", "Amt 9", "Chefin", "P-7"):
+        assert cell not in kept
+
+    with pytest.raises(TableRefused) as refused:  # at once (in the request): the value helps to find the cell
+        employees_import(actor=hr, organisation=city, table=read_table(content))
+    assert (
+        refused.value.problems[0].message
+        == "„erika.muster(at)stadt.example“ ist keine gültige E-Mail-Adresse."
+    )
 
 
 def test_a_large_file_of_another_city_is_refused(client, city):
@@ -179,7 +218,7 @@ def test_the_job_pages_of_an_import_pass_axe(live_server, page, city):
         organisation=city,
         status=Job.Status.FAILED,
         error="Die Datei wurde nicht importiert: 1 Problem. Es wurde nichts gespeichert.",
-        problems=[{"line": 18, "column": "E-Mail", "message": "„kein-at“ ist keine gültige E-Mail-Adresse."}],
+        problems=[{"line": 18, "column": "E-Mail", "message": "Dies ist keine gültige E-Mail-Adresse."}],
         origin_url=reverse("employee_import"),
         origin_name="Beschäftigte importieren",
     )
@@ -197,6 +236,6 @@ def test_the_job_pages_of_an_import_pass_axe(live_server, page, city):
         page.goto(live_server.url + job.get_absolute_url())
         assert axe_violations(page) == []
     page.goto(live_server.url + refused.get_absolute_url())
-    assert page.get_by_role("cell", name="„kein-at“ ist keine gültige E-Mail-Adresse.").is_visible()
+    assert page.get_by_role("cell", name="Dies ist keine gültige E-Mail-Adresse.").is_visible()
     page.get_by_role("link", name="Korrigierte Datei hochladen").click()
     assert page.url.endswith(reverse("employee_import"))
