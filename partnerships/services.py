@@ -82,6 +82,9 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     Status.ENDED: set(),
 }
 SIGNED_COPY_MAX_BYTES = 20 * 1024 * 1024
+# A signed agreement with its annexes runs to a few dozen pages. The bound keeps the work a file causes small: a
+# few megabytes can hold a hundred thousand pages, and the agreement page reads every document for its seal.
+SIGNED_COPY_MAX_PAGES = 500
 EXPIRY_NOTICE_DAYS = (90, 30)
 
 
@@ -652,8 +655,8 @@ def agreement_request_pdf(*, actor: User, agreement: Agreement) -> Job:
 
 
 def signed_copy_check(upload) -> None:
-    """A signed copy is a PDF of at most 20 MB that a PDF library opens and that has pages (the content is
-    parsed, not its first bytes trusted)."""
+    """A signed copy is a PDF of at most 20 MB that a PDF library opens and that has pages, at most
+    SIGNED_COPY_MAX_PAGES (the content is parsed, not its first bytes trusted)."""
     import pikepdf
 
     if upload.size > SIGNED_COPY_MAX_BYTES:
@@ -679,6 +682,12 @@ def signed_copy_check(upload) -> None:
         upload.seek(0)
     if pages == 0:
         raise not_pdf
+    if pages > SIGNED_COPY_MAX_PAGES:
+        raise ValidationError(
+            _("The PDF has more than %(limit)s pages. Please upload the scan of the signed agreement alone.")
+            % {"limit": SIGNED_COPY_MAX_PAGES},
+            code="too_many_pages",
+        )
 
 
 def signed_copy_unsigned_problem(agreement: Agreement, upload) -> str | None:

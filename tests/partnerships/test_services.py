@@ -377,6 +377,38 @@ def test_a_signed_copy_must_be_a_pdf_with_pages(staff, agreement, content):
     assert refused.value.error_list[0].code == "not_pdf"
 
 
+def _pdf_of_pages(count: int) -> bytes:
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    for _page in range(count):
+        pdf.add_blank_page()
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def test_a_signed_copy_has_at_most_the_pages_a_signed_agreement_can_have(staff, agreement):
+    """A small file can hold a hundred thousand pages (6.5 MB): counting them held the upload for seconds, and
+    every view of the agreement page then parsed it again for its seal state (10 s each)."""
+    _ready(agreement)
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        signed_copy_upload(
+            actor=staff, agreement=agreement, upload=ContentFile(_pdf_of_pages(501), name="scan.pdf")
+        )
+    assert refused.value.error_list[0].code == "too_many_pages"
+    assert refused.value.messages == [
+        "The PDF has more than 500 pages. Please upload the scan of the signed agreement alone."
+    ]
+    assert not agreement.documents.exists()
+    signed_copy_upload(
+        actor=staff, agreement=agreement, upload=ContentFile(_pdf_of_pages(500), name="scan.pdf")
+    )
+    assert agreement.documents.filter(kind=AgreementDocument.Kind.SIGNED).count() == 1
+
+
 def test_steps_back_need_a_reason_which_the_audit_log_keeps(staff, agreement):
     Agreement.objects.filter(pk=agreement.pk).update(status=Status.IN_REVIEW)
     with pytest.raises(ValidationError):
