@@ -607,9 +607,12 @@ def agreement_pdf_bytes(agreement: Agreement, *, sealed: bool = True) -> bytes:
                 # A cover page with contents for an agreement that runs over several pages.
                 "long_document": len(commitments) > LONG_AGREEMENT_COMMITMENTS
                 or len(agreement.preamble) + len(agreement.body) > LONG_AGREEMENT_CHARACTERS,
-                # The ministry issues the agreement; its date is the date of the last change.
+                # The ministry issues the agreement; its date is the date of the last change, and once it is
+                # signed its date of signing: what follows (signed → ended) changes no word of it, nor its PDF.
                 "letterhead": letterhead_for(agreement.state_party),
-                "document_date": timezone.localtime(agreement.updated_at).date(),
+                "document_date": agreement.signed_on
+                if agreement.is_frozen
+                else timezone.localtime(agreement.updated_at).date(),
                 "reference": agreement.reference,
             },
             sealed=sealed,

@@ -51,6 +51,30 @@ def test_changed_content_gives_a_new_version(agreement, staff):
     assert "Freiwillige Befragung" in pdf_text(document.file.read())
 
 
+def test_a_signed_agreement_is_dated_by_its_signing_and_its_pdf_stays_the_same_when_it_ends(staff, agreement):
+    """Its life cycle after signing (signed → ended, also by the nightly expiry) changes no word of it: generating
+    its PDF again gives the same document, dated the day it was signed, not a new version dated that night."""
+    import datetime
+
+    from django.utils import timezone
+
+    from partnerships.models import Agreement
+    from partnerships.services import agreement_transition
+
+    from .conftest import make_signed
+
+    make_signed(agreement)  # signed on 7 March 2013, marked signed in the portal the day after
+    marked = timezone.make_aware(datetime.datetime(2013, 3, 8, 9))
+    Agreement.objects.filter(pk=agreement.pk).update(updated_at=marked)
+    first, _created = agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
+    assert "Datum 07.03.2013" in pdf_text(first.file.read())
+    agreement.refresh_from_db()
+    agreement_transition(actor=staff, agreement=agreement, to_status="ended", reason="Laufzeit beendet")
+    again, created = agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
+    assert (created, again) == (False, first)
+    assert agreement.documents.filter(kind="generated").count() == 1
+
+
 def test_body_formatting_allows_lists_and_emphasis_only(duisburg, ministry):
     agreement = AgreementFactory(
         partner=duisburg,
