@@ -1,6 +1,6 @@
 import django_filters
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from vielfalt.filters import PortalFilterSet, TextOrderingFilter, TypedChoiceFilter
@@ -38,6 +38,21 @@ def signing_years_portable():
     return [(day.year, str(day.year)) for day in days]
 
 
+# The statuses in the order of the life cycle: what "sort by status" means to a reader, in any language (their
+# codes' order, "draft, ended, in_review, …", is neither that nor the order of their German names).
+LIFE_CYCLE = Case(
+    *(When(status=status, then=Value(position)) for position, status in enumerate(Agreement.Status.values)),
+    output_field=IntegerField(),
+)
+
+
+class AgreementOrderingFilter(TextOrderingFilter):
+    def filter(self, qs, value):
+        if any(param and param.removeprefix("-") == "status" for param in value or ()):
+            qs = qs.alias(life_cycle=LIFE_CYCLE)
+        return super().filter(qs, value)
+
+
 # Every agreement that was signed, in force or ended since (its validity ran out, an amendment replaced it): what
 # an archive of the signed agreements holds, and what the export offers first.
 CONCLUDED = "concluded"
@@ -63,11 +78,11 @@ class AgreementFilter(PortalFilterSet):
     year = TypedChoiceFilter(
         field_name="signed_on__year", choices=signing_years, coerce=int, label=_("Year signed")
     )
-    ordering = TextOrderingFilter(
+    ordering = AgreementOrderingFilter(
         fields=(
             ("partner__name", "partner"),
             ("title", "title"),
-            ("status", "status"),
+            ("life_cycle", "status"),
             ("signed_on", "signed"),
             ("updated_at", "updated"),
         ),
@@ -78,7 +93,7 @@ class AgreementFilter(PortalFilterSet):
         field_labels={
             "partner__name": _("Partner"),
             "title": _("Title"),
-            "status": _("Status"),
+            "life_cycle": _("Status"),
             "signed_on": _("Date of signing"),
             "updated_at": _("Last change"),
         },

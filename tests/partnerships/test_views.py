@@ -189,6 +189,28 @@ def test_list_filters_search_and_sorting(client, staff, ministry, duisburg, ober
     assert pks(ordering="-partner") == [association.pk, draft.pk, signed.pk]
 
 
+def test_sorting_by_status_follows_the_life_cycle(client, staff, ministry, duisburg):
+    """Sorted by their stored codes the statuses came as "Entwurf, beendet, in Prüfung, bereit zur Unterzeichnung,
+    unterzeichnet": neither the order of the German names nor that of the life cycle, which the list now keeps."""
+    for status in ["signed", "draft", "ended", "ready_for_signature", "in_review"]:
+        frozen = status in ("signed", "ended")
+        AgreementFactory(
+            partner=duisburg,
+            state_party=ministry,
+            status=status,
+            signed_on=datetime.date(2013, 3, 7) if frozen else None,
+        )
+    client.force_login(staff)
+
+    def statuses(ordering):
+        response = client.get(reverse("partnerships:index"), {"ordering": ordering})
+        return [row["status"] for row in response.context["object_list"]]
+
+    life_cycle = ["draft", "in_review", "ready_for_signature", "signed", "ended"]
+    assert statuses("status") == life_cycle
+    assert statuses("-status") == life_cycle[::-1]
+
+
 def test_the_search_matches_each_table_before_joining_them(client, staff, ministry):
     """A word may be in the title, the place, the partner's name or a signatory's name. PostgreSQL checks each
     of them on its own table: no condition over the agreement and its partner together, which it could only
