@@ -571,11 +571,12 @@ class MeetingListView(NetworkMixin, View):
         meetings = Meeting.objects.visible_to(request.user).select_related("host").with_counts()
         past = request.GET.get("past") == "1"
         # An explicit order: Meta.ordering does not apply to the grouped query of `with_counts()`, and a page
-        # of an unordered list may repeat or skip meetings.
+        # of an unordered list may repeat or skip meetings. A cancelled meeting not yet over is listed among the
+        # upcoming ones (marked cancelled): those who had registered look for it there.
         meetings = (
             meetings.exclude(ends_at__gte=timezone.now()).order_by("-starts_at", "-pk")
             if past
-            else meetings.upcoming().order_by("starts_at", "pk")
+            else meetings.filter(ends_at__gte=timezone.now()).order_by("starts_at", "pk")
         )
         page = _paginate(request, meetings)
         return render(

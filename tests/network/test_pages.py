@@ -237,3 +237,18 @@ def test_directory_and_library_keep_their_query_count(
         with django_assert_num_queries(queries):
             response = client.get(url)
         assert response.status_code == 200, url
+
+
+def test_a_cancelled_meeting_to_come_is_listed_among_the_upcoming_marked_cancelled(
+    client, ministry, hr_oberhausen
+):
+    """A cancelled meeting that has not yet taken place was in neither list: those registered could not find
+    it. It is listed among the upcoming ones, marked cancelled; the past list stays the past."""
+    cancelled = make_meeting(ministry, title="Abgesagtes Treffen")
+    services.meeting_cancel(actor=SYSTEM, meeting=cancelled)
+    client.force_login(hr_oberhausen)
+    upcoming = client.get(reverse("network:meeting_list"))
+    assert [meeting.pk for meeting in upcoming.context["meetings"]] == [cancelled.pk]
+    assert '<span class="badge text-bg-danger">abgesagt</span>' in upcoming.content.decode()
+    past = client.get(reverse("network:meeting_list") + "?past=1")
+    assert list(past.context["meetings"]) == []
