@@ -380,6 +380,8 @@ class MeetingQuerySet(ProgrammeQuerySet):
 
 # A meeting of more than a week is a year typed wrong (Meeting.clean).
 MEETING_MAX_DAYS = 7
+# Minutes and materials of one meeting, together (services.meeting_document_add).
+MEETING_MAX_DOCUMENTS = 20
 
 
 class Meeting(models.Model):

@@ -23,6 +23,7 @@ from vielfalt.validation import refuse_moving
 
 from .models import (
     AUTHOR_ROLES,
+    MEETING_MAX_DOCUMENTS,
     PROGRAMME_ROLES,
     Answer,
     Attachment,
@@ -592,7 +593,16 @@ def may_read_documents(user, meeting: Meeting) -> bool:
 
 @transaction.atomic
 def meeting_document_add(*, actor: User, meeting: Meeting, kind: str, upload) -> MeetingDocument:
+    """The host adds minutes or material, at most MEETING_MAX_DOCUMENTS per meeting; a cancelled meeting has
+    neither. The meeting's row lock serialises uploads, so that two at once do not pass the limit."""
     require(actor, AUTHOR_ROLES, meeting.host_id)
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.is_cancelled:
+        raise ValidationError(_("The meeting has been cancelled: it takes no minutes or materials."))
+    if meeting.documents.count() >= MEETING_MAX_DOCUMENTS:
+        raise ValidationError(
+            _("A meeting has at most %(count)s documents.") % {"count": MEETING_MAX_DOCUMENTS}
+        )
     checked = check_document(upload)
     document = MeetingDocument(
         meeting=meeting,

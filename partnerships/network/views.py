@@ -709,7 +709,8 @@ class MeetingDetailView(NetworkMixin, View):
             "is_host": is_host,
             "form": form or (RegistrationForm(user=user) if may_register_here else None),
             "documents": meeting.documents.all() if readable else None,
-            "document_form": document_form or (MeetingDocumentForm() if is_host else None),
+            "document_form": document_form
+            or (MeetingDocumentForm() if is_host and not meeting.is_cancelled else None),
             "invited": meeting.invited.all() if not meeting.open_to_all else None,
         }
         return render(

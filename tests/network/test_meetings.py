@@ -347,6 +347,35 @@ def test_refused_meeting_document_is_the_file_fields_error(client, ministry, sta
     assert not meeting.documents.exists()
 
 
+def test_meeting_documents_are_bounded_and_a_cancelled_meeting_takes_none(
+    client, ministry, staff, monkeypatch
+):
+    """Minutes and materials had no limit in number and could still be uploaded to a cancelled meeting."""
+    monkeypatch.setattr(services, "MEETING_MAX_DOCUMENTS", 2, raising=False)
+    meeting = make_meeting(ministry)
+    for name in ("Protokoll.pdf", "Folien.pdf"):
+        services.meeting_document_add(
+            actor=staff, meeting=meeting, kind="material", upload=upload(name, pdf_bytes())
+        )
+    with pytest.raises(ValidationError, match="höchstens 2 Dokumente"):
+        services.meeting_document_add(
+            actor=staff, meeting=meeting, kind="material", upload=upload("Mehr.pdf", pdf_bytes())
+        )
+    other = make_meeting(ministry)
+    services.meeting_cancel(actor=staff, meeting=other)
+    client.force_login(staff)
+    response = client.post(
+        reverse("network:meeting_document_upload", args=[other.pk]),
+        {"kind": "minutes", "file": upload("protokoll.pdf", pdf_bytes())},
+    )
+    assert response.status_code == 400
+    assert response.context["document_form"].errors["file"] == [
+        "Das Treffen wurde abgesagt: Es nimmt weder Protokolle noch Materialien auf."
+    ]
+    assert meeting.documents.count() == 2 and not other.documents.exists()
+    assert client.get(other.get_absolute_url()).context["document_form"] is None
+
+
 def test_other_organisations_registrations_are_not_shown_or_cancelled(
     client, ministry, duisburg, hr_oberhausen
 ):
