@@ -8,7 +8,7 @@ from django.core import signing
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from vielfalt.models import Role, User
@@ -114,20 +114,21 @@ def practice_mail(entry: PracticeEntry, event: str) -> EmailMessage | None:
 
 
 def practice_submitted_mails(entry: PracticeEntry) -> list[EmailMessage]:
-    """To the ministry's staff, who publish or return practice examples: one was submitted (one message each)."""
-    recipients = sorted(
-        set(
-            User.objects.filter(is_active=True, memberships__role=Role.MINISTRY, email__gt="").values_list(
-                "email", flat=True
-            )
-        )
-    )
-    subject = one_line(_("Practice example submitted: %(title)s") % {"title": entry.title[:120]})
-    body = render_to_string(
-        "network/mail/practice_submitted.txt",
-        {"entry": entry, "entry_url": absolute(entry.get_absolute_url())},
-    )
-    return [EmailMessage(subject=subject, body=body, to=[address]) for address in recipients]
+    """To the ministry's staff, who publish or return practice examples: one was submitted (one message each,
+    in the language of the recipient's network e-mail settings, else the portal's)."""
+    languages = {}
+    for address, language in User.objects.filter(
+        is_active=True, memberships__role=Role.MINISTRY, email__gt=""
+    ).values_list("email", "network_mail__language"):
+        languages.setdefault(address, language or settings.LANGUAGE_CODE)
+    context = {"entry": entry, "entry_url": absolute(entry.get_absolute_url())}
+    messages = []
+    for address in sorted(languages):
+        with translation.override(languages[address]):
+            subject = one_line(_("Practice example submitted: %(title)s") % {"title": entry.title[:120]})
+            body = render_to_string("network/mail/practice_submitted.txt", context)
+        messages.append(EmailMessage(subject=subject, body=body, to=[address]))
+    return messages
 
 
 def digest_content(since):

@@ -274,6 +274,9 @@ class PracticeEntry(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    # The language of the page the entry was written on: its author's e-mails about it (returned, published) are
+    # written in it.
+    language = models.CharField(_("language"), max_length=10, default="de")
     search_vector = StoredGeneratedField(
         expression=PracticeSearchVector(), output_field=SearchVectorField(), db_persist=True
     )

@@ -181,7 +181,10 @@ def _check_practice_links(entry: PracticeEntry, *, linked_before: int | None = N
 def practice_create(*, actor: User, organisation: Organisation, **fields) -> PracticeEntry:
     require(actor, AUTHOR_ROLES, organisation)
     entry = PracticeEntry(
-        organisation=organisation, created_by=actor if isinstance(actor, User) else None, **fields
+        organisation=organisation,
+        created_by=actor if isinstance(actor, User) else None,
+        language=mail_language(),
+        **fields,
     )
     entry.full_clean(exclude=["search_vector"])
     _check_practice_links(entry)

@@ -4,7 +4,6 @@ import smtplib
 from datetime import timedelta
 
 from celery import Task, shared_task
-from django.conf import settings
 from django.core.mail import mailers
 from django.db import transaction
 from django.utils import timezone, translation
@@ -110,10 +109,10 @@ def task_send_practice_mail(*, entry_id: int, event: str) -> int:
     entry = PracticeEntry.objects.select_related("created_by").filter(pk=entry_id, status=event).first()
     if entry is None:
         return 0
-    with translation.override(settings.LANGUAGE_CODE):
-        if event == PracticeEntry.Status.SUBMITTED:
-            messages = practice_submitted_mails(entry)
-        else:
+    if event == PracticeEntry.Status.SUBMITTED:
+        messages = practice_submitted_mails(entry)  # each in its recipient's language
+    else:
+        with translation.override(entry.language):  # the language the author wrote the entry in
             messages = [message] if (message := practice_mail(entry, event)) else []
     return mailers.default.send_messages(messages) or 0 if messages else 0
 

@@ -5,6 +5,7 @@ import hashlib
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from partnerships.network import selectors, services
 from partnerships.network.models import FieldOfAction, PracticeEntry
@@ -130,6 +131,37 @@ def test_a_practice_e_mail_goes_out_only_while_what_it_says_still_holds(
     assert task_send_practice_mail(entry_id=entry.pk, event=Status.PUBLISHED) == 0
     assert len(outbox) == 1
     assert task_send_practice_mail(entry_id=entry.pk, event=Status.RETURNED) == 1  # what still holds is sent
+
+
+def test_practice_e_mails_in_the_recipients_language(
+    client, hr_duisburg, staff, duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """The e-mails of the practice library were German whatever language their recipient used the portal in:
+    the author's is written in the language the entry was written in, the ministry's in the language of each
+    official's network e-mail settings."""
+
+    client.force_login(staff)
+    client.post(reverse("network:mail_settings"), {"answers": "on"}, HTTP_ACCEPT_LANGUAGE="en")
+    with translation.override("en"):  # the page the author wrote on
+        entry = services.practice_create(
+            actor=hr_duisburg,
+            organisation=duisburg,
+            title="Mentoring",
+            field_of_action=FieldOfAction.JOINT_TRAINING,
+            summary="Kurz",
+            what_was_done="Lang",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
+    [message] = outbox
+    assert (message.to, message.subject) == ([staff.email], "Practice example submitted: Mentoring")
+    assert "has submitted a practice example for review" in message.body
+    outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # decided on a German page
+        services.practice_transition(actor=staff, entry=entry, to=Status.PUBLISHED)
+    [message] = outbox
+    assert (message.to, message.subject) == ([hr_duisburg.email], "Practice example published: Mentoring")
+    assert "your practice example is now published" in message.body
 
 
 def test_an_author_who_moved_to_another_organisation_is_not_sent_the_ministrys_decision(
