@@ -556,6 +556,17 @@ SERVICES = {
     "registration_cancel": Case(
         "MHOX", lambda w, a: network_services.registration_cancel(actor=a, registration=w.registration)
     ),
+    # What the core's signals end: an administrator's (or the purge's) deactivation, HR's leavers.
+    "registrations_end_for_accounts": Case(
+        "X",
+        lambda w, a: network_services.registrations_end_for_accounts(
+            actor=a, user_ids=[w.registration.user_id or 0]
+        ),
+    ),
+    "registrations_end_for_leavers": Case(
+        "HX",
+        lambda w, a: network_services.registrations_end_for_leavers(actor=a, employee_ids=[w.employee.pk]),
+    ),
     "meeting_document_add": Case(
         "MHX",
         lambda w, a: network_services.meeting_document_add(

@@ -23,7 +23,7 @@ from .filters import object_search, search_order
 from .invitations import AccountAddForm, link_valid_until
 from .models import AuditEntry, AuthenticatorApp, Employee, Job, Membership, Organisation, OrgUnit, User
 from .services import account_invitation_send
-from .signals import employees_left
+from .signals import accounts_left, employees_left
 
 # The portal's name where Django's admin said "Django-Verwaltung" (its header) and "Website-Verwaltung" (its titles).
 admin.site.site_header = _("Vielfalt verbindet – administration")
@@ -322,10 +322,12 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
         if not change:
             self._send_password_links(request, [form.instance])
             return
+        rows = form._audit_changes.get("memberships")  # the inline's prefix: the memberships' related name
+        deactivated = "is_active" in form.changed_data and not form.instance.is_active
+        if deactivated or (rows and rows.get("withdrawn")):  # in the admin's transaction, as the purge does
+            accounts_left.send(sender=User, actor=request.user, user_ids=[form.instance.pk])
         # The holder told of roles granted and withdrawn, as the mixin recorded them.
-        if rows := form._audit_changes.get(
-            "memberships"
-        ):  # the inline's prefix: the memberships' related name
+        if rows:
             with translation.override(settings.LANGUAGE_CODE):  # the e-mail's language
                 labels = {"granted": _("granted"), "withdrawn": _("withdrawn")}
                 text = "; ".join(f"{labels[key]}: {value}" for key, value in rows.items())

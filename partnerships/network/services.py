@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.concurrency import check_opened_version
 from vielfalt.jobs import send_after_commit
-from vielfalt.models import AuditEntry, Organisation, Role, User
+from vielfalt.models import AuditEntry, Employee, Organisation, Role, User
 from vielfalt.permissions import may, organisation_ids, require
 from vielfalt.seats import Seats, fill_free_seats, seat_counts
 from vielfalt.validation import refuse_moving
@@ -567,10 +568,21 @@ def registration_cancel(*, actor: User, registration: Registration) -> list[Regi
             raise ValidationError(_("This registration has already been cancelled."))
         if meeting.has_begun:
             raise ValidationError(_("The meeting has begun; its registrations can no longer be cancelled."))
-        was_seated = registration.status == Registration.Status.SEATED
+        return _cancel_registrations(actor=actor, meeting=meeting, registrations=[registration])
+
+
+def _cancel_registrations(
+    *, actor, meeting: Meeting, registrations: list[Registration]
+) -> list[Registration]:
+    """Cancel `registrations` of the meeting locked by the caller; seats they free go to the first waiting, and
+    everyone concerned gets an e-mail once the transaction commits. Returns who was promoted."""
+    now = timezone.now()
+    seat_freed = False
+    for registration in registrations:
         before = registration.status
+        seat_freed = seat_freed or before == Registration.Status.SEATED
         registration.status = Registration.Status.CANCELLED
-        registration.cancelled_at = timezone.now()
+        registration.cancelled_at = now
         registration.save(update_fields=["status", "cancelled_at"])
         audit_record(
             actor=actor,
@@ -579,10 +591,77 @@ def registration_cancel(*, actor: User, registration: Registration) -> list[Regi
             organisation=registration.organisation,
             changes={"status": [before, registration.status]},
         )
-        promoted = _fill_free_seats(meeting) if was_seated else []
-        _mail_on_commit([registration.pk], "cancelled")
-        _mail_on_commit([r.pk for r in promoted], "promoted")
+    promoted = _fill_free_seats(meeting) if seat_freed else []
+    _mail_on_commit([registration.pk for registration in registrations], "cancelled")
+    _mail_on_commit([r.pk for r in promoted], "promoted")
     return promoted
+
+
+def _end_registrations(*, actor, condition: Q) -> int:
+    """Cancel the registrations matching `condition` for meetings that have not begun (and are not cancelled),
+    in the caller's transaction, each meeting locked in the order of the keys; returns how many."""
+
+    def upcoming(**filters):
+        return (
+            Registration.objects.filter(condition, **filters)
+            .exclude(status=Registration.Status.CANCELLED)
+            .filter(meeting__starts_at__gt=timezone.now(), meeting__cancelled_at=None)
+            .select_related("organisation")
+            .order_by("pk")
+        )
+
+    meeting_ids = set(upcoming().values_list("meeting_id", flat=True))
+    ended = 0
+    for meeting in Meeting.objects.select_for_update().filter(pk__in=meeting_ids).order_by("pk"):
+        if meeting.is_cancelled or meeting.has_begun:  # meanwhile
+            continue
+        registrations = list(upcoming(meeting=meeting))
+        _cancel_registrations(actor=actor, meeting=meeting, registrations=registrations)
+        ended += len(registrations)
+    return ended
+
+
+def registrations_end_for_accounts(*, actor: User, user_ids: list[int]) -> int:
+    """Cancel the registrations that accounts deactivated, or no longer acting for the registration's
+    organisation, made for themselves (`vielfalt.signals.accounts_left`) for meetings that have not begun: nobody
+    comes, and the seat goes to the waiting list. Registrations such an account made for colleagues stay theirs,
+    as do the ones HR made by e-mail address (a colleague need not use an account to come; theirs end when the
+    colleague leaves the organisation). Runs in the caller's transaction; returns how many it cancelled."""
+    require(actor, Role.ADMIN)
+    users = User.objects.in_bulk(list(user_ids))
+    registrations = (
+        Registration.objects.filter(user_id__in=list(users))
+        .exclude(status=Registration.Status.CANCELLED)
+        .filter(meeting__starts_at__gt=timezone.now(), meeting__cancelled_at=None)
+        .only("pk", "user_id", "organisation_id")
+    )
+    ended = [
+        registration.pk
+        for registration in registrations
+        if not may(users[registration.user_id], PROGRAMME_ROLES, registration.organisation_id)
+    ]
+    return _end_registrations(actor=actor, condition=Q(pk__in=ended)) if ended else 0
+
+
+def registrations_end_for_leavers(*, actor: User, employee_ids: list[int]) -> int:
+    """Cancel the registrations of employees who left their organisation (`vielfalt.signals.employees_left`: HR
+    of their organisation marked them inactive), found by the organisation and the employee's e-mail address, for
+    meetings that have not begun: their seats go to the waiting list. Runs in the caller's transaction; returns
+    how many it cancelled."""
+    organisation_ids, leavers = set(), {}
+    for part in range(0, len(employee_ids), 5000):  # an import's
+        for organisation_id, email, is_active in Employee.objects.filter(
+            pk__in=employee_ids[part : part + 5000]
+        ).values_list("organisation_id", "email", "is_active"):
+            organisation_ids.add(organisation_id)
+            if email and not is_active:
+                leavers.setdefault(organisation_id, set()).add(email.strip().lower())
+    for organisation_id in organisation_ids:
+        require(actor, Role.HR, organisation_id)
+    condition = Q(pk__in=[])
+    for organisation_id, emails in leavers.items():
+        condition |= Q(organisation_id=organisation_id, email__in=sorted(emails))
+    return _end_registrations(actor=actor, condition=condition) if leavers else 0
 
 
 def may_read_documents(user, meeting: Meeting) -> bool:

@@ -637,3 +637,129 @@ def test_a_meeting_is_not_changed_or_cancelled_in_the_admin(
     assert seated.status == SEATED
     # An administrator changes it on the meeting's own page.
     assert client.get(reverse("network:meeting_edit", args=[meeting.pk])).status_code == 200
+
+
+def test_a_deactivated_account_gives_up_its_own_registrations_for_meetings_to_come(
+    client, superuser, ministry, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """An account deactivated in the admin kept the seats it had registered for itself until someone cancelled
+    them: the waiting list lost them. Now its own registrations for meetings not yet begun are cancelled (with
+    their e-mails and audit entries) and the first waiting moves up; the colleagues it registered keep theirs."""
+    from tests.factories import hr_user
+    from tests.helpers import form_data
+    from vielfalt.models import AuditEntry
+
+    leaver = hr_user(duisburg, username="geht", email="geht@example.org")
+    meeting = make_meeting(ministry, capacity=2)
+    own = services.registration_create(
+        actor=leaver, meeting=meeting, organisation=duisburg, name="Geht", email=leaver.email, user=leaver
+    )
+    colleague = register(leaver, meeting, duisburg, "Kollegin")
+    waiting = register(hr_duisburg, meeting, duisburg, "Wartet")
+    begun = make_meeting(ministry)
+    kept = services.registration_create(
+        actor=leaver, meeting=begun, organisation=duisburg, name="Geht", email=leaver.email, user=leaver
+    )
+    Meeting.objects.filter(pk=begun.pk).update(starts_at=timezone.now() - timedelta(hours=1))
+    outbox.clear()
+
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_user_change", args=[leaver.pk])
+    data = form_data(client.get(url).content.decode(), "user_form")
+    data.pop("is_active")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, data).status_code == 302
+    statuses = dict(Registration.objects.values_list("pk", "status"))
+    assert [statuses[r.pk] for r in (own, colleague, waiting, kept)] == [CANCELLED, SEATED, SEATED, SEATED]
+    assert sorted((m.to[0], m.subject) for m in outbox) == [
+        ("geht@example.org", f"Anmeldung storniert: {meeting.title}"),
+        ("wartet@example.org", f"Sie haben einen Platz: {meeting.title}"),
+    ]
+    assert AuditEntry.objects.filter(object_id=str(own.pk), changes__status=[SEATED, CANCELLED]).exists()
+
+
+def test_the_purge_of_unused_accounts_ends_their_own_registrations(
+    settings, ministry, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
+):
+    from tests.factories import hr_user
+    from vielfalt.models import User
+    from vielfalt.programme.privacy import purge
+
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "dormant": 365, "dormant_notice": 0}
+    unused = hr_user(duisburg, username="ungenutzt", email="ungenutzt@example.org")
+    meeting = make_meeting(ministry, capacity=1)
+    own = services.registration_create(
+        actor=unused,
+        meeting=meeting,
+        organisation=duisburg,
+        name="Ungenutzt",
+        email=unused.email,
+        user=unused,
+    )
+    waiting = register(hr_duisburg, meeting, duisburg, "Wartet")
+    long_ago = timezone.now() - timedelta(days=400)
+    User.objects.filter(pk=unused.pk).update(date_joined=long_ago, last_login=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        purge(actor=SYSTEM)
+    own.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (own.status, waiting.status) == (CANCELLED, SEATED)
+
+
+def test_an_employee_who_left_gives_up_the_registrations_hr_made_by_e_mail_address(
+    client, ministry, duisburg, oberhausen, hr_duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """HR registered a colleague by e-mail address; when the colleague leaves the organisation (HR marks the
+    employee inactive), the registration for a meeting not yet begun is cancelled and the first waiting moves up.
+    Another organisation's registration with the same address stays."""
+    from tests.factories import EmployeeFactory
+    from vielfalt.services import employee_deactivate
+
+    employee = EmployeeFactory(organisation=duisburg, email="Kai.Leaver@Example.org")
+    meeting = make_meeting(ministry, capacity=1)
+    registration = services.registration_create(
+        actor=hr_duisburg, meeting=meeting, organisation=duisburg, name="Kai", email="kai.leaver@example.org"
+    )
+    waiting = register(hr_duisburg, meeting, duisburg, "Wartet")
+    elsewhere = services.registration_create(
+        actor=SYSTEM,
+        meeting=make_meeting(ministry),
+        organisation=oberhausen,
+        name="Kai",
+        email="kai.leaver@example.org",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        employee_deactivate(actor=hr_duisburg, employee=employee)
+    for row in (registration, waiting, elsewhere):
+        row.refresh_from_db()
+    assert (registration.status, waiting.status, elsewhere.status) == (CANCELLED, SEATED, SEATED)
+    assert {m.subject for m in outbox} >= {
+        f"Anmeldung storniert: {meeting.title}",
+        f"Sie haben einen Platz: {meeting.title}",
+    }
+
+
+def test_an_account_whose_role_is_withdrawn_gives_up_its_own_registrations_of_that_organisation(
+    client, superuser, ministry, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """An administrator withdrew Duisburg's HR role from an account (its holder left the personnel office): the
+    seat it had registered for itself as one of Duisburg stayed taken, and nobody at Duisburg could see it."""
+    from tests.factories import hr_user
+    from tests.helpers import form_data
+
+    leaver = hr_user(duisburg, username="wechselt", email="wechselt@example.org")
+    meeting = make_meeting(ministry, capacity=1)
+    own = services.registration_create(
+        actor=leaver, meeting=meeting, organisation=duisburg, name="Wechselt", email=leaver.email, user=leaver
+    )
+    waiting = register(hr_duisburg, meeting, duisburg, "Wartet")
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_user_change", args=[leaver.pk])
+    data = form_data(client.get(url).content.decode(), "user_form")
+    data["memberships-0-DELETE"] = "on"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, data).status_code == 302
+    assert not leaver.memberships.exists()
+    for row in (own, waiting):
+        row.refresh_from_db()
+    assert (own.status, waiting.status) == (CANCELLED, SEATED)

@@ -29,9 +29,10 @@ from trainings import privacy as trainings_privacy
 from vielfalt import privacy as core
 from vielfalt.account_events import account_changed, dormancy_notice
 from vielfalt.audit import audit_record, record_text
-from vielfalt.models import AuditEntry, Employee, Role
+from vielfalt.models import AuditEntry, Employee, Role, User
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, require
+from vielfalt.signals import accounts_left
 
 APPS = (partnerships_privacy, trainings_privacy, surveys_privacy)
 PERSONAL_MODELS = set().union(*(app.PERSONAL_MODELS for app in APPS))
@@ -115,6 +116,8 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
         counts["accounts_deactivated"] = core.accounts_deactivate(
             user_ids=[user.pk for user in dormant], now=now
         )
+        if dormant:
+            accounts_left.send(sender=User, actor=actor, user_ids=[user.pk for user in dormant])
         for user in dormant:  # an entry each, and each holder told why (after the commit)
             account_changed(
                 user=user, actor=actor, event="deactivated", name=str(core.retention_days("dormant"))
