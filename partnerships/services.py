@@ -659,7 +659,8 @@ def agreement_request_pdf(*, actor: User, agreement: Agreement) -> Job:
 
 def signed_copy_check(upload) -> None:
     """A signed copy is a PDF of at most 20 MB that a PDF library opens and that has pages, at most
-    SIGNED_COPY_MAX_PAGES (the content is parsed, not its first bytes trusted)."""
+    SIGNED_COPY_MAX_PAGES (the content is parsed, not its first bytes trusted), and is not encrypted (it is
+    archived, and PDF/A forbids encryption)."""
     import pikepdf
 
     if upload.size > SIGNED_COPY_MAX_BYTES:
@@ -674,7 +675,7 @@ def signed_copy_check(upload) -> None:
     upload.seek(0)
     try:
         with pikepdf.open(upload) as document:
-            pages = len(document.pages)
+            pages, encrypted = len(document.pages), document.is_encrypted
     except pikepdf.PasswordError:
         raise ValidationError(
             _("The PDF is protected by a password. Please upload it without protection."), code="encrypted"
@@ -683,6 +684,14 @@ def signed_copy_check(upload) -> None:
         raise not_pdf from None
     finally:
         upload.seek(0)
+    if encrypted:  # an owner password and an empty user password: it opens, but PDF/A forbids encryption
+        raise ValidationError(
+            _(
+                "The PDF is encrypted (protected against changes or printing). A signed copy is archived and "
+                "must not be encrypted: please upload it without protection."
+            ),
+            code="encrypted",
+        )
     if pages == 0:
         raise not_pdf
     if pages > SIGNED_COPY_MAX_PAGES:

@@ -409,6 +409,40 @@ def test_a_signed_copy_has_at_most_the_pages_a_signed_agreement_can_have(staff, 
     assert agreement.documents.filter(kind=AgreementDocument.Kind.SIGNED).count() == 1
 
 
+def _encrypted_pdf(*, user: str) -> bytes:
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    out = io.BytesIO()
+    pdf.save(out, encryption=pikepdf.Encryption(owner="owner-secret", user=user))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("user_password", ["", "reader-secret"])
+def test_an_encrypted_signed_copy_is_refused_even_without_a_password_to_open_it(
+    staff, agreement, user_password
+):
+    """PDF/A forbids encryption: an archived signed copy must not be encrypted. One with an owner password and
+    an empty user password opens without asking, and was kept."""
+    _ready(agreement)
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        signed_copy_upload(
+            actor=staff,
+            agreement=agreement,
+            upload=ContentFile(_encrypted_pdf(user=user_password), name="s.pdf"),
+        )
+    assert refused.value.error_list[0].code == "encrypted"
+    assert refused.value.messages[0] in (
+        "The PDF is protected by a password. Please upload it without protection.",
+        "The PDF is encrypted (protected against changes or printing). A signed copy is archived and must not be "
+        "encrypted: please upload it without protection.",
+    )
+    assert not agreement.documents.exists()
+
+
 def test_steps_back_need_a_reason_which_the_audit_log_keeps(staff, agreement):
     Agreement.objects.filter(pk=agreement.pk).update(status=Status.IN_REVIEW)
     with pytest.raises(ValidationError):
