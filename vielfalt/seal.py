@@ -12,11 +12,16 @@ self-signed demo seal); with no seal at all, PDFs are issued unsealed and a warn
 """
 
 import asyncio
+import base64
 import concurrent.futures
 import datetime
 import hashlib
 import io
+import json
 import logging
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -118,6 +123,9 @@ def seal_pdf(pdf: bytes) -> bytes:
 # --- Checking a PDF -----------------------------------------------------------------------------------------
 
 
+CHECK_STATES = ("valid", "changed", "foreign", "unsealed", "unreadable", "unknown", "limit")
+
+
 @dataclass(frozen=True)
 class SealCheck:
     """What the portal can say about a PDF.
@@ -125,7 +133,8 @@ class SealCheck:
     `state` is one of: "valid" (sealed by the portal and unchanged since), "changed" (it carries the portal's
     seal, but the file was changed after sealing), "foreign" (signed, but not with the portal's seal),
     "unsealed" (a PDF without any signature), "unreadable" (not a PDF that can be read), "unknown" (the
-    portal has no seal to compare with)."""
+    portal has no seal to compare with), "limit" (the check hit its bounds of time or memory: nothing can be said,
+    see `check_pdf_bounded`)."""
 
     state: str
     signed_at: datetime.datetime | None = None
@@ -138,15 +147,92 @@ class SealCheck:
 
 
 def check_pdf(data: bytes) -> SealCheck:
+    """The check in this process: for the portal's own files (see `check_pdf_bounded` for anyone's upload)."""
+    certificate = portal_certificate()
+    if certificate is None:
+        return SealCheck("unknown", sha256=hashlib.sha256(data).hexdigest())
+    return _check(data, certificate, _tsa_roots())
+
+
+def check_pdf_bounded(data: bytes) -> SealCheck:
+    """`check_pdf` for a file anyone may send (the public page "Dokument prüfen"), with its cost bounded.
+
+    Parsing a PDF costs what its author wants it to: a 2 MB file with 200,000 objects held a web worker for about
+    9 s. So the file is parsed in a child process of the portal's Python, which limits its own address space to
+    SEAL_CHECK_MEMORY_BYTES (and its CPU time) before it reads the file, and which is killed after
+    SEAL_CHECK_TIMEOUT_SECONDS: nothing of the check outlives the request (a thread cannot be stopped, and
+    would go on parsing). The child gets the portal's certificate and the authority's roots, never the seal's key
+    nor the portal's environment. A check that hits a bound, or a child that ends without an answer, is
+    "limit": the portal could not check the file in time, which says nothing about its seal."""
     sha256 = hashlib.sha256(data).hexdigest()
     certificate = portal_certificate()
     if certificate is None:
         return SealCheck("unknown", sha256=sha256)
+    timeout = settings.SEAL_CHECK_TIMEOUT_SECONDS
+    header = {
+        "certificate": base64.b64encode(certificate.dump()).decode(),
+        "roots": [base64.b64encode(root.dump()).decode() for root in _tsa_roots()],
+        "memory": settings.SEAL_CHECK_MEMORY_BYTES,
+        "cpu": int(timeout) + 1,
+    }
+    try:
+        child = subprocess.run(  # noqa: S603  (the portal's own interpreter and module, no shell)
+            [sys.executable, "-I", str(Path(__file__).resolve())],
+            input=json.dumps(header).encode() + b"\n" + data,
+            capture_output=True,
+            timeout=timeout,
+            env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:  # subprocess.run has killed the child
+        logger.info("Seal check: not finished within %s s", timeout)
+        return SealCheck("limit", sha256=sha256)
+    try:
+        answer = json.loads(child.stdout)
+        state = answer["state"]
+        if state not in CHECK_STATES:
+            raise ValueError(state)
+        signed_at = datetime.datetime.fromisoformat(answer["signed_at"]) if answer.get("signed_at") else None
+    except (ValueError, KeyError, TypeError):
+        logger.warning(
+            "Seal check: the checking process ended without an answer (exit status %s)", child.returncode
+        )
+        return SealCheck("limit", sha256=sha256)
+    return SealCheck(state, signed_at=signed_at, timestamped=bool(answer.get("timestamped")), sha256=sha256)
+
+
+def _check_in_child() -> None:
+    """The child of `check_pdf_bounded` (`python -I vielfalt/seal.py`): a JSON line with the certificate, the
+    roots and the limits, then the file on stdin; the answer as JSON on stdout."""
+    import resource
+
+    from asn1crypto import x509
+
+    options = json.loads(sys.stdin.buffer.readline())
+    resource.setrlimit(resource.RLIMIT_AS, (options["memory"], options["memory"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (options["cpu"], options["cpu"]))
+    try:
+        data = sys.stdin.buffer.read()
+        certificate = x509.Certificate.load(base64.b64decode(options["certificate"]))
+        roots = [x509.Certificate.load(base64.b64decode(root)) for root in options["roots"]]
+        check = _check(data, certificate, roots)
+    except MemoryError:
+        check = SealCheck("limit")
+    signed_at = check.signed_at.isoformat() if check.signed_at else None
+    sys.stdout.write(
+        json.dumps({"state": check.state, "signed_at": signed_at, "timestamped": check.timestamped})
+    )
+
+
+def _check(data: bytes, certificate, roots: list) -> SealCheck:
+    sha256 = hashlib.sha256(data).hexdigest()
     try:
         from pyhanko.pdf_utils.reader import PdfFileReader
 
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = list(reader.embedded_signatures)
+    except MemoryError:
+        raise
     except Exception:  # any parse failure of untrusted input means: not a readable PDF
         logger.info("Seal check: the file cannot be read as PDF")
         return SealCheck("unreadable", sha256=sha256)
@@ -160,7 +246,7 @@ def check_pdf(data: bytes) -> SealCheck:
     if not ours:
         return SealCheck("foreign", sha256=sha256)
     for signature in ours:
-        status = _validate(signature, certificate)
+        status = _validate(signature, certificate, roots)
         if status is None:
             continue
         from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -210,15 +296,17 @@ def _tsa_roots() -> list:
     return [x509.Certificate.load(der) for _, _, der in pem.unarmor(Path(path).read_bytes(), multiple=True)]
 
 
-def _validate(signature, certificate):
+def _validate(signature, certificate, roots):
     from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
     context = ValidationContext(
-        trust_roots=[certificate, *_tsa_roots()], allow_fetching=False, revocation_mode="soft-fail"
+        trust_roots=[certificate, *roots], allow_fetching=False, revocation_mode="soft-fail"
     )
     try:
         return _run(lambda: async_validate_pdf_signature(signature, context, skip_diff=True))
+    except MemoryError:
+        raise
     except Exception:  # a damaged signature of untrusted input: not a valid seal
         logger.info("Seal check: the portal's signature cannot be validated")
         return None
@@ -277,3 +365,7 @@ def create_self_signed_seal(path: Path, *, password: str = "", common_name: str 
     )
     path.chmod(0o600)
     return path
+
+
+if __name__ == "__main__":
+    _check_in_child()

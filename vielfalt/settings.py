@@ -548,6 +548,10 @@ SEAL_TSA_URL = env.str("SEAL_TSA_URL", default="")
 SEAL_TSA_ROOTS = env.str("SEAL_TSA_ROOTS", default="")
 # Largest file the public "check a document" page accepts.
 SEAL_CHECK_MAX_BYTES = env.int("SEAL_CHECK_MAX_BYTES", default=20 * 1024 * 1024)
+# One check of a file on that page runs in a child process, killed after this many seconds, with at most this
+# much address space (vielfalt.seal.check_pdf_bounded); beyond either the page says the file could not be checked.
+SEAL_CHECK_TIMEOUT_SECONDS = env.float("SEAL_CHECK_TIMEOUT_SECONDS", default=10.0)
+SEAL_CHECK_MEMORY_BYTES = env.int("SEAL_CHECK_MEMORY_BYTES", default=512 * 1024 * 1024)
 
 # --- The operator, shown on the imprint, privacy and accessibility pages ---------------------------------
 

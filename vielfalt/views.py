@@ -33,7 +33,7 @@ from .middleware import SESSION_TOUCHED_KEY
 from .models import AuditEntry, Employee, Job, Membership, Organisation, Role, TargetGroup, employee_figures
 from .pagination import GroupedPaginator, WindowCountPaginator, cursor, newest_first, query_without
 from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
-from .seal import check_pdf
+from .seal import check_pdf_bounded
 from .services import (
     employee_create,
     employee_deactivate,
@@ -420,7 +420,8 @@ class DocumentCheckView(FormView):
     """Public ("Dokument prüfen"): does a PDF carry an intact seal of the portal, and since when?
 
     The request body is refused before it is read when it is larger than the limit, so that nobody can fill
-    the disk through a page that needs no login."""
+    the disk through a page that needs no login. The file is parsed in a child process bounded in time and
+    memory (vielfalt.seal.check_pdf_bounded): a file built to be slow to parse ties up no worker."""
 
     template_name = "vielfalt/document_check.html"
     form_class = DocumentCheckForm
@@ -440,7 +441,7 @@ class DocumentCheckView(FormView):
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
         upload.seek(0)
-        check = check_pdf(upload.read())
+        check = check_pdf_bounded(upload.read())
         return self.render_to_response(
             self.get_context_data(form=self.get_form_class()(), check=check, file_name=upload.name)
         )

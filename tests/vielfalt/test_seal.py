@@ -134,6 +134,48 @@ def test_check_page_says_so_for_something_that_is_not_a_pdf(client):
     assert response.context["check"].state == "unreadable"
 
 
+def _many_objects(count: int) -> bytes:
+    """A one-page PDF of about 1.5 MB with `count` small objects (in compressed object streams): cheap to make,
+    slow to parse."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root.Junk = pikepdf.Array([pdf.make_indirect(pikepdf.Dictionary()) for _ in range(count)])
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_check_page_bounds_the_time_of_a_check_of_a_hostile_pdf(client, settings):
+    """Anyone may send a file to this page: a 1.5 MB PDF with 200,000 objects held the web worker for about
+    9 s. The check is stopped at its time limit, and the page says that the file could not be checked."""
+    import time
+
+    settings.SEAL_CHECK_TIMEOUT_SECONDS = 2
+    hostile = _many_objects(200_000)
+    started = time.monotonic()
+    response = upload(client, hostile)
+    assert time.monotonic() - started < 4
+    assert response.status_code == 200
+    assert response.context["check"].state == "limit"
+    assert "konnte nicht rechtzeitig geprüft werden" in response.content.decode()
+
+
+def test_a_bounded_check_answers_like_the_check_in_the_process(settings):
+    sealed = render()
+    changed = bytearray(sealed)
+    changed[len(changed) // 2] ^= 1
+    for content in (sealed, bytes(changed), render(sealed=False), b"kein PDF"):
+        assert seal.check_pdf_bounded(content) == seal.check_pdf(content)
+
+
+def test_a_bounded_check_that_runs_out_of_memory_could_not_be_checked(settings):
+    settings.SEAL_CHECK_MEMORY_BYTES = 32 * 1024 * 1024  # less than the interpreter needs to start
+    assert seal.check_pdf_bounded(render()).state == "limit"
+
+
 # --- A trusted timestamp (RFC 3161) from a time-stamping authority over HTTP --------------------------------
 
 
