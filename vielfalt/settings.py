@@ -552,6 +552,10 @@ SEAL_CHECK_MAX_BYTES = env.int("SEAL_CHECK_MAX_BYTES", default=20 * 1024 * 1024)
 # much address space (vielfalt.seal.check_pdf_bounded); beyond either the page says the file could not be checked.
 SEAL_CHECK_TIMEOUT_SECONDS = env.float("SEAL_CHECK_TIMEOUT_SECONDS", default=10.0)
 SEAL_CHECK_MEMORY_BYTES = env.int("SEAL_CHECK_MEMORY_BYTES", default=512 * 1024 * 1024)
+# Checks one client address may have on that page within SEAL_CHECK_LIMIT_SECONDS (counted from the first);
+# beyond that the page answers 429 and checks nothing.
+SEAL_CHECK_LIMIT = env.int("SEAL_CHECK_LIMIT", default=30)
+SEAL_CHECK_LIMIT_SECONDS = env.int("SEAL_CHECK_LIMIT_SECONDS", default=15 * 60)
 
 # --- The operator, shown on the imprint, privacy and accessibility pages ---------------------------------
 

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 from django.views import View
 from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
@@ -23,6 +23,7 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .audit import ChangeReader, actor_text, audit_record, record_text
+from .clients import client_address
 from .collation import NAMES_SQL, text_order
 from .concurrency import EditConflict
 from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
@@ -42,6 +43,7 @@ from .services import (
     employees_import_start,
 )
 from .tabular import TableRefused, download, runs_inline
+from .throttle import Throttle
 from .validation import submitted_id
 
 HOME_MEMBERSHIPS = (
@@ -416,12 +418,18 @@ class JobDownloadView(LoginRequiredMixin, View):
         return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=job.result_name)
 
 
+# Checks per client address (vielfalt.throttle: a keyed hash of it, not the address, in the cache).
+SEAL_CHECKS = Throttle("seal-check", limit="SEAL_CHECK_LIMIT", seconds="SEAL_CHECK_LIMIT_SECONDS")
+
+
 class DocumentCheckView(FormView):
     """Public ("Dokument prüfen"): does a PDF carry an intact seal of the portal, and since when?
 
     The request body is refused before it is read when it is larger than the limit, so that nobody can fill
     the disk through a page that needs no login. The file is parsed in a child process bounded in time and
-    memory (vielfalt.seal.check_pdf_bounded): a file built to be slow to parse ties up no worker."""
+    memory (vielfalt.seal.check_pdf_bounded): a file built to be slow to parse ties up no worker. And one client
+    address has at most SEAL_CHECK_LIMIT checks within SEAL_CHECK_LIMIT_SECONDS: beyond that the page answers 429
+    and checks nothing, so that nobody keeps the workers busy with one bounded check after another."""
 
     template_name = "vielfalt/document_check.html"
     form_class = DocumentCheckForm
@@ -436,9 +444,18 @@ class DocumentCheckView(FormView):
                 "limit": filesizeformat(settings.SEAL_CHECK_MAX_BYTES)
             }
             return self.render_to_response(self.get_context_data(refused=refused), status=413)
+        if SEAL_CHECKS.exceeded(client_address(request)):
+            minutes = max(1, -(-settings.SEAL_CHECK_LIMIT_SECONDS // 60))
+            refused = ngettext(
+                "You have had many documents checked in a short time. Please try again in %(minutes)s minute.",
+                "You have had many documents checked in a short time. Please try again in %(minutes)s minutes.",
+                minutes,
+            ) % {"minutes": minutes}
+            return self.render_to_response(self.get_context_data(refused=refused), status=429)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
+        SEAL_CHECKS.add(client_address(self.request))
         upload = form.cleaned_data["file"]
         upload.seek(0)
         check = check_pdf_bounded(upload.read())

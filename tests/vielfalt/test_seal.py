@@ -1,8 +1,10 @@
 """The portal's electronic seal (vielfalt/seal.py) and the public page that checks a PDF for it."""
 
 import io
+import ipaddress
 import shutil
 import subprocess
+import uuid
 
 import pytest
 from django.template import Context, Template
@@ -92,11 +94,18 @@ def test_without_a_seal_pdfs_are_issued_unsealed_with_a_warning(settings, caplog
 # --- The page "Dokument prüfen" -----------------------------------------------------------------------------
 
 
-def upload(client, content: bytes, name="dokument.pdf"):
+def _address() -> str:
+    """An address of its own (the throttle's counts live in the shared cache across test runs)."""
+    return str(ipaddress.IPv6Address(uuid.uuid4().int))
+
+
+def upload(client, content: bytes, name="dokument.pdf", address=None):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return client.post(
-        reverse("document_check"), {"file": SimpleUploadedFile(name, content, "application/pdf")}
+        reverse("document_check"),
+        {"file": SimpleUploadedFile(name, content, "application/pdf")},
+        REMOTE_ADDR=address or _address(),
     )
 
 
@@ -132,6 +141,24 @@ def test_check_page_refuses_large_uploads_before_reading_them(client, settings):
 def test_check_page_says_so_for_something_that_is_not_a_pdf(client):
     response = upload(client, b"kein PDF", name="brief.pdf")
     assert response.context["check"].state == "unreadable"
+
+
+@pytest.mark.django_db
+def test_check_page_limits_the_checks_of_one_client_address(client, settings):
+    """Each check costs the portal up to SEAL_CHECK_TIMEOUT_SECONDS of work for a file anyone may send: one
+    address had any number of them."""
+    settings.SEAL_CHECK_LIMIT = 2
+    address, pdf = _address(), render(sealed=False)
+    for _ in range(2):
+        assert upload(client, pdf, address=address).status_code == 200
+    refused = upload(client, pdf, address=address)
+    assert refused.status_code == 429
+    assert "check" not in refused.context
+    assert (
+        "Sie haben in kurzer Zeit viele Dokumente prüfen lassen. Bitte versuchen Sie es in 15 Minuten noch einmal."
+        in refused.content.decode()
+    )
+    assert upload(client, pdf).status_code == 200  # another address is not affected
 
 
 def _many_objects(count: int) -> bytes:
