@@ -457,6 +457,12 @@ class AgreementDocument(models.Model):
         verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The seal check of the stored file (vielfalt.seal.SealCheck), made on first need and kept: what it depends
+    # on besides the file is `seal_checked_with` (partnerships.services.document_seal_check).
+    seal_state = models.CharField(max_length=10, blank=True, editable=False)
+    seal_signed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    seal_timestamped = models.BooleanField(default=False, editable=False)
+    seal_checked_with = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["kind", "-version"]

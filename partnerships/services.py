@@ -31,7 +31,7 @@ from vielfalt.jobs import job_enqueue
 from vielfalt.models import AuditEntry, Job, Organisation, Role, User
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import actor_from_id, recorded_user, require, require_for_partner, require_role
-from vielfalt.seal import SealCheck, check_pdf, seal_pdf
+from vielfalt.seal import SealCheck, check_basis, check_pdf, seal_pdf
 from vielfalt.tabular import neutralise
 from vielfalt.validation import one_line
 
@@ -745,13 +745,40 @@ def signed_copy_upload(*, actor: User, agreement: Agreement, upload) -> Agreemen
 
 
 def document_seal_check(document: AgreementDocument) -> SealCheck:
-    """Whether the stored file still carries the portal's intact seal (read from storage every time: the
-    point is to notice a file changed where it is kept)."""
+    """Whether the stored file still carries the portal's intact seal.
+
+    The agreement page shows this for every document on every view, and parsing a PDF costs what its author
+    wanted: a signed copy with 200,000 objects took about 7 s, on each view by the ministry and HR. A stored
+    document never changes, and the answer depends on nothing else but the portal's certificate, the
+    authority's roots and whether the certificate is still valid (vielfalt.seal.check_basis): so it is made
+    once, on first need, and kept with the row together with that basis. It is used again only while the basis
+    is the same. The file is still read and hashed on every view (milliseconds): one changed where it is kept
+    no longer has the SHA-256 recorded when it was stored, and is checked afresh (and nothing kept)."""
     try:
         with document.file.open("rb") as stored:
-            return check_pdf(stored.read())
+            data = stored.read()
     except FileNotFoundError:
         return SealCheck("unreadable")
+    sha256 = hashlib.sha256(data).hexdigest()
+    if sha256 != document.sha256:
+        return check_pdf(data)
+    basis = check_basis()
+    if basis and document.seal_checked_with == basis:
+        return SealCheck(
+            document.seal_state,
+            signed_at=document.seal_signed_at,
+            timestamped=document.seal_timestamped,
+            sha256=sha256,
+        )
+    check = check_pdf(data)
+    if basis:
+        AgreementDocument.objects.filter(pk=document.pk, sha256=sha256).update(
+            seal_state=check.state,
+            seal_signed_at=check.signed_at,
+            seal_timestamped=check.timestamped,
+            seal_checked_with=basis,
+        )
+    return check
 
 
 def document_download_record(*, actor: User, document: AgreementDocument) -> None:

@@ -201,6 +201,22 @@ def check_pdf_bounded(data: bytes) -> SealCheck:
     return SealCheck(state, signed_at=signed_at, timestamped=bool(answer.get("timestamped")), sha256=sha256)
 
 
+def check_basis() -> str:
+    """What a check's answer depends on besides the file, as a digest, for keeping the answer with a stored file
+    (partnerships.services.document_seal_check): the portal's certificate (the seal is "valid" only with it;
+    after a new one, "foreign") and the authority's roots (whether a timestamp is trusted, and so the time
+    reported). And the time of the check: pyHanko validates the certificate at that time, so after the
+    certificate's end the same file may answer otherwise; then there is no basis ("") and nothing is kept.
+    Revocation is not fetched (`allow_fetching=False`), so nothing else from outside goes into the answer."""
+    certificate = portal_certificate()
+    if certificate is None or certificate.not_valid_after <= datetime.datetime.now(datetime.UTC):
+        return ""
+    digest = hashlib.sha256(certificate.dump())
+    for root in _tsa_roots():
+        digest.update(hashlib.sha256(root.dump()).digest())
+    return digest.hexdigest()
+
+
 def _check_in_child() -> None:
     """The child of `check_pdf_bounded` (`python -I vielfalt/seal.py`): a JSON line with the certificate, the
     roots and the limits, then the file on stdin; the answer as JSON on stdout."""

@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import re
 from decimal import Decimal
 
 import pytest
@@ -449,3 +450,45 @@ def test_steps_back_need_a_reason_which_the_audit_log_keeps(staff, agreement):
         agreement_transition(actor=staff, agreement=agreement, to_status=Status.DRAFT, reason="   ")
     agreement_transition(actor=staff, agreement=agreement, to_status=Status.DRAFT, reason="Text überarbeiten")
     assert audit_entries_for(agreement).first().changes["reason"] == "Text überarbeiten"
+
+
+def test_a_documents_seal_check_is_made_once_and_kept_while_file_and_certificate_are_the_same(
+    client, staff, agreement, monkeypatch, settings, tmp_path
+):
+    """The agreement page showed every document's seal state by parsing the stored file on every view: a
+    signed copy with 200,000 objects cost about 7 s per view, for the ministry and HR alike. The answer is kept
+    with the row; a file changed where it is kept, or a new certificate of the portal, is checked afresh."""
+    from django.urls import reverse
+
+    from partnerships import services
+    from vielfalt.seal import create_self_signed_seal
+
+    _ready(agreement)
+    generated, _created = agreement_render_pdf(agreement_id=agreement.pk, actor_id=staff.pk)
+    checks = []
+    real_check = services.check_pdf
+    monkeypatch.setattr(services, "check_pdf", lambda data: checks.append(len(data)) or real_check(data))
+    client.force_login(staff)
+
+    def state() -> str:
+        page = client.get(reverse("partnerships:detail", args=[agreement.pk])).content.decode()
+        return re.search(r'class="badge [^"]*seal-state" data-state="(\w+)"', page).group(1)
+
+    assert [state(), state(), state()] == ["valid"] * 3
+    assert len(checks) == 1
+    stored = generated.file.storage.path(generated.file.name)
+    sealed = open(stored, "rb").read()  # noqa: SIM115, PTH123
+    changed = bytearray(sealed)
+    changed[len(changed) // 2] ^= 1
+    with open(stored, "wb") as file:  # noqa: PTH123  (changed where it is kept, not through the portal)
+        file.write(changed)
+    assert [state(), state()] == ["changed", "changed"]
+    assert len(checks) == 3  # never kept for a file that is not the stored document
+    with open(stored, "wb") as file:  # noqa: PTH123
+        file.write(sealed)
+    assert state() == "valid"
+    assert len(checks) == 3
+    settings.SEAL_PKCS12_PATH = str(create_self_signed_seal(tmp_path / "new.p12"))
+    settings.SEAL_PKCS12_PASSWORD = ""
+    assert [state(), state()] == ["foreign", "foreign"]
+    assert len(checks) == 4
