@@ -164,12 +164,30 @@ def _past_date() -> CourseDate:
     )
 
 
-# An employee import that is refused: a line without a personnel number, an address that is none.
+# An employee import that is refused: a line without a personnel number, an address that is none, an org unit the
+# city does not have (its column's name, "Organisationseinheit", is the widest).
 FAULTY_EMPLOYEES = (
     "Personalnummer;Nachname;Vorname;E-Mail;Organisationseinheit;Zielgruppe\r\n"
     ";Krüger;Jürgen;juergen@duisburg.example;Ausländerbehörde;Publikumsverkehr\r\n"
     "DU-X3;Kowalczyk;Małgorzata;keine-adresse;Ausländerbehörde;Publikumsverkehr\r\n"
+    "DU-X4;Öztürk;Ayşe;ayse@duisburg.example;Bürgerbüro Nord;Publikumsverkehr\r\n"
 )
+
+
+def assert_in_window(j: "Journey", cells, expected: int | None = None) -> None:
+    """Each cell lies within the window, read without scrolling sideways: the cells that explain a row (why a box
+    cannot be ticked, why someone waits, what is wrong in a line) were in the part of a table scrolled out of view
+    on a phone."""
+    count = cells.count()
+    assert count > 0 if expected is None else count == expected, count
+    width = j.page.evaluate("document.documentElement.clientWidth")
+    for index in range(count):
+        box = cells.nth(index).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (
+            j.width,
+            cells.nth(index).inner_text(),
+            box,
+        )
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -336,6 +354,7 @@ def test_hr_duisburg(journey, width):
     )
     j.page.locator("main form [type=submit]").click()
     j.step("import-problems")
+    assert_in_window(j, j.page.locator("main table td:nth-child(3)"), expected=3)
     j.go("/trainings/", "trainings")
     course_date = _open_date()
     j.go(f"/trainings/courses/{course_date.course_id}/", "course")
@@ -344,6 +363,8 @@ def test_hr_duisburg(journey, width):
     j.go(f"/trainings/dates/{course_date.pk}/", "date")
     assert j.page.locator(".seats-for-organisation").count() == 1
     j.go(f"/trainings/dates/{course_date.pk}/enrol/", "enrol")
+    # Why a box cannot be ticked: the person is enrolled already.
+    assert_in_window(j, j.page.locator("#selection-form tr:has(input[disabled]) td:last-child"))
     j.page.locator("#upload-form input[type=file]").set_input_files(
         files=[{"name": "liste.csv", "mimeType": "text/csv", "buffer": b"Personalnummer\nXX-1\n"}]
     )
@@ -357,6 +378,7 @@ def test_hr_duisburg(journey, width):
     j.step("enrol-result")
     assert j.page.locator(".seats-for-organisation").count() == 1
     waiting_rows = j.page.locator("#result-waiting tbody tr td:nth-child(4)")
+    assert_in_window(j, waiting_rows)
     for index in range(waiting_rows.count()):  # each person on the waiting list: why
         assert waiting_rows.nth(index).inner_text() in (
             "Der Termin ist ausgebucht.",
@@ -370,6 +392,32 @@ def test_hr_duisburg(journey, width):
     j.page.locator("#id_closes_on").fill(yesterday.isoformat())
     j.page.locator("main form [type=submit]").click()
     j.step("campaign-form-errors")
+    j.validate_html()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_refused_imports_problems_are_read_on_its_job_page_without_scrolling_sideways(journey, width):
+    """A large import is checked in a job; refused, its page lists the problems kept: line, column, problem."""
+    clerk = User.objects.get(username="hr-duisburg")
+    job = Job.objects.create(
+        kind="vielfalt.employee_import",
+        description="Import von Beschäftigten: Stadt Duisburg",
+        requested_by=clerk,
+        organisation=clerk.memberships.get(role="hr").organisation,
+        status=Job.Status.FAILED,
+        error="Die Datei wurde nicht importiert: 2 Probleme. Es wurde nichts gespeichert.",
+        problems=[
+            {"line": 18, "column": "E-Mail", "message": "Dies ist keine gültige E-Mail-Adresse."},
+            {
+                "line": 2041,
+                "column": "Organisationseinheit",
+                "message": "Diese Organisationseinheit gibt es in Stadt Duisburg nicht.",
+            },
+        ],
+    )
+    j = journey("hr-duisburg", width)
+    j.go(f"/jobs/{job.pk}/", "import-job-refused")
+    assert_in_window(j, j.page.locator("main table td:nth-child(3)"), expected=2)
     j.validate_html()
 
 
