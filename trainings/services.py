@@ -130,9 +130,11 @@ def course_update(*, actor: User, course: Course, opened_version: str | None = N
     """`opened_version`: the course's `updated_at` when the form was opened; EditConflict when a colleague has
     changed it since (vielfalt.concurrency). The course is read again under its row's lock; a save that
     changes nothing writes nothing."""
+    if "organiser" in fields:
+        # Its dates, enrolments, quotas, jobs and certificates hang on the organiser: no page hands a course to
+        # another organisation, nor does the admin (trainings/admin.py), and neither does this.
+        raise TypeError("course_update does not change a course's organiser")
     require(actor, Role.ORGANISER, course.organiser_id)
-    if "organiser" in fields:  # handing a course over needs the right to both organisers
-        require(actor, Role.ORGANISER, fields["organiser"])
     course = Course.objects.select_for_update().get(pk=course.pk)
     require(actor, Role.ORGANISER, course.organiser_id)  # as it is now, not as the caller read it
     check_opened_version(course, opened_version, actor=actor)

@@ -617,3 +617,15 @@ def test_every_move_up_from_the_waiting_list_is_audited_whatever_freed_the_seat(
         str(promoted.get(employee=by_quota).pk): "schulung-oberhausen",
         str(promoted.get(employee=by_cancellation).pk): "hr-duisburg",
     }
+
+
+def test_a_course_is_not_handed_to_another_organiser_by_its_service(course, oberhausen, duisburg):
+    """The admin no longer hands a course to another organiser; course_update still did, for an organiser of both
+    organisations: its dates, enrolments, quotas and certificates moved with it, unasked. No page offers it."""
+    from trainings.services import course_update
+
+    both = UserFactory(roles=[(oberhausen, Role.ORGANISER), (duisburg, Role.ORGANISER)])
+    with pytest.raises(TypeError):
+        course_update(actor=both, course=course, organiser=duisburg, title="Übernommen")
+    course.refresh_from_db()
+    assert (course.organiser, course.title) == (oberhausen, "Interkulturelle Sensibilisierung")
