@@ -636,6 +636,26 @@ def test_employee_through_the_survey_link(journey, width, browser):
     context.close()
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_file_larger_than_any_upload_is_answered_with_a_german_page_that_passes_axe(journey, width):
+    """A file larger than any the portal takes, chosen on the employee import: the portal answers before it has
+    received it (vielfalt.middleware.RequestSizeMiddleware), with its own page in German that passes axe and fits
+    the window, and leads on."""
+    j = journey("hr-duisburg", width)
+    j.go("/employees/import/", "import-before-too-large")
+    big = b"0" * (settings.REQUEST_MAX_BYTES + 1)
+    j.page.locator("input[type=file]").set_input_files(
+        files=[{"name": "gross.csv", "mimeType": "text/csv", "buffer": big}]
+    )
+    with j.page.expect_response(re.compile(r"/employees/import/$")) as sent:
+        j.page.locator("main form [type=submit]").click()
+    assert sent.value.status == 413
+    j.step("upload-too-large")
+    assert j.page.locator("h1").inner_text() == "Die Datei ist zu groß"
+    assert j.page.get_by_role("link", name="Zurück zur Startseite").count() == 1
+    j.validate_html()
+
+
 def test_a_form_sent_from_a_page_older_than_the_login_is_refused_on_a_page_that_leads_back(journey):
     """A form open in one tab, then logging out and in again in another: the login gives a new CSRF token, so
     the form is refused. That was Django's bare English "Forbidden (403)" page (`lang="en"`, no way on); now the
