@@ -41,6 +41,11 @@ class RoleFlags:
     def admin(self) -> bool:
         return self._may(Role.ADMIN)
 
+    @property
+    def any(self) -> bool:
+        """Whether the user acts in any role for at least one organisation: the partners' network is theirs."""
+        return any(self._may(role) for role in Role)
+
 
 def portal(request):
     user = getattr(request, "user", None)
@@ -141,7 +146,9 @@ def _navigation(request, urls: dict[str, str]) -> list[tuple]:
         ("dashboard", _("Overview"), may(user, (Role.HR, Role.MINISTRY))),
         ("employee_list", _("Employees"), may(user, Role.HR)),
         ("partnerships:index", _("Partnerships"), True),
-        ("network:index", _("Network"), True),
+        # The partners' network is for those with a role in the programme: an account without one (never given
+        # one, or its membership ended) was shown a link that answered 403.
+        ("network:index", _("Network"), may(user, tuple(Role))),
         ("trainings:index", _("Trainings"), True),
         ("surveys:index", _("Surveys"), may(user, (Role.HR, Role.MINISTRY))),
         ("audit_log", _("Audit log"), may(user, Role.MINISTRY)),
