@@ -948,8 +948,11 @@ def agreements_announce_expiring(*, actor: User, today: date | None = None) -> i
             done = set(agreement.expiry_notices.values_list("days", flat=True))
             if all(days in done for days in due):
                 continue
-            for days in due:
-                ExpiryNotice.objects.get_or_create(agreement=agreement, days=days)
+            # Another run at the same time (a second beat, a retried task) that wrote these notices first has
+            # sent the e-mail: this one waits for it at the notices' unique constraint and finds them written.
+            written = [ExpiryNotice.objects.get_or_create(agreement=agreement, days=days)[1] for days in due]
+            if not any(written):
+                continue
             if recipients:
                 with translation.override(settings.LANGUAGE_CODE):
                     send_mail(

@@ -2,13 +2,14 @@
 
 import datetime
 import io
+import threading
 import time
 import zipfile
 
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 
 from partnerships.models import Agreement, AgreementDocument, ExpiryNotice
 from partnerships.services import (
@@ -18,6 +19,7 @@ from partnerships.services import (
     agreements_export_job,
 )
 from partnerships.tasks import task_render_agreement_pdf
+from tests.conftest import need
 from tests.factories import UserFactory
 from tests.helpers import wait_until_finished
 from vielfalt.jobs import job_enqueue
@@ -157,3 +159,57 @@ def test_beat_ends_expired_agreements_under_its_task_name(settings):
         e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()
     }
     assert "partnerships.end_expired_agreements" in app.tasks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_announce_an_expiry_once(staff, duisburg, ministry):
+    """Another run (a second beat, a retried task) has written the notice and not committed yet: this run does
+    not see it, waits for it at the unique notice, and then sends nothing. Before, it sent the e-mail too."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    today = datetime.date(2026, 1, 1)
+    agreement = make_signed(
+        AgreementFactory(
+            partner=duisburg, state_party=ministry, valid_until=today + datetime.timedelta(days=90)
+        )
+    )
+    written, finish = threading.Event(), threading.Event()
+    sent = []
+
+    def other_run():
+        try:
+            with transaction.atomic():
+                ExpiryNotice.objects.create(agreement=agreement, days=90)
+                written.set()
+                finish.wait(30)
+        finally:
+            connection.close()
+
+    def this_run():
+        try:
+            sent.append(agreements_announce_expiring(actor=SYSTEM, today=today))
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=other_run)
+    other.start()
+    assert written.wait(30)
+    this = threading.Thread(target=this_run)
+    this.start()
+    deadline = time.monotonic() + 30
+    with connection.cursor() as cursor:  # this run waits at the notice the other run holds
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE '%%expirynotice%%'"
+            )
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the second run never waited for the first one's notice")
+    finish.set()
+    other.join(30)
+    this.join(30)
+    assert sent == [0]
+    assert mail.outbox == []
+    assert ExpiryNotice.objects.filter(agreement=agreement).count() == 1
