@@ -576,6 +576,9 @@ SERVICES = {
             upload=SimpleUploadedFile("p.pdf", pdf_bytes(), "application/pdf"),
         ),
     ),
+    "meeting_document_delete": Case(
+        "MHX", lambda w, a: network_services.meeting_document_delete(actor=a, document=w.meeting_document)
+    ),
     "participants_pdf_job": Case(
         "MHX", lambda w, a: network_services.participants_pdf_job(actor=a, meeting=w.meeting)
     ),
@@ -971,6 +974,7 @@ URL_ARGS = {
     "network:meeting_ics": lambda w: {"pk": w.meeting.pk},
     "network:meeting_document_upload": lambda w: {"pk": w.meeting.pk},
     "network:meeting_document_download": lambda w: {"pk": w.meeting.pk, "document_pk": w.meeting_document.pk},
+    "network:meeting_document_delete": lambda w: {"pk": w.meeting.pk, "document_pk": w.meeting_document.pk},
     "network:meeting_participants": lambda w: {"pk": w.meeting.pk},
     "network:question_detail": lambda w: {"pk": w.question.pk},
     "network:question_edit": lambda w: {"pk": w.question.pk},
@@ -1133,6 +1137,7 @@ URLS = {
     "network:meeting_ics": Url(LOGGED_IN),
     "network:meeting_document_upload": Url("login ok ok 404 404 ok"),
     "network:meeting_document_download": Url("login ok ok ok 404 ok"),
+    "network:meeting_document_delete": Url("login ok ok 404 404 ok"),
     "network:meeting_participants": Url("login ok ok 404 404 ok"),
     "network:question_list": Url(LOGGED_IN),
     "network:question_create": Url(LOGGED_IN),

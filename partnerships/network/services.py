@@ -708,6 +708,18 @@ def meeting_document_add(*, actor: User, meeting: Meeting, kind: str, upload) ->
     return document
 
 
+@transaction.atomic
+def meeting_document_delete(*, actor: User, document: MeetingDocument) -> None:
+    """The host removes minutes or material (one uploaded by mistake frees its place among the
+    MEETING_MAX_DOCUMENTS); the file goes once the transaction commits."""
+    meeting = document.meeting
+    require(actor, AUTHOR_ROLES, meeting.host_id)
+    audit_record(actor=actor, action=AuditEntry.Action.DELETE, obj=document, organisation=meeting.host)
+    file = document.file
+    document.delete()
+    transaction.on_commit(lambda: file.delete(save=False))
+
+
 def participants_pdf_job(*, actor: User, meeting: Meeting):
     from vielfalt.jobs import job_enqueue
 

@@ -50,6 +50,11 @@ urlpatterns = [
         name="meeting_document_download",
     ),
     path(
+        "meetings/<int:pk>/documents/<int:document_pk>/delete/",
+        views.MeetingDocumentDeleteView.as_view(),
+        name="meeting_document_delete",
+    ),
+    path(
         "meetings/<int:pk>/participants/",
         views.MeetingParticipantsView.as_view(),
         name="meeting_participants",

@@ -82,6 +82,7 @@ from .services import (
     meeting_cancel,
     meeting_create,
     meeting_document_add,
+    meeting_document_delete,
     meeting_update,
     participants_pdf_job,
     practice_allowed_transitions,
@@ -820,6 +821,18 @@ class MeetingDocumentDownloadView(NetworkMixin, View):
             obj=document,
             organisation=meeting.host,
         )
+
+
+class MeetingDocumentDeleteView(MeetingHostMixin, View):
+    def post(self, request, pk, document_pk):
+        meeting = self.get_meeting(pk)
+        document = get_object_or_404(MeetingDocument.objects.filter(meeting=meeting), pk=document_pk)
+        try:
+            meeting_document_delete(actor=request.user, document=document)
+        except PermissionDenied as error:
+            raise Http404 from error
+        messages.success(request, _("The document was removed."))
+        return redirect(meeting)
 
 
 class MeetingParticipantsView(MeetingHostMixin, View):

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from partnerships.network import services
 from partnerships.network.models import Meeting, MeetingDocument, Registration
 from tests.helpers import assert_links_open, page_links
-from vielfalt.models import Job
+from vielfalt.models import AuditEntry, Job
 from vielfalt.permissions import SYSTEM
 
 from .conftest import make_meeting, pdf_bytes, upload
@@ -763,3 +763,46 @@ def test_an_account_whose_role_is_withdrawn_gives_up_its_own_registrations_of_th
     for row in (own, waiting):
         row.refresh_from_db()
     assert (own.status, waiting.status) == (CANCELLED, SEATED)
+
+
+def test_host_removes_a_meeting_document_uploaded_by_mistake(
+    client,
+    ministry,
+    duisburg,
+    staff,
+    hr_duisburg,
+    hr_oberhausen,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """A document uploaded by mistake kept its place among the MEETING_MAX_DOCUMENTS for good: nobody could
+    remove it."""
+    monkeypatch.setattr(services, "MEETING_MAX_DOCUMENTS", 1, raising=False)
+    meeting = make_meeting(ministry)
+    register(SYSTEM, meeting, duisburg, "Anna")
+    wrong = services.meeting_document_add(
+        actor=staff, meeting=meeting, kind="minutes", upload=upload("Falsch.pdf", pdf_bytes())
+    )
+    storage, name = wrong.file.storage, wrong.file.name
+    url = reverse("network:meeting_document_delete", args=[meeting.pk, wrong.pk])
+    for other in (hr_duisburg, hr_oberhausen):  # a registered partner reads it, but neither removes it
+        client.force_login(other)
+        assert client.post(url).status_code == 404
+        assert f'action="{url}"' not in client.get(meeting.get_absolute_url()).content.decode()
+    assert MeetingDocument.objects.filter(pk=wrong.pk).exists()
+
+    client.force_login(staff)
+    page = client.get(meeting.get_absolute_url()).content.decode()
+    assert f'action="{url}" data-confirm="Falsch.pdf wirklich entfernen?' in page
+    assert client.get(url).status_code == 405
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, follow=True)
+    assert "Das Dokument wurde entfernt." in response.content.decode()
+    assert not MeetingDocument.objects.filter(pk=wrong.pk).exists()
+    assert not storage.exists(name)
+    assert AuditEntry.objects.filter(
+        action=AuditEntry.Action.DELETE, object_id=str(wrong.pk), actor=staff, organisation=ministry
+    ).exists()
+    services.meeting_document_add(  # the place is free again
+        actor=staff, meeting=meeting, kind="minutes", upload=upload("Protokoll.pdf", pdf_bytes())
+    )
