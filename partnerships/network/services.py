@@ -962,7 +962,11 @@ def question_to_practice(*, actor: User, question: Question) -> PracticeEntry:
 
 
 def mail_settings_of(user: User) -> NotificationSettings:
-    settings, _created = NotificationSettings.objects.get_or_create(user=user)
+    """The user's row, created (in the language of the current request, which the network's e-mails to the user
+    are written in until they save their settings) on first use."""
+    settings, _created = NotificationSettings.objects.get_or_create(
+        user=user, defaults={"language": mail_language()}
+    )
     return settings
 
 

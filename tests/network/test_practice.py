@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from partnerships.network import selectors, services
-from partnerships.network.models import FieldOfAction, PracticeEntry
+from partnerships.network.models import FieldOfAction, NotificationSettings, PracticeEntry
 from partnerships.network.selectors import practice_search, practice_snippets
 from tests.helpers import assert_links_open, page_links
 from vielfalt.models import AuditEntry
@@ -162,6 +162,23 @@ def test_practice_e_mails_in_the_recipients_language(
     [message] = outbox
     assert (message.to, message.subject) == ([hr_duisburg.email], "Practice example published: Mentoring")
     assert "your practice example is now published" in message.body
+
+
+def test_opening_the_mail_settings_keeps_the_pages_language(
+    client, hr_duisburg, staff, duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """An official who only opened the e-mail settings page (in English) got a settings row in German, and with
+    it German "submitted" e-mails: the row takes the language of the request that creates it."""
+    client.force_login(staff)
+    assert client.get(reverse("network:mail_settings"), HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+    assert NotificationSettings.objects.get(user=staff).language == "en"
+    client.get(reverse("network:mail_settings"), HTTP_ACCEPT_LANGUAGE="de")  # reading changes nothing
+    assert NotificationSettings.objects.get(user=staff).language == "en"
+    entry = make_entry(duisburg, status=Status.DRAFT)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.practice_transition(actor=hr_duisburg, entry=entry, to=Status.SUBMITTED)
+    [message] = outbox
+    assert (message.to, message.subject) == ([staff.email], f"Practice example submitted: {entry.title}")
 
 
 def test_an_author_who_moved_to_another_organisation_is_not_sent_the_ministrys_decision(
