@@ -992,12 +992,16 @@ class Unsubscribed:
     kind: str
 
 
+@transaction.atomic
 def unsubscribe(*, token: str) -> Unsubscribed:
-    """One-click unsubscribe without logging in: the signed token is the actor's proof."""
+    """One-click unsubscribe without logging in: the signed token is the actor's proof. Unsubscribing again (a
+    second click, an old e-mail's link) changes and records nothing."""
     from .mail import read_unsubscribe_token
 
     user, kind = read_unsubscribe_token(token)
-    settings = mail_settings_of(user)
+    settings = NotificationSettings.objects.select_for_update().get(pk=mail_settings_of(user).pk)
+    if not getattr(settings, kind):
+        return Unsubscribed(user=user, kind=kind)
     setattr(settings, kind, False)
     settings.save(update_fields=[kind])
     audit_record(

@@ -65,6 +65,23 @@ def test_answer_mail_with_link_and_unsubscribe_without_login(
     assert outbox == []
 
 
+def test_unsubscribing_again_changes_and_records_nothing(client, hr_duisburg):
+    """A second click on an unsubscribe link (or one after switching the digest off on the settings page) wrote
+    another audit entry saying the setting went from on to off."""
+    from partnerships.network.mail import unsubscribe_url
+    from vielfalt.models import AuditEntry
+
+    services.mail_settings_update(actor=hr_duisburg, user=hr_duisburg, answers=True, weekly_digest=True)
+    path = unsubscribe_url(hr_duisburg, "weekly_digest").removeprefix("http://127.0.0.1:8000")
+    for _click in range(2):
+        assert client.post(path).status_code == 200
+        assert NotificationSettings.objects.get(user=hr_duisburg).weekly_digest is False
+        changes = AuditEntry.objects.filter(changes__has_key="weekly_digest").values_list(
+            "changes", flat=True
+        )
+        assert list(changes) == [{"weekly_digest": [True, False]}]
+
+
 def test_forged_unsubscribe_token_answers_404(client, question):
     assert client.post(reverse("network:unsubscribe", args=["1:abc:def"])).status_code == 404
     assert client.get(reverse("network:unsubscribe", args=["WzEsImFuc3dlcnMiXQ"])).status_code == 404
