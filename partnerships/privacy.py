@@ -84,6 +84,14 @@ def registrations_of_accounts(user_ids):
     return Registration.objects.filter(user_id__in=list(user_ids), pseudonymised_at=None)
 
 
+def registrations_ended_with_accounts(user_ids):
+    """The registrations that deactivating these accounts cancels (`vielfalt.signals.accounts_left`), each with
+    an audit entry: the purge's preview counts those entries."""
+    from .network.selectors import registrations_of_accounts_to_end
+
+    return registrations_of_accounts_to_end(user_ids)
+
+
 def registrations_purge(*, registrations: list[Registration], now: datetime) -> int:
     """Replace name and e-mail address by a pseudonym and unlink the user: the meeting keeps how many came, from
     which organisation, who registered them (a colleague acting for the organisation, as everywhere in the audit

@@ -1,21 +1,34 @@
-"""Reads of the partners' network that are more than a filter: the practice library's search."""
+"""Reads of the partners' network that are more than a filter: the practice library's search; the registrations
+that can still end."""
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, F, Func, Q, RowRange, TextField, Value, Window
 from django.db.models.functions import Concat, Left
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from vielfalt.pagination import page_number
 
-from .models import PracticeEntry
+from .models import PracticeEntry, Registration
 
 MAX_QUERY = 200
 SNIPPET_SOURCE = 3000
 # Private-use characters around each hit: the snippet is escaped as a whole, then they become <mark>.
 START, STOP = "\ue000", "\ue001"
+
+
+def registrations_of_accounts_to_end(user_ids):
+    """The registrations these accounts made for themselves that are not cancelled, for meetings that have not
+    begun and are not cancelled: those the accounts give up when they are deactivated
+    (services.registrations_end_for_accounts), each with an audit entry."""
+    return (
+        Registration.objects.filter(user_id__in=list(user_ids))
+        .exclude(status=Registration.Status.CANCELLED)
+        .filter(meeting__starts_at__gt=timezone.now(), meeting__cancelled_at=None)
+    )
 
 
 def full_text() -> bool:

@@ -38,6 +38,7 @@ from .models import (
     Registration,
     mail_language,
 )
+from .selectors import registrations_of_accounts_to_end
 from .uploads import check_document
 
 Status = PracticeEntry.Status
@@ -629,12 +630,7 @@ def registrations_end_for_accounts(*, actor: User, user_ids: list[int]) -> int:
     colleague leaves the organisation). Runs in the caller's transaction; returns how many it cancelled."""
     require(actor, Role.ADMIN)
     users = User.objects.in_bulk(list(user_ids))
-    registrations = (
-        Registration.objects.filter(user_id__in=list(users))
-        .exclude(status=Registration.Status.CANCELLED)
-        .filter(meeting__starts_at__gt=timezone.now(), meeting__cancelled_at=None)
-        .only("pk", "user_id", "organisation_id")
-    )
+    registrations = registrations_of_accounts_to_end(users).only("pk", "user_id", "organisation_id")
     ended = [
         registration.pk
         for registration in registrations

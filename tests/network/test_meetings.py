@@ -706,6 +706,33 @@ def test_the_purge_of_unused_accounts_ends_their_own_registrations(
     assert (own.status, waiting.status) == (CANCELLED, SEATED)
 
 
+def test_the_purges_preview_counts_the_cancellations_it_writes(
+    settings, ministry, duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """A purge --as-of a later day deactivates unused accounts, whose registrations for meetings not yet begun
+    are cancelled, each with an audit entry that is due in the same run: the preview left those entries out."""
+    from tests.factories import hr_user
+    from vielfalt.programme.privacy import purge
+
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "dormant": 365, "dormant_notice": 0}
+    unused = hr_user(duisburg, username="ungenutzt", email="ungenutzt@example.org")
+    for title in ("Fachtag", "Netzwerktreffen"):
+        services.registration_create(
+            actor=unused,
+            meeting=make_meeting(ministry, title=title),
+            organisation=duisburg,
+            name="Ungenutzt",
+            email=unused.email,
+            user=unused,
+        )
+    later = timezone.now() + timedelta(days=settings.RETENTION_PERIODS["audit"] + 1)
+    preview = purge(actor=SYSTEM, now=later, dry_run=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = purge(actor=SYSTEM, now=later)
+    assert Registration.objects.filter(status=CANCELLED).count() == 2
+    assert preview == counts
+
+
 def test_an_employee_who_left_gives_up_the_registrations_hr_made_by_e_mail_address(
     client, ministry, duisburg, oberhausen, hr_duisburg, outbox, django_capture_on_commit_callbacks
 ):

@@ -66,6 +66,17 @@ def _audit_to_pseudonymise(*, now: datetime, employee_ids, registrations=()):
     )
 
 
+def _audit_written_to_pseudonymise(*, now: datetime, dormant, employee_ids, registrations) -> int:
+    """For the preview: the entries a run writes before it chooses those to pseudonymise, one for each account it
+    deactivates and one for each registration those accounts give up with it. Written today, they are due in a
+    run --as-of a day the audit period after today; else only those about a registration whose entries go."""
+    ended = partnerships_privacy.registrations_ended_with_accounts([user.pk for user in dormant])
+    if timezone.now() < core.cutoff("audit", now):
+        return len(dormant) + ended.count()
+    keys = set(records_about(employee_ids) + partnerships_privacy.registration_records(registrations))
+    return sum(core.record_key(registration) in keys for registration in ended)
+
+
 def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[str, int]:
     """Apply every retention period; return what was (or, with `dry_run`, would be) purged, per kind. A real run
     writes one audit entry with the counts, in the same transaction; files go when it commits."""
@@ -99,12 +110,12 @@ def purge(*, actor, now: datetime | None = None, dry_run: bool = False) -> dict[
                     ).values_list("pk", flat=True)
                 )
             ),
-            # With the entries a run writes for the accounts it deactivates, which are due in a run --as-of a day
-            # the audit period after today.
             "audit_entries": _audit_to_pseudonymise(
                 now=now, employee_ids=ids, registrations=registrations
             ).count()
-            + (len(dormant) if timezone.now() < core.cutoff("audit", now) else 0),
+            + _audit_written_to_pseudonymise(
+                now=now, dormant=dormant, employee_ids=ids, registrations=registrations
+            ),
         }
     counts: dict[str, int] = {}
     with transaction.atomic():
