@@ -480,6 +480,16 @@ class AgreementDocument(models.Model):
                 violation_error_message=_("Versions are counted from 1."),
             ),
         ]
+        # The record of what was signed (partnerships/triggers.py): once the agreement is signed its documents
+        # are neither changed nor deleted; a replaced scan is a new version (an INSERT). The seal check's
+        # result is not part of it: it is written on first need, and again when its basis changes.
+        triggers = [
+            PartOfSignedAgreement(
+                name="signed_agreement_document",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                may_change=("seal_state", "seal_signed_at", "seal_timestamped", "seal_checked_with"),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} v{self.version}"

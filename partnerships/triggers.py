@@ -51,7 +51,8 @@ class PartOfSignedAgreement(pgtrigger.Trigger):
     """Refuses inserting, changing or deleting a row (a signatory, a commitment) that belongs to a signed or
     ended agreement, before or after the change. `may_change` columns may still change (portal settings that
     are not part of the signed text); `may_clear` columns may become NULL (a foreign key with SET_NULL whose
-    target is deleted)."""
+    target is deleted). With `operation=pgtrigger.Update | pgtrigger.Delete` (the documents) a new row may
+    still be added."""
 
     when = pgtrigger.Before
     operation = pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete

@@ -4,9 +4,11 @@ SQL here, the way a shell, a migration or a forgotten admin form would."""
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from partnerships.models import Agreement, Commitment, Signatory
+from partnerships.models import Agreement, AgreementDocument, Commitment, Signatory
+from partnerships.services import document_seal_check, document_store
+from vielfalt.permissions import SYSTEM
 
-from .conftest import make_signed
+from .conftest import MINIMAL_PDF, make_signed
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +116,75 @@ def test_what_the_signed_text_does_not_hold_may_still_change(postgres, agreement
     )
     unit.delete()
     assert list(agreement.commitments.values_list("responsible_unit", flat=True)) == [None, None]
+
+
+@pytest.mark.parametrize("status", ["signed", "ended"])
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        "sha256 = repeat('0', 64)",
+        "file = 'agreements/1/signed-v1.pdf'",
+        "kind = 'generated'",
+        "version = 7",
+        "size = size + 1",
+        "created_at = now() - interval '1 year'",
+        "created_by_id = (SELECT max(id) FROM vielfalt_user)",
+    ],
+)
+def test_the_record_of_what_was_signed_stays(postgres, signed_agreement, staff, status, assignment):
+    """The documents of a signed or ended agreement (the generated PDF, the uploaded scan: file, SHA-256, who
+    stored which version when) are the record of what was signed: neither changed nor deleted."""
+    Agreement.objects.filter(pk=signed_agreement.pk).update(status=status)
+    before = list(AgreementDocument.objects.filter(agreement=signed_agreement).values())
+    assert refused(
+        f"UPDATE partnerships_agreementdocument SET {assignment} WHERE agreement_id = %s", signed_agreement.pk
+    )
+    assert refused("DELETE FROM partnerships_agreementdocument WHERE agreement_id = %s", signed_agreement.pk)
+    assert list(AgreementDocument.objects.filter(agreement=signed_agreement).values()) == before
+
+
+def test_a_drafts_document_is_not_moved_into_a_signed_agreement_nor_out_of_it(postgres, signed_agreement):
+    draft = Agreement.objects.create(
+        partner=signed_agreement.partner, state_party=signed_agreement.state_party
+    )
+    document, _new = document_store(
+        actor=SYSTEM, agreement=draft, kind=AgreementDocument.Kind.GENERATED, content=MINIMAL_PDF
+    )
+    signed = signed_agreement.documents.get()
+    assert refused(
+        "UPDATE partnerships_agreementdocument SET agreement_id = %s WHERE id = %s",
+        signed_agreement.pk,
+        document.pk,
+    )
+    assert refused(
+        "UPDATE partnerships_agreementdocument SET agreement_id = %s WHERE id = %s", draft.pk, signed.pk
+    )
+    assert (
+        run("DELETE FROM partnerships_agreementdocument WHERE id = %s", document.pk) == 1
+    )  # a draft's may go
+
+
+def test_a_signed_agreements_document_keeps_its_seal_check_and_takes_a_new_version(
+    postgres, signed_agreement
+):
+    """What the portal itself writes: the result of the seal check on first view (partnerships.0012), and a
+    replaced scan as the next version (versioned and audited)."""
+    document = signed_agreement.documents.get()
+    assert (
+        run(
+            "UPDATE partnerships_agreementdocument SET seal_state = 'none', seal_signed_at = now(), "
+            "seal_timestamped = true, seal_checked_with = 'basis' WHERE id = %s",
+            document.pk,
+        )
+        == 1
+    )
+    AgreementDocument.objects.filter(pk=document.pk).update(seal_checked_with="")
+    document.refresh_from_db()
+    document_seal_check(document)  # stores the check where the portal has a seal basis
+    replaced, new = document_store(
+        actor=SYSTEM,
+        agreement=signed_agreement,
+        kind=AgreementDocument.Kind.SIGNED,
+        content=MINIMAL_PDF + b" ",
+    )
+    assert new and replaced.version == 2
