@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from vielfalt.admin import AuditedModelAdmin, TabularInline
 
+from .forms import responsible_units
 from .models import (
     Agreement,
     AgreementDocument,
@@ -35,6 +36,16 @@ class CommitmentInline(FrozenWithAgreementMixin, admin.StackedInline):
     model = Commitment
     extra = 0
     readonly_fields = ["continues"]  # set by amendment_create; a select of every commitment otherwise
+
+    def get_formset(self, request, obj=None, **kwargs):
+        """The responsible unit is one of the agreement's partner's (as the portal's form and its service
+        require): the select listed every org unit of every partner. A new agreement offers none until it is
+        saved with its partner."""
+        formset = super().get_formset(request, obj, **kwargs)
+        field = formset.form.base_fields.get("responsible_unit")
+        if field is not None:
+            field.queryset = responsible_units(obj.partner_id if obj is not None else None)
+        return formset
 
 
 class DocumentInline(TabularInline):

@@ -1,14 +1,18 @@
 """The Django admin keeps to the agreement's life cycle: a signed agreement is read-only there, the status is
 never edited by hand, and what the admin may change leaves an audit entry like a change through the portal."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from partnerships.models import Agreement
+from tests.factories import OrganisationFactory
 from tests.helpers import form_data
 from vielfalt.models import AuditEntry
 
 from .conftest import make_signed
+from .factories import AgreementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +95,53 @@ def test_which_commitment_a_commitment_continues_is_shown_not_chosen(client, sup
     fields = form_data(html, "agreement_form")
     assert "commitments-0-field_of_action" in fields
     assert "commitments-0-continues" not in fields
+
+
+def _changelist_queries(client, query: dict) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:partnerships_agreement_changelist"), query)
+    assert response.status_code == 200
+    return [query["sql"] for query in queries.captured_queries]
+
+
+@pytest.mark.parametrize("query", [{}, {"q": "Vielfalt"}, {"status__exact": "draft"}])
+def test_the_agreement_list_reads_the_same_number_of_queries_for_any_number_of_agreements(
+    postgres, client, superuser, agreement, ministry, query
+):
+    """Each row's partner comes with the row (Django joins a foreign key of `list_display` by itself): no query
+    per agreement, unfiltered, searched or filtered."""
+    client.force_login(superuser)
+    _changelist_queries(client, query)  # the first request of a session writes to it
+    one = _changelist_queries(client, query)
+    for slug in ("oberhausen", "essen", "bochum"):
+        AgreementFactory(partner=OrganisationFactory(slug=slug, name=slug.title()), state_party=ministry)
+    many = _changelist_queries(client, query)
+    assert len(many) == len(one), "\n".join(many)
+    assert "Oberhausen" in client.get(reverse("admin:partnerships_agreement_changelist"), query).text
+
+
+def test_a_commitments_responsible_unit_is_chosen_from_the_partners_units(
+    client, superuser, agreement, duisburg, oberhausen
+):
+    """The inline listed every org unit of every partner (3 × 2,041 at full scale) and took any of them."""
+    own = duisburg.units.create(name="Personalamt")
+    other = oberhausen.units.create(name="Hauptamt")
+    client.force_login(superuser)
+    html = client.get(change_url(agreement)).content.decode()
+    select = re.search(r'<select name="commitments-0-responsible_unit".*?</select>', html, re.S).group(0)
+    assert re.findall(r'<option value="(\d+)"', select) == [str(own.pk)]
+    data = form_data(html, "agreement_form")
+    data["commitments-0-responsible_unit"] = str(other.pk)
+    response = client.post(change_url(agreement), data)
+    assert response.status_code == 200  # the form again, with the error
+    assert not agreement.commitments.filter(responsible_unit=other).exists()
+    data["commitments-0-responsible_unit"] = str(own.pk)
+    assert client.post(change_url(agreement), data).status_code == 302
+    assert agreement.commitments.filter(responsible_unit=own).count() == 1
+    # A new agreement has no partner yet: its commitments name a unit once it is saved with one.
+    html = client.get(reverse("admin:partnerships_agreement_add")).content.decode()
+    select = re.search(r'<select name="commitments-__prefix__-responsible_unit".*?</select>', html, re.S)
+    assert re.findall(r'<option value="(\d+)"', select.group(0)) == []
