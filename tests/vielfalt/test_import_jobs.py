@@ -94,7 +94,7 @@ def test_a_refused_large_file_shows_every_problem_on_the_job_page(celery_worker,
     assert Employee.objects.count() == 0  # all or nothing
     assert not job.input_file
     page = client.get(job.get_absolute_url()).content.decode()
-    assert "<td>5000</td><td>E-Mail</td>" in page
+    assert '<td data-label="Zeile">5000</td><td data-label="Spalte">E-Mail</td>' in page
     assert "Erneut versuchen" not in page  # the same file would fail again: upload a corrected one
     assert f'href="{reverse("employee_import")}"' in page
 
