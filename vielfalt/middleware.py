@@ -313,6 +313,15 @@ class MethodNotAllowedMiddleware:
         return response
 
 
+def body_length(request) -> int:
+    """The length of the request's body as its client announced it (0 when it announced none, or nonsense),
+    known before anything reads the body."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 class RequestSizeMiddleware:
     """A request whose body is larger than any upload the portal takes (REQUEST_MAX_BYTES) is refused before
     its body is read, with a page in the user's language (413). Django streams an upload of any size to a
@@ -324,11 +333,7 @@ class RequestSizeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > settings.REQUEST_MAX_BYTES:
+        if body_length(request) > settings.REQUEST_MAX_BYTES:
             return render(request, "413.html", {"limit": settings.REQUEST_MAX_BYTES}, status=413)
         return self.get_response(request)
 

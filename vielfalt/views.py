@@ -30,7 +30,7 @@ from .filters import AuditEntryFilter, EmployeeFilter, filter_controls
 from .formats import datetime_formatter
 from .forms import DocumentCheckForm, EmployeeForm, EmployeeImportForm
 from .jobs import job_retry
-from .middleware import SESSION_TOUCHED_KEY
+from .middleware import SESSION_TOUCHED_KEY, body_length
 from .models import AuditEntry, Employee, Job, Membership, Organisation, Role, TargetGroup, employee_figures
 from .pagination import GroupedPaginator, WindowCountPaginator, cursor, newest_first, query_without
 from .permissions import MinistryMixin, PartnerHRMixin, organisation_ids, own_organisation_ids
@@ -435,11 +435,9 @@ class DocumentCheckView(FormView):
     form_class = DocumentCheckForm
 
     def post(self, request, *args, **kwargs):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > settings.SEAL_CHECK_MAX_BYTES + 64 * 1024:  # the file plus the form's other fields
+        if (
+            body_length(request) > settings.SEAL_CHECK_MAX_BYTES + 64 * 1024
+        ):  # the file plus the form's other fields
             refused = _("The file is larger than %(limit)s.") % {
                 "limit": filesizeformat(settings.SEAL_CHECK_MAX_BYTES)
             }
