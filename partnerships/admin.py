@@ -51,7 +51,17 @@ class CommitmentInline(FrozenWithAgreementMixin, admin.StackedInline):
 class DocumentInline(TabularInline):
     model = AgreementDocument
     extra = 0
-    readonly_fields = ["kind", "version", "file", "sha256", "size", "created_by", "created_at"]
+    readonly_fields = [
+        "kind",
+        "version",
+        "file",
+        "sha256",
+        "size",
+        "created_by",
+        "created_at",
+        "archive_state",
+        "archive_checked_at",
+    ]
     can_delete = False
 
 

@@ -440,6 +440,11 @@ class AgreementDocument(models.Model):
         GENERATED = "generated", _("generated PDF")
         SIGNED = "signed", _("signed copy")
 
+    class ArchiveState(models.TextChoices):
+        INTACT = "intact", _("intact")
+        MISSING = "missing", _("missing or unreadable")
+        CHANGED = "changed", _("changed")
+
     agreement = models.ForeignKey(
         Agreement, on_delete=models.PROTECT, related_name="documents", verbose_name=_("agreement")
     )
@@ -463,6 +468,13 @@ class AgreementDocument(models.Model):
     seal_signed_at = models.DateTimeField(null=True, blank=True, editable=False)
     seal_timestamped = models.BooleanField(default=False, editable=False)
     seal_checked_with = models.CharField(max_length=64, blank=True, editable=False)
+    # The last archive check (partnerships.services.documents_check_archive, daily): whether the stored file was
+    # still there with the SHA-256 recorded when it was stored. A file replaced or damaged where it is kept was
+    # otherwise noticed only when someone opened the agreement.
+    archive_state = models.CharField(
+        _("archive check"), max_length=10, choices=ArchiveState.choices, blank=True, editable=False
+    )
+    archive_checked_at = models.DateTimeField(_("archive checked"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["kind", "-version"]
@@ -482,12 +494,20 @@ class AgreementDocument(models.Model):
         ]
         # The record of what was signed (partnerships/triggers.py): once the agreement is signed its documents
         # are neither changed nor deleted; a replaced scan is a new version (an INSERT). The seal check's
-        # result is not part of it: it is written on first need, and again when its basis changes.
+        # result is not part of it: it is written on first need, and again when its basis changes; nor is the
+        # archive check's, written daily.
         triggers = [
             PartOfSignedAgreement(
                 name="signed_agreement_document",
                 operation=pgtrigger.Update | pgtrigger.Delete,
-                may_change=("seal_state", "seal_signed_at", "seal_timestamped", "seal_checked_with"),
+                may_change=(
+                    "seal_state",
+                    "seal_signed_at",
+                    "seal_timestamped",
+                    "seal_checked_with",
+                    "archive_state",
+                    "archive_checked_at",
+                ),
             ),
         ]
 

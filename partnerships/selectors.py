@@ -25,7 +25,8 @@ COMMITMENTS = (
 )
 DOCUMENTS = (
     "SELECT d.id, d.agreement_id, d.kind, d.version, d.file, d.sha256, d.size, d.created_by_id, d.created_at,"
-    " d.seal_state, d.seal_signed_at, d.seal_timestamped, d.seal_checked_with, u.username AS created_by_username"
+    " d.seal_state, d.seal_signed_at, d.seal_timestamped, d.seal_checked_with, d.archive_state,"
+    " d.archive_checked_at, u.username AS created_by_username"
     " FROM partnerships_agreementdocument d LEFT JOIN vielfalt_user u ON u.id = d.created_by_id"
     " WHERE d.agreement_id = %s ORDER BY d.kind, d.version DESC"
 )

@@ -22,7 +22,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.collation import text_order
@@ -791,6 +791,105 @@ def document_download_record(*, actor: User, document: AgreementDocument) -> Non
         organisation=document.agreement.partner,
         object_repr=f"{document.agreement.title} – {document}",
     )
+
+
+# --- Archive check --------------------------------------------------------------------------------------------
+
+# The archive check reads each stored file in pieces of this size: a 20 MB scan is never held whole.
+ARCHIVE_CHUNK_BYTES = 1 << 20
+
+
+def _stored_sha256(document: AgreementDocument) -> str | None:
+    """The SHA-256 of the file as it is stored now, read piece by piece; None when it is gone or unreadable."""
+    digest = hashlib.sha256()
+    try:
+        with document.file.open("rb") as stored:
+            for chunk in iter(lambda: stored.read(ARCHIVE_CHUNK_BYTES), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def documents_check_archive(*, actor: User) -> dict[str, int]:
+    """Read every stored agreement document again and compare it with the SHA-256 recorded when it was stored
+    (Celery beat, daily, and `manage.py check_archive`, as `permissions.SYSTEM`). Each document keeps the
+    outcome and its time (shown on the agreement page and in the admin); a change of outcome is audited (not
+    the first "intact", which would be an entry per document). While any file is missing or changed, every run
+    e-mails the administrators, until it is restored. Returns how many documents are in each state."""
+    require_role(actor, Role.ADMIN)
+    ArchiveState = AgreementDocument.ArchiveState  # noqa: N806
+    counts = dict.fromkeys(ArchiveState.values, 0)
+    damaged = []
+    documents = AgreementDocument.objects.select_related("agreement__partner").order_by("pk")
+    for document in documents.iterator(chunk_size=200):
+        sha256 = _stored_sha256(document)
+        if sha256 is None:
+            state = ArchiveState.MISSING
+        else:
+            state = ArchiveState.INTACT if sha256 == document.sha256 else ArchiveState.CHANGED
+        counts[state] += 1
+        with transaction.atomic():
+            AgreementDocument.objects.filter(pk=document.pk).update(
+                archive_state=state, archive_checked_at=timezone.now()
+            )
+            if state != document.archive_state and (document.archive_state or state != ArchiveState.INTACT):
+                audit_record(
+                    actor=actor,
+                    action=AuditEntry.Action.CHANGE,
+                    obj=document,
+                    organisation=document.agreement.partner,
+                    object_repr=f"{document.agreement.title} – {document}",
+                    changes={"archive_state": [document.archive_state, state]},
+                )
+        if state != ArchiveState.INTACT:
+            document.archive_state = state
+            damaged.append(document)
+    if damaged:
+        _archive_alert(damaged)
+    return counts
+
+
+def _archive_alert(documents: list[AgreementDocument]) -> None:
+    """One e-mail to each administrator listing the documents missing or changed, in the language of their
+    network e-mail settings, else the portal's (as the network's mails to the ministry)."""
+    languages = {}
+    administrators = User.objects.filter(is_active=True, email__gt="").filter(
+        Q(is_superuser=True) | Q(memberships__role=Role.ADMIN)
+    )
+    for address, language in administrators.values_list("email", "network_mail__language"):
+        languages.setdefault(address, language or settings.LANGUAGE_CODE)
+    for address in sorted(languages):
+        with translation.override(languages[address]):
+            lines = [
+                _("%(partner)s: %(title)s – %(document)s: %(state)s")
+                % {
+                    "partner": document.agreement.partner.name,
+                    "title": document.agreement.title,
+                    "document": document,
+                    "state": document.get_archive_state_display(),
+                }
+                + f"\n  {settings.PORTAL_URL}{document.agreement.get_absolute_url()}#documents"
+                for document in documents
+            ]
+            send_mail(
+                ngettext(
+                    "Archive check: %(count)s agreement document is missing or changed",
+                    "Archive check: %(count)s agreement documents are missing or changed",
+                    len(documents),
+                )
+                % {"count": len(documents)},
+                _(
+                    "The archive check read every stored agreement document again. These are missing, or no "
+                    "longer have the SHA-256 recorded when they were stored. Please restore them from the "
+                    "backup; until then the check reports them every day."
+                )
+                + "\n\n"
+                + "\n".join(f"- {line}" for line in lines)
+                + "\n",
+                None,
+                [address],
+            )
 
 
 # --- Export ---------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from .services import (
     agreements_announce_expiring,
     agreements_end_expired,
     agreements_export_for_job,
+    documents_check_archive,
 )
 
 
@@ -39,3 +40,10 @@ def task_announce_expiring_agreements():
 def task_end_expired_agreements():
     """Daily (Celery beat), as the system actor: signed agreements whose validity has run out are ended."""
     return agreements_end_expired(actor=SYSTEM)
+
+
+@shared_task(name="partnerships.check_archive", ignore_result=True)
+def task_check_archive():
+    """Daily (Celery beat), as the system actor: every stored agreement document read again against its SHA-256;
+    the administrators are e-mailed about any missing or changed."""
+    return documents_check_archive(actor=SYSTEM)

@@ -470,6 +470,8 @@ SERVICES = {
         "MX", lambda w, a: partnership_services.agreements_announce_expiring(actor=a)
     ),
     "agreements_end_expired": Case("MX", lambda w, a: partnership_services.agreements_end_expired(actor=a)),
+    # The archive check (beat, `manage.py check_archive`) reads every partner's stored documents: operators only.
+    "documents_check_archive": Case("X", lambda w, a: partnership_services.documents_check_archive(actor=a)),
     "procedure_create": Case(
         "HX",
         lambda w, a: partnership_services.procedure_create(

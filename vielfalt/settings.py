@@ -222,6 +222,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partnerships.end_expired_agreements",
         "schedule": crontab(hour=0, minute=20),
     },
+    # Every stored agreement document read again against its SHA-256 (partnerships.services), before office hours.
+    "check-archive": {"task": "partnerships.check_archive", "schedule": crontab(hour=4, minute=10)},
     "remind-course-dates": {"task": "trainings.send_date_reminders", "schedule": crontab(hour=7, minute=0)},
     # Held survey answers move into the results in batches of at least k (surveys.services.held_release).
     "release-held-survey-answers": {
