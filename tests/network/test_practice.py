@@ -263,6 +263,23 @@ def test_another_organisations_draft_and_its_attachment_answer_404(
     assert b"".join(response.streaming_content) == pdf_bytes()
 
 
+def test_removing_an_attachment_asks_first(client, hr_duisburg, duisburg, django_capture_on_commit_callbacks):
+    """The button removed the file at once, as no other removal in the portal does (meeting documents, contact
+    persons and registrations ask first): the form carries the question the page's script asks."""
+    entry = make_entry(duisburg, status=Status.DRAFT)
+    attachment = services.attachment_add(
+        actor=hr_duisburg, entry=entry, upload=upload("Zeitplan.pdf", pdf_bytes())
+    )
+    url = reverse("network:attachment_delete", args=[entry.pk, attachment.pk])
+    client.force_login(hr_duisburg)
+    page = client.get(entry.get_absolute_url()).content.decode()
+    assert f'action="{url}" data-confirm="Zeitplan.pdf wirklich aus diesem Praxisbeispiel entfernen?"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, follow=True)
+    assert "Der Anhang wurde entfernt." in response.content.decode()
+    assert not entry.attachments.exists()
+
+
 def test_returning_through_the_page(client, staff, duisburg):
     entry = make_entry(duisburg, status=Status.SUBMITTED)
     client.force_login(staff)
