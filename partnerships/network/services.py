@@ -974,11 +974,18 @@ def mail_settings_update(
         raise TypeError("A service that changes data needs an actor.")
     if not (getattr(actor, "is_system", False) or actor.pk == user.pk):
         raise PermissionDenied(_("You may change only your own e-mail settings."))
-    settings = mail_settings_of(user)
+    settings = NotificationSettings.objects.select_for_update().get(pk=mail_settings_of(user).pk)
+    before = {"answers": settings.answers, "weekly_digest": settings.weekly_digest}
     settings.answers = answers
     settings.weekly_digest = weekly_digest
     settings.language = mail_language()  # the digest comes in the language the settings were saved in
     settings.save(update_fields=["answers", "weekly_digest", "language"])
+    # Recorded as the one-click unsubscribe records the same choice (`unsubscribe`): whoever asks why someone no
+    # longer gets the digest, or gets it again, finds both ways in the log. Saving unchanged records nothing.
+    if changes := model_changes(settings, ["answers", "weekly_digest"], before):
+        audit_record(
+            actor=actor, action=AuditEntry.Action.CHANGE, obj=settings, organisation=None, changes=changes
+        )
     return settings
 
 
