@@ -235,6 +235,21 @@ def test_error_states_are_announced_and_accessible(demo, live_server, page):
     check_errors(page, "attachment-too-large", fields=["file"])
     assert not draft.attachments.exists()
 
+    # Removing an attachment asks first: cancelled, the file stays; confirmed, it goes
+    from tests.network.conftest import pdf_bytes, upload
+
+    services.attachment_add(actor=SYSTEM, entry=draft, upload=upload("Zeitplan.pdf", pdf_bytes()))
+    page.goto(f"{demo}{draft.get_absolute_url()}")
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Zeitplan.pdf entfernen").click()
+    assert questions == ["Zeitplan.pdf wirklich aus diesem Praxisbeispiel entfernen?"]
+    assert draft.attachments.exists()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Zeitplan.pdf entfernen").click()
+    page.get_by_text("Der Anhang wurde entfernt.").wait_for()
+    assert not draft.attachments.exists()
+
     # The ministry returns a submitted entry without saying why
     services.practice_transition(actor=SYSTEM, entry=draft, to=PracticeEntry.Status.SUBMITTED)
     switch_user(page, live_server, "ministerium")
