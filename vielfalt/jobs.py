@@ -190,6 +190,11 @@ WORKER_LOST = gettext_noop("The job stopped because the worker processing it was
 def _send(job: Job) -> None:
     """Hand the job to the broker; if it cannot be reached, the job fails at once with a message and a retry
     button instead of the request hanging or answering an error page."""
+    if job.task_name not in celery_app.tasks:
+        # A task module is imported where its service starts the job (some import WeasyPrint: seconds). A retry
+        # can come to a web process that never did (another gunicorn worker, or after a restart): import them
+        # all, as the worker does at its start, instead of NotRegistered leaving the job "waiting" for ever.
+        celery_app.loader.import_default_modules()
     try:
         # The registered task (not send_task): without a broker it runs eagerly, in-process.
         celery_app.tasks[job.task_name].apply_async(kwargs={"job_id": str(job.pk), **job.task_kwargs})

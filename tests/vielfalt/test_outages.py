@@ -207,3 +207,49 @@ def test_a_job_that_cannot_be_queued_says_so_and_can_be_retried(client, own_redi
     job.refresh_from_db()
     assert job.status == Job.Status.READY, job.error
     assert Agreement.objects.get(pk=agreement.pk).documents.count() == 1
+
+
+def test_a_refused_job_is_retried_from_a_web_process_that_never_imported_its_task(own_redis, settings):
+    """The job was refused while Redis was down; once it is back, the retry button is pressed in another web
+    process (another gunicorn worker, or after a restart), which has not imported the job's task module (task
+    modules are imported where a service starts their job: partnerships.tasks imports WeasyPrint). The retry
+    must queue the job, not answer 500 and leave it "waiting" for ever, without a retry button."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    import redis
+
+    from partnerships.services import agreement_request_pdf
+    from tests.conftest import pass_second_factor
+    from tests.factories import ministry_user
+    from tests.partnerships.factories import AgreementFactory
+    from vielfalt.celery import app
+
+    staff = ministry_user(username="miriam")
+    agreement = AgreementFactory()
+    own_redis.stop()
+    point_celery_at(app, own_redis.url)
+    app.conf.task_always_eager = False
+    try:
+        job = agreement_request_pdf(actor=staff, agreement=agreement)
+    finally:
+        point_celery_at(app, settings.CELERY_BROKER_URL)
+        app.conf.task_always_eager = True
+    job.refresh_from_db()
+    assert (job.status, job.error) == (Job.Status.FAILED, NOT_QUEUED)
+
+    own_redis.start()  # Redis is back (empty: the refused job was never in it)
+    with override_settings(SECRET_KEY=SECRET_KEY):
+        session = import_module("django.contrib.sessions.backends.db").SessionStore(_session(staff))
+        pass_second_factor(session, staff)
+        session.save()
+    with Gunicorn(DJANGO_BEHIND_TLS_PROXY="1", REDIS_URL=own_redis.url) as server:
+        browser = Browser(server, {SESSION_COOKIE: session.session_key})
+        status, page, _ = browser.request("GET", job.get_absolute_url())
+        assert status == 200 and "Erneut versuchen" in page
+        status, page, _ = browser.request("POST", reverse("job_retry", args=[job.pk]), {})
+        assert status == 302, page[:300]
+        log = server.log()
+    assert " 500 " not in log, log[-3000:]
+    job.refresh_from_db()
+    assert job.status == Job.Status.WAITING
+    # Handed to the broker: a worker will run it (none runs here, so it is still in the queue).
+    assert redis.Redis.from_url(own_redis.url).llen("celery") == 1
