@@ -208,13 +208,16 @@ def _send(job: Job) -> None:
 
 def send_after_commit(task, **kwargs) -> None:
     """For tasks without a job (e-mails): sent once the transaction commits; an unreachable broker is logged
-    and does not turn the user's completed change into an error page."""
+    and does not turn the user's completed change into an error page. The task's own failure hook records it
+    as it records a failure in the worker (an e-mail marked "not delivered" on its enrolment, registration or
+    answer, shown on their pages): a mail that never reached a worker did not reach anyone either."""
 
     def send():
         try:
             task.apply_async(kwargs=kwargs)
         except NOT_QUEUED_ERRORS as exc:
             logger.warning("Task %s could not be queued: %s", task.name, type(exc).__name__)
+            task.on_failure(exc, None, (), kwargs, None)
 
     transaction.on_commit(send)
 

@@ -15,6 +15,7 @@ from partnerships.network.tasks import (
     task_send_weekly_digest,
 )
 from tests.mailfailure import few_retries, unreachable_mail_server, wait_for
+from tests.vielfalt.test_outages import own_redis  # noqa: F401  (the fixture)
 
 from .conftest import LOCMEM, make_entry, make_meeting
 
@@ -91,3 +92,39 @@ def test_a_digest_is_marked_sent_only_after_the_hand_over_and_a_failure_is_shown
     assert NotificationSettings.objects.get(user=hr_duisburg).digest_failed_at is None
     page = client.get(reverse("network:mail_settings"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "konnte nicht zugestellt werden" not in page
+
+
+def test_a_registration_mail_that_cannot_be_queued_is_shown_on_the_meeting_page(
+    own_redis,  # noqa: F811  (the imported fixture)
+    client,
+    ministry,
+    staff,
+    oberhausen,
+    hr_oberhausen,
+    settings,
+):
+    """Redis (the broker) is really stopped when HR registers someone: the registration is kept and its
+    e-mail, which never reached a worker, is marked as not delivered, as one the mail server refused is."""
+    from tests.helpers import point_celery_at
+    from vielfalt.celery import app
+
+    meeting = make_meeting(ministry)
+    own_redis.stop()
+    point_celery_at(app, own_redis.url)
+    app.conf.task_always_eager = False
+    try:
+        registration = services.registration_create(
+            actor=hr_oberhausen,
+            meeting=meeting,
+            organisation=oberhausen,
+            name="Olga",
+            email="olga@example.org",
+        )
+    finally:
+        point_celery_at(app, settings.CELERY_BROKER_URL)
+        app.conf.task_always_eager = True
+    registration.refresh_from_db()
+    assert registration.mail_failed_at is not None
+    client.force_login(hr_oberhausen)
+    page = client.get(meeting.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "E-Mail nicht zugestellt" in page
