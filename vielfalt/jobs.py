@@ -17,7 +17,7 @@ from celery.signals import worker_process_init
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import OperationalError, connections, transaction
+from django.db import OperationalError, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -185,6 +185,9 @@ NOT_QUEUED = gettext_noop(
     "The job could not be queued: the background service is not reachable. Please try again in a few minutes."
 )
 WORKER_LOST = gettext_noop("The job stopped because the worker processing it was lost. Please try again.")
+QUEUE_LOST = gettext_noop(
+    "The job was not started: the background service lost it (for instance in a restart). Please try again."
+)
 
 
 def _send(job: Job) -> None:
@@ -230,8 +233,9 @@ def job_retry(*, actor: User, job: Job) -> Job:
         raise PermissionDenied
     if job.status != Job.Status.FAILED or not job.task_name:
         return job
+    # heartbeat_at of a waiting job: when it was (last) handed to the broker (jobs_watch).
     Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.WAITING, error="", finished_at=None, started_at=None, heartbeat_at=None
+        status=Job.Status.WAITING, error="", finished_at=None, started_at=None, heartbeat_at=timezone.now()
     )
     job.refresh_from_db()
     transaction.on_commit(lambda: _send(job))
@@ -284,14 +288,29 @@ class _Heartbeat:
 
 def jobs_watch() -> dict[str, int]:
     """Running jobs whose heartbeat stopped lost their worker: re-queue each once, then fail it with a message
-    (the job page offers a retry)."""
-    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    (the job page offers a retry). Jobs waiting longer than JOB_QUEUE_LOST_SECONDS since they were (last)
+    queued were lost by the broker: Redis keeps no data on disk, so a restart empties the queue. They fail with
+    a message and the retry button, not re-sent: one that is merely late in a long queue would run twice."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    lost_before = now - timedelta(seconds=settings.JOB_QUEUE_LOST_SECONDS)
     counts = {"requeued": 0, "failed": 0}
+    # A waiting job's heartbeat_at: when it was queued again (retry, re-queue, Celery's own retry); else created.
+    counts["lost"] = (
+        Job.objects.filter(status=Job.Status.WAITING)
+        .filter(
+            models.Q(heartbeat_at__lt=lost_before)
+            | models.Q(heartbeat_at__isnull=True, created_at__lt=lost_before)
+        )
+        .update(status=Job.Status.FAILED, finished_at=now, error=QUEUE_LOST)
+    )
+    if counts["lost"]:
+        logger.warning("%d waiting job(s) lost by the broker: failed", counts["lost"])
     lost = Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=stale)
     for job in lost:
         if job.requeues < 1 and job.task_name:
             updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at__lt=stale).update(
-                status=Job.Status.WAITING, requeues=job.requeues + 1, heartbeat_at=None
+                status=Job.Status.WAITING, requeues=job.requeues + 1, heartbeat_at=timezone.now()
             )
             if updated:
                 job.refresh_from_db()

@@ -861,7 +861,8 @@ class Job(models.Model):
     task_name = models.CharField(_("task"), max_length=200, blank=True)
     task_kwargs = models.JSONField(_("arguments of the task"), default=dict, blank=True)
     # Refreshed by the worker while it runs the job (vielfalt.jobs); a running job whose heartbeat stopped lost
-    # its worker. Re-queued once (`requeues`), then failed.
+    # its worker. Re-queued once (`requeues`), then failed. Of a waiting job: when it was queued again (unset:
+    # when created); one waiting too long was lost by the broker.
     heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     requeues = models.PositiveSmallIntegerField(_("times queued again"), default=0)
     # What the job belongs to (a course date, a campaign, an agreement, the overview): its page links back there.

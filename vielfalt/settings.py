@@ -211,6 +211,9 @@ CELERY_TIMEZONE = "Europe/Berlin"
 JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=30)
 JOB_STALE_SECONDS = env.float("JOB_STALE_SECONDS", default=120)
 JOB_WATCH_SECONDS = env.float("JOB_WATCH_SECONDS", default=60)
+# A job still waiting this long after it was queued was lost by the broker (a Redis restart empties the queue):
+# beat fails it with a message and the retry button (vielfalt.jobs.jobs_watch).
+JOB_QUEUE_LOST_SECONDS = env.float("JOB_QUEUE_LOST_SECONDS", default=60 * 60)
 CELERY_BEAT_SCHEDULE = {
     "watch-jobs": {"task": "vielfalt.watch_jobs", "schedule": JOB_WATCH_SECONDS},
     "announce-expiring-agreements": {

@@ -253,3 +253,51 @@ def test_a_refused_job_is_retried_from_a_web_process_that_never_imported_its_tas
     assert job.status == Job.Status.WAITING
     # Handed to the broker: a worker will run it (none runs here, so it is still in the queue).
     assert redis.Redis.from_url(own_redis.url).llen("celery") == 1
+
+
+def test_a_queued_job_that_redis_lost_in_a_restart_fails_with_a_retry_button(client, own_redis, settings):
+    """Redis keeps no data on disk (docker-compose.yml): a restart (a crash, a container restarted) empties the
+    queue. A job queued before it never reaches a worker; the watchdog must not leave it "waiting" for ever, but
+    fail it, once it has waited JOB_QUEUE_LOST_SECONDS, with a message and the retry button."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    import redis
+
+    from partnerships.services import agreement_request_pdf
+    from tests.factories import ministry_user
+    from tests.partnerships.factories import AgreementFactory
+    from vielfalt import jobs
+    from vielfalt.celery import app
+
+    staff = ministry_user(username="miriam")
+    agreement = AgreementFactory()
+    point_celery_at(app, own_redis.url)
+    app.conf.task_always_eager = False
+    try:
+        job = agreement_request_pdf(actor=staff, agreement=agreement)
+        assert redis.Redis.from_url(own_redis.url).llen("celery") == 1  # queued, no worker yet
+    finally:
+        point_celery_at(app, settings.CELERY_BROKER_URL)
+        app.conf.task_always_eager = True
+    own_redis.stop()  # and started again, as a restart does: empty
+    own_redis.start()
+    assert redis.Redis.from_url(own_redis.url).llen("celery") == 0
+
+    settings.JOB_QUEUE_LOST_SECONDS = 3600
+    jobs.jobs_watch()
+    job.refresh_from_db()
+    assert job.status == Job.Status.WAITING  # a job may wait in a long queue: not before its time
+    settings.JOB_QUEUE_LOST_SECONDS = 1
+    time.sleep(1.1)
+    jobs.jobs_watch()
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert job.error == jobs.QUEUE_LOST
+    client.force_login(staff)
+    page = client.get(job.get_absolute_url())
+    assert "Erneut versuchen" in page.text
+    assert "nicht gestartet" in page.text
+
+    # The retry (here: tasks run in-process) finishes it.
+    client.post(reverse("job_retry", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == Job.Status.READY, job.error
