@@ -1,3 +1,5 @@
+import functools
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -7,7 +9,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import translation
 from django.utils.formats import date_format
@@ -338,14 +340,33 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
         self._send_password_links(request, queryset)
 
     def _send_password_links(self, request, users) -> None:
-        sent = []
+        sent, not_queued = [], []
         for user in users:
             try:
-                account_invitation_send(actor=request.user, user=user)
+                account_invitation_send(
+                    actor=request.user, user=user, not_queued=functools.partial(not_queued.append, user)
+                )
             except ValidationError as refused:
                 self.message_user(request, " ".join(refused.messages), messages.WARNING)
             else:
                 sent.append(user)
+        # The e-mails are handed over once the admin's transaction commits (this runs after them): the
+        # administrator is told which really went out, and which must be sent again.
+        transaction.on_commit(lambda: self._tell_password_links(request, sent, not_queued))
+
+    def _tell_password_links(self, request, sent, not_queued) -> None:
+        if not_queued:
+            self.message_user(
+                request,
+                _(
+                    "The link to choose a password could not be sent to %(addresses)s: the background service is "
+                    "not reachable. Please send it again in a few minutes (action “Send a link to choose a "
+                    "password” in the list of accounts)."
+                )
+                % {"addresses": ", ".join(user.email for user in not_queued)},
+                messages.ERROR,
+            )
+        sent = [user for user in sent if user not in not_queued]
         if sent:
             self.message_user(
                 request,

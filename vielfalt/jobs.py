@@ -209,11 +209,12 @@ def _send(job: Job) -> None:
         job.status, job.error = Job.Status.FAILED, NOT_QUEUED
 
 
-def send_after_commit(task, **kwargs) -> None:
+def send_after_commit(task, *, on_not_queued=None, **kwargs) -> None:
     """For tasks without a job (e-mails): sent once the transaction commits; an unreachable broker is logged
     and does not turn the user's completed change into an error page. The task's own failure hook records it
     as it records a failure in the worker (an e-mail marked "not delivered" on its enrolment, registration or
-    answer, shown on their pages): a mail that never reached a worker did not reach anyone either."""
+    answer, shown on their pages): a mail that never reached a worker did not reach anyone either.
+    `on_not_queued()`: called then, for a caller that tells the user (the administrator who sent a link)."""
 
     def send():
         try:
@@ -221,6 +222,8 @@ def send_after_commit(task, **kwargs) -> None:
         except NOT_QUEUED_ERRORS as exc:
             logger.warning("Task %s could not be queued: %s", task.name, type(exc).__name__)
             task.on_failure(exc, None, (), kwargs, None)
+            if on_not_queued is not None:
+                on_not_queued()
 
     transaction.on_commit(send)
 

@@ -82,10 +82,11 @@ def employee_deactivate(*, actor: User, employee: Employee) -> Employee:
 # --- Accounts -------------------------------------------------------------------------------------------------
 
 
-def account_invitation_send(*, actor: User, user: User) -> None:
+def account_invitation_send(*, actor: User, user: User, not_queued=None) -> None:
     """E-mail `user` a link to choose their password (vielfalt.invitations), once the transaction commits: a new
     account, or one whose link expired before a password was chosen. Only administrators, who create accounts.
-    An account that has a password (or has logged in) gets none: its holder uses "Forgotten your password?"."""
+    An account that has a password (or has logged in) gets none: its holder uses "Forgotten your password?".
+    `not_queued()` is called if the e-mail could not be handed to the background service (Redis down)."""
     from .invitations import awaits_password
     from .tasks import task_account_invitation  # the tasks module imports this one
 
@@ -102,7 +103,7 @@ def account_invitation_send(*, actor: User, user: User) -> None:
         obj=user,
         changes={"password_link": record_text(gettext_noop("sent to %(email)s"), email=user.email)},
     )
-    send_after_commit(task_account_invitation, user_id=user.pk)
+    send_after_commit(task_account_invitation, on_not_queued=not_queued, user_id=user.pk)
 
 
 # --- Import --------------------------------------------------------------------------------------------------

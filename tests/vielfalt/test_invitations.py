@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tests.factories import OrganisationFactory, UserFactory
 from tests.helpers import form_data
+from tests.vielfalt.test_outages import own_redis  # noqa: F401  (the fixture)
 from vielfalt.models import AuditEntry, Role, User
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +167,39 @@ def test_a_deactivated_account_s_link_no_longer_sets_a_password(client, settings
     invited.refresh_from_db()
     assert not invited.has_usable_password()
     assert response.context["validlink"] is False
+
+
+def test_a_link_that_cannot_be_queued_is_not_announced_as_sent(
+    client,
+    superuser,
+    settings,
+    own_redis,  # noqa: F811  (the imported fixture)
+    django_capture_on_commit_callbacks,
+):
+    """Redis (the broker) is really stopped when an administrator creates an account: the account is kept, and
+    the administrator is told that the link was not sent and how to send it again, not that it "is being sent"
+    (it would never arrive, and nobody would know why)."""
+    from django.contrib.messages import get_messages
+
+    from tests.helpers import point_celery_at
+    from vielfalt.celery import app
+
+    city = OrganisationFactory(name="Stadt Duisburg")
+    client.force_login(superuser)
+    email = _address()
+    own_redis.stop()
+    point_celery_at(app, own_redis.url)
+    app.conf.task_always_eager = False
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = _add_account(
+                client, city, username="hr-duisburg-3", first_name="Kim", last_name="Yılmaz", email=email
+            )
+    finally:
+        point_celery_at(app, settings.CELERY_BROKER_URL)
+        app.conf.task_always_eager = True
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert User.objects.filter(username="hr-duisburg-3").exists()
+    told = [str(message) for message in get_messages(response.wsgi_request)]
+    assert not [text for text in told if "gilt einmal" in text], told  # "… wird gesendet. Er gilt einmal …"
+    assert [text for text in told if email in text and "konnte nicht" in text and "erneut" in text], told
