@@ -301,3 +301,39 @@ def test_a_queued_job_that_redis_lost_in_a_restart_fails_with_a_retry_button(cli
     client.post(reverse("job_retry", args=[job.pk]))
     job.refresh_from_db()
     assert job.status == Job.Status.READY, job.error
+
+
+def test_a_large_import_refused_while_redis_is_down_keeps_its_file_for_the_retry(client, own_redis, settings):
+    """HR uploads a file too large for the request while Redis (the broker) is really stopped: nothing is
+    imported, the job page says it could not be queued, and the stored upload waits for the retry button, which
+    imports it once the background service is back (here: tasks run in-process) without uploading it again."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.vielfalt.test_import_jobs import csv_of
+    from vielfalt.celery import app
+
+    city = OrganisationFactory(slug="duisburg")
+    OrgUnitFactory(organisation=city, name="Amt")
+    client.force_login(hr_user(city))
+    settings.IMPORT_INLINE_MAX_ROWS = 10
+    own_redis.stop()
+    point_celery_at(app, own_redis.url)
+    app.conf.task_always_eager = False
+    try:
+        upload = SimpleUploadedFile("beschaeftigte.csv", csv_of(30), "text/csv")
+        response = client.post(reverse("employee_import"), {"organisation": city.pk, "file": upload})
+    finally:
+        point_celery_at(app, settings.CELERY_BROKER_URL)
+        app.conf.task_always_eager = True
+    assert response.status_code == 302
+    job = Job.objects.get(kind="vielfalt.employee_import")
+    assert (job.status, job.error) == (Job.Status.FAILED, NOT_QUEUED)
+    assert job.input_file
+    assert not Employee.objects.filter(organisation=city).exists()
+    assert "Erneut versuchen" in client.get(job.get_absolute_url()).text
+
+    client.post(reverse("job_retry", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == Job.Status.READY, job.error
+    assert Employee.objects.filter(organisation=city).count() == 30
