@@ -23,7 +23,14 @@ from vielfalt.privacy import (
 
 from .network.models import Registration
 
-PERSONAL_MODELS = {"partnerships.signatory", "network.contactperson", "network.registration"}
+# Models whose audit entries describe a person (their description is a name: a signatory, a contact person, a
+# registration, the account whose network e-mail settings changed).
+PERSONAL_MODELS = {
+    "partnerships.signatory",
+    "network.contactperson",
+    "network.registration",
+    "network.notificationsettings",
+}
 
 
 def registrations_of(employee_ids):

@@ -228,6 +228,21 @@ def test_audit_entries_are_pseudonymised_after_their_period(db, settings):
     assert (change.action, change.object_id) == (AuditEntry.Action.CHANGE, str(employee.pk))
 
 
+def test_entries_about_network_mail_settings_name_their_person_only_until_their_period(db, settings):
+    """The description of an entry about someone's network e-mail settings is the account's user name."""
+    from partnerships.network.services import mail_settings_update
+
+    settings.RETENTION_PERIODS = {**settings.RETENTION_PERIODS, "dormant": 0}
+    user = UserFactory(username="hr-yilmaz")
+    mail_settings_update(actor=user, user=user, answers=False, weekly_digest=True)
+    (entry,) = AuditEntry.objects.filter(content_type__model="notificationsettings")
+    assert entry.object_repr == "hr-yilmaz"
+    purge(actor=SYSTEM, now=timezone.now() + timedelta(days=800))
+    entry.refresh_from_db()
+    assert entry.object_repr.startswith(PSEUDONYM_PREFIX)
+    assert "hr-yilmaz" not in json.dumps([entry.object_repr, entry.actor_name, entry.changes])
+
+
 def test_purge_needs_an_administrator(db):
     city = OrganisationFactory()
     with pytest.raises(PermissionDenied):
