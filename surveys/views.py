@@ -501,13 +501,18 @@ def _easy(request) -> bool:
 
 
 def respondent_state(request) -> dict:
-    """The respondent's state from the sealed cookie; empty if there is none, it was forged or it expired."""
+    """The respondent's state from the sealed cookie; empty if there is none or it was forged, only
+    {"expired": True} if it expired (the respondent is told to open their link again, not that it is invalid;
+    nothing of the old state is kept, "done" neither: the page is the same whether they answered or not)."""
     value = request.COOKIES.get(RESPONDENT_COOKIE)
     state = respondent_unseal(value) if value else None
     if not state or not isinstance(state.get("at"), int):
         return {}
-    if not 0 <= int(time.time()) - state["at"] <= settings.SESSION_COOKIE_AGE:
+    age = int(time.time()) - state["at"]
+    if age < 0:
         return {}
+    if age > settings.SESSION_COOKIE_AGE:
+        return {"expired": True}
     return state
 
 
@@ -648,8 +653,22 @@ class AnswerView(LanguageSwitchMixin, View):
         if not state.get("credential"):
             if state.get("done"):
                 return _page(request, "surveys/thanks.html")
+            if state.get("expired"):
+                return self._expired(request, 404)
             return _page(request, "surveys/link_invalid.html", 404)
         return None
+
+    def _expired(self, request, status):
+        """The page of a state that expired, or of a questionnaire whose link or code was used again since (in
+        another window: its form key replaced). The link and the code still work; the page says so, and, to a
+        POST, that the answers were not sent."""
+        return _page(
+            request,
+            "surveys/expired.html",
+            status,
+            sent=request.method == "POST",
+            minutes=settings.SESSION_COOKIE_AGE // 60,
+        )
 
     def _questionnaire(self, request, state):
         """(the open campaign of the state's link or code, the units it offers, None) or (None, None, the page
@@ -682,7 +701,7 @@ class AnswerView(LanguageSwitchMixin, View):
         # As bytes: compare_digest refuses str with characters beyond ASCII (a TypeError, a server error).
         posted = request.POST.get("form_key", "").encode()
         if not expected or not secrets.compare_digest(expected.encode(), posted):
-            return _page(request, "surveys/link_invalid.html", 403)
+            return self._expired(request, 403)
         # The POST reads nothing before the submission: the campaign shown is in the state, and the submission
         # checks under the campaign's lock that it is open and offers the unit named.
         campaign_id = state.get("campaign")

@@ -518,3 +518,52 @@ def test_the_questionnaires_campaign_holds_the_stored_values_of_the_fields_it_lo
     assert [unit.pk for unit in units] == sorted(
         stored.offered_unit_ids, key=lambda pk: OrgUnit.objects.get(pk=pk).name
     )
+
+
+@pytest.mark.django_db
+def test_answers_sent_from_a_page_left_open_too_long_or_opened_again_say_to_open_the_link_again():
+    """A clerk opens the link, is called away to a customer and sends the answers 40 minutes later: the state
+    has expired (SESSION_COOKIE_AGE after the link was opened), and the answers are not taken. The page said
+    "This link is not valid" (incomplete or replaced), although the link still works: it now says that the
+    answers were not sent and how to answer (the link again, or the code at /umfrage/). So does a page whose
+    link was opened again meanwhile in the same browser (its form key replaced)."""
+    import time
+
+    from surveys.credentials import respondent_seal
+    from surveys.views import RESPONDENT_COOKIE
+
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    respondent = Client()
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    respondent.get("/surveys/answer/")
+    state = respondent_state(respondent)
+    respondent.cookies[RESPONDENT_COOKIE] = respondent_seal({**state, "at": int(time.time()) - 40 * 60})
+    sent = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": state["form_key"]})
+    text = sent.content.decode()
+    assert sent.status_code == 404  # still nothing to answer with this state
+    assert 'id="page-expired"' in text and "ungültig" not in text
+    assert "Ihre Antworten wurden nicht gesendet." in text
+    assert "30 Minuten" in text and 'href="/umfrage/"' in text
+    # Only the page that was sent says the answers were not: a page merely reloaded cannot tell.
+    reloaded = respondent.get("/surveys/answer/").content.decode()
+    assert 'id="page-expired"' in reloaded and "Ihre Antworten wurden nicht gesendet." not in reloaded
+    assert not Invitation.objects.filter(used=True).exists()
+    # The link opened again, in a second window: the first window's page is out of date.
+    first_key = form_key(respondent) or state["form_key"]
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    respondent.get("/surveys/answer/")
+    assert form_key(respondent) != first_key
+    stale = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": first_key})
+    assert stale.status_code == 403
+    assert 'id="page-expired"' in stale.content.decode()
+    assert "Ihre Antworten wurden nicht gesendet." in stale.content.decode()
+    # In easy-to-read language too.
+    respondent.get("/surveys/answer/?language=easy")
+    stale = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": first_key})
+    assert "Ihre Antworten sind nicht angekommen." in stale.content.decode()
+    # Opening the link again is all it takes.
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    respondent.get("/surveys/answer/")
+    sent = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": form_key(respondent)})
+    assert sent.status_code == 302
+    assert HeldAnswer.objects.filter(campaign=campaign).count() == 1
