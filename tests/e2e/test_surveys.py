@@ -323,3 +323,56 @@ def test_the_survey_in_easy_to_read_language_passes_axe(live_server, page):
     assert respondent.locator("#not-open").is_visible()
     assert respondent.get_by_text("Sie können die Fragen jetzt nicht beantworten.").is_visible()
     check(respondent, "19-not-open-easy-to-read")
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_a_wrong_code_takes_the_focus_and_a_page_left_open_too_long_says_what_to_do(
+    live_server, browser, width
+):
+    """With the keyboard, on a phone and a desktop: a code that does not work brings the form back with the
+    focus in the code field (it was on nothing: a screen reader started at the top of the page, and the error
+    was found only by reading on); answers sent after the respondent's state expired get a page that says they
+    were not sent and how to answer, in easy-to-read language too; both pass axe and fit the window."""
+    import time
+
+    from surveys.credentials import respondent_seal, respondent_unseal
+    from surveys.views import RESPONDENT_COOKIE
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    _campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    context = browser.new_context(
+        bypass_csp=True,
+        locale="de-DE",
+        viewport={"width": width, "height": 800},
+        is_mobile=width < 400,
+        has_touch=width < 400,
+    )
+    respondent = context.new_page()
+    respondent.goto(f"{live_server.url}/umfrage/")
+    tab_to(respondent, "el.id === 'id_code'")
+    respondent.keyboard.type("ABCD-EFGH-JKMN")
+    with respondent.expect_navigation():
+        respondent.keyboard.press("Enter")
+    assert respondent.locator("#id_code_error").is_visible()
+    assert respondent.evaluate("document.activeElement.id") == "id_code"
+    assert "id_code_error" in respondent.evaluate("document.activeElement.getAttribute('aria-describedby')")
+    check(respondent, f"20-code-wrong-focus-{width}")
+
+    respondent.goto(f"{live_server.url}/surveys/t/{tokens[0]}/")
+    assert respondent.locator("form.survey-form").is_visible()
+    # Forty minutes later: the state as the portal sealed it, opened that long ago.
+    cookie = next(c for c in context.cookies() if c["name"] == RESPONDENT_COOKIE)
+    state = respondent_unseal(cookie["value"])
+    context.add_cookies([{**cookie, "value": respondent_seal({**state, "at": int(time.time()) - 40 * 60})}])
+    answer_with_keyboard(respondent, not_german=False, group_index=0)
+    assert respondent.locator("#page-expired").is_visible()
+    assert respondent.get_by_text("Ihre Antworten wurden nicht gesendet.").is_visible()
+    assert respondent.evaluate("document.documentElement.scrollWidth") <= width
+    check(respondent, f"21-page-expired-{width}")
+    respondent.get_by_role("link", name="Leichte Sprache").click()
+    assert respondent.get_by_text("Bitte öffnen Sie den Link in Ihrer E-Mail").is_visible()
+    assert respondent.evaluate("document.documentElement.scrollWidth") <= width
+    check(respondent, f"22-page-expired-easy-{width}")
+    respondent.get_by_role("link", name="Hier den Code eintippen").click()
+    assert respondent.url == f"{live_server.url}/umfrage/"
+    context.close()
