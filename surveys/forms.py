@@ -116,6 +116,20 @@ class InviteForm(forms.Form):
 # Taking part is voluntary, but each question wants a choice, "Prefer not to say" among them: say so, instead of
 # Django's "This field is required".
 CHOOSE_AN_ANSWER = {"required": _("Please choose an answer, or “Prefer not to say”.")}
+# A year typed with two digits ("95"): how to write it, instead of Django's "greater than or equal to 1900".
+FOUR_DIGIT_YEAR = _("Please enter the year with four digits, for example 1995.")
+# What is wrong with the answers, in easy-to-read language (the questions are, so must their errors be).
+EASY_ERRORS = {
+    "required": _("Please choose an answer. You do not want to answer? Then choose: Prefer not to say."),
+    "year": _("Please write the year with 4 numbers. For example: 1995."),
+    "future": _("This year has not come yet. Please check the year."),
+    "not_abroad": _(
+        "Write the year only if you were born in another country. Otherwise please leave it empty."
+    ),
+    "languages": _(
+        "You chose languages and: Prefer not to say. Please choose only languages. Or only: Prefer not to say."
+    ),
+}
 
 
 def _escape(value) -> str:
@@ -189,6 +203,7 @@ class SurveyForm(forms.Form):
         required=False,
         min_value=1900,
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={"min_value": FOUR_DIGIT_YEAR, "invalid": FOUR_DIGIT_YEAR},
     )
     mother_citizenship = _radio(_("Did your mother have German citizenship at birth?"), q.Citizenship.choices)
     mother_immigrated = _radio(_("Did your mother move to Germany in 1950 or later?"), q.YesNo.choices)
@@ -215,8 +230,12 @@ class SurveyForm(forms.Form):
         self.easy = easy
         if easy:
             for name, (label, help_text) in EASY.items():
-                self.fields[name].label = label
-                self.fields[name].help_text = help_text
+                field = self.fields[name]
+                field.label = label
+                field.help_text = help_text
+                field.error_messages["required"] = EASY_ERRORS["required"]  # a copy of the form's own
+            year = self.fields["immigration_year"].error_messages
+            year["min_value"] = year["invalid"] = EASY_ERRORS["year"]
         if units is None:
             self.units = None
             self.fields["org_unit"].any_unit = True
@@ -295,20 +314,29 @@ class SurveyForm(forms.Form):
     def clean_immigration_year(self):
         year = self.cleaned_data.get("immigration_year")
         if year is not None and year > timezone.localdate().year:
-            raise forms.ValidationError(_("Please enter a year that is not in the future."))
+            raise forms.ValidationError(
+                EASY_ERRORS["future"] if self.easy else _("Please enter a year that is not in the future.")
+            )
         return year
 
     def clean_languages(self):
         languages = self.cleaned_data["languages"]
         if q.NO_ANSWER in languages and len(languages) > 1:
-            raise forms.ValidationError(_("“Prefer not to say” cannot be combined with languages."))
+            raise forms.ValidationError(
+                EASY_ERRORS["languages"]
+                if self.easy
+                else _("“Prefer not to say” cannot be combined with languages.")
+            )
         return [code for code in languages if code != q.NO_ANSWER]
 
     def clean(self):
         data = super().clean()
         if data.get("birth_country") != q.BirthCountry.ABROAD and data.get("immigration_year") is not None:
             self.add_error(
-                "immigration_year", _("A year of moving to Germany only applies if you were born abroad.")
+                "immigration_year",
+                EASY_ERRORS["not_abroad"]
+                if self.easy
+                else _("A year of moving to Germany only applies if you were born abroad."),
             )
         return data
 

@@ -167,3 +167,64 @@ def test_the_easy_language_choice_is_kept_like_the_language_choice(settings):
             True,
             "Lax",
         )
+
+
+@pytest.mark.django_db
+def test_the_questionnaires_errors_are_in_easy_to_read_language_too():
+    """The questions were in easy-to-read language, what was wrong with the answers was not: "Bitte korrigieren
+    Sie Folgendes" and "Bitte wählen Sie eine Antwort – oder „Keine Angabe“, wenn Sie diese Frage nicht
+    beantworten möchten" on every question left open. A year typed with two digits got Django's "value greater
+    than or equal to 1900", in either language: it now says how to write the year."""
+    _campaign, tokens, _hr = open_campaign_with_invitations(employees=5, k=3)
+    easy = Client()
+    easy.cookies[EASY_COOKIE] = "1"
+    easy.get(f"/surveys/t/{tokens[0]}/")
+    easy.get("/surveys/answer/")
+    key = form_key(easy)
+
+    nothing = easy.post("/surveys/answer/", {"form_key": key})
+    assert nothing.status_code == 422
+    text = nothing.content.decode()
+    assert "Bitte prüfen Sie diese Fragen:" in text and "Bitte korrigieren Sie Folgendes" not in text
+    assert (
+        "Bitte wählen Sie eine Antwort. Sie möchten nicht antworten? Dann wählen Sie: Keine Angabe." in text
+    )
+    assert "wenn Sie diese Frage nicht beantworten möchten" not in text
+
+    def errors(client, **answers):
+        sent = client.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": form_key(client), **answers})
+        assert sent.status_code == 422
+        return {name: list(messages) for name, messages in sent.context["form"].errors.items()}
+
+    assert errors(easy, immigration_year="1990", languages=["na", "de"]) == {
+        "immigration_year": [
+            "Das Jahr schreiben Sie nur, wenn Sie in einem anderen Land geboren sind. Sonst lassen Sie das "
+            "Feld bitte leer."
+        ],
+        "languages": [
+            "Sie haben Sprachen gewählt und: Keine Angabe. Bitte wählen Sie nur Sprachen. Oder nur: Keine Angabe."
+        ],
+    }
+    assert errors(easy, birth_country="abroad", immigration_year="95") == {
+        "immigration_year": ["Bitte schreiben Sie das Jahr mit 4 Zahlen. Zum Beispiel: 1995."]
+    }
+    assert errors(easy, birth_country="abroad", immigration_year="3000") == {
+        "immigration_year": ["Dieses Jahr kommt erst noch. Bitte prüfen Sie das Jahr."]
+    }
+    standard = Client()
+    standard.get(f"/surveys/t/{tokens[1]}/")
+    standard.get("/surveys/answer/")
+    assert errors(standard, birth_country="abroad", immigration_year="95") == {
+        "immigration_year": ["Bitte geben Sie das Jahr mit vier Ziffern ein, zum Beispiel 1995."]
+    }
+    assert errors(standard, birth_country="abroad", immigration_year="3000") == {
+        "immigration_year": ["Bitte geben Sie ein Jahr ein, das nicht in der Zukunft liegt."]
+    }
+    assert not Invitation.objects.filter(used=True).exists()
+    # The easy form's messages are its own: the fields of the class keep the standard ones.
+    from surveys.forms import CHOOSE_AN_ANSWER, FOUR_DIGIT_YEAR, SurveyForm
+
+    assert (
+        SurveyForm.base_fields["own_citizenship"].error_messages["required"] == CHOOSE_AN_ANSWER["required"]
+    )
+    assert SurveyForm.base_fields["immigration_year"].error_messages["min_value"] == FOUR_DIGIT_YEAR
