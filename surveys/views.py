@@ -734,5 +734,10 @@ class AnswerView(LanguageSwitchMixin, View):
         return self._render(request, campaign, form, state, status=422)
 
     def _render(self, request, campaign, form, state, status=200):
-        context = {"campaign": campaign, "form": form, "form_key": state.get("form_key", "")}
+        context = {
+            "campaign": campaign,
+            "form": form,
+            "form_key": state.get("form_key", ""),
+            "minutes": settings.SESSION_COOKIE_AGE // 60,  # how long the state lasts (respondent_state)
+        }
         return _page(request, self.template_name, status, **context)

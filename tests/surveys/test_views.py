@@ -567,3 +567,17 @@ def test_answers_sent_from_a_page_left_open_too_long_or_opened_again_say_to_open
     sent = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": form_key(respondent)})
     assert sent.status_code == 302
     assert HeldAnswer.objects.filter(campaign=campaign).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_questionnaire_says_how_long_it_can_be_sent():
+    """Answers sent more than SESSION_COOKIE_AGE after the link was opened are not taken: the questionnaire's
+    introduction says so beforehand, in the standard and in easy-to-read language."""
+    from surveys.views import EASY_COOKIE
+
+    _campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    respondent = Client()
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    assert "innerhalb von 30 Minuten ab" in respondent.get("/surveys/answer/").content.decode()
+    respondent.cookies[EASY_COOKIE] = "1"
+    assert "Sie haben 30 Minuten Zeit für die Fragen." in respondent.get("/surveys/answer/").content.decode()
