@@ -294,6 +294,14 @@ def test_a_link_of_a_closed_campaign_gets_a_clear_page():
     page = respondent.get("/surveys/answer/")
     assert page.status_code == 410
     assert b'id="not-open"' in page.content
+    # It says what may have happened and whom to ask (it said only "not open for answers at the moment").
+    assert "Wenden Sie sich bei Fragen bitte an Ihre Personalverwaltung." in page.content.decode()
+    # In easy-to-read language, the title says what the heading says.
+    respondent.get("/surveys/answer/?language=easy")
+    easy = respondent.get("/surveys/answer/").content.decode()
+    assert (
+        "<title>Die Befragung ist geschlossen – " in easy and "Die Befragung ist nicht geöffnet" not in easy
+    )
     assert answer(Client(), tokens[1]).status_code == 410
     assert Response.objects.count() == 0
 
