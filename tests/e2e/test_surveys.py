@@ -376,3 +376,16 @@ def test_a_wrong_code_takes_the_focus_and_a_page_left_open_too_long_says_what_to
     respondent.get_by_role("link", name="Hier den Code eintippen").click()
     assert respondent.url == f"{live_server.url}/umfrage/"
     context.close()
+
+
+def test_the_code_form_keeps_its_width_under_the_portals_content_security_policy(live_server, browser):
+    """The code form was narrowed by a style attribute, which the portal's CSP (style-src 'self') refuses:
+    on a desktop its field ran across the whole page, and the browser reported the refusal."""
+    context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 800})  # CSP enforced
+    page = context.new_page()
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if message.type == "error" else None)
+    page.goto(f"{live_server.url}/umfrage/")
+    assert page.locator("main form").evaluate("form => form.getBoundingClientRect().width") <= 30 * 16
+    assert refused == []
+    context.close()
