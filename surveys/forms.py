@@ -372,11 +372,16 @@ class CodeForm(forms.Form):
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
         ),
+        # Sent empty: what to type, not Django's "This field is required".
+        error_messages={"required": _("Please enter the code from your code sheet or your e-mail.")},
     )
 
     def __init__(self, *args, easy: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if easy:  # easy-to-read language (Leichte Sprache)
+            self.fields["code"].error_messages["required"] = _(
+                "Please type in your code. It is in your letter or in your e-mail."
+            )
             self.fields["code"].help_text = _(
                 "The code has 12 letters and numbers. It is in your letter or in your e-mail. "
                 "For example: ABCD-EFGH-JKMN."

@@ -228,3 +228,25 @@ def test_the_questionnaires_errors_are_in_easy_to_read_language_too():
         SurveyForm.base_fields["own_citizenship"].error_messages["required"] == CHOOSE_AN_ANSWER["required"]
     )
     assert SurveyForm.base_fields["immigration_year"].error_messages["min_value"] == FOUR_DIGIT_YEAR
+
+
+@pytest.mark.django_db
+def test_the_code_form_sent_empty_says_what_to_type_in_either_language():
+    """The button pressed before a code was typed: "Dieses Feld ist zwingend erforderlich." (Django's), in
+    easy-to-read language too. It now says what to type and where to find it."""
+    standard = Client().post("/umfrage/", {"code": ""})
+    assert standard.status_code == 422
+    text = standard.content.decode()
+    assert "Bitte geben Sie den Code von Ihrem Codeblatt oder aus Ihrer E-Mail ein." in text
+    assert "zwingend erforderlich" not in text
+    easy = Client()
+    easy.cookies[EASY_COOKIE] = "1"
+    text = easy.post("/umfrage/", {"code": "  "}).content.decode()
+    assert "Bitte tippen Sie Ihren Code ein. Er steht in Ihrem Brief oder in Ihrer E-Mail." in text
+    assert "zwingend erforderlich" not in text
+    from django.utils import translation
+
+    from surveys.forms import CodeForm  # the easy form's message is its own
+
+    with translation.override("de"):
+        assert "Codeblatt" in str(CodeForm.base_fields["code"].error_messages["required"])
