@@ -660,8 +660,8 @@ class AnswerView(LanguageSwitchMixin, View):
 
     def _expired(self, request, status):
         """The page of a state that expired, or of a questionnaire whose link or code was used again since (in
-        another window: its form key replaced). The link and the code still work; the page says so, and, to a
-        POST, that the answers were not sent."""
+        another window: its form key replaced): it says to open the link or enter the code again (not that the
+        link is invalid), and, to a POST, that the answers were not sent."""
         return _page(
             request,
             "surveys/expired.html",
