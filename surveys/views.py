@@ -614,7 +614,12 @@ class CodeView(LanguageSwitchMixin, FormView):
         return {**super().get_form_kwargs(), "easy": _easy(self.request)}
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(throttled=self._throttled(), easy=_easy(self.request), **kwargs)
+        return super().get_context_data(
+            throttled=self._throttled(),
+            cooloff_minutes=-(-settings.SURVEY_CODE_COOLOFF_SECONDS // 60),  # rounded up: never too short
+            easy=_easy(self.request),
+            **kwargs,
+        )
 
     def form_valid(self, form):
         if self._throttled():

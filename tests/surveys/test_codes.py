@@ -549,3 +549,18 @@ def test_an_employee_given_an_e_mail_address_leaves_the_unit_s_pool_of_unprinted
     assert works_pool.count() == 2
     rows = {row["org_unit__name"]: row["invited"] for row in services.unit_participation(campaign=campaign)}
     assert rows == {"Bauhof": 5, "Bürgeramt": 6}
+
+
+@pytest.mark.django_db
+def test_the_refused_code_form_says_how_long_to_wait_as_configured(settings):
+    """It said "a quarter of an hour" (easy: "15 minutes") whatever SURVEY_CODE_COOLOFF_SECONDS was."""
+    from surveys.views import EASY_COOKIE
+
+    settings.SURVEY_CODE_FAILURE_LIMIT, settings.SURVEY_CODE_COOLOFF_SECONDS = 1, 60 * 60
+    guesser = Client(REMOTE_ADDR=_address())
+    guesser.post("/umfrage/", {"code": "AAAA-BBBB-CCCC"})
+    refused = guesser.post("/umfrage/", {"code": "AAAA-BBBB-CCCC"}).content.decode()
+    assert "Bitte warten Sie 60 Minuten und versuchen Sie es dann erneut" in refused
+    guesser.cookies[EASY_COOKIE] = "1"
+    refused = guesser.get("/umfrage/").content.decode()
+    assert "Bitte warten Sie 60 Minuten. Dann versuchen Sie es noch einmal." in refused
