@@ -212,11 +212,15 @@ def task_send_enrolment_mails(*, enrolment_ids: list[int], event: str) -> int:
 
 @shared_task(name="trainings.send_date_reminders", acks_late=True, reject_on_worker_lost=True)
 def task_send_date_reminders() -> int:
-    """Daily (Celery beat): remind everyone seated on a date that starts tomorrow. Each enrolment is reminded
-    once, even if the task runs twice."""
+    """Three times a day (Celery beat): remind everyone seated on a date that starts tomorrow, and on a date of
+    today not begun yet. A run that did not happen (Redis down at that hour, the worker restarting) is caught up
+    by the next one, also over midnight: before, a missed morning run meant no reminder at all. Each enrolment is
+    reminded once, however often the task runs."""
     tomorrow = timezone.localdate() + timedelta(days=1)
     sent = 0
-    dates = CourseDate.objects.filter(cancelled_at__isnull=True, starts_at__date=tomorrow)
+    dates = CourseDate.objects.filter(
+        cancelled_at__isnull=True, starts_at__gt=timezone.now(), starts_at__date__lte=tomorrow
+    )
     for course_date in dates:
         with transaction.atomic():
             due = list(

@@ -227,7 +227,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Every stored agreement document read again against its SHA-256 (partnerships.services), before office hours.
     "check-archive": {"task": "partnerships.check_archive", "schedule": crontab(hour=4, minute=10)},
-    "remind-course-dates": {"task": "trainings.send_date_reminders", "schedule": crontab(hour=7, minute=0)},
+    # In the morning, and twice more to catch up a run that could not be sent (trainings.tasks).
+    "remind-course-dates": {
+        "task": "trainings.send_date_reminders",
+        "schedule": crontab(hour="7,12,17", minute=0),
+    },
     # Held survey answers move into the results in batches of at least k (surveys.services.held_release).
     "release-held-survey-answers": {
         "task": "surveys.release_held_answers",

@@ -13,7 +13,7 @@ from icalendar import Calendar
 from tests.trainings.conftest import employees_of
 from tests.trainings.factories import CourseDateFactory
 from trainings.ical import course_date_ics
-from trainings.models import Enrolment
+from trainings.models import CourseDate, Enrolment
 from trainings.services import course_date_cancel, course_date_update, enrolment_cancel, enrolment_create_many
 from trainings.tasks import task_send_date_reminders, task_send_enrolment_mails
 
@@ -218,3 +218,23 @@ def test_enrolled_again_after_a_cancellation_the_calendar_entry_replaces_the_can
 
     sent = [sequence_sent(step) for step in (enrol, cancel, enrol, cancel, enrol, move, cancel, enrol)]
     assert sent == sorted(sent) and len(set(sent)) == len(sent), sent
+
+
+@pytest.mark.django_db
+def test_a_reminder_missed_the_day_before_is_caught_up_until_the_date_begins(course, duisburg, outbox):
+    """The morning run did not happen (Redis down, say): a later run, also the next day, still reminds the
+    people of a date that has not begun; of one that has, nobody."""
+    from tests.trainings.factories import EnrolmentFactory, begin
+
+    soon, begun = CourseDateFactory(course=course), CourseDateFactory(course=course)
+    CourseDate.objects.filter(pk=soon.pk).update(
+        starts_at=timezone.now() + timedelta(minutes=30), ends_at=timezone.now() + timedelta(hours=3)
+    )
+    begin(begun, ago=timedelta(minutes=30))
+    waiting, seated, late = employees_of(duisburg, 3)
+    EnrolmentFactory(course_date=soon, employee=seated)
+    EnrolmentFactory(course_date=soon, employee=waiting, status=Enrolment.Status.WAITING)
+    EnrolmentFactory(course_date=begun, employee=late)
+    assert task_send_date_reminders() == 1
+    assert [m.to for m in outbox] == [[seated.email]]
+    assert task_send_date_reminders() == 0  # once
