@@ -69,7 +69,9 @@ class CourseDateAdmin(AuditedModelAdmin):
 
 @admin.register(Enrolment)
 class EnrolmentAdmin(AuditedModelAdmin):
-    """Read-only: enrolments change only through the portal's services (locks, waiting list, audit)."""
+    """Read-only: enrolments change only through the portal's services (locks, waiting list, audit). Not deleted
+    either: a seat freed here did not move the waiting list up, nobody was told, and the record of who attended
+    (and the certificate's ground) went with it."""
 
     list_display = ["employee", "course_date", "organisation", "status", "attendance", "created_at"]
     list_filter = ["status", "attendance", "organisation"]
@@ -82,11 +84,25 @@ class EnrolmentAdmin(AuditedModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Certificate)
 class CertificateAdmin(AuditedModelAdmin):
+    """Read-only: a certificate is issued by the organiser for an attended enrolment (certificate_issue) and
+    revoked by correcting the attendance (attendance_mark). Added here, any enrolment (one never attended) got a
+    certificate with any name and course on it, which the public verification page confirmed under the portal's
+    name; deleted here, one its holder has on paper was called unknown there."""
+
     list_display = ["code", "holder_name", "course_title", "date_text", "issued_at"]
     search_fields = ["code", "holder_name"]
 
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

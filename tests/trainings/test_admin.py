@@ -7,9 +7,9 @@ from icalendar import Calendar
 
 from tests.helpers import form_data
 from tests.trainings.conftest import employees_of
-from tests.trainings.factories import EnrolmentFactory
+from tests.trainings.factories import CourseDateFactory, EnrolmentFactory
 from trainings.ical import course_date_ics
-from trainings.models import CourseDate, CourseParticipant, Enrolment
+from trainings.models import Certificate, CourseDate, CourseParticipant, Enrolment
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +117,56 @@ def test_a_course_is_not_handed_to_another_organiser_in_the_admin(client, superu
     assert 'name="organiser"' not in page
     # A new course still gets its organiser here.
     assert 'name="organiser"' in client.get(reverse("admin:trainings_course_add")).text
+
+
+def test_an_enrolment_is_not_deleted_in_the_admin(client, superuser, duisburg):
+    """Before, deleting a seated enrolment in the admin freed its seat without moving the waiting list up, told
+    nobody, and took the record of who attended with it."""
+    course_date = CourseDateFactory(capacity=1, course__organiser=duisburg)
+    seated, waiting = employees_of(duisburg, 2)
+    seat = EnrolmentFactory(course_date=course_date, employee=seated)
+    EnrolmentFactory(course_date=course_date, employee=waiting, status=Enrolment.Status.WAITING)
+    client.force_login(superuser)
+    delete = reverse("admin:trainings_enrolment_delete", args=[seat.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = {"action": "delete_selected", "_selected_action": [seat.pk], "post": "yes"}
+    client.post(reverse("admin:trainings_enrolment_changelist"), bulk)
+    assert Enrolment.objects.filter(pk=seat.pk).exists()
+
+
+def test_a_certificate_is_neither_made_up_nor_deleted_in_the_admin(client, superuser, course_date, duisburg):
+    """Before, an administrator could add a certificate for any enrolment (one never attended) with any name and
+    course on it, which the public verification page then confirmed under the portal's name; and delete an
+    issued one, which the page then called unknown though its holder has it on paper."""
+    person, absent = employees_of(duisburg, 2)
+    attended = EnrolmentFactory(course_date=course_date, employee=person, attendance="attended")
+    never = EnrolmentFactory(course_date=course_date, employee=absent)
+    issued = Certificate.objects.create(
+        enrolment=attended,
+        holder_name=person.full_name,
+        course_title="Interkulturelle Sensibilisierung",
+        course_content="Kultur",
+        date_text="01.01.2030",
+        duration_hours="7.5",
+        organiser_name="Stadt Oberhausen",
+    )
+    client.force_login(superuser)
+    data = {
+        "enrolment": never.pk,
+        "code": "GEFAELSCHT-1",
+        "holder_name": "Erika Mustermann",
+        "course_title": "Führung in vielfältigen Teams",
+        "course_content": "Alles",
+        "date_text": "01.01.2030",
+        "duration_hours": "40",
+        "organiser_name": "Ministerium",
+    }
+    assert client.post(reverse("admin:trainings_certificate_add"), data).status_code == 403
+    assert not Certificate.objects.filter(enrolment=never).exists()
+    assert (
+        client.post(
+            reverse("admin:trainings_certificate_delete", args=[issued.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert Certificate.objects.filter(pk=issued.pk).exists()
