@@ -56,14 +56,22 @@ class MeetingAdmin(AuditedModelAdmin):
     host there), whose services tell everyone registered with a calendar entry that replaces theirs, move the
     waiting list up into new seats, cancel the registrations of a cancelled meeting and keep a meeting that has
     begun as it was. Saved here, none of that happened: a meeting "cancelled" in the admin kept its people
-    registered and nobody was told, a moved one was attended at its old time."""
+    registered and nobody was told, a moved one was attended at its old time. Nor added or deleted: one added
+    here skipped the meeting's checks (neither place nor link, registration after its start), and one deleted
+    took its registrations with it, telling nobody (its page cancels it and tells everyone registered)."""
 
     list_display = ["title", "host", "starts_at", "capacity", "cancelled_at"]
     list_filter = ["kind"]
     search_fields = ["title", "host__name"]
     inlines = [RegistrationInline]
 
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

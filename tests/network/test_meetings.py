@@ -639,6 +639,39 @@ def test_a_meeting_is_not_changed_or_cancelled_in_the_admin(
     assert client.get(reverse("network:meeting_edit", args=[meeting.pk])).status_code == 200
 
 
+def test_a_meeting_is_not_added_or_deleted_in_the_admin(client, superuser, ministry, duisburg, hr_duisburg):
+    """Deleted in the admin, a meeting took its registrations with it: the people registered were told nothing and
+    kept its entry in their calendars (its own page cancels it and tells them). Added there, it skipped the
+    meeting's checks: one with neither place nor link, taking registrations after it began, was announced."""
+    meeting = make_meeting(ministry, capacity=1)
+    seated = register(hr_duisburg, meeting, duisburg, "Anna")
+    client.force_login(superuser)
+    delete = reverse("admin:network_meeting_delete", args=[meeting.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = {"action": "delete_selected", "_selected_action": [meeting.pk], "post": "yes"}
+    client.post(reverse("admin:network_meeting_changelist"), bulk)
+    assert Registration.objects.filter(pk=seated.pk).exists()
+    data = {
+        "host": ministry.pk,
+        "kind": meeting.kind,
+        "title": "Rückwärts",
+        "agenda": "–",
+        "starts_at_0": "02.01.2030",
+        "starts_at_1": "09:00:00",
+        "ends_at_0": "02.01.2030",
+        "ends_at_1": "16:00:00",
+        "location": "",
+        "capacity": "10",
+        "registration_deadline_0": "03.01.2030",
+        "registration_deadline_1": "09:00:00",
+        "sequence": "0",
+        "registrations-TOTAL_FORMS": "0",
+        "registrations-INITIAL_FORMS": "0",
+    }
+    assert client.post(reverse("admin:network_meeting_add"), data).status_code == 403
+    assert not Meeting.objects.filter(title="Rückwärts").exists()
+
+
 def test_a_deactivated_account_gives_up_its_own_registrations_for_meetings_to_come(
     client, superuser, ministry, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
 ):
