@@ -500,6 +500,13 @@ class EmployeeAdmin(AuditedModelAdmin):
     def get_changelist(self, request, **kwargs):
         return SearchedEmployeeList
 
+    def get_readonly_fields(self, request, obj=None):
+        # The record stays with the organisation that keeps it, as on the employee form: moved here, the person's
+        # record and history went to another city's HR office unasked, and their enrolments stayed the first's.
+        if obj is not None:
+            return [*super().get_readonly_fields(request, obj), "organisation"]
+        return super().get_readonly_fields(request, obj)
+
     def save_model(self, request, obj, form, change):
         left = change and "is_active" in form.changed_data and not obj.is_active
         super().save_model(request, obj, form, change)

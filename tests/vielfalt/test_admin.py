@@ -257,3 +257,18 @@ def test_the_portals_own_app_configuration_is_the_one_in_use():
 
     assert type(apps.get_app_config("vielfalt")) is VielfaltConfig
     assert "audit_login" in {key[0] for key, *_receiver in user_logged_in.receivers}
+
+
+def test_an_employee_is_not_moved_to_another_organisation_in_the_admin(client, superuser):
+    """The record stays with the organisation that keeps it (the employee form offers no other). Moved in the
+    admin, the person's record, history and enrolments went to another city's HR office unasked, and their
+    enrolments stayed counted for the first."""
+    duisburg, oberhausen = OrganisationFactory(), OrganisationFactory()
+    employee = EmployeeFactory(organisation=duisburg)
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_employee_change", args=[employee.pk])
+    data = form_data(client.get(url).content.decode(), "employee_form")
+    data.update(organisation=oberhausen.pk, org_unit="", last_name="Neu")
+    assert client.post(url, data).status_code == 302
+    employee.refresh_from_db()
+    assert (employee.organisation, employee.last_name) == (duisburg, "Neu")
