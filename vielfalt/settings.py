@@ -313,6 +313,10 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006", "models.W040"]
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ADMIN = True
+# A failed attempt's form data is kept and shown in the admin ("Form Data"): never the code typed in the second
+# step (a recovery code with one letter wrong, beside its holder's name; the codes themselves are kept only as
+# hashes) nor the form's CSRF token. The password and user name are axes's own defaults.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "token", "csrfmiddlewaretoken"]
 AXES_VERBOSE = False
 
 # Sessions live in PostgreSQL alone (Django's database sessions, read with plain SQL: vielfalt.sessions): reading

@@ -126,6 +126,30 @@ def test_wrong_codes_lock_the_account_like_wrong_passwords(client):
     assert device.verify_token(code_for(device))  # the device itself is fine
 
 
+def test_a_mistyped_code_is_not_kept_in_the_login_records_the_admin_shows(client, superuser):
+    """django-axes keeps a failed attempt's form data, and the admin shows it ("Form Data"): the code typed in the
+    second step stood there in clear, a recovery code with one letter wrong beside its holder's name (the codes
+    themselves are kept only as hashes), and the form's CSRF token with it."""
+    from axes.models import AccessAttempt
+
+    user = ministry_user(username="miriam")
+    recovery = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
+    recovery.token_set.create(token=recovery_code_hash("abcd2345"))
+    login(client, "miriam")
+    csrf = client.get(reverse("second_factor_verify")).context["csrf_token"]
+    client.post(
+        reverse("second_factor_verify"),
+        {"token": "abcd2346", "csrfmiddlewaretoken": str(csrf)},
+        **SAME_OFFICE,
+    )
+    attempt = AccessAttempt.objects.get(username="miriam")
+    assert "abcd2346" not in attempt.post_data and str(csrf) not in attempt.post_data, attempt.post_data
+    client.force_login(superuser)
+    page = client.get(reverse("admin:axes_accessattempt_change", args=[attempt.pk]))
+    assert page.status_code == 200
+    assert "abcd2346" not in page.text
+
+
 def test_a_right_password_does_not_reset_the_counter_of_wrong_codes(client):
     user = ministry_user(username="miriam")
     device = totp_device(user)
