@@ -360,6 +360,20 @@ class Membership(models.Model):
     def __str__(self):
         return f"{self.user} – {self.get_role_display()} – {self.organisation}"
 
+    def clean(self):
+        # The ministry's role reaches every organisation wherever it is held (vielfalt.permissions): granted in a
+        # partner ("Ministry staff – Stadt Duisburg") it read like that city's and gave a clerk every partner's.
+        if (
+            self.role == Role.MINISTRY
+            and self.organisation_id
+            and not Organisation.objects.filter(
+                pk=self.organisation_id, kind=Organisation.Kind.STATE_MINISTRY
+            ).exists()
+        ):
+            raise ValidationError(
+                {"organisation": _("The ministry staff role is held in the ministry only.")}
+            )
+
 
 class OrgUnit(models.Model):
     """A department of an organisation; units form a tree. Names are unique per organisation so that

@@ -11,7 +11,7 @@ from django.urls import reverse
 from tests.conftest import need
 from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, many_employees
 from tests.helpers import form_data, statements_with
-from vielfalt.models import AuditEntry, Employee, Role
+from vielfalt.models import AuditEntry, Employee, Membership, Organisation, Role
 from vielfalt.programme.privacy import employee_erase
 
 pytestmark = pytest.mark.django_db
@@ -166,7 +166,8 @@ def test_granting_and_withdrawing_roles_in_the_admin_names_them_in_the_audit_log
     client, superuser, django_capture_on_commit_callbacks
 ):
     """An audit of access rights asks who gave whom which role where; the entry said "roles: 1 created"."""
-    duisburg, ministry = OrganisationFactory(name="Stadt Duisburg"), OrganisationFactory(name="MAIS NRW")
+    duisburg = OrganisationFactory(name="Stadt Duisburg")
+    ministry = OrganisationFactory(name="MAIS NRW", kind=Organisation.Kind.STATE_MINISTRY)
     essen = OrganisationFactory(name="Stadt Essen")
     user = UserFactory(username="kim", roles=[(duisburg, Role.HR), (essen, Role.ORGANISER)])
     client.force_login(superuser)
@@ -272,3 +273,24 @@ def test_an_employee_is_not_moved_to_another_organisation_in_the_admin(client, s
     assert client.post(url, data).status_code == 302
     employee.refresh_from_db()
     assert (employee.organisation, employee.last_name) == (duisburg, "Neu")
+
+
+def test_the_ministry_role_is_granted_in_the_ministry_only(client, superuser):
+    """The ministry's role reaches every organisation of the programme wherever it is held (vielfalt.permissions):
+    granted as "Beschäftigte des Ministeriums – Stadt Duisburg", it read like Duisburg's and gave a city's clerk
+    every partner's records."""
+    duisburg = OrganisationFactory(name="Stadt Duisburg")
+    ministry = OrganisationFactory(name="MAIS NRW", kind=Organisation.Kind.STATE_MINISTRY)
+    user = UserFactory(username="kim", roles=[(duisburg, Role.HR)])
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_user_change", args=[user.pk])
+    data = form_data(client.get(url).content.decode(), "user_form")
+    data.update({"memberships-1-organisation": str(duisburg.pk), "memberships-1-role": Role.MINISTRY})
+    data["memberships-TOTAL_FORMS"] = "2"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Die Rolle der Beschäftigten des Ministeriums gibt es nur im Ministerium." in response.text
+    assert not Membership.objects.filter(user=user, role=Role.MINISTRY).exists()
+    data["memberships-1-organisation"] = str(ministry.pk)
+    assert client.post(url, data).status_code == 302
+    assert Membership.objects.filter(user=user, role=Role.MINISTRY, organisation=ministry).exists()
