@@ -2,17 +2,20 @@
 never edited by hand, and what the admin may change leaves an audit entry like a change through the portal."""
 
 import re
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
-from partnerships.models import Agreement
+from partnerships.models import Agreement, ProgressReport
+from partnerships.services import progress_report_create
 from tests.factories import OrganisationFactory
 from tests.helpers import form_data
 from vielfalt.models import AuditEntry
 
 from .conftest import make_signed
-from .factories import AgreementFactory
+from .factories import AgreementFactory, CommitmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +148,33 @@ def test_a_commitments_responsible_unit_is_chosen_from_the_partners_units(
     html = client.get(reverse("admin:partnerships_agreement_add")).content.decode()
     select = re.search(r'<select name="commitments-__prefix__-responsible_unit".*?</select>', html, re.S)
     assert re.findall(r'<option value="(\d+)"', select.group(0)) == []
+
+
+def test_a_partners_progress_report_is_not_added_changed_or_deleted_in_the_admin(
+    client, superuser, signed_agreement, agreement, hr_duisburg
+):
+    """A report is the partner's own statement of what came of a commitment (progress_report_create: partner HR,
+    a signed agreement only). In the admin its figure could be raised afterwards, still under the partner's name,
+    deleted, or one added for a draft; the programme's figures add them up."""
+    commitment = signed_agreement.commitments.first()
+    report = progress_report_create(
+        actor=hr_duisburg, commitment=commitment, reported_on=date(2014, 1, 1), value_reached=Decimal(3)
+    )
+    draft = AgreementFactory(partner=agreement.partner, state_party=agreement.state_party)
+    draft_commitment = CommitmentFactory(agreement=draft)
+    client.force_login(superuser)
+    url = reverse("admin:partnerships_progressreport_change", args=[report.pk])
+    assert client.get(url).status_code == 200  # to look at
+    data = {
+        "commitment": commitment.pk,
+        "reported_on": "01.01.2014",
+        "value_reached": "300",
+        "text": "",
+        "reported_by": hr_duisburg.pk,
+    }
+    assert client.post(url, data).status_code == 403
+    added = {**data, "commitment": draft_commitment.pk}
+    assert client.post(reverse("admin:partnerships_progressreport_add"), added).status_code == 403
+    delete = reverse("admin:partnerships_progressreport_delete", args=[report.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert list(ProgressReport.objects.values_list("commitment", "value_reached")) == [(commitment.pk, 3)]
