@@ -636,6 +636,18 @@ class AnonymisedProcedure(models.Model):
     def get_absolute_url(self):
         return reverse("partnerships:procedure_update", args=[self.pk])
 
+    def clean(self):
+        # Whatever the path (the services, the admin): a unit of another organisation put the procedure into that
+        # organisation's unit in this one's figures.
+        if (
+            self.org_unit_id
+            and self.organisation_id
+            and OrgUnit.objects.filter(pk=self.org_unit_id)
+            .exclude(organisation_id=self.organisation_id)
+            .exists()
+        ):
+            raise ValidationError({"org_unit": _("The org unit must belong to the organisation.")})
+
     @property
     def stated_migration_background_shown(self) -> int | None:
         """The count as published: hidden when it, or the applicants who did not state one, are under k."""

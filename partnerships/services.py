@@ -1133,9 +1133,7 @@ PROCEDURE_FIELDS = [
 
 
 def _check_procedure(procedure: AnonymisedProcedure) -> None:
-    if procedure.org_unit_id and procedure.org_unit.organisation_id != procedure.organisation_id:
-        raise ValidationError({"org_unit": _("The org unit must belong to the organisation.")})
-    procedure.full_clean()
+    procedure.full_clean()  # the unit's organisation too (AnonymisedProcedure.clean)
 
 
 @transaction.atomic

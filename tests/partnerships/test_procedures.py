@@ -117,6 +117,32 @@ def test_service_refuses_unit_of_another_organisation(hr_duisburg, duisburg, obe
         create_one(hr_duisburg, duisburg, org_unit=unit)
 
 
+def test_the_admin_refuses_a_unit_of_another_organisation(
+    client, superuser, hr_duisburg, duisburg, oberhausen
+):
+    """As the service does: a procedure of Duisburg filed under an Oberhausen unit counted in Duisburg's figures
+    under a unit it does not have."""
+    procedure = create_one(hr_duisburg, duisburg)
+    unit = oberhausen.units.create(name="Amt 1")
+    client.force_login(superuser)
+    url = reverse("admin:partnerships_anonymisedprocedure_change", args=[procedure.pk])
+    data = {
+        "organisation": duisburg.pk,
+        "org_unit": unit.pk,
+        "post": "Stelle",
+        "held_on": DAY.strftime("%d.%m.%Y"),
+        "method": "standard_form",
+        "applications": "1",
+        "invited": "1",
+        "posts_filled": "1",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Die Organisationseinheit muss zur Organisation gehören." in response.text
+    procedure.refresh_from_db()
+    assert procedure.org_unit is None
+
+
 @pytest.mark.parametrize(
     ("stated", "applications", "shown"),
     [(None, 40, None), (4, 40, None), (36, 40, None), (5, 40, 5), (20, 40, 20)],
