@@ -1,5 +1,6 @@
 import functools
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -449,8 +450,19 @@ class OrgUnitInline(TabularInline):
     fields = ["name", "parent"]
 
 
+class OrganisationForm(forms.ModelForm):
+    def clean_kind(self):
+        # As on the partner's profile (network's profile_update): a partner turned into the state ministry left
+        # the programme's partners, its profile page and every partner list, and its figures with them.
+        kind = self.cleaned_data["kind"]
+        if self.instance.pk and self.instance.is_partner and kind == Organisation.Kind.STATE_MINISTRY:
+            raise ValidationError(_("A partner of the programme cannot be the state ministry."))
+        return kind
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(AuditedModelAdmin):
+    form = OrganisationForm
     list_display = ["name", "article", "slug", "kind", "district", "require_second_factor"]
     list_filter = ["kind", "district", "require_second_factor"]
     search_fields = ["name", "slug"]

@@ -294,3 +294,20 @@ def test_the_ministry_role_is_granted_in_the_ministry_only(client, superuser):
     data["memberships-1-organisation"] = str(ministry.pk)
     assert client.post(url, data).status_code == 302
     assert Membership.objects.filter(user=user, role=Role.MINISTRY, organisation=ministry).exists()
+
+
+def test_a_partner_is_not_made_the_state_ministry_in_the_admin(client, superuser):
+    """As on the partner's profile (network.services.profile_update): a partner turned into the state ministry
+    left the programme's partners, its profile page and every partner list, and its figures with them."""
+    city = OrganisationFactory(name="Stadt Duisburg")
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_organisation_change", args=[city.pk])
+    data = form_data(client.get(url).content.decode(), "organisation_form")
+    data["kind"] = Organisation.Kind.STATE_MINISTRY
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Ein Partner des Programms kann nicht das Landesministerium sein." in response.text
+    city.refresh_from_db()
+    assert city.kind == Organisation.Kind.CITY
+    data["kind"] = Organisation.Kind.DISTRICT
+    assert client.post(url, data).status_code == 302
