@@ -774,6 +774,7 @@ NO_ACTOR = {
     "certificate_seal_check": "read (checks a stored file's seal)",
     "signed_copy_unsigned_problem": "checks an upload",
     "signing_date_problem": "checks a date",
+    "check_practice_links": "checks an entry's contact and commitment (the services and the admin's form)",
     "transition_needs_reason": "pure",
     "may_change_answer": "read (asks vielfalt.permissions)",
     "may_change_question": "read (asks vielfalt.permissions)",

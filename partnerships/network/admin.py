@@ -1,3 +1,6 @@
+from copy import copy
+
+from django import forms
 from django.contrib import admin
 
 from vielfalt.admin import AuditedModelAdmin, TabularInline
@@ -12,6 +15,7 @@ from .models import (
     Question,
     Registration,
 )
+from .services import check_practice_links
 
 
 @admin.register(PartnerProfile)
@@ -34,8 +38,25 @@ class AttachmentInline(TabularInline):
     can_delete = False
 
 
+class PracticeEntryForm(forms.ModelForm):
+    def clean(self):
+        """The services' check of the entry's contact and commitment (their organisation's own; a commitment newly
+        linked of a signed agreement): the admin put another organisation's contact person, who agreed to be
+        listed for their own only, on an entry."""
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        entry = copy(self.instance)  # as stored: the commitment linked until now
+        for name in ("organisation", "contact", "commitment"):
+            if name in cleaned:
+                setattr(entry, name, cleaned[name])
+        check_practice_links(entry, linked_before=self.instance.commitment_id if self.instance.pk else None)
+        return cleaned
+
+
 @admin.register(PracticeEntry)
 class PracticeEntryAdmin(AuditedModelAdmin):
+    form = PracticeEntryForm
     list_display = ["title", "organisation", "field_of_action", "status", "published_at"]
     list_filter = ["status", "field_of_action"]
     search_fields = ["title", "organisation__name"]

@@ -162,7 +162,7 @@ def contact_delete(*, actor: User, contact: ContactPerson) -> None:
 # --- Practice library -----------------------------------------------------------------------------------------
 
 
-def _check_practice_links(entry: PracticeEntry, *, linked_before: int | None = None) -> None:
+def check_practice_links(entry: PracticeEntry, *, linked_before: int | None = None) -> None:
     """The contact and the commitment are the organisation's own; a commitment newly linked is one of an
     agreement signed (a draft's is not yet a commitment). `linked_before`: the entry's commitment until now."""
     if entry.contact_id and entry.contact.organisation_id != entry.organisation_id:
@@ -189,7 +189,7 @@ def practice_create(*, actor: User, organisation: Organisation, **fields) -> Pra
         **fields,
     )
     entry.full_clean(exclude=["search_vector"])
-    _check_practice_links(entry)
+    check_practice_links(entry)
     entry.save()
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, obj=entry)
     return entry
@@ -213,7 +213,7 @@ def practice_update(
             raise TypeError(f"{name} is not a practice entry field")
         setattr(entry, name, value)
     entry.full_clean(exclude=["search_vector"])
-    _check_practice_links(entry, linked_before=linked_before)
+    check_practice_links(entry, linked_before=linked_before)
     changes = model_changes(entry, PRACTICE_FIELDS, before)
     if changes:  # else no newer version for a colleague's open form
         entry.save()

@@ -547,3 +547,30 @@ def test_a_colleague_saving_without_a_change_does_not_refuse_mine(duisburg):
     assert second.post(url, theirs).status_code == 302
     entry.refresh_from_db()
     assert entry.summary == "Kürzer gefasst"
+
+
+def test_the_admin_names_no_other_organisations_contact_person_on_an_entry(
+    client, superuser, duisburg, oberhausen
+):
+    """A contact person agreed to be listed for their own organisation (the entry form offers its own only, the
+    service refuses another's): the admin put an Oberhausen clerk's name, e-mail and phone on Duisburg's entry."""
+    from tests.helpers import form_data
+
+    entry = make_entry(duisburg)
+    theirs = services.contact_create(
+        actor=SYSTEM,
+        organisation=oberhausen,
+        consent=True,
+        name="Olga Schäfer",
+        function="Personalamt",
+        email="olga@oberhausen.example",
+    )
+    client.force_login(superuser)
+    url = reverse("admin:network_practiceentry_change", args=[entry.pk])
+    data = form_data(client.get(url).content.decode(), "practiceentry_form")
+    data["contact"] = theirs.pk
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Die Ansprechperson gehört zu einer anderen Organisation." in response.text
+    entry.refresh_from_db()
+    assert entry.contact is None
