@@ -1,5 +1,7 @@
 import functools
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -434,6 +436,38 @@ for model, event in (
     if admin.site.is_registered(model):
         admin.site.unregister(model)  # django-otp's own, which shows keys and codes
     admin.site.register(model, type(f"{model.__name__}Admin", (SecondFactorAdmin,), {"removed_event": event}))
+
+
+class UnlockAdmin(AuditedAdminMixin, AccessAttemptAdmin):
+    """An account's failed attempts (django-axes): deleting them is how an administrator unlocks an account
+    before its cool-off ends, which left no trace; now the audit log names the account unlocked."""
+
+    def _audit_deletion(self, request, obj) -> None:
+        audit_record(
+            actor=request.user,
+            action=AuditEntry.Action.DELETE,
+            obj=obj,
+            object_repr=obj.username,
+            changes={"via": "admin", "unlocked": obj.username},
+        )
+
+
+class LoginRecordAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The login records (django-axes) are shown, never deleted here: the retention purge deletes them after
+    their period (vielfalt.privacy); deleted here, a trail of failed logins vanished without a trace."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+for model, model_admin in (
+    (AccessAttempt, UnlockAdmin),
+    (AccessLog, type("AccessLogAdmin", (LoginRecordAdmin, AccessLogAdmin), {})),
+    (AccessFailureLog, type("AccessFailureLogAdmin", (LoginRecordAdmin, AccessFailureLogAdmin), {})),
+):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)  # axes's own, which deleted without a trace
+    admin.site.register(model, model_admin)
 
 
 admin.site.unregister(Group)

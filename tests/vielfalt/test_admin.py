@@ -311,3 +311,33 @@ def test_a_partner_is_not_made_the_state_ministry_in_the_admin(client, superuser
     assert city.kind == Organisation.Kind.CITY
     data["kind"] = Organisation.Kind.DISTRICT
     assert client.post(url, data).status_code == 302
+
+
+def test_an_account_unlocked_in_the_admin_is_audited_and_login_records_are_not_deleted_there(
+    client, superuser
+):
+    """django-axes's own admin pages deleted without a trace: an account unlocked before its cool-off (its failed
+    attempts deleted), and the records of logins and failed logins, which the retention purge deletes after
+    their period."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    meta = {"ip_address": "203.0.113.10", "user_agent": "Firefox", "http_accept": "*/*", "path_info": "/"}
+    attempt = AccessAttempt.objects.create(
+        username="miriam", failures_since_start=5, get_data="", post_data="", **meta
+    )
+    login = AccessLog.objects.create(username="miriam", **meta)
+    failure = AccessFailureLog.objects.create(username="miriam", locked_out=True, **meta)
+    client.force_login(superuser)
+    delete = reverse("admin:axes_accessattempt_delete", args=[attempt.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.DELETE)
+    assert (entry.actor, entry.object_repr, entry.changes) == (
+        superuser,
+        "miriam",
+        {"via": "admin", "unlocked": "miriam"},
+    )
+    for record in (login, failure):
+        info = (record._meta.app_label, record._meta.model_name)
+        delete = reverse("admin:{}_{}_delete".format(*info), args=[record.pk])
+        assert client.post(delete, {"post": "yes"}).status_code == 403
+        assert type(record).objects.filter(pk=record.pk).exists()
