@@ -341,3 +341,22 @@ def test_an_account_unlocked_in_the_admin_is_audited_and_login_records_are_not_d
         delete = reverse("admin:{}_{}_delete".format(*info), args=[record.pk])
         assert client.post(delete, {"post": "yes"}).status_code == 403
         assert type(record).objects.filter(pk=record.pk).exists()
+
+
+def test_the_staff_flag_and_model_permissions_alone_do_not_open_the_admin(client):
+    """Django's admin let in anyone with the staff flag and showed what their model permissions allowed: a
+    Duisburg clerk given the flag and "view employee" browsed every organisation's staff."""
+    from django.contrib.auth.models import Permission
+
+    duisburg, oberhausen = OrganisationFactory(), OrganisationFactory()
+    EmployeeFactory(organisation=oberhausen, last_name="Öztürk")
+    clerk = UserFactory(username="hr-duisburg", is_staff=True, roles=[(duisburg, Role.HR)])
+    clerk.user_permissions.add(Permission.objects.get(codename="view_employee"))
+    client.force_login(clerk)
+    response = client.get(reverse("admin:vielfalt_employee_changelist"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+    assert client.get(reverse("admin:index")).status_code == 302
+
+    administrator = UserFactory(username="verwaltung", is_staff=True, is_superuser=True)
+    client.force_login(administrator)
+    assert client.get(reverse("admin:vielfalt_employee_changelist")).status_code == 200
