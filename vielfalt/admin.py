@@ -277,7 +277,7 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "first_name", "last_name", "email")}),
     )
-    actions = ["send_password_link"]
+    actions = ["send_password_link", "deactivate"]
     # Plain labelled lists: Django's filter widget names its search boxes with an aria-label on a <span>,
     # which ARIA prohibits (axe: aria-prohibited-attr). The portal's roles are memberships, not groups.
     filter_horizontal = ()
@@ -350,6 +350,35 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
                 labels = {"granted": _("granted"), "withdrawn": _("withdrawn")}
                 text = "; ".join(f"{labels[key]}: {value}" for key, value in rows.items())
             account_changed(user=form.instance, actor=request.user, event="roles", name=text, audit=False)
+
+    def has_delete_permission(self, request, obj=None):
+        """An account is deactivated here, never deleted (the field "active" and the action "Deactivate"): deleted,
+        its roles went with it unrecorded, its registrations stayed, and the retention periods' deactivation and
+        pseudonymisation (vielfalt.privacy) were skipped."""
+        return False
+
+    @admin.action(description=_("Deactivate the selected accounts"), permissions=["change"])
+    def deactivate(self, request, queryset):
+        """As unticking "active" on the account's page does: the deactivation recorded, and what the account held
+        only while acting for an organisation ended (accounts_left), in the admin's transaction."""
+        users = list(queryset.filter(is_active=True))
+        for user in users:
+            user.is_active = False
+            user.save(update_fields=["is_active"])  # User.save notes when (deactivated_at)
+            audit_record(
+                actor=request.user,
+                action=AuditEntry.Action.CHANGE,
+                obj=user,
+                changes={"via": "admin", "is_active": [True, False]},
+            )
+        if users:
+            accounts_left.send(sender=User, actor=request.user, user_ids=[user.pk for user in users])
+        self.message_user(
+            request,
+            ngettext("%(count)d account deactivated.", "%(count)d accounts deactivated.", len(users))
+            % {"count": len(users)},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Send a link to choose a password"), permissions=["change"])
     def send_password_link(self, request, queryset):
@@ -515,6 +544,22 @@ class OrganisationAdmin(AuditedModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [OrgUnitInline]
+
+    def get_deleted_objects(self, objs, request):
+        """An organisation is deleted here only while it holds nothing: its roles (the accounts' memberships) and
+        units went with it unrecorded, whatever the portal's own ways of ending them. The delete page names what
+        it holds instead of deleting it (as Django names protected records)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        records = {
+            name: count for name, count in counts.items() if name != Organisation._meta.verbose_name_plural
+        }
+        if records:
+            protected = [
+                *protected,
+                _("Records (%(records)s): an organisation holding records is not deleted here.")
+                % {"records": ", ".join(f"{name}: {count}" for name, count in records.items())},
+            ]
+        return deleted, counts, perms_needed, protected
 
 
 @admin.register(OrgUnit)

@@ -866,3 +866,27 @@ def test_host_removes_a_meeting_document_uploaded_by_mistake(
     services.meeting_document_add(  # the place is free again
         actor=staff, meeting=meeting, kind="minutes", upload=upload("Protokoll.pdf", pdf_bytes())
     )
+
+
+def test_the_admins_deactivate_action_ends_the_accounts_own_registrations(
+    client, superuser, ministry, duisburg, hr_duisburg, outbox, django_capture_on_commit_callbacks
+):
+    """The admin deactivates accounts (its delete is gone) with the action as with the field "active"."""
+    from tests.factories import hr_user
+
+    leaver = hr_user(duisburg, username="geht", email="geht@example.org")
+    meeting = make_meeting(ministry, capacity=1)
+    own = services.registration_create(
+        actor=leaver, meeting=meeting, organisation=duisburg, name="Geht", email=leaver.email, user=leaver
+    )
+    waiting = register(hr_duisburg, meeting, duisburg, "Wartet")
+    client.force_login(superuser)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:vielfalt_user_changelist"),
+            {"action": "deactivate", "_selected_action": [leaver.pk]},
+        )
+    assert response.status_code == 302
+    own.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (own.status, waiting.status) == (CANCELLED, SEATED)

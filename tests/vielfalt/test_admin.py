@@ -360,3 +360,60 @@ def test_the_staff_flag_and_model_permissions_alone_do_not_open_the_admin(client
     administrator = UserFactory(username="verwaltung", is_staff=True, is_superuser=True)
     client.force_login(administrator)
     assert client.get(reverse("admin:vielfalt_employee_changelist")).status_code == 200
+
+
+def test_an_account_is_deactivated_in_the_admin_not_deleted(
+    client, superuser, django_capture_on_commit_callbacks
+):
+    """Deleted in the admin, an account's roles went with it unrecorded, its registrations stayed, and the
+    retention's deactivation and pseudonymisation (vielfalt.privacy) were skipped. It is deactivated instead."""
+    city = OrganisationFactory()
+    user = UserFactory(username="kim", roles=[(city, Role.HR)])
+    client.force_login(superuser)
+    assert (
+        client.post(reverse("admin:vielfalt_user_delete", args=[user.pk]), {"post": "yes"}).status_code == 403
+    )
+    changelist = reverse("admin:vielfalt_user_changelist")
+    response = client.post(
+        changelist, {"action": "delete_selected", "_selected_action": [user.pk], "post": "yes"}
+    )
+    assert "delete_selected" not in client.get(changelist).text
+    assert response.status_code == 302 and Membership.objects.filter(user=user).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            changelist, {"action": "deactivate", "_selected_action": [user.pk]}, follow=True
+        )
+    assert "1 Zugang deaktiviert." in response.text
+    user.refresh_from_db()
+    assert not user.is_active and user.deactivated_at is not None
+    assert Membership.objects.filter(
+        user=user
+    ).exists()  # until the retention period pseudonymises the account
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CHANGE, object_id=str(user.pk))
+    assert (entry.actor, entry.changes) == (superuser, {"via": "admin", "is_active": [True, False]})
+
+
+def test_an_organisation_with_records_is_not_deleted_in_the_admin(client, superuser):
+    """Its roles (the accounts' memberships) and units went with it unrecorded."""
+    city = OrganisationFactory(name="Stadt Duisburg")
+    UserFactory(roles=[(city, Role.HR)])
+    empty = OrganisationFactory(name="Angelegt aus Versehen")
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_organisation_delete", args=[city.pk])
+    page = client.get(url).text
+    assert "Daten (Rollen: 1): Eine Organisation mit Daten wird hier nicht gelöscht." in page
+    assert client.post(url, {"post": "yes"}).status_code == 200
+    changelist = reverse("admin:vielfalt_organisation_changelist")
+    response = client.post(
+        changelist, {"action": "delete_selected", "_selected_action": [city.pk], "post": "yes"}
+    )
+    assert response.status_code == 200
+    assert (
+        Organisation.objects.filter(pk=city.pk).exists()
+        and Membership.objects.filter(organisation=city).exists()
+    )
+
+    delete_empty = reverse("admin:vielfalt_organisation_delete", args=[empty.pk])
+    assert client.post(delete_empty, {"post": "yes"}).status_code == 302
+    assert not Organisation.objects.filter(pk=empty.pk).exists()
