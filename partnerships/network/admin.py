@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from vielfalt.admin import AuditedModelAdmin, TabularInline
 
+from .forms import ContactForm
 from .models import (
     Answer,
     Attachment,
@@ -15,7 +16,7 @@ from .models import (
     Question,
     Registration,
 )
-from .services import check_practice_links
+from .services import CONTACT_FIELDS, check_practice_links, contact_create, contact_delete
 
 
 @admin.register(PartnerProfile)
@@ -24,10 +25,63 @@ class PartnerProfileAdmin(AuditedModelAdmin):
     search_fields = ["organisation__name"]
 
 
+class ContactPersonAddForm(ContactForm):
+    """The directory's form (the person's consent asked for, its time recorded), with the organisation."""
+
+    class Meta(ContactForm.Meta):
+        fields = ["organisation", *CONTACT_FIELDS]
+
+
 @admin.register(ContactPerson)
 class ContactPersonAdmin(AuditedModelAdmin):
+    """Added and deleted through the directory's services, as on the partner's profile: added with the person's
+    consent, deleted with an audit entry that names the organisation, not the person ("Contact person of Stadt
+    Duisburg"); the admin's entry named the person whose listing had ended."""
+
     list_display = ["name", "function", "organisation", "consent_given_at"]
     search_fields = ["name", "organisation__name"]
+    readonly_fields = ["consent_given_at"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ContactPersonAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["organisation", *CONTACT_FIELDS, "consent"]
+        return super().get_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        contact = contact_create(
+            actor=request.user,
+            organisation=obj.organisation,
+            consent=form.cleaned_data["consent"],
+            **{name: getattr(obj, name) for name in CONTACT_FIELDS},
+        )
+        obj.pk, obj.consent_given_at, obj.created_at = (
+            contact.pk,
+            contact.consent_given_at,
+            contact.created_at,
+        )
+        obj._state.adding, obj._state.db = False, contact._state.db
+        return None
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            return super().save_related(request, form, formsets, change)
+        return admin.ModelAdmin.save_related(
+            self, request, form, formsets, change
+        )  # contact_create audited it
+
+    def delete_model(self, request, obj):
+        contact_delete(actor=request.user, contact=obj)
+
+    def delete_queryset(self, request, queryset):
+        for contact in queryset.select_related("organisation"):
+            contact_delete(actor=request.user, contact=contact)
 
 
 class AttachmentInline(TabularInline):

@@ -275,3 +275,38 @@ def test_a_colleague_saving_the_profile_unchanged_does_not_refuse_mine(duisburg)
     theirs["description"] = "Größte Stadt am Niederrhein"
     assert second.post(url, theirs).status_code == 302
     assert services.profile_of(duisburg).description == "Größte Stadt am Niederrhein"
+
+
+def test_the_admin_adds_and_deletes_a_contact_person_as_the_directory_does(client, superuser, duisburg):
+    """The admin's deletion wrote an entry naming the person whose listing had ended, where the directory's
+    writes "Contact person of Stadt Duisburg"; and it added a person with a consent typed in, never asked for."""
+    from tests.helpers import form_data
+    from vielfalt.models import AuditEntry
+
+    client.force_login(superuser)
+    url = reverse("admin:network_contactperson_add")
+    data = form_data(client.get(url).text, "contactperson_form")
+    data.update(organisation=duisburg.pk, name="Dana Demir", function="Personalamt", email="dana@example.org")
+    data.pop("consent", None)
+    assert client.post(url, data).status_code == 200
+    assert not ContactPerson.objects.exists()
+    data["consent"] = "on"
+    assert client.post(url, data).status_code == 302
+    contact = ContactPerson.objects.get()
+    assert contact.consent_given_at is not None
+    created = AuditEntry.objects.get(action=AuditEntry.Action.CREATE)
+    assert (created.actor, created.organisation, created.object_repr) == (
+        superuser,
+        duisburg,
+        "Dana Demir (Personalamt)",
+    )
+
+    delete = reverse("admin:network_contactperson_delete", args=[contact.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert not ContactPerson.objects.exists()
+    deleted = AuditEntry.objects.get(action=AuditEntry.Action.DELETE)
+    assert (deleted.actor, deleted.organisation, deleted.object_repr) == (
+        superuser,
+        duisburg,
+        "Ansprechperson von Stadt Duisburg",
+    )
