@@ -407,6 +407,12 @@ class OrgUnit(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        # The tree is one organisation's: the admin offered every organisation's units as the parent, and saved a
+        # unit under another organisation's, joining their trees.
+        if self.parent_id and self.organisation_id and self.parent.organisation_id != self.organisation_id:
+            raise ValidationError({"parent": _("The parent unit belongs to another organisation.")})
+
 
 class TargetGroup(models.TextChoices):
     TRAINEE = "trainee", _("Trainees")

@@ -417,3 +417,24 @@ def test_an_organisation_with_records_is_not_deleted_in_the_admin(client, superu
     delete_empty = reverse("admin:vielfalt_organisation_delete", args=[empty.pk])
     assert client.post(delete_empty, {"post": "yes"}).status_code == 302
     assert not Organisation.objects.filter(pk=empty.pk).exists()
+
+
+def test_an_org_units_parent_is_one_of_its_own_organisations_in_the_admin(client, superuser):
+    """The admin offered every organisation's units as the parent and saved one from another organisation."""
+    from tests.factories import OrgUnitFactory
+    from vielfalt.models import OrgUnit
+
+    duisburg, oberhausen = OrganisationFactory(), OrganisationFactory()
+    unit = OrgUnitFactory(organisation=duisburg, name="Personalamt")
+    theirs, own = OrgUnitFactory(organisation=oberhausen), OrgUnitFactory(organisation=duisburg)
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_orgunit_change", args=[unit.pk])
+    data = form_data(client.get(url).text, "orgunit_form")
+    data["parent"] = str(theirs.pk)
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Die übergeordnete Einheit gehört zu einer anderen Organisation." in response.text
+    assert OrgUnit.objects.get(pk=unit.pk).parent is None
+    data["parent"] = str(own.pk)
+    assert client.post(url, data).status_code == 302
+    assert OrgUnit.objects.get(pk=unit.pk).parent == own
