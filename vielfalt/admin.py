@@ -361,7 +361,11 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     def deactivate(self, request, queryset):
         """As unticking "active" on the account's page does: the deactivation recorded, and what the account held
         only while acting for an organisation ended (accounts_left), in the admin's transaction."""
-        users = list(queryset.filter(is_active=True))
+        if queryset.filter(pk=request.user.pk).exists():
+            # Ticked with the others by mistake, it would end the session in the middle of the admin's work and
+            # could leave the portal without an administrator: deactivated only by another one.
+            self.message_user(request, _("Your own account is not deactivated here."), messages.WARNING)
+        users = list(queryset.filter(is_active=True).exclude(pk=request.user.pk))
         for user in users:
             user.is_active = False
             user.save(update_fields=["is_active"])  # User.save notes when (deactivated_at)

@@ -438,3 +438,18 @@ def test_an_org_units_parent_is_one_of_its_own_organisations_in_the_admin(client
     data["parent"] = str(own.pk)
     assert client.post(url, data).status_code == 302
     assert OrgUnit.objects.get(pk=unit.pk).parent == own
+
+
+def test_the_admin_does_not_deactivate_its_own_account_with_the_others(client, superuser):
+    other = UserFactory(username="kim")
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:vielfalt_user_changelist"),
+        {"action": "deactivate", "_selected_action": [other.pk, superuser.pk]},
+        follow=True,
+    )
+    assert "Ihr eigener Zugang wird hier nicht deaktiviert." in response.text
+    assert "1 Zugang deaktiviert." in response.text
+    superuser.refresh_from_db()
+    other.refresh_from_db()
+    assert (superuser.is_active, other.is_active) == (True, False)
