@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from vielfalt.admin import AuditedModelAdmin, TabularInline
+from vielfalt.admin import AuditedModelAdmin, TabularInline, ViewOnlyAdminMixin
 
 from .forms import responsible_units
 from .models import (
@@ -97,22 +97,13 @@ class AgreementAdmin(AuditedModelAdmin):
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(AuditedModelAdmin):
+class ProgressReportAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Read-only: a report is the partner's own statement of what came of a commitment of a signed agreement
     (progress_report_create). Here its figure could be raised afterwards, still under the partner's name, a
     report deleted, or one added for a draft; the programme's figures add them up."""
 
     list_display = ["commitment", "reported_on", "value_reached", "reported_by"]
     list_select_related = ["commitment", "reported_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def audit_organisation(self, obj):
         return obj.commitment.agreement.partner

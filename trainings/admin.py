@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import F
 
-from vielfalt.admin import AuditedModelAdmin, TabularInline
+from vielfalt.admin import AuditedModelAdmin, TabularInline, ViewOnlyAdminMixin
 
 from .models import Certificate, Course, CourseDate, CourseParticipant, Enrolment
 from .services import COURSE_FIELDS_IN_CALENDAR
@@ -68,7 +68,7 @@ class CourseDateAdmin(AuditedModelAdmin):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(AuditedModelAdmin):
+class EnrolmentAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Read-only: enrolments change only through the portal's services (locks, waiting list, audit). Not deleted
     either: a seat freed here did not move the waiting list up, nobody was told, and the record of who attended
     (and the certificate's ground) went with it."""
@@ -78,18 +78,9 @@ class EnrolmentAdmin(AuditedModelAdmin):
     search_fields = ["employee__last_name", "employee__personnel_number"]
     list_select_related = ["employee", "course_date__course", "organisation"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Certificate)
-class CertificateAdmin(AuditedModelAdmin):
+class CertificateAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Read-only: a certificate is issued by the organiser for an attended enrolment (certificate_issue) and
     revoked by correcting the attendance (attendance_mark). Added here, any enrolment (one never attended) got a
     certificate with any name and course on it, which the public verification page confirmed under the portal's
@@ -97,12 +88,3 @@ class CertificateAdmin(AuditedModelAdmin):
 
     list_display = ["code", "holder_name", "course_title", "date_text", "issued_at"]
     search_fields = ["code", "holder_name"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -235,6 +235,20 @@ class AuditedModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The base of every ModelAdmin of the portal."""
 
 
+class ViewOnlyAdminMixin:
+    """Shown in the admin, never added, changed or deleted there: records that only the portal's services write
+    (with their checks, e-mails and audit entries), or that nobody may change at all. Each admin says why."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def role_text(membership: Membership) -> str:
     """ "Personalverwaltung – Stadt Duisburg": a role in words."""
     return f"{membership.get_role_display()} – {membership.organisation}"
@@ -623,7 +637,7 @@ class EmployeeAdmin(AuditedModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(AuditedModelAdmin):
+class AuditEntryAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Read-only: the audit log has no update or delete path, here neither.
 
     The log grows by every login: its list here reads no more than it must. No date hierarchy (its years are a
@@ -643,15 +657,6 @@ class AuditEntryAdmin(AuditedModelAdmin):
         for word in search_term.split():
             queryset = queryset.filter(Q(actor_name__iexact=word) | object_search(word))
         return queryset, False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Job)

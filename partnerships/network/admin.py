@@ -3,7 +3,7 @@ from copy import copy
 from django import forms
 from django.contrib import admin
 
-from vielfalt.admin import AuditedModelAdmin, TabularInline
+from vielfalt.admin import AuditedModelAdmin, TabularInline, ViewOnlyAdminMixin
 
 from .forms import ContactForm
 from .models import (
@@ -126,7 +126,7 @@ class RegistrationInline(TabularInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(AuditedModelAdmin):
+class MeetingAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Read-only once saved: a meeting changes and is cancelled on its own page (administrators act for every
     host there), whose services tell everyone registered with a calendar entry that replaces theirs, move the
     waiting list up into new seats, cancel the registrations of a cancelled meeting and keep a meeting that has
@@ -139,15 +139,6 @@ class MeetingAdmin(AuditedModelAdmin):
     list_filter = ["kind"]
     search_fields = ["title", "host__name"]
     inlines = [RegistrationInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AnswerInline(TabularInline):
