@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vielfalt.counts import count_triggers, total
 from vielfalt.generation import figures_changed
-from vielfalt.models import Organisation, OrgUnit, Role
+from vielfalt.models import Organisation, OrgUnit, Role, unit_of_another_organisation
 from vielfalt.permissions import scope
 
 from .triggers import FROZEN, REFUSE, PartOfSignedAgreement, SignedAgreementUnchanged
@@ -639,13 +639,7 @@ class AnonymisedProcedure(models.Model):
     def clean(self):
         # Whatever the path (the services, the admin): a unit of another organisation put the procedure into that
         # organisation's unit in this one's figures.
-        if (
-            self.org_unit_id
-            and self.organisation_id
-            and OrgUnit.objects.filter(pk=self.org_unit_id)
-            .exclude(organisation_id=self.organisation_id)
-            .exists()
-        ):
+        if unit_of_another_organisation(self.org_unit_id, self.organisation_id):
             raise ValidationError({"org_unit": _("The org unit must belong to the organisation.")})
 
     @property

@@ -795,20 +795,14 @@ def document_download_record(*, actor: User, document: AgreementDocument) -> Non
 
 # --- Archive check --------------------------------------------------------------------------------------------
 
-# The archive check reads each stored file in pieces of this size: a 20 MB scan is never held whole.
-ARCHIVE_CHUNK_BYTES = 1 << 20
-
 
 def _stored_sha256(document: AgreementDocument) -> str | None:
     """The SHA-256 of the file as it is stored now, read piece by piece; None when it is gone or unreadable."""
-    digest = hashlib.sha256()
     try:
         with document.file.open("rb") as stored:
-            for chunk in iter(lambda: stored.read(ARCHIVE_CHUNK_BYTES), b""):
-                digest.update(chunk)
+            return _sha256_of(stored)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def documents_check_archive(*, actor: User) -> dict[str, int]:

@@ -410,7 +410,7 @@ class OrgUnit(models.Model):
     def clean(self):
         # The tree is one organisation's: the admin offered every organisation's units as the parent, and saved a
         # unit under another organisation's, joining their trees.
-        if self.parent_id and self.organisation_id and self.parent.organisation_id != self.organisation_id:
+        if unit_of_another_organisation(self.parent_id, self.organisation_id):
             raise ValidationError({"parent": _("The parent unit belongs to another organisation.")})
 
 
@@ -425,6 +425,16 @@ class TargetGroup(models.TextChoices):
 # a word only (EmployeeQuerySet.search).
 SEARCH_WORDS = 5
 SEARCH_ANYWHERE = 3
+
+
+def unit_of_another_organisation(org_unit_id: int | None, organisation_id: int | None) -> bool:
+    """Whether `org_unit_id` names a unit of an organisation other than `organisation_id` (False while either is
+    unset): the model checks of records filed under a unit (an employee, a unit's parent, a procedure)."""
+    return bool(
+        org_unit_id
+        and organisation_id
+        and OrgUnit.objects.filter(pk=org_unit_id).exclude(organisation_id=organisation_id).exists()
+    )
 
 
 def word_start(word: str, separators: str = " -") -> str:
@@ -571,13 +581,7 @@ class Employee(models.Model):
             raise ValidationError({"personnel_number": error.error_list}) from None
         # Whatever the path (the form checks it too, for its message next to the field): a unit of another
         # organisation would put the employee into its figures and its survey units.
-        if (
-            self.org_unit_id
-            and self.organisation_id
-            and OrgUnit.objects.filter(pk=self.org_unit_id)
-            .exclude(organisation_id=self.organisation_id)
-            .exists()
-        ):
+        if unit_of_another_organisation(self.org_unit_id, self.organisation_id):
             raise ValidationError({"org_unit": _("This unit belongs to another organisation.")})
 
     @property
