@@ -191,6 +191,18 @@ EASY = {
 }
 
 
+# Said instead of the org unit question when no unit of the campaign has k invited (SurveyForm._unit_not_asked).
+UNIT_NOT_ASKED = {
+    False: _(
+        "This survey does not ask for your org unit: each of its units has too few invited staff, so naming yours "
+        "could tell who you are."
+    ),
+    True: _(
+        "We do not ask where you work. The offices here are small. Then people might know: this is your answer."
+    ),
+}
+
+
 class SurveyForm(forms.Form):
     """The questionnaire of version `questionnaire.VERSION`. Every question offers "keine Angabe". With
     `easy`, the same questions in easy-to-read language."""
@@ -254,6 +266,9 @@ class SurveyForm(forms.Form):
         loop: with about a hundred options and ten questions, those were most of the answer page's cost."""
         blocks = []
         for field, options in self.questions():
+            if field.name == "org_unit" and self.units == {}:
+                blocks.append(self._unit_not_asked())
+                continue
             auto_id, label, errors = field.auto_id, _escape(field.label), field.errors
             error_lines = "".join(
                 f'<p class="text-danger fw-semibold mb-1" id="{auto_id}_error">{_escape(error)}</p>'
@@ -290,6 +305,16 @@ class SurveyForm(forms.Form):
                 "  </fieldset>"
             )
         return mark_safe("\n".join(blocks))  # noqa: S308  (every label, text and value escaped)
+
+    def _unit_not_asked(self) -> str:
+        """In place of the org unit question when the campaign offers no unit (none has k invited): its only
+        choices were "Another unit" and "Prefer not to say", which asked nothing and puzzled respondents. The
+        answer is "Another unit", as results count everyone of a unit below k, so the unit table stays right."""
+        note = UNIT_NOT_ASKED[self.easy]
+        return (
+            f'  <input type="hidden" name="{self["org_unit"].html_name}" value="{OTHER_UNITS}">\n'
+            f'  <p class="mb-4" id="org_unit-question">{_escape(note)}</p>'
+        )
 
     def questions(self) -> list[tuple]:
         """Each bound field with the HTML of its options (none for the year), with the ids of Django's radio and

@@ -389,3 +389,21 @@ def test_the_code_form_keeps_its_width_under_the_portals_content_security_policy
     assert page.locator("main form").evaluate("form => form.getBoundingClientRect().width") <= 30 * 16
     assert refused == []
     context.close()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_questionnaire_without_a_unit_of_k_invited_passes_axe(live_server, browser, width):
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    _campaign, tokens, _hr = open_campaign_with_invitations(employees=6, units=3, k=3)
+    context = browser.new_context(bypass_csp=True, locale="de-DE", viewport={"width": width, "height": 800})
+    respondent = context.new_page()
+    respondent.goto(f"{live_server.url}/surveys/t/{tokens[0]}/")
+    assert respondent.get_by_text("Diese Befragung fragt nicht nach Ihrer Organisationseinheit").is_visible()
+    assert respondent.locator("input[type=radio][name=org_unit]").count() == 0
+    assert respondent.evaluate("document.documentElement.scrollWidth") <= width
+    check(respondent, f"25-answer-no-unit-question-{width}")
+    respondent.goto(f"{live_server.url}/surveys/t/{tokens[1]}/leicht/")
+    assert respondent.get_by_text("Wir fragen nicht: Wo arbeiten Sie?").is_visible()
+    check(respondent, f"26-answer-no-unit-question-easy-{width}")
+    context.close()

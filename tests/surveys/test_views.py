@@ -272,6 +272,30 @@ def test_respondents_switch_the_language_with_a_link():
 
 
 @pytest.mark.django_db
+def test_a_campaign_whose_units_are_all_below_k_does_not_ask_for_the_unit():
+    """With no unit of k invited, the unit question offered only "Another unit" and "Prefer not to say",
+    which asked nothing. It is left out with a sentence saying why, and the answer counts under "Other units",
+    where the results put everyone of a unit below k."""
+    campaign, tokens, hr = open_campaign_with_invitations(employees=6, units=3, k=3)
+    respondent = Client()
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    html = respondent.get("/surveys/answer/").content.decode()
+    assert 'name="org_unit" value="other"' in html and 'type="radio" name="org_unit"' not in html
+    assert "Diese Befragung fragt nicht nach Ihrer Organisationseinheit" in html
+    assert "In welcher Organisationseinheit" not in html
+    easy = Client()
+    easy.get(f"/surveys/t/{tokens[1]}/leicht/")
+    assert "Wir fragen nicht: Wo arbeiten Sie?" in easy.get("/surveys/answer/").content.decode()
+    answers = {key: value for key, value in DEFAULT_ANSWERS.items() if key != "org_unit"}
+    sent = respondent.post(
+        "/surveys/answer/", {**answers, "org_unit": "other", "form_key": form_key(respondent)}
+    )
+    assert sent.status_code == 302
+    campaign_close(actor=hr, campaign=campaign)
+    assert list(Response.objects.values_list("org_unit", "org_unit_other")) == [(None, True)]
+
+
+@pytest.mark.django_db
 def test_results_page_query_count_does_not_grow_with_responses(client, django_assert_num_queries):
     campaign, _tokens, hr = open_campaign_with_invitations(employees=40, units=4)
     campaign_close(actor=hr, campaign=campaign)
