@@ -203,6 +203,15 @@ UNIT_NOT_ASKED = {
 }
 
 
+def _draft_value(name: str, field, value: str) -> bool:
+    """Whether `value` can be an answer to the question `name` (SurveyForm.draft); not yet whether it is valid."""
+    if name == "immigration_year":
+        return re.fullmatch(r"[0-9]{1,4}", value) is not None
+    if name == "org_unit":
+        return value in (OTHER_UNITS, q.NO_ANSWER) or UNIT_ID.fullmatch(value) is not None
+    return field.valid_value(value)
+
+
 class SurveyForm(forms.Form):
     """The questionnaire of version `questionnaire.VERSION`. Every question offers "keine Angabe". With
     `easy`, the same questions in easy-to-read language."""
@@ -305,6 +314,21 @@ class SurveyForm(forms.Form):
                 "  </fieldset>"
             )
         return mark_safe("\n".join(blocks))  # noqa: S308  (every label, text and value escaped)
+
+    @classmethod
+    def draft(cls, data) -> dict:
+        """The answers ticked so far in posted `data`, for the respondent's state while they switch the language
+        (AnswerView): only values the questions can take, so that what is kept is a few hundred bytes whatever
+        was posted (a cookie over 4 kB would be dropped by the browser, and the respondent's state with it)."""
+        draft = {}
+        for name, field in cls.base_fields.items():
+            if name == "languages":
+                values = [value for value in data.getlist(name) if field.valid_value(value)]
+            else:
+                values = [value for value in data.getlist(name)[:1] if _draft_value(name, field, value)]
+            if values:
+                draft[name] = values if name == "languages" else values[0]
+        return draft
 
     def _unit_not_asked(self) -> str:
         """In place of the org unit question when the campaign offers no unit (none has k invited): its only

@@ -66,7 +66,8 @@ EASY_COOKIE = (
 )
 # The respondent's state, sealed (surveys.credentials.respondent_seal): "credential" (the hash of the link or
 # code, never the token), "form_key" (the synchronizer token of the questionnaire), "campaign" (once the
-# questionnaire was shown), "done" (answered), "at" (when the link or code was used: the state expires
+# questionnaire was shown), "draft" (the answers ticked before a switch of the language, SurveyForm.draft),
+# "done" (answered), "at" (when the link or code was used: the state expires
 # SESSION_COOKIE_AGE later, as a session would). No session row: a respondent's pages write nothing but
 # the answer.
 RESPONDENT_COOKIE = f"{'__Secure-' if settings.COOKIE_PREFIX else ''}surveys_respondent"
@@ -693,7 +694,7 @@ class AnswerView(LanguageSwitchMixin, View):
         campaign, units, page = self._questionnaire(request, state)
         if page:
             return page
-        form = SurveyForm(units=units, easy=_easy(request))
+        form = SurveyForm(units=units, easy=_easy(request), initial=state.get("draft"))
         # The campaign goes into the state, for the POST's submission (no lookup of the invitation there).
         return _set_state(self._render(request, campaign, form, state), {**state, "campaign": campaign.pk})
 
@@ -707,6 +708,8 @@ class AnswerView(LanguageSwitchMixin, View):
         posted = request.POST.get("form_key", "").encode()
         if not expected or not secrets.compare_digest(expected.encode(), posted):
             return self._expired(request, 403)
+        if "language" in request.POST:  # the language switch of the questionnaire (static/js/portal.js)
+            return self._switch_keeping_answers(request, state)
         # The POST reads nothing before the submission: the campaign shown is in the state, and the submission
         # checks under the campaign's lock that it is open and offers the unit named.
         campaign_id = state.get("campaign")
@@ -728,6 +731,14 @@ class AnswerView(LanguageSwitchMixin, View):
             return _page(request, "surveys/campaign_not_open.html", 410)
         response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
         return _set_state(response, {"done": True, "at": state["at"]})
+
+    def _switch_keeping_answers(self, request, state):
+        """Switch the language and show the questionnaire again with the answers ticked so far: they are kept
+        as a draft in the respondent's own sealed state (on their device, encrypted; nothing is written here),
+        until they send their answers or open their link again. Posted, not in the address: no answer in a
+        URL."""
+        response = self._switch_language(request, request.POST["language"])
+        return _set_state(response, {**state, "draft": SurveyForm.draft(request.POST)})
 
     def _questionnaire_again(self, request, state):
         """The questionnaire with the answers posted and what is wrong with them, with the units by name."""

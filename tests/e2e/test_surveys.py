@@ -391,6 +391,75 @@ def test_the_code_form_keeps_its_width_under_the_portals_content_security_policy
     context.close()
 
 
+def tick(page, name: str, value: str) -> None:
+    page.locator(f"input[name={name}][value='{value}']").check()
+
+
+def assert_ticked(page, ticked: dict) -> None:
+    for name, value in ticked.items():
+        assert page.locator(f"input[name={name}][value='{value}']").is_checked(), (name, value)
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_switching_the_language_in_the_questionnaire_keeps_the_answers_ticked(live_server, browser, width):
+    """A respondent ticks some answers, switches to English, then to easy-to-read language: the answers are
+    still ticked (they were lost), the address holds none of them, and the answers sent are the ones ticked."""
+    from surveys.credentials import unseal
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    context = browser.new_context(
+        bypass_csp=True,
+        locale="de-DE",
+        viewport={"width": width, "height": 800},
+        is_mobile=width < 400,
+        has_touch=width < 400,
+    )
+    respondent = context.new_page()
+    errors = []
+    respondent.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    respondent.goto(f"{live_server.url}/surveys/t/{tokens[0]}/")
+    ticked = {"own_citizenship": "not_german", "birth_country": "abroad", "languages": "tr"}
+    for name, value in ticked.items():
+        tick(respondent, name, value)
+    respondent.locator("#id_immigration_year").fill("1990")
+    with respondent.expect_navigation():
+        respondent.get_by_role("link", name="English").click()
+    assert respondent.locator("html").get_attribute("lang") == "en"
+    assert respondent.url == f"{live_server.url}/surveys/answer/"
+    assert_ticked(respondent, ticked)
+    assert respondent.locator("#id_immigration_year").input_value() == "1990"
+    assert respondent.locator(".error-summary").count() == 0
+    check(respondent, f"23-answer-switched-english-{width}")
+    tick(respondent, "mother_citizenship", "german")
+    with respondent.expect_navigation():
+        respondent.get_by_role("link", name="Easy to read").click()
+    assert respondent.locator(".easy-to-read").is_visible()
+    ticked["mother_citizenship"] = "german"
+    assert_ticked(respondent, ticked)
+    check(respondent, f"24-answer-switched-easy-{width}")
+    with respondent.expect_navigation():
+        respondent.get_by_role("link", name="Deutsch").click()
+    assert respondent.locator("html").get_attribute("lang") == "de"
+    assert_ticked(respondent, ticked)
+    for name, value in [("mother_immigrated", "no"), ("father_citizenship", "german")]:
+        tick(respondent, name, value)
+    for name, value in [("father_immigrated", "no"), ("target_group", "trainee"), ("org_unit", "na")]:
+        tick(respondent, name, value)
+    with respondent.expect_navigation():
+        respondent.locator("form.survey-form [type=submit]").click()
+    assert respondent.locator("#thanks").is_visible()
+    assert errors == []
+    (held,) = (unseal(held.sealed) for held in HeldAnswer.objects.filter(campaign=campaign))
+    assert (held["own_citizenship"], held["birth_country"], held["mother_citizenship"]) == (
+        "not_german",
+        "abroad",
+        "german",
+    )
+    assert held["languages"] == "|tr|"
+    context.close()
+
+
 @pytest.mark.parametrize("width", [375, 1280])
 def test_the_questionnaire_without_a_unit_of_k_invited_passes_axe(live_server, browser, width):
     from tests.surveys.conftest import open_campaign_with_invitations

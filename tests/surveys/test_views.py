@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -269,6 +270,53 @@ def test_respondents_switch_the_language_with_a_link():
     assert response.status_code == 302
     assert response.cookies["django_language"].value == "en"
     assert respondent.get("/surveys/answer/").headers["Content-Language"] == "en"
+
+
+@pytest.mark.django_db
+def test_switching_the_language_keeps_the_answers_ticked_in_the_respondents_own_state():
+    """The language switch of the questionnaire posts the answers ticked so far: they come back on the page in
+    the new language, from the respondent's sealed state (nothing is written to the database), only values the
+    questions can take, and they are gone once the answers are sent."""
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    unit = OrgUnit.objects.get(organisation=campaign.organisation)
+    respondent = Client()
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    respondent.get("/surveys/answer/")
+    ticked = {
+        "own_citizenship": "not_german",
+        "birth_country": "abroad",
+        "immigration_year": "1990",
+        "org_unit": str(unit.pk),
+        "languages": ["de", "tr", "klingon"],
+        "target_group": "x" * 5000,  # not a choice: not kept (a cookie over 4 kB would be dropped)
+        "mother_citizenship": ["german", "not_german"],  # one radio button sends one value
+    }
+    switched = respondent.post(
+        "/surveys/answer/", {**ticked, "form_key": form_key(respondent), "language": "en"}
+    )
+    assert (switched.status_code, switched["Location"]) == (302, "/surveys/answer/")
+    assert switched.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    assert respondent_state(respondent)["draft"] == {
+        "own_citizenship": "not_german",
+        "birth_country": "abroad",
+        "immigration_year": "1990",
+        "org_unit": str(unit.pk),
+        "languages": ["de", "tr"],
+        "mother_citizenship": "german",
+    }
+    assert HeldAnswer.objects.count() == 0
+    assert not Invitation.objects.filter(used=True).exists()
+    page = respondent.get("/surveys/answer/")
+    assert page.headers["Content-Language"] == "en"
+    html = page.content.decode()
+    for name, value in [("own_citizenship", "not_german"), ("languages", "de"), ("languages", "tr")]:
+        assert re.search(rf'name="{name}" id="id_{name}_\d+" value="{value}" checked', html), (name, value)
+    assert 'name="immigration_year" id="id_immigration_year"' in html and 'value="1990"' in html
+    assert "error-summary" not in html  # a draft, not a submission: nothing is wrong yet
+    sent = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": form_key(respondent)})
+    assert sent.status_code == 302
+    assert "draft" not in respondent_state(respondent)
+    assert HeldAnswer.objects.count() == 1
 
 
 @pytest.mark.django_db
