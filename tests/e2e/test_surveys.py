@@ -391,6 +391,42 @@ def test_the_code_form_keeps_its_width_under_the_portals_content_security_policy
     context.close()
 
 
+@pytest.mark.parametrize("way", ["link", "easy-link", "english", "code"])
+def test_the_link_leaves_no_token_in_the_address_bar_or_the_tabs_history(live_server, browser, way):
+    """Opening the link (or its easy-to-read form, or switching to English, or typing the code) ends at the
+    questionnaire's address without the token, and going back through the tab's history finds no address with
+    the token (the link answers with a redirect, so the browser keeps only where it led)."""
+    from surveys.credentials import format_code
+    from surveys.services import invitation_issue
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    campaign, tokens, hr = open_campaign_with_invitations(employees=5)
+    context = browser.new_context(bypass_csp=True, locale="de-DE")
+    respondent = context.new_page()
+    secret = tokens[0]
+    if way == "code":
+        secret = invitation_issue(actor=hr, invitation=campaign.invitations.first()).code
+        respondent.goto(f"{live_server.url}/umfrage/")
+        respondent.locator("#id_code").fill(format_code(secret))
+        with respondent.expect_navigation():
+            respondent.locator("main form [type=submit]").click()
+    else:
+        respondent.goto(f"{live_server.url}/surveys/t/{secret}/{'leicht/' if way == 'easy-link' else ''}")
+    if way == "english":
+        respondent.get_by_role("link", name="English").click()
+        assert respondent.locator("html").get_attribute("lang") == "en"
+    assert respondent.url == f"{live_server.url}/surveys/answer/"
+    assert respondent.locator("form.survey-form").is_visible()
+    assert (way == "easy-link") == respondent.locator(".easy-to-read").is_visible()
+    visited = [respondent.url]
+    for _ in range(respondent.evaluate("history.length")):
+        respondent.go_back()
+        visited.append(respondent.url)
+    assert visited[-1] == "about:blank"
+    assert not [url for url in visited if secret in url or "/surveys/t/" in url], visited
+    context.close()
+
+
 def tick(page, name: str, value: str) -> None:
     page.locator(f"input[name={name}][value='{value}']").check()
 
