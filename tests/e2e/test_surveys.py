@@ -34,6 +34,17 @@ def check(page, name):
     assert axe_violations(page) == [], name
 
 
+def respondent_context(browser, width: int):
+    """A respondent's browser (axe may run) on a phone (below 400 px: touch) or a desktop `width` wide."""
+    return browser.new_context(
+        bypass_csp=True,
+        locale="de-DE",
+        viewport={"width": width, "height": 800},
+        is_mobile=width < 400,
+        has_touch=width < 400,
+    )
+
+
 def tab_to(page, selector_js: str, limit: int = 80) -> None:
     """Press Tab until the focused element matches (a JS expression over `el`)."""
     for _ in range(limit):
@@ -340,13 +351,7 @@ def test_a_wrong_code_takes_the_focus_and_a_page_left_open_too_long_says_what_to
     from tests.surveys.conftest import open_campaign_with_invitations
 
     _campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
-    context = browser.new_context(
-        bypass_csp=True,
-        locale="de-DE",
-        viewport={"width": width, "height": 800},
-        is_mobile=width < 400,
-        has_touch=width < 400,
-    )
+    context = respondent_context(browser, width)
     respondent = context.new_page()
     respondent.goto(f"{live_server.url}/umfrage/")
     tab_to(respondent, "el.id === 'id_code'")
@@ -444,13 +449,7 @@ def test_switching_the_language_in_the_questionnaire_keeps_the_answers_ticked(li
     from tests.surveys.conftest import open_campaign_with_invitations
 
     campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
-    context = browser.new_context(
-        bypass_csp=True,
-        locale="de-DE",
-        viewport={"width": width, "height": 800},
-        is_mobile=width < 400,
-        has_touch=width < 400,
-    )
+    context = respondent_context(browser, width)
     respondent = context.new_page()
     errors = []
     respondent.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -501,7 +500,7 @@ def test_the_questionnaire_without_a_unit_of_k_invited_passes_axe(live_server, b
     from tests.surveys.conftest import open_campaign_with_invitations
 
     _campaign, tokens, _hr = open_campaign_with_invitations(employees=6, units=3, k=3)
-    context = browser.new_context(bypass_csp=True, locale="de-DE", viewport={"width": width, "height": 800})
+    context = respondent_context(browser, width)
     respondent = context.new_page()
     respondent.goto(f"{live_server.url}/surveys/t/{tokens[0]}/")
     assert respondent.get_by_text("Diese Befragung fragt nicht nach Ihrer Organisationseinheit").is_visible()
