@@ -23,6 +23,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
     "--no-first-run",
+    # Web Bluetooth as Chrome ships it on Windows, macOS, ChromeOS and Android (Linux builds leave it off): the
+    # pages' Permissions-Policy is checked against the features our users' browsers know.
+    "--enable-blink-features=WebBluetooth",
 ]
 
 

@@ -372,11 +372,14 @@ X_FRAME_OPTIONS = "DENY"
 # permissions-policy): a script that got in anyway (or a browser extension's page in a frame) cannot ask a
 # respondent or a clerk for camera, microphone, location, payment or devices. Passkeys stay (the second factor,
 # this origin only); fullscreen stays for the browser's PDF viewer (presentation mode) on the portal's PDFs.
+# Only features browsers know: Chromium logs an error for every name it does not ("Unrecognized feature"), and
+# refuses nothing by it. "ambient-light-sensor" is gone (no browser ships the sensor; nothing to refuse).
+# "bluetooth" stays: Chrome knows it on Windows, macOS, ChromeOS and Android, where it ships Web Bluetooth
+# (Linux builds have neither, and log it).
 PERMISSIONS_POLICY = {
     **dict.fromkeys(
         [
             "accelerometer",
-            "ambient-light-sensor",
             "autoplay",
             "bluetooth",
             "browsing-topics",

@@ -259,3 +259,14 @@ def test_the_holder_of_a_deactivated_account_is_told_so_and_nobody_else(client, 
     assert list(
         AuditEntry.objects.filter(object_repr="anna").values_list("action", flat=True).order_by("pk")
     ) == ["login_failed", "login_failed"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chromium_recognises_every_feature_of_the_permissions_policy(live_server, page):
+    """Chromium logs "Error with Permissions-Policy header: Unrecognized feature" for a name it does not know
+    (and refuses nothing by it): "ambient-light-sensor" was one, on every page."""
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+    page.goto(live_server.url + reverse("login"))
+    page.wait_for_load_state("load")
+    assert [text for text in messages if "Permissions-Policy" in text] == []
