@@ -2,6 +2,9 @@ from copy import copy
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from vielfalt.admin import AuditedModelAdmin, TabularInline, ViewOnlyAdminMixin
 
@@ -36,11 +39,24 @@ class ContactPersonAddForm(ContactForm):
 class ContactPersonAdmin(AuditedModelAdmin):
     """Added and deleted through the directory's services, as on the partner's profile: added with the person's
     consent, deleted with an audit entry that names the organisation, not the person ("Contact person of Stadt
-    Duisburg"); the admin's entry named the person whose listing had ended."""
+    Duisburg"); the admin's entry named the person whose listing had ended.
+
+    Never changed here, as nowhere in the portal: a listing is the person's consent to it, so the profile removes
+    one and lists another with their consent. Changed here, another name or address was listed under the consent
+    the first person had given (its time kept), past the directory's services."""
 
     list_display = ["name", "function", "organisation", "consent_given_at"]
     search_fields = ["name", "organisation__name"]
-    readonly_fields = ["consent_given_at"]
+    readonly_fields = ["consent_given_at", "profile_page"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("managed on"))
+    def profile_page(self, contact) -> str:
+        """The partner's profile, where the portal removes a contact person and lists another with consent."""
+        url = reverse("network:profile_edit", args=[contact.organisation.slug])
+        return format_html('<a href="{}">{}</a>', url, _("the partner's profile"))
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -50,11 +66,9 @@ class ContactPersonAdmin(AuditedModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["organisation", *CONTACT_FIELDS, "consent"]
-        return super().get_fields(request, obj)
+        return ["organisation", *CONTACT_FIELDS, "consent_given_at", "profile_page"]
 
     def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
         contact = contact_create(
             actor=request.user,
             organisation=obj.organisation,
@@ -67,14 +81,9 @@ class ContactPersonAdmin(AuditedModelAdmin):
             contact.created_at,
         )
         obj._state.adding, obj._state.db = False, contact._state.db
-        return None
 
     def save_related(self, request, form, formsets, change):
-        if change:
-            return super().save_related(request, form, formsets, change)
-        return admin.ModelAdmin.save_related(
-            self, request, form, formsets, change
-        )  # contact_create audited it
+        admin.ModelAdmin.save_related(self, request, form, formsets, change)  # contact_create audited it
 
     def delete_model(self, request, obj):
         contact_delete(actor=request.user, contact=obj)

@@ -310,3 +310,28 @@ def test_the_admin_adds_and_deletes_a_contact_person_as_the_directory_does(clien
         duisburg,
         "Ansprechperson von Stadt Duisburg",
     )
+
+
+def test_the_admin_shows_a_contact_person_and_links_to_the_profile_that_manages_it(
+    client, superuser, duisburg
+):
+    """The admin's change form listed another name or address under the consent the first person had given,
+    past the directory's services: the portal never changes a listing, it removes one and adds another with
+    consent (on the partner's profile)."""
+    contact = services.contact_create(
+        actor=SYSTEM,
+        organisation=duisburg,
+        consent=True,
+        name="Dana Demir",
+        function="Personalamt",
+        email="dana@example.org",
+    )
+    client.force_login(superuser)
+    url = reverse("admin:network_contactperson_change", args=[contact.pk])
+    data = {"organisation": duisburg.pk, "name": "Jemand anders", "function": "Personalamt"}
+    assert client.post(url, {**data, "email": "jemand@example.org", "phone": ""}).status_code == 403
+    contact.refresh_from_db()
+    assert (contact.name, contact.email) == ("Dana Demir", "dana@example.org")
+    page = client.get(url).text
+    assert f'href="{reverse("network:profile_edit", args=[duisburg.slug])}"' in page
+    assert 'name="name"' not in page  # shown, not a field to change
