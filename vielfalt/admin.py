@@ -25,6 +25,7 @@ from .account_events import account_changed
 from .audit import ChangeReader, actor_text, audit_record, model_changes
 from .collation import text_order
 from .filters import object_search, search_order
+from .forms import chosen_organisation_id, unit_choices_from
 from .invitations import AccountAddForm, link_valid_until
 from .models import AuditEntry, AuthenticatorApp, Employee, Job, Membership, Organisation, OrgUnit, Role, User
 from .permissions import may
@@ -543,6 +544,12 @@ class OrgUnitInline(TabularInline):
     extra = 0
     fields = ["name", "parent"]
 
+    def get_formset(self, request, obj=None, **kwargs):
+        """Each row's parent one of the organisation's own units: every row offered every organisation's."""
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["parent"].queryset = obj.units.all() if obj else OrgUnit.objects.none()
+        return formset
+
 
 class OrganisationForm(forms.ModelForm):
     def clean_kind(self):
@@ -580,11 +587,34 @@ class OrganisationAdmin(AuditedModelAdmin):
         return deleted, counts, perms_needed, protected
 
 
+class OrgUnitForm(forms.ModelForm):
+    """The parent is one of the unit's own organisation's units: the admin offered every organisation's (2,041
+    at full scale, the same names in every city). A new unit's are those of the organisation chosen, loaded when
+    one is chosen, as on the portal's forms (unit_choices_from)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        parent = self.fields["parent"]
+        if self.instance.pk:
+            parent.queryset = self.instance.organisation.units.exclude(pk=self.instance.pk)
+        else:
+            unit_choices_from(self.fields["organisation"], parent, chosen_organisation_id(self), "parent")
+
+
 @admin.register(OrgUnit)
 class OrgUnitAdmin(AuditedModelAdmin):
+    form = OrgUnitForm
     list_display = ["name", "organisation", "parent"]
     list_filter = ["organisation"]
     search_fields = ["name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A unit stays with its organisation, as an employee does (EmployeeAdmin), and its parent is offered from
+        # that organisation's units: moved, the unit left its employees (still the first organisation's) and its
+        # subunits filed under another organisation's unit.
+        if obj is not None:
+            return [*super().get_readonly_fields(request, obj), "organisation"]
+        return super().get_readonly_fields(request, obj)
 
 
 class SearchedEmployeeList(TextOrderChangeList):

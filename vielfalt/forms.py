@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
@@ -44,20 +46,28 @@ class SharedChoicesMixin:
 
 def loads_choices(field, url, **attrs) -> None:
     """Choosing a value of `field` loads the choices that depend on it: an htmx GET of `url` with the value, whose
-    response swaps new options into the selects it names (out of band, `includes/choices_swap.html`)."""
-    field.widget.attrs.update(
+    response swaps new options into the selects it names (out of band, `includes/choices_swap.html`). In the
+    admin, the widget that renders the select is inside the wrapper that adds its add and change links."""
+    getattr(field.widget, "widget", field.widget).attrs.update(
         {"data-hx-get": url, "data-hx-trigger": "change", "data-hx-swap": "none", **attrs}
     )
 
 
-def unit_choices_from(organisation_field, unit_field, organisation_id: int | None) -> None:
+def unit_choices_from(
+    organisation_field, unit_field, organisation_id: int | None, unit_name: str = "org_unit"
+) -> None:
     """A form's org unit choice offers the units of the organisation chosen in `organisation_field` (none
     before one is chosen), and choosing one loads that organisation's units into it (htmx, `org_unit_choices`):
-    not every organisation's units, 2,041 options for an administrator at full scale."""
+    not every organisation's units, 2,041 options for an administrator at full scale. `unit_name`: the unit
+    field's name on the form (one of OrgUnitChoicesView.UNIT_FIELDS), whose select the units go into."""
     unit_field.queryset = (
         OrgUnit.objects.filter(organisation_id=organisation_id) if organisation_id else OrgUnit.objects.none()
     )
-    loads_choices(organisation_field, reverse_lazy("org_unit_choices"))
+    loads_choices(
+        organisation_field,
+        reverse_lazy("org_unit_choices"),
+        **{"data-hx-vals": json.dumps({"unit": unit_name})},
+    )
 
 
 def only_one(queryset):

@@ -168,13 +168,19 @@ class OrgUnitChoicesView(PartnerHRMixin, View):
     """The org units of the organisation chosen on a form (htmx, on change: vielfalt.forms.unit_choices_from)
     into its org unit select, back at "none chosen": only an organisation the user acts for as HR."""
 
+    # The unit fields whose selects take the choices: the portal's forms' org unit, the admin's parent unit.
+    UNIT_FIELDS = {"org_unit", "parent"}
+
     def get(self, request):
         organisation = get_object_or_404(
             Organisation.objects.acting_for(request.user, Role.HR),
             pk=submitted_id(request.GET.get("organisation")) or 0,
         )
+        unit_field = request.GET.get("unit", "org_unit")
+        if unit_field not in self.UNIT_FIELDS:
+            raise Http404
         context = {
-            "selects": [("id_org_unit", [(unit.pk, unit.name) for unit in organisation.units.all()])],
+            "selects": [(f"id_{unit_field}", [(unit.pk, unit.name) for unit in organisation.units.all()])],
             "empty_label": EmployeeForm.base_fields["org_unit"].empty_label,
         }
         return render(request, "includes/choices_swap.html", context)

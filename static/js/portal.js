@@ -57,13 +57,14 @@ window.addEventListener("pageshow", (event) => {
 // of the partner chosen before. The part of the page says so (role="alert") until one of its requests succeeds
 // again: polling goes on by itself, and the swapped-in answer replaces the note.
 const htmxFailures = new WeakMap();
+const htmxFailedText = document.currentScript.dataset.htmxFailed; // the page's language (includes/htmx.html)
 function htmxFailed(event) {
   const element = event.detail.elt;
   if (!(element instanceof Element) || htmxFailures.has(element)) return;
   const note = document.createElement("p");
   note.className = "htmx-failure text-danger small mt-1 mb-0";
   note.setAttribute("role", "alert");
-  note.textContent = document.body.dataset.htmxFailed;
+  note.textContent = htmxFailedText;
   if (element.matches("select, input, textarea")) element.insertAdjacentElement("afterend", note);
   else element.append(note);
   htmxFailures.set(element, note);

@@ -420,7 +420,10 @@ def test_an_organisation_with_records_is_not_deleted_in_the_admin(client, superu
 
 
 def test_an_org_units_parent_is_one_of_its_own_organisations_in_the_admin(client, superuser):
-    """The admin offered every organisation's units as the parent and saved one from another organisation."""
+    """The admin offered every organisation's units as the parent and saved one from another organisation. It
+    offers the unit's own organisation's now (tests/vielfalt/test_org_units.py); the model refuses another's."""
+    from django.core.exceptions import ValidationError
+
     from tests.factories import OrgUnitFactory
     from vielfalt.models import OrgUnit
 
@@ -433,8 +436,13 @@ def test_an_org_units_parent_is_one_of_its_own_organisations_in_the_admin(client
     data["parent"] = str(theirs.pk)
     response = client.post(url, data)
     assert response.status_code == 200
-    assert "Die übergeordnete Einheit gehört zu einer anderen Organisation." in response.text
+    assert "Bitte eine gültige Auswahl treffen." in response.text
     assert OrgUnit.objects.get(pk=unit.pk).parent is None
+    unit.parent = theirs
+    with pytest.raises(
+        ValidationError, match="Die übergeordnete Einheit gehört zu einer anderen Organisation."
+    ):
+        unit.full_clean()
     data["parent"] = str(own.pk)
     assert client.post(url, data).status_code == 302
     assert OrgUnit.objects.get(pk=unit.pk).parent == own

@@ -1,0 +1,77 @@
+"""The org unit tree in the admin: a unit's parent is offered from its own organisation's units only (the admin
+offered every organisation's, 2,041 at full scale with the same names in every city)."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import browser_login
+from tests.factories import OrganisationFactory, OrgUnitFactory
+from vielfalt.models import OrgUnit
+
+pytestmark = pytest.mark.django_db
+
+
+def options(html: str, select_id: str) -> list[str]:
+    select = re.search(rf'<select[^>]*id="{select_id}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return re.findall(r"<option [^>]*>([^<]*)</option>", select)
+
+
+@pytest.fixture
+def cities():
+    duisburg = OrganisationFactory(name="Stadt Duisburg")
+    essen = OrganisationFactory(name="Stadt Essen")
+    for name in ("Bürgeramt", "Ordnungsamt", "Personalamt"):
+        OrgUnitFactory(organisation=duisburg, name=name)
+    OrgUnitFactory(organisation=essen, name="Bürgeramt")
+    return duisburg, essen
+
+
+def test_a_units_parent_is_offered_from_its_own_organisation(client, superuser, cities):
+    duisburg, essen = cities
+    client.force_login(superuser)
+    unit = duisburg.units.get(name="Personalamt")
+    page = client.get(reverse("admin:vielfalt_orgunit_change", args=[unit.pk])).text
+    assert options(page, "id_parent")[1:] == ["Bürgeramt", "Ordnungsamt"]  # not itself, not Essen's
+    page = client.get(reverse("admin:vielfalt_organisation_change", args=[essen.pk])).text
+    assert options(page, "id_units-0-parent")[1:] == ["Bürgeramt"]  # the inline's rows: Essen's own
+
+
+def test_a_new_units_parent_is_loaded_for_the_organisation_chosen(client, superuser, cities):
+    duisburg, essen = cities
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_orgunit_add")
+    page = client.get(url).text
+    assert options(page, "id_parent")[1:] == []
+    select = re.search(r'<select name="organisation"[^>]*>', page).group(0)
+    assert f'data-hx-get="{reverse("org_unit_choices")}"' in select
+    assert "&quot;unit&quot;: &quot;parent&quot;" in select
+    choices = client.get(reverse("org_unit_choices"), {"organisation": essen.pk, "unit": "parent"}).text
+    assert options(choices, "id_parent")[1:] == ["Bürgeramt"]
+    assert client.get(reverse("org_unit_choices"), {"organisation": essen.pk, "unit": "x"}).status_code == 404
+
+    data = {"organisation": essen.pk, "name": "Jugendamt", "parent": duisburg.units.first().pk}
+    response = client.post(url, data)
+    assert response.status_code == 200 and not OrgUnit.objects.filter(name="Jugendamt").exists()
+    assert options(response.text, "id_parent")[1:] == ["Bürgeramt"]  # the organisation submitted
+    essens = essen.units.get()
+    data["parent"] = essens.pk
+    assert client.post(url, data).status_code == 302
+    assert OrgUnit.objects.get(name="Jugendamt").parent == essens
+
+
+@pytest.mark.django_db(transaction=True)
+def test_choosing_the_organisation_of_a_new_unit_loads_its_units_in_the_browser(
+    live_server, page, superuser, cities
+):
+    _duisburg, essen = cities
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+    browser_login(page, live_server, superuser)
+    page.goto(live_server.url + reverse("admin:vielfalt_orgunit_add"))
+    page.select_option("#id_organisation", str(essen.pk))
+    page.wait_for_function("document.querySelectorAll('#id_parent option').length == 2")
+    assert page.locator("#id_parent option").all_inner_texts()[1:] == ["Bürgeramt"]
+    assert page.eval_on_selector("#id_parent", "select => select.selectedIndex") == 0
+    assert messages == []
