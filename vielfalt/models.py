@@ -412,6 +412,11 @@ class OrgUnit(models.Model):
         # unit under another organisation's, joining their trees.
         if unit_of_another_organisation(self.parent_id, self.organisation_id):
             raise ValidationError({"parent": _("The parent unit belongs to another organisation.")})
+        # A loop (A under B under A) left both units outside the organisation's tree, each its own ancestor.
+        if self.pk and self.parent_id and unit_within(self.parent_id, self.pk):
+            raise ValidationError(
+                {"parent": _("A unit cannot be placed under itself or under one of its own subunits.")}
+            )
 
 
 class TargetGroup(models.TextChoices):
@@ -435,6 +440,29 @@ def unit_of_another_organisation(org_unit_id: int | None, organisation_id: int |
         and organisation_id
         and OrgUnit.objects.filter(pk=org_unit_id).exclude(organisation_id=organisation_id).exists()
     )
+
+
+# The units from one up to the top of its tree. UNION, not UNION ALL: a unit met again ends the walk, so that a
+# loop saved before OrgUnit.clean refused loops ends it too (after each of its units once), never runs for ever.
+UNITS_ABOVE_SQL = """
+WITH RECURSIVE above(id, parent_id) AS (
+    SELECT id, parent_id FROM {table} WHERE id = %s
+    UNION
+    SELECT unit.id, unit.parent_id FROM {table} unit JOIN above ON unit.id = above.parent_id
+)
+SELECT 1 FROM above WHERE id = %s
+"""
+
+
+def unit_within(org_unit_id: int, ancestor_id: int) -> bool:
+    """Whether `org_unit_id` is the unit `ancestor_id` or one of the units below it, in one query up the tree
+    (UNITS_ABOVE_SQL; PostgreSQL and SQLite alike)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            UNITS_ABOVE_SQL.format(table=connection.ops.quote_name(OrgUnit._meta.db_table)),
+            [org_unit_id, ancestor_id],
+        )
+        return cursor.fetchone() is not None
 
 
 def word_start(word: str, separators: str = " -") -> str:

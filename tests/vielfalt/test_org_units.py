@@ -1,16 +1,21 @@
 """The org unit tree in the admin: a unit's parent is offered from its own organisation's units only (the admin
-offered every organisation's, 2,041 at full scale with the same names in every city)."""
+offered every organisation's, 2,041 at full scale with the same names in every city), and no unit is placed
+under itself or one of its subunits (a loop, which nothing refused)."""
 
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from tests.conftest import browser_login
 from tests.factories import OrganisationFactory, OrgUnitFactory
+from tests.helpers import form_data
 from vielfalt.models import OrgUnit
 
 pytestmark = pytest.mark.django_db
+
+LOOP = "Eine Einheit kann nicht sich selbst oder einer ihrer eigenen Untereinheiten untergeordnet werden."
 
 
 def options(html: str, select_id: str) -> list[str]:
@@ -59,6 +64,43 @@ def test_a_new_units_parent_is_loaded_for_the_organisation_chosen(client, superu
     data["parent"] = essens.pk
     assert client.post(url, data).status_code == 302
     assert OrgUnit.objects.get(name="Jugendamt").parent == essens
+
+
+def test_a_unit_is_not_placed_under_itself_or_its_subunits(client, superuser, cities):
+    duisburg, _essen = cities
+    top, middle, bottom = (
+        duisburg.units.get(name=name) for name in ("Personalamt", "Ordnungsamt", "Bürgeramt")
+    )
+    OrgUnit.objects.filter(pk=middle.pk).update(parent=top)
+    OrgUnit.objects.filter(pk=bottom.pk).update(parent=middle)
+    for parent in (bottom, middle, top):
+        top.parent = parent
+        with pytest.raises(ValidationError) as refused:
+            top.full_clean()
+        assert refused.value.message_dict == {"parent": [LOOP]}
+    bottom.refresh_from_db()
+    bottom.parent = top
+    bottom.full_clean()  # a unit moved up its own branch is no loop
+
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_orgunit_change", args=[top.pk])
+    data = {**form_data(client.get(url).text, "orgunit_form"), "parent": str(bottom.pk)}
+    response = client.post(url, data)
+    assert response.status_code == 200 and LOOP in response.text
+    assert OrgUnit.objects.get(pk=top.pk).parent is None
+
+
+def test_a_loop_saved_before_the_check_ends_the_walk_up_the_tree(cities):
+    """Units saved in a loop before it was refused: the walk up the tree meets each of them once and ends."""
+    duisburg, _essen = cities
+    first, second, outside = duisburg.units.all()
+    OrgUnit.objects.filter(pk=first.pk).update(parent=second)
+    OrgUnit.objects.filter(pk=second.pk).update(parent=first)
+    outside.parent = first
+    outside.full_clean()  # outside the loop: allowed, and the walk ended
+    first.refresh_from_db()
+    with pytest.raises(ValidationError):
+        first.full_clean()  # inside it: refused as a loop
 
 
 @pytest.mark.django_db(transaction=True)
