@@ -13,7 +13,9 @@ import threading
 from datetime import timedelta
 
 from celery import Task
+from celery.exceptions import Ignore
 from celery.signals import worker_process_init
+from celery.utils import uuid
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -51,12 +53,10 @@ class JobTask(Task):
     throws = (JobError, PermissionDenied)
 
     def before_start(self, task_id, args, kwargs):
-        Job.objects.filter(pk=kwargs["job_id"]).exclude(status=Job.Status.READY).update(
-            status=Job.Status.RUNNING,
-            started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-            attempts=self.request.retries + 1,
-        )
+        if not _claim(kwargs["job_id"], task_id, attempts=self.request.retries + 1):
+            # No on_success, on_failure or after_return follows: the job is left to its current attempt.
+            logger.info("Job %s: a message of an earlier attempt came late and was ignored", kwargs["job_id"])
+            raise Ignore
         _stop_heartbeat(task_id)  # a retry runs under the same task id
         heartbeat = _HEARTBEATS[task_id] = _Heartbeat(kwargs["job_id"])
         heartbeat.start()
@@ -88,6 +88,20 @@ class JobTask(Task):
             status=Job.Status.FAILED, finished_at=timezone.now(), error=message
         )
         logger.warning("Job %s (%s) failed: %s", kwargs["job_id"], self.name, type(exc).__name__)
+
+
+def _claim(job_id, task_id: str, *, attempts: int) -> bool:
+    """Whether the message `task_id` is the job's current attempt (a Celery retry keeps its id), marking the job
+    running if so. A job failed as lost (`jobs_watch`) and then retried is sent with a new id; its first
+    message, which Redis may still deliver once it is back, or a redelivered one of a worker that died, is stale
+    and must not run the job a second time. Checked and marked in one statement: a retry that gives the job a
+    new id at the same moment either comes first (the old message is stale) or finds the job no longer failed."""
+    current = Job.objects.filter(models.Q(task_id="") | models.Q(task_id=task_id), pk=job_id)
+    claimed = current.exclude(status=Job.Status.READY).update(
+        status=Job.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(), attempts=attempts
+    )
+    # A ready job's own message delivered again (acks_late) runs as before: its tasks are idempotent.
+    return bool(claimed) or current.exists()
 
 
 def job_enqueue(
@@ -125,6 +139,7 @@ def job_enqueue(
         role=role_acted_in(requested_by, role, organisation),
         task_name=task.name,
         task_kwargs=task_kwargs,
+        task_id=uuid(),
         origin_url=origin_url,
         origin_name=str(origin_name)[:300],
     )
@@ -200,7 +215,9 @@ def _send(job: Job) -> None:
         celery_app.loader.import_default_modules()
     try:
         # The registered task (not send_task): without a broker it runs eagerly, in-process.
-        celery_app.tasks[job.task_name].apply_async(kwargs={"job_id": str(job.pk), **job.task_kwargs})
+        celery_app.tasks[job.task_name].apply_async(
+            kwargs={"job_id": str(job.pk), **job.task_kwargs}, task_id=job.task_id or None
+        )
     except NOT_QUEUED_ERRORS as exc:
         logger.warning("Job %s (%s) could not be queued: %s", job.pk, job.task_name, type(exc).__name__)
         Job.objects.filter(pk=job.pk).update(
@@ -236,12 +253,21 @@ def job_retry(*, actor: User, job: Job) -> Job:
         raise PermissionDenied
     if job.status != Job.Status.FAILED or not job.task_name:
         return job
-    # heartbeat_at of a waiting job: when it was (last) handed to the broker (jobs_watch).
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.WAITING, error="", finished_at=None, started_at=None, heartbeat_at=timezone.now()
+    # heartbeat_at of a waiting job: when it was (last) handed to the broker (jobs_watch). A new task id: a
+    # message of the failed attempt that is still delivered (Redis back after the job was failed as lost) is
+    # stale and does not run it again (`_claim`). Only while still failed: a second click, or the late message
+    # that started the job meanwhile, leaves it alone.
+    retried = Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).update(
+        status=Job.Status.WAITING,
+        error="",
+        finished_at=None,
+        started_at=None,
+        heartbeat_at=timezone.now(),
+        task_id=uuid(),
     )
     job.refresh_from_db()
-    transaction.on_commit(lambda: _send(job))
+    if retried:
+        transaction.on_commit(lambda: _send(job))
     return job
 
 
@@ -313,7 +339,10 @@ def jobs_watch() -> dict[str, int]:
     for job in lost:
         if job.requeues < 1 and job.task_name:
             updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at__lt=stale).update(
-                status=Job.Status.WAITING, requeues=job.requeues + 1, heartbeat_at=timezone.now()
+                status=Job.Status.WAITING,
+                requeues=job.requeues + 1,
+                heartbeat_at=timezone.now(),
+                task_id=uuid(),
             )
             if updated:
                 job.refresh_from_db()

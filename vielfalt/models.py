@@ -917,6 +917,10 @@ class Job(models.Model):
     # when created); one waiting too long was lost by the broker.
     heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     requeues = models.PositiveSmallIntegerField(_("times queued again"), default=0)
+    # The Celery task id of the message the job was last handed to the broker with (each start, retry or re-queue
+    # gets a new one): a message with another id is an earlier attempt's, delivered late (Redis back after the job
+    # was failed as lost and retried), and does nothing (vielfalt.jobs.JobTask). Blank: any message runs it.
+    task_id = models.CharField(_("task id of the current attempt"), max_length=36, blank=True)
     # What the job belongs to (a course date, a campaign, an agreement, the overview): its page links back there.
     origin_url = models.CharField(_("link to its origin"), max_length=300, blank=True)
     origin_name = models.CharField(_("origin"), max_length=300, blank=True)

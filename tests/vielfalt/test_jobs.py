@@ -1,5 +1,6 @@
 """Background jobs with a real Celery worker consuming from Redis."""
 
+import json
 import threading
 import time
 
@@ -11,7 +12,9 @@ from django.urls import reverse
 
 from tests.factories import UserFactory, ministry_user
 from tests.helpers import wait_until_finished
-from vielfalt.jobs import JobError, JobTask, job_enqueue, job_store_result
+from tests.mailfailure import wait_for
+from tests.vielfalt.test_outages import own_redis  # noqa: F401  (the fixture)
+from vielfalt.jobs import QUEUE_LOST, JobError, JobTask, job_enqueue, job_store_result
 from vielfalt.models import Job
 from vielfalt.pdf import render_pdf_from_html
 
@@ -273,3 +276,60 @@ def test_every_job_the_apps_start_names_the_role_it_is_started_in():
                 ):
                     missing.append(f"{path.relative_to(root)}:{node.lineno}")
     assert missing == []
+
+
+RUNS: dict[str, int] = {}
+
+
+@shared_task(base=JobTask, name="tests.count_runs")
+def task_count_runs(*, job_id):
+    RUNS[job_id] = RUNS.get(job_id, 0) + 1
+    job_store_result(job_id=job_id, content=b"ok", file_name="ok.txt")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_retried_after_redis_lost_it_runs_once_when_the_old_message_comes_back(
+    celery_worker,
+    own_redis,  # noqa: F811  (the imported fixture)
+    settings,
+):
+    """A job queued while Redis "lost" it (here: queued into another Redis, which the worker does not read) is
+    failed by the watchdog after JOB_QUEUE_LOST_SECONDS and retried; the retry runs it. Then the lost message
+    turns up after all (Redis back with its data, a worker's unacknowledged message restored): it is the
+    earlier attempt's and must not run the job a second time."""
+    import redis
+
+    from tests.helpers import point_celery_at
+    from vielfalt.jobs import job_retry, jobs_watch
+
+    staff = ministry_user()
+    point_celery_at(celery_worker, own_redis.url)
+    try:
+        job = job_enqueue(task=task_count_runs, kind="tests.count_runs", requested_by=staff)
+    finally:
+        point_celery_at(celery_worker, settings.CELERY_BROKER_URL)
+    lost = redis.Redis.from_url(own_redis.url)
+    (queue,) = [key for key in lost.keys("*") if lost.type(key) == b"list"]
+    assert lost.llen(queue) == 1  # the first attempt's message, where no worker reads it
+
+    settings.JOB_QUEUE_LOST_SECONDS = 0
+    jobs_watch()
+    job.refresh_from_db()
+    assert (job.status, job.error) == (Job.Status.FAILED, QUEUE_LOST)
+    job = wait_until_finished(job_retry(actor=staff, job=job))
+    assert job.status == Job.Status.READY, job.error
+    assert RUNS[str(job.pk)] == 1
+
+    # The lost message is delivered after all, to the worker's queue.
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    message = lost.rpop(queue)
+    tag = json.loads(message)["properties"]["delivery_tag"]
+    broker.lpush(queue, message)
+    wait_for(
+        lambda: broker.llen(queue) == 0 and not broker.hexists("unacked", tag),
+        what="the worker to take and acknowledge the late message",
+    )
+    time.sleep(0.5)
+    job.refresh_from_db()
+    assert RUNS[str(job.pk)] == 1
+    assert (job.status, job.attempts) == (Job.Status.READY, 1)
