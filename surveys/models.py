@@ -94,6 +94,9 @@ class Campaign(models.Model):
     # (None: not known yet, work it out from the invitations).
     offered_unit_ids = models.JSONField(null=True, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # The e-mail telling HR that the campaign closed on its closing day did not get through
+    # (tasks.task_tell_campaign_closed); shown on the campaign's page.
+    mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # The version an edit form was opened at (vielfalt.concurrency); the database fills it in for rows it is
     # given directly (seed_scale's COPY).

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from vielfalt.collation import text_order
-from vielfalt.jobs import JobError, JobTask, job_store_result
+from vielfalt.jobs import MAIL_TASK, JobError, JobTask, MarkedMailTask, job_store_result
 from vielfalt.models import Job, Role, User
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import SYSTEM, actor_from_id
@@ -242,15 +242,16 @@ def task_release_held_answers():
         held_release(actor=SYSTEM, campaign=campaign)
 
 
-@shared_task(
-    name="surveys.tell_campaign_closed",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, smtplib.SMTPException),
-    retry_backoff=5,
-    max_retries=5,
-)
+class CampaignClosedMailTask(MarkedMailTask):
+    """The e-mail telling HR that their campaign closed, when it did not get through, is marked on the campaign
+    (its page shows it to HR)."""
+
+    def marked_rows(self, kwargs):
+        return Campaign.objects.filter(pk=kwargs.get("campaign_id"))
+
+
+# Retried like every e-mail task, also when the mail server refuses the connection (a ConnectionError).
+@shared_task(base=CampaignClosedMailTask, name="surveys.tell_campaign_closed", **MAIL_TASK)
 def task_tell_campaign_closed(*, campaign_id: int) -> int:
     """Tell the organisation's HR office that its campaign closed by itself on its closing day
     (`campaigns_close_due`), and where its results are; one e-mail to each, in the portal's language. HR who

@@ -248,3 +248,23 @@ def point_celery_at(app, url: str) -> None:
     app._pool = None
     app.amqp._producer_pool = None
     app.conf.broker_url = url
+
+
+@contextlib.contextmanager
+def broker_unreachable():
+    """Redis (Celery's broker) down while the block runs: the broker at a closed port on loopback, so that a task
+    handed over inside is refused at once (and not run in-process, as tests otherwise run them). Callbacks of
+    `transaction.on_commit` registered inside must run inside too (the caller's own transaction, or
+    `django_capture_on_commit_callbacks(execute=True)`)."""
+    from django.conf import settings
+
+    from tests.processes import free_port
+    from vielfalt.celery import app
+
+    point_celery_at(app, f"redis://127.0.0.1:{free_port()}/0")
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        point_celery_at(app, settings.CELERY_BROKER_URL)
+        app.conf.task_always_eager = True

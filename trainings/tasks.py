@@ -5,7 +5,7 @@ import smtplib
 import zipfile
 from datetime import timedelta
 
-from celery import Task, shared_task
+from celery import shared_task
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, mailers
 from django.db import transaction
@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from vielfalt.collation import text_order
-from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, job_store_result
+from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, MarkedMailTask, job_store_result
 from vielfalt.models import Job, Membership, Role
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import actor_from_id, require
@@ -172,17 +172,12 @@ def hr_mails_for_staff_without_email(enrolments: list[Enrolment], event: str) ->
     return messages
 
 
-class EnrolmentMailTask(Task):
-    """Records on the enrolments whether their e-mail reached the mail server: a failure after the last retry
-    marks them (shown to HR and the organiser on the date's page), a later success clears the mark."""
+class EnrolmentMailTask(MarkedMailTask):
+    """Records on the enrolments whether their e-mail reached the mail server (shown to HR and the organiser on
+    the date's page)."""
 
-    def on_success(self, retval, task_id, args, kwargs):
-        Enrolment.objects.filter(pk__in=kwargs.get("enrolment_ids", []), mail_failed_at__isnull=False).update(
-            mail_failed_at=None
-        )
-
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
-        Enrolment.objects.filter(pk__in=kwargs.get("enrolment_ids", [])).update(mail_failed_at=timezone.now())
+    def marked_rows(self, kwargs):
+        return Enrolment.objects.filter(pk__in=kwargs.get("enrolment_ids", []))
 
 
 @shared_task(

@@ -281,13 +281,20 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
                     "date_joined",
                     "active_since",
                     "dormancy_notice_at",
+                    "mail_failed_at",
                     "deactivated_at",
                     "pseudonymised_at",
                 )
             },
         ),
     )
-    readonly_fields = ("active_since", "dormancy_notice_at", "deactivated_at", "pseudonymised_at")
+    readonly_fields = (
+        "active_since",
+        "dormancy_notice_at",
+        "mail_failed_at",
+        "deactivated_at",
+        "pseudonymised_at",
+    )
     add_form_template = "admin/vielfalt/user/add_form.html"
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "first_name", "last_name", "email")}),
@@ -311,7 +318,18 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
                 account_changed(user=user, actor=request.user, event="password", audit=False)
         return response
 
-    list_display = ["username", "email", "first_name", "last_name", "roles", "is_active", "last_login"]
+    # An e-mail to the holder that did not get through (a notice of a change to the account, a link to choose a
+    # password): the administrator can tell them another way.
+    list_display = [
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "roles",
+        "is_active",
+        "last_login",
+        "mail_failed_at",
+    ]
     # A review of who may do what: by role and organisation (the portal's roles are memberships, not groups).
     list_filter = ["memberships__role", "is_active", "is_superuser", "is_staff"]
     search_fields = ["username", "first_name", "last_name", "email", "memberships__organisation__name"]

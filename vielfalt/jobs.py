@@ -9,6 +9,7 @@ other exception, and the last failed retry, mark the job failed with a message t
 import contextlib
 import logging
 import resource
+import smtplib
 import threading
 from datetime import timedelta
 
@@ -224,6 +225,33 @@ def _send(job: Job) -> None:
             status=Job.Status.FAILED, finished_at=timezone.now(), error=NOT_QUEUED
         )
         job.status, job.error = Job.Status.FAILED, NOT_QUEUED
+
+
+# An e-mail task: delivered once the mail server takes it, retried with backoff while it does not.
+MAIL_TASK = {
+    "ignore_result": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (*TRANSIENT_ERRORS, smtplib.SMTPException),
+    "retry_backoff": 5,
+    "max_retries": 5,
+}
+
+
+class MarkedMailTask(Task):
+    """An e-mail task that marks the rows it tells of (`marked_rows`, their `mail_failed_at`) when its e-mail did
+    not get through: after the last retry, or when it could not be queued at all (`send_after_commit` calls
+    `on_failure`). Whoever looks at them sees "e-mail not delivered" instead of the e-mail vanishing with a log
+    line; one that gets through clears the mark."""
+
+    def marked_rows(self, kwargs) -> models.QuerySet:
+        raise NotImplementedError
+
+    def on_success(self, retval, task_id, args, kwargs):
+        self.marked_rows(kwargs).filter(mail_failed_at__isnull=False).update(mail_failed_at=None)
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        self.marked_rows(kwargs).update(mail_failed_at=timezone.now())
 
 
 def send_after_commit(task, *, on_not_queued=None, **kwargs) -> None:

@@ -54,6 +54,10 @@ class User(AbstractUser):
     dormancy_notice_at = models.DateTimeField(
         _("told of deactivation"), null=True, blank=True, editable=False
     )
+    # An e-mail to the holder (a notice of a change to the account, of its coming deactivation, a link to choose a
+    # password) that did not get through: the mail server refused it after the retries, or the background service
+    # could not take it (vielfalt.jobs.MarkedMailTask). Shown to administrators; the next that does clears it.
+    mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 

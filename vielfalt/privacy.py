@@ -523,6 +523,7 @@ USER_FIELDS = [
     "last_login",
     "active_since",
     "dormancy_notice_at",
+    "mail_failed_at",
     "deactivated_at",
     "pseudonymised_at",
 ]

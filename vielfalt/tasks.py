@@ -1,4 +1,3 @@
-import smtplib
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
@@ -13,7 +12,7 @@ from django.utils.translation import ngettext
 
 from .account_events import account_notice_mail, dormancy_notice_mail
 from .invitations import awaits_password, invitation_mail
-from .jobs import TRANSIENT_ERRORS, JobError, JobTask, job_input_discard, jobs_watch, memory_cap
+from .jobs import MAIL_TASK, JobError, JobTask, MarkedMailTask, job_input_discard, jobs_watch, memory_cap
 from .models import User
 from .password_reset import PortalPasswordResetForm
 from .privacy import last_activity
@@ -38,18 +37,25 @@ def task_password_reset(*, email: str, language: str = "de") -> None:
             form.save(domain_override=portal.netloc, use_https=portal.scheme == "https")
 
 
-# An e-mail to one account: delivered once the mail server takes it, retried while it does not.
-MAIL_TASK = {
-    "ignore_result": True,
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (*TRANSIENT_ERRORS, smtplib.SMTPException),
-    "retry_backoff": 5,
-    "max_retries": 5,
-}
+class AccountMailTask(MarkedMailTask):
+    """An e-mail to an account's holder that did not get through is marked on the account (administrators see
+    it in the list of accounts): a notice of a changed password or role the holder never read, a link to choose
+    a password that never arrived."""
+
+    def marked_rows(self, kwargs):
+        return User.objects.filter(pk=kwargs.get("user_id"))
 
 
-@shared_task(name="vielfalt.account_invitation", **MAIL_TASK)
+class DormancyNoticeTask(AccountMailTask):
+    """A notice of the coming deactivation that did not get through does not count as given: the account is not
+    deactivated on its strength, and the next retention run tells the holder again."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        super().on_failure(exc, task_id, args, kwargs, einfo)
+        self.marked_rows(kwargs).update(dormancy_notice_at=None)
+
+
+@shared_task(base=AccountMailTask, name="vielfalt.account_invitation", **MAIL_TASK)
 def task_account_invitation(*, user_id: int) -> None:
     """The e-mail to a new account with a link to choose its password (vielfalt.invitations), in the portal's
     language; nothing if a password was chosen meanwhile (a retry, a second click)."""
@@ -61,7 +67,7 @@ def task_account_invitation(*, user_id: int) -> None:
     mailers.default.send_messages([message])
 
 
-@shared_task(name="vielfalt.account_notice", **MAIL_TASK)
+@shared_task(base=AccountMailTask, name="vielfalt.account_notice", **MAIL_TASK)
 def task_account_notice(
     *, user_id: int, event: str, name: str, at: str, by_administrator: bool, address: str = ""
 ) -> None:
@@ -81,7 +87,7 @@ def task_account_notice(
     mailers.default.send_messages([message])
 
 
-@shared_task(name="vielfalt.account_dormancy_notice", **MAIL_TASK)
+@shared_task(base=DormancyNoticeTask, name="vielfalt.account_dormancy_notice", **MAIL_TASK)
 def task_account_dormancy_notice(*, user_id: int, deactivate_on: str) -> None:
     """The notice before an unused account is deactivated (vielfalt.account_events.dormancy_notice); nothing if
     the account was used or deactivated meanwhile."""

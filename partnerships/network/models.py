@@ -274,6 +274,9 @@ class PracticeEntry(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    # The e-mail telling of its last step (submitted: to the ministry; returned or published: to its author) did
+    # not get through (tasks.PracticeMailTask); shown on the entry's page.
+    mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True)
     # The language of the page the entry was written on: its author's e-mails about it (returned, published) are
     # written in it.
     language = models.CharField(_("language"), max_length=10, default="de")

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from vielfalt.collation import text_order
-from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, job_store_result
+from vielfalt.jobs import TRANSIENT_ERRORS, JobError, JobTask, MarkedMailTask, job_store_result
 from vielfalt.pdf import letterhead_for, render_pdf
 
 from .mail import (
@@ -32,31 +32,26 @@ MAIL_RETRY = {
 }
 
 
-class RegistrationMailTask(Task):
-    """A registration mail that the mail server did not take after the last retry is recorded on the
-    registrations (the meeting's page shows it); one that gets through clears the mark."""
+class RegistrationMailTask(MarkedMailTask):
+    """A registration mail that did not get through is marked on the registrations (the meeting's page shows
+    it)."""
 
-    def on_success(self, retval, task_id, args, kwargs):
-        Registration.objects.filter(
-            pk__in=kwargs.get("registration_ids", []), mail_failed_at__isnull=False
-        ).update(mail_failed_at=None)
-
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
-        Registration.objects.filter(pk__in=kwargs.get("registration_ids", [])).update(
-            mail_failed_at=timezone.now()
-        )
+    def marked_rows(self, kwargs):
+        return Registration.objects.filter(pk__in=kwargs.get("registration_ids", []))
 
 
-class AnswerMailTask(Task):
+class AnswerMailTask(MarkedMailTask):
     """Likewise for the e-mail that tells the asker of a new answer (shown to the answer's author)."""
 
-    def on_success(self, retval, task_id, args, kwargs):
-        Answer.objects.filter(pk=kwargs.get("answer_id"), mail_failed_at__isnull=False).update(
-            mail_failed_at=None
-        )
+    def marked_rows(self, kwargs):
+        return Answer.objects.filter(pk=kwargs.get("answer_id"))
 
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
-        Answer.objects.filter(pk=kwargs.get("answer_id")).update(mail_failed_at=timezone.now())
+
+class PracticeMailTask(MarkedMailTask):
+    """Likewise for the e-mail about a practice entry's step (shown on the entry's page)."""
+
+    def marked_rows(self, kwargs):
+        return PracticeEntry.objects.filter(pk=kwargs.get("entry_id"))
 
 
 class DigestTask(Task):
@@ -102,7 +97,7 @@ def task_send_answer_mail(*, answer_id: int) -> int:
     return message.send() if message else 0
 
 
-@shared_task(name="network.send_practice_mail", **MAIL_RETRY)
+@shared_task(base=PracticeMailTask, name="network.send_practice_mail", **MAIL_RETRY)
 def task_send_practice_mail(*, entry_id: int, event: str) -> int:
     """Sends only while the entry is still in the status the e-mail tells of (`event`): a submission withdrawn, or
     an entry returned or published again, while the e-mail waited in the queue or for a retry is not told of."""

@@ -128,3 +128,34 @@ def test_a_registration_mail_that_cannot_be_queued_is_shown_on_the_meeting_page(
     client.force_login(hr_oberhausen)
     page = client.get(meeting.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "E-Mail nicht zugestellt" in page
+
+
+@pytest.mark.django_db
+def test_a_practice_mail_that_cannot_be_queued_is_shown_on_the_entrys_page(
+    client, staff, duisburg, hr_duisburg, django_capture_on_commit_callbacks
+):
+    """Redis is down when HR submits an entry to the ministry, and again when the ministry publishes it: each
+    e-mail, which never reached a worker, is marked on the entry instead of vanishing with a log line."""
+    from partnerships.network.models import PracticeEntry
+    from tests.helpers import broker_unreachable
+
+    entry = make_entry(duisburg, status=PracticeEntry.Status.DRAFT)
+    PracticeEntry.objects.filter(pk=entry.pk).update(created_by=hr_duisburg)
+    entry.refresh_from_db()
+    with broker_unreachable(), django_capture_on_commit_callbacks(execute=True):
+        services.practice_transition(actor=hr_duisburg, entry=entry, to=PracticeEntry.Status.SUBMITTED)
+    entry.refresh_from_db()
+    assert entry.mail_failed_at is not None
+    client.force_login(staff)
+    page = client.get(entry.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "E-Mail nicht zugestellt" in page
+
+    # Published with Redis back (tasks run in-process): the author's e-mail gets out, the mark goes.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.practice_transition(actor=staff, entry=entry, to=PracticeEntry.Status.PUBLISHED)
+    assert [message.to for message in mail.outbox] == [[hr_duisburg.email]]
+    entry.refresh_from_db()
+    assert entry.mail_failed_at is None
+    client.force_login(hr_duisburg)
+    page = client.get(entry.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "E-Mail nicht zugestellt" not in page

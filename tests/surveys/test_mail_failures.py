@@ -118,3 +118,32 @@ def test_no_link_or_code_is_issued_for_a_closed_campaign():
     invitation = Invitation.objects.filter(campaign=campaign).first()
     campaign_close(actor=hr, campaign=campaign)
     assert invitation_issue(actor=hr, invitation=invitation) is None
+
+
+@pytest.mark.django_db
+def test_the_campaign_closed_mail_that_cannot_be_queued_is_shown_on_the_campaigns_page(
+    client, django_capture_on_commit_callbacks
+):
+    """The campaign closed by itself at night while Redis was down: HR's e-mail saying so, which never reached a
+    worker, is marked on the campaign (its page shows it) instead of vanishing with a log line."""
+    import datetime
+
+    from django.utils import timezone
+
+    from surveys.models import Campaign
+    from surveys.tasks import task_close_due_campaigns
+    from tests.helpers import broker_unreachable
+
+    today = timezone.localdate()
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=2)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        opens_on=today - datetime.timedelta(days=30), closes_on=today - datetime.timedelta(days=1)
+    )
+    with broker_unreachable(), django_capture_on_commit_callbacks(execute=True):
+        assert task_close_due_campaigns() == 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.CLOSED
+    assert campaign.mail_failed_at is not None
+    client.force_login(hr)
+    page = client.get(campaign.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "E-Mail nicht zugestellt" in page
