@@ -254,12 +254,13 @@ class MarkedMailTask(Task):
         self.marked_rows(kwargs).update(mail_failed_at=timezone.now())
 
 
-def send_after_commit(task, *, on_not_queued=None, **kwargs) -> None:
+def send_after_commit(task, *, on_not_queued=None, on_queued=None, **kwargs) -> None:
     """For tasks without a job (e-mails): sent once the transaction commits; an unreachable broker is logged
     and does not turn the user's completed change into an error page. The task's own failure hook records it
     as it records a failure in the worker (an e-mail marked "not delivered" on its enrolment, registration or
     answer, shown on their pages): a mail that never reached a worker did not reach anyone either.
-    `on_not_queued()`: called then, for a caller that tells the user (the administrator who sent a link)."""
+    `on_not_queued()`: called then, for a caller that tells the user (the administrator who sent a link);
+    `on_queued()`: called once the broker took it, for a caller that records that it did (an audit entry)."""
 
     def send():
         try:
@@ -269,6 +270,9 @@ def send_after_commit(task, *, on_not_queued=None, **kwargs) -> None:
             task.on_failure(exc, None, (), kwargs, None)
             if on_not_queued is not None:
                 on_not_queued()
+        else:
+            if on_queued is not None:
+                on_queued()
 
     transaction.on_commit(send)
 

@@ -1,6 +1,7 @@
 """Every write of the core app: employees and their import. Views and commands call these; each checks its
 keyword-only `actor` (partner HR of the employee's organisation, an administrator, or `permissions.SYSTEM`)."""
 
+import functools
 import uuid
 from dataclasses import dataclass
 
@@ -97,13 +98,29 @@ def account_invitation_send(*, actor: User, user: User, not_queued=None) -> None
         )
     if not user.email:
         raise ValidationError(_("%(user)s has no e-mail address: no link was sent.") % {"user": user})
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.CHANGE,
-        obj=user,
-        changes={"password_link": record_text(gettext_noop("sent to %(email)s"), email=user.email)},
+
+    # Recorded once the e-mail was handed to the background service, or could not be: "sent to" written before
+    # the hand-over stood in the log also for a link that never left (Redis down). Not "delivered": the mail
+    # server may still refuse it (the account's "e-mail not delivered" then says so). Never the link itself.
+    def record(words: str) -> None:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CHANGE,
+            obj=user,
+            changes={"password_link": record_text(words, email=user.email)},
+        )
+
+    def refused() -> None:
+        record(gettext_noop("not queued for %(email)s: the background service was not reachable"))
+        if not_queued is not None:
+            not_queued()
+
+    send_after_commit(
+        task_account_invitation,
+        on_queued=functools.partial(record, gettext_noop("queued for %(email)s")),
+        on_not_queued=refused,
+        user_id=user.pk,
     )
-    send_after_commit(task_account_invitation, on_not_queued=not_queued, user_id=user.pk)
 
 
 # --- Import --------------------------------------------------------------------------------------------------

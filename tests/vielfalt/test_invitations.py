@@ -64,7 +64,7 @@ def test_an_administrator_creates_an_account_and_the_person_chooses_the_password
     token = link.rstrip("/").rsplit("/", 1)[1]
     assert not [record for record in caplog.records if token in record.getMessage()]  # no token in a log
     entry = AuditEntry.objects.filter(object_id=str(user.pk), changes__has_key="password_link").get()
-    assert entry.actor == superuser and email in entry.changes["password_link"]
+    assert (entry.actor, entry.changes["password_link"]) == (superuser, f"eingereiht für {email}")
     follow = client.get(reverse("admin:vielfalt_user_change", args=[user.pk]))
     assert email in follow.content.decode()  # the admin is told where the link went
 
@@ -203,3 +203,10 @@ def test_a_link_that_cannot_be_queued_is_not_announced_as_sent(
     told = [str(message) for message in get_messages(response.wsgi_request)]
     assert not [text for text in told if "gilt einmal" in text], told  # "… wird gesendet. Er gilt einmal …"
     assert [text for text in told if email in text and "konnte nicht" in text and "erneut" in text], told
+    # The audit log says so too (before: "sent to …", written before the hand-over), and the account is marked.
+    user = User.objects.get(username="hr-duisburg-3")
+    entry = AuditEntry.objects.filter(object_id=str(user.pk), changes__has_key="password_link").get()
+    assert entry.changes["password_link"] == (
+        f"nicht eingereiht für {email}: der Hintergrunddienst war nicht erreichbar"
+    )
+    assert user.mail_failed_at is not None
