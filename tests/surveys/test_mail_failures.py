@@ -147,3 +147,25 @@ def test_the_campaign_closed_mail_that_cannot_be_queued_is_shown_on_the_campaign
     client.force_login(hr)
     page = client.get(campaign.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "E-Mail nicht zugestellt" in page
+
+
+@pytest.mark.allow_error_log  # Celery reports the task's final failure
+@pytest.mark.django_db(transaction=True)
+def test_the_campaign_closed_mail_the_mail_server_refused_is_retried_and_then_marked(
+    celery_worker, settings, monkeypatch
+):
+    """The mail server is down when the worker tells HR that the campaign closed: after its retries, the e-mail
+    is marked on the campaign (before: recorded nowhere, and a refused connection not even retried)."""
+    from surveys.models import Campaign
+    from surveys.tasks import task_tell_campaign_closed
+    from tests.mailfailure import wait_for
+
+    campaign, _tokens, hr = open_campaign_with_invitations(employees=2)
+    campaign_close(actor=hr, campaign=campaign)
+    unreachable_mail_server(settings)
+    few_retries(monkeypatch, task_tell_campaign_closed)
+    task_tell_campaign_closed.delay(campaign_id=campaign.pk)
+    wait_for(
+        lambda: Campaign.objects.filter(pk=campaign.pk, mail_failed_at__isnull=False).exists(),
+        what="the campaign's mail failure",
+    )
