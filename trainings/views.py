@@ -941,7 +941,7 @@ class ReportView(RoleRequiredMixin, TemplateView):
             units,
             filename=f"schulungsbericht-{stamp}",
             title="Schulungen",
-            more_csv=[(date_header, dates)],
+            more=[("Termine", date_header, dates)],
         )
 
     def get_context_data(self, **kwargs):

@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
@@ -362,22 +363,38 @@ def _chain(header, rows):
     yield from rows
 
 
-def xlsx_bytes(header: list[str], rows: Iterable[Iterable], *, title: str = "Export") -> bytes:
-    """One worksheet, written row by row (openpyxl write-only), header bold, formulas neutralised."""
+def xlsx_bytes(
+    header: list[str],
+    rows: Iterable[Iterable],
+    *,
+    title: str = "Export",
+    more: Iterable[tuple[str, list[str], Iterable[Iterable]]] = (),
+) -> bytes:
+    """A worksheet per table (this one, then each of `more`: title, header, rows), written row by row (openpyxl
+    write-only), header bold, formulas neutralised, numbers kept as numbers (as text, Excel neither summed nor
+    sorted them)."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
     bold = Font(bold=True)
-    head = []
-    for name in header:
-        cell = WriteOnlyCell(sheet, value=neutralise(name))
-        cell.font = bold
-        head.append(cell)
-    sheet.append(head)
-    for row in rows:
-        sheet.append([_xml_text(neutralise(v)) for v in row])
+    for sheet_title, sheet_header, sheet_rows in [(title, header, rows), *more]:
+        sheet = workbook.create_sheet(title=sheet_title[:31])
+        head = []
+        for name in sheet_header:
+            cell = WriteOnlyCell(sheet, value=neutralise(name))
+            cell.font = bold
+            head.append(cell)
+        sheet.append(head)
+        for row in sheet_rows:
+            sheet.append([_xlsx_value(v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _xlsx_value(value):
+    """A number as it is (a number is never a formula), anything else as neutralised text."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return value
+    return _xml_text(neutralise(value))
 
 
 def _xml_text(text: str) -> str:
@@ -393,17 +410,21 @@ def download(
     *,
     filename: str,
     title: str = "Export",
-    more_csv: Iterable[tuple[list[str], Iterable[Iterable]]] = (),
+    more: Iterable[tuple[str, list[str], Iterable[Iterable]]] = (),
     stream: bool = False,
 ):
     """The response of every CSV/XLSX export: `export_format` is "xlsx" or "csv", `filename` without extension.
 
-    `more_csv` are further (header, rows) tables that the CSV carries after a blank line each; `stream` sends a
-    large CSV line by line."""
+    `more` are further (title, header, rows) tables: the XLSX holds each in a worksheet of that title, the CSV
+    carries them after a blank line each; `stream` sends a large CSV line by line."""
     if export_format == "xlsx":
-        response = HttpResponse(xlsx_bytes(header, rows, title=title), content_type=XLSX_CONTENT_TYPE)
+        response = HttpResponse(
+            xlsx_bytes(header, rows, title=title, more=more), content_type=XLSX_CONTENT_TYPE
+        )
     else:
-        lines = _csv_sections(header, rows, more_csv)
+        lines = _csv_sections(
+            header, rows, [(extra_header, extra_rows) for _title, extra_header, extra_rows in more]
+        )
         if stream:
             response = StreamingHttpResponse(lines, content_type=CSV_CONTENT_TYPE)
         else:

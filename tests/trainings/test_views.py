@@ -2,6 +2,7 @@ import io
 import zipfile
 from datetime import UTC, datetime, timedelta
 
+import openpyxl
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -640,6 +641,29 @@ def test_report_and_export_neutralise_formulas(client, course_date, duisburg, hr
     assert xlsx.content.startswith(b"PK")
     client.force_login(organiser)
     assert client.get(reverse("trainings:report")).status_code == 403
+
+
+def test_the_xlsx_report_holds_the_dates_table_and_numbers_as_numbers(
+    client, course_date, duisburg, hr_duisburg, organiser
+):
+    """The page and the CSV show a table per course date (capacity, seats taken, waiting list, no-shows); the XLSX
+    held the unit table only, and its figures as text, which Excel neither sums nor sorts as numbers."""
+    people = employees_of(duisburg, 2)
+    seated = enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=people).seated
+    attendance_mark(
+        actor=organiser,
+        course_date=begin(course_date),
+        marks={seated[0].pk: "attended", seated[1].pk: "no_show"},
+    )
+    client.force_login(hr_duisburg)
+    response = client.get(reverse("trainings:report") + "?export=xlsx")
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames == ["Schulungen", "Termine"]
+    units = list(workbook["Schulungen"].iter_rows(min_row=2, values_only=True))
+    assert sorted(row[3:] for row in units) == [(1, 0, 0), (1, 1, 100)]
+    dates = list(workbook["Termine"].iter_rows(values_only=True))
+    assert dates[0][0] == "Kurs"
+    assert [row[2:] for row in dates[1:]] == [(12, 2, 16.7, 0, 1)]
 
 
 def test_the_report_shows_hr_the_no_shows_of_its_own_employees_only(
