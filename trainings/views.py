@@ -547,7 +547,11 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             may_organise=organiser,
             attendance_taken=attendance_taken,
             may_enrol=bool(enrolling) and course_date.enrolment_open,
-            seats=[] if course_date.is_cancelled else seats_for_organisations(course_date, enrolling),
+            # The seats HR can still take only while it can take them; after the deadline, that it has passed.
+            seats=seats_for_organisations(course_date, enrolling) if course_date.enrolment_open else [],
+            enrolment_closed=bool(enrolling)
+            and not course_date.is_cancelled
+            and not course_date.enrolment_open,
             starts_at=timezone.localtime(course_date.starts_at),
             ends_at=timezone.localtime(course_date.ends_at),
         )

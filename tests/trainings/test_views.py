@@ -91,6 +91,29 @@ def test_date_detail_query_count(
     assert len(response.context["seated"]) == count
 
 
+@pytest.mark.parametrize("when", ["deadline passed", "begun"])
+def test_a_date_closed_to_enrolment_does_not_offer_seats(client, course_date, duisburg, hr_duisburg, when):
+    """Before, HR read "Stadt Duisburg can still take 12 of 12 seats on this date … Anyone beyond that goes to the
+    waiting list" on a date whose enrolment deadline had passed, and on one that had already taken place: there
+    was no button to enrol, and no word why. The page says that enrolment has closed instead."""
+    enrolment_create_many(actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1))
+    if when == "begun":
+        begin(course_date)
+    else:
+        CourseDate.objects.filter(pk=course_date.pk).update(
+            enrolment_deadline=timezone.now() - timedelta(hours=1)
+        )
+    client.force_login(hr_duisburg)
+    response = client.get(course_date.get_absolute_url())
+    assert response.context["seats"] == []
+    assert "can still take" not in response.text
+    assert 'id="enrolment-closed"' in response.text
+    assert (
+        'id="enrolment-closed"'
+        not in client.get(CourseDateFactory(course=course_date.course).get_absolute_url()).text
+    )
+
+
 @pytest.mark.parametrize("count", [1, 3])
 def test_enrol_page_query_count(client, course_date, duisburg, hr_duisburg, django_assert_num_queries, count):
     employees_of(duisburg, count)
