@@ -663,6 +663,7 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             employees=rows,
             filter_query=query_without(self.request.GET),
             upload_form=kwargs.get("upload_form") or EnrolmentUploadForm(),
+            selected=kwargs.get("selected") or set(),  # ticked again after a refusal
             free_seats=max(self.course_date.capacity - self.course_date.seated_count, 0),
             seats=seats_for_organisations(self.course_date, self.organisation_ids),
         )
@@ -686,7 +687,11 @@ class EnrolView(LoginRequiredMixin, TemplateView):
                 actor=request.user, course_date=self.course_date, employees=employees
             )
         except EnrolmentRefused as refused:
-            return self.render_to_response(self.get_context_data(problems=refused.problems), status=422)
+            # The choice stays ticked: HR corrects it rather than finding and ticking everyone again.
+            return self.render_to_response(
+                self.get_context_data(problems=refused.problems, selected={e.pk for e in employees}),
+                status=422,
+            )
         return self.show_result(result)
 
     def post_upload(self, request):

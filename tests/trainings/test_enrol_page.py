@@ -132,3 +132,20 @@ def test_those_not_trained_yet_are_counted_from_the_tallies(
         assert response.context["paginator"].count == expected == len(response.context["employees"]), query
         assert not [q for q in queries.captured_queries if COUNTING in q["sql"]], query
         assert bool([q for q in queries.captured_queries if "COUNT(*) OVER ()" in q["sql"]]) == counted, query
+
+
+def test_a_refused_selection_stays_ticked(client, course_date, duisburg, hr_duisburg):
+    """HR ticks 20 colleagues; one of them left meanwhile (a colleague in HR marked them inactive), and nobody is
+    enrolled. Before, the page came back with every box empty: the other 19 had to be found and ticked again."""
+    chosen = [EmployeeFactory(organisation=duisburg, last_name=f"Name {n:02d}") for n in range(20)]
+    left = chosen[7]
+    left.is_active = False
+    left.save()
+    client.force_login(hr_duisburg)
+    response = client.post(
+        reverse("trainings:enrol", args=[course_date.pk]), {"employees": [e.pk for e in chosen]}
+    )
+    assert response.status_code == 422
+    assert Enrolment.objects.count() == 0
+    ticked = set(map(int, re.findall(r'value="(\d+)" id="employee-\d+"[^>]* checked', response.text)))
+    assert ticked == {e.pk for e in chosen} - {left.pk}
