@@ -1,6 +1,7 @@
 """Reading and writing tables as HR offices exchange them: CSV from German Excel (`;`, UTF-8 with BOM or
 Windows-1252), plain `,`/UTF-8 CSV, and XLSX. Reused by every import and export of the portal."""
 
+import codecs
 import csv
 import io
 import re
@@ -25,6 +26,7 @@ from .validation import CONTROL_CHARACTERS, control_character_error
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
 UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 NOT_ASCII = re.compile("[^\\x00-\\x7f\ufffd]")  # nor the replacement of a broken byte
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -116,9 +118,12 @@ def read_table(data: bytes) -> Table:
         raise TableRefused(
             [Problem(1, "", _("This is an old Excel file (.xls). Please save it as .xlsx or .csv."))]
         )
-    if b"\x00" in data[:4096]:
-        raise TableRefused([Problem(1, "", _("The file is neither a CSV nor an XLSX file."))])
-    text = _decode(data)
+    if data.startswith(UTF16_BOMS):
+        text = _decode_utf16(data)
+    elif b"\x00" in data[:4096]:
+        raise _neither_csv_nor_xlsx()
+    else:
+        text = _decode(data)
     table = _read_csv(text)
     if CONTROL_CHARACTERS.search(text):  # once over the text; cell by cell only to say where
         _refuse_control_characters(table)
@@ -136,6 +141,19 @@ def _refuse_control_characters(table: Table) -> None:
                 problems.append(Problem(line, column, message))
     if problems:
         raise TableRefused(problems)
+
+
+def _neither_csv_nor_xlsx() -> TableRefused:
+    return TableRefused([Problem(1, "", _("The file is neither a CSV nor an XLSX file."))])
+
+
+def _decode_utf16(data: bytes) -> str:
+    """The text of Excel's "Unicode Text" (UTF-16 with its byte order mark, tab-separated), which many HR offices
+    export: it was refused as no CSV at all."""
+    try:
+        return data.decode("utf-16")
+    except UnicodeDecodeError:
+        raise _neither_csv_nor_xlsx() from None
 
 
 def _decode(data: bytes) -> str:

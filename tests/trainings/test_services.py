@@ -587,6 +587,20 @@ def test_an_enrolment_list_does_not_confirm_another_organisation_s_personnel_num
     ]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_an_enrolment_list_saved_as_unicode_text_is_read(course_date, duisburg, hr_duisburg, encoding):
+    """Excel's "Unicode Text" (UTF-16 with a byte order mark, tab-separated) is how many HR offices export a
+    list. It was refused as "neither a CSV nor an XLSX file", which it is not far from, and which told HR nothing
+    about how to save it instead."""
+    people = employees_of(duisburg, 2)
+    text = "Personalnummer\tName\r\n" + "".join(f"{e.personnel_number}\t{e.last_name}\r\n" for e in people)
+    data = (
+        text.encode(encoding) if encoding == "utf-16" else "\ufeff".encode(encoding) + text.encode(encoding)
+    )
+    result = enrolment_create_from_file(actor=hr_duisburg, course_date=course_date, data=data)
+    assert [e.employee for e in result.seated] == people
+
+
 def test_every_move_up_from_the_waiting_list_is_audited_whatever_freed_the_seat(
     course, duisburg, hr_duisburg, organiser
 ):
