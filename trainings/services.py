@@ -694,15 +694,24 @@ def _cancel(*, actor: User, locked_date: CourseDate, enrolments: list[Enrolment]
 # --- Attendance and certificates ------------------------------------------------------------------------------
 
 
+@dataclass
+class AttendanceMarked:
+    """What saving a date's attendance did: marks changed, and certificates revoked or standing again with them."""
+
+    changed: int = 0
+    revoked: int = 0
+    reinstated: int = 0
+
+
 @transaction.atomic
-def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, str]) -> int:
+def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, str]) -> AttendanceMarked:
     """`marks`: enrolment pk → Enrolment.Attendance value, for seated enrolments of this date only, once the
     date has begun (before, nobody can have attended it)."""
     require(actor, Role.ORGANISER, course_date.course.organiser_id)
     if not course_date.has_begun:
         raise ValidationError(_("Attendance can be recorded once the date has begun."))
     valid = set(Enrolment.Attendance.values)
-    changed = 0
+    result = AttendanceMarked()
     enrolments = list(
         course_date.enrolments.filter(status=Enrolment.Status.SEATED, pk__in=list(marks))
         .order_by("pk")  # locked in one order by everyone: two saves of the same page wait, never deadlock
@@ -726,18 +735,26 @@ def attendance_mark(*, actor: User, course_date: CourseDate, marks: dict[int, st
         enrolment.attendance = value
         enrolment.save(update_fields=["attendance"])
         if certificate := certificates.get(enrolment.pk):
-            _certificate_follows_attendance(actor=actor, enrolment=enrolment, certificate=certificate)
-        changed += 1
-    return changed
+            _certificate_follows_attendance(
+                actor=actor, enrolment=enrolment, certificate=certificate, result=result
+            )
+        result.changed += 1
+    return result
 
 
-def _certificate_follows_attendance(*, actor: User, enrolment: Enrolment, certificate: Certificate) -> None:
+def _certificate_follows_attendance(
+    *, actor: User, enrolment: Enrolment, certificate: Certificate, result: AttendanceMarked
+) -> None:
     """A certificate stands only while its holder's attendance says "attended": corrected away from it, the
     certificate is revoked (its verification page says so, it is no longer handed out); put back, it stands
-    again. `enrolment` is locked."""
+    again. `enrolment` is locked; `result` counts what happened to the certificate."""
     attended = enrolment.attendance == Enrolment.Attendance.ATTENDED
     if attended == (certificate.revoked_at is None):
         return
+    if attended:
+        result.reinstated += 1
+    else:
+        result.revoked += 1
     before = certificate.revoked_at
     certificate.revoked_at = None if attended else timezone.now()
     certificate.save(update_fields=["revoked_at"])

@@ -784,15 +784,42 @@ class AttendanceView(OrganiserDateMixin, View):
         seated = course_date.enrolments.filter(status=Enrolment.Status.SEATED).values_list("pk", flat=True)
         form = AttendanceForm(request.POST, enrolment_ids=list(seated))
         try:
-            changed = attendance_mark(actor=request.user, course_date=course_date, marks=form.marks())
+            marked = attendance_mark(actor=request.user, course_date=course_date, marks=form.marks())
         except ValidationError as refused:
             messages.error(request, " ".join(refused.messages))
             return redirect(course_date)
         messages.success(
             request,
-            ngettext("Attendance saved (%(count)s change).", "Attendance saved (%(count)s changes).", changed)
-            % {"count": changed},
+            ngettext(
+                "Attendance saved (%(count)s change).",
+                "Attendance saved (%(count)s changes).",
+                marked.changed,
+            )
+            % {"count": marked.changed},
         )
+        # A certificate's holder may have handed it on: the organiser learns that its verification page changed.
+        if marked.revoked:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)s certificate was revoked: its verification page now says that it does not attest "
+                    "participation.",
+                    "%(count)s certificates were revoked: their verification pages now say that they do not "
+                    "attest participation.",
+                    marked.revoked,
+                )
+                % {"count": marked.revoked},
+            )
+        if marked.reinstated:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)s revoked certificate stands again.",
+                    "%(count)s revoked certificates stand again.",
+                    marked.reinstated,
+                )
+                % {"count": marked.reinstated},
+            )
         if form.errors:  # a mark no choice of the page has (a page from before a change, or a hand-made one)
             messages.warning(
                 request,

@@ -632,6 +632,36 @@ def test_a_certificate_no_longer_stands_once_its_holder_s_attendance_is_correcte
     assert [bool(before) for before, _after in (c["revoked"] for c in changes)] == [False, True]
 
 
+def test_saving_attendance_says_which_certificates_it_revoked_and_reinstated(
+    client, course_date, duisburg, hr_duisburg, organiser
+):
+    """A mark corrected from "attended" revokes that person's certificate, which its public verification page then
+    says. The organiser read only "Attendance saved (1 change).": nothing told them that a certificate the holder
+    may already have handed on no longer stands, nor that putting the mark back reinstated it."""
+    from trainings.services import certificate_issue
+
+    (seat,) = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 1)
+    ).seated
+    attendance_mark(actor=organiser, course_date=begin(course_date), marks={seat.pk: "attended"})
+    seat.refresh_from_db()
+    certificate_issue(actor=organiser, enrolment=seat)
+    client.force_login(organiser)
+    url = reverse("trainings:attendance", args=[course_date.pk])
+
+    english = {"accept-language": "en"}
+    response = client.post(url, {f"attendance-{seat.pk}": "no_show"}, headers=english, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "Attendance saved (1 change).",
+        "1 certificate was revoked: its verification page now says that it does not attest participation.",
+    ]
+    response = client.post(url, {f"attendance-{seat.pk}": "attended"}, headers=english, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "Attendance saved (1 change).",
+        "1 revoked certificate stands again.",
+    ]
+
+
 def test_building_certificates_without_attendance_fails_visibly(
     client, course_date, organiser, django_capture_on_commit_callbacks
 ):
