@@ -592,9 +592,10 @@ def enrolment_create_from_table(*, actor: User, course_date: CourseDate, table: 
 
 
 def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
-    """Cancel an enrolment. HR of its organisation may do so until the cancellation deadline, the organiser
-    until the date begins. A freed seat goes to the first on the waiting list who fits the quota. Returns who
-    was promoted."""
+    """Cancel an enrolment. HR of its organisation may do so until the cancellation deadline (a place on the
+    waiting list, which holds no seat the organiser plans with, until the date begins), the organiser until the
+    date begins. A freed seat goes to the first on the waiting list who fits the quota. Returns who was
+    promoted."""
     with transaction.atomic():
         locked_date = (
             CourseDate.objects.select_for_update().select_related("course").get(pk=enrolment.course_date_id)
@@ -615,7 +616,11 @@ def enrolment_cancel(*, actor: User, enrolment: Enrolment) -> list[Enrolment]:
                     )
                 ]
             )
-        if not organiser and timezone.now() > locked_date.cancellation_deadline:
+        if (
+            not organiser
+            and enrolment.status == Enrolment.Status.SEATED
+            and timezone.now() > locked_date.cancellation_deadline
+        ):
             raise EnrolmentRefused(
                 [Refusal(_("The cancellation deadline has passed; only the organiser can cancel now."))]
             )

@@ -458,7 +458,12 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
         enrolling = enrolling_organisation_ids(user, course_date.course)
         begun = course_date.has_begun
-        hr_may_cancel = course_date.cancellation_open and not course_date.is_cancelled and not begun
+        # HR cancels a seat until the cancellation deadline, a place on the waiting list until the date begins.
+        still_open = not course_date.is_cancelled and not begun
+        hr_may_cancel = {
+            Enrolment.Status.SEATED: still_open and course_date.cancellation_open,
+            Enrolment.Status.WAITING: still_open,
+        }
         organiser_may_cancel = organiser and not begun
         attendance_taken = organiser and begun  # before the start the page shows what is recorded: nothing
         # The rows as plain values for {% rowformat %}, from one reverse() per kind of link and one translation
@@ -502,7 +507,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             badge = mail_failed if mail_failed_at is not None else ""
             cancel = (
                 SafeString(cancel_form.format(cancel_url(pk), full_name))
-                if organiser_may_cancel or (hr_may_cancel and may(user, Role.HR, organisation_id))
+                if organiser_may_cancel or (hr_may_cancel[status] and may(user, Role.HR, organisation_id))
                 else ""
             )
             if status != Enrolment.Status.SEATED:

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, hr_user
@@ -183,6 +184,34 @@ def test_hr_cannot_cancel_after_the_deadline_but_the_organiser_can(course, duisb
     assert "only the organiser" in str(refused.value)
     enrolment_cancel(actor=organiser, enrolment=enrolment)
     assert Enrolment.objects.get(pk=enrolment.pk).status == "cancelled"
+
+
+def test_hr_takes_someone_off_the_waiting_list_after_the_cancellation_deadline(
+    client, course, duisburg, hr_duisburg
+):
+    """The cancellation deadline keeps the seats the organiser plans with. Before, it also kept HR from taking an
+    employee who could no longer come off the waiting list: moved up days later, they were told they had a seat,
+    and it went unused while others waited behind them."""
+    course_date = CourseDateFactory(
+        course=course,
+        capacity=1,
+        enrolment_deadline=timezone.now() + timedelta(days=1),
+        cancellation_deadline=timezone.now() - timedelta(minutes=5),
+    )
+    result = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 2)
+    )
+    (seat,), ((waiting, _position),) = result.seated, result.waiting
+    client.force_login(hr_duisburg)
+    page = client.get(course_date.get_absolute_url()).text
+    cancel = reverse("trainings:enrolment_cancel", args=[waiting.pk])
+    assert cancel in page
+    assert reverse("trainings:enrolment_cancel", args=[seat.pk]) not in page
+    assert client.post(cancel).status_code == 302
+    assert Enrolment.objects.get(pk=waiting.pk).status == "cancelled"
+    with pytest.raises(EnrolmentRefused):
+        enrolment_cancel(actor=hr_duisburg, enrolment=seat)
+    assert Enrolment.objects.get(pk=seat.pk).status == "seated"
 
 
 def test_other_hr_cannot_cancel(course_date, duisburg, hr_duisburg, hr_oberhausen):
