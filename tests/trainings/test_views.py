@@ -1,4 +1,5 @@
 import io
+import re
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -112,6 +113,19 @@ def test_a_date_closed_to_enrolment_does_not_offer_seats(client, course_date, du
         'id="enrolment-closed"'
         not in client.get(CourseDateFactory(course=course_date.course).get_absolute_url()).text
     )
+
+
+def test_the_seats_a_city_can_take_read_as_german_for_one_seat(
+    client, course, course_date, duisburg, hr_duisburg
+):
+    """The last free seat, and a quota of one, read "insgesamt 1 Plätze frei" and "Kontingent: 1 Plätze je
+    Termin" on the date's page and the enrolment pages."""
+    course.participants.filter(organisation=duisburg).update(seat_quota=1)
+    CourseDate.objects.filter(pk=course_date.pk).update(capacity=1)
+    client.force_login(hr_duisburg)
+    page = client.get(course_date.get_absolute_url(), headers={"accept-language": "de"}).text
+    assert "Kontingent je Termin: 1, davon 0 belegt; freie Plätze insgesamt: 1" in page
+    assert not re.search(r"\b1 Plätze\b", page)
 
 
 @pytest.mark.parametrize("count", [1, 3])
@@ -953,7 +967,7 @@ def test_enrolment_screens_explain_the_quota_and_why_people_wait(client, oberhau
     client.force_login(hr_duisburg)
     expected = (
         "Stadt Duisburg kann an diesem Termin noch 6 von 16 Plätzen belegen "
-        "(Kontingent: 12 Plätze je Termin, davon 6 belegt; insgesamt 8 Plätze frei)."
+        "(Kontingent je Termin: 12, davon 6 belegt; freie Plätze insgesamt: 8)."
     )
     for url in (
         reverse("trainings:date_detail", args=[course_date.pk]),
