@@ -592,6 +592,10 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         self.organisation_ids = enrolling_organisation_ids(request.user, self.course_date.course)
         if not self.organisation_ids:
             raise Http404
+        if request.method == "GET" and not self.course_date.enrolment_open:
+            # Nothing to tick any more (a bookmark, the back button): the date's page says why. A list sent
+            # meanwhile is refused by the service with the deadline.
+            return redirect(self.course_date)
         return super().dispatch(request, *args, **kwargs)
 
     def employees(self, filter_form):

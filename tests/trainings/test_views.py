@@ -128,6 +128,22 @@ def test_the_seats_a_city_can_take_read_as_german_for_one_seat(
     assert not re.search(r"\b1 Plätze\b", page)
 
 
+def test_the_enrolment_page_of_a_date_closed_to_enrolment_leads_to_the_date(
+    client, course_date, duisburg, hr_duisburg
+):
+    """Reached by a bookmark or the browser's back button after the deadline, the page offered the list to tick
+    and the seats still free, and refused only once HR had ticked and sent them. The date's page says that
+    enrolment has closed."""
+    employees_of(duisburg, 1)
+    CourseDate.objects.filter(pk=course_date.pk).update(
+        enrolment_deadline=timezone.now() - timedelta(hours=1)
+    )
+    client.force_login(hr_duisburg)
+    response = client.get(reverse("trainings:enrol", args=[course_date.pk]))
+    assert response.status_code == 302
+    assert response.url == course_date.get_absolute_url()
+
+
 @pytest.mark.parametrize("count", [1, 3])
 def test_enrol_page_query_count(client, course_date, duisburg, hr_duisburg, django_assert_num_queries, count):
     employees_of(duisburg, count)
