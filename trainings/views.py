@@ -807,28 +807,30 @@ class AttendanceView(OrganiserDateMixin, View):
             % {"count": marked.changed},
         )
         # A certificate's holder may have handed it on: the organiser learns that its verification page changed.
-        if marked.revoked:
-            messages.warning(
-                request,
+        for add, count, text in (
+            (
+                messages.warning,
+                marked.revoked,
                 ngettext(
                     "%(count)s certificate was revoked: its verification page now says that it does not attest "
                     "participation.",
                     "%(count)s certificates were revoked: their verification pages now say that they do not "
                     "attest participation.",
                     marked.revoked,
-                )
-                % {"count": marked.revoked},
-            )
-        if marked.reinstated:
-            messages.info(
-                request,
+                ),
+            ),
+            (
+                messages.info,
+                marked.reinstated,
                 ngettext(
                     "%(count)s revoked certificate stands again.",
                     "%(count)s revoked certificates stand again.",
                     marked.reinstated,
-                )
-                % {"count": marked.reinstated},
-            )
+                ),
+            ),
+        ):
+            if count:
+                add(request, text % {"count": count})
         if form.errors:  # a mark no choice of the page has (a page from before a change, or a hand-made one)
             messages.warning(
                 request,
