@@ -19,13 +19,31 @@ from .models import (
     Question,
     Registration,
 )
-from .services import CONTACT_FIELDS, check_practice_links, contact_create, contact_delete
+from .services import CONTACT_FIELDS, PROFILE_FIELDS, check_practice_links, contact_create, contact_delete
+
+
+def profile_edit_link(organisation) -> str:
+    """The partner's own profile page, where the portal edits its profile and its contact persons."""
+    url = reverse("network:profile_edit", args=[organisation.slug])
+    return format_html('<a href="{}">{}</a>', url, _("the partner's profile"))
 
 
 @admin.register(PartnerProfile)
-class PartnerProfileAdmin(AuditedModelAdmin):
+class PartnerProfileAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """Read-only, with a link to the partner's profile page: there the profile changes through its service
+    (profile_update), which refuses a save over a colleague's change made since the form was opened and records
+    the change as the portal's edit. Saved here, a colleague's change was overwritten unasked, past that check.
+    Not added or deleted either: the portal keeps one profile per partner (profile_of)."""
+
     list_display = ["organisation", "open_for_visits", "updated_at"]
     search_fields = ["organisation__name"]
+    fields = ["organisation", *PROFILE_FIELDS, "updated_at", "profile_page"]
+    readonly_fields = ["profile_page"]
+    list_select_related = ["organisation"]
+
+    @admin.display(description=_("managed on"))
+    def profile_page(self, profile) -> str:
+        return profile_edit_link(profile.organisation)
 
 
 class ContactPersonAddForm(ContactForm):
@@ -55,8 +73,7 @@ class ContactPersonAdmin(AuditedModelAdmin):
     @admin.display(description=_("managed on"))
     def profile_page(self, contact) -> str:
         """The partner's profile, where the portal removes a contact person and lists another with consent."""
-        url = reverse("network:profile_edit", args=[contact.organisation.slug])
-        return format_html('<a href="{}">{}</a>', url, _("the partner's profile"))
+        return profile_edit_link(contact.organisation)
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -335,3 +335,23 @@ def test_the_admin_shows_a_contact_person_and_links_to_the_profile_that_manages_
     page = client.get(url).text
     assert f'href="{reverse("network:profile_edit", args=[duisburg.slug])}"' in page
     assert 'name="name"' not in page  # shown, not a field to change
+
+
+def test_the_admin_shows_a_partner_profile_and_links_to_the_page_that_edits_it(client, superuser, duisburg):
+    """The admin's change form saved the profile past profile_update: over a colleague's change made since the
+    form was opened, unasked, and audited as the admin's own edit rather than the portal's."""
+    profile = services.profile_update(actor=SYSTEM, organisation=duisburg, description="Wir bilden aus.")
+    client.force_login(superuser)
+    url = reverse("admin:network_partnerprofile_change", args=[profile.pk])
+    data = {
+        "organisation": duisburg.pk,
+        "description": "Überschrieben",
+        "website": "",
+        "fields_of_action": "[]",
+    }
+    assert client.post(url, data).status_code == 403
+    profile.refresh_from_db()
+    assert profile.description == "Wir bilden aus."
+    page = client.get(url).text
+    assert f'href="{reverse("network:profile_edit", args=[duisburg.slug])}"' in page
+    assert 'name="description"' not in page  # shown, not a field to change
