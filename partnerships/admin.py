@@ -8,6 +8,7 @@ from .models import (
     AgreementDocument,
     AnonymisedProcedure,
     Commitment,
+    ExpiryNotice,
     ProgressReport,
     Signatory,
     StatusChange,
@@ -72,6 +73,19 @@ class StatusChangeInline(TabularInline):
     can_delete = False
 
 
+class ExpiryNoticeInline(TabularInline):
+    """The notices to ministry staff that the agreement ends soon, and one whose e-mail did not get through
+    (partnerships.tasks.ExpiryNoticeMailTask): the administrator can tell them another way."""
+
+    model = ExpiryNotice
+    extra = 0
+    fields = readonly_fields = ["days", "sent_at", "mail_failed_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Agreement)
 class AgreementAdmin(AuditedModelAdmin):
     """A signed (or ended) agreement is read-only here: its content changes only through an amendment, and the
@@ -84,7 +98,7 @@ class AgreementAdmin(AuditedModelAdmin):
     date_hierarchy = "signed_on"
     raw_id_fields = ["amends"]
     readonly_fields = ["status"]
-    inlines = [SignatoryInline, CommitmentInline, DocumentInline, StatusChangeInline]
+    inlines = [SignatoryInline, CommitmentInline, DocumentInline, StatusChangeInline, ExpiryNoticeInline]
 
     def has_change_permission(self, request, obj=None):
         return not (obj and obj.is_frozen) and super().has_change_permission(request, obj)

@@ -526,10 +526,15 @@ class ExpiryNotice(models.Model):
     """That the ministry was told an agreement's validity ends in `days` days; each notice goes out once."""
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="expiry_notices")
-    days = models.PositiveSmallIntegerField()
-    sent_at = models.DateTimeField(auto_now_add=True)
+    days = models.PositiveSmallIntegerField(_("days before the end"))
+    sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    # The e-mail to ministry staff did not get through after its retries (partnerships.tasks.ExpiryNoticeMailTask);
+    # shown on the agreement in the admin. The next that does clears it.
+    mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = _("expiry notice")
+        verbose_name_plural = _("expiry notices")
         constraints = [
             models.UniqueConstraint(
                 fields=["agreement", "days"],

@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop, ngettext
 from vielfalt.audit import audit_record, model_changes, record_text
 from vielfalt.collation import text_order
 from vielfalt.concurrency import check_opened_version
-from vielfalt.jobs import job_enqueue
+from vielfalt.jobs import job_enqueue, send_after_commit
 from vielfalt.models import AuditEntry, Job, Organisation, Role, User
 from vielfalt.pdf import letterhead_for, render_pdf
 from vielfalt.permissions import actor_from_id, recorded_user, require, require_for_partner, require_role
@@ -845,45 +845,65 @@ def documents_check_archive(*, actor: User) -> dict[str, int]:
 
 
 def _archive_alert(documents: list[AgreementDocument]) -> None:
-    """One e-mail to each administrator listing the documents missing or changed, in the language of their
-    network e-mail settings, else the portal's (as the network's mails to the ministry)."""
-    languages = {}
-    administrators = User.objects.filter(is_active=True, email__gt="").filter(
-        Q(is_superuser=True) | Q(memberships__role=Role.ADMIN)
+    """One e-mail to each administrator's address listing the documents missing or changed, each its own task
+    (retried; one that never gets through is marked on the account, in the admin's list of accounts)."""
+    from .tasks import task_send_archive_alert  # the tasks module imports this one
+
+    administrators = (
+        User.objects.filter(is_active=True, email__gt="")
+        .filter(Q(is_superuser=True) | Q(memberships__role=Role.ADMIN))
+        .order_by("pk")
     )
-    for address, language in administrators.values_list("email", "network_mail__language"):
-        languages.setdefault(address, language or settings.LANGUAGE_CODE)
-    for address in sorted(languages):
-        with translation.override(languages[address]):
-            lines = [
-                _("%(partner)s: %(title)s – %(document)s: %(state)s")
-                % {
-                    "partner": document.agreement.partner.name,
-                    "title": document.agreement.title,
-                    "document": document,
-                    "state": document.get_archive_state_display(),
-                }
-                + f"\n  {settings.PORTAL_URL}{document.agreement.get_absolute_url()}#documents"
-                for document in documents
-            ]
-            send_mail(
-                ngettext(
-                    "Archive check: %(count)s agreement document is missing or changed",
-                    "Archive check: %(count)s agreement documents are missing or changed",
-                    len(documents),
-                )
-                % {"count": len(documents)},
-                _(
-                    "The archive check read every stored agreement document again. These are missing, or no "
-                    "longer have the SHA-256 recorded when they were stored. Please restore them from the "
-                    "backup; until then the check reports them every day."
-                )
-                + "\n\n"
-                + "\n".join(f"- {line}" for line in lines)
-                + "\n",
-                None,
-                [address],
+    accounts = {}  # one e-mail per address: the first account that uses it
+    for pk, address in administrators.values_list("pk", "email"):
+        accounts.setdefault(address, pk)
+    document_ids = [document.pk for document in documents]
+    for address in sorted(accounts):
+        send_after_commit(task_send_archive_alert, user_id=accounts[address], document_ids=document_ids)
+
+
+def archive_alert_message(*, user_id: int, document_ids: list[int]) -> EmailMessage | None:
+    """The archive alert to one administrator, in the language of their network e-mail settings, else the
+    portal's (as the network's mails to the ministry); None when the account or the documents are gone."""
+    account = (
+        User.objects.filter(pk=user_id, email__gt="").values_list("email", "network_mail__language").first()
+    )
+    documents = list(
+        AgreementDocument.objects.filter(pk__in=document_ids)
+        .select_related("agreement__partner")
+        .order_by("pk")
+    )
+    if account is None or not documents:
+        return None
+    address, language = account
+    with translation.override(language or settings.LANGUAGE_CODE):
+        lines = [
+            _("%(partner)s: %(title)s – %(document)s: %(state)s")
+            % {
+                "partner": document.agreement.partner.name,
+                "title": document.agreement.title,
+                "document": document,
+                "state": document.get_archive_state_display(),
+            }
+            + f"\n  {settings.PORTAL_URL}{document.agreement.get_absolute_url()}#documents"
+            for document in documents
+        ]
+        subject = ngettext(
+            "Archive check: %(count)s agreement document is missing or changed",
+            "Archive check: %(count)s agreement documents are missing or changed",
+            len(documents),
+        ) % {"count": len(documents)}
+        body = (
+            _(
+                "The archive check read every stored agreement document again. These are missing, or no "
+                "longer have the SHA-256 recorded when they were stored. Please restore them from the "
+                "backup; until then the check reports them every day."
             )
+            + "\n\n"
+            + "\n".join(f"- {line}" for line in lines)
+            + "\n"
+        )
+    return EmailMessage(subject=subject, body=body, to=[address])
 
 
 # --- Export ---------------------------------------------------------------------------------------------------
@@ -1018,13 +1038,9 @@ def agreements_announce_expiring(*, actor: User, today: date | None = None) -> i
     The beat runs it as `permissions.SYSTEM`."""
     require_role(actor, Role.MINISTRY)
     today = today or timezone.localdate()
-    recipients = sorted(
-        set(
-            User.objects.filter(is_active=True, memberships__role=Role.MINISTRY, email__gt="").values_list(
-                "email", flat=True
-            )
-        )
-    )
+    from .tasks import task_send_expiry_notice  # the tasks module imports this one
+
+    recipients = ministry_addresses()
     sent = 0
     longest = max(EXPIRY_NOTICE_DAYS)
     candidates = (
@@ -1047,28 +1063,13 @@ def agreements_announce_expiring(*, actor: User, today: date | None = None) -> i
             if not any(written):
                 continue
             if recipients:
-                with translation.override(settings.LANGUAGE_CODE):
-                    send_mail(
-                        _("Agreement with %(partner)s ends on %(date)s")
-                        % {
-                            "partner": one_line(agreement.partner.name),
-                            "date": agreement.valid_until.strftime("%d.%m.%Y"),
-                        },
-                        _(
-                            "The agreement “%(title)s” with %(partner)s is valid until %(date)s "
-                            "(%(days)s days from today).\n\n%(url)s"
-                        )
-                        % {
-                            "title": agreement.title,
-                            "partner": agreement.partner.name,
-                            "date": agreement.valid_until.strftime("%d.%m.%Y"),
-                            "days": remaining,
-                            # PORTAL_URL (e.g. https://vielfalt.nrw.example) makes the link absolute.
-                            "url": settings.PORTAL_URL + agreement.get_absolute_url(),
-                        },
-                        None,
-                        recipients,
-                    )
+                send_after_commit(
+                    task_send_expiry_notice,
+                    notice_ids=list(
+                        agreement.expiry_notices.filter(days__in=due).values_list("pk", flat=True)
+                    ),
+                    remaining=remaining,
+                )
             audit_record(
                 actor=actor,
                 action=AuditEntry.Action.CHANGE,
@@ -1078,6 +1079,44 @@ def agreements_announce_expiring(*, actor: User, today: date | None = None) -> i
             )
             sent += 1
     return sent
+
+
+def expiry_notice_message(*, notice_ids: list[int], remaining: int) -> EmailMessage | None:
+    """The e-mail telling ministry staff that an agreement's validity ends in `remaining` days (its notices
+    `notice_ids`), in the portal's language; None when the agreement is gone or nobody is to be told."""
+    notice = ExpiryNotice.objects.filter(pk__in=notice_ids).select_related("agreement__partner").first()
+    recipients = ministry_addresses()
+    if notice is None or not recipients:
+        return None
+    agreement = notice.agreement
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Agreement with %(partner)s ends on %(date)s") % {
+            "partner": one_line(agreement.partner.name),
+            "date": agreement.valid_until.strftime("%d.%m.%Y"),
+        }
+        body = _(
+            "The agreement “%(title)s” with %(partner)s is valid until %(date)s "
+            "(%(days)s days from today).\n\n%(url)s"
+        ) % {
+            "title": agreement.title,
+            "partner": agreement.partner.name,
+            "date": agreement.valid_until.strftime("%d.%m.%Y"),
+            "days": remaining,
+            # PORTAL_URL (e.g. https://vielfalt.nrw.example) makes the link absolute.
+            "url": settings.PORTAL_URL + agreement.get_absolute_url(),
+        }
+    return EmailMessage(subject=subject, body=body, to=recipients)
+
+
+def ministry_addresses() -> list[str]:
+    """Whom the expiry notices go to: the ministry's staff with an address."""
+    return sorted(
+        set(
+            User.objects.filter(is_active=True, memberships__role=Role.MINISTRY, email__gt="").values_list(
+                "email", flat=True
+            )
+        )
+    )
 
 
 def agreements_end_expired(*, actor: User, today: date | None = None) -> int:

@@ -1,18 +1,22 @@
 """Thin Celery wrappers around the services; tasks take primary keys, never model instances."""
 
 from celery import shared_task
+from django.core.mail import mailers
 from django.utils.translation import gettext as _
 
-from vielfalt.jobs import JobError, JobTask, job_link_result
+from vielfalt.jobs import MAIL_TASK, JobError, JobTask, MarkedMailTask, job_link_result
 from vielfalt.permissions import SYSTEM
+from vielfalt.tasks import AccountMailTask
 
-from .models import Agreement
+from .models import Agreement, ExpiryNotice
 from .services import (
     agreement_render_pdf,
     agreements_announce_expiring,
     agreements_end_expired,
     agreements_export_for_job,
+    archive_alert_message,
     documents_check_archive,
+    expiry_notice_message,
 )
 
 
@@ -47,3 +51,27 @@ def task_check_archive():
     """Daily (Celery beat), as the system actor: every stored agreement document read again against its SHA-256;
     the administrators are e-mailed about any missing or changed."""
     return documents_check_archive(actor=SYSTEM)
+
+
+class ExpiryNoticeMailTask(MarkedMailTask):
+    """An expiry notice that did not get through is marked on the notice (the agreement's page in the admin
+    shows it): before, the mail server's refusal was recorded nowhere and the notice counted as given."""
+
+    def marked_rows(self, kwargs):
+        return ExpiryNotice.objects.filter(pk__in=kwargs.get("notice_ids") or [])
+
+
+@shared_task(base=ExpiryNoticeMailTask, name="partnerships.send_expiry_notice", **MAIL_TASK)
+def task_send_expiry_notice(*, notice_ids: list[int], remaining: int) -> int:
+    """Tell ministry staff that an agreement's validity ends in `remaining` days (agreements_announce_expiring)."""
+    message = expiry_notice_message(notice_ids=notice_ids, remaining=remaining)
+    return mailers.default.send_messages([message]) if message else 0
+
+
+# An alert that did not get through is marked on the administrator's account (AccountMailTask), in the admin's
+# list of accounts; the documents themselves show their state on the agreement's page and in the admin.
+@shared_task(base=AccountMailTask, name="partnerships.send_archive_alert", **MAIL_TASK)
+def task_send_archive_alert(*, user_id: int, document_ids: list[int]) -> int:
+    """Tell one administrator which agreement documents the archive check found missing or changed."""
+    message = archive_alert_message(user_id=user_id, document_ids=document_ids)
+    return mailers.default.send_messages([message]) if message else 0

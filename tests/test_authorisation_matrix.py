@@ -787,6 +787,10 @@ NO_ACTOR = {
     "mail_settings_of": "default row",
     # the system's own (Celery beat), with the system as actor of what it changes
     "campaigns_close_due": "system (closes campaigns past their closing day)",
+    # the e-mails of the system's own runs, composed in their worker's task (they change no data)
+    "archive_alert_message": "read (the archive check's alert to one administrator)",
+    "expiry_notice_message": "read (an expiry notice to ministry staff)",
+    "ministry_addresses": "read",
     # authorised by a token, not by a user (test_token_services)
     "response_submit": "token",
     "unsubscribe": "token",

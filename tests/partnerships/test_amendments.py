@@ -121,7 +121,9 @@ def test_the_sign_page_says_why_a_second_amendment_cannot_be_signed(staff, signe
     assert Agreement.objects.count() == 3
 
 
-def test_only_the_amendment_in_force_is_announced_before_it_expires(staff, agreement):
+def test_only_the_amendment_in_force_is_announced_before_it_expires(
+    staff, agreement, django_capture_on_commit_callbacks
+):
     today = timezone.localdate()
     Agreement.objects.filter(pk=agreement.pk).update(valid_until=today + datetime.timedelta(days=60))
     signed_agreement = make_signed(agreement)
@@ -131,7 +133,8 @@ def test_only_the_amendment_in_force_is_announced_before_it_expires(staff, agree
         valid_from=today + datetime.timedelta(days=5),
     )
     agreement_sign(actor=staff, agreement=amendment, reason="Unterschrieben")
-    assert agreements_announce_expiring(actor=SYSTEM, today=today) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert agreements_announce_expiring(actor=SYSTEM, today=today) == 1
     assert len(mail.outbox) == 1
     assert amendment.get_absolute_url() in mail.outbox[0].body
 

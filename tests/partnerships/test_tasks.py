@@ -84,7 +84,9 @@ def test_export_job_builds_the_zip_with_a_real_worker(celery_worker, staff, agre
 
 
 @pytest.mark.django_db
-def test_expiry_is_announced_90_and_30_days_before_once_each(staff, duisburg, ministry, settings):
+def test_expiry_is_announced_90_and_30_days_before_once_each(
+    staff, duisburg, ministry, settings, django_capture_on_commit_callbacks
+):
     today = datetime.date(2026, 1, 1)
     agreement = make_signed(
         AgreementFactory(
@@ -92,13 +94,19 @@ def test_expiry_is_announced_90_and_30_days_before_once_each(staff, duisburg, mi
         )
     )
     UserFactory(username="no-role")  # not ministry staff: gets nothing
-    assert agreements_announce_expiring(actor=SYSTEM, today=today) == 1
+
+    def announce(day):
+        with django_capture_on_commit_callbacks(execute=True):
+            return agreements_announce_expiring(actor=SYSTEM, today=day)
+
+    assert announce(today) == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [staff.email]
     assert "Stadt Duisburg" in mail.outbox[0].subject
-    assert agreements_announce_expiring(actor=SYSTEM, today=today) == 0  # the same day again: nothing new
-    assert agreements_announce_expiring(actor=SYSTEM, today=today + datetime.timedelta(days=30)) == 0
-    assert agreements_announce_expiring(actor=SYSTEM, today=today + datetime.timedelta(days=60)) == 1
+    assert "(in 90 Tagen)" in mail.outbox[0].body
+    assert announce(today) == 0  # the same day again: nothing new
+    assert announce(today + datetime.timedelta(days=30)) == 0
+    assert announce(today + datetime.timedelta(days=60)) == 1
     assert len(mail.outbox) == 2
     assert sorted(ExpiryNotice.objects.filter(agreement=agreement).values_list("days", flat=True)) == [30, 90]
 
