@@ -1033,8 +1033,9 @@ def agreements_export_for_job(*, job_id, actor_id: int, filters: dict) -> None:
 
 
 def agreements_announce_expiring(*, actor: User, today: date | None = None) -> int:
-    """E-mail ministry staff about signed agreements whose validity ends in 90 or 30 days; each notice once.
-    A notice the beat missed goes out the next day; an agreement already within 30 days gets only that one.
+    """E-mail ministry staff about signed agreements whose validity ends in 90 or 30 days; each notice once,
+    and again the next day while its e-mail is marked as not delivered. A notice the beat missed goes out the next
+    day; an agreement already within 30 days gets only that one.
     The beat runs it as `permissions.SYSTEM`."""
     require_role(actor, Role.MINISTRY)
     today = today or timezone.localdate()
@@ -1054,13 +1055,16 @@ def agreements_announce_expiring(*, actor: User, today: date | None = None) -> i
         remaining = (agreement.valid_until - today).days
         due = [days for days in EXPIRY_NOTICE_DAYS if remaining <= days]
         with transaction.atomic():
-            done = set(agreement.expiry_notices.values_list("days", flat=True))
-            if all(days in done for days in due):
+            notices = agreement.expiry_notices.filter(days__in=due)
+            if len(due) == notices.filter(mail_failed_at__isnull=True).count():
                 continue
+            # A notice whose e-mail the mail server never took (marked by its task) is due again, as a dormancy
+            # notice is: taken back by clearing its mark, which a run at the same time then finds cleared.
+            again = notices.filter(mail_failed_at__isnull=False).update(mail_failed_at=None)
             # Another run at the same time (a second beat, a retried task) that wrote these notices first has
             # sent the e-mail: this one waits for it at the notices' unique constraint and finds them written.
             written = [ExpiryNotice.objects.get_or_create(agreement=agreement, days=days)[1] for days in due]
-            if not any(written):
+            if not (again or any(written)):
                 continue
             if recipients:
                 send_after_commit(

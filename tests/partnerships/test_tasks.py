@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.utils import timezone
 
 from partnerships.models import Agreement, AgreementDocument, ExpiryNotice
 from partnerships.services import (
@@ -109,6 +110,32 @@ def test_expiry_is_announced_90_and_30_days_before_once_each(
     assert announce(today + datetime.timedelta(days=60)) == 1
     assert len(mail.outbox) == 2
     assert sorted(ExpiryNotice.objects.filter(agreement=agreement).values_list("days", flat=True)) == [30, 90]
+
+
+@pytest.mark.django_db
+def test_an_expiry_notice_marked_as_not_delivered_goes_out_again_the_next_day(
+    staff, duisburg, ministry, django_capture_on_commit_callbacks
+):
+    """Its task marks a notice whose e-mail the mail server never took (tests/partnerships/test_mail_failures.py).
+    Before, the notice still counted as given: ministry staff never learnt that the agreement was running out."""
+    today = datetime.date(2026, 1, 1)
+    agreement = make_signed(
+        AgreementFactory(
+            partner=duisburg, state_party=ministry, valid_until=today + datetime.timedelta(days=90)
+        )
+    )
+
+    def announce(day):
+        with django_capture_on_commit_callbacks(execute=True):
+            return agreements_announce_expiring(actor=SYSTEM, today=day)
+
+    assert announce(today) == 1
+    ExpiryNotice.objects.filter(agreement=agreement).update(mail_failed_at=timezone.now())
+    assert announce(today + datetime.timedelta(days=1)) == 1
+    assert len(mail.outbox) == 2
+    assert "(in 89 Tagen)" in mail.outbox[1].body
+    assert ExpiryNotice.objects.get(agreement=agreement).mail_failed_at is None
+    assert announce(today + datetime.timedelta(days=2)) == 0  # delivered: given
 
 
 @pytest.mark.django_db
