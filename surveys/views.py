@@ -708,7 +708,9 @@ class AnswerView(LanguageSwitchMixin, View):
         posted = request.POST.get("form_key", "").encode()
         if not expected or not secrets.compare_digest(expected.encode(), posted):
             return self._expired(request, 403)
-        if "language" in request.POST:  # the language switch of the questionnaire (static/js/portal.js)
+        if (
+            "language" in request.POST
+        ):  # a language button of the questionnaire (surveys/_language_choice.html)
             return self._switch_keeping_answers(request, state)
         # The POST reads nothing before the submission: the campaign shown is in the state, and the submission
         # checks under the campaign's lock that it is open and offers the unit named.
@@ -755,5 +757,6 @@ class AnswerView(LanguageSwitchMixin, View):
             "form": form,
             "form_key": state.get("form_key", ""),
             "minutes": settings.SESSION_COOKIE_AGE // 60,  # how long the state lasts (respondent_state)
+            "language_form": "questionnaire",  # the id of the form whose buttons switch the language
         }
         return _page(request, self.template_name, status, **context)

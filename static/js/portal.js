@@ -78,22 +78,3 @@ document.addEventListener("htmx:afterRequest", (event) => {
   htmxFailures.get(element).remove();
   htmxFailures.delete(element);
 });
-// Switching the language of the survey's questionnaire (German, English, easy to read) kept none of the answers
-// ticked so far. On the questionnaire (its form marked data-keeps-answers) the language links send the form
-// instead, with the language chosen: the portal keeps the answers in the respondent's own sealed state and shows
-// them again in the new language (surveys.views.AnswerView). Posted, never in the address: an answer must not
-// reach a URL. A link opened in a new tab or window stays a link.
-document.addEventListener("click", (event) => {
-  const link = event.target.closest("a[data-language]");
-  const questionnaire = document.querySelector("form[data-keeps-answers]");
-  if (!link || !questionnaire || event.button !== 0) return;
-  if (event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
-  event.preventDefault();
-  const language = document.createElement("input");
-  language.type = "hidden";
-  language.name = "language";
-  language.value = link.dataset.language;
-  questionnaire.append(language);
-  questionnaire.submit(); // the form's data are taken now; the page the back button restores has no switch in it
-  language.remove();
-});

@@ -34,15 +34,24 @@ def check(page, name):
     assert axe_violations(page) == [], name
 
 
-def respondent_context(browser, width: int):
-    """A respondent's browser (axe may run) on a phone (below 400 px: touch) or a desktop `width` wide."""
+def respondent_context(browser, width: int, javascript: bool = True):
+    """A respondent's browser (axe may run) on a phone (below 400 px: touch) or a desktop `width` wide, with
+    or without JavaScript."""
     return browser.new_context(
         bypass_csp=True,
         locale="de-DE",
         viewport={"width": width, "height": 800},
         is_mobile=width < 400,
         has_touch=width < 400,
+        java_script_enabled=javascript,
     )
+
+
+def switch_language(page, name: str) -> None:
+    """Choose the language `name` in the header of a respondent's page (a link, or on the questionnaire a
+    button of its form) and wait for the page in that language."""
+    with page.expect_navigation():
+        page.get_by_role("navigation").get_by_text(name, exact=True).click()
 
 
 def tab_to(page, selector_js: str, limit: int = 80) -> None:
@@ -154,7 +163,7 @@ def test_survey_journey_keyboard_only_with_axe(live_server, page):
             check(respondent, "05b-answer-phone")
             assert respondent.evaluate("document.documentElement.scrollWidth") <= 390
         else:
-            respondent.get_by_role("link", name="English").click()
+            switch_language(respondent, "English")
             assert respondent.locator("html").get_attribute("lang") == "en"
             check(respondent, "05c-answer-english")
         answer_with_keyboard(respondent, not_german=False, group_index=number)
@@ -418,7 +427,7 @@ def test_the_link_leaves_no_token_in_the_address_bar_or_the_tabs_history(live_se
     else:
         respondent.goto(f"{live_server.url}/surveys/t/{secret}/{'leicht/' if way == 'easy-link' else ''}")
     if way == "english":
-        respondent.get_by_role("link", name="English").click()
+        switch_language(respondent, "English")
         assert respondent.locator("html").get_attribute("lang") == "en"
     assert respondent.url == f"{live_server.url}/surveys/answer/"
     assert respondent.locator("form.survey-form").is_visible()
@@ -441,15 +450,19 @@ def assert_ticked(page, ticked: dict) -> None:
         assert page.locator(f"input[name={name}][value='{value}']").is_checked(), (name, value)
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 @pytest.mark.parametrize("width", [375, 1280])
-def test_switching_the_language_in_the_questionnaire_keeps_the_answers_ticked(live_server, browser, width):
+def test_switching_the_language_in_the_questionnaire_keeps_the_answers_ticked(
+    live_server, browser, width, javascript
+):
     """A respondent ticks some answers, switches to English, then to easy-to-read language: the answers are
-    still ticked (they were lost), the address holds none of them, and the answers sent are the ones ticked."""
+    still ticked (they were lost, and without JavaScript still were), the address holds none of them, and the
+    answers sent are the ones ticked."""
     from surveys.credentials import unseal
     from tests.surveys.conftest import open_campaign_with_invitations
 
     campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
-    context = respondent_context(browser, width)
+    context = respondent_context(browser, width, javascript)
     respondent = context.new_page()
     errors = []
     respondent.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -458,23 +471,24 @@ def test_switching_the_language_in_the_questionnaire_keeps_the_answers_ticked(li
     for name, value in ticked.items():
         tick(respondent, name, value)
     respondent.locator("#id_immigration_year").fill("1990")
-    with respondent.expect_navigation():
-        respondent.get_by_role("link", name="English").click()
+    switch_language(respondent, "English")
     assert respondent.locator("html").get_attribute("lang") == "en"
     assert respondent.url == f"{live_server.url}/surveys/answer/"
     assert_ticked(respondent, ticked)
     assert respondent.locator("#id_immigration_year").input_value() == "1990"
     assert respondent.locator(".error-summary").count() == 0
-    check(respondent, f"23-answer-switched-english-{width}")
+    deutsch = respondent.get_by_role("button", name="Deutsch")  # a button of the form: it sends the answers
+    assert (deutsch.get_attribute("form"), deutsch.get_attribute("lang")) == ("questionnaire", "de")
+    if javascript:  # axe runs in the page; without JavaScript the page is the same
+        check(respondent, f"23-answer-switched-english-{width}")
     tick(respondent, "mother_citizenship", "german")
-    with respondent.expect_navigation():
-        respondent.get_by_role("link", name="Easy to read").click()
+    switch_language(respondent, "Easy to read")
     assert respondent.locator(".easy-to-read").is_visible()
     ticked["mother_citizenship"] = "german"
     assert_ticked(respondent, ticked)
-    check(respondent, f"24-answer-switched-easy-{width}")
-    with respondent.expect_navigation():
-        respondent.get_by_role("link", name="Deutsch").click()
+    if javascript:
+        check(respondent, f"24-answer-switched-easy-{width}")
+    switch_language(respondent, "Deutsch")
     assert respondent.locator("html").get_attribute("lang") == "de"
     assert_ticked(respondent, ticked)
     for name, value in [("mother_immigrated", "no"), ("father_citizenship", "german")]:
@@ -492,6 +506,30 @@ def test_switching_the_language_in_the_questionnaire_keeps_the_answers_ticked(li
         "german",
     )
     assert held["languages"] == "|tr|"
+    context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_enter_in_a_field_of_the_questionnaire_sends_the_answers_not_a_language_switch(
+    live_server, browser, javascript
+):
+    """The language buttons of the questionnaire's form sit above its questions, but Enter in a field sends
+    the answers (a form's default button is its first submit button in tree order): what is missing is listed,
+    in the same language."""
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    _campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    context = respondent_context(browser, 1280, javascript)
+    respondent = context.new_page()
+    respondent.goto(f"{live_server.url}/surveys/t/{tokens[0]}/")
+    tick(respondent, "own_citizenship", "not_german")
+    respondent.locator("#id_immigration_year").fill("1990")
+    with respondent.expect_navigation():
+        respondent.locator("#id_immigration_year").press("Enter")
+    assert respondent.locator("html").get_attribute("lang") == "de"
+    assert respondent.locator(".error-summary").is_visible()
+    assert respondent.get_by_role("button", name="English").is_visible()
+    assert HeldAnswer.objects.count() == 0
     context.close()
 
 
