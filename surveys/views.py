@@ -667,12 +667,13 @@ class AnswerView(LanguageSwitchMixin, View):
     def _expired(self, request, status):
         """The page of a state that expired, or of a questionnaire whose link or code was used again since (in
         another window: its form key replaced): it says to open the link or enter the code again (not that the
-        link is invalid), and, to a POST, that the answers were not sent."""
+        link is invalid), and, to answers sent, that they were not. A language button of the questionnaire
+        posts the form too, but sends no answers: that page said they were not sent, as if some were lost."""
         return _page(
             request,
             "surveys/expired.html",
             status,
-            sent=request.method == "POST",
+            sent=request.method == "POST" and "language" not in request.POST,
             minutes=settings.SESSION_COOKIE_AGE // 60,
         )
 

@@ -601,6 +601,40 @@ def test_the_questionnaires_campaign_holds_the_stored_values_of_the_fields_it_lo
 
 
 @pytest.mark.django_db
+def test_a_language_switch_after_the_time_ran_out_says_to_open_the_link_again_not_that_answers_were_lost():
+    """A respondent leaves the questionnaire open past its 30 minutes (or opens the link again in another
+    window) and then switches the language: the page said "Your answers were not sent", although they had sent
+    nothing. It says that the time is over and to open the link again, and that whoever sent their answers
+    already has nothing more to do."""
+    import time
+
+    from surveys.credentials import respondent_seal
+    from surveys.views import RESPONDENT_COOKIE
+
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    respondent = Client()
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    respondent.get("/surveys/answer/")
+    state = respondent_state(respondent)
+    respondent.cookies[RESPONDENT_COOKIE] = respondent_seal({**state, "at": int(time.time()) - 40 * 60})
+    switch = {"own_citizenship": "german", "form_key": state["form_key"], "language": "en"}
+    expired = respondent.post("/surveys/answer/", switch)
+    text = expired.content.decode()
+    assert (expired.status_code, 'id="page-expired"' in text) == (404, True)
+    assert "Ihre Antworten wurden nicht gesendet." not in text
+    assert "30 Minuten" in text and "Wenn Sie Ihre Antworten schon abgeschickt haben" in text
+    # The link opened again in a second window: a switch in the first says the same.
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    respondent.get("/surveys/answer/")
+    stale = respondent.post("/surveys/answer/", {**switch, "language": "easy"})
+    text = stale.content.decode()
+    assert (stale.status_code, 'id="page-expired"' in text) == (403, True)
+    assert "Ihre Antworten wurden nicht gesendet." not in text
+    assert "Wenn Sie Ihre Antworten schon abgeschickt haben" in text
+    assert not Invitation.objects.filter(used=True).exists()
+
+
+@pytest.mark.django_db
 def test_answers_sent_from_a_page_left_open_too_long_or_opened_again_say_to_open_the_link_again():
     """A clerk opens the link, is called away to a customer and sends the answers 40 minutes later: the state
     has expired (SESSION_COOKIE_AGE after the link was opened), and the answers are not taken. The page said
