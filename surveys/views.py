@@ -573,7 +573,8 @@ class TokenView(View):
         response = _start(
             _no_referrer(HttpResponseRedirect(reverse("surveys:answer"))), credential_for_token(token)
         )
-        if request.path.endswith(f"/{EASY_LINK_SUFFIX}"):  # the link for easy-to-read language
+        # The link for easy-to-read language, also without its last slash (a mail client may cut it off).
+        if request.path.rstrip("/").endswith(f"/{EASY_LINK_SUFFIX.rstrip('/')}"):
             _remember_easy(response)
         return response
 
