@@ -600,23 +600,30 @@ def test_the_questionnaires_campaign_holds_the_stored_values_of_the_fields_it_lo
     )
 
 
+def questionnaire_left_open_too_long(respondent, token) -> dict:
+    """Open the questionnaire with `token`, then let 40 minutes pass (past SESSION_COOKIE_AGE): the
+    respondent's state as it was, with the form key its page still carries."""
+    import time
+
+    from surveys.credentials import respondent_seal
+    from surveys.views import RESPONDENT_COOKIE
+
+    respondent.get(f"/surveys/t/{token}/")
+    respondent.get("/surveys/answer/")
+    state = respondent_state(respondent)
+    respondent.cookies[RESPONDENT_COOKIE] = respondent_seal({**state, "at": int(time.time()) - 40 * 60})
+    return state
+
+
 @pytest.mark.django_db
 def test_a_language_switch_after_the_time_ran_out_says_to_open_the_link_again_not_that_answers_were_lost():
     """A respondent leaves the questionnaire open past its 30 minutes (or opens the link again in another
     window) and then switches the language: the page said "Your answers were not sent", although they had sent
     nothing. It says that the time is over and to open the link again, and that whoever sent their answers
     already has nothing more to do."""
-    import time
-
-    from surveys.credentials import respondent_seal
-    from surveys.views import RESPONDENT_COOKIE
-
     campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
     respondent = Client()
-    respondent.get(f"/surveys/t/{tokens[0]}/")
-    respondent.get("/surveys/answer/")
-    state = respondent_state(respondent)
-    respondent.cookies[RESPONDENT_COOKIE] = respondent_seal({**state, "at": int(time.time()) - 40 * 60})
+    state = questionnaire_left_open_too_long(respondent, tokens[0])
     switch = {"own_citizenship": "german", "form_key": state["form_key"], "language": "en"}
     expired = respondent.post("/surveys/answer/", switch)
     text = expired.content.decode()
@@ -641,17 +648,9 @@ def test_answers_sent_from_a_page_left_open_too_long_or_opened_again_say_to_open
     "This link is not valid" (incomplete or replaced), although the link still works: it now says that the
     answers were not sent and how to answer (the link again, or the code at /umfrage/). So does a page whose
     link was opened again meanwhile in the same browser (its form key replaced)."""
-    import time
-
-    from surveys.credentials import respondent_seal
-    from surveys.views import RESPONDENT_COOKIE
-
     campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
     respondent = Client()
-    respondent.get(f"/surveys/t/{tokens[0]}/")
-    respondent.get("/surveys/answer/")
-    state = respondent_state(respondent)
-    respondent.cookies[RESPONDENT_COOKIE] = respondent_seal({**state, "at": int(time.time()) - 40 * 60})
+    state = questionnaire_left_open_too_long(respondent, tokens[0])
     sent = respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": state["form_key"]})
     text = sent.content.decode()
     assert sent.status_code == 404  # still nothing to answer with this state
