@@ -1176,9 +1176,10 @@ URLS = {
     "trainings:attendance": Url("login 404 404 404 ok ok"),
     "trainings:sign_in_sheet": Url("login 404 404 404 ok ok"),
     "trainings:certificates_build": Url("login 404 404 404 ok ok"),
-    # The ministry sees the enrolment but may not cancel it.
-    "trainings:enrolment_cancel": Url("login 403 ok 404 ok ok"),
-    "trainings:certificate_download": Url("login ok ok 404 ok ok"),
+    # The ministry sees the dates' counts, not the enrolments of a course it does not organise: no names,
+    # attendance or certificates (Enrolment.visible_to; test_the_ministry_names_nobody_enrolled_in_a_course).
+    "trainings:enrolment_cancel": Url("login 404 ok 404 ok ok"),
+    "trainings:certificate_download": Url("login 404 ok 404 ok ok"),
     "trainings:report": Url("login ok ok ok 403 ok"),
     "trainings:verify": Url(PUBLIC),
     "trainings:verify_form": Url(PUBLIC),
@@ -1267,6 +1268,40 @@ def _check_url(world_keys, name, view, url_kwargs, entry):
 def test_url(name, world):
     entry = URLS[name]
     assert _check_url(world, name, _project_urls()[name], URL_ARGS.get(name), entry) == entry.expected
+
+
+def test_the_ministry_names_nobody_enrolled_in_a_course_it_does_not_organise(world):
+    """The ministry follows the trainings in counts: the date's page, the enrolment result, the course page and
+    the report (page and export) of the centre's course show it the seats taken, never the city's employee, their
+    personnel number, attendance or certificate. Before, the date's page listed every enrolment of the programme
+    to the ministry (Enrolment.visible_to let Role.MINISTRY see them all). HR and the organiser still see the
+    name (so the check below would notice it)."""
+    w = _fresh(world)
+    name = f"{w.employee.last_name}, {w.employee.first_name}"
+    date_url = reverse("trainings:date_detail", args=[w.course_date.pk])
+    for code in "HG":
+        assert name in _client(world, code).get(date_url).text
+    client = _client(world, "M")
+    date_page = client.get(date_url)
+    assert (date_page.context["seated"], date_page.context["waiting"]) == ([], [])
+    assert '<dd class="col-sm-7" id="seats-taken">1 / 10</dd>' in date_page.text
+    assert 'id="persons-not-listed"' in date_page.text
+    report = reverse("trainings:report")
+    pages = [
+        date_page,
+        client.get(reverse("trainings:enrol_result", args=[w.course_date.pk])),
+        client.get(reverse("trainings:course_detail", args=[w.course.pk])),
+        client.get(report),
+        client.get(report, {"export": "csv"}),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        text = page.content.decode("utf-8-sig")
+        assert w.employee.last_name not in text
+        assert w.employee.personnel_number not in text
+        assert w.certificate.code not in text
+    (row,) = [d for d in pages[3].context["dates"] if d["pk"] == w.course_date.pk]
+    assert (row["seated_count"], row["waiting_count"], row["no_shows"]) == (1, 0, 0)
 
 
 # The query parameters the portal's pages read outside their filter sets (pages, years, formats, ...; the filter

@@ -283,9 +283,14 @@ class CourseDate(models.Model):
 
 class EnrolmentQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """The organiser sees every enrolment of its courses; HR only its own organisations'."""
+        """The organiser sees every enrolment of its courses; HR only its own organisations'. Not the ministry:
+        it follows the programme in counts (seats, waiting lists, no-shows, people trained: the report, the
+        dates' figures and the programme figures, read from tallies), and an enrolment names a city's employee,
+        their attendance and certificate (GDPR Art. 5(1)(c); the record of processing names no ministry as
+        their recipient). Where the ministry runs a course itself it holds the organiser role there and sees
+        the course's enrolments as its organiser."""
         return self.filter(
-            scope(user, (Role.MINISTRY, Role.ORGANISER), "course_date__course__organiser")
+            scope(user, Role.ORGANISER, "course_date__course__organiser")
             | scope(user, Role.HR, "organisation")
         )
 

@@ -192,7 +192,9 @@ def processing_records() -> list[Processing]:
             % {"period": retention_text("employee")},
             recipients=_(
                 "Partner HR of the employee's organisation; the course organiser for its own courses; "
-                "administrators; anyone holding a certificate's code sees what it states"
+                "administrators; anyone holding a certificate's code sees what it states. Ministry staff see "
+                "counts only (seats taken, waiting lists, no-shows, people trained per organisation and target "
+                "group), no names, personnel numbers, attendance or certificates of persons"
             ),
         ),
         Processing(

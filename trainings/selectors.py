@@ -180,8 +180,9 @@ def no_shows_of_all(user) -> bool:
 
 
 def _no_shows(user) -> RawSQL:
-    """Each date's no-shows among the enrolments `user` may see (as `Enrolment.visible_to`): every one for the
-    ministry and for the organiser of the course, else those of the organisations the user is HR of. A partner's
+    """Each date's no-shows: a count of every one for the ministry (which sees no enrolment itself,
+    `Enrolment.visible_to`, but follows the programme in counts) and for the organiser of the course, else of
+    those of the organisations the user is HR of (as `Enrolment.visible_to`). A partner's
     HR was shown the no-shows of every city on a joint date: other cities' attendance, which the page's own
     seated list does not show it, read as its own staff's. Organisation ids are written as parameters after the
     constant conditions, which the partial index still sees."""

@@ -425,7 +425,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
         organiser = may(user, Role.ORGANISER, course_date.course.organiser_id)
         # Plain rows, not model instances: a date has dozens of enrolments, each with its employee, organisation
         # and certificate, and the table shows a few columns of each.
-        enrolments = (
+        enrolments = list(
             Enrolment.objects.visible_to(user)
             .filter(~Q(status=Enrolment.Status.CANCELLED), course_date=course_date)
             .order_by("pk")
@@ -444,6 +444,11 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
                 "certificate__revoked_at",
             )
         )
+        enrolling = enrolling_organisation_ids(user, course_date.course)
+        # Whom the page names: the organiser everyone enrolled, HR its own employees. Ministry staff (also with
+        # HR of the ministry's own staff) read the date's counts above the lists (Enrolment.visible_to), not
+        # empty lists that would read as "nobody enrolled".
+        lists_persons = organiser or bool(enrolling) or bool(enrolments)
         seated, waiting = [], []
         # Waiting positions count everyone on the list, also other organisations' employees HR does not see.
         all_waiting = (
@@ -452,11 +457,10 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
-            if course_date.waiting_count  # the tally says whether anybody waits
+            if course_date.waiting_count and lists_persons  # the tally says whether anybody waits
             else []
         )
         positions = {pk: index for index, pk in enumerate(all_waiting, start=1)}
-        enrolling = enrolling_organisation_ids(user, course_date.course)
         begun = course_date.has_begun
         # HR cancels a seat until the cancellation deadline, a place on the waiting list until the date begins.
         still_open = not course_date.is_cancelled and not begun
@@ -550,6 +554,7 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             seated=seated,
             waiting=waiting,
             may_organise=organiser,
+            lists_persons=lists_persons,
             attendance_taken=attendance_taken,
             may_enrol=bool(enrolling) and course_date.enrolment_open,
             # The seats HR can still take only while it can take them; after the deadline, that it has passed.

@@ -169,3 +169,9 @@ def test_organiser_pages_are_accessible(demo, live_server, page):
     past = course.dates.filter(starts_at__lt=timezone.now()).first()
     page.goto(f"{demo}{past.get_absolute_url()}")
     check(page, "date-detail-past")
+    # The ministry reads the date in counts: the seats taken and a note instead of the lists of names.
+    switch_user(page, live_server, "ministerium")
+    page.goto(f"{demo}{past.get_absolute_url()}")
+    assert page.locator("#persons-not-listed").is_visible()
+    assert page.locator("#seated-table").count() == 0
+    check(page, "date-detail-ministry")

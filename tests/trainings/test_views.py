@@ -781,6 +781,52 @@ def test_the_report_shows_hr_the_no_shows_of_its_own_employees_only(
     assert csv_text.strip().splitlines()[-1].endswith(";0")
 
 
+def test_the_ministry_reads_a_citys_course_in_counts_and_its_own_as_organiser(
+    client, course_date, duisburg, hr_duisburg, organiser
+):
+    """Oberhausen runs the course, Duisburg's employees take part. The ministry reads the date's seats and the
+    report's figures, but no employee's name, personnel number, attendance or certificate: before, the date's
+    page listed them all to it (data minimisation, GDPR Art. 5(1)(c); the record of processing names no
+    ministry as recipient of enrolments), and it could open each enrolment (a 403 on cancelling, not a 404).
+    A course the ministry runs itself it sees as its organiser, with the names."""
+    seated = enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 2)
+    ).seated
+    attendance_mark(
+        actor=organiser,
+        course_date=begin(course_date),
+        marks={seated[0].pk: "attended", seated[1].pk: "no_show"},
+    )
+    ministry = ministry_user()
+    (ministry_organisation,) = ministry.memberships.values_list("organisation", flat=True)
+    # As in the demo: HR of the ministry's own staff too, which names none of the city's employees.
+    Membership.objects.create(user=ministry, organisation_id=ministry_organisation, role=Role.HR)
+    client.force_login(ministry)
+    page = client.get(course_date.get_absolute_url())
+    assert page.status_code == 200
+    assert (page.context["seated"], page.context["waiting"]) == ([], [])
+    assert 'id="persons-not-listed"' in page.text
+    assert '<dd class="col-sm-7" id="seats-taken">2 / 12</dd>' in page.text
+    for enrolment in seated:
+        assert enrolment.employee.last_name not in page.text
+        assert enrolment.employee.personnel_number not in page.text
+    assert client.post(reverse("trainings:enrolment_cancel", args=[seated[0].pk])).status_code == 404
+    assert not Enrolment.objects.visible_to(ministry).exists()
+    (row,) = client.get(reverse("trainings:report")).context["dates"]
+    assert (row["seated_count"], row["no_shows"]) == (2, 1)
+
+    Membership.objects.create(user=ministry, organisation_id=ministry_organisation, role=Role.ORGANISER)
+    own = CourseDateFactory(course=CourseFactory(organiser_id=ministry_organisation), capacity=5)
+    CourseParticipantFactory(course=own.course, organisation=duisburg)
+    (theirs,) = enrolment_create_many(
+        actor=hr_duisburg, course_date=own, employees=employees_of(duisburg, 1)
+    ).seated
+    ministry = type(ministry).objects.get(pk=ministry.pk)  # the new role, not the cached memberships
+    client.force_login(ministry)
+    assert theirs.employee.personnel_number in client.get(own.get_absolute_url()).text
+    assert list(Enrolment.objects.visible_to(ministry)) == [theirs]
+
+
 @pytest.mark.parametrize("count", [1, 3])
 def test_report_query_count(client, duisburg, hr_duisburg, course, django_assert_num_queries, count):
     for _ in range(count):
