@@ -3,7 +3,7 @@ from django.db import connection
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from vielfalt.filters import PortalFilterSet, TextOrderingFilter, TypedChoiceFilter
+from vielfalt.filters import PortalFilterSet, SearchFilter, TextOrderingFilter, TypedChoiceFilter
 from vielfalt.models import Organisation
 
 from .models import Agreement, Signatory
@@ -59,7 +59,7 @@ CONCLUDED = "concluded"
 
 
 class AgreementFilter(PortalFilterSet):
-    q = django_filters.CharFilter(label=_("Search"), method="search")
+    q = SearchFilter()
     status = django_filters.ChoiceFilter(
         choices=[*Agreement.Status.choices, (CONCLUDED, _("signed or ended"))],
         label=_("Status"),

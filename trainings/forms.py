@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vielfalt.concurrency import OpenedVersionMixin
 from vielfalt.models import Organisation, OrgUnit, TargetGroup
-from vielfalt.validation import KeptOnceBegunMixin, ModelForm, OneLineField
+from vielfalt.validation import KeptOnceBegunMixin, ModelForm, OneLineField, SearchField
 
 from .models import COURSE_TARGET_GROUPS, Course, CourseDate, Enrolment
 from .services import DATE_FIELDS, DATE_FIELDS_FIXED_ONCE_BEGUN
@@ -86,7 +86,7 @@ NOT_TRAINED_CHOICES = [("", _("all")), ("1", _("not yet trained"))]
 
 
 class EmployeeFilterForm(forms.Form):
-    q = OneLineField(label=_("Search"), required=False)
+    q = SearchField(label=_("Search"), required=False)
     org_unit = forms.ModelChoiceField(
         label=_("Org unit"),
         queryset=OrgUnit.objects.none(),

@@ -26,7 +26,7 @@ from .models import (
     word_start,
 )
 from .permissions import organisation_ids
-from .validation import submitted_id
+from .validation import SearchField, submitted_id
 
 ACTIVE_CHOICES = [("true", _("active")), ("false", _("inactive"))]
 
@@ -75,6 +75,15 @@ class _SharedFields(dict):
 
     def __deepcopy__(self, memo):
         return {name: copy_sharing_choices(field, memo) for name, field in self.items()}
+
+
+class SearchFilter(django_filters.CharFilter):
+    """A list's search (`q`): a SearchField, of bounded length, filtered by the filter set's `search` method."""
+
+    field_class = SearchField
+
+    def __init__(self, **kwargs):
+        super().__init__(**{"label": _("Search"), "method": "search", **kwargs})
 
 
 class PortalFilterSet(django_filters.FilterSet):
@@ -278,7 +287,7 @@ SEARCH_HELP_NO_EMAIL = _(
 
 
 class EmployeeFilter(PortalFilterSet):
-    q = django_filters.CharFilter(label=_("Search"), method="search")
+    q = SearchFilter()
     organisation = TypedChoiceFilter(choices=(), coerce=int, label=_("Organisation"))
     org_unit = TypedChoiceFilter(choices=(), coerce=int, label=_("Org unit"))
     target_group = django_filters.ChoiceFilter(choices=TargetGroup.choices, label=_("Target group"))
@@ -401,7 +410,7 @@ def object_search(text: str) -> Q:
 class AuditEntryFilter(PortalFilterSet):
     action = django_filters.ChoiceFilter(choices=AuditEntry.Action.choices, label=_("Action"))
     actor_name = django_filters.CharFilter(lookup_expr="iexact", label=_("User name"))
-    object_repr = django_filters.CharFilter(method="object_search", label=_("Object"))
+    object_repr = SearchFilter(method="object_search", label=_("Object"))
 
     def object_search(self, queryset, name, value):
         """The text anywhere in the object's description; one or two characters at the start of a word in it
@@ -445,5 +454,6 @@ def filter_controls(form, control_help=None) -> list[dict]:
             ]
         else:
             control["value"] = data.get(name, "") or ""
+            control["max_length"] = getattr(field, "max_length", None)
         controls.append(control)
     return controls

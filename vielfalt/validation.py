@@ -21,6 +21,7 @@ from django.db import router
 from django.db.models import F, Q, UniqueConstraint
 from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 def _condition_fields(node) -> list[str]:
@@ -113,6 +114,26 @@ class OneLineField(_PlainText, forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
         return one_line(value) if value else value
+
+
+# The longest text the lists' search fields take: more than any name, personnel number or title typed to find
+# one. Unbounded, a word of thousands of characters became one trigram LIKE as long over the whole table.
+SEARCH_MAX_LENGTH = 100
+
+
+class SearchField(OneLineField):
+    """The search field of a list (its filter set's `q`, the enrolment page's employee search): one line of at
+    most SEARCH_MAX_LENGTH characters, saying so in words a user understands when longer."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", SEARCH_MAX_LENGTH)
+        kwargs["error_messages"] = {
+            "max_length": gettext_lazy(
+                "Please search with at most %(limit_value)d characters (you entered %(show_value)d)."
+            ),
+            **kwargs.get("error_messages", {}),
+        }
+        super().__init__(**kwargs)
 
 
 class MultiLineField(_PlainText, forms.CharField):

@@ -313,3 +313,34 @@ def test_the_list_s_own_first_column_reversed_reverses_the_whole_order():
         ("Müller", "Anna"),
         ("Abel", "Max"),
     ]
+
+
+def test_a_search_longer_than_a_hundred_characters_is_refused_in_words(client):
+    """The lists' search had no bound: a word of thousands of characters was searched as one trigram LIKE over
+    every employee (or agreement, audit entry). Now the employee list, its export, the agreement list, the audit
+    log's object search and the enrolment page's employee search take at most 100 characters and say so, in German; 100 still search."""
+    from trainings.forms import EmployeeFilterForm
+
+    city = OrganisationFactory()
+    employee = EmployeeFactory(organisation=city, last_name="Kowalski")
+    client.force_login(hr_user(city))
+    long_word = "k" * 101
+    message = "Bitte suchen Sie mit höchstens 100 Zeichen (eingegeben: 101)."
+    refused = client.get(reverse("employee_list"), {"q": long_word})
+    assert refused.status_code == 200
+    assert message in refused.text
+    assert list(refused.context["object_list"]) == []
+    assert 'maxlength="100"' in refused.text  # the browser's input takes no more either
+    export = client.get(reverse("employee_export", args=["csv"]), {"q": long_word})
+    assert export.status_code == 302  # back to the list, which says why
+    found = client.get(reverse("employee_list"), {"q": "Kowalski " + "x" * 91})
+    assert "Bitte suchen Sie" not in found.text
+    rows = client.get(reverse("employee_list"), {"q": "Kowalski"}).context["object_list"]
+    assert [row["pk"] for row in rows] == [employee.pk]
+    client.force_login(ministry_user())
+    agreements = client.get(reverse("partnerships:index"), {"q": long_word})
+    assert message in agreements.text
+    assert message in client.get(reverse("audit_log"), {"object_repr": long_word}).text
+    assert not AgreementFilter(QueryDict(f"q={long_word}"), queryset=Agreement.objects.all()).is_valid()
+    form = EmployeeFilterForm({"q": long_word}, organisation_ids=[city.pk])
+    assert form.errors["q"] == [message]
