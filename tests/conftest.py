@@ -144,6 +144,18 @@ def _force_login_passes_second_factor(monkeypatch):
     monkeypatch.setattr(Client, "force_login", force_login)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _demo_totp_file(tmp_path_factory):
+    """`seed_demo` keeps the demo users' TOTP secrets in `.demo-totp` in the project folder: the tests' seeds
+    keep theirs in a file of the run's own instead, so that they neither rewrite the developer's file nor, in
+    two workers at once, read the other's half-written one."""
+    from vielfalt.management.commands import seed_demo
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(seed_demo, "TOTP_FILE", tmp_path_factory.mktemp("totp") / ".demo-totp")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")

@@ -7,10 +7,19 @@ from vielfalt.models import Employee, Membership, Organisation, Role, User
 pytestmark = pytest.mark.django_db
 
 
+def _stamp(path):
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
 def test_seed_demo_is_idempotent(settings):
     settings.DEBUG = True
+    # The tests' seeds keep their TOTP secrets outside the project (conftest): the developer's .demo-totp is
+    # neither rewritten nor read half-written by a seed in another pytest-xdist worker.
+    project_totp = settings.BASE_DIR / ".demo-totp"
+    before = _stamp(project_totp)
     for _ in range(2):
         call_command("seed_demo", password="demo-password-1")
+    assert _stamp(project_totp) == before
     assert sorted(Organisation.objects.values_list("slug", flat=True)) == [
         "duisburg",
         "mais-nrw",

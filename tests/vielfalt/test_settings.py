@@ -126,7 +126,16 @@ def test_embedded_default_runs_on_sqlite_with_eager_tasks(tmp_path):
 def test_embedded_default_migrates_and_seeds_a_fresh_sqlite_file(tmp_path):
     database = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     assert run_manage("migrate", "-v", "0", DATABASE_URL=database).returncode == 0
-    seeded = run_manage("seed_demo", "--password", "a-demo-password-1", DATABASE_URL=database)
+    # Its TOTP secrets and demo seal in the test's own folder, not in the project's (.demo-totp, media/).
+    seeded = run_manage(
+        "seed_demo",
+        "--password",
+        "a-demo-password-1",
+        "--totp-file",
+        str(tmp_path / ".demo-totp"),
+        DATABASE_URL=database,
+        MEDIA_ROOT=str(tmp_path / "media"),
+    )
     assert seeded.returncode == 0, seeded.stderr
     assert "120 employees of Duisburg" in seeded.stdout
     check = run_manage("check", DATABASE_URL=database)
