@@ -91,17 +91,34 @@ def test_gunicorn_as_configured_starts_without_a_warning_and_closes_each_connect
     assert "keepalive" not in log.lower(), log
 
 
+def _database_clock(postgres):
+    with postgres.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def _last_statements_since(postgres, started) -> list[str]:
+    """The last statement of every connection to the test database opened since `started`: the gunicorn's.
+    Not every connection but this one's: one that an earlier test of this process left open (a thread's) is no
+    gunicorn's, and which earlier tests a pytest-xdist worker ran (and whether one of them ended such
+    connections, as test_database_outage does) depends on how the suite was shared out."""
+    with postgres.cursor() as cursor:
+        cursor.execute(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend' AND backend_start >= %s",
+            [started],
+        )
+        return [query for (query,) in cursor.fetchall()]
+
+
 def test_each_thread_of_a_new_worker_opens_its_database_connection_before_the_first_request(postgres):
     """post_worker_init (vielfalt.warmup.warm_worker): before the worker accepts a request, each of its threads
     holds a connection whose backend has read the catalogue of the portal's tables; /healthz, which the start
     waits for, reads nothing from the database."""
     threads = runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))["threads"]
-    with Gunicorn(workers=1), postgres.cursor() as cursor:
-        cursor.execute(
-            "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND backend_type = 'client backend'"
-        )
-        last_statements = [query for (query,) in cursor.fetchall()]
+    started = _database_clock(postgres)
+    with Gunicorn(workers=1):
+        last_statements = _last_statements_since(postgres, started)
     assert len(last_statements) == threads == 3
     # After planning a statement on every table (which reads their catalogue entries), a comparison in the
     # collation of every sort by text (its collator, 1–2 ms on a backend's first sorted list).
@@ -111,15 +128,9 @@ def test_each_thread_of_a_new_worker_opens_its_database_connection_before_the_fi
 def test_a_sync_worker_opens_its_database_connection_before_the_first_request(postgres):
     """The same for gunicorn's sync workers (`--worker-class sync`, one thread each), which serve requests in
     the thread that runs post_worker_init: its connection is the one the first request uses."""
-    with (
-        Gunicorn(workers=1, GUNICORN_THREADS="1", GUNICORN_CMD_ARGS="--worker-class sync") as server,
-        postgres.cursor() as cursor,
-    ):
-        cursor.execute(
-            "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND backend_type = 'client backend'"
-        )
-        last_statements = [query for (query,) in cursor.fetchall()]
+    started = _database_clock(postgres)
+    with Gunicorn(workers=1, GUNICORN_THREADS="1", GUNICORN_CMD_ARGS="--worker-class sync") as server:
+        last_statements = _last_statements_since(postgres, started)
         log = server.log()
     assert "Using worker: sync" in log, log
     assert last_statements == [warm_collation()], last_statements
