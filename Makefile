@@ -18,7 +18,7 @@ run worker: export PORTAL_URL ?= http://$(HOST):$(PORT)
 
 help:
 	@echo "make run    set everything up and serve the portal on http://$(HOST):$(PORT)"
-	@echo "make test   run the whole test suite"
+	@echo "make test   run the whole test suite (in parallel; one file alone: make test PYTEST_ARGS=\"-n 0 tests/...\")"
 	@echo "make setup  set-up only (venv, dependencies, npm assets, translations, migrations, demo data)"
 	@echo "make lint   ruff check, ruff format --check, import contracts, makemigrations --check"
 	@echo "make bench  run the benchmarks and print their figures"
@@ -80,9 +80,15 @@ serve: deps
 worker: deps
 	$(VENV)/bin/celery -A vielfalt worker --beat --loglevel=INFO
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist): most tests wait on Chromium, PostgreSQL, a server or a
+# Celery worker, so two overlap well even on two cores. One per core, at least 2 and at most 4 (each worker has its
+# own test database and Redis database, tests/parallel.py). One file alone, in this process:
+# `make test PYTEST_ARGS="-n 0 tests/vielfalt/test_seed.py"` (or TEST_WORKERS=0).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 2 ? 2 : n > 4 ? 4 : n )))
+
 test: deps assets messages
 	$(PY) manage.py collectstatic --noinput -v 0
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: deps
 	$(VENV)/bin/ruff check .

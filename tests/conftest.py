@@ -12,6 +12,11 @@ import uuid
 import pytest
 from django.conf import settings
 
+from tests.parallel import use_own_redis_database
+
+# Under pytest-xdist (`make test`) every worker has a Redis database of its own (tests/parallel.py).
+use_own_redis_database(settings)
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still be usable there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -223,6 +228,24 @@ def redis_url():
     except redis.RedisError:
         need(False, f"Redis at {url}")
     return url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_redis_database():
+    """Under pytest-xdist, each worker claims its Redis database for the run: a second worker finding it claimed
+    fails at once, instead of flushing or reading the other's keys in some later test."""
+    from tests.parallel import redis_database_holder
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not (worker and settings.REDIS_URL):
+        return
+    import redis
+
+    try:
+        holder = redis_database_holder(settings.REDIS_URL, worker, os.environ["PYTEST_XDIST_TESTRUNUID"])
+    except redis.RedisError:
+        return  # no Redis: the tests that need it skip or fail on their own (redis_url)
+    assert holder == worker, f"{worker} shares the Redis database {settings.REDIS_URL} with {holder}"
 
 
 @pytest.fixture
