@@ -46,7 +46,7 @@ def redis_database_holder(url: str, worker: str, run: str) -> str:
 
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
     key = f"vielfalt-test-run:{run}:worker"
-    client.set(key, worker, nx=True, ex=24 * 3600)
+    client.set(key, worker, nx=True, ex=3 * 3600)  # outlives any run (CI stops one at 90 minutes), then goes
     return (client.get(key) or worker.encode()).decode()  # a test's FLUSHDB may have removed it: ours again
 
 
