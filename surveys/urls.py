@@ -11,7 +11,7 @@ urlpatterns = [
     re_path(r"^t/(?P<token>[^/]*)/.*$", views.TokenView.as_view(), name="token"),
     # A link cut right after its token (by a mail client or in copying): answered as the link, not with
     # APPEND_SLASH's permanent redirect, which browsers keep with the token in its target.
-    re_path(r"^t/(?P<token>[^/]+)$", views.TokenView.as_view()),
+    re_path(r"^t/(?P<token>[^/]+)$", views.TokenView.as_view(), name="token_cut"),
     path("answer/", views.AnswerView.as_view(), name="answer"),
     path("", views.IndexView.as_view(), name="index"),
     path("new/", views.CampaignCreateView.as_view(), name="campaign_create"),

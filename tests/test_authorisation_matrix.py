@@ -1021,6 +1021,7 @@ URL_ARGS = {
     "surveys:results_export": lambda w: {"pk": w.open_campaign.pk, "export_format": "csv"},
     "surveys:report": lambda w: {"pk": w.open_campaign.pk},
     "surveys:token": lambda w: {"token": "made-up"},
+    "surveys:token_cut": lambda w: {"token": "made-up"},
 }
 
 
@@ -1203,6 +1204,7 @@ URLS = {
     "surveys:report": Url("login 403 ok 404 403 ok"),
     # The respondent's pages: no account; the token or code (kept in the session) is the authorisation.
     "surveys:token": Url(PUBLIC),
+    "surveys:token_cut": Url(PUBLIC),
     "surveys:answer": Url("404 404 404 404 404 404"),
     "survey_code": Url(PUBLIC),
 }
