@@ -14,7 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Count, F, Q, Value
-from django.db.models.functions import Upper
+from django.db.models.functions import Cast, Upper
 from django.db.models.lookups import Regex
 from django.urls import reverse
 from django.utils import timezone
@@ -722,18 +722,53 @@ def employee_figures(organisation_ids) -> list[dict]:
         ]
 
 
+# What the ministry does for every partner, whose entries in the audit log it reads whoever made them: the
+# partnership (agreements, their signatories, commitments, progress reports, documents, anonymised procedures: the
+# whole `partnerships` app) and what it moderates in the network (practice examples, questions and answers,
+# meetings). Not the partners' personnel matters (employees, enrolments, certificates, survey campaigns), their
+# users' logins and accounts, nor the network's registrations and contact persons.
+MINISTRY_AUDIT_APPS = ("partnerships",)
+MINISTRY_AUDIT_MODELS = (
+    ("network", ("practiceentry", "attachment", "question", "answer", "meeting", "meetingdocument")),
+)
+
+
 class AuditEntryQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Ministry staff and administrators read the whole log."""
-        from .permissions import scope
+        """Administrators read the whole log. Ministry staff read what concerns their own work: the entries
+        about the partnership domain of every partner (MINISTRY_AUDIT_APPS, MINISTRY_AUDIT_MODELS), and every
+        entry of their own organisations: those recorded for it, those its staff made, and those about its
+        staff's accounts (logins, failed logins, lock-outs; a user belongs to no organisation but through a
+        membership). Not a city's HR work on its employees, their enrolments and certificates, nor the cities'
+        logins: their names and doings are the city's, not the ministry's (Art. 5(1)(c) GDPR)."""
+        from .permissions import own_scope, scope
 
-        return self.filter(scope(user, Role.MINISTRY))
+        staff = Membership.objects.filter(own_scope(user, Role.MINISTRY)).values("user_id")
+        return self.filter(
+            (scope(user, Role.MINISTRY) & Q(content_type__in=_ministry_audit_types()))
+            | own_scope(user, Role.MINISTRY)
+            | Q(actor__in=staff)
+            | Q(
+                content_type=ContentType.objects.get_for_model(User),
+                object_id__in=staff.values(text=Cast("user_id", models.CharField())),
+            )
+        )
 
     def update(self, **kwargs):
         raise TypeError("The audit log is append-only.")
 
     def delete(self):
         raise TypeError("The audit log is append-only.")
+
+
+def _ministry_audit_types():
+    """The content types of the partnership domain, whose entries the ministry reads for every partner."""
+    models_of = reduce(
+        operator.or_,
+        (Q(app_label=app, model__in=names) for app, names in MINISTRY_AUDIT_MODELS),
+        Q(app_label__in=MINISTRY_AUDIT_APPS),
+    )
+    return ContentType.objects.filter(models_of)
 
 
 class AuditEntry(models.Model):

@@ -25,7 +25,9 @@ The API, smallest first:
 - `recorded_user(actor)`: the `User` row to store as "created by" (None for `SYSTEM`), `actor_from_id(pk)`
   for tasks, which take the actor's primary key and load the user again;
 - `own_organisation_ids(user, roles)`: the user's own memberships without an administrator's reach, for what
-  a start page greets with; never for a decision.
+  a start page greets with; never for a decision;
+- `own_scope(user, roles, field)`: `scope` of the user's own memberships without the ministry's reach
+  (administrators: everything), for what a role reads of its own organisation only (the ministry's audit log).
 
 Services that change data take a keyword-only `actor` and call `require(actor, role, organisation)`; there is
 no "no actor means allowed" (`require` raises TypeError for None): management commands, beat tasks and demo
@@ -61,6 +63,7 @@ __all__ = [
     "may_for_partner",
     "organisation_ids",
     "own_organisation_ids",
+    "own_scope",
     "recorded_user",
     "require",
     "require_for_partner",
@@ -160,6 +163,23 @@ def scope(user, roles: Roles, field: str = "organisation") -> Q:
         return EVERYTHING
     if not ids:
         return NOTHING
+    return _organisations(field, ids)
+
+
+def own_scope(user, roles: Roles, field: str = "organisation") -> Q:
+    """`scope` without the ministry's reach: rows of the organisations in which `user` holds one of `roles`
+    through a membership of their own (every row for administrators). For what a role reads of its own
+    organisation only although it acts for every one: the ministry reads the audit log of its own staff, not
+    every city's logins and personnel matters (data minimisation, Art. 5(1)(c) GDPR)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NOTHING
+    if user.is_administrator:
+        return EVERYTHING
+    ids = own_organisation_ids(user, roles)
+    return _organisations(field, ids) if ids else NOTHING
+
+
+def _organisations(field: str, ids: frozenset[int]) -> Q:
     keys = sorted(ids)
     if len(keys) == 1:  # as cheap to build as the plain `field__in` (a list of expressions costs 40 µs more)
         return Q(Exact(F(field), _Key(keys[0])))

@@ -765,7 +765,13 @@ def processing_records() -> list[Processing]:
                 "Entries are kept; after %(period)s people are replaced by pseudonyms and changed values by “…”"
             )
             % {"period": retention_text("audit")},
-            recipients=_("Ministry staff, administrators"),
+            recipients=_(
+                "Administrators; ministry staff the entries about the partnership of every partner (agreements, "
+                "their signatories, commitments, progress reports and documents, anonymised procedures, the "
+                "network's practice examples, questions, answers and meetings) and those of their own "
+                "organisation (its staff's logins and actions), not the partners' entries about their "
+                "employees, enrolments, certificates, surveys and their users' logins and accounts"
+            ),
         ),
         Processing(
             app="vielfalt",

@@ -63,13 +63,23 @@ def test_employee_changes_are_recorded_with_who_and_what(client):
     assert entry.changes["target_group"] == ["public_facing", "manager"]
 
 
-def test_ministry_reads_the_log_and_hr_does_not(client):
-    audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="Beschäftigte (CSV)")
+def test_the_administrator_reads_the_whole_log_the_ministry_its_part_and_hr_nothing(client, superuser):
+    """A city's export of its employees is the city's matter: the administrator reads it, the ministry opens the
+    log without it (AuditEntry.visible_to: the partnership and its own staff), a city's HR not at all."""
+    city = OrganisationFactory()
+    audit_record(
+        actor=hr_user(city),
+        action=AuditEntry.Action.EXPORT,
+        organisation=city,
+        object_repr="Beschäftigte (CSV)",
+    )
+    client.force_login(superuser)
+    assert "Beschäftigte (CSV)" in client.get(reverse("audit_log")).text
     client.force_login(ministry_user())
     response = client.get(reverse("audit_log"))
     assert response.status_code == 200
-    assert "Beschäftigte (CSV)" in response.text
-    client.force_login(hr_user(OrganisationFactory()))
+    assert "Beschäftigte (CSV)" not in response.text
+    client.force_login(hr_user(city))
     assert client.get(reverse("audit_log")).status_code == 403
 
 
@@ -119,7 +129,7 @@ def test_audit_log_shows_labels_not_stored_values():
     assert "no_show" not in str(rows)
 
 
-def test_the_log_shows_each_change_in_words_escaped_and_the_organisation(client):
+def test_the_log_shows_each_change_in_words_escaped_and_the_organisation(client, superuser):
     city = OrganisationFactory(name="Stadt <Duisburg>")
     employee = EmployeeFactory(organisation=city)
     audit_record(
@@ -131,7 +141,7 @@ def test_the_log_shows_each_change_in_words_escaped_and_the_organisation(client)
         object_repr="Schmidt & Co",
     )
     audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="Beschäftigte (CSV)")
-    client.force_login(ministry_user())
+    client.force_login(superuser)
     text = client.get(reverse("audit_log")).text
     assert (
         '<div><span class="text-body-secondary">Nachname:</span> &lt;b&gt;Schmidt&lt;/b&gt; → Schmidt-Öztürk</div>'
@@ -142,10 +152,10 @@ def test_the_log_shows_each_change_in_words_escaped_and_the_organisation(client)
     assert "<td>geändert</td>" in text
 
 
-def test_the_log_query_count_does_not_grow_with_entries(client, django_assert_num_queries):
+def test_the_log_query_count_does_not_grow_with_entries(client, superuser, django_assert_num_queries):
     from django.test.utils import CaptureQueriesContext
 
-    client.force_login(ministry_user())
+    client.force_login(superuser)
     audit_record(actor=None, action=AuditEntry.Action.EXPORT, object_repr="eins")
     client.get(reverse("audit_log"))  # warm up (session, content types)
     with CaptureQueriesContext(connection) as one:
@@ -159,7 +169,7 @@ def test_the_log_query_count_does_not_grow_with_entries(client, django_assert_nu
         assert client.get(reverse("audit_log")).status_code == 200
 
 
-def test_a_page_of_the_log_looks_up_each_changed_field_once(client, monkeypatch):
+def test_a_page_of_the_log_looks_up_each_changed_field_once(client, superuser, monkeypatch):
     """40 entries that changed the same two fields: their labels and choices are read once for the page, not
     per entry through a model instance built for each (which was half the CPU of an audit page)."""
     from django.db.models.options import Options
@@ -174,7 +184,7 @@ def test_a_page_of_the_log_looks_up_each_changed_field_once(client, monkeypatch)
             obj=employee,
             changes={"target_group": ["other", "trainee"], "last_name": ["A", "B"]},
         )
-    client.force_login(ministry_user())
+    client.force_login(superuser)
     looked_up = []
     get_field = Options.get_field
 
@@ -296,12 +306,12 @@ def test_keys_of_no_field_and_fields_since_removed_read_as_well_as_they_can():
         assert ChangeReader()(campaign, {"invitations": 40}) == [("Invitations", "40")]
 
 
-def test_the_system_actor_is_named_in_the_readers_language(client):
+def test_the_system_actor_is_named_in_the_readers_language(client, superuser):
     from vielfalt.permissions import SYSTEM
 
     audit_record(actor=SYSTEM, action=AuditEntry.Action.EXPORT, object_repr="Nachtlauf")
     assert AuditEntry.objects.get().actor_name == "system"  # stored as it was, untranslated
-    client.force_login(ministry_user())
+    client.force_login(superuser)
     assert "<td>System</td>" in client.get(reverse("audit_log")).text
     with translation.override("de"):
         assert actor_text("system", None) == "System"

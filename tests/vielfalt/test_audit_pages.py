@@ -8,14 +8,23 @@ from django.db import connection
 from django.urls import reverse
 
 from tests.conftest import need
-from tests.factories import ministry_user
+from tests.factories import EmployeeFactory, OrganisationFactory, UserFactory, hr_user, ministry_user
 from tests.helpers import most_rows_touched, statements_with
+from tests.partnerships.factories import AgreementFactory, CommitmentFactory
+from tests.trainings.factories import CourseDateFactory, CourseFactory
+from trainings.models import Enrolment
 from vielfalt.audit import audit_record
 from vielfalt.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
 EXPORT = AuditEntry.Action.EXPORT
+
+
+def _administrator():
+    """The reader of these entries, which are about no object of the partnership and no organisation: the
+    administrator reads every entry (the ministry reads the partnership's and its own staff's)."""
+    return UserFactory(username="x-admin", is_staff=True, is_superuser=True)
 
 
 def _page(client, query: str) -> tuple[list[int], str | None, str | None]:
@@ -40,7 +49,7 @@ def _exports(first: int, last: int) -> None:
 def test_the_log_pages_from_where_the_last_page_ended_while_entries_arrive(client):
     """Fifty entries a page, newest first. Entries that arrive while someone reads do not push the entries they
     have seen onto the next page again, as page numbers did (an OFFSET counts from the newest entry)."""
-    client.force_login(ministry_user())
+    client.force_login(_administrator())
     audit_record(actor=None, action=AuditEntry.Action.LOGIN, object_repr="not an export")
     _exports(1, 120)
     first, newer, older = _page(client, "?action=export")
@@ -62,7 +71,7 @@ def test_the_log_pages_from_where_the_last_page_ended_while_entries_arrive(clien
     "query", ["?before=999999999", "?after=999999999", "?before=abc", "?after=-1", "?page=7"]
 )
 def test_a_cursor_that_names_no_entry_shows_the_newest_page(client, query):
-    client.force_login(ministry_user())
+    client.force_login(_administrator())
     _exports(1, 60)
     numbers, newer, older = _page(client, query + "&action=export")
     assert numbers == list(range(60, 10, -1)) and newer is None and older
@@ -71,7 +80,7 @@ def test_a_cursor_that_names_no_entry_shows_the_newest_page(client, query):
 def test_an_entry_outside_the_filter_is_no_cursor(client):
     """The cursor is read through the same filter as the page: an id of another kind of entry (or one the user
     could not see) shows the newest page of the filtered log."""
-    client.force_login(ministry_user())
+    client.force_login(_administrator())
     login = audit_record(actor=None, action=AuditEntry.Action.LOGIN, object_repr="login")
     _exports(1, 3)
     assert _page(client, f"?action=export&before={login.pk}")[0] == [3, 2, 1]
@@ -95,7 +104,7 @@ def test_each_page_of_a_long_log_reads_its_entries_and_no_more(client):
     Before, every page counted the whole log, a page deep in it read and dropped every entry before it, and a
     filter by user or a search in the descriptions read every entry."""
     need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    client.force_login(ministry_user())
+    client.force_login(_administrator())
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO vielfalt_auditentry (at, actor_name, action, object_id, object_repr, changes)"
@@ -131,7 +140,7 @@ def test_each_page_of_a_long_log_reads_its_entries_and_no_more(client):
 
 
 def test_one_or_two_characters_are_looked_for_at_the_start_of_a_word_of_the_object(client):
-    client.force_login(ministry_user())
+    client.force_login(_administrator())
     for text in [
         "Lê, Anna (SC-1)",
         "Nguyễn-Lê, Minh (SC-2)",
@@ -149,3 +158,56 @@ def test_one_or_two_characters_are_looked_for_at_the_start_of_a_word_of_the_obje
     assert found("ö") == ["Öztürk (SC-4)"]
     assert found("l.") == []  # "." is a character like any other, not a pattern
     assert found("olê") == ["Bolê, Jan (SC-3)"]  # three characters: anywhere
+
+
+def _shown(client, **query) -> tuple[str, set[tuple[str, str]]]:
+    """The audit page's text and the (action, object) of each entry it shows."""
+    response = client.get(reverse("audit_log"), query)
+    assert response.status_code == 200
+    return response.text, {(row[2], row[3]) for row in response.context["rows"]}
+
+
+def test_the_ministry_reads_the_log_of_the_partnership_and_of_its_own_staff(client):
+    """The ministry reads what a city's HR did with the city's agreement and its commitments, and its own
+    staff's logins; not the city's logins and failed logins, nor what the city did with its employees and their
+    enrolments (which name the employee), nor its survey campaigns. Before, AuditEntry.visible_to gave
+    Role.MINISTRY the whole log of every city. The administrator still reads every entry."""
+    ministry = ministry_user(username="m-ministry")
+    city = OrganisationFactory(slug="duisburg", name="Stadt Duisburg")
+    city_hr = hr_user(city, username="h-duisburg")
+    admin = UserFactory(username="x-admin", is_staff=True, is_superuser=True)
+    employee = EmployeeFactory(organisation=city, last_name="Yılmazoğlu")
+    agreement = AgreementFactory(partner=city, title="Vereinbarung Duisburg")
+    commitment = CommitmentFactory(agreement=agreement)
+    course_date = CourseDateFactory(course=CourseFactory(organiser=city))
+    enrolment = Enrolment.objects.create(course_date=course_date, employee=employee, organisation=city)
+    Action = AuditEntry.Action
+    shown = [
+        audit_record(actor=city_hr, action=Action.CHANGE, obj=agreement, changes={"title": ["a", "b"]}),
+        audit_record(actor=None, action=Action.CREATE, obj=commitment),
+        audit_record(actor=ministry, action=Action.LOGIN, obj=ministry),
+        audit_record(actor=None, action=Action.LOGIN_FAILED, obj=ministry, object_repr=ministry.username),
+    ]
+    hidden = [
+        audit_record(actor=city_hr, action=Action.LOGIN, obj=city_hr),
+        audit_record(actor=None, action=Action.LOGIN_FAILED, obj=city_hr, object_repr=city_hr.username),
+        audit_record(actor=city_hr, action=Action.CHANGE, obj=employee, changes={"email": ["a", "b"]}),
+        audit_record(actor=city_hr, action=Action.CREATE, obj=enrolment),
+    ]
+    every = {entry.pk for entry in shown + hidden}
+    assert {entry.pk for entry in AuditEntry.objects.visible_to(ministry)} == {entry.pk for entry in shown}
+    assert {entry.pk for entry in AuditEntry.objects.visible_to(admin)} >= every
+
+    client.force_login(admin)
+    text, seen = _shown(client, object_repr="Yılmazoğlu")
+    assert ("geändert", str(employee)) in seen and "Yılmazoğlu" in text
+    assert ("angemeldet", str(city_hr)) in _shown(client, actor_name="h-duisburg")[1]
+
+    client.force_login(ministry)
+    text, seen = _shown(client)
+    assert seen >= {("geändert", str(agreement)), ("angemeldet", str(ministry))}
+    assert "Yılmazoğlu" not in text and ("angemeldet", str(city_hr)) not in seen
+    assert _shown(client, actor_name="h-duisburg")[1] == {("geändert", str(agreement))}
+    assert _shown(client, object_repr="Yılmazoğlu")[1] == set()
+    assert _shown(client, object_repr="h-duisburg")[1] == set()
+    assert ("Anmeldung fehlgeschlagen", "m-ministry") in _shown(client, object_repr="m-ministry")[1]
