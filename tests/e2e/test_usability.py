@@ -465,6 +465,17 @@ def test_a_long_word_people_type_wraps_instead_of_widening_or_being_cut(journey,
     j.validate_html()
 
 
+def test_the_audit_log_wraps_a_documents_checksum_instead_of_scrolling_sideways(journey):
+    """The details of a document's entry hold its SHA-256 (64 characters without a break): the log's table grew
+    as wide as that line, and at 1280 px every entry's details were cut at the edge of the table's scroll box
+    ("Art der Anonymisierung: ausgeblendete Felder im Onlin…"), to be read only by scrolling the table sideways."""
+    j = journey("ministerium", 1280)
+    j.go("/audit/", "audit-log")
+    assert j.page.get_by_text("SHA-256").count() > 0  # the demo's agreement documents
+    box = j.page.locator("main .table-responsive")
+    assert box.evaluate("(el) => el.scrollWidth - el.clientWidth") <= 0
+
+
 # Every option of a select in `main` that is wider than the room its select leaves for it (the chosen one is shown
 # cut: "Name (Stand" for "Name (Standard)", "Kommunal" for the kind of partner filtered by, "teilgenom" for a
 # participant's attendance), unless it is wider than the page's content, where no layout could show it whole.
