@@ -379,6 +379,63 @@ class Membership(models.Model):
             )
 
 
+# The units from one up to the top of its tree. UNION, not UNION ALL: a unit met again ends the walk, so that a
+# loop saved before OrgUnit.clean refused loops ends it too (after each of its units once), never runs for ever.
+UNITS_ABOVE_SQL = """
+WITH RECURSIVE above(id, parent_id) AS (
+    SELECT id, parent_id FROM {table} WHERE id = %s
+    UNION
+    SELECT unit.id, unit.parent_id FROM {table} unit JOIN above ON unit.id = above.parent_id
+)
+SELECT 1 FROM above WHERE id = %s
+"""
+
+# Transaction-level advisory lock (vielfalt_orgunit's space, key 0) that serialises changes of units' parents.
+ORG_UNIT_TREE_LOCK = "pg_advisory_xact_lock(20309, 0)"
+
+
+def org_unit_no_loop() -> list[pgtrigger.Trigger]:
+    """A unit is never its own ancestor, whatever the path (OrgUnit.clean refuses it in forms; a queryset
+    update, raw SQL or two administrators each placing one unit under the other at the same moment bypass or race
+    it). A changed parent walks the tree, after the tree lock: without it, each of two concurrent moves (A under
+    B, B under A) walked a tree without the other's uncommitted move, and both committed a loop.
+
+    An UPDATE takes the lock in a statement trigger, before it locks its rows: taken in the row trigger, after
+    the row's lock, two moves deadlocked (the first's foreign key check at commit waits for the parent row the
+    second has locked, the second for the first's tree lock). One lock for all organisations, not one per
+    organisation: the database does not keep a parent in its unit's organisation, and a loop through several
+    organisations' units would pass locks per organisation. The lock is held to the end of the transaction by
+    every UPDATE that sets the parent column (a unit's save() sets every column): unit saves are rare
+    administration; only a changed parent walks."""
+    walk = UNITS_ABOVE_SQL.format(table='"vielfalt_orgunit"') % ("NEW.parent_id", "NEW.id")
+    return [
+        pgtrigger.Trigger(
+            name="orgunit_tree_lock",
+            level=pgtrigger.Statement,
+            when=pgtrigger.Before,
+            operation=pgtrigger.UpdateOf("parent_id"),
+            func=f"PERFORM {ORG_UNIT_TREE_LOCK}; RETURN NULL;",
+        ),
+        pgtrigger.Trigger(
+            name="orgunit_no_loop",
+            when=pgtrigger.Before,
+            operation=pgtrigger.Insert | pgtrigger.Update,
+            condition=pgtrigger.Condition("NEW.parent_id IS NOT NULL"),
+            func=f"""
+                IF TG_OP = 'UPDATE' AND OLD.parent_id IS NOT DISTINCT FROM NEW.parent_id THEN
+                    RETURN NEW;
+                END IF;
+                PERFORM {ORG_UNIT_TREE_LOCK};  -- an INSERT's; an UPDATE holds it already
+                IF EXISTS ({walk}) THEN
+                    RAISE EXCEPTION 'A unit cannot be placed under itself or under one of its own subunits'
+                        USING ERRCODE = 'integrity_constraint_violation';
+                END IF;
+                RETURN NEW;
+            """,
+        ),
+    ]
+
+
 class OrgUnit(models.Model):
     """A department of an organisation; units form a tree. Names are unique per organisation so that
     an import can refer to a unit by its name."""
@@ -407,6 +464,7 @@ class OrgUnit(models.Model):
                 violation_error_message=_("The organisation has a unit of this name already."),
             ),
         ]
+        triggers = org_unit_no_loop()
 
     def __str__(self):
         return self.name
@@ -444,18 +502,6 @@ def unit_of_another_organisation(org_unit_id: int | None, organisation_id: int |
         and organisation_id
         and OrgUnit.objects.filter(pk=org_unit_id).exclude(organisation_id=organisation_id).exists()
     )
-
-
-# The units from one up to the top of its tree. UNION, not UNION ALL: a unit met again ends the walk, so that a
-# loop saved before OrgUnit.clean refused loops ends it too (after each of its units once), never runs for ever.
-UNITS_ABOVE_SQL = """
-WITH RECURSIVE above(id, parent_id) AS (
-    SELECT id, parent_id FROM {table} WHERE id = %s
-    UNION
-    SELECT unit.id, unit.parent_id FROM {table} unit JOIN above ON unit.id = above.parent_id
-)
-SELECT 1 FROM above WHERE id = %s
-"""
 
 
 def unit_within(org_unit_id: int, ancestor_id: int) -> bool:

@@ -1,16 +1,20 @@
 """The org unit tree in the admin: a unit's parent is offered from its own organisation's units only (the admin
 offered every organisation's, 2,041 at full scale with the same names in every city), and no unit is placed
-under itself or one of its subunits (a loop, which nothing refused)."""
+under itself or one of its subunits (a loop, which nothing refused), on PostgreSQL by a trigger too (a
+queryset update or two administrators each placing one unit under the other at the same moment saved one)."""
 
+import contextlib
 import re
+import threading
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from tests.conftest import browser_login
 from tests.factories import OrganisationFactory, OrgUnitFactory
-from tests.helpers import form_data
+from tests.helpers import form_data, triggers_aside
 from vielfalt.models import OrgUnit
 
 pytestmark = pytest.mark.django_db
@@ -94,13 +98,96 @@ def test_a_loop_saved_before_the_check_ends_the_walk_up_the_tree(cities):
     """Units saved in a loop before it was refused: the walk up the tree meets each of them once and ends."""
     duisburg, _essen = cities
     first, second, outside = duisburg.units.all()
-    OrgUnit.objects.filter(pk=first.pk).update(parent=second)
-    OrgUnit.objects.filter(pk=second.pk).update(parent=first)
+    with triggers_aside("vielfalt.OrgUnit:orgunit_no_loop"):  # as saved before PostgreSQL refused them
+        OrgUnit.objects.filter(pk=first.pk).update(parent=second)
+        OrgUnit.objects.filter(pk=second.pk).update(parent=first)
     outside.parent = first
     outside.full_clean()  # outside the loop: allowed, and the walk ended
     first.refresh_from_db()
     with pytest.raises(ValidationError):
         first.full_clean()  # inside it: refused as a loop
+
+
+def in_a_loop(units) -> list[str]:
+    """The names of `units` that are their own ancestors (each unit's parent chain, read back from the
+    database)."""
+    looped = []
+    for unit in units:
+        seen, current = set(), OrgUnit.objects.get(pk=unit.pk)
+        while current.parent_id and current.pk not in seen:
+            seen.add(current.pk)
+            current = OrgUnit.objects.get(pk=current.parent_id)
+            if current.pk == unit.pk:
+                looped.append(unit.name)
+                break
+    return looped
+
+
+def test_postgresql_refuses_a_loop_that_bypasses_clean(postgres, cities):
+    """A queryset update (as an import or a shell does) skips OrgUnit.clean: the trigger refuses the loop, in
+    one statement as in two."""
+    duisburg, _essen = cities
+    first, second, third = duisburg.units.all()
+    OrgUnit.objects.filter(pk=second.pk).update(parent=first)
+    for unit, parent in ((first, first), (first, second)):
+        with pytest.raises(IntegrityError, match="placed under itself"), transaction.atomic():
+            OrgUnit.objects.filter(pk=unit.pk).update(parent=parent)
+    with pytest.raises(IntegrityError, match="placed under itself"), transaction.atomic():
+        OrgUnit.objects.filter(pk__in=[first.pk, third.pk]).update(parent=third)  # both, in one statement
+    OrgUnit.objects.filter(pk=third.pk).update(parent=second)  # a chain, no loop
+    OrgUnit.objects.filter(pk=third.pk).update(name="Bürgeramt Nord")  # a name, the parent unchanged
+    assert in_a_loop(duisburg.units.all()) == []
+
+
+def save_the_unit(unit):
+    unit.save()  # the admin's way: every column (organisation and name lock the row against foreign keys)
+
+
+def update_the_parent(unit):
+    OrgUnit.objects.filter(pk=unit.pk).update(parent=unit.parent)  # an import's or a shell's: the parent only
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("write", [save_the_unit, update_the_parent])
+def test_two_concurrent_moves_that_together_make_a_loop_save_one_of_them(postgres, cities, write):
+    """Two administrators save at the same moment, one A under B, the other B under A: each clean() sees the
+    tree without the other's move. One move is saved, the other refused; the tree keeps no loop (without the
+    tree lock, two parent updates committed a loop and two saves deadlocked)."""
+    duisburg, _essen = cities
+    first, second, _third = duisburg.units.all()
+    both_cleaned, both_saved = threading.Barrier(2, timeout=10), threading.Barrier(2)
+    outcomes = []
+
+    def move(unit, parent):
+        try:
+            with transaction.atomic():
+                unit.parent = parent
+                unit.full_clean()
+                both_cleaned.wait()  # each passed clean() before either saves
+                write(unit)
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    both_saved.wait(timeout=2)  # gives up when the other waits for this one to commit
+        except IntegrityError as error:
+            outcomes.append(str(error).splitlines()[0])
+        else:
+            outcomes.append("saved")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=move, args=(OrgUnit.objects.get(pk=first.pk), second)),
+        threading.Thread(target=move, args=(OrgUnit.objects.get(pk=second.pk), first)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == [
+        "A unit cannot be placed under itself or under one of its own subunits",
+        "saved",
+    ]
+    assert in_a_loop(duisburg.units.all()) == []
 
 
 @pytest.mark.django_db(transaction=True)
