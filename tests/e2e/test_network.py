@@ -35,8 +35,16 @@ def demo(live_server, settings, postgres):
 
 
 def check(page, name: str) -> None:
+    from playwright.sync_api import Error
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"network-{name}.png"), full_page=True)
+    path = str(SCREENSHOTS / f"network-{name}.png")
+    try:
+        page.screenshot(path=path, full_page=True)
+    except (
+        Error
+    ):  # a picture to look at, not a check: Chromium beside another worker's once could not capture it
+        page.screenshot(path=path)
     assert axe_violations(page) == [], name
 
 
