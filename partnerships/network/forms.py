@@ -8,7 +8,7 @@ from vielfalt.collation import text_order
 from vielfalt.concurrency import OpenedVersionMixin
 from vielfalt.models import Organisation, TargetGroup
 from vielfalt.permissions import acting_for, own_organisation_ids
-from vielfalt.validation import KeptOnceBegunMixin, ModelForm, MultiLineField, OneLineField
+from vielfalt.validation import KeptOnceBegunMixin, ModelForm, MultiLineField, OneLineField, SearchField
 from vielfalt.widgets import Select
 
 from ..models import Agreement, Commitment
@@ -305,7 +305,7 @@ class FilterForm(forms.Form):
 
 
 class PracticeFilterForm(FilterForm):
-    q = OneLineField(label=_("Search"), required=False, max_length=200)
+    q = SearchField(label=_("Search"), required=False)
     field = forms.ChoiceField(
         label=_("Field of action"), choices=[("", _("all")), *FieldOfAction.choices], required=False
     )
@@ -315,7 +315,7 @@ class PracticeFilterForm(FilterForm):
 
 
 class DirectoryFilterForm(FilterForm):
-    q = OneLineField(label=_("Search"), required=False, max_length=200)
+    q = SearchField(label=_("Search"), required=False)
     district = forms.ChoiceField(
         label=_("Administrative district"),
         choices=[("", _("all")), *Organisation.District.choices],

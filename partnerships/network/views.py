@@ -211,6 +211,9 @@ class PartnerListView(NetworkMixin, View):
         partners = _partners().order_by(*text_order(Organisation, "name", "pk"))
         if form.is_valid():
             partners = self.filter_partners(partners, form.cleaned_data)
+        elif form.is_bound:
+            # A refused filter (its error shown at the field) finds nothing, as the portal's other lists.
+            partners = partners.none()
         page = _paginate(request, partners, 25)
         return render(
             request,
@@ -352,6 +355,9 @@ class PracticeListView(NetworkMixin, View):
             if data["target_group"]:
                 entries = entries.filter(target_groups__icontains=f'"{data["target_group"]}"')
             entries = practice_search(entries, text)
+        elif form.is_bound:
+            # A refused filter (its error shown at the field) finds nothing, as the portal's other lists.
+            entries = entries.none()
         page = counted_page(
             entries.defer(
                 "what_was_done", "effort", "what_worked", "what_did_not_work", "search_vector", "rank_vector"

@@ -252,3 +252,22 @@ def test_a_cancelled_meeting_to_come_is_listed_among_the_upcoming_marked_cancell
     assert '<span class="badge text-bg-danger">abgesagt</span>' in upcoming.content.decode()
     past = client.get(reverse("network:meeting_list") + "?past=1")
     assert list(past.context["meetings"]) == []
+
+
+@pytest.mark.parametrize("name", ["network:partner_list", "network:practice_list"])
+def test_the_network_searches_take_as_many_characters_as_the_portal_s_other_lists(
+    client, network, hr_duisburg, name
+):
+    """The directory's and the library's search took 200 characters, the portal's other lists 100 (with a German
+    message, vielfalt.validation.SearchField): the same rule now, said in the same words under the field."""
+    client.force_login(hr_duisburg)
+    refused = client.get(reverse(name), {"q": "k" * 101})
+    assert refused.status_code == 200
+    assert "Bitte suchen Sie mit höchstens 100 Zeichen (eingegeben: 101)." in refused.text
+    assert 'maxlength="100"' in refused.text
+    assert 'aria-invalid="true"' in refused.text
+    assert (
+        list(refused.context["page_obj"]) == []
+    )  # as the portal's other lists: a refused search finds nothing
+    assert list(client.get(reverse(name)).context["page_obj"]) != []
+    assert "Bitte suchen Sie" not in client.get(reverse(name), {"q": "k" * 100}).text
