@@ -490,6 +490,26 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
             '<a href="{{0}}">{}<span class="visually-hidden"> {{1}}</span></a>', _("Download")
         )
         revoked = format_html('<span class="badge text-bg-secondary">{}</span>', _("revoked"))
+        # Why a seated person has no certificate to download, in words (a bare dash said nothing, least of all
+        # to a screen reader): the first reason that holds, from the date to the person's attendance.
+        if course_date.is_cancelled:
+            no_certificate = {None: _("none: the date was cancelled")}
+        elif not begun:
+            no_certificate = {None: _("not yet: the date has not taken place")}
+        else:
+            no_certificate = {
+                Enrolment.Attendance.UNKNOWN: _("not yet: attendance not recorded"),
+                Enrolment.Attendance.NO_SHOW: _("none: did not attend"),
+                Enrolment.Attendance.ATTENDED: _("not yet: certificates not built"),
+            }
+        no_certificate = {
+            key: format_html('<span class="text-body-secondary">{}</span>', text)
+            for key, text in no_certificate.items()
+        }
+        # Issued (a verification code) but its PDF not made yet: the organiser's "Build certificates" makes it.
+        being_built = format_html(
+            '<span class="text-body-secondary">{}</span>', _("issued, PDF not yet built")
+        )
         attendance_texts = {value: str(label) for value, label in Enrolment.Attendance.choices}
         attendance_options = {}
         for (
@@ -534,8 +554,10 @@ class CourseDateDetailView(LoginRequiredMixin, DetailView):
                 certificate = revoked
             elif certificate_file:
                 certificate = SafeString(certificate_link.format(certificate_url(certificate_pk), full_name))
+            elif certificate_pk is not None:
+                certificate = being_built
             else:
-                certificate = "–"
+                certificate = no_certificate.get(attendance, no_certificate.get(None, ""))
             seated.append(
                 (
                     name,

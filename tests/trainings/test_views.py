@@ -1229,3 +1229,36 @@ def test_raising_a_quota_says_who_moved_up(client, course, duisburg, hr_duisburg
     )
     assert "1 Person von einer Warteliste hat jetzt einen Platz" in response.text
     assert course_date.enrolments.filter(status="seated").count() == 2
+
+
+def test_the_certificate_column_says_why_there_is_none(client, course_date, duisburg, hr_duisburg, organiser):
+    """The certificate column showed a bare "–" for everyone without a certificate to download: before the date,
+    for a no-show, for attendance not yet recorded and for certificates not yet built alike, and a screen reader
+    read "dash". It now says why, in words."""
+    attended, absent, unknown = employees_of(duisburg, 3)
+    enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=[attended, absent, unknown], notify=False
+    )
+
+    def cells(user):
+        client.force_login(user)
+        page = client.get(course_date.get_absolute_url(), headers={"accept-language": "de"})
+        return {row[0]: re.sub(r"<[^>]+>", "", str(row[7])) for row in page.context["seated"]}
+
+    def name(employee):
+        return f"{employee.last_name}, {employee.first_name}"
+
+    assert set(cells(hr_duisburg).values()) == {"noch keine: Der Termin hat noch nicht stattgefunden"}
+    course_date = begin(course_date)
+    ids = dict(Enrolment.objects.values_list("employee_id", "pk"))
+    attendance_mark(
+        actor=organiser,
+        course_date=course_date,
+        marks={ids[attended.pk]: "attended", ids[absent.pk]: "no_show"},
+    )
+    assert cells(hr_duisburg) == {
+        name(attended): "noch keine: Bescheinigungen noch nicht erstellt",
+        name(absent): "keine: nicht teilgenommen",
+        name(unknown): "noch keine: Teilnahme nicht erfasst",
+    }
+    assert cells(organiser)[name(attended)] == "noch keine: Bescheinigungen noch nicht erstellt"
