@@ -124,7 +124,10 @@ def test_the_seats_a_city_can_take_read_as_german_for_one_seat(
     CourseDate.objects.filter(pk=course_date.pk).update(capacity=1)
     client.force_login(hr_duisburg)
     page = client.get(course_date.get_absolute_url(), headers={"accept-language": "de"}).text
-    assert "Kontingent je Termin: 1, davon 0 belegt; freie Plätze insgesamt: 1" in page
+    assert (
+        "Freie Plätze an diesem Termin: 1 von 1. Stadt Duisburg kann davon 1 belegen (Kontingent je Termin: 1, davon 0 belegt)."
+        in " ".join(page.split())
+    )
     assert not re.search(r"\b1 Plätze\b", page)
 
 
@@ -1028,8 +1031,8 @@ def test_enrolment_screens_explain_the_quota_and_why_people_wait(client, oberhau
     )
     client.force_login(hr_duisburg)
     expected = (
-        "Stadt Duisburg kann an diesem Termin noch 6 von 16 Plätzen belegen "
-        "(Kontingent je Termin: 12, davon 6 belegt; freie Plätze insgesamt: 8)."
+        "Freie Plätze an diesem Termin: 8 von 16. Stadt Duisburg kann davon 6 belegen "
+        "(Kontingent je Termin: 12, davon 6 belegt)."
     )
     for url in (
         reverse("trainings:date_detail", args=[course_date.pk]),
@@ -1045,7 +1048,9 @@ def test_enrolment_screens_explain_the_quota_and_why_people_wait(client, oberhau
     html = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert html.count("Das Kontingent Ihrer Organisation ist ausgeschöpft.") == 2
     assert "Der Termin ist ausgebucht." not in html
-    assert "noch 0 von 16 Plätzen" in " ".join(html.split())
+    assert "Freie Plätze an diesem Termin: 2 von 16. Stadt Duisburg kann davon 0 belegen" in " ".join(
+        html.split()
+    )
 
 
 def test_date_detail_rows_escape_names_and_link_each_enrolment(
@@ -1262,3 +1267,23 @@ def test_the_certificate_column_says_why_there_is_none(client, course_date, duis
         name(unknown): "noch keine: Teilnahme nicht erfasst",
     }
     assert cells(organiser)[name(attended)] == "noch keine: Bescheinigungen noch nicht erstellt"
+
+
+def test_free_seats_read_the_same_on_the_date_and_enrolment_pages(client, course, duisburg, hr_duisburg):
+    """The enrolment page said "Freie Plätze: 8 von 16" above "Stadt Duisburg kann an diesem Termin noch 6 von
+    16 Plätzen belegen": two figures "of 16" that read as contradicting each other. Now both pages name the free
+    seats once, and what the city can take as a part of them, limited by its quota."""
+    course.participants.filter(organisation=duisburg).update(seat_quota=12)
+    course_date = CourseDateFactory(course=course, capacity=16)
+    enrolment_create_many(
+        actor=hr_duisburg, course_date=course_date, employees=employees_of(duisburg, 6), notify=False
+    )
+    client.force_login(hr_duisburg)
+    expected = (
+        "Freie Plätze an diesem Termin: 10 von 16. Stadt Duisburg kann davon 6 belegen "
+        "(Kontingent je Termin: 12, davon 6 belegt). Wer darüber hinaus angemeldet wird, kommt auf die Warteliste."
+    )
+    for url in (course_date.get_absolute_url(), reverse("trainings:enrol", args=[course_date.pk])):
+        text = " ".join(client.get(url, headers={"accept-language": "de"}).text.split())
+        assert text.count(expected) == 1, url
+        assert "von 16 Plätzen" not in text, url
