@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import DateTimeField, Exists, F, IntegerField, OuterRef, Q
 from django.db.models.expressions import RawSQL
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -82,6 +82,12 @@ from .services import (
 )
 
 RESULT_SESSION_KEY = "trainings_enrolment_result"
+
+# The most employees the enrolment page keeps selected across its pages and filters, carried in the form and the
+# address: each request reads them all. More than any date seats; a longer list is a file to upload.
+ENROL_SELECTION_MAX = 200
+# What the enrolment page's filters are called in its address (EmployeeFilterForm).
+ENROL_FILTERS = ("q", "org_unit", "target_group", "trained")
 
 
 def pk_url(name: str):
@@ -604,7 +610,12 @@ class CourseDateICSView(LoginRequiredMixin, View):
 
 
 class EnrolView(LoginRequiredMixin, TemplateView):
-    """HR picks employees (filtered list with checkboxes) or uploads a file of personnel numbers."""
+    """HR picks employees (filtered list with checkboxes) or uploads a file of personnel numbers.
+
+    The selection outlives the page: the list's filters, its pages and the boxes are one form, and moving to
+    another page or filter sends it (POST, then a redirect to the list's address with the selection as
+    `selected`), so that what was ticked on page 1 is still selected on page 2, also without JavaScript. With
+    htmx, each tick updates the number selected."""
 
     template_name = "trainings/enrol.html"
     paginate_by = 100
@@ -676,18 +687,41 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             employee.enrolled_here = employee.pk in enrolled
             employee.trained = employee.pk in trained
 
+    def selectable(self, ids) -> list[int]:
+        """Those of `ids` (at most ENROL_SELECTION_MAX, in their order) that name an active employee the user may
+        enrol here; one query, none for no ids."""
+        ids = list(dict.fromkeys(pk for pk in ids if pk is not None))[:ENROL_SELECTION_MAX]
+        if not ids:
+            return []
+        found = set(
+            Employee.objects.visible_to(self.request.user)
+            .filter(pk__in=ids, organisation_id__in=self.organisation_ids, is_active=True)
+            .values_list("pk", flat=True)
+        )
+        return [pk for pk in ids if pk in found]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        filter_form = EmployeeFilterForm(self.request.GET or None, organisation_ids=self.organisation_ids)
+        # The list as its address says, or, when a POST is answered with the page again, as the form sent it.
+        query = kwargs.get("query") or self.request.GET
+        filter_form = EmployeeFilterForm(
+            {name: query[name] for name in ENROL_FILTERS if name in query} or None,
+            organisation_ids=self.organisation_ids,
+        )
         employees, total = self.employees(filter_form)
         if total is None:  # a search, or a unit's not yet trained: counted with the page's rows
             paginator = WindowCountPaginator(employees, self.paginate_by)
         else:
             paginator = Paginator(employees, self.paginate_by)
             paginator.count = total  # as the agreement list sets it
-        page = paginator.get_page(self.request.GET.get("page"))
+        page = paginator.get_page(query.get("page") or query.get("at_page"))
         rows = list(page.object_list)
         self._mark(rows)
+        if "selected" in kwargs:  # sent with a POST: ticked again as sent, also beyond the limit (to untick)
+            selected = list(kwargs["selected"])
+        else:
+            selected = self.selectable(submitted_id(value) for value in query.getlist("selected"))
+        shown = {employee.pk for employee in rows if not employee.enrolled_here}
         context.update(
             course_date=self.course_date,
             course=self.course_date.course,
@@ -699,8 +733,10 @@ class EnrolView(LoginRequiredMixin, TemplateView):
             employees=rows,
             filter_query=query_without(self.request.GET),
             upload_form=kwargs.get("upload_form") or EnrolmentUploadForm(),
-            selected=kwargs.get("selected") or set(),  # ticked again after a refusal
-            free_seats=max(self.course_date.capacity - self.course_date.seated_count, 0),
+            selected=set(selected),
+            # The selection not shown as a box on this page: carried along in hidden inputs.
+            selected_elsewhere=[pk for pk in selected if pk not in shown],
+            selection_problem=kwargs.get("selection_problem"),
             seats=seats_for_organisations(self.course_date, self.organisation_ids),
         )
         return context
@@ -708,15 +744,37 @@ class EnrolView(LoginRequiredMixin, TemplateView):
     def post(self, request, pk):
         if "file" in request.FILES or request.POST.get("action") == "upload":
             return self.post_upload(request)
-        # Every id submitted must name an employee the user may see: anything else (another city's employee, a
-        # value that is no id) is not found.
-        ids = [submitted_id(value) for value in request.POST.getlist("employees")]
+        action = request.POST.get("action")
+        # The selection: what was selected on other pages and filters, and what is ticked on this one. Every id
+        # must name an employee the user may see: anything else (another city's employee, a value that is no id)
+        # is not found.
+        ids = [
+            submitted_id(value)
+            for value in request.POST.getlist("selected") + request.POST.getlist("employees")
+        ]
+        if None in ids:
+            raise Http404
+        ids = list(dict.fromkeys(ids))
+        problem = None
+        if len(ids) > ENROL_SELECTION_MAX:
+            problem = _(
+                "At most %(limit)s employees can be selected at a time; %(count)s are selected. Please enrol "
+                "fewer at once (and the others after), or upload a file of personnel numbers."
+            ) % {"limit": ENROL_SELECTION_MAX, "count": len(ids)}
+        if action == "count":
+            return self.post_count(request, ids, problem)
+        if problem:
+            return self.render_to_response(
+                self.get_context_data(query=request.POST, selected=ids, selection_problem=problem), status=422
+            )
+        if action in ("filter", "reset") or "page" in request.POST:
+            return self.post_navigate(request, action, ids)
         employees = list(
             Employee.objects.visible_to(request.user)
-            .filter(pk__in=[pk for pk in ids if pk is not None])
+            .filter(pk__in=ids)
             .order_by(*Employee._meta.ordering)  # by name (vielfalt.collation)
         )
-        if len(employees) != len(set(ids)):
+        if len(employees) != len(ids):
             raise Http404
         try:
             result = enrolment_create_many(
@@ -725,10 +783,39 @@ class EnrolView(LoginRequiredMixin, TemplateView):
         except EnrolmentRefused as refused:
             # The choice stays ticked: HR corrects it rather than finding and ticking everyone again.
             return self.render_to_response(
-                self.get_context_data(problems=refused.problems, selected={e.pk for e in employees}),
+                self.get_context_data(
+                    query=request.POST, problems=refused.problems, selected=[e.pk for e in employees]
+                ),
                 status=422,
             )
         return self.show_result(result)
+
+    def post_count(self, request, ids, problem):
+        """The number selected, for htmx to show as a box is ticked (the page shows it as it is sent)."""
+        elsewhere = {submitted_id(value) for value in request.POST.getlist("selected")}
+        selected = ids if problem else self.selectable(ids)
+        return TemplateResponse(
+            request,
+            "trainings/_selection_count.html",
+            {
+                "selected": selected,
+                "selected_elsewhere": [pk for pk in selected if pk in elsewhere],
+                "selection_problem": problem,
+            },
+        )
+
+    def post_navigate(self, request, action, ids):
+        """Another page or filter of the list, the selection kept: a redirect to its address."""
+        selected = self.selectable(ids)
+        query = QueryDict(mutable=True)
+        if action != "reset":
+            for name in ENROL_FILTERS:
+                if request.POST.get(name):
+                    query[name] = request.POST[name]
+            if action != "filter" and request.POST.get("page"):
+                query["page"] = request.POST["page"]
+        query.setlist("selected", [str(pk) for pk in selected])
+        return redirect(f"{request.path}?{query.urlencode()}" if query else request.path)
 
     def post_upload(self, request):
         form = EnrolmentUploadForm(request.POST, request.FILES)

@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.conftest import axe_violations, browser_login
 from tests.trainings.factories import begin
@@ -73,7 +74,7 @@ def test_enrol_cancel_attend_certify_download_verify(demo, live_server, page):
     assert boxes.count() >= 15
     for index in range(15):
         boxes.nth(index).check()
-    page.locator("#selection-form button[type=submit]").click()
+    page.locator("#selection-form button[value=enrol]").click()
     page.wait_for_url(re.compile(r"/enrol/result/$"))
     check(page, "enrol-result")
     assert page.locator("#result-seated tbody tr").count() == 12
@@ -175,3 +176,33 @@ def test_organiser_pages_are_accessible(demo, live_server, page):
     assert page.locator("#persons-not-listed").is_visible()
     assert page.locator("#seated-table").count() == 0
     check(page, "date-detail-ministry")
+
+
+def test_the_selection_outlives_the_pages_of_the_enrolment_list(demo, live_server, page):
+    """HR of Duisburg (120 employees, 100 a page) ticks 5 on page 1, goes to page 2 and ticks 3 more: the page
+    counts 8 as they are ticked (htmx), and all 8 are enrolled, not only page 2's 3 as before."""
+    course_date = (
+        CourseDate.objects.filter(starts_at__gt=timezone.now() + timedelta(days=14), cancelled_at=None)
+        .order_by("starts_at")
+        .first()
+    )
+    switch_user(page, live_server, "hr-duisburg")
+    page.goto(f"{demo}/trainings/dates/{course_date.pk}/enrol/")
+    boxes = page.locator("#selection-form input[name=employees]:not([disabled])")
+    for index in range(5):
+        boxes.nth(index).check()
+    expect(page.locator("#selection-count")).to_contain_text("5 Beschäftigte ausgewählt")
+    page.locator("#selection-form nav button[name=page]", has_text="Weiter").click()
+    page.wait_for_url(re.compile(r"page=2"))
+    expect(page.locator("#selection-count")).to_contain_text("5 Beschäftigte ausgewählt")
+    boxes = page.locator("#selection-form input[name=employees]:not([disabled])")
+    for index in range(3):
+        boxes.nth(index).check()
+    expect(page.locator("#selection-count")).to_contain_text(
+        "8 Beschäftigte ausgewählt (davon 5 auf anderen Seiten oder außerhalb des Filters)"
+    )
+    check(page, "enrol-selection-page-2")
+    before = Enrolment.objects.filter(course_date=course_date).count()
+    page.locator("#selection-form button[value=enrol]").click()
+    page.wait_for_url(re.compile(r"/enrol/result/$"))
+    assert Enrolment.objects.filter(course_date=course_date).count() == before + 8

@@ -149,3 +149,98 @@ def test_a_refused_selection_stays_ticked(client, course_date, duisburg, hr_duis
     assert Enrolment.objects.count() == 0
     ticked = set(map(int, re.findall(r'value="(\d+)" id="employee-\d+"[^>]* checked', response.text)))
     assert ticked == {e.pk for e in chosen} - {left.pk}
+
+
+def _hidden_selected(html: str) -> list[str]:
+    return re.findall(r'<input type="hidden" name="selected" value="(\d+)">', html)
+
+
+def test_the_selection_is_kept_across_pages_and_filters(
+    client, course_date, duisburg, hr_duisburg, monkeypatch
+):
+    """HR ticked 3 on page 1, went to page 2, ticked 2 more and enrolled: only page 2's 2 were enrolled, the
+    boxes of page 1 having gone with the page. The pages and the filter are now part of the form that carries the
+    selection (without JavaScript), and the page says how many are selected."""
+    from trainings.views import EnrolView
+
+    monkeypatch.setattr(EnrolView, "paginate_by", 5)
+    trainees = [
+        EmployeeFactory(organisation=duisburg, last_name=f"Name {n:02d}", target_group=TargetGroup.TRAINEE)
+        for n in range(8)
+    ]
+    managers = [
+        EmployeeFactory(organisation=duisburg, last_name=f"Zweig {n:02d}", target_group=TargetGroup.MANAGER)
+        for n in range(4)
+    ]
+    url = reverse("trainings:enrol", args=[course_date.pk])
+    client.force_login(hr_duisburg)
+    first = [e.pk for e in client.get(url).context["employees"]]
+    assert first == [e.pk for e in trainees[:5]]
+    # Page 1: three ticked, then "Next".
+    response = client.post(url, {"employees": first[:3], "at_page": "1", "page": "2"})
+    assert response.status_code == 302
+    assert Enrolment.objects.count() == 0
+    page_2 = client.get(response["Location"], headers={"accept-language": "de"})
+    assert [e.pk for e in page_2.context["employees"]] == [e.pk for e in trainees[5:]] + [
+        managers[0].pk,
+        managers[1].pk,
+    ]
+    assert sorted(map(int, _hidden_selected(page_2.text))) == sorted(first[:3])
+    assert "3 Beschäftigte ausgewählt" in page_2.text
+    # Page 2: two more ticked, then the managers only (a filter): the five stay selected, unticked on page 1.
+    response = client.post(
+        url,
+        {
+            "selected": _hidden_selected(page_2.text),
+            "employees": [trainees[5].pk, managers[0].pk],
+            "at_page": "2",
+            "target_group": TargetGroup.MANAGER,
+            "action": "filter",
+        },
+    )
+    assert response.status_code == 302
+    managers_page = client.get(response["Location"])
+    assert [e.pk for e in managers_page.context["employees"]] == [e.pk for e in managers]
+    assert re.search(rf'value="{managers[0].pk}" id="employee-{managers[0].pk}" checked', managers_page.text)
+    assert len(_hidden_selected(managers_page.text)) == 4  # the other four, not shown with this filter
+    # Unticked here, one more ticked, and enrolled: the selection of every page and filter.
+    response = client.post(
+        url,
+        {"selected": _hidden_selected(managers_page.text), "employees": [managers[3].pk], "action": "enrol"},
+    )
+    assert response.status_code == 302
+    assert set(Enrolment.objects.values_list("employee_id", flat=True)) == {
+        *first[:3],
+        trainees[5].pk,
+        managers[3].pk,
+    }
+
+
+def test_the_selection_is_bounded(client, course_date, duisburg, hr_duisburg):
+    """Each request reads the whole selection: at most 200 employees, refused in words beyond that (one more, a
+    list to upload instead), with the boxes as they were so that HR can untick some."""
+    chosen = [e.pk for e in employees_for_selection(duisburg, 201)]
+    url = reverse("trainings:enrol", args=[course_date.pk])
+    client.force_login(hr_duisburg)
+    response = client.post(
+        url,
+        {"selected": chosen[:150], "employees": chosen[150:], "action": "enrol"},
+        headers={"accept-language": "de"},
+    )
+    assert response.status_code == 422
+    assert (
+        "Höchstens 200 Beschäftigte können auf einmal ausgewählt werden; ausgewählt sind 201."
+        in response.text
+    )
+    assert Enrolment.objects.count() == 0
+    # A longer selection in the address is cut to the limit before it is read, then to whom HR may enrol.
+    stranger = EmployeeFactory()
+    response = client.get(url, {"selected": [stranger.pk, *chosen]})
+    assert response.context["selected"] == set(chosen[:199])
+    assert stranger.pk not in response.context["selected"]
+
+
+def employees_for_selection(organisation, count):
+    return EmployeeFactory.create_batch(
+        count, organisation=organisation, org_unit=OrgUnitFactory(organisation=organisation)
+    )
