@@ -1,5 +1,5 @@
-"""Login events go to the audit log, and a login starts the session's lifetime. Django and django-axes announce
-them only through signals."""
+"""Login events go to the audit log, a login starts the session's lifetime and tells the holder of an e-mail to
+them that did not get through. Django and django-axes announce them only through signals."""
 
 import logging
 import time
@@ -7,9 +7,13 @@ import time
 from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from axes.utils import reset as axes_reset
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from .audit import audit_record
 from .middleware import LOGGED_IN_AT_KEY
@@ -56,6 +60,29 @@ def session_lifetime_at_login(sender, request, user, **kwargs):
     """The session's SESSION_ABSOLUTE_AGE counts from here (vielfalt.middleware.SessionLifetimeMiddleware)."""
     if request is not None and hasattr(request, "session"):
         request.session[LOGGED_IN_AT_KEY] = int(time.time())
+
+
+@receiver(user_logged_in, dispatch_uid="undelivered_mail_at_login")
+def undelivered_mail_at_login(sender, request, user, **kwargs):
+    """An e-mail to the holder that did not get through (`User.mail_failed_at`) was shown only to administrators
+    in the admin's list of accounts; the holder, whose address it is, heard nothing and went on missing the notices
+    of changes to their account. They are told at their next login (only administrators keep accounts, so nobody
+    else in their organisation could correct the address)."""
+    if request is None or user.mail_failed_at is None:
+        return
+    messages.warning(
+        request,
+        _(
+            "An e-mail from the portal to your address %(email)s could not be delivered (%(date)s). The address "
+            "may be wrong or your mailbox full: please ask the portal's administration to check it, so that notices "
+            "about your account reach you."
+        )
+        % {
+            "email": user.email,
+            "date": date_format(timezone.localtime(user.mail_failed_at), "SHORT_DATE_FORMAT"),
+        },
+        fail_silently=True,  # a login without the messages middleware (the test client's login)
+    )
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")

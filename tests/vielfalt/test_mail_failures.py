@@ -10,7 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import OrganisationFactory, hr_user
+from tests.factories import PASSWORD, OrganisationFactory, hr_user
 from tests.helpers import broker_unreachable
 from vielfalt.account_events import account_changed
 from vielfalt.models import User
@@ -77,3 +77,18 @@ def test_a_dormancy_notice_that_cannot_be_queued_does_not_count_as_given(
     unused.refresh_from_db()
     assert unused.is_active
     assert (unused.dormancy_notice_at, unused.mail_failed_at) == (later, None)
+
+
+def test_the_holder_of_an_address_that_refused_a_notice_is_told_at_the_next_login(client):
+    """The mark was shown only to administrators in the admin's list of accounts: the holder, the one person who
+    knows whether the address is right, was never told. The next login says so (in German by default)."""
+    holder = hr_user(OrganisationFactory(), username="kim", email="kim@stadt.example")
+    User.objects.filter(pk=holder.pk).update(mail_failed_at=timezone.now() - timedelta(days=2))
+    response = client.post(reverse("login"), {"username": "kim", "password": PASSWORD}, follow=True)
+    assert response.status_code == 200
+    text = " ".join(response.text.split())
+    assert "Eine E-Mail des Portals an Ihre Adresse kim@stadt.example konnte nicht zugestellt werden" in text
+    client.logout()
+    User.objects.filter(pk=holder.pk).update(mail_failed_at=None)
+    response = client.post(reverse("login"), {"username": "kim", "password": PASSWORD}, follow=True)
+    assert "nicht zugestellt" not in response.text
