@@ -56,7 +56,8 @@ class User(AbstractUser):
     )
     # An e-mail to the holder (a notice of a change to the account, of its coming deactivation, a link to choose a
     # password) that did not get through: the mail server refused it after the retries, or the background service
-    # could not take it (vielfalt.jobs.MarkedMailTask). Shown to administrators; the next that does clears it.
+    # could not take it (vielfalt.jobs.MarkedMailTask). Shown to administrators, and to the holder at the next
+    # login (vielfalt.accounts); the next that does get through clears it.
     mail_failed_at = models.DateTimeField(_("e-mail not delivered"), null=True, blank=True, editable=False)
 
     objects = UserManager()
