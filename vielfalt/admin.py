@@ -12,7 +12,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import translation
 from django.utils.formats import date_format
@@ -27,7 +27,18 @@ from .collation import text_order
 from .filters import object_search, search_order
 from .forms import chosen_organisation_id, unit_choices_from
 from .invitations import AccountAddForm, link_valid_until
-from .models import AuditEntry, AuthenticatorApp, Employee, Job, Membership, Organisation, OrgUnit, Role, User
+from .models import (
+    ORG_UNIT_TREE_CONSTRAINTS,
+    AuditEntry,
+    AuthenticatorApp,
+    Employee,
+    Job,
+    Membership,
+    Organisation,
+    OrgUnit,
+    Role,
+    User,
+)
 from .permissions import may
 from .services import account_invitation_send
 from .signals import accounts_left, employees_left
@@ -557,6 +568,63 @@ class GroupAdmin(AuditedAdminMixin, BaseGroupAdmin):
     filter_horizontal = ()  # as UserAdmin's
 
 
+# Why PostgreSQL refused to save units (ORG_UNIT_TREE_CONSTRAINTS), as the form says it.
+ORG_UNIT_REFUSALS = dict(
+    zip(
+        ORG_UNIT_TREE_CONSTRAINTS,
+        (
+            _(
+                "The org units were not saved: a change saved meanwhile by someone else would place a unit under "
+                "itself or under one of its own subunits. Reload the page and try again."
+            ),
+            _(
+                "The org units were not saved: a unit's parent belongs to another organisation (changed meanwhile "
+                "by someone else). Reload the page and try again."
+            ),
+        ),
+        strict=True,
+    )
+)
+
+
+def org_unit_refusal(error: IntegrityError):
+    """What the form says when PostgreSQL refused to save units (a loop, a parent of another organisation), or
+    None for any other error."""
+    return ORG_UNIT_REFUSALS.get(getattr(getattr(error.__cause__, "diag", None), "constraint_name", None))
+
+
+class OrgUnitTreeFormMixin:
+    """The forms that save org units (a unit's, an organisation's with its units): a save that PostgreSQL refuses
+    for the tree answers with the form again and why, not with a server error. OrgUnit.clean checks the tree as
+    the form is checked; another administrator's move saved between that check and this save (A under B here,
+    B under A there) passed it, and the database's trigger refused the second save. The form is checked once
+    more, in a new transaction, against the tree as it is now, and refused with the reason (the user's input
+    kept)."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError as error:
+            refusal = org_unit_refusal(error)
+            if refusal is None or request.method != "POST":
+                raise
+        request.org_unit_refusal = refusal  # the whole transaction was rolled back: nothing of it was saved
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        refusal = getattr(request, "org_unit_refusal", None)
+        if refusal is None:
+            return form
+
+        class RefusedForm(form):
+            def clean(self):
+                super().clean()
+                raise ValidationError(refusal)
+
+        return RefusedForm
+
+
 class OrgUnitInline(TabularInline):
     model = OrgUnit
     extra = 0
@@ -580,7 +648,7 @@ class OrganisationForm(forms.ModelForm):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(AuditedModelAdmin):
+class OrganisationAdmin(OrgUnitTreeFormMixin, AuditedModelAdmin):
     form = OrganisationForm
     list_display = ["name", "article", "slug", "kind", "district", "require_second_factor"]
     list_filter = ["kind", "district", "require_second_factor"]
@@ -620,7 +688,7 @@ class OrgUnitForm(forms.ModelForm):
 
 
 @admin.register(OrgUnit)
-class OrgUnitAdmin(AuditedModelAdmin):
+class OrgUnitAdmin(OrgUnitTreeFormMixin, AuditedModelAdmin):
     form = OrgUnitForm
     list_display = ["name", "organisation", "parent"]
     list_filter = ["organisation"]

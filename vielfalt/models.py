@@ -393,6 +393,10 @@ SELECT 1 FROM above WHERE id = %s
 
 # Transaction-level advisory lock (vielfalt_orgunit's space, key 0) that serialises changes of units' parents.
 ORG_UNIT_TREE_LOCK = "pg_advisory_xact_lock(20309, 0)"
+# What PostgreSQL refuses of the unit tree (the names its errors carry, `IntegrityError.__cause__.diag`): a loop
+# (the trigger orgunit_no_loop) and a parent of another organisation (a foreign key of the parent and the
+# unit's organisation to a unit and its organisation, migration vielfalt 0035).
+ORG_UNIT_TREE_CONSTRAINTS = ("orgunit_no_loop", "orgunit_parent_same_organisation")
 
 
 def org_unit_no_loop() -> list[pgtrigger.Trigger]:
@@ -404,8 +408,9 @@ def org_unit_no_loop() -> list[pgtrigger.Trigger]:
     An UPDATE takes the lock in a statement trigger, before it locks its rows: taken in the row trigger, after
     the row's lock, two moves deadlocked (the first's foreign key check at commit waits for the parent row the
     second has locked, the second for the first's tree lock). One lock for all organisations, not one per
-    organisation: the database does not keep a parent in its unit's organisation, and a loop through several
-    organisations' units would pass locks per organisation. The lock is held to the end of the transaction by
+    organisation: simple, and safe also for units saved before the database kept a parent in its unit's
+    organisation (migration vielfalt 0035). A form that saves units answers the trigger's refusal with the form
+    again (admin.OrgUnitTreeFormMixin). The lock is held to the end of the transaction by
     every UPDATE that sets the parent column (a unit's save() sets every column): unit saves are rare
     administration; only a changed parent walks."""
     walk = UNITS_ABOVE_SQL.format(table='"vielfalt_orgunit"') % ("NEW.parent_id", "NEW.id")
@@ -429,7 +434,7 @@ def org_unit_no_loop() -> list[pgtrigger.Trigger]:
                 PERFORM {ORG_UNIT_TREE_LOCK};  -- an INSERT's; an UPDATE holds it already
                 IF EXISTS ({walk}) THEN
                     RAISE EXCEPTION 'A unit cannot be placed under itself or under one of its own subunits'
-                        USING ERRCODE = 'integrity_constraint_violation';
+                        USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'orgunit_no_loop';
                 END IF;
                 RETURN NEW;
             """,

@@ -125,6 +125,27 @@ def bench_page_costs(seeded: Seeded) -> list[Row]:
             "/audit/?object_repr=Y%C4%B1lmaz",
         ],
     )
+    # The same log as the ministry reads it (AuditEntry.visible_to: the partnership domain, a tenth of the scale
+    # data's entries, and its own staff's): a page from its middle, each filter, a search for a name of whom it
+    # sees no entry (the cities' HR work): one OR of what it may see, which reads the log newest first and drops
+    # what it may not.
+    ministry = scale().ministry
+    ministry_middle = (
+        AuditEntry.objects.visible_to(ministry)
+        .filter(actor_name__startswith=PARTNER_PREFIX)
+        .order_by("-at", "-pk")
+        .values_list("pk", flat=True)[AUDIT_MIDDLE // 10]
+    )
+    pages["ministry, the audit log of 500,000 entries"] = (
+        ministry,
+        [
+            "/audit/",
+            f"/audit/?before={ministry_middle}",
+            "/audit/?action=export",
+            f"/audit/?actor_name={PARTNER_PREFIX}0017-hr",
+            "/audit/?object_repr=Y%C4%B1lmaz",
+        ],
+    )
     # The city's campaign page while 20,000 are invited (the launch morning's campaign, as survey_launch makes it).
     campaign, _tokens = survey_campaign(seeded, CAMPAIGN_TITLE, CAMPAIGN_INVITATIONS)
     pages["partner HR (100,000 employees), a campaign of 20,000"] = (

@@ -204,3 +204,92 @@ def test_choosing_the_organisation_of_a_new_unit_loads_its_units_in_the_browser(
     assert page.locator("#id_parent option").all_inner_texts()[1:] == ["Bürgeramt"]
     assert page.eval_on_selector("#id_parent", "select => select.selectedIndex") == 0
     assert messages == []
+
+
+def test_postgresql_refuses_a_parent_of_another_organisation(postgres, cities):
+    """A queryset update (an import's, a shell's) skips OrgUnit.clean: a foreign key of the parent and the
+    unit's organisation refuses a parent of another organisation, and a unit's move to another organisation
+    away from its parent or its subunits."""
+    duisburg, essen = cities
+    first, second, third = duisburg.units.all()
+    essens = essen.units.get()
+    with pytest.raises(IntegrityError, match="orgunit_parent_same_organisation"), transaction.atomic():
+        OrgUnit.objects.filter(pk=first.pk).update(parent=essens)
+    OrgUnit.objects.filter(pk=second.pk).update(parent=third)
+    for unit in (third, second):  # the parent of a subunit, a subunit
+        with pytest.raises(IntegrityError, match="orgunit_parent_same_organisation"), transaction.atomic():
+            OrgUnit.objects.filter(pk=unit.pk).update(organisation=essen)
+    OrgUnit.objects.filter(pk=second.pk).update(parent=None, organisation=essen)  # alone, it may move
+    OrgUnit.objects.filter(pk=second.pk).update(parent=essens)
+    assert OrgUnit.objects.get(pk=second.pk).parent == essens
+
+
+def _moved_meanwhile(unit, parent):
+    """Just before the form's save writes the units, another administrator's move of `unit` under `parent` is
+    saved (committed, by another connection): as when both checked their forms at the same moment."""
+    done = []
+
+    def move_first(execute, sql, params, many, context):
+        if not done and sql.startswith(('UPDATE "vielfalt_orgunit"', 'INSERT INTO "vielfalt_orgunit"')):
+            done.append(sql)
+
+            def move():
+                try:
+                    OrgUnit.objects.filter(pk=unit.pk).update(parent=parent)
+                finally:
+                    connection.close()
+
+            thread = threading.Thread(target=move)
+            thread.start()
+            thread.join()
+        return execute(sql, params, many, context)
+
+    return connection.execute_wrapper(move_first), done
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_unit_whose_move_another_save_made_a_loop_meanwhile_gets_the_form_again_with_why(
+    postgres, client, superuser, cities
+):
+    """Two administrators: one places Bürgeramt under Ordnungsamt in the unit's form, the other Ordnungsamt under
+    Bürgeramt, saved between the first's check of the form and its save. PostgreSQL refuses the first save (the
+    tree's trigger): the form again, with why and the input kept, not a server error; nothing of it saved."""
+    duisburg, _essen = cities
+    first, second = duisburg.units.get(name="Bürgeramt"), duisburg.units.get(name="Ordnungsamt")
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_orgunit_change", args=[first.pk])
+    data = form_data(client.get(url).text, "orgunit_form")
+    data["parent"] = str(second.pk)
+    wrapper, done = _moved_meanwhile(second, first)
+    with wrapper:
+        response = client.post(url, data)
+    assert done and response.status_code == 200
+    text = response.text
+    assert "Die Organisationseinheiten wurden nicht gespeichert" in text
+    assert LOOP in text  # the form's own check, now that the other move is saved
+    assert re.search(rf'<option value="{second.pk}" selected>Ordnungsamt</option>', text)
+    assert OrgUnit.objects.get(pk=first.pk).parent is None
+    assert OrgUnit.objects.get(pk=second.pk).parent == first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_organisations_units_that_another_save_made_a_loop_meanwhile_get_the_form_again(
+    postgres, client, superuser, cities
+):
+    """The same race through the units' rows on the organisation's page."""
+    duisburg, _essen = cities
+    first, second = duisburg.units.get(name="Bürgeramt"), duisburg.units.get(name="Ordnungsamt")
+    client.force_login(superuser)
+    url = reverse("admin:vielfalt_organisation_change", args=[duisburg.pk])
+    data = form_data(client.get(url).text, "organisation_form")
+    row = next(
+        key[: -len("-id")] for key, value in data.items() if key.endswith("-id") and value == str(first.pk)
+    )
+    data[f"{row}-parent"] = str(second.pk)
+    wrapper, done = _moved_meanwhile(second, first)
+    with wrapper:
+        response = client.post(url, data)
+    assert done and response.status_code == 200
+    assert "Die Organisationseinheiten wurden nicht gespeichert" in response.text
+    assert OrgUnit.objects.get(pk=first.pk).parent is None
+    assert OrgUnit.objects.get(pk=second.pk).parent == first
