@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 import uuid
+import warnings
 
 import pytest
 from django.conf import settings
@@ -318,6 +319,25 @@ def axe_violations(page) -> list[dict]:
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
         for v in result["violations"]
     ]
+
+
+def screenshot(page, path) -> None:
+    """Save a picture of the whole page at `path` (a pathlib.Path) for people to look at: never a check.
+    Chromium sometimes cannot capture the whole page ("Unable to capture screenshot", once beside another
+    worker's browser in a parallel CI run); then the visible window is kept, and if even that fails, a warning
+    says so and the test goes on to the checks that decide it (axe, the page's content)."""
+    from playwright.sync_api import Error
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        page.screenshot(path=str(path), full_page=True)
+        return
+    except Error:
+        pass
+    try:
+        page.screenshot(path=str(path))
+    except Error as error:
+        warnings.warn(f"no screenshot {path.name}: {error.message}", stacklevel=2)
 
 
 def browser_login(page, live_server, user) -> None:

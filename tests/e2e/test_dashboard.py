@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from partnerships.models import AnonymisedProcedure
-from tests.conftest import axe_violations, browser_login
+from tests.conftest import axe_violations, browser_login, screenshot
 from tests.factories import OrganisationFactory, hr_user, ministry_user
 from tests.programme.conftest import make_partner
 from vielfalt.models import Organisation
@@ -17,8 +17,7 @@ SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
 
 
 def check(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}.png"), full_page=True)
+    screenshot(page, SCREENSHOTS / f"dashboard-{name}.png")
     assert axe_violations(page) == [], name
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.template import Context, Template
 
-from tests.conftest import axe_violations
+from tests.conftest import axe_violations, screenshot
 from vielfalt.pdf import render_pdf_from_html
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,8 +16,7 @@ SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
 
 
 def check(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"documents-{name}.png"), full_page=True)
+    screenshot(page, SCREENSHOTS / f"documents-{name}.png")
     assert axe_violations(page) == [], name
 
 

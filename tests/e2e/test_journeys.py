@@ -21,7 +21,7 @@ from django.test.utils import override_settings
 from django.utils import translation
 from django_otp.oath import totp
 
-from tests.conftest import axe_violations
+from tests.conftest import axe_violations, screenshot
 from tests.helpers import triggers_aside
 from vielfalt.models import AuthenticatorApp
 
@@ -165,8 +165,7 @@ def console(page):
 
 
 def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    screenshot(page, SCREENSHOTS / f"{name}.png")
 
 
 def check_page(page, name: str) -> None:

@@ -15,7 +15,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from partnerships.network.models import NotificationSettings, Question, Registration
-from tests.conftest import axe_violations, browser_login
+from tests.conftest import axe_violations, browser_login, screenshot
 from vielfalt.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,16 +35,7 @@ def demo(live_server, settings, postgres):
 
 
 def check(page, name: str) -> None:
-    from playwright.sync_api import Error
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = str(SCREENSHOTS / f"network-{name}.png")
-    try:
-        page.screenshot(path=path, full_page=True)
-    except (
-        Error
-    ):  # a picture to look at, not a check: Chromium beside another worker's once could not capture it
-        page.screenshot(path=path)
+    screenshot(page, SCREENSHOTS / f"network-{name}.png")
     assert axe_violations(page) == [], name
 
 

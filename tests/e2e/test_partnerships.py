@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from partnerships.models import Agreement, AgreementDocument, ProgressReport
-from tests.conftest import axe_violations, browser_login
+from tests.conftest import axe_violations, browser_login, screenshot
 from tests.factories import OrganisationFactory, hr_user, ministry_user
 from vielfalt.models import Organisation
 
@@ -24,8 +24,7 @@ MINIMAL_PDF = (
 
 
 def check(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"partnerships-{name}.png"), full_page=True)
+    screenshot(page, SCREENSHOTS / f"partnerships-{name}.png")
     assert axe_violations(page) == [], name
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.conftest import axe_violations, browser_login
+from tests.conftest import axe_violations, browser_login, screenshot
 from trainings.models import Certificate
 from vielfalt.models import Employee, User
 from vielfalt.permissions import SYSTEM
@@ -19,8 +19,7 @@ SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
 
 
 def check(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"privacy-{name}.png"), full_page=True)
+    screenshot(page, SCREENSHOTS / f"privacy-{name}.png")
     assert axe_violations(page) == [], name
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from surveys.models import Campaign, HeldAnswer, Response
-from tests.conftest import axe_violations, browser_login
+from tests.conftest import axe_violations, browser_login, screenshot
 from tests.factories import EmployeeFactory, OrganisationFactory, OrgUnitFactory, hr_user, ministry_user
 from tests.surveys.conftest import DEFAULT_ANSWERS, form_key
 from vielfalt.models import TargetGroup
@@ -29,8 +29,7 @@ GROUPS = [TargetGroup.PUBLIC_FACING, TargetGroup.PUBLIC_FACING, TargetGroup.TRAI
 
 
 def check(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    screenshot(page, SCREENSHOTS / f"{name}.png")
     assert axe_violations(page) == [], name
 
 

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.conftest import axe_violations, browser_login
+from tests.conftest import axe_violations, browser_login, screenshot
 from tests.trainings.factories import begin
 from trainings.models import Certificate, Course, CourseDate, Enrolment
 from vielfalt.models import Employee, User
@@ -33,8 +33,7 @@ def demo(live_server, settings):
 
 
 def check(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"trainings-{name}.png"), full_page=True)
+    screenshot(page, SCREENSHOTS / f"trainings-{name}.png")
     assert axe_violations(page) == [], name
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from partnerships.models import Agreement
-from tests.conftest import axe_violations, browser_login, need
+from tests.conftest import axe_violations, browser_login, need, screenshot
 from tests.e2e.test_journeys import SCREENSHOTS, demo, demo_snapshot  # noqa: F401 (fixtures)
 from trainings.models import CourseDate
 from vielfalt.models import Employee, Job, User
@@ -107,8 +107,7 @@ class Journey:
         self.count += 1
         name = f"{self.name}-{self.width}-{self.count:02d}-{label}"
         (self.saved / f"{name}.html").write_text(page.content(), encoding="utf-8")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"usability-{name}.png"), full_page=True)
+        screenshot(page, SCREENSHOTS / f"usability-{name}.png")
         assert page.evaluate("document.documentElement.lang") == "de", name
         strings = page.evaluate(VISIBLE_TEXT)
         english = sorted({s for s in strings if s in english_strings()})
