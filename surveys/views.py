@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.decorators import method_decorator
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
@@ -546,22 +546,39 @@ class LanguageSwitchMixin:
         return super().dispatch(request, *args, **kwargs)
 
     def _switch_language(self, request, language):
-        response = _no_referrer(HttpResponseRedirect(request.path))
-        if language == "easy":  # easy-to-read language (Leichte Sprache), in the current language
-            _remember_easy(response)
-        elif language == "standard":
-            response.delete_cookie(EASY_COOKIE, samesite="Lax")
-        elif language in dict(settings.LANGUAGES):
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                language,
-                max_age=settings.LANGUAGE_COOKIE_AGE,
-                path=settings.LANGUAGE_COOKIE_PATH,
-                secure=settings.LANGUAGE_COOKIE_SECURE,
-                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-            )
-        return response
+        return _remember_language(_no_referrer(HttpResponseRedirect(request.path)), language)
+
+
+def _remember_language(response, language: str):
+    """The language a respondent chose (`language` as LanguageSwitchMixin and the questionnaire's buttons send
+    it), kept for their next pages; anything else changes nothing."""
+    if language == "easy":  # easy-to-read language (Leichte Sprache), in the current language
+        _remember_easy(response)
+    elif language == "standard":
+        response.delete_cookie(EASY_COOKIE, samesite="Lax")
+    elif language in dict(settings.LANGUAGES):
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response
+
+
+def _use_language(request, language: str) -> None:
+    """This request's page in the language chosen with it, before the cookies that remember the choice reach
+    the browser (`_remember_language`)."""
+    if language == "easy":
+        request.COOKIES[EASY_COOKIE] = "1"
+    elif language == "standard":
+        request.COOKIES.pop(EASY_COOKIE, None)
+    elif language in dict(settings.LANGUAGES):
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
 
 
 class TokenView(View):
@@ -701,6 +718,16 @@ class AnswerView(LanguageSwitchMixin, View):
         return _set_state(self._render(request, campaign, form, state), {**state, "campaign": campaign.pk})
 
     def post(self, request):
+        language = request.POST.get("language")
+        if language is None:
+            return self._post(request)
+        # A language button of the questionnaire: whichever page answers it (the questionnaire again, or the
+        # out-of-date page of a state that expired or of a link opened again in another window) is in the
+        # language chosen, and the choice is kept, as the links on the other pages do.
+        _use_language(request, language)
+        return _remember_language(self._post(request), language)
+
+    def _post(self, request):
         state = respondent_state(request)
         page = self._page_without_questions(request, state)
         if page:
@@ -741,7 +768,7 @@ class AnswerView(LanguageSwitchMixin, View):
         as a draft in the respondent's own sealed state (on their device, encrypted; nothing is written here),
         until they send their answers or open their link again. Posted, not in the address: no answer in a
         URL."""
-        response = self._switch_language(request, request.POST["language"])
+        response = _no_referrer(HttpResponseRedirect(request.path))  # the language: `post`
         return _set_state(response, {**state, "draft": SurveyForm.draft(request.POST)})
 
     def _questionnaire_again(self, request, state):

@@ -548,3 +548,44 @@ def test_the_questionnaire_without_a_unit_of_k_invited_passes_axe(live_server, b
     assert respondent.get_by_text("Wir fragen nicht: Wo arbeiten Sie?").is_visible()
     check(respondent, f"26-answer-no-unit-question-easy-{width}")
     context.close()
+
+
+def test_a_language_chosen_on_an_out_of_date_questionnaire_is_the_language_of_the_page_that_says_so(
+    live_server, browser
+):
+    """A respondent leaves the questionnaire open past its 30 minutes, or opens their link again in another
+    window, and then chooses another language on the first: the page saying that the questionnaire is out of
+    date came in the language left behind, and the choice was lost. It comes in the language chosen, which the
+    next pages keep."""
+    import time
+
+    from surveys.credentials import respondent_seal, respondent_unseal
+    from surveys.views import RESPONDENT_COOKIE
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    _campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    context = respondent_context(browser, 1280)
+    respondent = context.new_page()
+    respondent.goto(f"{live_server.url}/surveys/t/{tokens[0]}/")
+    tick(respondent, "own_citizenship", "not_german")
+    cookie = next(c for c in context.cookies() if c["name"] == RESPONDENT_COOKIE)
+    state = respondent_unseal(cookie["value"])
+    context.add_cookies([{**cookie, "value": respondent_seal({**state, "at": int(time.time()) - 40 * 60})}])
+    switch_language(respondent, "English")
+    assert respondent.locator("html").get_attribute("lang") == "en"
+    assert respondent.locator("#page-expired").inner_text() == "This page is out of date"
+    assert respondent.get_by_text("If you have sent your answers already").is_visible()
+    check(respondent, "27-page-expired-language-chosen")
+    respondent.goto(f"{live_server.url}/umfrage/")
+    assert respondent.locator("html").get_attribute("lang") == "en"
+
+    # The link opened again in a second window; the first chooses easy-to-read language.
+    respondent.goto(f"{live_server.url}/surveys/t/{tokens[0]}/")
+    second = context.new_page()
+    second.goto(f"{live_server.url}/surveys/t/{tokens[0]}/")
+    switch_language(respondent, "Easy to read")
+    assert respondent.locator("#page-expired").inner_text() == "This page does not work any more"
+    assert respondent.locator(".easy-to-read").is_visible()
+    second.reload()
+    assert second.locator(".easy-to-read").is_visible()  # kept for the next pages
+    context.close()

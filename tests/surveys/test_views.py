@@ -620,7 +620,10 @@ def test_a_language_switch_after_the_time_ran_out_says_to_open_the_link_again_no
     """A respondent leaves the questionnaire open past its 30 minutes (or opens the link again in another
     window) and then switches the language: the page said "Your answers were not sent", although they had sent
     nothing. It says that the time is over and to open the link again, and that whoever sent their answers
-    already has nothing more to do."""
+    already has nothing more to do: in the language chosen (it came in the language left, and the choice was
+    not kept)."""
+    from surveys.views import EASY_COOKIE
+
     campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
     respondent = Client()
     state = questionnaire_left_open_too_long(respondent, tokens[0])
@@ -628,16 +631,18 @@ def test_a_language_switch_after_the_time_ran_out_says_to_open_the_link_again_no
     expired = respondent.post("/surveys/answer/", switch)
     text = expired.content.decode()
     assert (expired.status_code, 'id="page-expired"' in text) == (404, True)
-    assert "Ihre Antworten wurden nicht gesendet." not in text
-    assert "30 Minuten" in text and "Wenn Sie Ihre Antworten schon abgeschickt haben" in text
+    assert '<html lang="en">' in text and expired.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    assert "Your answers were not sent." not in text
+    assert "30 minutes" in text and "If you have sent your answers already" in text
     # The link opened again in a second window: a switch in the first says the same.
     respondent.get(f"/surveys/t/{tokens[0]}/")
     respondent.get("/surveys/answer/")
     stale = respondent.post("/surveys/answer/", {**switch, "language": "easy"})
     text = stale.content.decode()
     assert (stale.status_code, 'id="page-expired"' in text) == (403, True)
-    assert "Ihre Antworten wurden nicht gesendet." not in text
-    assert "Wenn Sie Ihre Antworten schon abgeschickt haben" in text
+    assert 'class="easy-to-read"' in text and stale.cookies[EASY_COOKIE].value == "1"
+    assert "Your answers did not arrive." not in text
+    assert "Did you send your answers already? Then you are done." in text
     assert not Invitation.objects.filter(used=True).exists()
 
 
