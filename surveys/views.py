@@ -66,9 +66,9 @@ EASY_COOKIE = (
 )
 # The respondent's state, sealed (surveys.credentials.respondent_seal): "credential" (the hash of the link or
 # code, never the token), "form_key" (the synchronizer token of the questionnaire), "campaign" (once the
-# questionnaire was shown), "draft" (the answers ticked before a switch of the language, SurveyForm.draft),
-# "done" (answered), "at" (when the link or code was used: the state expires
-# SESSION_COOKIE_AGE later, as a session would). No session row: a respondent's pages write nothing but
+# questionnaire was shown), "draft" (the answers ticked before a switch of the language, SurveyForm.draft, until
+# the page after the switch shows them), "done" (answered, until the thanks is shown), "at" (when the link or
+# code was used: the state expires SESSION_COOKIE_AGE later, as a session would). No session row: a respondent's pages write nothing but
 # the answer.
 RESPONDENT_COOKIE = f"{'__Secure-' if settings.COOKIE_PREFIX else ''}surveys_respondent"
 RESPONDENT_COOKIE_PATH = "/surveys/"
@@ -669,7 +669,13 @@ class AnswerView(LanguageSwitchMixin, View):
     SameSite=Lax, so another site cannot post answers in a respondent's name.
 
     A used and an unused link or code show the same questionnaire and, after sending, the same thanks: only
-    the holder knows whether they answered before (the second answer is not counted)."""
+    the holder knows whether they answered before (the second answer is not counted).
+
+    On a shared computer whoever uses the browser next can come back to this address (the back button, the
+    history) while the respondent's state lasts: they find the questionnaire, with nothing ticked, whether the
+    respondent answered or left it halfway. The thanks is shown once, right after sending; the answers kept
+    while switching the language are shown once, right after the switch; and the form is not restored by the
+    browser (`autocomplete="off"`, surveys/answer.html)."""
 
     template_name = "surveys/answer.html"
 
@@ -710,12 +716,25 @@ class AnswerView(LanguageSwitchMixin, View):
         page = self._page_without_questions(request, state)
         if page:
             return page
+        if state.get("done"):
+            return self._thanks(request, state)
         campaign, units, page = self._questionnaire(request, state)
         if page:
             return page
         form = SurveyForm(units=units, easy=_easy(request), initial=state.get("draft"))
-        # The campaign goes into the state, for the POST's submission (no lookup of the invitation there).
-        return _set_state(self._render(request, campaign, form, state), {**state, "campaign": campaign.pk})
+        # The campaign goes into the state, for the POST's submission (no lookup of the invitation there). The
+        # draft is shown this once: this page again (reloaded, or from the history by whoever uses the browser
+        # next) has nothing ticked.
+        kept = {key: value for key, value in state.items() if key != "draft"}
+        return _set_state(self._render(request, campaign, form, state), {**kept, "campaign": campaign.pk})
+
+    def _thanks(self, request, state):
+        """The thanks, once: the state goes back to what the link or code started, so that this address
+        shows the questionnaire again, as it does to a respondent who has not sent it (sent again, the answer
+        is not counted). Its title is the questionnaire's, the one a browser's history lists for the address."""
+        title = Campaign.objects.filter(pk=state.get("campaign")).values_list("title", flat=True).first()
+        kept = {key: value for key, value in state.items() if key != "done"}
+        return _set_state(_page(request, "surveys/thanks.html", campaign_title=title), kept)
 
     def post(self, request):
         language = request.POST.get("language")
@@ -760,13 +779,15 @@ class AnswerView(LanguageSwitchMixin, View):
             return _page(request, "surveys/link_invalid.html", 404)
         except CampaignNotOpen:
             return _page(request, "surveys/campaign_not_open.html", 410)
+        # The thanks comes next (`_thanks`); the draft is gone with the answers sent.
         response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
-        return _set_state(response, {"done": True, "at": state["at"]})
+        kept = {key: value for key, value in state.items() if key != "draft"}
+        return _set_state(response, {**kept, "campaign": campaign_id, "done": True})
 
     def _switch_keeping_answers(self, request, state):
         """Switch the language and show the questionnaire again with the answers ticked so far: they are kept
         as a draft in the respondent's own sealed state (on their device, encrypted; nothing is written here),
-        until they send their answers or open their link again. Posted, not in the address: no answer in a
+        for the page after the switch, which shows and drops it. Posted, not in the address: no answer in a
         URL."""
         response = _no_referrer(HttpResponseRedirect(request.path))  # the language: `post`
         return _set_state(response, {**state, "draft": SurveyForm.draft(request.POST)})

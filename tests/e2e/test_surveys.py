@@ -550,6 +550,91 @@ def test_the_questionnaire_without_a_unit_of_k_invited_passes_axe(live_server, b
     context.close()
 
 
+@pytest.fixture(scope="module")
+def browser_as_shipped(browser, chromium_path):
+    """Chromium with its back/forward cache, as it ships (Playwright turns the cache off by default): the back
+    button of the next person at a shared computer may bring a page back from it, live, as it was left."""
+    from tests.conftest import CHROMIUM_ARGS
+
+    shipped = browser.browser_type.launch(
+        executable_path=chromium_path,
+        args=CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
+    yield shipped
+    shipped.close()
+
+
+def go_back(page) -> None:
+    """The back button; a page restored from the back/forward cache fires no load event, so wait for the
+    navigation to commit and for its `pageshow`."""
+    page.evaluate("window.__shown = false")
+    page.go_back(wait_until="commit")
+    page.wait_for_function("window.__shown === true")
+
+
+def what_the_next_person_sees(page) -> dict:
+    return page.evaluate(
+        """() => ({
+            title: document.title,
+            heading: document.querySelector('h1')?.textContent.trim(),
+            ticked: [...document.querySelectorAll('input:checked')].map(el => el.name + '=' + el.value),
+            year: document.querySelector('#id_immigration_year')?.value ?? null,
+        })"""
+    )
+
+
+@pytest.mark.parametrize("left", ["answered", "halfway", "halfway-in-english"])
+def test_the_next_person_at_the_browser_sees_no_answer_and_not_whether_any_was_sent(
+    live_server, browser_as_shipped, left
+):
+    """A shared computer: the respondent opens their link and answers (or ticks some answers, perhaps
+    switching the language, and leaves without sending), then goes on to another page without closing the
+    browser. The next person presses the back button, and opens the questionnaire's address from the history:
+    they find the questionnaire with nothing ticked, the same whether the respondent answered or not. Before,
+    the back button brought back the answers ticked (the browser restored the form), the address showed the
+    answers kept for the switch of the language, and after answering it showed the thanks, both under the title
+    "Thank you"."""
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    context = browser_as_shipped.new_context(bypass_csp=True, locale="de-DE")
+    context.add_init_script("window.addEventListener('pageshow', () => { window.__shown = true; })")
+    respondent = context.new_page()
+    respondent.goto(f"{live_server.url}/surveys/t/{tokens[0]}/")
+    tick(respondent, "own_citizenship", "not_german")
+    tick(respondent, "birth_country", "abroad")
+    respondent.locator("#id_immigration_year").fill("1990")
+    if left == "halfway-in-english":
+        switch_language(respondent, "English")
+        assert_ticked(respondent, {"own_citizenship": "not_german", "birth_country": "abroad"})
+    if left == "answered":
+        for name, value in [
+            ("mother_citizenship", "german"),
+            ("mother_immigrated", "no"),
+            ("father_citizenship", "german"),
+            ("father_immigrated", "no"),
+            ("target_group", "trainee"),
+            ("org_unit", "na"),
+            ("languages", "tr"),
+        ]:
+            tick(respondent, name, value)
+        with respondent.expect_navigation():
+            respondent.locator("form.survey-form [type=submit]").click()
+        assert respondent.locator("#thanks").is_visible()
+        assert HeldAnswer.objects.filter(campaign=campaign).count() == 1
+    respondent.goto(f"{live_server.url}/accessibility/")  # and walks away
+
+    nothing_ticked = {"title": f"{campaign.title} – Vielfalt verbindet", "heading": campaign.title}
+    nothing_ticked |= {"ticked": [], "year": ""}
+    go_back(respondent)
+    assert respondent.url == f"{live_server.url}/surveys/answer/"
+    assert what_the_next_person_sees(respondent) == nothing_ticked
+    respondent.goto(f"{live_server.url}/surveys/answer/")  # from the history
+    assert what_the_next_person_sees(respondent) == nothing_ticked
+    context.close()
+
+
 def test_a_language_chosen_on_an_out_of_date_questionnaire_is_the_language_of_the_page_that_says_so(
     live_server, browser
 ):
@@ -589,3 +674,45 @@ def test_a_language_chosen_on_an_out_of_date_questionnaire_is_the_language_of_th
     second.reload()
     assert second.locator(".easy-to-read").is_visible()  # kept for the next pages
     context.close()
+
+
+@pytest.mark.parametrize("left", ["answered", "halfway"])
+def test_the_browsers_history_lists_the_questionnaire_whether_it_was_answered_or_not(
+    live_server, browser, chromium_path, tmp_path, left
+):
+    """The history of a browser profile (what the next person at a shared computer finds under "History")
+    lists the questionnaire's address with the title of the page last seen there: it was "Thank you" once the
+    respondent had answered. It is the questionnaire's title, whether they answered or left it halfway."""
+    import sqlite3
+
+    from tests.conftest import CHROMIUM_ARGS
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    profile = tmp_path / "profile"
+    context = browser.browser_type.launch_persistent_context(
+        str(profile), executable_path=chromium_path, args=CHROMIUM_ARGS, locale="de-DE"
+    )
+    respondent = context.new_page()
+    respondent.goto(f"{live_server.url}/surveys/t/{tokens[0]}/")
+    tick(respondent, "own_citizenship", "not_german")
+    if left == "answered":
+        for name, value in [
+            ("birth_country", "germany"),
+            ("mother_citizenship", "german"),
+            ("mother_immigrated", "no"),
+            ("father_citizenship", "german"),
+            ("father_immigrated", "no"),
+            ("target_group", "trainee"),
+            ("org_unit", "na"),
+            ("languages", "de"),
+        ]:
+            tick(respondent, name, value)
+        with respondent.expect_navigation():
+            respondent.locator("form.survey-form [type=submit]").click()
+        assert respondent.locator("#thanks").is_visible()
+    context.close()  # the browser writes its history when it closes
+
+    with sqlite3.connect(profile / "Default" / "History") as history:
+        titles = history.execute("SELECT title FROM urls WHERE url LIKE '%/surveys/answer/'").fetchall()
+    assert titles == [(f"{campaign.title} – Vielfalt verbindet",)]

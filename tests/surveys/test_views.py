@@ -159,9 +159,12 @@ def test_validation_errors_keep_the_invitation_unused():
 
 
 @pytest.mark.django_db
-def test_the_respondents_cookie_keeps_no_token_and_forgets_the_invitation_after_answering():
+def test_the_respondents_cookie_keeps_no_token_and_says_done_only_until_the_thanks_is_shown():
     """The respondent's state lives in a sealed cookie, not in a session row; it holds the credential's hash
-    (never the token), readable by nobody without the portal's secret, and after answering only "done"."""
+    (never the token), readable by nobody without the portal's secret. After answering it says "done" until
+    the thanks has been shown, then it is what the link started again: whoever opens the address next in the
+    same browser finds the questionnaire, as after a link opened and not answered (before, the state kept
+    only "done", and the address showed the thanks to the next person at a shared computer)."""
     from django.contrib.sessions.models import Session
 
     from surveys.views import RESPONDENT_COOKIE
@@ -176,9 +179,12 @@ def test_the_respondents_cookie_keeps_no_token_and_forgets_the_invitation_after_
     assert respondent_state(respondent)["credential"] == f"t:{token_hash(tokens[0])}"
     respondent.get("/surveys/answer/")
     assert respondent_state(respondent)["campaign"] == campaign.pk
+    started = respondent_state(respondent)
     respondent.post("/surveys/answer/", {**DEFAULT_ANSWERS, "form_key": form_key(respondent)})
-    assert "credential" not in respondent_state(respondent)
-    assert respondent_state(respondent)["done"] is True
+    assert respondent_state(respondent) == {**started, "done": True}
+    assert 'id="thanks"' in respondent.get("/surveys/answer/").content.decode()
+    assert respondent_state(respondent) == started
+    assert 'id="thanks"' not in respondent.get("/surveys/answer/").content.decode()
     assert not Session.objects.exists()
     assert settings.SESSION_COOKIE_NAME not in respondent.cookies
 
