@@ -66,12 +66,15 @@ EASY_COOKIE = (
 )
 # The respondent's state, sealed (surveys.credentials.respondent_seal): "credential" (the hash of the link or
 # code, never the token), "form_key" (the synchronizer token of the questionnaire), "campaign" (once the
-# questionnaire was shown), "draft" (the answers ticked before a switch of the language, SurveyForm.draft, until
-# the page after the switch shows them), "done" (answered, until the thanks is shown), "at" (when the link or
-# code was used: the state expires SESSION_COOKIE_AGE later, as a session would). No session row: a respondent's pages write nothing but
-# the answer.
+# questionnaire was shown), "draft" (the answers ticked before a switch of the language or a request for more
+# time, SurveyForm.draft, until the page after it shows them), "done" (answered, until the thanks is shown), "at"
+# (when the link or code was used, or more time was asked for: the state expires SESSION_COOKIE_AGE later, as a
+# session would), "more_time" (until the page that says it was given). No session row: a respondent's pages
+# write nothing but the answer.
 RESPONDENT_COOKIE = f"{'__Secure-' if settings.COOKIE_PREFIX else ''}surveys_respondent"
 RESPONDENT_COOKIE_PATH = "/surveys/"
+# The questionnaire warns this long before the respondent's state runs out and offers more time (WCAG 2.2.1).
+QUESTIONNAIRE_WARNING_SECONDS = 5 * 60
 
 
 class CampaignMixin(PartnerHRMixin):
@@ -724,9 +727,10 @@ class AnswerView(LanguageSwitchMixin, View):
         form = SurveyForm(units=units, easy=_easy(request), initial=state.get("draft"))
         # The campaign goes into the state, for the POST's submission (no lookup of the invitation there). The
         # draft is shown this once: this page again (reloaded, or from the history by whoever uses the browser
-        # next) has nothing ticked.
-        kept = {key: value for key, value in state.items() if key != "draft"}
-        return _set_state(self._render(request, campaign, form, state), {**kept, "campaign": campaign.pk})
+        # next) has nothing ticked. That more time was given is said once too, on the page after asking for it.
+        kept = {key: value for key, value in state.items() if key not in ("draft", "more_time")}
+        page = self._render(request, campaign, form, state, more_time=state.get("more_time", False))
+        return _set_state(page, {**kept, "campaign": campaign.pk})
 
     def _thanks(self, request, state):
         """The thanks, once: the state goes back to what the link or code started, so that this address
@@ -760,6 +764,10 @@ class AnswerView(LanguageSwitchMixin, View):
             "language" in request.POST
         ):  # a language button of the questionnaire (surveys/_language_choice.html)
             return self._switch_keeping_answers(request, state)
+        if (
+            "more_time" in request.POST
+        ):  # the button of the warning before the time runs out (surveys/answer.html)
+            return self._more_time(request, state)
         # The POST reads nothing before the submission: the campaign shown is in the state, and the submission
         # checks under the campaign's lock that it is open and offers the unit named.
         campaign_id = state.get("campaign")
@@ -792,6 +800,16 @@ class AnswerView(LanguageSwitchMixin, View):
         response = _no_referrer(HttpResponseRedirect(request.path))  # the language: `post`
         return _set_state(response, {**state, "draft": SurveyForm.draft(request.POST)})
 
+    def _more_time(self, request, state):
+        """Another SESSION_COOKIE_AGE for the questionnaire, asked for with the button of the warning that comes
+        before the time runs out (static/js/questionnaire.js; WCAG 2.2.1 Timing Adjustable: before, the time
+        ran out without a word and the answers of a respondent who needs longer were lost). The answers ticked
+        so far come back as with a switch of the language (a draft in the respondent's own sealed state); as
+        often as asked for, as the portal's sessions are extended while they are used."""
+        response = _no_referrer(HttpResponseRedirect(reverse("surveys:answer")))
+        draft = SurveyForm.draft(request.POST)
+        return _set_state(response, {**state, "draft": draft, "at": int(time.time()), "more_time": True})
+
     def _questionnaire_again(self, request, state):
         """The questionnaire with the answers posted and what is wrong with them, with the units by name."""
         campaign, units, page = self._questionnaire(request, state)
@@ -801,12 +819,18 @@ class AnswerView(LanguageSwitchMixin, View):
         form.is_valid()
         return self._render(request, campaign, form, state, status=422)
 
-    def _render(self, request, campaign, form, state, status=200):
+    def _render(self, request, campaign, form, state, status=200, more_time=False):
         context = {
             "campaign": campaign,
             "form": form,
             "form_key": state.get("form_key", ""),
             "minutes": settings.SESSION_COOKIE_AGE // 60,  # how long the state lasts (respondent_state)
+            # When the time runs out, counted by the page from its load (the device's clock may be wrong), and
+            # how long before that it warns and offers more time (static/js/questionnaire.js).
+            "seconds_left": max(0, state["at"] + settings.SESSION_COOKIE_AGE - int(time.time())),
+            "warn_seconds": QUESTIONNAIRE_WARNING_SECONDS,
+            "warn_minutes": QUESTIONNAIRE_WARNING_SECONDS // 60,
+            "more_time": more_time,
             "language_form": "questionnaire",  # the id of the form whose buttons switch the language
         }
         return _page(request, self.template_name, status, **context)

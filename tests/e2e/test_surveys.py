@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from surveys.models import Campaign, HeldAnswer, Response
@@ -716,3 +717,51 @@ def test_the_browsers_history_lists_the_questionnaire_whether_it_was_answered_or
     with sqlite3.connect(profile / "Default" / "History") as history:
         titles = history.execute("SELECT title FROM urls WHERE url LIKE '%/surveys/answer/'").fetchall()
     assert titles == [(f"{campaign.title} – Vielfalt verbindet",)]
+
+
+@pytest.mark.parametrize("easy", [False, True], ids=["standard", "easy"])
+def test_the_questionnaire_warns_before_its_time_runs_out_and_gives_more_time(live_server, browser, easy):
+    """WCAG 2.2.1 Timing Adjustable, with the keyboard: the questionnaire can be sent for 30 minutes after the
+    link was opened; before, that time ran out without a word and the answers of a respondent who needed longer
+    were lost. Five minutes before the end a warning (role=alert) takes the focus to its button; Enter gives
+    another 30 minutes (the state's time starts again), the answers ticked so far stay ticked, the page says so
+    with the focus on it, and the answers are sent."""
+    import time
+
+    from surveys.credentials import respondent_seal, respondent_unseal
+    from surveys.views import RESPONDENT_COOKIE
+    from tests.surveys.conftest import open_campaign_with_invitations
+
+    campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    context = respondent_context(browser, 375)
+    respondent = context.new_page()
+    respondent.clock.install()  # the page's clock, moved on below; the portal's is the real one
+    respondent.goto(f"{live_server.url}/surveys/t/{tokens[0]}/{'leicht/' if easy else ''}")
+    choose(respondent, "own_citizenship", 1)
+    warning = respondent.locator("#time-warning")
+    assert warning.is_hidden()
+    # 26 minutes later, for the page and for the state the portal sealed (it was opened that long ago).
+    cookie = next(c for c in context.cookies() if c["name"] == RESPONDENT_COOKIE)
+    state = respondent_unseal(cookie["value"])
+    context.add_cookies([{**cookie, "value": respondent_seal({**state, "at": int(time.time()) - 26 * 60})}])
+    respondent.clock.fast_forward("26:00")
+    expect(warning).to_be_visible()
+    assert warning.get_attribute("role") == "alert"
+    assert respondent.evaluate("document.activeElement.closest('#time-warning') !== null")
+    assert respondent.evaluate("document.documentElement.scrollWidth") <= 375
+    check(respondent, f"27-time-warning-{'easy' if easy else 'standard'}")
+    with respondent.expect_navigation():
+        respondent.keyboard.press("Enter")
+    assert respondent.evaluate("document.activeElement.id") == "more-time-given"
+    assert respondent.locator("#more-time-given").get_attribute("role") == "status"
+    assert warning.is_hidden()
+    assert respondent.locator("input[name=own_citizenship][value=not_german]").is_checked()
+    cookie = next(c for c in context.cookies() if c["name"] == RESPONDENT_COOKIE)
+    assert int(time.time()) - respondent_unseal(cookie["value"])["at"] < 60
+    check(respondent, f"28-more-time-given-{'easy' if easy else 'standard'}")
+    respondent.clock.fast_forward("09:00")  # 35 minutes after the link was opened
+    assert warning.is_hidden()
+    answer_with_keyboard(respondent, not_german=True, group_index=0)
+    assert respondent.locator("#thanks").is_visible()
+    assert HeldAnswer.objects.filter(campaign=campaign).count() == 1
+    context.close()

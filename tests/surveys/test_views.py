@@ -705,3 +705,39 @@ def test_the_questionnaire_says_how_long_it_can_be_sent():
     assert "innerhalb von 30 Minuten ab" in respondent.get("/surveys/answer/").content.decode()
     respondent.cookies[EASY_COOKIE] = "1"
     assert "Sie haben 30 Minuten Zeit für die Fragen." in respondent.get("/surveys/answer/").content.decode()
+
+
+@pytest.mark.django_db
+def test_more_time_for_the_questionnaire_keeps_the_answers_and_needs_the_pages_form_key():
+    """The button of the warning before the questionnaire's time runs out (WCAG 2.2.1) starts its 30 minutes
+    again and keeps the answers ticked so far, as a language switch does; only with the key of the page's own
+    form, and not once the time has run out (the link must be opened again, as before)."""
+    import time
+
+    from surveys.credentials import respondent_seal
+    from surveys.views import RESPONDENT_COOKIE
+
+    _campaign, tokens, _hr = open_campaign_with_invitations(employees=5)
+    respondent = Client()
+    respondent.get(f"/surveys/t/{tokens[0]}/")
+    respondent.get("/surveys/answer/")
+    state = respondent_state(respondent)
+    respondent.cookies[RESPONDENT_COOKIE] = respondent_seal({**state, "at": int(time.time()) - 27 * 60})
+    ticked = {"own_citizenship": "not_german", "form_key": state["form_key"], "more_time": "1"}
+    wrong_key = respondent.post("/surveys/answer/", {**ticked, "form_key": "guessed"})
+    assert wrong_key.status_code == 403
+    assert int(time.time()) - respondent_state(respondent)["at"] >= 27 * 60
+    more = respondent.post("/surveys/answer/", ticked)
+    assert (more.status_code, more["Location"]) == (302, "/surveys/answer/")
+    renewed = respondent_state(respondent)
+    assert int(time.time()) - renewed["at"] < 60
+    assert renewed["draft"] == {"own_citizenship": "not_german"}
+    page = respondent.get("/surveys/answer/").content.decode()
+    assert 'id="more-time-given"' in page and "wieder 30 Minuten" in page
+    assert re.search(r'<input[^>]*name="own_citizenship"[^>]*value="not_german"[^>]*checked', page)
+    assert 'id="more-time-given"' not in respondent.get("/surveys/answer/").content.decode()  # said once
+    assert HeldAnswer.objects.count() == 0
+    state = questionnaire_left_open_too_long(respondent, tokens[0])
+    late = respondent.post("/surveys/answer/", {**ticked, "form_key": state["form_key"]})
+    assert (late.status_code, 'id="page-expired"' in late.content.decode()) == (404, True)
+    assert not Invitation.objects.filter(used=True).exists()
