@@ -3,6 +3,7 @@ document.addEventListener("DOMContentLoaded", () => {
   // Move focus to the error summary so screen readers announce what went wrong.
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
+  else focusFinishedJob();
   // A table wider than a phone scrolls in its container: make such a container reachable by keyboard and
   // named after its table, on every page (WCAG 2.1.1; axe "scrollable-region-focusable").
   document.querySelectorAll(".table-responsive:not([tabindex])").forEach((box) => {
@@ -78,3 +79,24 @@ document.addEventListener("htmx:afterRequest", (event) => {
   htmxFailures.get(element).remove();
   htmxFailures.delete(element);
 });
+// A job that finishes while its page polls (jobs/job_status.html) reloads the page (HX-Refresh: an agreement's
+// documents, a campaign's figures show its result too). The reloaded page began at its top, with nothing said: a
+// screen reader's user did not learn that the job had finished, nor whether it failed (WCAG 4.1.3). The page
+// remembers which job it reloads for (this tab only), and the reloaded page takes the focus to that job's status,
+// which is then read out; the Tab key goes on from there (the download link, the retry button).
+const FINISHED_JOB_KEY = "vielfalt.job.finished";
+document.addEventListener("htmx:beforeOnLoad", (event) => {
+  const element = event.detail.elt;
+  if (!(element instanceof Element) || !element.matches(".job-status[data-job]")) return;
+  if (event.detail.xhr.getResponseHeader("HX-Refresh") !== "true") return;
+  window.sessionStorage.setItem(FINISHED_JOB_KEY, element.dataset.job);
+});
+function focusFinishedJob() {
+  const job = window.sessionStorage.getItem(FINISHED_JOB_KEY);
+  if (!job) return;
+  window.sessionStorage.removeItem(FINISHED_JOB_KEY);
+  const status = document.querySelector(`.job-status[data-job="${CSS.escape(job)}"]`);
+  if (!status) return;
+  status.tabIndex = -1;
+  status.focus();
+}

@@ -333,3 +333,34 @@ def test_a_job_retried_after_redis_lost_it_runs_once_when_the_old_message_comes_
     job.refresh_from_db()
     assert RUNS[str(job.pk)] == 1
     assert (job.status, job.attempts) == (Job.Status.READY, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("status", [Job.Status.READY, Job.Status.FAILED])
+def test_the_page_reloaded_for_a_finished_job_takes_the_focus_to_its_status(live_server, page, status):
+    """WCAG 4.1.3: a job that finishes while its page polls reloads the page; the reloaded page began at its top
+    and nothing told a screen reader's user that the job was done, or that it failed. Its status (a live region)
+    now has the focus, so that it is read out, and the Tab key goes on to what it offers. A page loaded later
+    (the link in another tab, the back button) leaves the focus where it is."""
+    from tests.conftest import browser_login
+
+    user = ministry_user()
+    browser_login(page, live_server, user)
+    job = Job.objects.create(kind="letter", description="Brief an Zülfiye Kaykin", requested_by=user)
+    page.goto(live_server.url + job.get_absolute_url())
+    assert page.locator(".job-status").get_attribute("data-status") == "waiting"
+    assert page.evaluate("document.activeElement === document.body")
+    Job.objects.filter(pk=job.pk).update(
+        status=status, outcome="12 Bescheinigungen erstellt.", error="Der Drucker streikt."
+    )
+    page.wait_for_selector(f'.job-status[data-status="{status}"]', timeout=20_000)
+    page.wait_for_load_state()
+    focused = page.evaluate(
+        "() => { const el = document.activeElement; return [el.className, el.getAttribute('role'), el.innerText]; }"
+    )
+    assert focused[:2] == ["job-status", "status"]
+    assert (
+        "12 Bescheinigungen erstellt." if status == Job.Status.READY else "Der Drucker streikt."
+    ) in focused[2]
+    page.reload()
+    assert page.evaluate("document.activeElement === document.body")
