@@ -1,9 +1,12 @@
 // Small progressive enhancements; every page works without JavaScript.
 document.addEventListener("DOMContentLoaded", () => {
-  // Move focus to the error summary so screen readers announce what went wrong.
+  // Move focus to the error summary so screen readers announce what went wrong. Without one, the page that
+  // follows a form sent (a redirect) takes the focus to what the portal says of it ("Saved.", "3 invitations
+  // sent."): it began at its top, and a screen reader's user heard the header's links, not whether it worked
+  // (WCAG 4.1.3, 2.4.3). The Tab key goes on into the page's content.
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
-  else focusFinishedJob();
+  else if (!focusFinishedJob()) document.querySelector("main > .messages")?.focus();
   // A table wider than a phone scrolls in its container: make such a container reachable by keyboard and
   // named after its table, on every page (WCAG 2.1.1; axe "scrollable-region-focusable").
   document.querySelectorAll(".table-responsive:not([tabindex])").forEach((box) => {
@@ -93,10 +96,11 @@ document.addEventListener("htmx:beforeOnLoad", (event) => {
 });
 function focusFinishedJob() {
   const job = window.sessionStorage.getItem(FINISHED_JOB_KEY);
-  if (!job) return;
+  if (!job) return false;
   window.sessionStorage.removeItem(FINISHED_JOB_KEY);
   const status = document.querySelector(`.job-status[data-job="${CSS.escape(job)}"]`);
-  if (!status) return;
+  if (!status) return false;
   status.tabIndex = -1;
   status.focus();
+  return true;
 }

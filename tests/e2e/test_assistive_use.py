@@ -1,5 +1,6 @@
 """What axe-core cannot see, in Chromium, on the demo data: the portal used with the keyboard alone and as a screen
-reader's user meets it. Whether a page's title tells it from the other pages of the same kind (a screen reader reads the title first; it names the browser's tabs).
+reader's user meets it. Where the focus goes after a form was sent, and whether a page's title tells it from the
+other pages of the same kind (a screen reader reads the title first; it names the browser's tabs).
 
 The demo data is seeded once per module (see tests/e2e/test_journeys.py) and restored before each test."""
 
@@ -14,6 +15,12 @@ from trainings.models import Course, CourseDate
 from vielfalt.models import Employee, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+FOCUSED = """() => {
+  const el = document.activeElement;
+  return {tag: el.tagName, inMessages: !!el.closest('main > .messages'), text: el.innerText || '',
+          role: (el.querySelector('[role]') || el).getAttribute('role')};
+}"""
 
 
 def login_as(page, live_server, username: str) -> None:
@@ -73,3 +80,33 @@ def test_pages_about_one_thing_say_which_in_their_title(demo, live_server, page)
             assert all(name in title for name in names), (path, title, names)
             titles.append(title)
     assert len(set(titles)) == len(titles), titles
+
+
+def test_the_page_after_a_form_was_sent_takes_the_focus_to_what_the_portal_says_of_it(
+    demo,  # noqa: F811 (the fixture imported above)
+    live_server,
+    page,
+):
+    """WCAG 4.1.3 and 2.4.3, with the keyboard: HR saves an employee; the list that follows says "saved" at the
+    top of its content, but the focus was at the top of the page, where a screen reader began with the header's
+    links and never said whether it worked. The message now has the focus (it is read out), and the next Tab goes
+    on into the page's content, not back through the header. A page without a message keeps the focus where it
+    was, so that its skip link stays the first stop."""
+    login_as(page, live_server, "hr-duisburg")
+    employee = Employee.objects.filter(organisation__slug="duisburg").order_by("pk").first()
+    page.goto(f"{live_server.url}/employees/{employee.pk}/")
+    page.locator("main form input[name=first_name]").fill("Zülfiye")
+    page.locator("main form input[name=first_name]").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/employees/")
+    focused = page.evaluate(FOCUSED)
+    assert focused["inMessages"], focused
+    assert focused["role"] == "status"
+    assert "Zülfiye" in focused["text"] or "gespeichert" in focused["text"].lower(), focused
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+    page.reload()  # the message was shown once
+    assert page.evaluate("document.activeElement === document.body")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('skip-link')")
