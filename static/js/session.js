@@ -18,9 +18,12 @@ document.addEventListener("DOMContentLoaded", () => {
   let shown = null;
   let lastInput = 0;
   let keeping = null;
+  let focusBefore = null;
+  const keep = warning.querySelector("[data-session-keep]");
   const activity = () => Math.max(loadedAt, Number(window.localStorage.getItem(SESSION_ACTIVITY_KEY)) || 0);
   const show = (state) => {
     if (state === shown) return;
+    const hadFocus = warning.contains(document.activeElement);
     shown = state;
     warning.hidden = state === null;
     warning.querySelectorAll("[data-session-state]").forEach((part) => {
@@ -30,6 +33,18 @@ document.addEventListener("DOMContentLoaded", () => {
     // asks to save with, the footer's links); on a phone it is a third of the screen.
     space.hidden = state === null;
     space.style.height = state === null ? "" : `${warning.offsetHeight + 32}px`;
+    // The question whether to stay takes the focus to its button (WCAG 2.2.1). A key pressed in the page extends the
+    // session by itself, but a screen reader in its reading mode sends the page no keys: its user heard the warning
+    // and had to search for the button, after the page's footer. It comes only after almost half an hour without a
+    // key pressed, so it interrupts no typing. Answered, the focus goes back where it was; if the session ended
+    // meanwhile, to the link that logs in again.
+    if (state === "idle") {
+      focusBefore = document.activeElement;
+      keep.focus();
+    } else if (hadFocus) {
+      const target = state === "ended" ? warning.querySelector('[data-session-state="ended"] a') : focusBefore;
+      if (target && target.isConnected) target.focus({ preventScroll: true });
+    }
   };
   const keepAlive = () => {
     keeping ??= fetch(timing.sessionKeepAlive, {
@@ -62,5 +77,5 @@ document.addEventListener("DOMContentLoaded", () => {
   window.localStorage.setItem(SESSION_ACTIVITY_KEY, String(loadedAt));
   window.addEventListener("storage", (event) => event.key === SESSION_ACTIVITY_KEY && check());
   window.setInterval(check, 1000);
-  warning.querySelector("[data-session-keep]").addEventListener("click", keepAlive);
+  keep.addEventListener("click", keepAlive);
 });

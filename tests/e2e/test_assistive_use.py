@@ -1,11 +1,15 @@
 """What axe-core cannot see, in Chromium, on the demo data: the portal used with the keyboard alone and as a screen
-reader's user meets it. Where the focus goes after a form was sent, and whether a page's title tells it from the
-other pages of the same kind (a screen reader reads the title first; it names the browser's tabs).
+reader's user meets it. Where the focus goes after a form was sent and when the session is about to end, and
+whether a page's title tells it from the other pages of the same kind (a screen reader reads the title first; it
+names the browser's tabs).
 
 The demo data is seeded once per module (see tests/e2e/test_journeys.py) and restored before each test."""
 
+import re
+
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from partnerships.models import Agreement
 from partnerships.network.models import PracticeEntry
@@ -110,3 +114,34 @@ def test_the_page_after_a_form_was_sent_takes_the_focus_to_what_the_portal_says_
     assert page.evaluate("document.activeElement === document.body")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.classList.contains('skip-link')")
+
+
+def test_the_question_whether_to_stay_logged_in_takes_the_focus_and_gives_it_back(
+    demo,  # noqa: F811 (the fixture imported above)
+    live_server,
+    page,
+):
+    """WCAG 2.2.1, with the keyboard: after almost 30 minutes without a key pressed the portal asks whether to
+    stay logged in (role=alert). A key pressed in the page extends the session by itself, but a screen reader in
+    its reading mode sends no keys: its user heard the warning and had to search the whole page for the button,
+    after the footer. The button now has the focus; Enter keeps the session, and the focus goes back to the field
+    it was in. A session that ends meanwhile takes it to the link that logs in again."""
+    login_as(page, live_server, "hr-duisburg")
+    page.clock.install()
+    page.goto(f"{live_server.url}/employees/new/")
+    page.locator("#id_last_name").focus()
+    warning = page.locator("#session-warning")
+    page.clock.run_for("27:30")
+    keep = warning.get_by_role("button", name="Angemeldet bleiben")
+    expect(keep).to_be_visible()
+    assert warning.get_attribute("role") == "alert"
+    assert page.evaluate("document.activeElement.hasAttribute('data-session-keep')")
+    with page.expect_response(re.compile(r"/accounts/session/keep-alive/$")) as kept:
+        page.keyboard.press("Enter")
+    assert kept.value.status == 204
+    expect(warning).to_be_hidden()
+    assert page.evaluate("document.activeElement.id") == "id_last_name"
+    page.clock.run_for("27:30")
+    expect(keep).to_be_focused()
+    page.clock.run_for("03:00")
+    expect(warning.get_by_role("link", name="Erneut anmelden")).to_be_focused()
