@@ -3,10 +3,13 @@ document.addEventListener("DOMContentLoaded", () => {
   // Move focus to the error summary so screen readers announce what went wrong. Without one, the page that
   // follows a form sent (a redirect) takes the focus to what the portal says of it ("Saved.", "3 invitations
   // sent."): it began at its top, and a screen reader's user heard the header's links, not whether it worked
-  // (WCAG 4.1.3, 2.4.3). The Tab key goes on into the page's content.
+  // (WCAG 4.1.3, 2.4.3). The Tab key goes on into the page's content. A page that puts the focus in a field of
+  // its own (`autofocus`: the second factor's code) keeps it there.
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
-  else if (!focusFinishedJob()) document.querySelector("main > .messages")?.focus();
+  else if (!focusFinishedJob() && !document.querySelector("[autofocus]")) {
+    document.querySelector("main > .messages")?.focus();
+  }
   // A table wider than a phone scrolls in its container: make such a container reachable by keyboard and
   // named after its table, on every page (WCAG 2.1.1; axe "scrollable-region-focusable").
   document.querySelectorAll(".table-responsive:not([tabindex])").forEach((box) => {
