@@ -10,15 +10,7 @@ document.addEventListener("DOMContentLoaded", () => {
   else if (!focusFinishedJob() && !document.querySelector("[autofocus]")) {
     document.querySelector("main > .messages")?.focus();
   }
-  // A table wider than a phone scrolls in its container: make such a container reachable by keyboard and
-  // named after its table, on every page (WCAG 2.1.1; axe "scrollable-region-focusable").
-  document.querySelectorAll(".table-responsive:not([tabindex])").forEach((box) => {
-    if (box.scrollWidth <= box.clientWidth) return;
-    box.tabIndex = 0;
-    box.setAttribute("role", "region");
-    const name = box.querySelector("caption") || box.closest("section")?.querySelector("h2, h3");
-    if (name) box.setAttribute("aria-label", name.textContent.trim());
-  });
+  markScrollingTables();
   // Confirmation for dangerous buttons, without inline script.
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
@@ -26,6 +18,35 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+// A table wider than its container (a phone, a window made narrower, text zoomed) scrolls in it: such a container
+// is reachable by keyboard and named after its table, on every page (WCAG 2.1.1; axe "scrollable-region-focusable").
+// Checked again whenever the window's size changes and after htmx has put content in: a table that fitted when
+// the page loaded and overflows once the window is narrowed or the text zoomed could not be scrolled by keyboard.
+// A container that no longer overflows is no longer a stop of the Tab key.
+function markScrollingTables() {
+  document.querySelectorAll(".table-responsive").forEach((box) => {
+    const marked = box.hasAttribute("data-scroll-marked");
+    if (box.hasAttribute("tabindex") && !marked) return; // the template's own
+    if (box.scrollWidth > box.clientWidth) {
+      if (marked) return;
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      const name = box.querySelector("caption") || box.closest("section")?.querySelector("h2, h3");
+      const named = name && !box.hasAttribute("aria-label");
+      if (named) box.setAttribute("aria-label", name.textContent.trim());
+      box.setAttribute("data-scroll-marked", named ? "named" : "");
+    } else if (marked && document.activeElement !== box) {
+      if (box.getAttribute("data-scroll-marked") === "named") box.removeAttribute("aria-label");
+      for (const attribute of ["tabindex", "role", "data-scroll-marked"]) box.removeAttribute(attribute);
+    }
+  });
+}
+let scrollingTablesTimer;
+window.addEventListener("resize", () => {
+  window.clearTimeout(scrollingTablesTimer);
+  scrollingTablesTimer = window.setTimeout(markScrollingTables, 150);
+});
+document.addEventListener("htmx:afterSettle", markScrollingTables);
 // Choices loaded into a select out of band (htmx: the org units and agreements of the partner chosen on the
 // agreement form) start at the option the server marks as selected. htmx inserts the new options before it
 // removes the old ones, and the browser kept the last new option selected.

@@ -145,3 +145,31 @@ def test_the_question_whether_to_stay_logged_in_takes_the_focus_and_gives_it_bac
     expect(keep).to_be_focused()
     page.clock.run_for("03:00")
     expect(warning.get_by_role("link", name="Erneut anmelden")).to_be_focused()
+
+
+def test_a_table_that_overflows_once_the_window_is_narrowed_is_reached_by_keyboard(
+    demo,  # noqa: F811 (the fixture imported above)
+    live_server,
+    page,
+):
+    """WCAG 2.1.1 and 1.4.10: a table wider than its box scrolls in it, and the box is a stop of the Tab key, so
+    that a keyboard's user can scroll it. That was decided once, when the page loaded: the employee list opened at
+    1280 px and then narrowed (a window put beside another, the text zoomed) overflowed its box, which the
+    keyboard could not reach, so its right-hand columns could not be read. Widened again, it is no stop."""
+    login_as(page, live_server, "hr-duisburg")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/employees/")
+    box = page.locator("main .table-responsive").first
+    assert box.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+    assert box.get_attribute("tabindex") is None
+    page.set_viewport_size({"width": 375, "height": 800})
+    expect(box).to_have_attribute("tabindex", "0")
+    assert box.evaluate("(el) => el.scrollWidth > el.clientWidth")
+    assert box.get_attribute("role") == "region"
+    box.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("(el) => el.scrollLeft > 0", arg=box.element_handle())
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.evaluate("document.activeElement.blur()")
+    expect(box).not_to_have_attribute("tabindex", "0")
+    assert box.get_attribute("role") is None
